@@ -1,0 +1,184 @@
+//! FHIR R4 basics shared by the store, the server and the importers: which resource types exist
+//! here, what a valid id is, and how an OperationOutcome looks.
+
+pub mod date;
+pub mod extract;
+pub mod params;
+
+use serde_json::{Map, Value, json};
+
+/// Resource types the embedded server stores and searches. Sorted, so the CapabilityStatement
+/// lists them in a stable order.
+pub const RESOURCE_TYPES: &[&str] = &[
+    "AllergyIntolerance",
+    "AuditEvent",
+    "Condition",
+    "DetectedIssue",
+    "DiagnosticReport",
+    "DocumentReference",
+    "Encounter",
+    "Flag",
+    "Immunization",
+    "Location",
+    "Medication",
+    "MedicationRequest",
+    "Observation",
+    "Organization",
+    "Patient",
+    "Practitioner",
+    "Procedure",
+    "ServiceRequest",
+];
+
+pub fn is_supported(resource_type: &str) -> bool {
+    RESOURCE_TYPES.binary_search(&resource_type).is_ok()
+}
+
+/// FHIR `id`: 1 to 64 of `[A-Za-z0-9\-\.]`.
+pub fn valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+}
+
+/// Issue codes from the FHIR `issue-type` value set that this server uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IssueCode {
+    Invalid,
+    Structure,
+    Required,
+    Value,
+    NotFound,
+    Deleted,
+    NotSupported,
+    Conflict,
+    Duplicate,
+    TooCostly,
+    Exception,
+    Processing,
+    Informational,
+}
+
+impl IssueCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IssueCode::Invalid => "invalid",
+            IssueCode::Structure => "structure",
+            IssueCode::Required => "required",
+            IssueCode::Value => "value",
+            IssueCode::NotFound => "not-found",
+            IssueCode::Deleted => "deleted",
+            IssueCode::NotSupported => "not-supported",
+            IssueCode::Conflict => "conflict",
+            IssueCode::Duplicate => "duplicate",
+            IssueCode::TooCostly => "too-costly",
+            IssueCode::Exception => "exception",
+            IssueCode::Processing => "processing",
+            IssueCode::Informational => "informational",
+        }
+    }
+}
+
+/// An OperationOutcome with one issue whose `diagnostics` is written for a person.
+pub fn operation_outcome(severity: &str, code: IssueCode, diagnostics: &str) -> Value {
+    json!({
+        "resourceType": "OperationOutcome",
+        "issue": [{
+            "severity": severity,
+            "code": code.as_str(),
+            "diagnostics": diagnostics,
+        }]
+    })
+}
+
+/// Reorders a resource so `resourceType`, `id` and `meta` come first, as FHIR JSON usually reads;
+/// every other element keeps its place and its exact content.
+pub fn with_meta(mut resource: Map<String, Value>, id: &str, version: i64, updated: &str) -> Value {
+    let resource_type = resource.remove("resourceType").unwrap_or(Value::Null);
+    resource.remove("id");
+    let mut meta = match resource.remove("meta") {
+        Some(Value::Object(m)) => m,
+        _ => Map::new(),
+    };
+    meta.insert("versionId".into(), Value::String(version.to_string()));
+    meta.insert("lastUpdated".into(), Value::String(updated.to_string()));
+    let mut out = Map::with_capacity(resource.len() + 3);
+    out.insert("resourceType".into(), resource_type);
+    out.insert("id".into(), Value::String(id.to_string()));
+    out.insert("meta".into(), Value::Object(meta));
+    out.extend(resource);
+    Value::Object(out)
+}
+
+/// A `reference` string split into type and id, for relative (`Patient/1`), versioned
+/// (`Patient/1/_history/2`) and absolute (`http://x/fhir/Patient/1`) references.
+pub fn parse_reference(reference: &str) -> Option<(&str, &str)> {
+    let reference = reference.split('#').next()?;
+    let path = match reference.find("/_history/") {
+        Some(i) => &reference[..i],
+        None => reference,
+    };
+    let mut parts = path.rsplitn(3, '/');
+    let id = parts.next()?;
+    let rtype = parts.next()?;
+    if valid_id(id) && rtype.chars().next().is_some_and(|c| c.is_ascii_uppercase()) {
+        Some((rtype, id))
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn types_are_sorted_for_binary_search() {
+        let mut sorted = RESOURCE_TYPES.to_vec();
+        sorted.sort_unstable();
+        assert_eq!(sorted, RESOURCE_TYPES);
+        assert!(is_supported("Patient"));
+        assert!(!is_supported("Spaceship"));
+    }
+
+    #[test]
+    fn ids() {
+        assert!(valid_id("example-1.2"));
+        assert!(!valid_id(""));
+        assert!(!valid_id("a/b"));
+        assert!(!valid_id(&"a".repeat(65)));
+    }
+
+    #[test]
+    fn references() {
+        assert_eq!(parse_reference("Patient/1"), Some(("Patient", "1")));
+        assert_eq!(
+            parse_reference("Patient/1/_history/3"),
+            Some(("Patient", "1"))
+        );
+        assert_eq!(
+            parse_reference("http://h/fhir/Patient/p-1"),
+            Some(("Patient", "p-1"))
+        );
+        assert_eq!(parse_reference("urn:uuid:abc"), None);
+        assert_eq!(parse_reference("#contained"), None);
+    }
+
+    #[test]
+    fn meta_goes_first_and_keeps_other_meta() {
+        let r = serde_json::json!({"status": "final", "resourceType": "Observation",
+            "meta": {"profile": ["x"]}, "valueQuantity": {"value": 6.10}});
+        let Value::Object(m) = r else { unreachable!() };
+        let out = with_meta(m, "o1", 2, "2026-01-01T00:00:00.000Z");
+        let keys: Vec<_> = out.as_object().unwrap().keys().cloned().collect();
+        assert_eq!(
+            keys,
+            ["resourceType", "id", "meta", "status", "valueQuantity"]
+        );
+        assert_eq!(out["meta"]["profile"][0], "x");
+        assert_eq!(out["meta"]["versionId"], "2");
+        assert!(serde_json::to_string(&out).unwrap().contains("6.10"));
+    }
+}

@@ -1,0 +1,1 @@
+//! `bedside import` (filled in below).

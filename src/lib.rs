@@ -1,0 +1,8 @@
+//! bedside: a terminal clinician workstation and the HL7 FHIR R4 server it embeds.
+
+pub mod fhir;
+pub mod import;
+pub mod paths;
+pub mod seed;
+pub mod server;
+pub mod store;

@@ -1,0 +1,1 @@
+//! `bedside seed` (filled in below).

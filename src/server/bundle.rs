@@ -1,0 +1,301 @@
+//! Bundles the server sends: searchset, history, batch/transaction responses. Stored JSON is
+//! embedded as it is (no re-parsing), and paging links carry opaque tokens.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::Serialize;
+use serde_json::Value;
+use serde_json::value::RawValue;
+
+use super::response::ApiError;
+use crate::fhir::date::{instant, now_ms};
+use crate::store::{HistoryEntry, Row};
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Bundle {
+    resource_type: &'static str,
+    id: String,
+    meta: BundleMeta,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    total: Option<i64>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    link: Vec<Link>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub entry: Vec<Entry>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct BundleMeta {
+    last_updated: String,
+}
+
+#[derive(Serialize)]
+struct Link {
+    relation: &'static str,
+    url: String,
+}
+
+#[derive(Serialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct Entry {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub full_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource: Option<Box<RawValue>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub search: Option<SearchMode>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request: Option<EntryRequest>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub response: Option<EntryResponse>,
+}
+
+#[derive(Serialize)]
+pub struct SearchMode {
+    mode: &'static str,
+}
+
+#[derive(Serialize)]
+pub struct EntryRequest {
+    method: String,
+    url: String,
+}
+
+#[derive(Serialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct EntryResponse {
+    pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub etag: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_modified: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<Box<RawValue>>,
+}
+
+impl Bundle {
+    pub fn new(kind: &'static str) -> Bundle {
+        Bundle {
+            resource_type: "Bundle",
+            id: uuid::Uuid::new_v4().to_string(),
+            meta: BundleMeta {
+                last_updated: instant(now_ms()),
+            },
+            kind,
+            total: None,
+            link: Vec::new(),
+            entry: Vec::new(),
+        }
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|_| "{}".into())
+    }
+}
+
+/// Raw JSON from the store, embedded without re-parsing. The store only holds JSON it wrote.
+pub fn raw(json: String) -> Option<Box<RawValue>> {
+    RawValue::from_string(json).ok()
+}
+
+pub fn raw_value(value: &Value) -> Option<Box<RawValue>> {
+    raw(value.to_string())
+}
+
+/// The paging links of a listing: `self`, and `next`/`previous` as `_page` tokens.
+pub struct Paging<'a> {
+    /// The URL the links point at, without query.
+    pub url: &'a str,
+    /// The parameters of the listing, without `_offset`.
+    pub params: &'a [(String, String)],
+    pub offset: i64,
+    pub count: i64,
+    pub has_next: bool,
+}
+
+pub fn searchset(
+    base: &str,
+    total: Option<i64>,
+    matches: Vec<Row>,
+    included: Vec<Row>,
+    paging: &Paging,
+    outcome: Option<Value>,
+) -> Bundle {
+    let mut bundle = Bundle::new("searchset");
+    bundle.total = total;
+    bundle.link = links(paging);
+    let rows = matches
+        .into_iter()
+        .map(|r| (r, "match"))
+        .chain(included.into_iter().map(|r| (r, "include")));
+    for (row, mode) in rows {
+        bundle.entry.push(Entry {
+            full_url: Some(format!("{base}/{}/{}", row.rtype, row.id)),
+            resource: raw(row.json),
+            search: Some(SearchMode { mode }),
+            ..Entry::default()
+        });
+    }
+    if let Some(outcome) = outcome {
+        bundle.entry.push(Entry {
+            resource: raw_value(&outcome),
+            search: Some(SearchMode { mode: "outcome" }),
+            ..Entry::default()
+        });
+    }
+    bundle
+}
+
+pub fn history(base: &str, total: Option<i64>, rows: Vec<HistoryEntry>, paging: &Paging) -> Bundle {
+    let mut bundle = Bundle::new("history");
+    bundle.total = total;
+    bundle.link = links(paging);
+    for row in rows {
+        let url = format!("{}/{}", row.rtype, row.id);
+        let status = match row.method.as_str() {
+            "POST" => "201 Created",
+            "DELETE" => "204 No Content",
+            _ => "200 OK",
+        };
+        bundle.entry.push(Entry {
+            full_url: Some(format!("{base}/{url}")),
+            request: Some(EntryRequest {
+                method: row.method.clone(),
+                url: if row.method == "POST" {
+                    row.rtype.clone()
+                } else {
+                    url
+                },
+            }),
+            response: Some(EntryResponse {
+                status: status.into(),
+                etag: Some(format!("W/\"{}\"", row.version)),
+                last_modified: Some(instant(row.updated)),
+                ..EntryResponse::default()
+            }),
+            resource: row.json.and_then(raw),
+            ..Entry::default()
+        });
+    }
+    bundle
+}
+
+fn links(p: &Paging) -> Vec<Link> {
+    let mut links = vec![Link {
+        relation: "self",
+        url: page_url(p, p.offset),
+    }];
+    if p.has_next {
+        links.push(Link {
+            relation: "next",
+            url: page_url(p, p.offset + p.count),
+        });
+    }
+    if p.offset > 0 {
+        links.push(Link {
+            relation: "previous",
+            url: page_url(p, (p.offset - p.count).max(0)),
+        });
+    }
+    links
+}
+
+fn page_url(p: &Paging, offset: i64) -> String {
+    if offset == 0 && p.params.iter().all(|(k, _)| k != "_page") {
+        let query: String = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(p.params)
+            .finish();
+        return if query.is_empty() {
+            p.url.to_string()
+        } else {
+            format!("{}?{query}", p.url)
+        };
+    }
+    format!("{}?_page={}", p.url, encode_page(p.params, offset))
+}
+
+/// An opaque page token: the listing's parameters and where the page starts.
+pub fn encode_page(params: &[(String, String)], offset: i64) -> String {
+    let mut all: Vec<(&str, String)> = params
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.clone()))
+        .collect();
+    all.push(("_offset", offset.to_string()));
+    let json = serde_json::to_vec(&all).unwrap_or_default();
+    URL_SAFE_NO_PAD.encode(json)
+}
+
+/// Replaces a request's parameters with those its `_page` token stands for.
+pub fn expand_page(params: Vec<(String, String)>) -> Result<Vec<(String, String)>, ApiError> {
+    let Some((_, token)) = params.iter().find(|(k, _)| k == "_page") else {
+        return Ok(params);
+    };
+    URL_SAFE_NO_PAD
+        .decode(token)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<Vec<(String, String)>>(&bytes).ok())
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "the paging link is not valid here; run the search again from its start",
+            )
+        })
+}
+
+/// Splits `_offset` and `_count` out of listing parameters (history, $everything).
+pub fn offset_and_count(
+    params: &[(String, String)],
+    default_count: i64,
+    max: i64,
+) -> Result<(i64, i64), ApiError> {
+    let mut offset = 0;
+    let mut count = default_count;
+    for (k, v) in params {
+        match k.as_str() {
+            "_offset" => {
+                offset = v
+                    .parse()
+                    .ok()
+                    .filter(|o: &i64| *o >= 0)
+                    .ok_or_else(|| ApiError::bad_request("invalid _offset"))?
+            }
+            "_count" => {
+                count = v
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|c| *c >= 0)
+                    .ok_or_else(|| {
+                        ApiError::bad_request(format!("_count must be a whole number, not '{v}'"))
+                    })?
+                    .min(max)
+            }
+            _ => {}
+        }
+    }
+    Ok((offset, count))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_tokens_round_trip() {
+        let params = vec![
+            ("name".to_string(), "smi".to_string()),
+            ("_count".into(), "5".into()),
+        ];
+        let token = encode_page(&params, 10);
+        let back = expand_page(vec![("_page".into(), token)]).unwrap();
+        assert_eq!(
+            back.last().unwrap(),
+            &("_offset".to_string(), "10".to_string())
+        );
+        assert!(expand_page(vec![("_page".into(), "garbage!".into())]).is_err());
+    }
+}

@@ -1,0 +1,106 @@
+//! The CapabilityStatement at `/fhir/metadata`, generated from what the server really does:
+//! the resource types, interactions and search parameters come from the same tables the
+//! store uses.
+
+use serde_json::{Value, json};
+
+use crate::fhir::RESOURCE_TYPES;
+use crate::fhir::params::{Kind, params};
+
+pub fn capability_statement(base: &str) -> Value {
+    let resources: Vec<Value> = RESOURCE_TYPES.iter().map(|t| resource(t)).collect();
+    json!({
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "date": "2026-11-21",
+        "publisher": "bedside",
+        "kind": "instance",
+        "software": { "name": "bedside", "version": env!("CARGO_PKG_VERSION") },
+        "implementation": { "description": "bedside embedded FHIR R4 server (SQLite)", "url": base },
+        "fhirVersion": "4.0.1",
+        "format": ["application/fhir+json", "json"],
+        "rest": [{
+            "mode": "server",
+            "documentation": "Search: parameters AND, comma-separated values OR. String search is a \
+                case- and accent-insensitive prefix match on each word (modifiers :exact, :contains). \
+                Token modifiers: :not, :missing. Reference modifiers: :[type], :missing. Dates take \
+                eq, ne, gt, lt, ge, le, sa, eb, ap. Unknown parameters are ignored and reported \
+                unless Prefer: handling=strict. _count defaults to 20, at most 1000. Chained \
+                parameters, _has, _elements and _include:iterate are not supported.",
+            "resource": resources,
+            "interaction": [
+                { "code": "transaction" },
+                { "code": "batch" },
+                { "code": "history-system" }
+            ],
+            "searchParam": [
+                { "name": "_id", "type": "token" },
+                { "name": "_lastUpdated", "type": "date" }
+            ]
+        }]
+    })
+}
+
+fn resource(rtype: &str) -> Value {
+    let ps = params(rtype);
+    let mut search_params = vec![
+        json!({ "name": "_id", "type": "token", "documentation": "the resource id" }),
+        json!({ "name": "_lastUpdated", "type": "date", "documentation": "meta.lastUpdated" }),
+    ];
+    search_params.extend(ps.iter().map(|p| {
+        json!({
+            "name": p.name,
+            "type": p.kind.as_str(),
+            "documentation": format!("{}: {}", rtype, p.paths.join(" | ")),
+        })
+    }));
+    let reference_params = ps.iter().filter(|p| p.kind == Kind::Reference);
+    let includes: Vec<String> = reference_params
+        .map(|p| format!("{rtype}:{}", p.name))
+        .collect();
+    let revincludes: Vec<String> = RESOURCE_TYPES
+        .iter()
+        .flat_map(|source| {
+            params(source)
+                .iter()
+                .filter(|p| {
+                    p.kind == Kind::Reference
+                        && (p.targets.is_empty() || p.targets.contains(&rtype))
+                })
+                .map(move |p| format!("{source}:{}", p.name))
+        })
+        .collect();
+    let mut sorts = vec!["_id".to_string(), "_lastUpdated".to_string()];
+    sorts.extend(ps.iter().map(|p| p.name.to_string()));
+    let mut out = json!({
+        "type": rtype,
+        "versioning": "versioned-update",
+        "readHistory": true,
+        "updateCreate": true,
+        "conditionalCreate": true,
+        "conditionalRead": "not-supported",
+        "conditionalUpdate": false,
+        "conditionalDelete": "single",
+        "interaction": [
+            { "code": "read" }, { "code": "vread" }, { "code": "update" }, { "code": "delete" },
+            { "code": "history-instance" }, { "code": "history-type" }, { "code": "create" },
+            { "code": "search-type" }
+        ],
+        "searchInclude": includes,
+        "searchRevInclude": revincludes,
+        "searchParam": search_params,
+        "extension": [{
+            "url": "http://bedside.invalid/fhir/StructureDefinition/sort-parameters",
+            "valueString": sorts.join(",")
+        }]
+    });
+    if rtype == "Patient" {
+        out["operation"] = json!([{
+            "name": "everything",
+            "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything",
+            "documentation": "Paged (_count default 100, at most 5000); _since and _type are \
+                supported. AuditEvents are included only when _type names them."
+        }]);
+    }
+    out
+}

@@ -1,0 +1,546 @@
+//! Route handlers: each turns an HTTP request into a store call on a blocking thread and the
+//! result into a FHIR response.
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, RawQuery, State};
+use axum::http::header::{ACCEPT, CONTENT_LENGTH, CONTENT_TYPE, HOST};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use serde_json::Value;
+
+use super::AppState;
+use super::bundle::{self, Paging, expand_page, offset_and_count};
+use super::capability::capability_statement;
+use super::response::{ApiError, json_response, parse_etag, version_headers};
+use super::transaction::process_bundle;
+use crate::fhir::{IssueCode, is_supported, operation_outcome};
+use crate::store::{HistoryScope, Row, StoreError, Written};
+
+/// What every request carries: the base URL to write links with, its query, its preferences.
+pub struct Ctx {
+    pub base: String,
+    pub params: Vec<(String, String)>,
+    pub strict: bool,
+    pub prefer: Return,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Return {
+    Representation,
+    Minimal,
+    OperationOutcome,
+}
+
+fn ctx(headers: &HeaderMap, query: Option<String>) -> Result<Ctx, ApiError> {
+    let host = headers
+        .get(HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    let params: Vec<(String, String)> =
+        form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+            .into_owned()
+            .collect();
+    let wants_xml = |v: &str| v.contains("xml") && !v.contains("json") && !v.contains("*/*");
+    let format = params
+        .iter()
+        .find(|(k, _)| k == "_format")
+        .map(|(_, v)| v.as_str());
+    let accept = headers.get(ACCEPT).and_then(|h| h.to_str().ok());
+    if format.is_some_and(wants_xml) || (format.is_none() && accept.is_some_and(wants_xml)) {
+        return Err(ApiError::new(
+            StatusCode::NOT_ACCEPTABLE,
+            IssueCode::NotSupported,
+            "this server speaks FHIR JSON only (application/fhir+json)",
+        ));
+    }
+    let mut strict = false;
+    let mut prefer = Return::Representation;
+    for pref in headers
+        .get_all("prefer")
+        .iter()
+        .filter_map(|h| h.to_str().ok())
+    {
+        for token in pref.split([',', ';']).map(str::trim) {
+            match token {
+                "handling=strict" => strict = true,
+                "return=minimal" => prefer = Return::Minimal,
+                "return=OperationOutcome" => prefer = Return::OperationOutcome,
+                _ => {}
+            }
+        }
+    }
+    Ok(Ctx {
+        base: format!("http://{host}/fhir"),
+        params: expand_page(params)?,
+        strict,
+        prefer,
+    })
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f).await.map_err(|_| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            IssueCode::Exception,
+            "the request failed inside the server",
+        )
+    })?
+}
+
+fn check_type(rtype: &str) -> Result<(), ApiError> {
+    if is_supported(rtype) {
+        Ok(())
+    } else {
+        Err(StoreError::UnknownType(rtype.to_string()).into())
+    }
+}
+
+async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, ApiError> {
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            IssueCode::TooCostly,
+            format!(
+                "the request body is larger than this server's limit of {} bytes",
+                limit
+            ),
+        )
+    };
+    let declared = headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(too_large());
+    }
+    axum::body::to_bytes(body, limit).await.map_err(|e| {
+        if e.to_string().contains("length limit") {
+            too_large()
+        } else {
+            ApiError::bad_request("the request body could not be read (was the connection closed?)")
+        }
+    })
+}
+
+fn parse_json(bytes: &[u8]) -> Result<Value, ApiError> {
+    if bytes.is_empty() {
+        return Err(ApiError::bad_request(
+            "the request has no body; send a FHIR resource as JSON",
+        ));
+    }
+    serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::bad_request(format!("the body is not valid JSON: {e}")))
+}
+
+fn row_response(status: StatusCode, row: Row, location: Option<&str>) -> Response {
+    json_response(
+        status,
+        version_headers(row.version, row.updated, location),
+        row.json,
+    )
+}
+
+/// The response to a create or update, shaped by the client's `Prefer: return=`.
+fn written_response(ctx: &Ctx, w: Written, status: StatusCode) -> Response {
+    let location = format!("{}/{}/{}/_history/{}", ctx.base, w.rtype, w.id, w.version);
+    let headers = version_headers(w.version, w.updated, Some(&location));
+    let body = match ctx.prefer {
+        Return::Representation => w.json.unwrap_or_default(),
+        Return::Minimal => String::new(),
+        Return::OperationOutcome => {
+            let msg = format!("{}/{} stored as version {}", w.rtype, w.id, w.version);
+            operation_outcome("information", IssueCode::Informational, &msg).to_string()
+        }
+    };
+    json_response(status, headers, body)
+}
+
+pub async fn metadata(headers: HeaderMap, RawQuery(q): RawQuery) -> Result<Response, ApiError> {
+    let ctx = ctx(&headers, q)?;
+    Ok(json_response(
+        StatusCode::OK,
+        HeaderMap::new(),
+        capability_statement(&ctx.base).to_string(),
+    ))
+}
+
+pub async fn read(
+    State(st): State<AppState>,
+    Path((rtype, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
+    ctx(&headers, q)?;
+    let row = blocking(move || Ok(st.store.reader()?.read(&rtype, &id)?)).await?;
+    Ok(row_response(StatusCode::OK, row, None))
+}
+
+pub async fn vread(
+    State(st): State<AppState>,
+    Path((rtype, id, vid)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
+    ctx(&headers, q)?;
+    let row = blocking(move || Ok(st.store.reader()?.vread(&rtype, &id, &vid)?)).await?;
+    Ok(row_response(StatusCode::OK, row, None))
+}
+
+pub async fn create(
+    State(st): State<AppState>,
+    Path(rtype): Path<String>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let ctx = ctx(&headers, q)?;
+    check_type(&rtype)?;
+    let resource = parse_json(&read_body(&headers, body, st.body_limit).await?)?;
+    if let Some(t) = resource.get("resourceType").and_then(Value::as_str) {
+        if t != rtype {
+            return Err(ApiError::bad_request(format!(
+                "the resource is a {t} but was posted to {rtype}"
+            )));
+        }
+    }
+    let condition: Option<Vec<(String, String)>> = headers
+        .get("if-none-exist")
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            form_urlencoded::parse(v.trim_start_matches('?').as_bytes())
+                .into_owned()
+                .collect()
+        });
+    let outcome = blocking(move || {
+        Ok(st.store.write(|tx| {
+            if let Some(condition) = &condition {
+                let ids = tx.matching_ids(&rtype, condition)?;
+                match ids.as_slice() {
+                    [] => {}
+                    [id] => return Ok(Err(tx.read(&rtype, id)?)),
+                    _ => {
+                        return Err(StoreError::PreconditionFailed(
+                            "If-None-Exist matched more than one resource; make the condition more specific".into(),
+                        ));
+                    }
+                }
+            }
+            Ok(Ok(tx.create(resource, None)?))
+        })?)
+    })
+    .await?;
+    Ok(match outcome {
+        Ok(written) => written_response(&ctx, written, StatusCode::CREATED),
+        Err(existing) => {
+            let location = format!(
+                "{}/{}/{}/_history/{}",
+                ctx.base, existing.rtype, existing.id, existing.version
+            );
+            row_response(StatusCode::OK, existing, Some(&location))
+        }
+    })
+}
+
+pub async fn update(
+    State(st): State<AppState>,
+    Path((rtype, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let ctx = ctx(&headers, q)?;
+    check_type(&rtype)?;
+    let resource = parse_json(&read_body(&headers, body, st.body_limit).await?)?;
+    let if_match = headers
+        .get("if-match")
+        .and_then(|v| v.to_str().ok())
+        .map(parse_etag);
+    let written = blocking(move || {
+        Ok(st
+            .store
+            .write(|tx| tx.update(&rtype, &id, resource, if_match.as_deref()))?)
+    })
+    .await?;
+    let status = if written.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok(written_response(&ctx, written, status))
+}
+
+pub async fn delete(
+    State(st): State<AppState>,
+    Path((rtype, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
+    ctx(&headers, q)?;
+    check_type(&rtype)?;
+    let deleted = blocking(move || Ok(st.store.write(|tx| tx.delete(&rtype, &id))?)).await?;
+    let headers = match &deleted {
+        Some(w) => version_headers(w.version, w.updated, None),
+        None => HeaderMap::new(),
+    };
+    let mut response = json_response(StatusCode::NO_CONTENT, headers, String::new());
+    response.headers_mut().remove(CONTENT_TYPE);
+    Ok(response)
+}
+
+pub async fn search_get(
+    State(st): State<AppState>,
+    Path(rtype): Path<String>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
+    let ctx = ctx(&headers, q)?;
+    search(st, rtype, ctx).await
+}
+
+pub async fn search_post(
+    State(st): State<AppState>,
+    Path(rtype): Path<String>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let mut ctx = ctx(&headers, q)?;
+    let form = read_body(&headers, body, st.body_limit).await?;
+    let content_type = headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if !form.is_empty() && !content_type.starts_with("application/x-www-form-urlencoded") {
+        return Err(ApiError::bad_request(
+            "POST _search takes its parameters as application/x-www-form-urlencoded",
+        ));
+    }
+    let mut params: Vec<(String, String)> = form_urlencoded::parse(&form).into_owned().collect();
+    params.append(&mut ctx.params);
+    ctx.params = expand_page(params)?;
+    search(st, rtype, ctx).await
+}
+
+async fn search(st: AppState, rtype: String, ctx: Ctx) -> Result<Response, ApiError> {
+    check_type(&rtype)?;
+    let params = ctx.params.clone();
+    let strict = ctx.strict;
+    let (query, found) =
+        blocking(move || Ok(st.store.reader()?.search(&rtype, &params, strict)?)).await?;
+    let url = format!("{}/{}", ctx.base, query.rtype);
+    let outcome = (!query.ignored.is_empty()).then(|| {
+        operation_outcome(
+            "warning",
+            IssueCode::NotSupported,
+            &query.ignored.join("; "),
+        )
+    });
+    let paging = Paging {
+        url: &url,
+        params: &query.canonical,
+        offset: query.offset,
+        count: query.count,
+        has_next: found.has_next,
+    };
+    let bundle = bundle::searchset(
+        &ctx.base,
+        found.total,
+        found.matches,
+        found.included,
+        &paging,
+        outcome,
+    );
+    Ok(json_response(
+        StatusCode::OK,
+        HeaderMap::new(),
+        bundle.to_json(),
+    ))
+}
+
+pub async fn system_search() -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        IssueCode::NotSupported,
+        "search across all resource types is not supported; search one type, e.g. GET /fhir/Patient?name=smith",
+    )
+}
+
+pub async fn history_instance(
+    State(st): State<AppState>,
+    Path((rtype, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
+    let ctx = ctx(&headers, q)?;
+    let url = format!("{}/{rtype}/{id}/_history", ctx.base);
+    history(st, ctx, url, move |r, since, offset, count| {
+        r.history(HistoryScope::Instance(&rtype, &id), since, offset, count)
+    })
+    .await
+}
+
+pub async fn history_type(
+    State(st): State<AppState>,
+    Path(rtype): Path<String>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
+    let ctx = ctx(&headers, q)?;
+    let url = format!("{}/{rtype}/_history", ctx.base);
+    history(st, ctx, url, move |r, since, offset, count| {
+        r.history(HistoryScope::Type(&rtype), since, offset, count)
+    })
+    .await
+}
+
+pub async fn history_system(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
+    let ctx = ctx(&headers, q)?;
+    let url = format!("{}/_history", ctx.base);
+    history(st, ctx, url, |r, since, offset, count| {
+        r.history(HistoryScope::System, since, offset, count)
+    })
+    .await
+}
+
+type HistoryPage = crate::store::Result<crate::store::Page<crate::store::HistoryEntry>>;
+
+async fn history(
+    st: AppState,
+    ctx: Ctx,
+    url: String,
+    list: impl FnOnce(&crate::store::Reader, Option<i64>, i64, i64) -> HistoryPage + Send + 'static,
+) -> Result<Response, ApiError> {
+    let (offset, count) = offset_and_count(&ctx.params, 50, 1000)?;
+    let since = since_param(&ctx.params)?;
+    let page = blocking(move || Ok(list(&st.store.reader()?, since, offset, count)?)).await?;
+    let params = listing_params(&ctx.params);
+    let paging = Paging {
+        url: &url,
+        params: &params,
+        offset,
+        count,
+        has_next: page.has_next,
+    };
+    let bundle = bundle::history(&ctx.base, page.total, page.rows, &paging);
+    Ok(json_response(
+        StatusCode::OK,
+        HeaderMap::new(),
+        bundle.to_json(),
+    ))
+}
+
+fn since_param(params: &[(String, String)]) -> Result<Option<i64>, ApiError> {
+    params
+        .iter()
+        .find(|(k, _)| k == "_since")
+        .map(|(_, v)| {
+            crate::fhir::date::parse_range(v)
+                .map(|r| r.lo)
+                .ok_or_else(|| {
+                    ApiError::bad_request(format!("_since '{v}' is not a valid instant"))
+                })
+        })
+        .transpose()
+}
+
+fn listing_params(params: &[(String, String)]) -> Vec<(String, String)> {
+    params
+        .iter()
+        .filter(|(k, _)| k != "_offset" && k != "_page")
+        .cloned()
+        .collect()
+}
+
+pub async fn operation(
+    State(st): State<AppState>,
+    Path((rtype, id, operation)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
+    let ctx = ctx(&headers, q)?;
+    check_type(&rtype)?;
+    if rtype != "Patient" || operation != "$everything" {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            IssueCode::NotSupported,
+            format!(
+                "{rtype}/{{id}}/{operation} is not an operation this server supports (Patient/{{id}}/$everything is)"
+            ),
+        ));
+    }
+    let (offset, count) = offset_and_count(&ctx.params, 100, 5000)?;
+    let since = since_param(&ctx.params)?;
+    let types: Vec<String> = ctx
+        .params
+        .iter()
+        .filter(|(k, _)| k == "_type")
+        .flat_map(|(_, v)| v.split(',').map(str::to_string))
+        .filter(|t| !t.is_empty())
+        .collect();
+    let patient = id.clone();
+    let page = blocking(move || {
+        Ok(st
+            .store
+            .reader()?
+            .everything(&patient, &types, since, offset, count)?)
+    })
+    .await?;
+    let url = format!("{}/Patient/{id}/$everything", ctx.base);
+    let params = listing_params(&ctx.params);
+    let paging = Paging {
+        url: &url,
+        params: &params,
+        offset,
+        count,
+        has_next: page.has_next,
+    };
+    let bundle = bundle::searchset(&ctx.base, page.total, page.rows, Vec::new(), &paging, None);
+    Ok(json_response(
+        StatusCode::OK,
+        HeaderMap::new(),
+        bundle.to_json(),
+    ))
+}
+
+pub async fn operation_post(
+    st: State<AppState>,
+    path: Path<(String, String, String)>,
+    headers: HeaderMap,
+    q: RawQuery,
+) -> Result<Response, ApiError> {
+    operation(st, path, headers, q).await
+}
+
+pub async fn bundle_post(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let ctx = ctx(&headers, q)?;
+    let bundle = parse_json(&read_body(&headers, body, st.body_limit).await?)?;
+    let base = ctx.base.clone();
+    let response = blocking(move || process_bundle(&st.store, bundle, &base)).await?;
+    Ok(json_response(StatusCode::OK, HeaderMap::new(), response))
+}
+
+pub async fn not_found() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        IssueCode::NotFound,
+        "no such endpoint; the FHIR API is under /fhir (see /fhir/metadata)",
+    )
+}
+
+pub async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        IssueCode::NotSupported,
+        "this endpoint does not accept that HTTP method (see /fhir/metadata)",
+    )
+}

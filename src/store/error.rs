@@ -1,0 +1,78 @@
+//! What can go wrong in the store, with messages written for the person reading the
+//! OperationOutcome. Messages carry resource types and ids, never resource content.
+
+use crate::fhir::IssueCode;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("resource type '{0}' is not supported by this server")]
+    UnknownType(String),
+    #[error("{0}/{1} was not found")]
+    NotFound(String, String),
+    #[error("{0}/{1} has been deleted")]
+    Gone(String, String),
+    #[error(
+        "version {expected} was expected but the current version is {current}: someone else changed this record; reload it and try again"
+    )]
+    VersionConflict { expected: String, current: i64 },
+    #[error("{0}")]
+    PreconditionFailed(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    NotSupported(String),
+    #[error("database error: {0}")]
+    Db(#[from] rusqlite::Error),
+    #[error("no database connection available: {0}")]
+    Pool(#[from] r2d2::Error),
+    #[error(
+        "the database was written by a different version of bedside (schema {found}, this build reads {expected})"
+    )]
+    Schema { found: i64, expected: i64 },
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+impl StoreError {
+    pub fn invalid(msg: impl Into<String>) -> Self {
+        StoreError::Invalid(msg.into())
+    }
+
+    /// The HTTP status this error answers with.
+    pub fn status(&self) -> u16 {
+        match self {
+            StoreError::Invalid(_) => 400,
+            StoreError::UnknownType(_) | StoreError::NotFound(..) => 404,
+            StoreError::Gone(..) => 410,
+            StoreError::VersionConflict { .. } | StoreError::PreconditionFailed(_) => 412,
+            StoreError::Conflict(_) => 409,
+            StoreError::NotSupported(_) => 400,
+            StoreError::Db(e) if is_busy(e) => 503,
+            StoreError::Pool(_) => 503,
+            StoreError::Db(_) | StoreError::Schema { .. } => 500,
+        }
+    }
+
+    pub fn issue_code(&self) -> IssueCode {
+        match self {
+            StoreError::Invalid(_) => IssueCode::Invalid,
+            StoreError::UnknownType(_) | StoreError::NotSupported(_) => IssueCode::NotSupported,
+            StoreError::NotFound(..) => IssueCode::NotFound,
+            StoreError::Gone(..) => IssueCode::Deleted,
+            StoreError::VersionConflict { .. } | StoreError::Conflict(_) => IssueCode::Conflict,
+            StoreError::PreconditionFailed(_) => IssueCode::Duplicate,
+            StoreError::Db(_) | StoreError::Pool(_) | StoreError::Schema { .. } => {
+                IssueCode::Exception
+            }
+        }
+    }
+}
+
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}

@@ -1,0 +1,224 @@
+//! The FHIR resource store: SQLite in WAL mode, one writer connection behind a lock and a pool
+//! of readers, so many readers and one writer never see "database is locked".
+
+mod error;
+mod read;
+mod schema;
+pub mod search;
+mod write;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
+
+pub use error::{Result, StoreError};
+pub use read::{HistoryEntry, HistoryScope, Page, Row};
+pub use write::{Tx, Written};
+
+use crate::fhir::RESOURCE_TYPES;
+use crate::fhir::params::{Param, params};
+
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A handle to one database; cheap to clone and share between tasks.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: r2d2::Pool<SqliteConnectionManager>,
+    pids: ParamIds,
+}
+
+/// The database ids of the search parameters, keyed by the registry entry's address.
+pub(crate) struct ParamIds(HashMap<usize, i64>);
+
+impl ParamIds {
+    pub(crate) fn get(&self, param: &'static Param) -> i64 {
+        // Every registry entry is given an id when the store opens.
+        self.0[&(param as *const Param as usize)]
+    }
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path`.
+    pub fn open(path: &Path) -> Result<Store> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                StoreError::invalid(format!("cannot create folder {}: {e}", dir.display()))
+            })?;
+        }
+        let mut writer = Connection::open(path)?;
+        configure(&writer)?;
+        writer.pragma_update(None, "journal_mode", "WAL")?;
+        init_schema(&mut writer)?;
+        let pids = load_param_ids(&mut writer)?;
+        let manager = SqliteConnectionManager::file(path).with_init(|c| {
+            configure(c)?;
+            c.pragma_update(None, "query_only", true)
+        });
+        let readers = r2d2::Pool::builder()
+            .max_size(8)
+            .min_idle(Some(1))
+            .connection_timeout(BUSY_TIMEOUT)
+            .build(manager)?;
+        Ok(Store {
+            inner: Arc::new(Inner {
+                path: path.to_path_buf(),
+                writer: Mutex::new(writer),
+                readers,
+                pids: ParamIds(pids),
+            }),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Runs `f` in one write transaction: all of it is committed, or none of it.
+    pub fn write<T>(&self, f: impl FnOnce(&mut Tx) -> Result<T>) -> Result<T> {
+        let mut conn = self
+            .inner
+            .writer
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut tx = Tx::new(tx, &self.inner.pids);
+        let out = f(&mut tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// A read-only connection from the pool.
+    pub fn reader(&self) -> Result<Reader> {
+        Ok(Reader {
+            conn: self.inner.readers.get()?,
+            store: self.clone(),
+        })
+    }
+
+    pub(crate) fn pids(&self) -> &ParamIds {
+        &self.inner.pids
+    }
+
+    /// Refreshes the query planner's statistics (after a bulk load) and checkpoints the WAL.
+    pub fn optimize(&self) -> Result<()> {
+        let conn = self
+            .inner
+            .writer
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        conn.execute_batch("ANALYZE; PRAGMA wal_checkpoint(TRUNCATE);")?;
+        Ok(())
+    }
+
+    /// Counts of current (not deleted) resources per type.
+    pub fn counts(&self) -> Result<Vec<(String, i64)>> {
+        let reader = self.reader()?;
+        let mut stmt = reader.conn.prepare(
+            "SELECT type, COUNT(*) FROM resource WHERE deleted = 0 GROUP BY type ORDER BY type",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}
+
+/// A pooled read-only connection; see `read.rs` and `search.rs` for what it answers.
+pub struct Reader {
+    conn: r2d2::PooledConnection<SqliteConnectionManager>,
+    store: Store,
+}
+
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    // NORMAL is durable against a crash of this process in WAL mode; only an OS crash or power
+    // loss can roll back the last transactions.
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "foreign_keys", false)?;
+    conn.pragma_update(None, "cache_size", -16_000)?;
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
+    Ok(())
+}
+
+fn init_schema(conn: &mut Connection) -> Result<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    tx.execute_batch(schema::SCHEMA)?;
+    let found: Option<String> = tx
+        .query_row(
+            "SELECT value FROM store_info WHERE key = 'schema'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?;
+    match found.and_then(|v| v.parse::<i64>().ok()) {
+        Some(v) if v != schema::SCHEMA_VERSION => {
+            return Err(StoreError::Schema {
+                found: v,
+                expected: schema::SCHEMA_VERSION,
+            });
+        }
+        Some(_) => {}
+        None => {
+            tx.execute(
+                "INSERT INTO store_info (key, value) VALUES ('schema', ?1)",
+                [schema::SCHEMA_VERSION.to_string()],
+            )?;
+        }
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// Gives every registry parameter a database id and, when the registry has changed since the
+/// database was last indexed, rebuilds the indexes so searches see every resource.
+fn load_param_ids(conn: &mut Connection) -> Result<HashMap<usize, i64>> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut ids = HashMap::new();
+    let mut signature = String::new();
+    for rtype in RESOURCE_TYPES {
+        for param in params(rtype) {
+            tx.execute(
+                "INSERT OR IGNORE INTO search_param (type, name) VALUES (?1, ?2)",
+                (rtype, param.name),
+            )?;
+            let pid: i64 = tx.query_row(
+                "SELECT pid FROM search_param WHERE type = ?1 AND name = ?2",
+                (rtype, param.name),
+                |r| r.get(0),
+            )?;
+            ids.insert(param as *const Param as usize, pid);
+            signature.push_str(&format!(
+                "{rtype}.{}:{:?}{:?};",
+                param.name, param.kind, param.paths
+            ));
+        }
+    }
+    let stored: Option<String> = tx
+        .query_row(
+            "SELECT value FROM store_info WHERE key = 'index'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let pids = ParamIds(ids);
+    if stored.as_deref() != Some(signature.as_str()) {
+        let mut writer = Tx::new(tx, &pids);
+        writer.reindex_all()?;
+        writer.conn().execute(
+            "INSERT OR REPLACE INTO store_info (key, value) VALUES ('index', ?1)",
+            [&signature],
+        )?;
+        writer.commit()?;
+    } else {
+        tx.commit()?;
+    }
+    Ok(pids.0)
+}

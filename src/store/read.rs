@@ -1,0 +1,272 @@
+//! Reads: the current version, a past version, history, and a patient's whole chart.
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::{Reader, Result, StoreError};
+use crate::fhir::is_supported;
+
+/// A stored resource as served: its type, id and exact JSON.
+#[derive(Debug, Clone)]
+pub struct Row {
+    pub rtype: String,
+    pub id: String,
+    pub version: i64,
+    pub updated: i64,
+    pub json: String,
+}
+
+/// One version in a history listing; `json` is `None` for a delete.
+#[derive(Debug, Clone)]
+pub struct HistoryEntry {
+    pub rtype: String,
+    pub id: String,
+    pub version: i64,
+    pub updated: i64,
+    pub method: String,
+    pub json: Option<String>,
+}
+
+/// Which history to list.
+pub enum HistoryScope<'a> {
+    Instance(&'a str, &'a str),
+    Type(&'a str),
+    System,
+}
+
+/// A page of a listing: the rows and whether more follow.
+pub struct Page<T> {
+    pub rows: Vec<T>,
+    pub has_next: bool,
+    pub total: Option<i64>,
+}
+
+pub(crate) fn read_current(conn: &Connection, rtype: &str, id: &str) -> Result<Row> {
+    if !is_supported(rtype) {
+        return Err(StoreError::UnknownType(rtype.to_string()));
+    }
+    let found = conn
+        .prepare_cached(
+            "SELECT r.version, r.updated, v.json FROM resource r
+             JOIN version v ON v.rid = r.rid AND v.version = r.version
+             WHERE r.type = ?1 AND r.id = ?2",
+        )?
+        .query_row(params![rtype, id], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, Option<String>>(2)?,
+            ))
+        })
+        .optional()?;
+    match found {
+        None => Err(StoreError::NotFound(rtype.to_string(), id.to_string())),
+        Some((_, _, None)) => Err(StoreError::Gone(rtype.to_string(), id.to_string())),
+        Some((version, updated, Some(json))) => Ok(Row {
+            rtype: rtype.to_string(),
+            id: id.to_string(),
+            version,
+            updated,
+            json,
+        }),
+    }
+}
+
+impl super::Tx<'_> {
+    /// The current version as this transaction sees it.
+    pub fn read(&self, rtype: &str, id: &str) -> Result<Row> {
+        read_current(self.conn(), rtype, id)
+    }
+}
+
+impl Reader {
+    pub fn read(&self, rtype: &str, id: &str) -> Result<Row> {
+        read_current(&self.conn, rtype, id)
+    }
+
+    pub fn vread(&self, rtype: &str, id: &str, version: &str) -> Result<Row> {
+        if !is_supported(rtype) {
+            return Err(StoreError::UnknownType(rtype.to_string()));
+        }
+        let not_found =
+            || StoreError::NotFound(rtype.to_string(), format!("{id}/_history/{version}"));
+        let version: i64 = version.parse().map_err(|_| not_found())?;
+        let found = self
+            .conn
+            .prepare_cached(
+                "SELECT v.updated, v.json FROM resource r
+                 JOIN version v ON v.rid = r.rid AND v.version = ?3
+                 WHERE r.type = ?1 AND r.id = ?2",
+            )?
+            .query_row(params![rtype, id, version], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?))
+            })
+            .optional()?;
+        match found {
+            None => Err(not_found()),
+            Some((_, None)) => Err(StoreError::Gone(
+                rtype.to_string(),
+                format!("{id}/_history/{version}"),
+            )),
+            Some((updated, Some(json))) => Ok(Row {
+                rtype: rtype.to_string(),
+                id: id.to_string(),
+                version,
+                updated,
+                json,
+            }),
+        }
+    }
+
+    /// Versions newest first, from `offset`, at most `count`, optionally only since `since_ms`.
+    pub fn history(
+        &self,
+        scope: HistoryScope,
+        since_ms: Option<i64>,
+        offset: i64,
+        count: i64,
+    ) -> Result<Page<HistoryEntry>> {
+        let since = since_ms.unwrap_or(i64::MIN);
+        let (filter, rtype, id) = match scope {
+            HistoryScope::Instance(rtype, id) => {
+                if !is_supported(rtype) {
+                    return Err(StoreError::UnknownType(rtype.to_string()));
+                }
+                read_exists(&self.conn, rtype, id)?;
+                ("r.type = ?1 AND r.id = ?2", rtype, id)
+            }
+            HistoryScope::Type(rtype) => {
+                if !is_supported(rtype) {
+                    return Err(StoreError::UnknownType(rtype.to_string()));
+                }
+                ("r.type = ?1 AND ?2 = ?2", rtype, "")
+            }
+            HistoryScope::System => ("?1 = ?1 AND ?2 = ?2", "", ""),
+        };
+        let sql = format!(
+            "SELECT r.type, r.id, v.version, v.updated, v.method, v.json FROM version v
+             JOIN resource r ON r.rid = v.rid
+             WHERE {filter} AND v.updated >= ?3
+             ORDER BY v.updated DESC, v.vid DESC LIMIT ?4 OFFSET ?5"
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let mut rows: Vec<HistoryEntry> = stmt
+            .query_map(params![rtype, id, since, count + 1, offset], |r| {
+                Ok(HistoryEntry {
+                    rtype: r.get(0)?,
+                    id: r.get(1)?,
+                    version: r.get(2)?,
+                    updated: r.get(3)?,
+                    method: r.get(4)?,
+                    json: r.get(5)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        let has_next = rows.len() as i64 > count;
+        rows.truncate(count as usize);
+        let total = if !has_next {
+            Some(offset + rows.len() as i64)
+        } else {
+            let count_sql = format!(
+                "SELECT COUNT(*) FROM version v JOIN resource r ON r.rid = v.rid
+                 WHERE {filter} AND v.updated >= ?3"
+            );
+            Some(
+                self.conn
+                    .query_row(&count_sql, params![rtype, id, since], |r| r.get(0))?,
+            )
+        };
+        Ok(Page {
+            rows,
+            has_next,
+            total,
+        })
+    }
+
+    /// A patient's chart: the Patient, every resource in its compartment, and the resources
+    /// those reference (practitioners, locations...). Audit events are left out unless
+    /// `types` asks for them: they record access to the chart, they are not part of it.
+    pub fn everything(
+        &self,
+        patient_id: &str,
+        types: &[String],
+        since_ms: Option<i64>,
+        offset: i64,
+        count: i64,
+    ) -> Result<Page<Row>> {
+        read_current(&self.conn, "Patient", patient_id)?;
+        let mut type_filter = String::new();
+        if types.is_empty() {
+            type_filter.push_str(" AND r.type != 'AuditEvent'");
+        } else {
+            for t in types {
+                if !is_supported(t) {
+                    return Err(StoreError::UnknownType(t.clone()));
+                }
+            }
+            let list = types
+                .iter()
+                .map(|t| format!("'{t}'"))
+                .collect::<Vec<_>>()
+                .join(",");
+            type_filter = format!(" AND r.type IN ({list})");
+        }
+        let members = "WITH members(rid, grp) AS (
+                SELECT c.rid, CASE WHEN r.type = 'Patient' THEN 0 ELSE 1 END
+                  FROM compartment c JOIN resource r ON r.rid = c.rid WHERE c.patient_id = ?1
+                UNION
+                SELECT t.rid, 2 FROM compartment c
+                  JOIN idx_ref x ON x.rid = c.rid
+                  JOIN resource t ON t.type = x.target_type AND t.id = x.target_id
+                 WHERE c.patient_id = ?1 AND t.type != 'Patient'
+                   AND NOT EXISTS (SELECT 1 FROM compartment c2
+                                    WHERE c2.patient_id = ?1 AND c2.rid = t.rid))";
+        let sql = format!(
+            "{members}
+             SELECT r.type, r.id, r.version, r.updated, v.json FROM members m
+             JOIN resource r ON r.rid = m.rid
+             JOIN version v ON v.rid = r.rid AND v.version = r.version
+             WHERE r.deleted = 0 AND r.updated >= ?2 {type_filter}
+             ORDER BY m.grp, m.rid LIMIT ?3 OFFSET ?4"
+        );
+        let since = since_ms.unwrap_or(i64::MIN);
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let mut rows: Vec<Row> = stmt
+            .query_map(params![patient_id, since, count + 1, offset], |r| {
+                Ok(Row {
+                    rtype: r.get(0)?,
+                    id: r.get(1)?,
+                    version: r.get(2)?,
+                    updated: r.get(3)?,
+                    json: r.get(4)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        let has_next = rows.len() as i64 > count;
+        rows.truncate(count as usize);
+        let total = if has_next {
+            let count_sql = format!(
+                "{members} SELECT COUNT(*) FROM members m JOIN resource r ON r.rid = m.rid
+                 WHERE r.deleted = 0 AND r.updated >= ?2 {type_filter}"
+            );
+            self.conn
+                .query_row(&count_sql, params![patient_id, since], |r| r.get(0))?
+        } else {
+            offset + rows.len() as i64
+        };
+        Ok(Page {
+            rows,
+            has_next,
+            total: Some(total),
+        })
+    }
+}
+
+fn read_exists(conn: &Connection, rtype: &str, id: &str) -> Result<()> {
+    let found: Option<i64> = conn
+        .prepare_cached("SELECT rid FROM resource WHERE type = ?1 AND id = ?2")?
+        .query_row(params![rtype, id], |r| r.get(0))
+        .optional()?;
+    found
+        .map(|_| ())
+        .ok_or_else(|| StoreError::NotFound(rtype.to_string(), id.to_string()))
+}

@@ -1,0 +1,598 @@
+//! FHIR search: turns query parameters into SQL over the index tables, runs it and pages it.
+//! Parameters AND together; comma-separated values OR. Unknown parameters are ignored (and
+//! reported) unless the client asked for strict handling.
+
+use rusqlite::Connection;
+use rusqlite::types::Value as Sql;
+
+use super::read::read_current;
+use super::{ParamIds, Reader, Result, Row, StoreError, Tx};
+use crate::fhir::date::{DateRange, now_ms, parse_range};
+use crate::fhir::extract::normalize;
+use crate::fhir::params::{Kind, Param, find};
+use crate::fhir::{is_supported, parse_reference};
+
+pub const DEFAULT_COUNT: i64 = 20;
+pub const MAX_COUNT: i64 = 1000;
+const MAX_INCLUDED: usize = 1000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Total {
+    None,
+    Accurate,
+}
+
+/// A parsed search, ready to run.
+#[derive(Debug)]
+pub struct Query {
+    pub rtype: String,
+    conds: Vec<String>,
+    args: Vec<Sql>,
+    order: String,
+    pub count: i64,
+    pub offset: i64,
+    pub total: Total,
+    pub summary_count: bool,
+    includes: Vec<i64>,
+    revincludes: Vec<(i64, String)>,
+    /// The parameters this search was made of, without paging: what `self` and `next` repeat.
+    pub canonical: Vec<(String, String)>,
+    /// Parameters that were ignored, and why, for the client's OperationOutcome.
+    pub ignored: Vec<String>,
+}
+
+/// What a search found on the requested page.
+#[derive(Debug, Default)]
+pub struct Found {
+    pub matches: Vec<Row>,
+    pub included: Vec<Row>,
+    pub total: Option<i64>,
+    pub has_next: bool,
+}
+
+impl Reader {
+    pub fn search(
+        &self,
+        rtype: &str,
+        params: &[(String, String)],
+        strict: bool,
+    ) -> Result<(Query, Found)> {
+        let query = parse(rtype, params, strict, self.store.pids())?;
+        let found = run(&self.conn, &query)?;
+        Ok((query, found))
+    }
+}
+
+impl Tx<'_> {
+    /// Ids matching a conditional create, update or delete. Unknown parameters are an error
+    /// here: ignoring one would match more than the client meant.
+    pub fn matching_ids(&self, rtype: &str, params: &[(String, String)]) -> Result<Vec<String>> {
+        let mut query = parse(rtype, params, true, self.pids())?;
+        query.count = 2;
+        query.offset = 0;
+        query.total = Total::None;
+        query.includes.clear();
+        query.revincludes.clear();
+        let found = run(self.conn(), &query)?;
+        Ok(found.matches.into_iter().map(|r| r.id).collect())
+    }
+
+    pub fn search(
+        &self,
+        rtype: &str,
+        params: &[(String, String)],
+        strict: bool,
+    ) -> Result<(Query, Found)> {
+        let query = parse(rtype, params, strict, self.pids())?;
+        let found = run(self.conn(), &query)?;
+        Ok((query, found))
+    }
+}
+
+pub(crate) fn parse(
+    rtype: &str,
+    params: &[(String, String)],
+    strict: bool,
+    pids: &ParamIds,
+) -> Result<Query> {
+    if !is_supported(rtype) {
+        return Err(StoreError::UnknownType(rtype.to_string()));
+    }
+    let mut q = Query {
+        rtype: rtype.to_string(),
+        conds: Vec::new(),
+        args: vec![Sql::Text(rtype.to_string())],
+        order: String::new(),
+        count: DEFAULT_COUNT,
+        offset: 0,
+        total: Total::Accurate,
+        summary_count: false,
+        includes: Vec::new(),
+        revincludes: Vec::new(),
+        canonical: Vec::new(),
+        ignored: Vec::new(),
+    };
+    let mut sort = Vec::new();
+    for (key, value) in params {
+        let (name, modifier) = match key.split_once(':') {
+            Some((n, m)) => (n, Some(m)),
+            None => (key.as_str(), None),
+        };
+        if name != "_offset" {
+            q.canonical.push((key.clone(), value.clone()));
+        }
+        match name {
+            "_count" => q.count = parse_count(value)?,
+            "_offset" => {
+                q.offset = value
+                    .parse()
+                    .ok()
+                    .filter(|o: &i64| *o >= 0)
+                    .ok_or_else(|| {
+                        StoreError::invalid(format!("_offset '{value}' is not a whole number"))
+                    })?
+            }
+            "_sort" => {
+                for key in value.split(',').filter(|k| !k.is_empty()) {
+                    sort.push(sort_expr(rtype, key, pids)?);
+                }
+            }
+            "_total" => {
+                q.total = match value.as_str() {
+                    "none" => Total::None,
+                    "estimate" | "accurate" => Total::Accurate,
+                    _ => {
+                        return Err(StoreError::invalid(format!(
+                            "_total must be none, estimate or accurate, not '{value}'"
+                        )));
+                    }
+                }
+            }
+            "_summary" => match value.as_str() {
+                "count" => q.summary_count = true,
+                "false" => {}
+                _ => unsupported(
+                    &mut q,
+                    strict,
+                    format!("_summary={value} is not supported; full resources are returned"),
+                )?,
+            },
+            "_include" | "_revinclude" if modifier.is_some() => unsupported(
+                &mut q,
+                strict,
+                format!("{key} is not supported (only one level of _include/_revinclude)"),
+            )?,
+            "_include" => {
+                let (pid, _) = include_param(value, Some(rtype), pids)?;
+                q.includes.push(pid);
+            }
+            "_revinclude" => {
+                let (pid, source) = include_param(value, None, pids)?;
+                q.revincludes.push((pid, source));
+            }
+            "_format" | "_pretty" => {}
+            "_id" => {
+                let values = split_values(value);
+                let marks = vec!["?"; values.len()].join(",");
+                q.conds.push(format!("r.id IN ({marks})"));
+                q.args.extend(values.into_iter().map(Sql::Text));
+            }
+            "_lastUpdated" => {
+                let mut ors = Vec::new();
+                for v in split_values(value) {
+                    ors.push(date_condition(
+                        &v,
+                        "r.updated",
+                        "r.updated",
+                        &mut q.args,
+                        name,
+                    )?);
+                }
+                q.conds.push(format!("({})", ors.join(" OR ")));
+            }
+            _ => match find(rtype, name) {
+                Some(param) => add_param(&mut q, param, pids.get(param), modifier, value)?,
+                None => unsupported(
+                    &mut q,
+                    strict,
+                    format!(
+                        "'{name}' is not a search parameter of {rtype} on this server; it was ignored"
+                    ),
+                )?,
+            },
+        }
+    }
+    sort.push("r.rid".to_string());
+    q.order = sort.join(", ");
+    Ok(q)
+}
+
+fn unsupported(q: &mut Query, strict: bool, msg: String) -> Result<()> {
+    if strict {
+        Err(StoreError::invalid(msg.replace("; it was ignored", "")))
+    } else {
+        q.ignored.push(msg);
+        Ok(())
+    }
+}
+
+fn parse_count(value: &str) -> Result<i64> {
+    match value.parse::<i64>() {
+        Ok(n) if n >= 0 => Ok(n.min(MAX_COUNT)),
+        _ => Err(StoreError::invalid(format!(
+            "_count must be a whole number, not '{value}'"
+        ))),
+    }
+}
+
+/// Splits on commas, honouring FHIR's `\,` escape.
+fn split_values(value: &str) -> Vec<String> {
+    let mut out = vec![String::new()];
+    let mut chars = value.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                if let Some(next) = chars.next() {
+                    out.last_mut().map(|s| s.push(next));
+                }
+            }
+            ',' => out.push(String::new()),
+            _ => out.last_mut().map(|s| s.push(c)).unwrap_or(()),
+        }
+    }
+    out.retain(|v| !v.is_empty());
+    out
+}
+
+fn table(kind: Kind) -> &'static str {
+    match kind {
+        Kind::String => "idx_string",
+        Kind::Token => "idx_token",
+        Kind::Date => "idx_date",
+        Kind::Reference => "idx_ref",
+    }
+}
+
+fn add_param(
+    q: &mut Query,
+    param: &'static Param,
+    pid: i64,
+    modifier: Option<&str>,
+    value: &str,
+) -> Result<()> {
+    let name = param.name;
+    let tbl = table(param.kind);
+    if modifier == Some("missing") {
+        let op = match value {
+            "true" => "NOT IN",
+            "false" => "IN",
+            _ => {
+                return Err(StoreError::invalid(format!(
+                    "{name}:missing takes true or false, not '{value}'"
+                )));
+            }
+        };
+        q.conds.push(format!(
+            "r.rid {op} (SELECT rid FROM {tbl} WHERE pid = {pid})"
+        ));
+        return Ok(());
+    }
+    let values = split_values(value);
+    if values.is_empty() {
+        return Err(StoreError::invalid(format!("{name} needs a value")));
+    }
+    let mut ors = Vec::new();
+    let mut negate = false;
+    match param.kind {
+        Kind::String => {
+            for v in values {
+                let norm = normalize(&v);
+                match modifier {
+                    None => {
+                        ors.push("(value >= ? AND value < ?)".to_string());
+                        q.args.push(Sql::Text(norm.clone()));
+                        q.args.push(Sql::Text(format!("{norm}\u{10FFFF}")));
+                    }
+                    Some("exact") => {
+                        ors.push("raw = ?".to_string());
+                        q.args.push(Sql::Text(v));
+                    }
+                    Some("contains") => {
+                        let escaped = norm
+                            .replace('\\', "\\\\")
+                            .replace('%', "\\%")
+                            .replace('_', "\\_");
+                        ors.push("value LIKE ? ESCAPE '\\'".to_string());
+                        q.args.push(Sql::Text(format!("%{escaped}%")));
+                    }
+                    Some(m) => return Err(bad_modifier(name, m)),
+                }
+            }
+        }
+        Kind::Token => {
+            match modifier {
+                None => {}
+                Some("not") => negate = true,
+                Some(m) => return Err(bad_modifier(name, m)),
+            }
+            for v in values {
+                match v.split_once('|') {
+                    None => {
+                        ors.push("code = ?".to_string());
+                        q.args.push(Sql::Text(v));
+                    }
+                    Some((system, "")) => {
+                        ors.push("system = ?".to_string());
+                        q.args.push(Sql::Text(system.to_string()));
+                    }
+                    Some((system, code)) => {
+                        ors.push("(code = ? AND system = ?)".to_string());
+                        q.args.push(Sql::Text(code.to_string()));
+                        q.args.push(Sql::Text(system.to_string()));
+                    }
+                }
+            }
+        }
+        Kind::Date => {
+            if let Some(m) = modifier {
+                return Err(bad_modifier(name, m));
+            }
+            for v in values {
+                ors.push(date_condition(&v, "lo", "hi", &mut q.args, name)?);
+            }
+        }
+        Kind::Reference => {
+            let type_modifier = match modifier {
+                None => None,
+                Some(m) if is_supported(m) => Some(m),
+                Some(m) => return Err(bad_modifier(name, m)),
+            };
+            for v in values {
+                let (rtype, id) = match parse_reference(&v) {
+                    Some((t, id)) => (Some(t.to_string()), id.to_string()),
+                    None => (None, v.clone()),
+                };
+                let rtype = rtype
+                    .or(type_modifier.map(str::to_string))
+                    .or_else(|| (param.targets.len() == 1).then(|| param.targets[0].to_string()));
+                q.args.push(Sql::Text(id));
+                match rtype {
+                    Some(t) => {
+                        ors.push("(target_id = ? AND target_type = ?)".to_string());
+                        q.args.push(Sql::Text(t));
+                    }
+                    None => ors.push("target_id = ?".to_string()),
+                }
+            }
+        }
+    }
+    let op = if negate { "NOT IN" } else { "IN" };
+    q.conds.push(format!(
+        "r.rid {op} (SELECT rid FROM {tbl} WHERE pid = {pid} AND ({}))",
+        ors.join(" OR ")
+    ));
+    Ok(())
+}
+
+fn bad_modifier(name: &str, modifier: &str) -> StoreError {
+    StoreError::invalid(format!(
+        "the modifier ':{modifier}' is not supported for '{name}'"
+    ))
+}
+
+/// A date comparison (`ge2020-01`, `1956`, `lt2021-03-04T10:00:00Z`) against a stored range.
+fn date_condition(
+    value: &str,
+    lo: &str,
+    hi: &str,
+    args: &mut Vec<Sql>,
+    name: &str,
+) -> Result<String> {
+    const PREFIXES: &[&str] = &["eq", "ne", "gt", "lt", "ge", "le", "sa", "eb", "ap"];
+    let (prefix, rest) = match value.get(..2) {
+        Some(p) if PREFIXES.contains(&p) => (p, &value[2..]),
+        _ => ("eq", value),
+    };
+    let DateRange { lo: p_lo, hi: p_hi } = parse_range(rest).ok_or_else(|| {
+        StoreError::invalid(format!(
+            "'{value}' is not a valid date for {name}: use YYYY, YYYY-MM, YYYY-MM-DD or a full \
+             date-time, optionally after a prefix such as ge or lt"
+        ))
+    })?;
+    let (sql, binds): (String, Vec<i64>) = match prefix {
+        "eq" => (format!("({lo} >= ? AND {hi} <= ?)"), vec![p_lo, p_hi]),
+        "ne" => (format!("NOT ({lo} >= ? AND {hi} <= ?)"), vec![p_lo, p_hi]),
+        "gt" => (format!("{hi} > ?"), vec![p_hi]),
+        "lt" => (format!("{lo} < ?"), vec![p_lo]),
+        "ge" => (format!("{hi} >= ?"), vec![p_lo]),
+        "le" => (format!("{lo} <= ?"), vec![p_hi]),
+        "sa" => (format!("{lo} > ?"), vec![p_hi]),
+        "eb" => (format!("{hi} < ?"), vec![p_lo]),
+        _ => {
+            // `ap`: within 10% of the distance to now, and at least a day, either side.
+            let slack = ((now_ms() - p_lo).abs() / 10).max(86_400_000);
+            (
+                format!("({hi} >= ? AND {lo} <= ?)"),
+                vec![p_lo - slack, p_hi + slack],
+            )
+        }
+    };
+    args.extend(binds.into_iter().map(Sql::Integer));
+    Ok(sql)
+}
+
+fn sort_expr(rtype: &str, key: &str, pids: &ParamIds) -> Result<String> {
+    let (name, desc) = match key.strip_prefix('-') {
+        Some(n) => (n, true),
+        None => (key, false),
+    };
+    let dir = if desc { "DESC" } else { "ASC" };
+    let expr = match name {
+        "_id" => "r.id".to_string(),
+        "_lastUpdated" => "r.updated".to_string(),
+        _ => {
+            let param = find(rtype, name).ok_or_else(|| {
+                StoreError::invalid(format!(
+                    "cannot sort by '{name}': it is not a search parameter of {rtype}"
+                ))
+            })?;
+            let pid = pids.get(param);
+            let (col_asc, col_desc) = match param.kind {
+                Kind::String => ("value", "value"),
+                Kind::Token => ("code", "code"),
+                Kind::Date => ("lo", "hi"),
+                Kind::Reference => ("target_id", "target_id"),
+            };
+            let agg = if desc {
+                format!("MAX({col_desc})")
+            } else {
+                format!("MIN({col_asc})")
+            };
+            format!(
+                "(SELECT {agg} FROM {} WHERE rid = r.rid AND pid = {pid})",
+                table(param.kind)
+            )
+        }
+    };
+    Ok(format!("{expr} {dir}"))
+}
+
+/// `Type:param[:Target]` of an `_include` (whose Type must be the searched type) or a
+/// `_revinclude`; returns the parameter id and the source type.
+fn include_param(value: &str, searched: Option<&str>, pids: &ParamIds) -> Result<(i64, String)> {
+    let mut parts = value.split(':');
+    let (Some(source), Some(name)) = (parts.next(), parts.next()) else {
+        return Err(StoreError::invalid(format!(
+            "'{value}' is not of the form Type:parameter"
+        )));
+    };
+    if let Some(searched) = searched {
+        if source != searched {
+            return Err(StoreError::invalid(format!(
+                "_include={value} must start with the searched type {searched}"
+            )));
+        }
+    }
+    match find(source, name) {
+        Some(p) if p.kind == Kind::Reference => Ok((pids.get(p), source.to_string())),
+        _ => Err(StoreError::invalid(format!(
+            "'{name}' is not a reference parameter of {source}"
+        ))),
+    }
+}
+
+pub(crate) fn run(conn: &Connection, q: &Query) -> Result<Found> {
+    let filter = std::iter::once("r.type = ? AND r.deleted = 0".to_string())
+        .chain(q.conds.iter().cloned())
+        .collect::<Vec<_>>()
+        .join(" AND ");
+    let mut found = Found::default();
+    if !q.summary_count && q.count > 0 {
+        let sql = format!(
+            "SELECT r.rid, r.type, r.id, r.version, r.updated, v.json FROM resource r
+             JOIN version v ON v.rid = r.rid AND v.version = r.version
+             WHERE {filter} ORDER BY {} LIMIT {} OFFSET {}",
+            q.order,
+            q.count + 1,
+            q.offset
+        );
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let mut rows: Vec<(i64, Row)> = stmt
+            .query_map(rusqlite::params_from_iter(q.args.iter()), |r| {
+                Ok((
+                    r.get(0)?,
+                    Row {
+                        rtype: r.get(1)?,
+                        id: r.get(2)?,
+                        version: r.get(3)?,
+                        updated: r.get(4)?,
+                        json: r.get(5)?,
+                    },
+                ))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        found.has_next = rows.len() as i64 > q.count;
+        rows.truncate(q.count as usize);
+        let rids: Vec<i64> = rows.iter().map(|(rid, _)| *rid).collect();
+        found.matches = rows.into_iter().map(|(_, row)| row).collect();
+        found.included = includes(conn, q, &rids, &found.matches)?;
+    }
+    let page_is_complete = !found.has_next && (found.matches.len() > 0 || q.offset == 0);
+    found.total = match q.total {
+        _ if q.summary_count => Some(count(conn, &filter, q)?),
+        Total::None => None,
+        Total::Accurate if page_is_complete && !q.summary_count => {
+            Some(q.offset + found.matches.len() as i64)
+        }
+        Total::Accurate => Some(count(conn, &filter, q)?),
+    };
+    Ok(found)
+}
+
+fn count(conn: &Connection, filter: &str, q: &Query) -> Result<i64> {
+    let sql = format!("SELECT COUNT(*) FROM resource r WHERE {filter}");
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row(rusqlite::params_from_iter(q.args.iter()), |r| r.get(0))?)
+}
+
+fn includes(conn: &Connection, q: &Query, rids: &[i64], matches: &[Row]) -> Result<Vec<Row>> {
+    if rids.is_empty() || (q.includes.is_empty() && q.revincludes.is_empty()) {
+        return Ok(Vec::new());
+    }
+    let mut seen: std::collections::HashSet<(String, String)> = matches
+        .iter()
+        .map(|r| (r.rtype.clone(), r.id.clone()))
+        .collect();
+    let mut out = Vec::new();
+    let rid_list = rids
+        .iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    let mut targets: Vec<(String, String)> = Vec::new();
+    for pid in &q.includes {
+        let sql = format!(
+            "SELECT DISTINCT target_type, target_id FROM idx_ref WHERE pid = {pid} AND rid IN ({rid_list})"
+        );
+        let mut stmt = conn.prepare(&sql)?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        targets.extend(rows.collect::<rusqlite::Result<Vec<_>>>()?);
+    }
+    for (pid, source) in &q.revincludes {
+        let ids: Vec<Sql> = matches.iter().map(|r| Sql::Text(r.id.clone())).collect();
+        let marks = vec!["?"; ids.len()].join(",");
+        let sql = format!(
+            "SELECT DISTINCT r.type, r.id FROM idx_ref x JOIN resource r ON r.rid = x.rid
+             WHERE x.pid = {pid} AND x.target_type = '{}' AND x.target_id IN ({marks})
+               AND r.type = '{source}' AND r.deleted = 0 LIMIT {MAX_INCLUDED}",
+            q.rtype
+        );
+        let mut stmt = conn.prepare(&sql)?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(ids.iter()), |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
+        targets.extend(rows.collect::<rusqlite::Result<Vec<_>>>()?);
+    }
+    for (rtype, id) in targets {
+        if out.len() >= MAX_INCLUDED || !seen.insert((rtype.clone(), id.clone())) {
+            continue;
+        }
+        match read_current(conn, &rtype, &id) {
+            Ok(row) => out.push(row),
+            Err(StoreError::NotFound(..) | StoreError::Gone(..) | StoreError::UnknownType(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_values;
+
+    #[test]
+    fn commas_split_unless_escaped() {
+        assert_eq!(split_values("a,b\\,c,"), ["a", "b,c"]);
+    }
+}
