@@ -6,8 +6,12 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 
+use std::time::Instant;
+
+use bedside::seed::{Depth, SeedOptions};
 use bedside::server::{DEFAULT_BODY_LIMIT, serve, shutdown_signal};
 use bedside::store::Store;
+use indicatif::{ProgressBar, ProgressStyle};
 
 #[derive(Parser)]
 #[command(
@@ -34,6 +38,53 @@ enum Command {
         #[arg(long, default_value_t = DEFAULT_BODY_LIMIT)]
         max_body: usize,
     },
+    /// Write a deterministic synthetic population (same seed and anchor, same data)
+    Seed {
+        /// SQLite database file (created if missing)
+        #[arg(long)]
+        db: PathBuf,
+        /// Number of patients
+        #[arg(long, default_value_t = 1000)]
+        patients: u64,
+        /// Random seed
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// The day the charts lead up to, YYYY-MM-DD [default: today]
+        #[arg(long)]
+        anchor: Option<chrono::NaiveDate>,
+        /// Chart depth: full charts, or demographics only
+        #[arg(long, value_enum, default_value_t = Depth::Full)]
+        depth: Depth,
+        /// Patients given a very large chart (10,000+ resources) [default: 2 when seeding 100 or more]
+        #[arg(long)]
+        large_charts: Option<u64>,
+    },
+    /// Load FHIR JSON Bundles, single resources and Bulk Data NDJSON files or folders
+    Import {
+        /// SQLite database file (created if missing)
+        #[arg(long)]
+        db: PathBuf,
+        /// Where to write the list of rejected entries and why
+        #[arg(long, default_value = "bedside-import-report.txt")]
+        report: PathBuf,
+        /// Files or folders (.json, .ndjson)
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+}
+
+fn open_store(db: &std::path::Path) -> Result<Store> {
+    Store::open(db).with_context(|| format!("cannot open database {}", db.display()))
+}
+
+fn progress_bar(len: u64, unit: &str) -> ProgressBar {
+    let bar = ProgressBar::new(len);
+    let template =
+        format!("{{elapsed_precise}} [{{bar:40}}] {{pos}}/{{len}} {unit} ({{eta}} left)");
+    if let Ok(style) = ProgressStyle::with_template(&template) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
 }
 
 fn main() -> Result<()> {
@@ -68,6 +119,73 @@ fn main() -> Result<()> {
                 eprintln!("bedside server stopped");
                 Ok(())
             })
+        }
+        Command::Seed {
+            db,
+            patients,
+            seed,
+            anchor,
+            depth,
+            large_charts,
+        } => {
+            let store = open_store(&db)?;
+            let opts = SeedOptions {
+                patients,
+                seed,
+                anchor: anchor.unwrap_or_else(|| chrono::Utc::now().date_naive()),
+                depth,
+                large_charts: large_charts.unwrap_or(if patients >= 100 && depth == Depth::Full {
+                    2
+                } else {
+                    0
+                }),
+            };
+            let bar = progress_bar(patients, "patients");
+            let started = Instant::now();
+            let summary = bedside::seed::seed(&store, &opts, |done| bar.set_position(done))
+                .context("seeding failed")?;
+            bar.finish_and_clear();
+            let secs = started.elapsed().as_secs_f64();
+            println!(
+                "seeded {} patients, {} resources in {secs:.1} s ({:.0} resources/s) into {}",
+                summary.patients,
+                summary.resources,
+                summary.resources as f64 / secs.max(1e-9),
+                db.display()
+            );
+            Ok(())
+        }
+        Command::Import { db, report, paths } => {
+            let store = open_store(&db)?;
+            let files = bedside::import::collect_files(&paths)
+                .context("cannot list the files to import")?;
+            let total: u64 = files
+                .iter()
+                .filter_map(|f| std::fs::metadata(f).ok())
+                .map(|m| m.len())
+                .sum();
+            let bar = progress_bar(total, "bytes");
+            let started = Instant::now();
+            let summary =
+                bedside::import::import_files(&store, &files, |done| bar.set_position(done));
+            bar.finish_and_clear();
+            let _ = store.optimize();
+            let secs = started.elapsed().as_secs_f64();
+            println!(
+                "{} files: {} imported, {} skipped (already present), {} rejected in {secs:.1} s",
+                summary.files, summary.imported, summary.skipped, summary.rejected
+            );
+            if summary.rejected > 0 {
+                let mut text = format!("bedside import: {} rejected\n", summary.rejected);
+                for line in &summary.rejections {
+                    text.push_str(line);
+                    text.push('\n');
+                }
+                std::fs::write(&report, text)
+                    .with_context(|| format!("cannot write {}", report.display()))?;
+                println!("the reasons for each rejection are in {}", report.display());
+            }
+            Ok(())
         }
     }
 }

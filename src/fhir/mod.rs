@@ -5,6 +5,8 @@ pub mod date;
 pub mod extract;
 pub mod params;
 
+use std::collections::HashMap;
+
 use serde_json::{Map, Value, json};
 
 /// Resource types the embedded server stores and searches. Sorted, so the CapabilityStatement
@@ -127,6 +129,27 @@ pub fn parse_reference(reference: &str) -> Option<(&str, &str)> {
         Some((rtype, id))
     } else {
         None
+    }
+}
+
+/// Replaces every `reference` that names another entry's fullUrl with the resource's new
+/// `Type/id`.
+pub fn rewrite_references(value: &mut Value, map: &HashMap<String, String>) {
+    match value {
+        Value::Object(obj) => {
+            for (key, v) in obj.iter_mut() {
+                match v {
+                    Value::String(s) if key == "reference" => {
+                        if let Some(new) = map.get(s.as_str()) {
+                            *s = new.clone();
+                        }
+                    }
+                    _ => rewrite_references(v, map),
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|i| rewrite_references(i, map)),
+        _ => {}
     }
 }
 

@@ -30,13 +30,18 @@ pub struct Param {
     pub paths: &'static [&'static str],
     /// For references: the target types indexed (empty: any type).
     pub targets: &'static [&'static str],
+    /// Another parameter of the same type whose index rows answer this one (e.g. `patient` is
+    /// `subject` restricted to Patient targets); an alias stores no rows of its own.
+    pub alias_of: Option<&'static str>,
 }
 
 impl Param {
     /// References to a Patient through `patient` or `subject` put a resource in that patient's
     /// compartment (what `Patient/{id}/$everything` returns).
     pub fn is_patient_compartment(&self) -> bool {
-        self.kind == Kind::Reference && matches!(self.name, "patient" | "subject")
+        self.kind == Kind::Reference
+            && self.alias_of.is_none()
+            && matches!(self.name, "patient" | "subject")
     }
 }
 
@@ -46,6 +51,7 @@ const fn s(name: &'static str, paths: &'static [&'static str]) -> Param {
         kind: Kind::String,
         paths,
         targets: &[],
+        alias_of: None,
     }
 }
 const fn t(name: &'static str, paths: &'static [&'static str]) -> Param {
@@ -54,6 +60,7 @@ const fn t(name: &'static str, paths: &'static [&'static str]) -> Param {
         kind: Kind::Token,
         paths,
         targets: &[],
+        alias_of: None,
     }
 }
 const fn d(name: &'static str, paths: &'static [&'static str]) -> Param {
@@ -62,6 +69,7 @@ const fn d(name: &'static str, paths: &'static [&'static str]) -> Param {
         kind: Kind::Date,
         paths,
         targets: &[],
+        alias_of: None,
     }
 }
 const fn r(name: &'static str, paths: &'static [&'static str]) -> Param {
@@ -70,6 +78,7 @@ const fn r(name: &'static str, paths: &'static [&'static str]) -> Param {
         kind: Kind::Reference,
         paths,
         targets: &[],
+        alias_of: None,
     }
 }
 const fn rt(
@@ -82,10 +91,29 @@ const fn rt(
         kind: Kind::Reference,
         paths,
         targets: to,
+        alias_of: None,
+    }
+}
+
+/// An alias: answered from `of`'s index rows.
+const fn alias(
+    name: &'static str,
+    kind: Kind,
+    of: &'static str,
+    targets: &'static [&'static str],
+) -> Param {
+    Param {
+        name,
+        kind,
+        paths: &[],
+        targets,
+        alias_of: Some(of),
     }
 }
 
 const PATIENT: &[&str] = &["Patient"];
+/// `patient` where the element is `subject`: the subject index, restricted to Patients.
+const PATIENT_SUBJECT: Param = alias("patient", Kind::Reference, "subject", PATIENT);
 
 const PATIENT_PARAMS: &[Param] = &[
     s("name", &["name"]),
@@ -129,7 +157,7 @@ const LOCATION_PARAMS: &[Param] = &[
 ];
 
 const ENCOUNTER_PARAMS: &[Param] = &[
-    rt("patient", &["subject"], PATIENT),
+    PATIENT_SUBJECT,
     r("subject", &["subject"]),
     d("date", &["period"]),
     t("status", &["status"]),
@@ -143,12 +171,12 @@ const ENCOUNTER_PARAMS: &[Param] = &[
 ];
 
 const CONDITION_PARAMS: &[Param] = &[
-    rt("patient", &["subject"], PATIENT),
+    PATIENT_SUBJECT,
     r("subject", &["subject"]),
     t("code", &["code"]),
     t("category", &["category"]),
     t("clinical-status", &["clinicalStatus"]),
-    t("status", &["clinicalStatus"]),
+    alias("status", Kind::Token, "clinical-status", &[]),
     t("verification-status", &["verificationStatus"]),
     d("onset-date", &["onsetDateTime", "onsetPeriod"]),
     d("recorded-date", &["recordedDate"]),
@@ -162,7 +190,7 @@ const ALLERGY_PARAMS: &[Param] = &[
     t("code", &["code", "reaction.substance"]),
     t("category", &["category"]),
     t("clinical-status", &["clinicalStatus"]),
-    t("status", &["clinicalStatus"]),
+    alias("status", Kind::Token, "clinical-status", &[]),
     t("verification-status", &["verificationStatus"]),
     t("criticality", &["criticality"]),
     t("type", &["type"]),
@@ -172,7 +200,7 @@ const ALLERGY_PARAMS: &[Param] = &[
 ];
 
 const MEDICATION_REQUEST_PARAMS: &[Param] = &[
-    rt("patient", &["subject"], PATIENT),
+    PATIENT_SUBJECT,
     r("subject", &["subject"]),
     t("code", &["medicationCodeableConcept"]),
     r("medication", &["medicationReference"]),
@@ -181,14 +209,14 @@ const MEDICATION_REQUEST_PARAMS: &[Param] = &[
     t("category", &["category"]),
     t("priority", &["priority"]),
     d("authoredon", &["authoredOn"]),
-    d("date", &["authoredOn"]),
+    alias("date", Kind::Date, "authoredon", &[]),
     r("encounter", &["encounter"]),
     r("requester", &["requester"]),
     t("identifier", &["identifier"]),
 ];
 
 const OBSERVATION_PARAMS: &[Param] = &[
-    rt("patient", &["subject"], PATIENT),
+    PATIENT_SUBJECT,
     r("subject", &["subject"]),
     t("code", &["code"]),
     t("category", &["category"]),
@@ -206,7 +234,7 @@ const OBSERVATION_PARAMS: &[Param] = &[
 ];
 
 const DIAGNOSTIC_REPORT_PARAMS: &[Param] = &[
-    rt("patient", &["subject"], PATIENT),
+    PATIENT_SUBJECT,
     r("subject", &["subject"]),
     t("code", &["code"]),
     t("category", &["category"]),
@@ -220,7 +248,7 @@ const DIAGNOSTIC_REPORT_PARAMS: &[Param] = &[
 ];
 
 const SERVICE_REQUEST_PARAMS: &[Param] = &[
-    rt("patient", &["subject"], PATIENT),
+    PATIENT_SUBJECT,
     r("subject", &["subject"]),
     t("code", &["code"]),
     t("category", &["category"]),
@@ -228,7 +256,7 @@ const SERVICE_REQUEST_PARAMS: &[Param] = &[
     t("intent", &["intent"]),
     t("priority", &["priority"]),
     d("authored", &["authoredOn"]),
-    d("date", &["authoredOn"]),
+    alias("date", Kind::Date, "authored", &[]),
     r("encounter", &["encounter"]),
     r("requester", &["requester"]),
     r("based-on", &["basedOn"]),
@@ -236,7 +264,7 @@ const SERVICE_REQUEST_PARAMS: &[Param] = &[
 ];
 
 const DOCUMENT_REFERENCE_PARAMS: &[Param] = &[
-    rt("patient", &["subject"], PATIENT),
+    PATIENT_SUBJECT,
     r("subject", &["subject"]),
     t("type", &["type"]),
     t("category", &["category"]),
@@ -252,7 +280,7 @@ const DOCUMENT_REFERENCE_PARAMS: &[Param] = &[
 ];
 
 const PROCEDURE_PARAMS: &[Param] = &[
-    rt("patient", &["subject"], PATIENT),
+    PATIENT_SUBJECT,
     r("subject", &["subject"]),
     t("code", &["code"]),
     t("category", &["category"]),
@@ -266,7 +294,7 @@ const PROCEDURE_PARAMS: &[Param] = &[
 const IMMUNIZATION_PARAMS: &[Param] = &[
     rt("patient", &["patient"], PATIENT),
     t("vaccine-code", &["vaccineCode"]),
-    t("code", &["vaccineCode"]),
+    alias("code", Kind::Token, "vaccine-code", &[]),
     d("date", &["occurrenceDateTime"]),
     t("status", &["status"]),
     r("encounter", &["encounter"]),
@@ -280,7 +308,7 @@ const DETECTED_ISSUE_PARAMS: &[Param] = &[
     t("status", &["status"]),
     t("severity", &["severity"]),
     d("identified", &["identifiedDateTime", "identifiedPeriod"]),
-    d("date", &["identifiedDateTime", "identifiedPeriod"]),
+    alias("date", Kind::Date, "identified", &[]),
     r("implicated", &["implicated"]),
     r("author", &["author"]),
     t("identifier", &["identifier"]),
@@ -300,7 +328,7 @@ const AUDIT_EVENT_PARAMS: &[Param] = &[
 ];
 
 const FLAG_PARAMS: &[Param] = &[
-    rt("patient", &["subject"], PATIENT),
+    PATIENT_SUBJECT,
     r("subject", &["subject"]),
     d("date", &["period"]),
     t("status", &["status"]),
@@ -363,6 +391,15 @@ mod tests {
             let len = names.len();
             names.dedup();
             assert_eq!(len, names.len(), "{rt} has a duplicate parameter");
+            for p in ps.iter().filter_map(|p| p.alias_of.map(|of| (p, of))) {
+                let base = find(rt, p.1)
+                    .unwrap_or_else(|| panic!("{rt}.{} aliases a missing parameter", p.0.name));
+                assert!(
+                    base.alias_of.is_none() && base.kind == p.0.kind,
+                    "{rt}.{}",
+                    p.0.name
+                );
+            }
         }
     }
 }

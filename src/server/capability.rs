@@ -48,11 +48,12 @@ fn resource(rtype: &str) -> Value {
         json!({ "name": "_lastUpdated", "type": "date", "documentation": "meta.lastUpdated" }),
     ];
     search_params.extend(ps.iter().map(|p| {
-        json!({
-            "name": p.name,
-            "type": p.kind.as_str(),
-            "documentation": format!("{}: {}", rtype, p.paths.join(" | ")),
-        })
+        let documentation = match p.alias_of {
+            Some(of) if p.targets.is_empty() => format!("same as {of}"),
+            Some(of) => format!("{of}, {} targets only", p.targets.join(", ")),
+            None => format!("{}: {}", rtype, p.paths.join(" | ")),
+        };
+        json!({ "name": p.name, "type": p.kind.as_str(), "documentation": documentation })
     }));
     let reference_params = ps.iter().filter(|p| p.kind == Kind::Reference);
     let includes: Vec<String> = reference_params

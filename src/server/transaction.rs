@@ -10,6 +10,7 @@ use serde_json::Value;
 use super::bundle::{self, Bundle, Entry, EntryResponse, Paging, raw, raw_value};
 use super::response::ApiError;
 use crate::fhir::date::instant;
+use crate::fhir::rewrite_references;
 use crate::store::{Row, Store, StoreError, Tx, Written};
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
@@ -410,26 +411,5 @@ fn row_entry(base: &str, row: Row, status: &str) -> Entry {
         }),
         resource: raw(row.json),
         ..Entry::default()
-    }
-}
-
-/// Replaces every `reference` that names another entry's fullUrl with the resource's new
-/// `Type/id`.
-pub fn rewrite_references(value: &mut Value, map: &HashMap<String, String>) {
-    match value {
-        Value::Object(obj) => {
-            for (key, v) in obj.iter_mut() {
-                match v {
-                    Value::String(s) if key == "reference" => {
-                        if let Some(new) = map.get(s.as_str()) {
-                            *s = new.clone();
-                        }
-                    }
-                    _ => rewrite_references(v, map),
-                }
-            }
-        }
-        Value::Array(items) => items.iter_mut().for_each(|i| rewrite_references(i, map)),
-        _ => {}
     }
 }

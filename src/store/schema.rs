@@ -16,7 +16,6 @@ CREATE TABLE IF NOT EXISTS resource (
     deleted INTEGER NOT NULL DEFAULT 0,
     UNIQUE (type, id)
 );
-CREATE INDEX IF NOT EXISTS resource_type_updated ON resource (type, updated);
 
 -- Every version, current included, as the exact JSON served (NULL for a delete).
 CREATE TABLE IF NOT EXISTS version (
@@ -47,7 +46,7 @@ CREATE TABLE IF NOT EXISTS idx_token (
     pid INTEGER NOT NULL, code TEXT NOT NULL, system TEXT NOT NULL, rid INTEGER NOT NULL,
     PRIMARY KEY (pid, code, system, rid)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS idx_token_rid ON idx_token (rid, pid);
+-- No index by rid: an update deletes the old version's token rows by their key.
 
 CREATE TABLE IF NOT EXISTS idx_date (
     pid INTEGER NOT NULL, lo INTEGER NOT NULL, hi INTEGER NOT NULL, rid INTEGER NOT NULL,
@@ -66,5 +65,5 @@ CREATE TABLE IF NOT EXISTS compartment (
     patient_id TEXT NOT NULL, rid INTEGER NOT NULL,
     PRIMARY KEY (patient_id, rid)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS compartment_rid ON compartment (rid);
+-- No index by rid: an update deletes the old version's rows by their key.
 ";
