@@ -191,8 +191,11 @@ mod tests {
 
     #[test]
     fn meta_goes_first_and_keeps_other_meta() {
-        let r = serde_json::json!({"status": "final", "resourceType": "Observation",
-            "meta": {"profile": ["x"]}, "valueQuantity": {"value": 6.10}});
+        let r: Value = serde_json::from_str(
+            r#"{"status": "final", "resourceType": "Observation", "meta": {"profile": ["x"]},
+                "valueQuantity": {"value": 6.10}}"#,
+        )
+        .unwrap();
         let Value::Object(m) = r else { unreachable!() };
         let out = with_meta(m, "o1", 2, "2026-01-01T00:00:00.000Z");
         let keys: Vec<_> = out.as_object().unwrap().keys().cloned().collect();

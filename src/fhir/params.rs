@@ -115,7 +115,7 @@ const PATIENT: &[&str] = &["Patient"];
 /// `patient` where the element is `subject`: the subject index, restricted to Patients.
 const PATIENT_SUBJECT: Param = alias("patient", Kind::Reference, "subject", PATIENT);
 
-const PATIENT_PARAMS: &[Param] = &[
+static PATIENT_PARAMS: &[Param] = &[
     s("name", &["name"]),
     s("family", &["name.family"]),
     s("given", &["name.given"]),
@@ -130,7 +130,7 @@ const PATIENT_PARAMS: &[Param] = &[
     r("organization", &["managingOrganization"]),
 ];
 
-const PRACTITIONER_PARAMS: &[Param] = &[
+static PRACTITIONER_PARAMS: &[Param] = &[
     s("name", &["name"]),
     s("family", &["name.family"]),
     s("given", &["name.given"]),
@@ -138,14 +138,14 @@ const PRACTITIONER_PARAMS: &[Param] = &[
     t("active", &["active"]),
 ];
 
-const ORGANIZATION_PARAMS: &[Param] = &[
+static ORGANIZATION_PARAMS: &[Param] = &[
     s("name", &["name", "alias"]),
     t("identifier", &["identifier"]),
     t("active", &["active"]),
     t("type", &["type"]),
 ];
 
-const LOCATION_PARAMS: &[Param] = &[
+static LOCATION_PARAMS: &[Param] = &[
     s("name", &["name", "alias"]),
     t("identifier", &["identifier"]),
     t("status", &["status"]),
@@ -156,7 +156,7 @@ const LOCATION_PARAMS: &[Param] = &[
     r("organization", &["managingOrganization"]),
 ];
 
-const ENCOUNTER_PARAMS: &[Param] = &[
+static ENCOUNTER_PARAMS: &[Param] = &[
     PATIENT_SUBJECT,
     r("subject", &["subject"]),
     d("date", &["period"]),
@@ -170,7 +170,7 @@ const ENCOUNTER_PARAMS: &[Param] = &[
     r("service-provider", &["serviceProvider"]),
 ];
 
-const CONDITION_PARAMS: &[Param] = &[
+static CONDITION_PARAMS: &[Param] = &[
     PATIENT_SUBJECT,
     r("subject", &["subject"]),
     t("code", &["code"]),
@@ -185,7 +185,7 @@ const CONDITION_PARAMS: &[Param] = &[
     t("identifier", &["identifier"]),
 ];
 
-const ALLERGY_PARAMS: &[Param] = &[
+static ALLERGY_PARAMS: &[Param] = &[
     rt("patient", &["patient"], PATIENT),
     t("code", &["code", "reaction.substance"]),
     t("category", &["category"]),
@@ -199,7 +199,7 @@ const ALLERGY_PARAMS: &[Param] = &[
     t("identifier", &["identifier"]),
 ];
 
-const MEDICATION_REQUEST_PARAMS: &[Param] = &[
+static MEDICATION_REQUEST_PARAMS: &[Param] = &[
     PATIENT_SUBJECT,
     r("subject", &["subject"]),
     t("code", &["medicationCodeableConcept"]),
@@ -215,7 +215,7 @@ const MEDICATION_REQUEST_PARAMS: &[Param] = &[
     t("identifier", &["identifier"]),
 ];
 
-const OBSERVATION_PARAMS: &[Param] = &[
+static OBSERVATION_PARAMS: &[Param] = &[
     PATIENT_SUBJECT,
     r("subject", &["subject"]),
     t("code", &["code"]),
@@ -233,7 +233,7 @@ const OBSERVATION_PARAMS: &[Param] = &[
     t("component-code", &["component.code"]),
 ];
 
-const DIAGNOSTIC_REPORT_PARAMS: &[Param] = &[
+static DIAGNOSTIC_REPORT_PARAMS: &[Param] = &[
     PATIENT_SUBJECT,
     r("subject", &["subject"]),
     t("code", &["code"]),
@@ -247,7 +247,7 @@ const DIAGNOSTIC_REPORT_PARAMS: &[Param] = &[
     t("identifier", &["identifier"]),
 ];
 
-const SERVICE_REQUEST_PARAMS: &[Param] = &[
+static SERVICE_REQUEST_PARAMS: &[Param] = &[
     PATIENT_SUBJECT,
     r("subject", &["subject"]),
     t("code", &["code"]),
@@ -263,7 +263,7 @@ const SERVICE_REQUEST_PARAMS: &[Param] = &[
     t("identifier", &["identifier"]),
 ];
 
-const DOCUMENT_REFERENCE_PARAMS: &[Param] = &[
+static DOCUMENT_REFERENCE_PARAMS: &[Param] = &[
     PATIENT_SUBJECT,
     r("subject", &["subject"]),
     t("type", &["type"]),
@@ -279,7 +279,7 @@ const DOCUMENT_REFERENCE_PARAMS: &[Param] = &[
     t("identifier", &["identifier", "masterIdentifier"]),
 ];
 
-const PROCEDURE_PARAMS: &[Param] = &[
+static PROCEDURE_PARAMS: &[Param] = &[
     PATIENT_SUBJECT,
     r("subject", &["subject"]),
     t("code", &["code"]),
@@ -291,7 +291,7 @@ const PROCEDURE_PARAMS: &[Param] = &[
     t("identifier", &["identifier"]),
 ];
 
-const IMMUNIZATION_PARAMS: &[Param] = &[
+static IMMUNIZATION_PARAMS: &[Param] = &[
     rt("patient", &["patient"], PATIENT),
     t("vaccine-code", &["vaccineCode"]),
     alias("code", Kind::Token, "vaccine-code", &[]),
@@ -302,7 +302,7 @@ const IMMUNIZATION_PARAMS: &[Param] = &[
     t("identifier", &["identifier"]),
 ];
 
-const DETECTED_ISSUE_PARAMS: &[Param] = &[
+static DETECTED_ISSUE_PARAMS: &[Param] = &[
     rt("patient", &["patient"], PATIENT),
     t("code", &["code"]),
     t("status", &["status"]),
@@ -314,7 +314,7 @@ const DETECTED_ISSUE_PARAMS: &[Param] = &[
     t("identifier", &["identifier"]),
 ];
 
-const AUDIT_EVENT_PARAMS: &[Param] = &[
+static AUDIT_EVENT_PARAMS: &[Param] = &[
     rt("patient", &["entity.what"], PATIENT),
     d("date", &["recorded"]),
     t("type", &["type"]),
@@ -327,7 +327,7 @@ const AUDIT_EVENT_PARAMS: &[Param] = &[
     s("address", &["agent.network.address"]),
 ];
 
-const FLAG_PARAMS: &[Param] = &[
+static FLAG_PARAMS: &[Param] = &[
     PATIENT_SUBJECT,
     r("subject", &["subject"]),
     d("date", &["period"]),
@@ -339,7 +339,7 @@ const FLAG_PARAMS: &[Param] = &[
     t("identifier", &["identifier"]),
 ];
 
-const MEDICATION_PARAMS: &[Param] = &[
+static MEDICATION_PARAMS: &[Param] = &[
     t("code", &["code"]),
     t("status", &["status"]),
     t("form", &["form"]),

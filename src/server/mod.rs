@@ -94,10 +94,14 @@ impl Running {
 }
 
 pub async fn spawn_local(store: Store) -> std::io::Result<Running> {
+    spawn_local_with_limit(store, DEFAULT_BODY_LIMIT).await
+}
+
+pub async fn spawn_local_with_limit(store: Store, body_limit: usize) -> std::io::Result<Running> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(serve(store, listener, DEFAULT_BODY_LIMIT, async move {
+    let task = tokio::spawn(serve(store, listener, body_limit, async move {
         let _ = stopped.await;
     }));
     Ok(Running {

@@ -37,7 +37,8 @@ struct Inner {
     pids: ParamIds,
 }
 
-/// The database ids of the search parameters, keyed by the registry entry's address.
+/// The database ids of the search parameters, keyed by the registry entry's address (the
+/// registry tables are `static`, so each entry has exactly one).
 pub(crate) struct ParamIds(HashMap<usize, i64>);
 
 impl ParamIds {
@@ -218,6 +219,16 @@ fn load_param_ids(conn: &mut Connection) -> Result<HashMap<usize, i64>> {
                 param.name, param.kind, param.paths
             ));
         }
+        // An alias shares the id (and so the rows) of the parameter it stands for.
+        for param in params(rtype) {
+            if let Some(base) = param
+                .alias_of
+                .and_then(|of| crate::fhir::params::find(rtype, of))
+            {
+                let pid = ids[&(base as *const Param as usize)];
+                ids.insert(param as *const Param as usize, pid);
+            }
+        }
     }
     let stored: Option<String> = tx
         .query_row(
@@ -239,4 +250,28 @@ fn load_param_ids(conn: &mut Connection) -> Result<HashMap<usize, i64>> {
         tx.commit()?;
     }
     Ok(pids.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_parameter_has_an_id() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("t.db")).unwrap();
+        for rtype in RESOURCE_TYPES {
+            for param in params(rtype) {
+                let found = crate::fhir::params::find(rtype, param.name).unwrap();
+                assert!(
+                    store
+                        .pids()
+                        .0
+                        .contains_key(&(found as *const Param as usize)),
+                    "{rtype}.{}",
+                    param.name
+                );
+            }
+        }
+    }
 }

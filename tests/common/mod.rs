@@ -1,0 +1,132 @@
+//! Shared test helpers: a real embedded server on 127.0.0.1 with an ephemeral port and a
+//! temporary database.
+#![allow(dead_code)]
+
+use bedside::server::{Running, spawn_local};
+use bedside::store::Store;
+use reqwest::{Client, Response, StatusCode};
+use serde_json::Value;
+
+pub struct TestServer {
+    pub dir: tempfile::TempDir,
+    pub store: Store,
+    pub server: Option<Running>,
+    pub base: String,
+    pub http: Client,
+}
+
+impl TestServer {
+    pub async fn start() -> TestServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::open(&dir.path().join("test.db")).expect("open store");
+        let server = spawn_local(store.clone()).await.expect("start server");
+        let base = server.base_url();
+        TestServer {
+            dir,
+            store,
+            server: Some(server),
+            base,
+            http: Client::new(),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}/{}", self.base, path.trim_start_matches('/'))
+    }
+
+    pub async fn get(&self, path: &str) -> (StatusCode, Value) {
+        body(self.http.get(self.url(path)).send().await.expect("GET")).await
+    }
+
+    pub async fn post(&self, path: &str, resource: &Value) -> (StatusCode, Value) {
+        body(
+            self.http
+                .post(self.url(path))
+                .header("content-type", "application/fhir+json")
+                .body(resource.to_string())
+                .send()
+                .await
+                .expect("POST"),
+        )
+        .await
+    }
+
+    pub async fn put(&self, path: &str, resource: &Value) -> (StatusCode, Value) {
+        body(
+            self.http
+                .put(self.url(path))
+                .header("content-type", "application/fhir+json")
+                .body(resource.to_string())
+                .send()
+                .await
+                .expect("PUT"),
+        )
+        .await
+    }
+
+    /// Creates a resource and returns its id.
+    pub async fn create(&self, resource: Value) -> String {
+        let rtype = resource["resourceType"].as_str().unwrap().to_string();
+        let (status, body) = self.post(&rtype, &resource).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body["id"].as_str().unwrap().to_string()
+    }
+
+    pub async fn stop(&mut self) {
+        if let Some(s) = self.server.take() {
+            s.stop().await;
+        }
+    }
+}
+
+pub async fn body(response: Response) -> (StatusCode, Value) {
+    let status = response.status();
+    let text = response.text().await.expect("body");
+    let value = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).expect("JSON body")
+    };
+    (status, value)
+}
+
+/// The ids of a searchset's matches, in order.
+pub fn ids(bundle: &Value) -> Vec<String> {
+    bundle["entry"]
+        .as_array()
+        .map(|entries| {
+            entries
+                .iter()
+                .filter(|e| e["search"]["mode"] == "match")
+                .map(|e| e["resource"]["id"].as_str().unwrap_or_default().to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+pub fn diagnostics(outcome: &Value) -> String {
+    assert_eq!(outcome["resourceType"], "OperationOutcome", "{outcome}");
+    outcome["issue"][0]["diagnostics"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+pub fn link(bundle: &Value, relation: &str) -> Option<String> {
+    bundle["link"]
+        .as_array()?
+        .iter()
+        .find(|l| l["relation"] == relation)?["url"]
+        .as_str()
+        .map(str::to_string)
+}
+
+pub fn patient(family: &str, given: &str, birth: &str, gender: &str, mrn: &str) -> Value {
+    serde_json::json!({
+        "resourceType": "Patient",
+        "identifier": [{"system": "http://hospital.example/mrn", "value": mrn}],
+        "name": [{"family": family, "given": [given]}],
+        "birthDate": birth,
+        "gender": gender
+    })
+}
