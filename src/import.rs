@@ -34,20 +34,17 @@ pub fn collect_files(paths: &[PathBuf]) -> std::io::Result<Vec<PathBuf>> {
         if path.is_dir() {
             let mut entries: Vec<PathBuf> = std::fs::read_dir(path)?
                 .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| {
+                    p.is_dir() || p.extension().is_some_and(|e| e == "json" || e == "ndjson")
+                })
                 .collect();
             entries.sort();
             out.extend(collect_files(&entries)?);
-        } else if path
-            .extension()
-            .is_some_and(|e| e == "json" || e == "ndjson")
-            || path.is_file()
-        {
+        } else if path.is_file() {
             out.push(path.clone());
         } else {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::NotFound,
-                format!("{} does not exist", path.display()),
-            ));
+            let msg = format!("{} does not exist", path.display());
+            return Err(std::io::Error::new(std::io::ErrorKind::NotFound, msg));
         }
     }
     Ok(out)

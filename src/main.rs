@@ -156,9 +156,9 @@ fn main() -> Result<()> {
             Ok(())
         }
         Command::Import { db, report, paths } => {
-            let store = open_store(&db)?;
             let files = bedside::import::collect_files(&paths)
                 .context("cannot list the files to import")?;
+            let store = open_store(&db)?;
             let total: u64 = files
                 .iter()
                 .filter_map(|f| std::fs::metadata(f).ok())

@@ -202,7 +202,16 @@ pub(crate) fn parse(
             },
         }
     }
-    sort.push("r.rid".to_string());
+    // Ties follow the first key's direction, so "newest first" stays newest first to the row.
+    let descending = sort.first().is_some_and(|k| k.ends_with("DESC"));
+    sort.push(
+        if descending {
+            "r.rid DESC"
+        } else {
+            "r.rid ASC"
+        }
+        .to_string(),
+    );
     q.order = sort.join(", ");
     Ok(q)
 }
