@@ -26,6 +26,12 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Start the embedded server with a seeded demo database (created on first run)
+    Demo {
+        /// Patients to seed on first run
+        #[arg(long, default_value_t = 1000)]
+        patients: u64,
+    },
     /// Run the embedded FHIR R4 server (base URL http://ADDR/fhir)
     Serve {
         /// SQLite database file [default: the platform data directory]
@@ -90,6 +96,45 @@ fn progress_bar(len: u64, unit: &str) -> ProgressBar {
 fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
+        Command::Demo { patients } => {
+            init_server_logging();
+            let db = bedside::paths::demo_db()?;
+            let fresh = !db.exists();
+            let store = open_store(&db)?;
+            if fresh || store.counts()?.is_empty() {
+                eprintln!(
+                    "seeding {patients} synthetic patients into {} (first run only)...",
+                    db.display()
+                );
+                let opts = SeedOptions {
+                    patients,
+                    seed: 42,
+                    anchor: chrono::Utc::now().date_naive(),
+                    depth: Depth::Full,
+                    large_charts: if patients >= 100 { 2 } else { 0 },
+                };
+                let bar = progress_bar(patients, "patients");
+                bedside::seed::seed(&store, &opts, |done| bar.set_position(done))
+                    .context("seeding the demo failed")?;
+                bar.finish_and_clear();
+            }
+            let runtime =
+                tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                    .await
+                    .context("cannot listen on 127.0.0.1")?;
+                let base = format!("http://{}/fhir", listener.local_addr()?);
+                println!("bedside demo: FHIR R4 server at {base}");
+                println!("  try: curl '{base}/Patient?name=smith&_count=5'");
+                println!(
+                    "  the workstation (TUI) arrives with the next release; Ctrl-C stops the server"
+                );
+                serve(store, listener, DEFAULT_BODY_LIMIT, shutdown_signal())
+                    .await
+                    .context("the server stopped with an error")
+            })
+        }
         Command::Serve {
             db,
             listen,

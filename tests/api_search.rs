@@ -260,7 +260,7 @@ async fn clinical_search_include_and_census() {
     );
     // Ward census: encounters in progress at a location, with the patients included.
     let (census, b) = get_ids(&srv, format!("Encounter?location={ward}&status=in-progress&_include=Encounter:patient&_include=Encounter:location")).await;
-    assert_eq!(census, [enc.clone()]);
+    assert_eq!(census, std::slice::from_ref(&enc));
     let included: Vec<_> = b["entry"]
         .as_array()
         .unwrap()

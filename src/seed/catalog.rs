@@ -25,6 +25,8 @@ pub struct Analyte {
     pub decimals: usize,
 }
 
+// A table row constructor: the arguments are the columns.
+#[allow(clippy::too_many_arguments)]
 const fn a(
     loinc: &'static str,
     name: &'static str,

@@ -236,19 +236,17 @@ fn parse_count(value: &str) -> Result<i64> {
 
 /// Splits on commas, honouring FHIR's `\,` escape.
 fn split_values(value: &str) -> Vec<String> {
-    let mut out = vec![String::new()];
+    let mut out = Vec::new();
+    let mut current = String::new();
     let mut chars = value.chars();
     while let Some(c) = chars.next() {
         match c {
-            '\\' => {
-                if let Some(next) = chars.next() {
-                    out.last_mut().map(|s| s.push(next));
-                }
-            }
-            ',' => out.push(String::new()),
-            _ => out.last_mut().map(|s| s.push(c)).unwrap_or(()),
+            '\\' => current.extend(chars.next()),
+            ',' => out.push(std::mem::take(&mut current)),
+            _ => current.push(c),
         }
     }
+    out.push(current);
     out.retain(|v| !v.is_empty());
     out
 }
@@ -526,7 +524,7 @@ pub(crate) fn run(conn: &Connection, q: &Query) -> Result<Found> {
         found.matches = rows.into_iter().map(|(_, row)| row).collect();
         found.included = includes(conn, q, &rids, &found.matches)?;
     }
-    let page_is_complete = !found.has_next && (found.matches.len() > 0 || q.offset == 0);
+    let page_is_complete = !found.has_next && (!found.matches.is_empty() || q.offset == 0);
     found.total = match q.total {
         _ if q.summary_count => Some(count(conn, &filter, q)?),
         Total::None => None,
