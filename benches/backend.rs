@@ -88,7 +88,7 @@ fn main() {
             "Patient?identifier=system|MRN (1M patients)",
             &timed(&http, &mrn_urls).await,
         );
-        let ids = patient_ids(&http, &base, requests).await;
+        let ids = patient_ids(&http, &base, requests, patients).await;
         let read_urls: Vec<String> = ids
             .iter()
             .map(|id| format!("{base}/Patient/{id}"))
@@ -97,7 +97,7 @@ fn main() {
             "Patient/{id} read (1M patients)",
             &timed(&http, &read_urls).await,
         );
-        server.memory("server on 1M patients");
+        server.memory(&format!("server on {patients} patients"));
         server.stop();
 
         let mut server = Server::start(&full, 18_802);
@@ -123,7 +123,7 @@ fn main() {
             "Observation?patient=<large chart>&_sort=-date&_count=20",
             &timed(&http, &obs_urls).await,
         );
-        server.memory("server on 10k full charts");
+        server.memory(&format!("server on {charts} full charts"));
         server.stop();
     });
 }
@@ -256,13 +256,13 @@ fn report(label: &str, times: &[Duration]) {
     );
 }
 
-async fn patient_ids(http: &reqwest::Client, base: &str, n: usize) -> Vec<String> {
+async fn patient_ids(http: &reqwest::Client, base: &str, n: usize, patients: u64) -> Vec<String> {
     let mut ids = Vec::new();
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
     while ids.len() < n {
         let url = format!(
             "{base}/Patient?_count=50&_total=none&_offset={}",
-            rng.random_range(0..900_000u32)
+            rng.random_range(0..patients.saturating_sub(50).max(1))
         );
         let v: serde_json::Value = http.get(&url).send().await.unwrap().json().await.unwrap();
         let Some(entries) = v["entry"].as_array() else {
