@@ -123,8 +123,9 @@ fn import_json(store: &Store, file: &Path, summary: &mut ImportSummary) -> Resul
         let outcome = store.write(|tx| {
             let mut written = (0, 0);
             for e in entries.drain(..) {
-                let w = apply_entry(tx, &e)
-                    .map_err(|err| StoreError::invalid(format!("entry {}: {err}", e.index)))?;
+                let index = e.index;
+                let w = apply_entry(tx, e)
+                    .map_err(|err| StoreError::invalid(format!("entry {index}: {err}")))?;
                 if w { written.0 += 1 } else { written.1 += 1 }
             }
             Ok(written)
@@ -138,21 +139,18 @@ fn import_json(store: &Store, file: &Path, summary: &mut ImportSummary) -> Resul
             Err(e) => Err(format!("transaction of {n} entries not imported: {e}")),
         };
     }
-    for chunk in entries.chunks(CHUNK) {
-        let results = store.write(|tx| {
-            Ok(chunk
-                .iter()
-                .map(|e| (e, apply_entry(tx, e)))
-                .map(|(e, r)| (e.index, r))
-                .collect::<Vec<_>>())
-        });
-        match results {
-            Ok(results) => {
-                for (index, r) in results {
-                    tally(summary, &format!("{place} entry {index}"), r);
-                }
-            }
-            Err(e) => return Err(format!("database error: {e}")),
+    while !entries.is_empty() {
+        let chunk: Vec<Prepared> = entries.drain(..entries.len().min(CHUNK)).collect();
+        let results = store
+            .write(|tx| {
+                Ok(chunk
+                    .into_iter()
+                    .map(|e| (e.index, apply_entry(tx, e)))
+                    .collect::<Vec<_>>())
+            })
+            .map_err(|e| format!("database error: {e}"))?;
+        for (index, r) in results {
+            tally(summary, &format!("{place} entry {index}"), r);
         }
     }
     Ok(())
@@ -248,17 +246,16 @@ fn entry_id(resource: &Value, full_url: Option<&str>, url: &str) -> String {
 }
 
 /// Stores one entry; `Ok(true)` if it changed the database, `Ok(false)` if it was already there.
-fn apply_entry(tx: &mut Tx, e: &Prepared) -> Result<bool, StoreError> {
+fn apply_entry(tx: &mut Tx, e: Prepared) -> Result<bool, StoreError> {
     if e.delete {
         return Ok(tx.delete(&e.rtype, &e.id)?.is_some());
     }
-    let Some(resource) = e.resource.clone() else {
+    let Some(mut resource) = e.resource else {
         return Err(StoreError::invalid("the entry has no resource"));
     };
     if e.rtype.is_empty() {
         return Err(StoreError::invalid("the resource has no 'resourceType'"));
     }
-    let mut resource = resource;
     if let Some(obj) = resource.as_object_mut() {
         obj.insert("id".into(), Value::String(e.id.clone()));
     }
@@ -298,8 +295,8 @@ fn write_each(
     let results = store
         .write(|tx| {
             Ok(prepared
-                .iter()
-                .map(|(place, p)| (place.clone(), apply_entry(tx, p)))
+                .into_iter()
+                .map(|(place, p)| (place, apply_entry(tx, p)))
                 .collect::<Vec<_>>())
         })
         .map_err(|e| format!("database error: {e}"))?;

@@ -1,7 +1,7 @@
 //! The `bedside` command line.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
@@ -79,7 +79,7 @@ enum Command {
     },
 }
 
-fn open_store(db: &std::path::Path) -> Result<Store> {
+fn open_store(db: &Path) -> Result<Store> {
     Store::open(db).with_context(|| format!("cannot open database {}", db.display()))
 }
 
@@ -93,46 +93,64 @@ fn progress_bar(len: u64, unit: &str) -> ProgressBar {
     bar
 }
 
+/// Seeds with a progress bar (drawn only on a terminal) and prints what was written.
+fn seed_with_progress(store: &Store, opts: &SeedOptions) -> Result<()> {
+    let bar = progress_bar(opts.patients, "patients");
+    let started = Instant::now();
+    let summary = bedside::seed::seed(store, opts, |done| bar.set_position(done))
+        .context("seeding failed")?;
+    bar.finish_and_clear();
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "seeded {} patients, {} resources in {secs:.1} s ({:.0} resources/s) into {}",
+        summary.patients,
+        summary.resources,
+        summary.resources as f64 / secs.max(1e-9),
+        store.path().display()
+    );
+    Ok(())
+}
+
+/// Serves `store` on `listen` until SIGINT or SIGTERM; `announce` is told the base URL.
+fn serve_until_signal(
+    store: Store,
+    listen: SocketAddr,
+    max_body: usize,
+    announce: impl FnOnce(&str),
+) -> Result<()> {
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("cannot listen on {listen}"))?;
+        announce(&format!("http://{}/fhir", listener.local_addr()?));
+        serve(store, listener, max_body, shutdown_signal())
+            .await
+            .context("the server stopped with an error")?;
+        eprintln!("bedside server stopped");
+        Ok(())
+    })
+}
+
 fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Demo { patients } => {
             init_server_logging();
-            let db = bedside::paths::demo_db()?;
-            let fresh = !db.exists();
-            let store = open_store(&db)?;
-            if fresh || store.counts()?.is_empty() {
-                eprintln!(
-                    "seeding {patients} synthetic patients into {} (first run only)...",
-                    db.display()
-                );
-                let opts = SeedOptions {
-                    patients,
-                    seed: 42,
-                    anchor: chrono::Utc::now().date_naive(),
-                    depth: Depth::Full,
-                    large_charts: if patients >= 100 { 2 } else { 0 },
-                };
-                let bar = progress_bar(patients, "patients");
-                bedside::seed::seed(&store, &opts, |done| bar.set_position(done))
-                    .context("seeding the demo failed")?;
-                bar.finish_and_clear();
+            let store = open_store(&bedside::paths::demo_db()?)?;
+            // The marker is written last, so a first run that was interrupted seeds again.
+            if store.info("demo-seeded")?.is_none() {
+                eprintln!("first run: seeding {patients} synthetic patients");
+                seed_with_progress(&store, &SeedOptions::new(patients, Depth::Full))?;
+                store.set_info("demo-seeded", &patients.to_string())?;
             }
-            let runtime =
-                tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                    .await
-                    .context("cannot listen on 127.0.0.1")?;
-                let base = format!("http://{}/fhir", listener.local_addr()?);
+            let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
+            serve_until_signal(store, loopback, DEFAULT_BODY_LIMIT, |base| {
                 println!("bedside demo: FHIR R4 server at {base}");
                 println!("  try: curl '{base}/Patient?name=smith&_count=5'");
                 println!(
                     "  the workstation (TUI) arrives with the next release; Ctrl-C stops the server"
                 );
-                serve(store, listener, DEFAULT_BODY_LIMIT, shutdown_signal())
-                    .await
-                    .context("the server stopped with an error")
             })
         }
         Command::Serve {
@@ -145,24 +163,12 @@ fn main() -> Result<()> {
                 Some(db) => db,
                 None => bedside::paths::default_db()?,
             };
-            let store = Store::open(&db)
-                .with_context(|| format!("cannot open database {}", db.display()))?;
-            let runtime =
-                tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::bind(listen)
-                    .await
-                    .with_context(|| format!("cannot listen on {listen}"))?;
+            let store = open_store(&db)?;
+            serve_until_signal(store, listen, max_body, |base| {
                 eprintln!(
-                    "bedside FHIR R4 server at http://{}/fhir (database {})",
-                    listener.local_addr()?,
+                    "bedside FHIR R4 server at {base} (database {})",
                     db.display()
                 );
-                serve(store, listener, max_body, shutdown_signal())
-                    .await
-                    .context("the server stopped with an error")?;
-                eprintln!("bedside server stopped");
-                Ok(())
             })
         }
         Command::Seed {
@@ -174,31 +180,11 @@ fn main() -> Result<()> {
             large_charts,
         } => {
             let store = open_store(&db)?;
-            let opts = SeedOptions {
-                patients,
-                seed,
-                anchor: anchor.unwrap_or_else(|| chrono::Utc::now().date_naive()),
-                depth,
-                large_charts: large_charts.unwrap_or(if patients >= 100 && depth == Depth::Full {
-                    2
-                } else {
-                    0
-                }),
-            };
-            let bar = progress_bar(patients, "patients");
-            let started = Instant::now();
-            let summary = bedside::seed::seed(&store, &opts, |done| bar.set_position(done))
-                .context("seeding failed")?;
-            bar.finish_and_clear();
-            let secs = started.elapsed().as_secs_f64();
-            println!(
-                "seeded {} patients, {} resources in {secs:.1} s ({:.0} resources/s) into {}",
-                summary.patients,
-                summary.resources,
-                summary.resources as f64 / secs.max(1e-9),
-                db.display()
-            );
-            Ok(())
+            let mut opts = SeedOptions::new(patients, depth);
+            opts.seed = seed;
+            opts.anchor = anchor.unwrap_or(opts.anchor);
+            opts.large_charts = large_charts.unwrap_or(opts.large_charts);
+            seed_with_progress(&store, &opts)
         }
         Command::Import { db, report, paths } => {
             let files = bedside::import::collect_files(&paths)

@@ -534,19 +534,21 @@ impl Generator {
     fn lab_value(&mut self, a: &Analyte) -> (f64, Option<(&'static str, &'static str)>) {
         let span = a.high - a.low;
         let roll = self.rng.random_range(0..100);
-        if roll < 4 {
-            if let Some(c) = a.critical_high {
+        // About 2% critical high and 2% critical low, each strictly beyond its limit.
+        match (roll, a.critical_high, a.critical_low) {
+            (0..2, Some(c), _) => {
                 return (
-                    c * self.rng.random_range(1.0..1.3),
+                    c * self.rng.random_range(1.02..1.3),
                     Some(("HH", "Critical high")),
                 );
             }
-            if let Some(c) = a.critical_low {
+            (2..4, _, Some(c)) => {
                 return (
-                    c * self.rng.random_range(0.7..1.0),
+                    c * self.rng.random_range(0.8..0.98),
                     Some(("LL", "Critical low")),
                 );
             }
+            _ => {}
         }
         if roll < 16 {
             return (

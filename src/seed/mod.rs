@@ -24,6 +24,25 @@ pub enum Depth {
     Full,
 }
 
+impl SeedOptions {
+    /// The usual options: seed 42, today as the anchor, and two very large charts when the
+    /// population is big enough to hide them (100+ patients with full charts).
+    pub fn new(patients: u64, depth: Depth) -> SeedOptions {
+        let large_charts = if patients >= 100 && depth == Depth::Full {
+            2
+        } else {
+            0
+        };
+        SeedOptions {
+            patients,
+            seed: 42,
+            anchor: chrono::Utc::now().date_naive(),
+            depth,
+            large_charts,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct SeedOptions {
     pub patients: u64,
@@ -77,7 +96,13 @@ pub fn seed(
         summary.patients = done;
         progress(done);
     }
-    let _ = producer.join();
+    // A generator that panicked ends the channel early: say so rather than seed fewer patients.
+    if producer.join().is_err() || summary.patients < opts.patients {
+        return Err(crate::store::StoreError::invalid(format!(
+            "the synthetic data generator stopped after {} of {} patients",
+            summary.patients, opts.patients
+        )));
+    }
     store.optimize()?;
     Ok(summary)
 }

@@ -139,6 +139,27 @@ impl Store {
         Ok(())
     }
 
+    /// A note the store keeps about itself (e.g. that the demo finished seeding).
+    pub fn info(&self, key: &str) -> Result<Option<String>> {
+        let reader = self.reader()?;
+        Ok(reader
+            .conn
+            .query_row("SELECT value FROM store_info WHERE key = ?1", [key], |r| {
+                r.get(0)
+            })
+            .optional()?)
+    }
+
+    pub fn set_info(&self, key: &str, value: &str) -> Result<()> {
+        self.write(|tx| {
+            tx.conn().execute(
+                "INSERT OR REPLACE INTO store_info (key, value) VALUES (?1, ?2)",
+                [key, value],
+            )?;
+            Ok(())
+        })
+    }
+
     /// Counts of current (not deleted) resources per type.
     pub fn counts(&self) -> Result<Vec<(String, i64)>> {
         let reader = self.reader()?;

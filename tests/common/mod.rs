@@ -4,7 +4,7 @@
 
 use bedside::server::{Running, spawn_local};
 use bedside::store::Store;
-use reqwest::{Client, Response, StatusCode};
+use reqwest::{Client, Method, Response, StatusCode};
 use serde_json::Value;
 
 pub struct TestServer {
@@ -35,33 +35,30 @@ impl TestServer {
     }
 
     pub async fn get(&self, path: &str) -> (StatusCode, Value) {
-        body(self.http.get(self.url(path)).send().await.expect("GET")).await
+        self.send(Method::GET, path, None).await
     }
 
     pub async fn post(&self, path: &str, resource: &Value) -> (StatusCode, Value) {
-        body(
-            self.http
-                .post(self.url(path))
-                .header("content-type", "application/fhir+json")
-                .body(resource.to_string())
-                .send()
-                .await
-                .expect("POST"),
-        )
-        .await
+        self.send(Method::POST, path, Some(resource)).await
     }
 
     pub async fn put(&self, path: &str, resource: &Value) -> (StatusCode, Value) {
-        body(
-            self.http
-                .put(self.url(path))
+        self.send(Method::PUT, path, Some(resource)).await
+    }
+
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        resource: Option<&Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = self.http.request(method, self.url(path));
+        if let Some(resource) = resource {
+            request = request
                 .header("content-type", "application/fhir+json")
-                .body(resource.to_string())
-                .send()
-                .await
-                .expect("PUT"),
-        )
-        .await
+                .body(resource.to_string());
+        }
+        body(request.send().await.expect("request")).await
     }
 
     /// Creates a resource and returns its id.
