@@ -14,6 +14,10 @@ use bedside::seed::{Depth, SeedOptions, seed};
 use bedside::store::Store;
 use rand::{Rng, SeedableRng};
 
+// The same allocator as the `bedside` binary, so seed and import rates match what users get.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn arg(name: &str, default: u64) -> u64 {
     let args: Vec<String> = std::env::args().collect();
     args.iter()

@@ -15,7 +15,7 @@ use crate::fhir::{parse_reference, rewrite_references, valid_id};
 use crate::store::{Store, StoreError, Tx};
 
 /// Resources per write transaction for NDJSON and large collections.
-const CHUNK: usize = 1000;
+const CHUNK: usize = 10_000;
 
 #[derive(Debug, Default)]
 pub struct ImportSummary {
@@ -57,6 +57,9 @@ pub fn import_files(
     mut progress: impl FnMut(u64),
 ) -> ImportSummary {
     let mut summary = ImportSummary::default();
+    if let Err(e) = store.bulk_mode() {
+        tracing::warn!(error = %e, "could not tune the database for a bulk load");
+    }
     let mut bytes = 0;
     for file in files {
         summary.files += 1;
@@ -77,31 +80,68 @@ pub fn import_files(
     summary
 }
 
+/// What the NDJSON reader hands the writer.
+enum Parsed {
+    /// Resources with their line numbers.
+    Chunk(Vec<(usize, Value)>),
+    Rejected(usize, String),
+}
+
+/// Reads and parses on one thread while the writer stores the previous chunk on another.
 fn import_ndjson(store: &Store, file: &Path, summary: &mut ImportSummary) -> Result<(), String> {
-    let reader =
-        BufReader::new(std::fs::File::open(file).map_err(|e| format!("cannot open: {e}"))?);
-    let mut chunk: Vec<(String, Value)> = Vec::new();
-    for (n, line) in reader.lines().enumerate() {
-        let place = format!("{}:{}", file.display(), n + 1);
-        let line = match line {
-            Ok(l) => l,
-            Err(e) => {
-                reject(summary, &place, &format!("cannot read line: {e}"));
-                break;
+    let handle = std::fs::File::open(file).map_err(|e| format!("cannot open: {e}"))?;
+    std::thread::scope(|scope| {
+        let (send, parsed) = std::sync::mpsc::sync_channel::<Parsed>(2);
+        scope.spawn(move || parse_lines(BufReader::new(handle), send));
+        for message in parsed {
+            match message {
+                Parsed::Chunk(chunk) => write_each(store, file, chunk, summary)?,
+                Parsed::Rejected(line, why) => reject(summary, &place(file, line), &why),
             }
+        }
+        Ok(())
+    })
+}
+
+fn parse_lines(reader: impl BufRead, send: std::sync::mpsc::SyncSender<Parsed>) {
+    let mut chunk = Vec::new();
+    for (n, line) in reader.lines().enumerate() {
+        let number = n + 1;
+        let message = match line {
+            Err(e) => Some(Parsed::Rejected(
+                number,
+                format!("cannot read the rest of the file: {e}"),
+            )),
+            Ok(line) if line.trim().is_empty() => None,
+            Ok(line) => match serde_json::from_str::<Value>(&line) {
+                Ok(resource) => {
+                    chunk.push((number, resource));
+                    (chunk.len() >= CHUNK).then(|| Parsed::Chunk(std::mem::take(&mut chunk)))
+                }
+                Err(e) => Some(Parsed::Rejected(number, format!("not valid JSON: {e}"))),
+            },
         };
-        if line.trim().is_empty() {
-            continue;
+        let stop =
+            matches!(&message, Some(Parsed::Rejected(_, why)) if why.starts_with("cannot read"));
+        if let Some(message) = message {
+            if send.send(message).is_err() {
+                return; // the writer stopped
+            }
         }
-        match serde_json::from_str::<Value>(&line) {
-            Ok(resource) => chunk.push((place, resource)),
-            Err(e) => reject(summary, &place, &format!("not valid JSON: {e}")),
-        }
-        if chunk.len() >= CHUNK {
-            write_each(store, std::mem::take(&mut chunk), summary)?;
+        if stop {
+            break;
         }
     }
-    write_each(store, chunk, summary)
+    let _ = send.send(Parsed::Chunk(chunk));
+}
+
+/// `file:line`, or the file alone for a whole-file resource (line 0).
+fn place(file: &Path, line: usize) -> String {
+    if line == 0 {
+        file.display().to_string()
+    } else {
+        format!("{}:{line}", file.display())
+    }
 }
 
 fn import_json(store: &Store, file: &Path, summary: &mut ImportSummary) -> Result<(), String> {
@@ -109,7 +149,7 @@ fn import_json(store: &Store, file: &Path, summary: &mut ImportSummary) -> Resul
     let value: Value = serde_json::from_slice(&text).map_err(|e| format!("not valid JSON: {e}"))?;
     let place = file.display().to_string();
     if value.get("resourceType").and_then(Value::as_str) != Some("Bundle") {
-        return write_each(store, vec![(place, value)], summary);
+        return write_each(store, file, vec![(0, value)], summary);
     }
     let kind = value
         .get("type")
@@ -150,7 +190,7 @@ fn import_json(store: &Store, file: &Path, summary: &mut ImportSummary) -> Resul
             })
             .map_err(|e| format!("database error: {e}"))?;
         for (index, r) in results {
-            tally(summary, &format!("{place} entry {index}"), r);
+            tally(summary, r, || format!("{place} entry {index}"));
         }
     }
     Ok(())
@@ -264,16 +304,17 @@ fn apply_entry(tx: &mut Tx, e: Prepared) -> Result<bool, StoreError> {
 
 fn write_each(
     store: &Store,
-    items: Vec<(String, Value)>,
+    file: &Path,
+    items: Vec<(usize, Value)>,
     summary: &mut ImportSummary,
 ) -> Result<(), String> {
     if items.is_empty() {
         return Ok(());
     }
-    let prepared: Vec<(String, Prepared)> = items
+    let prepared = items
         .into_iter()
         .enumerate()
-        .map(|(index, (place, resource))| {
+        .map(|(index, (line, resource))| {
             let rtype = resource
                 .get("resourceType")
                 .and_then(Value::as_str)
@@ -281,7 +322,7 @@ fn write_each(
                 .to_string();
             let id = entry_id(&resource, None, "");
             (
-                place,
+                line,
                 Prepared {
                     index,
                     delete: false,
@@ -290,27 +331,30 @@ fn write_each(
                     resource: Some(resource),
                 },
             )
-        })
-        .collect();
+        });
     let results = store
         .write(|tx| {
             Ok(prepared
-                .into_iter()
-                .map(|(place, p)| (place, apply_entry(tx, p)))
+                .map(|(line, p)| (line, apply_entry(tx, p)))
                 .collect::<Vec<_>>())
         })
         .map_err(|e| format!("database error: {e}"))?;
-    for (place, r) in results {
-        tally(summary, &place, r);
+    for (line, r) in results {
+        tally(summary, r, || place(file, line));
     }
     Ok(())
 }
 
-fn tally(summary: &mut ImportSummary, place: &str, result: Result<bool, StoreError>) {
+/// Counts one entry's outcome; `place` is only worked out for a rejection.
+fn tally(
+    summary: &mut ImportSummary,
+    result: Result<bool, StoreError>,
+    place: impl FnOnce() -> String,
+) {
     match result {
         Ok(true) => summary.imported += 1,
         Ok(false) => summary.skipped += 1,
-        Err(e) => reject(summary, place, &e.to_string()),
+        Err(e) => reject(summary, &place(), &e.to_string()),
     }
 }
 

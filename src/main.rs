@@ -13,6 +13,9 @@ use bedside::server::{DEFAULT_BODY_LIMIT, serve, shutdown_signal};
 use bedside::store::Store;
 use indicatif::{ProgressBar, ProgressStyle};
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "bedside",

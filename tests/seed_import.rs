@@ -122,7 +122,10 @@ fn seeding_is_deterministic_and_plausible() {
         );
     }
     for code in ["HH", "LL"] {
-        assert!(interpretations.contains(code), "critical {code} in {interpretations:?}");
+        assert!(
+            interpretations.contains(code),
+            "critical {code} in {interpretations:?}"
+        );
     }
     assert!(
         of("Observation").any(|o| o["code"]["coding"][0]["code"] == "85354-9"

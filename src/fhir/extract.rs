@@ -91,10 +91,10 @@ fn collect<'a>(value: &'a Value, path: &str, out: &mut Vec<&'a Value>) {
 fn index_node(param: &'static Param, node: &Value, out: &mut Extracted) {
     match param.kind {
         Kind::String => {
-            let mut raws = Vec::new();
-            string_parts(node, &mut raws);
-            for raw in raws {
-                push_words(param, raw, out);
+            let mut parts = Vec::new();
+            string_parts(node, &mut parts);
+            for (raw, words) in parts {
+                push_string(param, raw, words, out);
             }
         }
         Kind::Token => tokens(node, &mut |system, code| {
@@ -129,13 +129,14 @@ fn index_node(param: &'static Param, node: &Value, out: &mut Extracted) {
     }
 }
 
-/// Indexes a string whole and word by word, so `name=lopez` finds `García López`.
-fn push_words(param: &'static Param, raw: &str, out: &mut Extracted) {
+/// Indexes a string whole and, with `words`, word by word, so `name=lopez` finds `García López`.
+fn push_string(param: &'static Param, raw: &str, words: bool, out: &mut Extracted) {
     let whole = normalize(raw);
     if whole.is_empty() {
         return;
     }
-    for word in whole.split(|c: char| c.is_whitespace() || c == '-' || c == ',') {
+    let split = whole.split(|c: char| c.is_whitespace() || c == '-' || c == ',');
+    for word in split.filter(|_| words) {
         if !word.is_empty() && word != whole {
             let value = IndexValue::String {
                 value: word.to_string(),
@@ -153,28 +154,37 @@ fn push_words(param: &'static Param, raw: &str, out: &mut Extracted) {
     ));
 }
 
-/// The searchable text of a string, HumanName or Address.
-fn string_parts<'a>(node: &'a Value, out: &mut Vec<&'a str>) {
+/// The searchable text of a string, HumanName or Address, and whether to index it word by
+/// word too: names and plain strings are (clinicians type "lopez" for "García López"), address
+/// parts are matched from their start, as FHIR string search describes.
+fn string_parts<'a>(node: &'a Value, out: &mut Vec<(&'a str, bool)>) {
+    const NAME: &[&str] = &["family", "given", "prefix", "suffix", "text"];
+    const ADDRESS: &[&str] = &[
+        "line",
+        "city",
+        "district",
+        "state",
+        "postalCode",
+        "country",
+        "text",
+    ];
     match node {
-        Value::String(s) => out.push(s),
+        Value::String(s) => out.push((s, true)),
         Value::Array(items) => items.iter().for_each(|i| string_parts(i, out)),
         Value::Object(map) => {
-            const PARTS: &[&str] = &[
-                "family",
-                "given",
-                "prefix",
-                "suffix",
-                "text",
-                "line",
-                "city",
-                "district",
-                "state",
-                "postalCode",
-                "country",
-            ];
-            for key in PARTS {
-                if let Some(v) = map.get(*key) {
-                    string_parts(v, out);
+            let is_name = map.contains_key("family") || map.contains_key("given");
+            let (parts, words) = if is_name {
+                (NAME, true)
+            } else {
+                (ADDRESS, false)
+            };
+            for key in parts {
+                match map.get(*key) {
+                    Some(Value::String(s)) => out.push((s, words)),
+                    Some(Value::Array(items)) => {
+                        out.extend(items.iter().filter_map(Value::as_str).map(|s| (s, words)))
+                    }
+                    _ => {}
                 }
             }
         }

@@ -60,9 +60,10 @@ pub struct SeedSummary {
     pub resources: u64,
 }
 
-/// Patients per write transaction: large enough to be fast, small enough that a reader never
-/// waits long.
-const BATCH: u64 = 250;
+/// Resources per write transaction. A commit writes every page the transaction dirtied, and
+/// index inserts land all over the tree, so larger transactions share pages between more
+/// inserts; 10,000 resources is still well under a second of writing.
+const BATCH_RESOURCES: usize = 10_000;
 
 /// Seeds the population, calling `progress(patients_done)` after every batch.
 pub fn seed(
@@ -79,16 +80,15 @@ pub fn seed(
     let (send, batches) = std::sync::mpsc::sync_channel::<(u64, Vec<Value>)>(2);
     let (patients, depth, large_charts) = (opts.patients, opts.depth, opts.large_charts);
     let producer = std::thread::spawn(move || {
-        let mut done = 0;
-        while done < patients {
-            let end = (done + BATCH).min(patients);
-            let resources = (done..end)
-                .flat_map(|i| generator.patient(i, depth, i < large_charts))
-                .collect();
-            if send.send((end, resources)).is_err() {
+        let mut batch = Vec::new();
+        for index in 0..patients {
+            batch.extend(generator.patient(index, depth, index < large_charts));
+            let last = index + 1 == patients;
+            if (batch.len() >= BATCH_RESOURCES || last)
+                && send.send((index + 1, std::mem::take(&mut batch))).is_err()
+            {
                 return; // the writer stopped on an error
             }
-            done = end;
         }
     });
     for (done, resources) in batches {

@@ -66,7 +66,12 @@ impl Reader {
 impl Tx<'_> {
     /// Ids matching a conditional create, update or delete. Unknown parameters are an error
     /// here: ignoring one would match more than the client meant.
-    pub fn matching_ids(&self, rtype: &str, params: &[(String, String)]) -> Result<Vec<String>> {
+    pub fn matching_ids(
+        &mut self,
+        rtype: &str,
+        params: &[(String, String)],
+    ) -> Result<Vec<String>> {
+        self.flush_index()?;
         let mut query = parse(rtype, params, true, self.pids())?;
         query.count = 2;
         query.offset = 0;
@@ -78,11 +83,12 @@ impl Tx<'_> {
     }
 
     pub fn search(
-        &self,
+        &mut self,
         rtype: &str,
         params: &[(String, String)],
         strict: bool,
     ) -> Result<(Query, Found)> {
+        self.flush_index()?;
         let query = parse(rtype, params, strict, self.pids())?;
         let found = run(self.conn(), &query)?;
         Ok((query, found))

@@ -14,6 +14,24 @@ pub struct Tx<'a> {
     tx: Transaction<'a>,
     pids: &'a ParamIds,
     now: i64,
+    pending: PendingIndex,
+}
+
+/// Index rows waiting to be written. They are written in key order when the transaction
+/// commits or is about to search, so a bulk load touches each index page once per batch
+/// instead of at random for every resource.
+#[derive(Default)]
+struct PendingIndex {
+    /// (pid, value, rid, raw)
+    strings: Vec<(i64, String, i64, String)>,
+    /// (pid, code, system, rid)
+    tokens: Vec<(i64, String, String, i64)>,
+    /// (pid, lo, hi, rid)
+    dates: Vec<(i64, i64, i64, i64)>,
+    /// (pid, target_id, target_type, rid)
+    refs: Vec<(i64, String, String, i64)>,
+    /// (patient_id, rid)
+    compartments: Vec<(String, i64)>,
 }
 
 /// What a write did.
@@ -42,11 +60,59 @@ impl<'a> Tx<'a> {
             tx,
             pids,
             now: now_ms(),
+            pending: PendingIndex::default(),
         }
     }
 
-    pub(crate) fn commit(self) -> Result<()> {
+    pub(crate) fn commit(mut self) -> Result<()> {
+        self.flush_index()?;
         self.tx.commit()?;
+        Ok(())
+    }
+
+    /// Writes the pending index rows, sorted by each table's key.
+    pub(crate) fn flush_index(&mut self) -> Result<()> {
+        let p = &mut self.pending;
+        p.strings.sort_unstable();
+        p.strings.dedup();
+        p.tokens.sort_unstable();
+        p.tokens.dedup();
+        p.dates.sort_unstable();
+        p.dates.dedup();
+        p.refs.sort_unstable();
+        p.refs.dedup();
+        p.compartments.sort_unstable();
+        p.compartments.dedup();
+        let mut stmt = self.tx.prepare_cached(
+            "INSERT OR IGNORE INTO idx_string (pid, value, rid, raw) VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        for row in p.strings.drain(..) {
+            stmt.execute(params![row.0, row.1, row.2, row.3])?;
+        }
+        let mut stmt = self.tx.prepare_cached(
+            "INSERT OR IGNORE INTO idx_token (pid, code, system, rid) VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        for row in p.tokens.drain(..) {
+            stmt.execute(params![row.0, row.1, row.2, row.3])?;
+        }
+        let mut stmt = self.tx.prepare_cached(
+            "INSERT OR IGNORE INTO idx_date (pid, lo, hi, rid) VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        for row in p.dates.drain(..) {
+            stmt.execute(params![row.0, row.1, row.2, row.3])?;
+        }
+        let mut stmt = self.tx.prepare_cached(
+            "INSERT OR IGNORE INTO idx_ref (pid, target_id, target_type, rid) VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        for row in p.refs.drain(..) {
+            stmt.execute(params![row.0, row.1, row.2, row.3])?;
+        }
+        let mut stmt = self.tx.prepare_cached(
+            "INSERT OR IGNORE INTO compartment (patient_id, rid) VALUES (?1, ?2)",
+        )?;
+        for row in p.compartments.drain(..) {
+            stmt.execute(params![row.0, row.1])?;
+        }
         Ok(())
     }
 
@@ -221,51 +287,32 @@ impl<'a> Tx<'a> {
         })
     }
 
-    fn index(&self, rid: i64, rtype: &str, id: &str, resource: &Value) -> Result<()> {
+    fn index(&mut self, rid: i64, rtype: &str, id: &str, resource: &Value) -> Result<()> {
         let extracted = extract(rtype, id, resource);
-        for (param, value) in &extracted.entries {
+        let p = &mut self.pending;
+        for (param, value) in extracted.entries {
             let pid = self.pids.get(param);
             match value {
-                IndexValue::String { value, raw } => self
-                    .tx
-                    .prepare_cached(
-                        "INSERT OR IGNORE INTO idx_string (pid, value, rid, raw) VALUES (?1, ?2, ?3, ?4)",
-                    )?
-                    .execute(params![pid, value, rid, raw])?,
-                IndexValue::Token { system, code } => self
-                    .tx
-                    .prepare_cached(
-                        "INSERT OR IGNORE INTO idx_token (pid, code, system, rid) VALUES (?1, ?2, ?3, ?4)",
-                    )?
-                    .execute(params![pid, code, system, rid])?,
-                IndexValue::Date { lo, hi } => self
-                    .tx
-                    .prepare_cached(
-                        "INSERT OR IGNORE INTO idx_date (pid, lo, hi, rid) VALUES (?1, ?2, ?3, ?4)",
-                    )?
-                    .execute(params![pid, lo, hi, rid])?,
-                IndexValue::Reference { rtype, id } => self
-                    .tx
-                    .prepare_cached(
-                        "INSERT OR IGNORE INTO idx_ref (pid, target_id, target_type, rid)
-                         VALUES (?1, ?2, ?3, ?4)",
-                    )?
-                    .execute(params![pid, id, rtype, rid])?,
-            };
+                IndexValue::String { value, raw } => p.strings.push((pid, value, rid, raw)),
+                IndexValue::Token { system, code } => p.tokens.push((pid, code, system, rid)),
+                IndexValue::Date { lo, hi } => p.dates.push((pid, lo, hi, rid)),
+                IndexValue::Reference { rtype, id } => p.refs.push((pid, id, rtype, rid)),
+            }
         }
-        for patient in &extracted.compartments {
-            self.tx
-                .prepare_cached(
-                    "INSERT OR IGNORE INTO compartment (patient_id, rid) VALUES (?1, ?2)",
-                )?
-                .execute(params![patient, rid])?;
-        }
+        p.compartments.extend(
+            extracted
+                .compartments
+                .into_iter()
+                .map(|patient| (patient, rid)),
+        );
         Ok(())
     }
 
     /// Removes the index rows of the version being replaced. Token and compartment rows have
     /// no index by rid (it would slow every insert), so they are found again from the old JSON.
-    fn unindex(&self, rid: i64, rtype: &str, id: &str, old_version: i64) -> Result<()> {
+    fn unindex(&mut self, rid: i64, rtype: &str, id: &str, old_version: i64) -> Result<()> {
+        // The rows to remove may still be pending (created earlier in this transaction).
+        self.flush_index()?;
         for sql in [
             "DELETE FROM idx_string WHERE rid = ?1",
             "DELETE FROM idx_date WHERE rid = ?1",
