@@ -126,6 +126,7 @@ impl Reader {
         count: i64,
     ) -> Result<Page<HistoryEntry>> {
         let since = since_ms.unwrap_or(i64::MIN);
+        let _snapshot = self.conn.unchecked_transaction()?;
         let (filter, rtype, id) = match scope {
             HistoryScope::Instance(rtype, id) => {
                 if !is_supported(rtype) {
@@ -185,6 +186,9 @@ impl Reader {
     /// A patient's chart: the Patient, every resource in its compartment, and the resources
     /// those reference (practitioners, locations...). Audit events are left out unless
     /// `types` asks for them: they record access to the chart, they are not part of it.
+    ///
+    /// The members are listed as row ids first (one index range scan), ordered and counted
+    /// here, and only the requested page's JSON is read.
     pub fn everything(
         &self,
         patient_id: &str,
@@ -193,45 +197,93 @@ impl Reader {
         offset: i64,
         count: i64,
     ) -> Result<Page<Row>> {
+        // One read transaction: one snapshot for the count and the page, and one lock.
+        let _snapshot = self.conn.unchecked_transaction()?;
         read_current(&self.conn, "Patient", patient_id)?;
-        let mut type_filter = String::new();
-        if types.is_empty() {
-            type_filter.push_str(" AND r.type != 'AuditEvent'");
-        } else {
-            for t in types {
-                if !is_supported(t) {
-                    return Err(StoreError::UnknownType(t.clone()));
+        if let Some(t) = types.iter().find(|t| !is_supported(t)) {
+            return Err(StoreError::UnknownType(t.clone()));
+        }
+        let since = since_ms.unwrap_or(i64::MIN);
+        let wanted = |rtype: &str, updated: i64| {
+            updated >= since
+                && if types.is_empty() {
+                    rtype != "AuditEvent"
+                } else {
+                    types.iter().any(|t| t == rtype)
+                }
+        };
+        // 1. The compartment: the Patient first, then its resources in the order written.
+        let mut patient_rows = Vec::new();
+        let mut members = Vec::new();
+        let mut in_compartment = std::collections::HashSet::new();
+        {
+            let mut stmt = self.conn.prepare_cached(
+                "SELECT c.rid, r.type, r.updated FROM compartment c JOIN resource r ON r.rid = c.rid
+                 WHERE c.patient_id = ?1 AND r.deleted = 0",
+            )?;
+            let rows = stmt.query_map([patient_id], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
+            })?;
+            for row in rows {
+                let (rid, rtype, updated) = row?;
+                in_compartment.insert(rid);
+                if wanted(&rtype, updated) {
+                    if rtype == "Patient" {
+                        patient_rows.push(rid)
+                    } else {
+                        members.push(rid)
+                    }
                 }
             }
-            let list = types
-                .iter()
-                .map(|t| format!("'{t}'"))
-                .collect::<Vec<_>>()
-                .join(",");
-            type_filter = format!(" AND r.type IN ({list})");
         }
-        let members = "WITH members(rid, grp) AS (
-                SELECT c.rid, CASE WHEN r.type = 'Patient' THEN 0 ELSE 1 END
-                  FROM compartment c JOIN resource r ON r.rid = c.rid WHERE c.patient_id = ?1
-                UNION
-                SELECT t.rid, 2 FROM compartment c
-                  JOIN idx_ref x ON x.rid = c.rid
-                  JOIN resource t ON t.type = x.target_type AND t.id = x.target_id
-                 WHERE c.patient_id = ?1 AND t.type != 'Patient'
-                   AND NOT EXISTS (SELECT 1 FROM compartment c2
-                                    WHERE c2.patient_id = ?1 AND c2.rid = t.rid))";
-        let sql = format!(
-            "{members}
-             SELECT r.type, r.id, r.version, r.updated, v.json FROM members m
-             JOIN resource r ON r.rid = m.rid
-             JOIN version v ON v.rid = r.rid AND v.version = r.version
-             WHERE r.deleted = 0 AND r.updated >= ?2 {type_filter}
-             ORDER BY m.grp, m.rid LIMIT ?3 OFFSET ?4"
-        );
-        let since = since_ms.unwrap_or(i64::MIN);
-        let mut stmt = self.conn.prepare_cached(&sql)?;
-        let mut rows: Vec<Row> = stmt
-            .query_map(params![patient_id, since, count + 1, offset], |r| {
+        members.sort_unstable();
+        // 2. What the compartment references and is not itself in it (other patients excluded).
+        let mut referenced = Vec::new();
+        {
+            // Distinct targets first: a large chart has tens of thousands of references to a
+            // few hundred resources.
+            let mut stmt = self.conn.prepare_cached(
+                "SELECT t.rid, t.type, t.updated FROM (
+                     SELECT DISTINCT x.target_type AS tt, x.target_id AS ti FROM compartment c
+                     JOIN idx_ref x ON x.rid = c.rid
+                     WHERE c.patient_id = ?1 AND x.target_type != 'Patient') d
+                 JOIN resource t ON t.type = d.tt AND t.id = d.ti WHERE t.deleted = 0",
+            )?;
+            let rows = stmt.query_map([patient_id], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
+            })?;
+            for row in rows {
+                let (rid, rtype, updated) = row?;
+                if !in_compartment.contains(&rid) && wanted(&rtype, updated) {
+                    referenced.push(rid);
+                }
+            }
+        }
+        referenced.sort_unstable();
+        let all: Vec<i64> = patient_rows
+            .into_iter()
+            .chain(members)
+            .chain(referenced)
+            .collect();
+        let total = all.len() as i64;
+        let start = (offset.max(0) as usize).min(all.len());
+        let end = (start + count.max(0) as usize).min(all.len());
+        // 3. The page's JSON.
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT r.type, r.id, r.version, r.updated, v.json FROM resource r
+             JOIN version v ON v.rid = r.rid AND v.version = r.version WHERE r.rid = ?1",
+        )?;
+        let mut rows = Vec::with_capacity(end - start);
+        for rid in &all[start..end] {
+            rows.push(stmt.query_row([rid], |r| {
                 Ok(Row {
                     rtype: r.get(0)?,
                     id: r.get(1)?,
@@ -239,23 +291,11 @@ impl Reader {
                     updated: r.get(3)?,
                     json: r.get(4)?,
                 })
-            })?
-            .collect::<rusqlite::Result<_>>()?;
-        let has_next = rows.len() as i64 > count;
-        rows.truncate(count as usize);
-        let total = if has_next {
-            let count_sql = format!(
-                "{members} SELECT COUNT(*) FROM members m JOIN resource r ON r.rid = m.rid
-                 WHERE r.deleted = 0 AND r.updated >= ?2 {type_filter}"
-            );
-            self.conn
-                .query_row(&count_sql, params![patient_id, since], |r| r.get(0))?
-        } else {
-            offset + rows.len() as i64
-        };
+            })?);
+        }
         Ok(Page {
             rows,
-            has_next,
+            has_next: (end as i64) < total,
             total: Some(total),
         })
     }

@@ -58,6 +58,8 @@ impl Reader {
         strict: bool,
     ) -> Result<(Query, Found)> {
         let query = parse(rtype, params, strict, self.store.pids())?;
+        // One read transaction: the page, its total and its includes see the same snapshot.
+        let _snapshot = self.conn.unchecked_transaction()?;
         let found = run(&self.conn, &query)?;
         Ok((query, found))
     }
