@@ -175,7 +175,6 @@ fn import_rate(full: &Path, dir: &Path) {
         let _ = std::fs::remove_file(format!("{}{suffix}", target.display()));
     }
     let store = Store::open(&target).unwrap();
-    store.bulk_mode().unwrap();
     let started = Instant::now();
     let s = bedside::import::import_files(&store, &[ndjson], |_| {});
     let secs = started.elapsed().as_secs_f64();

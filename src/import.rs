@@ -57,9 +57,9 @@ pub fn import_files(
     mut progress: impl FnMut(u64),
 ) -> ImportSummary {
     let mut summary = ImportSummary::default();
-    if let Err(e) = store.bulk_mode() {
-        tracing::warn!(error = %e, "could not tune the database for a bulk load");
-    }
+    let _bulk = store
+        .bulk_mode()
+        .inspect_err(|e| tracing::warn!(error = %e, "could not tune the database for a bulk load"));
     let mut bytes = 0;
     for file in files {
         summary.files += 1;

@@ -453,3 +453,48 @@ async fn graceful_stop_keeps_every_committed_write() {
     let counts = reopened.counts().unwrap();
     assert_eq!(counts, [("Patient".to_string(), 25)]);
 }
+
+#[tokio::test]
+async fn totals_are_exact_up_to_the_cap_or_on_request() {
+    let srv = TestServer::start().await;
+    let entries: Vec<Value> = (0..1001)
+        .map(|i| {
+            json!({"resource": patient("Many", &format!("N{i}"), "1970-01-01", "female", &format!("MANY{i}")),
+                   "request": {"method": "POST", "url": "Patient"}})
+        })
+        .collect();
+    let (status, _) = srv
+        .post(
+            "",
+            &json!({"resourceType": "Bundle", "type": "transaction", "entry": entries}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, broad) = srv.get("Patient?family=many&_count=500").await;
+    assert!(
+        broad.get("total").is_none(),
+        "more than the cap: no total by default"
+    );
+    assert_eq!(ids(&broad).len(), 500);
+    let (_, exact) = srv
+        .get("Patient?family=many&_total=accurate&_count=1")
+        .await;
+    assert_eq!(exact["total"], 1001);
+    let (_, count) = srv.get("Patient?family=many&_summary=count").await;
+    assert_eq!(count["total"], 1001);
+    let (_, narrow) = srv.get("Patient?family=many&given=n99").await;
+    assert_eq!(narrow["total"], 11, "N99 and N990..N999");
+    // Every page together holds every match exactly once.
+    let mut seen = std::collections::HashSet::new();
+    let mut page = broad;
+    loop {
+        for id in ids(&page) {
+            assert!(seen.insert(id), "a match came twice");
+        }
+        match link(&page, "next") {
+            Some(url) => page = body(srv.http.get(&url).send().await.unwrap()).await.1,
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 1001);
+}

@@ -74,7 +74,7 @@ pub fn seed(
     let mut generator =
         chart::Generator::new(ChaCha8Rng::seed_from_u64(opts.seed), opts.seed, opts.anchor);
     let mut summary = SeedSummary::default();
-    store.bulk_mode()?;
+    let _bulk = store.bulk_mode()?;
     summary.resources += write_all(store, generator.facility())?;
     // Charts are generated on one core while the other writes the previous batch.
     let (send, batches) = std::sync::mpsc::sync_channel::<(u64, Vec<Value>)>(2);

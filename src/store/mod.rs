@@ -23,6 +23,10 @@ use crate::fhir::RESOURCE_TYPES;
 use crate::fhir::params::{Param, params};
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// The writer's page cache while serving, in KiB (negative: SQLite's unit for KiB).
+const WRITER_CACHE_KIB: i64 = -64_000;
+/// Bumped whenever index extraction changes meaning, so existing databases are reindexed.
+const INDEX_VERSION: u32 = 2;
 
 /// A handle to one database; cheap to clone and share between tasks.
 #[derive(Clone)]
@@ -63,7 +67,7 @@ impl Store {
         writer.pragma_update(None, "page_size", 8192)?;
         writer.pragma_update(None, "journal_mode", "WAL")?;
         // The writer indexes every resource it stores; a larger cache keeps index pages hot.
-        writer.pragma_update(None, "cache_size", -64_000)?;
+        writer.pragma_update(None, "cache_size", WRITER_CACHE_KIB)?;
         init_schema(&mut writer)?;
         let pids = load_param_ids(&mut writer)?;
         let manager = SqliteConnectionManager::file(path).with_init(|c| {
@@ -112,15 +116,23 @@ impl Store {
     }
 
     /// Tunes the writer for a bulk load (seed, import): a large page cache and fewer WAL
-    /// checkpoints. Durability is unchanged: every transaction still commits to the WAL.
-    pub fn bulk_mode(&self) -> Result<()> {
+    /// checkpoints, until the returned guard is dropped. Durability is unchanged: every
+    /// transaction still commits to the WAL.
+    pub fn bulk_mode(&self) -> Result<BulkMode> {
+        self.set_writer_tuning(-128_000, 20_000)?;
+        Ok(BulkMode {
+            store: self.clone(),
+        })
+    }
+
+    fn set_writer_tuning(&self, cache_size: i64, autocheckpoint: i64) -> Result<()> {
         let conn = self
             .inner
             .writer
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        conn.pragma_update(None, "cache_size", -128_000)?;
-        conn.pragma_update(None, "wal_autocheckpoint", 20_000)?;
+        conn.pragma_update(None, "cache_size", cache_size)?;
+        conn.pragma_update(None, "wal_autocheckpoint", autocheckpoint)?;
         Ok(())
     }
 
@@ -171,6 +183,25 @@ impl Store {
         )?;
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}
+
+/// Bulk-load tuning of the writer; dropping it restores the serving settings and hands the
+/// large page cache back, so a server started after a seed (the demo) stays small.
+pub struct BulkMode {
+    store: Store,
+}
+
+impl Drop for BulkMode {
+    fn drop(&mut self) {
+        let _ = self.store.set_writer_tuning(WRITER_CACHE_KIB, 1000);
+        let conn = self
+            .store
+            .inner
+            .writer
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let _ = conn.execute_batch("PRAGMA shrink_memory");
     }
 }
 
@@ -225,7 +256,7 @@ fn init_schema(conn: &mut Connection) -> Result<()> {
 fn load_param_ids(conn: &mut Connection) -> Result<HashMap<usize, i64>> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut ids = HashMap::new();
-    let mut signature = String::new();
+    let mut signature = format!("v{INDEX_VERSION};");
     for rtype in RESOURCE_TYPES {
         for param in params(rtype).iter().filter(|p| p.alias_of.is_none()) {
             tx.execute(
@@ -263,6 +294,10 @@ fn load_param_ids(conn: &mut Connection) -> Result<HashMap<usize, i64>> {
         .optional()?;
     let pids = ParamIds(ids);
     if stored.as_deref() != Some(signature.as_str()) {
+        if stored.is_some() {
+            // Only after an upgrade that changed indexing; says so, as it can take minutes.
+            tracing::warn!("rebuilding the search indexes for this version of bedside (runs once)");
+        }
         let mut writer = Tx::new(tx, &pids);
         writer.reindex_all()?;
         writer.conn().execute(

@@ -277,22 +277,7 @@ impl Reader {
         let start = (offset.max(0) as usize).min(all.len());
         let end = (start + count.max(0) as usize).min(all.len());
         // 3. The page's JSON.
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT r.type, r.id, r.version, r.updated, v.json FROM resource r
-             JOIN version v ON v.rid = r.rid AND v.version = r.version WHERE r.rid = ?1",
-        )?;
-        let mut rows = Vec::with_capacity(end - start);
-        for rid in &all[start..end] {
-            rows.push(stmt.query_row([rid], |r| {
-                Ok(Row {
-                    rtype: r.get(0)?,
-                    id: r.get(1)?,
-                    version: r.get(2)?,
-                    updated: r.get(3)?,
-                    json: r.get(4)?,
-                })
-            })?);
-        }
+        let rows = super::search::fetch(&self.conn, &all[start..end])?;
         Ok(Page {
             rows,
             has_next: (end as i64) < total,

@@ -16,18 +16,48 @@ pub const DEFAULT_COUNT: i64 = 20;
 pub const MAX_COUNT: i64 = 1000;
 const MAX_INCLUDED: usize = 1000;
 
+/// Above this many matches a search without `_total=accurate` leaves `total` out: counting a
+/// broad name prefix over a million patients costs more than the page itself, and a clinician
+/// who gets 1,000+ matches needs to type more, not a number.
+pub const TOTAL_CAP: i64 = 1000;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Total {
     None,
+    /// Exact up to `TOTAL_CAP` matches, left out above (the default).
+    UpToCap,
     Accurate,
+}
+
+/// One AND-ed condition: SQL over the resource table `r`, with its own arguments.
+#[derive(Debug)]
+struct Cond {
+    sql: String,
+    args: Vec<Sql>,
+    /// For a positive index condition: how to scan that index directly.
+    driver: Option<Driver>,
+}
+
+/// An index condition that can drive a search: its rows come out in the index's key order, so
+/// the first page is found without reading every match.
+#[derive(Debug)]
+struct Driver {
+    table: &'static str,
+    pid: i64,
+    /// The OR of the values, over the index's columns.
+    clause: String,
+    /// The index key after `pid`, for ORDER BY.
+    key: &'static str,
+    /// Which driver to prefer when several could: lower is more selective.
+    rank: u8,
 }
 
 /// A parsed search, ready to run.
 #[derive(Debug)]
 pub struct Query {
     pub rtype: String,
-    conds: Vec<String>,
-    args: Vec<Sql>,
+    conds: Vec<Cond>,
+    /// ORDER BY for a `_sort`; empty for the default (index) order.
     order: String,
     pub count: i64,
     pub offset: i64,
@@ -78,6 +108,7 @@ impl Tx<'_> {
         query.count = 2;
         query.offset = 0;
         query.total = Total::None;
+        query.order.clear();
         query.includes.clear();
         query.revincludes.clear();
         let found = run(self.conn(), &query)?;
@@ -109,11 +140,10 @@ pub(crate) fn parse(
     let mut q = Query {
         rtype: rtype.to_string(),
         conds: Vec::new(),
-        args: vec![Sql::Text(rtype.to_string())],
         order: String::new(),
         count: DEFAULT_COUNT,
         offset: 0,
-        total: Total::Accurate,
+        total: Total::UpToCap,
         summary_count: false,
         includes: Vec::new(),
         revincludes: Vec::new(),
@@ -148,7 +178,8 @@ pub(crate) fn parse(
             "_total" => {
                 q.total = match value.as_str() {
                     "none" => Total::None,
-                    "estimate" | "accurate" => Total::Accurate,
+                    "estimate" => Total::UpToCap,
+                    "accurate" => Total::Accurate,
                     _ => {
                         return Err(StoreError::invalid(format!(
                             "_total must be none, estimate or accurate, not '{value}'"
@@ -182,21 +213,30 @@ pub(crate) fn parse(
             "_id" => {
                 let values = split_values(value);
                 let marks = vec!["?"; values.len()].join(",");
-                q.conds.push(format!("r.id IN ({marks})"));
-                q.args.extend(values.into_iter().map(Sql::Text));
+                let args = values.into_iter().map(Sql::Text).collect();
+                q.conds.push(Cond {
+                    sql: format!("r.id IN ({marks})"),
+                    args,
+                    driver: None,
+                });
             }
             "_lastUpdated" => {
                 let mut ors = Vec::new();
+                let mut args = Vec::new();
                 for v in split_values(value) {
                     ors.push(date_condition(
                         &v,
                         "r.updated",
                         "r.updated",
-                        &mut q.args,
+                        &mut args,
                         name,
                     )?);
                 }
-                q.conds.push(format!("({})", ors.join(" OR ")));
+                q.conds.push(Cond {
+                    sql: format!("({})", ors.join(" OR ")),
+                    args,
+                    driver: None,
+                });
             }
             _ => match find(rtype, name) {
                 Some(param) => add_param(&mut q, param, pids.get(param), modifier, value)?,
@@ -210,16 +250,18 @@ pub(crate) fn parse(
             },
         }
     }
-    // Ties follow the first key's direction, so "newest first" stays newest first to the row.
-    let descending = sort.first().is_some_and(|k| k.ends_with("DESC"));
-    sort.push(
-        if descending {
-            "r.rid DESC"
-        } else {
-            "r.rid ASC"
-        }
-        .to_string(),
-    );
+    if !sort.is_empty() {
+        // Ties follow the first key's direction, so "newest first" stays newest first.
+        let descending = sort[0].ends_with("DESC");
+        sort.push(
+            if descending {
+                "r.rid DESC"
+            } else {
+                "r.rid ASC"
+            }
+            .to_string(),
+        );
+    }
     q.order = sort.join(", ");
     Ok(q)
 }
@@ -277,6 +319,7 @@ fn add_param(
 ) -> Result<()> {
     let name = param.name;
     let tbl = table(param.kind);
+    let mut args = Vec::new();
     if modifier == Some("missing") {
         let op = match value {
             "true" => "NOT IN",
@@ -287,9 +330,12 @@ fn add_param(
                 )));
             }
         };
-        q.conds.push(format!(
-            "r.rid {op} (SELECT rid FROM {tbl} WHERE pid = {pid})"
-        ));
+        let sql = format!("r.rid {op} (SELECT rid FROM {tbl} WHERE pid = {pid})");
+        q.conds.push(Cond {
+            sql,
+            args,
+            driver: None,
+        });
         return Ok(());
     }
     let values = split_values(value);
@@ -305,12 +351,12 @@ fn add_param(
                 match modifier {
                     None => {
                         ors.push("(value >= ? AND value < ?)".to_string());
-                        q.args.push(Sql::Text(norm.clone()));
-                        q.args.push(Sql::Text(format!("{norm}\u{10FFFF}")));
+                        args.push(Sql::Text(norm.clone()));
+                        args.push(Sql::Text(format!("{norm}\u{10FFFF}")));
                     }
                     Some("exact") => {
                         ors.push("raw = ?".to_string());
-                        q.args.push(Sql::Text(v));
+                        args.push(Sql::Text(v));
                     }
                     Some("contains") => {
                         let escaped = norm
@@ -318,7 +364,7 @@ fn add_param(
                             .replace('%', "\\%")
                             .replace('_', "\\_");
                         ors.push("value LIKE ? ESCAPE '\\'".to_string());
-                        q.args.push(Sql::Text(format!("%{escaped}%")));
+                        args.push(Sql::Text(format!("%{escaped}%")));
                     }
                     Some(m) => return Err(bad_modifier(name, m)),
                 }
@@ -334,16 +380,16 @@ fn add_param(
                 match v.split_once('|') {
                     None => {
                         ors.push("code = ?".to_string());
-                        q.args.push(Sql::Text(v));
+                        args.push(Sql::Text(v));
                     }
                     Some((system, "")) => {
                         ors.push("system = ?".to_string());
-                        q.args.push(Sql::Text(system.to_string()));
+                        args.push(Sql::Text(system.to_string()));
                     }
                     Some((system, code)) => {
                         ors.push("(code = ? AND system = ?)".to_string());
-                        q.args.push(Sql::Text(code.to_string()));
-                        q.args.push(Sql::Text(system.to_string()));
+                        args.push(Sql::Text(code.to_string()));
+                        args.push(Sql::Text(system.to_string()));
                     }
                 }
             }
@@ -353,7 +399,7 @@ fn add_param(
                 return Err(bad_modifier(name, m));
             }
             for v in values {
-                ors.push(date_condition(&v, "lo", "hi", &mut q.args, name)?);
+                ors.push(date_condition(&v, "lo", "hi", &mut args, name)?);
             }
         }
         Kind::Reference => {
@@ -370,22 +416,37 @@ fn add_param(
                 let rtype = rtype
                     .or(type_modifier.map(str::to_string))
                     .or_else(|| (param.targets.len() == 1).then(|| param.targets[0].to_string()));
-                q.args.push(Sql::Text(id));
+                args.push(Sql::Text(id));
                 match rtype {
                     Some(t) => {
                         ors.push("(target_id = ? AND target_type = ?)".to_string());
-                        q.args.push(Sql::Text(t));
+                        args.push(Sql::Text(t));
                     }
                     None => ors.push("target_id = ?".to_string()),
                 }
             }
         }
     }
+    let clause = ors.join(" OR ");
     let op = if negate { "NOT IN" } else { "IN" };
-    q.conds.push(format!(
-        "r.rid {op} (SELECT rid FROM {tbl} WHERE pid = {pid} AND ({}))",
-        ors.join(" OR ")
-    ));
+    let sql = format!("r.rid {op} (SELECT rid FROM {tbl} WHERE pid = {pid} AND ({clause}))");
+    let driver = (!negate).then(|| {
+        let (key, rank) = match param.kind {
+            Kind::Token if name == "identifier" => ("code, x.system, x.rid", 0),
+            Kind::Reference => ("target_id, x.target_type, x.rid", 1),
+            Kind::String => ("value, x.rid, x.raw", 2),
+            Kind::Token => ("code, x.system, x.rid", 3),
+            Kind::Date => ("lo, x.hi, x.rid", 4),
+        };
+        Driver {
+            table: tbl,
+            pid,
+            clause: clause.clone(),
+            key,
+            rank,
+        }
+    });
+    q.conds.push(Cond { sql, args, driver });
     Ok(())
 }
 
@@ -497,58 +558,181 @@ fn include_param(value: &str, searched: Option<&str>, pids: &ParamIds) -> Result
 }
 
 pub(crate) fn run(conn: &Connection, q: &Query) -> Result<Found> {
-    let filter = std::iter::once("r.type = ? AND r.deleted = 0".to_string())
-        .chain(q.conds.iter().cloned())
-        .collect::<Vec<_>>()
-        .join(" AND ");
-    let mut found = Found::default();
-    if !q.summary_count && q.count > 0 {
-        let sql = format!(
-            "SELECT r.rid, r.type, r.id, r.version, r.updated, v.json FROM resource r
-             JOIN version v ON v.rid = r.rid AND v.version = r.version
-             WHERE {filter} ORDER BY {} LIMIT {} OFFSET {}",
-            q.order,
-            q.count + 1,
-            q.offset
-        );
-        let mut stmt = conn.prepare_cached(&sql)?;
-        let mut rows: Vec<(i64, Row)> = stmt
-            .query_map(rusqlite::params_from_iter(q.args.iter()), |r| {
-                Ok((
-                    r.get(0)?,
-                    Row {
-                        rtype: r.get(1)?,
-                        id: r.get(2)?,
-                        version: r.get(3)?,
-                        updated: r.get(4)?,
-                        json: r.get(5)?,
-                    },
-                ))
-            })?
-            .collect::<rusqlite::Result<_>>()?;
-        found.has_next = rows.len() as i64 > q.count;
-        rows.truncate(q.count as usize);
-        let rids: Vec<i64> = rows.iter().map(|(rid, _)| *rid).collect();
-        found.matches = rows.into_iter().map(|(_, row)| row).collect();
-        found.included = includes(conn, q, &rids, &found.matches)?;
-    }
-    let page_is_complete = !found.has_next && (!found.matches.is_empty() || q.offset == 0);
-    found.total = match q.total {
-        _ if q.summary_count => Some(count(conn, &filter, q)?),
-        Total::None => None,
-        Total::Accurate if page_is_complete && !q.summary_count => {
-            Some(q.offset + found.matches.len() as i64)
-        }
-        Total::Accurate => Some(count(conn, &filter, q)?),
+    let rows_wanted = !q.summary_count && q.count > 0;
+    let driver = q
+        .conds
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| c.driver.as_ref().map(|d| (i, d)))
+        .min_by_key(|(_, d)| d.rank);
+    let listing = match driver {
+        Some((index, d)) if q.order.is_empty() => stream(conn, q, index, d)?,
+        _ => sorted(conn, q)?,
     };
+    let mut found = Found {
+        total: listing.total,
+        has_next: listing.has_next,
+        ..Found::default()
+    };
+    if rows_wanted {
+        found.matches = fetch(conn, &listing.page)?;
+        found.included = includes(conn, q, &listing.page, &found.matches)?;
+    }
     Ok(found)
 }
 
-fn count(conn: &Connection, filter: &str, q: &Query) -> Result<i64> {
-    let sql = format!("SELECT COUNT(*) FROM resource r WHERE {filter}");
-    Ok(conn
+/// The row ids of one page, whether more follow, and the total when it is known.
+struct Listing {
+    page: Vec<i64>,
+    has_next: bool,
+    total: Option<i64>,
+}
+
+impl Query {
+    /// How many distinct matches a listing must see: the page and one more, and for totals as
+    /// far as the total needs.
+    fn needed(&self) -> i64 {
+        let page_end = self.offset + self.count + 1;
+        match self.total {
+            _ if self.summary_count => i64::MAX,
+            Total::Accurate => i64::MAX,
+            Total::UpToCap => page_end.max(TOTAL_CAP + 1),
+            Total::None => page_end,
+        }
+    }
+
+    fn total_of(&self, seen: i64, exhausted: bool) -> Option<i64> {
+        match self.total {
+            Total::None if !self.summary_count => None,
+            _ if exhausted => Some(seen),
+            _ => None,
+        }
+    }
+
+    /// The other conditions (all but `skip`), ANDed after `r.deleted = 0`, and their arguments.
+    fn filter(&self, skip: Option<usize>) -> (String, Vec<&Sql>) {
+        let mut sql = String::from("r.deleted = 0");
+        let mut args = Vec::new();
+        for (_, c) in self
+            .conds
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| Some(*i) != skip)
+        {
+            sql.push_str(" AND ");
+            sql.push_str(&c.sql);
+            args.extend(c.args.iter());
+        }
+        (sql, args)
+    }
+}
+
+/// Default order: walk the driving index in key order and keep the first distinct matches.
+/// A name search reads about a page of index rows, however many patients share the prefix.
+fn stream(conn: &Connection, q: &Query, index: usize, d: &Driver) -> Result<Listing> {
+    let (filter, others) = q.filter(Some(index));
+    let sql = format!(
+        "SELECT x.rid FROM {} x JOIN resource r ON r.rid = x.rid
+         WHERE x.pid = {} AND ({}) AND {filter} ORDER BY x.{}",
+        d.table, d.pid, d.clause, d.key
+    );
+    // No type test: a parameter id belongs to one resource type.
+    let args = q.conds[index].args.iter().chain(others);
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows = stmt.query(rusqlite::params_from_iter(args))?;
+    let mut seen = std::collections::HashSet::new();
+    let (start, end, needed) = (q.offset, q.offset + q.count, q.needed());
+    let mut page = Vec::new();
+    let mut exhausted = true;
+    while let Some(row) = rows.next()? {
+        let rid: i64 = row.get(0)?;
+        if !seen.insert(rid) {
+            continue;
+        }
+        let n = seen.len() as i64 - 1;
+        if n >= start && n < end {
+            page.push(rid);
+        }
+        if n + 1 >= needed {
+            exhausted = false;
+            break;
+        }
+    }
+    let distinct = seen.len() as i64;
+    Ok(Listing {
+        page,
+        has_next: distinct > end,
+        total: q.total_of(distinct, exhausted),
+    })
+}
+
+/// With `_sort`: order the matching row ids (not their JSON) and take the page.
+fn sorted(conn: &Connection, q: &Query) -> Result<Listing> {
+    let (filter, args) = q.filter(None);
+    let rtype = Sql::Text(q.rtype.clone());
+    let all_args = || std::iter::once(&rtype).chain(args.iter().copied());
+    let order = if q.order.is_empty() {
+        "r.rid ASC"
+    } else {
+        q.order.as_str()
+    };
+    let sql = format!(
+        "SELECT r.rid FROM resource r WHERE r.type = ? AND {filter} ORDER BY {order} LIMIT {} OFFSET {}",
+        q.count + 1,
+        q.offset
+    );
+    let mut page: Vec<i64> = conn
         .prepare_cached(&sql)?
-        .query_row(rusqlite::params_from_iter(q.args.iter()), |r| r.get(0))?)
+        .query_map(rusqlite::params_from_iter(all_args()), |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let has_next = page.len() as i64 > q.count;
+    page.truncate(q.count.max(0) as usize);
+    let on_last_page = !has_next && (!page.is_empty() || q.offset == 0);
+    let total = if q.total == Total::None && !q.summary_count {
+        None
+    } else if on_last_page && !q.summary_count {
+        Some(q.offset + page.len() as i64)
+    } else {
+        // Count no further than the total needs.
+        let limit = if q.needed() == i64::MAX {
+            -1
+        } else {
+            q.needed()
+        };
+        let sql = format!(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM resource r WHERE r.type = ? AND {filter} LIMIT {limit})"
+        );
+        let n: i64 = conn
+            .prepare_cached(&sql)?
+            .query_row(rusqlite::params_from_iter(all_args()), |r| r.get(0))?;
+        q.total_of(n, n < q.needed())
+    };
+    Ok(Listing {
+        page,
+        has_next,
+        total,
+    })
+}
+
+/// The stored JSON of the given row ids, in that order.
+pub(crate) fn fetch(conn: &Connection, rids: &[i64]) -> Result<Vec<Row>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT r.type, r.id, r.version, r.updated, v.json FROM resource r
+         JOIN version v ON v.rid = r.rid AND v.version = r.version WHERE r.rid = ?1",
+    )?;
+    let mut out = Vec::with_capacity(rids.len());
+    for rid in rids {
+        out.push(stmt.query_row([rid], |r| {
+            Ok(Row {
+                rtype: r.get(0)?,
+                id: r.get(1)?,
+                version: r.get(2)?,
+                updated: r.get(3)?,
+                json: r.get(4)?,
+            })
+        })?);
+    }
+    Ok(out)
 }
 
 fn includes(conn: &Connection, q: &Query, rids: &[i64], matches: &[Row]) -> Result<Vec<Row>> {
