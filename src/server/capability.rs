@@ -25,7 +25,10 @@ pub fn capability_statement(base: &str) -> Value {
                 case- and accent-insensitive prefix match on each word (modifiers :exact, :contains). \
                 Token modifiers: :not, :missing. Reference modifiers: :[type], :missing. Dates take \
                 eq, ne, gt, lt, ge, le, sa, eb, ap. Unknown parameters are ignored and reported \
-                unless Prefer: handling=strict. _count defaults to 20, at most 1000. Chained \
+                unless Prefer: handling=strict. _count defaults to 20, at most 1000. Without _sort, \
+                results come in the order of the most selective index (a name search: \
+                alphabetical by the matched name). Bundle.total is exact up to 1000 matches; \
+                above that it is given only with _total=accurate or _summary=count. Chained \
                 parameters, _has, _elements and _include:iterate are not supported.",
             "resource": resources,
             "interaction": [
