@@ -109,12 +109,18 @@ fn main() {
         let large = large_chart(&http, &base).await;
         let total = chart_size(&http, &base, &large).await;
         let first_page = vec![format!("{base}/Patient/{large}/$everything?_count=5000"); 40];
-        report(&format!("$everything, first 5000 of a {total}-resource chart"), &timed(&http, &first_page).await);
+        report(
+            &format!("$everything, first 5000 of a {total}-resource chart"),
+            &timed(&http, &first_page).await,
+        );
         let mut whole = Vec::new();
         for _ in 0..10 {
             whole.push(whole_chart(&http, &base, &large).await);
         }
-        report(&format!("$everything, all {total} resources in pages of 5000"), &whole);
+        report(
+            &format!("$everything, all {total} resources in pages of 5000"),
+            &whole,
+        );
         let obs_urls: Vec<String> = (0..requests)
             .map(|_| format!("{base}/Observation?patient={large}&_sort=-date&_count=20"))
             .collect();
@@ -308,7 +314,11 @@ async fn whole_chart(http: &reqwest::Client, base: &str, id: &str) -> Duration {
         let text = String::from_utf8_lossy(&bytes);
         // The links come before the entries; cut there instead of parsing 5 MB.
         let head = &text[..text.find("\"entry\"").unwrap_or(text.len())];
-        url = head.split("\"relation\":\"next\",\"url\":\"").nth(1).and_then(|r| r.split('"').next()).map(str::to_string);
+        url = head
+            .split("\"relation\":\"next\",\"url\":\"")
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .map(str::to_string);
     }
     t.elapsed()
 }

@@ -66,6 +66,17 @@ async fn patient_search_parameters() {
     expect(&srv, &format!("_id={},{}", p[0], p[4]), vec![&p[0], &p[4]]).await;
     expect(&srv, "name=smith,garcia", vec![&p[0], &p[1], &p[2], &p[4]]).await;
     expect(&srv, "_lastUpdated=ge2000-01-01", p.iter().collect()).await;
+    // A streamed condition with one that reads the resource table, and with :missing.
+    expect(
+        &srv,
+        "family=smith&_lastUpdated=gt2000",
+        vec![&p[0], &p[1], &p[2]],
+    )
+    .await;
+    expect(&srv, "given:missing=false&gender=female", vec![&p[4]]).await;
+    expect(&srv, "name=smith&name=john", vec![&p[0], &p[1]]).await;
+    expect(&srv, "birthdate=1956-03-14&gender=male", vec![&p[0]]).await;
+    expect(&srv, "birthdate=eb1956-03-02", vec![&p[2], &p[3]]).await;
 }
 
 #[tokio::test]

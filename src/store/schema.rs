@@ -36,6 +36,8 @@ CREATE TABLE IF NOT EXISTS search_param (
     UNIQUE (type, name)
 );
 
+-- Each index table has an index by rid: searches test a candidate's other conditions with
+-- it (EXISTS ... WHERE rid = r.rid), and updates delete the old version's rows with it.
 CREATE TABLE IF NOT EXISTS idx_string (
     pid INTEGER NOT NULL, value TEXT NOT NULL, rid INTEGER NOT NULL, raw TEXT NOT NULL,
     PRIMARY KEY (pid, value, rid, raw)
@@ -46,7 +48,7 @@ CREATE TABLE IF NOT EXISTS idx_token (
     pid INTEGER NOT NULL, code TEXT NOT NULL, system TEXT NOT NULL, rid INTEGER NOT NULL,
     PRIMARY KEY (pid, code, system, rid)
 ) WITHOUT ROWID;
--- No index by rid: an update deletes the old version's token rows by their key.
+CREATE INDEX IF NOT EXISTS idx_token_rid ON idx_token (rid, pid);
 
 CREATE TABLE IF NOT EXISTS idx_date (
     pid INTEGER NOT NULL, lo INTEGER NOT NULL, hi INTEGER NOT NULL, rid INTEGER NOT NULL,
@@ -65,5 +67,5 @@ CREATE TABLE IF NOT EXISTS compartment (
     patient_id TEXT NOT NULL, rid INTEGER NOT NULL,
     PRIMARY KEY (patient_id, rid)
 ) WITHOUT ROWID;
--- No index by rid: an update deletes the old version's rows by their key.
+CREATE INDEX IF NOT EXISTS compartment_rid ON compartment (rid);
 ";

@@ -32,14 +32,18 @@ pub enum Total {
 /// One AND-ed condition: SQL over the resource table `r`, with its own arguments.
 #[derive(Debug)]
 struct Cond {
+    /// A test of one candidate row `r`.
     sql: String,
+    /// Whether the test reads the resource table (`_id`, `_lastUpdated`), not only `r.rid`.
+    reads_resource: bool,
     args: Vec<Sql>,
     /// For a positive index condition: how to scan that index directly.
     driver: Option<Driver>,
 }
 
 /// An index condition that can drive a search: its rows come out in the index's key order, so
-/// the first page is found without reading every match.
+/// the first page is found without reading every match, and under `_sort` it is the set the
+/// other conditions are tested on.
 #[derive(Debug)]
 struct Driver {
     table: &'static str,
@@ -47,8 +51,8 @@ struct Driver {
     /// The OR of the values, over the index's columns.
     clause: String,
     /// The index key after `pid`, for ORDER BY.
-    key: &'static str,
-    /// Which driver to prefer when several could: lower is more selective.
+    key: &'static [&'static str],
+    /// The kind's usual selectivity, lower first: breaks ties between equally broad drivers.
     rank: u8,
 }
 
@@ -215,6 +219,7 @@ pub(crate) fn parse(
                 let marks = vec!["?"; values.len()].join(",");
                 let args = values.into_iter().map(Sql::Text).collect();
                 q.conds.push(Cond {
+                    reads_resource: true,
                     sql: format!("r.id IN ({marks})"),
                     args,
                     driver: None,
@@ -233,6 +238,7 @@ pub(crate) fn parse(
                     )?);
                 }
                 q.conds.push(Cond {
+                    reads_resource: true,
                     sql: format!("({})", ors.join(" OR ")),
                     args,
                     driver: None,
@@ -322,16 +328,17 @@ fn add_param(
     let mut args = Vec::new();
     if modifier == Some("missing") {
         let op = match value {
-            "true" => "NOT IN",
-            "false" => "IN",
+            "true" => "NOT EXISTS",
+            "false" => "EXISTS",
             _ => {
                 return Err(StoreError::invalid(format!(
                     "{name}:missing takes true or false, not '{value}'"
                 )));
             }
         };
-        let sql = format!("r.rid {op} (SELECT rid FROM {tbl} WHERE pid = {pid})");
+        let sql = format!("{op} (SELECT 1 FROM {tbl} WHERE rid = r.rid AND pid = {pid})");
         q.conds.push(Cond {
+            reads_resource: false,
             sql,
             args,
             driver: None,
@@ -344,6 +351,7 @@ fn add_param(
     }
     let mut ors = Vec::new();
     let mut negate = false;
+    let mut drivable = true;
     match param.kind {
         Kind::String => {
             for v in values {
@@ -398,6 +406,7 @@ fn add_param(
             if let Some(m) = modifier {
                 return Err(bad_modifier(name, m));
             }
+            drivable = values.iter().all(|v| bounds_start(v));
             for v in values {
                 ors.push(date_condition(&v, "lo", "hi", &mut args, name)?);
             }
@@ -428,15 +437,18 @@ fn add_param(
         }
     }
     let clause = ors.join(" OR ");
-    let op = if negate { "NOT IN" } else { "IN" };
-    let sql = format!("r.rid {op} (SELECT rid FROM {tbl} WHERE pid = {pid} AND ({clause}))");
-    let driver = (!negate).then(|| {
+    // Tested per candidate through the table's index by rid: a broad condition such as
+    // gender=female costs a lookup per candidate, not a list of half the population.
+    let op = if negate { "NOT EXISTS" } else { "EXISTS" };
+    let sql =
+        format!("{op} (SELECT 1 FROM {tbl} WHERE rid = r.rid AND pid = {pid} AND ({clause}))");
+    let driver = (drivable && !negate).then(|| {
         let (key, rank) = match param.kind {
-            Kind::Token if name == "identifier" => ("code, x.system, x.rid", 0),
-            Kind::Reference => ("target_id, x.target_type, x.rid", 1),
-            Kind::String => ("value, x.rid, x.raw", 2),
-            Kind::Token => ("code, x.system, x.rid", 3),
-            Kind::Date => ("lo, x.hi, x.rid", 4),
+            Kind::Token if name == "identifier" => (&["code", "system", "rid"][..], 0),
+            Kind::Reference => (&["target_id", "target_type", "rid"][..], 1),
+            Kind::String => (&["value", "rid", "raw"][..], 2),
+            Kind::Token => (&["code", "system", "rid"][..], 3),
+            Kind::Date => (&["lo", "hi", "rid"][..], 4),
         };
         Driver {
             table: tbl,
@@ -446,7 +458,12 @@ fn add_param(
             rank,
         }
     });
-    q.conds.push(Cond { sql, args, driver });
+    q.conds.push(Cond {
+        reads_resource: false,
+        sql,
+        args,
+        driver,
+    });
     Ok(())
 }
 
@@ -476,14 +493,18 @@ fn date_condition(
         ))
     })?;
     let (sql, binds): (String, Vec<i64>) = match prefix {
-        "eq" => (format!("({lo} >= ? AND {hi} <= ?)"), vec![p_lo, p_hi]),
+        // `lo <= hi` always, so eq and eb can bound `lo` on both sides: an index range scan.
+        "eq" => (
+            format!("({lo} >= ? AND {lo} <= ? AND {hi} <= ?)"),
+            vec![p_lo, p_hi, p_hi],
+        ),
         "ne" => (format!("NOT ({lo} >= ? AND {hi} <= ?)"), vec![p_lo, p_hi]),
         "gt" => (format!("{hi} > ?"), vec![p_hi]),
         "lt" => (format!("{lo} < ?"), vec![p_lo]),
         "ge" => (format!("{hi} >= ?"), vec![p_lo]),
         "le" => (format!("{lo} <= ?"), vec![p_hi]),
         "sa" => (format!("{lo} > ?"), vec![p_hi]),
-        "eb" => (format!("{hi} < ?"), vec![p_lo]),
+        "eb" => (format!("({lo} < ? AND {hi} < ?)"), vec![p_lo, p_lo]),
         _ => {
             // `ap`: within 10% of the distance to now, and at least a day, either side.
             let slack = ((now_ms() - p_lo).abs() / 10).max(86_400_000);
@@ -495,6 +516,12 @@ fn date_condition(
     };
     args.extend(binds.into_iter().map(Sql::Integer));
     Ok(sql)
+}
+
+/// Whether a date value's condition bounds the start of the range (`lo`), so that it can be
+/// answered by a range scan of the date index rather than a walk through all of it.
+fn bounds_start(value: &str) -> bool {
+    !matches!(value.get(..2), Some("gt" | "ge" | "ne" | "ap"))
 }
 
 fn sort_expr(rtype: &str, key: &str, pids: &ParamIds) -> Result<String> {
@@ -559,15 +586,10 @@ fn include_param(value: &str, searched: Option<&str>, pids: &ParamIds) -> Result
 
 pub(crate) fn run(conn: &Connection, q: &Query) -> Result<Found> {
     let rows_wanted = !q.summary_count && q.count > 0;
-    let driver = q
-        .conds
-        .iter()
-        .enumerate()
-        .filter_map(|(i, c)| c.driver.as_ref().map(|d| (i, d)))
-        .min_by_key(|(_, d)| d.rank);
+    let driver = choose_driver(conn, q)?;
     let listing = match driver {
         Some((index, d)) if q.order.is_empty() => stream(conn, q, index, d)?,
-        _ => sorted(conn, q)?,
+        _ => sorted(conn, q, driver)?,
     };
     let mut found = Found {
         total: listing.total,
@@ -579,6 +601,37 @@ pub(crate) fn run(conn: &Connection, q: &Query) -> Result<Found> {
         found.included = includes(conn, q, &listing.page, &found.matches)?;
     }
     Ok(found)
+}
+
+/// How far a selectivity probe counts: past this, a condition is simply "broad".
+const PROBE_LIMIT: i64 = 20_000;
+
+/// The index condition to drive the search: the one with the fewest matching index rows
+/// (counted up to `PROBE_LIMIT`), the kind's usual selectivity breaking ties.
+fn choose_driver<'q>(conn: &Connection, q: &'q Query) -> Result<Option<(usize, &'q Driver)>> {
+    let candidates: Vec<(usize, &Driver)> = q
+        .conds
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| c.driver.as_ref().map(|d| (i, d)))
+        .collect();
+    if candidates.len() < 2 {
+        return Ok(candidates.into_iter().next());
+    }
+    let mut scored = Vec::with_capacity(candidates.len());
+    for (index, d) in candidates {
+        let sql = format!(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM {} x WHERE x.pid = {} AND ({}) LIMIT {PROBE_LIMIT})",
+            d.table, d.pid, d.clause
+        );
+        let args = rusqlite::params_from_iter(q.conds[index].args.iter());
+        let rows: i64 = conn.prepare_cached(&sql)?.query_row(args, |r| r.get(0))?;
+        scored.push(((rows, d.rank), index, d));
+    }
+    Ok(scored
+        .into_iter()
+        .min_by_key(|(score, _, _)| *score)
+        .map(|(_, index, d)| (index, d)))
 }
 
 /// The row ids of one page, whether more follow, and the total when it is known.
@@ -609,9 +662,9 @@ impl Query {
         }
     }
 
-    /// The other conditions (all but `skip`), ANDed after `r.deleted = 0`, and their arguments.
+    /// The other conditions (all but `skip`), each as ` AND test`, and their arguments.
     fn filter(&self, skip: Option<usize>) -> (String, Vec<&Sql>) {
-        let mut sql = String::from("r.deleted = 0");
+        let mut sql = String::new();
         let mut args = Vec::new();
         for (_, c) in self
             .conds
@@ -631,11 +684,38 @@ impl Query {
 /// A name search reads about a page of index rows, however many patients share the prefix.
 fn stream(conn: &Connection, q: &Query, index: usize, d: &Driver) -> Result<Listing> {
     let (filter, others) = q.filter(Some(index));
-    let sql = format!(
-        "SELECT x.rid FROM {} x JOIN resource r ON r.rid = x.rid
-         WHERE x.pid = {} AND ({}) AND {filter} ORDER BY x.{}",
-        d.table, d.pid, d.clause, d.key
-    );
+    let reads_resource = q
+        .conds
+        .iter()
+        .enumerate()
+        .any(|(i, c)| i != index && c.reads_resource);
+    let order = |alias: &str| {
+        d.key
+            .iter()
+            .map(|k| format!("{alias}.{k}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let sql = if reads_resource {
+        format!(
+            "SELECT x.rid FROM {} x JOIN resource r ON r.rid = x.rid
+             WHERE x.pid = {} AND ({}) AND r.deleted = 0{filter} ORDER BY {}",
+            d.table,
+            d.pid,
+            d.clause,
+            order("x")
+        )
+    } else {
+        // Index rows exist only for current, undeleted resources, so the index answers alone.
+        // It is named `r` so that the other conditions' `r.rid` refer to its rows.
+        format!(
+            "SELECT r.rid FROM {} r WHERE r.pid = {} AND ({}){filter} ORDER BY {}",
+            d.table,
+            d.pid,
+            d.clause,
+            order("r")
+        )
+    };
     // No type test: a parameter id belongs to one resource type.
     let args = q.conds[index].args.iter().chain(others);
     let mut stmt = conn.prepare_cached(&sql)?;
@@ -667,10 +747,26 @@ fn stream(conn: &Connection, q: &Query, index: usize, d: &Driver) -> Result<List
 }
 
 /// With `_sort`: order the matching row ids (not their JSON) and take the page.
-fn sorted(conn: &Connection, q: &Query) -> Result<Listing> {
-    let (filter, args) = q.filter(None);
+fn sorted(conn: &Connection, q: &Query, driver: Option<(usize, &Driver)>) -> Result<Listing> {
+    // The driver, if any, as a set the planner can start from; the rest tested per row.
+    let (driver_sql, driver_args) = match driver {
+        Some((index, d)) => (
+            format!(
+                "r.rid IN (SELECT rid FROM {} WHERE pid = {} AND ({})) AND ",
+                d.table, d.pid, d.clause
+            ),
+            q.conds[index].args.iter().collect(),
+        ),
+        None => (String::new(), Vec::new()),
+    };
+    let (rest, rest_args) = q.filter(driver.map(|(index, _)| index));
+    let filter = format!("{driver_sql}r.deleted = 0{rest}");
     let rtype = Sql::Text(q.rtype.clone());
-    let all_args = || std::iter::once(&rtype).chain(args.iter().copied());
+    let all_args = || {
+        std::iter::once(&rtype)
+            .chain(driver_args.iter().copied())
+            .chain(rest_args.iter().copied())
+    };
     let order = if q.order.is_empty() {
         "r.rid ASC"
     } else {

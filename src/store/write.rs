@@ -254,7 +254,7 @@ impl<'a> Tx<'a> {
                         "UPDATE resource SET version = ?2, updated = ?3, deleted = ?4 WHERE rid = ?1",
                     )?
                     .execute(params![cur.rid, version, self.now, deleted])?;
-                self.unindex(cur.rid, rtype, id, cur.version)?;
+                self.unindex(cur.rid)?;
                 cur.rid
             }
             None => {
@@ -308,41 +308,18 @@ impl<'a> Tx<'a> {
         Ok(())
     }
 
-    /// Removes the index rows of the version being replaced. Token and compartment rows have
-    /// no index by rid (it would slow every insert), so they are found again from the old JSON.
-    fn unindex(&mut self, rid: i64, rtype: &str, id: &str, old_version: i64) -> Result<()> {
+    /// Removes the index rows of the version being replaced.
+    fn unindex(&mut self, rid: i64) -> Result<()> {
         // The rows to remove may still be pending (created earlier in this transaction).
         self.flush_index()?;
         for sql in [
             "DELETE FROM idx_string WHERE rid = ?1",
+            "DELETE FROM idx_token WHERE rid = ?1",
             "DELETE FROM idx_date WHERE rid = ?1",
             "DELETE FROM idx_ref WHERE rid = ?1",
+            "DELETE FROM compartment WHERE rid = ?1",
         ] {
             self.tx.prepare_cached(sql)?.execute([rid])?;
-        }
-        let old: Option<String> = self
-            .tx
-            .prepare_cached("SELECT json FROM version WHERE rid = ?1 AND version = ?2")?
-            .query_row(params![rid, old_version], |r| r.get(0))
-            .optional()?
-            .flatten();
-        let Some(old) = old.and_then(|j| serde_json::from_str::<Value>(&j).ok()) else {
-            return Ok(());
-        };
-        let extracted = extract(rtype, id, &old);
-        for (param, value) in &extracted.entries {
-            if let IndexValue::Token { system, code } = value {
-                self.tx
-                    .prepare_cached(
-                        "DELETE FROM idx_token WHERE pid = ?1 AND code = ?2 AND system = ?3 AND rid = ?4",
-                    )?
-                    .execute(params![self.pids.get(param), code, system, rid])?;
-            }
-        }
-        for patient in &extracted.compartments {
-            self.tx
-                .prepare_cached("DELETE FROM compartment WHERE patient_id = ?1 AND rid = ?2")?
-                .execute(params![patient, rid])?;
         }
         Ok(())
     }
