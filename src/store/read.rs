@@ -216,57 +216,34 @@ impl Reader {
         let mut patient_rows = Vec::new();
         let mut members = Vec::new();
         let mut in_compartment = std::collections::HashSet::new();
-        {
-            let mut stmt = self.conn.prepare_cached(
-                "SELECT c.rid, r.type, r.updated FROM compartment c JOIN resource r ON r.rid = c.rid
-                 WHERE c.patient_id = ?1 AND r.deleted = 0",
-            )?;
-            let rows = stmt.query_map([patient_id], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, i64>(2)?,
-                ))
-            })?;
-            for row in rows {
-                let (rid, rtype, updated) = row?;
-                in_compartment.insert(rid);
-                if wanted(&rtype, updated) {
-                    if rtype == "Patient" {
-                        patient_rows.push(rid)
-                    } else {
-                        members.push(rid)
-                    }
+        let compartment_sql = "SELECT c.rid, r.type, r.updated FROM compartment c
+             JOIN resource r ON r.rid = c.rid WHERE c.patient_id = ?1 AND r.deleted = 0";
+        for (rid, rtype, updated) in listed(&self.conn, compartment_sql, patient_id)? {
+            in_compartment.insert(rid);
+            if wanted(&rtype, updated) {
+                if rtype == "Patient" {
+                    patient_rows.push(rid)
+                } else {
+                    members.push(rid)
                 }
             }
         }
         members.sort_unstable();
         // 2. What the compartment references and is not itself in it (other patients excluded).
-        let mut referenced = Vec::new();
-        {
-            // Distinct targets first: a large chart has tens of thousands of references to a
-            // few hundred resources.
-            let mut stmt = self.conn.prepare_cached(
-                "SELECT t.rid, t.type, t.updated FROM (
-                     SELECT DISTINCT x.target_type AS tt, x.target_id AS ti FROM compartment c
-                     JOIN idx_ref x ON x.rid = c.rid
-                     WHERE c.patient_id = ?1 AND x.target_type != 'Patient') d
-                 JOIN resource t ON t.type = d.tt AND t.id = d.ti WHERE t.deleted = 0",
-            )?;
-            let rows = stmt.query_map([patient_id], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, i64>(2)?,
-                ))
-            })?;
-            for row in rows {
-                let (rid, rtype, updated) = row?;
-                if !in_compartment.contains(&rid) && wanted(&rtype, updated) {
-                    referenced.push(rid);
-                }
-            }
-        }
+        // Distinct targets first: a large chart has tens of thousands of references to a few
+        // hundred resources.
+        let referenced_sql = "SELECT t.rid, t.type, t.updated FROM (
+                 SELECT DISTINCT x.target_type AS tt, x.target_id AS ti FROM compartment c
+                 JOIN idx_ref x ON x.rid = c.rid
+                 WHERE c.patient_id = ?1 AND x.target_type != 'Patient') d
+             JOIN resource t ON t.type = d.tt AND t.id = d.ti WHERE t.deleted = 0";
+        let mut referenced: Vec<i64> = listed(&self.conn, referenced_sql, patient_id)?
+            .into_iter()
+            .filter(|(rid, rtype, updated)| {
+                !in_compartment.contains(rid) && wanted(rtype, *updated)
+            })
+            .map(|(rid, _, _)| rid)
+            .collect();
         referenced.sort_unstable();
         let all: Vec<i64> = patient_rows
             .into_iter()
@@ -284,6 +261,13 @@ impl Reader {
             total: Some(total),
         })
     }
+}
+
+/// (rid, type, updated) rows of a member listing for one patient.
+fn listed(conn: &Connection, sql: &str, patient_id: &str) -> Result<Vec<(i64, String, i64)>> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let rows = stmt.query_map([patient_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 fn read_exists(conn: &Connection, rtype: &str, id: &str) -> Result<()> {
