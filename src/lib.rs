@@ -1,8 +1,12 @@
 //! bedside: a terminal clinician workstation and the HL7 FHIR R4 server it embeds.
 
+pub mod chart;
+pub mod client;
+pub mod config;
 pub mod fhir;
 pub mod import;
 pub mod paths;
 pub mod seed;
 pub mod server;
 pub mod store;
+pub mod tui;

@@ -6,7 +6,11 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 
+use std::io::IsTerminal;
 use std::time::Instant;
+
+use bedside::tui::Options;
+use bedside::tui::keymap::Keymap;
 
 use bedside::seed::{Depth, SeedOptions};
 use bedside::server::{DEFAULT_BODY_LIMIT, serve, shutdown_signal};
@@ -20,16 +24,30 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[command(
     name = "bedside",
     version,
-    about = "Terminal clinician workstation with an embedded FHIR R4 server"
+    about = "Terminal clinician workstation with an embedded FHIR R4 server",
+    long_about = "Terminal clinician workstation with an embedded FHIR R4 server.\n\n\
+        Without a command, opens the workstation against --server (or BEDSIDE_SERVER, or\n\
+        `server` in config.toml in the config directory). `bedside demo` needs no server.",
+    after_help = "Keys: / find a patient, Enter open, Tab next pane, f filter, t trend, \
+        s summary, ? help, q close/quit."
 )]
 struct Cli {
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
+    /// FHIR R4 base URL to work against, e.g. https://fhir.example.org/r4
+    #[arg(long, env = "BEDSIDE_SERVER")]
+    server: Option<String>,
+    /// Bearer token sent with every request (Authorization: Bearer ...)
+    #[arg(long, env = "BEDSIDE_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// Draw with ASCII only (terminals without Unicode box drawing)
+    #[arg(long, global = true)]
+    ascii: bool,
 }
 
 #[derive(Subcommand)]
 enum Command {
-    /// Start the embedded server with a seeded demo database (created on first run)
+    /// Open the workstation on a demo database (seeded on first run) served in-process
     Demo {
         /// Patients to seed on first run
         #[arg(long, default_value_t = 1000)]
@@ -137,23 +155,56 @@ fn serve_until_signal(
 
 fn main() -> Result<()> {
     let cli = Cli::parse();
-    match cli.command {
+    let Some(command) = cli.command else {
+        init_workstation_logging();
+        let (config, mut warnings) = config_file();
+        let Some(server) = cli.server.clone().or(config.server) else {
+            anyhow::bail!(
+                "no FHIR server given: use `bedside --server URL`, set BEDSIDE_SERVER, put \
+                 server = \"URL\" in {}, or try `bedside demo`",
+                config_path()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_else(|| "config.toml".into())
+            );
+        };
+        bedside::client::FhirClient::new(&server, None)?;
+        let mut opts = workstation_options(server, cli.token.clone(), cli.ascii || config.ascii);
+        opts.warnings.append(&mut warnings);
+        let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+        return runtime.block_on(bedside::tui::run_terminal(opts));
+    };
+    match command {
         Command::Demo { patients } => {
-            init_server_logging();
-            let store = open_store(&bedside::paths::demo_db()?)?;
+            if std::io::stdout().is_terminal() {
+                init_workstation_logging();
+            } else {
+                init_server_logging();
+            }
+            let store = open_store(&bedside::paths::demo_db(patients)?)?;
             // The marker is written last, so a first run that was interrupted seeds again.
             if store.info("demo-seeded")?.is_none() {
                 eprintln!("first run: seeding {patients} synthetic patients");
                 seed_with_progress(&store, &SeedOptions::new(patients, Depth::Full))?;
                 store.set_info("demo-seeded", &patients.to_string())?;
             }
-            let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
-            serve_until_signal(store, loopback, DEFAULT_BODY_LIMIT, |base| {
-                println!("bedside demo: FHIR R4 server at {base}");
-                println!("  try: curl '{base}/Patient?name=smith&_count=5'");
-                println!(
-                    "  the workstation (TUI) arrives with the next release; Ctrl-C stops the server"
-                );
+            if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+                // No terminal (a script, CI): serve the demo database for other clients.
+                let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
+                return serve_until_signal(store, loopback, DEFAULT_BODY_LIMIT, |base| {
+                    println!("bedside demo: no terminal, so no workstation");
+                    println!("FHIR R4 server at {base}; Ctrl-C stops it");
+                });
+            }
+            let runtime =
+                tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+            runtime.block_on(async move {
+                let server = bedside::server::spawn_local(store)
+                    .await
+                    .context("cannot start the embedded server")?;
+                let opts = workstation_options(server.base_url(), None, cli.ascii);
+                let result = bedside::tui::run_terminal(opts).await;
+                server.stop().await;
+                result
             })
         }
         Command::Serve {
@@ -222,6 +273,65 @@ fn main() -> Result<()> {
             Ok(())
         }
     }
+}
+
+fn config_path() -> Option<PathBuf> {
+    bedside::config::config_dir().map(|d| d.join("config.toml"))
+}
+
+fn config_file() -> (bedside::config::Config, Vec<String>) {
+    match config_path() {
+        Some(path) => bedside::config::load(&path),
+        None => (bedside::config::Config::default(), Vec::new()),
+    }
+}
+
+/// Options for the workstation: the user's keymap merged over the default, the recent-patient
+/// list in the data directory.
+fn workstation_options(server: String, token: Option<String>, ascii: bool) -> Options {
+    let keymap = match bedside::config::config_dir() {
+        Some(dir) => Keymap::with_user_file(&dir.join("keymap.toml")),
+        None => Keymap::default_keymap(),
+    };
+    let recent_file = directories::ProjectDirs::from("org", "bedside", "bedside")
+        .map(|d| d.data_dir().join("recent-patients.json"));
+    Options {
+        server,
+        token,
+        keymap,
+        recent_file,
+        ascii,
+        warnings: Vec::new(),
+    }
+}
+
+/// The workstation's log goes to a file in the state directory (the terminal is the screen).
+/// No patient data is ever logged.
+fn init_workstation_logging() {
+    let Some(dirs) = directories::ProjectDirs::from("org", "bedside", "bedside") else {
+        return;
+    };
+    let dir = dirs
+        .state_dir()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| dirs.data_local_dir().to_path_buf());
+    if std::fs::create_dir_all(&dir).is_err() {
+        return;
+    }
+    let Ok(file) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("bedside.log"))
+    else {
+        return;
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("BEDSIDE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(false)
+        .with_writer(std::sync::Mutex::new(file))
+        .try_init();
 }
 
 /// Server logs go to stderr: request method, route and status only, never resource content.

@@ -15,7 +15,7 @@ pub fn default_db() -> Result<PathBuf> {
     Ok(dirs()?.data_dir().join("bedside.db"))
 }
 
-/// The database `bedside demo` seeds on first run.
-pub fn demo_db() -> Result<PathBuf> {
-    Ok(dirs()?.data_dir().join("demo.db"))
+/// The database `bedside demo --patients N` seeds on first run (one per population size).
+pub fn demo_db(patients: u64) -> Result<PathBuf> {
+    Ok(dirs()?.data_dir().join(format!("demo-{patients}.db")))
 }

@@ -1,0 +1,227 @@
+//! The workstation's only way to the backend: FHIR R4 REST over HTTP (reqwest), so it works the
+//! same against the embedded server and any other FHIR server. Errors are worded for the user
+//! and never carry patient data into logs.
+
+use std::time::Duration;
+
+use reqwest::{StatusCode, Url};
+use serde_json::Value;
+
+/// How long a search may take before the user is told the server is slow.
+pub const SEARCH_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long one page of a chart may take.
+pub const PAGE_TIMEOUT: Duration = Duration::from_secs(30);
+
+#[derive(Debug, Clone, thiserror::Error, PartialEq)]
+pub enum FetchError {
+    #[error("the server did not answer within {0} s")]
+    Timeout(u64),
+    #[error("cannot reach the server: {0}")]
+    Unreachable(String),
+    #[error("the server refused the sign-in token (HTTP {0}); check --token / BEDSIDE_TOKEN")]
+    Unauthorized(u16),
+    #[error("not found on the server")]
+    NotFound,
+    #[error("the server answered HTTP {status}: {message}")]
+    Status { status: u16, message: String },
+    #[error("the server sent a reply bedside cannot read: {0}")]
+    Malformed(String),
+    #[error("{0}")]
+    BadUrl(String),
+}
+
+impl FetchError {
+    /// True when the server says it does not support what was asked (for example `$everything`).
+    pub fn is_unsupported(&self) -> bool {
+        matches!(self, FetchError::NotFound)
+            || matches!(self, FetchError::Status { status, .. }
+                if matches!(status, 400 | 405 | 422 | 501))
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct FhirClient {
+    http: reqwest::Client,
+    base: Url,
+    token: Option<String>,
+}
+
+impl FhirClient {
+    /// A client for the FHIR base URL `base` (`http(s)://host[:port]/path`).
+    pub fn new(base: &str, token: Option<String>) -> Result<FhirClient, FetchError> {
+        let trimmed = base.trim().trim_end_matches('/');
+        let base = Url::parse(&format!("{trimmed}/")).map_err(|e| {
+            FetchError::BadUrl(format!(
+                "the server URL {trimmed:?} is not a valid URL ({e})"
+            ))
+        })?;
+        if !matches!(base.scheme(), "http" | "https") || base.host().is_none() {
+            return Err(FetchError::BadUrl(format!(
+                "the server URL {trimmed:?} must start with http:// or https:// and name a host"
+            )));
+        }
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .user_agent(concat!("bedside/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| FetchError::Unreachable(e.to_string()))?;
+        Ok(FhirClient {
+            http,
+            base,
+            token: token.filter(|t| !t.trim().is_empty()),
+        })
+    }
+
+    /// The base URL without its trailing slash, as users write it.
+    pub fn base(&self) -> String {
+        self.base.as_str().trim_end_matches('/').to_string()
+    }
+
+    /// `GET base/path?params`.
+    pub async fn get(
+        &self,
+        path: &str,
+        params: &[(&str, String)],
+        timeout: Duration,
+    ) -> Result<Value, FetchError> {
+        let mut url = self
+            .base
+            .join(path.trim_start_matches('/'))
+            .map_err(|e| FetchError::BadUrl(e.to_string()))?;
+        if !params.is_empty() {
+            url.query_pairs_mut()
+                .extend_pairs(params.iter().map(|(k, v)| (*k, v.as_str())));
+        }
+        self.get_url(url, timeout).await
+    }
+
+    /// Follows a `Bundle.link` URL. Only links on the same server are followed: the sign-in
+    /// token must never be sent to a host the user did not choose.
+    pub async fn follow(&self, link: &str, timeout: Duration) -> Result<Value, FetchError> {
+        let url = self
+            .base
+            .join(link)
+            .map_err(|_| FetchError::Malformed("a paging link is not a URL".into()))?;
+        if url.origin() != self.base.origin() {
+            return Err(FetchError::Malformed(
+                "a paging link points to another server; it was not followed".into(),
+            ));
+        }
+        self.get_url(url, timeout).await
+    }
+
+    async fn get_url(&self, url: Url, timeout: Duration) -> Result<Value, FetchError> {
+        let mut request = self
+            .http
+            .get(url)
+            .timeout(timeout)
+            .header("accept", "application/fhir+json, application/json;q=0.9");
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.map_err(|e| transport(e, timeout))?;
+        let status = response.status();
+        let body = response.bytes().await.map_err(|e| transport(e, timeout))?;
+        tracing::debug!(status = status.as_u16(), bytes = body.len(), "fhir reply");
+        if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
+            return Err(FetchError::Unauthorized(status.as_u16()));
+        }
+        if status == StatusCode::NOT_FOUND || status == StatusCode::GONE {
+            return Err(FetchError::NotFound);
+        }
+        let parsed: Result<Value, _> = serde_json::from_slice(&body);
+        if !status.is_success() {
+            let message = parsed
+                .ok()
+                .and_then(|v| outcome_message(&v))
+                .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_string());
+            return Err(FetchError::Status {
+                status: status.as_u16(),
+                message,
+            });
+        }
+        let value = parsed.map_err(|e| FetchError::Malformed(format!("not JSON ({e})")))?;
+        if !value.is_object() {
+            return Err(FetchError::Malformed("not a FHIR resource".into()));
+        }
+        Ok(value)
+    }
+}
+
+fn transport(e: reqwest::Error, timeout: Duration) -> FetchError {
+    if e.is_timeout() {
+        FetchError::Timeout(timeout.as_secs())
+    } else if e.is_connect() {
+        FetchError::Unreachable("connection refused or host unreachable".into())
+    } else {
+        FetchError::Unreachable("the connection dropped".into())
+    }
+}
+
+/// The first issue's text of an OperationOutcome.
+fn outcome_message(outcome: &Value) -> Option<String> {
+    let issue = outcome.get("issue")?.get(0)?;
+    issue
+        .get("diagnostics")
+        .and_then(Value::as_str)
+        .or_else(|| issue.pointer("/details/text").and_then(Value::as_str))
+        .or_else(|| issue.get("code").and_then(Value::as_str))
+        .map(|s| s.chars().take(200).collect())
+}
+
+/// The resources of a Bundle's entries (entries without one are skipped) and its `next` link.
+pub fn bundle_page(bundle: Value) -> Result<(Vec<Value>, Option<String>), FetchError> {
+    let Value::Object(mut bundle) = bundle else {
+        return Err(FetchError::Malformed("not a FHIR resource".into()));
+    };
+    if bundle.get("resourceType").and_then(Value::as_str) != Some("Bundle") {
+        return Err(FetchError::Malformed("expected a Bundle".into()));
+    }
+    let next = bundle
+        .get("link")
+        .and_then(Value::as_array)
+        .and_then(|links| {
+            links
+                .iter()
+                .find(|l| l.get("relation").and_then(Value::as_str) == Some("next"))
+        })
+        .and_then(|l| l.get("url"))
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let entries = match bundle.remove("entry") {
+        Some(Value::Array(entries)) => entries,
+        None | Some(Value::Null) => Vec::new(),
+        Some(_) => return Err(FetchError::Malformed("Bundle.entry is not a list".into())),
+    };
+    let resources = entries
+        .into_iter()
+        .filter_map(|mut e| e.get_mut("resource").map(Value::take))
+        .filter(Value::is_object)
+        .collect();
+    Ok((resources, next))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn bad_urls_are_explained() {
+        assert!(FhirClient::new("ftp://x/fhir", None).is_err());
+        assert!(FhirClient::new("not a url", None).is_err());
+        let c = FhirClient::new("http://127.0.0.1:8080/fhir/", None).unwrap();
+        assert_eq!(c.base(), "http://127.0.0.1:8080/fhir");
+    }
+
+    #[test]
+    fn bundle_pages() {
+        let b = json!({"resourceType": "Bundle", "link": [{"relation": "next", "url": "http://x/n"}],
+            "entry": [{"resource": {"resourceType": "Patient"}}, {"fullUrl": "x"}]});
+        let (r, next) = bundle_page(b).unwrap();
+        assert_eq!(r.len(), 1);
+        assert_eq!(next.as_deref(), Some("http://x/n"));
+        assert!(bundle_page(json!({"resourceType": "Patient"})).is_err());
+        assert!(bundle_page(json!({"resourceType": "Bundle", "entry": 3})).is_err());
+    }
+}

@@ -1,0 +1,92 @@
+//! Everything a user can bind to a key. Each variant's `///` line is its help text, read back
+//! by the help overlay; the snake_case name is what keymap files use.
+
+macro_rules! actions {
+    ($( $(#[doc = $doc:literal])+ $variant:ident => $name:literal, )+) => {
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Action {
+            $( $(#[doc = $doc])+ $variant, )+
+        }
+
+        impl Action {
+            pub const ALL: &'static [Action] = &[$(Action::$variant),+];
+
+            /// The name keymap files use (`open_selected`).
+            pub fn name(self) -> &'static str {
+                match self { $(Action::$variant => $name),+ }
+            }
+
+            /// One line for the help overlay.
+            pub fn description(self) -> &'static str {
+                match self { $(Action::$variant => concat!($($doc),+).trim()),+ }
+            }
+        }
+    };
+}
+
+actions! {
+    /// Find a patient (on the search screen: clear the query)
+    SearchPatients => "search_patients",
+    /// Open the selected patient or item
+    OpenSelected => "open_selected",
+    /// Go back: close the overlay, leave the pane, return to the chart
+    Back => "back",
+    /// Focus the next pane
+    NextPane => "next_pane",
+    /// Focus the previous pane
+    PreviousPane => "previous_pane",
+    /// Move up one line
+    MoveUp => "move_up",
+    /// Move down one line
+    MoveDown => "move_down",
+    /// Move up one page
+    PageUp => "page_up",
+    /// Move down one page
+    PageDown => "page_down",
+    /// Go to the first line (newest)
+    GoTop => "go_top",
+    /// Go to the last line (oldest)
+    GoBottom => "go_bottom",
+    /// Filter the timeline by type (labs, vitals, notes...)
+    FilterTimeline => "filter_timeline",
+    /// Search within this chart's timeline
+    FindInChart => "find_in_chart",
+    /// Jump to a date in the timeline
+    JumpToDate => "jump_to_date",
+    /// Trend the selected vital sign or result over time
+    ShowTrend => "show_trend",
+    /// Show the chart summary (problems, medications, allergies, vitals, abnormal results)
+    ToggleSummary => "toggle_summary",
+    /// Reload the chart from the server
+    RefreshChart => "refresh_chart",
+    /// Show every key binding of this screen
+    ShowHelp => "show_help",
+    /// Close the chart and return to patient search
+    CloseChart => "close_chart",
+    /// Quit bedside (asks first)
+    Quit => "quit",
+    /// Answer yes to the question on screen
+    Confirm => "confirm",
+    /// Redraw the whole screen (after line noise on a slow link)
+    RedrawScreen => "redraw_screen",
+}
+
+impl Action {
+    pub fn from_name(name: &str) -> Option<Action> {
+        Action::ALL.iter().copied().find(|a| a.name() == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_action_has_a_name_and_a_description() {
+        for a in Action::ALL {
+            assert_eq!(Action::from_name(a.name()), Some(*a));
+            assert!(!a.description().is_empty());
+            assert!(!a.description().starts_with(' '));
+        }
+    }
+}

@@ -1,0 +1,163 @@
+//! The loop that ties it together: messages in, `update`, effects out, and a frame drawn only
+//! when something changed (bursts of messages are coalesced into one frame; nothing is written
+//! while idle).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Result;
+use chrono::{Local, Offset};
+use ratatui::Terminal;
+use ratatui::backend::Backend;
+use ratatui::layout::Rect;
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
+
+use crate::client::FhirClient;
+
+use super::effects::Runner;
+use super::keymap::Keymap;
+use super::recent::RecentStore;
+use super::state::{Display, Msg, State};
+use super::theme::{self, Theme};
+use super::update::update;
+use super::view::view;
+
+/// What the workstation needs to start.
+pub struct Options {
+    pub server: String,
+    pub token: Option<String>,
+    pub keymap: Keymap,
+    /// Where recently opened patient ids are kept (none: not kept).
+    pub recent_file: Option<PathBuf>,
+    /// Force ASCII drawing whatever the terminal says.
+    pub ascii: bool,
+    /// Problems with the user's files, shown on screen at start.
+    pub warnings: Vec<String>,
+}
+
+/// The pieces of a running workstation, for the real terminal and for headless tests alike.
+pub struct App {
+    pub state: State,
+    pub theme: Theme,
+    pub runner: Runner,
+    pub tx: UnboundedSender<Msg>,
+    pub rx: UnboundedReceiver<Msg>,
+}
+
+impl App {
+    /// Builds the app; must run inside a tokio runtime (effects are tasks).
+    pub fn new(opts: Options, display: Display, theme: Theme, size: Rect) -> Result<App> {
+        let client = FhirClient::new(&opts.server, opts.token.clone())?;
+        let (tx, rx) = unbounded_channel();
+        let recent = opts
+            .recent_file
+            .map(|path| RecentStore::new(path, &client.base()));
+        let recent_ids = recent.as_ref().map(RecentStore::load).unwrap_or_default();
+        let runner = Runner::new(client, tx.clone(), recent, display.zone);
+        let mut state = State::new(display, Arc::new(opts.keymap), size, recent_ids);
+        if let Some(w) = opts.warnings.first() {
+            state.notice = Some(super::state::Notice {
+                level: super::state::Level::Warning,
+                text: w.clone(),
+            });
+        }
+        Ok(App {
+            state,
+            theme,
+            runner,
+            tx,
+            rx,
+        })
+    }
+
+    pub fn start(&mut self) {
+        for effect in self.state.startup() {
+            self.runner.run(effect);
+        }
+    }
+
+    /// Feeds one message through `update` and starts its effects.
+    pub fn handle(&mut self, msg: Msg) {
+        for effect in update(&mut self.state, msg) {
+            self.runner.run(effect);
+        }
+    }
+
+    pub fn draw<B: Backend>(&mut self, terminal: &mut Terminal<B>) -> Result<()> {
+        if self.state.full_redraw {
+            self.state.full_redraw = false;
+            terminal.clear().map_err(|e| anyhow::anyhow!("{e}"))?;
+            self.state.dirty = true;
+        }
+        if self.state.dirty {
+            let (state, theme) = (&self.state, &self.theme);
+            terminal
+                .draw(|f| view(state, theme, f))
+                .map_err(|e| anyhow::anyhow!("cannot draw: {e}"))?;
+            self.state.dirty = false;
+        }
+        Ok(())
+    }
+
+    /// Runs until the user quits or the terminal goes away.
+    pub async fn run<B: Backend>(&mut self, terminal: &mut Terminal<B>) -> Result<()> {
+        self.start();
+        self.draw(terminal)?;
+        while !self.state.quit {
+            let Some(msg) = self.rx.recv().await else {
+                break;
+            };
+            self.handle(msg);
+            // Coalesce what has already arrived into one frame.
+            while !self.state.quit {
+                match self.rx.try_recv() {
+                    Ok(msg) => self.handle(msg),
+                    Err(_) => break,
+                }
+            }
+            if self.state.quit {
+                break;
+            }
+            self.draw(terminal)?;
+        }
+        Ok(())
+    }
+}
+
+/// Display settings from the environment: today, the local zone, and what the terminal can show.
+pub fn display_from_env(server: &str, force_ascii: bool) -> (Display, Theme) {
+    let term = std::env::var("TERM").unwrap_or_default();
+    let locale = ["LC_ALL", "LC_CTYPE", "LANG"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()));
+    let ascii = force_ascii || theme::needs_ascii(&term, locale.as_deref());
+    let now = Local::now();
+    let display = Display {
+        today: now.date_naive(),
+        zone: now.offset().fix(),
+        ascii,
+        // The Linux console's fonts have no braille.
+        braille: !ascii && term != "linux",
+        server: server.trim_end_matches('/').to_string(),
+    };
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    (display, Theme::detect(no_color, &term))
+}
+
+/// The workstation on the real terminal.
+pub async fn run_terminal(opts: Options) -> Result<()> {
+    let (display, theme) = display_from_env(&opts.server, opts.ascii);
+    let mut terminal = super::terminal::enter()?;
+    let size = terminal.size().map(|s| Rect::new(0, 0, s.width, s.height));
+    let size = size.unwrap_or(Rect::new(0, 0, 80, 24));
+    let result = async {
+        let mut app = App::new(opts, display, theme, size)?;
+        super::terminal::spawn_input(app.tx.clone());
+        super::terminal::spawn_watchdog(app.tx.clone());
+        super::terminal::spawn_signals(app.tx.clone());
+        app.run(&mut terminal).await
+    }
+    .await;
+    super::terminal::restore();
+    result
+}

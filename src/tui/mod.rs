@@ -1,0 +1,18 @@
+//! The workstation: a terminal UI in one-way data flow (terminal event -> keymap -> action ->
+//! update -> effects in tokio tasks -> results back as messages -> pure view).
+
+pub mod action;
+pub mod app;
+pub mod effects;
+pub mod headless;
+pub mod keymap;
+pub mod layout;
+pub mod query;
+pub mod recent;
+pub mod state;
+pub mod terminal;
+pub mod theme;
+pub mod update;
+pub mod view;
+
+pub use app::{App, Options, run_terminal};

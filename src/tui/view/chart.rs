@@ -1,0 +1,211 @@
+//! The chart screen: the banner (always), then the timeline and detail, the summary or a
+//! trend, and the status line.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph};
+
+use super::{ASCII_BORDER, cell, fit, pane, spinner, status_line, styled};
+use crate::chart::{AllergyAlert, Precision};
+use crate::tui::action::Action;
+use crate::tui::keymap::Context;
+use crate::tui::layout;
+use crate::tui::state::{ChartFocus, ChartState, ChartView, State};
+use crate::tui::theme::Theme;
+
+pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let Some(c) = &state.chart else { return };
+    let areas = layout::chart(area);
+    banner(state, theme, frame, areas.banner, c);
+    match &c.view {
+        ChartView::Timeline => {
+            timeline(state, theme, frame, areas.timeline, c);
+            super::detail::draw(state, theme, frame, areas.detail, c);
+        }
+        ChartView::Summary => super::summary::draw(state, theme, frame, areas.body, c),
+        ChartView::Trend { key, title } => {
+            super::trend::draw(state, theme, frame, areas.body, c, key, title)
+        }
+    }
+    let mut left = Vec::new();
+    if c.loading {
+        left.push(styled(
+            format!(
+                "{} loading chart: {} items so far",
+                spinner(state),
+                c.chart.resources
+            ),
+            theme.warning,
+        ));
+    } else if let Some(e) = &c.error {
+        left.push(styled(e.clone(), theme.error));
+    } else {
+        left.push(styled(
+            format!("{} resources", c.chart.resources),
+            theme.dim,
+        ));
+        if c.chart.unreadable > 0 {
+            left.push(styled(
+                format!(", {} could not be read", c.chart.unreadable),
+                theme.warning,
+            ));
+        }
+    }
+    let hints: &[(Action, &str)] = match c.view {
+        ChartView::Timeline => &[
+            (Action::SearchPatients, "patient"),
+            (Action::FilterTimeline, "filter"),
+            (Action::ShowTrend, "trend"),
+            (Action::ToggleSummary, "summary"),
+            (Action::ShowHelp, "help"),
+            (Action::CloseChart, "close"),
+        ],
+        _ => &[(Action::Back, "back"), (Action::ShowHelp, "help")],
+    };
+    status_line(
+        state,
+        theme,
+        frame,
+        areas.status,
+        left,
+        Context::Chart,
+        hints,
+    );
+}
+
+/// Name, age and DOB, sex, MRN, location; then allergies in words and in an alert style.
+fn banner(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, c: &ChartState) {
+    let width = area.width as usize;
+    let sep = || Span::styled(" | ", theme.dim);
+    let mut first: Vec<Span> = Vec::new();
+    match &c.chart.patient {
+        Some(p) => {
+            first.push(styled(p.display_name(), theme.banner_name));
+            if p.deceased {
+                first.push(styled(" (DECEASED)", theme.warning));
+            }
+            first.push(sep());
+            first.push(styled(p.dob_and_age(state.display.today), theme.banner));
+            first.push(sep());
+            first.push(styled(p.sex_word().to_string(), theme.banner));
+            first.push(sep());
+            first.push(styled(
+                format!("MRN {}", p.mrn.as_deref().unwrap_or("none")),
+                theme.banner,
+            ));
+            if let Some(loc) = c.chart.location(state.display.zone) {
+                first.push(sep());
+                first.push(styled(loc, theme.banner));
+            }
+        }
+        None => first.push(styled("Loading patient...", theme.warning)),
+    }
+    let (allergy, alert) = c.chart.allergy_text();
+    let style = match alert {
+        AllergyAlert::Allergic => theme.allergy,
+        AllergyAlert::Unknown => theme.allergy_unknown,
+        AllergyAlert::None => theme.allergy_none,
+    };
+    let marker = match alert {
+        AllergyAlert::None => "",
+        _ => "! ",
+    };
+    let second = Line::from(styled(fit(&format!("{marker}{allergy}"), width), style));
+    let mut block = Block::default()
+        .borders(Borders::BOTTOM)
+        .border_style(theme.border);
+    if state.display.ascii {
+        block = block.border_set(ASCII_BORDER);
+    }
+    frame.render_widget(
+        Paragraph::new(vec![clip(first, width), second]).block(block),
+        area,
+    );
+}
+
+/// Cuts a line of spans to `width` characters.
+fn clip(spans: Vec<Span<'static>>, width: usize) -> Line<'static> {
+    let mut out = Vec::new();
+    let mut used = 0;
+    for s in spans {
+        let n = s.content.chars().count();
+        if used + n <= width {
+            used += n;
+            out.push(s);
+        } else {
+            let room = width.saturating_sub(used);
+            if room > 0 {
+                out.push(Span::styled(fit(&s.content, room), s.style));
+            }
+            break;
+        }
+    }
+    Line::from(out)
+}
+
+fn timeline(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, c: &ChartState) {
+    let mut title = vec![styled(" Timeline ", theme.title)];
+    title.push(styled(
+        format!("{} of {} ", c.visible.len(), c.chart.timeline.len()),
+        theme.dim,
+    ));
+    if let Some(k) = c.filter {
+        title.push(styled(format!("[{}] ", k.label()), theme.warning));
+    }
+    if let Some(f) = &c.find {
+        title.push(styled(format!("[find: {f}] "), theme.warning));
+    }
+    let focused = c.focus == ChartFocus::Timeline && state.overlay.is_none();
+    let block = pane(Line::from(title), focused, state, theme);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let width = inner.width as usize;
+    let rows = inner.height as usize;
+    let mut lines: Vec<Line> = Vec::with_capacity(rows);
+    if c.visible.is_empty() {
+        let text = if c.loading {
+            "Loading..."
+        } else if c.filter.is_some() || c.find.is_some() {
+            "Nothing matches the filter. Esc clears it."
+        } else {
+            "Nothing dated in this chart yet."
+        };
+        lines.push(Line::from(styled(text, theme.dim)));
+    }
+    for (pos, &i) in c.visible.iter().enumerate().skip(c.scroll).take(rows) {
+        let Some(item) = c.chart.timeline.get(i as usize) else {
+            continue;
+        };
+        let date = match item.when.precision {
+            Precision::Time => item.when.display(state.display.zone),
+            _ => cell(&item.when.display(state.display.zone), 16),
+        };
+        let marker = item.flag.marker();
+        let mut spans = vec![
+            Span::styled(date, theme.dim),
+            Span::raw(" "),
+            Span::styled(cell(item.kind.tag(), 5), theme.tag),
+            Span::raw(" "),
+            Span::styled(cell(marker, 3), theme.flag(item.flag)),
+            Span::raw(" "),
+        ];
+        let used = 16 + 1 + 5 + 1 + 3 + 1;
+        spans.push(Span::raw(fit(&item.summary, width.saturating_sub(used))));
+        let mut line = Line::from(spans);
+        if pos == c.cursor {
+            let style = if focused {
+                theme.selected
+            } else {
+                theme.selected_unfocused
+            };
+            let used: usize = line.spans.iter().map(|s| s.content.chars().count()).sum();
+            if used < width {
+                line.spans.push(Span::raw(" ".repeat(width - used)));
+            }
+            line = line.patch_style(style);
+        }
+        lines.push(line);
+    }
+    frame.render_widget(Paragraph::new(lines), inner);
+}

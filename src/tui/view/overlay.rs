@@ -1,0 +1,142 @@
+//! Overlays drawn over a screen: help (the real bindings, from the keymap), the timeline
+//! filter, the find/date prompt and the quit question.
+
+use ratatui::Frame;
+use ratatui::layout::{Position, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Clear, Paragraph};
+
+use super::{cell, pane, styled};
+use crate::tui::keymap::{Context, Key};
+use crate::tui::state::{Overlay, PromptKind, Screen, State};
+use crate::tui::theme::Theme;
+use crate::tui::update::filter_choices;
+
+pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let Some(overlay) = &state.overlay else {
+        return;
+    };
+    match overlay {
+        Overlay::Help { scroll } => help(state, theme, frame, area, *scroll),
+        Overlay::Filter { cursor } => {
+            let choices = filter_choices(state);
+            let mut lines = Vec::new();
+            for (i, (kind, count)) in choices.iter().enumerate() {
+                let label = kind.map(|k| k.label()).unwrap_or("Everything");
+                let mut line = Line::raw(format!(" {} {count:>6} ", cell(label, 16)));
+                if i == *cursor {
+                    line = line.patch_style(theme.selected);
+                }
+                lines.push(line);
+            }
+            let r = centered(area, 28, lines.len() as u16 + 2);
+            frame.render_widget(Clear, r);
+            let block = pane(
+                Line::from(styled(" Show ", theme.title)),
+                true,
+                state,
+                theme,
+            );
+            frame.render_widget(Paragraph::new(lines).block(block), r);
+        }
+        Overlay::Prompt { kind, input } => {
+            let (title, hint) = match kind {
+                PromptKind::Find => (" Find in chart ", "text to look for, Enter to apply"),
+                PromptKind::Date => (" Go to date ", "YYYY-MM-DD, YYYY-MM, YYYY or DD/MM/YYYY"),
+            };
+            let r = centered(area, 56.min(area.width), 4);
+            frame.render_widget(Clear, r);
+            let block = pane(Line::from(styled(title, theme.title)), true, state, theme);
+            let inner = block.inner(r);
+            frame.render_widget(
+                Paragraph::new(vec![
+                    Line::from(vec![styled("> ", theme.key), Span::raw(input.clone())]),
+                    Line::from(styled(hint, theme.dim)),
+                ])
+                .block(block),
+                r,
+            );
+            let x = inner.x + 2 + input.chars().count() as u16;
+            frame.set_cursor_position(Position::new(
+                x.min(inner.right().saturating_sub(1)),
+                inner.y,
+            ));
+        }
+        Overlay::ConfirmQuit => {
+            let r = centered(area, 36, 3);
+            frame.render_widget(Clear, r);
+            let block = pane(
+                Line::from(styled(" Quit ", theme.title)),
+                true,
+                state,
+                theme,
+            );
+            frame.render_widget(
+                Paragraph::new(Line::from(vec![
+                    Span::raw(" Quit bedside? "),
+                    styled("y", theme.key),
+                    Span::raw(" yes  "),
+                    styled("n", theme.key),
+                    Span::raw(" no"),
+                ]))
+                .block(block),
+                r,
+            );
+        }
+    }
+}
+
+fn help(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, scroll: usize) {
+    let context = match state.screen {
+        Screen::Search => Context::Search,
+        Screen::Chart => Context::Chart,
+    };
+    let mut lines = vec![Line::from(styled(
+        format!("Keys on this screen ({} keymap context)", context.name()),
+        theme.dim,
+    ))];
+    for (action, keys) in state.keymap.bindings(context) {
+        let keys: Vec<String> = keys.iter().map(Key::to_string).collect();
+        lines.push(Line::from(vec![
+            styled(cell(&keys.join(" "), 22), theme.key),
+            Span::raw(action.description()),
+        ]));
+    }
+    if context == Context::Search {
+        lines.push(Line::raw(""));
+        lines.push(Line::from(styled(
+            "In the query field letters are typed; Tab moves to the list. / clears the query \
+             (inside a date such as 14/03/1956 it is typed).",
+            theme.dim,
+        )));
+    }
+    let w = area.width.saturating_sub(8).min(90);
+    let h = area.height.saturating_sub(4).min(lines.len() as u16 + 2);
+    let r = centered(area, w, h);
+    frame.render_widget(Clear, r);
+    let block = pane(
+        Line::from(styled(" Help - Esc closes, arrows scroll ", theme.title)),
+        true,
+        state,
+        theme,
+    );
+    let scroll = scroll.min(lines.len().saturating_sub(h.saturating_sub(2) as usize));
+    let lines: Vec<Line> = lines.into_iter().skip(scroll).collect();
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(ratatui::widgets::Wrap { trim: false })
+            .block(block),
+        r,
+    );
+}
+
+fn centered(area: Rect, width: u16, height: u16) -> Rect {
+    let width = width.min(area.width);
+    let height = height.min(area.height);
+    Rect::new(
+        area.x + (area.width - width) / 2,
+        area.y + (area.height - height) / 2,
+        width,
+        height,
+    )
+}

@@ -1,0 +1,144 @@
+//! The workstation driven by key sequences against the real embedded server on an ephemeral
+//! port: search, open, filter, detail, trend, summary; wrong-patient guards; error lines.
+
+mod common;
+
+use std::time::Duration;
+
+use bedside::seed::{Depth, SeedOptions};
+use bedside::tui::headless::Headless;
+use bedside::tui::state::{ChartFocus, ChartView, Screen, SearchStatus};
+use chrono::NaiveDate;
+use common::TestServer;
+
+const WAIT: Duration = Duration::from_secs(20);
+
+fn anchor() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 11, 20).unwrap()
+}
+
+async fn seeded(patients: u64) -> TestServer {
+    let server = TestServer::start().await;
+    let mut opts = SeedOptions::new(patients, Depth::Full);
+    opts.anchor = anchor();
+    opts.large_charts = 0;
+    bedside::seed::seed(&server.store, &opts, |_| {}).expect("seed");
+    server
+}
+
+fn loaded(s: &bedside::tui::state::State) -> bool {
+    s.chart.as_ref().is_some_and(|c| !c.loading)
+}
+
+#[tokio::test]
+async fn search_open_filter_and_read_a_result() {
+    let server = seeded(40).await;
+    let mut h = Headless::new(&server.base, 100, 30, anchor()).unwrap();
+    assert!(h.screen().contains("No recent patients"));
+    h.keys("smith john").unwrap();
+    assert!(
+        h.wait_for(WAIT, |s| s.search.status == SearchStatus::Done)
+            .await
+    );
+    let screen = h.screen();
+    // Namesakes: every row shows what tells them apart.
+    assert!(screen.matches("SMITH, John").count() >= 2, "{screen}");
+    assert!(screen.contains("MRN"), "{screen}");
+    h.keys("<enter>").unwrap();
+    assert_eq!(h.state().screen, Screen::Chart);
+    assert!(h.wait_for(WAIT, loaded).await);
+    let screen = h.screen();
+    assert!(screen.contains("SMITH, John"), "{screen}");
+    assert!(screen.contains("MRN "), "{screen}");
+    assert!(
+        screen.contains("Allergies") || screen.contains("NKDA"),
+        "banner must state the allergy status: {screen}"
+    );
+    // Filter to results, open the first one's detail.
+    h.keys("f").unwrap();
+    assert!(h.screen().contains("Results"));
+    let choices = bedside::tui::update::filter_choices(h.state());
+    let results = choices
+        .iter()
+        .position(|(k, _)| *k == Some(bedside::chart::Kind::Result));
+    if let Some(pos) = results {
+        let downs = "<down>".repeat(pos);
+        h.keys(&format!("{downs}<enter>")).unwrap();
+        let c = h.state().chart.as_ref().unwrap();
+        assert_eq!(c.filter, Some(bedside::chart::Kind::Result));
+        assert!(!c.visible.is_empty());
+        h.keys("<enter>").unwrap();
+        assert_eq!(h.state().chart.as_ref().unwrap().focus, ChartFocus::Detail);
+        let screen = h.screen();
+        assert!(
+            screen.contains("Range") || screen.contains("Previous"),
+            "{screen}"
+        );
+        h.keys("t").unwrap();
+        assert!(matches!(
+            h.state().chart.as_ref().unwrap().view,
+            ChartView::Trend { .. }
+        ));
+        assert!(h.screen().contains("Trend:"));
+        h.keys("<esc>").unwrap();
+    }
+    h.keys("s").unwrap();
+    assert!(h.screen().contains("Active problems"));
+    h.keys("s").unwrap();
+    // `/` from the chart goes to search; the patient is now recent.
+    h.keys("/").unwrap();
+    assert_eq!(h.state().screen, Screen::Search);
+    assert!(h.screen().contains("Recent patients"));
+    assert!(h.screen().contains("SMITH, John"));
+}
+
+#[tokio::test]
+async fn a_late_reply_for_another_patient_is_dropped() {
+    let server = seeded(20).await;
+    let mut h = Headless::new(&server.base, 120, 40, anchor()).unwrap();
+    h.keys("garcia<enter>").unwrap();
+    assert!(
+        h.wait_for(WAIT, |s| s.search.status == SearchStatus::Done)
+            .await
+    );
+    // Open the first Garcia, and at once the second: the first one's replies are stale.
+    h.keys("<enter>").unwrap();
+    let first = h.state().chart.as_ref().unwrap().patient_id.clone();
+    h.keys("/garcia").unwrap();
+    assert!(
+        h.wait_for(WAIT, |s| s.search.status == SearchStatus::Done)
+            .await
+    );
+    h.keys("<down><enter>").unwrap();
+    let second = h.state().chart.as_ref().unwrap().patient_id.clone();
+    assert_ne!(first, second);
+    assert!(h.wait_for(WAIT, loaded).await);
+    let c = h.state().chart.as_ref().unwrap();
+    assert_eq!(c.chart.patient.as_ref().unwrap().id, second);
+    assert_eq!(c.chart.foreign, 0);
+}
+
+#[tokio::test]
+async fn no_match_and_unreachable_server_are_explained() {
+    let server = seeded(5).await;
+    let mut h = Headless::new(&server.base, 80, 24, anchor()).unwrap();
+    h.keys("zzyzx").unwrap();
+    assert!(
+        h.wait_for(WAIT, |s| s.search.status == SearchStatus::NoMatch)
+            .await
+    );
+    assert!(h.screen().contains("No patient matches"), "{}", h.screen());
+    // Nothing listens on this port any more.
+    let base = server.base.clone();
+    let mut server = server;
+    if let Some(s) = server.server.take() {
+        s.stop().await;
+    }
+    let mut h = Headless::new(&base, 80, 24, anchor()).unwrap();
+    h.keys("smith").unwrap();
+    assert!(
+        h.wait_for(WAIT, |s| matches!(s.search.status, SearchStatus::Failed(_)))
+            .await
+    );
+    assert!(h.screen().contains("Search failed"), "{}", h.screen());
+}
