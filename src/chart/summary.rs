@@ -21,13 +21,13 @@ pub fn summarise(chart: &Chart) -> Summary<'_> {
         .iter()
         .filter(|e| e.kind == Kind::Problem && e.active)
         .collect();
-    problems.sort_by(|a, b| b.when.cmp(&a.when));
+    problems.sort_by_key(|e| std::cmp::Reverse(e.when));
     let mut medications: Vec<&Entry> = chart
         .entries
         .iter()
         .filter(|e| e.kind == Kind::Medication && e.active)
         .collect();
-    medications.sort_by(|a, b| b.when.cmp(&a.when));
+    medications.sort_by_key(|e| std::cmp::Reverse(e.when));
     // The newest value of each vital sign, in a fixed, familiar order.
     let mut latest: HashMap<&str, &Obs> = HashMap::new();
     for o in chart.obs.iter().filter(|o| o.vital && o.when.is_some()) {

@@ -138,7 +138,7 @@ pub fn rank(patients: Vec<PatientInfo>, query: &PatientQuery) -> Vec<Ranked> {
         })
         .collect();
     // Stable: equal scores keep the server's order.
-    rows.sort_by(|a, b| b.score.cmp(&a.score));
+    rows.sort_by_key(|r| std::cmp::Reverse(r.score));
     rows
 }
 
