@@ -98,4 +98,52 @@ async fn official_examples_round_trip() {
         "{} official examples imported and read back equal",
         files.len()
     );
+    render_every_chart(&srv, &files).await;
+}
+
+/// Every chart the examples make opens and renders in every view without an error: each
+/// timeline item's detail, a trend where there are numbers, and the summary.
+async fn render_every_chart(srv: &TestServer, files: &[(PathBuf, Value)]) {
+    use bedside::tui::headless::Headless;
+    use bedside::tui::state::{ChartView, Msg};
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 20).unwrap();
+    let patients: Vec<&str> = files
+        .iter()
+        .filter(|(_, v)| v["resourceType"] == "Patient")
+        .filter_map(|(_, v)| v["id"].as_str())
+        .collect();
+    let mut items = 0;
+    for (w, h) in [(80, 24), (160, 48)] {
+        let mut app = Headless::new(&srv.base, w, h, today).unwrap();
+        for id in &patients {
+            app.app.handle(Msg::OpenPatient(id.to_string()));
+            let loaded = app
+                .wait_for(std::time::Duration::from_secs(20), |s| {
+                    s.chart.as_ref().is_some_and(|c| !c.loading)
+                })
+                .await;
+            assert!(loaded, "chart of Patient/{id} did not load");
+            let c = app.state().chart.as_ref().unwrap();
+            assert_eq!(c.error, None, "Patient/{id}");
+            assert!(c.chart.patient.is_some(), "Patient/{id} has no banner");
+            let n = c.visible.len();
+            items += n;
+            for _ in 0..n {
+                app.keys("<tab>t").unwrap();
+                let trend = matches!(
+                    app.state().chart.as_ref().unwrap().view,
+                    ChartView::Trend { .. }
+                );
+                app.keys(if trend { "<esc><esc>j" } else { "<esc>j" })
+                    .unwrap();
+            }
+            app.keys("s").unwrap();
+            assert!(app.screen().contains("Active problems"), "Patient/{id}");
+            app.keys("s").unwrap();
+        }
+    }
+    eprintln!(
+        "{} example charts rendered ({items} timeline items)",
+        patients.len()
+    );
 }

@@ -415,27 +415,57 @@ impl Chart {
 
     /// The banner's allergy text, and whether it must stand out.
     pub fn allergy_text(&self) -> (String, AllergyAlert) {
+        self.allergy_line(usize::MAX)
+    }
+
+    /// The allergy text cut to `width` without hiding an allergy: reactions are dropped
+    /// first (severe ones last), then the tail becomes "+N more".
+    pub fn allergy_line(&self, width: usize) -> (String, AllergyAlert) {
         let real: Vec<&Allergy> = self
             .allergies
             .iter()
             .filter(|a| a.no_known.is_none())
             .collect();
-        if !real.is_empty() {
-            let list: Vec<String> = real
-                .iter()
-                .map(|a| {
-                    let mut s = a.substance.to_lowercase();
-                    if !a.reactions.is_empty() {
-                        s.push_str(&format!(" ({})", a.reactions.join(", ").to_lowercase()));
-                    }
-                    s
-                })
-                .collect();
-            return (
-                format!("Allergies: {}", list.join(", ")),
-                AllergyAlert::Allergic,
-            );
+        if real.is_empty() {
+            return self.no_allergy_text();
         }
+        let severe = |a: &Allergy| a.high_criticality || a.severity.as_deref() == Some("severe");
+        let describe = |a: &Allergy, reactions: bool| {
+            let mut s = a.substance.to_lowercase();
+            if reactions && !a.reactions.is_empty() {
+                s.push_str(&format!(" ({})", a.reactions.join(", ").to_lowercase()));
+            }
+            s
+        };
+        let candidates = [
+            real.iter().map(|a| describe(a, true)).collect::<Vec<_>>(),
+            real.iter().map(|a| describe(a, severe(a))).collect(),
+            real.iter().map(|a| describe(a, false)).collect(),
+        ];
+        for list in &candidates {
+            let text = format!("Allergies: {}", list.join(", "));
+            if text.chars().count() <= width {
+                return (text, AllergyAlert::Allergic);
+            }
+        }
+        let names = &candidates[2];
+        for shown in (1..names.len()).rev() {
+            let text = format!(
+                "Allergies: {} +{} more",
+                names[..shown].join(", "),
+                names.len() - shown
+            );
+            if text.chars().count() <= width {
+                return (text, AllergyAlert::Allergic);
+            }
+        }
+        (
+            format!("Allergies ({}): {}", names.len(), names.join(", ")),
+            AllergyAlert::Allergic,
+        )
+    }
+
+    fn no_allergy_text(&self) -> (String, AllergyAlert) {
         match &self.allergy_load {
             Some(AllergyLoad::Loading) | None if self.allergies.is_empty() => {
                 ("Allergies: loading...".into(), AllergyAlert::Unknown)
@@ -672,6 +702,14 @@ pub fn location_of(resources: Vec<Value>, zone: chrono::FixedOffset) -> Option<S
     chart.location(zone)
 }
 
+/// A LOINC long name up to its first bracket.
+pub fn short_name_of(name: &str) -> &str {
+    match name.find(" [") {
+        Some(i) if i > 0 => &name[..i],
+        _ => name,
+    }
+}
+
 /// A short name for lists (`Chloride`, `Blood pressure`).
 pub fn short_name(o: &Obs) -> &str {
     parse::short_name(o)
@@ -680,4 +718,75 @@ pub fn short_name(o: &Obs) -> &str {
 /// An observation's value with its unit (`6.9 mmol/L`, `142/88 mmHg`).
 pub fn value_text(o: &Obs) -> String {
     parse::obs_value(o)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn allergy(name: &str, reaction: &str, criticality: &str) -> Value {
+        json!({"resourceType": "AllergyIntolerance", "id": name, "patient": {"reference": "Patient/p"},
+               "criticality": criticality, "code": {"text": name},
+               "reaction": [{"manifestation": [{"text": reaction}]}]})
+    }
+
+    #[test]
+    fn allergy_banner_states() {
+        let mut c = Chart::for_patient("p");
+        assert_eq!(c.allergy_text().0, "Allergies: loading...");
+        c.finish();
+        assert_eq!(c.allergy_text().0, "Allergies not assessed");
+        c.add_page(vec![
+            json!({"resourceType": "AllergyIntolerance", "id": "n",
+            "patient": {"reference": "Patient/p"},
+            "code": {"coding": [{"system": "http://snomed.info/sct", "code": "409137002"}]}}),
+        ]);
+        assert!(c.allergy_text().0.starts_with("NKDA"));
+        let mut failed = Chart::for_patient("p");
+        failed.set_allergies(Err("timeout".into()));
+        assert!(failed.allergy_text().0.contains("COULD NOT BE LOADED"));
+    }
+
+    #[test]
+    fn a_narrow_banner_never_hides_an_allergy() {
+        let mut c = Chart::for_patient("p");
+        c.set_allergies(Ok(vec![
+            allergy("Penicillin", "Anaphylaxis", "high"),
+            allergy("Latex", "Urticaria", "low"),
+            allergy("Morphine", "Nausea", "low"),
+        ]));
+        assert_eq!(
+            c.allergy_text().0,
+            "Allergies: penicillin (anaphylaxis), latex (urticaria), morphine (nausea)"
+        );
+        assert_eq!(
+            c.allergy_line(60).0,
+            "Allergies: penicillin (anaphylaxis), latex, morphine"
+        );
+        assert_eq!(
+            c.allergy_line(40).0,
+            "Allergies: penicillin, latex, morphine"
+        );
+        assert_eq!(c.allergy_line(36).0, "Allergies: penicillin, latex +1 more");
+        assert_eq!(
+            c.allergy_line(20).0,
+            "Allergies (3): penicillin, latex, morphine"
+        );
+    }
+
+    #[test]
+    fn resources_about_another_patient_are_refused() {
+        let mut c = Chart::for_patient("p");
+        c.add_page(vec![
+            json!({"resourceType": "Patient", "id": "q"}),
+            json!({"resourceType": "Observation", "id": "o1", "subject": {"reference": "Patient/q"},
+                   "effectiveDateTime": "2024-01-01", "code": {"text": "x"}}),
+            json!({"resourceType": "Observation", "id": "o2", "subject": {"reference": "Patient/p"},
+                   "effectiveDateTime": "2024-01-01", "code": {"text": "y"}}),
+        ]);
+        assert!(c.patient.is_none());
+        assert_eq!(c.foreign, 2);
+        assert_eq!(c.timeline.len(), 1);
+    }
 }

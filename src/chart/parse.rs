@@ -453,7 +453,11 @@ pub(super) fn report_summary(report: &Report, results: &[&super::Obs]) -> String
     } else {
         "all normal".into()
     };
-    format!("{}: {tail}", report.name)
+    let name = match report.name.find(" - ") {
+        Some(i) if i > 0 => &report.name[..i],
+        _ => &report.name,
+    };
+    format!("{name}: {tail}")
 }
 
 fn allergy(r: &Value) -> Allergy {

@@ -19,6 +19,8 @@ pub enum Msg {
     /// An action from outside the keymap (tests, the command line).
     Action(super::action::Action),
     Tick,
+    /// Open a chart by patient id (tests, and typed commands later).
+    OpenPatient(String),
     SearchDue(u64),
     SearchDone {
         generation: u64,

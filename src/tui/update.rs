@@ -46,6 +46,10 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             state.dirty = true;
             act(state, action, &mut effects);
         }
+        Msg::OpenPatient(id) => {
+            state.dirty = true;
+            open_patient_id(state, id, None, &mut effects);
+        }
         Msg::Tick => {
             state.tick_pending = false;
             if state.busy() {
@@ -525,10 +529,20 @@ pub fn refresh_visible(c: &mut ChartState, rows: usize) {
 }
 
 fn open_patient(state: &mut State, row: Row, effects: &mut Vec<Effect>) {
+    open_patient_id(state, row.patient.id.clone(), Some(row.patient), effects);
+}
+
+/// Opens a chart under a new patient context; `known` (from a search row) fills the banner
+/// until the server's copy arrives.
+fn open_patient_id(
+    state: &mut State,
+    id: String,
+    known: Option<crate::chart::PatientInfo>,
+    effects: &mut Vec<Effect>,
+) {
     state.context += 1;
-    let id = row.patient.id.clone();
     let mut chart = Chart::for_patient(&id);
-    chart.patient = Some(row.patient);
+    chart.patient = known;
     state.chart = Some(ChartState {
         context: state.context,
         patient_id: id.clone(),

@@ -101,7 +101,7 @@ fn banner(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, c: &Chart
         }
         None => first.push(styled("Loading patient...", theme.warning)),
     }
-    let (allergy, alert) = c.chart.allergy_text();
+    let (allergy, alert) = c.chart.allergy_line(width.saturating_sub(2));
     let style = match alert {
         AllergyAlert::Allergic => theme.allergy,
         AllergyAlert::Unknown => theme.allergy_unknown,

@@ -101,11 +101,21 @@ pub fn draw(
         } else {
             theme.base.fg(colors[i % colors.len()])
         };
+        if points.len() > 1 {
+            datasets.push(
+                Dataset::default()
+                    .marker(marker)
+                    .graph_type(GraphType::Line)
+                    .style(style)
+                    .data(points),
+            );
+        }
+        // Each measurement as a visible dot over the line.
         datasets.push(
             Dataset::default()
-                .name(s.name.clone())
-                .marker(marker)
-                .graph_type(GraphType::Line)
+                .name(crate::chart::short_name_of(&s.name).to_string())
+                .marker(Marker::Dot)
+                .graph_type(GraphType::Scatter)
                 .style(style)
                 .data(points),
         );
@@ -130,6 +140,7 @@ pub fn draw(
         Span::raw(short_number(hi)),
     ];
     let chart = Chart::new(datasets)
+        .hidden_legend_constraints((Constraint::Ratio(1, 2), Constraint::Ratio(1, 2)))
         .x_axis(
             Axis::default()
                 .bounds([0.0, x_max])
