@@ -86,7 +86,13 @@ impl App {
     pub fn draw<B: Backend>(&mut self, terminal: &mut Terminal<B>) -> Result<()> {
         if self.state.full_redraw {
             self.state.full_redraw = false;
-            terminal.clear().map_err(|e| anyhow::anyhow!("{e}"))?;
+            // Not `Terminal::clear`: it asks the terminal where its cursor is and waits for
+            // the answer (a round trip over SSH, seconds when none comes). Resizing to the
+            // same area clears the screen and resets the back buffer without asking.
+            let size = terminal.size().map_err(|e| anyhow::anyhow!("{e}"))?;
+            terminal
+                .resize(Rect::new(0, 0, size.width, size.height))
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             self.state.dirty = true;
         }
         if self.state.dirty {

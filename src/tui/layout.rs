@@ -19,7 +19,13 @@ pub struct ChartAreas {
     pub status: Rect,
 }
 
-pub fn chart(area: Rect) -> ChartAreas {
+/// Whether the detail pane shares the screen with the timeline: always when wide; on narrow
+/// terminals (80x24) only while it has focus, so the timeline gets every line otherwise.
+pub fn detail_shown(area: Rect, detail_focused: bool) -> bool {
+    area.width >= SIDE_BY_SIDE || detail_focused
+}
+
+pub fn chart(area: Rect, detail_focused: bool) -> ChartAreas {
     let [banner, body, status] = Layout::vertical([
         Constraint::Length(BANNER_ROWS),
         Constraint::Min(1),
@@ -37,10 +43,14 @@ pub fn chart(area: Rect) -> ChartAreas {
             [Constraint::Percentage(58), Constraint::Percentage(42)],
         )
     };
-    let [timeline, detail] = Layout::default()
-        .direction(direction)
-        .constraints(split)
-        .areas(body);
+    let [timeline, detail] = if detail_shown(area, detail_focused) {
+        Layout::default()
+            .direction(direction)
+            .constraints(split)
+            .areas(body)
+    } else {
+        [body, Rect::new(body.x, body.bottom(), body.width, 0)]
+    };
     ChartAreas {
         banner,
         body,

@@ -39,7 +39,7 @@ impl Theme {
             name: "default",
             base: Style::default(),
             border: Style::default().fg(Color::DarkGray),
-            border_focus: Style::default().fg(Color::Cyan),
+            border_focus: Style::default().fg(Color::DarkGray),
             title: Style::default().add_modifier(bold),
             banner_name: Style::default().fg(Color::White).add_modifier(bold),
             banner: Style::default(),

@@ -468,8 +468,9 @@ fn parse_day(s: &str) -> Option<chrono::NaiveDate> {
     None
 }
 
+/// Timeline lines on screen while the timeline has focus (what paging moves by).
 pub fn timeline_rows(size: ratatui::layout::Rect) -> usize {
-    layout::inner_rows(layout::chart(size).timeline)
+    layout::inner_rows(layout::chart(size, false).timeline)
 }
 
 fn search_rows(size: ratatui::layout::Rect) -> usize {

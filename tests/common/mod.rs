@@ -2,6 +2,8 @@
 //! temporary database.
 #![allow(dead_code)]
 
+pub mod pty;
+
 use bedside::server::{Running, spawn_local};
 use bedside::store::Store;
 use reqwest::{Client, Method, Response, StatusCode};

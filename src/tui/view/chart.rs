@@ -16,12 +16,14 @@ use crate::tui::theme::Theme;
 
 pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
     let Some(c) = &state.chart else { return };
-    let areas = layout::chart(area);
+    let areas = layout::chart(area, c.focus == ChartFocus::Detail);
     banner(state, theme, frame, areas.banner, c);
     match &c.view {
         ChartView::Timeline => {
             timeline(state, theme, frame, areas.timeline, c);
-            super::detail::draw(state, theme, frame, areas.detail, c);
+            if areas.detail.height > 0 {
+                super::detail::draw(state, theme, frame, areas.detail, c);
+            }
         }
         ChartView::Summary => super::summary::draw(state, theme, frame, areas.body, c),
         ChartView::Trend { key, title } => {
@@ -144,6 +146,9 @@ fn clip(spans: Vec<Span<'static>>, width: usize) -> Line<'static> {
     Line::from(out)
 }
 
+/// Pointer, date, tag and flag columns before the summary.
+const TIMELINE_PREFIX: usize = 1 + 16 + 1 + 5 + 1 + 3 + 1;
+
 fn timeline(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, c: &ChartState) {
     let mut title = vec![styled(" Timeline ", theme.title)];
     title.push(styled(
@@ -173,7 +178,14 @@ fn timeline(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, c: &Cha
         };
         lines.push(Line::from(styled(text, theme.dim)));
     }
-    for (pos, &i) in c.visible.iter().enumerate().skip(c.scroll).take(rows) {
+    // The detail pane may have taken lines since the scroll was set: keep the cursor in view.
+    let scroll = if c.cursor >= c.scroll + rows {
+        c.cursor + 1 - rows
+    } else {
+        c.scroll
+    };
+    let pointer = if state.display.ascii { ">" } else { "▶" };
+    for (pos, &i) in c.visible.iter().enumerate().skip(scroll).take(rows) {
         let Some(item) = c.chart.timeline.get(i as usize) else {
             continue;
         };
@@ -181,31 +193,33 @@ fn timeline(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, c: &Cha
             Precision::Time => item.when.display(state.display.zone),
             _ => cell(&item.when.display(state.display.zone), 16),
         };
-        let marker = item.flag.marker();
-        let mut spans = vec![
-            Span::styled(date, theme.dim),
-            Span::raw(" "),
-            Span::styled(cell(item.kind.tag(), 5), theme.tag),
-            Span::raw(" "),
-            Span::styled(cell(marker, 3), theme.flag(item.flag)),
-            Span::raw(" "),
-        ];
-        let used = 16 + 1 + 5 + 1 + 3 + 1;
-        spans.push(Span::raw(fit(&item.summary, width.saturating_sub(used))));
-        let mut line = Line::from(spans);
-        if pos == c.cursor {
+        // The selection is a pointer and a highlighted date and tag, not a whole repainted
+        // line: a cursor move then costs a few dozen bytes over a slow link.
+        let selected = pos == c.cursor;
+        let (mark, date_style, tag_style) = if selected {
             let style = if focused {
                 theme.selected
             } else {
                 theme.selected_unfocused
             };
-            let used: usize = line.spans.iter().map(|s| s.content.chars().count()).sum();
-            if used < width {
-                line.spans.push(Span::raw(" ".repeat(width - used)));
-            }
-            line = line.patch_style(style);
-        }
-        lines.push(line);
+            (pointer, style, style)
+        } else {
+            (" ", theme.dim, theme.tag)
+        };
+        let marker = item.flag.marker();
+        let spans = vec![
+            // Unselected, the pointer column shares the border's and the date's style, so a
+            // full repaint switches styles fewer times per line.
+            Span::styled(mark, if selected { theme.key } else { theme.dim }),
+            Span::styled(date, date_style),
+            Span::styled(" ", date_style),
+            Span::styled(cell(item.kind.tag(), 5), tag_style),
+            Span::raw(" "),
+            Span::styled(cell(marker, 3), theme.flag(item.flag)),
+            Span::raw(" "),
+            Span::raw(fit(&item.summary, width.saturating_sub(TIMELINE_PREFIX))),
+        ];
+        lines.push(Line::from(spans));
     }
     frame.render_widget(Paragraph::new(lines), inner);
 }

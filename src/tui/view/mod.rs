@@ -49,7 +49,21 @@ pub fn view(state: &State, theme: &Theme, frame: &mut Frame) {
     }
 }
 
-/// A bordered pane with a title; the focused pane's border stands out.
+/// Borders of the focused pane without Unicode box drawing.
+pub const ASCII_FOCUS_BORDER: border::Set = border::Set {
+    top_left: "#",
+    top_right: "#",
+    bottom_left: "#",
+    bottom_right: "#",
+    vertical_left: "#",
+    vertical_right: "#",
+    horizontal_top: "=",
+    horizontal_bottom: "=",
+};
+
+/// A bordered pane with a title. The focused pane has a thick border (`#`/`=` in ASCII):
+/// focus is shown by shape, not by colour, and the border keeps the colour of the dates next
+/// to it so a repaint switches styles less often.
 pub fn pane<'a>(title: Line<'a>, focused: bool, state: &State, theme: &Theme) -> Block<'a> {
     let block = Block::default()
         .borders(Borders::ALL)
@@ -59,10 +73,11 @@ pub fn pane<'a>(title: Line<'a>, focused: bool, state: &State, theme: &Theme) ->
             theme.border
         })
         .title(title);
-    if state.display.ascii {
-        block.border_set(ASCII_BORDER)
-    } else {
-        block
+    match (state.display.ascii, focused) {
+        (true, true) => block.border_set(ASCII_FOCUS_BORDER),
+        (true, false) => block.border_set(ASCII_BORDER),
+        (false, true) => block.border_type(ratatui::widgets::BorderType::Thick),
+        (false, false) => block,
     }
 }
 
@@ -78,8 +93,11 @@ fn asciify(buf: &mut Buffer, area: Rect) {
                 continue;
             }
             let replacement = match symbol {
-                "─" | "━" | "═" => "-",
-                "│" | "┃" | "║" => "|",
+                "─" | "═" => "-",
+                "━" => "=",
+                "│" | "║" => "|",
+                "┃" => "#",
+                "┏" | "┓" | "┗" | "┛" => "#",
                 "┌" | "┐" | "└" | "┘" | "├" | "┤" | "┬" | "┴" | "┼" | "╭" | "╮" | "╰" | "╯" => {
                     "+"
                 }

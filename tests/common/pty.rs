@@ -1,0 +1,205 @@
+//! A pseudo-terminal harness: runs the real `bedside` binary on a pty, counts every byte it
+//! writes, and keeps a vt100 emulator's view of the screen for assertions.
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::os::fd::OwnedFd;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub struct Pty {
+    pub child: Child,
+    closed: Arc<std::sync::atomic::AtomicBool>,
+    master: Option<std::fs::File>,
+    output: Arc<Mutex<Vec<u8>>>,
+    pub started: Instant,
+    pub first_output: Arc<Mutex<Option<Instant>>>,
+    pub home: tempfile::TempDir,
+}
+
+impl Pty {
+    /// Starts `bedside ARGS` on a `cols`x`rows` pty with `TERM=term` and a private home.
+    pub fn spawn(args: &[&str], cols: u16, rows: u16, term: &str) -> Pty {
+        Pty::spawn_with(args, cols, rows, term, true)
+    }
+
+    /// As `spawn`; without `controlling` the pty is not the process's controlling terminal,
+    /// so a hang-up sends no SIGHUP (as under `nohup` or some terminal hosts).
+    pub fn spawn_with(args: &[&str], cols: u16, rows: u16, term: &str, controlling: bool) -> Pty {
+        use rustix::pty::{OpenptFlags, grantpt, openpt, ptsname, unlockpt};
+        let master =
+            openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY | OpenptFlags::CLOEXEC).expect("openpt");
+        grantpt(&master).expect("grantpt");
+        unlockpt(&master).expect("unlockpt");
+        let name = ptsname(&master, Vec::new()).expect("ptsname");
+        rustix::termios::tcsetwinsize(
+            &master,
+            rustix::termios::Winsize {
+                ws_row: rows,
+                ws_col: cols,
+                ws_xpixel: 0,
+                ws_ypixel: 0,
+            },
+        )
+        .expect("window size");
+        let slave = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(name.to_str().expect("pty name"))
+            .expect("open the pty's terminal side");
+        let slave: OwnedFd = slave.into();
+        let home = tempfile::tempdir().expect("home");
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_bedside"));
+        cmd.args(args)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("TERM", term)
+            .env("LANG", "C.UTF-8")
+            .env("HOME", home.path())
+            .env("XDG_CONFIG_HOME", home.path().join("config"))
+            .env("XDG_DATA_HOME", home.path().join("data"))
+            .env("XDG_STATE_HOME", home.path().join("state"))
+            .env("TZ", "UTC")
+            .stdin(Stdio::from(slave.try_clone().expect("dup")))
+            .stdout(Stdio::from(slave.try_clone().expect("dup")))
+            .stderr(Stdio::from(slave));
+        // A session of its own with the pty as its controlling terminal, as a login shell has.
+        unsafe {
+            std::os::unix::process::CommandExt::pre_exec(&mut cmd, move || {
+                rustix::process::setsid()?;
+                if controlling {
+                    rustix::process::ioctl_tiocsctty(rustix::stdio::stdin())?;
+                }
+                Ok(())
+            });
+        }
+        let started = Instant::now();
+        let child = cmd.spawn().expect("start bedside");
+        let master: std::fs::File = OwnedFd::from(master).into();
+        let output = Arc::new(Mutex::new(Vec::new()));
+        let first_output = Arc::new(Mutex::new(None));
+        let mut reader = master.try_clone().expect("dup master");
+        let (out, first) = (output.clone(), first_output.clone());
+        let closed = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stop = closed.clone();
+        std::thread::spawn(move || {
+            use rustix::event::{PollFd, PollFlags, Timespec, poll};
+            let mut buf = [0u8; 65536];
+            loop {
+                // Poll with a timeout so a hang-up can drop this copy of the master too.
+                let ready = {
+                    let mut fds = [PollFd::new(&reader, PollFlags::IN)];
+                    let wait = Timespec {
+                        tv_sec: 0,
+                        tv_nsec: 20_000_000,
+                    };
+                    poll(&mut fds, Some(&wait)).unwrap_or(0) > 0
+                };
+                if stop.load(std::sync::atomic::Ordering::SeqCst) {
+                    return;
+                }
+                if !ready {
+                    continue;
+                }
+                match reader.read(&mut buf) {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => {
+                        let mut first = first.lock().unwrap();
+                        if first.is_none() {
+                            *first = Some(Instant::now());
+                        }
+                        out.lock().unwrap().extend_from_slice(&buf[..n]);
+                    }
+                }
+            }
+        });
+        Pty {
+            child,
+            closed,
+            master: Some(master),
+            output,
+            started,
+            first_output,
+            home,
+        }
+    }
+
+    pub fn send(&mut self, bytes: &[u8]) {
+        if let Some(m) = &mut self.master {
+            m.write_all(bytes).expect("write to pty");
+            m.flush().expect("flush pty");
+        }
+    }
+
+    /// Every byte the app has written so far.
+    pub fn bytes(&self) -> usize {
+        self.output.lock().unwrap().len()
+    }
+
+    pub fn output(&self) -> Vec<u8> {
+        self.output.lock().unwrap().clone()
+    }
+
+    /// The screen as a vt100 terminal shows it after everything written so far.
+    pub fn screen(&self, cols: u16, rows: u16) -> String {
+        let mut parser = vt100::Parser::new(rows, cols, 0);
+        parser.process(&self.output());
+        parser.screen().contents()
+    }
+
+    /// Waits until the screen contains `text`.
+    pub fn wait_for_text(&self, text: &str, cols: u16, rows: u16, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if self.screen(cols, rows).contains(text) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
+    /// Waits until nothing has been written for `quiet`, and returns the byte count.
+    pub fn settle(&self, quiet: Duration, timeout: Duration) -> usize {
+        let deadline = Instant::now() + timeout;
+        let mut last = self.bytes();
+        let mut since = Instant::now();
+        while Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+            let now = self.bytes();
+            if now != last {
+                last = now;
+                since = Instant::now();
+            } else if since.elapsed() >= quiet {
+                break;
+            }
+        }
+        last
+    }
+
+    /// Closes our side of the pty: to the app, the terminal hung up.
+    pub fn hang_up(&mut self) {
+        self.closed.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.master.take();
+    }
+
+    /// Waits for the process to end; `None` if it is still running after `timeout`.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        None
+    }
+}
+
+impl Drop for Pty {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
