@@ -170,7 +170,12 @@ fn main() -> Result<()> {
         bedside::client::FhirClient::new(&server, None)?;
         let mut opts = workstation_options(server, cli.token.clone(), cli.ascii || config.ascii);
         opts.warnings.append(&mut warnings);
-        let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+        // One thread is plenty for a client: the work is waiting on the network, and one
+        // allocator heap instead of one per worker keeps the workstation small.
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("cannot start the async runtime")?;
         return runtime.block_on(bedside::tui::run_terminal(opts));
     };
     match command {

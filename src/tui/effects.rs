@@ -19,7 +19,7 @@ pub const DEBOUNCE: Duration = Duration::from_millis(150);
 /// How often the spinner turns while something loads.
 pub const SPIN: Duration = Duration::from_millis(120);
 /// Resources per `$everything` page.
-pub const EVERYTHING_PAGE: usize = 1000;
+pub const EVERYTHING_PAGE: usize = 250;
 
 /// Searched one by one when a server has no `$everything`.
 const CHART_TYPES: &[&str] = &[

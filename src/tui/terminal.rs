@@ -11,12 +11,11 @@ use crossterm::event::{self, Event};
 use crossterm::terminal::{EnterAlternateScreen, LeaveAlternateScreen};
 use crossterm::{cursor, execute};
 use ratatui::Terminal;
-use ratatui::backend::CrosstermBackend;
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::state::Msg;
 
-pub type Term = Terminal<CrosstermBackend<Stdout>>;
+pub type Term = Terminal<super::backend::QuietBackend<Stdout>>;
 
 static ACTIVE: AtomicBool = AtomicBool::new(false);
 
@@ -35,7 +34,10 @@ pub fn enter() -> Result<Term> {
     ACTIVE.store(true, Ordering::SeqCst);
     let mut out = std::io::stdout();
     execute!(out, EnterAlternateScreen, cursor::Hide)?;
-    let terminal = Terminal::new(CrosstermBackend::new(std::io::stdout()))?;
+    let terminal = Terminal::new(super::backend::QuietBackend::new(
+        std::io::stdout(),
+        Some(false),
+    ))?;
     Ok(terminal)
 }
 

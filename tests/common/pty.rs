@@ -61,6 +61,7 @@ impl Pty {
             .env("XDG_DATA_HOME", home.path().join("data"))
             .env("XDG_STATE_HOME", home.path().join("state"))
             .env("TZ", "UTC")
+            .envs(std::env::vars().filter(|(k, _)| k.starts_with("MIMALLOC_")))
             .stdin(Stdio::from(slave.try_clone().expect("dup")))
             .stdout(Stdio::from(slave.try_clone().expect("dup")))
             .stderr(Stdio::from(slave));

@@ -1,0 +1,412 @@
+//! Workstation benchmark (a bench binary): the numbers issue 3 asks for.
+//!
+//!   cargo bench --bench workstation -- [--iterations 5000] [--runs 20]
+//!
+//! 1. A keystroke plus a full frame at 200x60 with a 10,000-item timeline (update + view +
+//!    ratatui diff + crossterm encoding into memory).
+//! 2. Time to the first frame: the real binary on a pty against a running server.
+//! 3. Opening a 2,000-resource chart from the embedded server on loopback: banner and the first
+//!    screen of the timeline, then the whole chart.
+//! 4. Bytes written on a pty: one cursor move, a full 80x24 repaint, two idle seconds.
+//! 5. The binary's memory after opening 10 charts of 2,000 resources in one session.
+
+#[path = "../tests/common/pty.rs"]
+mod pty;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bedside::chart::Chart;
+use bedside::store::Store;
+use bedside::tui::headless::{Headless, test_display};
+use bedside::tui::keymap::Keymap;
+use bedside::tui::state::{ChartFocus, ChartState, ChartView, Msg, Screen, State};
+use bedside::tui::theme::Theme;
+use bedside::tui::update::{refresh_visible, timeline_rows, update};
+use bedside::tui::view::view;
+use chrono::NaiveDate;
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyEventState, KeyModifiers};
+use ratatui::backend::CrosstermBackend;
+use ratatui::layout::Rect;
+use ratatui::{Terminal, TerminalOptions, Viewport};
+use serde_json::{Value, json};
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn arg(name: &str, default: u64) -> u64 {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn percentile(samples: &mut [f64], p: f64) -> f64 {
+    samples.sort_by(|a, b| a.total_cmp(b));
+    let i = ((samples.len() as f64 - 1.0) * p).round() as usize;
+    samples[i.min(samples.len() - 1)]
+}
+
+fn report(name: &str, samples: &mut [f64], unit: &str) {
+    let p50 = percentile(samples, 0.5);
+    let p95 = percentile(samples, 0.95);
+    let p99 = percentile(samples, 0.99);
+    let max = percentile(samples, 1.0);
+    println!(
+        "{name:<58} n={:<6} p50 {p50:8.3} p95 {p95:8.3} p99 {p99:8.3} max {max:8.3} {unit}",
+        samples.len()
+    );
+}
+
+fn anchor() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 11, 20).unwrap()
+}
+
+/// A synthetic chart of about `n` resources: visits with an encounter, six vitals, a
+/// seven-analyte panel with its report, and a note.
+fn chart(index: usize, n: usize) -> Vec<Value> {
+    let pid = format!("bench-{index}");
+    let subject = json!({"reference": format!("Patient/{pid}")});
+    let mut out = vec![json!({
+        "resourceType": "Patient", "id": pid,
+        "identifier": [{"type": {"coding": [{"code": "MR"}]}, "system": "http://hospital.example/mrn",
+                        "value": format!("9{index:06}")}],
+        "name": [{"use": "official", "family": format!("Benchmark{index}"), "given": ["Chart"]}],
+        "gender": if index % 2 == 0 { "female" } else { "male" }, "birthDate": "1950-06-01"
+    })];
+    out.push(
+        json!({"resourceType": "AllergyIntolerance", "id": format!("{pid}-a"), "patient": subject,
+        "code": {"text": "Penicillin"}, "criticality": "high",
+        "reaction": [{"manifestation": [{"text": "Anaphylaxis"}], "severity": "severe"}],
+        "recordedDate": "2020-01-01"}),
+    );
+    let analytes = [
+        ("2951-2", "Sodium", 136.0, 145.0, "mmol/L"),
+        ("2823-3", "Potassium", 3.5, 5.1, "mmol/L"),
+        ("2075-0", "Chloride", 98.0, 107.0, "mmol/L"),
+        ("2028-9", "CO2", 22.0, 29.0, "mmol/L"),
+        ("3094-0", "Urea nitrogen", 7.0, 20.0, "mg/dL"),
+        ("2160-0", "Creatinine", 0.6, 1.2, "mg/dL"),
+        ("2345-7", "Glucose", 70.0, 99.0, "mg/dL"),
+    ];
+    let vitals = [
+        ("8867-4", "Heart rate", 72.0, "/min"),
+        ("9279-1", "Respiratory rate", 16.0, "/min"),
+        ("8310-5", "Body temperature", 36.8, "Cel"),
+        ("59408-5", "Oxygen saturation", 97.0, "%"),
+        ("29463-7", "Body weight", 80.0, "kg"),
+        ("8302-2", "Body height", 175.0, "cm"),
+    ];
+    let mut visit = 0;
+    while out.len() < n {
+        let day = anchor() - chrono::Days::new(visit * 3 + 1);
+        let when = format!("{day}T09:00:00Z");
+        let enc = format!("{pid}-e{visit}");
+        out.push(
+            json!({"resourceType": "Encounter", "id": enc, "status": "finished",
+            "class": {"code": "AMB", "display": "ambulatory"}, "subject": subject,
+            "period": {"start": when, "end": format!("{day}T10:00:00Z")}}),
+        );
+        for (i, (code, name, base, unit)) in vitals.iter().enumerate() {
+            out.push(json!({"resourceType": "Observation", "id": format!("{enc}-v{i}"), "status": "final",
+                "category": [{"coding": [{"code": "vital-signs"}]}],
+                "code": {"coding": [{"system": "http://loinc.org", "code": code, "display": name}]},
+                "subject": subject, "effectiveDateTime": when,
+                "valueQuantity": {"value": base + (visit % 7) as f64, "unit": unit}}));
+        }
+        let mut results = Vec::new();
+        for (i, (code, name, lo, hi, unit)) in analytes.iter().enumerate() {
+            let id = format!("{enc}-l{i}");
+            let value = lo + (hi - lo) * (((visit as usize + i) % 11) as f64 / 8.0);
+            out.push(
+                json!({"resourceType": "Observation", "id": id, "status": "final",
+                "category": [{"coding": [{"code": "laboratory"}]}],
+                "code": {"coding": [{"system": "http://loinc.org", "code": code, "display": name}]},
+                "subject": subject, "effectiveDateTime": when,
+                "valueQuantity": {"value": (value * 10.0).round() / 10.0, "unit": unit},
+                "referenceRange": [{"low": {"value": lo}, "high": {"value": hi}}]}),
+            );
+            results.push(json!({"reference": format!("Observation/{id}")}));
+        }
+        out.push(
+            json!({"resourceType": "DiagnosticReport", "id": format!("{enc}-r"), "status": "final",
+            "code": {"text": "Basic metabolic panel"}, "subject": subject,
+            "effectiveDateTime": when, "result": results}),
+        );
+        out.push(json!({"resourceType": "DocumentReference", "id": format!("{enc}-n"), "status": "current",
+            "type": {"text": "Progress note"}, "subject": subject, "date": when,
+            "content": [{"attachment": {"contentType": "text/plain", "data": "U2VlbiB0b2RheS4="}}]}));
+        visit += 1;
+    }
+    out.truncate(n);
+    out
+}
+
+fn write_charts(store: &Store, charts: &[Vec<Value>]) {
+    store
+        .write(|tx| {
+            for chart in charts {
+                for r in chart {
+                    let rtype = r["resourceType"].as_str().unwrap().to_string();
+                    let id = r["id"].as_str().unwrap().to_string();
+                    tx.upsert(&rtype, &id, r.clone())?;
+                }
+            }
+            Ok(())
+        })
+        .expect("write charts");
+}
+
+/// A terminal that counts what it is sent and throws it away.
+struct Counting(Arc<std::sync::atomic::AtomicUsize>);
+
+impl std::io::Write for Counting {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .fetch_add(buf.len(), std::sync::atomic::Ordering::Relaxed);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn key(c: KeyCode) -> Msg {
+    Msg::Key(KeyEvent {
+        code: c,
+        modifiers: KeyModifiers::NONE,
+        kind: KeyEventKind::Press,
+        state: KeyEventState::NONE,
+    })
+}
+
+/// 1. A keystroke and a full frame at 200x60 with a 10,000-item timeline.
+fn keystroke_and_frame(iterations: usize) {
+    let size = Rect::new(0, 0, 200, 60);
+    let display = test_display("http://bench/fhir", anchor());
+    let mut state = State::new(
+        display,
+        Arc::new(Keymap::default_keymap()),
+        size,
+        Vec::new(),
+    );
+    let mut c = Chart::for_patient("bench-0");
+    // About 10,000 timeline lines: the panel's results fold into their report.
+    c.add_page(chart(0, 17_800));
+    c.finish();
+    let items = c.timeline.len();
+    let mut cs = ChartState {
+        context: 1,
+        patient_id: "bench-0".into(),
+        chart: c,
+        loading: false,
+        error: None,
+        focus: ChartFocus::Timeline,
+        view: ChartView::Timeline,
+        filter: None,
+        find: None,
+        visible: Vec::new(),
+        cursor: 0,
+        scroll: 0,
+        detail_scroll: 0,
+        detail_cursor: 0,
+        moved: false,
+    };
+    refresh_visible(&mut cs, timeline_rows(size));
+    state.chart = Some(cs);
+    state.context = 1;
+    state.screen = Screen::Chart;
+    let theme = Theme::color();
+    let counted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let backend = CrosstermBackend::new(Counting(counted.clone()));
+    let mut terminal = Terminal::with_options(
+        backend,
+        TerminalOptions {
+            viewport: Viewport::Fixed(size),
+        },
+    )
+    .unwrap();
+    terminal.draw(|f| view(&state, &theme, f)).unwrap();
+    let keys = [
+        KeyCode::Down,
+        KeyCode::Down,
+        KeyCode::PageDown,
+        KeyCode::Up,
+        KeyCode::End,
+        KeyCode::Home,
+    ];
+    let mut samples = Vec::with_capacity(iterations);
+    let mut bytes = 0usize;
+    for i in 0..iterations {
+        let started = Instant::now();
+        let _ = update(&mut state, key(keys[i % keys.len()]));
+        terminal.draw(|f| view(&state, &theme, f)).unwrap();
+        samples.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    bytes += counted.load(std::sync::atomic::Ordering::Relaxed);
+    report(
+        &format!("keystroke + frame, 200x60, {items}-item timeline"),
+        &mut samples,
+        "ms",
+    );
+    println!(
+        "  (mean {:.0} bytes encoded per frame)",
+        bytes as f64 / iterations as f64
+    );
+}
+
+/// 3. Opening a 2,000-resource chart in the headless app against the embedded server.
+async fn open_chart(base: &str, runs: usize) {
+    let mut first = Vec::new();
+    let mut whole = Vec::new();
+    for run in 0..runs {
+        let mut h = Headless::new(base, 120, 40, anchor()).unwrap();
+        let started = Instant::now();
+        h.app
+            .handle(Msg::OpenPatient(format!("bench-{}", run % 10)));
+        let ok = h
+            .wait_for(Duration::from_secs(30), |s| {
+                s.chart
+                    .as_ref()
+                    .is_some_and(|c| c.chart.patient.is_some() && c.chart.timeline.len() > 40)
+            })
+            .await;
+        assert!(ok, "chart did not open");
+        // wait_for has drawn the frame with the banner and a full first screen.
+        first.push(started.elapsed().as_secs_f64() * 1000.0);
+        let ok = h
+            .wait_for(Duration::from_secs(30), |s| {
+                s.chart.as_ref().is_some_and(|c| !c.loading)
+            })
+            .await;
+        assert!(ok);
+        whole.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    report(
+        "open 2,000-resource chart: banner + first screen",
+        &mut first,
+        "ms",
+    );
+    report("open 2,000-resource chart: whole chart", &mut whole, "ms");
+}
+
+fn rss_kb(pid: u32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+/// 2, 4 and 5: the real binary on a pty.
+fn on_pty(base: &str, runs: usize) {
+    let long = Duration::from_secs(30);
+    let mut first_byte = Vec::new();
+    let mut first_screen = Vec::new();
+    for _ in 0..runs {
+        let pty = pty::Pty::spawn(&["--server", base], 80, 24, "xterm-256color");
+        assert!(pty.wait_for_text("Find patient", 80, 24, long));
+        let start = pty.started;
+        if let Some(t) = *pty.first_output.lock().unwrap() {
+            first_byte.push((t - start).as_secs_f64() * 1000.0);
+        }
+        // The first frame is one write; its arrival is the first byte.
+        first_screen.push(first_byte.last().copied().unwrap_or(0.0));
+    }
+    report(
+        "first frame after start (process spawn included)",
+        &mut first_screen,
+        "ms",
+    );
+
+    let (cols, rows) = (80, 24);
+    let mut pty = pty::Pty::spawn(&["--server", base], cols, rows, "xterm-256color");
+    assert!(pty.wait_for_text("Find patient", cols, rows, long));
+    let mut moves = Vec::new();
+    let mut repaints = Vec::new();
+    let mut idle = Vec::new();
+    let (rss, _) = rss_kb(pty.child.id());
+    println!(
+        "{:<58} RSS {:.1} MB",
+        "workstation memory at start",
+        rss as f64 / 1024.0
+    );
+    for i in 0..10 {
+        if i == 1 {
+            let (rss, _) = rss_kb(pty.child.id());
+            println!(
+                "{:<58} RSS {:.1} MB",
+                "workstation memory after 1 chart",
+                rss as f64 / 1024.0
+            );
+        }
+        pty.send(format!("/9{i:06}").as_bytes());
+        assert!(pty.wait_for_text(&format!("9{i:06}"), cols, rows, long));
+        assert!(pty.wait_for_text("BENCHMARK", cols, rows, long));
+        pty.send(b"\r");
+        assert!(
+            pty.wait_for_text("2000 resources", cols, rows, long),
+            "{}",
+            pty.screen(cols, rows)
+        );
+        let before = pty.settle(Duration::from_millis(250), long);
+        pty.send(b"j");
+        let after = pty.settle(Duration::from_millis(250), long);
+        moves.push((after - before) as f64);
+        pty.send(b"\x0c");
+        let repainted = pty.settle(Duration::from_millis(250), long);
+        repaints.push((repainted - after) as f64);
+        std::thread::sleep(Duration::from_secs(1));
+        idle.push((pty.bytes() - repainted) as f64);
+    }
+    report(
+        "bytes for one cursor move in the timeline, 80x24",
+        &mut moves,
+        "B",
+    );
+    report(
+        "bytes for a full 80x24 repaint of the chart",
+        &mut repaints,
+        "B",
+    );
+    report("bytes written in 1 s idle", &mut idle, "B");
+    let (rss, peak) = rss_kb(pty.child.id());
+    println!(
+        "{:<58} RSS {:.1} MB, peak {:.1} MB",
+        "workstation memory after 10 charts of 2,000 resources",
+        rss as f64 / 1024.0,
+        peak as f64 / 1024.0
+    );
+    pty.send(b"q\x03y");
+    let _ = pty.wait_exit(long);
+}
+
+fn main() {
+    // `cargo bench` passes --bench; ignore it.
+    let iterations = arg("--iterations", 5000) as usize;
+    let runs = arg("--runs", 20) as usize;
+    keystroke_and_frame(iterations);
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("bench.db")).unwrap();
+    let charts: Vec<Vec<Value>> = (0..10).map(|i| chart(i, 2000)).collect();
+    write_charts(&store, &charts);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let server = bedside::server::spawn_local(store.clone()).await.unwrap();
+        let base = server.base_url();
+        open_chart(&base, runs).await;
+        let base2 = base.clone();
+        tokio::task::spawn_blocking(move || on_pty(&base2, runs))
+            .await
+            .unwrap();
+        server.stop().await;
+    });
+}
