@@ -52,6 +52,15 @@ impl Headless {
             ascii: display.ascii,
             warnings: Vec::new(),
         };
+        Headless::with_options(opts, display, width, height)
+    }
+
+    pub fn with_options(
+        opts: Options,
+        display: Display,
+        width: u16,
+        height: u16,
+    ) -> Result<Headless> {
         let mut app = App::new(
             opts,
             display,

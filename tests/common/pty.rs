@@ -77,7 +77,7 @@ impl Pty {
         }
         let started = Instant::now();
         let child = cmd.spawn().expect("start bedside");
-        let master: std::fs::File = OwnedFd::from(master).into();
+        let master: std::fs::File = master.into();
         let output = Arc::new(Mutex::new(Vec::new()));
         let first_output = Arc::new(Mutex::new(None));
         let mut reader = master.try_clone().expect("dup master");
