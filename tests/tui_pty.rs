@@ -203,3 +203,31 @@ fn no_server_is_a_clear_message() {
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("bedside "));
 }
+
+/// `bedside demo` on a fresh home: seeds, serves in-process, opens the workstation; a resize
+/// redraws at the new size.
+#[test]
+fn demo_on_a_fresh_home() {
+    let (cols, rows) = (80, 24);
+    let mut pty = Pty::spawn(&["demo", "--patients", "20"], cols, rows, "xterm-256color");
+    assert!(
+        pty.wait_for_text("Find patient", cols, rows, Duration::from_secs(120)),
+        "{}",
+        pty.screen(cols, rows)
+    );
+    pty.send(b"smith");
+    assert!(pty.wait_for_text("SMITH, John", cols, rows, LONG));
+    pty.send(b"\r");
+    assert!(pty.wait_for_text("Timeline", cols, rows, LONG));
+    // Wider: the detail pane moves beside the timeline.
+    pty.resize(140, 40);
+    assert!(
+        pty.wait_for_text("Notes -", 140, 40, LONG) || pty.wait_for_text("Detail", 140, 40, LONG),
+        "{}",
+        pty.screen(140, 40)
+    );
+    pty.send(b"q\x03y");
+    let status = pty.wait_exit(LONG).expect("demo did not exit");
+    assert!(status.success(), "{status:?}");
+    assert!(pty.home.path().join("data/bedside/demo-20.db").exists());
+}

@@ -179,6 +179,22 @@ impl Pty {
         last
     }
 
+    /// Changes the window size (the kernel tells the app with SIGWINCH).
+    pub fn resize(&mut self, cols: u16, rows: u16) {
+        if let Some(m) = &self.master {
+            rustix::termios::tcsetwinsize(
+                m,
+                rustix::termios::Winsize {
+                    ws_row: rows,
+                    ws_col: cols,
+                    ws_xpixel: 0,
+                    ws_ypixel: 0,
+                },
+            )
+            .expect("resize");
+        }
+    }
+
     /// Closes our side of the pty: to the app, the terminal hung up.
     pub fn hang_up(&mut self) {
         self.closed.store(true, std::sync::atomic::Ordering::SeqCst);
