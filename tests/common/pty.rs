@@ -15,6 +15,8 @@ pub struct Pty {
     output: Arc<Mutex<Vec<u8>>>,
     pub started: Instant,
     pub first_output: Arc<Mutex<Option<Instant>>>,
+    /// When each read ended, and the output length then.
+    pub arrivals: Arc<Mutex<Vec<(Instant, usize)>>>,
     pub home: tempfile::TempDir,
 }
 
@@ -82,6 +84,8 @@ impl Pty {
         let first_output = Arc::new(Mutex::new(None));
         let mut reader = master.try_clone().expect("dup master");
         let (out, first) = (output.clone(), first_output.clone());
+        let arrivals = Arc::new(Mutex::new(Vec::new()));
+        let arrived = arrivals.clone();
         let closed = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let stop = closed.clone();
         std::thread::spawn(move || {
@@ -110,7 +114,9 @@ impl Pty {
                         if first.is_none() {
                             *first = Some(Instant::now());
                         }
-                        out.lock().unwrap().extend_from_slice(&buf[..n]);
+                        let mut out = out.lock().unwrap();
+                        out.extend_from_slice(&buf[..n]);
+                        arrived.lock().unwrap().push((Instant::now(), out.len()));
                     }
                 }
             }
@@ -122,6 +128,7 @@ impl Pty {
             output,
             started,
             first_output,
+            arrivals,
             home,
         }
     }
@@ -131,6 +138,14 @@ impl Pty {
             m.write_all(bytes).expect("write to pty");
             m.flush().expect("flush pty");
         }
+    }
+
+    /// When the bytes `needle` had all arrived, if they have.
+    pub fn arrived(&self, needle: &[u8]) -> Option<Instant> {
+        let out = self.output();
+        let end = out.windows(needle.len()).position(|w| w == needle)? + needle.len();
+        let arrivals = self.arrivals.lock().unwrap();
+        arrivals.iter().find(|(_, len)| *len >= end).map(|(t, _)| *t)
     }
 
     /// Every byte the app has written so far.
