@@ -321,8 +321,16 @@ fn on_pty(base: &str, runs: usize) {
         let drawn = pty.arrived(b"quit").expect("first frame");
         first_screen.push((drawn - start).as_secs_f64() * 1000.0);
     }
-    report("first byte after start (process spawn included)", &mut first_byte, "ms");
-    report("first frame complete after start (spawn included)", &mut first_screen, "ms");
+    report(
+        "first byte after start (process spawn included)",
+        &mut first_byte,
+        "ms",
+    );
+    report(
+        "first frame complete after start (spawn included)",
+        &mut first_screen,
+        "ms",
+    );
 
     let (cols, rows) = (80, 24);
     let mut pty = pty::Pty::spawn(&["--server", base], cols, rows, "xterm-256color");
@@ -356,10 +364,10 @@ fn on_pty(base: &str, runs: usize) {
         );
         let before = pty.settle(Duration::from_millis(250), long);
         pty.send(b"j");
-        let after = pty.settle(Duration::from_millis(250), long);
+        let after = pty.after_change(before, Duration::from_millis(250), long);
         moves.push((after - before) as f64);
         pty.send(b"\x0c");
-        let repainted = pty.settle(Duration::from_millis(250), long);
+        let repainted = pty.after_change(after, Duration::from_millis(250), long);
         repaints.push((repainted - after) as f64);
         std::thread::sleep(Duration::from_secs(1));
         idle.push((pty.bytes() - repainted) as f64);

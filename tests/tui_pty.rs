@@ -51,7 +51,7 @@ async fn bytes_written_and_a_clean_quit() {
 
         let before = pty.settle(Duration::from_millis(200), LONG);
         pty.send(b"j");
-        let after = pty.settle(Duration::from_millis(300), LONG);
+        let after = pty.after_change(before, Duration::from_millis(300), LONG);
         let cursor_move = after - before;
         eprintln!("cursor move: {cursor_move} bytes");
         assert!(
@@ -60,7 +60,7 @@ async fn bytes_written_and_a_clean_quit() {
         );
 
         pty.send(b"\x0c"); // Ctrl-L: redraw everything
-        let repaint = pty.settle(Duration::from_millis(300), LONG) - after;
+        let repaint = pty.after_change(after, Duration::from_millis(300), LONG) - after;
         eprintln!("full repaint: {repaint} bytes");
         if let Ok(path) = std::env::var("BEDSIDE_DUMP_REPAINT") {
             std::fs::write(path, &pty.output()[after..]).unwrap();
@@ -113,6 +113,31 @@ async fn sigterm_and_hangup_end_the_session() {
         assert!(
             contains(&pty.output(), LEAVE_ALT_SCREEN),
             "terminal not restored"
+        );
+
+        // A panic restores the terminal before the report.
+        let mut pty = Pty::spawn_env(
+            &["--server", &base],
+            cols,
+            rows,
+            "xterm-256color",
+            true,
+            &[("BEDSIDE_TEST_PANIC", "1")],
+        );
+        let status = pty.wait_exit(LONG).expect("no exit after a panic");
+        assert!(!status.success());
+        let out = pty.output();
+        let restored = out
+            .windows(LEAVE_ALT_SCREEN.len())
+            .position(|w| w == LEAVE_ALT_SCREEN)
+            .expect("terminal not restored after a panic");
+        let report = out
+            .windows(9)
+            .position(|w| w == b"panicked ")
+            .expect("no panic report");
+        assert!(
+            restored < report,
+            "the report must come after the terminal is restored"
         );
 
         // The pty closes under it (an SSH connection drops): out within a couple of seconds.

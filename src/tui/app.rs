@@ -109,6 +109,10 @@ impl App {
     pub async fn run<B: Backend>(&mut self, terminal: &mut Terminal<B>) -> Result<()> {
         self.start();
         self.draw(terminal)?;
+        // Debug builds only: lets the pty tests check that a panic restores the terminal.
+        if cfg!(debug_assertions) && std::env::var_os("BEDSIDE_TEST_PANIC").is_some() {
+            panic!("BEDSIDE_TEST_PANIC is set");
+        }
         while !self.state.quit {
             let Some(msg) = self.rx.recv().await else {
                 break;
@@ -158,8 +162,8 @@ pub async fn run_terminal(opts: Options) -> Result<()> {
     let size = size.unwrap_or(Rect::new(0, 0, 80, 24));
     let result = async {
         let mut app = App::new(opts, display, theme, size)?;
-        super::terminal::spawn_input(app.tx.clone());
-        super::terminal::spawn_watchdog(app.tx.clone());
+        super::terminal::spawn_input(app.tx.clone())?;
+        super::terminal::spawn_watchdog(app.tx.clone())?;
         super::terminal::spawn_signals(app.tx.clone());
         app.run(&mut terminal).await
     }

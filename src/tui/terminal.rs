@@ -52,7 +52,7 @@ pub fn restore() {
 }
 
 /// Reads terminal events on a thread of its own and forwards keys and resizes.
-pub fn spawn_input(tx: UnboundedSender<Msg>) {
+pub fn spawn_input(tx: UnboundedSender<Msg>) -> std::io::Result<()> {
     std::thread::Builder::new()
         .name("bedside-input".into())
         .spawn(move || {
@@ -69,13 +69,13 @@ pub fn spawn_input(tx: UnboundedSender<Msg>) {
                 }
             }
         })
-        .expect("cannot start the input thread");
+        .map(|_| ())
 }
 
 /// Checks four times a second whether the terminal hung up (POLLHUP/POLLERR/POLLNVAL on
 /// stdin), without reading from it. If the app has not exited a second after being told,
 /// the process exits on its own: it must never spin on a dead terminal.
-pub fn spawn_watchdog(tx: UnboundedSender<Msg>) {
+pub fn spawn_watchdog(tx: UnboundedSender<Msg>) -> std::io::Result<()> {
     std::thread::Builder::new()
         .name("bedside-watchdog".into())
         .spawn(move || {
@@ -103,7 +103,7 @@ pub fn spawn_watchdog(tx: UnboundedSender<Msg>) {
                 }
             }
         })
-        .expect("cannot start the watchdog thread");
+        .map(|_| ())
 }
 
 /// SIGTERM, SIGHUP (an SSH connection dropped), SIGINT and SIGQUIT end the session cleanly.

@@ -29,6 +29,18 @@ impl Pty {
     /// As `spawn`; without `controlling` the pty is not the process's controlling terminal,
     /// so a hang-up sends no SIGHUP (as under `nohup` or some terminal hosts).
     pub fn spawn_with(args: &[&str], cols: u16, rows: u16, term: &str, controlling: bool) -> Pty {
+        Pty::spawn_env(args, cols, rows, term, controlling, &[])
+    }
+
+    /// As `spawn_with`, with extra environment variables.
+    pub fn spawn_env(
+        args: &[&str],
+        cols: u16,
+        rows: u16,
+        term: &str,
+        controlling: bool,
+        env: &[(&str, &str)],
+    ) -> Pty {
         use rustix::pty::{OpenptFlags, grantpt, openpt, ptsname, unlockpt};
         let master =
             openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY | OpenptFlags::CLOEXEC).expect("openpt");
@@ -64,6 +76,7 @@ impl Pty {
             .env("XDG_STATE_HOME", home.path().join("state"))
             .env("TZ", "UTC")
             .envs(std::env::vars().filter(|(k, _)| k.starts_with("MIMALLOC_")))
+            .envs(env.iter().copied())
             .stdin(Stdio::from(slave.try_clone().expect("dup")))
             .stdout(Stdio::from(slave.try_clone().expect("dup")))
             .stderr(Stdio::from(slave));
@@ -145,7 +158,10 @@ impl Pty {
         let out = self.output();
         let end = out.windows(needle.len()).position(|w| w == needle)? + needle.len();
         let arrivals = self.arrivals.lock().unwrap();
-        arrivals.iter().find(|(_, len)| *len >= end).map(|(t, _)| *t)
+        arrivals
+            .iter()
+            .find(|(_, len)| *len >= end)
+            .map(|(t, _)| *t)
     }
 
     /// Every byte the app has written so far.
@@ -174,6 +190,15 @@ impl Pty {
             std::thread::sleep(Duration::from_millis(20));
         }
         false
+    }
+
+    /// Waits until more than `from` bytes have been written, then until it goes quiet.
+    pub fn after_change(&self, from: usize, quiet: Duration, timeout: Duration) -> usize {
+        let deadline = Instant::now() + timeout;
+        while self.bytes() <= from && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        self.settle(quiet, timeout)
     }
 
     /// Waits until nothing has been written for `quiet`, and returns the byte count.

@@ -189,7 +189,8 @@ pub fn status_line(
 pub fn spinner(state: &State) -> &'static str {
     const UNICODE: [&str; 4] = ["◐", "◓", "◑", "◒"];
     const ASCII: [&str; 4] = ["|", "/", "-", "\\"];
-    if state.display.ascii {
+    // The Linux console's fonts (no braille) lack the circle quadrants too.
+    if state.display.ascii || !state.display.braille {
         ASCII[state.spinner % 4]
     } else {
         UNICODE[state.spinner % 4]
