@@ -20,7 +20,7 @@ use bedside::chart::Chart;
 use bedside::store::Store;
 use bedside::tui::headless::{Headless, test_display};
 use bedside::tui::keymap::Keymap;
-use bedside::tui::state::{ChartFocus, ChartState, ChartView, Msg, Screen, State};
+use bedside::tui::state::{ChartState, Msg, Screen, State};
 use bedside::tui::theme::Theme;
 use bedside::tui::update::{refresh_visible, timeline_rows, update};
 use bedside::tui::view::view;
@@ -197,23 +197,8 @@ fn keystroke_and_frame(iterations: usize) {
     c.add_page(chart(0, 17_800));
     c.finish();
     let items = c.timeline.len();
-    let mut cs = ChartState {
-        context: 1,
-        patient_id: "bench-0".into(),
-        chart: c,
-        loading: false,
-        error: None,
-        focus: ChartFocus::Timeline,
-        view: ChartView::Timeline,
-        filter: None,
-        find: None,
-        visible: Vec::new(),
-        cursor: 0,
-        scroll: 0,
-        detail_scroll: 0,
-        detail_cursor: 0,
-        moved: false,
-    };
+    let mut cs = ChartState::new(1, c);
+    cs.loading = false;
     refresh_visible(&mut cs, timeline_rows(size));
     state.chart = Some(cs);
     state.context = 1;

@@ -365,6 +365,11 @@ impl Chart {
         }
     }
 
+    /// The patient this chart is for.
+    pub fn owner(&self) -> Option<&str> {
+        self.owner.as_deref()
+    }
+
     /// Adds a page of resources (any order, duplicates ignored) and rebuilds the timeline.
     pub fn add_page(&mut self, resources: Vec<Value>) {
         for r in resources {

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Result, bail};
-use chrono::{FixedOffset, NaiveDate};
+use chrono::{NaiveDate, Offset};
 use crossterm::event::{KeyEvent, KeyEventKind, KeyEventState};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -25,7 +25,7 @@ pub struct Headless {
 pub fn test_display(server: &str, today: NaiveDate) -> Display {
     Display {
         today,
-        zone: FixedOffset::east_opt(0).expect("UTC"),
+        zone: chrono::Utc.fix(),
         ascii: false,
         braille: true,
         server: server.to_string(),

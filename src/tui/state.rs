@@ -164,6 +164,27 @@ pub struct ChartState {
 }
 
 impl ChartState {
+    /// A chart being loaded under patient context `context`, timeline focused, newest first.
+    pub fn new(context: u64, chart: Chart) -> ChartState {
+        ChartState {
+            context,
+            patient_id: chart.owner().unwrap_or_default().to_string(),
+            chart,
+            loading: true,
+            error: None,
+            focus: ChartFocus::Timeline,
+            view: ChartView::Timeline,
+            filter: None,
+            find: None,
+            visible: Vec::new(),
+            cursor: 0,
+            scroll: 0,
+            detail_scroll: 0,
+            detail_cursor: 0,
+            moved: false,
+        }
+    }
+
     pub fn selected(&self) -> Option<&crate::chart::Item> {
         let i = *self.visible.get(self.cursor)?;
         self.chart.timeline.get(i as usize)

@@ -547,23 +547,7 @@ fn open_patient_id(
     state.context += 1;
     let mut chart = Chart::for_patient(&id);
     chart.patient = known;
-    state.chart = Some(ChartState {
-        context: state.context,
-        patient_id: id.clone(),
-        chart,
-        loading: true,
-        error: None,
-        focus: ChartFocus::Timeline,
-        view: ChartView::Timeline,
-        filter: None,
-        find: None,
-        visible: Vec::new(),
-        cursor: 0,
-        scroll: 0,
-        detail_scroll: 0,
-        detail_cursor: 0,
-        moved: false,
-    });
+    state.chart = Some(ChartState::new(state.context, chart));
     state.screen = Screen::Chart;
     state.overlay = None;
     effects.push(Effect::OpenChart {
