@@ -331,6 +331,36 @@ async fn everything_is_paged_and_complete() {
     assert_eq!(only["total"], 3);
     let (status, _) = srv.get("Patient/missing/$everything").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // Pages share one listing until something is written; then the next page sees the write,
+    // whether it came through the API or straight into the database file.
+    let (_, first) = srv
+        .get(&format!("Patient/{pat}/$everything?_count=2"))
+        .await;
+    assert_eq!(first["total"], 6);
+    srv.create(json!({"resourceType": "Observation", "status": "final",
+        "code": {"text": "late"}, "subject": {"reference": format!("Patient/{pat}")}}))
+        .await;
+    let next = link(&first, "next").unwrap();
+    let (_, second) = body(srv.http.get(&next).send().await.unwrap()).await;
+    assert_eq!(second["total"], 7, "a cached listing outlived a write");
+    let other = bedside::store::Store::open(srv.store.path()).unwrap();
+    other
+        .write(|tx| {
+            tx.upsert(
+                "Observation",
+                "direct",
+                json!({"resourceType": "Observation", "id": "direct", "status": "final",
+                    "code": {"text": "direct"}, "subject": {"reference": format!("Patient/{pat}")}}),
+            )
+            .map(|_| ())
+        })
+        .unwrap();
+    let (_, third) = body(srv.http.get(&next).send().await.unwrap()).await;
+    assert_eq!(
+        third["total"], 8,
+        "a write through another connection was missed"
+    );
 }
 
 #[tokio::test]

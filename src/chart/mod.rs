@@ -347,6 +347,9 @@ pub struct Chart {
     owner: Option<String>,
     /// Resources refused because they were about another patient.
     pub foreign: usize,
+    pages: u32,
+    /// Pages arrived since the timeline was last rebuilt.
+    stale: bool,
 }
 
 impl Chart {
@@ -371,11 +374,27 @@ impl Chart {
     }
 
     /// Adds a page of resources (any order, duplicates ignored) and rebuilds the timeline.
+    ///
+    /// A large chart arrives in dozens of pages; rebuilding the timeline after each would cost
+    /// more than the pages themselves. It is rebuilt after pages 1, 2, 4, 8... (so the first
+    /// screen is there at once) and when the chart is complete (`finish` or `flush`).
     pub fn add_page(&mut self, resources: Vec<Value>) {
         for r in resources {
             self.add(r);
         }
-        self.rebuild();
+        self.pages += 1;
+        if self.pages.is_power_of_two() {
+            self.rebuild();
+        } else {
+            self.stale = true;
+        }
+    }
+
+    /// Rebuilds the timeline if pages arrived since the last rebuild.
+    pub fn flush(&mut self) {
+        if self.stale {
+            self.rebuild();
+        }
     }
 
     fn add(&mut self, r: Value) {
@@ -413,6 +432,7 @@ impl Chart {
 
     /// The whole chart has arrived: whatever allergies it holds are the list.
     pub fn finish(&mut self) {
+        self.flush();
         if matches!(self.allergy_load, Some(AllergyLoad::Loading)) {
             self.allergy_load = Some(AllergyLoad::Loaded);
         }
@@ -556,6 +576,7 @@ impl Chart {
     }
 
     fn rebuild(&mut self) {
+        self.stale = false;
         let mut in_report: HashSet<&str> = HashSet::new();
         let mut items = Vec::with_capacity(self.entries.len() + self.obs.len());
         for (i, report) in self.reports.iter().enumerate() {

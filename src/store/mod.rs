@@ -39,7 +39,21 @@ struct Inner {
     writer: Mutex<Connection>,
     readers: r2d2::Pool<SqliteConnectionManager>,
     pids: ParamIds,
+    /// Recent `$everything` member listings, so paging a large chart does not list its
+    /// compartment again for every page.
+    listings: Mutex<Vec<Listing>>,
 }
+
+/// Row ids of one `$everything` listing, valid while the database's write generation is
+/// unchanged.
+struct Listing {
+    key: String,
+    generation: i64,
+    rids: Arc<Vec<i64>>,
+}
+
+/// Listings kept (one per chart being paged through).
+const LISTINGS_KEPT: usize = 16;
 
 /// The database ids of the search parameters, keyed by the registry entry's address (the
 /// registry tables are `static`, so each entry has exactly one).
@@ -85,6 +99,7 @@ impl Store {
                 writer: Mutex::new(writer),
                 readers,
                 pids: ParamIds(pids),
+                listings: Mutex::new(Vec::new()),
             }),
         })
     }
@@ -103,8 +118,48 @@ impl Store {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut tx = Tx::new(tx, &self.inner.pids);
         let out = f(&mut tx)?;
+        // Counted in the database, so a write from another process (an import into a live
+        // server's file) also invalidates what readers cached.
+        tx.conn().execute(
+            "UPDATE store_info SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'",
+            [],
+        )?;
         tx.commit()?;
         Ok(out)
+    }
+
+    pub(crate) fn cached_listing(&self, key: &str, generation: i64) -> Option<Arc<Vec<i64>>> {
+        let mut listings = self
+            .inner
+            .listings
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let pos = listings
+            .iter()
+            .position(|l| l.key == key && l.generation == generation)?;
+        // Most recently used first.
+        let hit = listings.remove(pos);
+        let rids = hit.rids.clone();
+        listings.insert(0, hit);
+        Some(rids)
+    }
+
+    pub(crate) fn cache_listing(&self, key: String, generation: i64, rids: Arc<Vec<i64>>) {
+        let mut listings = self
+            .inner
+            .listings
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        listings.retain(|l| l.key != key);
+        listings.insert(
+            0,
+            Listing {
+                key,
+                generation,
+                rids,
+            },
+        );
+        listings.truncate(LISTINGS_KEPT);
     }
 
     /// A read-only connection from the pool.
@@ -247,6 +302,11 @@ fn init_schema(conn: &mut Connection) -> Result<()> {
             )?;
         }
     }
+    // The write generation that `$everything` listings are cached under.
+    tx.execute(
+        "INSERT OR IGNORE INTO store_info (key, value) VALUES ('generation', '0')",
+        [],
+    )?;
     tx.commit()?;
     Ok(())
 }

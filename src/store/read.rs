@@ -200,9 +200,46 @@ impl Reader {
         // One read transaction: one snapshot for the count and the page, and one lock.
         let _snapshot = self.conn.unchecked_transaction()?;
         read_current(&self.conn, "Patient", patient_id)?;
+        // The listing is cached under the database's write generation, read in this snapshot:
+        // any write since makes the next lookup a miss, never a stale page.
+        let generation: i64 = self.conn.query_row(
+            "SELECT CAST(value AS INTEGER) FROM store_info WHERE key = 'generation'",
+            [],
+            |r| r.get(0),
+        )?;
         if let Some(t) = types.iter().find(|t| !is_supported(t)) {
             return Err(StoreError::UnknownType(t.clone()));
         }
+        let key = format!("{patient_id}|{}|{since_ms:?}", types.join(","));
+        let all = match self.store.cached_listing(&key, generation) {
+            Some(all) => all,
+            None => {
+                let all =
+                    std::sync::Arc::new(self.everything_listing(patient_id, types, since_ms)?);
+                self.store.cache_listing(key, generation, all.clone());
+                all
+            }
+        };
+        let total = all.len() as i64;
+        let start = (offset.max(0) as usize).min(all.len());
+        let end = (start + count.max(0) as usize).min(all.len());
+        // 3. The page's JSON.
+        let rows = super::search::fetch(&self.conn, &all[start..end])?;
+        Ok(Page {
+            rows,
+            has_next: (end as i64) < total,
+            total: Some(total),
+        })
+    }
+
+    /// The row ids of a patient's `$everything`: the Patient, its compartment, then what the
+    /// compartment references.
+    fn everything_listing(
+        &self,
+        patient_id: &str,
+        types: &[String],
+        since_ms: Option<i64>,
+    ) -> Result<Vec<i64>> {
         let since = since_ms.unwrap_or(i64::MIN);
         let wanted = |rtype: &str, updated: i64| {
             updated >= since
@@ -250,16 +287,7 @@ impl Reader {
             .chain(members)
             .chain(referenced)
             .collect();
-        let total = all.len() as i64;
-        let start = (offset.max(0) as usize).min(all.len());
-        let end = (start + count.max(0) as usize).min(all.len());
-        // 3. The page's JSON.
-        let rows = super::search::fetch(&self.conn, &all[start..end])?;
-        Ok(Page {
-            rows,
-            has_next: (end as i64) < total,
-            total: Some(total),
-        })
+        Ok(all)
     }
 }
 

@@ -129,6 +129,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
                     Err(e) => {
                         c.error = Some(format!("the chart is incomplete: {e}"));
                         c.loading = false;
+                        c.chart.flush();
                     }
                 }
                 refresh_visible(c, rows);
@@ -140,7 +141,10 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
                 c.loading = false;
                 if c.error.is_none() {
                     c.chart.finish();
+                } else {
+                    c.chart.flush();
                 }
+                refresh_visible(c, rows);
                 state.dirty = true;
             }
         }
