@@ -117,7 +117,8 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, c: &Cha
                 };
                 let label_w = fields.iter().map(|(l, _)| l.len()).max().unwrap_or(0) + 2;
                 for (label, value) in fields {
-                    let value = c.chart.resolve(value);
+                    let value = readable(c.chart.resolve(value), zone);
+                    let value = value.as_str();
                     let mut first = true;
                     for chunk in wrap(value, width.saturating_sub(label_w).max(10)) {
                         let head = if first {
@@ -246,5 +247,17 @@ fn previous(state: &State, theme: &Theme, c: &ChartState, o: &Obs, lines: &mut V
             Span::styled(crate::chart::value_text(p), theme.flag(p.flag)),
             Span::styled(format!(" {}", p.flag.marker()), theme.flag(p.flag)),
         ]));
+    }
+}
+
+/// A FHIR dateTime as the timeline shows it (`2024-06-16 13:00` in the display zone); any
+/// other value as it is.
+fn readable(value: &str, zone: chrono::FixedOffset) -> String {
+    let looks_like_date = value.len() >= 10
+        && value.as_bytes()[4] == b'-'
+        && value.chars().take(4).all(|c| c.is_ascii_digit());
+    match crate::chart::When::parse(value).filter(|_| looks_like_date) {
+        Some(when) => when.display(zone),
+        None => value.to_string(),
     }
 }
