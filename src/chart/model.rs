@@ -1,0 +1,316 @@
+//! The chart's records: timeline kinds and abnormal flags, the patient's banner facts,
+//! allergies, observations, reports and every other dated entry.
+
+use chrono::{Datelike, NaiveDate};
+
+use super::value::When;
+
+/// What kind of item a timeline line is; also the timeline's filter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Kind {
+    Encounter,
+    Note,
+    Result,
+    Vital,
+    Medication,
+    Problem,
+    Procedure,
+    Immunization,
+    Order,
+    Allergy,
+    Other,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 11] = [
+        Kind::Encounter,
+        Kind::Note,
+        Kind::Result,
+        Kind::Vital,
+        Kind::Medication,
+        Kind::Problem,
+        Kind::Procedure,
+        Kind::Immunization,
+        Kind::Order,
+        Kind::Allergy,
+        Kind::Other,
+    ];
+
+    /// The type tag of a timeline line (5 columns at most).
+    pub fn tag(self) -> &'static str {
+        match self {
+            Kind::Encounter => "VISIT",
+            Kind::Note => "NOTE",
+            Kind::Result => "LAB",
+            Kind::Vital => "VITAL",
+            Kind::Medication => "MED",
+            Kind::Problem => "PROB",
+            Kind::Procedure => "PROC",
+            Kind::Immunization => "IMMUN",
+            Kind::Order => "ORDER",
+            Kind::Allergy => "ALLER",
+            Kind::Other => "OTHER",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Kind::Encounter => "Encounters",
+            Kind::Note => "Notes",
+            Kind::Result => "Results",
+            Kind::Vital => "Vitals",
+            Kind::Medication => "Medications",
+            Kind::Problem => "Problems",
+            Kind::Procedure => "Procedures",
+            Kind::Immunization => "Immunizations",
+            Kind::Order => "Orders",
+            Kind::Allergy => "Allergies",
+            Kind::Other => "Other",
+        }
+    }
+
+    /// Parses a filter name as users type it (`labs`, `results`, `vitals`, `meds`...).
+    pub fn from_name(name: &str) -> Option<Kind> {
+        let n = name.trim().to_lowercase();
+        Kind::ALL.into_iter().find(|k| {
+            let label = k.label().to_lowercase();
+            n == label
+                || n == k.tag().to_lowercase()
+                || (n.len() >= 3 && label.starts_with(&n))
+                || matches!(
+                    (n.as_str(), k),
+                    ("labs", Kind::Result) | ("visits", Kind::Encounter)
+                )
+        })
+    }
+}
+
+/// How abnormal a result is. Never shown by colour alone: each has a text marker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub enum Flag {
+    #[default]
+    Normal,
+    Abnormal,
+    Low,
+    High,
+    CriticalLow,
+    CriticalHigh,
+    Critical,
+}
+
+impl Flag {
+    /// The marker printed beside a value: `H`, `L`, `A`, `H!!`, `L!!`, `!!`.
+    pub fn marker(self) -> &'static str {
+        match self {
+            Flag::Normal => "",
+            Flag::Abnormal => "A",
+            Flag::Low => "L",
+            Flag::High => "H",
+            Flag::CriticalLow => "L!!",
+            Flag::CriticalHigh => "H!!",
+            Flag::Critical => "!!",
+        }
+    }
+
+    pub fn words(self) -> &'static str {
+        match self {
+            Flag::Normal => "normal",
+            Flag::Abnormal => "abnormal",
+            Flag::Low => "low",
+            Flag::High => "high",
+            Flag::CriticalLow => "critically low",
+            Flag::CriticalHigh => "critically high",
+            Flag::Critical => "critical",
+        }
+    }
+
+    pub fn is_critical(self) -> bool {
+        matches!(
+            self,
+            Flag::CriticalLow | Flag::CriticalHigh | Flag::Critical
+        )
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct PatientInfo {
+    pub id: String,
+    pub family: String,
+    pub given: String,
+    pub sex: String,
+    pub birth_date: Option<NaiveDate>,
+    pub birth_text: Option<String>,
+    pub mrn: Option<String>,
+    pub deceased: bool,
+}
+
+impl PatientInfo {
+    /// `SMITH, John`: the family name in capitals, as wristbands and lists print it.
+    pub fn display_name(&self) -> String {
+        match (self.family.is_empty(), self.given.is_empty()) {
+            (false, false) => format!("{}, {}", self.family.to_uppercase(), self.given),
+            (false, true) => self.family.to_uppercase(),
+            (true, false) => self.given.clone(),
+            (true, true) => "(no name recorded)".into(),
+        }
+    }
+
+    /// Age in whole years (months under 2, days under 2 months) on `today`.
+    pub fn age(&self, today: NaiveDate) -> Option<String> {
+        let birth = self.birth_date?;
+        let mut months = i64::from(today.year() - birth.year()) * 12 + i64::from(today.month())
+            - i64::from(birth.month());
+        if today.day() < birth.day() {
+            months -= 1;
+        }
+        if months < 0 {
+            return None;
+        }
+        Some(if months >= 24 {
+            format!("{}y", months / 12)
+        } else if months >= 2 {
+            format!("{months}m")
+        } else {
+            format!("{}d", (today - birth).num_days().max(0))
+        })
+    }
+
+    /// `1956-03-14 (70y)`.
+    pub fn dob_and_age(&self, today: NaiveDate) -> String {
+        match (&self.birth_text, self.age(today)) {
+            (Some(b), Some(a)) => format!("{b} ({a})"),
+            (Some(b), None) => b.clone(),
+            _ => "DOB unknown".into(),
+        }
+    }
+
+    pub fn sex_word(&self) -> &str {
+        match self.sex.as_str() {
+            "male" => "Male",
+            "female" => "Female",
+            "other" => "Other",
+            "unknown" | "" => "Sex unknown",
+            s => s,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Allergy {
+    pub substance: String,
+    pub reactions: Vec<String>,
+    pub severity: Option<String>,
+    pub high_criticality: bool,
+    /// "No known allergy" style entries: an assessment, not an allergy.
+    pub no_known: Option<NoKnown>,
+    pub when: Option<When>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoKnown {
+    Any,
+    Drug,
+    Other,
+}
+
+/// Where the allergy list stands; the banner never says "not assessed" before it knows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AllergyLoad {
+    Loading,
+    Loaded,
+    Failed(String),
+}
+
+/// One Observation.
+#[derive(Debug, Clone)]
+pub struct Obs {
+    pub id: String,
+    pub key: Option<String>,
+    pub name: String,
+    pub when: Option<When>,
+    pub value: Option<String>,
+    pub number: Option<f64>,
+    pub unit: String,
+    pub range: Option<Range>,
+    pub flag: Flag,
+    pub interpretation: Option<String>,
+    pub status: String,
+    pub vital: bool,
+    pub components: Vec<Component>,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Component {
+    pub key: Option<String>,
+    pub name: String,
+    pub value: Option<String>,
+    pub number: Option<f64>,
+    pub unit: String,
+    pub flag: Flag,
+    pub range: Option<Range>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Range {
+    pub low: Option<f64>,
+    pub high: Option<f64>,
+    pub text: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub name: String,
+    pub when: Option<When>,
+    pub status: String,
+    pub results: Vec<String>,
+    pub conclusion: Option<String>,
+}
+
+/// Every other dated item: its lines for the detail pane were worked out when it arrived.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub kind: Kind,
+    pub when: When,
+    pub summary: String,
+    pub status: String,
+    pub detail: Detail,
+    /// For the summary view: an active problem or medication.
+    pub active: bool,
+    /// References (author, locations) whose names follow the summary once they are known;
+    /// the resources they name may arrive in a later page.
+    pub refs: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Detail {
+    Fields(Vec<(String, String)>),
+    Note {
+        fields: Vec<(String, String)>,
+        text: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Target {
+    Obs(u32),
+    Report(u32),
+    Entry(u32),
+}
+
+/// One line of the timeline.
+#[derive(Debug, Clone)]
+pub struct Item {
+    pub when: When,
+    pub kind: Kind,
+    pub flag: Flag,
+    pub target: Target,
+    pub summary: String,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct EncounterInfo {
+    pub(crate) start: Option<When>,
+    pub(crate) current: bool,
+    pub(crate) locations: Vec<String>,
+}

@@ -1,0 +1,330 @@
+//! The chart screen: moving through the timeline, filter, find, jump to a date, detail,
+//! trend and summary.
+
+use crate::chart::{Kind, Target};
+
+use super::super::action::Action;
+use super::super::layout;
+use super::super::state::*;
+use super::search::open_patient;
+
+/// The filter menu: all, then each kind the chart has, with counts.
+pub fn filter_choices(state: &State) -> Vec<(Option<Kind>, usize)> {
+    let Some(c) = &state.chart else {
+        return vec![(None, 0)];
+    };
+    let mut counts = std::collections::BTreeMap::new();
+    for item in &c.chart.timeline {
+        *counts.entry(item.kind).or_insert(0usize) += 1;
+    }
+    let mut out = vec![(None, c.chart.timeline.len())];
+    out.extend(
+        Kind::ALL
+            .iter()
+            .filter_map(|k| Some((Some(*k), *counts.get(k)?))),
+    );
+    out
+}
+
+pub(super) fn set_filter(state: &mut State, kind: Option<Kind>) {
+    let rows = timeline_rows(state.size);
+    if let Some(c) = &mut state.chart {
+        c.filter = kind;
+        c.view = ChartView::Timeline;
+        refresh_visible(c, rows);
+    }
+}
+
+pub(super) fn apply_prompt(state: &mut State, kind: PromptKind, input: String) {
+    let rows = timeline_rows(state.size);
+    let zone = state.display.zone;
+    let Some(c) = &mut state.chart else { return };
+    match kind {
+        PromptKind::Find => {
+            let text = input.trim().to_string();
+            c.find = (!text.is_empty()).then_some(text);
+            c.view = ChartView::Timeline;
+            refresh_visible(c, rows);
+            if c.visible.is_empty() {
+                state.notice = Some(Notice {
+                    level: Level::Warning,
+                    text: format!("nothing in this chart matches {:?}", input.trim()),
+                });
+            }
+        }
+        PromptKind::Date => match parse_day(input.trim()) {
+            Some(day) => {
+                // Newest first: the first item on or before the day asked for.
+                let pos = c.visible.iter().position(|&i| {
+                    c.chart.timeline[i as usize]
+                        .when
+                        .day(zone)
+                        .is_some_and(|d| d <= day)
+                });
+                match pos {
+                    Some(p) => {
+                        c.cursor = p;
+                        c.moved = true;
+                        c.view = ChartView::Timeline;
+                        follow(c, rows);
+                    }
+                    None => {
+                        state.notice = Some(Notice {
+                            level: Level::Warning,
+                            text: format!("nothing on or before {day}"),
+                        })
+                    }
+                }
+            }
+            None => {
+                state.notice = Some(Notice {
+                    level: Level::Warning,
+                    text: format!(
+                        "{:?} is not a date: use YYYY-MM-DD, YYYY-MM, YYYY or DD/MM/YYYY",
+                        input.trim()
+                    ),
+                })
+            }
+        },
+    }
+}
+
+/// The last day a typed date covers (`2024` means up to 2024-12-31).
+pub(super) fn parse_day(s: &str) -> Option<chrono::NaiveDate> {
+    use chrono::NaiveDate;
+    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        return Some(d);
+    }
+    if let Ok(d) = NaiveDate::parse_from_str(s, "%d/%m/%Y") {
+        return Some(d);
+    }
+    if let Ok(d) = NaiveDate::parse_from_str(&format!("{s}-01"), "%Y-%m-%d") {
+        return d.checked_add_months(chrono::Months::new(1))?.pred_opt();
+    }
+    if s.len() == 4 {
+        let y: i32 = s.parse().ok()?;
+        return NaiveDate::from_ymd_opt(y, 12, 31);
+    }
+    None
+}
+
+/// Timeline lines on screen while the timeline has focus (what paging moves by).
+pub fn timeline_rows(size: ratatui::layout::Rect) -> usize {
+    layout::inner_rows(layout::chart(size, false).timeline)
+}
+
+/// Keeps the cursor on screen.
+pub(super) fn follow(c: &mut ChartState, rows: usize) {
+    let n = c.visible.len();
+    c.cursor = c.cursor.min(n.saturating_sub(1));
+    if c.cursor < c.scroll {
+        c.scroll = c.cursor;
+    } else if c.cursor >= c.scroll + rows {
+        c.scroll = c.cursor + 1 - rows;
+    }
+    c.scroll = c.scroll.min(n.saturating_sub(rows.min(n)));
+}
+
+/// Recomputes the visible lines after new data, a filter or a find, keeping the selected item
+/// selected once the user has moved.
+pub fn refresh_visible(c: &mut ChartState, rows: usize) {
+    let keep: Option<Target> = if c.moved { c.selected_target() } else { None };
+    let find = c.find.as_ref().map(|f| f.to_lowercase());
+    c.visible = c
+        .chart
+        .timeline
+        .iter()
+        .enumerate()
+        .filter(|(_, item)| c.filter.is_none_or(|k| item.kind == k))
+        .filter(|(_, item)| {
+            find.as_ref()
+                .is_none_or(|f| item.summary.to_lowercase().contains(f.as_str()))
+        })
+        .map(|(i, _)| i as u32)
+        .collect();
+    let timeline = &c.chart.timeline;
+    c.cursor = keep
+        .and_then(|t| {
+            c.visible
+                .iter()
+                .position(|&i| timeline[i as usize].target == t)
+        })
+        .unwrap_or(if c.moved { c.cursor } else { 0 });
+    follow(c, rows);
+}
+
+pub(super) fn chart_action(state: &mut State, action: Action, effects: &mut Vec<Effect>) {
+    let rows = timeline_rows(state.size);
+    let Some(c) = &mut state.chart else {
+        state.screen = Screen::Search;
+        return;
+    };
+    let n = c.visible.len();
+    let in_detail = c.focus == ChartFocus::Detail && c.view == ChartView::Timeline;
+    match action {
+        Action::MoveDown
+        | Action::MoveUp
+        | Action::PageDown
+        | Action::PageUp
+        | Action::GoTop
+        | Action::GoBottom
+            if in_detail =>
+        {
+            let members = detail_members(c);
+            let step = |x: usize, a: Action| match a {
+                Action::MoveDown => x + 1,
+                Action::MoveUp => x.saturating_sub(1),
+                Action::PageDown => x + 10,
+                Action::PageUp => x.saturating_sub(10),
+                Action::GoTop => 0,
+                _ => usize::MAX / 2,
+            };
+            if members > 0 {
+                c.detail_cursor = step(c.detail_cursor, action).min(members - 1);
+            } else {
+                c.detail_scroll = step(c.detail_scroll, action).min(500);
+            }
+        }
+        Action::MoveDown => move_to(c, (c.cursor + 1).min(n.saturating_sub(1)), rows),
+        Action::MoveUp => move_to(c, c.cursor.saturating_sub(1), rows),
+        Action::PageDown => move_to(c, (c.cursor + rows).min(n.saturating_sub(1)), rows),
+        Action::PageUp => move_to(c, c.cursor.saturating_sub(rows), rows),
+        Action::GoTop => move_to(c, 0, rows),
+        Action::GoBottom => move_to(c, n.saturating_sub(1), rows),
+        Action::OpenSelected | Action::NextPane | Action::PreviousPane
+            if c.view == ChartView::Timeline =>
+        {
+            c.focus = match (c.focus, action) {
+                (ChartFocus::Timeline, _) => ChartFocus::Detail,
+                (ChartFocus::Detail, Action::OpenSelected) => ChartFocus::Detail,
+                (ChartFocus::Detail, _) => ChartFocus::Timeline,
+            };
+        }
+        Action::Back => {
+            if c.view != ChartView::Timeline {
+                c.view = ChartView::Timeline;
+            } else if c.focus == ChartFocus::Detail {
+                c.focus = ChartFocus::Timeline;
+            } else if c.find.is_some() || c.filter.is_some() {
+                c.find = None;
+                c.filter = None;
+                refresh_visible(c, rows);
+            } else {
+                state.screen = Screen::Search;
+            }
+        }
+        Action::FilterTimeline => {
+            let current = c.filter;
+            let choices = filter_choices(state);
+            let cursor = choices.iter().position(|(k, _)| *k == current).unwrap_or(0);
+            state.overlay = Some(Overlay::Filter { cursor });
+        }
+        Action::FindInChart => {
+            state.overlay = Some(Overlay::Prompt {
+                kind: PromptKind::Find,
+                input: c.find.clone().unwrap_or_default(),
+            })
+        }
+        Action::JumpToDate => {
+            state.overlay = Some(Overlay::Prompt {
+                kind: PromptKind::Date,
+                input: String::new(),
+            })
+        }
+        Action::ToggleSummary => {
+            c.view = if c.view == ChartView::Summary {
+                ChartView::Timeline
+            } else {
+                ChartView::Summary
+            };
+        }
+        Action::ShowTrend => {
+            if matches!(c.view, ChartView::Trend { .. }) {
+                c.view = ChartView::Timeline;
+            } else {
+                match trend_target(c) {
+                    Some((key, title)) => c.view = ChartView::Trend { key, title },
+                    None => {
+                        state.notice = Some(Notice {
+                            level: Level::Info,
+                            text: "trends are for vital signs and results with numbers".into(),
+                        })
+                    }
+                }
+            }
+        }
+        Action::RefreshChart => {
+            if let Some(patient) = c.chart.patient.clone() {
+                let (cursor, filter, find) = (c.cursor, c.filter, c.find.clone());
+                open_patient(
+                    state,
+                    Row {
+                        patient,
+                        matched: Vec::new(),
+                        location: None,
+                    },
+                    effects,
+                );
+                if let Some(c) = &mut state.chart {
+                    (c.cursor, c.filter, c.find, c.moved) = (cursor, filter, find, cursor > 0);
+                }
+            }
+        }
+        Action::CloseChart => {
+            state.chart = None;
+            state.screen = Screen::Search;
+            state.search.focus = SearchFocus::Input;
+        }
+        _ => {}
+    }
+}
+
+pub(super) fn move_to(c: &mut ChartState, cursor: usize, rows: usize) {
+    if cursor != c.cursor {
+        c.detail_scroll = 0;
+        c.detail_cursor = 0;
+    }
+    c.cursor = cursor;
+    c.moved = true;
+    follow(c, rows);
+}
+
+/// Lines the detail pane's cursor moves over (a report's results), 0 for scrolled text.
+pub fn detail_members(c: &ChartState) -> usize {
+    match c.selected_target() {
+        Some(Target::Report(i)) => c
+            .chart
+            .reports
+            .get(i as usize)
+            .map(|r| c.chart.report_results(r).len())
+            .unwrap_or(0),
+        _ => 0,
+    }
+}
+
+/// What `t` trends: the selected observation, or in a report the result under the detail
+/// cursor (else its first abnormal, else first numeric result).
+pub(super) fn trend_target(c: &ChartState) -> Option<(String, String)> {
+    let chart = &c.chart;
+    let obs = match c.selected_target()? {
+        Target::Obs(i) => chart.obs_at(i)?,
+        Target::Report(i) => {
+            let results = chart.report_results(chart.reports.get(i as usize)?);
+            if c.focus == ChartFocus::Detail {
+                results.get(c.detail_cursor).copied()?
+            } else {
+                results
+                    .iter()
+                    .find(|o| o.flag != crate::chart::Flag::Normal && o.number.is_some())
+                    .or_else(|| results.iter().find(|o| o.number.is_some()))
+                    .copied()?
+            }
+        }
+        Target::Entry(_) => return None,
+    };
+    let numeric = obs.number.is_some() || obs.components.iter().any(|x| x.number.is_some());
+    if !numeric {
+        return None;
+    }
+    Some((obs.key.clone()?, obs.name.clone()))
+}

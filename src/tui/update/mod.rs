@@ -1,0 +1,327 @@
+//! `update`: one message in, the state changed, effects out. It never waits and never does
+//! I/O, so every behaviour here is tested by feeding messages.
+
+mod chart;
+mod search;
+#[cfg(test)]
+mod tests;
+
+use crossterm::event::{KeyCode, KeyEventKind, KeyModifiers};
+
+use crate::chart::read_patient;
+use crate::client::FetchError;
+
+use super::action::Action;
+use super::keymap::{Context, Key};
+use super::state::*;
+use chart::*;
+use search::*;
+
+pub use chart::{detail_members, filter_choices, refresh_visible, timeline_rows};
+
+/// How many recently opened patients are remembered.
+pub const RECENT_MAX: usize = 20;
+/// Rows whose ward/bed or last visit is looked up after a search.
+const LOCATION_ROWS: usize = 30;
+
+pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
+    let mut effects = Vec::new();
+    let rows = timeline_rows(state.size);
+    match msg {
+        Msg::Key(key) => {
+            if key.kind == KeyEventKind::Release {
+                return effects;
+            }
+            state.dirty = true;
+            let had_notice = state.notice.clone();
+            on_key(state, Key::from_event(&key), &mut effects);
+            if state.notice == had_notice {
+                state.notice = None;
+            }
+        }
+        Msg::Resize(w, h) => {
+            state.size = ratatui::layout::Rect::new(0, 0, w, h);
+            clamp_search(state);
+            if let Some(c) = &mut state.chart {
+                let rows = timeline_rows(state.size);
+                follow(c, rows);
+            }
+            state.dirty = true;
+        }
+        Msg::Action(action) => {
+            state.dirty = true;
+            act(state, action, &mut effects);
+        }
+        Msg::OpenPatient(id) => {
+            state.dirty = true;
+            open_patient_id(state, id, None, &mut effects);
+        }
+        Msg::Tick => {
+            state.tick_pending = false;
+            if state.busy() {
+                state.spinner = state.spinner.wrapping_add(1);
+                state.dirty = true;
+            }
+        }
+        Msg::SearchDue(generation) => {
+            if generation == state.search.generation {
+                start_search(state, &mut effects);
+            }
+        }
+        Msg::SearchDone { generation, result } => {
+            if generation != state.search.generation {
+                state.dropped_stale += 1;
+            } else {
+                search_done(state, result, &mut effects);
+                state.dirty = true;
+            }
+        }
+        Msg::Locations(found) => {
+            for (id, location) in found {
+                let rows = state.search.rows.iter_mut();
+                for row in rows.chain(state.search.recent.iter_mut()) {
+                    if row.patient.id == id {
+                        row.location = location.clone();
+                    }
+                }
+            }
+            state.dirty = true;
+        }
+        Msg::RecentLoaded(result) => {
+            if let Ok(resources) = result {
+                let mut rows: Vec<Row> = resources
+                    .iter()
+                    .filter_map(read_patient)
+                    .map(|patient| Row {
+                        patient,
+                        matched: Vec::new(),
+                        location: None,
+                    })
+                    .collect();
+                let order = &state.recent_ids;
+                rows.sort_by_key(|r| order.iter().position(|id| *id == r.patient.id));
+                let ids = rows.iter().map(|r| r.patient.id.clone()).collect();
+                state.search.recent = rows;
+                effects.push(Effect::FetchLocations { patient_ids: ids });
+                state.dirty = true;
+            }
+        }
+        Msg::ChartPatient { context, result } => {
+            if let Some(c) = current_chart(state, context) {
+                match result {
+                    Ok(patient) => c.chart.add_page(vec![patient]),
+                    Err(FetchError::NotFound) => {
+                        c.error =
+                            Some("this patient is not on the server (deleted or merged?)".into());
+                        c.loading = false;
+                    }
+                    Err(e) => c.error = Some(format!("patient details: {e}")),
+                }
+                refresh_visible(c, rows);
+                state.dirty = true;
+            }
+        }
+        Msg::ChartAllergies { context, result } => {
+            if let Some(c) = current_chart(state, context) {
+                c.chart.set_allergies(result.map_err(|e| e.to_string()));
+                refresh_visible(c, rows);
+                state.dirty = true;
+            }
+        }
+        Msg::ChartPage { context, result } => {
+            if let Some(c) = current_chart(state, context) {
+                match result {
+                    Ok(resources) => c.chart.add_page(resources),
+                    Err(e) => {
+                        c.error = Some(format!("the chart is incomplete: {e}"));
+                        c.loading = false;
+                        c.chart.flush();
+                    }
+                }
+                refresh_visible(c, rows);
+                state.dirty = true;
+            }
+        }
+        Msg::ChartDone { context } => {
+            if let Some(c) = current_chart(state, context) {
+                c.loading = false;
+                if c.error.is_none() {
+                    c.chart.finish();
+                } else {
+                    c.chart.flush();
+                }
+                refresh_visible(c, rows);
+                state.dirty = true;
+            }
+        }
+        Msg::Shutdown(_) => {
+            state.quit = true;
+        }
+    }
+    if state.busy() && !state.tick_pending {
+        state.tick_pending = true;
+        effects.push(Effect::Tick);
+    }
+    effects
+}
+
+/// The open chart if `context` is still its context; a late reply for another patient is
+/// counted and dropped, never shown.
+fn current_chart(state: &mut State, context: u64) -> Option<&mut ChartState> {
+    let current = state.chart.as_ref().is_some_and(|c| c.context == context);
+    if !current {
+        state.dropped_stale += 1;
+        return None;
+    }
+    state.chart.as_mut()
+}
+
+fn on_key(state: &mut State, key: Key, effects: &mut Vec<Effect>) {
+    let keymap = state.keymap.clone();
+    if let Some(overlay) = state.overlay.clone() {
+        if let Overlay::Prompt { kind, mut input } = overlay {
+            if let Some(c) = key.typed_char() {
+                input.push(c);
+                state.overlay = Some(Overlay::Prompt { kind, input });
+                return;
+            }
+            match key.code {
+                KeyCode::Backspace => {
+                    input.pop();
+                    state.overlay = Some(Overlay::Prompt { kind, input });
+                    return;
+                }
+                KeyCode::Enter => {
+                    state.overlay = None;
+                    apply_prompt(state, kind, input);
+                    return;
+                }
+                _ => {}
+            }
+        }
+        if let Some(action) = keymap.lookup(Context::Dialog, key) {
+            dialog_action(state, action, effects);
+        }
+        return;
+    }
+    match state.screen {
+        Screen::Search => {
+            if state.search.focus == SearchFocus::Input {
+                // No name, MRN or date has a `?`: it opens help even while typing.
+                if let Some(c) = key.typed_char().filter(|c| *c != '?') {
+                    type_char(state, c, effects);
+                    return;
+                }
+                match (key.code, key.mods) {
+                    (KeyCode::Backspace, _) => {
+                        state.search.query.pop();
+                        query_changed(state, effects);
+                        return;
+                    }
+                    (KeyCode::Char('u'), KeyModifiers::CONTROL) => {
+                        state.search.query.clear();
+                        query_changed(state, effects);
+                        return;
+                    }
+                    _ => {}
+                }
+            }
+            match keymap.lookup(Context::Search, key) {
+                Some(action) => act(state, action, effects),
+                None => {
+                    // Typing in the result list goes to the query.
+                    if let Some(c) = key.typed_char() {
+                        state.search.focus = SearchFocus::Input;
+                        type_char(state, c, effects);
+                    }
+                }
+            }
+        }
+        Screen::Chart => {
+            if let Some(action) = keymap.lookup(Context::Chart, key) {
+                act(state, action, effects);
+            }
+        }
+    }
+}
+
+fn dialog_action(state: &mut State, action: Action, effects: &mut Vec<Effect>) {
+    let Some(overlay) = state.overlay.clone() else {
+        return;
+    };
+    let kinds = filter_choices(state);
+    match (overlay, action) {
+        (_, Action::Back) => state.overlay = None,
+        (_, Action::Quit) => state.overlay = Some(Overlay::ConfirmQuit),
+        (_, Action::RedrawScreen) => state.full_redraw = true,
+        (Overlay::ConfirmQuit, Action::Confirm) => {
+            state.overlay = None;
+            state.quit = true;
+        }
+        (Overlay::Help { scroll }, a) => {
+            let scroll = match a {
+                Action::MoveDown => scroll + 1,
+                Action::MoveUp => scroll.saturating_sub(1),
+                Action::PageDown => scroll + 10,
+                Action::PageUp => scroll.saturating_sub(10),
+                Action::ShowHelp => {
+                    state.overlay = None;
+                    return;
+                }
+                _ => scroll,
+            };
+            state.overlay = Some(Overlay::Help { scroll });
+        }
+        (Overlay::Filter { cursor }, a) => {
+            let last = kinds.len().saturating_sub(1);
+            let cursor = match a {
+                Action::MoveDown => (cursor + 1).min(last),
+                Action::MoveUp => cursor.saturating_sub(1),
+                Action::PageDown => last,
+                Action::PageUp => 0,
+                Action::OpenSelected | Action::Confirm => {
+                    state.overlay = None;
+                    let choice = kinds.get(cursor).map(|(k, _)| *k).unwrap_or(None);
+                    set_filter(state, choice);
+                    return;
+                }
+                _ => cursor,
+            };
+            state.overlay = Some(Overlay::Filter { cursor });
+        }
+        (Overlay::Prompt { .. }, _) | (Overlay::ConfirmQuit, _) => {}
+    }
+    let _ = effects;
+}
+
+fn act(state: &mut State, action: Action, effects: &mut Vec<Effect>) {
+    match action {
+        Action::ShowHelp => {
+            state.overlay = Some(Overlay::Help { scroll: 0 });
+            return;
+        }
+        Action::Quit => {
+            state.overlay = Some(Overlay::ConfirmQuit);
+            return;
+        }
+        Action::RedrawScreen => {
+            state.full_redraw = true;
+            return;
+        }
+        Action::SearchPatients => {
+            let was_search = state.screen == Screen::Search;
+            state.screen = Screen::Search;
+            state.search.focus = SearchFocus::Input;
+            if was_search || !state.search.query.is_empty() {
+                state.search.query.clear();
+                query_changed(state, effects);
+            }
+            return;
+        }
+        _ => {}
+    }
+    match state.screen {
+        Screen::Search => search_action(state, action, effects),
+        Screen::Chart => chart_action(state, action, effects),
+    }
+}

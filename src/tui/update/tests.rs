@@ -1,0 +1,183 @@
+//! Pure `update` tests: messages in, state out.
+
+use super::*;
+use crate::client::FetchError;
+use crate::tui::keymap::Keymap;
+use crate::tui::state::Display;
+use crossterm::event::{KeyEvent, KeyEventState};
+use ratatui::layout::Rect;
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+fn state() -> State {
+    let display = Display {
+        today: chrono::NaiveDate::from_ymd_opt(2026, 11, 20).unwrap(),
+        zone: chrono::FixedOffset::east_opt(0).unwrap(),
+        ascii: false,
+        braille: true,
+        server: "http://test/fhir".into(),
+    };
+    State::new(
+        display,
+        Arc::new(Keymap::default_keymap()),
+        Rect::new(0, 0, 80, 24),
+        Vec::new(),
+    )
+}
+
+fn key(s: &mut State, k: &str) -> Vec<Effect> {
+    let key = Key::parse(k).unwrap();
+    update(
+        s,
+        Msg::Key(KeyEvent {
+            code: key.code,
+            modifiers: key.mods,
+            kind: KeyEventKind::Press,
+            state: KeyEventState::NONE,
+        }),
+    )
+}
+
+fn typed(s: &mut State, text: &str) -> Vec<Effect> {
+    text.chars().flat_map(|c| key(s, &c.to_string())).collect()
+}
+
+fn patient(id: &str, family: &str) -> Value {
+    json!({"resourceType": "Patient", "id": id, "name": [{"family": family, "given": ["Jo"]}]})
+}
+
+#[test]
+fn typing_debounces_and_only_the_latest_search_counts() {
+    let mut s = state();
+    let effects = typed(&mut s, "smi");
+    assert_eq!(effects.len(), 3, "one debounce per key");
+    assert_eq!(s.search.generation, 3);
+    // An old pause fires: nothing is sent.
+    assert!(update(&mut s, Msg::SearchDue(2)).is_empty());
+    let effects = update(&mut s, Msg::SearchDue(3));
+    assert!(
+        matches!(&effects[0], Effect::SearchPatients { generation: 3, params }
+        if params.contains(&("name", "smi".to_string())))
+    );
+    // A reply to an older search is dropped.
+    update(
+        &mut s,
+        Msg::SearchDone {
+            generation: 2,
+            result: Ok(vec![patient("x", "Old")]),
+        },
+    );
+    assert!(s.search.rows.is_empty());
+    assert_eq!(s.dropped_stale, 1);
+    update(
+        &mut s,
+        Msg::SearchDone {
+            generation: 3,
+            result: Ok(vec![patient("p", "Smith")]),
+        },
+    );
+    assert_eq!(s.search.rows.len(), 1);
+    assert_eq!(s.search.status, SearchStatus::Done);
+}
+
+#[test]
+fn slash_clears_the_query_except_inside_a_date() {
+    let mut s = state();
+    typed(&mut s, "14/03/1956");
+    assert_eq!(s.search.query, "14/03/1956");
+    typed(&mut s, " smith/");
+    assert_eq!(s.search.query, "");
+}
+
+#[test]
+fn opening_a_patient_tags_requests_and_drops_late_replies() {
+    let mut s = state();
+    typed(&mut s, "smith");
+    let due = s.search.generation;
+    update(&mut s, Msg::SearchDue(due));
+    let generation = s.search.generation;
+    update(
+        &mut s,
+        Msg::SearchDone {
+            generation,
+            result: Ok(vec![patient("a", "Smith"), patient("b", "Smith")]),
+        },
+    );
+    let effects = key(&mut s, "enter");
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::OpenChart { context: 1, .. }))
+    );
+    assert_eq!(s.screen, Screen::Chart);
+    // Back to search, open the second patient: context 2.
+    key(&mut s, "/");
+    typed(&mut s, "smith");
+    let due = s.search.generation;
+    update(&mut s, Msg::SearchDue(due));
+    let generation = s.search.generation;
+    update(
+        &mut s,
+        Msg::SearchDone {
+            generation,
+            result: Ok(vec![patient("a", "Smith"), patient("b", "Smith")]),
+        },
+    );
+    key(&mut s, "down");
+    key(&mut s, "enter");
+    assert_eq!(s.chart.as_ref().unwrap().patient_id, "b");
+    // The first chart's page arrives late: dropped, not merged.
+    let late = json!({"resourceType": "Observation", "id": "o", "subject": {"reference": "Patient/a"},
+                      "effectiveDateTime": "2026-01-01", "code": {"text": "K"}});
+    update(
+        &mut s,
+        Msg::ChartPage {
+            context: 1,
+            result: Ok(vec![late]),
+        },
+    );
+    assert!(s.chart.as_ref().unwrap().chart.timeline.is_empty());
+    assert_eq!(s.dropped_stale, 1);
+    assert_eq!(s.recent_ids, ["b", "a"]);
+}
+
+#[test]
+fn quit_asks_first_from_anywhere() {
+    let mut s = state();
+    key(&mut s, "?");
+    assert!(matches!(s.overlay, Some(Overlay::Help { .. })));
+    key(&mut s, "ctrl-c");
+    assert_eq!(s.overlay, Some(Overlay::ConfirmQuit));
+    key(&mut s, "n");
+    assert!(!s.quit && s.overlay.is_none());
+    key(&mut s, "ctrl-c");
+    key(&mut s, "y");
+    assert!(s.quit);
+}
+
+#[test]
+fn a_failed_chart_page_keeps_what_arrived_and_says_so() {
+    let mut s = state();
+    update(&mut s, Msg::OpenPatient("p".into()));
+    update(
+        &mut s,
+        Msg::ChartPage {
+            context: 1,
+            result: Ok(vec![
+                json!({"resourceType": "Encounter", "id": "e", "status": "finished",
+            "subject": {"reference": "Patient/p"}, "period": {"start": "2026-01-01"}}),
+            ]),
+        },
+    );
+    update(
+        &mut s,
+        Msg::ChartPage {
+            context: 1,
+            result: Err(FetchError::Timeout(30)),
+        },
+    );
+    let c = s.chart.as_ref().unwrap();
+    assert_eq!(c.chart.timeline.len(), 1);
+    assert!(!c.loading);
+    assert!(c.error.as_deref().unwrap().contains("within 30 s"));
+}
