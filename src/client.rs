@@ -24,6 +24,8 @@ pub enum FetchError {
     NotFound,
     #[error("the server answered HTTP {status}: {message}")]
     Status { status: u16, message: String },
+    #[error("someone else changed this record on the server (HTTP {0}); nothing was overwritten")]
+    Conflict(u16),
     #[error("the server sent a reply bedside cannot read: {0}")]
     Malformed(String),
     #[error("{0}")]
@@ -110,10 +112,56 @@ impl FhirClient {
         self.get_url(url, timeout).await
     }
 
+    /// Creates (`POST base/Type`, with `If-None-Exist` when given, so a retried create files
+    /// once) or updates (`PUT base/Type/id`, with `If-Match` when given) a resource, and
+    /// returns what the server stored.
+    pub async fn write(
+        &self,
+        resource: &Value,
+        if_none_exist: Option<&str>,
+        if_match: Option<&str>,
+        timeout: Duration,
+    ) -> Result<Value, FetchError> {
+        let rtype = resource
+            .get("resourceType")
+            .and_then(Value::as_str)
+            .ok_or_else(|| FetchError::BadUrl("a resource without a type".into()))?;
+        let id = resource.get("id").and_then(Value::as_str);
+        let path = match id {
+            Some(id) => format!("{rtype}/{id}"),
+            None => rtype.to_string(),
+        };
+        let url = self
+            .base
+            .join(&path)
+            .map_err(|e| FetchError::BadUrl(e.to_string()))?;
+        let mut request = match id {
+            Some(_) => self.http.put(url),
+            None => self.http.post(url),
+        }
+        .header("content-type", "application/fhir+json")
+        .header("prefer", "return=representation")
+        .body(resource.to_string());
+        if let Some(query) = if_none_exist {
+            request = request.header("if-none-exist", query);
+        }
+        if let Some(version) = if_match {
+            request = request.header("if-match", format!("W/\"{version}\""));
+        }
+        self.send(request, timeout).await
+    }
+
     async fn get_url(&self, url: Url, timeout: Duration) -> Result<Value, FetchError> {
-        let mut request = self
-            .http
-            .get(url)
+        let request = self.http.get(url);
+        self.send(request, timeout).await
+    }
+
+    async fn send(
+        &self,
+        request: reqwest::RequestBuilder,
+        timeout: Duration,
+    ) -> Result<Value, FetchError> {
+        let mut request = request
             .timeout(timeout)
             .header("accept", "application/fhir+json, application/json;q=0.9");
         if let Some(token) = &self.token {
@@ -128,6 +176,9 @@ impl FhirClient {
         }
         if status == StatusCode::NOT_FOUND || status == StatusCode::GONE {
             return Err(FetchError::NotFound);
+        }
+        if status == StatusCode::CONFLICT || status == StatusCode::PRECONDITION_FAILED {
+            return Err(FetchError::Conflict(status.as_u16()));
         }
         let parsed: Result<Value, _> = serde_json::from_slice(&body);
         if !status.is_success() {

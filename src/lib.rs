@@ -5,6 +5,7 @@ pub mod client;
 pub mod config;
 pub mod fhir;
 pub mod import;
+pub mod notes;
 pub mod paths;
 pub mod seed;
 pub mod server;

@@ -298,16 +298,22 @@ fn workstation_options(server: String, token: Option<String>, ascii: bool) -> Op
         Some(dir) => Keymap::with_user_file(&dir.join("keymap.toml")),
         None => Keymap::default_keymap(),
     };
-    let recent_file = directories::ProjectDirs::from("org", "bedside", "bedside")
+    let dirs = directories::ProjectDirs::from("org", "bedside", "bedside");
+    let mut opts = Options::new(&server);
+    opts.token = token;
+    opts.keymap = keymap;
+    opts.ascii = ascii;
+    opts.recent_file = dirs
+        .as_ref()
         .map(|d| d.data_dir().join("recent-patients.json"));
-    Options {
-        server,
-        token,
-        keymap,
-        recent_file,
-        ascii,
-        warnings: Vec::new(),
-    }
+    opts.drafts_dir = dirs.as_ref().map(|d| d.data_dir().join("drafts"));
+    opts.templates_dir = dirs.as_ref().map(|d| d.config_dir().join("templates"));
+    opts.phrases_file = dirs.as_ref().map(|d| d.config_dir().join("phrases.toml"));
+    // Until sign-in exists (the access issue), notes are filed under the login name.
+    opts.author = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "bedside user".into());
+    opts
 }
 
 /// The workstation's log goes to a file in the state directory (the terminal is the screen).

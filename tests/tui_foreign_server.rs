@@ -12,7 +12,6 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use bedside::tui::Options;
 use bedside::tui::headless::{Headless, test_display};
-use bedside::tui::keymap::Keymap;
 use bedside::tui::state::Msg;
 use serde_json::{Value, json};
 
@@ -101,14 +100,8 @@ async fn start() -> (String, Seen) {
 }
 
 fn app(base: &str) -> Headless {
-    let opts = Options {
-        server: base.to_string(),
-        token: Some("s3cret".into()),
-        keymap: Keymap::default_keymap(),
-        recent_file: None,
-        ascii: false,
-        warnings: Vec::new(),
-    };
+    let mut opts = Options::new(base);
+    opts.token = Some("s3cret".into());
     let display = test_display(base, chrono::NaiveDate::from_ymd_opt(2026, 11, 20).unwrap());
     Headless::with_options(opts, display, 100, 30).unwrap()
 }

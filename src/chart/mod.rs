@@ -39,6 +39,8 @@ pub struct Chart {
     pages: u32,
     /// Pages arrived since the timeline was last rebuilt.
     stale: bool,
+    /// `Type/id` of the resource each entry came from (same order as `entries`).
+    entry_sources: Vec<String>,
 }
 
 impl Chart {
@@ -99,9 +101,31 @@ impl Chart {
             return;
         }
         self.resources += 1;
+        let before = self.entries.len();
         if !parse::add(self, &rtype, &id, &r) {
             self.unreadable += 1;
         }
+        let source = format!("{rtype}/{id}");
+        self.entry_sources
+            .extend(std::iter::repeat_n(source, self.entries.len() - before));
+    }
+
+    /// Puts a newer version of a resource in place of the one the chart holds (a note that
+    /// was saved unsigned and is now signed), and rebuilds the timeline.
+    pub fn replace(&mut self, resource: Value) {
+        let rtype = value::text(&resource, "resourceType").unwrap_or("");
+        let id = value::text(&resource, "id").unwrap_or("");
+        let source = format!("{rtype}/{id}");
+        self.seen.remove(&source);
+        let keep: Vec<bool> = self.entry_sources.iter().map(|s| *s != source).collect();
+        let mut keep = keep.into_iter();
+        self.entries.retain(|_| keep.next().unwrap_or(true));
+        self.entry_sources.retain(|s| *s != source);
+        if self.resources > 0 {
+            self.resources -= 1;
+        }
+        self.add(resource);
+        self.rebuild();
     }
 
     /// The answer of the dedicated allergy search: authoritative for the banner.
@@ -205,6 +229,19 @@ impl Chart {
                 }
             }
         }
+    }
+
+    /// The encounter a note written now belongs to: the one in progress (`Encounter/id`).
+    pub fn current_encounter(&self) -> Option<String> {
+        self.encounters
+            .iter()
+            .find(|e| e.current && !e.id.is_empty())
+            .map(|e| format!("Encounter/{}", e.id))
+    }
+
+    /// The resource (`Type/id`) a timeline entry came from.
+    pub fn entry_source(&self, entry: u32) -> Option<&str> {
+        self.entry_sources.get(entry as usize).map(String::as_str)
     }
 
     /// `Ward 4A, Bed 4A-01` while admitted, else `last visit 2026-03-01`.

@@ -310,6 +310,7 @@ pub struct Item {
 
 #[derive(Debug, Clone)]
 pub(crate) struct EncounterInfo {
+    pub(crate) id: String,
     pub(crate) start: Option<When>,
     pub(crate) current: bool,
     pub(crate) locations: Vec<String>,

@@ -69,6 +69,20 @@ actions! {
     Confirm => "confirm",
     /// Redraw the whole screen (after line noise on a slow link)
     RedrawScreen => "redraw_screen",
+    /// Write a new note for this patient (or reopen the draft)
+    NewNote => "new_note",
+    /// Write an addendum to the signed note selected in the timeline
+    AddAddendum => "add_addendum",
+    /// Sign the note and file it to the chart (asks first, naming the patient)
+    SignNote => "sign_note",
+    /// Save the note to the server unsigned (preliminary)
+    SaveNoteUnsigned => "save_note_unsigned",
+    /// Back to typing in the note
+    EditNote => "edit_note",
+    /// Close the note pane (the draft is kept)
+    CloseNote => "close_note",
+    /// Save the draft now
+    SaveDraft => "save_draft",
 }
 
 impl Action {

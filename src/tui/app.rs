@@ -17,10 +17,11 @@ use crate::client::FhirClient;
 use super::effects::Runner;
 use super::keymap::Keymap;
 use super::recent::RecentStore;
-use super::state::{Display, Msg, State};
+use super::state::{Display, Msg, NoteSettings, State};
 use super::theme::{self, Theme};
 use super::update::update;
 use super::view::view;
+use crate::notes::drafts::DraftStore;
 
 /// What the workstation needs to start.
 pub struct Options {
@@ -33,6 +34,31 @@ pub struct Options {
     pub ascii: bool,
     /// Problems with the user's files, shown on screen at start.
     pub warnings: Vec<String>,
+    /// Where drafts are kept (none: drafts cannot be saved, and the note pane says so).
+    pub drafts_dir: Option<PathBuf>,
+    /// The user's own templates and phrases (`templates/`, `phrases.toml` in the config dir).
+    pub templates_dir: Option<PathBuf>,
+    pub phrases_file: Option<PathBuf>,
+    /// The name notes are filed under.
+    pub author: String,
+}
+
+impl Options {
+    /// Options with the default keymap and no files: tests and benchmarks.
+    pub fn new(server: &str) -> Options {
+        Options {
+            server: server.to_string(),
+            token: None,
+            keymap: Keymap::default_keymap(),
+            recent_file: None,
+            ascii: false,
+            warnings: Vec::new(),
+            drafts_dir: None,
+            templates_dir: None,
+            phrases_file: None,
+            author: "bedside user".into(),
+        }
+    }
 }
 
 /// The pieces of a running workstation, for the real terminal and for headless tests alike.
@@ -53,9 +79,24 @@ impl App {
             .recent_file
             .map(|path| RecentStore::new(path, &client.base()));
         let recent_ids = recent.as_ref().map(RecentStore::load).unwrap_or_default();
-        let runner = Runner::new(client, tx.clone(), recent, display.zone);
+        let mut runner = Runner::new(client, tx.clone(), recent, display.zone);
+        runner.drafts = opts.drafts_dir.map(DraftStore::new);
+        runner.author = opts.author.clone();
+        let mut warnings = opts.warnings;
+        let (templates, problems) = crate::notes::templates(opts.templates_dir.as_deref());
+        warnings.extend(problems);
+        let (phrases, problem) = match &opts.phrases_file {
+            Some(path) => crate::notes::phrases::user_phrases(path),
+            None => Default::default(),
+        };
+        warnings.extend(problem);
         let mut state = State::new(display, Arc::new(opts.keymap), size, recent_ids);
-        if let Some(w) = opts.warnings.first() {
+        state.notes = Arc::new(NoteSettings {
+            templates,
+            phrases,
+            author: opts.author,
+        });
+        if let Some(w) = warnings.first() {
             state.notice = Some(super::state::Notice {
                 level: super::state::Level::Warning,
                 text: w.clone(),
@@ -130,7 +171,24 @@ impl App {
             }
             self.draw(terminal)?;
         }
+        self.save_unsaved();
         Ok(())
+    }
+
+    /// On the way out (quit, SIGHUP, SIGTERM, a dead terminal): the open note's last edits
+    /// go to disk now, not in a task that may never run.
+    pub fn save_unsaved(&mut self) {
+        if let (Some(draft), Some(store)) = (self.state.unsaved_draft(), &self.runner.drafts) {
+            let mut draft = draft;
+            draft.saved = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+            if draft.created.is_empty() {
+                draft.created = draft.saved.clone();
+            }
+            match store.save(&draft) {
+                Ok(()) => tracing::info!("saved the open draft on the way out"),
+                Err(e) => tracing::error!("cannot save the open draft on the way out: {e}"),
+            }
+        }
     }
 }
 

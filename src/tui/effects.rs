@@ -11,6 +11,9 @@ use tokio::task::JoinHandle;
 use crate::chart::location_of;
 use crate::client::{FetchError, FhirClient, PAGE_TIMEOUT, SEARCH_TIMEOUT, bundle_page};
 
+use crate::notes::document::document_reference;
+use crate::notes::drafts::{Draft, DraftStore};
+
 use super::recent::RecentStore;
 use super::state::{Effect, Msg};
 
@@ -36,10 +39,18 @@ const CHART_TYPES: &[&str] = &[
     "ServiceRequest",
 ];
 
+/// How soon after an edit the draft is written (never more is lost to a crash).
+pub const AUTOSAVE: Duration = Duration::from_secs(2);
+/// How long filing a note may take.
+pub const SEND_TIMEOUT: Duration = Duration::from_secs(20);
+
 pub struct Runner {
     client: FhirClient,
     tx: UnboundedSender<Msg>,
     recent: Option<RecentStore>,
+    pub drafts: Option<DraftStore>,
+    /// Who notes are filed as.
+    pub author: String,
     zone: FixedOffset,
     chart_task: Option<JoinHandle<()>>,
     search_task: Option<JoinHandle<()>>,
@@ -56,6 +67,8 @@ impl Runner {
             client,
             tx,
             recent,
+            drafts: None,
+            author: String::new(),
             zone,
             chart_task: None,
             search_task: None,
@@ -129,6 +142,93 @@ impl Runner {
                     });
                 }
             }
+            Effect::LoadDrafts => {
+                if let Some(store) = self.drafts.clone() {
+                    let server = client.base();
+                    tokio::task::spawn_blocking(move || {
+                        let (drafts, unreadable) = store.load(&server);
+                        if unreadable > 0 {
+                            tracing::warn!("{unreadable} draft files could not be read");
+                        }
+                        let _ = tx.send(Msg::DraftsFound(drafts));
+                    });
+                }
+            }
+            Effect::SaveDraft(mut draft) => {
+                let Some(store) = self.drafts.clone() else {
+                    let _ = tx.send(Msg::DraftSaved {
+                        id: draft.id.clone(),
+                        result: Err("no folder for drafts (is $HOME set?)".into()),
+                    });
+                    return;
+                };
+                tokio::task::spawn_blocking(move || {
+                    let now = chrono::Utc::now();
+                    stamp(&mut draft, now);
+                    let result = store
+                        .save(&draft)
+                        .map(|()| {
+                            now.with_timezone(&chrono::Local)
+                                .format("%H:%M:%S")
+                                .to_string()
+                        })
+                        .map_err(|e| e.to_string());
+                    if let Err(e) = &result {
+                        tracing::error!("cannot save a draft: {e}");
+                    }
+                    let _ = tx.send(Msg::DraftSaved {
+                        id: draft.id.clone(),
+                        result,
+                    });
+                });
+            }
+            Effect::DeleteDraft(id) => {
+                if let Some(store) = self.drafts.clone() {
+                    tokio::task::spawn_blocking(move || {
+                        if let Err(e) = store.delete(&id) {
+                            tracing::warn!("cannot delete a filed draft: {e}");
+                        }
+                    });
+                }
+            }
+            Effect::Autosave { context } => {
+                tokio::spawn(async move {
+                    tokio::time::sleep(AUTOSAVE).await;
+                    let _ = tx.send(Msg::AutosaveDue { context });
+                });
+            }
+            Effect::SendNote {
+                context,
+                draft,
+                status,
+            } => {
+                let author = serde_json::json!({"display": self.author});
+                tokio::spawn(async move {
+                    let now = crate::fhir::date::instant(crate::fhir::date::now_ms());
+                    let mut draft = *draft;
+                    stamp(&mut draft, chrono::Utc::now());
+                    let doc = document_reference(&draft, status, &author, &now);
+                    let if_none_exist = format!("identifier=urn:bedside:draft|{}", draft.id);
+                    let result = match &draft.server_id {
+                        Some(_) => {
+                            client
+                                .write(&doc, None, draft.server_version.as_deref(), SEND_TIMEOUT)
+                                .await
+                        }
+                        None => {
+                            client
+                                .write(&doc, Some(&if_none_exist), None, SEND_TIMEOUT)
+                                .await
+                        }
+                    };
+                    let _ = tx.send(Msg::NoteSent {
+                        context,
+                        draft_id: draft.id,
+                        status,
+                        result,
+                    });
+                });
+            }
             Effect::OpenChart {
                 context,
                 patient_id,
@@ -140,6 +240,15 @@ impl Runner {
             }
         }
     }
+}
+
+/// Sets the draft's saved time (and created time, the first time).
+fn stamp(draft: &mut Draft, now: chrono::DateTime<chrono::Utc>) {
+    let now = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    if draft.created.is_empty() {
+        draft.created = now.clone();
+    }
+    draft.saved = now;
 }
 
 /// One search page's resources (the first page is all a search row list needs).

@@ -12,7 +12,7 @@ use ratatui::backend::TestBackend;
 use ratatui::layout::Rect;
 
 use super::app::{App, Options};
-use super::keymap::{Key, Keymap};
+use super::keymap::Key;
 use super::state::{Display, Msg, State};
 use super::theme::Theme;
 
@@ -44,14 +44,9 @@ impl Headless {
         display: Display,
         recent_file: Option<PathBuf>,
     ) -> Result<Headless> {
-        let opts = Options {
-            server: server.to_string(),
-            token: None,
-            keymap: Keymap::default_keymap(),
-            recent_file,
-            ascii: display.ascii,
-            warnings: Vec::new(),
-        };
+        let mut opts = Options::new(server);
+        opts.recent_file = recent_file;
+        opts.ascii = display.ascii;
         Headless::with_options(opts, display, width, height)
     }
 

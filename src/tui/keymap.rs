@@ -16,14 +16,17 @@ pub enum Context {
     Global,
     Search,
     Chart,
+    /// The note pane's command mode (in editing mode keys go to the editor).
+    Note,
     Dialog,
 }
 
 impl Context {
-    pub const ALL: [Context; 4] = [
+    pub const ALL: [Context; 5] = [
         Context::Global,
         Context::Search,
         Context::Chart,
+        Context::Note,
         Context::Dialog,
     ];
 
@@ -32,6 +35,7 @@ impl Context {
             Context::Global => "global",
             Context::Search => "search",
             Context::Chart => "chart",
+            Context::Note => "note",
             Context::Dialog => "dialog",
         }
     }
@@ -230,7 +234,7 @@ impl Keymap {
                 self.problems.push(Problem {
                     source: source.to_string(),
                     message: format!(
-                        "unknown context [{context_name}] (contexts: global, search, chart, dialog)"
+                        "unknown context [{context_name}] (contexts: global, search, chart, note, dialog)"
                     ),
                 });
                 continue;

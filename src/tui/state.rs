@@ -6,8 +6,15 @@ use chrono::{FixedOffset, NaiveDate};
 use ratatui::layout::Rect;
 use serde_json::Value;
 
+use std::collections::BTreeMap;
+
+use ratatui_textarea::TextArea;
+
 use crate::chart::{Chart, Kind, PatientInfo, Target};
 use crate::client::FetchError;
+use crate::notes::Template;
+use crate::notes::document::DocStatus;
+use crate::notes::drafts::Draft;
 
 use super::keymap::Keymap;
 
@@ -45,6 +52,24 @@ pub enum Msg {
     },
     /// The terminal went away or a signal asked us to stop.
     Shutdown(&'static str),
+    /// Drafts left from an earlier session, found at start.
+    DraftsFound(Vec<Draft>),
+    /// A draft reached the disk (or did not).
+    DraftSaved {
+        id: String,
+        result: Result<String, String>,
+    },
+    /// Time to autosave the open note if it changed.
+    AutosaveDue {
+        context: u64,
+    },
+    /// The server's answer to signing or saving a note.
+    NoteSent {
+        context: u64,
+        draft_id: String,
+        status: DocStatus,
+        result: Result<Value, FetchError>,
+    },
 }
 
 /// Work for the runtime; results come back as `Msg`s.
@@ -71,6 +96,17 @@ pub enum Effect {
         patient_id: String,
     },
     Tick,
+    LoadDrafts,
+    SaveDraft(Box<Draft>),
+    DeleteDraft(String),
+    Autosave {
+        context: u64,
+    },
+    SendNote {
+        context: u64,
+        draft: Box<Draft>,
+        status: DocStatus,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -139,6 +175,65 @@ pub enum ChartView {
     Timeline,
     Summary,
     Trend { key: String, title: String },
+    Note,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoteMode {
+    Editing,
+    Command,
+}
+
+/// The note being written in this chart. The editor holds the text; `draft` holds everything
+/// else and is what goes to disk and to the server.
+#[derive(Debug)]
+pub struct NoteState {
+    pub draft: Draft,
+    pub editor: TextArea<'static>,
+    pub mode: NoteMode,
+    /// Edits not yet on disk.
+    pub unsaved: bool,
+    pub autosave_pending: bool,
+    /// "draft saved 12:03", or why it was not.
+    pub saved: Option<Result<String, String>>,
+    /// A send in flight.
+    pub sending: Option<DocStatus>,
+    /// Why the last send failed, in plain words.
+    pub error: Option<String>,
+}
+
+impl NoteState {
+    pub fn new(draft: Draft) -> NoteState {
+        let lines: Vec<String> = draft.text.split('\n').map(str::to_string).collect();
+        let mut editor = TextArea::new(lines);
+        editor.set_wrap_mode(ratatui_textarea::WrapMode::WordOrGlyph);
+        editor.set_max_histories(1000);
+        NoteState {
+            draft,
+            editor,
+            mode: NoteMode::Editing,
+            unsaved: false,
+            autosave_pending: false,
+            saved: None,
+            sending: None,
+            error: None,
+        }
+    }
+
+    /// The draft with the editor's text.
+    pub fn current(&self) -> Draft {
+        let mut d = self.draft.clone();
+        d.text = self.editor.lines().join("\n");
+        d
+    }
+
+    pub fn words(&self) -> usize {
+        self.editor
+            .lines()
+            .iter()
+            .map(|l| l.split_whitespace().count())
+            .sum()
+    }
 }
 
 #[derive(Debug)]
@@ -161,6 +256,7 @@ pub struct ChartState {
     pub detail_cursor: usize,
     /// Once the user moves, new pages keep their item selected instead of the newest.
     pub moved: bool,
+    pub note: Option<NoteState>,
 }
 
 impl ChartState {
@@ -182,6 +278,7 @@ impl ChartState {
             detail_scroll: 0,
             detail_cursor: 0,
             moved: false,
+            note: None,
         }
     }
 
@@ -203,10 +300,29 @@ pub enum PromptKind {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Overlay {
-    Help { scroll: usize },
-    Filter { cursor: usize },
-    Prompt { kind: PromptKind, input: String },
+    Help {
+        scroll: usize,
+    },
+    Filter {
+        cursor: usize,
+    },
+    Prompt {
+        kind: PromptKind,
+        input: String,
+    },
     ConfirmQuit,
+    /// Pick a note template.
+    Templates {
+        cursor: usize,
+    },
+    /// "Sign progress note for SMITH, John (MRN 0012345)? y/n"
+    ConfirmSign {
+        status: DocStatus,
+    },
+    /// Drafts from an earlier session.
+    Drafts {
+        cursor: usize,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -235,8 +351,20 @@ pub struct Display {
     pub server: String,
 }
 
+/// What notes need: templates, user phrases, and who is writing.
+#[derive(Debug, Clone, Default)]
+pub struct NoteSettings {
+    pub templates: Vec<Template>,
+    pub phrases: BTreeMap<String, String>,
+    /// The author named on notes (the signed-in practitioner once sign-in exists).
+    pub author: String,
+}
+
 pub struct State {
     pub screen: Screen,
+    pub notes: Arc<NoteSettings>,
+    /// Drafts from an earlier session, offered at start.
+    pub drafts: Vec<Draft>,
     pub search: SearchState,
     pub chart: Option<ChartState>,
     pub overlay: Option<Overlay>,
@@ -272,6 +400,8 @@ impl State {
         });
         State {
             screen: Screen::Search,
+            notes: Arc::new(NoteSettings::default()),
+            drafts: Vec::new(),
             search: SearchState {
                 query: String::new(),
                 generation: 0,
@@ -307,12 +437,18 @@ impl State {
 
     /// Effects to start when the app starts.
     pub fn startup(&self) -> Vec<Effect> {
-        if self.recent_ids.is_empty() {
-            Vec::new()
-        } else {
-            vec![Effect::LoadRecent {
+        let mut effects = vec![Effect::LoadDrafts];
+        if !self.recent_ids.is_empty() {
+            effects.push(Effect::LoadRecent {
                 patient_ids: self.recent_ids.clone(),
-            }]
+            });
         }
+        effects
+    }
+
+    /// The open note's draft if it has edits not yet on disk (saved on the way out).
+    pub fn unsaved_draft(&self) -> Option<Draft> {
+        let note = self.chart.as_ref()?.note.as_ref()?;
+        note.unsaved.then(|| note.current())
     }
 }

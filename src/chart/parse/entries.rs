@@ -100,6 +100,7 @@ pub(super) fn encounter_info(r: &Value) -> EncounterInfo {
     let status = text(r, "status").unwrap_or("");
     let ended = r.pointer("/period/end").is_some();
     EncounterInfo {
+        id: text(r, "id").unwrap_or("").to_string(),
         start: when(r, &["period"]),
         current: matches!(status, "in-progress" | "arrived" | "triaged" | "onleave") && !ended,
         locations: list(r, "location")

@@ -270,7 +270,10 @@ pub(super) fn chart_action(state: &mut State, action: Action, effects: &mut Vec<
                 }
             }
         }
+        Action::NewNote => super::notes::new_note(state, effects),
+        Action::AddAddendum => super::notes::add_addendum(state, effects),
         Action::CloseChart => {
+            super::leave_note(state, effects);
             state.chart = None;
             state.screen = Screen::Search;
             state.search.focus = SearchFocus::Input;

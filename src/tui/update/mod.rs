@@ -2,6 +2,7 @@
 //! I/O, so every behaviour here is tested by feeding messages.
 
 mod chart;
+mod notes;
 mod search;
 #[cfg(test)]
 mod tests;
@@ -18,6 +19,7 @@ use chart::*;
 use search::*;
 
 pub use chart::{detail_members, filter_choices, refresh_visible, timeline_rows};
+pub use notes::sign_question;
 
 /// How many recently opened patients are remembered.
 pub const RECENT_MAX: usize = 20;
@@ -157,6 +159,38 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::Shutdown(_) => {
             state.quit = true;
         }
+        Msg::DraftsFound(drafts) => {
+            if !drafts.is_empty() {
+                state.drafts = drafts;
+                if state.overlay.is_none() {
+                    state.overlay = Some(Overlay::Drafts { cursor: 0 });
+                }
+                state.dirty = true;
+            }
+        }
+        Msg::DraftSaved { id, result } => {
+            let note = state.chart.as_mut().and_then(|c| c.note.as_mut());
+            if let Some(note) = note.filter(|n| n.draft.id == id) {
+                note.saved = Some(result);
+                state.dirty = true;
+            } else if let Err(e) = result {
+                state.notice = Some(Notice {
+                    level: Level::Error,
+                    text: format!("a draft could not be saved: {e}"),
+                });
+                state.dirty = true;
+            }
+        }
+        Msg::AutosaveDue { context } => notes::autosave_due(state, context, &mut effects),
+        Msg::NoteSent {
+            context,
+            draft_id,
+            status,
+            result,
+        } => {
+            notes::note_sent(state, context, draft_id, status, result, &mut effects);
+            state.dirty = true;
+        }
     }
     if state.busy() && !state.tick_pending {
         state.tick_pending = true;
@@ -238,10 +272,32 @@ fn on_key(state: &mut State, key: Key, effects: &mut Vec<Effect>) {
             }
         }
         Screen::Chart => {
+            if notes::note_key(state, key, effects) {
+                return;
+            }
             if let Some(action) = keymap.lookup(Context::Chart, key) {
                 act(state, action, effects);
             }
         }
+    }
+}
+
+/// Moves a list cursor; `None` for actions that do not move it.
+fn list_cursor(cursor: usize, action: Action, len: usize) -> Option<usize> {
+    let last = len.saturating_sub(1);
+    Some(match action {
+        Action::MoveDown => (cursor + 1).min(last),
+        Action::MoveUp => cursor.saturating_sub(1),
+        Action::PageDown | Action::GoBottom => last,
+        Action::PageUp | Action::GoTop => 0,
+        _ => return None,
+    })
+}
+
+/// Leaving the note pane (another patient, the search screen): the draft reaches the disk.
+pub(super) fn leave_note(state: &mut State, effects: &mut Vec<Effect>) {
+    if let Some(note) = state.chart.as_mut().and_then(|c| c.note.as_mut()) {
+        notes::save_if_unsaved(note, effects);
     }
 }
 
@@ -289,9 +345,37 @@ fn dialog_action(state: &mut State, action: Action, effects: &mut Vec<Effect>) {
             };
             state.overlay = Some(Overlay::Filter { cursor });
         }
-        (Overlay::Prompt { .. }, _) | (Overlay::ConfirmQuit, _) => {}
+        (Overlay::Templates { cursor }, a) => {
+            let n = state.notes.templates.len();
+            if matches!(a, Action::OpenSelected | Action::Confirm) {
+                state.overlay = None;
+                notes::create_note(state, cursor, None, effects);
+            } else if let Some(cursor) = list_cursor(cursor, a, n) {
+                state.overlay = Some(Overlay::Templates { cursor });
+            }
+        }
+        (Overlay::ConfirmSign { status }, Action::Confirm) => {
+            state.overlay = None;
+            notes::confirm_send(state, status, effects);
+        }
+        (Overlay::Drafts { cursor }, a) => {
+            let n = state.drafts.len();
+            if matches!(a, Action::OpenSelected | Action::Confirm) {
+                state.overlay = None;
+                if cursor < n {
+                    let draft = state.drafts.remove(cursor);
+                    open_patient_id(state, draft.patient_id.clone(), None, effects);
+                    if let Some(c) = &mut state.chart {
+                        c.note = Some(NoteState::new(draft));
+                        c.view = ChartView::Note;
+                    }
+                }
+            } else if let Some(cursor) = list_cursor(cursor, a, n) {
+                state.overlay = Some(Overlay::Drafts { cursor });
+            }
+        }
+        (Overlay::Prompt { .. } | Overlay::ConfirmQuit | Overlay::ConfirmSign { .. }, _) => {}
     }
-    let _ = effects;
 }
 
 fn act(state: &mut State, action: Action, effects: &mut Vec<Effect>) {
@@ -309,6 +393,7 @@ fn act(state: &mut State, action: Action, effects: &mut Vec<Effect>) {
             return;
         }
         Action::SearchPatients => {
+            leave_note(state, effects);
             let was_search = state.screen == Screen::Search;
             state.screen = Screen::Search;
             state.search.focus = SearchFocus::Input;

@@ -127,6 +127,7 @@ pub(super) fn open_patient_id(
     known: Option<crate::chart::PatientInfo>,
     effects: &mut Vec<Effect>,
 ) {
+    super::leave_note(state, effects);
     state.context += 1;
     let mut chart = Chart::for_patient(&id);
     chart.patient = known;

@@ -29,6 +29,7 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
         ChartView::Trend { key, title } => {
             super::trend::draw(state, theme, frame, areas.body, c, key, title)
         }
+        ChartView::Note => super::note::draw(state, theme, frame, areas.body, c),
     }
     let mut left = Vec::new();
     if c.loading {
@@ -63,6 +64,7 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
             (Action::ShowHelp, "help"),
             (Action::CloseChart, "close"),
         ],
+        ChartView::Note => &[(Action::ShowHelp, "help")],
         _ => &[(Action::Back, "back"), (Action::ShowHelp, "help")],
     };
     status_line(

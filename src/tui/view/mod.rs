@@ -3,6 +3,7 @@
 
 mod chart;
 mod detail;
+mod note;
 mod overlay;
 mod search;
 mod summary;

@@ -62,6 +62,74 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
                 inner.y,
             ));
         }
+        Overlay::Templates { cursor } => {
+            let items: Vec<String> = state
+                .notes
+                .templates
+                .iter()
+                .map(|t| t.name.clone())
+                .collect();
+            list(
+                state,
+                theme,
+                frame,
+                area,
+                " New note: pick a template ",
+                &items,
+                *cursor,
+            );
+        }
+        Overlay::Drafts { cursor } => {
+            let items: Vec<String> = state
+                .drafts
+                .iter()
+                .map(|d| {
+                    format!(
+                        "{} (MRN {}) - {}, saved {}",
+                        d.patient_name,
+                        d.mrn.as_deref().unwrap_or("none"),
+                        d.title,
+                        d.saved.replace('T', " ").trim_end_matches('Z')
+                    )
+                })
+                .collect();
+            list(
+                state,
+                theme,
+                frame,
+                area,
+                " Unsent drafts from an earlier session: Enter reopens, Esc later ",
+                &items,
+                *cursor,
+            );
+        }
+        Overlay::ConfirmSign { status } => {
+            let question = crate::tui::update::sign_question(state, *status);
+            let w = (question.chars().count() as u16 + 4).clamp(30, area.width);
+            let r = centered(area, w, 4);
+            frame.render_widget(Clear, r);
+            let block = pane(
+                Line::from(styled(" Confirm ", theme.title)),
+                true,
+                state,
+                theme,
+            );
+            frame.render_widget(
+                Paragraph::new(vec![
+                    Line::from(styled(format!(" {question}"), theme.warning)),
+                    Line::from(vec![
+                        Span::raw(" "),
+                        styled("y", theme.key),
+                        Span::raw(" yes  "),
+                        styled("n", theme.key),
+                        Span::raw(" no"),
+                    ]),
+                ])
+                .wrap(ratatui::widgets::Wrap { trim: false })
+                .block(block),
+                r,
+            );
+        }
         Overlay::ConfirmQuit => {
             let r = centered(area, 36, 3);
             frame.render_widget(Clear, r);
@@ -128,6 +196,46 @@ fn help(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, scroll: usi
             .block(block),
         r,
     );
+}
+
+/// A titled list with a cursor, centred.
+fn list(
+    state: &State,
+    theme: &Theme,
+    frame: &mut Frame,
+    area: Rect,
+    title: &str,
+    items: &[String],
+    cursor: usize,
+) {
+    let widest = items.iter().map(|i| i.chars().count()).max().unwrap_or(10);
+    let w = (widest.max(title.chars().count()) as u16 + 4).min(area.width);
+    let h = (items.len() as u16 + 2).min(area.height.saturating_sub(2));
+    let r = centered(area, w, h);
+    frame.render_widget(Clear, r);
+    let rows = h.saturating_sub(2) as usize;
+    let skip = (cursor + 1).saturating_sub(rows);
+    let lines: Vec<Line> = items
+        .iter()
+        .enumerate()
+        .skip(skip)
+        .take(rows)
+        .map(|(i, item)| {
+            let line = Line::raw(format!(" {item}"));
+            if i == cursor {
+                line.patch_style(theme.selected)
+            } else {
+                line
+            }
+        })
+        .collect();
+    let block = pane(
+        Line::from(styled(title.to_string(), theme.title)),
+        true,
+        state,
+        theme,
+    );
+    frame.render_widget(Paragraph::new(lines).block(block), r);
 }
 
 fn centered(area: Rect, width: u16, height: u16) -> Rect {

@@ -1,0 +1,418 @@
+//! The note pane: choosing a template, typing (with smart phrases), autosave, signing,
+//! saving unsigned, addenda. A note lives in its chart, so it can only be filed to that
+//! patient; the draft on disk names the patient too.
+
+use crossterm::event::{KeyCode, KeyModifiers};
+use serde_json::Value;
+
+use crate::chart::Target;
+use crate::client::FetchError;
+use crate::notes::document::DocStatus;
+use crate::notes::drafts::Draft;
+use crate::notes::{fill, phrases};
+
+use super::super::action::Action;
+use super::super::keymap::{Context, Key};
+use super::super::state::*;
+use super::chart::refresh_visible;
+use super::chart::timeline_rows;
+
+/// `n`: reopen this chart's note, resume its draft from an earlier session, or pick a template.
+pub(super) fn new_note(state: &mut State, effects: &mut Vec<Effect>) {
+    let Some(c) = &mut state.chart else { return };
+    if let Some(note) = &mut c.note {
+        c.view = ChartView::Note;
+        note.mode = NoteMode::Editing;
+        return;
+    }
+    if let Some(pos) = state
+        .drafts
+        .iter()
+        .position(|d| d.patient_id == c.patient_id)
+    {
+        let draft = state.drafts.remove(pos);
+        open_draft(state, draft, effects);
+        return;
+    }
+    state.overlay = Some(Overlay::Templates { cursor: 0 });
+}
+
+/// Opens `draft` in the current chart's note pane, if it is this patient's.
+pub(super) fn open_draft(state: &mut State, draft: Draft, effects: &mut Vec<Effect>) {
+    let Some(c) = &mut state.chart else { return };
+    if draft.patient_id != c.patient_id {
+        state.notice = Some(Notice {
+            level: Level::Error,
+            text: "that draft belongs to another patient; it was not opened here".into(),
+        });
+        return;
+    }
+    c.note = Some(NoteState::new(draft));
+    c.view = ChartView::Note;
+    let _ = effects;
+}
+
+/// A new note from template `index` (or an addendum to `appends`).
+pub(super) fn create_note(
+    state: &mut State,
+    index: usize,
+    appends: Option<(String, String)>,
+    effects: &mut Vec<Effect>,
+) {
+    let settings = state.notes.clone();
+    let zone = state.display.zone;
+    let today = state.display.today;
+    let server = state.display.server.clone();
+    let Some(c) = &mut state.chart else { return };
+    let Some(template) = settings.templates.get(index) else {
+        return;
+    };
+    let patient = c.chart.patient.clone().unwrap_or_default();
+    let values = [
+        ("name", patient.display_name()),
+        ("age", patient.age(today).unwrap_or_default()),
+        ("sex", patient.sex_word().to_string()),
+        ("mrn", patient.mrn.clone().unwrap_or_else(|| "none".into())),
+        ("date", today.to_string()),
+    ];
+    let chart = &c.chart;
+    let mut text = fill(&template.text, &values, |name| {
+        phrases::expand(name, chart, zone, &settings.phrases)
+    });
+    let mut title = template.name.clone();
+    if let Some((_, original)) = &appends {
+        title = format!("Addendum to {original}");
+        text = format!("Addendum to {original}\n\n{text}");
+    }
+    let draft = Draft {
+        id: uuid::Uuid::new_v4().to_string(),
+        server,
+        patient_id: c.patient_id.clone(),
+        patient_name: patient.display_name(),
+        mrn: patient.mrn.clone(),
+        encounter: c.chart.current_encounter(),
+        template: template.key.clone(),
+        title,
+        loinc: template.loinc.clone(),
+        loinc_display: template.loinc_display.clone(),
+        text,
+        created: String::new(),
+        saved: String::new(),
+        appends: appends.map(|(id, _)| id),
+        server_id: None,
+        server_version: None,
+    };
+    effects.push(Effect::SaveDraft(Box::new(draft.clone())));
+    let mut note = NoteState::new(draft);
+    // Start typing at the first empty line after a heading, else at the end.
+    note.editor
+        .move_cursor(ratatui_textarea::CursorMove::Bottom);
+    note.editor.move_cursor(ratatui_textarea::CursorMove::End);
+    c.note = Some(note);
+    c.view = ChartView::Note;
+}
+
+/// `a` on a signed note in the timeline: an addendum that appends to it.
+pub(super) fn add_addendum(state: &mut State, effects: &mut Vec<Effect>) {
+    let Some(c) = &state.chart else { return };
+    let target = c.selected().map(|i| (i.target, i.summary.clone(), i.when));
+    let original = match target {
+        Some((Target::Entry(e), summary, when)) => c
+            .chart
+            .entry_source(e)
+            .and_then(|s| s.strip_prefix("DocumentReference/"))
+            .filter(|_| !summary.contains("[PRELIMINARY]"))
+            .map(|id| {
+                let title = summary.split(" - ").next().unwrap_or("note").to_string();
+                (
+                    id.to_string(),
+                    format!("{title} of {}", when.display(state.display.zone)),
+                )
+            }),
+        _ => None,
+    };
+    match original {
+        Some(original) => {
+            if c.note.is_some() {
+                state.notice = Some(Notice {
+                    level: Level::Warning,
+                    text: "finish or close the open note first (n reopens it)".into(),
+                });
+                return;
+            }
+            let free = state
+                .notes
+                .templates
+                .iter()
+                .position(|t| t.key == "free")
+                .unwrap_or(0);
+            create_note(state, free, Some(original), effects);
+        }
+        None => {
+            state.notice = Some(Notice {
+                level: Level::Info,
+                text: "select a signed note in the timeline to add an addendum".into(),
+            })
+        }
+    }
+}
+
+/// A key while the note pane is open; false if it was not the note's.
+pub(super) fn note_key(state: &mut State, key: Key, effects: &mut Vec<Effect>) -> bool {
+    let Some(c) = &mut state.chart else {
+        return false;
+    };
+    if c.view != ChartView::Note {
+        return false;
+    }
+    let Some(note) = &mut c.note else {
+        return false;
+    };
+    if note.mode == NoteMode::Editing {
+        let ctrl = key.mods.contains(KeyModifiers::CONTROL);
+        match key.code {
+            KeyCode::Esc => {
+                note.mode = NoteMode::Command;
+                save_if_unsaved(note, effects);
+                return true;
+            }
+            KeyCode::Char('s') if ctrl => {
+                save_now(note, effects);
+                return true;
+            }
+            KeyCode::Tab | KeyCode::Char(' ') if key.mods.is_empty() => {
+                if expand_phrase(state) {
+                    mark_edited(state, effects);
+                    return true;
+                }
+            }
+            _ => {}
+        }
+        let Some(note) = state.chart.as_mut().and_then(|c| c.note.as_mut()) else {
+            return true;
+        };
+        let input = ratatui_textarea::Input {
+            key: ratatui_textarea::Key::from(key.code),
+            ctrl,
+            alt: key.mods.contains(KeyModifiers::ALT),
+            shift: key.mods.contains(KeyModifiers::SHIFT),
+        };
+        if note.editor.input(input) {
+            mark_edited(state, effects);
+        }
+        return true;
+    }
+    let action = state.keymap.lookup(Context::Note, key);
+    match action {
+        Some(action) => note_action(state, action, effects),
+        None => return false,
+    }
+    true
+}
+
+fn note_action(state: &mut State, action: Action, effects: &mut Vec<Effect>) {
+    let Some(c) = &mut state.chart else { return };
+    let Some(note) = &mut c.note else { return };
+    match action {
+        Action::EditNote => note.mode = NoteMode::Editing,
+        Action::SaveDraft => save_now(note, effects),
+        Action::CloseNote => {
+            save_if_unsaved(note, effects);
+            c.view = ChartView::Timeline;
+        }
+        Action::SignNote | Action::SaveNoteUnsigned => {
+            if note.sending.is_some() {
+                return;
+            }
+            let status = if action == Action::SignNote {
+                DocStatus::Final
+            } else {
+                DocStatus::Preliminary
+            };
+            state.overlay = Some(Overlay::ConfirmSign { status });
+        }
+        Action::MoveUp | Action::MoveDown => {
+            let m = if action == Action::MoveUp {
+                ratatui_textarea::CursorMove::Up
+            } else {
+                ratatui_textarea::CursorMove::Down
+            };
+            note.editor.move_cursor(m);
+        }
+        other => super::act(state, other, effects),
+    }
+}
+
+/// The question before anything is written to the chart names the patient it goes to.
+pub fn sign_question(state: &State, status: DocStatus) -> String {
+    let Some(note) = state.chart.as_ref().and_then(|c| c.note.as_ref()) else {
+        return String::new();
+    };
+    let d = &note.draft;
+    let what = match status {
+        DocStatus::Final => "Sign",
+        DocStatus::Preliminary => "Save UNSIGNED (preliminary)",
+    };
+    format!(
+        "{what} {} for {} (MRN {})?",
+        d.title.to_lowercase(),
+        d.patient_name,
+        d.mrn.as_deref().unwrap_or("none")
+    )
+}
+
+/// `y` to the sign question.
+pub(super) fn confirm_send(state: &mut State, status: DocStatus, effects: &mut Vec<Effect>) {
+    let Some(c) = &mut state.chart else { return };
+    let context = c.context;
+    let patient = c.patient_id.clone();
+    let Some(note) = &mut c.note else { return };
+    let draft = note.current();
+    if draft.patient_id != patient {
+        note.error = Some("this note belongs to another patient; it was not sent".into());
+        return;
+    }
+    note.sending = Some(status);
+    note.error = None;
+    note.draft = draft.clone();
+    note.unsaved = false;
+    // The draft on disk is the one being sent: if anything fails, it is still there.
+    effects.push(Effect::SaveDraft(Box::new(draft.clone())));
+    effects.push(Effect::SendNote {
+        context,
+        draft: Box::new(draft),
+        status,
+    });
+}
+
+/// The server's answer to a send.
+pub(super) fn note_sent(
+    state: &mut State,
+    context: u64,
+    draft_id: String,
+    status: DocStatus,
+    result: Result<Value, FetchError>,
+    effects: &mut Vec<Effect>,
+) {
+    let rows = timeline_rows(state.size);
+    let current = state.chart.as_ref().is_some_and(|c| c.context == context);
+    if !current {
+        // The chart was closed while the note was on its way; a signed note's draft is done.
+        if status == DocStatus::Final && result.is_ok() {
+            effects.push(Effect::DeleteDraft(draft_id));
+        }
+        state.dropped_stale += 1;
+        return;
+    }
+    let Some(c) = &mut state.chart else { return };
+    let Some(note) = &mut c.note else { return };
+    note.sending = None;
+    match result {
+        Ok(resource) => {
+            let who = format!(
+                "{} (MRN {})",
+                note.draft.patient_name,
+                note.draft.mrn.as_deref().unwrap_or("none")
+            );
+            let title = note.draft.title.clone();
+            if status == DocStatus::Final {
+                effects.push(Effect::DeleteDraft(draft_id));
+                c.note = None;
+                c.view = ChartView::Timeline;
+                state.notice = Some(Notice {
+                    level: Level::Info,
+                    text: format!("signed {} filed to {who}", title.to_lowercase()),
+                });
+            } else {
+                note.draft.server_id = resource
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .map(str::to_string);
+                note.draft.server_version = resource
+                    .pointer("/meta/versionId")
+                    .and_then(Value::as_str)
+                    .map(str::to_string);
+                effects.push(Effect::SaveDraft(Box::new(note.current())));
+                state.notice = Some(Notice {
+                    level: Level::Info,
+                    text: format!("saved UNSIGNED (preliminary) to {who}; sign it when ready"),
+                });
+            }
+            c.chart.replace(resource);
+            refresh_visible(c, rows);
+        }
+        Err(e) => {
+            note.error = Some(match e {
+                FetchError::Conflict(_) => format!(
+                    "not filed: {e}. Your text is kept; close and reopen the chart to see the \
+                     other version, then sign again"
+                ),
+                other => format!("not filed: {other}. Your text is kept as a draft; try again"),
+            });
+        }
+    }
+}
+
+fn mark_edited(state: &mut State, effects: &mut Vec<Effect>) {
+    let Some(c) = &mut state.chart else { return };
+    let context = c.context;
+    let Some(note) = &mut c.note else { return };
+    note.unsaved = true;
+    if !note.autosave_pending {
+        note.autosave_pending = true;
+        effects.push(Effect::Autosave { context });
+    }
+}
+
+pub(super) fn autosave_due(state: &mut State, context: u64, effects: &mut Vec<Effect>) {
+    let Some(c) = &mut state.chart else { return };
+    if c.context != context {
+        return;
+    }
+    if let Some(note) = &mut c.note {
+        note.autosave_pending = false;
+        save_if_unsaved(note, effects);
+    }
+}
+
+pub(super) fn save_if_unsaved(note: &mut NoteState, effects: &mut Vec<Effect>) {
+    if note.unsaved {
+        save_now(note, effects);
+    }
+}
+
+fn save_now(note: &mut NoteState, effects: &mut Vec<Effect>) {
+    note.unsaved = false;
+    effects.push(Effect::SaveDraft(Box::new(note.current())));
+}
+
+/// `.vitals` (or another phrase) just before the cursor: replaced by its text.
+fn expand_phrase(state: &mut State) -> bool {
+    let settings = state.notes.clone();
+    let zone = state.display.zone;
+    let Some(c) = &mut state.chart else {
+        return false;
+    };
+    let Some(note) = &mut c.note else {
+        return false;
+    };
+    let ratatui_textarea::DataCursor(row, col) = note.editor.cursor();
+    let Some(line) = note.editor.lines().get(row) else {
+        return false;
+    };
+    let before: String = line.chars().take(col).collect();
+    let token = before.rsplit(char::is_whitespace).next().unwrap_or("");
+    let Some(name) = token.strip_prefix('.').filter(|n| !n.is_empty()) else {
+        return false;
+    };
+    let Some(text) = phrases::expand(name, &c.chart, zone, &settings.phrases) else {
+        return false;
+    };
+    let n = token.chars().count();
+    for _ in 0..n {
+        note.editor.move_cursor(ratatui_textarea::CursorMove::Back);
+    }
+    note.editor.delete_str(n);
+    note.editor.insert_str(text);
+    true
+}

@@ -1,0 +1,75 @@
+//! The note pane: the editor under a title that names the patient, and a line with the mode,
+//! word count, when the draft was last saved, and any error in plain words.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use super::{fit, pane, styled};
+use crate::tui::state::{ChartState, NoteMode, State};
+use crate::tui::theme::Theme;
+
+pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, c: &ChartState) {
+    let Some(note) = &c.note else { return };
+    let d = &note.draft;
+    let mode = match note.mode {
+        NoteMode::Editing => "EDITING",
+        NoteMode::Command => "COMMANDS",
+    };
+    let title = format!(
+        " {} - {} (MRN {}) [{mode}] ",
+        d.title,
+        d.patient_name,
+        d.mrn.as_deref().unwrap_or("none")
+    );
+    let block = pane(
+        Line::from(styled(
+            fit(&title, area.width.saturating_sub(4) as usize),
+            theme.title,
+        )),
+        note.mode == NoteMode::Editing && state.overlay.is_none(),
+        state,
+        theme,
+    );
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let [text, status] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(inner);
+    frame.render_widget(&note.editor, text);
+
+    let mut spans: Vec<Span> = Vec::new();
+    if let Some(status) = note.sending {
+        spans.push(styled(
+            format!("sending ({})... ", status.code()),
+            theme.warning,
+        ));
+    }
+    if let Some(e) = &note.error {
+        spans.push(styled(e.clone(), theme.error));
+    } else {
+        spans.push(styled(format!("{} words", note.words()), theme.dim));
+        let saved = match &note.saved {
+            Some(Ok(t)) if !note.unsaved => styled(format!("  draft saved {t}"), theme.dim),
+            Some(Err(e)) => styled(format!("  DRAFT NOT SAVED: {e}"), theme.error),
+            _ => styled("  not saved yet", theme.warning),
+        };
+        spans.push(saved);
+        if d.server_id.is_some() {
+            spans.push(styled("  on server UNSIGNED", theme.warning));
+        }
+        let hint = match note.mode {
+            NoteMode::Editing => "  Esc: commands  Ctrl-S: save  .vitals+Tab: phrase",
+            NoteMode::Command => "  s sign  d save unsigned  i edit  q close",
+        };
+        spans.push(styled(hint, theme.key));
+    }
+    let width = status.width as usize;
+    let text: String = spans.iter().map(|s| s.content.as_ref()).collect();
+    let line = if text.chars().count() > width {
+        let style = spans.first().map(|s| s.style).unwrap_or_default();
+        Line::from(Span::styled(fit(&text, width), style))
+    } else {
+        Line::from(spans)
+    };
+    frame.render_widget(Paragraph::new(line), status);
+}
