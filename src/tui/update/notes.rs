@@ -180,11 +180,9 @@ pub(super) fn note_key(state: &mut State, key: Key, effects: &mut Vec<Effect>) -
                 save_now(note, effects);
                 return true;
             }
-            KeyCode::Tab | KeyCode::Char(' ') if key.mods.is_empty() => {
-                if expand_phrase(state) {
-                    mark_edited(state, effects);
-                    return true;
-                }
+            KeyCode::Tab | KeyCode::Char(' ') if key.mods.is_empty() && expand_phrase(state) => {
+                mark_edited(state, effects);
+                return true;
             }
             _ => {}
         }
