@@ -80,7 +80,9 @@ impl App {
             .map(|path| RecentStore::new(path, &client.base()));
         let recent_ids = recent.as_ref().map(RecentStore::load).unwrap_or_default();
         let mut runner = Runner::new(client, tx.clone(), recent, display.zone);
-        runner.drafts = opts.drafts_dir.map(DraftStore::new);
+        if let Some(dir) = opts.drafts_dir {
+            runner.keep_drafts(DraftStore::new(dir));
+        }
         runner.author = opts.author.clone();
         let mut warnings = opts.warnings;
         let (templates, problems) = crate::notes::templates(opts.templates_dir.as_deref());
@@ -178,7 +180,8 @@ impl App {
     /// On the way out (quit, SIGHUP, SIGTERM, a dead terminal): the open note's last edits
     /// go to disk now, not in a task that may never run.
     pub fn save_unsaved(&mut self) {
-        if let (Some(draft), Some(store)) = (self.state.unsaved_draft(), &self.runner.drafts) {
+        if let (Some(draft), Some(store)) = (self.state.unsaved_draft(), self.runner.draft_store())
+        {
             let mut draft = draft;
             draft.saved = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
             if draft.created.is_empty() {

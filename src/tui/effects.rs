@@ -48,7 +48,7 @@ pub struct Runner {
     client: FhirClient,
     tx: UnboundedSender<Msg>,
     recent: Option<RecentStore>,
-    pub drafts: Option<DraftStore>,
+    drafts: Option<DraftWriter>,
     /// Who notes are filed as.
     pub author: String,
     zone: FixedOffset,
@@ -73,6 +73,16 @@ impl Runner {
             chart_task: None,
             search_task: None,
         }
+    }
+
+    /// Keeps drafts in `store`.
+    pub fn keep_drafts(&mut self, store: DraftStore) {
+        self.drafts = Some(DraftWriter::start(store, self.tx.clone()));
+    }
+
+    /// The draft folder, for the synchronous save on the way out.
+    pub fn draft_store(&self) -> Option<&DraftStore> {
+        self.drafts.as_ref().map(|w| &w.store)
     }
 
     pub fn run(&mut self, effect: Effect) {
@@ -143,7 +153,7 @@ impl Runner {
                 }
             }
             Effect::LoadDrafts => {
-                if let Some(store) = self.drafts.clone() {
+                if let Some(store) = self.drafts.as_ref().map(|w| w.store.clone()) {
                     let server = client.base();
                     tokio::task::spawn_blocking(move || {
                         let (drafts, unreadable) = store.load(&server);
@@ -154,41 +164,18 @@ impl Runner {
                     });
                 }
             }
-            Effect::SaveDraft(mut draft) => {
-                let Some(store) = self.drafts.clone() else {
+            Effect::SaveDraft(draft) => match &self.drafts {
+                Some(writer) => writer.send(DraftJob::Save(draft)),
+                None => {
                     let _ = tx.send(Msg::DraftSaved {
                         id: draft.id.clone(),
                         result: Err("no folder for drafts (is $HOME set?)".into()),
                     });
-                    return;
-                };
-                tokio::task::spawn_blocking(move || {
-                    let now = chrono::Utc::now();
-                    stamp(&mut draft, now);
-                    let result = store
-                        .save(&draft)
-                        .map(|()| {
-                            now.with_timezone(&chrono::Local)
-                                .format("%H:%M:%S")
-                                .to_string()
-                        })
-                        .map_err(|e| e.to_string());
-                    if let Err(e) = &result {
-                        tracing::error!("cannot save a draft: {e}");
-                    }
-                    let _ = tx.send(Msg::DraftSaved {
-                        id: draft.id.clone(),
-                        result,
-                    });
-                });
-            }
+                }
+            },
             Effect::DeleteDraft(id) => {
-                if let Some(store) = self.drafts.clone() {
-                    tokio::task::spawn_blocking(move || {
-                        if let Err(e) = store.delete(&id) {
-                            tracing::warn!("cannot delete a filed draft: {e}");
-                        }
-                    });
+                if let Some(writer) = &self.drafts {
+                    writer.send(DraftJob::Delete(id));
                 }
             }
             Effect::Autosave { context } => {
@@ -239,6 +226,62 @@ impl Runner {
                 self.chart_task = Some(tokio::spawn(load_chart(client, tx, context, patient_id)));
             }
         }
+    }
+}
+
+enum DraftJob {
+    Save(Box<Draft>),
+    Delete(String),
+}
+
+/// Draft writes go through one thread, in the order they were asked for: two saves of the
+/// same draft can never land out of order or race on the temporary file.
+struct DraftWriter {
+    store: DraftStore,
+    jobs: std::sync::mpsc::Sender<DraftJob>,
+}
+
+impl DraftWriter {
+    fn start(store: DraftStore, tx: UnboundedSender<Msg>) -> DraftWriter {
+        let (jobs, queue) = std::sync::mpsc::channel::<DraftJob>();
+        let disk = store.clone();
+        let _ = std::thread::Builder::new()
+            .name("bedside-drafts".into())
+            .spawn(move || {
+                for job in queue {
+                    match job {
+                        DraftJob::Save(mut draft) => {
+                            let now = chrono::Utc::now();
+                            stamp(&mut draft, now);
+                            let result = disk
+                                .save(&draft)
+                                .map(|()| {
+                                    now.with_timezone(&chrono::Local)
+                                        .format("%H:%M:%S")
+                                        .to_string()
+                                })
+                                .map_err(|e| e.to_string());
+                            if let Err(e) = &result {
+                                tracing::error!("cannot save a draft: {e}");
+                            }
+                            let _ = tx.send(Msg::DraftSaved {
+                                id: draft.id.clone(),
+                                result,
+                            });
+                        }
+                        DraftJob::Delete(id) => {
+                            if let Err(e) = disk.delete(&id) {
+                                tracing::warn!("cannot delete a filed draft: {e}");
+                            }
+                        }
+                    }
+                }
+            });
+        DraftWriter { store, jobs }
+    }
+
+    fn send(&self, job: DraftJob) {
+        let _ = self.jobs.send(job);
     }
 }
 

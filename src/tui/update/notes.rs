@@ -104,10 +104,20 @@ pub(super) fn create_note(
     };
     effects.push(Effect::SaveDraft(Box::new(draft.clone())));
     let mut note = NoteState::new(draft);
-    // Start typing at the first empty line after a heading, else at the end.
-    note.editor
-        .move_cursor(ratatui_textarea::CursorMove::Bottom);
-    note.editor.move_cursor(ratatui_textarea::CursorMove::End);
+    // Start typing after the first heading still waiting for text (`S: `), else at the end.
+    let lines = note.editor.lines();
+    let start = lines
+        .iter()
+        .position(|l| l.ends_with(": "))
+        .map(|row| (row, lines[row].chars().count()))
+        .unwrap_or_else(|| {
+            let last = lines.len().saturating_sub(1);
+            (last, lines.get(last).map_or(0, |l| l.chars().count()))
+        });
+    note.editor.move_cursor(ratatui_textarea::CursorMove::Jump(
+        start.0 as u16,
+        start.1 as u16,
+    ));
     c.note = Some(note);
     c.view = ChartView::Note;
 }
