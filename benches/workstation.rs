@@ -242,6 +242,94 @@ fn keystroke_and_frame(iterations: usize) {
     );
 }
 
+/// 6. A keystroke in a 5,000-line note, with a full frame at 120x40.
+fn note_keystroke(iterations: usize) {
+    use bedside::notes::drafts::Draft;
+    use bedside::tui::state::{ChartView, NoteState};
+    let size = Rect::new(0, 0, 120, 40);
+    let display = test_display("http://bench/fhir", anchor());
+    let mut state = State::new(
+        display,
+        Arc::new(Keymap::default_keymap()),
+        size,
+        Vec::new(),
+    );
+    let mut c = Chart::for_patient("bench-0");
+    c.add_page(chart(0, 2000));
+    c.finish();
+    let mut cs = ChartState::new(1, c);
+    cs.loading = false;
+    let text: Vec<String> = (0..5000)
+        .map(|i| {
+            format!("Line {i}: the patient was reviewed; observations stable, plan unchanged.")
+        })
+        .collect();
+    let draft = Draft {
+        id: "bench".into(),
+        server: "http://bench/fhir".into(),
+        patient_id: "bench-0".into(),
+        patient_name: "BENCHMARK0, Chart".into(),
+        mrn: Some("9000000".into()),
+        encounter: None,
+        template: "free".into(),
+        title: "Free text note".into(),
+        loinc: "34109-9".into(),
+        loinc_display: "Note".into(),
+        text: text.join("\n"),
+        created: String::new(),
+        saved: String::new(),
+        appends: None,
+        server_id: None,
+        server_version: None,
+    };
+    let mut note = NoteState::new(draft);
+    note.editor.jump((2500, 10));
+    cs.note = Some(note);
+    cs.view = ChartView::Note;
+    state.chart = Some(cs);
+    state.context = 1;
+    state.screen = Screen::Chart;
+    let theme = Theme::color();
+    let counted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut terminal = Terminal::with_options(
+        CrosstermBackend::new(Counting(counted)),
+        TerminalOptions {
+            viewport: Viewport::Fixed(size),
+        },
+    )
+    .unwrap();
+    terminal.draw(|f| view(&state, &theme, f)).unwrap();
+    let keys = [
+        KeyCode::Char('a'),
+        KeyCode::Char('b'),
+        KeyCode::Char(' '),
+        KeyCode::Backspace,
+        KeyCode::Down,
+        KeyCode::Up,
+        KeyCode::Enter,
+        KeyCode::Char('c'),
+    ];
+    let mut samples = Vec::with_capacity(iterations);
+    let mut updates = Vec::with_capacity(iterations);
+    for i in 0..iterations {
+        let started = Instant::now();
+        let _ = update(&mut state, key(keys[i % keys.len()]));
+        updates.push(started.elapsed().as_secs_f64() * 1000.0);
+        terminal.draw(|f| view(&state, &theme, f)).unwrap();
+        samples.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    report(
+        "keystroke + frame in a 5,000-line note, 120x40",
+        &mut samples,
+        "ms",
+    );
+    report(
+        "  of which the keystroke (update, editor)",
+        &mut updates,
+        "ms",
+    );
+}
+
 /// 3. Opening a 2,000-resource chart in the headless app against the embedded server.
 async fn open_chart(base: &str, runs: usize) {
     let mut first = Vec::new();
@@ -384,6 +472,7 @@ fn main() {
     let iterations = arg("--iterations", 5000) as usize;
     let runs = arg("--runs", 20) as usize;
     keystroke_and_frame(iterations);
+    note_keystroke(iterations);
 
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("bench.db")).unwrap();

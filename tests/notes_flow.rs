@@ -114,7 +114,15 @@ async fn write_sign_addend_and_survive_a_server_outage() {
             .await
     );
     assert_eq!(
-        std::fs::read_dir(drafts.path()).unwrap().count(),
+        std::fs::read_dir(drafts.path())
+            .unwrap()
+            .filter(|e| e
+                .as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "json"))
+            .count(),
         1,
         "one draft on disk"
     );

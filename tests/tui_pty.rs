@@ -89,7 +89,7 @@ async fn bytes_written_and_a_clean_quit() {
             contains(&pty.output(), LEAVE_ALT_SCREEN),
             "terminal not restored"
         );
-        let recent = pty.home.path().join("data/bedside/recent-patients.json");
+        let recent = pty.home.join("data/bedside/recent-patients.json");
         assert!(recent.exists(), "recent patients not kept");
     })
     .await
@@ -254,5 +254,5 @@ fn demo_on_a_fresh_home() {
     pty.send(b"q\x03y");
     let status = pty.wait_exit(LONG).expect("demo did not exit");
     assert!(status.success(), "{status:?}");
-    assert!(pty.home.path().join("data/bedside/demo-20.db").exists());
+    assert!(pty.home.join("data/bedside/demo-20.db").exists());
 }

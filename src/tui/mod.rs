@@ -4,6 +4,7 @@
 pub mod action;
 pub mod app;
 pub mod backend;
+pub mod editor;
 pub mod effects;
 pub mod headless;
 pub mod keymap;
@@ -15,5 +16,6 @@ pub mod terminal;
 pub mod theme;
 pub mod update;
 pub mod view;
+pub mod wrap;
 
 pub use app::{App, Options, run_terminal};

@@ -8,14 +8,13 @@ use serde_json::Value;
 
 use std::collections::BTreeMap;
 
-use ratatui_textarea::TextArea;
-
 use crate::chart::{Chart, Kind, PatientInfo, Target};
 use crate::client::FetchError;
 use crate::notes::Template;
 use crate::notes::document::DocStatus;
 use crate::notes::drafts::Draft;
 
+use super::editor::Editor;
 use super::keymap::Keymap;
 
 /// Messages into `update`: keys, and the results of effects, tagged with what they were for.
@@ -189,7 +188,7 @@ pub enum NoteMode {
 #[derive(Debug)]
 pub struct NoteState {
     pub draft: Draft,
-    pub editor: TextArea<'static>,
+    pub editor: Editor,
     pub mode: NoteMode,
     /// Edits not yet on disk.
     pub unsaved: bool,
@@ -200,14 +199,17 @@ pub struct NoteState {
     pub sending: Option<DocStatus>,
     /// Why the last send failed, in plain words.
     pub error: Option<String>,
+    /// The first line on screen (soft wrap is drawn by bedside, for the visible lines only).
+    pub top: usize,
+    /// Words, counted when the draft is saved (a count on every key would cost a full pass
+    /// over a long note).
+    pub words: usize,
 }
 
 impl NoteState {
     pub fn new(draft: Draft) -> NoteState {
-        let lines: Vec<String> = draft.text.split('\n').map(str::to_string).collect();
-        let mut editor = TextArea::new(lines);
-        editor.set_wrap_mode(ratatui_textarea::WrapMode::WordOrGlyph);
-        editor.set_max_histories(1000);
+        let editor = Editor::new(&draft.text);
+        let words = count_words(&draft.text);
         NoteState {
             draft,
             editor,
@@ -217,22 +219,20 @@ impl NoteState {
             saved: None,
             sending: None,
             error: None,
+            top: 0,
+            words,
         }
     }
 
     /// The draft with the editor's text.
     pub fn current(&self) -> Draft {
         let mut d = self.draft.clone();
-        d.text = self.editor.lines().join("\n");
+        d.text = self.editor.text();
         d
     }
 
-    pub fn words(&self) -> usize {
-        self.editor
-            .lines()
-            .iter()
-            .map(|l| l.split_whitespace().count())
-            .sum()
+    pub fn recount(&mut self) {
+        self.words = count_words(&self.editor.lines().join(" "));
     }
 }
 
@@ -451,4 +451,8 @@ impl State {
         let note = self.chart.as_ref()?.note.as_ref()?;
         note.unsaved.then(|| note.current())
     }
+}
+
+fn count_words(text: &str) -> usize {
+    text.split_whitespace().count()
 }

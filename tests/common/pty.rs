@@ -17,7 +17,9 @@ pub struct Pty {
     pub first_output: Arc<Mutex<Option<Instant>>>,
     /// When each read ended, and the output length then.
     pub arrivals: Arc<Mutex<Vec<(Instant, usize)>>>,
-    pub home: tempfile::TempDir,
+    /// HOME (and the XDG folders under it) of the process.
+    pub home: std::path::PathBuf,
+    _own_home: Option<tempfile::TempDir>,
 }
 
 impl Pty {
@@ -34,6 +36,22 @@ impl Pty {
 
     /// As `spawn_with`, with extra environment variables.
     pub fn spawn_env(
+        args: &[&str],
+        cols: u16,
+        rows: u16,
+        term: &str,
+        controlling: bool,
+        env: &[(&str, &str)],
+    ) -> Pty {
+        let own = tempfile::tempdir().expect("home");
+        let mut pty = Pty::spawn_at(own.path(), args, cols, rows, term, controlling, env);
+        pty._own_home = Some(own);
+        pty
+    }
+
+    /// As `spawn_env` with HOME at `home`, so a second run finds what the first left.
+    pub fn spawn_at(
+        home: &std::path::Path,
         args: &[&str],
         cols: u16,
         rows: u16,
@@ -63,17 +81,16 @@ impl Pty {
             .open(name.to_str().expect("pty name"))
             .expect("open the pty's terminal side");
         let slave: OwnedFd = slave.into();
-        let home = tempfile::tempdir().expect("home");
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_bedside"));
         cmd.args(args)
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("TERM", term)
             .env("LANG", "C.UTF-8")
-            .env("HOME", home.path())
-            .env("XDG_CONFIG_HOME", home.path().join("config"))
-            .env("XDG_DATA_HOME", home.path().join("data"))
-            .env("XDG_STATE_HOME", home.path().join("state"))
+            .env("HOME", home)
+            .env("XDG_CONFIG_HOME", home.join("config"))
+            .env("XDG_DATA_HOME", home.join("data"))
+            .env("XDG_STATE_HOME", home.join("state"))
             .env("TZ", "UTC")
             .envs(std::env::vars().filter(|(k, _)| k.starts_with("MIMALLOC_")))
             .envs(env.iter().copied())
@@ -142,7 +159,8 @@ impl Pty {
             started,
             first_output,
             arrivals,
-            home,
+            home: home.to_path_buf(),
+            _own_home: None,
         }
     }
 

@@ -114,12 +114,10 @@ pub(super) fn create_note(
             let last = lines.len().saturating_sub(1);
             (last, lines.get(last).map_or(0, |l| l.chars().count()))
         });
-    note.editor.move_cursor(ratatui_textarea::CursorMove::Jump(
-        start.0 as u16,
-        start.1 as u16,
-    ));
+    note.editor.jump(start);
     c.note = Some(note);
     c.view = ChartView::Note;
+    follow_cursor(state);
 }
 
 /// `a` on a signed note in the timeline: an addendum that appends to it.
@@ -199,15 +197,10 @@ pub(super) fn note_key(state: &mut State, key: Key, effects: &mut Vec<Effect>) -
         let Some(note) = state.chart.as_mut().and_then(|c| c.note.as_mut()) else {
             return true;
         };
-        let input = ratatui_textarea::Input {
-            key: ratatui_textarea::Key::from(key.code),
-            ctrl,
-            alt: key.mods.contains(KeyModifiers::ALT),
-            shift: key.mods.contains(KeyModifiers::SHIFT),
-        };
-        if note.editor.input(input) {
+        if note.editor.input(key) {
             mark_edited(state, effects);
         }
+        follow_cursor(state);
         return true;
     }
     let action = state.keymap.lookup(Context::Note, key);
@@ -240,12 +233,13 @@ fn note_action(state: &mut State, action: Action, effects: &mut Vec<Effect>) {
             state.overlay = Some(Overlay::ConfirmSign { status });
         }
         Action::MoveUp | Action::MoveDown => {
-            let m = if action == Action::MoveUp {
-                ratatui_textarea::CursorMove::Up
+            let code = if action == Action::MoveUp {
+                KeyCode::Up
             } else {
-                ratatui_textarea::CursorMove::Down
+                KeyCode::Down
             };
-            note.editor.move_cursor(m);
+            note.editor.input(Key::new(code, KeyModifiers::NONE));
+            follow_cursor(state);
         }
         other => super::act(state, other, effects),
     }
@@ -389,8 +383,20 @@ pub(super) fn save_if_unsaved(note: &mut NoteState, effects: &mut Vec<Effect>) {
     }
 }
 
+/// Scrolls the note so the cursor stays on screen.
+pub(super) fn follow_cursor(state: &mut State) {
+    let body = super::super::layout::chart(state.size, false).body;
+    let width = body.width.saturating_sub(2) as usize;
+    let height = body.height.saturating_sub(3) as usize;
+    if let Some(note) = state.chart.as_mut().and_then(|c| c.note.as_mut()) {
+        let (row, col) = note.editor.cursor();
+        note.top = crate::tui::wrap::follow(note.editor.lines(), note.top, row, col, width, height);
+    }
+}
+
 fn save_now(note: &mut NoteState, effects: &mut Vec<Effect>) {
     note.unsaved = false;
+    note.recount();
     effects.push(Effect::SaveDraft(Box::new(note.current())));
 }
 
@@ -404,7 +410,7 @@ fn expand_phrase(state: &mut State) -> bool {
     let Some(note) = &mut c.note else {
         return false;
     };
-    let ratatui_textarea::DataCursor(row, col) = note.editor.cursor();
+    let (row, col) = note.editor.cursor();
     let Some(line) = note.editor.lines().get(row) else {
         return false;
     };
@@ -417,10 +423,7 @@ fn expand_phrase(state: &mut State) -> bool {
         return false;
     };
     let n = token.chars().count();
-    for _ in 0..n {
-        note.editor.move_cursor(ratatui_textarea::CursorMove::Back);
-    }
-    note.editor.delete_str(n);
-    note.editor.insert_str(text);
+    note.editor.delete_before(n);
+    note.editor.insert_str(&text);
     true
 }

@@ -1,0 +1,94 @@
+//! Soft wrap for the note editor, computed only for the lines on screen: a 5,000-line note
+//! costs what a screenful does. Words move whole to the next row; a word longer than a row is
+//! cut at the row's end.
+
+/// The character ranges `[start, end)` of `line` shown on each screen row of `width`.
+pub fn rows(line: &str, width: usize) -> Vec<(usize, usize)> {
+    let width = width.max(1);
+    let chars: Vec<char> = line.chars().collect();
+    if chars.len() <= width {
+        return vec![(0, chars.len())];
+    }
+    let mut out = Vec::new();
+    let mut start = 0;
+    while chars.len() - start > width {
+        let limit = start + width;
+        // Break after the last space that fits; else cut the word.
+        let end = (start + 1..=limit)
+            .rev()
+            .find(|&i| chars[i - 1] == ' ')
+            .unwrap_or(limit);
+        out.push((start, end));
+        start = end;
+    }
+    out.push((start, chars.len()));
+    out
+}
+
+/// The screen row, within `line`'s rows, that holds character `col` (the cursor).
+pub fn row_of(rows: &[(usize, usize)], col: usize) -> usize {
+    rows.iter()
+        .position(|&(s, e)| col >= s && col < e)
+        .unwrap_or(rows.len().saturating_sub(1))
+}
+
+/// The first line to show so that line `cursor` (at character `col`) is on screen, starting
+/// from the previous `top`.
+pub fn follow(
+    lines: &[String],
+    top: usize,
+    cursor: usize,
+    col: usize,
+    width: usize,
+    height: usize,
+) -> usize {
+    let height = height.max(1);
+    if cursor < top {
+        return cursor;
+    }
+    // Rows from `top` down to the cursor's row, counted only as far as the screen needs.
+    let mut used = 0;
+    let mut first = top;
+    for (i, line) in lines.iter().enumerate().take(cursor + 1).skip(top) {
+        let r = rows(line, width);
+        used += if i == cursor {
+            row_of(&r, col) + 1
+        } else {
+            r.len()
+        };
+    }
+    while used > height && first < cursor {
+        used -= rows(&lines[first], width).len();
+        first += 1;
+    }
+    first
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wraps_at_spaces_and_cuts_long_words() {
+        assert_eq!(rows("short", 10), vec![(0, 5)]);
+        assert_eq!(rows("hello big world", 10), vec![(0, 10), (10, 15)]);
+        assert_eq!(rows("abcdefghijkl", 5), vec![(0, 5), (5, 10), (10, 12)]);
+        assert_eq!(rows("", 5), vec![(0, 0)]);
+        // Unicode: characters, not bytes.
+        assert_eq!(rows("ééééé ééé", 6), vec![(0, 6), (6, 9)]);
+        assert_eq!(row_of(&rows("hello big world", 10), 12), 1);
+        assert_eq!(row_of(&rows("hello", 10), 5), 0);
+    }
+
+    #[test]
+    fn follow_keeps_the_cursor_on_screen() {
+        let lines: Vec<String> = (0..100).map(|i| format!("line {i}")).collect();
+        assert_eq!(follow(&lines, 0, 5, 0, 20, 10), 0);
+        assert_eq!(follow(&lines, 0, 15, 0, 20, 10), 6);
+        assert_eq!(follow(&lines, 50, 10, 0, 20, 10), 10);
+        let long = vec!["word ".repeat(20), "x".into()];
+        // The first line takes 5 rows at width 20; the cursor on line 1 needs both in 6 rows.
+        assert_eq!(follow(&long, 0, 1, 0, 20, 6), 0);
+        assert_eq!(follow(&long, 0, 1, 0, 20, 3), 1);
+    }
+}
