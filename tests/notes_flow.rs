@@ -98,6 +98,10 @@ async fn write_sign_addend_and_survive_a_server_outage() {
         h.screen()
     );
     assert!(note_text(h.state()).starts_with("Progress note - SMITH, John"));
+    // The phrases are discoverable from the note's help.
+    h.keys("<esc>?").unwrap();
+    assert!(h.screen().contains(".vitals"), "{}", h.screen());
+    h.keys("<esc>i").unwrap();
 
     // A smart phrase expands from the chart.
     h.keys("Seen on the ward. .vitals<tab>").unwrap();

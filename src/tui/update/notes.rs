@@ -179,6 +179,10 @@ pub(super) fn note_key(state: &mut State, key: Key, effects: &mut Vec<Effect>) -
     if note.mode == NoteMode::Editing {
         let ctrl = key.mods.contains(KeyModifiers::CONTROL);
         match key.code {
+            KeyCode::F(1) => {
+                state.overlay = Some(Overlay::Help { scroll: 0 });
+                return true;
+            }
             KeyCode::Esc => {
                 note.mode = NoteMode::Command;
                 save_if_unsaved(note, effects);

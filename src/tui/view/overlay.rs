@@ -155,8 +155,13 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
 }
 
 fn help(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, scroll: usize) {
+    let in_note = state
+        .chart
+        .as_ref()
+        .is_some_and(|c| c.view == crate::tui::state::ChartView::Note);
     let context = match state.screen {
         Screen::Search => Context::Search,
+        Screen::Chart if in_note => Context::Note,
         Screen::Chart => Context::Chart,
     };
     let mut lines = vec![Line::from(styled(
@@ -169,6 +174,36 @@ fn help(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, scroll: usi
             styled(cell(&keys.join(" "), 22), theme.key),
             Span::raw(action.description()),
         ]));
+    }
+    if context == Context::Note {
+        lines.push(Line::raw(""));
+        lines.push(Line::from(styled(
+            "While typing (after i or Enter): arrows, Home/End, PgUp/PgDn, Ctrl-Left/Right by \
+             word, Ctrl-Home/End, Shift+motion selects, Ctrl-A all, Ctrl-C/X/V copy/cut/paste, \
+             Ctrl-W delete word, Ctrl-Z undo, Ctrl-Y redo, Ctrl-S save, Esc commands.",
+            theme.dim,
+        )));
+        lines.push(Line::raw(""));
+        lines.push(Line::from(styled(
+            "Smart phrases: type the name, then Tab or Space",
+            theme.title,
+        )));
+        for (name, what) in crate::notes::phrases::BUILT_IN {
+            lines.push(Line::from(vec![
+                styled(cell(&format!(".{name}"), 22), theme.key),
+                Span::raw(*what),
+            ]));
+        }
+        for (name, text) in &state.notes.phrases {
+            lines.push(Line::from(vec![
+                styled(cell(&format!(".{name}"), 22), theme.key),
+                Span::raw(super::fit(text, 60)),
+            ]));
+        }
+        lines.push(Line::from(styled(
+            "Add your own as name = \"text\" lines in phrases.toml in the config directory.",
+            theme.dim,
+        )));
     }
     if context == Context::Search {
         lines.push(Line::raw(""));
