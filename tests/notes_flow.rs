@@ -155,6 +155,15 @@ async fn write_sign_addend_and_survive_a_server_outage() {
         "text/plain; charset=utf-8"
     );
     assert!(text_of(&doc).contains("S: Seen on the ward. Blood pressure"));
+    assert_eq!(doc["description"], "Progress note (SOAP)");
+    assert_eq!(doc["identifier"][0]["system"], "urn:bedside:draft");
+    match h.state().chart.as_ref().unwrap().chart.current_encounter() {
+        Some(enc) => assert_eq!(doc["context"]["encounter"][0]["reference"], enc.as_str()),
+        None => assert!(
+            doc.get("context").is_none(),
+            "no encounter in progress: {doc}"
+        ),
+    }
     let signed_id = doc["id"].as_str().unwrap().to_string();
     // In the timeline at once, and the draft is gone.
     let c = h.state().chart.as_ref().unwrap();
