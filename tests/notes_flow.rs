@@ -134,9 +134,8 @@ async fn write_sign_addend_and_survive_a_server_outage() {
     // Sign: the question names the patient.
     h.keys("<esc>s").unwrap();
     assert!(
-        h.screen().contains(&format!(
-            "Sign progress note (soap) for SMITH, John (MRN {mrn})?"
-        )),
+        h.screen()
+            .contains(&format!("Sign progress note for SMITH, John (MRN {mrn})?")),
         "{}",
         h.screen()
     );
@@ -191,7 +190,7 @@ async fn write_sign_addend_and_survive_a_server_outage() {
         .unwrap();
     assert!(
         h.screen()
-            .contains("Save UNSIGNED (preliminary) nursing note"),
+            .contains("Save UNSIGNED (preliminary) nurse note for SMITH, John"),
         "{}",
         h.screen()
     );

@@ -259,9 +259,13 @@ pub fn sign_question(state: &State, status: DocStatus) -> String {
         DocStatus::Final => "Sign",
         DocStatus::Preliminary => "Save UNSIGNED (preliminary)",
     };
+    let kind = if d.appends.is_some() {
+        "addendum".to_string()
+    } else {
+        d.loinc_display.to_lowercase()
+    };
     format!(
-        "{what} {} for {} (MRN {})?",
-        d.title.to_lowercase(),
+        "{what} {kind} for {} (MRN {})?",
         d.patient_name,
         d.mrn.as_deref().unwrap_or("none")
     )
