@@ -330,6 +330,78 @@ fn note_keystroke(iterations: usize) {
     );
 }
 
+/// 7. All order checks for a basket of 10 against 50 active medications and 20 allergies.
+fn order_checks(iterations: usize) {
+    use bedside::orders::checks::{
+        ActiveMedication, Patient, Proposed, RecentTest, RecordedAllergy, Settings, check,
+    };
+    use bedside::orders::knowledge::Knowledge;
+    let (k, _) = Knowledge::load(None);
+    let meds = &k.medications;
+    let patient = Patient {
+        medications: (0..50)
+            .map(|i| {
+                let m = &meds[i % meds.len()];
+                ActiveMedication {
+                    rxnorm: Some(m.rxnorm.clone()),
+                    name: m.name.clone(),
+                }
+            })
+            .collect(),
+        allergies: (0..20)
+            .map(|i| {
+                let m = &meds[(i * 7) % meds.len()];
+                RecordedAllergy {
+                    rxnorm: (i % 2 == 0).then(|| m.rxnorm.clone()),
+                    text: m.name.clone(),
+                    reaction: Some("rash".into()),
+                }
+            })
+            .collect(),
+        allergies_assessed: true,
+        tests: (0..200)
+            .map(|i| RecentTest {
+                loinc: format!("{}-{}", 1000 + i, i % 10),
+                when_ms: i as i64 * 3_600_000,
+                resulted: true,
+            })
+            .collect(),
+    };
+    let basket: Vec<Proposed> = (0..10)
+        .map(|i| {
+            if i % 3 == 2 {
+                Proposed::Test {
+                    loinc: format!("{}-{}", 1000 + i, i % 10),
+                    name: "test".into(),
+                }
+            } else {
+                let m = &meds[(i * 5 + 3) % meds.len()];
+                Proposed::Medication {
+                    rxnorm: m.rxnorm.clone(),
+                    name: m.name.clone(),
+                }
+            }
+        })
+        .collect();
+    let settings = Settings {
+        duplicate_test_window_ms: 24 * 3_600_000,
+        now_ms: 200 * 3_600_000,
+    };
+    let mut samples = Vec::with_capacity(iterations);
+    let mut alerts = 0;
+    for _ in 0..iterations {
+        let started = Instant::now();
+        alerts = check(&basket, &patient, &k, settings).len();
+        samples.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    report(
+        "order checks: 10 orders, 50 active meds, 20 allergies",
+        &mut samples,
+        "ms",
+    );
+    println!("  ({alerts} alerts per run)");
+}
+
 /// 3. Opening a 2,000-resource chart in the headless app against the embedded server.
 async fn open_chart(base: &str, runs: usize) {
     let mut first = Vec::new();
@@ -473,6 +545,7 @@ fn main() {
     let runs = arg("--runs", 20) as usize;
     keystroke_and_frame(iterations);
     note_keystroke(iterations);
+    order_checks(iterations.min(2000));
 
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("bench.db")).unwrap();

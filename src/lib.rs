@@ -6,6 +6,7 @@ pub mod config;
 pub mod fhir;
 pub mod import;
 pub mod notes;
+pub mod orders;
 pub mod paths;
 pub mod seed;
 pub mod server;

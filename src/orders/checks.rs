@@ -1,0 +1,564 @@
+//! Order checks: drug-allergy (by ingredient and by class, with cephalosporin
+//! cross-sensitivity as a lower-severity warning), drug-drug (a short, cited table), duplicate
+//! therapy and duplicate tests, and a warning when no allergy assessment is recorded. Each
+//! alert says what, why, how severe, and what to consider instead. Pure functions over plain
+//! data: no UI, no I/O.
+
+use std::collections::HashSet;
+
+use super::knowledge::{Knowledge, Medication, Severity};
+
+/// One order in the basket.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Proposed {
+    /// By RxNorm ingredient RXCUI.
+    Medication { rxnorm: String, name: String },
+    /// A lab or imaging test by LOINC code.
+    Test { loinc: String, name: String },
+}
+
+/// A medication the patient is on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActiveMedication {
+    pub rxnorm: Option<String>,
+    pub name: String,
+}
+
+/// An allergy as recorded: its code (if RxNorm) and its words.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordedAllergy {
+    pub rxnorm: Option<String>,
+    pub text: String,
+    pub reaction: Option<String>,
+}
+
+/// A test already ordered or resulted, with when (epoch ms).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecentTest {
+    pub loinc: String,
+    pub when_ms: i64,
+    pub resulted: bool,
+}
+
+/// What the checks know about the patient.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Patient {
+    pub medications: Vec<ActiveMedication>,
+    pub allergies: Vec<RecordedAllergy>,
+    /// False when no allergy assessment at all is recorded (not even "no known allergies").
+    pub allergies_assessed: bool,
+    pub tests: Vec<RecentTest>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AlertKind {
+    DrugAllergy,
+    CrossSensitivity,
+    DrugDrug,
+    DuplicateTherapy,
+    DuplicateTest,
+    NoAllergyAssessment,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Alert {
+    /// The basket position of the order it is about.
+    pub order: usize,
+    pub kind: AlertKind,
+    pub severity: Severity,
+    pub what: String,
+    pub why: String,
+    pub instead: String,
+    pub source: Option<String>,
+}
+
+impl Alert {
+    /// High-severity alerts need an override reason before signing.
+    pub fn needs_override(&self) -> bool {
+        self.severity == Severity::High
+    }
+}
+
+/// Classes checked for duplicate therapy (two of them at once is usually a mistake).
+const DUPLICATE_CLASSES: &[&str] = &[
+    "anticoagulant",
+    "nsaid",
+    "statin",
+    "ace inhibitor",
+    "proton pump inhibitor",
+    "ssri",
+    "beta blocker",
+    "opioid",
+];
+
+/// Settings for the checks.
+#[derive(Debug, Clone, Copy)]
+pub struct Settings {
+    /// A test ordered or resulted this recently is a duplicate (default 24 h).
+    pub duplicate_test_window_ms: i64,
+    pub now_ms: i64,
+}
+
+/// Every alert for the basket against the patient.
+pub fn check(basket: &[Proposed], patient: &Patient, k: &Knowledge, s: Settings) -> Vec<Alert> {
+    let mut alerts = Vec::new();
+    for (i, order) in basket.iter().enumerate() {
+        match order {
+            Proposed::Medication { rxnorm, name } => {
+                let med = k.medication(rxnorm);
+                allergy_alerts(i, rxnorm, name, med, patient, k, &mut alerts);
+                if !patient.allergies_assessed {
+                    alerts.push(Alert {
+                        order: i,
+                        kind: AlertKind::NoAllergyAssessment,
+                        severity: Severity::Moderate,
+                        what: format!("No allergy assessment recorded before ordering {name}"),
+                        why: "The chart has no allergies and no \"no known allergies\" entry: \
+                              nobody has recorded asking."
+                            .into(),
+                        instead: "Ask the patient (or check old records) and record allergies \
+                                  before the first dose."
+                            .into(),
+                        source: None,
+                    });
+                }
+                interaction_alerts(i, rxnorm, name, med, basket, patient, k, &mut alerts);
+                duplicate_therapy(i, rxnorm, name, med, basket, patient, k, &mut alerts);
+            }
+            Proposed::Test { loinc, name } => {
+                let recent = patient.tests.iter().filter(|t| {
+                    t.loinc == *loinc && s.now_ms - t.when_ms <= s.duplicate_test_window_ms
+                });
+                if let Some(t) = recent.max_by_key(|t| t.when_ms) {
+                    let hours = (s.now_ms - t.when_ms).max(0) / 3_600_000;
+                    let done = if t.resulted { "resulted" } else { "ordered" };
+                    alerts.push(Alert {
+                        order: i,
+                        kind: AlertKind::DuplicateTest,
+                        severity: Severity::Low,
+                        what: format!("{name} was already {done} {hours} h ago"),
+                        why: "Repeating a test within a day rarely changes management and \
+                              costs the patient a needle."
+                            .into(),
+                        instead: format!(
+                            "Review the {done} test first; repeat only if the \
+                                          clinical picture has changed."
+                        ),
+                        source: None,
+                    });
+                }
+                let in_basket = basket[..i]
+                    .iter()
+                    .any(|o| matches!(o, Proposed::Test { loinc: l, .. } if l == loinc));
+                if in_basket {
+                    alerts.push(Alert {
+                        order: i,
+                        kind: AlertKind::DuplicateTest,
+                        severity: Severity::Moderate,
+                        what: format!("{name} is in the basket twice"),
+                        why: "The same test was added twice.".into(),
+                        instead: "Remove one of them.".into(),
+                        source: None,
+                    });
+                }
+            }
+        }
+    }
+    alerts
+}
+
+/// The ingredients and classes an allergy stands for: its code's medication, else a
+/// medication or class named by its text ("Penicillin", "penicillins", "sulfa drugs").
+fn allergy_scope(a: &RecordedAllergy, k: &Knowledge) -> (HashSet<String>, HashSet<String>) {
+    let mut ingredients = HashSet::new();
+    let mut classes = HashSet::new();
+    let med = a
+        .rxnorm
+        .as_deref()
+        .and_then(|c| k.medication(c))
+        .or_else(|| k.medication_named(&a.text));
+    if let Some(m) = med {
+        ingredients.extend(m.ingredients.iter().cloned());
+        // The allergy's own class (first listed), e.g. amoxicillin -> penicillin.
+        classes.extend(m.classes.first().cloned());
+    }
+    if let Some(code) = &a.rxnorm {
+        ingredients.insert(code.clone());
+    }
+    let text = a.text.to_lowercase();
+    let stem = text.trim_end_matches(" drugs").trim_end_matches('s');
+    let stem = if stem == "sulfa" { "sulfonamide" } else { stem };
+    let known_class = k
+        .medications
+        .iter()
+        .flat_map(|m| m.classes.iter())
+        .any(|c| c == stem);
+    if known_class {
+        classes.insert(stem.to_string());
+    }
+    (ingredients, classes)
+}
+
+fn allergy_alerts(
+    i: usize,
+    rxnorm: &str,
+    name: &str,
+    med: Option<&Medication>,
+    patient: &Patient,
+    k: &Knowledge,
+    out: &mut Vec<Alert>,
+) {
+    let ingredients: Vec<String> = med
+        .map(|m| m.ingredients.clone())
+        .unwrap_or_else(|| vec![rxnorm.to_string()]);
+    let classes: Vec<&str> = med
+        .map(|m| m.classes.iter().map(String::as_str).collect())
+        .unwrap_or_default();
+    for a in &patient.allergies {
+        let (a_ingredients, a_classes) = allergy_scope(a, k);
+        let reaction = a
+            .reaction
+            .as_deref()
+            .map(|r| format!(" (reaction: {r})"))
+            .unwrap_or_default();
+        if ingredients.iter().any(|x| a_ingredients.contains(x)) {
+            out.push(Alert {
+                order: i,
+                kind: AlertKind::DrugAllergy,
+                severity: Severity::High,
+                what: format!("Allergy to {}: {name} contains it", a.text),
+                why: format!(
+                    "The patient is recorded as allergic to {}{reaction}.",
+                    a.text
+                ),
+                instead: "Choose a drug from another class, or confirm the allergy history is \
+                          wrong and update it."
+                    .into(),
+                source: None,
+            });
+        } else if let Some(class) = classes.iter().find(|c| a_classes.contains(**c)) {
+            out.push(Alert {
+                order: i,
+                kind: AlertKind::DrugAllergy,
+                severity: Severity::High,
+                what: format!("Allergy to {}: {name} is also a {class}", a.text),
+                why: format!(
+                    "The patient is recorded as allergic to {}{reaction}; drugs of the same \
+                     class share the structure the reaction is to.",
+                    a.text
+                ),
+                instead: "Choose a drug from another class.".into(),
+                source: None,
+            });
+        } else if a_classes.contains("penicillin") && classes.contains(&"cephalosporin") {
+            out.push(Alert {
+                order: i,
+                kind: AlertKind::CrossSensitivity,
+                severity: Severity::Moderate,
+                what: format!("Penicillin allergy ({}): {name} is a cephalosporin", a.text),
+                why: format!(
+                    "Cross-reactivity between penicillins and cephalosporins is low (about 1-2%) \
+                     but real{reaction}."
+                ),
+                instead: "Usually acceptable unless the reaction was anaphylaxis; then prefer a \
+                          non-beta-lactam, or a cephalosporin with a dissimilar side chain \
+                          under observation."
+                    .into(),
+                source: None,
+            });
+        }
+    }
+}
+
+/// `rxnorm:CODE` or `class:NAME` matches a medication.
+fn matches(side: &str, rxnorm: &str, med: Option<&Medication>) -> bool {
+    match side.split_once(':') {
+        Some(("rxnorm", code)) => {
+            code == rxnorm || med.is_some_and(|m| m.ingredients.iter().any(|i| i == code))
+        }
+        Some(("class", class)) => med.is_some_and(|m| m.classes.iter().any(|c| c == class)),
+        _ => false,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn interaction_alerts(
+    i: usize,
+    rxnorm: &str,
+    name: &str,
+    med: Option<&Medication>,
+    basket: &[Proposed],
+    patient: &Patient,
+    k: &Knowledge,
+    out: &mut Vec<Alert>,
+) {
+    // Against active medications, and against earlier orders in the basket (each pair once).
+    let others = patient
+        .medications
+        .iter()
+        .filter_map(|m| Some((m.rxnorm.clone()?, m.name.clone(), "active")))
+        .chain(basket[..i].iter().filter_map(|o| match o {
+            Proposed::Medication { rxnorm, name } => {
+                Some((rxnorm.clone(), name.clone(), "in this basket"))
+            }
+            _ => None,
+        }));
+    for (other_code, other_name, where_) in others {
+        let other = k.medication(&other_code);
+        for x in &k.interactions {
+            let hit = (matches(&x.a, rxnorm, med) && matches(&x.b, &other_code, other))
+                || (matches(&x.b, rxnorm, med) && matches(&x.a, &other_code, other));
+            if hit {
+                out.push(Alert {
+                    order: i,
+                    kind: AlertKind::DrugDrug,
+                    severity: x.severity,
+                    what: format!("{name} interacts with {other_name} ({where_})"),
+                    why: x.effect.clone(),
+                    instead: x.instead.clone(),
+                    source: Some(x.source.clone()),
+                });
+            }
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn duplicate_therapy(
+    i: usize,
+    rxnorm: &str,
+    name: &str,
+    med: Option<&Medication>,
+    basket: &[Proposed],
+    patient: &Patient,
+    k: &Knowledge,
+    out: &mut Vec<Alert>,
+) {
+    let others = patient
+        .medications
+        .iter()
+        .map(|m| (m.rxnorm.clone(), m.name.clone(), "already active"))
+        .chain(basket[..i].iter().filter_map(|o| match o {
+            Proposed::Medication { rxnorm, name } => {
+                Some((Some(rxnorm.clone()), name.clone(), "also in this basket"))
+            }
+            _ => None,
+        }));
+    for (code, other_name, where_) in others {
+        let same_drug = code.as_deref() == Some(rxnorm)
+            || (code.is_none() && other_name.eq_ignore_ascii_case(name));
+        if same_drug {
+            out.push(Alert {
+                order: i,
+                kind: AlertKind::DuplicateTherapy,
+                severity: Severity::Moderate,
+                what: format!("{name} is {where_}"),
+                why: "Ordering the same drug twice risks a double dose.".into(),
+                instead: "Change the existing order instead of adding another.".into(),
+                source: None,
+            });
+            continue;
+        }
+        let other = code.as_deref().and_then(|c| k.medication(c));
+        let shared = med.zip(other).and_then(|(m, o)| {
+            m.classes
+                .iter()
+                .find(|c| DUPLICATE_CLASSES.contains(&c.as_str()) && o.classes.contains(c))
+        });
+        if let Some(class) = shared {
+            out.push(Alert {
+                order: i,
+                kind: AlertKind::DuplicateTherapy,
+                severity: Severity::Moderate,
+                what: format!("Two {class}s: {name} and {other_name} ({where_})"),
+                why: format!(
+                    "Two drugs of the same class ({class}) add side effects, not benefit."
+                ),
+                instead: format!("Stop {other_name} if {name} replaces it."),
+                source: None,
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn k() -> Knowledge {
+        Knowledge::load(None).0
+    }
+
+    fn med(code: &str, name: &str) -> Proposed {
+        Proposed::Medication {
+            rxnorm: code.into(),
+            name: name.into(),
+        }
+    }
+
+    fn settings() -> Settings {
+        Settings {
+            duplicate_test_window_ms: 24 * 3_600_000,
+            now_ms: 100 * 3_600_000,
+        }
+    }
+
+    fn assessed() -> Patient {
+        Patient {
+            allergies_assessed: true,
+            ..Patient::default()
+        }
+    }
+
+    fn allergy(code: Option<&str>, text: &str) -> RecordedAllergy {
+        RecordedAllergy {
+            rxnorm: code.map(str::to_string),
+            text: text.into(),
+            reaction: Some("anaphylaxis".into()),
+        }
+    }
+
+    fn kinds(alerts: &[Alert]) -> Vec<(AlertKind, Severity)> {
+        alerts.iter().map(|a| (a.kind, a.severity)).collect()
+    }
+
+    #[test]
+    fn allergy_by_ingredient_by_class_and_cross_sensitivity() {
+        let k = k();
+        let mut p = assessed();
+        p.allergies.push(allergy(Some("723"), "amoxicillin"));
+        // The same ingredient.
+        let a = check(&[med("723", "amoxicillin")], &p, &k, settings());
+        assert_eq!(kinds(&a), [(AlertKind::DrugAllergy, Severity::High)]);
+        assert!(a[0].why.contains("anaphylaxis"));
+        // Another penicillin: the class.
+        let a = check(&[med("7980", "penicillin G")], &p, &k, settings());
+        assert_eq!(kinds(&a), [(AlertKind::DrugAllergy, Severity::High)]);
+        assert!(a[0].what.contains("also a penicillin"));
+        // A cephalosporin: cross-sensitivity, lower severity.
+        let a = check(&[med("2231", "cephalexin")], &p, &k, settings());
+        assert_eq!(
+            kinds(&a),
+            [(AlertKind::CrossSensitivity, Severity::Moderate)]
+        );
+        // Something unrelated: nothing.
+        assert!(check(&[med("2551", "ciprofloxacin")], &p, &k, settings()).is_empty());
+    }
+
+    #[test]
+    fn allergies_recorded_as_words_or_classes() {
+        let k = k();
+        let mut p = assessed();
+        p.allergies.push(allergy(None, "Penicillin G"));
+        p.allergies.push(allergy(None, "sulfa drugs"));
+        let a = check(&[med("733", "ampicillin")], &p, &k, settings());
+        assert_eq!(kinds(&a), [(AlertKind::DrugAllergy, Severity::High)]);
+        let a = check(
+            &[med("10180", "sulfamethoxazole / trimethoprim")],
+            &p,
+            &k,
+            settings(),
+        );
+        assert_eq!(kinds(&a), [(AlertKind::DrugAllergy, Severity::High)]);
+        // Latex is not a drug: no drug alert.
+        let mut p = assessed();
+        p.allergies.push(allergy(None, "latex"));
+        assert!(check(&[med("723", "amoxicillin")], &p, &k, settings()).is_empty());
+    }
+
+    #[test]
+    fn drug_drug_against_active_medications_and_the_basket() {
+        let k = k();
+        let mut p = assessed();
+        p.medications.push(ActiveMedication {
+            rxnorm: Some("11289".into()),
+            name: "warfarin".into(),
+        });
+        let a = check(&[med("5640", "ibuprofen")], &p, &k, settings());
+        assert_eq!(kinds(&a), [(AlertKind::DrugDrug, Severity::High)]);
+        assert!(a[0].source.as_deref().unwrap().contains("Phansalkar"));
+        assert!(!a[0].instead.is_empty());
+        // An azole antifungal with warfarin; fluconazole is not an NSAID, so one alert.
+        let a = check(&[med("4450", "fluconazole")], &p, &k, settings());
+        assert_eq!(kinds(&a), [(AlertKind::DrugDrug, Severity::High)]);
+        // Within the basket, in either order, reported once on the later order.
+        let basket = [med("136411", "sildenafil"), med("4917", "nitroglycerin")];
+        let a = check(&basket, &assessed(), &k, settings());
+        assert_eq!(a.len(), 1);
+        assert_eq!((a[0].order, a[0].kind), (1, AlertKind::DrugDrug));
+        let basket = [med("21212", "clarithromycin"), med("36567", "simvastatin")];
+        assert_eq!(check(&basket, &assessed(), &k, settings()).len(), 1);
+        // Atorvastatin is not in the CYP3A4-sensitive class here: no alert.
+        let basket = [med("21212", "clarithromycin"), med("83367", "atorvastatin")];
+        assert!(check(&basket, &assessed(), &k, settings()).is_empty());
+        // Methotrexate with the combination product containing trimethoprim.
+        let basket = [
+            med("6851", "methotrexate"),
+            med("10180", "sulfamethoxazole / trimethoprim"),
+        ];
+        assert_eq!(check(&basket, &assessed(), &k, settings()).len(), 1);
+    }
+
+    #[test]
+    fn duplicate_therapy_same_drug_and_same_class() {
+        let k = k();
+        let mut p = assessed();
+        p.medications.push(ActiveMedication {
+            rxnorm: Some("5640".into()),
+            name: "ibuprofen".into(),
+        });
+        let a = check(&[med("5640", "ibuprofen")], &p, &k, settings());
+        assert_eq!(
+            kinds(&a),
+            [(AlertKind::DuplicateTherapy, Severity::Moderate)]
+        );
+        let a = check(&[med("7258", "naproxen")], &p, &k, settings());
+        assert_eq!(
+            kinds(&a),
+            [(AlertKind::DuplicateTherapy, Severity::Moderate)]
+        );
+        assert!(a[0].what.contains("nsaid"));
+        // Different classes: nothing.
+        assert!(check(&[med("161", "acetaminophen")], &p, &k, settings()).is_empty());
+    }
+
+    #[test]
+    fn duplicate_tests_within_the_window_only() {
+        let k = k();
+        let s = settings();
+        let mut p = assessed();
+        p.tests.push(RecentTest {
+            loinc: "58410-2".into(),
+            when_ms: s.now_ms - 5 * 3_600_000,
+            resulted: true,
+        });
+        let cbc = Proposed::Test {
+            loinc: "58410-2".into(),
+            name: "CBC".into(),
+        };
+        let a = check(std::slice::from_ref(&cbc), &p, &k, s);
+        assert_eq!(kinds(&a), [(AlertKind::DuplicateTest, Severity::Low)]);
+        assert!(a[0].what.contains("5 h ago"));
+        p.tests[0].when_ms = s.now_ms - 30 * 3_600_000;
+        assert!(check(std::slice::from_ref(&cbc), &p, &k, s).is_empty());
+        let a = check(&[cbc.clone(), cbc], &assessed(), &k, s);
+        assert_eq!(kinds(&a), [(AlertKind::DuplicateTest, Severity::Moderate)]);
+    }
+
+    #[test]
+    fn no_allergy_assessment_warns_before_medications_only() {
+        let k = k();
+        let p = Patient::default();
+        let a = check(&[med("161", "acetaminophen")], &p, &k, settings());
+        assert_eq!(
+            kinds(&a),
+            [(AlertKind::NoAllergyAssessment, Severity::Moderate)]
+        );
+        let test = Proposed::Test {
+            loinc: "2160-0".into(),
+            name: "Creatinine".into(),
+        };
+        assert!(check(&[test], &p, &k, settings()).is_empty());
+        assert!(!a[0].needs_override());
+    }
+}
