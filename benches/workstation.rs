@@ -402,6 +402,107 @@ fn order_checks(iterations: usize) {
     println!("  ({alerts} alerts per run)");
 }
 
+/// 8. Catalog search over 20,000 entries, one keystroke at a time.
+fn catalog_search(iterations: usize) {
+    use bedside::orders::catalog::{Catalog, Entry, Kind};
+    use bedside::orders::knowledge::Knowledge;
+    let (k, _) = Knowledge::load(None);
+    let (shipped, _) = Catalog::load(&k, None);
+    let mut entries = shipped.entries.clone();
+    // Made-up but realistic names: analyte x specimen x method, drug x strength x form.
+    let words = [
+        "sodium",
+        "potassium",
+        "chloride",
+        "glucose",
+        "albumin",
+        "bilirubin",
+        "calcium",
+        "phosphate",
+        "ferritin",
+        "troponin",
+        "lactate",
+        "amylase",
+        "lipase",
+        "cortisol",
+        "vitamin",
+        "folate",
+        "iron",
+        "zinc",
+        "copper",
+        "ammonia",
+    ];
+    let where_ = [
+        "serum", "plasma", "urine", "blood", "csf", "saliva", "stool", "tissue",
+    ];
+    let how = [
+        "automated",
+        "manual",
+        "immunoassay",
+        "mass spec",
+        "point of care",
+    ];
+    let mut n = 0;
+    'outer: for a in words {
+        for b in where_ {
+            for c in how {
+                for d in 0..25 {
+                    if entries.len() >= 20_000 {
+                        break 'outer;
+                    }
+                    n += 1;
+                    entries.push(Entry::new(
+                        if d % 2 == 0 {
+                            Kind::Lab
+                        } else {
+                            Kind::Medication
+                        },
+                        format!("{n}-0"),
+                        format!("{a} {b} {c} {d}"),
+                        vec![format!("{a}{d}")],
+                    ));
+                }
+            }
+        }
+    }
+    let catalog = Catalog::from_entries(entries);
+    // Words typed a key at a time; each key searches the previous key's matches.
+    let words_typed = [
+        "potassium s",
+        "creatinine",
+        "troponin",
+        "warfarin",
+        "amoxicillin",
+        "xr chest",
+        "zinc urine",
+    ];
+    let mut samples = Vec::new();
+    'typing: loop {
+        for word in words_typed {
+            let mut pool: Option<Vec<usize>> = None;
+            for end in 1..=word.len() {
+                let q = &word[..end];
+                let started = Instant::now();
+                let (hits, matches) = catalog.search_within(q, pool.as_deref(), 50);
+                samples.push(started.elapsed().as_secs_f64() * 1000.0);
+                std::hint::black_box(hits);
+                pool = Some(matches);
+                if samples.len() >= iterations {
+                    break 'typing;
+                }
+            }
+        }
+    }
+    report(
+        &format!(
+            "catalog search, {} entries, per keystroke",
+            catalog.entries.len()
+        ),
+        &mut samples,
+        "ms",
+    );
+}
+
 /// 3. Opening a 2,000-resource chart in the headless app against the embedded server.
 async fn open_chart(base: &str, runs: usize) {
     let mut first = Vec::new();
@@ -546,6 +647,7 @@ fn main() {
     keystroke_and_frame(iterations);
     note_keystroke(iterations);
     order_checks(iterations.min(2000));
+    catalog_search(iterations.min(2000));
 
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("bench.db")).unwrap();

@@ -2,5 +2,6 @@
 //! order checks themselves. No UI code here, so a server-side service (CDS Hooks
 //! `order-sign`) can reuse the checks.
 
+pub mod catalog;
 pub mod checks;
 pub mod knowledge;
