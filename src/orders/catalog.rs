@@ -90,6 +90,9 @@ struct SetFile {
 pub struct Catalog {
     pub entries: Vec<Entry>,
     pub sets: Vec<OrderSet>,
+    /// Entries by the first one and two letters of each of their words: the first keys of a
+    /// search look up instead of scanning.
+    starts: std::collections::HashMap<String, Vec<usize>>,
 }
 
 /// A search hit: the entry, its score, and which characters of its name matched.
@@ -156,7 +159,8 @@ impl Catalog {
                 also,
             ));
         }
-        let catalog = Catalog { entries, sets };
+        let mut catalog = Catalog::from_entries(entries);
+        catalog.sets = sets;
         for set in &catalog.sets {
             for item in &set.items {
                 if catalog.by_code(&item.code).is_none() {
@@ -171,9 +175,27 @@ impl Catalog {
     }
 
     pub fn from_entries(entries: Vec<Entry>) -> Catalog {
+        let mut starts: std::collections::HashMap<String, Vec<usize>> = Default::default();
+        for (i, e) in entries.iter().enumerate() {
+            for word in e.search.split(|c: char| !c.is_alphanumeric()) {
+                let mut chars = word.chars();
+                let one: String = chars.by_ref().take(1).collect();
+                let two: String = word.chars().take(2).collect();
+                for key in [one, two] {
+                    if key.is_empty() {
+                        continue;
+                    }
+                    let list = starts.entry(key).or_default();
+                    if list.last() != Some(&i) {
+                        list.push(i);
+                    }
+                }
+            }
+        }
         Catalog {
             entries,
             sets: Vec::new(),
+            starts,
         }
     }
 
@@ -218,6 +240,10 @@ impl Catalog {
         // One or two letters match almost everything fuzzily: take words that start with
         // them instead (cheap, and what a clinician expects from "k" or "cr").
         if q.chars().count() <= 2 {
+            let pool: &[usize] = match candidates {
+                Some(c) => c,
+                None => self.starts.get(&q).map(Vec::as_slice).unwrap_or(&[]),
+            };
             let hits: Vec<Hit> = pool
                 .iter()
                 .map(|&i| (i, &self.entries[i]))
@@ -238,12 +264,16 @@ impl Catalog {
             .map(|&i| (i, &self.entries[i]))
             .filter(|(_, e)| in_order(&e.search, &q))
             .filter_map(|(i, e)| {
-                let score = matcher.fuzzy_match(&e.search, &q)?;
-                // A match at the start of the name counts most.
-                let bonus = if e.search.starts_with(&q) { 1000 } else { 0 };
+                // The typed text as it stands beats any scattered match; the fuzzy matcher
+                // (the costly part) only scores what is not a plain substring.
+                let score = match e.search.find(&q) {
+                    Some(0) => 3000,
+                    Some(at) => 2000 - at.min(999) as i64,
+                    None => matcher.fuzzy_match(&e.search, &q)?,
+                };
                 Some(Hit {
                     entry: i,
-                    score: score + bonus,
+                    score,
                     matched: Vec::new(),
                 })
             })
