@@ -281,6 +281,27 @@ fn matches(side: &str, rxnorm: &str, med: Option<&Medication>) -> bool {
     }
 }
 
+const ALREADY_ACTIVE: &str = "already active";
+
+/// The medications order `i` is checked against: the patient's active ones, then the orders
+/// before it in the basket (so each pair is reported once, on the later order).
+fn others<'a>(
+    i: usize,
+    basket: &'a [Proposed],
+    patient: &'a Patient,
+) -> impl Iterator<Item = (Option<String>, String, &'static str)> + 'a {
+    patient
+        .medications
+        .iter()
+        .map(|m| (m.rxnorm.clone(), m.name.clone(), ALREADY_ACTIVE))
+        .chain(basket[..i].iter().filter_map(|o| match o {
+            Proposed::Medication { rxnorm, name } => {
+                Some((Some(rxnorm.clone()), name.clone(), "also in this basket"))
+            }
+            Proposed::Test { .. } => None,
+        }))
+}
+
 #[allow(clippy::too_many_arguments)]
 fn interaction_alerts(
     i: usize,
@@ -293,17 +314,15 @@ fn interaction_alerts(
     out: &mut Vec<Alert>,
 ) {
     // Against active medications, and against earlier orders in the basket (each pair once).
-    let others = patient
-        .medications
-        .iter()
-        .filter_map(|m| Some((m.rxnorm.clone()?, m.name.clone(), "active")))
-        .chain(basket[..i].iter().filter_map(|o| match o {
-            Proposed::Medication { rxnorm, name } => {
-                Some((rxnorm.clone(), name.clone(), "in this basket"))
-            }
-            _ => None,
-        }));
-    for (other_code, other_name, where_) in others {
+    for (other_code, other_name, where_) in others(i, basket, patient) {
+        let Some(other_code) = other_code else {
+            continue;
+        };
+        let where_ = if where_ == ALREADY_ACTIVE {
+            "active"
+        } else {
+            "in this basket"
+        };
         let other = k.medication(&other_code);
         for x in &k.interactions {
             let hit = (matches(&x.a, rxnorm, med) && matches(&x.b, &other_code, other))
@@ -334,17 +353,7 @@ fn duplicate_therapy(
     k: &Knowledge,
     out: &mut Vec<Alert>,
 ) {
-    let others = patient
-        .medications
-        .iter()
-        .map(|m| (m.rxnorm.clone(), m.name.clone(), "already active"))
-        .chain(basket[..i].iter().filter_map(|o| match o {
-            Proposed::Medication { rxnorm, name } => {
-                Some((Some(rxnorm.clone()), name.clone(), "also in this basket"))
-            }
-            _ => None,
-        }));
-    for (code, other_name, where_) in others {
+    for (code, other_name, where_) in others(i, basket, patient) {
         let same_drug = code.as_deref() == Some(rxnorm)
             || (code.is_none() && other_name.eq_ignore_ascii_case(name));
         if same_drug {

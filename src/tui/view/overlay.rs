@@ -105,50 +105,25 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
         }
         Overlay::ConfirmSign { status } => {
             let question = crate::tui::update::sign_question(state, *status);
-            let w = (question.chars().count() as u16 + 4).clamp(30, area.width);
-            let r = centered(area, w, 4);
-            frame.render_widget(Clear, r);
-            let block = pane(
-                Line::from(styled(" Confirm ", theme.title)),
-                true,
+            confirm(
                 state,
                 theme,
-            );
-            frame.render_widget(
-                Paragraph::new(vec![
-                    Line::from(styled(format!(" {question}"), theme.warning)),
-                    Line::from(vec![
-                        Span::raw(" "),
-                        styled("y", theme.key),
-                        Span::raw(" yes  "),
-                        styled("n", theme.key),
-                        Span::raw(" no"),
-                    ]),
-                ])
-                .wrap(ratatui::widgets::Wrap { trim: false })
-                .block(block),
-                r,
+                frame,
+                area,
+                " Confirm ",
+                &question,
+                theme.warning,
             );
         }
         Overlay::ConfirmQuit => {
-            let r = centered(area, 36, 3);
-            frame.render_widget(Clear, r);
-            let block = pane(
-                Line::from(styled(" Quit ", theme.title)),
-                true,
+            confirm(
                 state,
                 theme,
-            );
-            frame.render_widget(
-                Paragraph::new(Line::from(vec![
-                    Span::raw(" Quit bedside? "),
-                    styled("y", theme.key),
-                    Span::raw(" yes  "),
-                    styled("n", theme.key),
-                    Span::raw(" no"),
-                ]))
-                .block(block),
-                r,
+                frame,
+                area,
+                " Quit ",
+                "Quit bedside?",
+                theme.base,
             );
         }
     }
@@ -229,6 +204,42 @@ fn help(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, scroll: usi
         Paragraph::new(lines)
             .wrap(ratatui::widgets::Wrap { trim: false })
             .block(block),
+        r,
+    );
+}
+
+/// A yes/no question, centred; `y` and `n` are the dialog keymap's.
+fn confirm(
+    state: &State,
+    theme: &Theme,
+    frame: &mut Frame,
+    area: Rect,
+    title: &str,
+    question: &str,
+    style: ratatui::style::Style,
+) {
+    let w = (question.chars().count() as u16 + 4).clamp(30, area.width);
+    let r = centered(area, w, 4);
+    frame.render_widget(Clear, r);
+    let block = pane(
+        Line::from(styled(title.to_string(), theme.title)),
+        true,
+        state,
+        theme,
+    );
+    frame.render_widget(
+        Paragraph::new(vec![
+            Line::from(styled(format!(" {question}"), style)),
+            Line::from(vec![
+                Span::raw(" "),
+                styled("y", theme.key),
+                Span::raw(" yes  "),
+                styled("n", theme.key),
+                Span::raw(" no"),
+            ]),
+        ])
+        .wrap(ratatui::widgets::Wrap { trim: false })
+        .block(block),
         r,
     );
 }
