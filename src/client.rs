@@ -151,6 +151,20 @@ impl FhirClient {
         self.send(request, timeout).await
     }
 
+    /// Posts a batch or transaction Bundle to the base URL; returns the response Bundle.
+    pub async fn post_bundle(
+        &self,
+        bundle: &Value,
+        timeout: Duration,
+    ) -> Result<Value, FetchError> {
+        let request = self
+            .http
+            .post(self.base.clone())
+            .header("content-type", "application/fhir+json")
+            .body(bundle.to_string());
+        self.send(request, timeout).await
+    }
+
     async fn get_url(&self, url: Url, timeout: Duration) -> Result<Value, FetchError> {
         let request = self.http.get(url);
         self.send(request, timeout).await

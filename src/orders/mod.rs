@@ -2,6 +2,7 @@
 //! order checks themselves. No UI code here, so a server-side service (CDS Hooks
 //! `order-sign`) can reuse the checks.
 
+pub mod basket;
 pub mod catalog;
 pub mod checks;
 pub mod knowledge;
