@@ -541,4 +541,45 @@ mod tests {
         assert_eq!(c.foreign, 2);
         assert_eq!(c.timeline.len(), 1);
     }
+
+    #[test]
+    fn malformed_resources_never_panic() {
+        let mut c = Chart::for_patient("p");
+        let subject = json!({"reference": "Patient/p"});
+        let odd = [
+            json!(null),
+            json!(42),
+            json!("text"),
+            json!([]),
+            json!({"resourceType": 7}),
+            json!({"resourceType": "Patient", "id": "p", "name": "x", "birthDate": 1956,
+                   "identifier": {"value": 3}}),
+            json!({"resourceType": "Observation", "id": "o1", "subject": subject,
+                   "effectiveDateTime": 5, "valueQuantity": "x", "component": "nope", "code": []}),
+            json!({"resourceType": "Observation", "id": "o2", "subject": subject,
+                   "effectiveDateTime": "2024-13-45T99:99", "valueQuantity": {"value": "1e999"},
+                   "referenceRange": [{"low": {"value": []}}], "interpretation": "H"}),
+            json!({"resourceType": "DiagnosticReport", "id": "r", "subject": subject,
+                   "effectiveDateTime": "2024-01-01", "result": [{"reference": 5}, "x"]}),
+            json!({"resourceType": "DocumentReference", "id": "d", "subject": subject, "date": "2024",
+                   "content": [{"attachment": {"contentType": "text/plain", "data": "!!!"}}]}),
+            json!({"resourceType": "MedicationRequest", "id": "m", "subject": subject,
+                   "authoredOn": "2024-02", "dosageInstruction": "twice"}),
+            json!({"resourceType": "Condition", "id": "c", "subject": subject,
+                   "onsetDateTime": "2020", "clinicalStatus": {"coding": "active"}}),
+            json!({"resourceType": "Encounter", "id": "e", "subject": subject,
+                   "period": {"start": "2024-01-01T10:00:00+25:00"}, "location": [{"location": 3}]}),
+            json!({"resourceType": "AllergyIntolerance", "id": "a", "patient": subject,
+                   "reaction": [{"manifestation": "hives"}], "code": {"coding": [{}]}}),
+        ];
+        c.add_page(odd.to_vec());
+        c.finish();
+        let _ = c.allergy_line(20);
+        let _ = c.location(chrono::FixedOffset::east_opt(0).unwrap());
+        let _ = summary::summarise(&c);
+        for key in c.by_code.keys().cloned().collect::<Vec<_>>() {
+            let _ = c.series(&key);
+        }
+        assert!(c.resources >= 10);
+    }
 }

@@ -181,3 +181,59 @@ fn a_failed_chart_page_keeps_what_arrived_and_says_so() {
     assert!(!c.loading);
     assert!(c.error.as_deref().unwrap().contains("within 30 s"));
 }
+
+#[test]
+fn every_view_renders_odd_data_at_any_size_without_panicking() {
+    use crate::tui::theme::Theme;
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+    let mut s = state();
+    update(&mut s, Msg::OpenPatient("p".into()));
+    let subject = json!({"reference": "Patient/p"});
+    update(
+        &mut s,
+        Msg::ChartPage {
+            context: 1,
+            result: Ok(vec![
+                json!({"resourceType": "Patient", "id": "p", "name": [{"family": "Ünïcødé-名前", "given": ["Ω"]}]}),
+                json!({"resourceType": "Observation", "id": "o", "subject": subject,
+                       "effectiveDateTime": "2024-01-01T10:00:00Z", "code": {"text": "x".repeat(500)},
+                       "valueQuantity": {"value": 1e300, "unit": "u"}}),
+                json!({"resourceType": "Observation", "id": "o2", "subject": subject,
+                       "effectiveDateTime": "2024-01-02T10:00:00Z", "code": {"text": "x".repeat(500)},
+                       "valueQuantity": {"value": -1e300, "unit": "u"}}),
+            ]),
+        },
+    );
+    update(&mut s, Msg::ChartDone { context: 1 });
+    let theme = Theme::color();
+    for keys in [
+        "",
+        "<enter>",
+        "t",
+        "<esc><esc>s",
+        "s?",
+        "<esc>f",
+        "<esc><ctrl-f>",
+        "<esc>d",
+    ] {
+        for k in crate::tui::headless::parse_sequence(keys).unwrap() {
+            update(
+                &mut s,
+                Msg::Key(KeyEvent {
+                    code: k.code,
+                    modifiers: k.mods,
+                    kind: KeyEventKind::Press,
+                    state: KeyEventState::NONE,
+                }),
+            );
+        }
+        for (w, h) in [(80, 24), (20, 6), (200, 60), (1, 1), (45, 12)] {
+            s.size = Rect::new(0, 0, w, h);
+            let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+            t.draw(|f| crate::tui::view::view(&s, &theme, f)).unwrap();
+            s.display.ascii = !s.display.ascii;
+            t.draw(|f| crate::tui::view::view(&s, &theme, f)).unwrap();
+        }
+    }
+}
