@@ -198,6 +198,8 @@ impl PatientInfo {
 #[derive(Debug, Clone)]
 pub struct Allergy {
     pub substance: String,
+    /// The substance's RxNorm code, when it is coded that way (for order checks).
+    pub rxnorm: Option<String>,
     pub reactions: Vec<String>,
     pub severity: Option<String>,
     pub high_criticality: bool,
@@ -261,6 +263,8 @@ pub struct Range {
 #[derive(Debug, Clone)]
 pub struct Report {
     pub name: String,
+    /// The report's LOINC code (a panel), for duplicate-test checks.
+    pub code: Option<String>,
     pub when: Option<When>,
     pub status: String,
     pub results: Vec<String>,
@@ -280,6 +284,19 @@ pub struct Entry {
     /// References (author, locations) whose names follow the summary once they are known;
     /// the resources they name may arrive in a later page.
     pub refs: Vec<String>,
+}
+
+impl Entry {
+    /// The code this entry carries from `system_label` ("RxNorm", "LOINC"), if any.
+    pub fn code(&self, system_label: &str) -> Option<&str> {
+        let fields = match &self.detail {
+            Detail::Fields(f) | Detail::Note { fields: f, .. } => f,
+        };
+        fields
+            .iter()
+            .find(|(label, _)| label == system_label)
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 #[derive(Debug, Clone)]

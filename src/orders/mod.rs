@@ -5,4 +5,5 @@
 pub mod basket;
 pub mod catalog;
 pub mod checks;
+pub mod from_chart;
 pub mod knowledge;

@@ -32,6 +32,11 @@ pub(super) fn allergy(r: &Value) -> Allergy {
         .map(str::to_string);
     Allergy {
         substance,
+        rxnorm: code_in(
+            r.get("code"),
+            Some("http://www.nlm.nih.gov/research/umls/rxnorm"),
+        )
+        .map(str::to_string),
         reactions,
         severity,
         high_criticality: text(r, "criticality") == Some("high"),

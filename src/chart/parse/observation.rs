@@ -277,6 +277,7 @@ pub(super) fn join_unit(value: &str, unit: &str) -> String {
 pub(super) fn report(r: &Value) -> Report {
     Report {
         name: concept(r.get("code")).unwrap_or_else(|| "Report".into()),
+        code: code_in(r.get("code"), Some(LOINC)).map(str::to_string),
         when: when(r, &["effectiveDateTime", "effectivePeriod", "issued"]),
         status: text(r, "status").unwrap_or("").to_string(),
         results: list(r, "result")
