@@ -184,6 +184,44 @@ impl Item {
     }
 }
 
+/// The items of an order set, with the set's defaults filled in; codes the catalog does not
+/// have are skipped (the catalog reports them when it loads).
+pub fn expand_set(
+    set: &super::catalog::OrderSet,
+    catalog: &super::catalog::Catalog,
+    knowledge: &super::knowledge::Knowledge,
+) -> Vec<Item> {
+    set.items
+        .iter()
+        .filter_map(|s| {
+            let entry = catalog.by_code(&s.code)?;
+            let mut item = Item::new(entry, knowledge.medication(&entry.code));
+            match &mut item.fields {
+                Fields::Medication(m) => {
+                    if let Some(dose) = s.dose {
+                        m.dose = crate::chart::value::short_number(dose);
+                    }
+                    if let Some(f) = &s.frequency {
+                        m.frequency = f.clone();
+                    }
+                    if let Some(i) = &s.indication {
+                        m.indication = i.clone();
+                    }
+                }
+                Fields::Test(t) => {
+                    if let Some(p) = &s.priority {
+                        t.priority = p.clone();
+                    }
+                    if let Some(r) = &s.reason {
+                        t.reason = r.clone();
+                    }
+                }
+            }
+            Some(item)
+        })
+        .collect()
+}
+
 /// Who and what the signed orders are about.
 #[derive(Debug, Clone)]
 pub struct Context {
@@ -438,6 +476,28 @@ mod tests {
         assert_eq!(sr["resource"]["code"]["coding"][0]["system"], LOINC);
         assert_eq!(sr["resource"]["encounter"]["reference"], "Encounter/e1");
         assert_eq!(sr["resource"]["requester"]["display"], "Dr Test");
+    }
+
+    #[test]
+    fn an_order_set_fills_the_basket_ready_to_sign() {
+        let (k, c) = setup();
+        let set = c
+            .sets
+            .iter()
+            .find(|s| s.name == "Chest pain workup")
+            .unwrap();
+        let items = expand_set(set, &c, &k);
+        assert_eq!(items.len(), 5);
+        assert!(items.iter().all(|i| i.problems().is_empty()), "{items:#?}");
+        let aspirin = items.iter().find(|i| i.code == "1191").unwrap();
+        match &aspirin.fields {
+            Fields::Medication(m) => {
+                assert_eq!((m.dose.as_str(), m.frequency.as_str()), ("325", "once"))
+            }
+            other => panic!("{other:?}"),
+        }
+        let troponin = items.iter().find(|i| i.code == "10839-9").unwrap();
+        assert!(matches!(&troponin.fields, Fields::Test(t) if t.priority == "stat"));
     }
 
     #[test]
