@@ -13,6 +13,9 @@ pub struct Config {
     /// Draw with ASCII only (for terminals without box drawing).
     #[serde(default)]
     pub ascii: bool,
+    /// A test ordered or resulted this many hours ago is flagged as a duplicate (default 24).
+    #[serde(default)]
+    pub duplicate_test_hours: Option<u32>,
 }
 
 /// The config and the problems found reading it.

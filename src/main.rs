@@ -169,6 +169,9 @@ fn main() -> Result<()> {
         };
         bedside::client::FhirClient::new(&server, None)?;
         let mut opts = workstation_options(server, cli.token.clone(), cli.ascii || config.ascii);
+        if let Some(hours) = config.duplicate_test_hours {
+            opts.duplicate_test_hours = hours;
+        }
         opts.warnings.append(&mut warnings);
         // One thread is plenty for a client: the work is waiting on the network, and one
         // allocator heap instead of one per worker keeps the workstation small.
@@ -309,6 +312,7 @@ fn workstation_options(server: String, token: Option<String>, ascii: bool) -> Op
     opts.drafts_dir = dirs.as_ref().map(|d| d.data_dir().join("drafts"));
     opts.templates_dir = dirs.as_ref().map(|d| d.config_dir().join("templates"));
     opts.phrases_file = dirs.as_ref().map(|d| d.config_dir().join("phrases.toml"));
+    opts.orders_dir = dirs.as_ref().map(|d| d.config_dir().join("orders"));
     // Until sign-in exists (the access issue), notes are filed under the login name.
     opts.author = std::env::var("USER")
         .or_else(|_| std::env::var("LOGNAME"))

@@ -83,6 +83,12 @@ actions! {
     CloseNote => "close_note",
     /// Save the draft now
     SaveDraft => "save_draft",
+    /// Open the orders pane for this patient
+    OpenOrders => "open_orders",
+    /// Sign the basket of orders (checks, overrides, then a confirm naming the patient)
+    SignOrders => "sign_orders",
+    /// Remove the selected basket item, or discontinue the selected active order
+    RemoveOrder => "remove_order",
 }
 
 impl Action {

@@ -41,6 +41,10 @@ pub struct Options {
     pub phrases_file: Option<PathBuf>,
     /// The name notes are filed under.
     pub author: String,
+    /// The user's order catalog, drug tables and order sets (`orders/` in the config dir).
+    pub orders_dir: Option<PathBuf>,
+    /// Hours within which a repeated test is flagged.
+    pub duplicate_test_hours: u32,
 }
 
 impl Options {
@@ -57,6 +61,8 @@ impl Options {
             templates_dir: None,
             phrases_file: None,
             author: "bedside user".into(),
+            orders_dir: None,
+            duplicate_test_hours: 24,
         }
     }
 }
@@ -92,7 +98,18 @@ impl App {
             None => Default::default(),
         };
         warnings.extend(problem);
+        let (knowledge, problems) =
+            crate::orders::knowledge::Knowledge::load(opts.orders_dir.as_deref());
+        warnings.extend(problems);
+        let (catalog, problems) =
+            crate::orders::catalog::Catalog::load(&knowledge, opts.orders_dir.as_deref());
+        warnings.extend(problems);
         let mut state = State::new(display, Arc::new(opts.keymap), size, recent_ids);
+        state.order_settings = Arc::new(super::state::OrderSettings {
+            catalog,
+            knowledge,
+            duplicate_window_ms: i64::from(opts.duplicate_test_hours) * 3_600_000,
+        });
         state.notes = Arc::new(NoteSettings {
             templates,
             phrases,
@@ -121,6 +138,7 @@ impl App {
 
     /// Feeds one message through `update` and starts its effects.
     pub fn handle(&mut self, msg: Msg) {
+        self.state.now_ms = crate::fhir::date::now_ms();
         for effect in update(&mut self.state, msg) {
             self.runner.run(effect);
         }

@@ -216,6 +216,33 @@ impl Runner {
                     });
                 });
             }
+            Effect::SignOrders { context, bundle } => {
+                tokio::spawn(async move {
+                    let result = client.post_bundle(&bundle, SEND_TIMEOUT).await;
+                    let _ = tx.send(Msg::OrdersSigned { context, result });
+                });
+            }
+            Effect::Discontinue {
+                context,
+                reference,
+                reason,
+            } => {
+                tokio::spawn(async move {
+                    let result = async {
+                        let current = client.get(&reference, &[], SEND_TIMEOUT).await?;
+                        let version = current
+                            .pointer("/meta/versionId")
+                            .and_then(serde_json::Value::as_str)
+                            .map(str::to_string);
+                        let update = crate::orders::basket::discontinued(current, &reason);
+                        client
+                            .write(&update, None, version.as_deref(), SEND_TIMEOUT)
+                            .await
+                    }
+                    .await;
+                    let _ = tx.send(Msg::Discontinued { context, result });
+                });
+            }
             Effect::OpenChart {
                 context,
                 patient_id,

@@ -18,15 +18,18 @@ pub enum Context {
     Chart,
     /// The note pane's command mode (in editing mode keys go to the editor).
     Note,
+    /// The orders pane's basket and active-order lists (in the composer, keys search).
+    Orders,
     Dialog,
 }
 
 impl Context {
-    pub const ALL: [Context; 5] = [
+    pub const ALL: [Context; 6] = [
         Context::Global,
         Context::Search,
         Context::Chart,
         Context::Note,
+        Context::Orders,
         Context::Dialog,
     ];
 
@@ -36,6 +39,7 @@ impl Context {
             Context::Search => "search",
             Context::Chart => "chart",
             Context::Note => "note",
+            Context::Orders => "orders",
             Context::Dialog => "dialog",
         }
     }
@@ -234,7 +238,7 @@ impl Keymap {
                 self.problems.push(Problem {
                     source: source.to_string(),
                     message: format!(
-                        "unknown context [{context_name}] (contexts: global, search, chart, note, dialog)"
+                        "unknown context [{context_name}] (contexts: global, search, chart, note, orders, dialog)"
                     ),
                 });
                 continue;

@@ -62,6 +62,16 @@ pub enum Msg {
     AutosaveDue {
         context: u64,
     },
+    /// The server's answer to signing the basket.
+    OrdersSigned {
+        context: u64,
+        result: Result<Value, FetchError>,
+    },
+    /// The server's answer to discontinuing an order.
+    Discontinued {
+        context: u64,
+        result: Result<Value, FetchError>,
+    },
     /// The server's answer to signing or saving a note.
     NoteSent {
         context: u64,
@@ -105,6 +115,17 @@ pub enum Effect {
         context: u64,
         draft: Box<Draft>,
         status: DocStatus,
+    },
+    /// Post the basket's transaction Bundle.
+    SignOrders {
+        context: u64,
+        bundle: Box<Value>,
+    },
+    /// Read `reference` for its version, then update it as discontinued.
+    Discontinue {
+        context: u64,
+        reference: String,
+        reason: String,
     },
 }
 
@@ -175,6 +196,68 @@ pub enum ChartView {
     Summary,
     Trend { key: String, title: String },
     Note,
+    Orders,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrdersFocus {
+    Composer,
+    Basket,
+    Active,
+}
+
+/// A composer result: a catalog entry or an order set.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Pick {
+    Entry(crate::orders::catalog::Hit),
+    Set(usize),
+}
+
+/// The orders pane of this chart: the composer, the basket (kept when the pane closes), the
+/// alerts the checks raised, and the active orders.
+#[derive(Debug, Clone)]
+pub struct OrdersState {
+    pub focus: OrdersFocus,
+    pub query: String,
+    pub picks: Vec<Pick>,
+    /// The last query's matches, which the next key narrows.
+    pub pool: Option<Vec<usize>>,
+    pub pick_cursor: usize,
+    pub basket: Vec<crate::orders::basket::Item>,
+    pub basket_cursor: usize,
+    pub active_cursor: usize,
+    pub alerts: Vec<crate::orders::checks::Alert>,
+    /// Why the checks could not run, if they could not.
+    pub checks_error: Option<String>,
+    pub checks_acknowledged: bool,
+    pub sending: bool,
+    pub error: Option<String>,
+}
+
+impl OrdersState {
+    pub fn new() -> OrdersState {
+        OrdersState {
+            focus: OrdersFocus::Composer,
+            query: String::new(),
+            picks: Vec::new(),
+            pool: None,
+            pick_cursor: 0,
+            basket: Vec::new(),
+            basket_cursor: 0,
+            active_cursor: 0,
+            alerts: Vec::new(),
+            checks_error: None,
+            checks_acknowledged: false,
+            sending: false,
+            error: None,
+        }
+    }
+}
+
+impl Default for OrdersState {
+    fn default() -> OrdersState {
+        OrdersState::new()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -257,6 +340,7 @@ pub struct ChartState {
     /// Once the user moves, new pages keep their item selected instead of the newest.
     pub moved: bool,
     pub note: Option<NoteState>,
+    pub orders: Option<OrdersState>,
 }
 
 impl ChartState {
@@ -279,6 +363,7 @@ impl ChartState {
             detail_cursor: 0,
             moved: false,
             note: None,
+            orders: None,
         }
     }
 
@@ -323,6 +408,25 @@ pub enum Overlay {
     Drafts {
         cursor: usize,
     },
+    /// The fields of basket item `item`; `field` is being edited.
+    OrderFields {
+        item: usize,
+        field: usize,
+    },
+    /// A reason to override high-severity alert `alert` (of the basket's alerts).
+    Override {
+        alert: usize,
+        cursor: usize,
+        text: String,
+    },
+    /// Checks did not run: sign anyway?
+    AckChecks,
+    /// "Sign 3 orders for SMITH, John (MRN ...)?"
+    ConfirmOrders,
+    /// Why the selected active order is being discontinued.
+    Discontinue {
+        input: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -360,9 +464,20 @@ pub struct NoteSettings {
     pub author: String,
 }
 
+/// What orders need: the catalog, the drug knowledge, and the duplicate-test window.
+#[derive(Debug, Clone, Default)]
+pub struct OrderSettings {
+    pub catalog: crate::orders::catalog::Catalog,
+    pub knowledge: crate::orders::knowledge::Knowledge,
+    pub duplicate_window_ms: i64,
+}
+
 pub struct State {
     pub screen: Screen,
     pub notes: Arc<NoteSettings>,
+    pub order_settings: Arc<OrderSettings>,
+    /// Now, for the checks (set by the runtime; tests fix it).
+    pub now_ms: i64,
     /// Drafts from an earlier session, offered at start.
     pub drafts: Vec<Draft>,
     pub search: SearchState,
@@ -401,6 +516,8 @@ impl State {
         State {
             screen: Screen::Search,
             notes: Arc::new(NoteSettings::default()),
+            order_settings: Arc::new(OrderSettings::default()),
+            now_ms: 0,
             drafts: Vec::new(),
             search: SearchState {
                 query: String::new(),

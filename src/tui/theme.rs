@@ -115,6 +115,16 @@ impl Theme {
         }
     }
 
+    /// The style of an order-check alert of `severity`.
+    pub fn flag_style(&self, severity: crate::orders::knowledge::Severity) -> Style {
+        use crate::orders::knowledge::Severity;
+        match severity {
+            Severity::High => self.critical,
+            Severity::Moderate => self.high,
+            Severity::Low => self.abnormal,
+        }
+    }
+
     pub fn flag(&self, flag: crate::chart::Flag) -> Style {
         use crate::chart::Flag;
         match flag {

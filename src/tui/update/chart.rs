@@ -271,6 +271,7 @@ pub(super) fn chart_action(state: &mut State, action: Action, effects: &mut Vec<
             }
         }
         Action::NewNote => super::notes::new_note(state, effects),
+        Action::OpenOrders => super::orders::open_orders(state),
         Action::AddAddendum => super::notes::add_addendum(state, effects),
         Action::CloseChart => {
             super::leave_note(state, effects);

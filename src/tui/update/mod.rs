@@ -3,6 +3,7 @@
 
 mod chart;
 mod notes;
+mod orders;
 mod search;
 #[cfg(test)]
 mod tests;
@@ -20,6 +21,7 @@ use search::*;
 
 pub use chart::{detail_members, filter_choices, refresh_visible, timeline_rows};
 pub use notes::sign_question;
+pub use orders::{active_orders, field_list, sign_orders_question};
 
 /// How many recently opened patients are remembered.
 pub const RECENT_MAX: usize = 20;
@@ -182,6 +184,14 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             }
         }
         Msg::AutosaveDue { context } => notes::autosave_due(state, context, &mut effects),
+        Msg::OrdersSigned { context, result } => {
+            orders::sent(state, context, result, true, &mut effects);
+            state.dirty = true;
+        }
+        Msg::Discontinued { context, result } => {
+            orders::sent(state, context, result, false, &mut effects);
+            state.dirty = true;
+        }
         Msg::NoteSent {
             context,
             draft_id,
@@ -213,6 +223,9 @@ fn current_chart(state: &mut State, context: u64) -> Option<&mut ChartState> {
 fn on_key(state: &mut State, key: Key, effects: &mut Vec<Effect>) {
     let keymap = state.keymap.clone();
     if let Some(overlay) = state.overlay.clone() {
+        if orders::overlay_key(state, key, effects) {
+            return;
+        }
         if let Overlay::Prompt { kind, mut input } = overlay {
             if let Some(c) = key.typed_char() {
                 input.push(c);
@@ -272,7 +285,7 @@ fn on_key(state: &mut State, key: Key, effects: &mut Vec<Effect>) {
             }
         }
         Screen::Chart => {
-            if notes::note_key(state, key, effects) {
+            if notes::note_key(state, key, effects) || orders::orders_key(state, key, effects) {
                 return;
             }
             if let Some(action) = keymap.lookup(Context::Chart, key) {
@@ -354,6 +367,14 @@ fn dialog_action(state: &mut State, action: Action, effects: &mut Vec<Effect>) {
                 state.overlay = Some(Overlay::Templates { cursor });
             }
         }
+        (Overlay::AckChecks, Action::Confirm) => {
+            state.overlay = None;
+            orders::ack_checks(state);
+        }
+        (Overlay::ConfirmOrders, Action::Confirm) => {
+            state.overlay = None;
+            orders::confirm_sign(state, effects);
+        }
         (Overlay::ConfirmSign { status }, Action::Confirm) => {
             state.overlay = None;
             notes::confirm_send(state, status, effects);
@@ -374,11 +395,21 @@ fn dialog_action(state: &mut State, action: Action, effects: &mut Vec<Effect>) {
                 state.overlay = Some(Overlay::Drafts { cursor });
             }
         }
-        (Overlay::Prompt { .. } | Overlay::ConfirmQuit | Overlay::ConfirmSign { .. }, _) => {}
+        (
+            Overlay::Prompt { .. }
+            | Overlay::ConfirmQuit
+            | Overlay::ConfirmSign { .. }
+            | Overlay::AckChecks
+            | Overlay::ConfirmOrders
+            | Overlay::OrderFields { .. }
+            | Overlay::Override { .. }
+            | Overlay::Discontinue { .. },
+            _,
+        ) => {}
     }
 }
 
-fn act(state: &mut State, action: Action, effects: &mut Vec<Effect>) {
+pub(super) fn act(state: &mut State, action: Action, effects: &mut Vec<Effect>) {
     match action {
         Action::ShowHelp => {
             state.overlay = Some(Overlay::Help { scroll: 0 });

@@ -207,10 +207,9 @@ pub(super) fn note_key(state: &mut State, key: Key, effects: &mut Vec<Effect>) -
         follow_cursor(state);
         return true;
     }
-    let action = state.keymap.lookup(Context::Note, key);
-    match action {
-        Some(action) => note_action(state, action, effects),
-        None => return false,
+    // Keys the pane does not bind do nothing here (the chart's keys do not reach through).
+    if let Some(action) = state.keymap.lookup(Context::Note, key) {
+        note_action(state, action, effects);
     }
     true
 }

@@ -237,3 +237,52 @@ fn every_view_renders_odd_data_at_any_size_without_panicking() {
         }
     }
 }
+
+#[test]
+fn orders_when_checks_cannot_run_must_be_acknowledged() {
+    use crate::orders::catalog::Catalog;
+    use crate::orders::knowledge::Knowledge;
+    let mut s = state();
+    let (knowledge, _) = Knowledge::load(None);
+    let (catalog, _) = Catalog::load(&knowledge, None);
+    s.order_settings = Arc::new(crate::tui::state::OrderSettings {
+        catalog,
+        knowledge,
+        duplicate_window_ms: 86_400_000,
+    });
+    update(&mut s, Msg::OpenPatient("p".into()));
+    update(
+        &mut s,
+        Msg::ChartAllergies {
+            context: 1,
+            result: Err(FetchError::Timeout(10)),
+        },
+    );
+    update(&mut s, Msg::ChartDone { context: 1 });
+    typed(&mut s, "o");
+    assert_eq!(s.chart.as_ref().unwrap().view, ChartView::Orders);
+    typed(&mut s, "cbc");
+    key(&mut s, "enter");
+    typed(&mut s, "");
+    // The reason field, then close the form.
+    key(&mut s, "down");
+    typed(&mut s, "anemia");
+    key(&mut s, "enter");
+    let o = s.chart.as_ref().unwrap().orders.as_ref().unwrap();
+    assert!(
+        o.checks_error
+            .as_deref()
+            .unwrap()
+            .contains("could not be loaded")
+    );
+    key(&mut s, "s");
+    assert_eq!(s.overlay, Some(Overlay::AckChecks));
+    typed(&mut s, "y");
+    assert_eq!(s.overlay, Some(Overlay::ConfirmOrders));
+    let effects = typed(&mut s, "y");
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::SignOrders { context: 1, .. }))
+    );
+}

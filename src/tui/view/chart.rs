@@ -30,6 +30,7 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
             super::trend::draw(state, theme, frame, areas.body, c, key, title)
         }
         ChartView::Note => super::note::draw(state, theme, frame, areas.body, c),
+        ChartView::Orders => super::orders::draw(state, theme, frame, areas.body, c),
     }
     let mut left = Vec::new();
     if c.loading {
@@ -65,6 +66,11 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
             (Action::CloseChart, "close"),
         ],
         ChartView::Note => &[(Action::ShowHelp, "help")],
+        ChartView::Orders => &[
+            (Action::SignOrders, "sign"),
+            (Action::RemoveOrder, "remove"),
+            (Action::ShowHelp, "help"),
+        ],
         _ => &[(Action::Back, "back"), (Action::ShowHelp, "help")],
     };
     status_line(

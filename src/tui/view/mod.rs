@@ -4,6 +4,7 @@
 mod chart;
 mod detail;
 mod note;
+mod orders;
 mod overlay;
 mod search;
 mod summary;

@@ -115,6 +115,151 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
                 theme.warning,
             );
         }
+        Overlay::OrderFields { item, field } => {
+            let Some(it) = state
+                .chart
+                .as_ref()
+                .and_then(|c| c.orders.as_ref())
+                .and_then(|o| o.basket.get(*item))
+            else {
+                return;
+            };
+            let problems = it.problems();
+            let mut lines: Vec<Line> = Vec::new();
+            for (i, (label, value)) in crate::tui::update::field_list(it).into_iter().enumerate() {
+                let problem = problems.iter().find(|p| p.field == label);
+                let mut line = Line::from(vec![
+                    styled(cell(&format!("{label}:"), 12), theme.dim),
+                    Span::raw(value),
+                    styled(
+                        problem
+                            .map(|p| format!("   <- {}", p.message))
+                            .unwrap_or_default(),
+                        theme.warning,
+                    ),
+                ]);
+                if i == *field {
+                    line = line.patch_style(theme.selected);
+                }
+                lines.push(line);
+            }
+            lines.push(Line::raw(""));
+            lines.push(Line::from(styled(
+                "Up/Down or Tab: field   type to edit   Enter: done",
+                theme.dim,
+            )));
+            let w = area.width.saturating_sub(6).min(100);
+            let h = (lines.len() as u16 + 2).min(area.height);
+            let r = centered(area, w, h);
+            frame.render_widget(Clear, r);
+            let block = pane(
+                Line::from(styled(format!(" {} ", it.name), theme.title)),
+                true,
+                state,
+                theme,
+            );
+            frame.render_widget(Paragraph::new(lines).block(block), r);
+        }
+        Overlay::Override {
+            alert,
+            cursor,
+            text,
+        } => {
+            let alert = state
+                .chart
+                .as_ref()
+                .and_then(|c| c.orders.as_ref())
+                .and_then(|o| o.alerts.get(*alert));
+            let Some(a) = alert else { return };
+            let w = area.width.saturating_sub(6).min(100);
+            let mut lines = vec![Line::from(styled(
+                format!("[{}] {}", a.severity.word(), a.what),
+                theme.flag_style(a.severity),
+            ))];
+            for l in super::search::wrap(
+                &format!("{} Instead: {}", a.why, a.instead),
+                w.saturating_sub(2) as usize,
+            ) {
+                lines.push(Line::raw(l));
+            }
+            lines.push(Line::raw(""));
+            lines.push(Line::from(styled(
+                "Override reason (pick, or type your own):",
+                theme.title,
+            )));
+            for (i, reason) in crate::orders::basket::OVERRIDE_REASONS.iter().enumerate() {
+                let line = Line::raw(format!("  {reason}"));
+                lines.push(if i == *cursor && text.is_empty() {
+                    line.patch_style(theme.selected)
+                } else {
+                    line
+                });
+            }
+            lines.push(Line::from(vec![
+                styled("> ", theme.key),
+                Span::raw(text.clone()),
+            ]));
+            let h = (lines.len() as u16 + 2).min(area.height);
+            let r = centered(area, w, h);
+            frame.render_widget(Clear, r);
+            let block = pane(
+                Line::from(styled(" High-severity alert ", theme.title)),
+                true,
+                state,
+                theme,
+            );
+            frame.render_widget(Paragraph::new(lines).block(block), r);
+        }
+        Overlay::AckChecks => {
+            let why = state
+                .chart
+                .as_ref()
+                .and_then(|c| c.orders.as_ref())
+                .and_then(|o| o.checks_error.clone())
+                .unwrap_or_default();
+            let question = format!(
+                "Order checks did NOT run ({why}). Allergies and interactions were not checked. Sign anyway?"
+            );
+            confirm(
+                state,
+                theme,
+                frame,
+                area,
+                " Checks did not run ",
+                &question,
+                theme.critical,
+            );
+        }
+        Overlay::ConfirmOrders => {
+            let question = crate::tui::update::sign_orders_question(state);
+            confirm(
+                state,
+                theme,
+                frame,
+                area,
+                " Confirm ",
+                &question,
+                theme.warning,
+            );
+        }
+        Overlay::Discontinue { input } => {
+            let r = centered(area, 60.min(area.width), 4);
+            frame.render_widget(Clear, r);
+            let block = pane(
+                Line::from(styled(" Discontinue: reason ", theme.title)),
+                true,
+                state,
+                theme,
+            );
+            frame.render_widget(
+                Paragraph::new(vec![
+                    Line::from(vec![styled("> ", theme.key), Span::raw(input.clone())]),
+                    Line::from(styled("Enter discontinues, Esc keeps the order", theme.dim)),
+                ])
+                .block(block),
+                r,
+            );
+        }
         Overlay::ConfirmQuit => {
             confirm(
                 state,
