@@ -31,7 +31,11 @@ pub(super) fn run_checks(state: &mut State) {
     let settings = state.order_settings.clone();
     let now_ms = state.now_ms;
     let Some(c) = &mut state.chart else { return };
-    let patient = crate::orders::from_chart::patient(&c.chart);
+    // Checks against half a chart would miss medications and allergies: say so instead.
+    let patient = match &c.error {
+        Some(e) => Err(format!("the chart did not load completely ({e})")),
+        None => crate::orders::from_chart::patient(&c.chart),
+    };
     let Some(o) = &mut c.orders else { return };
     match patient {
         Ok(p) => {

@@ -210,11 +210,14 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, c: &Cha
             theme.critical,
         )));
     }
-    let selected: Vec<_> = o
+    // Every alert's headline first (so none hides below the fold), then the details of the
+    // most severe.
+    let mut selected: Vec<_> = o
         .alerts
         .iter()
         .filter(|a| a.order == o.basket_cursor)
         .collect();
+    selected.sort_by_key(|a| std::cmp::Reverse(a.severity));
     for a in &selected {
         let overridden = o.basket[a.order]
             .overrides
@@ -230,6 +233,8 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, c: &Cha
             fit(&head, width),
             theme.flag_style(a.severity),
         )));
+    }
+    if let Some(a) = selected.first() {
         for l in wrap(&format!("Why: {} Instead: {}", a.why, a.instead), width) {
             lines.push(Line::raw(l));
         }
