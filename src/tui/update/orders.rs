@@ -203,7 +203,12 @@ pub fn active_orders(c: &ChartState) -> Vec<(usize, String, String)> {
         })
         .filter_map(|(i, e)| {
             let source = c.chart.entry_source(i as u32)?;
-            Some((i, source.to_string(), e.summary.clone()))
+            let status = if e.status.is_empty() {
+                "active"
+            } else {
+                &e.status
+            };
+            Some((i, source.to_string(), format!("[{status}] {}", e.summary)))
         })
         .collect()
 }
