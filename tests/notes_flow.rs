@@ -172,18 +172,24 @@ async fn write_sign_addend_and_survive_a_server_outage() {
             .iter()
             .any(|i| i.summary.starts_with("Progress note"))
     );
-    assert_eq!(
+    // The draft file is deleted by the writer thread: give it a moment.
+    let json_files = || {
         std::fs::read_dir(drafts.path())
             .unwrap()
-            .filter(|e| e
-                .as_ref()
-                .unwrap()
-                .path()
-                .extension()
-                .is_some_and(|x| x == "json"))
-            .count(),
-        0
-    );
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .path()
+                    .extension()
+                    .is_some_and(|x| x == "json")
+            })
+            .count()
+    };
+    let deadline = std::time::Instant::now() + WAIT;
+    while json_files() > 0 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(json_files(), 0, "the signed note's draft was not deleted");
 
     // Saved unsigned, shown as preliminary, then signed: the same resource becomes final.
     h.keys("n<down><down><down><down><enter>Observations stable.<esc>d")
