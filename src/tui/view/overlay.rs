@@ -30,37 +30,14 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
                 lines.push(line);
             }
             let r = centered(area, 28, lines.len() as u16 + 2);
-            frame.render_widget(Clear, r);
-            let block = pane(
-                Line::from(styled(" Show ", theme.title)),
-                true,
-                state,
-                theme,
-            );
-            frame.render_widget(Paragraph::new(lines).block(block), r);
+            popup(state, theme, frame, r, " Show ", Paragraph::new(lines));
         }
         Overlay::Prompt { kind, input } => {
             let (title, hint) = match kind {
                 PromptKind::Find => (" Find in chart ", "text to look for, Enter to apply"),
                 PromptKind::Date => (" Go to date ", "YYYY-MM-DD, YYYY-MM, YYYY or DD/MM/YYYY"),
             };
-            let r = centered(area, 56.min(area.width), 4);
-            frame.render_widget(Clear, r);
-            let block = pane(Line::from(styled(title, theme.title)), true, state, theme);
-            let inner = block.inner(r);
-            frame.render_widget(
-                Paragraph::new(vec![
-                    Line::from(vec![styled("> ", theme.key), Span::raw(input.clone())]),
-                    Line::from(styled(hint, theme.dim)),
-                ])
-                .block(block),
-                r,
-            );
-            let x = inner.x + 2 + input.chars().count() as u16;
-            frame.set_cursor_position(Position::new(
-                x.min(inner.right().saturating_sub(1)),
-                inner.y,
-            ));
+            text_prompt(state, theme, frame, area, title, input, hint);
         }
         Overlay::Templates { cursor } => {
             let items: Vec<String> = state
@@ -151,14 +128,14 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
             let w = area.width.saturating_sub(6).min(100);
             let h = (lines.len() as u16 + 2).min(area.height);
             let r = centered(area, w, h);
-            frame.render_widget(Clear, r);
-            let block = pane(
-                Line::from(styled(format!(" {} ", it.name), theme.title)),
-                true,
+            popup(
                 state,
                 theme,
+                frame,
+                r,
+                format!(" {} ", it.name),
+                Paragraph::new(lines),
             );
-            frame.render_widget(Paragraph::new(lines).block(block), r);
         }
         Overlay::Override {
             alert,
@@ -201,14 +178,14 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
             ]));
             let h = (lines.len() as u16 + 2).min(area.height);
             let r = centered(area, w, h);
-            frame.render_widget(Clear, r);
-            let block = pane(
-                Line::from(styled(" High-severity alert ", theme.title)),
-                true,
+            popup(
                 state,
                 theme,
+                frame,
+                r,
+                " High-severity alert ",
+                Paragraph::new(lines),
             );
-            frame.render_widget(Paragraph::new(lines).block(block), r);
         }
         Overlay::AckChecks => {
             let why = state
@@ -243,21 +220,14 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
             );
         }
         Overlay::Discontinue { input } => {
-            let r = centered(area, 60.min(area.width), 4);
-            frame.render_widget(Clear, r);
-            let block = pane(
-                Line::from(styled(" Discontinue: reason ", theme.title)),
-                true,
+            text_prompt(
                 state,
                 theme,
-            );
-            frame.render_widget(
-                Paragraph::new(vec![
-                    Line::from(vec![styled("> ", theme.key), Span::raw(input.clone())]),
-                    Line::from(styled("Enter discontinues, Esc keeps the order", theme.dim)),
-                ])
-                .block(block),
-                r,
+                frame,
+                area,
+                " Discontinue: reason ",
+                input,
+                "Enter discontinues, Esc keeps the order",
             );
         }
         Overlay::ConfirmQuit => {
@@ -336,21 +306,60 @@ fn help(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, scroll: usi
     let w = area.width.saturating_sub(8).min(90);
     let h = area.height.saturating_sub(4).min(lines.len() as u16 + 2);
     let r = centered(area, w, h);
+    let scroll = scroll.min(lines.len().saturating_sub(h.saturating_sub(2) as usize));
+    let lines: Vec<Line> = lines.into_iter().skip(scroll).collect();
+    let body = Paragraph::new(lines).wrap(ratatui::widgets::Wrap { trim: false });
+    popup(
+        state,
+        theme,
+        frame,
+        r,
+        " Help - Esc closes, arrows scroll ",
+        body,
+    );
+}
+
+/// A bordered box over whatever is under `r`, with a title.
+fn popup(
+    state: &State,
+    theme: &Theme,
+    frame: &mut Frame,
+    r: Rect,
+    title: impl Into<String>,
+    body: Paragraph<'_>,
+) {
     frame.render_widget(Clear, r);
     let block = pane(
-        Line::from(styled(" Help - Esc closes, arrows scroll ", theme.title)),
+        Line::from(styled(title.into(), theme.title)),
         true,
         state,
         theme,
     );
-    let scroll = scroll.min(lines.len().saturating_sub(h.saturating_sub(2) as usize));
-    let lines: Vec<Line> = lines.into_iter().skip(scroll).collect();
-    frame.render_widget(
-        Paragraph::new(lines)
-            .wrap(ratatui::widgets::Wrap { trim: false })
-            .block(block),
-        r,
-    );
+    frame.render_widget(body.block(block), r);
+}
+
+/// A one-line text field with a hint under it, centred, with the terminal cursor in it.
+fn text_prompt(
+    state: &State,
+    theme: &Theme,
+    frame: &mut Frame,
+    area: Rect,
+    title: &str,
+    input: &str,
+    hint: &str,
+) {
+    let r = centered(area, 60.min(area.width), 4);
+    let body = Paragraph::new(vec![
+        Line::from(vec![styled("> ", theme.key), Span::raw(input.to_string())]),
+        Line::from(styled(hint.to_string(), theme.dim)),
+    ]);
+    popup(state, theme, frame, r, title, body);
+    let inner = pane(Line::default(), true, state, theme).inner(r);
+    let x = inner.x + 2 + input.chars().count() as u16;
+    frame.set_cursor_position(Position::new(
+        x.min(inner.right().saturating_sub(1)),
+        inner.y,
+    ));
 }
 
 /// A yes/no question, centred; `y` and `n` are the dialog keymap's.
@@ -365,28 +374,18 @@ fn confirm(
 ) {
     let w = (question.chars().count() as u16 + 4).clamp(30, area.width);
     let r = centered(area, w, 4);
-    frame.render_widget(Clear, r);
-    let block = pane(
-        Line::from(styled(title.to_string(), theme.title)),
-        true,
-        state,
-        theme,
-    );
-    frame.render_widget(
-        Paragraph::new(vec![
-            Line::from(styled(format!(" {question}"), style)),
-            Line::from(vec![
-                Span::raw(" "),
-                styled("y", theme.key),
-                Span::raw(" yes  "),
-                styled("n", theme.key),
-                Span::raw(" no"),
-            ]),
-        ])
-        .wrap(ratatui::widgets::Wrap { trim: false })
-        .block(block),
-        r,
-    );
+    let body = Paragraph::new(vec![
+        Line::from(styled(format!(" {question}"), style)),
+        Line::from(vec![
+            Span::raw(" "),
+            styled("y", theme.key),
+            Span::raw(" yes  "),
+            styled("n", theme.key),
+            Span::raw(" no"),
+        ]),
+    ])
+    .wrap(ratatui::widgets::Wrap { trim: false });
+    popup(state, theme, frame, r, title, body);
 }
 
 /// A titled list with a cursor, centred.
@@ -403,7 +402,6 @@ fn list(
     let w = (widest.max(title.chars().count()) as u16 + 4).min(area.width);
     let h = (items.len() as u16 + 2).min(area.height.saturating_sub(2));
     let r = centered(area, w, h);
-    frame.render_widget(Clear, r);
     let rows = h.saturating_sub(2) as usize;
     let skip = (cursor + 1).saturating_sub(rows);
     let lines: Vec<Line> = items
@@ -420,13 +418,7 @@ fn list(
             }
         })
         .collect();
-    let block = pane(
-        Line::from(styled(title.to_string(), theme.title)),
-        true,
-        state,
-        theme,
-    );
-    frame.render_widget(Paragraph::new(lines).block(block), r);
+    popup(state, theme, frame, r, title, Paragraph::new(lines));
 }
 
 fn centered(area: Rect, width: u16, height: u16) -> Rect {
