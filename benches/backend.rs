@@ -62,7 +62,7 @@ fn main() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let mut server = Server::start(&minimal, 18_801);
-        let http = reqwest::Client::new();
+        let http = server.client();
         let base = server.base.clone();
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
         let prefixes = [
@@ -190,10 +190,33 @@ fn import_rate(full: &Path, dir: &Path) {
 struct Server {
     child: Child,
     base: String,
+    token: String,
 }
 
 impl Server {
+    /// A client that signs every request with the bench user's token.
+    fn client(&self) -> reqwest::Client {
+        let mut headers = reqwest::header::HeaderMap::new();
+        let value = format!("Bearer {}", self.token);
+        headers.insert(
+            reqwest::header::AUTHORIZATION,
+            reqwest::header::HeaderValue::from_str(&value).unwrap(),
+        );
+        reqwest::Client::builder()
+            .default_headers(headers)
+            .build()
+            .unwrap()
+    }
+
     fn start(db: &Path, port: u16) -> Server {
+        let auth = bedside::auth::Auth::new(Store::open(db).unwrap());
+        let _ = auth.add_user(
+            "bench",
+            "Bench",
+            bedside::auth::Role::Physician,
+            "bench-password",
+        );
+        let token = auth.issue_for("bench").unwrap().token;
         let child = Command::new(env!("CARGO_BIN_EXE_bedside"))
             .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--db"])
             .arg(db)
@@ -207,7 +230,7 @@ impl Server {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        Server { child, base }
+        Server { child, base, token }
     }
 
     fn memory(&self, label: &str) {

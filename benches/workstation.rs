@@ -504,11 +504,11 @@ fn catalog_search(iterations: usize) {
 }
 
 /// 3. Opening a 2,000-resource chart in the headless app against the embedded server.
-async fn open_chart(base: &str, runs: usize) {
+async fn open_chart(base: &str, token: &str, runs: usize) {
     let mut first = Vec::new();
     let mut whole = Vec::new();
     for run in 0..runs {
-        let mut h = Headless::new(base, 120, 40, anchor()).unwrap();
+        let mut h = Headless::new(base, token, 120, 40, anchor()).unwrap();
         let started = Instant::now();
         h.app
             .handle(Msg::OpenPatient(format!("bench-{}", run % 10)));
@@ -552,12 +552,17 @@ fn rss_kb(pid: u32) -> (u64, u64) {
 }
 
 /// 2, 4 and 5: the real binary on a pty.
-fn on_pty(base: &str, runs: usize) {
+fn on_pty(base: &str, token: &str, runs: usize) {
     let long = Duration::from_secs(30);
     let mut first_byte = Vec::new();
     let mut first_screen = Vec::new();
     for _ in 0..runs {
-        let pty = pty::Pty::spawn(&["--server", base], 80, 24, "xterm-256color");
+        let pty = pty::Pty::spawn(
+            &["--server", base, "--token", token],
+            80,
+            24,
+            "xterm-256color",
+        );
         assert!(pty.wait_for_text("Find patient", 80, 24, long));
         let start = pty.started;
         if let Some(t) = *pty.first_output.lock().unwrap() {
@@ -579,7 +584,12 @@ fn on_pty(base: &str, runs: usize) {
     );
 
     let (cols, rows) = (80, 24);
-    let mut pty = pty::Pty::spawn(&["--server", base], cols, rows, "xterm-256color");
+    let mut pty = pty::Pty::spawn(
+        &["--server", base, "--token", token],
+        cols,
+        rows,
+        "xterm-256color",
+    );
     assert!(pty.wait_for_text("Find patient", cols, rows, long));
     let mut moves = Vec::new();
     let mut repaints = Vec::new();
@@ -657,9 +667,18 @@ fn main() {
     runtime.block_on(async {
         let server = bedside::server::spawn_local(store.clone()).await.unwrap();
         let base = server.base_url();
-        open_chart(&base, runs).await;
+        let auth = bedside::auth::Auth::new(store.clone());
+        auth.add_user(
+            "bench",
+            "Bench",
+            bedside::auth::Role::Physician,
+            "bench-password",
+        )
+        .unwrap();
+        let token = auth.issue_for("bench").unwrap().token;
+        open_chart(&base, &token, runs).await;
         let base2 = base.clone();
-        tokio::task::spawn_blocking(move || on_pty(&base2, runs))
+        tokio::task::spawn_blocking(move || on_pty(&base2, &token, runs))
             .await
             .unwrap();
         server.stop().await;

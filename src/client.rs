@@ -18,8 +18,10 @@ pub enum FetchError {
     Timeout(u64),
     #[error("cannot reach the server: {0}")]
     Unreachable(String),
-    #[error("the server refused the sign-in token (HTTP {0}); check --token / BEDSIDE_TOKEN")]
+    #[error("the server did not accept the sign-in (HTTP {0}): sign in again")]
     Unauthorized(u16),
+    #[error("not allowed: {0}")]
+    Forbidden(String),
     #[error("not found on the server")]
     NotFound,
     #[error("the server answered HTTP {status}: {message}")]
@@ -33,6 +35,12 @@ pub enum FetchError {
 }
 
 impl FetchError {
+    /// True when the server refused because the patient's record is restricted and needs
+    /// break-the-glass.
+    pub fn is_restricted(&self) -> bool {
+        matches!(self, FetchError::Forbidden(m) if m.contains("restricted record"))
+    }
+
     /// True when the server says it does not support what was asked (for example `$everything`).
     pub fn is_unsupported(&self) -> bool {
         matches!(self, FetchError::NotFound)
@@ -41,16 +49,77 @@ impl FetchError {
     }
 }
 
+/// How the client may reach the server.
+#[derive(Clone, Debug, Default)]
+pub struct Transport {
+    /// A PEM CA certificate trusted besides the system's roots.
+    pub ca_cert_pem: Option<Vec<u8>>,
+    /// Allow plain `http://` to a host that is not this machine.
+    pub allow_insecure: bool,
+}
+
+/// Who the server says the token belongs to (bedside's own server; others have no such call).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
+pub struct SignedIn {
+    pub username: String,
+    pub name: String,
+    pub role: String,
+    #[serde(default)]
+    pub practitioner: Option<String>,
+}
+
+/// What a sign-in attempt came to.
+#[derive(Clone, Debug, PartialEq)]
+pub enum LoginError {
+    /// The server wants a TOTP code (and none, or a wrong one, was given).
+    NeedsCode(String),
+    /// Refused, with the server's words.
+    Refused(String),
+    /// The server has no bedside sign-in.
+    NoSignIn,
+    Fetch(FetchError),
+}
+
+impl std::fmt::Display for LoginError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LoginError::NeedsCode(m) | LoginError::Refused(m) => f.write_str(m),
+            LoginError::NoSignIn => f.write_str(
+                "this server has no bedside sign-in (/auth/login); start bedside with --token",
+            ),
+            LoginError::Fetch(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+fn is_loopback(url: &Url) -> bool {
+    let host = url.host_str().unwrap_or_default();
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 #[derive(Clone, Debug)]
 pub struct FhirClient {
     http: reqwest::Client,
     base: Url,
-    token: Option<String>,
+    token: std::sync::Arc<std::sync::RwLock<Option<String>>>,
 }
 
 impl FhirClient {
     /// A client for the FHIR base URL `base` (`http(s)://host[:port]/path`).
     pub fn new(base: &str, token: Option<String>) -> Result<FhirClient, FetchError> {
+        FhirClient::with_transport(base, token, &Transport::default())
+    }
+
+    pub fn with_transport(
+        base: &str,
+        token: Option<String>,
+        transport: &Transport,
+    ) -> Result<FhirClient, FetchError> {
         let trimmed = base.trim().trim_end_matches('/');
         let base = Url::parse(&format!("{trimmed}/")).map_err(|e| {
             FetchError::BadUrl(format!(
@@ -62,16 +131,159 @@ impl FhirClient {
                 "the server URL {trimmed:?} must start with http:// or https:// and name a host"
             )));
         }
-        let http = reqwest::Client::builder()
+        if base.scheme() == "http" && !is_loopback(&base) && !transport.allow_insecure {
+            return Err(FetchError::BadUrl(format!(
+                "refusing plain http:// to {}: patient data would cross the network unencrypted; use https:// (or --allow-insecure on a network you trust)",
+                base.host_str().unwrap_or_default()
+            )));
+        }
+        let mut builder = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))
-            .user_agent(concat!("bedside/", env!("CARGO_PKG_VERSION")))
+            .user_agent(concat!("bedside/", env!("CARGO_PKG_VERSION")));
+        if let Some(pem) = &transport.ca_cert_pem {
+            let certs = reqwest::Certificate::from_pem_bundle(pem)
+                .map_err(|e| FetchError::BadUrl(format!("the CA certificate is not PEM ({e})")))?;
+            if certs.is_empty() {
+                return Err(FetchError::BadUrl(
+                    "the CA certificate file holds no certificate".into(),
+                ));
+            }
+            for cert in certs {
+                builder = builder.add_root_certificate(cert);
+            }
+        }
+        let http = builder
             .build()
             .map_err(|e| FetchError::Unreachable(e.to_string()))?;
         Ok(FhirClient {
             http,
             base,
-            token: token.filter(|t| !t.trim().is_empty()),
+            token: std::sync::Arc::new(std::sync::RwLock::new(
+                token.filter(|t| !t.trim().is_empty()),
+            )),
         })
+    }
+
+    /// Sets (or clears) the bearer token every clone of this client sends.
+    pub fn set_token(&self, token: Option<String>) {
+        *self.token.write().unwrap_or_else(|p| p.into_inner()) = token;
+    }
+
+    pub fn has_token(&self) -> bool {
+        self.token
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some()
+    }
+
+    fn current_token(&self) -> Option<String> {
+        self.token.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The token held now (to revoke it once a new one replaces it).
+    pub fn token(&self) -> Option<String> {
+        self.current_token()
+    }
+
+    /// Revokes `token` on the server (best effort: it expires anyway).
+    pub async fn revoke(&self, token: String) {
+        if let Ok(url) = self.auth_url("auth/logout") {
+            let _ = self
+                .http
+                .post(url)
+                .bearer_auth(token)
+                .timeout(Duration::from_secs(5))
+                .send()
+                .await;
+        }
+    }
+
+    /// The server's root (the FHIR base without a final `fhir/`), where `/auth` lives.
+    fn auth_url(&self, path: &str) -> Result<Url, FetchError> {
+        let base = self.base.as_str();
+        let root = base.strip_suffix("fhir/").unwrap_or(base);
+        Url::parse(root)
+            .and_then(|r| r.join(path))
+            .map_err(|e| FetchError::BadUrl(e.to_string()))
+    }
+
+    /// Signs in; on success the token is kept (in memory only) and sent from then on.
+    pub async fn login(
+        &self,
+        username: &str,
+        password: &str,
+        code: Option<&str>,
+    ) -> Result<SignedIn, LoginError> {
+        let url = self.auth_url("auth/login").map_err(LoginError::Fetch)?;
+        let mut body = serde_json::json!({"username": username, "password": password});
+        if let Some(code) = code.filter(|c| !c.trim().is_empty()) {
+            body["totp"] = Value::String(code.trim().to_string());
+        }
+        let timeout = SEARCH_TIMEOUT;
+        let response = self
+            .http
+            .post(url)
+            .timeout(timeout)
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| LoginError::Fetch(transport(e, timeout)))?;
+        let status = response.status();
+        let reply: Value = response.json().await.map_err(|_| {
+            if status == StatusCode::NOT_FOUND {
+                LoginError::NoSignIn
+            } else {
+                LoginError::Fetch(FetchError::Malformed(
+                    "the sign-in reply is not JSON".into(),
+                ))
+            }
+        })?;
+        if status.is_success() {
+            let token = reply["access_token"].as_str().unwrap_or_default();
+            if token.is_empty() {
+                return Err(LoginError::Fetch(FetchError::Malformed(
+                    "the sign-in reply has no access_token".into(),
+                )));
+            }
+            let user =
+                serde_json::from_value::<SignedIn>(reply["user"].clone()).unwrap_or(SignedIn {
+                    username: username.to_string(),
+                    name: username.to_string(),
+                    role: String::new(),
+                    practitioner: None,
+                });
+            self.set_token(Some(token.to_string()));
+            return Ok(user);
+        }
+        if status == StatusCode::NOT_FOUND {
+            return Err(LoginError::NoSignIn);
+        }
+        let message = reply["error_description"]
+            .as_str()
+            .unwrap_or("the server refused the sign-in")
+            .chars()
+            .take(200)
+            .collect::<String>();
+        match reply["error"].as_str() {
+            Some("totp_required" | "totp_invalid") => Err(LoginError::NeedsCode(message)),
+            _ => Err(LoginError::Refused(message)),
+        }
+    }
+
+    /// Signs out: the server revokes the token; it is forgotten here either way.
+    pub async fn logout(&self) {
+        if let Some(token) = self.current_token() {
+            self.revoke(token).await;
+        }
+        self.set_token(None);
+    }
+
+    /// Asks for emergency access to `patient`, giving `reason`.
+    pub async fn break_glass(&self, patient: &str, reason: &str) -> Result<(), FetchError> {
+        let url = self.auth_url("auth/break-glass")?;
+        let body = serde_json::json!({"patient": patient, "reason": reason});
+        let request = self.http.post(url).json(&body);
+        self.send(request, SEARCH_TIMEOUT).await.map(|_| ())
     }
 
     /// The base URL without its trailing slash, as users write it.
@@ -178,15 +390,25 @@ impl FhirClient {
         let mut request = request
             .timeout(timeout)
             .header("accept", "application/fhir+json, application/json;q=0.9");
-        if let Some(token) = &self.token {
+        if let Some(token) = self.current_token() {
             request = request.bearer_auth(token);
         }
         let response = request.send().await.map_err(|e| transport(e, timeout))?;
         let status = response.status();
         let body = response.bytes().await.map_err(|e| transport(e, timeout))?;
         tracing::debug!(status = status.as_u16(), bytes = body.len(), "fhir reply");
-        if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
+        if status == StatusCode::UNAUTHORIZED {
             return Err(FetchError::Unauthorized(status.as_u16()));
+        }
+        if status == StatusCode::FORBIDDEN {
+            let message = serde_json::from_slice::<Value>(&body)
+                .ok()
+                .and_then(|v| {
+                    outcome_message(&v)
+                        .or_else(|| v["error_description"].as_str().map(str::to_string))
+                })
+                .unwrap_or_else(|| "the server refused (HTTP 403)".into());
+            return Err(FetchError::Forbidden(message));
         }
         if status == StatusCode::NOT_FOUND || status == StatusCode::GONE {
             return Err(FetchError::NotFound);
@@ -214,8 +436,22 @@ impl FhirClient {
 }
 
 fn transport(e: reqwest::Error, timeout: Duration) -> FetchError {
+    let chain = {
+        let mut text = String::new();
+        let mut source: Option<&dyn std::error::Error> = Some(&e);
+        while let Some(err) = source {
+            text.push_str(&err.to_string());
+            text.push(' ');
+            source = err.source();
+        }
+        text.to_lowercase()
+    };
     if e.is_timeout() {
         FetchError::Timeout(timeout.as_secs())
+    } else if chain.contains("certificate") || chain.contains("unknownissuer") {
+        FetchError::Unreachable(
+            "the server's certificate is not trusted (pass its CA with --ca-cert)".into(),
+        )
     } else if e.is_connect() {
         FetchError::Unreachable("connection refused or host unreachable".into())
     } else {

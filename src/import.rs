@@ -296,6 +296,11 @@ fn apply_entry(tx: &mut Tx, e: Prepared) -> Result<bool, StoreError> {
     if e.rtype.is_empty() {
         return Err(StoreError::invalid("the resource has no 'resourceType'"));
     }
+    if e.rtype == "AuditEvent" {
+        return Err(StoreError::invalid(
+            "AuditEvent: the audit trail is written by the server itself and cannot be imported",
+        ));
+    }
     if let Some(obj) = resource.as_object_mut() {
         obj.insert("id".into(), Value::String(e.id.clone()));
     }

@@ -1,5 +1,6 @@
 //! bedside: a terminal clinician workstation and the HL7 FHIR R4 server it embeds.
 
+pub mod auth;
 pub mod chart;
 pub mod client;
 pub mod config;

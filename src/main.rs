@@ -12,8 +12,9 @@ use std::time::Instant;
 use bedside::tui::Options;
 use bedside::tui::keymap::Keymap;
 
+use bedside::auth::{Auth, Role};
 use bedside::seed::{Depth, SeedOptions};
-use bedside::server::{DEFAULT_BODY_LIMIT, serve, shutdown_signal};
+use bedside::server::{DEFAULT_BODY_LIMIT, ServerConfig, serve, shutdown_signal};
 use bedside::store::Store;
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -43,6 +44,15 @@ struct Cli {
     /// Draw with ASCII only (terminals without Unicode box drawing)
     #[arg(long, global = true)]
     ascii: bool,
+    /// Lock the screen after this many idle seconds [default: 300, or idle_lock_seconds in config.toml]
+    #[arg(long, value_name = "SECONDS")]
+    idle_lock: Option<u64>,
+    /// Also trust this PEM CA certificate for the server's HTTPS (besides the system's)
+    #[arg(long, value_name = "PEM")]
+    ca_cert: Option<PathBuf>,
+    /// Allow plain http:// to a server that is not on this machine (patient data unencrypted)
+    #[arg(long)]
+    allow_insecure: bool,
 }
 
 #[derive(Subcommand)]
@@ -64,6 +74,17 @@ enum Command {
         /// Largest request body accepted, in bytes
         #[arg(long, default_value_t = DEFAULT_BODY_LIMIT)]
         max_body: usize,
+        /// Serve HTTPS with this PEM certificate chain (needs --tls-key)
+        #[arg(long, value_name = "PEM", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The PEM private key of --tls-cert
+        #[arg(long, value_name = "PEM", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
+    },
+    /// Manage the embedded server's users (works on the database file directly)
+    User {
+        #[command(subcommand)]
+        action: UserCommand,
     },
     /// Write a deterministic synthetic population (same seed and anchor, same data)
     Seed {
@@ -100,6 +121,202 @@ enum Command {
     },
 }
 
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add a user (asks for the password twice, or reads it from --password-stdin)
+    Add {
+        #[arg(long)]
+        db: PathBuf,
+        #[arg(long)]
+        username: String,
+        #[arg(long, value_enum)]
+        role: Role,
+        /// Full name as shown on notes and orders, e.g. "Dr Jane Doe"
+        #[arg(long, default_value = "")]
+        name: String,
+        /// Read the password from the first line of standard input (for scripts)
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List users, their roles and state
+    List {
+        #[arg(long)]
+        db: PathBuf,
+    },
+    /// Disable an account (its tokens stop working at once)
+    Disable {
+        #[arg(long)]
+        db: PathBuf,
+        #[arg(long)]
+        username: String,
+    },
+    /// Enable a disabled account
+    Enable {
+        #[arg(long)]
+        db: PathBuf,
+        #[arg(long)]
+        username: String,
+    },
+    /// Set a new password, clear a lockout and sign the user out everywhere
+    ResetPassword {
+        #[arg(long)]
+        db: PathBuf,
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Enrol a TOTP second factor: prints the otpauth URI and a QR code to scan
+    Totp {
+        #[arg(long)]
+        db: PathBuf,
+        #[arg(long)]
+        username: String,
+    },
+    /// Require (or, with --off, stop requiring) a second factor for every user of a role
+    RequireMfa {
+        #[arg(long)]
+        db: PathBuf,
+        #[arg(long, value_enum)]
+        role: Role,
+        #[arg(long)]
+        off: bool,
+    },
+}
+
+/// Shortest password `bedside user` accepts.
+const MIN_PASSWORD: usize = 10;
+
+fn read_password(username: &str, from_stdin: bool) -> Result<String> {
+    let password = if from_stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .read_line(&mut line)
+            .context("cannot read the password from standard input")?;
+        line.trim_end_matches(['\r', '\n']).to_string()
+    } else {
+        if !std::io::stdin().is_terminal() {
+            anyhow::bail!("no terminal to ask for the password on: pass it with --password-stdin");
+        }
+        let first = rpassword::prompt_password(format!("New password for {username}: "))
+            .context("cannot read the password")?;
+        let again = rpassword::prompt_password("Again: ").context("cannot read the password")?;
+        if first != again {
+            anyhow::bail!("the two passwords differ; nothing was changed");
+        }
+        first
+    };
+    if password.chars().count() < MIN_PASSWORD {
+        anyhow::bail!("the password must have at least {MIN_PASSWORD} characters");
+    }
+    Ok(password)
+}
+
+fn user_command(action: UserCommand) -> Result<()> {
+    let auth = |db: &Path| -> Result<Auth> { Ok(Auth::new(open_store(db)?)) };
+    match action {
+        UserCommand::Add {
+            db,
+            username,
+            role,
+            name,
+            password_stdin,
+        } => {
+            let password = read_password(&username, password_stdin)?;
+            let user = auth(&db)?.add_user(&username, &name, role, &password)?;
+            println!(
+                "added {} ({}) as {}",
+                user.username,
+                user.name,
+                user.role.as_str()
+            );
+        }
+        UserCommand::List { db } => {
+            let auth = auth(&db)?;
+            let mfa = auth.mfa_roles()?;
+            println!(
+                "{:<20} {:<10} {:<6} {:<9} NAME",
+                "USERNAME", "ROLE", "TOTP", "STATE"
+            );
+            for u in auth.list_users()? {
+                let state = if u.disabled {
+                    "disabled"
+                } else if u.locked {
+                    "locked"
+                } else {
+                    "active"
+                };
+                let totp = match (u.totp, mfa.contains(&u.role)) {
+                    (true, _) => "yes",
+                    (false, true) => "NEEDED",
+                    (false, false) => "no",
+                };
+                println!(
+                    "{:<20} {:<10} {:<6} {:<9} {}",
+                    u.username,
+                    u.role.as_str(),
+                    totp,
+                    state,
+                    u.name
+                );
+            }
+            if !mfa.is_empty() {
+                let roles: Vec<&str> = mfa.iter().map(|r| r.as_str()).collect();
+                println!("second factor required for: {}", roles.join(", "));
+            }
+        }
+        UserCommand::Disable { db, username } => {
+            auth(&db)?.set_disabled(&username, true)?;
+            println!("{username} is disabled and signed out");
+        }
+        UserCommand::Enable { db, username } => {
+            auth(&db)?.set_disabled(&username, false)?;
+            println!("{username} is enabled");
+        }
+        UserCommand::ResetPassword {
+            db,
+            username,
+            password_stdin,
+        } => {
+            let auth = auth(&db)?;
+            auth.user(&username)?;
+            let password = read_password(&username, password_stdin)?;
+            auth.reset_password(&username, &password)?;
+            println!("{username}: new password set; lockout cleared; signed out everywhere");
+        }
+        UserCommand::Totp { db, username } => {
+            let (secret, uri) = auth(&db)?.enrol_totp(&username)?;
+            let qr = qrcode::QrCode::new(uri.as_bytes()).context("cannot draw the QR code")?;
+            let drawn = qr
+                .render::<qrcode::render::unicode::Dense1x2>()
+                .dark_color(qrcode::render::unicode::Dense1x2::Light)
+                .light_color(qrcode::render::unicode::Dense1x2::Dark)
+                .quiet_zone(true)
+                .build();
+            println!("{drawn}");
+            println!("Scan this with an authenticator app, or enter the key by hand.");
+            println!("key: {secret}");
+            println!("uri: {uri}");
+            println!("{username} will be asked for a 6-digit code at every sign-in.");
+        }
+        UserCommand::RequireMfa { db, role, off } => {
+            auth(&db)?.require_mfa(role, !off)?;
+            if off {
+                println!(
+                    "the {} role no longer requires a second factor",
+                    role.as_str()
+                );
+            } else {
+                println!(
+                    "every {} must now sign in with a TOTP code (enrol each with `bedside user totp`)",
+                    role.as_str()
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
 fn open_store(db: &Path) -> Result<Store> {
     Store::open(db).with_context(|| format!("cannot open database {}", db.display()))
 }
@@ -132,33 +349,52 @@ fn seed_with_progress(store: &Store, opts: &SeedOptions) -> Result<()> {
     Ok(())
 }
 
-/// Serves `store` on `listen` until SIGINT or SIGTERM; `announce` is told the base URL.
+/// Serves `store` on `listen` (HTTPS when `tls` names a certificate and key) until SIGINT or
+/// SIGTERM; `announce` is told the base URL.
 fn serve_until_signal(
     store: Store,
     listen: SocketAddr,
     max_body: usize,
+    tls: Option<(PathBuf, PathBuf)>,
     announce: impl FnOnce(&str),
 ) -> Result<()> {
+    let tls = match tls {
+        Some((cert, key)) => Some(bedside::server::tls::server_config(&cert, &key)?),
+        None => None,
+    };
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .with_context(|| format!("cannot listen on {listen}"))?;
-        announce(&format!("http://{}/fhir", listener.local_addr()?));
-        serve(store, listener, max_body, shutdown_signal())
-            .await
-            .context("the server stopped with an error")?;
+        let local = listener.local_addr()?;
+        let config = ServerConfig {
+            body_limit: max_body,
+            ..ServerConfig::default()
+        };
+        match tls {
+            Some(tls) => {
+                announce(&format!("https://{local}/fhir"));
+                let listener = bedside::server::tls::TlsListener::new(listener, tls)?;
+                serve(store, listener, config, shutdown_signal()).await
+            }
+            None => {
+                announce(&format!("http://{local}/fhir"));
+                serve(store, listener, config, shutdown_signal()).await
+            }
+        }
+        .context("the server stopped with an error")?;
         eprintln!("bedside server stopped");
         Ok(())
     })
 }
 
 fn main() -> Result<()> {
-    let cli = Cli::parse();
-    let Some(command) = cli.command else {
+    let mut cli = Cli::parse();
+    let Some(command) = cli.command.take() else {
         init_workstation_logging();
         let (config, mut warnings) = config_file();
-        let Some(server) = cli.server.clone().or(config.server) else {
+        let Some(server) = cli.server.clone().or(config.server.clone()) else {
             anyhow::bail!(
                 "no FHIR server given: use `bedside --server URL`, set BEDSIDE_SERVER, put \
                  server = \"URL\" in {}, or try `bedside demo`",
@@ -167,11 +403,14 @@ fn main() -> Result<()> {
                     .unwrap_or_else(|| "config.toml".into())
             );
         };
-        bedside::client::FhirClient::new(&server, None)?;
+        let transport = transport(&cli, &config)?;
+        bedside::client::FhirClient::with_transport(&server, None, &transport)?;
         let mut opts = workstation_options(server, cli.token.clone(), cli.ascii || config.ascii);
+        opts.transport = transport;
         if let Some(hours) = config.duplicate_test_hours {
             opts.duplicate_test_hours = hours;
         }
+        opts.idle_lock = Some(idle_lock(&cli, &config, &mut warnings));
         opts.warnings.append(&mut warnings);
         // One thread is plenty for a client: the work is waiting on the network, and one
         // allocator heap instead of one per worker keeps the workstation small.
@@ -195,30 +434,56 @@ fn main() -> Result<()> {
                 seed_with_progress(&store, &SeedOptions::new(patients, Depth::Full))?;
                 store.set_info("demo-seeded", &patients.to_string())?;
             }
+            let auth = Auth::new(store.clone());
+            bedside::auth::ensure_demo_users(&auth).context("cannot add the demo users")?;
             if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
                 // No terminal (a script, CI): serve the demo database for other clients.
                 let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
-                return serve_until_signal(store, loopback, DEFAULT_BODY_LIMIT, |base| {
+                return serve_until_signal(store, loopback, DEFAULT_BODY_LIMIT, None, |base| {
                     println!("bedside demo: no terminal, so no workstation");
                     println!("FHIR R4 server at {base}; Ctrl-C stops it");
+                    println!(
+                        "sign in with POST /auth/login as {} (or demo.nurse, demo.support, demo.admin), password {}",
+                        bedside::auth::DEMO_PHYSICIAN,
+                        bedside::auth::DEMO_PASSWORD
+                    );
                 });
             }
+            // The demo signs in as its physician, so the first command just works.
+            let issued = auth
+                .issue_for(bedside::auth::DEMO_PHYSICIAN)
+                .context("cannot sign in the demo physician")?;
+            let (config, mut warnings) = config_file();
+            let idle = idle_lock(&cli, &config, &mut warnings);
             let runtime =
                 tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
             runtime.block_on(async move {
                 let server = bedside::server::spawn_local(store)
                     .await
                     .context("cannot start the embedded server")?;
-                let opts = workstation_options(server.base_url(), None, cli.ascii);
+                let mut opts =
+                    workstation_options(server.base_url(), Some(issued.token), cli.ascii);
+                opts.user = Some(bedside::client::SignedIn {
+                    username: issued.session.username.clone(),
+                    name: issued.session.name.clone(),
+                    role: issued.session.role.as_str().to_string(),
+                    practitioner: issued.session.practitioner.clone(),
+                });
+                opts.demo_password = Some(bedside::auth::DEMO_PASSWORD.to_string());
+                opts.idle_lock = Some(idle);
+                opts.warnings.append(&mut warnings);
                 let result = bedside::tui::run_terminal(opts).await;
                 server.stop().await;
                 result
             })
         }
+        Command::User { action } => user_command(action),
         Command::Serve {
             db,
             listen,
             max_body,
+            tls_cert,
+            tls_key,
         } => {
             init_server_logging();
             let db = match db {
@@ -226,7 +491,19 @@ fn main() -> Result<()> {
                 None => bedside::paths::default_db()?,
             };
             let store = open_store(&db)?;
-            serve_until_signal(store, listen, max_body, |base| {
+            let tls = tls_cert.zip(tls_key);
+            if tls.is_none() && !listen.ip().is_loopback() {
+                eprintln!(
+                    "warning: serving plain HTTP on {listen}; patient data and sign-in tokens cross the network unencrypted (use --tls-cert and --tls-key)"
+                );
+            }
+            if Auth::new(store.clone()).list_users()?.is_empty() {
+                eprintln!(
+                    "no users yet: add one with `bedside user add --db {} --username NAME --role physician`",
+                    db.display()
+                );
+            }
+            serve_until_signal(store, listen, max_body, tls, |base| {
                 eprintln!(
                     "bedside FHIR R4 server at {base} (database {})",
                     db.display()
@@ -283,6 +560,39 @@ fn main() -> Result<()> {
     }
 }
 
+/// How to reach the server: the CA to trust and whether plain HTTP may leave this machine.
+fn transport(cli: &Cli, config: &bedside::config::Config) -> Result<bedside::client::Transport> {
+    let ca = cli.ca_cert.clone().or(config.ca_cert.clone());
+    let ca_cert_pem = match ca {
+        Some(path) => Some(
+            std::fs::read(&path)
+                .with_context(|| format!("cannot read the CA certificate {}", path.display()))?,
+        ),
+        None => None,
+    };
+    Ok(bedside::client::Transport {
+        ca_cert_pem,
+        allow_insecure: cli.allow_insecure,
+    })
+}
+
+/// The idle lock: the site's config.toml sets the longest, the user's or --idle-lock less.
+fn idle_lock(
+    cli: &Cli,
+    config: &bedside::config::Config,
+    warnings: &mut Vec<String>,
+) -> std::time::Duration {
+    let (site, mut problems) = bedside::config::load(&bedside::config::site_config_path());
+    let (seconds, mut more) = bedside::config::idle_lock_seconds(
+        site.idle_lock_seconds,
+        config.idle_lock_seconds,
+        cli.idle_lock,
+    );
+    warnings.append(&mut problems);
+    warnings.append(&mut more);
+    std::time::Duration::from_secs(seconds)
+}
+
 fn config_path() -> Option<PathBuf> {
     bedside::config::config_dir().map(|d| d.join("config.toml"))
 }
@@ -313,10 +623,6 @@ fn workstation_options(server: String, token: Option<String>, ascii: bool) -> Op
     opts.templates_dir = dirs.as_ref().map(|d| d.config_dir().join("templates"));
     opts.phrases_file = dirs.as_ref().map(|d| d.config_dir().join("phrases.toml"));
     opts.orders_dir = dirs.as_ref().map(|d| d.config_dir().join("orders"));
-    // Until sign-in exists (the access issue), notes are filed under the login name.
-    opts.author = std::env::var("USER")
-        .or_else(|_| std::env::var("LOGNAME"))
-        .unwrap_or_else(|_| "bedside user".into());
     opts
 }
 

@@ -298,13 +298,15 @@ async fn errors_are_operation_outcomes() {
 
 #[tokio::test]
 async fn body_over_the_limit_is_413() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = bedside::store::Store::open(&dir.path().join("t.db")).unwrap();
-    let server = bedside::server::spawn_local_with_limit(store, 1024)
-        .await
-        .unwrap();
+    let config = bedside::server::ServerConfig {
+        body_limit: 1024,
+        ..Default::default()
+    };
+    let srv = TestServer::start_with(config).await;
     let big = json!({"resourceType": "Patient", "text": {"div": "x".repeat(4096)}});
-    let resp = reqwest::Client::new()
+    let server = srv.server.as_ref().unwrap();
+    let resp = srv
+        .http
         .post(format!("{}/Patient", server.base_url()))
         .body(big.to_string())
         .send()
@@ -313,7 +315,6 @@ async fn body_over_the_limit_is_413() {
     let (status, outcome) = body(resp).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     assert!(diagnostics(&outcome).contains("limit"));
-    server.stop().await;
 }
 
 #[tokio::test]

@@ -492,7 +492,11 @@ async fn graceful_stop_keeps_every_committed_write() {
     let path = srv.dir.path().join("test.db");
     let reopened = bedside::store::Store::open(&path).unwrap();
     let counts = reopened.counts().unwrap();
-    assert_eq!(counts, [("Patient".to_string(), 25)]);
+    // The test server's physician is a Practitioner too.
+    assert_eq!(
+        counts,
+        [("Patient".to_string(), 25), ("Practitioner".to_string(), 1)]
+    );
 }
 
 #[tokio::test]

@@ -58,6 +58,7 @@ async fn write_sign_addend_and_survive_a_server_outage() {
     bedside::seed::seed(&server.store, &opts, |_| {}).unwrap();
     let drafts = tempfile::tempdir().unwrap();
     let mut options = Options::new(&server.base);
+    options.token = Some(server.token.clone());
     options.drafts_dir = Some(drafts.path().to_path_buf());
     options.author = "Dr Test".into();
     let display = test_display(&server.base, anchor());

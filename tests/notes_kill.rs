@@ -14,10 +14,10 @@ const LONG: Duration = Duration::from_secs(20);
 const COLS: u16 = 100;
 const ROWS: u16 = 30;
 
-fn start(home: &std::path::Path, base: &str) -> Pty {
+fn start(home: &std::path::Path, base: &str, token: &str) -> Pty {
     let pty = Pty::spawn_at(
         home,
-        &["--server", base],
+        &["--server", base, "--token", token],
         COLS,
         ROWS,
         "xterm-256color",
@@ -67,8 +67,8 @@ fn signal(pty: &Pty, signal: rustix::process::Signal) {
 }
 
 /// Starts again in the same home: the draft is offered by patient and reopens with its text.
-fn recovered(home: &std::path::Path, base: &str, words: &str) {
-    let mut pty = start(home, base);
+fn recovered(home: &std::path::Path, base: &str, token: &str, words: &str) {
+    let mut pty = start(home, base, token);
     assert!(
         pty.wait_for_text("Unsent drafts", COLS, ROWS, LONG),
         "{}",
@@ -93,10 +93,11 @@ async fn a_note_survives_sighup_and_sigkill() {
     opts.large_charts = 0;
     bedside::seed::seed(&server.store, &opts, |_| {}).unwrap();
     let base = server.base.clone();
+    let token = server.token.clone();
     tokio::task::spawn_blocking(move || {
         // SIGHUP right after typing: saved on the way out, not by the autosave.
         let home = tempfile::tempdir().unwrap();
-        let mut pty = start(home.path(), &base);
+        let mut pty = start(home.path(), &base, &token);
         write_note(&mut pty, "Chest clear, hangup test");
         signal(&pty, rustix::process::Signal::HUP);
         assert!(pty.wait_exit(LONG).is_some(), "no exit on SIGHUP");
@@ -105,11 +106,11 @@ async fn a_note_survives_sighup_and_sigkill() {
             saved.iter().any(|d| d.contains("Chest clear, hangup test")),
             "{saved:?}"
         );
-        recovered(home.path(), &base, "Chest clear, hangup test");
+        recovered(home.path(), &base, &token, "Chest clear, hangup test");
 
         // SIGKILL cannot be caught: the autosave (2 s after the last edit) must have run.
         let home = tempfile::tempdir().unwrap();
-        let mut pty = start(home.path(), &base);
+        let mut pty = start(home.path(), &base, &token);
         write_note(&mut pty, "Abdomen soft, kill test");
         std::thread::sleep(Duration::from_millis(3000));
         signal(&pty, rustix::process::Signal::KILL);
@@ -119,7 +120,7 @@ async fn a_note_survives_sighup_and_sigkill() {
             saved.iter().any(|d| d.contains("Abdomen soft, kill test")),
             "{saved:?}"
         );
-        recovered(home.path(), &base, "Abdomen soft, kill test");
+        recovered(home.path(), &base, &token, "Abdomen soft, kill test");
     })
     .await
     .unwrap();

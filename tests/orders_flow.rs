@@ -40,6 +40,7 @@ async fn compose_check_override_sign_discontinue() {
     let pid = reference.trim_start_matches("Patient/").to_string();
 
     let mut options = Options::new(&server.base);
+    options.token = Some(server.token.clone());
     options.author = "Dr Test".into();
     let display = test_display(&server.base, opts.anchor);
     let mut h = Headless::with_options(options, display, 120, 40).unwrap();

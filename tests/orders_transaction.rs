@@ -64,8 +64,9 @@ async fn sign_read_back_discontinue_and_fail_cleanly() {
         encounter: None,
         requester: json!({"display": "Dr Test"}),
         now: "2026-11-20T10:00:00.000Z".into(),
+        cosign: false,
     };
-    let client = FhirClient::new(&srv.base, None).unwrap();
+    let client = FhirClient::new(&srv.base, Some(srv.token.clone())).unwrap();
     let reply = client
         .post_bundle(&transaction(&items, &ctx), SEARCH_TIMEOUT)
         .await

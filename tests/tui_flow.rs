@@ -33,7 +33,7 @@ fn loaded(s: &bedside::tui::state::State) -> bool {
 #[tokio::test]
 async fn search_open_filter_and_read_a_result() {
     let server = seeded(40).await;
-    let mut h = Headless::new(&server.base, 100, 30, anchor()).unwrap();
+    let mut h = Headless::new(&server.base, &server.token, 100, 30, anchor()).unwrap();
     assert!(h.screen().contains("No recent patients"));
     h.keys("smith john").unwrap();
     assert!(
@@ -95,7 +95,7 @@ async fn search_open_filter_and_read_a_result() {
 #[tokio::test]
 async fn a_late_reply_for_another_patient_is_dropped() {
     let server = seeded(20).await;
-    let mut h = Headless::new(&server.base, 120, 40, anchor()).unwrap();
+    let mut h = Headless::new(&server.base, &server.token, 120, 40, anchor()).unwrap();
     h.keys("garcia<enter>").unwrap();
     assert!(
         h.wait_for(WAIT, |s| s.search.status == SearchStatus::Done)
@@ -121,7 +121,7 @@ async fn a_late_reply_for_another_patient_is_dropped() {
 #[tokio::test]
 async fn no_match_and_unreachable_server_are_explained() {
     let server = seeded(5).await;
-    let mut h = Headless::new(&server.base, 80, 24, anchor()).unwrap();
+    let mut h = Headless::new(&server.base, &server.token, 80, 24, anchor()).unwrap();
     h.keys("zzyzx").unwrap();
     assert!(
         h.wait_for(WAIT, |s| s.search.status == SearchStatus::NoMatch)
@@ -130,11 +130,12 @@ async fn no_match_and_unreachable_server_are_explained() {
     assert!(h.screen().contains("No patient matches"), "{}", h.screen());
     // Nothing listens on this port any more.
     let base = server.base.clone();
+    let token = server.token.clone();
     let mut server = server;
     if let Some(s) = server.server.take() {
         s.stop().await;
     }
-    let mut h = Headless::new(&base, 80, 24, anchor()).unwrap();
+    let mut h = Headless::new(&base, &token, 80, 24, anchor()).unwrap();
     h.keys("smith").unwrap();
     assert!(
         h.wait_for(WAIT, |s| matches!(s.search.status, SearchStatus::Failed(_)))

@@ -31,9 +31,15 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 async fn bytes_written_and_a_clean_quit() {
     let server = seeded().await;
     let base = server.base.clone();
+    let token = server.token.clone();
     tokio::task::spawn_blocking(move || {
         let (cols, rows) = (80, 24);
-        let mut pty = Pty::spawn(&["--server", &base], cols, rows, "xterm-256color");
+        let mut pty = Pty::spawn(
+            &["--server", &base, "--token", &token],
+            cols,
+            rows,
+            "xterm-256color",
+        );
         assert!(
             pty.wait_for_text("Find patient", cols, rows, LONG),
             "{}",
@@ -59,7 +65,7 @@ async fn bytes_written_and_a_clean_quit() {
             "{cursor_move} bytes for one line"
         );
 
-        pty.send(b"\x0c"); // Ctrl-L: redraw everything
+        pty.send(b"\x1b[15~"); // F5: redraw everything
         let repaint = pty.after_change(after, Duration::from_millis(300), LONG) - after;
         eprintln!("full repaint: {repaint} bytes");
         if let Ok(path) = std::env::var("BEDSIDE_DUMP_REPAINT") {
@@ -100,9 +106,15 @@ async fn bytes_written_and_a_clean_quit() {
 async fn sigterm_and_hangup_end_the_session() {
     let server = seeded().await;
     let base = server.base.clone();
+    let token = server.token.clone();
     tokio::task::spawn_blocking(move || {
         let (cols, rows) = (100, 30);
-        let mut pty = Pty::spawn(&["--server", &base], cols, rows, "screen");
+        let mut pty = Pty::spawn(
+            &["--server", &base, "--token", &token],
+            cols,
+            rows,
+            "screen",
+        );
         assert!(pty.wait_for_text("Find patient", cols, rows, LONG));
         rustix::process::kill_process(
             rustix::process::Pid::from_raw(pty.child.id() as i32).unwrap(),
@@ -117,7 +129,7 @@ async fn sigterm_and_hangup_end_the_session() {
 
         // A panic restores the terminal before the report.
         let mut pty = Pty::spawn_env(
-            &["--server", &base],
+            &["--server", &base, "--token", &token],
             cols,
             rows,
             "xterm-256color",
@@ -141,7 +153,12 @@ async fn sigterm_and_hangup_end_the_session() {
         );
 
         // The pty closes under it (an SSH connection drops): out within a couple of seconds.
-        let mut pty = Pty::spawn(&["--server", &base], cols, rows, "xterm-256color");
+        let mut pty = Pty::spawn(
+            &["--server", &base, "--token", &token],
+            cols,
+            rows,
+            "xterm-256color",
+        );
         assert!(pty.wait_for_text("Find patient", cols, rows, LONG));
         pty.hang_up();
         let started = std::time::Instant::now();
@@ -153,7 +170,13 @@ async fn sigterm_and_hangup_end_the_session() {
         eprintln!("exited {:?} after hang-up", started.elapsed());
 
         // No SIGHUP at all: the watchdog sees the hang-up on its own.
-        let mut pty = Pty::spawn_with(&["--server", &base], cols, rows, "xterm-256color", false);
+        let mut pty = Pty::spawn_with(
+            &["--server", &base, "--token", &token],
+            cols,
+            rows,
+            "xterm-256color",
+            false,
+        );
         assert!(pty.wait_for_text("Find patient", cols, rows, LONG));
         pty.hang_up();
         let started = std::time::Instant::now();
@@ -175,10 +198,11 @@ async fn sigterm_and_hangup_end_the_session() {
 async fn vt100_gets_ascii_and_linux_console_works() {
     let server = seeded().await;
     let base = server.base.clone();
+    let token = server.token.clone();
     tokio::task::spawn_blocking(move || {
         let (cols, rows) = (80, 24);
         for term in ["vt100", "linux"] {
-            let mut pty = Pty::spawn(&["--server", &base], cols, rows, term);
+            let mut pty = Pty::spawn(&["--server", &base, "--token", &token], cols, rows, term);
             assert!(
                 pty.wait_for_text("Find patient", cols, rows, LONG),
                 "{term}"

@@ -32,7 +32,7 @@ async fn seeded() -> TestServer {
 
 fn headless(server: &TestServer, w: u16, h: u16) -> Headless {
     let display = test_display("http://bedside.test/fhir", anchor());
-    Headless::with(&server.base, w, h, display, None).unwrap()
+    Headless::with(&server.base, &server.token, w, h, display, None).unwrap()
 }
 
 fn done(s: &State) -> bool {
@@ -119,7 +119,7 @@ async fn ascii_terminal_draws_only_ascii() {
     let mut display = test_display("http://bedside.test/fhir", anchor());
     display.ascii = true;
     display.braille = false;
-    let mut app = Headless::with(&server.base, 80, 24, display, None).unwrap();
+    let mut app = Headless::with(&server.base, &server.token, 80, 24, display, None).unwrap();
     app.keys("smith john").unwrap();
     assert!(app.wait_for(WAIT, done).await);
     app.keys("<enter>").unwrap();

@@ -61,6 +61,8 @@ pub enum IssueCode {
     Exception,
     Processing,
     Informational,
+    Login,
+    Forbidden,
 }
 
 impl IssueCode {
@@ -79,6 +81,8 @@ impl IssueCode {
             IssueCode::Exception => "exception",
             IssueCode::Processing => "processing",
             IssueCode::Informational => "informational",
+            IssueCode::Login => "login",
+            IssueCode::Forbidden => "forbidden",
         }
     }
 }

@@ -232,6 +232,9 @@ pub struct Context {
     pub requester: Value,
     /// `authoredOn`, an instant.
     pub now: String,
+    /// The orderer may not sign medication orders (a nurse): they are filed as drafts for a
+    /// physician's co-signature.
+    pub cosign: bool,
 }
 
 /// The transaction Bundle that files the basket: all of it or none of it.
@@ -283,7 +286,7 @@ pub fn transaction(items: &[Item], ctx: &Context) -> Value {
                 }
                 let mut r = json!({
                     "resourceType": "MedicationRequest",
-                    "status": "active",
+                    "status": if ctx.cosign { "draft" } else { "active" },
                     "intent": "order",
                     "medicationCodeableConcept": {"coding": [{"system": RXNORM, "code": item.code, "display": item.name}], "text": item.name},
                     "subject": subject,
@@ -378,6 +381,7 @@ mod tests {
             encounter: Some("Encounter/e1".into()),
             requester: json!({"display": "Dr Test"}),
             now: "2026-11-20T10:00:00.000Z".into(),
+            cosign: false,
         }
     }
 

@@ -2,7 +2,7 @@
 //! result into a FHIR response.
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Extension, Path, RawQuery, State};
 use axum::http::header::{ACCEPT, CONTENT_LENGTH, CONTENT_TYPE, HOST};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -11,8 +11,11 @@ use serde_json::Value;
 use super::AppState;
 use super::bundle::{self, Paging, expand_page, offset_and_count};
 use super::capability::capability_statement;
+use super::guard::{Gate, View, forbidden};
 use super::response::{ApiError, json_response, parse_etag, version_headers};
 use super::transaction::process_bundle;
+use crate::auth::Session;
+use crate::auth::policy;
 use crate::fhir::{IssueCode, is_supported, operation_outcome};
 use crate::store::{HistoryScope, Row, StoreError, Written};
 
@@ -31,7 +34,7 @@ pub enum Return {
     OperationOutcome,
 }
 
-fn ctx(headers: &HeaderMap, query: Option<String>) -> Result<Ctx, ApiError> {
+pub(super) fn ctx(headers: &HeaderMap, query: Option<String>) -> Result<Ctx, ApiError> {
     let host = headers
         .get(HOST)
         .and_then(|h| h.to_str().ok())
@@ -165,30 +168,78 @@ pub async fn metadata(headers: HeaderMap, RawQuery(q): RawQuery) -> Result<Respo
     ))
 }
 
+/// One resource as `gate` lets its user see it: whole, cut to metadata, or refused.
+fn gated_single(gate: &mut Gate, mut row: Row) -> Result<Row, ApiError> {
+    let value: Value = serde_json::from_str(&row.json).unwrap_or(Value::Null);
+    match gate.view(&row.rtype, &row.id, &value) {
+        View::Full => {}
+        View::Metadata => {
+            row.json = policy::metadata_only(&row.rtype, &row.id, &value).to_string();
+        }
+        View::Restricted(message) => {
+            let mut refused = ApiError::new(StatusCode::FORBIDDEN, IssueCode::Forbidden, message);
+            refused.patients = gate.note.patients.clone();
+            return Err(refused);
+        }
+    }
+    Ok(row)
+}
+
 pub async fn read(
     State(st): State<AppState>,
+    Extension(session): Extension<Session>,
     Path((rtype, id)): Path<(String, String)>,
     headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
     ctx(&headers, q)?;
-    let row = blocking(move || Ok(st.store.reader()?.read(&rtype, &id)?)).await?;
-    Ok(row_response(StatusCode::OK, row, None))
+    if rtype == "AuditEvent" {
+        return super::audit_api::read(st, session, id).await;
+    }
+    policy::read_access(session.role, &rtype).map_err(forbidden)?;
+    let (row, note) = blocking(move || {
+        let row = st.store.reader()?.read(&rtype, &id)?;
+        let mut gate = Gate::new(&st.auth, &session);
+        let row = gated_single(&mut gate, row)?;
+        Ok((row, gate.note))
+    })
+    .await?;
+    Ok(note.attach(row_response(StatusCode::OK, row, None)))
 }
 
 pub async fn vread(
     State(st): State<AppState>,
+    Extension(session): Extension<Session>,
     Path((rtype, id, vid)): Path<(String, String, String)>,
     headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
     ctx(&headers, q)?;
-    let row = blocking(move || Ok(st.store.reader()?.vread(&rtype, &id, &vid)?)).await?;
-    Ok(row_response(StatusCode::OK, row, None))
+    policy::read_access(session.role, &rtype).map_err(forbidden)?;
+    if rtype == "AuditEvent" {
+        return Err(audit_history_refused());
+    }
+    let (row, note) = blocking(move || {
+        let row = st.store.reader()?.vread(&rtype, &id, &vid)?;
+        let mut gate = Gate::new(&st.auth, &session);
+        let row = gated_single(&mut gate, row)?;
+        Ok((row, gate.note))
+    })
+    .await?;
+    Ok(note.attach(row_response(StatusCode::OK, row, None)))
+}
+
+fn audit_history_refused() -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        IssueCode::NotSupported,
+        "audit records have one version only; read them with GET /fhir/AuditEvent?patient=...",
+    )
 }
 
 pub async fn create(
     State(st): State<AppState>,
+    Extension(session): Extension<Session>,
     Path(rtype): Path<String>,
     headers: HeaderMap,
     RawQuery(q): RawQuery,
@@ -212,8 +263,10 @@ pub async fn create(
                 .into_owned()
                 .collect()
         });
+    let mut gate = Gate::new(&st.auth, &session);
     let outcome = blocking(move || {
-        Ok(st.store.write(|tx| {
+        gate.check_write(&rtype, None, &resource)?;
+        Ok((gate.note, st.store.write(|tx| {
             if let Some(condition) = &condition {
                 let ids = tx.matching_ids(&rtype, condition)?;
                 match ids.as_slice() {
@@ -227,10 +280,11 @@ pub async fn create(
                 }
             }
             Ok(Ok(tx.create(resource, None)?))
-        })?)
+        })?))
     })
     .await?;
-    Ok(match outcome {
+    let (note, outcome) = outcome;
+    let response = match outcome {
         Ok(written) => written_response(&ctx, written, StatusCode::CREATED),
         Err(existing) => {
             let location = format!(
@@ -239,11 +293,13 @@ pub async fn create(
             );
             row_response(StatusCode::OK, existing, Some(&location))
         }
-    })
+    };
+    Ok(note.attach(response))
 }
 
 pub async fn update(
     State(st): State<AppState>,
+    Extension(session): Extension<Session>,
     Path((rtype, id)): Path<(String, String)>,
     headers: HeaderMap,
     RawQuery(q): RawQuery,
@@ -256,10 +312,27 @@ pub async fn update(
         .get("if-match")
         .and_then(|v| v.to_str().ok())
         .map(parse_etag);
-    let written = blocking(move || {
-        Ok(st
+    let mut gate = Gate::new(&st.auth, &session);
+    let (note, written) = blocking(move || {
+        gate.check_write(&rtype, Some(&id), &resource)?;
+        // The version being replaced must be the user's to change too (a resource moved
+        // from a restricted chart, or a nurse activating a draft order someone signed).
+        if let Ok(current) = st.store.reader()?.read(&rtype, &id) {
+            let before: Value = serde_json::from_str(&current.json).unwrap_or(Value::Null);
+            if let Some(patient) = policy::patient_of(&rtype, &id, &before) {
+                if rtype != "Patient" && gate.is_restricted(&patient) && gate.glass(&patient).is_none() {
+                    return Err(ApiError::new(
+                        StatusCode::FORBIDDEN,
+                        IssueCode::Forbidden,
+                        format!("forbidden: {rtype}/{id} belongs to a restricted record; break the glass first"),
+                    ));
+                }
+            }
+        }
+        let written = st
             .store
-            .write(|tx| tx.update(&rtype, &id, resource, if_match.as_deref()))?)
+            .write(|tx| tx.update(&rtype, &id, resource, if_match.as_deref()))?;
+        Ok((gate.note, written))
     })
     .await?;
     let status = if written.created {
@@ -267,39 +340,58 @@ pub async fn update(
     } else {
         StatusCode::OK
     };
-    Ok(written_response(&ctx, written, status))
+    Ok(note.attach(written_response(&ctx, written, status)))
 }
 
 pub async fn delete(
     State(st): State<AppState>,
+    Extension(session): Extension<Session>,
     Path((rtype, id)): Path<(String, String)>,
     headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
     ctx(&headers, q)?;
     check_type(&rtype)?;
-    let deleted = blocking(move || Ok(st.store.write(|tx| tx.delete(&rtype, &id))?)).await?;
+    policy::check_delete(session.role, &rtype).map_err(forbidden)?;
+    let mut gate = Gate::new(&st.auth, &session);
+    let (note, deleted) = blocking(move || {
+        if let Ok(current) = st.store.reader()?.read(&rtype, &id) {
+            let before: Value = serde_json::from_str(&current.json).unwrap_or(Value::Null);
+            if let View::Restricted(message) = gate.view(&rtype, &id, &before) {
+                return Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    IssueCode::Forbidden,
+                    message,
+                ));
+            }
+        }
+        let deleted = st.store.write(|tx| tx.delete(&rtype, &id))?;
+        Ok((gate.note, deleted))
+    })
+    .await?;
     let headers = match &deleted {
         Some(w) => version_headers(w.version, w.updated, None),
         None => HeaderMap::new(),
     };
     let mut response = json_response(StatusCode::NO_CONTENT, headers, String::new());
     response.headers_mut().remove(CONTENT_TYPE);
-    Ok(response)
+    Ok(note.attach(response))
 }
 
 pub async fn search_get(
     State(st): State<AppState>,
+    Extension(session): Extension<Session>,
     Path(rtype): Path<String>,
     headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
     let ctx = ctx(&headers, q)?;
-    search(st, rtype, ctx).await
+    search(st, session, rtype, ctx).await
 }
 
 pub async fn search_post(
     State(st): State<AppState>,
+    Extension(session): Extension<Session>,
     Path(rtype): Path<String>,
     headers: HeaderMap,
     RawQuery(q): RawQuery,
@@ -319,15 +411,30 @@ pub async fn search_post(
     let mut params: Vec<(String, String)> = form_urlencoded::parse(&form).into_owned().collect();
     params.append(&mut ctx.params);
     ctx.params = expand_page(params)?;
-    search(st, rtype, ctx).await
+    search(st, session, rtype, ctx).await
 }
 
-async fn search(st: AppState, rtype: String, ctx: Ctx) -> Result<Response, ApiError> {
+async fn search(
+    st: AppState,
+    session: Session,
+    rtype: String,
+    ctx: Ctx,
+) -> Result<Response, ApiError> {
     check_type(&rtype)?;
+    policy::read_access(session.role, &rtype).map_err(forbidden)?;
+    if rtype == "AuditEvent" {
+        return super::audit_api::search(st, session, ctx).await;
+    }
     let params = ctx.params.clone();
     let strict = ctx.strict;
-    let (query, found) =
-        blocking(move || Ok(st.store.reader()?.search(&rtype, &params, strict)?)).await?;
+    let (query, found, note) = blocking(move || {
+        let (query, mut found) = st.store.reader()?.search(&rtype, &params, strict)?;
+        let mut gate = Gate::new(&st.auth, &session);
+        found.matches = found.matches.into_iter().map(|r| gate.row(r)).collect();
+        found.included = found.included.into_iter().map(|r| gate.row(r)).collect();
+        Ok((query, found, gate.note))
+    })
+    .await?;
     let url = format!("{}/{}", ctx.base, query.rtype);
     let outcome = (!query.ignored.is_empty()).then(|| {
         operation_outcome(
@@ -351,11 +458,11 @@ async fn search(st: AppState, rtype: String, ctx: Ctx) -> Result<Response, ApiEr
         &paging,
         outcome,
     );
-    Ok(json_response(
+    Ok(note.attach(json_response(
         StatusCode::OK,
         HeaderMap::new(),
         bundle.to_json(),
-    ))
+    )))
 }
 
 pub async fn system_search() -> ApiError {
@@ -368,13 +475,18 @@ pub async fn system_search() -> ApiError {
 
 pub async fn history_instance(
     State(st): State<AppState>,
+    Extension(session): Extension<Session>,
     Path((rtype, id)): Path<(String, String)>,
     headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
     let ctx = ctx(&headers, q)?;
+    policy::read_access(session.role, &rtype).map_err(forbidden)?;
+    if rtype == "AuditEvent" {
+        return Err(audit_history_refused());
+    }
     let url = format!("{}/{rtype}/{id}/_history", ctx.base);
-    history(st, ctx, url, move |r, since, offset, count| {
+    history(st, session, ctx, url, move |r, since, offset, count| {
         r.history(HistoryScope::Instance(&rtype, &id), since, offset, count)
     })
     .await
@@ -382,13 +494,18 @@ pub async fn history_instance(
 
 pub async fn history_type(
     State(st): State<AppState>,
+    Extension(session): Extension<Session>,
     Path(rtype): Path<String>,
     headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
     let ctx = ctx(&headers, q)?;
+    policy::read_access(session.role, &rtype).map_err(forbidden)?;
+    if rtype == "AuditEvent" {
+        return Err(audit_history_refused());
+    }
     let url = format!("{}/{rtype}/_history", ctx.base);
-    history(st, ctx, url, move |r, since, offset, count| {
+    history(st, session, ctx, url, move |r, since, offset, count| {
         r.history(HistoryScope::Type(&rtype), since, offset, count)
     })
     .await
@@ -396,12 +513,13 @@ pub async fn history_type(
 
 pub async fn history_system(
     State(st): State<AppState>,
+    Extension(session): Extension<Session>,
     headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
     let ctx = ctx(&headers, q)?;
     let url = format!("{}/_history", ctx.base);
-    history(st, ctx, url, |r, since, offset, count| {
+    history(st, session, ctx, url, |r, since, offset, count| {
         r.history(HistoryScope::System, since, offset, count)
     })
     .await
@@ -411,13 +529,24 @@ type HistoryPage = crate::store::Result<crate::store::Page<crate::store::History
 
 async fn history(
     st: AppState,
+    session: Session,
     ctx: Ctx,
     url: String,
     list: impl FnOnce(&crate::store::Reader, Option<i64>, i64, i64) -> HistoryPage + Send + 'static,
 ) -> Result<Response, ApiError> {
     let (offset, count) = offset_and_count(&ctx.params, 50, 1000)?;
     let since = since_param(&ctx.params)?;
-    let page = blocking(move || Ok(list(&st.store.reader()?, since, offset, count)?)).await?;
+    let (page, note) = blocking(move || {
+        let mut page = list(&st.store.reader()?, since, offset, count)?;
+        let mut gate = Gate::new(&st.auth, &session);
+        for entry in &mut page.rows {
+            if let Some(json) = entry.json.take() {
+                entry.json = Some(gate.json(&entry.rtype, &entry.id, json));
+            }
+        }
+        Ok((page, gate.note))
+    })
+    .await?;
     let params = listing_params(&ctx.params);
     let paging = Paging {
         url: &url,
@@ -427,11 +556,11 @@ async fn history(
         has_next: page.has_next,
     };
     let bundle = bundle::history(&ctx.base, page.total, page.rows, &paging);
-    Ok(json_response(
+    Ok(note.attach(json_response(
         StatusCode::OK,
         HeaderMap::new(),
         bundle.to_json(),
-    ))
+    )))
 }
 
 fn since_param(params: &[(String, String)]) -> Result<Option<i64>, ApiError> {
@@ -458,6 +587,7 @@ fn listing_params(params: &[(String, String)]) -> Vec<(String, String)> {
 
 pub async fn operation(
     State(st): State<AppState>,
+    Extension(session): Extension<Session>,
     Path((rtype, id, operation)): Path<(String, String, String)>,
     headers: HeaderMap,
     RawQuery(q): RawQuery,
@@ -482,12 +612,32 @@ pub async fn operation(
         .flat_map(|(_, v)| v.split(',').map(str::to_string))
         .filter(|t| !t.is_empty())
         .collect();
+    policy::read_access(session.role, "Patient").map_err(forbidden)?;
     let patient = id.clone();
-    let page = blocking(move || {
-        Ok(st
+    let (page, note) = blocking(move || {
+        let mut gate = Gate::new(&st.auth, &session);
+        // A restricted chart is refused whole (not served as metadata) so the workstation can
+        // offer break-the-glass; support staff get metadata of an unrestricted one.
+        if gate.is_restricted(&patient) && gate.glass(&patient).is_none() {
+            let mut refused = ApiError::new(
+                StatusCode::FORBIDDEN,
+                IssueCode::Forbidden,
+                format!(
+                    "forbidden: Patient/{patient} is a restricted record; break the glass (POST /auth/break-glass with a reason) to open it. Emergency access is audited."
+                ),
+            );
+            refused.patients = vec![patient.clone()];
+            return Err(refused);
+        }
+        let mut page = st
             .store
             .reader()?
-            .everything(&patient, &types, since, offset, count)?)
+            .everything(&patient, &types, since, offset, count)?;
+        page.rows = page.rows.into_iter().map(|r| gate.row(r)).collect();
+        if !gate.note.patients.contains(&patient) {
+            gate.note.patients.push(patient.clone());
+        }
+        Ok((page, gate.note))
     })
     .await?;
     let url = format!("{}/Patient/{id}/$everything", ctx.base);
@@ -500,24 +650,26 @@ pub async fn operation(
         has_next: page.has_next,
     };
     let bundle = bundle::searchset(&ctx.base, page.total, page.rows, Vec::new(), &paging, None);
-    Ok(json_response(
+    Ok(note.attach(json_response(
         StatusCode::OK,
         HeaderMap::new(),
         bundle.to_json(),
-    ))
+    )))
 }
 
 pub async fn operation_post(
     st: State<AppState>,
+    session: Extension<Session>,
     path: Path<(String, String, String)>,
     headers: HeaderMap,
     q: RawQuery,
 ) -> Result<Response, ApiError> {
-    operation(st, path, headers, q).await
+    operation(st, session, path, headers, q).await
 }
 
 pub async fn bundle_post(
     State(st): State<AppState>,
+    Extension(session): Extension<Session>,
     headers: HeaderMap,
     RawQuery(q): RawQuery,
     body: Body,
@@ -525,8 +677,65 @@ pub async fn bundle_post(
     let ctx = ctx(&headers, q)?;
     let bundle = parse_json(&read_body(&headers, body, st.body_limit).await?)?;
     let base = ctx.base.clone();
-    let response = blocking(move || process_bundle(&st.store, bundle, &base)).await?;
-    Ok(json_response(StatusCode::OK, HeaderMap::new(), response))
+    let (note, response) = blocking(move || {
+        let mut gate = Gate::new(&st.auth, &session);
+        check_bundle(&mut gate, &bundle, &base)?;
+        Ok((gate.note, process_bundle(&st.store, bundle, &base)?))
+    })
+    .await?;
+    Ok(note.attach(json_response(StatusCode::OK, HeaderMap::new(), response)))
+}
+
+/// Every entry of a batch or transaction must be allowed on its own, or none is processed.
+fn check_bundle(gate: &mut Gate, bundle: &Value, base: &str) -> Result<(), ApiError> {
+    let entries = bundle["entry"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    for (index, entry) in entries.iter().enumerate() {
+        let method = entry["request"]["method"].as_str().unwrap_or_default();
+        let url = entry["request"]["url"].as_str().unwrap_or_default();
+        let relative = url
+            .strip_prefix(base)
+            .unwrap_or(url)
+            .trim_start_matches('/');
+        let path = relative.split('?').next().unwrap_or_default();
+        let mut segments = path.split('/');
+        let rtype = segments
+            .next()
+            .filter(|t| !t.is_empty())
+            .or_else(|| entry["resource"]["resourceType"].as_str())
+            .unwrap_or_default()
+            .to_string();
+        let id = segments.next();
+        let at = |e: ApiError| {
+            let mut refused = ApiError::new(
+                e.status,
+                IssueCode::Forbidden,
+                format!("entry {index}: {}", e.diagnostics()),
+            );
+            refused.patients = e.patients.clone();
+            refused
+        };
+        match method {
+            "POST" | "PUT" => gate
+                .check_write(&rtype, id, &entry["resource"])
+                .map_err(at)?,
+            "DELETE" => policy::check_delete(gate.role(), &rtype).map_err(|d| at(forbidden(d)))?,
+            _ => match policy::read_access(gate.role(), &rtype) {
+                Ok(policy::ReadAccess::Full) if rtype != "AuditEvent" => {}
+                Ok(_) => {
+                    return Err(at(ApiError::new(
+                        StatusCode::FORBIDDEN,
+                        IssueCode::Forbidden,
+                        format!("read {rtype} directly (GET /fhir/{rtype}), not inside a Bundle"),
+                    )));
+                }
+                Err(d) => return Err(at(forbidden(d))),
+            },
+        }
+    }
+    Ok(())
 }
 
 pub async fn not_found() -> ApiError {

@@ -1,9 +1,12 @@
 //! The embedded FHIR R4 server: axum routes over the store, at `http://ADDR/fhir`.
 
+mod audit_api;
 mod bundle;
 mod capability;
+pub mod guard;
 mod handlers;
 mod response;
+pub mod tls;
 mod transaction;
 
 use std::future::Future;
@@ -17,6 +20,7 @@ use tokio::net::TcpListener;
 
 pub use response::ApiError;
 
+use crate::auth::{Auth, Settings};
 use crate::store::Store;
 
 /// Default limit on a request body: 16 MiB.
@@ -25,12 +29,36 @@ pub const DEFAULT_BODY_LIMIT: usize = 16 * 1024 * 1024;
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
+    pub auth: Auth,
     pub body_limit: usize,
+}
+
+/// How a server is run: body limit and sign-in settings.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    pub body_limit: usize,
+    pub auth: Settings,
+}
+
+impl Default for ServerConfig {
+    fn default() -> ServerConfig {
+        ServerConfig {
+            body_limit: DEFAULT_BODY_LIMIT,
+            auth: Settings::default(),
+        }
+    }
 }
 
 pub fn router(state: AppState) -> Router {
     use handlers::*;
-    Router::new()
+    let auth = Router::new()
+        .route("/auth/login", post(guard::login))
+        .route("/auth/logout", post(guard::logout))
+        .route("/auth/session", get(guard::whoami))
+        .route("/auth/break-glass", post(guard::break_glass))
+        .route("/auth/users", get(guard::list_users).post(guard::add_user))
+        .route("/auth/users/{username}/{change}", post(guard::change_user));
+    let fhir = Router::new()
         .route("/fhir", post(bundle_post).get(system_search))
         .route("/fhir/", post(bundle_post))
         .route("/fhir/metadata", get(metadata))
@@ -45,6 +73,11 @@ pub fn router(state: AppState) -> Router {
             "/fhir/{rtype}/{id}/{operation}",
             get(operation).post(operation_post),
         )
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            guard::require_session,
+        ));
+    fhir.merge(auth)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::disable())
@@ -53,19 +86,30 @@ pub fn router(state: AppState) -> Router {
 
 /// Serves until `shutdown` completes, then finishes the requests in flight. Every write is
 /// committed before its response is sent, so nothing a client was told is stored is lost.
-pub async fn serve(
+pub async fn serve<L>(
     store: Store,
-    listener: TcpListener,
-    body_limit: usize,
+    listener: L,
+    config: ServerConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
+) -> std::io::Result<()>
+where
+    L: axum::serve::Listener<Addr = SocketAddr>,
+    guard::ClientAddr:
+        for<'a> axum::extract::connect_info::Connected<axum::serve::IncomingStream<'a, L>>,
+{
+    let mut auth = Auth::new(store.clone());
+    auth.settings = config.auth;
     let app = router(AppState {
         store: store.clone(),
-        body_limit,
+        auth,
+        body_limit: config.body_limit,
     });
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<guard::ClientAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await?;
     // Fold the WAL back into the database so the file is complete on its own.
     let _ = tokio::task::spawn_blocking(move || store.optimize()).await;
     Ok(())
@@ -94,14 +138,22 @@ impl Running {
 }
 
 pub async fn spawn_local(store: Store) -> std::io::Result<Running> {
-    spawn_local_with_limit(store, DEFAULT_BODY_LIMIT).await
+    spawn_local_with(store, ServerConfig::default()).await
 }
 
 pub async fn spawn_local_with_limit(store: Store, body_limit: usize) -> std::io::Result<Running> {
+    let config = ServerConfig {
+        body_limit,
+        ..ServerConfig::default()
+    };
+    spawn_local_with(store, config).await
+}
+
+pub async fn spawn_local_with(store: Store, config: ServerConfig) -> std::io::Result<Running> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(serve(store, listener, body_limit, async move {
+    let task = tokio::spawn(serve(store, listener, config, async move {
         let _ = stopped.await;
     }));
     Ok(Running {

@@ -16,6 +16,8 @@ pub const FHIR_JSON: &str = "application/fhir+json; charset=utf-8";
 pub struct ApiError {
     pub status: StatusCode,
     pub outcome: Value,
+    /// The patients the refused request concerned, for its audit record.
+    pub patients: Vec<String>,
 }
 
 impl ApiError {
@@ -23,6 +25,7 @@ impl ApiError {
         ApiError {
             status,
             outcome: operation_outcome("error", code, diagnostics.as_ref()),
+            patients: Vec::new(),
         }
     }
 
@@ -50,7 +53,12 @@ impl From<StoreError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        json_response(self.status, HeaderMap::new(), self.outcome.to_string())
+        let response = json_response(self.status, HeaderMap::new(), self.outcome.to_string());
+        super::guard::AuditNote {
+            patients: self.patients,
+            ..Default::default()
+        }
+        .attach(response)
     }
 }
 

@@ -209,6 +209,27 @@ impl Store {
         Ok(())
     }
 
+    /// Runs `f` in one write transaction over the tables beside the FHIR resources (users,
+    /// tokens, the audit trail). It does not count as a resource write, so cached chart
+    /// listings stay valid.
+    pub fn write_side<T>(&self, f: impl FnOnce(&rusqlite::Transaction) -> Result<T>) -> Result<T> {
+        let mut conn = self
+            .inner
+            .writer
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let out = f(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Runs `f` on a pooled read-only connection.
+    pub fn read_side<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let reader = self.reader()?;
+        f(&reader.conn)
+    }
+
     /// A note the store keeps about itself (e.g. that the demo finished seeding).
     pub fn info(&self, key: &str) -> Result<Option<String>> {
         let reader = self.reader()?;

@@ -68,4 +68,64 @@ CREATE TABLE IF NOT EXISTS compartment (
     PRIMARY KEY (patient_id, rid)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS compartment_rid ON compartment (rid);
+
+
+-- Sign-in (see src/auth): users, their bearer tokens (only a SHA-256 of each is kept), the
+-- roles that must use a second factor, and break-the-glass grants.
+CREATE TABLE IF NOT EXISTS auth_user (
+    username       TEXT PRIMARY KEY,
+    name           TEXT NOT NULL,
+    role           TEXT NOT NULL,
+    password       TEXT NOT NULL,      -- Argon2id PHC string
+    disabled       INTEGER NOT NULL DEFAULT 0,
+    totp_secret    TEXT,               -- base32; NULL until enrolled
+    totp_last_step INTEGER,            -- the last time step accepted (no replay)
+    failures       INTEGER NOT NULL DEFAULT 0,
+    locked_until   INTEGER,            -- epoch ms
+    practitioner   TEXT,               -- Practitioner id the user acts as
+    created        INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS auth_token (
+    hash     TEXT PRIMARY KEY,
+    username TEXT NOT NULL,
+    issued   INTEGER NOT NULL,
+    expires  INTEGER NOT NULL,
+    revoked  INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS auth_token_user ON auth_token (username);
+CREATE TABLE IF NOT EXISTS auth_mfa_role (role TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS auth_btg (
+    username   TEXT NOT NULL,
+    patient_id TEXT NOT NULL,
+    reason     TEXT NOT NULL,
+    granted    INTEGER NOT NULL,
+    expires    INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS auth_btg_user ON auth_btg (username, patient_id, expires);
+
+-- The audit trail: one FHIR AuditEvent per row, append-only (the triggers refuse any change).
+CREATE TABLE IF NOT EXISTS audit (
+    seq      INTEGER PRIMARY KEY,
+    id       TEXT NOT NULL UNIQUE,
+    recorded INTEGER NOT NULL,         -- epoch ms
+    username TEXT,
+    subtype  TEXT NOT NULL,            -- read, search, create, login, break-glass...
+    outcome  TEXT NOT NULL,            -- 0 success, 4 minor failure, 8 serious failure
+    json     TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_recorded ON audit (recorded);
+CREATE INDEX IF NOT EXISTS audit_user ON audit (username, recorded);
+-- Which patients each event concerns (a search can return many).
+CREATE TABLE IF NOT EXISTS audit_patient (
+    patient_id TEXT NOT NULL, recorded INTEGER NOT NULL, seq INTEGER NOT NULL,
+    PRIMARY KEY (patient_id, recorded, seq)
+) WITHOUT ROWID;
+CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
+    BEGIN SELECT RAISE(ABORT, 'audit records cannot be changed'); END;
+CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
+    BEGIN SELECT RAISE(ABORT, 'audit records cannot be deleted'); END;
+CREATE TRIGGER IF NOT EXISTS audit_patient_no_update BEFORE UPDATE ON audit_patient
+    BEGIN SELECT RAISE(ABORT, 'audit records cannot be changed'); END;
+CREATE TRIGGER IF NOT EXISTS audit_patient_no_delete BEFORE DELETE ON audit_patient
+    BEGIN SELECT RAISE(ABORT, 'audit records cannot be deleted'); END;
 ";

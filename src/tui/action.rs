@@ -69,6 +69,12 @@ actions! {
     Confirm => "confirm",
     /// Redraw the whole screen (after line noise on a slow link)
     RedrawScreen => "redraw_screen",
+    /// Lock the screen now (shared terminals); unlock with your password
+    LockScreen => "lock_screen",
+    /// Break the glass: emergency access to a restricted chart, with a reason
+    BreakGlass => "break_glass",
+    /// Who looked at this chart: the access log (support and privacy review)
+    ShowAccessLog => "show_access_log",
     /// Write a new note for this patient (or reopen the draft)
     NewNote => "new_note",
     /// Write an addendum to the signed note selected in the timeline

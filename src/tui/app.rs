@@ -12,7 +12,7 @@ use ratatui::backend::Backend;
 use ratatui::layout::Rect;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
-use crate::client::FhirClient;
+use crate::client::{FhirClient, SignedIn, Transport};
 
 use super::effects::Runner;
 use super::keymap::Keymap;
@@ -45,6 +45,14 @@ pub struct Options {
     pub orders_dir: Option<PathBuf>,
     /// Hours within which a repeated test is flagged.
     pub duplicate_test_hours: u32,
+    /// Who the token belongs to, when it came from a sign-in (the demo signs in itself).
+    pub user: Option<SignedIn>,
+    /// Lock the screen after this long without a key (none: never; tests).
+    pub idle_lock: Option<std::time::Duration>,
+    /// CA certificate and plain-HTTP policy.
+    pub transport: Transport,
+    /// The demo's password, shown on its lock screen (the demo only).
+    pub demo_password: Option<String>,
 }
 
 impl Options {
@@ -63,6 +71,10 @@ impl Options {
             author: "bedside user".into(),
             orders_dir: None,
             duplicate_test_hours: 24,
+            user: None,
+            idle_lock: None,
+            transport: Transport::default(),
+            demo_password: None,
         }
     }
 }
@@ -79,17 +91,24 @@ pub struct App {
 impl App {
     /// Builds the app; must run inside a tokio runtime (effects are tasks).
     pub fn new(opts: Options, display: Display, theme: Theme, size: Rect) -> Result<App> {
-        let client = FhirClient::new(&opts.server, opts.token.clone())?;
+        let client = FhirClient::with_transport(&opts.server, opts.token.clone(), &opts.transport)?;
         let (tx, rx) = unbounded_channel();
-        let recent = opts
-            .recent_file
-            .map(|path| RecentStore::new(path, &client.base()));
+        let signed_in = client.has_token();
+        // Each user has their own recent list; before sign-in there is none to show.
+        let recent_path = match (&opts.user, &opts.recent_file) {
+            (Some(user), Some(path)) => {
+                Some(path.with_file_name(format!("recent-patients-{}.json", user.username)))
+            }
+            (None, Some(path)) if signed_in => Some(path.clone()),
+            _ => None,
+        };
+        let recent = recent_path.map(|path| RecentStore::new(path, &client.base()));
         let recent_ids = recent.as_ref().map(RecentStore::load).unwrap_or_default();
         let mut runner = Runner::new(client, tx.clone(), recent, display.zone);
         if let Some(dir) = opts.drafts_dir {
             runner.keep_drafts(DraftStore::new(dir));
         }
-        runner.author = opts.author.clone();
+        runner.recent_file = opts.recent_file.clone();
         let mut warnings = opts.warnings;
         let (templates, problems) = crate::notes::templates(opts.templates_dir.as_deref());
         warnings.extend(problems);
@@ -113,8 +132,26 @@ impl App {
         state.notes = Arc::new(NoteSettings {
             templates,
             phrases,
-            author: opts.author,
+            author: opts
+                .user
+                .as_ref()
+                .map(|u| u.name.clone())
+                .unwrap_or(opts.author),
+            author_reference: opts
+                .user
+                .as_ref()
+                .and_then(|u| u.practitioner.as_ref())
+                .map(|p| format!("Practitioner/{p}")),
         });
+        state.access = super::state::Access {
+            user: opts.user,
+            signed_in,
+            form: (!signed_in)
+                .then(|| super::state::SignInForm::new(super::state::FormMode::SignIn, "")),
+            idle_ms: opts.idle_lock.map_or(0, |d| d.as_millis().max(1) as i64),
+            last_input_ms: crate::fhir::date::now_ms(),
+            demo_password: opts.demo_password,
+        };
         if let Some(w) = warnings.first() {
             state.notice = Some(super::state::Notice {
                 level: super::state::Level::Warning,
@@ -175,7 +212,14 @@ impl App {
             panic!("BEDSIDE_TEST_PANIC is set");
         }
         while !self.state.quit {
-            let Some(msg) = self.rx.recv().await else {
+            let msg = match self.idle_deadline() {
+                Some(wait) => match tokio::time::timeout(wait, self.rx.recv()).await {
+                    Ok(msg) => msg,
+                    Err(_) => Some(Msg::IdleCheck),
+                },
+                None => self.rx.recv().await,
+            };
+            let Some(msg) = msg else {
                 break;
             };
             self.handle(msg);
@@ -193,6 +237,16 @@ impl App {
         }
         self.save_unsaved();
         Ok(())
+    }
+
+    /// How long until the idle lock is due, when it can be.
+    fn idle_deadline(&self) -> Option<std::time::Duration> {
+        let a = &self.state.access;
+        if a.idle_ms <= 0 || a.form.is_some() || !a.signed_in {
+            return None;
+        }
+        let due = a.last_input_ms + a.idle_ms - crate::fhir::date::now_ms();
+        Some(std::time::Duration::from_millis(due.max(0) as u64 + 5))
     }
 
     /// On the way out (quit, SIGHUP, SIGTERM, a dead terminal): the open note's last edits

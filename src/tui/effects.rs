@@ -49,8 +49,8 @@ pub struct Runner {
     tx: UnboundedSender<Msg>,
     recent: Option<RecentStore>,
     drafts: Option<DraftWriter>,
-    /// Who notes are filed as.
-    pub author: String,
+    /// Where recent-patient lists live (one file per signed-in user).
+    pub recent_file: Option<std::path::PathBuf>,
     zone: FixedOffset,
     chart_task: Option<JoinHandle<()>>,
     search_task: Option<JoinHandle<()>>,
@@ -68,7 +68,7 @@ impl Runner {
             tx,
             recent,
             drafts: None,
-            author: String::new(),
+            recent_file: None,
             zone,
             chart_task: None,
             search_task: None,
@@ -188,8 +188,8 @@ impl Runner {
                 context,
                 draft,
                 status,
+                author,
             } => {
-                let author = serde_json::json!({"display": self.author});
                 tokio::spawn(async move {
                     let now = crate::fhir::date::instant(crate::fhir::date::now_ms());
                     let mut draft = *draft;
@@ -246,11 +246,73 @@ impl Runner {
             Effect::OpenChart {
                 context,
                 patient_id,
+                check,
+                support,
             } => {
                 if let Some(old) = self.chart_task.take() {
                     old.abort();
                 }
-                self.chart_task = Some(tokio::spawn(load_chart(client, tx, context, patient_id)));
+                let task = load_chart(
+                    client,
+                    tx,
+                    context,
+                    patient_id,
+                    check && !support,
+                    check && support,
+                );
+                self.chart_task = Some(tokio::spawn(task));
+            }
+            Effect::Login {
+                username,
+                password,
+                code,
+                replace,
+            } => {
+                tokio::spawn(async move {
+                    // A failed attempt leaves the held token alone; a new one replaces it,
+                    // and the old one is revoked on the server.
+                    let old = if replace { client.token() } else { None };
+                    let result = client.login(&username, &password, code.as_deref()).await;
+                    if let (Ok(_), Some(old)) = (&result, old) {
+                        client.revoke(old).await;
+                    }
+                    let _ = tx.send(Msg::SignedIn(result));
+                });
+            }
+            Effect::Logout => {
+                tokio::spawn(async move { client.logout().await });
+            }
+            Effect::UserChanged { username } => {
+                if let Some(template) = &self.recent_file {
+                    let file = format!("recent-patients-{username}.json");
+                    let path = template.with_file_name(file);
+                    let store = RecentStore::new(path, &client.base());
+                    let ids = store.load();
+                    self.recent = Some(store);
+                    let _ = tx.send(Msg::RecentIds(ids));
+                }
+            }
+            Effect::BreakGlass {
+                context,
+                patient_id,
+                reason,
+            } => {
+                tokio::spawn(async move {
+                    let result = client.break_glass(&patient_id, &reason).await;
+                    let _ = tx.send(Msg::GlassBroken { context, result });
+                });
+            }
+            Effect::LoadAccessLog {
+                context,
+                patient_id,
+                params,
+            } => {
+                tokio::spawn(async move {
+                    let mut params = params;
+                    params.push(("patient", patient_id));
+                    let result = search(&client, "AuditEvent", &params).await;
+                    let _ = tx.send(Msg::AccessLog { context, result });
+                });
             }
         }
     }
@@ -332,16 +394,33 @@ async fn search(
 }
 
 /// Loads a chart: the patient and allergies for the banner at once, the rest in pages.
-async fn load_chart(client: FhirClient, tx: UnboundedSender<Msg>, context: u64, id: String) {
-    let banner = async {
-        let patient = client
-            .get(&format!("Patient/{id}"), &[], SEARCH_TIMEOUT)
-            .await;
-        let _ = tx.send(Msg::ChartPatient {
+async fn load_chart(
+    client: FhirClient,
+    tx: UnboundedSender<Msg>,
+    context: u64,
+    id: String,
+    check: bool,
+    withhold: bool,
+) {
+    let patient = client
+        .get(&format!("Patient/{id}"), &[], SEARCH_TIMEOUT)
+        .await;
+    // A restricted record (or any record, for support staff) shows its banner and asks for
+    // break-the-glass before anything clinical is requested.
+    let restricted = patient
+        .as_ref()
+        .is_ok_and(crate::auth::policy::is_restricted);
+    let _ = tx.send(Msg::ChartPatient {
+        context,
+        result: patient,
+    });
+    if withhold || (check && restricted) {
+        let _ = tx.send(Msg::ChartRestricted {
             context,
-            result: patient,
+            restricted,
         });
-    };
+        return;
+    }
     let allergies = async {
         let params = [("patient", id.clone()), ("_count", "200".to_string())];
         let result = search(&client, "AllergyIntolerance", &params).await;
@@ -371,7 +450,7 @@ async fn load_chart(client: FhirClient, tx: UnboundedSender<Msg>, context: u64, 
         }
         let _ = tx.send(Msg::ChartDone { context });
     };
-    tokio::join!(banner, allergies, pages);
+    tokio::join!(allergies, pages);
 }
 
 /// Sends a bundle's pages, following `next`; false after an error (already reported).

@@ -33,18 +33,34 @@ pub fn test_display(server: &str, today: NaiveDate) -> Display {
 }
 
 impl Headless {
-    pub fn new(server: &str, width: u16, height: u16, today: NaiveDate) -> Result<Headless> {
-        Headless::with(server, width, height, test_display(server, today), None)
+    /// A workstation holding `token` (as after sign-in).
+    pub fn new(
+        server: &str,
+        token: &str,
+        width: u16,
+        height: u16,
+        today: NaiveDate,
+    ) -> Result<Headless> {
+        Headless::with(
+            server,
+            token,
+            width,
+            height,
+            test_display(server, today),
+            None,
+        )
     }
 
     pub fn with(
         server: &str,
+        token: &str,
         width: u16,
         height: u16,
         display: Display,
         recent_file: Option<PathBuf>,
     ) -> Result<Headless> {
         let mut opts = Options::new(server);
+        opts.token = (!token.is_empty()).then(|| token.to_string());
         opts.recent_file = recent_file;
         opts.ascii = display.ascii;
         Headless::with_options(opts, display, width, height)

@@ -9,7 +9,7 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 
 use crate::chart::{Chart, Kind, PatientInfo, Target};
-use crate::client::FetchError;
+use crate::client::{FetchError, LoginError, SignedIn};
 use crate::notes::Template;
 use crate::notes::document::DocStatus;
 use crate::notes::drafts::Draft;
@@ -79,6 +79,98 @@ pub enum Msg {
         status: DocStatus,
         result: Result<Value, FetchError>,
     },
+    /// The answer to a sign-in (or unlock) attempt.
+    SignedIn(Result<SignedIn, LoginError>),
+    /// Time to check whether the terminal has been idle long enough to lock.
+    IdleCheck,
+    /// The chart's patient is restricted (or the user is support staff): clinical content
+    /// needs break-the-glass. The banner has been sent; nothing else was loaded.
+    ChartRestricted {
+        context: u64,
+        restricted: bool,
+    },
+    /// The answer to a break-the-glass request.
+    GlassBroken {
+        context: u64,
+        result: Result<(), FetchError>,
+    },
+    /// The signed-in user's recent patients (ids), read from their file.
+    RecentIds(Vec<String>),
+    /// AuditEvents for the open patient.
+    AccessLog {
+        context: u64,
+        result: Result<Vec<Value>, FetchError>,
+    },
+}
+
+/// Who is signed in, and the sign-in and lock screens.
+#[derive(Debug, Clone, Default)]
+pub struct Access {
+    /// The signed-in user, when the server says who (bedside's own server).
+    pub user: Option<SignedIn>,
+    /// A token is held (signed in, or one given on the command line).
+    pub signed_in: bool,
+    /// The sign-in or lock screen, when showing: nothing else is drawn.
+    pub form: Option<SignInForm>,
+    /// Lock after this long without a key (0: never, for tests without sign-in).
+    pub idle_ms: i64,
+    pub last_input_ms: i64,
+    /// Shown on the lock screen of the demo only.
+    pub demo_password: Option<String>,
+}
+
+impl Access {
+    pub fn role(&self) -> Option<&str> {
+        self.user.as_ref().map(|u| u.role.as_str())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FormMode {
+    SignIn,
+    /// The screen is locked; the same user unlocks with their password.
+    Unlock,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignInForm {
+    pub mode: FormMode,
+    pub username: String,
+    pub password: String,
+    pub code: String,
+    /// The server asked for a TOTP code.
+    pub needs_code: bool,
+    /// 0 username, 1 password, 2 code.
+    pub field: usize,
+    pub error: Option<String>,
+    pub busy: bool,
+}
+
+impl SignInForm {
+    pub fn new(mode: FormMode, username: &str) -> SignInForm {
+        SignInForm {
+            mode,
+            username: username.to_string(),
+            password: String::new(),
+            code: String::new(),
+            needs_code: false,
+            field: if username.is_empty() { 0 } else { 1 },
+            error: None,
+            busy: false,
+        }
+    }
+}
+
+/// One line of the access log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessEntry {
+    pub when: String,
+    pub user: String,
+    pub what: String,
+    pub success: bool,
+    pub address: String,
+    /// The break-the-glass reason, when it was emergency access.
+    pub emergency: Option<String>,
 }
 
 /// Work for the runtime; results come back as `Msg`s.
@@ -103,6 +195,32 @@ pub enum Effect {
     OpenChart {
         context: u64,
         patient_id: String,
+        /// Check for a restricted record first (false once the glass is broken).
+        check: bool,
+        /// The user is support staff: clinical content needs break-the-glass on any chart.
+        support: bool,
+    },
+    Login {
+        username: String,
+        password: String,
+        code: Option<String>,
+        /// The previous user's token, revoked once the new one is held (switching user).
+        replace: bool,
+    },
+    Logout,
+    /// A user signed in: their recent patients and drafts are the ones to show.
+    UserChanged {
+        username: String,
+    },
+    BreakGlass {
+        context: u64,
+        patient_id: String,
+        reason: String,
+    },
+    LoadAccessLog {
+        context: u64,
+        patient_id: String,
+        params: Vec<(&'static str, String)>,
     },
     Tick,
     LoadDrafts,
@@ -115,6 +233,8 @@ pub enum Effect {
         context: u64,
         draft: Box<Draft>,
         status: DocStatus,
+        /// The signed-in author, as a FHIR Reference.
+        author: Value,
     },
     /// Post the basket's transaction Bundle.
     SignOrders {
@@ -341,6 +461,9 @@ pub struct ChartState {
     pub moved: bool,
     pub note: Option<NoteState>,
     pub orders: Option<OrdersState>,
+    /// Clinical content withheld until the glass is broken: `true` for a restricted record,
+    /// `false` for support staff (who see demographics only).
+    pub withheld: Option<bool>,
 }
 
 impl ChartState {
@@ -364,6 +487,7 @@ impl ChartState {
             moved: false,
             note: None,
             orders: None,
+            withheld: None,
         }
     }
 
@@ -381,6 +505,10 @@ impl ChartState {
 pub enum PromptKind {
     Find,
     Date,
+    /// The reason for emergency access to the open chart.
+    BreakGlass,
+    /// Filter the access log: a username and/or a date.
+    AccessFilter,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -427,6 +555,12 @@ pub enum Overlay {
     Discontinue {
         input: String,
     },
+    /// Who looked at this chart.
+    AccessLog {
+        entries: Option<Result<Vec<AccessEntry>, String>>,
+        filter: String,
+        scroll: usize,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -460,8 +594,20 @@ pub struct Display {
 pub struct NoteSettings {
     pub templates: Vec<Template>,
     pub phrases: BTreeMap<String, String>,
-    /// The author named on notes (the signed-in practitioner once sign-in exists).
+    /// The author named on notes and orders: the signed-in user's name.
     pub author: String,
+    /// `Practitioner/ID` of the signed-in user, when the server has one.
+    pub author_reference: Option<String>,
+}
+
+impl NoteSettings {
+    /// The author as a FHIR Reference.
+    pub fn author_json(&self) -> Value {
+        match &self.author_reference {
+            Some(r) => serde_json::json!({"reference": r, "display": self.author}),
+            None => serde_json::json!({"display": self.author}),
+        }
+    }
 }
 
 /// What orders need: the catalog, the drug knowledge, and the duplicate-test window.
@@ -476,6 +622,7 @@ pub struct State {
     pub screen: Screen,
     pub notes: Arc<NoteSettings>,
     pub order_settings: Arc<OrderSettings>,
+    pub access: Access,
     /// Now, for the checks (set by the runtime; tests fix it).
     pub now_ms: i64,
     /// Drafts from an earlier session, offered at start.
@@ -517,6 +664,7 @@ impl State {
             screen: Screen::Search,
             notes: Arc::new(NoteSettings::default()),
             order_settings: Arc::new(OrderSettings::default()),
+            access: Access::default(),
             now_ms: 0,
             drafts: Vec::new(),
             search: SearchState {
@@ -552,8 +700,12 @@ impl State {
             || self.chart.as_ref().is_some_and(|c| c.loading)
     }
 
-    /// Effects to start when the app starts.
+    /// Effects to start when the app starts (once signed in: before that, nothing about
+    /// patients is loaded).
     pub fn startup(&self) -> Vec<Effect> {
+        if self.access.form.is_some() {
+            return Vec::new();
+        }
         let mut effects = vec![Effect::LoadDrafts];
         if !self.recent_ids.is_empty() {
             effects.push(Effect::LoadRecent {

@@ -4,7 +4,8 @@
 
 pub mod pty;
 
-use bedside::server::{Running, spawn_local};
+use bedside::auth::{Auth, Role};
+use bedside::server::{Running, ServerConfig, spawn_local_with};
 use bedside::store::Store;
 use reqwest::{Client, Method, Response, StatusCode};
 use serde_json::Value;
@@ -15,21 +16,59 @@ pub struct TestServer {
     pub server: Option<Running>,
     pub base: String,
     pub http: Client,
+    /// A physician's bearer token, sent by `get`, `post`, `put` and `send`.
+    pub token: String,
+    pub auth: Auth,
+    /// An administrator's client: directory resources (Practitioner, Location...) are theirs
+    /// to write, so `post` and `put` of those go through it.
+    pub admin_http: Client,
 }
+
+/// The password of every user the tests add.
+pub const TEST_PASSWORD: &str = "correct horse battery";
 
 impl TestServer {
     pub async fn start() -> TestServer {
+        TestServer::start_with(ServerConfig::default()).await
+    }
+
+    pub async fn start_with(config: ServerConfig) -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = Store::open(&dir.path().join("test.db")).expect("open store");
-        let server = spawn_local(store.clone()).await.expect("start server");
+        let mut auth = Auth::new(store.clone());
+        auth.settings = config.auth.clone();
+        let server = spawn_local_with(store.clone(), config)
+            .await
+            .expect("start server");
         let base = server.base_url();
-        TestServer {
+        let mut srv = TestServer {
             dir,
             store,
             server: Some(server),
             base,
             http: Client::new(),
+            token: String::new(),
+            auth,
+            admin_http: Client::new(),
+        };
+        srv.token = srv.user("test.physician", Role::Physician);
+        srv.http = client_with(&srv.token);
+        srv.admin_http = client_with(&srv.user("test.admin", Role::Admin));
+        srv
+    }
+
+    /// Adds a user (if new) and returns a token for them.
+    pub fn user(&self, username: &str, role: Role) -> String {
+        match self.auth.add_user(username, "", role, TEST_PASSWORD) {
+            Ok(_) | Err(bedside::auth::AuthError::Exists(_)) => {}
+            Err(e) => panic!("cannot add {username}: {e}"),
         }
+        self.auth.issue_for(username).expect("token").token
+    }
+
+    /// The server's root URL (where `/auth` is).
+    pub fn root(&self) -> String {
+        self.base.trim_end_matches("/fhir").to_string()
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -54,7 +93,19 @@ impl TestServer {
         path: &str,
         resource: Option<&Value>,
     ) -> (StatusCode, Value) {
-        let mut request = self.http.request(method, self.url(path));
+        let rtype = path
+            .trim_start_matches('/')
+            .split(['/', '?'])
+            .next()
+            .unwrap_or_default();
+        let directory =
+            bedside::auth::policy::class(rtype) == bedside::auth::policy::Class::Directory;
+        let http = if directory && method != Method::GET {
+            &self.admin_http
+        } else {
+            &self.http
+        };
+        let mut request = http.request(method, self.url(path));
         if let Some(resource) = resource {
             request = request
                 .header("content-type", "application/fhir+json")
@@ -76,6 +127,19 @@ impl TestServer {
             s.stop().await;
         }
     }
+}
+
+/// A client that sends `token` with every request.
+pub fn client_with(token: &str) -> Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        reqwest::header::HeaderValue::from_str(&format!("Bearer {token}")).expect("header"),
+    );
+    Client::builder()
+        .default_headers(headers)
+        .build()
+        .expect("client")
 }
 
 pub async fn body(response: Response) -> (StatusCode, Value) {

@@ -86,6 +86,8 @@ pub(super) fn apply_prompt(state: &mut State, kind: PromptKind, input: String) {
                 })
             }
         },
+        // Handled where the effects are (update::access).
+        PromptKind::BreakGlass | PromptKind::AccessFilter => {}
     }
 }
 

@@ -1,6 +1,7 @@
 //! `update`: one message in, the state changed, effects out. It never waits and never does
 //! I/O, so every behaviour here is tested by feeding messages.
 
+mod access;
 mod chart;
 mod notes;
 mod orders;
@@ -37,8 +38,18 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
                 return effects;
             }
             state.dirty = true;
+            state.access.last_input_ms = state.now_ms;
+            let key = Key::from_event(&key);
+            if state.access.form.is_some() {
+                access::form_key(state, key, &mut effects);
+                return effects;
+            }
+            if state.keymap.lookup(Context::Global, key) == Some(Action::LockScreen) {
+                access::lock(state, &mut effects);
+                return effects;
+            }
             let had_notice = state.notice.clone();
-            on_key(state, Key::from_event(&key), &mut effects);
+            on_key(state, key, &mut effects);
             if state.notice == had_notice {
                 state.notice = None;
             }
@@ -55,6 +66,25 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::Action(action) => {
             state.dirty = true;
             act(state, action, &mut effects);
+        }
+        Msg::SignedIn(result) => access::signed_in(state, result, &mut effects),
+        Msg::IdleCheck => access::idle_check(state, &mut effects),
+        Msg::ChartRestricted {
+            context,
+            restricted,
+        } => access::chart_restricted(state, context, restricted),
+        Msg::GlassBroken { context, result } => {
+            access::glass_broken(state, context, result, &mut effects)
+        }
+        Msg::AccessLog { context, result } => access::access_log(state, context, result),
+        Msg::RecentIds(ids) => {
+            state.recent_ids = ids;
+            if !state.recent_ids.is_empty() {
+                effects.push(Effect::LoadRecent {
+                    patient_ids: state.recent_ids.clone(),
+                });
+            }
+            state.dirty = true;
         }
         Msg::OpenPatient(id) => {
             state.dirty = true;
@@ -240,7 +270,11 @@ fn on_key(state: &mut State, key: Key, effects: &mut Vec<Effect>) {
                 }
                 KeyCode::Enter => {
                     state.overlay = None;
-                    apply_prompt(state, kind, input);
+                    match kind {
+                        PromptKind::BreakGlass => access::break_glass(state, input, effects),
+                        PromptKind::AccessFilter => access::open_access_log(state, input, effects),
+                        _ => apply_prompt(state, kind, input),
+                    }
                     return;
                 }
                 _ => {}
@@ -323,6 +357,7 @@ fn dialog_action(state: &mut State, action: Action, effects: &mut Vec<Effect>) {
         (_, Action::Back) => state.overlay = None,
         (_, Action::Quit) => state.overlay = Some(Overlay::ConfirmQuit),
         (_, Action::RedrawScreen) => state.full_redraw = true,
+        (_, Action::LockScreen) => access::lock(state, effects),
         (Overlay::ConfirmQuit, Action::Confirm) => {
             state.overlay = None;
             state.quit = true;
@@ -365,6 +400,32 @@ fn dialog_action(state: &mut State, action: Action, effects: &mut Vec<Effect>) {
                 notes::create_note(state, cursor, None, effects);
             } else if let Some(cursor) = list_cursor(cursor, a, n) {
                 state.overlay = Some(Overlay::Templates { cursor });
+            }
+        }
+        (Overlay::AccessLog { filter, .. }, Action::FilterTimeline) => {
+            state.overlay = Some(Overlay::Prompt {
+                kind: PromptKind::AccessFilter,
+                input: filter,
+            });
+        }
+        (
+            Overlay::AccessLog {
+                entries,
+                filter,
+                scroll,
+            },
+            a,
+        ) => {
+            let n = entries
+                .as_ref()
+                .and_then(|e| e.as_ref().ok())
+                .map_or(0, Vec::len);
+            if let Some(scroll) = list_cursor(scroll, a, n) {
+                state.overlay = Some(Overlay::AccessLog {
+                    entries,
+                    filter,
+                    scroll,
+                });
             }
         }
         (Overlay::AckChecks, Action::Confirm) => {
@@ -421,6 +482,23 @@ pub(super) fn act(state: &mut State, action: Action, effects: &mut Vec<Effect>) 
         }
         Action::RedrawScreen => {
             state.full_redraw = true;
+            return;
+        }
+        Action::LockScreen => {
+            access::lock(state, effects);
+            return;
+        }
+        Action::BreakGlass if state.screen == Screen::Chart => {
+            if state.chart.as_ref().is_some_and(|c| c.withheld.is_some()) {
+                state.overlay = Some(Overlay::Prompt {
+                    kind: PromptKind::BreakGlass,
+                    input: String::new(),
+                });
+            }
+            return;
+        }
+        Action::ShowAccessLog if state.screen == Screen::Chart => {
+            access::open_access_log(state, String::new(), effects);
             return;
         }
         Action::SearchPatients => {

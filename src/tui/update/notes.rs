@@ -291,6 +291,7 @@ pub(super) fn confirm_send(state: &mut State, status: DocStatus, effects: &mut V
         context,
         draft: Box::new(draft),
         status,
+        author: state.notes.author_json(),
     });
 }
 

@@ -500,7 +500,8 @@ pub fn sign_orders_question(state: &State) -> String {
 
 /// `y` to the sign question: the transaction goes out.
 pub(super) fn confirm_sign(state: &mut State, effects: &mut Vec<Effect>) {
-    let author = state.notes.author.clone();
+    let requester = state.notes.author_json();
+    let cosign = state.access.role() == Some("nurse");
     let now = crate::fhir::date::instant(state.now_ms);
     let Some(c) = &mut state.chart else { return };
     let patient = c.chart.patient.clone().unwrap_or_default();
@@ -511,8 +512,9 @@ pub(super) fn confirm_sign(state: &mut State, effects: &mut Vec<Effect>) {
         patient_id: c.patient_id.clone(),
         patient_name: patient.display_name(),
         encounter,
-        requester: serde_json::json!({"display": author}),
+        requester,
         now,
+        cosign,
     };
     o.sending = true;
     o.error = None;

@@ -137,6 +137,8 @@ pub(super) fn open_patient_id(
     effects.push(Effect::OpenChart {
         context: state.context,
         patient_id: id.clone(),
+        check: true,
+        support: state.access.role() == Some("support"),
     });
     state.recent_ids.retain(|x| *x != id);
     state.recent_ids.insert(0, id);

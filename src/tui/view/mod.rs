@@ -7,6 +7,7 @@ mod note;
 mod orders;
 mod overlay;
 mod search;
+mod signin;
 mod summary;
 mod trend;
 
@@ -41,11 +42,16 @@ pub fn view(state: &State, theme: &Theme, frame: &mut Frame) {
         frame.render_widget(Paragraph::new("bedside: window too small"), area);
         return;
     }
-    match state.screen {
-        Screen::Search => search::draw(state, theme, frame, area),
-        Screen::Chart => chart::draw(state, theme, frame, area),
+    if let Some(form) = &state.access.form {
+        // Signed out or locked: only the form, never what is behind it.
+        signin::draw(state, theme, frame, area, form);
+    } else {
+        match state.screen {
+            Screen::Search => search::draw(state, theme, frame, area),
+            Screen::Chart => chart::draw(state, theme, frame, area),
+        }
+        overlay::draw(state, theme, frame, area);
     }
-    overlay::draw(state, theme, frame, area);
     if state.display.ascii {
         asciify(frame.buffer_mut(), area);
     }

@@ -32,13 +32,27 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
             let r = centered(area, 28, lines.len() as u16 + 2);
             popup(state, theme, frame, r, " Show ", Paragraph::new(lines));
         }
+        Overlay::Prompt {
+            kind: PromptKind::BreakGlass,
+            input,
+        } => break_glass(state, theme, frame, area, input),
         Overlay::Prompt { kind, input } => {
             let (title, hint) = match kind {
                 PromptKind::Find => (" Find in chart ", "text to look for, Enter to apply"),
                 PromptKind::Date => (" Go to date ", "YYYY-MM-DD, YYYY-MM, YYYY or DD/MM/YYYY"),
+                PromptKind::AccessFilter => (
+                    " Filter the access log ",
+                    "a username and/or a date (2026-11-21); empty shows all",
+                ),
+                PromptKind::BreakGlass => (" Break the glass ", ""),
             };
             text_prompt(state, theme, frame, area, title, input, hint);
         }
+        Overlay::AccessLog {
+            entries,
+            filter,
+            scroll,
+        } => access_log(state, theme, frame, area, entries, filter, *scroll),
         Overlay::Templates { cursor } => {
             let items: Vec<String> = state
                 .notes
@@ -317,6 +331,113 @@ fn help(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, scroll: usi
         " Help - Esc closes, arrows scroll ",
         body,
     );
+}
+
+/// Emergency access: what it means, and the reason field.
+fn break_glass(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, input: &str) {
+    let restricted = state
+        .chart
+        .as_ref()
+        .and_then(|c| c.withheld)
+        .unwrap_or(true);
+    let why = if restricted {
+        "This is a RESTRICTED record (staff member or VIP)."
+    } else {
+        "Support staff see demographics only; clinical content needs emergency access."
+    };
+    let w = 72.min(area.width);
+    let r = centered(area, w, 9);
+    let body = Paragraph::new(vec![
+        Line::from(styled(format!(" {why}"), theme.error)),
+        Line::raw(" Opening it is emergency access: it is time-limited, recorded with"),
+        Line::raw(" your name and reason, and reviewed by the privacy office."),
+        Line::raw(""),
+        Line::from(vec![
+            styled(" Reason: ", theme.key),
+            Span::raw(input.to_string()),
+        ]),
+        Line::from(styled(
+            " Enter to open the record   Esc to leave it closed".to_string(),
+            theme.dim,
+        )),
+    ])
+    .wrap(ratatui::widgets::Wrap { trim: false });
+    popup(state, theme, frame, r, " Break the glass? ", body);
+    let inner = pane(Line::default(), true, state, theme).inner(r);
+    let x = inner.x + 9 + input.chars().count() as u16;
+    frame.set_cursor_position(Position::new(
+        x.min(inner.right().saturating_sub(1)),
+        inner.y + 4,
+    ));
+}
+
+/// Who looked at this chart: time, user, what, outcome, address.
+#[allow(clippy::too_many_arguments)]
+fn access_log(
+    state: &State,
+    theme: &Theme,
+    frame: &mut Frame,
+    area: Rect,
+    entries: &Option<Result<Vec<crate::tui::state::AccessEntry>, String>>,
+    filter: &str,
+    scroll: usize,
+) {
+    let r = Rect::new(
+        area.x + 1,
+        area.y + 1,
+        area.width.saturating_sub(2),
+        area.height.saturating_sub(2),
+    );
+    let title = if filter.trim().is_empty() {
+        " Access log: who looked at this chart ".to_string()
+    } else {
+        format!(" Access log ({}) ", filter.trim())
+    };
+    let rows = r.height.saturating_sub(3) as usize;
+    let mut lines = vec![Line::from(styled(
+        format!(
+            " {:<19} {:<34} {:<22} {:<7} {}",
+            "WHEN", "USER", "WHAT", "RESULT", "FROM"
+        ),
+        theme.title,
+    ))];
+    match entries {
+        None => lines.push(Line::raw(" loading...")),
+        Some(Err(e)) => lines.push(Line::from(styled(format!(" {e}"), theme.error))),
+        Some(Ok(list)) if list.is_empty() => lines.push(Line::raw(
+            " no accesses recorded for this patient (with this filter)",
+        )),
+        Some(Ok(list)) => {
+            let skip = (scroll + 1).saturating_sub(rows);
+            for (i, e) in list.iter().enumerate().skip(skip).take(rows) {
+                let result = if e.success { "ok" } else { "FAILED" };
+                let mut text = format!(
+                    " {:<19} {} {} {:<7} {}",
+                    e.when,
+                    cell(&e.user, 34),
+                    cell(&e.what, 22),
+                    result,
+                    e.address
+                );
+                if let Some(reason) = &e.emergency {
+                    text.push_str(&format!("  EMERGENCY: {reason}"));
+                }
+                let mut line = Line::raw(text);
+                if e.emergency.is_some() || !e.success {
+                    line = line.patch_style(theme.error);
+                }
+                if i == scroll {
+                    line = line.patch_style(theme.selected);
+                }
+                lines.push(line);
+            }
+        }
+    }
+    lines.push(Line::from(styled(
+        " / filter by user or date   Esc close".to_string(),
+        theme.dim,
+    )));
+    popup(state, theme, frame, r, title, Paragraph::new(lines));
 }
 
 /// A bordered box over whatever is under `r`, with a title.

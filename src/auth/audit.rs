@@ -1,0 +1,355 @@
+//! The audit trail: one FHIR AuditEvent per access, shaped after the IHE Basic Audit Log
+//! Patterns (read, query, create, update, delete; sign-in; emergency access). Rows are
+//! append-only: triggers in the schema refuse any update or delete, and the API has no way to
+//! write them.
+
+use rusqlite::{OptionalExtension, params_from_iter};
+use serde_json::{Value, json};
+
+use crate::store::{Result, Store};
+
+/// What happened, as stored and searched (`subtype`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Subtype {
+    Read,
+    Vread,
+    Search,
+    History,
+    Create,
+    Update,
+    Delete,
+    Operation,
+    Transaction,
+    Login,
+    Logout,
+    BreakGlass,
+    UserAdmin,
+}
+
+impl Subtype {
+    pub fn code(self) -> &'static str {
+        match self {
+            Subtype::Read => "read",
+            Subtype::Vread => "vread",
+            Subtype::Search => "search",
+            Subtype::History => "history",
+            Subtype::Create => "create",
+            Subtype::Update => "update",
+            Subtype::Delete => "delete",
+            Subtype::Operation => "operation",
+            Subtype::Transaction => "transaction",
+            Subtype::Login => "login",
+            Subtype::Logout => "logout",
+            Subtype::BreakGlass => "break-glass",
+            Subtype::UserAdmin => "user-admin",
+        }
+    }
+
+    /// The DICOM/FHIR action: C, R, U, D or E (execute: queries, sign-in, operations).
+    fn action(self) -> &'static str {
+        match self {
+            Subtype::Read | Subtype::Vread | Subtype::History => "R",
+            Subtype::Create => "C",
+            Subtype::Update => "U",
+            Subtype::Delete => "D",
+            _ => "E",
+        }
+    }
+
+    /// `type` and `subtype` codings.
+    fn codings(self) -> (Value, Value) {
+        const DCM: &str = "http://dicom.nema.org/resources/ontology/DCM";
+        const REST: &str = "http://hl7.org/fhir/restful-interaction";
+        let rest_type = json!({"system": "http://terminology.hl7.org/CodeSystem/audit-event-type",
+            "code": "rest", "display": "RESTful Operation"});
+        let rest = |code: &str| json!({"system": REST, "code": code});
+        match self {
+            Subtype::Read => (rest_type, rest("read")),
+            Subtype::Vread => (rest_type, rest("vread")),
+            Subtype::Search => (rest_type, rest("search-type")),
+            Subtype::History => (rest_type, rest("history-instance")),
+            Subtype::Create => (rest_type, rest("create")),
+            Subtype::Update => (rest_type, rest("update")),
+            Subtype::Delete => (rest_type, rest("delete")),
+            Subtype::Operation => (rest_type, rest("operation")),
+            Subtype::Transaction => (rest_type, rest("transaction")),
+            Subtype::Login | Subtype::Logout => (
+                json!({"system": DCM, "code": "110114", "display": "User Authentication"}),
+                if self == Subtype::Login {
+                    json!({"system": DCM, "code": "110122", "display": "Login"})
+                } else {
+                    json!({"system": DCM, "code": "110123", "display": "Logout"})
+                },
+            ),
+            Subtype::BreakGlass => (
+                json!({"system": DCM, "code": "110113", "display": "Security Alert"}),
+                json!({"system": "urn:bedside:audit", "code": "break-glass",
+                    "display": "Emergency access (break-the-glass)"}),
+            ),
+            Subtype::UserAdmin => (
+                json!({"system": DCM, "code": "110136", "display": "Security Roles Changed"}),
+                json!({"system": "urn:bedside:audit", "code": "user-admin",
+                    "display": "User management"}),
+            ),
+        }
+    }
+}
+
+/// Who acted.
+#[derive(Clone, Debug, Default)]
+pub struct Agent {
+    /// The username typed or signed in with (also for failed sign-ins).
+    pub username: Option<String>,
+    pub name: Option<String>,
+    pub role: Option<String>,
+    /// `Practitioner/ID` when the user is one.
+    pub reference: Option<String>,
+}
+
+/// One audited event.
+#[derive(Clone, Debug)]
+pub struct Event {
+    pub subtype: Subtype,
+    /// True when it succeeded.
+    pub success: bool,
+    /// Why it failed (or what happened), in words; never resource content.
+    pub description: Option<String>,
+    pub agent: Agent,
+    /// The client's network address.
+    pub address: Option<String>,
+    /// The patients whose data was read or written.
+    pub patients: Vec<String>,
+    /// Other resources concerned (`Type/id`).
+    pub resources: Vec<String>,
+    /// A search's query string.
+    pub query: Option<String>,
+    /// Set for emergency access: the reason given.
+    pub emergency_reason: Option<String>,
+    /// HTTP status answered, if any.
+    pub status: Option<u16>,
+}
+
+impl Event {
+    pub fn new(subtype: Subtype, agent: Agent) -> Event {
+        Event {
+            subtype,
+            success: true,
+            description: None,
+            agent,
+            address: None,
+            patients: Vec::new(),
+            resources: Vec::new(),
+            query: None,
+            emergency_reason: None,
+            status: None,
+        }
+    }
+
+    /// The AuditEvent resource for this event.
+    pub fn resource(&self, id: &str, recorded_ms: i64) -> Value {
+        let (kind, sub) = self.subtype.codings();
+        let recorded = chrono::DateTime::from_timestamp_millis(recorded_ms)
+            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+            .unwrap_or_default();
+        let mut agent = json!({
+            "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType",
+                "code": "IRCP", "display": "information recipient"}]},
+            "requestor": true,
+        });
+        if let Some(username) = &self.agent.username {
+            agent["altId"] = json!(username);
+        }
+        let mut who = json!({});
+        if let Some(reference) = &self.agent.reference {
+            who["reference"] = json!(reference);
+        }
+        if let Some(name) = self.agent.name.as_ref().or(self.agent.username.as_ref()) {
+            who["display"] = json!(name);
+        }
+        if who.as_object().is_some_and(|o| !o.is_empty()) {
+            agent["who"] = who;
+        }
+        if let Some(role) = &self.agent.role {
+            agent["role"] = json!([{"coding": [{"system": "urn:bedside:role", "code": role}]}]);
+        }
+        if let Some(address) = &self.address {
+            agent["network"] = json!({"address": address, "type": "2"});
+        }
+        let mut entities = Vec::new();
+        for patient in &self.patients {
+            entities.push(json!({
+                "what": {"reference": format!("Patient/{patient}")},
+                "type": {"system": "http://terminology.hl7.org/CodeSystem/audit-entity-type", "code": "1", "display": "Person"},
+                "role": {"system": "http://terminology.hl7.org/CodeSystem/object-role", "code": "1", "display": "Patient"}
+            }));
+        }
+        for resource in &self.resources {
+            entities.push(json!({
+                "what": {"reference": resource},
+                "type": {"system": "http://terminology.hl7.org/CodeSystem/audit-entity-type", "code": "2", "display": "System Object"},
+                "role": {"system": "http://terminology.hl7.org/CodeSystem/object-role", "code": "4", "display": "Domain Resource"}
+            }));
+        }
+        if let Some(query) = &self.query {
+            use base64::Engine;
+            entities.push(json!({
+                "type": {"system": "http://terminology.hl7.org/CodeSystem/audit-entity-type", "code": "2", "display": "System Object"},
+                "role": {"system": "http://terminology.hl7.org/CodeSystem/object-role", "code": "24", "display": "Query"},
+                "query": base64::engine::general_purpose::STANDARD.encode(query),
+                "description": query,
+            }));
+        }
+        let mut event = json!({
+            "resourceType": "AuditEvent",
+            "id": id,
+            "type": kind,
+            "subtype": [sub],
+            "action": self.subtype.action(),
+            "recorded": recorded,
+            "outcome": if self.success { "0" } else { "4" },
+            "agent": [agent],
+            "source": {
+                "observer": {"display": "bedside"},
+                "type": [{"system": "http://terminology.hl7.org/CodeSystem/security-source-type",
+                    "code": "4", "display": "Application Server"}]
+            },
+        });
+        let mut description = self.description.clone().unwrap_or_default();
+        if let Some(status) = self.status {
+            if !description.is_empty() {
+                description.push_str("; ");
+            }
+            description.push_str(&format!("HTTP {status}"));
+        }
+        if !description.is_empty() {
+            event["outcomeDesc"] = json!(description);
+        }
+        if let Some(reason) = &self.emergency_reason {
+            event["purposeOfEvent"] = json!([{
+                "coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActReason",
+                    "code": "BTG", "display": "break the glass"}],
+                "text": reason
+            }]);
+        }
+        if !entities.is_empty() {
+            event["entity"] = Value::Array(entities);
+        }
+        event
+    }
+}
+
+/// Appends `event` to the trail; returns its id.
+pub fn record(store: &Store, event: &Event) -> Result<String> {
+    let id = uuid::Uuid::new_v4().to_string();
+    let now = super::now_ms();
+    let json = event.resource(&id, now).to_string();
+    let outcome = if event.success { "0" } else { "4" };
+    store.write_side(|tx| {
+        tx.execute(
+            "INSERT INTO audit (id, recorded, username, subtype, outcome, json)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            rusqlite::params![
+                id,
+                now,
+                event.agent.username,
+                event.subtype.code(),
+                outcome,
+                json
+            ],
+        )?;
+        let seq = tx.last_insert_rowid();
+        let mut patients = event.patients.clone();
+        patients.sort();
+        patients.dedup();
+        for patient in &patients {
+            tx.execute(
+                "INSERT OR IGNORE INTO audit_patient (patient_id, recorded, seq) VALUES (?1, ?2, ?3)",
+                rusqlite::params![patient, now, seq],
+            )?;
+        }
+        Ok(())
+    })?;
+    Ok(id)
+}
+
+/// Which audit events to list; all conditions must hold. Newest first.
+#[derive(Clone, Debug, Default)]
+pub struct Filter {
+    pub patient: Option<String>,
+    pub username: Option<String>,
+    pub subtype: Option<String>,
+    pub outcome: Option<String>,
+    /// Epoch ms bounds, inclusive.
+    pub from_ms: Option<i64>,
+    pub to_ms: Option<i64>,
+    pub offset: i64,
+    pub count: i64,
+}
+
+/// One stored event: its id, when (epoch ms) and the AuditEvent JSON.
+pub type Stored = (String, i64, String);
+
+/// The matching events and how many match in all.
+pub fn search(store: &Store, filter: &Filter) -> Result<(Vec<Stored>, i64)> {
+    let mut conds = Vec::new();
+    let mut args: Vec<rusqlite::types::Value> = Vec::new();
+    let mut from = "audit a".to_string();
+    if let Some(patient) = &filter.patient {
+        from = "audit_patient p JOIN audit a ON a.seq = p.seq".into();
+        args.push(patient.clone().into());
+        conds.push(format!("p.patient_id = ?{}", args.len()));
+    }
+    let time = if filter.patient.is_some() {
+        "p.recorded"
+    } else {
+        "a.recorded"
+    };
+    for (column, value) in [
+        ("a.username", &filter.username),
+        ("a.subtype", &filter.subtype),
+        ("a.outcome", &filter.outcome),
+    ] {
+        if let Some(value) = value {
+            args.push(value.clone().into());
+            conds.push(format!("{column} = ?{}", args.len()));
+        }
+    }
+    if let Some(lo) = filter.from_ms {
+        args.push(lo.into());
+        conds.push(format!("{time} >= ?{}", args.len()));
+    }
+    if let Some(hi) = filter.to_ms {
+        args.push(hi.into());
+        conds.push(format!("{time} <= ?{}", args.len()));
+    }
+    let filter_sql = if conds.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", conds.join(" AND "))
+    };
+    store.read_side(|c| {
+        let total: i64 = c.query_row(
+            &format!("SELECT COUNT(*) FROM {from} {filter_sql}"),
+            params_from_iter(args.iter()),
+            |r| r.get(0),
+        )?;
+        let mut stmt = c.prepare(&format!(
+            "SELECT a.id, a.recorded, a.json FROM {from} {filter_sql} ORDER BY {time} DESC, a.seq DESC LIMIT {} OFFSET {}",
+            filter.count.max(0),
+            filter.offset.max(0)
+        ))?;
+        let rows = stmt.query_map(params_from_iter(args.iter()), |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?;
+        Ok((rows.collect::<rusqlite::Result<Vec<_>>>()?, total))
+    })
+}
+
+pub fn read(store: &Store, id: &str) -> Result<Option<String>> {
+    store.read_side(|c| {
+        Ok(
+            c.query_row("SELECT json FROM audit WHERE id = ?1", [id], |r| r.get(0))
+                .optional()?,
+        )
+    })
+}

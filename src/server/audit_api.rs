@@ -1,0 +1,126 @@
+//! `GET /fhir/AuditEvent` and `GET /fhir/AuditEvent/{id}`: the audit trail, read-only, for
+//! support staff and privacy review. Search parameters: `patient`, `altid` (username; `agent`
+//! is taken as a username too), `subtype`, `outcome`, `date` (with ge/gt/le/lt/eq prefixes),
+//! `_count`, `_offset`. Newest first.
+
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+
+use super::AppState;
+use super::bundle::{self, Paging, offset_and_count};
+use super::handlers::Ctx;
+use super::response::{ApiError, json_response, version_headers};
+use crate::auth::Session;
+use crate::auth::audit::{self, Filter};
+use crate::fhir::IssueCode;
+use crate::store::Row;
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f).await.map_err(|_| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            IssueCode::Exception,
+            "the request failed inside the server",
+        )
+    })?
+}
+
+pub async fn read(st: AppState, _session: Session, id: String) -> Result<Response, ApiError> {
+    let store = st.store.clone();
+    let wanted = id.clone();
+    let found = blocking(move || Ok(audit::read(&store, &wanted)?)).await?;
+    match found {
+        Some(json) => Ok(json_response(
+            StatusCode::OK,
+            version_headers(1, 0, None),
+            json,
+        )),
+        None => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            IssueCode::NotFound,
+            format!("AuditEvent/{id} was not found"),
+        )),
+    }
+}
+
+fn filter(params: &[(String, String)]) -> Result<Filter, ApiError> {
+    let mut f = Filter::default();
+    for (key, value) in params {
+        let name = key.split(':').next().unwrap_or_default();
+        match name {
+            "patient" | "entity" => {
+                f.patient = Some(value.rsplit('/').next().unwrap_or_default().to_string())
+            }
+            "altid" | "agent" => f.username = Some(value.to_lowercase()),
+            "subtype" => f.subtype = Some(value.rsplit('|').next().unwrap_or_default().into()),
+            "outcome" => f.outcome = Some(value.clone()),
+            "date" => {
+                let (prefix, when) = match value.get(..2) {
+                    Some(p @ ("ge" | "gt" | "le" | "lt" | "eq")) => (p, &value[2..]),
+                    _ => ("eq", value.as_str()),
+                };
+                let range = crate::fhir::date::parse_range(when).ok_or_else(|| {
+                    ApiError::bad_request(format!("date '{value}' is not a valid date"))
+                })?;
+                match prefix {
+                    "ge" | "gt" => f.from_ms = Some(range.lo),
+                    "le" | "lt" => f.to_ms = Some(range.hi),
+                    _ => {
+                        f.from_ms = Some(range.lo);
+                        f.to_ms = Some(range.hi);
+                    }
+                }
+            }
+            "_count" | "_offset" | "_page" | "_sort" | "_format" | "_total" => {}
+            other => {
+                return Err(ApiError::bad_request(format!(
+                    "AuditEvent search does not support '{other}'; use patient, altid, subtype, outcome or date"
+                )));
+            }
+        }
+    }
+    Ok(f)
+}
+
+pub async fn search(st: AppState, _session: Session, ctx: Ctx) -> Result<Response, ApiError> {
+    let (offset, count) = offset_and_count(&ctx.params, 50, 500)?;
+    let mut f = filter(&ctx.params)?;
+    f.offset = offset;
+    f.count = count;
+    let patient = f.patient.clone();
+    let store = st.store.clone();
+    let (rows, total) = blocking(move || Ok(audit::search(&store, &f)?)).await?;
+    let rows: Vec<Row> = rows
+        .into_iter()
+        .map(|(id, recorded, json)| Row {
+            rtype: "AuditEvent".into(),
+            id,
+            version: 1,
+            updated: recorded,
+            json,
+        })
+        .collect();
+    let url = format!("{}/AuditEvent", ctx.base);
+    let params: Vec<(String, String)> = ctx
+        .params
+        .iter()
+        .filter(|(k, _)| k != "_offset" && k != "_page")
+        .cloned()
+        .collect();
+    let paging = Paging {
+        url: &url,
+        params: &params,
+        offset,
+        count,
+        has_next: offset + count < total,
+    };
+    let bundle = bundle::searchset(&ctx.base, Some(total), rows, Vec::new(), &paging, None);
+    let response = json_response(StatusCode::OK, HeaderMap::new(), bundle.to_json());
+    Ok(super::guard::AuditNote {
+        patients: patient.into_iter().collect(),
+        ..Default::default()
+    }
+    .attach(response))
+}

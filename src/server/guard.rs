@@ -1,0 +1,757 @@
+//! Sign-in, the bearer-token check in front of every FHIR route, the audit record written for
+//! every request, and the per-request gate that applies roles, restricted records and
+//! break-the-glass to what a handler returns.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use axum::Json;
+use axum::extract::{ConnectInfo, Path, Request, State};
+use axum::http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::AppState;
+use super::response::ApiError;
+use crate::auth::audit::{self, Agent, Event, Subtype};
+use crate::auth::policy::{self, Class, ReadAccess};
+use crate::auth::{Auth, AuthError, Role, Session};
+use crate::fhir::IssueCode;
+use crate::store::{Row, Store};
+
+/// What a handler tells the audit about a request it served.
+#[derive(Clone, Debug, Default)]
+pub struct AuditNote {
+    pub patients: Vec<String>,
+    pub resources: Vec<String>,
+    /// Set when any of it was served under break-the-glass: the reason.
+    pub emergency: Option<String>,
+}
+
+impl AuditNote {
+    pub fn attach(self, mut response: Response) -> Response {
+        response.extensions_mut().insert(self);
+        response
+    }
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
+        .filter(|t| !t.is_empty())
+}
+
+fn unauthorized(message: &str) -> Response {
+    let mut response =
+        ApiError::new(StatusCode::UNAUTHORIZED, IssueCode::Login, message).into_response();
+    response.headers_mut().insert(
+        WWW_AUTHENTICATE,
+        HeaderValue::from_static("Bearer realm=\"bedside\""),
+    );
+    response
+}
+
+/// The client's address, as the server's connection saw it.
+#[derive(Clone, Copy, Debug)]
+pub struct ClientAddr(pub SocketAddr);
+
+macro_rules! connected {
+    ($listener:ty) => {
+        impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, $listener>>
+            for ClientAddr
+        {
+            fn connect_info(stream: axum::serve::IncomingStream<'_, $listener>) -> Self {
+                ClientAddr(*stream.remote_addr())
+            }
+        }
+    };
+}
+connected!(tokio::net::TcpListener);
+connected!(super::tls::TlsListener);
+
+fn client_address(req: &Request) -> Option<String> {
+    req.extensions()
+        .get::<ConnectInfo<ClientAddr>>()
+        .map(|c| c.0.0.ip().to_string())
+}
+
+async fn session_for(auth: &Auth, headers: &HeaderMap) -> Result<Session, Response> {
+    let Some(token) = bearer(headers).map(str::to_string) else {
+        return Err(unauthorized(
+            "sign in first: POST /auth/login, then send Authorization: Bearer <access_token>",
+        ));
+    };
+    let auth = auth.clone();
+    match tokio::task::spawn_blocking(move || auth.session(&token)).await {
+        Ok(Ok(session)) => Ok(session),
+        Ok(Err(AuthError::Store(e))) => Err(ApiError::from(e).into_response()),
+        Ok(Err(e)) => Err(unauthorized(&e.to_string())),
+        Err(_) => Err(ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            IssueCode::Exception,
+            "the sign-in check failed inside the server",
+        )
+        .into_response()),
+    }
+}
+
+pub fn agent(session: &Session) -> Agent {
+    Agent {
+        username: Some(session.username.clone()),
+        name: Some(session.name.clone()),
+        role: Some(session.role.as_str().to_string()),
+        reference: session.reference(),
+    }
+}
+
+/// Writes `event`; if the trail cannot be written the request fails (an access that cannot be
+/// audited is not allowed to succeed silently).
+async fn record(store: &Store, event: Event) -> Result<(), Response> {
+    let store = store.clone();
+    match tokio::task::spawn_blocking(move || audit::record(&store, &event)).await {
+        Ok(Ok(_)) => Ok(()),
+        _ => {
+            tracing::error!("an audit record could not be written");
+            Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                IssueCode::Exception,
+                "the access could not be recorded in the audit trail, so it was not allowed; try again",
+            )
+            .into_response())
+        }
+    }
+}
+
+/// What a FHIR request is, from its method and path (for the audit when a handler said
+/// nothing, e.g. it failed).
+fn classify(method: &Method, path: &str) -> (Subtype, Vec<String>, Option<String>) {
+    let rest = path.trim_start_matches("/fhir").trim_matches('/');
+    let segments: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
+    let resource = |t: &str, id: &str| vec![format!("{t}/{id}")];
+    let patient = |t: &str, id: &str| (t == "Patient").then(|| id.to_string());
+    match (method, segments.as_slice()) {
+        (_, []) => (Subtype::Transaction, Vec::new(), None),
+        (&Method::POST, [_]) => (Subtype::Create, Vec::new(), None),
+        (_, ["_history"]) | (_, [_, "_history"]) => (Subtype::History, Vec::new(), None),
+        (_, [_]) | (_, [_, "_search"]) => (Subtype::Search, Vec::new(), None),
+        (&Method::PUT, [t, id]) => (Subtype::Update, resource(t, id), patient(t, id)),
+        (&Method::DELETE, [t, id]) => (Subtype::Delete, resource(t, id), patient(t, id)),
+        (_, [t, id]) => (Subtype::Read, resource(t, id), patient(t, id)),
+        (_, [t, id, "_history"]) => (Subtype::History, resource(t, id), patient(t, id)),
+        (_, [t, id, "_history", _]) => (Subtype::Vread, resource(t, id), patient(t, id)),
+        (_, [t, id, ..]) => (Subtype::Operation, resource(t, id), patient(t, id)),
+    }
+}
+
+/// The patient a search names (`patient=`, `subject=`, `_id` on Patient).
+fn query_patient(path: &str, query: &str) -> Option<String> {
+    form_urlencoded::parse(query.as_bytes()).find_map(|(k, v)| {
+        let named = matches!(k.as_ref(), "patient" | "subject")
+            || (k == "_id" && path.ends_with("/Patient"));
+        named.then(|| v.rsplit('/').next().unwrap_or_default().to_string())
+    })
+}
+
+/// In front of every `/fhir` route but `metadata`: a valid token, then the request, then its
+/// audit record (written before the response leaves).
+pub async fn require_session(State(st): State<AppState>, mut req: Request, next: Next) -> Response {
+    if req.uri().path().trim_end_matches('/') == "/fhir/metadata" {
+        return next.run(req).await;
+    }
+    let session = match session_for(&st.auth, req.headers()).await {
+        Ok(session) => session,
+        Err(response) => return response,
+    };
+    let address = client_address(&req);
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let query = req.uri().query().map(str::to_string);
+    req.extensions_mut().insert(session.clone());
+    let response = next.run(req).await;
+
+    let (subtype, resources, patient) = classify(&method, &path);
+    let mut event = Event::new(subtype, agent(&session));
+    event.address = address;
+    event.status = Some(response.status().as_u16());
+    event.success = response.status().is_success();
+    event.query = query
+        .as_ref()
+        .filter(|_| subtype == Subtype::Search)
+        .cloned();
+    let note = response
+        .extensions()
+        .get::<AuditNote>()
+        .cloned()
+        .unwrap_or_default();
+    event.patients = note.patients;
+    event.patients.extend(patient);
+    event
+        .patients
+        .extend(query.as_deref().and_then(|q| query_patient(&path, q)));
+    event.resources = if note.resources.is_empty() {
+        resources
+    } else {
+        note.resources
+    };
+    event.emergency_reason = note.emergency;
+    if !event.success {
+        event.description = Some(
+            response
+                .status()
+                .canonical_reason()
+                .unwrap_or("failed")
+                .to_string(),
+        );
+    }
+    match record(&st.store, event).await {
+        Ok(()) => response,
+        Err(refused) => refused,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The per-request gate.
+
+/// How one resource may be shown to the requesting user.
+pub enum View {
+    Full,
+    Metadata,
+    /// A restricted record without break-the-glass: the message to give.
+    Restricted(String),
+}
+
+/// Applies the requester's role, restricted records and break-the-glass grants to resources,
+/// remembering which patients were touched (for the audit). Used on a blocking thread.
+pub struct Gate {
+    auth: Auth,
+    pub session: Session,
+    restricted: HashMap<String, bool>,
+    glass: HashMap<String, Option<String>>,
+    pub note: AuditNote,
+}
+
+impl Gate {
+    pub fn new(auth: &Auth, session: &Session) -> Gate {
+        Gate {
+            auth: auth.clone(),
+            session: session.clone(),
+            restricted: HashMap::new(),
+            glass: HashMap::new(),
+            note: AuditNote::default(),
+        }
+    }
+
+    pub fn role(&self) -> Role {
+        self.session.role
+    }
+
+    pub fn is_restricted(&mut self, patient: &str) -> bool {
+        if let Some(known) = self.restricted.get(patient) {
+            return *known;
+        }
+        let restricted = self
+            .auth
+            .store
+            .reader()
+            .and_then(|r| r.read("Patient", patient))
+            .ok()
+            .and_then(|row| serde_json::from_str::<Value>(&row.json).ok())
+            .is_some_and(|p| policy::is_restricted(&p));
+        self.restricted.insert(patient.to_string(), restricted);
+        restricted
+    }
+
+    /// The reason of the user's active break-the-glass on `patient`, if any.
+    pub fn glass(&mut self, patient: &str) -> Option<String> {
+        if let Some(known) = self.glass.get(patient) {
+            return known.clone();
+        }
+        let reason = self
+            .auth
+            .glass_broken(&self.session.username, patient)
+            .ok()
+            .flatten()
+            .map(|(_, reason)| reason);
+        self.glass.insert(patient.to_string(), reason.clone());
+        reason
+    }
+
+    fn touched(&mut self, patient: &str) {
+        if !self.note.patients.iter().any(|p| p == patient) {
+            self.note.patients.push(patient.to_string());
+        }
+    }
+
+    fn emergency(&mut self, reason: String) {
+        self.note.emergency.get_or_insert(reason);
+    }
+
+    /// How `resource` (already known to be readable by type) may be shown.
+    pub fn view(&mut self, rtype: &str, id: &str, resource: &Value) -> View {
+        let patient = policy::patient_of(rtype, id, resource);
+        if let Some(p) = &patient {
+            self.touched(p);
+        }
+        if policy::read_access(self.role(), rtype).is_err() {
+            // In a listing that spans types (history): what the role may not read at all.
+            return View::Metadata;
+        }
+        if policy::class(rtype) != Class::Clinical {
+            return View::Full;
+        }
+        let Some(patient) = patient else {
+            return match policy::read_access(self.role(), rtype) {
+                Ok(ReadAccess::Full) => View::Full,
+                _ => View::Metadata,
+            };
+        };
+        let restricted = self.is_restricted(&patient);
+        let needs_glass =
+            restricted || policy::read_access(self.role(), rtype) == Ok(ReadAccess::Metadata);
+        if !needs_glass {
+            return View::Full;
+        }
+        match self.glass(&patient) {
+            Some(reason) => {
+                self.emergency(reason);
+                View::Full
+            }
+            None if restricted => View::Restricted(restricted_message(&patient)),
+            None => View::Metadata,
+        }
+    }
+
+    /// A row as the user may see it in a listing (restricted content becomes metadata).
+    pub fn row(&mut self, mut row: Row) -> Row {
+        let Ok(value) = serde_json::from_str::<Value>(&row.json) else {
+            return row;
+        };
+        match self.view(&row.rtype, &row.id, &value) {
+            View::Full => {}
+            View::Metadata | View::Restricted(_) => {
+                row.json = policy::metadata_only(&row.rtype, &row.id, &value).to_string();
+            }
+        }
+        row
+    }
+
+    /// A JSON text as the user may see it in a listing.
+    pub fn json(&mut self, rtype: &str, id: &str, json: String) -> String {
+        let Ok(value) = serde_json::from_str::<Value>(&json) else {
+            return json;
+        };
+        match self.view(rtype, id, &value) {
+            View::Full => json,
+            _ => policy::metadata_only(rtype, id, &value).to_string(),
+        }
+    }
+
+    /// May this user write `resource`? Checks the role, then the record's restriction.
+    pub fn check_write(
+        &mut self,
+        rtype: &str,
+        id: Option<&str>,
+        resource: &Value,
+    ) -> Result<(), ApiError> {
+        policy::check_write(self.role(), rtype, resource).map_err(forbidden)?;
+        if let Some(patient) = policy::patient_of(rtype, id.unwrap_or_default(), resource) {
+            self.touched(&patient);
+            if rtype != "Patient" && self.is_restricted(&patient) {
+                match self.glass(&patient) {
+                    Some(reason) => self.emergency(reason),
+                    None => {
+                        return Err(ApiError::new(
+                            StatusCode::FORBIDDEN,
+                            IssueCode::Forbidden,
+                            restricted_message(&patient),
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn restricted_message(patient: &str) -> String {
+    format!(
+        "forbidden: Patient/{patient} is a restricted record; break the glass (POST /auth/break-glass with a reason) to open it. Emergency access is audited."
+    )
+}
+
+pub fn forbidden(denied: policy::Denied) -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        IssueCode::Forbidden,
+        denied.message(),
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// /auth routes.
+
+#[derive(Deserialize)]
+pub struct LoginRequest {
+    username: String,
+    password: String,
+    #[serde(default)]
+    totp: Option<String>,
+}
+
+fn auth_error(status: StatusCode, code: &str, message: &str) -> Response {
+    (
+        status,
+        Json(json!({"error": code, "error_description": message})),
+    )
+        .into_response()
+}
+
+fn user_json(session: &Session) -> Value {
+    json!({
+        "username": session.username,
+        "name": session.name,
+        "role": session.role.as_str(),
+        "practitioner": session.practitioner,
+    })
+}
+
+fn connect_address(info: ClientAddr) -> Option<String> {
+    Some(info.0.ip().to_string())
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, Response> {
+    tokio::task::spawn_blocking(f).await.map_err(|_| {
+        auth_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "server_error",
+            "the request failed inside the server",
+        )
+    })
+}
+
+pub async fn login(
+    State(st): State<AppState>,
+    ConnectInfo(info): ConnectInfo<ClientAddr>,
+    body: axum::body::Bytes,
+) -> Response {
+    let Ok(request) = serde_json::from_slice::<LoginRequest>(&body) else {
+        return auth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "send JSON {\"username\": ..., \"password\": ..., \"totp\": ... (if enrolled)}",
+        );
+    };
+    let auth = st.auth.clone();
+    let username = request.username.trim().to_lowercase();
+    let name = username.clone();
+    let result =
+        match blocking(move || auth.login(&name, &request.password, request.totp.as_deref())).await
+        {
+            Ok(r) => r,
+            Err(response) => return response,
+        };
+    let mut event = Event::new(
+        Subtype::Login,
+        Agent {
+            username: Some(username),
+            ..Agent::default()
+        },
+    );
+    event.address = connect_address(info);
+    let response = match result {
+        Ok(issued) => {
+            event.agent = agent(&issued.session);
+            Json(json!({
+                "access_token": issued.token,
+                "token_type": "Bearer",
+                "expires_in": issued.expires_in,
+                "user": user_json(&issued.session),
+            }))
+            .into_response()
+        }
+        Err(e) => {
+            event.success = false;
+            event.description = Some(e.to_string());
+            let (status, code) = match &e {
+                AuthError::TotpRequired => (StatusCode::UNAUTHORIZED, "totp_required"),
+                AuthError::TotpWrong => (StatusCode::UNAUTHORIZED, "totp_invalid"),
+                AuthError::Locked { .. } => (StatusCode::UNAUTHORIZED, "locked"),
+                AuthError::Disabled => (StatusCode::FORBIDDEN, "disabled"),
+                AuthError::Invalid(_) => (StatusCode::FORBIDDEN, "mfa_not_enrolled"),
+                AuthError::Store(_) => (StatusCode::SERVICE_UNAVAILABLE, "server_error"),
+                _ => (StatusCode::UNAUTHORIZED, "invalid_grant"),
+            };
+            auth_error(status, code, &e.to_string())
+        }
+    };
+    match record(&st.store, event).await {
+        Ok(()) => response,
+        Err(refused) => refused,
+    }
+}
+
+pub async fn logout(
+    State(st): State<AppState>,
+    ConnectInfo(info): ConnectInfo<ClientAddr>,
+    headers: HeaderMap,
+) -> Response {
+    let session = match session_for(&st.auth, &headers).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let auth = st.auth.clone();
+    let done = session.clone();
+    if let Ok(Err(_)) | Err(_) = blocking(move || auth.logout(&done)).await {
+        return auth_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "server_error",
+            "sign-out could not be recorded; try again",
+        );
+    }
+    let mut event = Event::new(Subtype::Logout, agent(&session));
+    event.address = connect_address(info);
+    match record(&st.store, event).await {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(refused) => refused,
+    }
+}
+
+/// Who the token belongs to.
+pub async fn whoami(State(st): State<AppState>, headers: HeaderMap) -> Response {
+    match session_for(&st.auth, &headers).await {
+        Ok(session) => {
+            let mut user = user_json(&session);
+            user["expires_at"] = json!(session.expires_ms);
+            Json(user).into_response()
+        }
+        Err(r) => r,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct GlassRequest {
+    patient: String,
+    reason: String,
+}
+
+/// Emergency access to one patient's record, for a limited time, with a reason.
+pub async fn break_glass(
+    State(st): State<AppState>,
+    ConnectInfo(info): ConnectInfo<ClientAddr>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let session = match session_for(&st.auth, &headers).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let Ok(request) = serde_json::from_slice::<GlassRequest>(&body) else {
+        return auth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "send JSON {\"patient\": \"<Patient id>\", \"reason\": \"...\"}",
+        );
+    };
+    let patient = request
+        .patient
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let mut event = Event::new(Subtype::BreakGlass, agent(&session));
+    event.address = connect_address(info);
+    event.patients = vec![patient.clone()];
+    event.emergency_reason = Some(request.reason.trim().to_string());
+    let response = if !session.role.may_break_glass() {
+        event.success = false;
+        event.description = Some("the role may not break the glass".into());
+        forbidden(policy::Denied {
+            permission: "break-glass",
+            role: session.role,
+            detail: "administrators have no access to patient records, even in an emergency".into(),
+        })
+        .into_response()
+    } else {
+        let auth = st.auth.clone();
+        let (s, p, r) = (session.clone(), patient.clone(), request.reason.clone());
+        let exists = {
+            let store = st.store.clone();
+            let p = patient.clone();
+            blocking(move || store.reader().and_then(|r| r.read("Patient", &p)).is_ok())
+                .await
+                .unwrap_or(false)
+        };
+        if !exists {
+            event.success = false;
+            event.description = Some("no such patient".into());
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                IssueCode::NotFound,
+                format!("Patient/{patient} was not found"),
+            )
+            .into_response()
+        } else {
+            match blocking(move || auth.break_glass(&s, &p, &r)).await {
+                Ok(Ok(expires)) => Json(json!({
+                    "patient": patient,
+                    "expires_at": expires,
+                    "expires_in": (expires - crate::auth::now_ms()) / 1000,
+                }))
+                .into_response(),
+                Ok(Err(e)) => {
+                    event.success = false;
+                    event.description = Some(e.to_string());
+                    ApiError::bad_request(e.to_string()).into_response()
+                }
+                Err(r) => r,
+            }
+        }
+    };
+    match record(&st.store, event).await {
+        Ok(()) => response,
+        Err(refused) => refused,
+    }
+}
+
+// User management over HTTP, for administrators (the CLI works on the database directly).
+
+async fn admin_session(st: &AppState, headers: &HeaderMap) -> Result<Session, Response> {
+    let session = session_for(&st.auth, headers).await?;
+    if !session.role.manages_users() {
+        return Err(forbidden(policy::Denied {
+            permission: "users.manage",
+            role: session.role,
+            detail: "user management is for administrators".into(),
+        })
+        .into_response());
+    }
+    Ok(session)
+}
+
+pub async fn list_users(State(st): State<AppState>, headers: HeaderMap) -> Response {
+    if let Err(r) = admin_session(&st, &headers).await {
+        return r;
+    }
+    let auth = st.auth.clone();
+    match blocking(move || auth.list_users()).await {
+        Ok(Ok(users)) => Json(json!({"users": users})).into_response(),
+        Ok(Err(e)) => auth_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "server_error",
+            &e.to_string(),
+        ),
+        Err(r) => r,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct NewUser {
+    username: String,
+    #[serde(default)]
+    name: String,
+    role: String,
+    password: String,
+}
+
+pub async fn add_user(
+    State(st): State<AppState>,
+    ConnectInfo(info): ConnectInfo<ClientAddr>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let session = match admin_session(&st, &headers).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let Ok(new) = serde_json::from_slice::<NewUser>(&body) else {
+        return auth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "send JSON {\"username\", \"name\", \"role\", \"password\"}",
+        );
+    };
+    let Some(role) = Role::parse(&new.role) else {
+        return auth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "role must be physician, nurse, support or admin",
+        );
+    };
+    let auth = st.auth.clone();
+    let username = new.username.clone();
+    let result =
+        blocking(move || auth.add_user(&new.username, &new.name, role, &new.password)).await;
+    let mut event = Event::new(Subtype::UserAdmin, agent(&session));
+    event.address = connect_address(info);
+    event.description = Some(format!("add user {username} as {}", role.as_str()));
+    let response = match result {
+        Ok(Ok(user)) => (StatusCode::CREATED, Json(json!(user))).into_response(),
+        Ok(Err(e)) => {
+            event.success = false;
+            auth_error(StatusCode::BAD_REQUEST, "invalid_request", &e.to_string())
+        }
+        Err(r) => r,
+    };
+    match record(&st.store, event).await {
+        Ok(()) => response,
+        Err(refused) => refused,
+    }
+}
+
+/// `POST /auth/users/{username}/{disable|enable}`.
+pub async fn change_user(
+    State(st): State<AppState>,
+    ConnectInfo(info): ConnectInfo<ClientAddr>,
+    Path((username, change)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let session = match admin_session(&st, &headers).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let disabled = match change.as_str() {
+        "disable" => true,
+        "enable" => false,
+        _ => {
+            return auth_error(
+                StatusCode::NOT_FOUND,
+                "invalid_request",
+                "use /auth/users/{username}/disable or /enable",
+            );
+        }
+    };
+    let auth = st.auth.clone();
+    let name = username.clone();
+    let result = blocking(move || auth.set_disabled(&name, disabled)).await;
+    let mut event = Event::new(Subtype::UserAdmin, agent(&session));
+    event.address = connect_address(info);
+    event.description = Some(format!("{change} user {username}"));
+    let response = match result {
+        Ok(Ok(())) => StatusCode::NO_CONTENT.into_response(),
+        Ok(Err(e @ AuthError::UnknownUser(_))) => {
+            event.success = false;
+            auth_error(StatusCode::NOT_FOUND, "not_found", &e.to_string())
+        }
+        Ok(Err(e)) => {
+            event.success = false;
+            auth_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "server_error",
+                &e.to_string(),
+            )
+        }
+        Err(r) => r,
+    };
+    match record(&st.store, event).await {
+        Ok(()) => response,
+        Err(refused) => refused,
+    }
+}

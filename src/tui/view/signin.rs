@@ -1,0 +1,113 @@
+//! The sign-in and lock screens. Nothing about any patient is drawn here: the next person at a
+//! shared terminal sees the server, the user who locked it, and the fields.
+
+use ratatui::Frame;
+use ratatui::layout::{Position, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Clear, Paragraph};
+
+use super::{pane, styled};
+use crate::tui::state::{FormMode, SignInForm, State};
+use crate::tui::theme::Theme;
+
+pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, form: &SignInForm) {
+    frame.render_widget(Clear, area);
+    let locked = form.mode == FormMode::Unlock;
+    let title = if locked {
+        " bedside: LOCKED "
+    } else {
+        " bedside: sign in "
+    };
+    let w = 64.min(area.width);
+    let h = 14.min(area.height);
+    let r = Rect::new(
+        area.x + (area.width - w) / 2,
+        area.y + (area.height - h) / 2,
+        w,
+        h,
+    );
+    let mut lines = Vec::new();
+    if locked {
+        let who = state
+            .access
+            .user
+            .as_ref()
+            .map(|u| format!("{} ({})", u.name, u.username))
+            .unwrap_or_else(|| form.username.clone());
+        lines.push(Line::raw(" This terminal is locked."));
+        lines.push(Line::raw(format!(" In use by {who}.")));
+    } else {
+        lines.push(Line::raw(" Sign in to see patient records."));
+        lines.push(Line::from(styled(
+            format!(" {}", state.display.server),
+            theme.dim,
+        )));
+    }
+    lines.push(Line::raw(""));
+    let field = |label: &str, value: String, index: usize| {
+        let marker = if form.field == index { ">" } else { " " };
+        Line::from(vec![
+            styled(format!("{marker} {label:<10}"), theme.key),
+            Span::raw(value),
+        ])
+    };
+    let mask = |s: &str| "*".repeat(s.chars().count());
+    let mut cursor_line = 0;
+    let mut cursor_col = 0;
+    let fields: Vec<(&str, String, usize, usize)> = {
+        let mut f = vec![
+            (
+                "Username",
+                form.username.clone(),
+                0,
+                form.username.chars().count(),
+            ),
+            (
+                "Password",
+                mask(&form.password),
+                1,
+                form.password.chars().count(),
+            ),
+        ];
+        if form.needs_code {
+            f.push(("Code", form.code.clone(), 2, form.code.chars().count()));
+        }
+        f
+    };
+    for (label, value, index, len) in fields {
+        if form.field == index {
+            cursor_line = lines.len();
+            cursor_col = 12 + len;
+        }
+        lines.push(field(label, value, index));
+    }
+    lines.push(Line::raw(""));
+    if form.busy {
+        lines.push(Line::raw(" checking..."));
+    } else if let Some(error) = &form.error {
+        lines.push(Line::from(styled(format!(" {error}"), theme.error)));
+    } else {
+        lines.push(Line::raw(""));
+    }
+    let keys = if locked {
+        " Enter unlock  F2 sign in as another user  Ctrl-C quit"
+    } else {
+        " Enter sign in  Tab next field  Ctrl-C quit"
+    };
+    lines.push(Line::from(styled(keys.to_string(), theme.dim)));
+    if let Some(password) = &state.access.demo_password {
+        lines.push(Line::from(styled(
+            format!(" demo only: the demo users' password is {password}"),
+            theme.dim,
+        )));
+    }
+    let block = pane(Line::from(styled(title, theme.title)), true, state, theme);
+    let inner = block.inner(r);
+    frame.render_widget(Paragraph::new(lines).block(block), r);
+    if !form.busy {
+        frame.set_cursor_position(Position::new(
+            (inner.x + cursor_col as u16).min(inner.right().saturating_sub(1)),
+            inner.y + cursor_line as u16,
+        ));
+    }
+}
