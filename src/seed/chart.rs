@@ -170,6 +170,11 @@ impl Generator {
             "generalPractitioner": [{"reference": format!("Practitioner/{}", self.practitioner())}],
             "managingOrganization": {"reference": format!("Organization/{ORG_ID}")}
         }));
+        // About 1 in 100 is a restricted record (a staff member or a VIP): opening it needs
+        // break-the-glass. Chosen by index, so the rest of the data does not change.
+        if is_restricted_index(index) {
+            chart.out[0]["meta"] = json!({"security": [crate::auth::policy::restricted_label()]});
+        }
         if depth == Depth::Full {
             self.full_chart(&mut chart, index, age_years, large);
         }
@@ -729,4 +734,9 @@ fn datetime(ms: i64) -> String {
 
 fn instant(ms: i64) -> String {
     to_utc(ms).to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// Which seeded patients are restricted records: the 14th of every 100 (0013, 0113, ...).
+pub fn is_restricted_index(index: u64) -> bool {
+    index % 100 == 13
 }

@@ -13,7 +13,7 @@ use serde_json::Value;
 use crate::store::{Result, Store};
 
 pub use catalog::LOINC;
-pub use chart::MRN_SYSTEM;
+pub use chart::{MRN_SYSTEM, is_restricted_index};
 
 /// How much of a chart each patient gets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
