@@ -280,3 +280,94 @@ fn demo_on_a_fresh_home() {
     assert!(status.success(), "{status:?}");
     assert!(pty.home.join("data/bedside/demo-20.db").exists());
 }
+
+/// Sign in on the sign-in screen, open a chart, leave the terminal alone: after the idle time
+/// the screen holds no patient data, only the lock screen; the same user's password unlocks it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signs_in_and_locks_when_idle() {
+    let server = seeded().await;
+    let (_, found) = server.get("Patient?_count=1&_sort=family").await;
+    let family = found["entry"][0]["resource"]["name"][0]["family"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let base = server.base.clone();
+    tokio::task::spawn_blocking(move || {
+        let (cols, rows) = (100, 30);
+        let mut pty = Pty::spawn(
+            &["--server", &base, "--idle-lock", "2"],
+            cols,
+            rows,
+            "xterm-256color",
+        );
+        assert!(
+            pty.wait_for_text("Sign in to see patient records", cols, rows, LONG),
+            "{}",
+            pty.screen(cols, rows)
+        );
+        // A wrong password first: the message, and still no patient data.
+        pty.send(b"test.physician\tnot it\r");
+        assert!(
+            pty.wait_for_text("wrong username or password", cols, rows, LONG),
+            "{}",
+            pty.screen(cols, rows)
+        );
+        pty.send(common::TEST_PASSWORD.as_bytes());
+        pty.send(b"\r");
+        assert!(
+            pty.wait_for_text("Find patient", cols, rows, LONG),
+            "{}",
+            pty.screen(cols, rows)
+        );
+        pty.send(family.as_bytes());
+        let has_patient = |pty: &Pty| {
+            pty.screen(cols, rows)
+                .to_lowercase()
+                .contains(&family.to_lowercase())
+        };
+        let started = std::time::Instant::now();
+        while !has_patient(&pty) && started.elapsed() < LONG {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        // Open the chart: Tab to the list, Enter.
+        pty.send(b"\t\r");
+        assert!(
+            pty.wait_for_text("MRN", cols, rows, LONG),
+            "{}",
+            pty.screen(cols, rows)
+        );
+        assert!(has_patient(&pty));
+        // Idle: locked within the idle time (2 s) and a little.
+        assert!(
+            pty.wait_for_text("This terminal is locked", cols, rows, LONG),
+            "{}",
+            pty.screen(cols, rows)
+        );
+        let locked = pty.screen(cols, rows);
+        assert!(
+            !locked.to_lowercase().contains(&family.to_lowercase()),
+            "patient data on the lock screen:\n{locked}"
+        );
+        assert!(!locked.contains("MRN"), "{locked}");
+        // The same user's password unlocks it, back where they were.
+        pty.send(common::TEST_PASSWORD.as_bytes());
+        pty.send(b"\r");
+        assert!(
+            pty.wait_for_text("MRN", cols, rows, LONG),
+            "{}",
+            pty.screen(cols, rows)
+        );
+        assert!(has_patient(&pty));
+        // Ctrl-L locks at once.
+        pty.send(b"\x0c");
+        assert!(
+            pty.wait_for_text("This terminal is locked", cols, rows, LONG),
+            "{}",
+            pty.screen(cols, rows)
+        );
+        pty.send(b"\x03");
+        assert!(pty.wait_exit(LONG).is_some());
+    })
+    .await
+    .unwrap();
+}
