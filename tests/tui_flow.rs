@@ -143,3 +143,86 @@ async fn no_match_and_unreachable_server_are_explained() {
     );
     assert!(h.screen().contains("Search failed"), "{}", h.screen());
 }
+
+/// A restricted record opens to its banner and a break-the-glass question; the reason opens
+/// it. Support staff get demographics and, on `A`, who opened the chart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restricted_records_and_the_access_log() {
+    use bedside::tui::state::{Msg, Overlay, PromptKind};
+    let server = seeded(20).await;
+    let mrn = format!("{}|0000014", bedside::seed::MRN_SYSTEM);
+    let (_, found) = server.get(&format!("Patient?identifier={mrn}")).await;
+    let vip = found["entry"][0]["resource"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(bedside::auth::policy::is_restricted(
+        &found["entry"][0]["resource"]
+    ));
+
+    let mut h = Headless::new(&server.base, &server.token, 120, 40, anchor()).unwrap();
+    h.app.handle(Msg::OpenPatient(vip.clone()));
+    let asking = |s: &bedside::tui::state::State| {
+        matches!(
+            s.overlay,
+            Some(Overlay::Prompt {
+                kind: PromptKind::BreakGlass,
+                ..
+            })
+        )
+    };
+    assert!(h.wait_for(WAIT, asking).await);
+    let screen = h.screen();
+    assert!(screen.contains("RESTRICTED record"), "{screen}");
+    assert!(screen.contains("WITHHELD"), "{screen}");
+    assert!(h.state().chart.as_ref().unwrap().chart.timeline.is_empty());
+    h.keys("Unconscious in ED, no history available<enter>")
+        .unwrap();
+    assert!(
+        h.wait_for(WAIT, |s| s.chart.as_ref().is_some_and(|c| {
+            c.withheld.is_none() && !c.loading && !c.chart.timeline.is_empty()
+        }))
+        .await,
+        "{}\n{:?} {:?}",
+        h.screen(),
+        h.state().notice,
+        h.state().overlay
+    );
+
+    // Support: demographics only, and the access log.
+    let support = server.user("t.support", bedside::auth::Role::Support);
+    let mut opts = bedside::tui::Options::new(&server.base);
+    opts.token = Some(support);
+    opts.user = Some(bedside::client::SignedIn {
+        username: "t.support".into(),
+        name: "Support".into(),
+        role: "support".into(),
+        practitioner: None,
+    });
+    let display = bedside::tui::headless::test_display(&server.base, anchor());
+    let mut s = Headless::with_options(opts, display, 140, 40).unwrap();
+    s.app.handle(Msg::OpenPatient(vip.clone()));
+    assert!(
+        s.wait_for(WAIT, asking).await,
+        "{:?} {:?}",
+        s.state().overlay,
+        s.state().notice
+    );
+    s.keys("<esc>").unwrap();
+    // (A restricted record: support sees that it is restricted, and nothing clinical.)
+    assert!(
+        s.screen().contains("clinical content withheld"),
+        "{}",
+        s.screen()
+    );
+    s.keys("A").unwrap();
+    let listed = |st: &bedside::tui::state::State| matches!(&st.overlay, Some(Overlay::AccessLog { entries: Some(Ok(e)), .. }) if !e.is_empty());
+    assert!(s.wait_for(WAIT, listed).await, "{}", s.screen());
+    let screen = s.screen();
+    assert!(screen.contains("test.physician"), "{screen}");
+    assert!(screen.contains("EMERGENCY: Unconscious in ED"), "{screen}");
+    // Filtered to one user.
+    s.keys("/t.support<enter>").unwrap();
+    assert!(s.wait_for(WAIT, listed).await, "{}", s.screen());
+    assert!(!s.screen().contains("test.physician"), "{}", s.screen());
+}

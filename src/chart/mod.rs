@@ -208,6 +208,10 @@ impl Chart {
             Some(AllergyLoad::Loading) | None if self.allergies.is_empty() => {
                 ("Allergies: loading...".into(), AllergyAlert::Unknown)
             }
+            Some(AllergyLoad::Withheld) if self.allergies.is_empty() => (
+                "Allergies: WITHHELD (restricted record) - break the glass to see them".into(),
+                AllergyAlert::Unknown,
+            ),
             Some(AllergyLoad::Failed(_)) if self.allergies.is_empty() => (
                 "Allergies: COULD NOT BE LOADED - check before prescribing".into(),
                 AllergyAlert::Unknown,

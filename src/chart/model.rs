@@ -221,6 +221,8 @@ pub enum AllergyLoad {
     Loading,
     Loaded,
     Failed(String),
+    /// Not asked for: the record is restricted and the glass is not broken.
+    Withheld,
 }
 
 /// One Observation.

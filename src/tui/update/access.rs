@@ -197,6 +197,7 @@ pub(super) fn chart_restricted(state: &mut State, context: u64, restricted: bool
     };
     c.loading = false;
     c.withheld = Some(restricted);
+    c.chart.allergy_load = Some(crate::chart::AllergyLoad::Withheld);
     state.overlay = Some(Overlay::Prompt {
         kind: PromptKind::BreakGlass,
         input: String::new(),
@@ -235,6 +236,7 @@ pub(super) fn glass_broken(
         Ok(()) => {
             c.withheld = None;
             c.loading = true;
+            c.chart.allergy_load = Some(crate::chart::AllergyLoad::Loading);
             effects.push(Effect::OpenChart {
                 context,
                 patient_id: c.patient_id.clone(),

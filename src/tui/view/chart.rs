@@ -177,7 +177,11 @@ fn timeline(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, c: &Cha
     let rows = inner.height as usize;
     let mut lines: Vec<Line> = Vec::with_capacity(rows);
     if c.visible.is_empty() {
-        let text = if c.loading {
+        let text = if c.withheld == Some(true) {
+            "Restricted record: clinical content withheld. B breaks the glass (with a reason); A shows who opened this chart."
+        } else if c.withheld == Some(false) {
+            "Support view: demographics only. B breaks the glass (with a reason) for clinical content; A shows the access log."
+        } else if c.loading {
             "Loading..."
         } else if c.filter.is_some() || c.find.is_some() {
             "Nothing matches the filter. Esc clears it."
