@@ -100,7 +100,8 @@ async fn permission_matrix() {
     let lab = w.lab.clone();
     use Method as M;
     // (what, method, path, body, [physician, nurse, support, admin])
-    let cases: Vec<(&str, Method, String, Option<Value>, [u16; 4])> = vec![
+    type Case = (&'static str, Method, String, Option<Value>, [u16; 4]);
+    let cases: Vec<Case> = vec![
         (
             "read patient",
             M::GET,
@@ -343,7 +344,8 @@ async fn every_interaction_is_audited() {
     let w = world().await;
     let p = w.patient.clone();
     let lab = w.lab.clone();
-    let cases: Vec<(Method, String, Option<Value>, &str, &str, bool)> = vec![
+    type Case = (Method, String, Option<Value>, &'static str, &'static str, bool);
+    let cases: Vec<Case> = vec![
         (
             Method::GET,
             format!("Observation/{lab}"),

@@ -556,11 +556,20 @@ pub(super) fn sent(
             )
         })
         .unwrap_or_default();
+    let nurse = state.access.role() == Some("nurse");
     let Some(o) = &mut c.orders else { return };
     o.sending = false;
     match result {
         Ok(_) => {
-            let text = if signed {
+            let text = if signed && nurse {
+                let n = o.basket.len();
+                o.basket.clear();
+                o.alerts.clear();
+                o.checks_acknowledged = false;
+                format!(
+                    "{n} orders filed for {who}; medication orders are drafts awaiting a physician's co-signature"
+                )
+            } else if signed {
                 let n = o.basket.len();
                 o.basket.clear();
                 o.alerts.clear();
