@@ -344,7 +344,14 @@ async fn every_interaction_is_audited() {
     let w = world().await;
     let p = w.patient.clone();
     let lab = w.lab.clone();
-    type Case = (Method, String, Option<Value>, &'static str, &'static str, bool);
+    type Case = (
+        Method,
+        String,
+        Option<Value>,
+        &'static str,
+        &'static str,
+        bool,
+    );
     let cases: Vec<Case> = vec![
         (
             Method::GET,

@@ -21,6 +21,10 @@ pub fn capability_statement(base: &str) -> Value {
         "format": ["application/fhir+json", "json"],
         "rest": [{
             "mode": "server",
+            "security": {
+                "cors": false,
+                "description": "Every request but GET /metadata needs Authorization: Bearer <token> from POST /auth/login ({username, password, totp}). Roles: physician, nurse, support, admin; a refusal is 403 with an OperationOutcome naming the missing permission. Restricted records need POST /auth/break-glass with a reason. Every access is recorded as an AuditEvent (GET /AuditEvent, support and admin only)."
+            },
             "documentation": "Search: parameters AND, comma-separated values OR. String search is a \
                 case- and accent-insensitive prefix match on each word (modifiers :exact, :contains). \
                 Token modifiers: :not, :missing. Reference modifiers: :[type], :missing. Dates take \
