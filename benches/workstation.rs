@@ -281,6 +281,7 @@ fn note_keystroke(iterations: usize) {
         appends: None,
         server_id: None,
         server_version: None,
+        owner: None,
     };
     let mut note = NoteState::new(draft);
     note.editor.jump((2500, 10));

@@ -34,6 +34,10 @@ pub struct Draft {
     pub server_id: Option<String>,
     #[serde(default)]
     pub server_version: Option<String>,
+    /// The username of whoever wrote it: the next start (or the next user at a shared
+    /// terminal) lists only their own drafts.
+    #[serde(default)]
+    pub owner: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -137,6 +141,7 @@ mod tests {
             appends: None,
             server_id: None,
             server_version: None,
+            owner: None,
         }
     }
 

@@ -191,7 +191,10 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::Shutdown(_) => {
             state.quit = true;
         }
-        Msg::DraftsFound(drafts) => {
+        Msg::DraftsFound(mut drafts) => {
+            // Another user's drafts are theirs: kept on disk, not listed here.
+            let me = state.access.user.as_ref().map(|u| u.username.clone());
+            drafts.retain(|d| d.owner.is_none() || d.owner == me);
             if !drafts.is_empty() {
                 state.drafts = drafts;
                 if state.overlay.is_none() {

@@ -101,6 +101,7 @@ pub(super) fn create_note(
         appends: appends.map(|(id, _)| id),
         server_id: None,
         server_version: None,
+        owner: state.access.user.as_ref().map(|u| u.username.clone()),
     };
     effects.push(Effect::SaveDraft(Box::new(draft.clone())));
     let mut note = NoteState::new(draft);
