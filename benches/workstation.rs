@@ -623,7 +623,7 @@ fn on_pty(base: &str, token: &str, runs: usize) {
         pty.send(b"j");
         let after = pty.after_change(before, Duration::from_millis(250), long);
         moves.push((after - before) as f64);
-        pty.send(b"\x0c");
+        pty.send(b"\x1b[15~"); // F5: redraw (Ctrl-L locks the screen)
         let repainted = pty.after_change(after, Duration::from_millis(250), long);
         repaints.push((repainted - after) as f64);
         std::thread::sleep(Duration::from_secs(1));

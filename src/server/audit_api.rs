@@ -8,24 +8,12 @@ use axum::response::Response;
 
 use super::AppState;
 use super::bundle::{self, Paging, offset_and_count};
-use super::handlers::Ctx;
+use super::handlers::{Ctx, blocking};
 use super::response::{ApiError, json_response, version_headers};
 use crate::auth::Session;
 use crate::auth::audit::{self, Filter};
 use crate::fhir::IssueCode;
 use crate::store::Row;
-
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
-) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(f).await.map_err(|_| {
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            IssueCode::Exception,
-            "the request failed inside the server",
-        )
-    })?
-}
 
 pub async fn read(st: AppState, _session: Session, id: String) -> Result<Response, ApiError> {
     let store = st.store.clone();

@@ -128,6 +128,14 @@ async fn record(store: &Store, event: Event) -> Result<(), Response> {
     }
 }
 
+/// `response`, once `event` is in the trail (or a refusal if it cannot be written).
+async fn audited(store: &Store, event: Event, response: Response) -> Response {
+    match record(store, event).await {
+        Ok(()) => response,
+        Err(refused) => refused,
+    }
+}
+
 /// What a FHIR request is, from its method and path (for the audit when a handler said
 /// nothing, e.g. it failed).
 fn classify(method: &Method, path: &str) -> (Subtype, Vec<String>, Option<String>) {
@@ -209,10 +217,7 @@ pub async fn require_session(State(st): State<AppState>, mut req: Request, next:
                 .to_string(),
         );
     }
-    match record(&st.store, event).await {
-        Ok(()) => response,
-        Err(refused) => refused,
-    }
+    audited(&st.store, event, response).await
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -492,10 +497,7 @@ pub async fn login(
             auth_error(status, code, &e.to_string())
         }
     };
-    match record(&st.store, event).await {
-        Ok(()) => response,
-        Err(refused) => refused,
-    }
+    audited(&st.store, event, response).await
 }
 
 pub async fn logout(
@@ -518,10 +520,7 @@ pub async fn logout(
     }
     let mut event = Event::new(Subtype::Logout, agent(&session));
     event.address = connect_address(info);
-    match record(&st.store, event).await {
-        Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(refused) => refused,
-    }
+    audited(&st.store, event, StatusCode::NO_CONTENT.into_response()).await
 }
 
 /// Who the token belongs to.
@@ -615,10 +614,7 @@ pub async fn break_glass(
             }
         }
     };
-    match record(&st.store, event).await {
-        Ok(()) => response,
-        Err(refused) => refused,
-    }
+    audited(&st.store, event, response).await
 }
 
 // User management over HTTP, for administrators (the CLI works on the database directly).
@@ -700,10 +696,7 @@ pub async fn add_user(
         }
         Err(r) => r,
     };
-    match record(&st.store, event).await {
-        Ok(()) => response,
-        Err(refused) => refused,
-    }
+    audited(&st.store, event, response).await
 }
 
 /// `POST /auth/users/{username}/{disable|enable}`.
@@ -750,8 +743,5 @@ pub async fn change_user(
         }
         Err(r) => r,
     };
-    match record(&st.store, event).await {
-        Ok(()) => response,
-        Err(refused) => refused,
-    }
+    audited(&st.store, event, response).await
 }

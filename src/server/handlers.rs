@@ -80,7 +80,7 @@ pub(super) fn ctx(headers: &HeaderMap, query: Option<String>) -> Result<Ctx, Api
     })
 }
 
-async fn blocking<T: Send + 'static>(
+pub(super) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(f).await.map_err(|_| {
