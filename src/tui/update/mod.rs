@@ -30,6 +30,39 @@ pub const RECENT_MAX: usize = 20;
 const LOCATION_ROWS: usize = 30;
 
 pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
+    let session_ended = session_ended(&msg);
+    let mut effects = update_inner(state, msg);
+    if session_ended && state.access.signed_in {
+        // The token expired or was revoked: lock, so the user signs in again where they are
+        // (the open note is saved first, as for any lock).
+        access::lock(state, &mut effects);
+        if let Some(form) = &mut state.access.form {
+            form.error = Some("your sign-in expired or was revoked: enter your password".into());
+        }
+    }
+    effects
+}
+
+/// True when a reply says the server no longer accepts the token.
+fn session_ended(msg: &Msg) -> bool {
+    let unauthorized = |r: Option<&FetchError>| matches!(r, Some(FetchError::Unauthorized(_)));
+    match msg {
+        Msg::SearchDone { result, .. } => unauthorized(result.as_ref().err()),
+        Msg::RecentLoaded(result) => unauthorized(result.as_ref().err()),
+        Msg::ChartPatient { result, .. } => unauthorized(result.as_ref().err()),
+        Msg::ChartAllergies { result, .. } | Msg::ChartPage { result, .. } => {
+            unauthorized(result.as_ref().err())
+        }
+        Msg::OrdersSigned { result, .. }
+        | Msg::Discontinued { result, .. }
+        | Msg::NoteSent { result, .. } => unauthorized(result.as_ref().err()),
+        Msg::GlassBroken { result, .. } => unauthorized(result.as_ref().err()),
+        Msg::AccessLog { result, .. } => unauthorized(result.as_ref().err()),
+        _ => false,
+    }
+}
+
+fn update_inner(state: &mut State, msg: Msg) -> Vec<Effect> {
     let mut effects = Vec::new();
     let rows = timeline_rows(state.size);
     match msg {

@@ -286,3 +286,72 @@ fn orders_when_checks_cannot_run_must_be_acknowledged() {
             .any(|e| matches!(e, Effect::SignOrders { context: 1, .. }))
     );
 }
+
+#[test]
+fn idle_lock_hides_the_chart_and_the_password_unlocks() {
+    let mut s = state();
+    s.access.signed_in = true;
+    s.access.user = Some(crate::client::SignedIn {
+        username: "ada".into(),
+        name: "Dr Ada".into(),
+        role: "physician".into(),
+        practitioner: Some("pr1".into()),
+    });
+    s.access.idle_ms = 300_000;
+    s.now_ms = 1_000_000;
+    s.access.last_input_ms = s.now_ms;
+    update(&mut s, Msg::OpenPatient("p".into()));
+    // Not yet idle long enough.
+    s.now_ms += 299_000;
+    update(&mut s, Msg::IdleCheck);
+    assert!(s.access.form.is_none());
+    s.now_ms += 1_000;
+    update(&mut s, Msg::IdleCheck);
+    let form = s.access.form.clone().expect("locked");
+    assert_eq!(form.mode, FormMode::Unlock);
+    assert_eq!(form.username, "ada");
+    // Keys go to the form, not the chart.
+    typed(&mut s, "q");
+    assert_eq!(s.screen, Screen::Chart);
+    assert_eq!(s.access.form.as_ref().unwrap().password, "q");
+    key(&mut s, "backspace");
+    typed(&mut s, "secret");
+    let effects = key(&mut s, "enter");
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::Login { password, .. } if password == "secret"))
+    );
+    let user = crate::client::SignedIn {
+        username: "ada".into(),
+        name: "Dr Ada".into(),
+        role: "physician".into(),
+        practitioner: Some("pr1".into()),
+    };
+    update(&mut s, Msg::SignedIn(Ok(user)));
+    assert!(s.access.form.is_none());
+    assert!(s.chart.is_some(), "the same user finds the chart as it was");
+    assert_eq!(
+        s.notes.author_reference.as_deref(),
+        Some("Practitioner/pr1")
+    );
+    // Ctrl-L locks at once.
+    key(&mut s, "ctrl-l");
+    assert!(s.access.form.is_some());
+}
+
+#[test]
+fn an_expired_token_locks_for_a_new_sign_in() {
+    let mut s = state();
+    s.access.signed_in = true;
+    let generation = s.search.generation;
+    update(
+        &mut s,
+        Msg::SearchDone {
+            generation,
+            result: Err(FetchError::Unauthorized(401)),
+        },
+    );
+    let form = s.access.form.as_ref().expect("locked");
+    assert!(form.error.as_deref().unwrap().contains("expired"));
+}
