@@ -396,7 +396,7 @@ fn access_log(
     let rows = r.height.saturating_sub(3) as usize;
     let mut lines = vec![Line::from(styled(
         format!(
-            " {:<19} {:<34} {:<22} {:<7} {}",
+            " {:<19} {:<24} {:<17} {:<6} {}",
             "WHEN", "USER", "WHAT", "RESULT", "FROM"
         ),
         theme.title,
@@ -412,15 +412,20 @@ fn access_log(
             for (i, e) in list.iter().enumerate().skip(skip).take(rows) {
                 let result = if e.success { "ok" } else { "FAILED" };
                 let mut text = format!(
-                    " {:<19} {} {} {:<7} {}",
+                    " {:<19} {} {} {:<6} {}",
                     e.when,
-                    cell(&e.user, 34),
-                    cell(&e.what, 22),
+                    cell(&e.user, 24),
+                    cell(&e.what, 17),
                     result,
                     e.address
                 );
                 if let Some(reason) = &e.emergency {
                     text.push_str(&format!("  EMERGENCY: {reason}"));
+                }
+                // Marked in the first column too (never colour alone; the reason may be
+                // past the edge of a narrow terminal).
+                if e.emergency.is_some() {
+                    text.replace_range(0..1, "!");
                 }
                 let mut line = Line::raw(text);
                 if e.emergency.is_some() || !e.success {
@@ -434,7 +439,7 @@ fn access_log(
         }
     }
     lines.push(Line::from(styled(
-        " / filter by user or date   Esc close".to_string(),
+        " ! emergency access   / filter by user or date   Esc close".to_string(),
         theme.dim,
     )));
     popup(state, theme, frame, r, title, Paragraph::new(lines));
