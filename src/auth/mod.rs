@@ -593,54 +593,43 @@ impl Auth {
     pub fn session(&self, token: &str) -> Result<Session, AuthError> {
         let hash = hash_token(token);
         let now = now_ms();
+        // Every request comes through here: one cached statement, only the columns needed.
         let found = self.store.read_side(|c| {
-            Ok(c.query_row(
-                &format!(
-                    "SELECT t.expires, t.revoked, u.disabled, {} FROM auth_token t
-                     JOIN auth_user u ON u.username = t.username WHERE t.hash = ?1",
-                    USER_COLUMNS
-                        .split(", ")
-                        .map(|c| format!("u.{c}"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-                [&hash],
-                |r| {
-                    let expires: i64 = r.get(0)?;
-                    let revoked: bool = r.get(1)?;
-                    let disabled: bool = r.get(2)?;
-                    let user = UserRow {
-                        username: r.get(3)?,
-                        name: r.get(4)?,
-                        role: r.get(5)?,
-                        password: String::new(),
-                        disabled,
-                        totp_secret: None,
-                        totp_last_step: None,
-                        failures: 0,
-                        locked_until: None,
-                        practitioner: r.get(12)?,
-                    };
-                    Ok((expires, revoked, user))
-                },
-            )
-            .optional()?)
+            let mut stmt = c.prepare_cached(
+                "SELECT t.expires, t.revoked, u.disabled, u.username, u.name, u.role,
+                        u.practitioner
+                 FROM auth_token t JOIN auth_user u ON u.username = t.username
+                 WHERE t.hash = ?1",
+            )?;
+            Ok(stmt
+                .query_row([&hash], |r| {
+                    let revoked = r.get::<_, bool>(1)? || r.get::<_, bool>(2)?;
+                    let role: String = r.get(5)?;
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        revoked,
+                        r.get(3)?,
+                        r.get(4)?,
+                        role,
+                        r.get(6)?,
+                    ))
+                })
+                .optional()?)
         })?;
-        let Some((expires, revoked, user)) = found else {
+        let Some((expires, revoked, username, name, role, practitioner)) = found else {
             return Err(AuthError::InvalidToken);
         };
-        if revoked || user.disabled {
+        if revoked {
             return Err(AuthError::Revoked);
         }
         if expires <= now {
             return Err(AuthError::Expired);
         }
-        let role = Role::parse(&user.role).ok_or(AuthError::InvalidToken)?;
         Ok(Session {
-            username: user.username,
-            name: user.name,
-            role,
-            practitioner: user.practitioner,
+            username,
+            name,
+            role: Role::parse(&role).ok_or(AuthError::InvalidToken)?,
+            practitioner,
             token_hash: hash,
             expires_ms: expires,
         })
