@@ -86,6 +86,11 @@ enum Command {
         #[command(subcommand)]
         action: UserCommand,
     },
+    /// The workstation's encrypted chart cache and outbox on this machine
+    Cache {
+        #[command(subcommand)]
+        action: CacheCommand,
+    },
     /// Write a deterministic synthetic population (same seed and anchor, same data)
     Seed {
         /// SQLite database file (created if missing)
@@ -118,6 +123,28 @@ enum Command {
         /// Files or folders (.json, .ndjson)
         #[arg(required = true)]
         paths: Vec<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum CacheCommand {
+    /// Per user: cached charts, their size and age, and notes still in the outbox (no key needed)
+    Stats {
+        /// Only this username
+        #[arg(long)]
+        user: Option<String>,
+    },
+    /// Delete cached charts (all users, or one); the outbox and drafts are kept
+    Purge {
+        /// Only this username
+        #[arg(long)]
+        user: Option<String>,
+        /// Also delete the key, outbox and drafts (a forgotten passphrase; refused while notes are unsent, unless --force)
+        #[arg(long)]
+        everything: bool,
+        /// Delete even when notes in the outbox have not reached the server
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -210,6 +237,203 @@ fn read_password(username: &str, from_stdin: bool) -> Result<String> {
         anyhow::bail!("the password must have at least {MIN_PASSWORD} characters");
     }
     Ok(password)
+}
+
+/// One user's offline data on this machine, found from the folders' own records.
+struct LocalUser {
+    username: String,
+    server: String,
+    vault_dir: Option<PathBuf>,
+    cache_dir: Option<PathBuf>,
+}
+
+fn local_users(vault_root: &Path, cache_root: &Path) -> Vec<LocalUser> {
+    let mut users: Vec<LocalUser> = bedside::vault::owners(vault_root)
+        .into_iter()
+        .map(|(dir, server, username)| LocalUser {
+            cache_dir: Some(cache_root.join(bedside::vault::slug(&server, &username)))
+                .filter(|d| d.exists()),
+            vault_dir: Some(dir),
+            username,
+            server,
+        })
+        .collect();
+    // A cache whose key folder is gone (it can no longer be read, but it is still listed).
+    for entry in std::fs::read_dir(cache_root)
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        let dir = entry.path();
+        if users.iter().any(|u| u.cache_dir.as_ref() == Some(&dir)) {
+            continue;
+        }
+        let owner = rusqlite::Connection::open_with_flags(
+            dir.join("charts.db"),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .and_then(|c| {
+            c.query_row("SELECT username, server FROM owner", [], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })
+        });
+        let (username, server) = owner.unwrap_or_else(|_| ("(unknown)".into(), String::new()));
+        users.push(LocalUser {
+            username,
+            server,
+            vault_dir: None,
+            cache_dir: Some(dir),
+        });
+    }
+    users
+}
+
+fn cache_command(action: CacheCommand) -> Result<()> {
+    use bedside::vault::cache::ChartCache;
+    use bedside::vault::outbox::Outbox;
+    let vault_root = bedside::paths::vault_root()?;
+    let cache_root = bedside::paths::cache_root()?;
+    let wanted =
+        |u: &LocalUser, only: &Option<String>| only.as_ref().is_none_or(|w| *w == u.username);
+    let when = |ms: Option<i64>| {
+        ms.and_then(chrono::DateTime::from_timestamp_millis)
+            .map(|t| {
+                t.with_timezone(&chrono::Local)
+                    .format("%Y-%m-%d %H:%M")
+                    .to_string()
+            })
+            .unwrap_or_else(|| "-".into())
+    };
+    match action {
+        CacheCommand::Stats { user } => {
+            println!("charts in {}", cache_root.display());
+            println!("keys, outboxes and drafts in {}", vault_root.display());
+            println!(
+                "{:<18} {:>6} {:>9} {:>9} {:<16} {:<16} {:>6} {:>6}  SERVER",
+                "USER", "CHARTS", "RESOURCES", "SIZE", "OLDEST", "NEWEST", "OUTBOX", "DRAFTS"
+            );
+            let mut shown = 0;
+            for u in local_users(&vault_root, &cache_root)
+                .iter()
+                .filter(|u| wanted(u, &user))
+            {
+                let stats = u
+                    .cache_dir
+                    .as_ref()
+                    .map(|d| ChartCache::stats(&d.join("charts.db")))
+                    .transpose()
+                    .unwrap_or_else(|e| {
+                        eprintln!("{}: cannot read the cache ({e})", u.username);
+                        None
+                    })
+                    .unwrap_or_default();
+                let unsent = u
+                    .vault_dir
+                    .as_ref()
+                    .map(|d| Outbox::unsent_at(&d.join("outbox.db")).unwrap_or(0))
+                    .unwrap_or(0);
+                let drafts = u
+                    .vault_dir
+                    .as_ref()
+                    .and_then(|d| std::fs::read_dir(d.join("drafts")).ok())
+                    .map(|r| {
+                        r.flatten()
+                            .filter(|e| e.path().extension().is_some_and(|x| x == "draft"))
+                            .count()
+                    })
+                    .unwrap_or(0);
+                println!(
+                    "{:<18} {:>6} {:>9} {:>8.1}M {:<16} {:<16} {:>6} {:>6}  {}",
+                    u.username,
+                    stats.charts,
+                    stats.resources,
+                    stats.bytes as f64 / 1_048_576.0,
+                    when(stats.oldest_ms),
+                    when(stats.newest_ms),
+                    unsent,
+                    drafts,
+                    u.server
+                );
+                shown += 1;
+            }
+            if shown == 0 {
+                println!(
+                    "(nothing cached{})",
+                    user.map(|u| format!(" for {u}")).unwrap_or_default()
+                );
+            }
+            for entry in std::fs::read_dir(&vault_root)
+                .into_iter()
+                .flatten()
+                .flatten()
+            {
+                let name = entry.file_name().to_string_lossy().to_string();
+                if name.contains(".set-aside-") {
+                    println!(
+                        "set aside (sealed with an earlier password): {}",
+                        entry.path().display()
+                    );
+                }
+            }
+            Ok(())
+        }
+        CacheCommand::Purge {
+            user,
+            everything,
+            force,
+        } => {
+            let users: Vec<LocalUser> = local_users(&vault_root, &cache_root)
+                .into_iter()
+                .filter(|u| wanted(u, &user))
+                .collect();
+            if users.is_empty() {
+                println!(
+                    "nothing to purge{}",
+                    user.map(|u| format!(" for {u}")).unwrap_or_default()
+                );
+                return Ok(());
+            }
+            if everything && !force {
+                let unsent: Vec<String> = users
+                    .iter()
+                    .filter_map(|u| {
+                        let n = Outbox::unsent_at(&u.vault_dir.as_ref()?.join("outbox.db")).ok()?;
+                        (n > 0).then(|| format!("{} ({n})", u.username))
+                    })
+                    .collect();
+                if !unsent.is_empty() {
+                    anyhow::bail!(
+                        "notes in the outbox have not reached the server for: {}. Sign in and let them send, or add --force to delete them",
+                        unsent.join(", ")
+                    );
+                }
+            }
+            let mut charts = 0;
+            for u in &users {
+                if let Some(dir) = &u.cache_dir {
+                    charts += ChartCache::stats(&dir.join("charts.db"))
+                        .map(|s| s.charts)
+                        .unwrap_or(0);
+                    std::fs::remove_dir_all(dir)
+                        .with_context(|| format!("cannot delete {}", dir.display()))?;
+                }
+                if everything && let Some(dir) = &u.vault_dir {
+                    std::fs::remove_dir_all(dir)
+                        .with_context(|| format!("cannot delete {}", dir.display()))?;
+                }
+            }
+            println!(
+                "purged {charts} cached charts of {} user(s){}",
+                users.len(),
+                if everything {
+                    ", with their keys, outboxes and drafts"
+                } else {
+                    "; outboxes and drafts kept"
+                }
+            );
+            Ok(())
+        }
+    }
 }
 
 fn user_command(action: UserCommand) -> Result<()> {
@@ -411,6 +635,8 @@ fn main() -> Result<()> {
             opts.duplicate_test_hours = hours;
         }
         opts.idle_lock = Some(idle_lock(&cli, &config, &mut warnings));
+        let server_id = opts.server.trim_end_matches('/').to_string();
+        opts.storage = storage(&server_id, &config, &mut warnings);
         opts.warnings.append(&mut warnings);
         // One thread is plenty for a client: the work is waiting on the network, and one
         // allocator heap instead of one per worker keeps the workstation small.
@@ -471,6 +697,9 @@ fn main() -> Result<()> {
                 });
                 opts.demo_password = Some(bedside::auth::DEMO_PASSWORD.to_string());
                 opts.idle_lock = Some(idle);
+                // The demo's port changes every run; its offline data belongs to the database.
+                opts.storage = storage(&format!("demo-{patients}"), &config, &mut warnings);
+                opts.vault_secret = Some(bedside::auth::DEMO_PASSWORD.to_string());
                 opts.warnings.append(&mut warnings);
                 let result = bedside::tui::run_terminal(opts).await;
                 server.stop().await;
@@ -478,6 +707,7 @@ fn main() -> Result<()> {
             })
         }
         Command::User { action } => user_command(action),
+        Command::Cache { action } => cache_command(action),
         Command::Serve {
             db,
             listen,
@@ -604,6 +834,30 @@ fn config_file() -> (bedside::config::Config, Vec<String>) {
     }
 }
 
+/// Where the workstation keeps offline data for `server_id`, with the site's and the user's
+/// cache settings.
+fn storage(
+    server_id: &str,
+    config: &bedside::config::Config,
+    warnings: &mut Vec<String>,
+) -> Option<bedside::tui::offline::StorageConfig> {
+    let (site, _) = bedside::config::load(&bedside::config::site_config_path());
+    let (settings, mut problems) = bedside::config::cache_settings(&site.cache, &config.cache);
+    warnings.append(&mut problems);
+    let local = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "user".into());
+    Some(bedside::tui::offline::StorageConfig {
+        vault_root: bedside::paths::vault_root().ok()?,
+        cache_root: bedside::paths::cache_root().ok()?,
+        server_id: server_id.to_string(),
+        settings,
+        kdf: bedside::vault::Kdf::default(),
+        legacy_drafts: bedside::paths::legacy_drafts().ok(),
+        local_user: format!("token:{local}"),
+    })
+}
+
 /// Options for the workstation: the user's keymap merged over the default, the recent-patient
 /// list in the data directory.
 fn workstation_options(server: String, token: Option<String>, ascii: bool) -> Options {
@@ -619,7 +873,6 @@ fn workstation_options(server: String, token: Option<String>, ascii: bool) -> Op
     opts.recent_file = dirs
         .as_ref()
         .map(|d| d.data_dir().join("recent-patients.json"));
-    opts.drafts_dir = dirs.as_ref().map(|d| d.data_dir().join("drafts"));
     opts.templates_dir = dirs.as_ref().map(|d| d.config_dir().join("templates"));
     opts.phrases_file = dirs.as_ref().map(|d| d.config_dir().join("phrases.toml"));
     opts.orders_dir = dirs.as_ref().map(|d| d.config_dir().join("orders"));

@@ -10,6 +10,21 @@ fn dirs() -> Result<ProjectDirs> {
         .context("cannot work out a home folder for bedside's data (is $HOME set?)")
 }
 
+/// Users' key files, outboxes and drafts (one folder each).
+pub fn vault_root() -> Result<PathBuf> {
+    Ok(dirs()?.data_dir().join("users"))
+}
+
+/// Users' cached charts (one folder each).
+pub fn cache_root() -> Result<PathBuf> {
+    Ok(dirs()?.cache_dir().join("users"))
+}
+
+/// Drafts an earlier bedside kept in the clear (sealed and moved at the next sign-in).
+pub fn legacy_drafts() -> Result<PathBuf> {
+    Ok(dirs()?.data_dir().join("drafts"))
+}
+
 /// The default database of `bedside serve`.
 pub fn default_db() -> Result<PathBuf> {
     Ok(dirs()?.data_dir().join("bedside.db"))

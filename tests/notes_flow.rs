@@ -56,10 +56,23 @@ async fn write_sign_addend_and_survive_a_server_outage() {
     let mut opts = SeedOptions::new(30, Depth::Full);
     opts.anchor = anchor();
     bedside::seed::seed(&server.store, &opts, |_| {}).unwrap();
-    let drafts = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let vault = bedside::vault::Vault::open_with(
+        home.path(),
+        &server.base,
+        "test.physician",
+        "a passphrase",
+        bedside::vault::Kdf {
+            m_kib: 64,
+            t: 1,
+            p: 1,
+        },
+    )
+    .unwrap();
+    let drafts = vault.dir().join("drafts");
     let mut options = Options::new(&server.base);
     options.token = Some(server.token.clone());
-    options.drafts_dir = Some(drafts.path().to_path_buf());
+    options.vault = Some(vault);
     options.author = "Dr Test".into();
     let display = test_display(&server.base, anchor());
     let mut h = Headless::with_options(options, display, 120, 40).unwrap();
@@ -119,18 +132,23 @@ async fn write_sign_addend_and_survive_a_server_outage() {
             .await
     );
     assert_eq!(
-        std::fs::read_dir(drafts.path())
+        std::fs::read_dir(&drafts)
             .unwrap()
             .filter(|e| e
                 .as_ref()
                 .unwrap()
                 .path()
                 .extension()
-                .is_some_and(|x| x == "json"))
+                .is_some_and(|x| x == "draft"))
             .count(),
         1,
         "one draft on disk"
     );
+    // Sealed: the note's words are not on disk in the clear.
+    for e in std::fs::read_dir(&drafts).unwrap() {
+        let bytes = std::fs::read(e.unwrap().path()).unwrap();
+        assert!(!bytes.windows(12).any(|w| w == b"Seen on the "));
+    }
 
     // Sign: the question names the patient.
     h.keys("<esc>s").unwrap();
@@ -175,14 +193,14 @@ async fn write_sign_addend_and_survive_a_server_outage() {
     );
     // The draft file is deleted by the writer thread: give it a moment.
     let json_files = || {
-        std::fs::read_dir(drafts.path())
+        std::fs::read_dir(&drafts)
             .unwrap()
             .filter(|e| {
                 e.as_ref()
                     .unwrap()
                     .path()
                     .extension()
-                    .is_some_and(|x| x == "json")
+                    .is_some_and(|x| x == "draft")
             })
             .count()
     };
@@ -260,30 +278,22 @@ async fn write_sign_addend_and_survive_a_server_outage() {
     );
     assert!(text_of(&addendum).contains("Correction: seen at 10:00."));
 
-    // The server goes down during a sign: the clinician is told, the draft stays.
+    // The server goes down during a sign: the note goes to the outbox, and the clinician is
+    // told where it is (tests/offline.rs follows it to the server).
     h.keys("n<enter>Plan: discharge tomorrow.<esc>").unwrap();
     if let Some(s) = server.server.take() {
         s.stop().await;
     }
     h.keys("sy").unwrap();
     assert!(
-        h.wait_for(WAIT, |s| note(s).is_some_and(|n| n.error.is_some()))
-            .await
+        h.wait_for(WAIT, |s| note(s).is_none() && s.storage.waiting() == 1)
+            .await,
+        "{}",
+        h.screen()
     );
-    let error = note(h.state()).unwrap().error.clone().unwrap();
-    assert!(
-        error.contains("not filed") && error.contains("kept"),
-        "{error}"
-    );
-    assert!(h.screen().contains("not filed"), "{}", h.screen());
-    let on_disk: Vec<String> = std::fs::read_dir(drafts.path())
-        .unwrap()
-        .filter_map(|e| std::fs::read_to_string(e.unwrap().path()).ok())
-        .collect();
-    assert!(
-        on_disk
-            .iter()
-            .any(|d| d.contains("Plan: discharge tomorrow.")),
-        "{on_disk:?}"
-    );
+    assert!(h.screen().contains("OUTBOX"), "{}", h.screen());
+    assert!(h.screen().contains("OFFLINE"), "{}", h.screen());
+    let entry = &h.state().storage.outbox[0];
+    assert!(entry.item.draft.text.contains("Plan: discharge tomorrow."));
+    assert_eq!(entry.item.resource["docStatus"], "final");
 }

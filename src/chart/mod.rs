@@ -128,6 +128,19 @@ impl Chart {
         self.rebuild();
     }
 
+    /// `Type/id` of the resource a timeline item comes from: what stays the same when the
+    /// chart is rebuilt with newer data.
+    pub fn source_of(&self, target: Target) -> Option<String> {
+        match target {
+            Target::Obs(i) => Some(format!("Observation/{}", self.obs.get(i as usize)?.id)),
+            Target::Report(i) => Some(format!(
+                "DiagnosticReport/{}",
+                self.reports.get(i as usize)?.id
+            )),
+            Target::Entry(i) => self.entry_sources.get(i as usize).cloned(),
+        }
+    }
+
     /// The answer of the dedicated allergy search: authoritative for the banner.
     pub fn set_allergies(&mut self, result: Result<Vec<Value>, String>) {
         match result {

@@ -264,6 +264,7 @@ pub struct Range {
 
 #[derive(Debug, Clone)]
 pub struct Report {
+    pub id: String,
     pub name: String,
     /// The report's LOINC code (a panel), for duplicate-test checks.
     pub code: Option<String>,

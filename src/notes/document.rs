@@ -8,7 +8,8 @@ use super::drafts::Draft;
 const LOINC: &str = "http://loinc.org";
 
 /// `final` when signed, `preliminary` when saved unsigned.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum DocStatus {
     Final,
     Preliminary,

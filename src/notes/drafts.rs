@@ -1,10 +1,11 @@
-//! Drafts on disk: one JSON file per draft in the data directory, written atomically (write a
-//! temporary file, fsync, rename, fsync the folder) and readable only by the user (0600).
-//! A draft names its server and patient, so it can only ever be filed to that chart.
-//! (Encryption at rest arrives with the cache issue.)
+//! Drafts on disk: one file per draft in the user's folder, sealed with their data key
+//! (`crate::vault`), written atomically (write a temporary file, fsync, rename, fsync the
+//! folder) and readable only by the user (0600). A draft names its server and patient, so it
+//! can only ever be filed to that chart.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
+
+use crate::vault::Vault;
 
 use serde::{Deserialize, Serialize};
 
@@ -43,50 +44,47 @@ pub struct Draft {
 #[derive(Debug, Clone)]
 pub struct DraftStore {
     dir: PathBuf,
+    vault: Vault,
+}
+
+fn aad(id: &str) -> Vec<u8> {
+    format!("bedside-draft-v1|{id}").into_bytes()
+}
+
+fn safe_id(id: &str) -> String {
+    // Ids are generated here (UUIDs); anything else cannot name a file outside the folder.
+    id.chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .collect()
 }
 
 impl DraftStore {
-    pub fn new(dir: PathBuf) -> DraftStore {
-        DraftStore { dir }
+    /// Drafts in `dir`, sealed with `vault`'s key.
+    pub fn new(dir: PathBuf, vault: Vault) -> DraftStore {
+        DraftStore { dir, vault }
     }
 
     pub fn dir(&self) -> &Path {
         &self.dir
     }
 
-    fn path(&self, id: &str) -> PathBuf {
-        // Ids are generated here (UUIDs); anything else cannot name a file outside the folder.
-        let safe: String = id
-            .chars()
-            .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
-            .collect();
-        self.dir.join(format!("{safe}.json"))
+    /// Wipes the key from memory (the lock screen, sign-out).
+    pub fn close(&self) {
+        self.vault.close();
     }
 
-    /// Writes the draft so that a crash at any moment leaves the old or the new copy whole.
+    fn path(&self, id: &str) -> PathBuf {
+        self.dir.join(format!("{}.draft", safe_id(id)))
+    }
+
+    /// Writes the draft, sealed, so that a crash at any moment leaves the old or the new copy
+    /// whole.
     pub fn save(&self, draft: &Draft) -> std::io::Result<()> {
-        std::fs::create_dir_all(&self.dir)?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let _ = std::fs::set_permissions(&self.dir, std::fs::Permissions::from_mode(0o700));
-        }
-        let path = self.path(&draft.id);
-        let tmp = path.with_extension("json.tmp");
-        {
-            let mut options = std::fs::OpenOptions::new();
-            options.write(true).create(true).truncate(true);
-            #[cfg(unix)]
-            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-            let mut file = options.open(&tmp)?;
-            file.write_all(&serde_json::to_vec(draft)?)?;
-            file.sync_all()?;
-        }
-        std::fs::rename(&tmp, &path)?;
-        if let Ok(dir) = std::fs::File::open(&self.dir) {
-            let _ = dir.sync_all();
-        }
-        Ok(())
+        let mut plain = serde_json::to_vec(draft)?;
+        let sealed = self.vault.seal(&aad(&draft.id), &plain);
+        zeroize::Zeroize::zeroize(&mut plain);
+        let sealed = sealed.map_err(|e| std::io::Error::other(e.to_string()))?;
+        crate::files::write_private(&self.path(&draft.id), &sealed)
     }
 
     pub fn delete(&self, id: &str) -> std::io::Result<()> {
@@ -96,26 +94,59 @@ impl DraftStore {
         }
     }
 
-    /// Every readable draft for `server`, newest first, and how many files could not be read.
-    pub fn load(&self, server: &str) -> (Vec<Draft>, usize) {
+    /// Every readable draft (for `server`, when given), newest first, and how many files
+    /// could not be read (damaged, or changed on disk). The store is one user's on one
+    /// server already, so the workstation asks for all.
+    pub fn load(&self, server: Option<&str>) -> (Vec<Draft>, usize) {
         let mut drafts = Vec::new();
         let mut unreadable = 0;
         for entry in std::fs::read_dir(&self.dir).into_iter().flatten().flatten() {
             let path = entry.path();
-            if path.extension().is_none_or(|e| e != "json") {
+            if path.extension().is_none_or(|e| e != "draft") {
                 continue;
             }
-            match std::fs::read(&path)
+            let id = path
+                .file_stem()
+                .map(|s| s.to_string_lossy().to_string())
+                .unwrap_or_default();
+            let draft = std::fs::read(&path)
                 .ok()
-                .and_then(|b| serde_json::from_slice::<Draft>(&b).ok())
-            {
-                Some(d) if d.server == server => drafts.push(d),
+                .and_then(|b| self.vault.open_sealed(&aad(&id), &b).ok())
+                .and_then(|b| serde_json::from_slice::<Draft>(&b).ok());
+            match draft {
+                Some(d) if server.is_none_or(|s| d.server == s) => drafts.push(d),
                 Some(_) => {}
                 None => unreadable += 1,
             }
         }
         drafts.sort_by(|a, b| b.saved.cmp(&a.saved));
         (drafts, unreadable)
+    }
+
+    /// Moves drafts written in the clear by an earlier bedside (`legacy`, one JSON file per
+    /// draft) into this store, sealed, when they are `owner`'s (or name nobody); the clear
+    /// copies are removed. Returns how many moved.
+    pub fn adopt_plain(&self, legacy: &Path, owner: Option<&str>) -> usize {
+        let mut moved = 0;
+        for entry in std::fs::read_dir(legacy).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.extension().is_none_or(|e| e != "json") {
+                continue;
+            }
+            let Some(draft) = std::fs::read(&path)
+                .ok()
+                .and_then(|b| serde_json::from_slice::<Draft>(&b).ok())
+            else {
+                continue;
+            };
+            if draft.owner.is_some() && draft.owner.as_deref() != owner {
+                continue;
+            }
+            if self.save(&draft).is_ok() && std::fs::remove_file(&path).is_ok() {
+                moved += 1;
+            }
+        }
+        moved
     }
 }
 
@@ -145,30 +176,62 @@ mod tests {
         }
     }
 
+    fn vault(dir: &Path) -> Vault {
+        let kdf = crate::vault::Kdf {
+            m_kib: 64,
+            t: 1,
+            p: 1,
+        };
+        Vault::open_with(dir, "s", "alice", "pw", kdf).unwrap()
+    }
+
     #[test]
-    fn saves_atomically_privately_and_per_server() {
+    fn saves_sealed_atomically_privately_and_per_server() {
         let dir = tempfile::tempdir().unwrap();
-        let store = DraftStore::new(dir.path().join("drafts"));
+        let store = DraftStore::new(dir.path().join("drafts"), vault(dir.path()));
         let d = draft("a1");
         store.save(&d).unwrap();
         store.save(&d).unwrap();
-        let (loaded, bad) = store.load("http://s/fhir");
+        let (loaded, bad) = store.load(Some("http://s/fhir"));
         assert_eq!((loaded, bad), (vec![d.clone()], 0));
-        assert!(store.load("http://other/fhir").0.is_empty());
+        assert!(store.load(Some("http://other/fhir")).0.is_empty());
+        let file = store.dir().join("a1.draft");
+        let bytes = std::fs::read(&file).unwrap();
+        assert!(!bytes.windows(5).any(|w| w == b"SMITH"), "sealed on disk");
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(store.dir().join("a1.json"))
-                .unwrap()
-                .permissions()
-                .mode();
+            let mode = std::fs::metadata(&file).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
-        std::fs::write(store.dir().join("junk.json"), "{").unwrap();
-        assert_eq!(store.load("http://s/fhir").1, 1);
+        std::fs::write(store.dir().join("junk.draft"), "{").unwrap();
+        assert_eq!(store.load(Some("http://s/fhir")).1, 1);
+        // A draft copied over another's file does not open as that draft.
+        std::fs::write(store.dir().join("b2.draft"), &bytes).unwrap();
+        assert_eq!(store.load(Some("http://s/fhir")).1, 2);
         store.delete("a1").unwrap();
         store.delete("a1").unwrap();
-        assert!(store.load("http://s/fhir").0.is_empty());
-        assert_eq!(store.path("../../etc/x"), store.dir().join("etcx.json"));
+        assert_eq!(store.load(Some("http://s/fhir")).0.len(), 0);
+        assert_eq!(store.path("../../etc/x"), store.dir().join("etcx.draft"));
+    }
+
+    #[test]
+    fn plain_drafts_of_an_earlier_version_are_sealed_and_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let legacy = dir.path().join("old");
+        std::fs::create_dir_all(&legacy).unwrap();
+        let mine = draft("m1");
+        let mut theirs = draft("t1");
+        theirs.owner = Some("bob".into());
+        std::fs::write(legacy.join("m1.json"), serde_json::to_vec(&mine).unwrap()).unwrap();
+        std::fs::write(legacy.join("t1.json"), serde_json::to_vec(&theirs).unwrap()).unwrap();
+        let store = DraftStore::new(dir.path().join("drafts"), vault(dir.path()));
+        assert_eq!(store.adopt_plain(&legacy, Some("alice")), 1);
+        assert!(!legacy.join("m1.json").exists());
+        assert!(
+            legacy.join("t1.json").exists(),
+            "bob's draft is left for bob"
+        );
+        assert_eq!(store.load(Some("http://s/fhir")).0, vec![mine]);
     }
 }

@@ -150,7 +150,16 @@ pub async fn spawn_local_with_limit(store: Store, body_limit: usize) -> std::io:
 }
 
 pub async fn spawn_local_with(store: Store, config: ServerConfig) -> std::io::Result<Running> {
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    spawn_at(store, SocketAddr::from(([127, 0, 0, 1], 0)), config).await
+}
+
+/// Serves on `addr` (a server restarted on the port it had before, in tests).
+pub async fn spawn_at(
+    store: Store,
+    addr: SocketAddr,
+    config: ServerConfig,
+) -> std::io::Result<Running> {
+    let listener = TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(serve(store, listener, config, async move {

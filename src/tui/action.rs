@@ -75,6 +75,8 @@ actions! {
     BreakGlass => "break_glass",
     /// Who looked at this chart: the access log (support and privacy review)
     ShowAccessLog => "show_access_log",
+    /// Notes waiting for the server, sent, or needing a decision (the outbox)
+    ShowOutbox => "show_outbox",
     /// Write a new note for this patient (or reopen the draft)
     NewNote => "new_note",
     /// Write an addendum to the signed note selected in the timeline

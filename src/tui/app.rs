@@ -21,7 +21,6 @@ use super::state::{Display, Msg, NoteSettings, State};
 use super::theme::{self, Theme};
 use super::update::update;
 use super::view::view;
-use crate::notes::drafts::DraftStore;
 
 /// What the workstation needs to start.
 pub struct Options {
@@ -34,8 +33,6 @@ pub struct Options {
     pub ascii: bool,
     /// Problems with the user's files, shown on screen at start.
     pub warnings: Vec<String>,
-    /// Where drafts are kept (none: drafts cannot be saved, and the note pane says so).
-    pub drafts_dir: Option<PathBuf>,
     /// The user's own templates and phrases (`templates/`, `phrases.toml` in the config dir).
     pub templates_dir: Option<PathBuf>,
     pub phrases_file: Option<PathBuf>,
@@ -53,6 +50,12 @@ pub struct Options {
     pub transport: Transport,
     /// The demo's password, shown on its lock screen (the demo only).
     pub demo_password: Option<String>,
+    /// Where offline data (cache, outbox, drafts) lives; none: nothing is kept on disk.
+    pub storage: Option<super::offline::StorageConfig>,
+    /// The password of the user signed in before start (the demo), to open their vault.
+    pub vault_secret: Option<String>,
+    /// A vault opened by the caller (tests).
+    pub vault: Option<crate::vault::Vault>,
 }
 
 impl Options {
@@ -65,7 +68,6 @@ impl Options {
             recent_file: None,
             ascii: false,
             warnings: Vec::new(),
-            drafts_dir: None,
             templates_dir: None,
             phrases_file: None,
             author: "bedside user".into(),
@@ -75,6 +77,9 @@ impl Options {
             idle_lock: None,
             transport: Transport::default(),
             demo_password: None,
+            storage: None,
+            vault_secret: None,
+            vault: None,
         }
     }
 }
@@ -104,9 +109,27 @@ impl App {
         };
         let recent = recent_path.map(|path| RecentStore::new(path, &client.base()));
         let recent_ids = recent.as_ref().map(RecentStore::load).unwrap_or_default();
-        let mut runner = Runner::new(client, tx.clone(), recent, display.zone);
-        if let Some(dir) = opts.drafts_dir {
-            runner.keep_drafts(DraftStore::new(dir));
+        let mut runner = Runner::new(client.clone(), tx.clone(), recent, display.zone);
+        let storage_enabled = opts.storage.is_some() || opts.vault.is_some();
+        // A token with no sign-in behind it: the offline data needs a passphrase.
+        let needs_passphrase =
+            signed_in && opts.user.is_none() && opts.storage.is_some() && opts.vault.is_none();
+        runner.storage = opts.storage.map(std::sync::Arc::new);
+        if let Some(vault) = opts.vault {
+            runner.attach(super::state::Unlocked {
+                vault,
+                offline_user: None,
+                set_aside: None,
+            });
+        }
+        if let (Some(secret), Some(user), Some(cfg)) =
+            (opts.vault_secret, opts.user.clone(), runner.storage.clone())
+        {
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let opened = super::offline::open_after_sign_in(cfg, user, secret).await;
+                let _ = tx.send(Msg::VaultOpened(opened));
+            });
         }
         runner.recent_file = opts.recent_file.clone();
         let mut warnings = opts.warnings;
@@ -146,12 +169,24 @@ impl App {
         state.access = super::state::Access {
             user: opts.user,
             signed_in,
-            form: (!signed_in)
-                .then(|| super::state::SignInForm::new(super::state::FormMode::SignIn, "")),
+            form: if !signed_in {
+                Some(super::state::SignInForm::new(
+                    super::state::FormMode::SignIn,
+                    "",
+                ))
+            } else if needs_passphrase {
+                Some(super::state::SignInForm::new(
+                    super::state::FormMode::Passphrase,
+                    "",
+                ))
+            } else {
+                None
+            },
             idle_ms: opts.idle_lock.map_or(0, |d| d.as_millis().max(1) as i64),
             last_input_ms: crate::fhir::date::now_ms(),
             demo_password: opts.demo_password,
         };
+        state.storage.enabled = storage_enabled;
         if let Some(w) = warnings.first() {
             state.notice = Some(super::state::Notice {
                 level: super::state::Level::Warning,
@@ -236,6 +271,8 @@ impl App {
             self.draw(terminal)?;
         }
         self.save_unsaved();
+        // Leaving is signing out: the key goes, and the cache too where the site asks.
+        self.runner.close_vault(true);
         Ok(())
     }
 

@@ -11,11 +11,15 @@ use tokio::task::JoinHandle;
 use crate::chart::location_of;
 use crate::client::{FetchError, FhirClient, PAGE_TIMEOUT, SEARCH_TIMEOUT, bundle_page};
 
-use crate::notes::document::document_reference;
+use crate::notes::document::{DocStatus, document_reference};
 use crate::notes::drafts::{Draft, DraftStore};
+use crate::vault::Vault;
+use crate::vault::cache::ChartCache;
+use crate::vault::outbox::{Item, Outbox};
 
+use super::offline::{self, CacheJob, ChartSources, StorageConfig, is_offline};
 use super::recent::RecentStore;
-use super::state::{Effect, Msg};
+use super::state::{Effect, Msg, Unlocked};
 
 /// The pause after the last keystroke before a search is sent.
 pub const DEBOUNCE: Duration = Duration::from_millis(150);
@@ -54,6 +58,16 @@ pub struct Runner {
     zone: FixedOffset,
     chart_task: Option<JoinHandle<()>>,
     search_task: Option<JoinHandle<()>>,
+    /// Where offline data lives (none: nothing kept on disk).
+    pub storage: Option<std::sync::Arc<StorageConfig>>,
+    /// The signed-in user's unlocked vault, and what it opens.
+    vault: Option<Vault>,
+    cache: Option<std::sync::Arc<ChartCache>>,
+    cache_writer: Option<std::sync::mpsc::Sender<CacheJob>>,
+    outbox: Option<std::sync::Arc<Outbox>>,
+    flushing: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// Who the last vault belonged to (their cache is wiped at sign-out when the site asks).
+    last_user: Option<String>,
 }
 
 impl Runner {
@@ -72,12 +86,125 @@ impl Runner {
             zone,
             chart_task: None,
             search_task: None,
+            storage: None,
+            vault: None,
+            cache: None,
+            cache_writer: None,
+            outbox: None,
+            flushing: Default::default(),
+            last_user: None,
         }
     }
 
-    /// Keeps drafts in `store`.
+    /// Uses `unlocked`'s key for the cache, the outbox and drafts, from now on.
+    pub fn attach(&mut self, unlocked: Unlocked) {
+        self.close_vault(false);
+        let vault = unlocked.vault;
+        let settings = self
+            .storage
+            .as_ref()
+            .map(|s| s.settings.clone())
+            .unwrap_or_default();
+        if let Some(cfg) = self.storage.as_ref().filter(|_| settings.enabled) {
+            match ChartCache::open(&cfg.cache_root, vault.clone(), settings) {
+                Ok(cache) => {
+                    let cache = std::sync::Arc::new(cache);
+                    self.cache_writer = Some(offline::start_cache_writer(cache.clone()));
+                    self.cache = Some(cache);
+                }
+                Err(e) => tracing::warn!("no chart cache this session: {e}"),
+            }
+        }
+        let outbox = match Outbox::open(vault.clone()) {
+            Ok(o) => Some(std::sync::Arc::new(o)),
+            Err(e) => {
+                tracing::error!("no outbox this session: {e}");
+                None
+            }
+        };
+        let store = DraftStore::new(vault.dir().join("drafts"), vault.clone());
+        if let Some(legacy) = self.storage.as_ref().and_then(|c| c.legacy_drafts.clone()) {
+            let owner = vault.username.clone();
+            let moved = store.adopt_plain(&legacy, Some(&owner));
+            if moved > 0 {
+                tracing::info!("{moved} drafts written in the clear were sealed");
+            }
+        }
+        self.drafts = Some(DraftWriter::start(store, outbox.clone(), self.tx.clone()));
+        self.outbox = outbox;
+        self.last_user = Some(vault.username.clone());
+        self.vault = Some(vault);
+        self.run(Effect::LoadDrafts);
+        self.report_outbox(true);
+    }
+
+    /// Drafts with a key supplied by the caller (tests): the same as a sign-in's.
     pub fn keep_drafts(&mut self, store: DraftStore) {
-        self.drafts = Some(DraftWriter::start(store, self.tx.clone()));
+        self.drafts = Some(DraftWriter::start(store, None, self.tx.clone()));
+    }
+
+    /// Wipes the key from memory once the pending draft writes are done; with `sign_out`
+    /// at a site that asks for it, the user's cached charts are deleted too.
+    pub fn close_vault(&mut self, sign_out: bool) {
+        match self.drafts.take() {
+            Some(writer) => writer.send(DraftJob::Close),
+            None => {
+                if let Some(v) = &self.vault {
+                    v.close();
+                }
+            }
+        }
+        self.cache_writer = None;
+        self.cache = None;
+        self.outbox = None;
+        self.vault = None;
+        if sign_out {
+            self.sign_out();
+        }
+    }
+
+    /// At sign-out: the cached charts go when the site asks for it.
+    pub fn sign_out(&mut self) {
+        let (Some(cfg), Some(user)) = (&self.storage, &self.last_user) else {
+            return;
+        };
+        if cfg.settings.wipe_on_sign_out || !cfg.settings.enabled {
+            let dir = cfg
+                .cache_root
+                .join(crate::vault::slug(&cfg.server_id, user));
+            if let Err(e) = std::fs::remove_dir_all(&dir)
+                && e.kind() != std::io::ErrorKind::NotFound
+            {
+                tracing::warn!("cannot wipe the chart cache at sign-out: {e}");
+            }
+        }
+    }
+
+    /// Sends the outbox's list to the screen (and starts sending when `flush`).
+    fn report_outbox(&self, flush: bool) {
+        let Some(outbox) = self.outbox.clone() else {
+            return;
+        };
+        let tx = self.tx.clone();
+        let since = crate::fhir::date::now_ms() - crate::vault::outbox::SENT_SHOWN_MS;
+        let ob = outbox.clone();
+        tokio::task::spawn_blocking(move || {
+            if let Ok(entries) = ob.list(since) {
+                let _ = tx.send(Msg::Outbox {
+                    entries,
+                    sent_now: 0,
+                    error: None,
+                });
+            }
+        });
+        if flush {
+            offline::flush(
+                self.client.clone(),
+                outbox,
+                self.tx.clone(),
+                self.flushing.clone(),
+            );
+        }
     }
 
     /// The draft folder, for the synchronous save on the way out.
@@ -105,8 +232,23 @@ impl Runner {
                 if let Some(old) = self.search_task.take() {
                     old.abort();
                 }
+                let cache = self.cache.clone();
                 self.search_task = Some(tokio::spawn(async move {
-                    let result = search(&client, "Patient", &params).await;
+                    let mut result = search(&client, "Patient", &params).await;
+                    if let (Err(e), Some(cache)) = (&result, cache)
+                        && is_offline(e)
+                    {
+                        // Offline: the cached patients are searched instead.
+                        let _ = tx.send(Msg::Connectivity(false));
+                        let now = crate::fhir::date::now_ms();
+                        let cards = tokio::task::spawn_blocking(move || cache.patients(now))
+                            .await
+                            .ok()
+                            .and_then(Result::ok);
+                        if let Some(cards) = cards {
+                            result = Ok(offline::search_cached(&cards, &params));
+                        }
+                    }
                     let _ = tx.send(Msg::SearchDone { generation, result });
                 }));
             }
@@ -135,12 +277,35 @@ impl Runner {
                 });
             }
             Effect::LoadRecent { patient_ids } => {
+                let cache = self.cache.clone();
                 tokio::spawn(async move {
                     let params = [
                         ("_id", patient_ids.join(",")),
                         ("_count", patient_ids.len().to_string()),
                     ];
-                    let _ = tx.send(Msg::RecentLoaded(search(&client, "Patient", &params).await));
+                    let mut result = search(&client, "Patient", &params).await;
+                    if let (Err(e), Some(cache)) = (&result, cache)
+                        && is_offline(e)
+                    {
+                        let _ = tx.send(Msg::Connectivity(false));
+                        let now = crate::fhir::date::now_ms();
+                        let cards = tokio::task::spawn_blocking(move || cache.patients(now))
+                            .await
+                            .ok()
+                            .and_then(Result::ok);
+                        if let Some(cards) = cards {
+                            let wanted: Vec<_> = cards
+                                .into_iter()
+                                .filter(|p| {
+                                    p["id"]
+                                        .as_str()
+                                        .is_some_and(|id| patient_ids.iter().any(|w| w == id))
+                                })
+                                .collect();
+                            result = Ok(wanted);
+                        }
+                    }
+                    let _ = tx.send(Msg::RecentLoaded(result));
                 });
             }
             Effect::SaveRecent { patient_ids } => {
@@ -154,9 +319,8 @@ impl Runner {
             }
             Effect::LoadDrafts => {
                 if let Some(store) = self.drafts.as_ref().map(|w| w.store.clone()) {
-                    let server = client.base();
                     tokio::task::spawn_blocking(move || {
-                        let (drafts, unreadable) = store.load(&server);
+                        let (drafts, unreadable) = store.load(None);
                         if unreadable > 0 {
                             tracing::warn!("{unreadable} draft files could not be read");
                         }
@@ -184,12 +348,36 @@ impl Runner {
                     let _ = tx.send(Msg::AutosaveDue { context });
                 });
             }
+            Effect::QueueNote {
+                context,
+                draft,
+                status,
+                author,
+            } => match &self.drafts {
+                Some(writer) if writer.outbox.is_some() => {
+                    writer.send(DraftJob::Queue {
+                        context,
+                        item: Box::new(outbox_item(*draft, status, &author)),
+                    });
+                }
+                _ => {
+                    let _ = tx.send(Msg::NoteNotQueued {
+                        context,
+                        error: "the server cannot be reached and there is no outbox to keep the note in; it stays here as a draft".into(),
+                    });
+                }
+            },
             Effect::SendNote {
                 context,
                 draft,
                 status,
                 author,
             } => {
+                let queue = self
+                    .drafts
+                    .as_ref()
+                    .filter(|w| w.outbox.is_some())
+                    .map(|w| w.jobs.clone());
                 tokio::spawn(async move {
                     let now = crate::fhir::date::instant(crate::fhir::date::now_ms());
                     let mut draft = *draft;
@@ -208,12 +396,26 @@ impl Runner {
                                 .await
                         }
                     };
-                    let _ = tx.send(Msg::NoteSent {
-                        context,
-                        draft_id: draft.id,
-                        status,
-                        result,
-                    });
+                    match (result, queue) {
+                        (Err(e), Some(queue)) if is_offline(&e) => {
+                            // Not reached: the note goes to the outbox (sent when the server
+                            // is back; the conditional create files it once even if this
+                            // attempt did arrive).
+                            let _ = tx.send(Msg::Connectivity(false));
+                            let _ = queue.send(DraftJob::Queue {
+                                context,
+                                item: Box::new(outbox_item(draft, status, &author)),
+                            });
+                        }
+                        (result, _) => {
+                            let _ = tx.send(Msg::NoteSent {
+                                context,
+                                draft_id: draft.id,
+                                status,
+                                result,
+                            });
+                        }
+                    }
                 });
             }
             Effect::SignOrders { context, bundle } => {
@@ -252,6 +454,10 @@ impl Runner {
                 if let Some(old) = self.chart_task.take() {
                     old.abort();
                 }
+                let sources = ChartSources {
+                    cache: self.cache.clone(),
+                    writer: self.cache_writer.clone(),
+                };
                 let task = load_chart(
                     client,
                     tx,
@@ -259,6 +465,7 @@ impl Runner {
                     patient_id,
                     check && !support,
                     check && support,
+                    sources,
                 );
                 self.chart_task = Some(tokio::spawn(task));
             }
@@ -267,16 +474,96 @@ impl Runner {
                 password,
                 code,
                 replace,
+                same_user,
             } => {
+                let storage = self.storage.clone();
                 tokio::spawn(async move {
                     // A failed attempt leaves the held token alone; a new one replaces it,
                     // and the old one is revoked on the server.
                     let old = if replace { client.token() } else { None };
                     let result = client.login(&username, &password, code.as_deref()).await;
-                    if let (Ok(_), Some(old)) = (&result, old) {
-                        client.revoke(old).await;
+                    match (result, storage) {
+                        (Ok(user), storage) => {
+                            if let Some(old) = old {
+                                client.revoke(old).await;
+                            }
+                            let _ = tx.send(Msg::SignedIn(Ok(user.clone())));
+                            if let Some(cfg) = storage {
+                                let opened = offline::open_after_sign_in(cfg, user, password).await;
+                                let _ = tx.send(Msg::VaultOpened(opened));
+                            }
+                        }
+                        (Err(crate::client::LoginError::Fetch(e)), Some(cfg)) if is_offline(&e) => {
+                            // The server cannot be reached: the password is checked against
+                            // this terminal's key file instead, for reading cached charts.
+                            match offline::open_offline(cfg, username, password).await {
+                                Ok(unlocked) => {
+                                    if !same_user {
+                                        // Another user's token must not be used for this one.
+                                        client.set_token(None);
+                                    }
+                                    let user = unlocked.offline_user.clone();
+                                    let _ = tx.send(Msg::Connectivity(false));
+                                    if let Some(user) = user {
+                                        let _ = tx.send(Msg::SignedIn(Ok(user)));
+                                    }
+                                    let _ = tx.send(Msg::VaultOpened(Ok(unlocked)));
+                                }
+                                Err(message) => {
+                                    let _ = tx.send(Msg::SignedIn(Err(
+                                        crate::client::LoginError::Refused(message),
+                                    )));
+                                }
+                            }
+                        }
+                        (result, _) => {
+                            let _ = tx.send(Msg::SignedIn(result));
+                        }
                     }
-                    let _ = tx.send(Msg::SignedIn(result));
+                });
+            }
+            Effect::OpenVault { secret } => match self.storage.clone() {
+                Some(cfg) => {
+                    tokio::spawn(async move {
+                        let opened = offline::open_with_passphrase(cfg, secret).await;
+                        let _ = tx.send(Msg::VaultOpened(opened));
+                    });
+                }
+                None => {
+                    let _ = tx.send(Msg::VaultOpened(Err(
+                        "this workstation keeps no offline data".into(),
+                    )));
+                }
+            },
+            Effect::AttachVault(unlocked) => self.attach(unlocked),
+            Effect::CloseVault { wipe } => self.close_vault(wipe),
+            Effect::FlushOutbox => self.report_outbox(true),
+            Effect::RemoveFromOutbox { seq } => {
+                if let Some(outbox) = self.outbox.clone() {
+                    let tx = self.tx.clone();
+                    let since = crate::fhir::date::now_ms() - crate::vault::outbox::SENT_SHOWN_MS;
+                    tokio::task::spawn_blocking(move || {
+                        if let Err(e) = outbox.remove(seq) {
+                            tracing::warn!("cannot remove an outbox entry: {e}");
+                        }
+                        if let Ok(entries) = outbox.list(since) {
+                            let _ = tx.send(Msg::Outbox {
+                                entries,
+                                sent_now: 0,
+                                error: None,
+                            });
+                        }
+                    });
+                }
+            }
+            Effect::Probe => {
+                tokio::spawn(async move {
+                    tokio::time::sleep(offline::PROBE_EVERY).await;
+                    let reply = client
+                        .get("metadata", &[], std::time::Duration::from_secs(5))
+                        .await;
+                    let online = !matches!(&reply, Err(e) if is_offline(e));
+                    let _ = tx.send(Msg::Probed(online));
                 });
             }
             Effect::Logout => {
@@ -321,19 +608,49 @@ impl Runner {
 enum DraftJob {
     Save(Box<Draft>),
     Delete(String),
+    /// Into the outbox, then the draft file goes (in that order: never neither).
+    Queue {
+        context: u64,
+        item: Box<Item>,
+    },
+    /// Wipe the key once everything before this is on disk.
+    Close,
 }
 
-/// Draft writes go through one thread, in the order they were asked for: two saves of the
-/// same draft can never land out of order or race on the temporary file.
+/// The outbox entry for a note signed or saved while offline, stamped now.
+fn outbox_item(mut draft: Draft, status: DocStatus, author: &serde_json::Value) -> Item {
+    let now = chrono::Utc::now();
+    stamp(&mut draft, now);
+    let when = crate::fhir::date::instant(crate::fhir::date::now_ms());
+    let resource = document_reference(&draft, status, author, &when);
+    Item {
+        if_match: draft.server_version.clone(),
+        draft,
+        status,
+        resource,
+        message: None,
+        server_copy: None,
+    }
+}
+
+/// Draft writes (and outbox entries) go through one thread, in the order they were asked
+/// for: two saves of the same draft can never land out of order or race on the temporary
+/// file, and the key is wiped only after the last of them.
 struct DraftWriter {
     store: DraftStore,
+    outbox: Option<std::sync::Arc<Outbox>>,
     jobs: std::sync::mpsc::Sender<DraftJob>,
 }
 
 impl DraftWriter {
-    fn start(store: DraftStore, tx: UnboundedSender<Msg>) -> DraftWriter {
+    fn start(
+        store: DraftStore,
+        outbox: Option<std::sync::Arc<Outbox>>,
+        tx: UnboundedSender<Msg>,
+    ) -> DraftWriter {
         let (jobs, queue) = std::sync::mpsc::channel::<DraftJob>();
         let disk = store.clone();
+        let ob = outbox.clone();
         let _ = std::thread::Builder::new()
             .name("bedside-drafts".into())
             .spawn(move || {
@@ -363,10 +680,49 @@ impl DraftWriter {
                                 tracing::warn!("cannot delete a filed draft: {e}");
                             }
                         }
+                        DraftJob::Queue { context, item } => {
+                            let Some(outbox) = &ob else { continue };
+                            let now = crate::fhir::date::now_ms();
+                            match outbox.enqueue(&item, now) {
+                                Ok(_) => {
+                                    if let Err(e) = disk.delete(&item.draft.id) {
+                                        tracing::warn!("cannot delete a queued draft: {e}");
+                                    }
+                                    let _ = tx.send(Msg::NoteQueued {
+                                        context,
+                                        draft_id: item.draft.id.clone(),
+                                        status: item.status,
+                                    });
+                                    let since = now - crate::vault::outbox::SENT_SHOWN_MS;
+                                    if let Ok(entries) = outbox.list(since) {
+                                        let _ = tx.send(Msg::Outbox {
+                                            entries,
+                                            sent_now: 0,
+                                            error: None,
+                                        });
+                                    }
+                                }
+                                Err(e) => {
+                                    tracing::error!("cannot put a note in the outbox: {e}");
+                                    let _ = tx.send(Msg::NoteNotQueued {
+                                        context,
+                                        error: format!("the note could not be put in the outbox ({e}); it stays here as a draft"),
+                                    });
+                                }
+                            }
+                        }
+                        DraftJob::Close => {
+                            disk.close();
+                            break;
+                        }
                     }
                 }
             });
-        DraftWriter { store, jobs }
+        DraftWriter {
+            store,
+            outbox,
+            jobs,
+        }
     }
 
     fn send(&self, job: DraftJob) {
@@ -393,7 +749,9 @@ async fn search(
     Ok(bundle_page(bundle)?.0)
 }
 
-/// Loads a chart: the patient and allergies for the banner at once, the rest in pages.
+/// Loads a chart: from the cache at once when it holds it (then the server's changes, merged
+/// in); otherwise the patient and allergies for the banner at once, the rest in pages. A
+/// complete chart goes to the cache, off this path.
 async fn load_chart(
     client: FhirClient,
     tx: UnboundedSender<Msg>,
@@ -401,19 +759,60 @@ async fn load_chart(
     id: String,
     check: bool,
     withhold: bool,
+    sources: ChartSources,
 ) {
+    let started_ms = crate::fhir::date::now_ms();
+    // Support staff see no clinical content, so nothing of it is shown from the cache either.
+    let cache = sources.cache.clone().filter(|_| !withhold);
+    let mut cached_bytes = None;
+    if let Some(cache) = cache {
+        let pid = id.clone();
+        let found = tokio::task::spawn_blocking(move || cache.get(&pid, started_ms))
+            .await
+            .ok();
+        match found {
+            Some(Ok(Some(hit))) => {
+                let fetched_ms = hit.fetched_ms;
+                let copy = hit.resources.clone();
+                let _ = tx.send(Msg::ChartCached {
+                    context,
+                    resources: hit.resources,
+                    fetched_ms,
+                });
+                cached_bytes = Some((copy, fetched_ms));
+            }
+            Some(Err(e)) => tracing::warn!("cannot read the chart cache: {e}"),
+            _ => {}
+        }
+    }
     let patient = client
         .get(&format!("Patient/{id}"), &[], SEARCH_TIMEOUT)
         .await;
+    if let (Err(e), Some(_)) = (&patient, &cached_bytes)
+        && is_offline(e)
+    {
+        // Offline: the cached chart stays on screen, marked with its age.
+        let _ = tx.send(Msg::Connectivity(false));
+        let _ = tx.send(Msg::ChartDone { context });
+        return;
+    }
     // A restricted record (or any record, for support staff) shows its banner and asks for
     // break-the-glass before anything clinical is requested.
     let restricted = patient
         .as_ref()
         .is_ok_and(crate::auth::policy::is_restricted);
+    let offline = matches!(&patient, Err(e) if is_offline(e));
     let _ = tx.send(Msg::ChartPatient {
         context,
         result: patient,
     });
+    if offline {
+        let _ = tx.send(Msg::Connectivity(false));
+    }
+    if restricted && let Some(w) = &sources.writer {
+        // Emergency access is for now, not for reading offline later.
+        let _ = w.send(CacheJob::Remove(id.clone()));
+    }
     if withhold || (check && restricted) {
         let _ = tx.send(Msg::ChartRestricted {
             context,
@@ -421,12 +820,50 @@ async fn load_chart(
         });
         return;
     }
+    let keep = |resources: Vec<serde_json::Value>| {
+        if let (Some(w), false) = (&sources.writer, restricted) {
+            let _ = w.send(CacheJob::Put {
+                patient_id: id.clone(),
+                resources,
+                fetched_ms: started_ms,
+            });
+        }
+    };
+    if let Some((cached, fetched_ms)) = cached_bytes {
+        match offline::changes_since(&client, &id, cached, fetched_ms).await {
+            Ok(Some((merged, changed))) => {
+                if changed {
+                    let _ = tx.send(Msg::ChartMerged {
+                        context,
+                        resources: merged.clone(),
+                    });
+                }
+                let _ = tx.send(Msg::ChartDone { context });
+                keep(merged);
+                return;
+            }
+            Ok(None) => {} // no `_since` here: the whole chart, below
+            Err(e) => {
+                if is_offline(&e) {
+                    let _ = tx.send(Msg::Connectivity(false));
+                } else {
+                    let _ = tx.send(Msg::ChartPage {
+                        context,
+                        result: Err(e),
+                    });
+                }
+                let _ = tx.send(Msg::ChartDone { context });
+                return;
+            }
+        }
+    }
     let allergies = async {
         let params = [("patient", id.clone()), ("_count", "200".to_string())];
         let result = search(&client, "AllergyIntolerance", &params).await;
         let _ = tx.send(Msg::ChartAllergies { context, result });
     };
     let pages = async {
+        let mut all = Vec::new();
         let params = [("_count", EVERYTHING_PAGE.to_string())];
         let first = client
             .get(&format!("Patient/{id}/$everything"), &params, PAGE_TIMEOUT)
@@ -437,15 +874,16 @@ async fn load_chart(
                 for rtype in CHART_TYPES {
                     let params = [("patient", id.clone()), ("_count", "500".to_string())];
                     let first = client.get(rtype, &params, PAGE_TIMEOUT).await;
-                    if !send_pages(&client, &tx, context, first).await {
+                    if !send_pages(&client, &tx, context, first, None).await {
                         return;
                     }
                 }
             }
             first => {
-                if !send_pages(&client, &tx, context, first).await {
+                if !send_pages(&client, &tx, context, first, Some(&mut all)).await {
                     return;
                 }
+                keep(all);
             }
         }
         let _ = tx.send(Msg::ChartDone { context });
@@ -459,11 +897,15 @@ async fn send_pages(
     tx: &UnboundedSender<Msg>,
     context: u64,
     mut reply: Result<serde_json::Value, FetchError>,
+    mut keep: Option<&mut Vec<serde_json::Value>>,
 ) -> bool {
     loop {
         let page = reply.and_then(bundle_page);
         match page {
             Ok((resources, next)) => {
+                if let Some(all) = keep.as_deref_mut() {
+                    all.extend(resources.iter().cloned());
+                }
                 let _ = tx.send(Msg::ChartPage {
                     context,
                     result: Ok(resources),
@@ -474,6 +916,9 @@ async fn send_pages(
                 }
             }
             Err(e) => {
+                if is_offline(&e) {
+                    let _ = tx.send(Msg::Connectivity(false));
+                }
                 let _ = tx.send(Msg::ChartPage {
                     context,
                     result: Err(e),

@@ -101,6 +101,100 @@ pub enum Msg {
         context: u64,
         result: Result<Vec<Value>, FetchError>,
     },
+    /// The user's offline data (cache, outbox, drafts) is open, or why not.
+    VaultOpened(Result<Unlocked, String>),
+    /// The chart as the cache held it, shown while the server is asked for changes.
+    ChartCached {
+        context: u64,
+        resources: Vec<Value>,
+        fetched_ms: i64,
+    },
+    /// The cached chart with the server's changes merged in: replaces what is shown.
+    ChartMerged {
+        context: u64,
+        resources: Vec<Value>,
+    },
+    /// The server answered (true) or could not be reached (false).
+    Connectivity(bool),
+    /// The answer to a probe while offline.
+    Probed(bool),
+    /// The outbox as it is now, and how many notes were just sent from it.
+    Outbox {
+        entries: Vec<OutboxEntry>,
+        sent_now: usize,
+        /// Sending stopped: the server no longer accepts the sign-in.
+        error: Option<FetchError>,
+    },
+    /// A note signed or saved offline is safe in the outbox.
+    NoteQueued {
+        context: u64,
+        draft_id: String,
+        status: DocStatus,
+    },
+    /// The outbox could not take the note (it stays open in the editor).
+    NoteNotQueued {
+        context: u64,
+        error: String,
+    },
+}
+
+pub use crate::vault::outbox::Entry as OutboxEntry;
+
+/// An unlocked vault handed from the task that opened it to the runner that uses it.
+#[derive(Clone, Debug)]
+pub struct Unlocked {
+    pub vault: crate::vault::Vault,
+    /// Opened while the server could not be reached (the password was checked against the
+    /// key file, not the server): who the key file says the user is.
+    pub offline_user: Option<SignedIn>,
+    /// Set aside: an older folder this password did not open (password changed).
+    pub set_aside: Option<String>,
+}
+
+impl PartialEq for Unlocked {
+    fn eq(&self, other: &Unlocked) -> bool {
+        self.vault.dir() == other.vault.dir()
+    }
+}
+
+/// The workstation's offline data and the server's reachability.
+#[derive(Debug, Clone, Default)]
+pub struct Storage {
+    /// The workstation keeps data on disk (the real terminal; not most tests).
+    pub enabled: bool,
+    /// The key is unwrapped: cache, outbox and drafts can be used.
+    pub open: bool,
+    /// The server could not be reached, since this time (ms).
+    pub offline_since: Option<i64>,
+    pub probe_pending: bool,
+    pub outbox: Vec<OutboxEntry>,
+}
+
+impl Storage {
+    pub fn offline(&self) -> bool {
+        self.offline_since.is_some()
+    }
+
+    /// Notes not yet on the server.
+    pub fn waiting(&self) -> usize {
+        self.outbox
+            .iter()
+            .filter(|e| e.state == crate::vault::outbox::State::Waiting)
+            .count()
+    }
+
+    /// Notes that need the clinician (a conflict, a refusal).
+    pub fn stuck(&self) -> usize {
+        self.outbox
+            .iter()
+            .filter(|e| {
+                matches!(
+                    e.state,
+                    crate::vault::outbox::State::Conflict | crate::vault::outbox::State::Refused
+                )
+            })
+            .count()
+    }
 }
 
 /// Who is signed in, and the sign-in and lock screens.
@@ -128,6 +222,9 @@ impl Access {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FormMode {
     SignIn,
+    /// A passphrase for the offline data (a server where the user has only a token): asked
+    /// once per session, and to unlock.
+    Passphrase,
     /// The screen is locked; the same user unlocks with their password.
     Unlock,
 }
@@ -206,6 +303,34 @@ pub enum Effect {
         code: Option<String>,
         /// The previous user's token, revoked once the new one is held (switching user).
         replace: bool,
+        /// Unlocking for the user already signed in (offline, their token is kept).
+        same_user: bool,
+    },
+    /// Unwrap (or create) the offline data key with a passphrase (token-only servers).
+    OpenVault {
+        secret: String,
+    },
+    /// Use this unlocked vault for the cache, outbox and drafts.
+    AttachVault(Unlocked),
+    /// Wipe the key from memory (lock, sign-out), after pending draft writes; `wipe` also
+    /// deletes the cached charts (a site that asks for it, at sign-out).
+    CloseVault {
+        wipe: bool,
+    },
+    /// Put a note signed or saved offline in the outbox.
+    QueueNote {
+        context: u64,
+        draft: Box<Draft>,
+        status: DocStatus,
+        author: Value,
+    },
+    /// Send what the outbox holds, in order.
+    FlushOutbox,
+    /// Ask the server whether it is back, after a pause.
+    Probe,
+    /// Drop outbox entry `seq` (the clinician discarded it or took it back as a draft).
+    RemoveFromOutbox {
+        seq: i64,
     },
     Logout,
     /// A user signed in: their recent patients and drafts are the ones to show.
@@ -464,6 +589,9 @@ pub struct ChartState {
     /// Clinical content withheld until the glass is broken: `true` for a restricted record,
     /// `false` for support staff (who see demographics only).
     pub withheld: Option<bool>,
+    /// Shown from the cache, fetched from the server at this time (ms): until the server's
+    /// changes are merged in, or for as long as the server cannot be reached.
+    pub cached: Option<i64>,
 }
 
 impl ChartState {
@@ -488,6 +616,7 @@ impl ChartState {
             note: None,
             orders: None,
             withheld: None,
+            cached: None,
         }
     }
 
@@ -554,6 +683,13 @@ pub enum Overlay {
     /// Why the selected active order is being discontinued.
     Discontinue {
         input: String,
+    },
+    /// Notes waiting for the server, sent, or needing a decision.
+    Outbox {
+        cursor: usize,
+        /// Showing both copies of a conflicting note.
+        compare: bool,
+        scroll: usize,
     },
     /// Who looked at this chart.
     AccessLog {
@@ -623,6 +759,7 @@ pub struct State {
     pub notes: Arc<NoteSettings>,
     pub order_settings: Arc<OrderSettings>,
     pub access: Access,
+    pub storage: Storage,
     /// Now, for the checks (set by the runtime; tests fix it).
     pub now_ms: i64,
     /// Drafts from an earlier session, offered at start.
@@ -665,6 +802,7 @@ impl State {
             notes: Arc::new(NoteSettings::default()),
             order_settings: Arc::new(OrderSettings::default()),
             access: Access::default(),
+            storage: Storage::default(),
             now_ms: 0,
             drafts: Vec::new(),
             search: SearchState {

@@ -276,6 +276,7 @@ pub(super) fn join_unit(value: &str, unit: &str) -> String {
 
 pub(super) fn report(r: &Value) -> Report {
     Report {
+        id: text(r, "id").unwrap_or("").to_string(),
         name: concept(r.get("code")).unwrap_or_else(|| "Report".into()),
         code: code_in(r.get("code"), Some(LOINC)).map(str::to_string),
         when: when(r, &["effectiveDateTime", "effectivePeriod", "issued"]),

@@ -27,6 +27,10 @@ pub(super) fn form_key(state: &mut State, key: Key, effects: &mut Vec<Effect>) {
     if form.busy {
         return;
     }
+    if form.mode == FormMode::Passphrase {
+        passphrase_key(form, key, effects);
+        return;
+    }
     let fields = if form.needs_code { 3 } else { 2 };
     match key.code {
         KeyCode::Char(c) => {
@@ -64,7 +68,15 @@ pub(super) fn form_key(state: &mut State, key: Key, effects: &mut Vec<Effect>) {
             } else {
                 form.busy = true;
                 form.error = None;
+                let username = form.username.trim().to_lowercase();
+                let same_user = form.mode == FormMode::Unlock
+                    && state
+                        .access
+                        .user
+                        .as_ref()
+                        .is_some_and(|u| u.username == username);
                 effects.push(Effect::Login {
+                    same_user,
                     username: form.username.trim().to_lowercase(),
                     password: std::mem::take(&mut form.password),
                     code: form.needs_code.then(|| std::mem::take(&mut form.code)),
@@ -74,6 +86,84 @@ pub(super) fn form_key(state: &mut State, key: Key, effects: &mut Vec<Effect>) {
         }
         _ => {}
     }
+}
+
+/// The shortest passphrase accepted for the offline data.
+pub const MIN_PASSPHRASE: usize = 8;
+
+/// The passphrase form (a token-only server): one field.
+fn passphrase_key(form: &mut SignInForm, key: Key, effects: &mut Vec<Effect>) {
+    form.field = 1;
+    match key.code {
+        KeyCode::Char(c) => {
+            form.password.push(c);
+            form.error = None;
+        }
+        KeyCode::Backspace => {
+            form.password.pop();
+        }
+        KeyCode::Esc => form.password.clear(),
+        KeyCode::Enter if form.password.chars().count() < MIN_PASSPHRASE => {
+            form.error = Some(format!(
+                "the passphrase needs at least {MIN_PASSPHRASE} characters"
+            ));
+        }
+        KeyCode::Enter => {
+            form.busy = true;
+            form.error = None;
+            effects.push(Effect::OpenVault {
+                secret: std::mem::take(&mut form.password),
+            });
+        }
+        _ => {}
+    }
+}
+
+/// The user's vault opened (or not): the cache, outbox and drafts can be used.
+pub(super) fn vault_opened(
+    state: &mut State,
+    result: Result<Unlocked, String>,
+    effects: &mut Vec<Effect>,
+) {
+    match result {
+        Ok(unlocked) => {
+            let set_aside = unlocked.set_aside.clone();
+            effects.push(Effect::AttachVault(unlocked));
+            state.storage.open = true;
+            if let Some(form) = &state.access.form
+                && form.mode == FormMode::Passphrase
+            {
+                let first = state.search.recent.is_empty() && state.chart.is_none();
+                state.access.form = None;
+                state.access.last_input_ms = state.now_ms;
+                state.full_redraw = true;
+                if first && !state.recent_ids.is_empty() {
+                    effects.push(Effect::LoadRecent {
+                        patient_ids: state.recent_ids.clone(),
+                    });
+                }
+            }
+            if let Some(text) = set_aside {
+                state.notice = Some(Notice {
+                    level: Level::Warning,
+                    text,
+                });
+            }
+        }
+        Err(message) => match &mut state.access.form {
+            Some(form) if form.mode == FormMode::Passphrase => {
+                form.busy = false;
+                form.error = Some(message);
+            }
+            _ => {
+                state.notice = Some(Notice {
+                    level: Level::Error,
+                    text: format!("{message}: no offline cache, outbox or drafts this session"),
+                });
+            }
+        },
+    }
+    state.dirty = true;
 }
 
 fn field_mut(form: &mut SignInForm) -> &mut String {
@@ -176,7 +266,18 @@ pub(super) fn lock(state: &mut State, effects: &mut Vec<Effect>) {
         .as_ref()
         .map(|u| u.username.clone())
         .unwrap_or_default();
-    state.access.form = Some(SignInForm::new(FormMode::Unlock, &username));
+    // The data key leaves memory (after the note above reaches the disk).
+    if state.storage.enabled {
+        effects.push(Effect::CloseVault { wipe: false });
+        state.storage.open = false;
+    }
+    let mode = if state.access.user.is_none() && state.storage.enabled {
+        // A token user unlocks with their passphrase.
+        FormMode::Passphrase
+    } else {
+        FormMode::Unlock
+    };
+    state.access.form = Some(SignInForm::new(mode, &username));
     state.full_redraw = true;
     state.dirty = true;
 }
@@ -197,6 +298,15 @@ pub(super) fn chart_restricted(state: &mut State, context: u64, restricted: bool
     };
     c.loading = false;
     c.withheld = Some(restricted);
+    if c.cached.take().is_some() {
+        // Nothing shown from a cached copy of a chart that now needs emergency access.
+        let patient = c.chart.patient.clone();
+        c.chart = crate::chart::Chart::for_patient(&c.patient_id);
+        c.chart.patient = patient;
+        c.visible.clear();
+        c.cursor = 0;
+        c.scroll = 0;
+    }
     c.chart.allergy_load = Some(crate::chart::AllergyLoad::Withheld);
     state.overlay = Some(Overlay::Prompt {
         kind: PromptKind::BreakGlass,

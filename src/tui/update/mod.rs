@@ -4,6 +4,7 @@
 mod access;
 mod chart;
 mod notes;
+mod offline;
 mod orders;
 mod search;
 #[cfg(test)]
@@ -58,6 +59,7 @@ fn session_ended(msg: &Msg) -> bool {
         | Msg::NoteSent { result, .. } => unauthorized(result.as_ref().err()),
         Msg::GlassBroken { result, .. } => unauthorized(result.as_ref().err()),
         Msg::AccessLog { result, .. } => unauthorized(result.as_ref().err()),
+        Msg::Outbox { error, .. } => unauthorized(error.as_ref()),
         _ => false,
     }
 }
@@ -174,6 +176,9 @@ fn update_inner(state: &mut State, msg: Msg) -> Vec<Effect> {
             }
         }
         Msg::ChartPatient { context, result } => {
+            if result.is_ok() && state.storage.offline() {
+                offline::connectivity(state, true, &mut effects);
+            }
             if let Some(c) = current_chart(state, context) {
                 match result {
                     Ok(patient) => c.chart.add_page(vec![patient]),
@@ -210,8 +215,12 @@ fn update_inner(state: &mut State, msg: Msg) -> Vec<Effect> {
             }
         }
         Msg::ChartDone { context } => {
+            let offline = state.storage.offline();
             if let Some(c) = current_chart(state, context) {
                 c.loading = false;
+                if !offline {
+                    c.cached = None;
+                }
                 if c.error.is_none() {
                     c.chart.finish();
                 } else {
@@ -264,9 +273,30 @@ fn update_inner(state: &mut State, msg: Msg) -> Vec<Effect> {
             status,
             result,
         } => {
+            if result.is_ok() {
+                offline::connectivity(state, true, &mut effects);
+            }
             notes::note_sent(state, context, draft_id, status, result, &mut effects);
             state.dirty = true;
         }
+        Msg::VaultOpened(result) => access::vault_opened(state, result, &mut effects),
+        Msg::ChartCached {
+            context,
+            resources,
+            fetched_ms,
+        } => offline::chart_cached(state, context, resources, fetched_ms),
+        Msg::ChartMerged { context, resources } => offline::chart_merged(state, context, resources),
+        Msg::Connectivity(online) => offline::connectivity(state, online, &mut effects),
+        Msg::Probed(online) => offline::probed(state, online, &mut effects),
+        Msg::Outbox {
+            entries, sent_now, ..
+        } => offline::outbox(state, entries, sent_now, &mut effects),
+        Msg::NoteQueued {
+            context,
+            draft_id,
+            status,
+        } => notes::note_queued(state, context, draft_id, status, &mut effects),
+        Msg::NoteNotQueued { context, error } => notes::note_not_queued(state, context, error),
     }
     if state.busy() && !state.tick_pending {
         state.tick_pending = true;
@@ -289,7 +319,7 @@ fn current_chart(state: &mut State, context: u64) -> Option<&mut ChartState> {
 fn on_key(state: &mut State, key: Key, effects: &mut Vec<Effect>) {
     let keymap = state.keymap.clone();
     if let Some(overlay) = state.overlay.clone() {
-        if orders::overlay_key(state, key, effects) {
+        if orders::overlay_key(state, key, effects) || offline::outbox_key(state, key, effects) {
             return;
         }
         if let Overlay::Prompt { kind, mut input } = overlay {
@@ -500,7 +530,8 @@ fn dialog_action(state: &mut State, action: Action, effects: &mut Vec<Effect>) {
             | Overlay::ConfirmOrders
             | Overlay::OrderFields { .. }
             | Overlay::Override { .. }
-            | Overlay::Discontinue { .. },
+            | Overlay::Discontinue { .. }
+            | Overlay::Outbox { .. },
             _,
         ) => {}
     }
@@ -531,6 +562,14 @@ pub(super) fn act(state: &mut State, action: Action, effects: &mut Vec<Effect>) 
                     input: String::new(),
                 });
             }
+            return;
+        }
+        Action::ShowOutbox => {
+            state.overlay = Some(Overlay::Outbox {
+                cursor: 0,
+                compare: false,
+                scroll: 0,
+            });
             return;
         }
         Action::ShowAccessLog if state.screen == Screen::Chart => {

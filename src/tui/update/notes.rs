@@ -288,12 +288,75 @@ pub(super) fn confirm_send(state: &mut State, status: DocStatus, effects: &mut V
     note.unsaved = false;
     // The draft on disk is the one being sent: if anything fails, it is still there.
     effects.push(Effect::SaveDraft(Box::new(draft.clone())));
+    if state.storage.offline() && state.storage.open {
+        // Known to be offline: straight to the outbox.
+        effects.push(Effect::QueueNote {
+            context,
+            draft: Box::new(draft),
+            status,
+            author: state.notes.author_json(),
+        });
+        return;
+    }
     effects.push(Effect::SendNote {
         context,
         draft: Box::new(draft),
         status,
         author: state.notes.author_json(),
     });
+}
+
+/// A note signed or saved while the server could not be reached is safe in the outbox.
+pub(super) fn note_queued(
+    state: &mut State,
+    context: u64,
+    draft_id: String,
+    status: DocStatus,
+    effects: &mut Vec<Effect>,
+) {
+    let waiting = state.storage.waiting().max(1);
+    let Some(c) = state.chart.as_mut().filter(|c| c.context == context) else {
+        state.dropped_stale += 1;
+        return;
+    };
+    let Some(note) = c.note.as_ref().filter(|n| n.draft.id == draft_id) else {
+        return;
+    };
+    let who = format!(
+        "{} (MRN {})",
+        note.draft.patient_name,
+        note.draft.mrn.as_deref().unwrap_or("none")
+    );
+    let what = match status {
+        DocStatus::Final => "signed",
+        DocStatus::Preliminary => "saved unsigned",
+    };
+    let title = note.draft.title.to_lowercase();
+    c.note = None;
+    c.view = ChartView::Timeline;
+    state.notice = Some(Notice {
+        level: Level::Warning,
+        text: format!(
+            "{what} {title} for {who} is in the OUTBOX ({waiting} waiting): it goes to the server when it is back (F3 shows it)"
+        ),
+    });
+    if !state.storage.offline() {
+        effects.push(Effect::FlushOutbox);
+    }
+    state.dirty = true;
+}
+
+/// The outbox could not take the note: it stays in the editor, and on disk as a draft.
+pub(super) fn note_not_queued(state: &mut State, context: u64, error: String) {
+    let Some(c) = state.chart.as_mut().filter(|c| c.context == context) else {
+        state.dropped_stale += 1;
+        return;
+    };
+    if let Some(note) = &mut c.note {
+        note.sending = None;
+        note.error = Some(error);
+    }
+    state.dirty = true;
 }
 
 /// The server's answer to a send.

@@ -499,7 +499,20 @@ pub fn sign_orders_question(state: &State) -> String {
 }
 
 /// `y` to the sign question: the transaction goes out.
+/// Orders are never queued for later: offline, the basket stays unsigned, and says why.
+const ORDERS_OFFLINE: &str = "the server cannot be reached: NOTHING was ordered. The basket stays unsigned; sign it when the server is back (orders are never sent later on their own)";
+
 pub(super) fn confirm_sign(state: &mut State, effects: &mut Vec<Effect>) {
+    if state.storage.offline() {
+        if let Some(o) = state.chart.as_mut().and_then(|c| c.orders.as_mut()) {
+            o.error = Some(ORDERS_OFFLINE.into());
+        }
+        state.notice = Some(Notice {
+            level: Level::Warning,
+            text: ORDERS_OFFLINE.into(),
+        });
+        return;
+    }
     let requester = state.notes.author_json();
     let cosign = state.access.role() == Some("nurse");
     let now = crate::fhir::date::instant(state.now_ms);
@@ -589,6 +602,12 @@ pub(super) fn sent(
                 c.orders = orders;
                 c.view = ChartView::Orders;
             }
+        }
+        Err(e) if signed && super::super::offline::is_offline(&e) => {
+            o.error = Some(ORDERS_OFFLINE.into());
+            effects.push(Effect::Probe);
+            state.storage.probe_pending = true;
+            state.storage.offline_since.get_or_insert(state.now_ms);
         }
         Err(e) => {
             o.error = Some(if signed {

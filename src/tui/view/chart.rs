@@ -85,6 +85,24 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
 }
 
 /// Name, age and DOB, sex, MRN, location; then allergies in words and in an alert style.
+/// " cached 14:02 " while a chart shows the cache's copy (and why).
+pub fn cached_mark(state: &State, c: &ChartState) -> Option<String> {
+    let ms = c.cached?;
+    let t = chrono::DateTime::from_timestamp_millis(ms)?.with_timezone(&state.display.zone);
+    let day = if t.date_naive() == state.display.today {
+        t.format("%H:%M").to_string()
+    } else {
+        t.format("%d %b %H:%M").to_string()
+    };
+    Some(if state.storage.offline() {
+        format!(" CACHED {day}: server unreachable, read-only ")
+    } else if c.loading {
+        format!(" cached {day}: checking for changes ")
+    } else {
+        format!(" cached {day} ")
+    })
+}
+
 fn banner(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, c: &ChartState) {
     let width = area.width as usize;
     let sep = || Span::styled(" | ", theme.dim);
@@ -127,6 +145,10 @@ fn banner(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, c: &Chart
         .border_style(theme.border);
     if state.display.ascii {
         block = block.border_set(ASCII_BORDER);
+    }
+    if let Some(mark) = cached_mark(state, c) {
+        // On the banner itself, so no notice can hide that this is an older copy.
+        block = block.title_bottom(Line::from(styled(mark, theme.warning)).right_aligned());
     }
     frame.render_widget(
         Paragraph::new(vec![clip(first, width), second]).block(block),

@@ -163,6 +163,23 @@ pub fn status_line(
     hints: &[(Action, &str)],
 ) {
     let mut spans: Vec<Span> = Vec::new();
+    // Offline and the outbox are always said, whatever else the line says.
+    let waiting = state.storage.waiting();
+    if state.storage.offline() {
+        let mut text = String::from("OFFLINE read-only");
+        if waiting > 0 {
+            text.push_str(&format!(", {waiting} in outbox"));
+        }
+        spans.push(Span::styled(text, theme.error));
+        spans.push(Span::raw(" | "));
+    } else if waiting > 0 || state.storage.stuck() > 0 {
+        let text = match state.storage.stuck() {
+            0 => format!("outbox: {waiting} waiting"),
+            n => format!("outbox: {n} NEED YOU (F3)"),
+        };
+        spans.push(Span::styled(text, theme.warning));
+        spans.push(Span::raw(" | "));
+    }
     if let Some(n) = &state.notice {
         let style = match n.level {
             Level::Info => theme.status,

@@ -13,8 +13,11 @@ use crate::tui::theme::Theme;
 pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, form: &SignInForm) {
     frame.render_widget(Clear, area);
     let locked = form.mode == FormMode::Unlock;
+    let passphrase = form.mode == FormMode::Passphrase;
     let title = if locked {
         " bedside: LOCKED "
+    } else if passphrase {
+        " bedside: offline data passphrase "
     } else {
         " bedside: sign in "
     };
@@ -27,7 +30,17 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, form: &
         h,
     );
     let mut lines = Vec::new();
-    if locked {
+    if passphrase {
+        lines.push(Line::raw(
+            " This server gave a token, not a sign-in: a passphrase",
+        ));
+        lines.push(Line::raw(
+            " seals the charts, notes and drafts this terminal keeps.",
+        ));
+        lines.push(Line::raw(
+            " Asked once per session, and to unlock. At least 8 characters.",
+        ));
+    } else if locked {
         let who = state
             .access
             .user
@@ -69,6 +82,10 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, form: &
                 form.password.chars().count(),
             ),
         ];
+        if passphrase {
+            f.remove(0);
+            f[0].0 = "Passphrase";
+        }
         if form.needs_code {
             f.push(("Code", form.code.clone(), 2, form.code.chars().count()));
         }
@@ -89,7 +106,9 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, form: &
     } else {
         lines.push(Line::raw(""));
     }
-    let keys = if locked {
+    let keys = if passphrase {
+        " Enter continue  Ctrl-C quit"
+    } else if locked {
         " Enter unlock  F2 sign in as another user  Ctrl-C quit"
     } else {
         " Enter sign in  Tab next field  Ctrl-C quit"
