@@ -15,7 +15,7 @@ const COLS: u16 = 100;
 const ROWS: u16 = 30;
 
 fn start(home: &std::path::Path, base: &str, token: &str) -> Pty {
-    let pty = Pty::spawn_at(
+    let mut pty = Pty::spawn_at(
         home,
         &["--server", base, "--token", token],
         COLS,
@@ -24,6 +24,7 @@ fn start(home: &std::path::Path, base: &str, token: &str) -> Pty {
         true,
         &[],
     );
+    pty.passphrase(COLS, ROWS);
     assert!(
         pty.wait_for_text("Find patient", COLS, ROWS, LONG),
         "{}",
@@ -32,15 +33,32 @@ fn start(home: &std::path::Path, base: &str, token: &str) -> Pty {
     pty
 }
 
-fn drafts(home: &std::path::Path) -> Vec<String> {
-    std::fs::read_dir(home.join("data/bedside/drafts"))
-        .map(|d| {
-            d.flatten()
-                .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
-                .filter_map(|e| std::fs::read_to_string(e.path()).ok())
-                .collect()
+/// The draft files on disk (sealed: their text is checked by reopening them in bedside).
+fn drafts(home: &std::path::Path) -> Vec<Vec<u8>> {
+    let users = home.join("data/bedside/users");
+    std::fs::read_dir(users)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .flat_map(|u| {
+            std::fs::read_dir(u.path().join("drafts"))
+                .into_iter()
+                .flatten()
         })
-        .unwrap_or_default()
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "draft"))
+        .filter_map(|e| std::fs::read(e.path()).ok())
+        .collect()
+}
+
+/// One draft on disk, and `words` not in it in the clear.
+fn sealed_draft(home: &std::path::Path, words: &str) {
+    let saved = drafts(home);
+    assert_eq!(saved.len(), 1, "one draft on disk");
+    assert!(
+        !saved[0].windows(words.len()).any(|w| w == words.as_bytes()),
+        "the draft is not sealed"
+    );
 }
 
 fn write_note(pty: &mut Pty, words: &str) {
@@ -101,11 +119,7 @@ async fn a_note_survives_sighup_and_sigkill() {
         write_note(&mut pty, "Chest clear, hangup test");
         signal(&pty, rustix::process::Signal::HUP);
         assert!(pty.wait_exit(LONG).is_some(), "no exit on SIGHUP");
-        let saved = drafts(home.path());
-        assert!(
-            saved.iter().any(|d| d.contains("Chest clear, hangup test")),
-            "{saved:?}"
-        );
+        sealed_draft(home.path(), "Chest clear, hangup test");
         recovered(home.path(), &base, &token, "Chest clear, hangup test");
 
         // SIGKILL cannot be caught: the autosave (2 s after the last edit) must have run.
@@ -115,11 +129,7 @@ async fn a_note_survives_sighup_and_sigkill() {
         std::thread::sleep(Duration::from_millis(3000));
         signal(&pty, rustix::process::Signal::KILL);
         assert!(pty.wait_exit(LONG).is_some());
-        let saved = drafts(home.path());
-        assert!(
-            saved.iter().any(|d| d.contains("Abdomen soft, kill test")),
-            "{saved:?}"
-        );
+        sealed_draft(home.path(), "Abdomen soft, kill test");
         recovered(home.path(), &base, &token, "Abdomen soft, kill test");
     })
     .await

@@ -40,6 +40,7 @@ async fn bytes_written_and_a_clean_quit() {
             rows,
             "xterm-256color",
         );
+        pty.passphrase(cols, rows);
         assert!(
             pty.wait_for_text("Find patient", cols, rows, LONG),
             "{}",
@@ -115,6 +116,7 @@ async fn sigterm_and_hangup_end_the_session() {
             rows,
             "screen",
         );
+        pty.passphrase(cols, rows);
         assert!(pty.wait_for_text("Find patient", cols, rows, LONG));
         rustix::process::kill_process(
             rustix::process::Pid::from_raw(pty.child.id() as i32).unwrap(),
@@ -159,6 +161,7 @@ async fn sigterm_and_hangup_end_the_session() {
             rows,
             "xterm-256color",
         );
+        pty.passphrase(cols, rows);
         assert!(pty.wait_for_text("Find patient", cols, rows, LONG));
         pty.hang_up();
         let started = std::time::Instant::now();
@@ -177,6 +180,7 @@ async fn sigterm_and_hangup_end_the_session() {
             "xterm-256color",
             false,
         );
+        pty.passphrase(cols, rows);
         assert!(pty.wait_for_text("Find patient", cols, rows, LONG));
         pty.hang_up();
         let started = std::time::Instant::now();
@@ -203,6 +207,7 @@ async fn vt100_gets_ascii_and_linux_console_works() {
         let (cols, rows) = (80, 24);
         for term in ["vt100", "linux"] {
             let mut pty = Pty::spawn(&["--server", &base, "--token", &token], cols, rows, term);
+            pty.passphrase(cols, rows);
             assert!(
                 pty.wait_for_text("Find patient", cols, rows, LONG),
                 "{term}"

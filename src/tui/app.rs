@@ -111,6 +111,7 @@ impl App {
         let recent_ids = recent.as_ref().map(RecentStore::load).unwrap_or_default();
         let mut runner = Runner::new(client.clone(), tx.clone(), recent, display.zone);
         let storage_enabled = opts.storage.is_some() || opts.vault.is_some();
+        let vault_given = opts.vault.is_some();
         // A token with no sign-in behind it: the offline data needs a passphrase.
         let needs_passphrase =
             signed_in && opts.user.is_none() && opts.storage.is_some() && opts.vault.is_none();
@@ -187,6 +188,7 @@ impl App {
             demo_password: opts.demo_password,
         };
         state.storage.enabled = storage_enabled;
+        state.storage.open = vault_given;
         if let Some(w) = warnings.first() {
             state.notice = Some(super::state::Notice {
                 level: super::state::Level::Warning,

@@ -122,6 +122,34 @@ impl TestServer {
         body["id"].as_str().unwrap().to_string()
     }
 
+    /// Starts the server again on the port it had, with the same database (a server back
+    /// from maintenance).
+    pub async fn restart(&mut self) {
+        self.stop().await;
+        let addr: std::net::SocketAddr = self
+            .base
+            .trim_start_matches("http://")
+            .trim_end_matches("/fhir")
+            .parse()
+            .expect("server address");
+        let mut tries = 0;
+        loop {
+            match bedside::server::spawn_at(self.store.clone(), addr, ServerConfig::default()).await
+            {
+                Ok(running) => {
+                    self.server = Some(running);
+                    return;
+                }
+                Err(e) if tries < 50 => {
+                    tries += 1;
+                    eprintln!("port not free yet: {e}");
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+                Err(e) => panic!("cannot restart the server: {e}"),
+            }
+        }
+    }
+
     pub async fn stop(&mut self) {
         if let Some(s) = self.server.take() {
             s.stop().await;

@@ -91,6 +91,7 @@ impl Pty {
             .env("XDG_CONFIG_HOME", home.join("config"))
             .env("XDG_DATA_HOME", home.join("data"))
             .env("XDG_STATE_HOME", home.join("state"))
+            .env("XDG_CACHE_HOME", home.join("cache"))
             .env("TZ", "UTC")
             .envs(std::env::vars().filter(|(k, _)| k.starts_with("MIMALLOC_")))
             .envs(env.iter().copied())
@@ -169,6 +170,17 @@ impl Pty {
             m.write_all(bytes).expect("write to pty");
             m.flush().expect("flush pty");
         }
+    }
+
+    /// Answers the offline-data passphrase prompt of a `--token` start (asked once per
+    /// session on servers where the user has no sign-in).
+    pub fn passphrase(&mut self, cols: u16, rows: u16) {
+        assert!(
+            self.wait_for_text("Passphrase", cols, rows, Duration::from_secs(60)),
+            "no passphrase prompt: {}",
+            self.screen(cols, rows)
+        );
+        self.send(b"test passphrase\r");
     }
 
     /// When the bytes `needle` had all arrived, if they have.

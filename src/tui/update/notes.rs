@@ -337,7 +337,7 @@ pub(super) fn note_queued(
     state.notice = Some(Notice {
         level: Level::Warning,
         text: format!(
-            "{what} {title} for {who} is in the OUTBOX ({waiting} waiting): it goes to the server when it is back (F3 shows it)"
+            "in the OUTBOX ({waiting} waiting, F3): {what} {title} for {who}; sent when the server is back"
         ),
     });
     if !state.storage.offline() {
