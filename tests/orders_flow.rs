@@ -188,7 +188,7 @@ async fn compose_check_override_sign_discontinue() {
             .error
             .as_ref()
             .unwrap()
-            .contains("basket is kept")
+            .contains("NOTHING was ordered. The basket stays unsigned")
     );
     assert_eq!(orders(h.state()).basket.len(), 1);
 }
