@@ -767,19 +767,46 @@ async fn load_chart(
     let mut cached_bytes = None;
     if let Some(cache) = cache {
         let pid = id.clone();
-        let found = tokio::task::spawn_blocking(move || cache.get(&pid, started_ms))
+        let c = cache.clone();
+        let found = tokio::task::spawn_blocking(move || c.get(&pid, started_ms))
             .await
             .ok();
         match found {
-            Some(Ok(Some(hit))) => {
+            Some(Ok(Some(mut hit))) => {
+                // The first part (banner, newest items) goes to the screen at once; the rest
+                // follows as a second page, as a chart from the server arrives in pages.
                 let fetched_ms = hit.fetched_ms;
-                let copy = hit.resources.clone();
                 let _ = tx.send(Msg::ChartCached {
                     context,
-                    resources: hit.resources,
+                    resources: std::mem::take(&mut hit.head),
                     fetched_ms,
                 });
-                cached_bytes = Some((copy, fetched_ms));
+                let rest = tokio::task::spawn_blocking(move || {
+                    let rest = cache.rest(&hit)?;
+                    let mut copy = hit.head_again();
+                    copy.extend(rest.iter().cloned());
+                    Ok::<_, crate::vault::VaultError>((rest, copy))
+                })
+                .await
+                .ok();
+                match rest {
+                    Some(Ok((rest, copy))) => {
+                        let _ = tx.send(Msg::ChartPage {
+                            context,
+                            result: Ok(rest),
+                        });
+                        cached_bytes = Some((copy, fetched_ms));
+                    }
+                    Some(Err(e)) => {
+                        // Half a cached chart is not shown as a chart: the server's is loaded.
+                        tracing::warn!("cannot read the rest of a cached chart: {e}");
+                        let _ = tx.send(Msg::ChartMerged {
+                            context,
+                            resources: Vec::new(),
+                        });
+                    }
+                    None => {}
+                }
             }
             Some(Err(e)) => tracing::warn!("cannot read the chart cache: {e}"),
             _ => {}

@@ -43,12 +43,42 @@ impl Default for CacheSettings {
     }
 }
 
-/// A chart read back from the cache.
-#[derive(Debug, Clone)]
+/// Resources in a chart's first part: the Patient, allergies and the newest items, enough
+/// for the banner and a first screen of the timeline.
+pub const HEAD: usize = 300;
+
+/// A chart read back from the cache: its first part at once; the rest with `ChartCache::rest`.
 pub struct Cached {
-    pub resources: Vec<Value>,
+    pub head: Vec<Value>,
     /// When it was last fetched from the server (ms since the epoch).
     pub fetched_ms: i64,
+    /// The first part's JSON (wiped when dropped), for a second copy parsed off the render
+    /// path instead of cloned on it.
+    head_plain: Plain,
+    rest_sealed: Vec<u8>,
+    key: String,
+}
+
+impl Cached {
+    /// Another copy of the first part.
+    pub fn head_again(&self) -> Vec<Value> {
+        self.head_plain.parse().unwrap_or_default()
+    }
+}
+
+/// Plaintext that is overwritten when dropped.
+pub struct Plain(Vec<u8>);
+
+impl Plain {
+    pub fn parse(&self) -> Option<Vec<Value>> {
+        serde_json::from_slice(&self.0).ok()
+    }
+}
+
+impl Drop for Plain {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.0);
+    }
 }
 
 /// What a cache file holds, read without the key (`bedside cache stats`).
@@ -74,7 +104,8 @@ CREATE TABLE IF NOT EXISTS owner (server TEXT NOT NULL, username TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS chart (
     key TEXT PRIMARY KEY,
     card BLOB NOT NULL,
-    body BLOB NOT NULL,
+    head BLOB NOT NULL,
+    rest BLOB NOT NULL,
     bytes INTEGER NOT NULL,
     resources INTEGER NOT NULL,
     fetched_ms INTEGER NOT NULL,
@@ -124,8 +155,47 @@ fn card_aad(key: &str) -> Vec<u8> {
     format!("bedside-cache-v1|card|{key}").into_bytes()
 }
 
-fn body_aad(key: &str) -> Vec<u8> {
-    format!("bedside-cache-v1|chart|{key}").into_bytes()
+fn head_aad(key: &str) -> Vec<u8> {
+    format!("bedside-cache-v1|head|{key}").into_bytes()
+}
+
+fn rest_aad(key: &str) -> Vec<u8> {
+    format!("bedside-cache-v1|rest|{key}").into_bytes()
+}
+
+/// When a resource happened, as its ISO text (which sorts as time does).
+fn when(r: &Value) -> &str {
+    const FIELDS: [&str; 12] = [
+        "/effectiveDateTime",
+        "/effectivePeriod/start",
+        "/issued",
+        "/date",
+        "/authoredOn",
+        "/recordedDate",
+        "/onsetDateTime",
+        "/period/start",
+        "/occurrenceDateTime",
+        "/performedDateTime",
+        "/performedPeriod/start",
+        "/meta/lastUpdated",
+    ];
+    FIELDS
+        .iter()
+        .find_map(|f| r.pointer(f).and_then(Value::as_str))
+        .unwrap_or("")
+}
+
+/// The Patient, then allergies, then everything else newest first: the order a chart is
+/// stored in, so its first part fills the first screen.
+fn screen_order(resources: &[Value]) -> Vec<&Value> {
+    let rank = |r: &Value| match r.get("resourceType").and_then(Value::as_str) {
+        Some("Patient") => 0,
+        Some("AllergyIntolerance") => 1,
+        _ => 2,
+    };
+    let mut out: Vec<&Value> = resources.iter().collect();
+    out.sort_by(|a, b| rank(a).cmp(&rank(b)).then_with(|| when(b).cmp(when(a))));
+    out
 }
 
 impl ChartCache {
@@ -170,31 +240,59 @@ impl ChartCache {
     pub fn get(&self, patient_id: &str, now_ms: i64) -> Result<Option<Cached>, VaultError> {
         let key = self.vault.lookup(patient_id)?;
         let conn = self.conn();
-        let row: Option<(Vec<u8>, i64)> = conn
+        let row: Option<(Vec<u8>, Vec<u8>, i64)> = conn
             .query_row(
-                "SELECT body, fetched_ms FROM chart WHERE key = ?1",
+                "SELECT head, rest, fetched_ms FROM chart WHERE key = ?1",
                 [&key],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .optional()?;
-        let Some((body, fetched_ms)) = row else {
+        let Some((head, rest_sealed, fetched_ms)) = row else {
             return Ok(None);
         };
         if now_ms - fetched_ms > self.settings.ttl_ms {
             conn.execute("DELETE FROM chart WHERE key = ?1", [&key])?;
             return Ok(None);
         }
-        let plain = Zeroize(self.vault.open_sealed(&body_aad(&key), &body)?);
-        let resources: Vec<Value> = serde_json::from_slice(&plain.0)
+        let head_plain = Plain(self.vault.open_sealed(&head_aad(&key), &head)?);
+        let head: Vec<Value> = serde_json::from_slice(&head_plain.0)
             .map_err(|e| VaultError::Corrupt(format!("a cached chart is not JSON ({e})")))?;
         conn.execute(
             "UPDATE chart SET opened_ms = ?2 WHERE key = ?1",
             params![key, now_ms],
         )?;
         Ok(Some(Cached {
-            resources,
+            head,
             fetched_ms,
+            head_plain,
+            rest_sealed,
+            key,
         }))
+    }
+
+    /// The rest of a cached chart (after its first part).
+    pub fn rest(&self, cached: &Cached) -> Result<Vec<Value>, VaultError> {
+        let plain = Plain(
+            self.vault
+                .open_sealed(&rest_aad(&cached.key), &cached.rest_sealed)?,
+        );
+        serde_json::from_slice(&plain.0)
+            .map_err(|e| VaultError::Corrupt(format!("a cached chart is not JSON ({e})")))
+    }
+
+    /// The whole cached chart and when it was fetched (tests, tools).
+    pub fn get_all(
+        &self,
+        patient_id: &str,
+        now_ms: i64,
+    ) -> Result<Option<(Vec<Value>, i64)>, VaultError> {
+        let Some(hit) = self.get(patient_id, now_ms)? else {
+            return Ok(None);
+        };
+        let rest = self.rest(&hit)?;
+        let mut all = hit.head_again();
+        all.extend(rest);
+        Ok(Some((all, hit.fetched_ms)))
     }
 
     /// Keeps `resources` (the chart's whole `$everything`, the Patient among them) as
@@ -223,23 +321,30 @@ impl ChartCache {
             &card_aad(&key),
             &Zeroize(serde_json::to_vec(patient).unwrap_or_default()).0,
         )?;
-        let plain = Zeroize(
-            serde_json::to_vec(resources)
-                .map_err(|e| VaultError::Io(format!("cannot write a chart ({e})")))?,
-        );
-        let body = self.vault.seal(&body_aad(&key), &plain.0)?;
-        let bytes = (body.len() + card.len()) as i64;
+        let ordered = screen_order(resources);
+        let split = ordered.len().min(HEAD);
+        let seal_part = |part: &[&Value], aad: Vec<u8>| -> Result<Vec<u8>, VaultError> {
+            let plain = Zeroize(
+                serde_json::to_vec(part)
+                    .map_err(|e| VaultError::Io(format!("cannot write a chart ({e})")))?,
+            );
+            self.vault.seal(&aad, &plain.0)
+        };
+        let head = seal_part(&ordered[..split], head_aad(&key))?;
+        let rest = seal_part(&ordered[split..], rest_aad(&key))?;
+        let bytes = (head.len() + rest.len() + card.len()) as i64;
         {
             let conn = self.conn();
             conn.execute(
-                "INSERT INTO chart (key, card, body, bytes, resources, fetched_ms, opened_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-                 ON CONFLICT(key) DO UPDATE SET card = ?2, body = ?3, bytes = ?4, resources = ?5,
-                 fetched_ms = ?6, opened_ms = ?7",
+                "INSERT INTO chart (key, card, head, rest, bytes, resources, fetched_ms, opened_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                 ON CONFLICT(key) DO UPDATE SET card = ?2, head = ?3, rest = ?4, bytes = ?5,
+                 resources = ?6, fetched_ms = ?7, opened_ms = ?8",
                 params![
                     key,
                     card,
-                    body,
+                    head,
+                    rest,
                     bytes,
                     resources.len() as i64,
                     fetched_ms,
@@ -400,9 +505,14 @@ mod tests {
         let c =
             ChartCache::open(dir.path(), vault(dir.path(), "a"), CacheSettings::default()).unwrap();
         c.put("p1", &chart("p1", "ZEBRA", 3), 1_000, 1_000).unwrap();
-        let got = c.get("p1", 2_000).unwrap().unwrap();
-        assert_eq!(got.resources.len(), 4);
-        assert_eq!(got.fetched_ms, 1_000);
+        let (all, fetched) = c.get_all("p1", 2_000).unwrap().unwrap();
+        assert_eq!(all.len(), 4);
+        assert_eq!(fetched, 1_000);
+        // The Patient leads the first part.
+        assert_eq!(
+            c.get("p1", 2_000).unwrap().unwrap().head[0]["resourceType"],
+            "Patient"
+        );
         assert!(c.get("p2", 2_000).unwrap().is_none());
         assert_eq!(c.patients(2_000).unwrap()[0]["name"][0]["family"], "ZEBRA");
         // 72 hours after the fetch it is gone.
@@ -497,7 +607,7 @@ mod tests {
         // Someone copies patient 2's chart over patient 1's row.
         c.conn()
             .execute_batch(
-                "UPDATE chart SET body = (SELECT body FROM chart ORDER BY key LIMIT 1 OFFSET 1)
+                "UPDATE chart SET head = (SELECT head FROM chart ORDER BY key LIMIT 1 OFFSET 1)
                  WHERE key = (SELECT key FROM chart ORDER BY key LIMIT 1)",
             )
             .unwrap();
