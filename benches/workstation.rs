@@ -780,7 +780,8 @@ fn main() {
     let runs = arg("--runs", 20) as usize;
     // BENCH_ONLY=cache runs the chart cache part alone.
     let only_cache = std::env::var("BENCH_ONLY").is_ok_and(|v| v == "cache");
-    if !only_cache {
+    let only_pty = std::env::var("BENCH_ONLY").is_ok_and(|v| v == "pty");
+    if !only_cache && !only_pty {
         keystroke_and_frame(iterations);
         note_keystroke(iterations);
         order_checks(iterations.min(2000));
@@ -809,8 +810,10 @@ fn main() {
             server.stop().await;
             return;
         }
-        open_chart(&base, &token, runs).await;
-        cached_chart(&base, &token, &charts, runs).await;
+        if !only_pty {
+            open_chart(&base, &token, runs).await;
+            cached_chart(&base, &token, &charts, runs).await;
+        }
         let base2 = base.clone();
         tokio::task::spawn_blocking(move || on_pty(&base2, &token, runs))
             .await

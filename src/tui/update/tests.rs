@@ -355,3 +355,129 @@ fn an_expired_token_locks_for_a_new_sign_in() {
     let form = s.access.form.as_ref().expect("locked");
     assert!(form.error.as_deref().unwrap().contains("expired"));
 }
+
+fn obs(id: &str, day: u32) -> Value {
+    json!({"resourceType": "Observation", "id": id, "status": "final",
+           "subject": {"reference": "Patient/p"}, "code": {"text": format!("Test {id}")},
+           "effectiveDateTime": format!("2026-10-{day:02}T10:00:00Z"),
+           "valueQuantity": {"value": day, "unit": "u"}})
+}
+
+#[test]
+fn a_cached_chart_shows_at_once_and_merges_without_moving_the_cursor() {
+    let mut s = state();
+    update(&mut s, Msg::OpenPatient("p".into()));
+    let mut cached = vec![patient("p", "Cached")];
+    cached.extend((1..=20).map(|d| obs(&format!("o{d}"), d)));
+    update(
+        &mut s,
+        Msg::ChartCached {
+            context: 1,
+            resources: cached.clone(),
+            fetched_ms: 1_000,
+        },
+    );
+    let c = s.chart.as_ref().unwrap();
+    assert_eq!(c.cached, Some(1_000));
+    assert_eq!(c.chart.timeline.len(), 20);
+    // The user moves to the 5th newest item (o16).
+    for _ in 0..4 {
+        key(&mut s, "j");
+    }
+    let c = s.chart.as_ref().unwrap();
+    let selected = c.chart.source_of(c.selected_target().unwrap()).unwrap();
+    assert_eq!(selected, "Observation/o16");
+    let row = c.cursor - c.scroll;
+    // The server's changes: two newer results and a corrected older one.
+    let mut merged = cached;
+    merged.push(obs("o21", 21));
+    merged.push(obs("o22", 22));
+    merged[3]["valueQuantity"]["value"] = json!(99);
+    update(
+        &mut s,
+        Msg::ChartMerged {
+            context: 1,
+            resources: merged,
+        },
+    );
+    let c = s.chart.as_ref().unwrap();
+    assert_eq!(c.cached, None);
+    assert_eq!(c.chart.timeline.len(), 22);
+    assert_eq!(
+        c.chart.source_of(c.selected_target().unwrap()).unwrap(),
+        "Observation/o16",
+        "the same item stays selected"
+    );
+    assert_eq!(c.cursor - c.scroll, row, "on the same screen line");
+    assert!(c.chart.obs.iter().any(|o| o.number == Some(99.0)));
+}
+
+#[test]
+fn offline_keeps_the_cached_mark_probes_and_coming_back_flushes() {
+    let mut s = state();
+    s.storage.enabled = true;
+    s.storage.open = true;
+    update(&mut s, Msg::OpenPatient("p".into()));
+    update(
+        &mut s,
+        Msg::ChartCached {
+            context: 1,
+            resources: vec![patient("p", "Cached"), obs("o1", 1)],
+            fetched_ms: 1,
+        },
+    );
+    let effects = update(&mut s, Msg::Connectivity(false));
+    assert!(effects.contains(&Effect::Probe), "asks again later");
+    assert!(s.storage.offline());
+    // A second offline signal does not start a second probe.
+    assert!(update(&mut s, Msg::Connectivity(false)).is_empty());
+    update(&mut s, Msg::ChartDone { context: 1 });
+    assert_eq!(s.chart.as_ref().unwrap().cached, Some(1), "still marked");
+    // The probe says no: it asks again.
+    assert!(update(&mut s, Msg::Probed(false)).contains(&Effect::Probe));
+    // The probe says yes: the outbox is flushed and the cached chart refreshed.
+    let effects = update(&mut s, Msg::Probed(true));
+    assert!(!s.storage.offline());
+    assert!(effects.contains(&Effect::FlushOutbox));
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::OpenChart { context: 1, .. }))
+    );
+}
+
+#[test]
+fn locking_closes_the_vault_after_saving_the_note() {
+    let mut s = state();
+    s.storage.enabled = true;
+    s.storage.open = true;
+    s.access.signed_in = true;
+    s.access.user = Some(crate::client::SignedIn {
+        username: "u".into(),
+        name: "U".into(),
+        role: "physician".into(),
+        practitioner: None,
+    });
+    let effects = key(&mut s, "ctrl-l");
+    assert_eq!(effects, vec![Effect::CloseVault { wipe: false }]);
+    assert!(!s.storage.open);
+    assert_eq!(s.access.form.as_ref().unwrap().mode, FormMode::Unlock);
+    // A token user (no sign-in) unlocks with the passphrase.
+    let mut s = state();
+    s.storage.enabled = true;
+    s.access.signed_in = true;
+    key(&mut s, "ctrl-l");
+    assert_eq!(s.access.form.as_ref().unwrap().mode, FormMode::Passphrase);
+    typed(&mut s, "short");
+    let effects = key(&mut s, "enter");
+    assert!(effects.is_empty());
+    assert!(s.access.form.as_ref().unwrap().error.is_some());
+    typed(&mut s, " enough");
+    let effects = key(&mut s, "enter");
+    assert_eq!(
+        effects,
+        vec![Effect::OpenVault {
+            secret: "short enough".into()
+        }]
+    );
+}
