@@ -132,6 +132,14 @@ impl Runner {
         }
         self.drafts = Some(DraftWriter::start(store, outbox.clone(), self.tx.clone()));
         self.outbox = outbox;
+        if self
+            .last_user
+            .as_ref()
+            .is_some_and(|u| *u != vault.username)
+        {
+            // Another user signed in at this terminal: the previous one has signed out.
+            self.sign_out();
+        }
         self.last_user = Some(vault.username.clone());
         self.vault = Some(vault);
         self.run(Effect::LoadDrafts);
@@ -186,10 +194,9 @@ impl Runner {
             return;
         };
         let tx = self.tx.clone();
-        let since = crate::fhir::date::now_ms() - crate::vault::outbox::SENT_SHOWN_MS;
         let ob = outbox.clone();
         tokio::task::spawn_blocking(move || {
-            if let Ok(entries) = ob.list(since) {
+            if let Ok(entries) = ob.recent() {
                 let _ = tx.send(Msg::Outbox {
                     entries,
                     sent_now: 0,
@@ -235,19 +242,9 @@ impl Runner {
                 let cache = self.cache.clone();
                 self.search_task = Some(tokio::spawn(async move {
                     let mut result = search(&client, "Patient", &params).await;
-                    if let (Err(e), Some(cache)) = (&result, cache)
-                        && is_offline(e)
-                    {
-                        // Offline: the cached patients are searched instead.
-                        let _ = tx.send(Msg::Connectivity(false));
-                        let now = crate::fhir::date::now_ms();
-                        let cards = tokio::task::spawn_blocking(move || cache.patients(now))
-                            .await
-                            .ok()
-                            .and_then(Result::ok);
-                        if let Some(cards) = cards {
-                            result = Ok(offline::search_cached(&cards, &params));
-                        }
+                    // Offline: the cached patients are searched instead.
+                    if let Some(cards) = offline_patients(&result, cache, &tx).await {
+                        result = Ok(offline::search_cached(&cards, &params));
                     }
                     let _ = tx.send(Msg::SearchDone { generation, result });
                 }));
@@ -284,26 +281,13 @@ impl Runner {
                         ("_count", patient_ids.len().to_string()),
                     ];
                     let mut result = search(&client, "Patient", &params).await;
-                    if let (Err(e), Some(cache)) = (&result, cache)
-                        && is_offline(e)
-                    {
-                        let _ = tx.send(Msg::Connectivity(false));
-                        let now = crate::fhir::date::now_ms();
-                        let cards = tokio::task::spawn_blocking(move || cache.patients(now))
-                            .await
-                            .ok()
-                            .and_then(Result::ok);
-                        if let Some(cards) = cards {
-                            let wanted: Vec<_> = cards
-                                .into_iter()
-                                .filter(|p| {
-                                    p["id"]
-                                        .as_str()
-                                        .is_some_and(|id| patient_ids.iter().any(|w| w == id))
-                                })
-                                .collect();
-                            result = Ok(wanted);
-                        }
+                    if let Some(cards) = offline_patients(&result, cache, &tx).await {
+                        let cached = |p: &&serde_json::Value| {
+                            p["id"]
+                                .as_str()
+                                .is_some_and(|id| patient_ids.iter().any(|w| w == id))
+                        };
+                        result = Ok(cards.into_iter().filter(|p| cached(&p)).collect());
                     }
                     let _ = tx.send(Msg::RecentLoaded(result));
                 });
@@ -536,17 +520,16 @@ impl Runner {
                 }
             },
             Effect::AttachVault(unlocked) => self.attach(unlocked),
-            Effect::CloseVault { wipe } => self.close_vault(wipe),
+            Effect::CloseVault => self.close_vault(false),
             Effect::FlushOutbox => self.report_outbox(true),
             Effect::RemoveFromOutbox { seq } => {
                 if let Some(outbox) = self.outbox.clone() {
                     let tx = self.tx.clone();
-                    let since = crate::fhir::date::now_ms() - crate::vault::outbox::SENT_SHOWN_MS;
                     tokio::task::spawn_blocking(move || {
                         if let Err(e) = outbox.remove(seq) {
                             tracing::warn!("cannot remove an outbox entry: {e}");
                         }
-                        if let Ok(entries) = outbox.list(since) {
+                        if let Ok(entries) = outbox.recent() {
                             let _ = tx.send(Msg::Outbox {
                                 entries,
                                 sent_now: 0,
@@ -693,8 +676,7 @@ impl DraftWriter {
                                         draft_id: item.draft.id.clone(),
                                         status: item.status,
                                     });
-                                    let since = now - crate::vault::outbox::SENT_SHOWN_MS;
-                                    if let Ok(entries) = outbox.list(since) {
+                                    if let Ok(entries) = outbox.recent() {
                                         let _ = tx.send(Msg::Outbox {
                                             entries,
                                             sent_now: 0,
@@ -737,6 +719,25 @@ fn stamp(draft: &mut Draft, now: chrono::DateTime<chrono::Utc>) {
         draft.created = now.clone();
     }
     draft.saved = now;
+}
+
+/// When `result` failed because the server cannot be reached: says so, and gives the cached
+/// patients (what search and the recent list fall back to).
+async fn offline_patients<T>(
+    result: &Result<T, FetchError>,
+    cache: Option<std::sync::Arc<ChartCache>>,
+    tx: &UnboundedSender<Msg>,
+) -> Option<Vec<serde_json::Value>> {
+    let cache = cache?;
+    if !result.as_ref().err().is_some_and(is_offline) {
+        return None;
+    }
+    let _ = tx.send(Msg::Connectivity(false));
+    let now = crate::fhir::date::now_ms();
+    tokio::task::spawn_blocking(move || cache.patients(now))
+        .await
+        .ok()
+        .and_then(Result::ok)
 }
 
 /// One search page's resources (the first page is all a search row list needs).

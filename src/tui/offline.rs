@@ -470,8 +470,7 @@ pub fn flush(
         }
         running.store(false, Ordering::SeqCst);
         let ob = outbox.clone();
-        let since = crate::fhir::date::now_ms() - crate::vault::outbox::SENT_SHOWN_MS;
-        let entries = blocking(move || ob.list(since))
+        let entries = blocking(move || ob.recent())
             .await
             .and_then(Result::ok)
             .unwrap_or_default();

@@ -312,11 +312,8 @@ pub enum Effect {
     },
     /// Use this unlocked vault for the cache, outbox and drafts.
     AttachVault(Unlocked),
-    /// Wipe the key from memory (lock, sign-out), after pending draft writes; `wipe` also
-    /// deletes the cached charts (a site that asks for it, at sign-out).
-    CloseVault {
-        wipe: bool,
-    },
+    /// Wipe the key from memory (the lock screen), after pending draft writes.
+    CloseVault,
     /// Put a note signed or saved offline in the outbox.
     QueueNote {
         context: u64,

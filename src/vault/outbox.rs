@@ -182,6 +182,11 @@ impl Outbox {
         )
     }
 
+    /// `list` of what to show now: everything not sent, and what was sent in the last day.
+    pub fn recent(&self) -> Result<Vec<Entry>, VaultError> {
+        self.list(crate::fhir::date::now_ms() - SENT_SHOWN_MS)
+    }
+
     fn select(&self, tail: &str, args: impl rusqlite::Params) -> Result<Vec<Entry>, VaultError> {
         let conn = self.conn();
         let mut stmt = conn.prepare(&format!(

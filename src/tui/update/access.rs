@@ -268,7 +268,7 @@ pub(super) fn lock(state: &mut State, effects: &mut Vec<Effect>) {
         .unwrap_or_default();
     // The data key leaves memory (after the note above reaches the disk).
     if state.storage.enabled {
-        effects.push(Effect::CloseVault { wipe: false });
+        effects.push(Effect::CloseVault);
         state.storage.open = false;
     }
     let mode = if state.access.user.is_none() && state.storage.enabled {

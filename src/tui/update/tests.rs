@@ -459,7 +459,7 @@ fn locking_closes_the_vault_after_saving_the_note() {
         practitioner: None,
     });
     let effects = key(&mut s, "ctrl-l");
-    assert_eq!(effects, vec![Effect::CloseVault { wipe: false }]);
+    assert_eq!(effects, vec![Effect::CloseVault]);
     assert!(!s.storage.open);
     assert_eq!(s.access.form.as_ref().unwrap().mode, FormMode::Unlock);
     // A token user (no sign-in) unlocks with the passphrase.
