@@ -39,7 +39,13 @@ struct Cli {
     #[arg(long, env = "BEDSIDE_SERVER")]
     server: Option<String>,
     /// Bearer token sent with every request (Authorization: Bearer ...)
-    #[arg(long, env = "BEDSIDE_TOKEN", hide_env_values = true)]
+    // A URL-safe base64 token may begin with `-`.
+    #[arg(
+        long,
+        env = "BEDSIDE_TOKEN",
+        hide_env_values = true,
+        allow_hyphen_values = true
+    )]
     token: Option<String>,
     /// Draw with ASCII only (terminals without Unicode box drawing)
     #[arg(long, global = true)]
@@ -917,4 +923,16 @@ fn init_server_logging() {
         .with_ansi(false)
         .with_writer(std::io::stderr)
         .try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_token_may_begin_with_a_hyphen() {
+        let cli = Cli::try_parse_from(["bedside", "--token", "-bXyZ", "--ascii"]).expect("parse");
+        assert_eq!(cli.token.as_deref(), Some("-bXyZ"));
+        assert!(cli.ascii);
+    }
 }
