@@ -507,6 +507,41 @@ pub fn bundle_page(bundle: Value) -> Result<(Vec<Value>, Option<String>), FetchE
     Ok((resources, next))
 }
 
+/// `bedside doctor`'s check of a server: does it answer `GET metadata` (which needs no
+/// sign-in), how fast, and what it says it is. One line, never an error.
+pub async fn probe_server(base: &str, transport: &Transport) -> String {
+    let client = match FhirClient::with_transport(base, None, transport) {
+        Ok(c) => c,
+        Err(e) => return format!("not usable: {e}"),
+    };
+    let started = std::time::Instant::now();
+    match client.get("metadata", &[], Duration::from_secs(5)).await {
+        Ok(cs) => {
+            let ms = started.elapsed().as_millis();
+            let text = |v: &Value| v.as_str().map(str::to_string);
+            let software = match (
+                cs.pointer("/software/name").and_then(text),
+                cs.pointer("/software/version").and_then(text),
+            ) {
+                (Some(n), Some(v)) => format!("{n} {v}"),
+                (Some(n), None) => n,
+                _ => "software not named".into(),
+            };
+            let fhir = cs
+                .get("fhirVersion")
+                .and_then(text)
+                .unwrap_or_else(|| "version not given".into());
+            let warning = if fhir.starts_with("4.0") {
+                ""
+            } else {
+                " (bedside speaks FHIR R4, 4.0.x)"
+            };
+            format!("reachable in {ms} ms: {software}, FHIR {fhir}{warning}")
+        }
+        Err(e) => format!("NOT reachable: {e}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

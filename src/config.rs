@@ -26,6 +26,14 @@ pub struct Config {
     /// The encrypted cache of recent charts.
     #[serde(default)]
     pub cache: CacheConfig,
+    /// The colour theme: a shipped one (default, light, high-contrast, mono) or the name of
+    /// `themes/NAME.toml` in the config directory (`--theme` wins over it).
+    #[serde(default)]
+    pub theme: Option<String>,
+    /// The shipped keymap to build on: default, vim or vista (`--keymap` wins over it);
+    /// `keymap.toml` in the config directory is merged over it.
+    #[serde(default)]
+    pub keymap: Option<String>,
 }
 
 /// `[cache]`. In the site file, `enabled = false` and `wipe_on_sign_out = true` bind every
@@ -140,35 +148,64 @@ pub fn site_config_path() -> PathBuf {
 
 /// The config and the problems found reading it.
 pub fn load(path: &Path) -> (Config, Vec<String>) {
+    let (config, problems) = load_checked(path);
+    let problems = problems
+        .into_iter()
+        .map(|p| match p.line {
+            Some(l) => format!(
+                "{}: line {l}: {} (settings from this file ignored)",
+                p.file, p.message
+            ),
+            None => format!("{}: {}", p.file, p.message),
+        })
+        .collect();
+    (config, problems)
+}
+
+/// The config and its problems with file and line, for `bedside check-config`.
+pub fn load_checked(path: &Path) -> (Config, Vec<crate::problem::Problem>) {
+    use crate::problem::Problem;
+    let file = path.display().to_string();
     match std::fs::read_to_string(path) {
         Ok(text) => match toml::from_str::<Config>(&text) {
             Ok(c) => (c, Vec::new()),
-            Err(e) => (
-                Config::default(),
-                vec![format!(
-                    "{}: {} (settings from this file ignored)",
-                    path.display(),
-                    describe(&text, &e)
-                )],
-            ),
+            Err(e) => {
+                let line = e.span().map(|s| crate::problem::line_of(&text, s.start));
+                let message = e.message().trim().to_string();
+                let fix = if message.contains("unknown field") {
+                    "the settings are: server, theme, keymap, ascii, idle_lock_seconds, \
+                     duplicate_test_hours, ca_cert, [cache]; every setting of this file is \
+                     ignored until it is fixed"
+                } else {
+                    "correct the line; every setting of this file is ignored until it is fixed"
+                };
+                (
+                    Config::default(),
+                    vec![Problem::new(&file, line, message).fix(fix)],
+                )
+            }
         },
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => (Config::default(), Vec::new()),
         Err(e) => (
             Config::default(),
-            vec![format!("{}: cannot read it ({e})", path.display())],
+            vec![
+                Problem::new(&file, None, format!("cannot read it ({e})"))
+                    .fix("check the file's permissions"),
+            ],
         ),
     }
 }
 
-/// `line N: message`.
-fn describe(text: &str, e: &toml::de::Error) -> String {
-    let line = e
-        .span()
-        .map(|s| text[..s.start.min(text.len())].lines().count().max(1));
-    match line {
-        Some(l) => format!("line {l}: {}", e.message().trim()),
-        None => e.message().trim().to_string(),
-    }
+/// The line where `key = ...` is set at the top of a TOML file, if it is.
+pub fn line_of_setting(path: &Path, key: &str) -> Option<usize> {
+    let text = std::fs::read_to_string(path).ok()?;
+    text.lines()
+        .position(|l| {
+            l.trim_start()
+                .strip_prefix(key)
+                .is_some_and(|rest| rest.trim_start().starts_with('='))
+        })
+        .map(|i| i + 1)
 }
 
 pub fn config_dir() -> Option<PathBuf> {

@@ -10,7 +10,6 @@ use std::io::IsTerminal;
 use std::time::Instant;
 
 use bedside::tui::Options;
-use bedside::tui::keymap::Keymap;
 
 use bedside::auth::{Auth, Role};
 use bedside::seed::{Depth, SeedOptions};
@@ -59,10 +58,29 @@ struct Cli {
     /// Allow plain http:// to a server that is not on this machine (patient data unencrypted)
     #[arg(long)]
     allow_insecure: bool,
+    /// Colour theme: default, light, high-contrast, mono, or themes/NAME.toml in the config directory
+    #[arg(long, global = true, value_name = "NAME")]
+    theme: Option<String>,
+    /// Keymap to build on: default, vim or vista (keymap.toml in the config directory is merged over it)
+    #[arg(long, global = true, value_name = "NAME")]
+    keymap: Option<String>,
 }
 
 #[derive(Subcommand)]
 enum Command {
+    /// Check the config file, keymap and theme you would get; each problem with file and line
+    /// (exit status 1 when there is one)
+    CheckConfig {
+        /// Also list every action, its description and its keys
+        #[arg(long)]
+        actions: bool,
+        /// Also list every theme scope
+        #[arg(long)]
+        scopes: bool,
+    },
+    /// Print what bedside sees: terminal size, colours and Unicode, config paths, and whether
+    /// the server answers (and its version)
+    Doctor,
     /// Open the workstation on a demo database (seeded on first run) served in-process
     Demo {
         /// Patients to seed on first run
@@ -635,7 +653,7 @@ fn main() -> Result<()> {
         };
         let transport = transport(&cli, &config)?;
         bedside::client::FhirClient::with_transport(&server, None, &transport)?;
-        let mut opts = workstation_options(server, cli.token.clone(), cli.ascii || config.ascii);
+        let mut opts = workstation_options(server, cli.token.clone(), &cli);
         opts.transport = transport;
         if let Some(hours) = config.duplicate_test_hours {
             opts.duplicate_test_hours = hours;
@@ -693,8 +711,7 @@ fn main() -> Result<()> {
                 let server = bedside::server::spawn_local(store)
                     .await
                     .context("cannot start the embedded server")?;
-                let mut opts =
-                    workstation_options(server.base_url(), Some(issued.token), cli.ascii);
+                let mut opts = workstation_options(server.base_url(), Some(issued.token), &cli);
                 opts.user = Some(bedside::client::SignedIn {
                     username: issued.session.username.clone(),
                     name: issued.session.name.clone(),
@@ -714,6 +731,8 @@ fn main() -> Result<()> {
         }
         Command::User { action } => user_command(action),
         Command::Cache { action } => cache_command(action),
+        Command::CheckConfig { actions, scopes } => check_config(&cli, actions, scopes),
+        Command::Doctor => doctor(&cli),
         Command::Serve {
             db,
             listen,
@@ -864,18 +883,28 @@ fn storage(
     })
 }
 
-/// Options for the workstation: the user's keymap merged over the default, the recent-patient
-/// list in the data directory.
-fn workstation_options(server: String, token: Option<String>, ascii: bool) -> Options {
-    let keymap = match bedside::config::config_dir() {
-        Some(dir) => Keymap::with_user_file(&dir.join("keymap.toml")),
-        None => Keymap::default_keymap(),
-    };
+/// Where settings come from, for this user and this command line.
+fn settings_inputs(cli: &Cli) -> bedside::settings::Inputs {
+    bedside::settings::Inputs {
+        config_dir: bedside::config::config_dir(),
+        site_config: bedside::config::site_config_path(),
+        keymap_flag: cli.keymap.clone(),
+        theme_flag: cli.theme.clone(),
+        env: bedside::tui::app::TerminalEnv::from_env(),
+    }
+}
+
+/// Options for the workstation: the user's keymap and theme (problems are listed on screen),
+/// the recent-patient list in the data directory.
+fn workstation_options(server: String, token: Option<String>, cli: &Cli) -> Options {
+    let settings = bedside::settings::Settings::gather(&settings_inputs(cli));
     let dirs = directories::ProjectDirs::from("org", "bedside", "bedside");
     let mut opts = Options::new(&server);
     opts.token = token;
-    opts.keymap = keymap;
-    opts.ascii = ascii;
+    opts.ascii = cli.ascii || settings.config.ascii;
+    opts.theme = Some(settings.theme_name.clone());
+    opts.themes = Some(settings.themes);
+    opts.keymap = settings.keymap;
     opts.recent_file = dirs
         .as_ref()
         .map(|d| d.data_dir().join("recent-patients.json"));
@@ -883,6 +912,63 @@ fn workstation_options(server: String, token: Option<String>, ascii: bool) -> Op
     opts.phrases_file = dirs.as_ref().map(|d| d.config_dir().join("phrases.toml"));
     opts.orders_dir = dirs.as_ref().map(|d| d.config_dir().join("orders"));
     opts
+}
+
+/// `bedside check-config`.
+fn check_config(cli: &Cli, actions: bool, scopes: bool) -> Result<()> {
+    let inputs = settings_inputs(cli);
+    let settings = bedside::settings::Settings::gather(&inputs);
+    if actions {
+        println!("{}", bedside::settings::actions_report(&settings.keymap));
+    }
+    if scopes {
+        println!("{}", bedside::settings::scopes_report());
+    }
+    print!("{}", bedside::settings::check_report(&inputs, &settings));
+    if !settings.problems.is_empty() {
+        std::process::exit(1);
+    }
+    Ok(())
+}
+
+/// `bedside doctor`.
+fn doctor(cli: &Cli) -> Result<()> {
+    let inputs = settings_inputs(cli);
+    let settings = bedside::settings::Settings::gather(&inputs);
+    let size = std::io::stdout()
+        .is_terminal()
+        .then(crossterm::terminal::size)
+        .and_then(Result::ok);
+    println!("bedside {}", env!("CARGO_PKG_VERSION"));
+    print!(
+        "{}",
+        bedside::settings::terminal_report(&inputs.env, size, &settings)
+    );
+    print!(
+        "{}",
+        bedside::settings::paths_report(
+            &inputs,
+            bedside::paths::vault_root().ok().as_deref(),
+            bedside::paths::cache_root().ok().as_deref(),
+        )
+    );
+    match settings.problems.len() {
+        0 => println!("settings  no problems"),
+        n => println!("settings  {n} problem(s): run `bedside check-config`"),
+    }
+    let server = cli.server.clone().or(settings.config.server.clone());
+    let Some(server) = server else {
+        println!("server    none set (--server, BEDSIDE_SERVER or server in config.toml)");
+        return Ok(());
+    };
+    let transport = transport(cli, &settings.config)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let line = runtime.block_on(bedside::client::probe_server(&server, &transport));
+    println!("server    {server}: {line}");
+    Ok(())
 }
 
 /// The workstation's log goes to a file in the state directory (the terminal is the screen).

@@ -59,8 +59,10 @@ actions! {
     ToggleSummary => "toggle_summary",
     /// Reload the chart from the server
     RefreshChart => "refresh_chart",
-    /// Show every key binding of this screen
+    /// Show every key binding of this screen, searchable
     ShowHelp => "show_help",
+    /// Command palette: find any action by name, or type a command (open, theme, filter...)
+    OpenPalette => "open_palette",
     /// Close the chart and return to patient search
     CloseChart => "close_chart",
     /// Quit bedside (asks first)

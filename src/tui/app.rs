@@ -18,7 +18,7 @@ use super::effects::Runner;
 use super::keymap::Keymap;
 use super::recent::RecentStore;
 use super::state::{Display, Msg, NoteSettings, State};
-use super::theme::{self, Theme};
+use super::theme::{self, Depth, Theme, Themes};
 use super::update::update;
 use super::view::view;
 
@@ -56,6 +56,11 @@ pub struct Options {
     pub vault_secret: Option<String>,
     /// A vault opened by the caller (tests).
     pub vault: Option<crate::vault::Vault>,
+    /// The theme asked for (`--theme`, `theme =` in config.toml); none: chosen from the
+    /// terminal (mono without colour, else default).
+    pub theme: Option<String>,
+    /// The themes to choose from (shipped and the user's), built for the terminal's colours.
+    pub themes: Option<Themes>,
 }
 
 impl Options {
@@ -80,6 +85,8 @@ impl Options {
             storage: None,
             vault_secret: None,
             vault: None,
+            theme: None,
+            themes: None,
         }
     }
 }
@@ -87,7 +94,6 @@ impl Options {
 /// The pieces of a running workstation, for the real terminal and for headless tests alike.
 pub struct App {
     pub state: State,
-    pub theme: Theme,
     pub runner: Runner,
     pub tx: UnboundedSender<Msg>,
     pub rx: UnboundedReceiver<Msg>,
@@ -95,7 +101,25 @@ pub struct App {
 
 impl App {
     /// Builds the app; must run inside a tokio runtime (effects are tasks).
-    pub fn new(opts: Options, display: Display, theme: Theme, size: Rect) -> Result<App> {
+    /// `theme` is used unless `opts.theme` names another.
+    pub fn new(mut opts: Options, display: Display, theme: Theme, size: Rect) -> Result<App> {
+        let themes = opts.themes.take().unwrap_or_else(|| {
+            let depth = if theme.colour {
+                Depth::Ansi16
+            } else {
+                Depth::None
+            };
+            Themes::load(None, depth)
+        });
+        let mut theme_problems = themes.problems.clone();
+        let theme = match &opts.theme {
+            Some(name) => {
+                let (t, p) = themes.build(name);
+                theme_problems.extend(p);
+                t
+            }
+            None => theme,
+        };
         let client = FhirClient::with_transport(&opts.server, opts.token.clone(), &opts.transport)?;
         let (tx, rx) = unbounded_channel();
         let signed_in = client.has_token();
@@ -148,6 +172,13 @@ impl App {
             crate::orders::catalog::Catalog::load(&knowledge, opts.orders_dir.as_deref());
         warnings.extend(problems);
         let mut state = State::new(display, Arc::new(opts.keymap), size, recent_ids);
+        state.themes = Arc::new(themes);
+        state.set_theme(theme);
+        state.full_redraw = false;
+        state.problems.extend(theme_problems);
+        if !state.problems.is_empty() {
+            state.overlay = Some(super::state::Overlay::Problems { scroll: 0 });
+        }
         state.order_settings = Arc::new(super::state::OrderSettings {
             catalog,
             knowledge,
@@ -197,7 +228,6 @@ impl App {
         }
         Ok(App {
             state,
-            theme,
             runner,
             tx,
             rx,
@@ -231,9 +261,9 @@ impl App {
             self.state.dirty = true;
         }
         if self.state.dirty {
-            let (state, theme) = (&self.state, &self.theme);
+            let state = &self.state;
             terminal
-                .draw(|f| view(state, theme, f))
+                .draw(|f| view(state, &state.theme, f))
                 .map_err(|e| anyhow::anyhow!("cannot draw: {e}"))?;
             self.state.dirty = false;
         }
@@ -306,29 +336,72 @@ impl App {
     }
 }
 
-/// Display settings from the environment: today, the local zone, and what the terminal can show.
-pub fn display_from_env(server: &str, force_ascii: bool) -> (Display, Theme) {
-    let term = std::env::var("TERM").unwrap_or_default();
-    let locale = ["LC_ALL", "LC_CTYPE", "LANG"]
-        .iter()
-        .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()));
-    let ascii = force_ascii || theme::needs_ascii(&term, locale.as_deref());
+/// What the terminal says about itself: for the display, the theme and `bedside doctor`.
+#[derive(Debug, Clone)]
+pub struct TerminalEnv {
+    pub term: String,
+    pub colorterm: Option<String>,
+    pub no_color: bool,
+    pub locale: Option<String>,
+}
+
+impl TerminalEnv {
+    pub fn from_env() -> TerminalEnv {
+        TerminalEnv {
+            term: std::env::var("TERM").unwrap_or_default(),
+            colorterm: std::env::var("COLORTERM").ok().filter(|v| !v.is_empty()),
+            no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
+            locale: ["LC_ALL", "LC_CTYPE", "LANG"]
+                .iter()
+                .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty())),
+        }
+    }
+
+    /// Box drawing cannot be trusted (VT100-class terminal, or a locale that is not UTF-8).
+    pub fn needs_ascii(&self) -> bool {
+        theme::needs_ascii(&self.term, self.locale.as_deref())
+    }
+
+    /// Colours, and why. `NO_COLOR` yields to a theme the user chose themselves.
+    pub fn depth(&self, theme_chosen: bool) -> (Depth, String) {
+        Depth::detect(
+            self.no_color,
+            self.colorterm.as_deref(),
+            &self.term,
+            !theme_chosen,
+        )
+    }
+}
+
+/// Display settings from the environment: today, the local zone, and what the terminal can
+/// show; the theme asked for (or the one that suits the terminal) with every theme the user
+/// can switch to.
+pub fn display_from_env(opts: &mut Options) -> (Display, Theme) {
+    let env = TerminalEnv::from_env();
+    let ascii = opts.ascii || env.needs_ascii();
     let now = Local::now();
     let display = Display {
         today: now.date_naive(),
         zone: now.offset().fix(),
         ascii,
         // The Linux console's fonts have no braille.
-        braille: !ascii && term != "linux",
-        server: server.trim_end_matches('/').to_string(),
+        braille: !ascii && env.term != "linux",
+        server: opts.server.trim_end_matches('/').to_string(),
     };
-    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    (display, Theme::detect(no_color, &term))
+    let (depth, _) = env.depth(opts.theme.is_some());
+    if opts.themes.is_none() {
+        opts.themes = Some(Themes::load(None, depth));
+    }
+    if opts.theme.is_none() {
+        opts.theme = Some(if depth == Depth::None { "mono" } else { "default" }.into());
+    }
+    let fallback = if depth == Depth::None { "mono" } else { "default" };
+    (display, theme::builtin(fallback, depth))
 }
 
 /// The workstation on the real terminal.
-pub async fn run_terminal(opts: Options) -> Result<()> {
-    let (display, theme) = display_from_env(&opts.server, opts.ascii);
+pub async fn run_terminal(mut opts: Options) -> Result<()> {
+    let (display, theme) = display_from_env(&mut opts);
     let mut terminal = super::terminal::enter()?;
     let size = terminal.size().map(|s| Rect::new(0, 0, s.width, s.height));
     let size = size.unwrap_or(Rect::new(0, 0, 80, 24));

@@ -15,7 +15,8 @@ use crate::notes::document::DocStatus;
 use crate::notes::drafts::Draft;
 
 use super::editor::Editor;
-use super::keymap::Keymap;
+use super::keymap::{Context, Key, Keymap};
+use super::theme::{Theme, Themes};
 
 /// Messages into `update`: keys, and the results of effects, tagged with what they were for.
 #[derive(Debug)]
@@ -413,6 +414,8 @@ pub struct SearchState {
     pub recent: Vec<Row>,
     pub cursor: usize,
     pub scroll: usize,
+    /// `:open MRN`: open the chart when the search finds exactly one patient.
+    pub open_single: bool,
 }
 
 impl SearchState {
@@ -639,7 +642,20 @@ pub enum PromptKind {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Overlay {
+    /// The bindings of `context` (where help was asked for), narrowed by `query`.
     Help {
+        context: Context,
+        query: String,
+        scroll: usize,
+    },
+    /// `:`: fuzzy search over actions and typed commands, opened from `context`.
+    Palette {
+        context: Context,
+        input: String,
+        cursor: usize,
+    },
+    /// Problems found in the user's keymap, theme and config files.
+    Problems {
         scroll: usize,
     },
     Filter {
@@ -768,6 +784,16 @@ pub struct State {
     pub size: Rect,
     pub display: Display,
     pub keymap: Arc<Keymap>,
+    /// Keys typed so far of a chord (`g` of `g o`), and the context they were typed in.
+    pub chord: Vec<Key>,
+    pub chord_context: Context,
+    pub theme: Theme,
+    /// Every theme the user can switch to with `:theme`.
+    pub themes: Arc<Themes>,
+    /// ASCII drawing asked for by the terminal or the user, whatever the theme.
+    pub ascii_terminal: bool,
+    /// Problems in the user's keymap, theme and config files (listed at start, `:problems`).
+    pub problems: Vec<crate::problem::Problem>,
     pub recent_ids: Vec<String>,
     pub spinner: usize,
     pub tick_pending: bool,
@@ -787,13 +813,9 @@ impl State {
         size: Rect,
         recent_ids: Vec<String>,
     ) -> State {
-        let notice = (!keymap.problems.is_empty()).then(|| Notice {
-            level: Level::Warning,
-            text: format!(
-                "keymap: {} (defaults used for that part)",
-                keymap.problems[0]
-            ),
-        });
+        let problems = keymap.problems.clone();
+        let overlay = (!problems.is_empty()).then_some(Overlay::Problems { scroll: 0 });
+        let ascii_terminal = display.ascii;
         State {
             screen: Screen::Search,
             notes: Arc::new(NoteSettings::default()),
@@ -811,13 +833,20 @@ impl State {
                 recent: Vec::new(),
                 cursor: 0,
                 scroll: 0,
+                open_single: false,
             },
             chart: None,
-            overlay: None,
-            notice,
+            overlay,
+            notice: None,
             size,
             display,
             keymap,
+            chord: Vec::new(),
+            chord_context: Context::Global,
+            theme: Theme::color(),
+            themes: Arc::new(Themes::load(None, super::theme::Depth::Ansi16)),
+            ascii_terminal,
+            problems,
             recent_ids,
             spinner: 0,
             tick_pending: false,
@@ -827,6 +856,35 @@ impl State {
             full_redraw: false,
             quit: false,
         }
+    }
+
+    /// The keymap context of what has focus: where keys are looked up, what help shows.
+    pub fn context(&self) -> Context {
+        if self.overlay.is_some() {
+            return Context::Dialogs;
+        }
+        self.pane_context()
+    }
+
+    /// The keymap context of the focused pane, under any pop-up.
+    pub fn pane_context(&self) -> Context {
+        match (self.screen, &self.chart) {
+            (Screen::Search, _) | (Screen::Chart, None) => Context::Search,
+            (Screen::Chart, Some(c)) => match c.view {
+                ChartView::Note => Context::Note,
+                ChartView::Orders => Context::Orders,
+                ChartView::Timeline if c.focus == ChartFocus::Timeline => Context::Timeline,
+                _ => Context::Chart,
+            },
+        }
+    }
+
+    /// Uses `theme` from now on (borders follow it: mono draws ASCII).
+    pub fn set_theme(&mut self, theme: Theme) {
+        self.display.ascii = self.ascii_terminal || theme.ascii;
+        self.theme = theme;
+        self.full_redraw = true;
+        self.dirty = true;
     }
 
     /// Something is on its way from the server (the spinner turns).

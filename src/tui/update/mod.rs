@@ -6,6 +6,7 @@ mod chart;
 mod notes;
 mod offline;
 mod orders;
+mod palette;
 mod search;
 #[cfg(test)]
 mod tests;
@@ -16,7 +17,7 @@ use crate::chart::read_patient;
 use crate::client::FetchError;
 
 use super::action::Action;
-use super::keymap::{Context, Key};
+use super::keymap::{Context, Key, Lookup};
 use super::state::*;
 use chart::*;
 use search::*;
@@ -24,6 +25,7 @@ use search::*;
 pub use chart::{detail_members, filter_choices, refresh_visible, timeline_rows};
 pub use notes::sign_question;
 pub use orders::{active_orders, field_list, sign_orders_question};
+pub use palette::{COMMANDS, Entry, What, entries as palette_entries, help_entries};
 
 /// How many recently opened patients are remembered.
 pub const RECENT_MAX: usize = 20;
@@ -316,10 +318,40 @@ fn current_chart(state: &mut State, context: u64) -> Option<&mut ChartState> {
     state.chart.as_mut()
 }
 
+/// The action of `key` in `context`, with the keys of a chord typed before it. The beginning
+/// of a chord is kept (and shown) until the next key; a key that ends no chord cancels it.
+pub(super) fn resolve(state: &mut State, context: Context, key: Key) -> Option<Action> {
+    let mut keys = std::mem::take(&mut state.chord);
+    if state.chord_context != context {
+        keys.clear();
+    }
+    keys.push(key);
+    match state.keymap.lookup_chord(context, &keys) {
+        Lookup::Action(a) => Some(a),
+        Lookup::Pending => {
+            state.chord = keys;
+            state.chord_context = context;
+            None
+        }
+        Lookup::Unbound if keys.len() > 1 => {
+            let typed: Vec<String> = keys.iter().map(Key::to_string).collect();
+            state.notice = Some(Notice {
+                level: Level::Info,
+                text: format!("{} is not bound here (? lists the keys)", typed.join(" ")),
+            });
+            None
+        }
+        Lookup::Unbound => None,
+    }
+}
+
 fn on_key(state: &mut State, key: Key, effects: &mut Vec<Effect>) {
-    let keymap = state.keymap.clone();
     if let Some(overlay) = state.overlay.clone() {
-        if orders::overlay_key(state, key, effects) || offline::outbox_key(state, key, effects) {
+        if orders::overlay_key(state, key, effects)
+            || offline::outbox_key(state, key, effects)
+            || palette::palette_key(state, key, effects)
+            || palette::help_key(state, key, effects)
+        {
             return;
         }
         if let Overlay::Prompt { kind, mut input } = overlay {
@@ -346,7 +378,7 @@ fn on_key(state: &mut State, key: Key, effects: &mut Vec<Effect>) {
                 _ => {}
             }
         }
-        if let Some(action) = keymap.lookup(Context::Dialog, key) {
+        if let Some(action) = resolve(state, Context::Dialogs, key) {
             dialog_action(state, action, effects);
         }
         return;
@@ -373,11 +405,13 @@ fn on_key(state: &mut State, key: Key, effects: &mut Vec<Effect>) {
                     _ => {}
                 }
             }
-            match keymap.lookup(Context::Search, key) {
+            let pending = !state.chord.is_empty();
+            match resolve(state, Context::Search, key) {
                 Some(action) => act(state, action, effects),
                 None => {
-                    // Typing in the result list goes to the query.
-                    if let Some(c) = key.typed_char() {
+                    // Typing in the result list goes to the query (not the end of a chord).
+                    if let Some(c) = key.typed_char().filter(|_| !pending && state.chord.is_empty())
+                    {
                         state.search.focus = SearchFocus::Input;
                         type_char(state, c, effects);
                     }
@@ -388,7 +422,8 @@ fn on_key(state: &mut State, key: Key, effects: &mut Vec<Effect>) {
             if notes::note_key(state, key, effects) || orders::orders_key(state, key, effects) {
                 return;
             }
-            if let Some(action) = keymap.lookup(Context::Chart, key) {
+            let context = state.context();
+            if let Some(action) = resolve(state, context, key) {
                 act(state, action, effects);
             }
         }
@@ -428,19 +463,38 @@ fn dialog_action(state: &mut State, action: Action, effects: &mut Vec<Effect>) {
             state.overlay = None;
             state.quit = true;
         }
-        (Overlay::Help { scroll }, a) => {
+        (
+            Overlay::Help {
+                context,
+                query,
+                scroll,
+            },
+            a,
+        ) => {
             let scroll = match a {
                 Action::MoveDown => scroll + 1,
                 Action::MoveUp => scroll.saturating_sub(1),
                 Action::PageDown => scroll + 10,
                 Action::PageUp => scroll.saturating_sub(10),
+                Action::GoTop => 0,
                 Action::ShowHelp => {
                     state.overlay = None;
                     return;
                 }
                 _ => scroll,
             };
-            state.overlay = Some(Overlay::Help { scroll });
+            state.overlay = Some(Overlay::Help {
+                context,
+                query,
+                scroll,
+            });
+        }
+        (Overlay::Problems { scroll }, a) => {
+            if let Some(scroll) = list_cursor(scroll, a, state.problems.len()) {
+                state.overlay = Some(Overlay::Problems { scroll });
+            } else if matches!(a, Action::OpenSelected | Action::Confirm) {
+                state.overlay = None;
+            }
         }
         (Overlay::Filter { cursor }, a) => {
             let last = kinds.len().saturating_sub(1);
@@ -531,7 +585,8 @@ fn dialog_action(state: &mut State, action: Action, effects: &mut Vec<Effect>) {
             | Overlay::OrderFields { .. }
             | Overlay::Override { .. }
             | Overlay::Discontinue { .. }
-            | Overlay::Outbox { .. },
+            | Overlay::Outbox { .. }
+            | Overlay::Palette { .. },
             _,
         ) => {}
     }
@@ -540,7 +595,19 @@ fn dialog_action(state: &mut State, action: Action, effects: &mut Vec<Effect>) {
 pub(super) fn act(state: &mut State, action: Action, effects: &mut Vec<Effect>) {
     match action {
         Action::ShowHelp => {
-            state.overlay = Some(Overlay::Help { scroll: 0 });
+            state.overlay = Some(Overlay::Help {
+                context: state.context(),
+                query: String::new(),
+                scroll: 0,
+            });
+            return;
+        }
+        Action::OpenPalette => {
+            state.overlay = Some(Overlay::Palette {
+                context: state.context(),
+                input: String::new(),
+                cursor: 0,
+            });
             return;
         }
         Action::Quit => {

@@ -181,7 +181,11 @@ pub(super) fn note_key(state: &mut State, key: Key, effects: &mut Vec<Effect>) -
         let ctrl = key.mods.contains(KeyModifiers::CONTROL);
         match key.code {
             KeyCode::F(1) => {
-                state.overlay = Some(Overlay::Help { scroll: 0 });
+                state.overlay = Some(Overlay::Help {
+                    context: super::super::keymap::Context::Note,
+                    query: String::new(),
+                    scroll: 0,
+                });
                 return true;
             }
             KeyCode::Esc => {
@@ -209,13 +213,13 @@ pub(super) fn note_key(state: &mut State, key: Key, effects: &mut Vec<Effect>) -
         return true;
     }
     // Keys the pane does not bind do nothing here (the chart's keys do not reach through).
-    if let Some(action) = state.keymap.lookup(Context::Note, key) {
+    if let Some(action) = super::resolve(state, Context::Note, key) {
         note_action(state, action, effects);
     }
     true
 }
 
-fn note_action(state: &mut State, action: Action, effects: &mut Vec<Effect>) {
+pub(super) fn note_action(state: &mut State, action: Action, effects: &mut Vec<Effect>) {
     let Some(c) = &mut state.chart else { return };
     let Some(note) = &mut c.note else { return };
     match action {

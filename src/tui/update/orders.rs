@@ -127,13 +127,13 @@ pub(super) fn orders_key(state: &mut State, key: Key, effects: &mut Vec<Effect>)
         }
     }
     // Keys the pane does not bind do nothing here (the chart's keys do not reach through).
-    if let Some(action) = state.keymap.lookup(Context::Orders, key) {
+    if let Some(action) = super::resolve(state, Context::Orders, key) {
         orders_action(state, action, effects);
     }
     true
 }
 
-fn orders_action(state: &mut State, action: Action, effects: &mut Vec<Effect>) {
+pub(super) fn orders_action(state: &mut State, action: Action, effects: &mut Vec<Effect>) {
     let Some(c) = &mut state.chart else { return };
     let active = active_orders(c).len();
     let Some(o) = &mut c.orders else { return };

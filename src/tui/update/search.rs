@@ -78,8 +78,13 @@ pub(super) fn search_done(
                 .collect();
             s.cursor = 0;
             s.scroll = 0;
+            let open_single = std::mem::take(&mut s.open_single);
             if s.rows.is_empty() {
                 s.status = SearchStatus::NoMatch;
+            } else if open_single && s.rows.len() == 1 {
+                s.status = SearchStatus::Done;
+                let row = s.rows[0].clone();
+                open_patient(state, row, effects);
             } else {
                 s.status = SearchStatus::Done;
                 effects.push(Effect::FetchLocations {
@@ -93,6 +98,7 @@ pub(super) fn search_done(
             }
         }
         Err(e) => {
+            s.open_single = false;
             s.status = SearchStatus::Failed(e.to_string());
             s.rows.clear();
         }

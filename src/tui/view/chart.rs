@@ -9,7 +9,6 @@ use ratatui::widgets::{Block, Borders, Paragraph};
 use super::{ASCII_BORDER, cell, fit, pane, spinner, status_line, styled};
 use crate::chart::{AllergyAlert, Precision};
 use crate::tui::action::Action;
-use crate::tui::keymap::Context;
 use crate::tui::layout;
 use crate::tui::state::{ChartFocus, ChartState, ChartView, State};
 use crate::tui::theme::Theme;
@@ -56,22 +55,41 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
             ));
         }
     }
-    let hints: &[(Action, &str)] = match c.view {
-        ChartView::Timeline => &[
+    // The few keys that matter most in the focused pane.
+    let hints: &[(Action, &str)] = match (&c.view, c.focus) {
+        (ChartView::Timeline, ChartFocus::Timeline) => &[
             (Action::SearchPatients, "patient"),
             (Action::FilterTimeline, "filter"),
             (Action::ShowTrend, "trend"),
             (Action::ToggleSummary, "summary"),
             (Action::ShowHelp, "help"),
+            (Action::OpenPalette, "commands"),
             (Action::CloseChart, "close"),
         ],
-        ChartView::Note => &[(Action::ShowHelp, "help")],
-        ChartView::Orders => &[
+        (ChartView::Timeline, ChartFocus::Detail) => &[
+            (Action::Back, "timeline"),
+            (Action::AddAddendum, "addendum"),
+            (Action::NewNote, "note"),
+            (Action::ShowHelp, "help"),
+            (Action::OpenPalette, "commands"),
+        ],
+        (ChartView::Note, _) => &[
+            (Action::SignNote, "sign"),
+            (Action::EditNote, "edit"),
+            (Action::CloseNote, "close"),
+            (Action::ShowHelp, "help"),
+        ],
+        (ChartView::Orders, _) => &[
             (Action::SignOrders, "sign"),
             (Action::RemoveOrder, "remove"),
             (Action::ShowHelp, "help"),
+            (Action::OpenPalette, "commands"),
         ],
-        _ => &[(Action::Back, "back"), (Action::ShowHelp, "help")],
+        _ => &[
+            (Action::Back, "back"),
+            (Action::ShowHelp, "help"),
+            (Action::OpenPalette, "commands"),
+        ],
     };
     status_line(
         state,
@@ -79,7 +97,6 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
         frame,
         areas.status,
         left,
-        Context::Chart,
         hints,
     );
 }

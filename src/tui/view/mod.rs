@@ -20,7 +20,6 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
 use super::action::Action;
-use super::keymap::Context;
 use super::state::{Level, Screen, State};
 use super::theme::Theme;
 
@@ -159,9 +158,9 @@ pub fn status_line(
     frame: &mut Frame,
     area: Rect,
     left: Vec<Span<'static>>,
-    context: Context,
     hints: &[(Action, &str)],
 ) {
+    let context = state.pane_context();
     let mut spans: Vec<Span> = Vec::new();
     // Offline and the outbox are always said, whatever else the line says.
     let waiting = state.storage.waiting();
@@ -180,7 +179,19 @@ pub fn status_line(
         spans.push(Span::styled(text, theme.warning));
         spans.push(Span::raw(" | "));
     }
-    if let Some(n) = &state.notice {
+    if !state.chord.is_empty() {
+        // The beginning of a chord: what it is waiting for.
+        let typed: Vec<String> = state.chord.iter().map(|k| k.to_string()).collect();
+        spans.push(Span::styled(format!("{} ", typed.join(" ")), theme.key));
+        let next = state.keymap.continuations(state.chord_context, &state.chord);
+        for (i, (rest, action)) in next.iter().enumerate() {
+            if i > 0 {
+                spans.push(Span::raw(", "));
+            }
+            spans.push(Span::styled(rest.to_string(), theme.key));
+            spans.push(Span::raw(format!(" {}", action.name().replace('_', " "))));
+        }
+    } else if let Some(n) = &state.notice {
         let style = match n.level {
             Level::Info => theme.status,
             Level::Warning => theme.warning,

@@ -7,8 +7,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph};
 
 use super::{cell, pane, styled};
-use crate::tui::keymap::{Context, Key};
-use crate::tui::state::{Overlay, PromptKind, Screen, State};
+use crate::tui::keymap::{Chord, Context};
+use crate::tui::state::{Overlay, PromptKind, State};
 use crate::tui::theme::Theme;
 use crate::tui::update::filter_choices;
 
@@ -17,7 +17,17 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
         return;
     };
     match overlay {
-        Overlay::Help { scroll } => help(state, theme, frame, area, *scroll),
+        Overlay::Help {
+            context,
+            query,
+            scroll,
+        } => help(state, theme, frame, area, *context, query, *scroll),
+        Overlay::Palette {
+            context,
+            input,
+            cursor,
+        } => palette(state, theme, frame, area, *context, input, *cursor),
+        Overlay::Problems { scroll } => problems(state, theme, frame, area, *scroll),
         Overlay::Filter { cursor } => {
             let choices = filter_choices(state);
             let mut lines = Vec::new();
@@ -263,28 +273,50 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
     }
 }
 
-fn help(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, scroll: usize) {
-    let in_note = state
-        .chart
-        .as_ref()
-        .is_some_and(|c| c.view == crate::tui::state::ChartView::Note);
-    let context = match state.screen {
-        Screen::Search => Context::Search,
-        Screen::Chart if in_note => Context::Note,
-        Screen::Chart => Context::Chart,
-    };
-    let mut lines = vec![Line::from(styled(
-        format!("Keys on this screen ({} keymap context)", context.name()),
-        theme.dim,
-    ))];
-    for (action, keys) in state.keymap.bindings(context) {
-        let keys: Vec<String> = keys.iter().map(Key::to_string).collect();
+#[allow(clippy::too_many_arguments)]
+fn help(
+    state: &State,
+    theme: &Theme,
+    frame: &mut Frame,
+    area: Rect,
+    context: Context,
+    query: &str,
+    scroll: usize,
+) {
+    let entries = crate::tui::update::help_entries(&state.keymap, context, query);
+    let mut lines = vec![
+        Line::from(vec![
+            styled("/ ", theme.key),
+            Span::raw(query.to_string()),
+            styled(
+                if query.is_empty() {
+                    "  (type to search)"
+                } else {
+                    ""
+                },
+                theme.dim,
+            ),
+        ]),
+        Line::from(styled(
+            format!(
+                "Keys in [{}] of the {} keymap; : lists every action and command",
+                context.name(),
+                state.keymap.name
+            ),
+            theme.dim,
+        )),
+    ];
+    if entries.is_empty() {
+        lines.push(Line::raw(format!("no key here matches {query:?}")));
+    }
+    for (action, keys) in &entries {
+        let keys: Vec<String> = keys.iter().map(Chord::to_string).collect();
         lines.push(Line::from(vec![
-            styled(cell(&keys.join(" "), 22), theme.key),
+            styled(cell(&keys.join(", "), 22), theme.key),
             Span::raw(action.description()),
         ]));
     }
-    if context == Context::Note {
+    if context == Context::Note && query.is_empty() {
         lines.push(Line::raw(""));
         lines.push(Line::from(styled(
             "While typing (after i or Enter): arrows, Home/End, PgUp/PgDn, Ctrl-Left/Right by \
@@ -314,7 +346,7 @@ fn help(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, scroll: usi
             theme.dim,
         )));
     }
-    if context == Context::Search {
+    if context == Context::Search && query.is_empty() {
         lines.push(Line::raw(""));
         lines.push(Line::from(styled(
             "In the query field letters are typed; Tab moves to the list. / clears the query \
@@ -333,7 +365,125 @@ fn help(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, scroll: usi
         theme,
         frame,
         r,
-        " Help - Esc closes, arrows scroll ",
+        " Help - type to search, arrows scroll, Esc closes ",
+        body,
+    );
+    let inner = pane(Line::default(), true, state, theme).inner(r);
+    if scroll == 0 {
+        let x = inner.x + 2 + query.chars().count() as u16;
+        frame.set_cursor_position(Position::new(
+            x.min(inner.right().saturating_sub(1)),
+            inner.y,
+        ));
+    }
+}
+
+/// `:`: the input, then matching actions and commands with their keys.
+#[allow(clippy::too_many_arguments)]
+fn palette(
+    state: &State,
+    theme: &Theme,
+    frame: &mut Frame,
+    area: Rect,
+    context: Context,
+    input: &str,
+    cursor: usize,
+) {
+    let entries = crate::tui::update::palette_entries(state, context, input);
+    let w = area.width.saturating_sub(6).min(96);
+    let h = area.height.saturating_sub(4).min(entries.len() as u16 + 4).max(5);
+    let r = centered(area, w, h);
+    let rows = h.saturating_sub(4) as usize;
+    let inner_w = w.saturating_sub(2) as usize;
+    let mut lines = vec![
+        Line::from(vec![styled(": ", theme.key), Span::raw(input.to_string())]),
+        Line::from(styled(
+            if entries.is_empty() {
+                "nothing matches: Backspace, or Esc to close".to_string()
+            } else {
+                format!(
+                    "{} match; Enter runs, Tab completes, Esc closes",
+                    entries.len()
+                )
+            },
+            theme.dim,
+        )),
+    ];
+    let skip = (cursor + 1).saturating_sub(rows);
+    for (i, e) in entries.iter().enumerate().skip(skip).take(rows) {
+        let label_w = 22.min(inner_w / 3);
+        let keys_w = 16.min(inner_w / 4);
+        let mut spans: Vec<Span> = vec![Span::raw(" ")];
+        for (ci, ch) in super::fit(&e.label, label_w).chars().enumerate() {
+            let style = if e.matched.contains(&ci) {
+                theme.matched
+            } else {
+                theme.base
+            };
+            spans.push(Span::styled(ch.to_string(), style));
+        }
+        let used = e.label.chars().count().min(label_w);
+        spans.push(Span::raw(" ".repeat(label_w - used + 1)));
+        spans.push(styled(
+            cell(e.keys.as_deref().unwrap_or(""), keys_w),
+            theme.key,
+        ));
+        spans.push(Span::raw(" "));
+        let rest = inner_w.saturating_sub(label_w + keys_w + 3);
+        spans.push(styled(super::fit(&e.description, rest), theme.dim));
+        let mut line = Line::from(spans);
+        if i == cursor {
+            line = line.patch_style(theme.selected);
+        }
+        lines.push(line);
+    }
+    popup(
+        state,
+        theme,
+        frame,
+        r,
+        " Commands: :open MRN, :theme NAME, :filter KIND, or any action ",
+        Paragraph::new(lines),
+    );
+    let inner = pane(Line::default(), true, state, theme).inner(r);
+    let x = inner.x + 2 + input.chars().count() as u16;
+    frame.set_cursor_position(Position::new(
+        x.min(inner.right().saturating_sub(1)),
+        inner.y,
+    ));
+}
+
+/// Problems in the user's keymap, theme and config: file, line, what, how to fix.
+fn problems(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, scroll: usize) {
+    let mut lines = vec![Line::from(styled(
+        format!(
+            "{} problem(s) in your settings; defaults are used for those parts. \
+             `bedside check-config` prints them too.",
+            state.problems.len()
+        ),
+        theme.dim,
+    ))];
+    for p in state.problems.iter().skip(scroll) {
+        lines.push(Line::raw(""));
+        lines.push(Line::from(vec![
+            styled(p.place(), theme.key),
+            Span::raw(": "),
+            styled(p.message.clone(), theme.warning),
+        ]));
+        if let Some(fix) = &p.fix {
+            lines.push(Line::from(vec![styled("  fix: ", theme.dim), Span::raw(fix.clone())]));
+        }
+    }
+    let w = area.width.saturating_sub(4).min(100);
+    let h = area.height.saturating_sub(2).min(lines.len() as u16 + 4);
+    let r = centered(area, w, h);
+    let body = Paragraph::new(lines).wrap(ratatui::widgets::Wrap { trim: false });
+    popup(
+        state,
+        theme,
+        frame,
+        r,
+        " Settings problems - arrows scroll, Esc closes ",
         body,
     );
 }

@@ -7,7 +7,6 @@ use ratatui::widgets::Paragraph;
 
 use super::{cell, fit, pane, spinner, status_line, styled};
 use crate::tui::action::Action;
-use crate::tui::keymap::Context;
 use crate::tui::layout;
 use crate::tui::state::{Row, SearchFocus, SearchStatus, State};
 use crate::tui::theme::Theme;
@@ -121,11 +120,11 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
         frame,
         areas.status,
         left,
-        Context::Search,
         &[
             (Action::OpenSelected, "open"),
             (Action::NextPane, "list"),
             (Action::ShowHelp, "help"),
+            (Action::OpenPalette, "commands"),
             (Action::Quit, "quit"),
         ],
     );

@@ -4,7 +4,6 @@
 use chrono::DateTime;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::Color;
 use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Axis, Chart, Dataset, GraphType, Paragraph};
@@ -83,7 +82,6 @@ pub fn draw(
         })
         .flatten()
         .collect();
-    let colors = [Color::Cyan, Color::Magenta, Color::Green, Color::Yellow];
     let mut datasets: Vec<Dataset> = Vec::new();
     for (name, points) in &limits {
         datasets.push(
@@ -96,10 +94,9 @@ pub fn draw(
         );
     }
     for (i, (s, points)) in series.iter().zip(&data).enumerate() {
-        let style = if theme.name == "mono" {
-            theme.base
-        } else {
-            theme.base.fg(colors[i % colors.len()])
+        let style = match theme.series.len() {
+            0 => theme.base,
+            n => theme.base.fg(theme.series[i % n]),
         };
         if points.len() > 1 {
             datasets.push(
