@@ -306,7 +306,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let s = Settings::gather(&inputs(dir.path()));
         assert!(s.problems.is_empty(), "{:?}", s.problems);
-        assert_eq!((s.theme.name.as_str(), s.keymap.name.as_str()), ("default", "default"));
+        assert_eq!(
+            (s.theme.name.as_str(), s.keymap.name.as_str()),
+            ("default", "default")
+        );
         std::fs::write(
             dir.path().join("config.toml"),
             "theme = \"lihgt\"\nkeymap = \"emacs\"\n",
@@ -315,8 +318,14 @@ mod tests {
         let s = Settings::gather(&inputs(dir.path()));
         assert_eq!(s.theme.name, "default");
         let text: Vec<String> = s.problems.iter().map(|p| p.to_string()).collect();
-        assert!(text[0].contains("config.toml:2: no shipped keymap \"emacs\""), "{text:?}");
-        assert!(text[1].contains("config.toml:1: no theme named \"lihgt\""), "{text:?}");
+        assert!(
+            text[0].contains("config.toml:2: no shipped keymap \"emacs\""),
+            "{text:?}"
+        );
+        assert!(
+            text[1].contains("config.toml:1: no theme named \"lihgt\""),
+            "{text:?}"
+        );
         assert!(text[1].contains("did you mean \"light\"?"), "{text:?}");
     }
 }

@@ -393,9 +393,20 @@ pub fn display_from_env(opts: &mut Options) -> (Display, Theme) {
         opts.themes = Some(Themes::load(None, depth));
     }
     if opts.theme.is_none() {
-        opts.theme = Some(if depth == Depth::None { "mono" } else { "default" }.into());
+        opts.theme = Some(
+            if depth == Depth::None {
+                "mono"
+            } else {
+                "default"
+            }
+            .into(),
+        );
     }
-    let fallback = if depth == Depth::None { "mono" } else { "default" };
+    let fallback = if depth == Depth::None {
+        "mono"
+    } else {
+        "default"
+    };
     (display, theme::builtin(fallback, depth))
 }
 

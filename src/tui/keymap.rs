@@ -356,11 +356,12 @@ impl Keymap {
                 None => {
                     let mut k = Keymap::default_keymap();
                     k.problems.push(
-                        Problem::new("config.toml", None, format!("no shipped keymap {n:?}"))
-                            .fix(format!(
+                        Problem::new("config.toml", None, format!("no shipped keymap {n:?}")).fix(
+                            format!(
                                 "set keymap to one of {}; the default keymap is used",
                                 Keymap::shipped_names().join(", ")
-                            )),
+                            ),
+                        ),
                     );
                     k
                 }
@@ -392,8 +393,12 @@ impl Keymap {
         for e in errors {
             let line = e.span().map(|s| crate::problem::line_of(text, s.start));
             self.problems.push(
-                Problem::new(file, line, format!("not valid TOML: {}", e.message().trim()))
-                    .fix("correct the line; the rest of the file is used"),
+                Problem::new(
+                    file,
+                    line,
+                    format!("not valid TOML: {}", e.message().trim()),
+                )
+                .fix("correct the line; the rest of the file is used"),
             );
         }
         let line = |offset: usize| crate::problem::line_of(text, offset);
@@ -425,8 +430,12 @@ impl Keymap {
                                 touched.insert(ctx, at);
                             }
                             None => self.problems.push(
-                                Problem::new(file, Some(at), "clear must list contexts")
-                                    .fix(format!("write clear = [\"chart\"]; contexts: {}", context_names())),
+                                Problem::new(file, Some(at), "clear must list contexts").fix(
+                                    format!(
+                                        "write clear = [\"chart\"]; contexts: {}",
+                                        context_names()
+                                    ),
+                                ),
                             ),
                         }
                     }
@@ -445,14 +454,16 @@ impl Keymap {
                     Some(s) => format!("did you mean [{s}]? contexts: {}", context_names()),
                     None => format!("contexts: {}", context_names()),
                 };
-                self.problems
-                    .push(Problem::new(file, Some(at), format!("unknown context [{name}]")).fix(hint));
+                self.problems.push(
+                    Problem::new(file, Some(at), format!("unknown context [{name}]")).fix(hint),
+                );
                 continue;
             };
             let toml::de::DeValue::Table(entries) = value.get_ref() else {
                 self.problems.push(
-                    Problem::new(file, Some(at), format!("{name} must be a table"))
-                        .fix(format!("write [{name}] on its own line, then \"key\" = \"action\" lines")),
+                    Problem::new(file, Some(at), format!("{name} must be a table")).fix(format!(
+                        "write [{name}] on its own line, then \"key\" = \"action\" lines"
+                    )),
                 );
                 continue;
             };
@@ -465,13 +476,17 @@ impl Keymap {
                 let chord = match Chord::parse(key_text) {
                     Ok(c) => c,
                     Err(e) => {
-                        self.problems.push(
-                            Problem::new(file, Some(at), format!("{what}: {e}")).fix(
+                        let message = if e.starts_with(&format!("{key_text:?}")) {
+                            format!("[{}] {e}", context.name())
+                        } else {
+                            format!("{what}: {e}")
+                        };
+                        self.problems
+                            .push(Problem::new(file, Some(at), message).fix(
                                 "write one key per word: a character (\"j\", \"G\"), or a name \
                                  such as enter, esc, tab, space, pagedown, f1, with ctrl-, alt- \
                                  or shift- in front; keys apart by spaces make a chord (\"g o\")",
-                            ),
-                        );
+                            ));
                         continue;
                     }
                 };
@@ -506,8 +521,12 @@ impl Keymap {
                         None => {
                             let names = Action::ALL.iter().map(|a| a.name());
                             let hint = match crate::problem::suggest(action_name, names) {
-                                Some(s) => format!("did you mean {s:?}? `bedside check-config --actions` lists them all"),
-                                None => "`bedside check-config --actions` lists every action".into(),
+                                Some(s) => format!(
+                                    "did you mean {s:?}? `bedside check-config --actions` lists them all"
+                                ),
+                                None => {
+                                    "`bedside check-config --actions` lists every action".into()
+                                }
                             };
                             self.problems.push(
                                 Problem::new(
@@ -520,14 +539,21 @@ impl Keymap {
                         }
                     },
                     None => self.problems.push(
-                        Problem::new(file, Some(at), format!("{what}: the action must be a string"))
-                            .fix(format!("write {key_text:?} = \"action_name\", or \"none\" to unbind")),
+                        Problem::new(
+                            file,
+                            Some(at),
+                            format!("{what}: the action must be a string"),
+                        )
+                        .fix(format!(
+                            "write {key_text:?} = \"action_name\", or \"none\" to unbind"
+                        )),
                     ),
                 }
             }
         }
         self.drop_prefix_conflicts(file, &before, &mut added);
         self.restore_exits(file, &before, &touched);
+        crate::tui::theme::sort_problems(&mut self.problems);
     }
 
     /// A key that is both bound and the start of a chord (in a context or one it falls back
@@ -543,7 +569,10 @@ impl Keymap {
                 return;
             };
             // Undo the entry this file added (the later line if both are).
-            let undo = match (added.get(&(ctx_a, a.clone())), added.get(&(ctx_b, b.clone()))) {
+            let undo = match (
+                added.get(&(ctx_a, a.clone())),
+                added.get(&(ctx_b, b.clone())),
+            ) {
                 (Some(x), Some(y)) if y.line > x.line => (ctx_b, b.clone()),
                 (Some(_), _) => (ctx_a, a.clone()),
                 _ => (ctx_b, b.clone()),
@@ -572,10 +601,11 @@ impl Keymap {
                 action(other_ctx, &other),
                 other_ctx.name(),
             );
-            self.problems.push(
-                Problem::new(file, Some(entry.line), message)
-                    .fix(format!("bind another key, or unbind the other one with {:?} = \"none\"", other.to_string())),
-            );
+            self.problems
+                .push(Problem::new(file, Some(entry.line), message).fix(format!(
+                    "bind another key, or unbind the other one with {:?} = \"none\"",
+                    other.to_string()
+                )));
             let map = self.bindings.entry(undo.0).or_default();
             match before.get(&undo.0).and_then(|m| m.get(&undo.1)) {
                 Some(old) => map.insert(undo.1, *old),
@@ -647,7 +677,11 @@ impl Keymap {
                         exits.join(" or ")
                     ),
                 )
-                .fix(format!("bind one, for example \"esc\" = \"{}\" under [{}]", exits[0], ctx.name())),
+                .fix(format!(
+                    "bind one, for example \"esc\" = \"{}\" under [{}]",
+                    exits[0],
+                    ctx.name()
+                )),
             );
         }
         // Contexts that reach their way out only through [global] lose it if global did.
@@ -670,7 +704,11 @@ impl Keymap {
                                 exits.join(" or ")
                             ),
                         )
-                        .fix(format!("bind {} under [global] or [{}]", exits[0], ctx.name())),
+                        .fix(format!(
+                            "bind {} under [global] or [{}]",
+                            exits[0],
+                            ctx.name()
+                        )),
                     );
                     break;
                 }
@@ -680,11 +718,7 @@ impl Keymap {
 
     fn has_exit(&self, ctx: Context) -> bool {
         let exits = ctx.exits();
-        exits.is_empty()
-            || self
-                .bindings(ctx)
-                .iter()
-                .any(|(a, _)| exits.contains(a))
+        exits.is_empty() || self.bindings(ctx).iter().any(|(a, _)| exits.contains(a))
     }
 
     /// What `keys` (typed in order) mean in `context`: the most specific context decides.
@@ -696,7 +730,10 @@ impl Keymap {
             if let Some(a) = map.get(&Chord(keys.to_vec())) {
                 return Lookup::Action(*a);
             }
-            if map.keys().any(|c| c.0.len() > keys.len() && c.0.starts_with(keys)) {
+            if map
+                .keys()
+                .any(|c| c.0.len() > keys.len() && c.0.starts_with(keys))
+            {
                 return Lookup::Pending;
             }
         }
@@ -713,7 +750,10 @@ impl Keymap {
 
     /// Bound only in the context itself (for text fields, where globals must not steal keys).
     pub fn lookup_local(&self, context: Context, key: Key) -> Option<Action> {
-        self.bindings.get(&context)?.get(&Chord::single(key)).copied()
+        self.bindings
+            .get(&context)?
+            .get(&Chord::single(key))
+            .copied()
     }
 
     /// What may follow `prefix` in `context`: the rest of each chord and its action.
@@ -872,7 +912,13 @@ mod tests {
                 let own = k.bindings.get(&ctx).cloned().unwrap_or_default();
                 for other_ctx in ctx.chain() {
                     for a in own.keys() {
-                        for b in k.bindings.get(&other_ctx).into_iter().flatten().map(|(c, _)| c) {
+                        for b in k
+                            .bindings
+                            .get(&other_ctx)
+                            .into_iter()
+                            .flatten()
+                            .map(|(c, _)| c)
+                        {
                             assert!(
                                 !a.starts(b),
                                 "{name}: {a} in [{}] starts {b} in [{}]",
@@ -890,7 +936,11 @@ mod tests {
                 }
             }
             for a in Action::ALL {
-                assert!(!k.contexts_of(*a).is_empty(), "{name}: {} has no key", a.name());
+                assert!(
+                    !k.contexts_of(*a).is_empty(),
+                    "{name}: {} has no key",
+                    a.name()
+                );
             }
         }
     }
@@ -905,8 +955,8 @@ mod tests {
             Lookup::Action(Action::OpenOrders)
         );
         assert_eq!(
-            k.lookup_chord(Context::Timeline, &[key("g"), key("t")]),
-            Lookup::Action(Action::ShowTrend)
+            k.lookup_chord(Context::Timeline, &[key("g"), key("d")]),
+            Lookup::Action(Action::JumpToDate)
         );
         // The timeline falls back to the chart's chords.
         assert_eq!(
@@ -943,33 +993,60 @@ mod tests {
             "{m:?}"
         );
         // The defaults stay for that part.
-        assert_eq!(k.lookup(Context::Chart, Key::parse("g").unwrap()), Some(Action::GoTop));
+        assert_eq!(
+            k.lookup(Context::Chart, Key::parse("g").unwrap()),
+            Some(Action::GoTop)
+        );
         // Unbinding the key first makes the chord fine.
         let mut k = Keymap::default_keymap();
-        k.merge("[chart]\n\"g\" = \"none\"\n\"g o\" = \"open_orders\"\n", "k.toml");
+        k.merge(
+            "[chart]\n\"g\" = \"none\"\n\"g o\" = \"open_orders\"\n",
+            "k.toml",
+        );
         assert!(k.problems.is_empty(), "{:?}", k.problems);
     }
 
     #[test]
     fn duplicates_clear_and_no_way_out() {
         let mut k = Keymap::default_keymap();
-        k.merge("[chart]\n\"G\" = \"go_top\"\n\"shift-g\" = \"go_bottom\"\n", "k.toml");
+        k.merge(
+            "[chart]\n\"G\" = \"go_top\"\n\"shift-g\" = \"go_bottom\"\n",
+            "k.toml",
+        );
         let m = messages(&k);
         assert_eq!(m.len(), 1, "{m:?}");
-        assert!(m[0].starts_with("k.toml:3: [chart] \"shift-g\" is the same key as \"G\" on line 2"), "{m:?}");
-        assert_eq!(k.lookup(Context::Chart, Key::parse("G").unwrap()), Some(Action::GoTop));
+        assert!(
+            m[0].starts_with("k.toml:3: [chart] \"shift-g\" is the same key as \"G\" on line 2"),
+            "{m:?}"
+        );
+        assert_eq!(
+            k.lookup(Context::Chart, Key::parse("G").unwrap()),
+            Some(Action::GoTop)
+        );
 
         let mut k = Keymap::default_keymap();
-        k.merge("clear = [\"dialogs\"]\n[dialogs]\n\"y\" = \"confirm\"\n", "k.toml");
+        k.merge(
+            "clear = [\"dialogs\"]\n[dialogs]\n\"y\" = \"confirm\"\n",
+            "k.toml",
+        );
         let m = messages(&k);
         assert_eq!(m.len(), 1, "{m:?}");
         assert!(m[0].starts_with("k.toml:1: [dialogs] has no way out: no key for back; its previous bindings are used"), "{m:?}");
-        assert_eq!(k.lookup(Context::Dialogs, Key::parse("esc").unwrap()), Some(Action::Back));
+        assert_eq!(
+            k.lookup(Context::Dialogs, Key::parse("esc").unwrap()),
+            Some(Action::Back)
+        );
 
         let mut k = Keymap::default_keymap();
-        k.merge("clear = [\"orders\"]\n[orders]\n\"x\" = \"back\"\n", "k.toml");
+        k.merge(
+            "clear = [\"orders\"]\n[orders]\n\"x\" = \"back\"\n",
+            "k.toml",
+        );
         assert!(k.problems.is_empty(), "{:?}", k.problems);
         assert_eq!(k.lookup(Context::Orders, Key::parse("j").unwrap()), None);
-        assert_eq!(k.lookup(Context::Orders, Key::parse("x").unwrap()), Some(Action::Back));
+        assert_eq!(
+            k.lookup(Context::Orders, Key::parse("x").unwrap()),
+            Some(Action::Back)
+        );
     }
 }

@@ -18,7 +18,10 @@ use crate::problem::Problem;
 pub const SHIPPED: [(&str, &str); 4] = [
     ("default", include_str!("../../themes/default.toml")),
     ("light", include_str!("../../themes/light.toml")),
-    ("high-contrast", include_str!("../../themes/high-contrast.toml")),
+    (
+        "high-contrast",
+        include_str!("../../themes/high-contrast.toml"),
+    ),
     ("mono", include_str!("../../themes/mono.toml")),
 ];
 
@@ -275,8 +278,12 @@ impl Themes {
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
                 Err(e) => {
                     problems.push(
-                        Problem::new(&dir.display().to_string(), None, format!("cannot read it ({})", e.kind()))
-                            .fix("check the folder's permissions; shipped themes are used"),
+                        Problem::new(
+                            &dir.display().to_string(),
+                            None,
+                            format!("cannot read it ({})", e.kind()),
+                        )
+                        .fix("check the folder's permissions; shipped themes are used"),
                     );
                     Vec::new()
                 }
@@ -320,6 +327,12 @@ impl Themes {
     /// Theme `name` for this terminal, and its problems. A theme that cannot be built gives
     /// the built-in one (mono when the terminal has no colour) with the reason.
     pub fn build(&self, name: &str) -> (Theme, Vec<Problem>) {
+        let (theme, mut problems) = self.build_unsorted(name);
+        sort_problems(&mut problems);
+        (theme, problems)
+    }
+
+    fn build_unsorted(&self, name: &str) -> (Theme, Vec<Problem>) {
         let mut problems = Vec::new();
         let name = if self.depth == Depth::None && name != "mono" {
             "mono"
@@ -336,9 +349,17 @@ impl Themes {
         match theme {
             Some(t) => (t, problems),
             None => {
-                let fallback = if self.depth == Depth::None { "mono" } else { "default" };
+                let fallback = if self.depth == Depth::None {
+                    "mono"
+                } else {
+                    "default"
+                };
                 let mut t = builtin(fallback, self.depth);
-                if name == fallback && self.file_of(name).is_some_and(|f| !f.starts_with("themes/")) {
+                if name == fallback
+                    && self
+                        .file_of(name)
+                        .is_some_and(|f| !f.starts_with("themes/"))
+                {
                     // The user's file of the same name was the broken one.
                     t.name = fallback.to_string();
                 }
@@ -363,16 +384,26 @@ impl Themes {
                 Some(s) => format!("did you mean {s:?}? themes: {}", known.join(", ")),
                 None => format!("themes: {}", known.join(", ")),
             };
-            let file = chain.last().and_then(|c| self.file_of(c)).unwrap_or_else(|| "theme".into());
-            return Err(vec![Problem::new(&file, None, format!("no theme named {name:?}")).fix(hint)]);
+            let file = chain
+                .last()
+                .and_then(|c| self.file_of(c))
+                .unwrap_or_else(|| "theme".into());
+            return Err(vec![
+                Problem::new(&file, None, format!("no theme named {name:?}")).fix(hint),
+            ]);
         };
         if chain.iter().any(|c| c == name) {
-            return Err(vec![Problem::new(
-                &source.file,
-                None,
-                format!("inherits goes round in a circle: {} -> {name}", chain.join(" -> ")),
-            )
-            .fix("make one of them inherit a shipped theme")]);
+            return Err(vec![
+                Problem::new(
+                    &source.file,
+                    None,
+                    format!(
+                        "inherits goes round in a circle: {} -> {name}",
+                        chain.join(" -> ")
+                    ),
+                )
+                .fix("make one of them inherit a shipped theme"),
+            ]);
         }
         chain.push(name.to_string());
         let own = Raw::parse(&source.file, &source.text)?;
@@ -383,8 +414,14 @@ impl Themes {
                 // A user theme named like a shipped one may inherit the shipped one.
                 let base = if parent == name {
                     shipped_raw(&parent).ok_or_else(|| {
-                        vec![Problem::new(&source.file, Some(line), format!("a theme cannot inherit itself ({parent:?})"))
-                            .fix("inherit a shipped theme: default, light, high-contrast or mono")]
+                        vec![
+                            Problem::new(
+                                &source.file,
+                                Some(line),
+                                format!("a theme cannot inherit itself ({parent:?})"),
+                            )
+                            .fix("inherit a shipped theme: default, light, high-contrast or mono"),
+                        ]
                     })?
                 } else {
                     self.raw(&parent, chain).map_err(|mut p| {
@@ -403,6 +440,17 @@ impl Themes {
         chain.pop();
         Ok(raw)
     }
+}
+
+/// By file (in the order they first appear), then line.
+pub fn sort_problems(problems: &mut [Problem]) {
+    let mut files: Vec<String> = Vec::new();
+    for p in problems.iter() {
+        if !files.contains(&p.file) {
+            files.push(p.file.clone());
+        }
+    }
+    problems.sort_by_key(|p| (files.iter().position(|f| *f == p.file), p.line));
 }
 
 fn shipped_raw(name: &str) -> Option<Raw> {
@@ -454,16 +502,28 @@ impl Raw {
             Ok(t) => t.into_inner(),
             Err(e) => {
                 let line = e.span().map(|s| crate::problem::line_of(text, s.start));
-                return Err(vec![Problem::new(file, line, format!("not valid TOML: {}", e.message().trim()))
-                    .fix("correct the line")]);
+                return Err(vec![
+                    Problem::new(
+                        file,
+                        line,
+                        format!("not valid TOML: {}", e.message().trim()),
+                    )
+                    .fix("correct the line"),
+                ]);
             }
         };
         let table: toml::Table = match toml::from_str(text) {
             Ok(t) => t,
             Err(e) => {
                 let line = e.span().map(|s| crate::problem::line_of(text, s.start));
-                return Err(vec![Problem::new(file, line, format!("not valid TOML: {}", e.message().trim()))
-                    .fix("correct the line")]);
+                return Err(vec![
+                    Problem::new(
+                        file,
+                        line,
+                        format!("not valid TOML: {}", e.message().trim()),
+                    )
+                    .fix("correct the line"),
+                ]);
             }
         };
         let line_of_key = |key: &str| {
@@ -481,36 +541,64 @@ impl Raw {
             match key.as_str() {
                 "inherits" => match value.as_str() {
                     Some(s) => raw.inherits = Some((s.to_string(), place.line.unwrap_or(1))),
-                    None => raw.problems.push(place.problem("inherits must be a theme's name").fix("write inherits = \"default\"")),
+                    None => raw.problems.push(
+                        place
+                            .problem("inherits must be a theme's name")
+                            .fix("write inherits = \"default\""),
+                    ),
                 },
                 "colors" | "colours" => match value.as_bool() {
                     Some(b) => raw.colour = Some(b),
-                    None => raw.problems.push(place.problem(format!("{key} must be true or false")).fix(format!("write {key} = false for a theme without colour"))),
+                    None => raw.problems.push(
+                        place
+                            .problem(format!("{key} must be true or false"))
+                            .fix(format!("write {key} = false for a theme without colour")),
+                    ),
                 },
                 "borders" => match value.as_str() {
                     Some("ascii") => raw.ascii = Some(true),
                     Some("unicode") => raw.ascii = Some(false),
-                    _ => raw.problems.push(place.problem("borders must be \"ascii\" or \"unicode\"").fix("write borders = \"ascii\" for VT100-class terminals")),
+                    _ => raw.problems.push(
+                        place
+                            .problem("borders must be \"ascii\" or \"unicode\"")
+                            .fix("write borders = \"ascii\" for VT100-class terminals"),
+                    ),
                 },
                 "palette" => match value {
                     toml::Value::Table(t) => {
                         let palette_line = place.line;
                         for (name, colour) in t {
                             let line = palette_entry_line(text, palette_line, &name);
-                            raw.palette.insert(name, (colour, Place { file: file.to_string(), line }));
+                            raw.palette.insert(
+                                name,
+                                (
+                                    colour,
+                                    Place {
+                                        file: file.to_string(),
+                                        line,
+                                    },
+                                ),
+                            );
                         }
                     }
-                    _ => raw.problems.push(place.problem("palette must be a table").fix("write [palette] on its own line, then name = \"#rrggbb\" lines")),
+                    _ => raw.problems.push(
+                        place
+                            .problem("palette must be a table")
+                            .fix("write [palette] on its own line, then name = \"#rrggbb\" lines"),
+                    ),
                 },
                 scope => {
                     if SCOPES.iter().any(|(s, _)| *s == scope) {
                         raw.scopes.insert(scope.to_string(), (value, place));
                     } else {
                         let hint = match crate::problem::suggest(scope, SCOPES.map(|(s, _)| s)) {
-                            Some(s) => format!("did you mean {s:?}? `bedside check-config --scopes` lists them"),
+                            Some(s) => format!(
+                                "did you mean {s:?}? `bedside check-config --scopes` lists them"
+                            ),
                             None => "`bedside check-config --scopes` lists every scope".into(),
                         };
-                        raw.problems.push(place.problem(format!("unknown scope {scope:?}")).fix(hint));
+                        raw.problems
+                            .push(place.problem(format!("unknown scope {scope:?}")).fix(hint));
                     }
                 }
             }
@@ -535,11 +623,15 @@ impl Raw {
         let colour = self.colour != Some(false) && depth != Depth::None;
         let depth = if colour { depth } else { Depth::None };
         let palette = &self.palette;
-        let colour_of = |value: &toml::Value, place: &Place, problems: &mut Vec<Problem>| -> Option<Color> {
+        let colour_of = |scope: &str,
+                         value: &toml::Value,
+                         place: &Place,
+                         problems: &mut Vec<Problem>|
+         -> Option<Color> {
             match parse_colour(value, palette) {
                 Ok(c) => Some(depth.map(c)),
                 Err(e) => {
-                    problems.push(place.problem(e).fix(
+                    problems.push(place.problem(format!("{scope}: {e}")).fix(
                         "write a name (red, light-blue, dark-gray...), a palette name, an index 0-255 or \"#rrggbb\"",
                     ));
                     None
@@ -551,8 +643,17 @@ impl Raw {
         for (scope, (value, place)) in &self.scopes {
             if scope == "chart.series" {
                 match value.as_array() {
-                    Some(list) => series = list.iter().filter_map(|v| colour_of(v, place, problems)).collect(),
-                    None => problems.push(place.problem("chart.series must be a list of colours").fix("write \"chart.series\" = [\"cyan\", \"magenta\"]")),
+                    Some(list) => {
+                        series = list
+                            .iter()
+                            .filter_map(|v| colour_of(scope, v, place, problems))
+                            .collect()
+                    }
+                    None => problems.push(
+                        place
+                            .problem("chart.series must be a list of colours")
+                            .fix("write \"chart.series\" = [\"cyan\", \"magenta\"]"),
+                    ),
                 }
                 continue;
             }
@@ -562,19 +663,23 @@ impl Raw {
                     for (k, v) in t {
                         match k.as_str() {
                             "fg" => {
-                                if let Some(c) = colour_of(v, place, problems) {
+                                if let Some(c) = colour_of(scope, v, place, problems) {
                                     style = style.fg(c);
                                 }
                             }
                             "bg" => {
-                                if let Some(c) = colour_of(v, place, problems) {
+                                if let Some(c) = colour_of(scope, v, place, problems) {
                                     style = style.bg(c);
                                 }
                             }
                             "modifiers" => {
                                 let list = v.as_array().cloned().unwrap_or_default();
                                 if v.as_array().is_none() {
-                                    problems.push(place.problem(format!("{scope}: modifiers must be a list")).fix("write modifiers = [\"bold\"]"));
+                                    problems.push(
+                                        place
+                                            .problem(format!("{scope}: modifiers must be a list"))
+                                            .fix("write modifiers = [\"bold\"]"),
+                                    );
                                 }
                                 for m in list {
                                     match m.as_str().and_then(modifier) {
@@ -583,12 +688,16 @@ impl Raw {
                                     }
                                 }
                             }
-                            other => problems.push(place.problem(format!("{scope}: unknown field {other:?}")).fix("a style has fg, bg and modifiers")),
+                            other => problems.push(
+                                place
+                                    .problem(format!("{scope}: unknown field {other:?}"))
+                                    .fix("a style has fg, bg and modifiers"),
+                            ),
                         }
                     }
                 }
                 other => {
-                    if let Some(c) = colour_of(other, place, problems) {
+                    if let Some(c) = colour_of(scope, other, place, problems) {
                         style = style.fg(c);
                     }
                 }
@@ -617,14 +726,22 @@ impl Raw {
             if style.add_modifier.intersects(markers) {
                 return style;
             }
-            let place = self.scopes.get(scope).map(|(_, p)| p.clone()).unwrap_or(Place {
-                file: format!("theme {name}"),
-                line: None,
-            });
+            let place = self
+                .scopes
+                .get(scope)
+                .map(|(_, p)| p.clone())
+                .unwrap_or(Place {
+                    file: format!("theme {name}"),
+                    line: None,
+                });
             problems.push(
                 place
-                    .problem(format!("{scope} has no bold, reversed or underline: colour alone must not carry it"))
-                    .fix(format!("add modifiers = [\"bold\"] to \"{scope}\" (bold is used meanwhile)")),
+                    .problem(format!(
+                        "{scope} has no bold, reversed or underline: colour alone must not carry it"
+                    ))
+                    .fix(format!(
+                        "add modifiers = [\"bold\"] to \"{scope}\" (bold is used meanwhile)"
+                    )),
             );
             style.add_modifier(Modifier::BOLD)
         };
@@ -677,15 +794,17 @@ fn palette_entry_line(text: &str, from: Option<usize>, name: &str) -> Option<usi
 }
 
 fn modifier(name: &str) -> Option<Modifier> {
-    Some(match name.to_ascii_lowercase().replace(['-', '_'], "").as_str() {
-        "bold" => Modifier::BOLD,
-        "dim" => Modifier::DIM,
-        "italic" => Modifier::ITALIC,
-        "underlined" | "underline" => Modifier::UNDERLINED,
-        "reversed" | "reverse" => Modifier::REVERSED,
-        "crossedout" => Modifier::CROSSED_OUT,
-        _ => return None,
-    })
+    Some(
+        match name.to_ascii_lowercase().replace(['-', '_'], "").as_str() {
+            "bold" => Modifier::BOLD,
+            "dim" => Modifier::DIM,
+            "italic" => Modifier::ITALIC,
+            "underlined" | "underline" => Modifier::UNDERLINED,
+            "reversed" | "reverse" => Modifier::REVERSED,
+            "crossedout" => Modifier::CROSSED_OUT,
+            _ => return None,
+        },
+    )
 }
 
 /// A colour as a theme writes it: a palette name, a colour name, an index, `#rrggbb`.
@@ -703,16 +822,21 @@ fn parse_colour(
                     toml::Value::String(p) if palette.contains_key(p) => {
                         Err(format!("palette colour {s:?} names another palette colour"))
                     }
-                    v => parse_colour(v, &BTreeMap::new()).map_err(|e| format!("palette {s:?}: {e}")),
+                    v => {
+                        parse_colour(v, &BTreeMap::new()).map_err(|e| format!("palette {s:?}: {e}"))
+                    }
                 };
             }
             if s.eq_ignore_ascii_case("default") {
                 return Ok(Color::Reset);
             }
             if s.starts_with('#') && s.len() != 7 {
-                return Err(format!("{s:?} is not a colour (write #rrggbb with 6 hex digits)"));
+                return Err(format!(
+                    "{s:?} is not a colour (write #rrggbb with 6 hex digits)"
+                ));
             }
-            s.parse::<Color>().map_err(|_| format!("{s:?} is not a colour"))
+            s.parse::<Color>()
+                .map_err(|_| format!("{s:?} is not a colour"))
         }
         other => Err(format!("{other} is not a colour")),
     }
@@ -822,10 +946,16 @@ mod tests {
         assert_eq!(depth(true, None, "xterm"), Depth::None);
         assert_eq!(depth(false, None, "screen"), Depth::Ansi16);
         assert_eq!(depth(false, None, "xterm-256color"), Depth::Ansi256);
-        assert_eq!(depth(false, Some("truecolor"), "xterm-256color"), Depth::TrueColor);
+        assert_eq!(
+            depth(false, Some("truecolor"), "xterm-256color"),
+            Depth::TrueColor
+        );
         assert_eq!(depth(false, None, "linux"), Depth::Ansi16);
         // NO_COLOR yields to a theme the user chose.
-        assert_eq!(Depth::detect(true, None, "xterm-256color", false).0, Depth::Ansi256);
+        assert_eq!(
+            Depth::detect(true, None, "xterm-256color", false).0,
+            Depth::Ansi256
+        );
     }
 
     #[test]
@@ -833,7 +963,10 @@ mod tests {
         let themes = Themes::load(None, Depth::TrueColor);
         for (name, _) in SHIPPED {
             for depth in [Depth::TrueColor, Depth::Ansi256, Depth::Ansi16] {
-                let t = Themes { depth, ..themes.clone() };
+                let t = Themes {
+                    depth,
+                    ..themes.clone()
+                };
                 let (theme, problems) = t.build(name);
                 assert!(problems.is_empty(), "{name}: {problems:?}");
                 assert_eq!(theme.name, name);
@@ -841,19 +974,31 @@ mod tests {
         }
         let mono = Theme::mono();
         assert!(mono.ascii && !mono.colour);
-        assert_eq!(mono.selected, Style::default().add_modifier(Modifier::REVERSED));
+        assert_eq!(
+            mono.selected,
+            Style::default().add_modifier(Modifier::REVERSED)
+        );
         assert_eq!(mono.allergy.fg, None);
     }
 
     #[test]
     fn colours_map_down_to_the_terminal() {
-        assert_eq!(Depth::Ansi256.map(Color::Rgb(255, 0, 0)), Color::Indexed(196));
-        assert_eq!(Depth::Ansi256.map(Color::Rgb(128, 128, 128)), Color::Indexed(244));
+        assert_eq!(
+            Depth::Ansi256.map(Color::Rgb(255, 0, 0)),
+            Color::Indexed(196)
+        );
+        assert_eq!(
+            Depth::Ansi256.map(Color::Rgb(128, 128, 128)),
+            Color::Indexed(244)
+        );
         assert_eq!(Depth::Ansi16.map(Color::Rgb(250, 10, 10)), Color::LightRed);
         assert_eq!(Depth::Ansi16.map(Color::Indexed(21)), Color::Blue);
         assert_eq!(Depth::Ansi16.map(Color::Cyan), Color::Cyan);
         let light = builtin("light", Depth::Ansi16);
-        assert!(!matches!(light.high.fg, Some(Color::Rgb(..)) | Some(Color::Indexed(_))));
+        assert!(!matches!(
+            light.high.fg,
+            Some(Color::Rgb(..)) | Some(Color::Indexed(_))
+        ));
     }
 
     #[test]
@@ -877,7 +1022,12 @@ mod tests {
         let (flat, problems) = themes.build("flat");
         // flag.high is only a colour: bold is added, and said.
         assert!(flat.high.add_modifier.contains(Modifier::BOLD));
-        assert!(problems.iter().any(|p| p.message.starts_with("flag.high has no bold")), "{problems:?}");
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.message.starts_with("flag.high has no bold")),
+            "{problems:?}"
+        );
         // flag.low falls back to flag, then base.
         assert_eq!(flat.low.fg, Some(Color::White));
     }

@@ -410,7 +410,9 @@ fn on_key(state: &mut State, key: Key, effects: &mut Vec<Effect>) {
                 Some(action) => act(state, action, effects),
                 None => {
                     // Typing in the result list goes to the query (not the end of a chord).
-                    if let Some(c) = key.typed_char().filter(|_| !pending && state.chord.is_empty())
+                    if let Some(c) = key
+                        .typed_char()
+                        .filter(|_| !pending && state.chord.is_empty())
                     {
                         state.search.focus = SearchFocus::Input;
                         type_char(state, c, effects);

@@ -269,29 +269,27 @@ pub(super) fn palette_key(state: &mut State, key: Key, effects: &mut Vec<Effect>
                     cursor = 0;
                 }
             }
-            KeyCode::Enter => {
-                match list.get(cursor).map(|e| e.what.clone()) {
-                    Some(What::Command(name)) => {
-                        input = format!("{name} ");
-                        cursor = 0;
-                    }
-                    Some(What::Action(action)) => {
-                        state.overlay = None;
-                        run_action(state, context, action, effects);
-                        return true;
-                    }
-                    Some(What::Run(line)) => {
-                        state.overlay = None;
-                        run_line(state, context, &line, effects);
-                        return true;
-                    }
-                    None => {
-                        state.overlay = None;
-                        run_line(state, context, &input, effects);
-                        return true;
-                    }
+            KeyCode::Enter => match list.get(cursor).map(|e| e.what.clone()) {
+                Some(What::Command(name)) => {
+                    input = format!("{name} ");
+                    cursor = 0;
                 }
-            }
+                Some(What::Action(action)) => {
+                    state.overlay = None;
+                    run_action(state, context, action, effects);
+                    return true;
+                }
+                Some(What::Run(line)) => {
+                    state.overlay = None;
+                    run_line(state, context, &line, effects);
+                    return true;
+                }
+                None => {
+                    state.overlay = None;
+                    run_line(state, context, &input, effects);
+                    return true;
+                }
+            },
             _ => return true,
         }
     }
@@ -317,12 +315,7 @@ fn run_action(state: &mut State, context: Context, action: Action, effects: &mut
 }
 
 /// Runs a typed command line (`open MRN0012345`, `theme mono`, or an action's name).
-pub(super) fn run_line(
-    state: &mut State,
-    context: Context,
-    line: &str,
-    effects: &mut Vec<Effect>,
-) {
+pub(super) fn run_line(state: &mut State, context: Context, line: &str, effects: &mut Vec<Effect>) {
     let line = line.trim().trim_start_matches(':').trim();
     let (name, arg) = match line.split_once(' ') {
         Some((n, a)) => (n, a.trim()),
@@ -500,7 +493,12 @@ pub fn help_entries(
                 return true;
             }
             let keys: Vec<String> = keys.iter().map(Chord::to_string).collect();
-            let text = format!("{} {} {}", action.description(), action.name(), keys.join(" "));
+            let text = format!(
+                "{} {} {}",
+                action.description(),
+                action.name(),
+                keys.join(" ")
+            );
             matcher.fuzzy_match(&text, q).is_some()
         })
         .collect()

@@ -63,8 +63,8 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
             (Action::ShowTrend, "trend"),
             (Action::ToggleSummary, "summary"),
             (Action::ShowHelp, "help"),
-            (Action::OpenPalette, "commands"),
             (Action::CloseChart, "close"),
+            (Action::OpenPalette, "commands"),
         ],
         (ChartView::Timeline, ChartFocus::Detail) => &[
             (Action::Back, "timeline"),
@@ -91,14 +91,7 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
             (Action::OpenPalette, "commands"),
         ],
     };
-    status_line(
-        state,
-        theme,
-        frame,
-        areas.status,
-        left,
-        hints,
-    );
+    status_line(state, theme, frame, areas.status, left, hints);
 }
 
 /// Name, age and DOB, sex, MRN, location; then allergies in words and in an alert style.

@@ -183,7 +183,9 @@ pub fn status_line(
         // The beginning of a chord: what it is waiting for.
         let typed: Vec<String> = state.chord.iter().map(|k| k.to_string()).collect();
         spans.push(Span::styled(format!("{} ", typed.join(" ")), theme.key));
-        let next = state.keymap.continuations(state.chord_context, &state.chord);
+        let next = state
+            .keymap
+            .continuations(state.chord_context, &state.chord);
         for (i, (rest, action)) in next.iter().enumerate() {
             if i > 0 {
                 spans.push(Span::raw(", "));
@@ -201,24 +203,29 @@ pub fn status_line(
     } else {
         spans.extend(left);
     }
-    let mut right: Vec<Span> = Vec::new();
-    for (action, label) in hints {
-        if let Some(key) = state.keymap.key_for(context, *action) {
-            right.push(Span::styled(key.to_string(), theme.key));
-            right.push(Span::raw(format!(" {label}  ")));
-        }
-    }
-    let right_width: usize = right.iter().map(|s| s.content.chars().count()).sum();
+    // As many hints as fit, most useful first.
     let left_width: usize = spans.iter().map(|s| s.content.chars().count()).sum();
     let width = area.width as usize;
-    let line = if left_width + right_width < width {
-        let pad = width - left_width - right_width;
-        spans.push(Span::raw(" ".repeat(pad)));
-        spans.extend(right);
-        Line::from(spans)
-    } else {
-        Line::from(spans)
-    };
+    let mut right: Vec<Span> = Vec::new();
+    let mut right_width = 0;
+    for (action, label) in hints {
+        if let Some(key) = state.keymap.key_for(context, *action) {
+            let key = key.to_string();
+            let label = format!(" {label}  ");
+            let w = key.chars().count() + label.chars().count();
+            if left_width + right_width + w >= width {
+                break;
+            }
+            right_width += w;
+            right.push(Span::styled(key, theme.key));
+            right.push(Span::raw(label));
+        }
+    }
+    spans.push(Span::raw(
+        " ".repeat(width.saturating_sub(left_width + right_width)),
+    ));
+    spans.extend(right);
+    let line = Line::from(spans);
     frame.render_widget(Paragraph::new(line).style(theme.status), area);
 }
 

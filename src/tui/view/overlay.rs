@@ -391,7 +391,11 @@ fn palette(
 ) {
     let entries = crate::tui::update::palette_entries(state, context, input);
     let w = area.width.saturating_sub(6).min(96);
-    let h = area.height.saturating_sub(4).min(entries.len() as u16 + 4).max(5);
+    let h = area
+        .height
+        .saturating_sub(4)
+        .min(entries.len() as u16 + 4)
+        .max(5);
     let r = centered(area, w, h);
     let rows = h.saturating_sub(4) as usize;
     let inner_w = w.saturating_sub(2) as usize;
@@ -471,7 +475,10 @@ fn problems(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, scroll:
             styled(p.message.clone(), theme.warning),
         ]));
         if let Some(fix) = &p.fix {
-            lines.push(Line::from(vec![styled("  fix: ", theme.dim), Span::raw(fix.clone())]));
+            lines.push(Line::from(vec![
+                styled("  fix: ", theme.dim),
+                Span::raw(fix.clone()),
+            ]));
         }
     }
     let w = area.width.saturating_sub(4).min(100);

@@ -124,8 +124,8 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
             (Action::OpenSelected, "open"),
             (Action::NextPane, "list"),
             (Action::ShowHelp, "help"),
-            (Action::OpenPalette, "commands"),
             (Action::Quit, "quit"),
+            (Action::OpenPalette, "commands"),
         ],
     );
 }
