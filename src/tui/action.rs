@@ -61,7 +61,7 @@ actions! {
     RefreshChart => "refresh_chart",
     /// Show every key binding of this screen, searchable
     ShowHelp => "show_help",
-    /// Command palette: find any action by name, or type a command (open, theme, filter...)
+    /// Command palette: find any action, or type a command (open MRN, theme...)
     OpenPalette => "open_palette",
     /// Close the chart and return to patient search
     CloseChart => "close_chart",

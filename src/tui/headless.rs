@@ -124,6 +124,11 @@ impl Headless {
         true
     }
 
+    /// The last frame, with its styles.
+    pub fn buffer(&self) -> &ratatui::buffer::Buffer {
+        self.terminal.backend().buffer()
+    }
+
     /// The screen as lines of text.
     pub fn screen(&self) -> String {
         let buf = self.terminal.backend().buffer();

@@ -386,8 +386,9 @@ fn on_key(state: &mut State, key: Key, effects: &mut Vec<Effect>) {
     match state.screen {
         Screen::Search => {
             if state.search.focus == SearchFocus::Input {
-                // No name, MRN or date has a `?`: it opens help even while typing.
-                if let Some(c) = key.typed_char().filter(|c| *c != '?') {
+                // No name, MRN or date has a `?` or a `:`: they open help and the command
+                // palette even while typing.
+                if let Some(c) = key.typed_char().filter(|c| *c != '?' && *c != ':') {
                     type_char(state, c, effects);
                     return;
                 }

@@ -50,10 +50,47 @@ pub fn view(state: &State, theme: &Theme, frame: &mut Frame) {
             Screen::Chart => chart::draw(state, theme, frame, area),
         }
         overlay::draw(state, theme, frame, area);
+        chord_keys(state, theme, frame, area);
     }
     if state.display.ascii {
         asciify(frame.buffer_mut(), area);
     }
+}
+
+/// After the first key of a chord: the keys that may follow, bottom right, above the status
+/// line (like helix's and which-key's pop-up).
+fn chord_keys(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
+    if state.chord.is_empty() {
+        return;
+    }
+    let next = state
+        .keymap
+        .continuations(state.chord_context, &state.chord);
+    let lines: Vec<Line> = next
+        .iter()
+        .map(|(rest, action)| {
+            Line::from(vec![
+                Span::styled(format!(" {:<6}", rest.to_string()), theme.key),
+                Span::raw(action.name().replace('_', " ")),
+            ])
+        })
+        .collect();
+    let width = lines.iter().map(Line::width).max().unwrap_or(10) as u16 + 3;
+    let height = (lines.len() as u16 + 2).min(area.height.saturating_sub(2));
+    let width = width.min(area.width);
+    let r = Rect::new(
+        area.right().saturating_sub(width),
+        area.bottom().saturating_sub(height + 1),
+        width,
+        height,
+    );
+    let typed: Vec<String> = state.chord.iter().map(|k| k.to_string()).collect();
+    let title = Line::from(Span::styled(format!(" {} ", typed.join(" ")), theme.title));
+    frame.render_widget(ratatui::widgets::Clear, r);
+    frame.render_widget(
+        Paragraph::new(lines).block(pane(title, true, state, theme)),
+        r,
+    );
 }
 
 /// Borders of the focused pane without Unicode box drawing.
@@ -180,19 +217,10 @@ pub fn status_line(
         spans.push(Span::raw(" | "));
     }
     if !state.chord.is_empty() {
-        // The beginning of a chord: what it is waiting for.
+        // The beginning of a chord: what may follow is listed above (`chord_keys`).
         let typed: Vec<String> = state.chord.iter().map(|k| k.to_string()).collect();
-        spans.push(Span::styled(format!("{} ", typed.join(" ")), theme.key));
-        let next = state
-            .keymap
-            .continuations(state.chord_context, &state.chord);
-        for (i, (rest, action)) in next.iter().enumerate() {
-            if i > 0 {
-                spans.push(Span::raw(", "));
-            }
-            spans.push(Span::styled(rest.to_string(), theme.key));
-            spans.push(Span::raw(format!(" {}", action.name().replace('_', " "))));
-        }
+        spans.push(Span::styled(format!("{} ...", typed.join(" ")), theme.key));
+        spans.push(Span::raw(" (Esc cancels)"));
     } else if let Some(n) = &state.notice {
         let style = match n.level {
             Level::Info => theme.status,

@@ -134,11 +134,12 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, c: &Cha
                 .and_then(|w| w.day(zone))
                 .map(|d| d.to_string())
                 .unwrap_or_default();
+            // The marker before the name: a narrow pane cuts the value, never the marker.
             Line::from(vec![
                 Span::styled(cell(&when, 11), theme.dim),
-                Span::raw(cell(crate::chart::short_name(o), 18)),
-                Span::styled(cell(&value_text(o), 14), theme.flag(o.flag)),
-                Span::styled(o.flag.marker().to_string(), theme.flag(o.flag)),
+                Span::styled(cell(o.flag.marker(), 4), theme.flag(o.flag)),
+                Span::raw(cell(crate::chart::short_name(o), 15)),
+                Span::styled(value_text(o), theme.flag(o.flag)),
             ])
         })
         .collect();
