@@ -73,7 +73,7 @@ async fn flagged_patient(server: &TestServer) {
     }
 }
 
-fn app(server: &TestServer, opts: Options, w: u16, h: u16) -> Headless {
+fn app(opts: Options, w: u16, h: u16) -> Headless {
     let display = test_display("http://bedside.test/fhir", today());
     Headless::with_options(opts, display, w, h).unwrap()
 }
@@ -102,7 +102,7 @@ async fn mono_keeps_every_marker_at_80x24() {
     let mut opts = options(&server);
     opts.theme = Some("mono".into());
     opts.themes = Some(Themes::load(None, Depth::None));
-    let mut h = app(&server, opts, 80, 24);
+    let mut h = app(opts, 80, 24);
     h.keys(":open MRN9000001<enter>").unwrap();
     assert!(h.wait_for(WAIT, loaded).await, "{}", h.screen());
     let screen = h.screen();
@@ -177,7 +177,7 @@ async fn help_lists_exactly_the_bound_actions_after_an_override() {
     assert!(keymap.problems.is_empty(), "{:?}", keymap.problems);
     let mut opts = options(&server);
     opts.keymap = keymap;
-    let mut h = app(&server, opts, 110, 40);
+    let mut h = app(opts, 110, 40);
     h.keys("?").unwrap();
     assert!(matches!(
         h.state().overlay,
@@ -235,7 +235,7 @@ async fn palette_commands_and_chords() {
     flagged_patient(&server).await;
     let mut opts = options(&server);
     opts.keymap = Keymap::shipped("vim").unwrap();
-    let mut h = app(&server, opts, 100, 30);
+    let mut h = app(opts, 100, 30);
     h.keys(":").unwrap();
     let screen = h.screen();
     for cmd in ["open", "filter", "theme", "problems"] {
