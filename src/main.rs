@@ -29,7 +29,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
         Without a command, opens the workstation against --server (or BEDSIDE_SERVER, or\n\
         `server` in config.toml in the config directory). `bedside demo` needs no server.",
     after_help = "Keys: / find a patient, Enter open, Tab next pane, f filter, t trend, \
-        s summary, ? help, q close/quit."
+        s summary, ? help, : commands, q close/quit. Check your settings with `bedside check-config`."
 )]
 struct Cli {
     #[command(subcommand)]

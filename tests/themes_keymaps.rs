@@ -284,3 +284,45 @@ async fn palette_commands_and_chords() {
     h.keys("o").unwrap();
     assert_eq!(h.state().chart.as_ref().unwrap().view, ChartView::Orders);
 }
+
+/// A broken keymap and a broken theme: the workstation starts, with the defaults for the
+/// broken parts, and lists each problem on screen with file, line and fix.
+#[tokio::test]
+async fn problems_are_listed_on_screen_at_start() {
+    let server = TestServer::start().await;
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
+    let dir = tempfile::tempdir().unwrap();
+    let themes = dir.path().join("themes");
+    std::fs::create_dir_all(&themes).unwrap();
+    std::fs::copy(
+        format!("{fixtures}/themes/broken.toml"),
+        themes.join("broken.toml"),
+    )
+    .unwrap();
+    let keymap = Keymap::load(
+        None,
+        Some(&format!("{fixtures}/keymaps/invalid.toml").as_ref()),
+    );
+    let mut opts = options(&server);
+    opts.keymap = keymap;
+    opts.theme = Some("broken".into());
+    opts.themes = Some(Themes::load(Some(&themes), Depth::Ansi256));
+    let mut h = app(opts, 120, 40);
+    let screen = h.screen();
+    assert!(matches!(h.state().overlay, Some(Overlay::Problems { .. })));
+    for text in [
+        "7 problem(s) in your settings",
+        "invalid.toml:5: [chart] \"zz\" is not a key",
+        "invalid.toml:2: [dialogs] has no way out",
+        "fix: bind one, for example \"esc\" = \"back\" under [dialogs]",
+        "broken.toml:3: not valid TOML",
+    ] {
+        assert!(screen.contains(text), "{text:?} missing:\n{screen}");
+    }
+    assert_eq!(h.state().theme.name, "default");
+    // The defaults hold for the broken parts: Esc still closes the list.
+    h.keys("<esc>").unwrap();
+    assert!(h.state().overlay.is_none());
+    h.keys(":problems<enter>").unwrap();
+    assert!(matches!(h.state().overlay, Some(Overlay::Problems { .. })));
+}

@@ -354,8 +354,13 @@ fn help(
             theme.dim,
         )));
     }
-    let w = area.width.saturating_sub(8).min(90);
-    let h = area.height.saturating_sub(4).min(lines.len() as u16 + 2);
+    let w = area.width.saturating_sub(8).min(100);
+    let inner_w = w.saturating_sub(2).max(1) as usize;
+    let rows: usize = lines
+        .iter()
+        .map(|l| l.width().div_ceil(inner_w).max(1))
+        .sum();
+    let h = area.height.saturating_sub(4).min(rows as u16 + 2);
     let r = centered(area, w, h);
     let scroll = scroll.min(lines.len().saturating_sub(h.saturating_sub(2) as usize));
     let lines: Vec<Line> = lines.into_iter().skip(scroll).collect();
@@ -481,8 +486,14 @@ fn problems(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, scroll:
             ]));
         }
     }
-    let w = area.width.saturating_sub(4).min(100);
-    let h = area.height.saturating_sub(2).min(lines.len() as u16 + 4);
+    let w = area.width.saturating_sub(4).min(120);
+    // Rows once wrapped, so the box holds what it shows.
+    let inner_w = w.saturating_sub(2).max(1) as usize;
+    let rows: usize = lines
+        .iter()
+        .map(|l| l.width().div_ceil(inner_w).max(1))
+        .sum();
+    let h = area.height.saturating_sub(2).min(rows as u16 + 2);
     let r = centered(area, w, h);
     let body = Paragraph::new(lines).wrap(ratatui::widgets::Wrap { trim: false });
     popup(
