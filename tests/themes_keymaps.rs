@@ -299,10 +299,8 @@ async fn problems_are_listed_on_screen_at_start() {
         themes.join("broken.toml"),
     )
     .unwrap();
-    let keymap = Keymap::load(
-        None,
-        Some(&format!("{fixtures}/keymaps/invalid.toml").as_ref()),
-    );
+    let invalid = std::path::PathBuf::from(format!("{fixtures}/keymaps/invalid.toml"));
+    let keymap = Keymap::load(None, Some(&invalid));
     let mut opts = options(&server);
     opts.keymap = keymap;
     opts.theme = Some("broken".into());
