@@ -904,6 +904,7 @@ fn workstation_options(server: String, token: Option<String>, cli: &Cli) -> Opti
     opts.ascii = cli.ascii || settings.config.ascii;
     opts.theme = Some(settings.theme_name.clone());
     opts.themes = Some(settings.themes);
+    opts.problems = settings.choice_problems;
     opts.keymap = settings.keymap;
     opts.recent_file = dirs
         .as_ref()

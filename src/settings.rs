@@ -48,6 +48,9 @@ pub struct Settings {
     pub depth_reason: String,
     /// Every problem: config, keymap, theme; each with file, line and a fix.
     pub problems: Vec<Problem>,
+    /// Of those, a keymap or theme asked for that does not exist (the workstation lists
+    /// them with the keymap's and theme's own problems).
+    pub choice_problems: Vec<Problem>,
 }
 
 impl Settings {
@@ -86,10 +89,11 @@ impl Settings {
 
         // The keymap: a shipped one by name, then the user's file over it.
         let keymap_name = inputs.keymap_flag.clone().or(config.keymap.clone());
+        let mut choice_problems = Vec::new();
         let keymap_name = match keymap_name {
             Some(n) if Keymap::shipped(&n).is_none() => {
                 let (file, line) = setting("keymap", inputs.keymap_flag.is_some());
-                problems.push(
+                choice_problems.push(
                     Problem::new(&file, line, format!("no shipped keymap {n:?}")).fix(format!(
                         "use one of {}; the default keymap is used meanwhile",
                         Keymap::shipped_names().join(", ")
@@ -99,6 +103,7 @@ impl Settings {
             }
             other => other,
         };
+        problems.extend(choice_problems.iter().cloned());
         let keymap = Keymap::load(keymap_name.as_deref(), inputs.keymap_path().as_deref());
         problems.extend(keymap.problems.iter().cloned());
 
@@ -112,6 +117,7 @@ impl Settings {
         } else {
             "default"
         };
+        let keymap_choices = choice_problems.len();
         let theme_name = match &chosen {
             Some(n) if themes.file_of(n).is_none() => {
                 let (file, line) = setting("theme", inputs.theme_flag.is_some());
@@ -120,7 +126,7 @@ impl Settings {
                     Some(s) => format!("did you mean {s:?}? themes: {}", names.join(", ")),
                     None => format!("themes: {}", names.join(", ")),
                 };
-                problems.push(
+                choice_problems.push(
                     Problem::new(&file, line, format!("no theme named {n:?}"))
                         .fix(format!("{hint}; the {automatic} theme is used meanwhile")),
                 );
@@ -129,6 +135,7 @@ impl Settings {
             Some(n) => n.clone(),
             None => automatic.to_string(),
         };
+        problems.extend(choice_problems[keymap_choices..].iter().cloned());
         let (theme, p) = themes.build(&theme_name);
         problems.extend(p);
         Settings {
@@ -141,6 +148,7 @@ impl Settings {
             depth,
             depth_reason,
             problems,
+            choice_problems,
         }
     }
 }

@@ -61,6 +61,9 @@ pub struct Options {
     pub theme: Option<String>,
     /// The themes to choose from (shipped and the user's), built for the terminal's colours.
     pub themes: Option<Themes>,
+    /// Settings problems found before start (a keymap or theme that does not exist), listed
+    /// with the keymap's and the theme's.
+    pub problems: Vec<crate::problem::Problem>,
 }
 
 impl Options {
@@ -87,6 +90,7 @@ impl Options {
             vault: None,
             theme: None,
             themes: None,
+            problems: Vec::new(),
         }
     }
 }
@@ -111,7 +115,8 @@ impl App {
             };
             Themes::load(None, depth)
         });
-        let mut theme_problems = themes.problems.clone();
+        let mut theme_problems = std::mem::take(&mut opts.problems);
+        theme_problems.extend(themes.problems.iter().cloned());
         let theme = match &opts.theme {
             Some(name) => {
                 let (t, p) = themes.build(name);
