@@ -73,6 +73,16 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
             (Action::ShowHelp, "help"),
             (Action::OpenPalette, "commands"),
         ],
+        (ChartView::Note, _)
+            if c
+                .note
+                .as_ref()
+                .is_some_and(|n| n.mode == crate::tui::state::NoteMode::Editing) =>
+        {
+            // Typing: keys go to the editor (`?` too); the pane's own line says Esc gives
+            // commands and F1 help.
+            &[]
+        }
         (ChartView::Note, _) => &[
             (Action::SignNote, "sign"),
             (Action::EditNote, "edit"),

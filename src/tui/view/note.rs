@@ -59,7 +59,7 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, c: &Cha
             spans.push(styled("  on server UNSIGNED", theme.warning));
         }
         let hint = match note.mode {
-            NoteMode::Editing => "  Esc: commands  Ctrl-S: save  .vitals+Tab: phrase",
+            NoteMode::Editing => "  Esc: commands  Ctrl-S: save  .vitals+Tab: phrase  F1: help",
             NoteMode::Command => "  s sign  d save unsigned  i edit  q close",
         };
         spans.push(styled(hint, theme.key));
