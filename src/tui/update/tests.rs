@@ -481,3 +481,85 @@ fn locking_closes_the_vault_after_saving_the_note() {
         }]
     );
 }
+
+#[test]
+fn a_chord_waits_for_its_next_key_and_esc_or_a_stray_key_cancels_it() {
+    let mut s = state();
+    s.keymap = Arc::new(Keymap::shipped("vim").unwrap());
+    // In the result list (not the query field), `g g` goes to the top.
+    s.search.rows = (0..5)
+        .map(|i| Row {
+            patient: read_patient(&patient(&format!("p{i}"), "SMITH")).unwrap(),
+            matched: Vec::new(),
+            location: None,
+        })
+        .collect();
+    s.search.query = "smith".into();
+    s.search.focus = SearchFocus::List;
+    s.search.cursor = 3;
+    key(&mut s, "g");
+    assert_eq!(s.chord.len(), 1, "g waits");
+    assert_eq!(s.search.query, "smith", "and is not typed");
+    key(&mut s, "g");
+    assert!(s.chord.is_empty());
+    assert_eq!(s.search.cursor, 0);
+    // A key that ends no chord cancels it and says so; it is not typed either.
+    key(&mut s, "g");
+    key(&mut s, "x");
+    assert!(s.chord.is_empty());
+    assert_eq!(s.search.query, "smith");
+    assert!(s.notice.as_ref().unwrap().text.contains("g x is not bound"));
+    key(&mut s, "g");
+    key(&mut s, "esc");
+    assert!(s.chord.is_empty());
+    assert_eq!(s.screen, Screen::Search, "Esc only cancelled the chord");
+}
+
+#[test]
+fn open_by_mrn_opens_the_only_match_and_lists_several() {
+    let mut s = state();
+    s.overlay = Some(Overlay::Palette {
+        context: Context::Search,
+        input: String::new(),
+        cursor: 0,
+    });
+    typed(&mut s, "open 0000042");
+    let effects = key(&mut s, "enter");
+    assert!(s.overlay.is_none());
+    assert!(s.search.open_single);
+    assert!(
+        matches!(effects[..], [Effect::Debounce { .. }]),
+        "{effects:?}"
+    );
+    let generation = s.search.generation;
+    update(&mut s, Msg::SearchDue(generation));
+    let effects = update(
+        &mut s,
+        Msg::SearchDone {
+            generation,
+            result: Ok(vec![patient("p42", "ONLY")]),
+        },
+    );
+    assert_eq!(s.screen, Screen::Chart);
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::OpenChart { patient_id, .. } if patient_id == "p42"))
+    );
+    // Two matches: the list stays for the user to choose.
+    let mut s = state();
+    update(&mut s, Msg::Action(Action::OpenPalette));
+    typed(&mut s, "open smith");
+    key(&mut s, "enter");
+    let generation = s.search.generation;
+    update(
+        &mut s,
+        Msg::SearchDone {
+            generation,
+            result: Ok(vec![patient("a", "SMITH"), patient("b", "SMITH")]),
+        },
+    );
+    assert_eq!(s.screen, Screen::Search);
+    assert_eq!(s.search.rows.len(), 2);
+    assert!(!s.search.open_single);
+}

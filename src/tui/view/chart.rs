@@ -74,8 +74,7 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
             (Action::OpenPalette, "commands"),
         ],
         (ChartView::Note, _)
-            if c
-                .note
+            if c.note
                 .as_ref()
                 .is_some_and(|n| n.mode == crate::tui::state::NoteMode::Editing) =>
         {
