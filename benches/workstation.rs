@@ -781,11 +781,16 @@ fn main() {
     // BENCH_ONLY=cache runs the chart cache part alone.
     let only_cache = std::env::var("BENCH_ONLY").is_ok_and(|v| v == "cache");
     let only_pty = std::env::var("BENCH_ONLY").is_ok_and(|v| v == "pty");
+    // BENCH_ONLY=keys: the keystroke and in-memory parts, no server.
+    let only_keys = std::env::var("BENCH_ONLY").is_ok_and(|v| v == "keys");
     if !only_cache && !only_pty {
         keystroke_and_frame(iterations);
         note_keystroke(iterations);
         order_checks(iterations.min(2000));
         catalog_search(iterations.min(2000));
+    }
+    if only_keys {
+        return;
     }
 
     let dir = tempfile::tempdir().unwrap();

@@ -784,7 +784,7 @@ impl Keymap {
         by_action
             .into_iter()
             .map(|(a, mut keys)| {
-                keys.sort_by_key(|k| (k.0.len(), k.to_string().chars().count() > 1, k.to_string()));
+                keys.sort_by_key(key_rank);
                 (a, keys)
             })
             .collect()
@@ -813,11 +813,27 @@ impl Keymap {
     }
 
     /// The first key bound to `action` in `context` (or what it falls back to), for hints.
+    /// Drawn on every frame for the hint bar, so it looks only at `action`'s own keys.
     pub fn key_for(&self, context: Context, action: Action) -> Option<Chord> {
-        self.bindings(context)
-            .into_iter()
-            .find(|(a, _)| *a == action)
-            .and_then(|(_, keys)| keys.into_iter().next())
+        let chain = context.chain();
+        let mut best: Option<&Chord> = None;
+        for (level, ctx) in chain.iter().enumerate() {
+            for (chord, a) in self.bindings.get(ctx).into_iter().flatten() {
+                if *a != action {
+                    continue;
+                }
+                let shadowed = chain[..level].iter().any(|c| {
+                    self.bindings.get(c).is_some_and(|m| {
+                        m.keys()
+                            .any(|s| s == chord || s.starts(chord) || chord.starts(s))
+                    })
+                });
+                if !shadowed && best.is_none_or(|b| key_rank(chord) < key_rank(b)) {
+                    best = Some(chord);
+                }
+            }
+        }
+        best.cloned()
     }
 
     /// The contexts where `action` has a key.
@@ -831,6 +847,13 @@ impl Keymap {
             })
             .collect()
     }
+}
+
+/// Which of an action's keys to show first: single keys before chords, a character before a
+/// named key (`?` before `F1`).
+fn key_rank(k: &Chord) -> (usize, bool, String) {
+    let text = k.to_string();
+    (k.0.len(), text.chars().count() > 1, text)
 }
 
 fn context_names() -> String {

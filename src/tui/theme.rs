@@ -354,15 +354,8 @@ impl Themes {
                 } else {
                     "default"
                 };
-                let mut t = builtin(fallback, self.depth);
-                if name == fallback
-                    && self
-                        .file_of(name)
-                        .is_some_and(|f| !f.starts_with("themes/"))
-                {
-                    // The user's file of the same name was the broken one.
-                    t.name = fallback.to_string();
-                }
+                // The shipped one, even when the broken file was the user's of that name.
+                let t = builtin(fallback, self.depth);
                 if let Some(p) = problems.last_mut() {
                     let fix = p.fix.take().unwrap_or_default();
                     p.fix = Some(format!(
@@ -613,8 +606,8 @@ impl Raw {
         self.colour = child.colour.or(self.colour);
         self.ascii = child.ascii.or(self.ascii);
         self.inherits = child.inherits;
-        // Only the child's own problems: the parent's were said when it was built itself.
-        self.problems = child.problems;
+        // The parent's problems too: a user theme may inherit another user theme.
+        self.problems.extend(child.problems);
         self
     }
 

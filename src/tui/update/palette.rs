@@ -85,9 +85,11 @@ pub struct Entry {
 /// The palette's lines for `input`, best first.
 pub fn entries(state: &State, context: Context, input: &str) -> Vec<Entry> {
     let input = input.trim_start();
-    if let Some((name, rest)) = input.split_once(' ')
-        && let Some(cmd) = COMMANDS.iter().find(|c| c.name == name)
-    {
+    // (No let chains: the crate builds on Rust 1.85.)
+    let typed_command = input
+        .split_once(' ')
+        .and_then(|(name, rest)| Some((COMMANDS.iter().find(|c| c.name == name)?, rest)));
+    if let Some((cmd, rest)) = typed_command {
         return arguments(state, cmd, rest.trim());
     }
     let matcher = SkimMatcherV2::default().ignore_case();
