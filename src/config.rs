@@ -170,19 +170,15 @@ pub fn load_checked(path: &Path) -> (Config, Vec<crate::problem::Problem>) {
         Ok(text) => match toml::from_str::<Config>(&text) {
             Ok(c) => (c, Vec::new()),
             Err(e) => {
-                let line = e.span().map(|s| crate::problem::line_of(&text, s.start));
-                let message = e.message().trim().to_string();
-                let fix = if message.contains("unknown field") {
+                let problem = Problem::from_toml(&file, &text, &e);
+                let fix = if problem.message.contains("unknown field") {
                     "the settings are: server, theme, keymap, ascii, idle_lock_seconds, \
                      duplicate_test_hours, ca_cert, [cache]; every setting of this file is \
                      ignored until it is fixed"
                 } else {
                     "correct the line; every setting of this file is ignored until it is fixed"
                 };
-                (
-                    Config::default(),
-                    vec![Problem::new(&file, line, message).fix(fix)],
-                )
+                (Config::default(), vec![problem.fix(fix)])
             }
         },
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => (Config::default(), Vec::new()),

@@ -28,6 +28,12 @@ impl Problem {
         self
     }
 
+    /// A TOML syntax or type error in `text`, at its line.
+    pub fn from_toml(file: &str, text: &str, e: &toml::de::Error) -> Problem {
+        let line = e.span().map(|s| line_of(text, s.start));
+        Problem::new(file, line, e.message().trim().to_string())
+    }
+
     /// `file:line`
     pub fn place(&self) -> String {
         match self.line {

@@ -391,15 +391,10 @@ impl Keymap {
         let before = self.bindings.clone();
         let (doc, errors) = toml::de::DeTable::parse_recoverable(text);
         for e in errors {
-            let line = e.span().map(|s| crate::problem::line_of(text, s.start));
-            self.problems.push(
-                Problem::new(
-                    file,
-                    line,
-                    format!("not valid TOML: {}", e.message().trim()),
-                )
-                .fix("correct the line; the rest of the file is used"),
-            );
+            let mut p = Problem::from_toml(file, text, &e)
+                .fix("correct the line; the rest of the file is used");
+            p.message = format!("not valid TOML: {}", p.message);
+            self.problems.push(p);
         }
         let line = |offset: usize| crate::problem::line_of(text, offset);
         let doc = doc.into_inner();

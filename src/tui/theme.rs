@@ -491,34 +491,15 @@ struct Raw {
 
 impl Raw {
     fn parse(file: &str, text: &str) -> Result<Raw, Vec<Problem>> {
-        let spanned = match toml::de::DeTable::parse(text) {
-            Ok(t) => t.into_inner(),
-            Err(e) => {
-                let line = e.span().map(|s| crate::problem::line_of(text, s.start));
-                return Err(vec![
-                    Problem::new(
-                        file,
-                        line,
-                        format!("not valid TOML: {}", e.message().trim()),
-                    )
-                    .fix("correct the line"),
-                ]);
-            }
+        let not_toml = |e: toml::de::Error| {
+            let mut p = Problem::from_toml(file, text, &e).fix("correct the line");
+            p.message = format!("not valid TOML: {}", p.message);
+            vec![p]
         };
-        let table: toml::Table = match toml::from_str(text) {
-            Ok(t) => t,
-            Err(e) => {
-                let line = e.span().map(|s| crate::problem::line_of(text, s.start));
-                return Err(vec![
-                    Problem::new(
-                        file,
-                        line,
-                        format!("not valid TOML: {}", e.message().trim()),
-                    )
-                    .fix("correct the line"),
-                ]);
-            }
-        };
+        let spanned = toml::de::DeTable::parse(text)
+            .map_err(not_toml)?
+            .into_inner();
+        let table: toml::Table = toml::from_str(text).map_err(not_toml)?;
         let line_of_key = |key: &str| {
             spanned
                 .iter()
