@@ -98,12 +98,15 @@ pub fn entries(state: &State, context: Context, input: &str) -> Vec<Entry> {
         let (score, matched) = if input.is_empty() {
             (0, Vec::new())
         } else {
-            let by_name = matcher.fuzzy_indices(&label, input);
-            let by_text = matcher.fuzzy_match(description, input);
-            match (by_name, by_text) {
-                (Some((s, idx)), _) => (s * 2, idx),
-                (None, Some(s)) => (s, Vec::new()),
-                (None, None) => return,
+            // The name fuzzily (`sgnord` finds sign_orders); the description only where it
+            // holds the words as typed, ranked after every name match.
+            let name = label.split(" <").next().unwrap_or(&label);
+            match matcher.fuzzy_indices(name, input) {
+                Some((s, idx)) => (s + 1_000, idx),
+                None if description.to_lowercase().contains(&input.to_lowercase()) => {
+                    (0, Vec::new())
+                }
+                None => return,
             }
         };
         scored.push((
@@ -122,14 +125,12 @@ pub fn entries(state: &State, context: Context, input: &str) -> Vec<Entry> {
         let (label, what) = if cmd.argument.is_empty() {
             (cmd.name.to_string(), What::Run(cmd.name.to_string()))
         } else {
-            (cmd.name.to_string(), What::Command(cmd.name))
+            (
+                format!("{} <{}>", cmd.name, cmd.argument),
+                What::Command(cmd.name),
+            )
         };
-        let description = if cmd.argument.is_empty() {
-            cmd.description.to_string()
-        } else {
-            format!("{} <{}>: {}", cmd.name, cmd.argument, cmd.description)
-        };
-        push(i, label, None, &description, what);
+        push(i, label, None, cmd.description, what);
     }
     for (i, action) in Action::ALL.iter().enumerate() {
         if *action == Action::OpenPalette {
