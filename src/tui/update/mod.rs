@@ -350,7 +350,7 @@ fn on_key(state: &mut State, key: Key, effects: &mut Vec<Effect>) {
         if orders::overlay_key(state, key, effects)
             || offline::outbox_key(state, key, effects)
             || palette::palette_key(state, key, effects)
-            || palette::help_key(state, key, effects)
+            || palette::help_key(state, key)
         {
             return;
         }

@@ -447,11 +447,9 @@ fn switch_theme(state: &mut State, name: &str) -> Notice {
 
 /// Keys while help is open: typing searches, Backspace and Esc undo the search, the rest
 /// (scrolling, closing) goes through the dialogs keymap.
-pub(super) fn help_key(state: &mut State, key: Key, _effects: &mut [Effect]) -> bool {
+pub(super) fn help_key(state: &mut State, key: Key) -> bool {
     let Some(Overlay::Help {
-        context,
-        mut query,
-        scroll,
+        context, mut query, ..
     }) = state.overlay.clone()
     else {
         return false;
@@ -470,7 +468,6 @@ pub(super) fn help_key(state: &mut State, key: Key, _effects: &mut [Effect]) -> 
     } else {
         return false;
     }
-    let _ = scroll;
     state.overlay = Some(Overlay::Help {
         context,
         query,
