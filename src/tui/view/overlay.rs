@@ -373,13 +373,8 @@ fn help(
         " Help - type to search, arrows scroll, Esc closes ",
         body,
     );
-    let inner = pane(Line::default(), true, state, theme).inner(r);
     if scroll == 0 {
-        let x = inner.x + 2 + query.chars().count() as u16;
-        frame.set_cursor_position(Position::new(
-            x.min(inner.right().saturating_sub(1)),
-            inner.y,
-        ));
+        field_cursor(state, theme, frame, r, (2, 0), query);
     }
 }
 
@@ -454,12 +449,7 @@ fn palette(
         " Commands: :open MRN, :theme NAME, :filter KIND, or any action ",
         Paragraph::new(lines),
     );
-    let inner = pane(Line::default(), true, state, theme).inner(r);
-    let x = inner.x + 2 + input.chars().count() as u16;
-    frame.set_cursor_position(Position::new(
-        x.min(inner.right().saturating_sub(1)),
-        inner.y,
-    ));
+    field_cursor(state, theme, frame, r, (2, 0), input);
 }
 
 /// Problems in the user's keymap, theme and config: file, line, what, how to fix.
@@ -536,12 +526,7 @@ fn break_glass(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, inpu
     ])
     .wrap(ratatui::widgets::Wrap { trim: false });
     popup(state, theme, frame, r, " Break the glass? ", body);
-    let inner = pane(Line::default(), true, state, theme).inner(r);
-    let x = inner.x + 9 + input.chars().count() as u16;
-    frame.set_cursor_position(Position::new(
-        x.min(inner.right().saturating_sub(1)),
-        inner.y + 4,
-    ));
+    field_cursor(state, theme, frame, r, (9, 4), input);
 }
 
 /// Who looked at this chart: time, user, what, outcome, address.
@@ -817,12 +802,7 @@ fn text_prompt(
         Line::from(styled(hint.to_string(), theme.dim)),
     ]);
     popup(state, theme, frame, r, title, body);
-    let inner = pane(Line::default(), true, state, theme).inner(r);
-    let x = inner.x + 2 + input.chars().count() as u16;
-    frame.set_cursor_position(Position::new(
-        x.min(inner.right().saturating_sub(1)),
-        inner.y,
-    ));
+    field_cursor(state, theme, frame, r, (2, 0), input);
 }
 
 /// A yes/no question, centred; `y` and `n` are the dialog keymap's.
@@ -882,6 +862,24 @@ fn list(
         })
         .collect();
     popup(state, theme, frame, r, title, Paragraph::new(lines));
+}
+
+/// The terminal cursor in a pop-up's text field: `at` is the field's (column, row) inside
+/// the box, and the cursor stands after `input` (never past the border).
+fn field_cursor(
+    state: &State,
+    theme: &Theme,
+    frame: &mut Frame,
+    r: Rect,
+    at: (u16, u16),
+    input: &str,
+) {
+    let inner = pane(Line::default(), true, state, theme).inner(r);
+    let x = inner.x + at.0 + input.chars().count() as u16;
+    frame.set_cursor_position(Position::new(
+        x.min(inner.right().saturating_sub(1)),
+        inner.y + at.1,
+    ));
 }
 
 fn centered(area: Rect, width: u16, height: u16) -> Rect {
