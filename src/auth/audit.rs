@@ -24,6 +24,12 @@ pub enum Subtype {
     Logout,
     BreakGlass,
     UserAdmin,
+    /// A request refused before it reached the server's data: no token, or one not valid.
+    AuthFailure,
+    /// A patient's restriction label added, changed or removed.
+    SecurityLabel,
+    /// A user changed their password (a one-time password replaced at first sign-in).
+    PasswordChange,
 }
 
 impl Subtype {
@@ -42,6 +48,9 @@ impl Subtype {
             Subtype::Logout => "logout",
             Subtype::BreakGlass => "break-glass",
             Subtype::UserAdmin => "user-admin",
+            Subtype::AuthFailure => "auth-failure",
+            Subtype::SecurityLabel => "security-label",
+            Subtype::PasswordChange => "password-change",
         }
     }
 
@@ -50,7 +59,7 @@ impl Subtype {
         match self {
             Subtype::Read | Subtype::Vread | Subtype::History => "R",
             Subtype::Create => "C",
-            Subtype::Update => "U",
+            Subtype::Update | Subtype::SecurityLabel | Subtype::PasswordChange => "U",
             Subtype::Delete => "D",
             _ => "E",
         }
@@ -90,6 +99,21 @@ impl Subtype {
                 json!({"system": DCM, "code": "110136", "display": "Security Roles Changed"}),
                 json!({"system": "urn:bedside:audit", "code": "user-admin",
                     "display": "User management"}),
+            ),
+            Subtype::AuthFailure => (
+                json!({"system": DCM, "code": "110114", "display": "User Authentication"}),
+                json!({"system": "urn:bedside:audit", "code": "auth-failure",
+                    "display": "Request without a valid sign-in"}),
+            ),
+            Subtype::SecurityLabel => (
+                json!({"system": DCM, "code": "110113", "display": "Security Alert"}),
+                json!({"system": "urn:bedside:audit", "code": "security-label",
+                    "display": "Restriction label changed"}),
+            ),
+            Subtype::PasswordChange => (
+                json!({"system": DCM, "code": "110114", "display": "User Authentication"}),
+                json!({"system": "urn:bedside:audit", "code": "password-change",
+                    "display": "Password changed"}),
             ),
         }
     }
@@ -240,36 +264,45 @@ impl Event {
 
 /// Appends `event` to the trail; returns its id.
 pub fn record(store: &Store, event: &Event) -> Result<String> {
-    let id = uuid::Uuid::new_v4().to_string();
+    let mut ids = record_many(store, std::slice::from_ref(event))?;
+    Ok(ids.pop().unwrap_or_default())
+}
+
+/// Appends `events` to the trail in one transaction (all of them or none); returns their ids.
+pub fn record_many(store: &Store, events: &[Event]) -> Result<Vec<String>> {
     let now = super::now_ms();
-    let json = event.resource(&id, now).to_string();
-    let outcome = if event.success { "0" } else { "4" };
     store.write_side(|tx| {
-        tx.execute(
-            "INSERT INTO audit (id, recorded, username, subtype, outcome, json)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            rusqlite::params![
+        let mut ids = Vec::with_capacity(events.len());
+        for event in events {
+            let id = uuid::Uuid::new_v4().to_string();
+            let json = event.resource(&id, now).to_string();
+            let outcome = if event.success { "0" } else { "4" };
+            tx.prepare_cached(
+                "INSERT INTO audit (id, recorded, username, subtype, outcome, json)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(rusqlite::params![
                 id,
                 now,
                 event.agent.username,
                 event.subtype.code(),
                 outcome,
                 json
-            ],
-        )?;
-        let seq = tx.last_insert_rowid();
-        let mut patients = event.patients.clone();
-        patients.sort();
-        patients.dedup();
-        for patient in &patients {
-            tx.execute(
-                "INSERT OR IGNORE INTO audit_patient (patient_id, recorded, seq) VALUES (?1, ?2, ?3)",
-                rusqlite::params![patient, now, seq],
-            )?;
+            ])?;
+            let seq = tx.last_insert_rowid();
+            let mut patients = event.patients.clone();
+            patients.sort();
+            patients.dedup();
+            for patient in &patients {
+                tx.prepare_cached(
+                    "INSERT OR IGNORE INTO audit_patient (patient_id, recorded, seq) VALUES (?1, ?2, ?3)",
+                )?
+                .execute(rusqlite::params![patient, now, seq])?;
+            }
+            ids.push(id);
         }
-        Ok(())
-    })?;
-    Ok(id)
+        Ok(ids)
+    })
 }
 
 /// Which audit events to list; all conditions must hold. Newest first.

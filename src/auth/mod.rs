@@ -674,6 +674,18 @@ impl Auth {
         Ok(expires)
     }
 
+    /// The patients `username` holds an active break-the-glass grant on.
+    pub fn glass_grants(&self, username: &str) -> Result<Vec<String>, AuthError> {
+        let now = now_ms();
+        Ok(self.store.read_side(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT DISTINCT patient_id FROM auth_btg WHERE username = ?1 AND expires > ?2",
+            )?;
+            let rows = stmt.query_map(params![username, now], |r| r.get(0))?;
+            Ok(rows.collect::<rusqlite::Result<Vec<String>>>()?)
+        })?)
+    }
+
     /// The active break-the-glass grant of `username` on `patient`: when it ends, and the
     /// reason given.
     pub fn glass_broken(

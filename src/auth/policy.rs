@@ -193,6 +193,97 @@ pub fn check_write(role: Role, rtype: &str, resource: &Value) -> Result<(), Deni
     }
 }
 
+/// The Practitioners a resource names as its author: who requested, wrote, performed or
+/// recorded it.
+fn authors(resource: &Value) -> Vec<&str> {
+    let mut out = Vec::new();
+    for field in ["requester", "author", "performer", "recorder", "asserter"] {
+        let items: Vec<&Value> = match &resource[field] {
+            Value::Array(items) => items.iter().collect(),
+            Value::Null => Vec::new(),
+            one => vec![one],
+        };
+        for item in items {
+            let reference = item["reference"]
+                .as_str()
+                .or_else(|| item["actor"]["reference"].as_str());
+            if let Some(r) = reference.filter(|r| r.contains("Practitioner/")) {
+                out.push(r);
+            }
+        }
+    }
+    out
+}
+
+/// May `role` (acting as the Practitioner `actor`) replace `before` with `after`? The new
+/// body must be the role's to write, and so must the version it replaces: a nurse may not
+/// turn a physician's signed order into a draft or relabel a lab result as a vital sign, and
+/// changes only what she or he recorded.
+pub fn check_change(
+    role: Role,
+    rtype: &str,
+    before: Option<&Value>,
+    after: &Value,
+    actor: Option<&str>,
+) -> Result<(), Denied> {
+    check_write(role, rtype, after)?;
+    let Some(before) = before else {
+        return Ok(());
+    };
+    check_write(role, rtype, before).map_err(|d| Denied {
+        detail: format!("the version being replaced: {}", d.detail),
+        ..d
+    })?;
+    if role == Role::Nurse {
+        let by_others = authors(before);
+        let own = |r: &&str| actor.is_some_and(|a| r.ends_with(a));
+        if !by_others.is_empty() && !by_others.iter().any(own) {
+            return Err(Denied::new(
+                role,
+                "records.others",
+                "a nurse changes only what she or he recorded; this was recorded by someone else",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The resource types an `_include` or `_revinclude` value can bring into a result: the
+/// source type of a `_revinclude`, the target type(s) of an `_include`.
+pub fn include_types(name: &str, value: &str) -> Vec<String> {
+    let mut parts = value.split(':');
+    let (Some(source), Some(param)) = (parts.next(), parts.next()) else {
+        return Vec::new();
+    };
+    if name == "_revinclude" {
+        return vec![source.to_string()];
+    }
+    if let Some(target) = parts.next() {
+        return vec![target.to_string()];
+    }
+    crate::fhir::params::find(source, param)
+        .map(|p| p.targets.iter().map(|t| t.to_string()).collect())
+        .unwrap_or_default()
+}
+
+/// Whether a search parameter tests a resource's clinical content (rather than which record
+/// it is, whose it is, when it was stored, or how the answer is paged): a role that may not
+/// read the content may not learn it from a match either.
+pub fn tests_content(rtype: &str, key: &str, value: &str) -> bool {
+    if class(rtype) != Class::Clinical {
+        return false;
+    }
+    let name = key.split(':').next().unwrap_or_default();
+    match name {
+        "patient" | "subject" | "_id" | "_lastUpdated" | "_include" | "_revinclude" => false,
+        "_sort" => value
+            .split(',')
+            .map(|k| k.trim_start_matches('-'))
+            .any(|k| !k.is_empty() && k != "_id" && k != "_lastUpdated"),
+        n => !crate::store::search::is_control_parameter(n),
+    }
+}
+
 pub fn check_delete(role: Role, rtype: &str) -> Result<(), Denied> {
     if class(rtype) == Class::Audit {
         return Err(Denied::new(
@@ -228,21 +319,7 @@ pub fn patient_of(rtype: &str, id: &str, resource: &Value) -> Option<String> {
     })
 }
 
-const CONFIDENTIALITY: &str = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality";
-
-/// True when a Patient is marked restricted (`meta.security` R or V).
-pub fn is_restricted(patient: &Value) -> bool {
-    patient["meta"]["security"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .any(|s| s["system"] == CONFIDENTIALITY && matches!(s["code"].as_str(), Some("R" | "V")))
-}
-
-/// The security label the seed and import use to mark a restricted record.
-pub fn restricted_label() -> Value {
-    serde_json::json!({"system": CONFIDENTIALITY, "code": "R", "display": "restricted"})
-}
+pub use crate::fhir::{is_restricted, restricted_label};
 
 /// `resource` cut down to its metadata: type, id, meta, and whose it is. Tagged SUBSETTED, as
 /// FHIR asks of any resource served incomplete.

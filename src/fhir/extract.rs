@@ -54,8 +54,15 @@ pub fn extract(resource_type: &str, id: &str, resource: &Value) -> Extracted {
         for path in param.paths {
             collect(resource, path, &mut nodes);
         }
+        let before = out.entries.len();
         for node in &nodes {
             index_node(param, node, &mut out);
+            if matches!(param.kind, Kind::String | Kind::Token)
+                && out.entries.len() - before > MAX_ROWS_PER_PARAM
+            {
+                out.entries.truncate(before + MAX_ROWS_PER_PARAM);
+                break;
+            }
         }
     }
     out.compartments.sort_unstable();
@@ -98,6 +105,9 @@ fn index_node(param: &'static Param, node: &Value, out: &mut Extracted) {
             }
         }
         Kind::Token => tokens(node, &mut |system, code| {
+            // Codes and systems are short; a longer one is indexed by its beginning.
+            let system = bounded(&system, MAX_INDEXED_CHARS * 2).to_string();
+            let code = bounded(&code, MAX_INDEXED_CHARS * 2).to_string();
             out.entries
                 .push((param, IndexValue::Token { system, code }));
         }),
@@ -129,21 +139,43 @@ fn index_node(param: &'static Param, node: &Value, out: &mut Extracted) {
     }
 }
 
+/// Longest text indexed for one string, in characters: searches match from the start, and a
+/// clinician types a few letters, so a longer value is indexed by its beginning.
+pub const MAX_INDEXED_CHARS: usize = 128;
+/// Words indexed per string (a name has a handful; a flood has thousands).
+pub const MAX_INDEXED_WORDS: usize = 16;
+/// Index rows per parameter of one resource, strings and tokens alike.
+pub const MAX_ROWS_PER_PARAM: usize = 256;
+
+/// `s` cut to at most `max` characters.
+fn bounded(s: &str, max: usize) -> &str {
+    match s.char_indices().nth(max) {
+        Some((at, _)) => &s[..at],
+        None => s,
+    }
+}
+
 /// Indexes a string whole and, with `words`, word by word, so `name=lopez` finds `García López`.
+/// Each word is indexed as itself (its `raw` left empty, so `:exact` matches only the whole
+/// string); the text and the number of words are bounded, so no value costs more than a few
+/// rows however long it is.
 fn push_string(param: &'static Param, raw: &str, words: bool, out: &mut Extracted) {
-    let whole = normalize(raw);
+    let raw = bounded(raw, MAX_INDEXED_CHARS * 2);
+    let whole = normalize(bounded(raw, MAX_INDEXED_CHARS));
+    let whole = bounded(&whole, MAX_INDEXED_CHARS).to_string();
     if whole.is_empty() {
         return;
     }
     let split = whole.split(|c: char| c.is_whitespace() || c == '-' || c == ',');
-    for word in split.filter(|_| words) {
-        if !word.is_empty() && word != whole {
-            let value = IndexValue::String {
-                value: word.to_string(),
-                raw: raw.to_string(),
-            };
-            out.entries.push((param, value));
-        }
+    for word in split
+        .filter(|w| words && !w.is_empty() && *w != whole)
+        .take(MAX_INDEXED_WORDS)
+    {
+        let value = IndexValue::String {
+            value: word.to_string(),
+            raw: String::new(),
+        };
+        out.entries.push((param, value));
     }
     out.entries.push((
         param,
@@ -298,6 +330,33 @@ mod tests {
         // `patient` is an alias answered from the `subject` rows.
         assert_eq!(values(&x, "subject").len(), 1);
         assert!(values(&x, "patient").is_empty());
+    }
+
+    #[test]
+    fn a_flood_of_words_is_indexed_in_a_few_rows() {
+        let family = vec!["word"; 8000]
+            .iter()
+            .enumerate()
+            .map(|(i, w)| format!("{w}{i}"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let p = json!({"resourceType": "Patient", "name": [{"family": family,
+            "given": vec!["Ann"; 5000]}]});
+        let x = extract("Patient", "p1", &p);
+        assert!(x.entries.len() < 600, "{} rows", x.entries.len());
+        let longest = x
+            .entries
+            .iter()
+            .filter_map(|(_, v)| match v {
+                IndexValue::String { value, raw } => Some(value.len().max(raw.len())),
+                _ => None,
+            })
+            .max()
+            .unwrap_or(0);
+        assert!(longest <= MAX_INDEXED_CHARS * 2 * 4, "{longest} bytes");
+        // Words carry no copy of the whole string.
+        assert!(x.entries.iter().any(|(_, v)| matches!(v,
+            IndexValue::String { value, raw } if value == "word1" && raw.is_empty())));
     }
 
     #[test]

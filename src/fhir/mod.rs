@@ -136,6 +136,41 @@ pub fn parse_reference(reference: &str) -> Option<(&str, &str)> {
     }
 }
 
+const CONFIDENTIALITY: &str = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality";
+
+/// True when a Patient is marked restricted (`meta.security` R or V).
+pub fn is_restricted(patient: &Value) -> bool {
+    patient["meta"]["security"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|s| s["system"] == CONFIDENTIALITY && matches!(s["code"].as_str(), Some("R" | "V")))
+}
+
+/// The security label the seed and import use to mark a restricted record.
+pub fn restricted_label() -> Value {
+    json!({"system": CONFIDENTIALITY, "code": "R", "display": "restricted"})
+}
+
+/// A resource's `meta.security` labels as `system|code`, sorted (to compare two versions).
+pub fn security_labels(resource: &Value) -> Vec<String> {
+    let mut labels: Vec<String> = resource["meta"]["security"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|s| {
+            format!(
+                "{}|{}",
+                s["system"].as_str().unwrap_or_default(),
+                s["code"].as_str().unwrap_or_default()
+            )
+        })
+        .collect();
+    labels.sort();
+    labels.dedup();
+    labels
+}
+
 /// Replaces every `reference` that names another entry's fullUrl with the resource's new
 /// `Type/id`.
 pub fn rewrite_references(value: &mut Value, map: &HashMap<String, String>) {

@@ -106,7 +106,7 @@ pub async fn search(st: AppState, _session: Session, ctx: Ctx) -> Result<Respons
     };
     let bundle = bundle::searchset(&ctx.base, Some(total), rows, Vec::new(), &paging, None);
     let response = json_response(StatusCode::OK, HeaderMap::new(), bundle.to_json());
-    Ok(super::guard::AuditNote {
+    Ok(super::gate::AuditNote {
         patients: patient.into_iter().collect(),
         ..Default::default()
     }

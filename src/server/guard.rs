@@ -3,7 +3,7 @@
 //! break-the-glass to what a handler returns.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use axum::Json;
 use axum::extract::{ConnectInfo, Path, Request, State};
@@ -17,26 +17,12 @@ use serde_json::{Value, json};
 use super::AppState;
 use super::response::ApiError;
 use crate::auth::audit::{self, Agent, Event, Subtype};
-use crate::auth::policy::{self, Class, ReadAccess};
+use crate::auth::policy;
 use crate::auth::{Auth, AuthError, Role, Session};
 use crate::fhir::IssueCode;
-use crate::store::{Row, Store};
+use crate::store::Store;
 
-/// What a handler tells the audit about a request it served.
-#[derive(Clone, Debug, Default)]
-pub struct AuditNote {
-    pub patients: Vec<String>,
-    pub resources: Vec<String>,
-    /// Set when any of it was served under break-the-glass: the reason.
-    pub emergency: Option<String>,
-}
-
-impl AuditNote {
-    pub fn attach(self, mut response: Response) -> Response {
-        response.extensions_mut().insert(self);
-        response
-    }
-}
+pub use super::gate::{AuditNote, forbidden};
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
@@ -75,12 +61,6 @@ macro_rules! connected {
 connected!(tokio::net::TcpListener);
 connected!(super::tls::TlsListener);
 
-fn client_address(req: &Request) -> Option<String> {
-    req.extensions()
-        .get::<ConnectInfo<ClientAddr>>()
-        .map(|c| c.0.0.ip().to_string())
-}
-
 async fn session_for(auth: &Auth, headers: &HeaderMap) -> Result<Session, Response> {
     let Some(token) = bearer(headers).map(str::to_string) else {
         return Err(unauthorized(
@@ -101,6 +81,88 @@ async fn session_for(auth: &Auth, headers: &HeaderMap) -> Result<Session, Respon
     }
 }
 
+/// The session of a request's token; a request without a valid one is refused and leaves an
+/// audit record (rate-limited per address, see `RefusalLog`).
+async fn session_or_refusal(
+    st: &AppState,
+    headers: &HeaderMap,
+    address: Option<IpAddr>,
+    what: String,
+) -> Result<Session, Response> {
+    match session_for(&st.auth, headers).await {
+        Ok(session) => Ok(session),
+        Err(response) => {
+            let suppressed = match address {
+                Some(ip) => st.refusals.admit(ip, crate::auth::now_ms()),
+                None => Some(0),
+            };
+            let Some(suppressed) = suppressed else {
+                return Err(response);
+            };
+            let mut event = Event::new(Subtype::AuthFailure, Agent::default());
+            event.address = address.map(|a| a.to_string());
+            event.success = false;
+            event.status = Some(response.status().as_u16());
+            let mut description = format!("{what}: no valid sign-in token");
+            if suppressed > 0 {
+                description.push_str(&format!(
+                    "; {suppressed} earlier refusals from this address were not recorded one by one"
+                ));
+            }
+            event.description = Some(description);
+            Err(audited(&st.store, event, response).await)
+        }
+    }
+}
+
+/// Refused requests recorded per client address: the first `PER_MINUTE` in each minute get a
+/// record of their own, the rest are counted and noted in the next record, so a flood of bad
+/// tokens cannot fill the disk.
+#[derive(Default)]
+pub struct RefusalLog {
+    windows: std::sync::Mutex<HashMap<IpAddr, RefusalWindow>>,
+}
+
+struct RefusalWindow {
+    start_ms: i64,
+    recorded: u32,
+    suppressed: u64,
+}
+
+impl RefusalLog {
+    pub const PER_MINUTE: u32 = 20;
+    /// Addresses remembered at once; past it the table starts over.
+    const ADDRESSES: usize = 10_000;
+
+    /// Whether a refusal from `ip` at `now_ms` is recorded: `Some(n)` with the number of
+    /// refusals from it that were not, since the last record; `None` to count it only.
+    pub fn admit(&self, ip: IpAddr, now_ms: i64) -> Option<u64> {
+        let mut windows = self.windows.lock().unwrap_or_else(|p| p.into_inner());
+        if windows.len() >= Self::ADDRESSES && !windows.contains_key(&ip) {
+            windows.retain(|_, w| now_ms - w.start_ms < 60_000);
+            if windows.len() >= Self::ADDRESSES {
+                windows.clear();
+            }
+        }
+        let window = windows.entry(ip).or_insert(RefusalWindow {
+            start_ms: now_ms,
+            recorded: 0,
+            suppressed: 0,
+        });
+        if now_ms - window.start_ms >= 60_000 {
+            window.start_ms = now_ms;
+            window.recorded = 0;
+        }
+        if window.recorded < Self::PER_MINUTE {
+            window.recorded += 1;
+            Some(std::mem::take(&mut window.suppressed))
+        } else {
+            window.suppressed += 1;
+            None
+        }
+    }
+}
+
 pub fn agent(session: &Session) -> Agent {
     Agent {
         username: Some(session.username.clone()),
@@ -110,11 +172,11 @@ pub fn agent(session: &Session) -> Agent {
     }
 }
 
-/// Writes `event`; if the trail cannot be written the request fails (an access that cannot be
-/// audited is not allowed to succeed silently).
-async fn record(store: &Store, event: Event) -> Result<(), Response> {
+/// Writes `events`; if the trail cannot be written the request fails (an access that cannot
+/// be audited is not allowed to succeed silently).
+async fn record(store: &Store, events: Vec<Event>) -> Result<(), Response> {
     let store = store.clone();
-    match tokio::task::spawn_blocking(move || audit::record(&store, &event)).await {
+    match tokio::task::spawn_blocking(move || audit::record_many(&store, &events)).await {
         Ok(Ok(_)) => Ok(()),
         _ => {
             tracing::error!("an audit record could not be written");
@@ -130,7 +192,11 @@ async fn record(store: &Store, event: Event) -> Result<(), Response> {
 
 /// `response`, once `event` is in the trail (or a refusal if it cannot be written).
 async fn audited(store: &Store, event: Event, response: Response) -> Response {
-    match record(store, event).await {
+    audited_all(store, vec![event], response).await
+}
+
+async fn audited_all(store: &Store, events: Vec<Event>, response: Response) -> Response {
+    match record(store, events).await {
         Ok(()) => response,
         Err(refused) => refused,
     }
@@ -172,11 +238,13 @@ pub async fn require_session(State(st): State<AppState>, mut req: Request, next:
     if req.uri().path().trim_end_matches('/') == "/fhir/metadata" {
         return next.run(req).await;
     }
-    let session = match session_for(&st.auth, req.headers()).await {
+    let ip = client_ip(&req);
+    let what = format!("{} {}", req.method(), req.uri().path());
+    let session = match session_or_refusal(&st, req.headers(), ip, what).await {
         Ok(session) => session,
         Err(response) => return response,
     };
-    let address = client_address(&req);
+    let address = ip.map(|a| a.to_string());
     let method = req.method().clone();
     let path = req.uri().path().to_string();
     let query = req.uri().query().map(str::to_string);
@@ -185,7 +253,7 @@ pub async fn require_session(State(st): State<AppState>, mut req: Request, next:
 
     let (subtype, resources, patient) = classify(&method, &path);
     let mut event = Event::new(subtype, agent(&session));
-    event.address = address;
+    event.address = address.clone();
     event.status = Some(response.status().as_u16());
     event.success = response.status().is_success();
     event.query = query
@@ -207,7 +275,7 @@ pub async fn require_session(State(st): State<AppState>, mut req: Request, next:
     } else {
         note.resources
     };
-    event.emergency_reason = note.emergency;
+    event.emergency_reason = note.emergency.clone();
     if !event.success {
         event.description = Some(
             response
@@ -217,185 +285,44 @@ pub async fn require_session(State(st): State<AppState>, mut req: Request, next:
                 .to_string(),
         );
     }
-    audited(&st.store, event, response).await
+    let mut events = vec![event];
+    // Each Bundle entry has a record of its own, naming its patients.
+    for entry in note.entries {
+        let mut e = Event::new(entry.subtype, agent(&session));
+        e.address = address.clone();
+        e.status = Some(entry.status);
+        e.success = entry.status < 400 && entry.description.is_none();
+        e.patients = entry.patients;
+        e.resources = entry.resources;
+        e.query = entry.query;
+        e.emergency_reason = entry.emergency;
+        e.description = Some(match entry.description {
+            Some(d) => format!("Bundle entry {}: {d}", entry.index),
+            None => format!("Bundle entry {}", entry.index),
+        });
+        events.push(e);
+    }
+    // A restriction label changed: a security event of its own.
+    if response.status().is_success() {
+        for patient in note.label_changes {
+            let mut e = Event::new(Subtype::SecurityLabel, agent(&session));
+            e.address = address.clone();
+            e.patients = vec![patient.clone()];
+            e.resources = vec![format!("Patient/{patient}")];
+            e.emergency_reason = note.emergency.clone();
+            e.description = Some(format!(
+                "the security labels of Patient/{patient} were changed"
+            ));
+            events.push(e);
+        }
+    }
+    audited_all(&st.store, events, response).await
 }
 
-// ---------------------------------------------------------------------------------------------
-// The per-request gate.
-
-/// How one resource may be shown to the requesting user.
-pub enum View {
-    Full,
-    Metadata,
-    /// A restricted record without break-the-glass: the message to give.
-    Restricted(String),
-}
-
-/// Applies the requester's role, restricted records and break-the-glass grants to resources,
-/// remembering which patients were touched (for the audit). Used on a blocking thread.
-pub struct Gate {
-    auth: Auth,
-    pub session: Session,
-    restricted: HashMap<String, bool>,
-    glass: HashMap<String, Option<String>>,
-    pub note: AuditNote,
-}
-
-impl Gate {
-    pub fn new(auth: &Auth, session: &Session) -> Gate {
-        Gate {
-            auth: auth.clone(),
-            session: session.clone(),
-            restricted: HashMap::new(),
-            glass: HashMap::new(),
-            note: AuditNote::default(),
-        }
-    }
-
-    pub fn role(&self) -> Role {
-        self.session.role
-    }
-
-    pub fn is_restricted(&mut self, patient: &str) -> bool {
-        if let Some(known) = self.restricted.get(patient) {
-            return *known;
-        }
-        let restricted = self
-            .auth
-            .store
-            .reader()
-            .and_then(|r| r.read("Patient", patient))
-            .ok()
-            .and_then(|row| serde_json::from_str::<Value>(&row.json).ok())
-            .is_some_and(|p| policy::is_restricted(&p));
-        self.restricted.insert(patient.to_string(), restricted);
-        restricted
-    }
-
-    /// The reason of the user's active break-the-glass on `patient`, if any.
-    pub fn glass(&mut self, patient: &str) -> Option<String> {
-        if let Some(known) = self.glass.get(patient) {
-            return known.clone();
-        }
-        let reason = self
-            .auth
-            .glass_broken(&self.session.username, patient)
-            .ok()
-            .flatten()
-            .map(|(_, reason)| reason);
-        self.glass.insert(patient.to_string(), reason.clone());
-        reason
-    }
-
-    fn touched(&mut self, patient: &str) {
-        if !self.note.patients.iter().any(|p| p == patient) {
-            self.note.patients.push(patient.to_string());
-        }
-    }
-
-    fn emergency(&mut self, reason: String) {
-        self.note.emergency.get_or_insert(reason);
-    }
-
-    /// How `resource` (already known to be readable by type) may be shown.
-    pub fn view(&mut self, rtype: &str, id: &str, resource: &Value) -> View {
-        let patient = policy::patient_of(rtype, id, resource);
-        if let Some(p) = &patient {
-            self.touched(p);
-        }
-        if policy::read_access(self.role(), rtype).is_err() {
-            // In a listing that spans types (history): what the role may not read at all.
-            return View::Metadata;
-        }
-        if policy::class(rtype) != Class::Clinical {
-            return View::Full;
-        }
-        let Some(patient) = patient else {
-            return match policy::read_access(self.role(), rtype) {
-                Ok(ReadAccess::Full) => View::Full,
-                _ => View::Metadata,
-            };
-        };
-        let restricted = self.is_restricted(&patient);
-        let needs_glass =
-            restricted || policy::read_access(self.role(), rtype) == Ok(ReadAccess::Metadata);
-        if !needs_glass {
-            return View::Full;
-        }
-        match self.glass(&patient) {
-            Some(reason) => {
-                self.emergency(reason);
-                View::Full
-            }
-            None if restricted => View::Restricted(restricted_message(&patient)),
-            None => View::Metadata,
-        }
-    }
-
-    /// A row as the user may see it in a listing (restricted content becomes metadata).
-    pub fn row(&mut self, mut row: Row) -> Row {
-        let Ok(value) = serde_json::from_str::<Value>(&row.json) else {
-            return row;
-        };
-        match self.view(&row.rtype, &row.id, &value) {
-            View::Full => {}
-            View::Metadata | View::Restricted(_) => {
-                row.json = policy::metadata_only(&row.rtype, &row.id, &value).to_string();
-            }
-        }
-        row
-    }
-
-    /// A JSON text as the user may see it in a listing.
-    pub fn json(&mut self, rtype: &str, id: &str, json: String) -> String {
-        let Ok(value) = serde_json::from_str::<Value>(&json) else {
-            return json;
-        };
-        match self.view(rtype, id, &value) {
-            View::Full => json,
-            _ => policy::metadata_only(rtype, id, &value).to_string(),
-        }
-    }
-
-    /// May this user write `resource`? Checks the role, then the record's restriction.
-    pub fn check_write(
-        &mut self,
-        rtype: &str,
-        id: Option<&str>,
-        resource: &Value,
-    ) -> Result<(), ApiError> {
-        policy::check_write(self.role(), rtype, resource).map_err(forbidden)?;
-        if let Some(patient) = policy::patient_of(rtype, id.unwrap_or_default(), resource) {
-            self.touched(&patient);
-            if rtype != "Patient" && self.is_restricted(&patient) {
-                match self.glass(&patient) {
-                    Some(reason) => self.emergency(reason),
-                    None => {
-                        return Err(ApiError::new(
-                            StatusCode::FORBIDDEN,
-                            IssueCode::Forbidden,
-                            restricted_message(&patient),
-                        ));
-                    }
-                }
-            }
-        }
-        Ok(())
-    }
-}
-
-fn restricted_message(patient: &str) -> String {
-    format!(
-        "forbidden: Patient/{patient} is a restricted record; break the glass (POST /auth/break-glass with a reason) to open it. Emergency access is audited."
-    )
-}
-
-pub fn forbidden(denied: policy::Denied) -> ApiError {
-    ApiError::new(
-        StatusCode::FORBIDDEN,
-        IssueCode::Forbidden,
-        denied.message(),
-    )
+fn client_ip(req: &Request) -> Option<IpAddr> {
+    req.extensions()
+        .get::<ConnectInfo<ClientAddr>>()
+        .map(|c| c.0.0.ip())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -505,7 +432,14 @@ pub async fn logout(
     ConnectInfo(info): ConnectInfo<ClientAddr>,
     headers: HeaderMap,
 ) -> Response {
-    let session = match session_for(&st.auth, &headers).await {
+    let session = match session_or_refusal(
+        &st,
+        &headers,
+        Some(info.0.ip()),
+        "POST /auth/logout".into(),
+    )
+    .await
+    {
         Ok(s) => s,
         Err(r) => return r,
     };
@@ -524,8 +458,13 @@ pub async fn logout(
 }
 
 /// Who the token belongs to.
-pub async fn whoami(State(st): State<AppState>, headers: HeaderMap) -> Response {
-    match session_for(&st.auth, &headers).await {
+pub async fn whoami(
+    State(st): State<AppState>,
+    ConnectInfo(info): ConnectInfo<ClientAddr>,
+    headers: HeaderMap,
+) -> Response {
+    let what = "GET /auth/session".to_string();
+    match session_or_refusal(&st, &headers, Some(info.0.ip()), what).await {
         Ok(session) => {
             let mut user = user_json(&session);
             user["expires_at"] = json!(session.expires_ms);
@@ -548,7 +487,8 @@ pub async fn break_glass(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
-    let session = match session_for(&st.auth, &headers).await {
+    let what = "POST /auth/break-glass".to_string();
+    let session = match session_or_refusal(&st, &headers, Some(info.0.ip()), what).await {
         Ok(s) => s,
         Err(r) => return r,
     };
@@ -619,8 +559,12 @@ pub async fn break_glass(
 
 // User management over HTTP, for administrators (the CLI works on the database directly).
 
-async fn admin_session(st: &AppState, headers: &HeaderMap) -> Result<Session, Response> {
-    let session = session_for(&st.auth, headers).await?;
+async fn admin_session(
+    st: &AppState,
+    headers: &HeaderMap,
+    info: ClientAddr,
+) -> Result<Session, Response> {
+    let session = session_or_refusal(st, headers, Some(info.0.ip()), "/auth/users".into()).await?;
     if !session.role.manages_users() {
         return Err(forbidden(policy::Denied {
             permission: "users.manage",
@@ -632,8 +576,12 @@ async fn admin_session(st: &AppState, headers: &HeaderMap) -> Result<Session, Re
     Ok(session)
 }
 
-pub async fn list_users(State(st): State<AppState>, headers: HeaderMap) -> Response {
-    if let Err(r) = admin_session(&st, &headers).await {
+pub async fn list_users(
+    State(st): State<AppState>,
+    ConnectInfo(info): ConnectInfo<ClientAddr>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(r) = admin_session(&st, &headers, info).await {
         return r;
     }
     let auth = st.auth.clone();
@@ -663,7 +611,7 @@ pub async fn add_user(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
-    let session = match admin_session(&st, &headers).await {
+    let session = match admin_session(&st, &headers, info).await {
         Ok(s) => s,
         Err(r) => return r,
     };
@@ -706,7 +654,7 @@ pub async fn change_user(
     Path((username, change)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    let session = match admin_session(&st, &headers).await {
+    let session = match admin_session(&st, &headers, info).await {
         Ok(s) => s,
         Err(r) => return r,
     };

@@ -11,7 +11,8 @@ use serde_json::Value;
 use super::AppState;
 use super::bundle::{self, Paging, expand_page, offset_and_count};
 use super::capability::capability_statement;
-use super::guard::{Gate, View, forbidden};
+use super::gate::{AuditNote, Gate, forbidden};
+use super::interact::{self, Created};
 use super::response::{ApiError, json_response, parse_etag, version_headers};
 use super::transaction::process_bundle;
 use crate::auth::Session;
@@ -92,6 +93,39 @@ pub(super) async fn blocking<T: Send + 'static>(
     })?
 }
 
+/// Runs `f` with a gate for `session` on a blocking thread. What the gate noted for the audit
+/// goes with the answer, a refusal included.
+pub(super) async fn gated<T: Send + 'static>(
+    st: &AppState,
+    session: Session,
+    f: impl FnOnce(&mut Gate, &AppState) -> Result<T, ApiError> + Send + 'static,
+) -> Result<(T, AuditNote), ApiError> {
+    let st = st.clone();
+    blocking(move || {
+        let mut gate = Gate::new(&st.auth, &session);
+        match f(&mut gate, &st) {
+            Ok(value) => Ok((value, gate.note)),
+            Err(mut refused) => {
+                for p in gate.note.patients {
+                    if !refused.patients.contains(&p) {
+                        refused.patients.push(p);
+                    }
+                }
+                // A transaction that failed applied none of its entries.
+                refused.entries = gate.note.entries;
+                for entry in &mut refused.entries {
+                    if entry.status < 400 {
+                        entry.description =
+                            Some("not applied: the transaction it was part of failed".into());
+                    }
+                }
+                Err(refused)
+            }
+        }
+    })
+    .await
+}
+
 fn check_type(rtype: &str) -> Result<(), ApiError> {
     if is_supported(rtype) {
         Ok(())
@@ -168,23 +202,6 @@ pub async fn metadata(headers: HeaderMap, RawQuery(q): RawQuery) -> Result<Respo
     ))
 }
 
-/// One resource as `gate` lets its user see it: whole, cut to metadata, or refused.
-fn gated_single(gate: &mut Gate, mut row: Row) -> Result<Row, ApiError> {
-    let value: Value = serde_json::from_str(&row.json).unwrap_or(Value::Null);
-    match gate.view(&row.rtype, &row.id, &value) {
-        View::Full => {}
-        View::Metadata => {
-            row.json = policy::metadata_only(&row.rtype, &row.id, &value).to_string();
-        }
-        View::Restricted(message) => {
-            let mut refused = ApiError::new(StatusCode::FORBIDDEN, IssueCode::Forbidden, message);
-            refused.patients = gate.note.patients.clone();
-            return Err(refused);
-        }
-    }
-    Ok(row)
-}
-
 pub async fn read(
     State(st): State<AppState>,
     Extension(session): Extension<Session>,
@@ -196,12 +213,8 @@ pub async fn read(
     if rtype == "AuditEvent" {
         return super::audit_api::read(st, session, id).await;
     }
-    policy::read_access(session.role, &rtype).map_err(forbidden)?;
-    let (row, note) = blocking(move || {
-        let row = st.store.reader()?.read(&rtype, &id)?;
-        let mut gate = Gate::new(&st.auth, &session);
-        let row = gated_single(&mut gate, row)?;
-        Ok((row, gate.note))
+    let (row, note) = gated(&st, session, move |gate, st| {
+        interact::read(gate, &mut st.store.reader()?, &rtype, &id)
     })
     .await?;
     Ok(note.attach(row_response(StatusCode::OK, row, None)))
@@ -219,11 +232,9 @@ pub async fn vread(
     if rtype == "AuditEvent" {
         return Err(audit_history_refused());
     }
-    let (row, note) = blocking(move || {
+    let (row, note) = gated(&st, session, move |gate, st| {
         let row = st.store.reader()?.vread(&rtype, &id, &vid)?;
-        let mut gate = Gate::new(&st.auth, &session);
-        let row = gated_single(&mut gate, row)?;
-        Ok((row, gate.note))
+        gate.single(row)
     })
     .await?;
     Ok(note.attach(row_response(StatusCode::OK, row, None)))
@@ -248,13 +259,6 @@ pub async fn create(
     let ctx = ctx(&headers, q)?;
     check_type(&rtype)?;
     let resource = parse_json(&read_body(&headers, body, st.body_limit).await?)?;
-    if let Some(t) = resource.get("resourceType").and_then(Value::as_str) {
-        if t != rtype {
-            return Err(ApiError::bad_request(format!(
-                "the resource is a {t} but was posted to {rtype}"
-            )));
-        }
-    }
     let condition: Option<Vec<(String, String)>> = headers
         .get("if-none-exist")
         .and_then(|v| v.to_str().ok())
@@ -263,30 +267,15 @@ pub async fn create(
                 .into_owned()
                 .collect()
         });
-    let mut gate = Gate::new(&st.auth, &session);
-    let outcome = blocking(move || {
-        gate.check_write(&rtype, None, &resource)?;
-        Ok((gate.note, st.store.write(|tx| {
-            if let Some(condition) = &condition {
-                let ids = tx.matching_ids(&rtype, condition)?;
-                match ids.as_slice() {
-                    [] => {}
-                    [id] => return Ok(Err(tx.read(&rtype, id)?)),
-                    _ => {
-                        return Err(StoreError::PreconditionFailed(
-                            "If-None-Exist matched more than one resource; make the condition more specific".into(),
-                        ));
-                    }
-                }
-            }
-            Ok(Ok(tx.create(resource, None)?))
-        })?))
+    let (outcome, note) = gated(&st, session, move |gate, st| {
+        st.store.write_with(|tx| {
+            interact::create(gate, tx, &rtype, resource, None, condition.as_deref())
+        })
     })
     .await?;
-    let (note, outcome) = outcome;
     let response = match outcome {
-        Ok(written) => written_response(&ctx, written, StatusCode::CREATED),
-        Err(existing) => {
+        Created::New(written) => written_response(&ctx, written, StatusCode::CREATED),
+        Created::Existing(existing) => {
             let location = format!(
                 "{}/{}/{}/_history/{}",
                 ctx.base, existing.rtype, existing.id, existing.version
@@ -312,27 +301,9 @@ pub async fn update(
         .get("if-match")
         .and_then(|v| v.to_str().ok())
         .map(parse_etag);
-    let mut gate = Gate::new(&st.auth, &session);
-    let (note, written) = blocking(move || {
-        gate.check_write(&rtype, Some(&id), &resource)?;
-        // The version being replaced must be the user's to change too (a resource moved
-        // from a restricted chart, or a nurse activating a draft order someone signed).
-        if let Ok(current) = st.store.reader()?.read(&rtype, &id) {
-            let before: Value = serde_json::from_str(&current.json).unwrap_or(Value::Null);
-            if let Some(patient) = policy::patient_of(&rtype, &id, &before) {
-                if rtype != "Patient" && gate.is_restricted(&patient) && gate.glass(&patient).is_none() {
-                    return Err(ApiError::new(
-                        StatusCode::FORBIDDEN,
-                        IssueCode::Forbidden,
-                        format!("forbidden: {rtype}/{id} belongs to a restricted record; break the glass first"),
-                    ));
-                }
-            }
-        }
-        let written = st
-            .store
-            .write(|tx| tx.update(&rtype, &id, resource, if_match.as_deref()))?;
-        Ok((gate.note, written))
+    let (written, note) = gated(&st, session, move |gate, st| {
+        st.store
+            .write_with(|tx| interact::update(gate, tx, &rtype, &id, resource, if_match.as_deref()))
     })
     .await?;
     let status = if written.created {
@@ -352,21 +323,9 @@ pub async fn delete(
 ) -> Result<Response, ApiError> {
     ctx(&headers, q)?;
     check_type(&rtype)?;
-    policy::check_delete(session.role, &rtype).map_err(forbidden)?;
-    let mut gate = Gate::new(&st.auth, &session);
-    let (note, deleted) = blocking(move || {
-        if let Ok(current) = st.store.reader()?.read(&rtype, &id) {
-            let before: Value = serde_json::from_str(&current.json).unwrap_or(Value::Null);
-            if let View::Restricted(message) = gate.view(&rtype, &id, &before) {
-                return Err(ApiError::new(
-                    StatusCode::FORBIDDEN,
-                    IssueCode::Forbidden,
-                    message,
-                ));
-            }
-        }
-        let deleted = st.store.write(|tx| tx.delete(&rtype, &id))?;
-        Ok((gate.note, deleted))
+    let (deleted, note) = gated(&st, session, move |gate, st| {
+        st.store
+            .write_with(|tx| interact::delete(gate, tx, &rtype, &id))
     })
     .await?;
     let headers = match &deleted {
@@ -427,12 +386,8 @@ async fn search(
     }
     let params = ctx.params.clone();
     let strict = ctx.strict;
-    let (query, found, note) = blocking(move || {
-        let (query, mut found) = st.store.reader()?.search(&rtype, &params, strict)?;
-        let mut gate = Gate::new(&st.auth, &session);
-        found.matches = found.matches.into_iter().map(|r| gate.row(r)).collect();
-        found.included = found.included.into_iter().map(|r| gate.row(r)).collect();
-        Ok((query, found, gate.note))
+    let ((query, found), note) = gated(&st, session, move |gate, st| {
+        interact::search(gate, &mut st.store.reader()?, &rtype, &params, strict)
     })
     .await?;
     let url = format!("{}/{}", ctx.base, query.rtype);
@@ -486,9 +441,16 @@ pub async fn history_instance(
         return Err(audit_history_refused());
     }
     let url = format!("{}/{rtype}/{id}/_history", ctx.base);
-    history(st, session, ctx, url, move |r, since, offset, count| {
-        r.history(HistoryScope::Instance(&rtype, &id), since, offset, count)
-    })
+    history(
+        st,
+        session,
+        ctx,
+        url,
+        true,
+        move |r, since, offset, count| {
+            r.history(HistoryScope::Instance(&rtype, &id), since, offset, count)
+        },
+    )
     .await
 }
 
@@ -505,9 +467,14 @@ pub async fn history_type(
         return Err(audit_history_refused());
     }
     let url = format!("{}/{rtype}/_history", ctx.base);
-    history(st, session, ctx, url, move |r, since, offset, count| {
-        r.history(HistoryScope::Type(&rtype), since, offset, count)
-    })
+    history(
+        st,
+        session,
+        ctx,
+        url,
+        false,
+        move |r, since, offset, count| r.history(HistoryScope::Type(&rtype), since, offset, count),
+    )
     .await
 }
 
@@ -519,9 +486,24 @@ pub async fn history_system(
 ) -> Result<Response, ApiError> {
     let ctx = ctx(&headers, q)?;
     let url = format!("{}/_history", ctx.base);
-    history(st, session, ctx, url, |r, since, offset, count| {
-        r.history(HistoryScope::System, since, offset, count)
-    })
+    // Only the types the role may read are listed at all (an administrator sees the
+    // directory's history, nothing of any patient's).
+    let role = session.role;
+    let readable: Vec<&'static str> = crate::fhir::RESOURCE_TYPES
+        .iter()
+        .copied()
+        .filter(|t| *t != "AuditEvent" && policy::read_access(role, t).is_ok())
+        .collect();
+    history(
+        st,
+        session,
+        ctx,
+        url,
+        false,
+        move |r, since, offset, count| {
+            r.history(HistoryScope::System(&readable), since, offset, count)
+        },
+    )
     .await
 }
 
@@ -532,19 +514,38 @@ async fn history(
     session: Session,
     ctx: Ctx,
     url: String,
+    instance: bool,
     list: impl FnOnce(&crate::store::Reader, Option<i64>, i64, i64) -> HistoryPage + Send + 'static,
 ) -> Result<Response, ApiError> {
     let (offset, count) = offset_and_count(&ctx.params, 50, 1000)?;
     let since = since_param(&ctx.params)?;
-    let (page, note) = blocking(move || {
+    let (page, note) = gated(&st, session, move |gate, st| {
         let mut page = list(&st.store.reader()?, since, offset, count)?;
-        let mut gate = Gate::new(&st.auth, &session);
-        for entry in &mut page.rows {
+        let mut kept = Vec::with_capacity(page.rows.len());
+        for mut entry in page.rows {
             if let Some(json) = entry.json.take() {
-                entry.json = Some(gate.json(&entry.rtype, &entry.id, json));
+                if instance {
+                    // One resource's history is read as the resource is: refused whole when
+                    // a read would be.
+                    let row = Row {
+                        rtype: entry.rtype.clone(),
+                        id: entry.id.clone(),
+                        version: entry.version,
+                        updated: entry.updated,
+                        json,
+                    };
+                    entry.json = Some(gate.single(row)?.json);
+                } else {
+                    match gate.listed_json(&entry.rtype, &entry.id, json) {
+                        Some(json) => entry.json = Some(json),
+                        None => continue,
+                    }
+                }
             }
+            kept.push(entry);
         }
-        Ok((page, gate.note))
+        page.rows = kept;
+        Ok(page)
     })
     .await?;
     let params = listing_params(&ctx.params);
@@ -614,8 +615,7 @@ pub async fn operation(
         .collect();
     policy::read_access(session.role, "Patient").map_err(forbidden)?;
     let patient = id.clone();
-    let (page, note) = blocking(move || {
-        let mut gate = Gate::new(&st.auth, &session);
+    let (page, note) = gated(&st, session, move |gate, st| {
         // A restricted chart is refused whole (not served as metadata) so the workstation can
         // offer break-the-glass; support staff get metadata of an unrestricted one.
         if gate.is_restricted(&patient) && gate.glass(&patient).is_none() {
@@ -633,11 +633,15 @@ pub async fn operation(
             .store
             .reader()?
             .everything(&patient, &types, since, offset, count)?;
-        page.rows = page.rows.into_iter().map(|r| gate.row(r)).collect();
+        page.rows = page
+            .rows
+            .into_iter()
+            .filter_map(|r| gate.listed(r))
+            .collect();
         if !gate.note.patients.contains(&patient) {
             gate.note.patients.push(patient.clone());
         }
-        Ok((page, gate.note))
+        Ok(page)
     })
     .await?;
     let url = format!("{}/Patient/{id}/$everything", ctx.base);
@@ -677,65 +681,11 @@ pub async fn bundle_post(
     let ctx = ctx(&headers, q)?;
     let bundle = parse_json(&read_body(&headers, body, st.body_limit).await?)?;
     let base = ctx.base.clone();
-    let (note, response) = blocking(move || {
-        let mut gate = Gate::new(&st.auth, &session);
-        check_bundle(&mut gate, &bundle, &base)?;
-        Ok((gate.note, process_bundle(&st.store, bundle, &base)?))
+    let (response, note) = gated(&st, session, move |gate, st| {
+        process_bundle(&st.store, gate, bundle, &base)
     })
     .await?;
     Ok(note.attach(json_response(StatusCode::OK, HeaderMap::new(), response)))
-}
-
-/// Every entry of a batch or transaction must be allowed on its own, or none is processed.
-fn check_bundle(gate: &mut Gate, bundle: &Value, base: &str) -> Result<(), ApiError> {
-    let entries = bundle["entry"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default();
-    for (index, entry) in entries.iter().enumerate() {
-        let method = entry["request"]["method"].as_str().unwrap_or_default();
-        let url = entry["request"]["url"].as_str().unwrap_or_default();
-        let relative = url
-            .strip_prefix(base)
-            .unwrap_or(url)
-            .trim_start_matches('/');
-        let path = relative.split('?').next().unwrap_or_default();
-        let mut segments = path.split('/');
-        let rtype = segments
-            .next()
-            .filter(|t| !t.is_empty())
-            .or_else(|| entry["resource"]["resourceType"].as_str())
-            .unwrap_or_default()
-            .to_string();
-        let id = segments.next();
-        let at = |e: ApiError| {
-            let mut refused = ApiError::new(
-                e.status,
-                IssueCode::Forbidden,
-                format!("entry {index}: {}", e.diagnostics()),
-            );
-            refused.patients = e.patients.clone();
-            refused
-        };
-        match method {
-            "POST" | "PUT" => gate
-                .check_write(&rtype, id, &entry["resource"])
-                .map_err(at)?,
-            "DELETE" => policy::check_delete(gate.role(), &rtype).map_err(|d| at(forbidden(d)))?,
-            _ => match policy::read_access(gate.role(), &rtype) {
-                Ok(policy::ReadAccess::Full) if rtype != "AuditEvent" => {}
-                Ok(_) => {
-                    return Err(at(ApiError::new(
-                        StatusCode::FORBIDDEN,
-                        IssueCode::Forbidden,
-                        format!("read {rtype} directly (GET /fhir/{rtype}), not inside a Bundle"),
-                    )));
-                }
-                Err(d) => return Err(at(forbidden(d))),
-            },
-        }
-    }
-    Ok(())
 }
 
 pub async fn not_found() -> ApiError {

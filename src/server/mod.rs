@@ -3,8 +3,10 @@
 mod audit_api;
 mod bundle;
 mod capability;
+pub mod gate;
 pub mod guard;
 mod handlers;
+mod interact;
 mod response;
 pub mod tls;
 mod transaction;
@@ -31,6 +33,7 @@ pub struct AppState {
     pub store: Store,
     pub auth: Auth,
     pub body_limit: usize,
+    pub refusals: std::sync::Arc<guard::RefusalLog>,
 }
 
 /// How a server is run: body limit and sign-in settings.
@@ -103,6 +106,7 @@ where
         store: store.clone(),
         auth,
         body_limit: config.body_limit,
+        refusals: Default::default(),
     });
     axum::serve(
         listener,

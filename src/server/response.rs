@@ -18,6 +18,8 @@ pub struct ApiError {
     pub outcome: Value,
     /// The patients the refused request concerned, for its audit record.
     pub patients: Vec<String>,
+    /// The Bundle entries processed before the request failed, for their audit records.
+    pub entries: Vec<super::gate::EntryAudit>,
 }
 
 impl ApiError {
@@ -26,6 +28,7 @@ impl ApiError {
             status,
             outcome: operation_outcome("error", code, diagnostics.as_ref()),
             patients: Vec::new(),
+            entries: Vec::new(),
         }
     }
 
@@ -47,15 +50,16 @@ impl From<StoreError> for ApiError {
             tracing::error!(error = %e, "database error");
         }
         let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        ApiError::new(status, e.issue_code(), e.to_string())
+        ApiError::new(status, e.issue_code(), e.public_message())
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let response = json_response(self.status, HeaderMap::new(), self.outcome.to_string());
-        super::guard::AuditNote {
+        super::gate::AuditNote {
             patients: self.patients,
+            entries: self.entries,
             ..Default::default()
         }
         .attach(response)

@@ -8,10 +8,14 @@ use axum::http::StatusCode;
 use serde_json::Value;
 
 use super::bundle::{self, Bundle, Entry, EntryResponse, Paging, raw, raw_value};
+use super::gate::{AuditNote, EntryAudit, Gate};
+use super::interact::{self, Created};
 use super::response::ApiError;
+use crate::auth::audit::Subtype;
+use crate::fhir::IssueCode;
 use crate::fhir::date::instant;
 use crate::fhir::rewrite_references;
-use crate::store::{Row, Store, StoreError, Tx, Written};
+use crate::store::{Lookup, Row, Store, Tx, Written};
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
 enum Method {
@@ -36,8 +40,18 @@ struct Op {
     label: String,
 }
 
-/// Processes a batch or transaction Bundle and returns the response Bundle's JSON.
-pub fn process_bundle(store: &Store, bundle: Value, base: &str) -> Result<String, ApiError> {
+/// The largest number of entries one Bundle may hold.
+pub const MAX_ENTRIES: usize = 5000;
+
+/// Processes a batch or transaction Bundle, every entry through `gate` as if it had come on its
+/// own, and returns the response Bundle's JSON. `gate.note.entries` gets one audit record per
+/// entry processed.
+pub fn process_bundle(
+    store: &Store,
+    gate: &mut Gate,
+    bundle: Value,
+    base: &str,
+) -> Result<String, ApiError> {
     if bundle.get("resourceType").and_then(Value::as_str) != Some("Bundle") {
         return Err(ApiError::bad_request(
             "POST /fhir takes a Bundle of type batch or transaction",
@@ -46,26 +60,97 @@ pub fn process_bundle(store: &Store, bundle: Value, base: &str) -> Result<String
     let kind = bundle
         .get("type")
         .and_then(Value::as_str)
-        .unwrap_or_default();
-    let entries = match bundle.get("entry") {
-        None => Vec::new(),
-        Some(Value::Array(items)) => items.clone(),
-        Some(_) => return Err(ApiError::bad_request("Bundle.entry must be an array")),
+        .unwrap_or_default()
+        .to_string();
+    let entries = match bundle {
+        Value::Object(mut b) => match b.remove("entry") {
+            None => Vec::new(),
+            Some(Value::Array(items)) => items,
+            Some(_) => return Err(ApiError::bad_request("Bundle.entry must be an array")),
+        },
+        _ => Vec::new(),
     };
-    match kind {
+    if entries.len() > MAX_ENTRIES {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            IssueCode::TooCostly,
+            format!(
+                "the Bundle has {} entries; this server accepts at most {MAX_ENTRIES} in one batch or transaction",
+                entries.len()
+            ),
+        ));
+    }
+    match kind.as_str() {
         "transaction" => {
             let ops = entries
                 .into_iter()
                 .enumerate()
                 .map(|(i, e)| parse_entry(i, e, base))
                 .collect::<Result<Vec<_>, _>>()?;
-            transaction(store, ops, base)
+            transaction(store, gate, ops, base)
         }
-        "batch" => Ok(batch(store, entries, base)),
+        "batch" => Ok(batch(store, gate, entries, base)),
         other => Err(ApiError::bad_request(format!(
             "a Bundle of type '{other}' cannot be processed; POST a batch or transaction (use `bedside import` for collections)"
         ))),
     }
+}
+
+/// Runs `f` for one entry with a fresh audit note, and files that note as the entry's record.
+fn audited_entry<T>(
+    gate: &mut Gate,
+    op: &Op,
+    f: impl FnOnce(&mut Gate) -> Result<T, ApiError>,
+    status_of: impl Fn(&T) -> u16,
+) -> Result<T, ApiError> {
+    let outer = std::mem::take(&mut gate.note);
+    let result = f(gate);
+    let note = std::mem::replace(&mut gate.note, outer);
+    let (status, description, mut patients) = match &result {
+        Ok(value) => (status_of(value), None, Vec::new()),
+        Err(e) => (
+            e.status.as_u16(),
+            Some(e.status.canonical_reason().unwrap_or("failed").to_string()),
+            e.patients.clone(),
+        ),
+    };
+    for p in &note.patients {
+        if !patients.contains(p) {
+            patients.push(p.clone());
+        }
+    }
+    let subtype = match op.method {
+        Method::Get if op.id.is_none() => Subtype::Search,
+        Method::Get if op.version.is_some() => Subtype::Vread,
+        Method::Get => Subtype::Read,
+        Method::Post => Subtype::Create,
+        Method::Put => Subtype::Update,
+        Method::Delete => Subtype::Delete,
+    };
+    let resource = op.id.as_ref().map(|id| format!("{}/{id}", op.rtype));
+    gate.note.entries.push(EntryAudit {
+        index: op.index,
+        subtype,
+        status,
+        patients: patients.clone(),
+        resources: resource.into_iter().collect(),
+        query: op.query.as_ref().map(|q| {
+            form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(q)
+                .finish()
+        }),
+        emergency: note.emergency.clone(),
+        description,
+    });
+    let mut outer_note = AuditNote {
+        patients,
+        emergency: note.emergency,
+        label_changes: note.label_changes,
+        ..AuditNote::default()
+    };
+    outer_note.entries.clear();
+    gate.note.merge(outer_note);
+    result
 }
 
 fn parse_entry(index: usize, entry: Value, base: &str) -> Result<Op, ApiError> {
@@ -149,42 +234,34 @@ fn parse_entry(index: usize, entry: Value, base: &str) -> Result<Op, ApiError> {
     }
 }
 
-fn transaction(store: &Store, mut ops: Vec<Op>, base: &str) -> Result<String, ApiError> {
+fn transaction(
+    store: &Store,
+    gate: &mut Gate,
+    mut ops: Vec<Op>,
+    base: &str,
+) -> Result<String, ApiError> {
     let count = ops.len();
     ops.sort_by_key(|op| (op.method, op.index));
     let mut responses: Vec<Option<Entry>> = (0..count).map(|_| None).collect();
     store
-        .write(|tx| {
+        .write_with(|tx| {
             // Give every POST its id first (or find the match of its If-None-Exist), so that
             // references to it can be rewritten before anything is written.
-            let mut ids: HashMap<usize, (String, bool)> = HashMap::new();
+            let mut ids: HashMap<usize, String> = HashMap::new();
             let mut map: HashMap<String, String> = HashMap::new();
             for op in ops.iter().filter(|op| op.method == Method::Post) {
-                let existing = match &op.if_none_exist {
-                    Some(cond) => match tx
-                        .matching_ids(&op.rtype, cond)
-                        .map_err(|e| tag(op, e))?
-                        .as_slice()
-                    {
-                        [] => None,
-                        [id] => Some(id.clone()),
-                        _ => {
-                            return Err(tag(
-                                op,
-                                StoreError::PreconditionFailed(
-                                    "ifNoneExist matched more than one resource".into(),
-                                ),
-                            ));
-                        }
-                    },
-                    None => None,
+                let matched = match (&op.if_none_exist, &op.resource) {
+                    (Some(cond), Some(resource)) => {
+                        interact::matched_id(gate, tx, &op.rtype, resource, cond)
+                            .map_err(|e| tagged(op, e))?
+                    }
+                    _ => None,
                 };
-                let matched = existing.is_some();
-                let id = existing.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+                let id = matched.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
                 if let Some(full) = &op.full_url {
                     map.insert(full.clone(), format!("{}/{id}", op.rtype));
                 }
-                ids.insert(op.index, (id, matched));
+                ids.insert(op.index, id);
             }
             for op in ops.iter().filter(|op| op.method == Method::Put) {
                 if let (Some(full), Some(id)) = (&op.full_url, &op.id) {
@@ -197,32 +274,42 @@ fn transaction(store: &Store, mut ops: Vec<Op>, base: &str) -> Result<String, Ap
                 }
             }
             for op in &ops {
-                let entry = match op.method {
-                    Method::Post => {
-                        let (id, matched) = &ids[&op.index];
-                        if *matched {
-                            let row = tx.read(&op.rtype, id).map_err(|e| tag(op, e))?;
-                            row_entry(base, row, "200 OK")
-                        } else {
+                let entry = audited_entry(
+                    gate,
+                    op,
+                    |gate| match op.method {
+                        Method::Post => {
                             let resource = op.resource.clone().unwrap_or_default();
-                            let w = create_with_id(tx, &op.rtype, resource, id)
-                                .map_err(|e| tag(op, e))?;
-                            written_entry(base, w, "201 Created")
+                            let created = interact::create(
+                                gate,
+                                tx,
+                                &op.rtype,
+                                resource,
+                                Some(&ids[&op.index]),
+                                op.if_none_exist.as_deref(),
+                            )?;
+                            Ok(created_entry(base, created))
                         }
-                    }
-                    _ => apply(tx, op, base).map_err(|e| tag(op, e))?,
-                };
+                        _ => apply(gate, tx, op, base),
+                    },
+                    entry_status,
+                )
+                .map_err(|e| tagged(op, e))?;
                 responses[op.index] = Some(entry);
             }
-            Ok(())
+            Ok::<_, ApiError>(())
         })
         .map_err(|e| {
-            let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);
-            ApiError::new(
-                status,
-                e.issue_code(),
-                format!("the transaction was not applied (nothing was saved): {e}"),
-            )
+            let mut failed = ApiError::new(
+                e.status,
+                issue_code(&e),
+                format!(
+                    "the transaction was not applied (nothing was saved): {}",
+                    e.diagnostics()
+                ),
+            );
+            failed.patients = e.patients;
+            failed
         })?;
     let mut out = Bundle::new("transaction-response");
     out.entry = responses
@@ -232,57 +319,60 @@ fn transaction(store: &Store, mut ops: Vec<Op>, base: &str) -> Result<String, Ap
     Ok(out.to_json())
 }
 
-fn tag(op: &Op, e: StoreError) -> StoreError {
-    let status = e.status();
-    let msg = format!("{}: {e}", op.label);
-    match status {
-        404 => StoreError::NotFound(
-            op.rtype.clone(),
-            format!("{} ({msg})", op.id.clone().unwrap_or_default()),
-        ),
-        412 => StoreError::PreconditionFailed(msg),
-        409 => StoreError::Conflict(msg),
-        410 => StoreError::Gone(op.rtype.clone(), msg),
-        _ => StoreError::Invalid(msg),
+/// The issue code an error's OperationOutcome carries.
+fn issue_code(e: &ApiError) -> IssueCode {
+    match e.outcome["issue"][0]["code"].as_str() {
+        Some("forbidden") => IssueCode::Forbidden,
+        Some("not-found") => IssueCode::NotFound,
+        Some("deleted") => IssueCode::Deleted,
+        Some("conflict") => IssueCode::Conflict,
+        Some("duplicate") => IssueCode::Duplicate,
+        Some("too-costly") => IssueCode::TooCostly,
+        Some("not-supported") => IssueCode::NotSupported,
+        Some("exception") => IssueCode::Exception,
+        _ => IssueCode::Invalid,
     }
 }
 
-fn create_with_id(
-    tx: &mut Tx,
-    rtype: &str,
-    mut resource: Value,
-    id: &str,
-) -> crate::store::Result<Written> {
-    if let Some(obj) = resource.as_object_mut() {
-        obj.remove("id");
-        if obj.get("resourceType").and_then(Value::as_str) != Some(rtype) {
-            return Err(StoreError::invalid(format!(
-                "the resource is not a {rtype}"
-            )));
-        }
+/// `e` with the entry it came from named in its message.
+fn tagged(op: &Op, e: ApiError) -> ApiError {
+    let mut out = ApiError::new(
+        e.status,
+        issue_code(&e),
+        format!("{}: {}", op.label, e.diagnostics()),
+    );
+    out.patients = e.patients;
+    out
+}
+
+/// The HTTP status a response entry carries, as a number.
+fn entry_status(entry: &Entry) -> u16 {
+    entry
+        .response
+        .as_ref()
+        .and_then(|r| r.status.split(' ').next()?.parse().ok())
+        .unwrap_or(200)
+}
+
+fn created_entry(base: &str, created: Created) -> Entry {
+    match created {
+        Created::New(w) => written_entry(base, w, "201 Created"),
+        Created::Existing(row) => row_entry(base, row, "200 OK"),
     }
-    tx.create(resource, Some(id))
 }
 
 /// DELETE, PUT and GET entries; shared by transactions and batches.
-fn apply(tx: &mut Tx, op: &Op, base: &str) -> crate::store::Result<Entry> {
+fn apply(gate: &mut Gate, tx: &mut Tx, op: &Op, base: &str) -> Result<Entry, ApiError> {
     match op.method {
         Method::Delete => {
-            let ids = match (&op.id, &op.query) {
-                (Some(id), _) => vec![id.clone()],
-                (None, Some(q)) => {
-                    let ids = tx.matching_ids(&op.rtype, q)?;
-                    if ids.len() > 1 {
-                        return Err(StoreError::PreconditionFailed(
-                            "the conditional delete matched more than one resource".into(),
-                        ));
-                    }
-                    ids
+            match (&op.id, &op.query) {
+                (Some(id), _) => {
+                    interact::delete(gate, tx, &op.rtype, id)?;
                 }
-                (None, None) => Vec::new(),
-            };
-            for id in ids {
-                tx.delete(&op.rtype, &id)?;
+                (None, Some(q)) => {
+                    interact::delete_matching(gate, tx, &op.rtype, q)?;
+                }
+                (None, None) => {}
             }
             Ok(Entry {
                 response: Some(status_only("204 No Content")),
@@ -292,71 +382,92 @@ fn apply(tx: &mut Tx, op: &Op, base: &str) -> crate::store::Result<Entry> {
         Method::Put => {
             let id = op.id.as_deref().unwrap_or_default();
             let resource = op.resource.clone().unwrap_or_default();
-            let w = tx.update(&op.rtype, id, resource, op.if_match.as_deref())?;
+            let w = interact::update(gate, tx, &op.rtype, id, resource, op.if_match.as_deref())?;
             let status = if w.created { "201 Created" } else { "200 OK" };
             Ok(written_entry(base, w, status))
         }
-        Method::Get => match (&op.id, &op.version) {
-            (Some(id), None) => Ok(row_entry(base, tx.read(&op.rtype, id)?, "200 OK")),
-            (Some(_), Some(_)) => Err(StoreError::NotSupported(
-                "version reads inside a Bundle are not supported".into(),
-            )),
-            (None, _) => {
-                let params = op.query.clone().unwrap_or_default();
-                let (query, found) = tx.search(&op.rtype, &params, false)?;
-                let url = format!("{base}/{}", op.rtype);
-                let paging = Paging {
-                    url: &url,
-                    params: &query.canonical,
-                    offset: query.offset,
-                    count: query.count,
-                    has_next: found.has_next,
-                };
-                let result = bundle::searchset(
-                    base,
-                    found.total,
-                    found.matches,
-                    found.included,
-                    &paging,
-                    None,
-                );
-                Ok(Entry {
-                    resource: raw(result.to_json()),
-                    response: Some(status_only("200 OK")),
-                    ..Entry::default()
-                })
-            }
-        },
-        Method::Post => Err(StoreError::invalid("POST is handled by the caller")),
+        Method::Get => read_entry(gate, tx, op, base),
+        Method::Post => Err(ApiError::bad_request("POST is handled by the caller")),
     }
 }
 
-fn batch(store: &Store, entries: Vec<Value>, base: &str) -> String {
+/// A GET entry: a read or a search, as the same interaction would answer it on its own.
+fn read_entry(
+    gate: &mut Gate,
+    src: &mut impl Lookup,
+    op: &Op,
+    base: &str,
+) -> Result<Entry, ApiError> {
+    if op.rtype == "AuditEvent" {
+        gate.read_type(&op.rtype)?;
+        return Err(ApiError::bad_request(
+            "read the audit trail with GET /fhir/AuditEvent, not inside a Bundle",
+        ));
+    }
+    match (&op.id, &op.version) {
+        (Some(id), None) => Ok(row_entry(
+            base,
+            interact::read(gate, src, &op.rtype, id)?,
+            "200 OK",
+        )),
+        (Some(_), Some(_)) => Err(ApiError::bad_request(
+            "version reads inside a Bundle are not supported; use GET /fhir/Type/id/_history/n",
+        )),
+        (None, _) => {
+            let params = op.query.clone().unwrap_or_default();
+            let (query, found) = interact::search(gate, src, &op.rtype, &params, false)?;
+            let url = format!("{base}/{}", op.rtype);
+            let paging = Paging {
+                url: &url,
+                params: &query.canonical,
+                offset: query.offset,
+                count: query.count,
+                has_next: found.has_next,
+            };
+            let result = bundle::searchset(
+                base,
+                found.total,
+                found.matches,
+                found.included,
+                &paging,
+                None,
+            );
+            Ok(Entry {
+                resource: raw(result.to_json()),
+                response: Some(status_only("200 OK")),
+                ..Entry::default()
+            })
+        }
+    }
+}
+
+fn batch(store: &Store, gate: &mut Gate, entries: Vec<Value>, base: &str) -> String {
     let mut out = Bundle::new("batch-response");
     for (index, entry) in entries.into_iter().enumerate() {
         let result = parse_entry(index, entry, base).and_then(|op| {
-            store
-                .write(|tx| match op.method {
-                    Method::Post => {
-                        if let Some(cond) = &op.if_none_exist {
-                            match tx.matching_ids(&op.rtype, cond)?.as_slice() {
-                                [] => {}
-                                [id] => {
-                                    return Ok(row_entry(base, tx.read(&op.rtype, id)?, "200 OK"));
-                                }
-                                _ => {
-                                    return Err(StoreError::PreconditionFailed(
-                                        "ifNoneExist matched more than one resource".into(),
-                                    ));
-                                }
-                            }
-                        }
-                        let w = tx.create(op.resource.clone().unwrap_or_default(), None)?;
-                        Ok(written_entry(base, w, "201 Created"))
+            audited_entry(
+                gate,
+                &op,
+                |gate| match op.method {
+                    Method::Get => {
+                        let mut reader = store.reader()?;
+                        read_entry(gate, &mut reader, &op, base)
                     }
-                    _ => apply(tx, &op, base),
-                })
-                .map_err(ApiError::from)
+                    Method::Post => store.write_with(|tx| {
+                        let created = interact::create(
+                            gate,
+                            tx,
+                            &op.rtype,
+                            op.resource.clone().unwrap_or_default(),
+                            None,
+                            op.if_none_exist.as_deref(),
+                        )?;
+                        Ok(created_entry(base, created))
+                    }),
+                    _ => store.write_with(|tx| apply(gate, tx, &op, base)),
+                },
+                entry_status,
+            )
         });
         out.entry.push(match result {
             Ok(entry) => entry,

@@ -23,6 +23,9 @@ pub enum StoreError {
     Conflict(String),
     #[error("{0}")]
     NotSupported(String),
+    /// A request over one of the server's limits (the message names it).
+    #[error("{0}")]
+    TooCostly(String),
     #[error("database error: {0}")]
     Db(#[from] rusqlite::Error),
     #[error("no database connection available: {0}")]
@@ -48,7 +51,7 @@ impl StoreError {
             StoreError::Gone(..) => 410,
             StoreError::VersionConflict { .. } | StoreError::PreconditionFailed(_) => 412,
             StoreError::Conflict(_) => 409,
-            StoreError::NotSupported(_) => 400,
+            StoreError::NotSupported(_) | StoreError::TooCostly(_) => 400,
             StoreError::Db(e) if is_busy(e) => 503,
             StoreError::Pool(_) => 503,
             StoreError::Db(_) | StoreError::Schema { .. } => 500,
@@ -60,12 +63,32 @@ impl StoreError {
             StoreError::Invalid(_) => IssueCode::Invalid,
             StoreError::UnknownType(_) | StoreError::NotSupported(_) => IssueCode::NotSupported,
             StoreError::NotFound(..) => IssueCode::NotFound,
+            StoreError::TooCostly(_) => IssueCode::TooCostly,
             StoreError::Gone(..) => IssueCode::Deleted,
             StoreError::VersionConflict { .. } | StoreError::Conflict(_) => IssueCode::Conflict,
             StoreError::PreconditionFailed(_) => IssueCode::Duplicate,
             StoreError::Db(_) | StoreError::Pool(_) | StoreError::Schema { .. } => {
                 IssueCode::Exception
             }
+        }
+    }
+}
+
+impl StoreError {
+    /// The message a client may see: internal errors (the database's own text, which can
+    /// quote SQL) are replaced by a plain sentence; the detail goes to the server log only.
+    pub fn public_message(&self) -> String {
+        match self {
+            StoreError::Db(e) if is_busy(e) => {
+                "the database is busy; try again in a moment".to_string()
+            }
+            StoreError::Db(_) | StoreError::Schema { .. } => {
+                "the server could not complete this request (an internal database error; the detail is in the server log)".to_string()
+            }
+            StoreError::Pool(_) => {
+                "the server is out of database connections; try again in a moment".to_string()
+            }
+            other => other.to_string(),
         }
     }
 }

@@ -17,6 +17,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
 pub use error::{Result, StoreError};
 pub use read::{HistoryEntry, HistoryScope, Page, Row};
+pub use search::{Found, Query, Scope};
 pub use write::{Tx, Written};
 
 use crate::fhir::RESOURCE_TYPES;
@@ -26,7 +27,7 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// The writer's page cache while serving, in KiB (negative: SQLite's unit for KiB).
 const WRITER_CACHE_KIB: i64 = -64_000;
 /// Bumped whenever index extraction changes meaning, so existing databases are reindexed.
-const INDEX_VERSION: u32 = 2;
+const INDEX_VERSION: u32 = 3;
 
 /// A handle to one database; cheap to clone and share between tasks.
 #[derive(Clone)]
@@ -110,20 +111,33 @@ impl Store {
 
     /// Runs `f` in one write transaction: all of it is committed, or none of it.
     pub fn write<T>(&self, f: impl FnOnce(&mut Tx) -> Result<T>) -> Result<T> {
+        self.write_with(f)
+    }
+
+    /// `write` for a closure with its own error type (the server's refusals): an error from
+    /// `f` rolls everything back.
+    pub fn write_with<T, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce(&mut Tx) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
         let mut conn = self
             .inner
             .writer
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(StoreError::from)?;
         let mut tx = Tx::new(tx, &self.inner.pids);
         let out = f(&mut tx)?;
         // Counted in the database, so a write from another process (an import into a live
         // server's file) also invalidates what readers cached.
-        tx.conn().execute(
-            "UPDATE store_info SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'",
-            [],
-        )?;
+        tx.conn()
+            .execute(
+                "UPDATE store_info SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'",
+                [],
+            )
+            .map_err(StoreError::from)?;
         tx.commit()?;
         Ok(out)
     }
@@ -278,6 +292,49 @@ impl Drop for BulkMode {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         let _ = conn.execute_batch("PRAGMA shrink_memory");
+    }
+}
+
+/// Reads and searches, in a read-only snapshot or inside a write transaction (which sees its
+/// own writes): what the server's gate runs every interaction over.
+pub trait Lookup {
+    fn current(&mut self, rtype: &str, id: &str) -> Result<Row>;
+    fn find(
+        &mut self,
+        rtype: &str,
+        params: &[(String, String)],
+        strict: bool,
+        scope: &Scope,
+    ) -> Result<(Query, Found)>;
+}
+
+impl Lookup for Reader {
+    fn current(&mut self, rtype: &str, id: &str) -> Result<Row> {
+        self.read(rtype, id)
+    }
+    fn find(
+        &mut self,
+        rtype: &str,
+        params: &[(String, String)],
+        strict: bool,
+        scope: &Scope,
+    ) -> Result<(Query, Found)> {
+        self.search_in(rtype, params, strict, scope)
+    }
+}
+
+impl Lookup for Tx<'_> {
+    fn current(&mut self, rtype: &str, id: &str) -> Result<Row> {
+        self.read(rtype, id)
+    }
+    fn find(
+        &mut self,
+        rtype: &str,
+        params: &[(String, String)],
+        strict: bool,
+        scope: &Scope,
+    ) -> Result<(Query, Found)> {
+        self.search_in(rtype, params, strict, scope)
     }
 }
 

@@ -30,7 +30,8 @@ pub struct HistoryEntry {
 pub enum HistoryScope<'a> {
     Instance(&'a str, &'a str),
     Type(&'a str),
-    System,
+    /// Every type in the list (the types the reader may see).
+    System(&'a [&'a str]),
 }
 
 /// A page of a listing: the rows and whether more follow.
@@ -133,15 +134,31 @@ impl Reader {
                     return Err(StoreError::UnknownType(rtype.to_string()));
                 }
                 read_exists(&self.conn, rtype, id)?;
-                ("r.type = ?1 AND r.id = ?2", rtype, id)
+                ("r.type = ?1 AND r.id = ?2".to_string(), rtype, id)
             }
             HistoryScope::Type(rtype) => {
                 if !is_supported(rtype) {
                     return Err(StoreError::UnknownType(rtype.to_string()));
                 }
-                ("r.type = ?1 AND ?2 = ?2", rtype, "")
+                ("r.type = ?1 AND ?2 = ?2".to_string(), rtype, "")
             }
-            HistoryScope::System => ("?1 = ?1 AND ?2 = ?2", "", ""),
+            HistoryScope::System(types) => {
+                // Only names from the type registry reach the SQL text.
+                let listed: Vec<String> = types
+                    .iter()
+                    .filter(|t| is_supported(t))
+                    .map(|t| format!("'{t}'"))
+                    .collect();
+                let filter = format!(
+                    "?1 = ?1 AND ?2 = ?2 AND r.type IN ({})",
+                    if listed.is_empty() {
+                        "NULL".to_string()
+                    } else {
+                        listed.join(",")
+                    }
+                );
+                (filter, "", "")
+            }
         };
         let sql = format!(
             "SELECT r.type, r.id, v.version, v.updated, v.method, v.json FROM version v

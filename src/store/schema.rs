@@ -69,6 +69,13 @@ CREATE TABLE IF NOT EXISTS compartment (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS compartment_rid ON compartment (rid);
 
+-- Patients marked restricted (meta.security R or V), kept with the indexes: a search that
+-- tests clinical content leaves their compartments out for users without a grant.
+CREATE TABLE IF NOT EXISTS restricted_patient (
+    patient_id TEXT PRIMARY KEY, rid INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS restricted_patient_rid ON restricted_patient (rid);
+
 
 -- Sign-in (see src/auth): users, their bearer tokens (only a SHA-256 of each is kept), the
 -- roles that must use a second factor, and break-the-glass grants.

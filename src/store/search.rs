@@ -16,6 +16,54 @@ pub const DEFAULT_COUNT: i64 = 20;
 pub const MAX_COUNT: i64 = 1000;
 const MAX_INCLUDED: usize = 1000;
 
+/// What one search may ask for. Each limit answers 400 (too-costly) naming it, so a request
+/// costs a bounded amount of work whatever it holds. Published in the CapabilityStatement.
+pub mod limits {
+    /// Search parameters in one request (repeats count, paging and format do not).
+    pub const PARAMETERS: usize = 32;
+    /// Comma-separated values (an OR-list) in one parameter, `_id` included.
+    pub const OR_VALUES: usize = 100;
+    /// Characters in one parameter value.
+    pub const VALUE_CHARS: usize = 1024;
+    /// Keys in `_sort`.
+    pub const SORT_KEYS: usize = 4;
+    /// `_include` and `_revinclude` parameters together.
+    pub const INCLUDES: usize = 8;
+}
+
+/// Who a search is for, beyond its parameters: what the store must leave out.
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    /// Leave out resources in the compartment of a restricted patient, except those of the
+    /// patients listed (the user's break-the-glass grants). `None`: leave nothing out.
+    pub hide_restricted_except: Option<Vec<String>>,
+}
+
+impl Scope {
+    pub fn all() -> Scope {
+        Scope::default()
+    }
+}
+
+fn too_costly(msg: String) -> StoreError {
+    StoreError::TooCostly(msg)
+}
+
+/// The control parameters of a search: what to return and how, not what to match.
+pub fn is_control_parameter(name: &str) -> bool {
+    matches!(
+        name,
+        "_count"
+            | "_offset"
+            | "_page"
+            | "_total"
+            | "_summary"
+            | "_format"
+            | "_pretty"
+            | "_elements"
+    )
+}
+
 /// Above this many matches a search without `_total=accurate` leaves `total` out: counting a
 /// broad name prefix over a million patients costs more than the page itself, and a clinician
 /// who gets 1,000+ matches needs to type more, not a number.
@@ -91,7 +139,17 @@ impl Reader {
         params: &[(String, String)],
         strict: bool,
     ) -> Result<(Query, Found)> {
-        let query = parse(rtype, params, strict, self.store.pids())?;
+        self.search_in(rtype, params, strict, &Scope::all())
+    }
+
+    pub fn search_in(
+        &self,
+        rtype: &str,
+        params: &[(String, String)],
+        strict: bool,
+        scope: &Scope,
+    ) -> Result<(Query, Found)> {
+        let query = parse(rtype, params, strict, scope, self.store.pids())?;
         // One read transaction: the page, its total and its includes see the same snapshot.
         let _snapshot = self.conn.unchecked_transaction()?;
         let found = run(&self.conn, &query)?;
@@ -107,8 +165,17 @@ impl Tx<'_> {
         rtype: &str,
         params: &[(String, String)],
     ) -> Result<Vec<String>> {
+        self.matching_ids_in(rtype, params, &Scope::all())
+    }
+
+    pub fn matching_ids_in(
+        &mut self,
+        rtype: &str,
+        params: &[(String, String)],
+        scope: &Scope,
+    ) -> Result<Vec<String>> {
         self.flush_index()?;
-        let mut query = parse(rtype, params, true, self.pids())?;
+        let mut query = parse(rtype, params, true, scope, self.pids())?;
         query.count = 2;
         query.offset = 0;
         query.total = Total::None;
@@ -119,14 +186,15 @@ impl Tx<'_> {
         Ok(found.matches.into_iter().map(|r| r.id).collect())
     }
 
-    pub fn search(
+    pub fn search_in(
         &mut self,
         rtype: &str,
         params: &[(String, String)],
         strict: bool,
+        scope: &Scope,
     ) -> Result<(Query, Found)> {
         self.flush_index()?;
-        let query = parse(rtype, params, strict, self.pids())?;
+        let query = parse(rtype, params, strict, scope, self.pids())?;
         let found = run(self.conn(), &query)?;
         Ok((query, found))
     }
@@ -136,11 +204,13 @@ pub(crate) fn parse(
     rtype: &str,
     params: &[(String, String)],
     strict: bool,
+    scope: &Scope,
     pids: &ParamIds,
 ) -> Result<Query> {
     if !is_supported(rtype) {
         return Err(StoreError::UnknownType(rtype.to_string()));
     }
+    check_limits(params)?;
     let mut q = Query {
         rtype: rtype.to_string(),
         conds: Vec::new(),
@@ -200,6 +270,11 @@ pub(crate) fn parse(
                     format!("_summary={value} is not supported; full resources are returned"),
                 )?,
             },
+            "_include" | "_revinclude"
+                if q.canonical[..q.canonical.len() - 1].contains(&(key.clone(), value.clone())) =>
+            {
+                // The same include twice adds nothing but work.
+            }
             "_include" | "_revinclude" if modifier.is_some() => unsupported(
                 &mut q,
                 strict,
@@ -256,6 +331,23 @@ pub(crate) fn parse(
             },
         }
     }
+    if let Some(granted) = &scope.hide_restricted_except {
+        let marks = vec!["?"; granted.len()].join(",");
+        let except = if granted.is_empty() {
+            String::new()
+        } else {
+            format!(" AND x.patient_id NOT IN ({marks})")
+        };
+        q.conds.push(Cond {
+            reads_resource: false,
+            sql: format!(
+                "NOT EXISTS (SELECT 1 FROM compartment c JOIN restricted_patient x
+                 ON x.patient_id = c.patient_id WHERE c.rid = r.rid{except})"
+            ),
+            args: granted.iter().cloned().map(Sql::Text).collect(),
+            driver: None,
+        });
+    }
     if !sort.is_empty() {
         // Ties follow the first key's direction, so "newest first" stays newest first.
         let descending = sort[0].ends_with("DESC");
@@ -270,6 +362,58 @@ pub(crate) fn parse(
     }
     q.order = sort.join(", ");
     Ok(q)
+}
+
+/// Refuses a search whose size alone would make it costly, naming the limit it passes.
+fn check_limits(params: &[(String, String)]) -> Result<()> {
+    let mut parameters = 0;
+    let mut includes = 0;
+    for (key, value) in params {
+        let name = key.split(':').next().unwrap_or_default();
+        if value.chars().count() > limits::VALUE_CHARS {
+            return Err(too_costly(format!(
+                "the value of '{name}' is longer than this server's limit of {} characters",
+                limits::VALUE_CHARS
+            )));
+        }
+        match name {
+            n if is_control_parameter(n) => {}
+            "_include" | "_revinclude" => includes += 1,
+            "_sort" => {
+                let keys = value.split(',').filter(|k| !k.is_empty()).count();
+                if keys > limits::SORT_KEYS {
+                    return Err(too_costly(format!(
+                        "_sort has {keys} keys; this server sorts by at most {}",
+                        limits::SORT_KEYS
+                    )));
+                }
+                parameters += 1;
+            }
+            _ => {
+                parameters += 1;
+                let values = split_values(value).len();
+                if values > limits::OR_VALUES {
+                    return Err(too_costly(format!(
+                        "'{name}' lists {values} values; this server accepts at most {} in one parameter",
+                        limits::OR_VALUES
+                    )));
+                }
+            }
+        }
+    }
+    if parameters > limits::PARAMETERS {
+        return Err(too_costly(format!(
+            "the search has {parameters} parameters; this server accepts at most {}",
+            limits::PARAMETERS
+        )));
+    }
+    if includes > limits::INCLUDES {
+        return Err(too_costly(format!(
+            "the search has {includes} _include/_revinclude parameters; this server accepts at most {}",
+            limits::INCLUDES
+        )));
+    }
+    Ok(())
 }
 
 fn unsupported(q: &mut Query, strict: bool, msg: String) -> Result<()> {

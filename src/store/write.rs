@@ -32,6 +32,8 @@ struct PendingIndex {
     refs: Vec<(i64, String, String, i64)>,
     /// (patient_id, rid)
     compartments: Vec<(String, i64)>,
+    /// (patient_id, rid) of restricted Patients
+    restricted: Vec<(String, i64)>,
 }
 
 /// What a write did.
@@ -111,6 +113,12 @@ impl<'a> Tx<'a> {
             "INSERT OR IGNORE INTO compartment (patient_id, rid) VALUES (?1, ?2)",
         )?;
         for row in p.compartments.drain(..) {
+            stmt.execute(params![row.0, row.1])?;
+        }
+        let mut stmt = self.tx.prepare_cached(
+            "INSERT OR REPLACE INTO restricted_patient (patient_id, rid) VALUES (?1, ?2)",
+        )?;
+        for row in p.restricted.drain(..) {
             stmt.execute(params![row.0, row.1])?;
         }
         Ok(())
@@ -305,6 +313,9 @@ impl<'a> Tx<'a> {
                 .into_iter()
                 .map(|patient| (patient, rid)),
         );
+        if rtype == "Patient" && crate::fhir::is_restricted(resource) {
+            p.restricted.push((id.to_string(), rid));
+        }
         Ok(())
     }
 
@@ -318,6 +329,7 @@ impl<'a> Tx<'a> {
             "DELETE FROM idx_date WHERE rid = ?1",
             "DELETE FROM idx_ref WHERE rid = ?1",
             "DELETE FROM compartment WHERE rid = ?1",
+            "DELETE FROM restricted_patient WHERE rid = ?1",
         ] {
             self.tx.prepare_cached(sql)?.execute([rid])?;
         }
@@ -328,7 +340,7 @@ impl<'a> Tx<'a> {
     pub(crate) fn reindex_all(&mut self) -> Result<()> {
         self.tx.execute_batch(
             "DELETE FROM idx_string; DELETE FROM idx_token; DELETE FROM idx_date;
-             DELETE FROM idx_ref; DELETE FROM compartment;",
+             DELETE FROM idx_ref; DELETE FROM compartment; DELETE FROM restricted_patient;",
         )?;
         let rows: Vec<(i64, String, String, String)> = {
             let mut stmt = self.tx.prepare(

@@ -1,0 +1,392 @@
+//! The one gate every request passes, whichever way it came in: a plain REST interaction, an
+//! entry of a batch or transaction, an `_include`, a history listing, `$everything`, or the
+//! condition of a conditional create or delete. It applies the requester's role, the patient
+//! compartment, the restriction label and any break-the-glass grant, and remembers which
+//! patients were touched for the audit record. Used on a blocking thread.
+
+use std::collections::HashMap;
+
+use axum::http::StatusCode;
+use serde_json::Value;
+
+use super::response::ApiError;
+use crate::auth::audit::Subtype;
+use crate::auth::policy::{self, Class, ReadAccess};
+use crate::auth::{Auth, Role, Session};
+use crate::fhir::IssueCode;
+use crate::store::Row;
+use crate::store::search::Scope;
+
+/// What a handler tells the audit about a request it served.
+#[derive(Clone, Debug, Default)]
+pub struct AuditNote {
+    pub patients: Vec<String>,
+    pub resources: Vec<String>,
+    /// Set when any of it was served under break-the-glass: the reason.
+    pub emergency: Option<String>,
+    /// Patients whose restriction label this request changed (each gets its own record).
+    pub label_changes: Vec<String>,
+    /// One record per entry of a batch or transaction.
+    pub entries: Vec<EntryAudit>,
+}
+
+impl AuditNote {
+    pub fn attach(self, mut response: axum::response::Response) -> axum::response::Response {
+        response.extensions_mut().insert(self);
+        response
+    }
+
+    /// Adds what `other` touched to this note.
+    pub fn merge(&mut self, other: AuditNote) {
+        for p in other.patients {
+            if !self.patients.contains(&p) {
+                self.patients.push(p);
+            }
+        }
+        self.resources.extend(other.resources);
+        if self.emergency.is_none() {
+            self.emergency = other.emergency;
+        }
+        self.label_changes.extend(other.label_changes);
+        self.entries.extend(other.entries);
+    }
+}
+
+/// The audit of one Bundle entry.
+#[derive(Clone, Debug)]
+pub struct EntryAudit {
+    pub index: usize,
+    pub subtype: Subtype,
+    pub status: u16,
+    pub patients: Vec<String>,
+    pub resources: Vec<String>,
+    pub query: Option<String>,
+    pub emergency: Option<String>,
+    pub description: Option<String>,
+}
+
+/// How one resource may be shown to the requesting user.
+pub enum View {
+    Full,
+    Metadata,
+    /// A restricted record without break-the-glass: the message to give.
+    Restricted(String),
+    /// A type the role may not read at all (left out of listings).
+    Hidden,
+}
+
+pub struct Gate {
+    auth: Auth,
+    pub session: Session,
+    restricted: HashMap<String, bool>,
+    glass: HashMap<String, Option<String>>,
+    grants: Option<Vec<String>>,
+    pub note: AuditNote,
+}
+
+impl Gate {
+    pub fn new(auth: &Auth, session: &Session) -> Gate {
+        Gate {
+            auth: auth.clone(),
+            session: session.clone(),
+            restricted: HashMap::new(),
+            glass: HashMap::new(),
+            grants: None,
+            note: AuditNote::default(),
+        }
+    }
+
+    pub fn role(&self) -> Role {
+        self.session.role
+    }
+
+    /// Whether the stored Patient `patient` is restricted (as committed; unknown is not).
+    pub fn is_restricted(&mut self, patient: &str) -> bool {
+        if let Some(known) = self.restricted.get(patient) {
+            return *known;
+        }
+        let restricted = self
+            .auth
+            .store
+            .reader()
+            .and_then(|r| r.read("Patient", patient))
+            .ok()
+            .and_then(|row| serde_json::from_str::<Value>(&row.json).ok())
+            .is_some_and(|p| policy::is_restricted(&p));
+        self.restricted.insert(patient.to_string(), restricted);
+        restricted
+    }
+
+    /// The reason of the user's active break-the-glass on `patient`, if any.
+    pub fn glass(&mut self, patient: &str) -> Option<String> {
+        if let Some(known) = self.glass.get(patient) {
+            return known.clone();
+        }
+        let reason = self
+            .auth
+            .glass_broken(&self.session.username, patient)
+            .ok()
+            .flatten()
+            .map(|(_, reason)| reason);
+        self.glass.insert(patient.to_string(), reason.clone());
+        reason
+    }
+
+    /// The patients the user holds an active break-the-glass grant on.
+    fn grants(&mut self) -> Vec<String> {
+        if let Some(g) = &self.grants {
+            return g.clone();
+        }
+        let grants = self
+            .auth
+            .glass_grants(&self.session.username)
+            .unwrap_or_default();
+        self.grants = Some(grants.clone());
+        grants
+    }
+
+    fn touched(&mut self, patient: &str) {
+        if !patient.is_empty() && !self.note.patients.iter().any(|p| p == patient) {
+            self.note.patients.push(patient.to_string());
+        }
+    }
+
+    fn emergency(&mut self, reason: String) {
+        self.note.emergency.get_or_insert(reason);
+    }
+
+    /// May the user read resources of `rtype` at all, and how much of them?
+    pub fn read_type(&self, rtype: &str) -> Result<ReadAccess, ApiError> {
+        policy::read_access(self.role(), rtype).map_err(forbidden)
+    }
+
+    /// How `resource` may be shown.
+    pub fn view(&mut self, rtype: &str, id: &str, resource: &Value) -> View {
+        let Ok(access) = policy::read_access(self.role(), rtype) else {
+            return View::Hidden;
+        };
+        let patient = policy::patient_of(rtype, id, resource);
+        if let Some(p) = &patient {
+            self.touched(p);
+        }
+        if policy::class(rtype) != Class::Clinical {
+            return View::Full;
+        }
+        let Some(patient) = patient else {
+            return match access {
+                ReadAccess::Full => View::Full,
+                ReadAccess::Metadata => View::Metadata,
+            };
+        };
+        let restricted = self.is_restricted(&patient);
+        if !restricted && access == ReadAccess::Full {
+            return View::Full;
+        }
+        match self.glass(&patient) {
+            Some(reason) => {
+                self.emergency(reason);
+                View::Full
+            }
+            None if restricted => View::Restricted(restricted_message(&patient)),
+            None => View::Metadata,
+        }
+    }
+
+    /// One resource read on its own: whole, cut to metadata, or refused.
+    pub fn single(&mut self, mut row: Row) -> Result<Row, ApiError> {
+        let value: Value = serde_json::from_str(&row.json).unwrap_or(Value::Null);
+        match self.view(&row.rtype, &row.id, &value) {
+            View::Full => {}
+            View::Metadata => {
+                row.json = policy::metadata_only(&row.rtype, &row.id, &value).to_string();
+            }
+            View::Restricted(message) => {
+                let mut refused =
+                    ApiError::new(StatusCode::FORBIDDEN, IssueCode::Forbidden, message);
+                refused.patients = self.note.patients.clone();
+                return Err(refused);
+            }
+            View::Hidden => {
+                return Err(self.read_type(&row.rtype).err().unwrap_or_else(|| {
+                    ApiError::new(StatusCode::FORBIDDEN, IssueCode::Forbidden, "forbidden")
+                }));
+            }
+        }
+        Ok(row)
+    }
+
+    /// A row in a listing: whole, cut to metadata, or left out (a type the role may not read).
+    pub fn listed(&mut self, mut row: Row) -> Option<Row> {
+        let Ok(value) = serde_json::from_str::<Value>(&row.json) else {
+            return Some(row);
+        };
+        match self.view(&row.rtype, &row.id, &value) {
+            View::Full => {}
+            View::Hidden => return None,
+            View::Metadata | View::Restricted(_) => {
+                row.json = policy::metadata_only(&row.rtype, &row.id, &value).to_string();
+            }
+        }
+        Some(row)
+    }
+
+    /// A JSON text in a listing (history), or `None` to leave it out.
+    pub fn listed_json(&mut self, rtype: &str, id: &str, json: String) -> Option<String> {
+        let Ok(value) = serde_json::from_str::<Value>(&json) else {
+            return Some(json);
+        };
+        match self.view(rtype, id, &value) {
+            View::Full => Some(json),
+            View::Hidden => None,
+            _ => Some(policy::metadata_only(rtype, id, &value).to_string()),
+        }
+    }
+
+    /// What a search of `rtype` with `params` may do: refused outright, or run with the store
+    /// leaving out what the user may not learn from a match (restricted charts, when the
+    /// search tests clinical content).
+    pub fn search_scope(
+        &mut self,
+        rtype: &str,
+        params: &[(String, String)],
+    ) -> Result<Scope, ApiError> {
+        let access = self.read_type(rtype)?;
+        for (key, value) in params {
+            let name = key.split(':').next().unwrap_or_default();
+            if name != "_include" && name != "_revinclude" {
+                continue;
+            }
+            for rtype in policy::include_types(name, value) {
+                if let Err(denied) = policy::read_access(self.role(), &rtype) {
+                    let mut refused = forbidden(denied);
+                    refused.outcome["issue"][0]["diagnostics"] = Value::String(format!(
+                        "{key}={value} would return {rtype} resources: {}",
+                        refused.diagnostics()
+                    ));
+                    return Err(refused);
+                }
+            }
+        }
+        let content = params
+            .iter()
+            .find(|(k, v)| policy::tests_content(rtype, k, v));
+        let Some((key, _)) = content else {
+            return Ok(Scope::all());
+        };
+        if access == ReadAccess::Metadata {
+            return Err(forbidden(policy::Denied {
+                permission: "clinical.search",
+                role: self.role(),
+                detail: format!(
+                    "this role sees record metadata only, so it cannot search {rtype} by its clinical content ('{key}'); search by patient, subject, _id or _lastUpdated"
+                ),
+            }));
+        }
+        Ok(Scope {
+            hide_restricted_except: Some(self.grants()),
+        })
+    }
+
+    /// May this user write `after` over `before` (the version it replaces, if any)? Checks the
+    /// role against both versions, both patients' restriction, and a restriction label change.
+    pub fn check_change(
+        &mut self,
+        rtype: &str,
+        id: Option<&str>,
+        before: Option<&Value>,
+        after: &Value,
+    ) -> Result<(), ApiError> {
+        let actor = self.session.reference();
+        policy::check_change(self.role(), rtype, before, after, actor.as_deref())
+            .map_err(forbidden)?;
+        let id = id.unwrap_or_default();
+        let mut patients: Vec<String> = Vec::new();
+        let new_patient = rtype == "Patient" && before.is_none();
+        if !new_patient {
+            patients.extend(policy::patient_of(rtype, id, after));
+        }
+        if let Some(before) = before {
+            patients.extend(policy::patient_of(rtype, id, before));
+        }
+        patients.retain(|p| !p.is_empty());
+        patients.dedup();
+        for patient in &patients {
+            self.touched(patient);
+            self.require_glass_if_restricted(patient)?;
+        }
+        if rtype == "Patient" {
+            if let Some(before) = before {
+                let changed =
+                    crate::fhir::security_labels(before) != crate::fhir::security_labels(after);
+                if changed {
+                    if self.role() != Role::Physician || self.glass(id).is_none() {
+                        return Err(forbidden(policy::Denied {
+                            permission: "security.label",
+                            role: self.role(),
+                            detail: format!(
+                                "changing or removing the security labels of Patient/{id} needs a physician who has broken the glass on that record (POST /auth/break-glass); the change is audited"
+                            ),
+                        }));
+                    }
+                    if let Some(reason) = self.glass(id) {
+                        self.emergency(reason);
+                    }
+                    self.note.label_changes.push(id.to_string());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// May this user delete `rtype/id`, whose current version is `before`?
+    pub fn check_removal(
+        &mut self,
+        rtype: &str,
+        id: &str,
+        before: Option<&Value>,
+    ) -> Result<(), ApiError> {
+        policy::check_delete(self.role(), rtype).map_err(forbidden)?;
+        if let Some(before) = before {
+            if let Some(patient) = policy::patient_of(rtype, id, before) {
+                self.touched(&patient);
+                self.require_glass_if_restricted(&patient)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn require_glass_if_restricted(&mut self, patient: &str) -> Result<(), ApiError> {
+        if !self.is_restricted(patient) {
+            return Ok(());
+        }
+        match self.glass(patient) {
+            Some(reason) => {
+                self.emergency(reason);
+                Ok(())
+            }
+            None => {
+                let mut refused = ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    IssueCode::Forbidden,
+                    restricted_message(patient),
+                );
+                refused.patients = vec![patient.to_string()];
+                Err(refused)
+            }
+        }
+    }
+}
+
+pub fn restricted_message(patient: &str) -> String {
+    format!(
+        "forbidden: Patient/{patient} is a restricted record; break the glass (POST /auth/break-glass with a reason) to open it. Emergency access is audited."
+    )
+}
+
+pub fn forbidden(denied: policy::Denied) -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        IssueCode::Forbidden,
+        denied.message(),
+    )
+}
