@@ -51,3 +51,32 @@ pub fn make_private(path: &Path) -> std::io::Result<()> {
     let _ = path;
     Ok(())
 }
+
+/// Writes `bytes` to `path` atomically with mode 0600, without changing the folder's mode (the
+/// folder may be one the user chose, such as the one holding a database).
+pub fn write_private_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = std::path::PathBuf::from(tmp);
+    {
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+    }
+    std::fs::rename(&tmp, path)
+}
+
+/// Creates `path` empty with mode 0600 if it does not exist, and sets 0600 if it does: SQLite
+/// then gives its WAL and shared-memory files the same mode.
+pub fn private_file(path: &Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?;
+    make_private(path)
+}

@@ -104,6 +104,22 @@ enum Command {
         /// The PEM private key of --tls-cert
         #[arg(long, value_name = "PEM", requires = "tls_cert")]
         tls_key: Option<PathBuf>,
+        /// Seconds a client has to send a request's headers, from its first byte
+        #[arg(long, value_name = "SECS", default_value_t = 10)]
+        header_timeout: u64,
+        /// Seconds a client has to send a request's body
+        #[arg(long, value_name = "SECS", default_value_t = 30)]
+        body_timeout: u64,
+        /// Seconds a kept-alive connection may sit idle between requests
+        #[arg(long, value_name = "SECS", default_value_t = 60)]
+        idle_timeout: u64,
+        /// The base URL clients reach the server at (e.g. https://ehr.example.org/fhir);
+        /// links use it whatever the request's Host header says
+        #[arg(long, value_name = "URL")]
+        public_url: Option<String>,
+        /// A reverse proxy whose X-Forwarded-Proto/Host/For headers are believed (repeatable)
+        #[arg(long, value_name = "IP")]
+        trusted_proxy: Vec<std::net::IpAddr>,
     },
     /// Manage the embedded server's users (works on the database file directly)
     User {
@@ -174,7 +190,8 @@ enum CacheCommand {
 
 #[derive(Subcommand)]
 enum UserCommand {
-    /// Add a user (asks for the password twice, or reads it from --password-stdin)
+    /// Add a user: prints a one-time password they replace at first sign-in (or, with
+    /// --password-stdin, sets the password read from standard input)
     Add {
         #[arg(long)]
         db: PathBuf,
@@ -185,7 +202,8 @@ enum UserCommand {
         /// Full name as shown on notes and orders, e.g. "Dr Jane Doe"
         #[arg(long, default_value = "")]
         name: String,
-        /// Read the password from the first line of standard input (for scripts)
+        /// Set this password, read from the first line of standard input (for scripts), instead
+        /// of a one-time password
         #[arg(long)]
         password_stdin: bool,
     },
@@ -208,7 +226,8 @@ enum UserCommand {
         #[arg(long)]
         username: String,
     },
-    /// Set a new password, clear a lockout and sign the user out everywhere
+    /// Issue a one-time password (or set the one on --password-stdin), clear a lockout and
+    /// sign the user out everywhere
     ResetPassword {
         #[arg(long)]
         db: PathBuf,
@@ -235,32 +254,13 @@ enum UserCommand {
     },
 }
 
-/// Shortest password `bedside user` accepts.
-const MIN_PASSWORD: usize = 10;
-
-fn read_password(username: &str, from_stdin: bool) -> Result<String> {
-    let password = if from_stdin {
-        let mut line = String::new();
-        std::io::stdin()
-            .read_line(&mut line)
-            .context("cannot read the password from standard input")?;
-        line.trim_end_matches(['\r', '\n']).to_string()
-    } else {
-        if !std::io::stdin().is_terminal() {
-            anyhow::bail!("no terminal to ask for the password on: pass it with --password-stdin");
-        }
-        let first = rpassword::prompt_password(format!("New password for {username}: "))
-            .context("cannot read the password")?;
-        let again = rpassword::prompt_password("Again: ").context("cannot read the password")?;
-        if first != again {
-            anyhow::bail!("the two passwords differ; nothing was changed");
-        }
-        first
-    };
-    if password.chars().count() < MIN_PASSWORD {
-        anyhow::bail!("the password must have at least {MIN_PASSWORD} characters");
-    }
-    Ok(password)
+/// A password from the first line of standard input (`--password-stdin`, for scripts).
+fn read_password() -> Result<String> {
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .context("cannot read the password from standard input")?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_string())
 }
 
 /// One user's offline data on this machine, found from the folders' own records.
@@ -470,14 +470,28 @@ fn user_command(action: UserCommand) -> Result<()> {
             name,
             password_stdin,
         } => {
-            let password = read_password(&username, password_stdin)?;
-            let user = auth(&db)?.add_user(&username, &name, role, &password)?;
-            println!(
-                "added {} ({}) as {}",
-                user.username,
-                user.name,
-                user.role.as_str()
-            );
+            let auth = auth(&db)?;
+            if password_stdin {
+                let password = read_password()?;
+                Auth::check_policy(&username, &password)?;
+                let user = auth.add_user(&username, &name, role, &password)?;
+                println!(
+                    "added {} ({}) as {}",
+                    user.username,
+                    user.name,
+                    user.role.as_str()
+                );
+            } else {
+                let (user, one_time) = auth.add_user_one_time(&username, &name, role)?;
+                println!(
+                    "added {} ({}) as {}",
+                    user.username,
+                    user.name,
+                    user.role.as_str()
+                );
+                println!("one-time password: {one_time}");
+                println!("give it to {username} in person; they choose their own at first sign-in");
+            }
         }
         UserCommand::List { db } => {
             let auth = auth(&db)?;
@@ -528,9 +542,17 @@ fn user_command(action: UserCommand) -> Result<()> {
         } => {
             let auth = auth(&db)?;
             auth.user(&username)?;
-            let password = read_password(&username, password_stdin)?;
-            auth.reset_password(&username, &password)?;
-            println!("{username}: new password set; lockout cleared; signed out everywhere");
+            if password_stdin {
+                let password = read_password()?;
+                Auth::check_policy(&username, &password)?;
+                auth.reset_password(&username, &password)?;
+                println!("{username}: new password set; lockout cleared; signed out everywhere");
+            } else {
+                let one_time = auth.reset_one_time(&username)?;
+                println!("{username}: lockout cleared; signed out everywhere");
+                println!("one-time password: {one_time}");
+                println!("they choose their own at their next sign-in");
+            }
         }
         UserCommand::Totp { db, username } => {
             let (secret, uri) = auth(&db)?.enrol_totp(&username)?;
@@ -602,7 +624,7 @@ fn seed_with_progress(store: &Store, opts: &SeedOptions) -> Result<()> {
 fn serve_until_signal(
     store: Store,
     listen: SocketAddr,
-    max_body: usize,
+    config: ServerConfig,
     tls: Option<(PathBuf, PathBuf)>,
     announce: impl FnOnce(&str),
 ) -> Result<()> {
@@ -616,10 +638,6 @@ fn serve_until_signal(
             .await
             .with_context(|| format!("cannot listen on {listen}"))?;
         let local = listener.local_addr()?;
-        let config = ServerConfig {
-            body_limit: max_body,
-            ..ServerConfig::default()
-        };
         match tls {
             Some(tls) => {
                 announce(&format!("https://{local}/fhir"));
@@ -689,7 +707,8 @@ fn main() -> Result<()> {
             if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
                 // No terminal (a script, CI): serve the demo database for other clients.
                 let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
-                return serve_until_signal(store, loopback, DEFAULT_BODY_LIMIT, None, |base| {
+                let config = ServerConfig::default();
+                return serve_until_signal(store, loopback, config, None, |base| {
                     println!("bedside demo: no terminal, so no workstation");
                     println!("FHIR R4 server at {base}; Ctrl-C stops it");
                     println!(
@@ -739,6 +758,11 @@ fn main() -> Result<()> {
             max_body,
             tls_cert,
             tls_key,
+            header_timeout,
+            body_timeout,
+            idle_timeout,
+            public_url,
+            trusted_proxy,
         } => {
             init_server_logging();
             let db = match db {
@@ -758,7 +782,19 @@ fn main() -> Result<()> {
                     db.display()
                 );
             }
-            serve_until_signal(store, listen, max_body, tls, |base| {
+            let config = ServerConfig {
+                body_limit: max_body,
+                timeouts: bedside::server::Timeouts {
+                    header: std::time::Duration::from_secs(header_timeout.max(1)),
+                    body: std::time::Duration::from_secs(body_timeout.max(1)),
+                    idle: std::time::Duration::from_secs(idle_timeout.max(1)),
+                },
+                tls: tls.is_some(),
+                public_url,
+                trusted_proxies: trusted_proxy,
+                ..ServerConfig::default()
+            };
+            serve_until_signal(store, listen, config, tls, |base| {
                 eprintln!(
                     "bedside FHIR R4 server at {base} (database {})",
                     db.display()
@@ -982,16 +1018,19 @@ fn init_workstation_logging() {
         .state_dir()
         .map(Path::to_path_buf)
         .unwrap_or_else(|| dirs.data_local_dir().to_path_buf());
-    if std::fs::create_dir_all(&dir).is_err() {
+    if bedside::files::private_dir(&dir).is_err() {
         return;
     }
-    let Ok(file) = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(dir.join("bedside.log"))
-    else {
+    let path = dir.join("bedside.log");
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).append(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let Ok(file) = options.open(&path) else {
         return;
     };
+    // A log from an earlier version may have been created 0644.
+    let _ = bedside::files::make_private(&path);
     let filter = tracing_subscriber::EnvFilter::try_from_env("BEDSIDE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()

@@ -25,12 +25,20 @@ pub fn legacy_drafts() -> Result<PathBuf> {
     Ok(dirs()?.data_dir().join("drafts"))
 }
 
+/// bedside's own data folder, private to the user (0700): it holds databases with patient data.
+fn private_data_dir() -> Result<PathBuf> {
+    let dir = dirs()?.data_dir().to_path_buf();
+    crate::files::private_dir(&dir)
+        .with_context(|| format!("cannot create the private folder {}", dir.display()))?;
+    Ok(dir)
+}
+
 /// The default database of `bedside serve`.
 pub fn default_db() -> Result<PathBuf> {
-    Ok(dirs()?.data_dir().join("bedside.db"))
+    Ok(private_data_dir()?.join("bedside.db"))
 }
 
 /// The database `bedside demo --patients N` seeds on first run (one per population size).
 pub fn demo_db(patients: u64) -> Result<PathBuf> {
-    Ok(dirs()?.data_dir().join(format!("demo-{patients}.db")))
+    Ok(private_data_dir()?.join(format!("demo-{patients}.db")))
 }

@@ -4,7 +4,9 @@
 //! and what each role may do is in `policy`.
 
 pub mod audit;
+pub mod password;
 pub mod policy;
+mod sealed;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -70,6 +72,12 @@ pub enum AuthError {
     UnknownUser(String),
     #[error("a user {0:?} already exists")]
     Exists(String),
+    #[error(
+        "this account has a one-time password: choose your own now (POST /auth/password with username, password and new_password)"
+    )]
+    PasswordChangeRequired,
+    #[error("{0}")]
+    Weak(String),
     #[error("{0}")]
     Invalid(String),
     #[error(transparent)]
@@ -92,6 +100,8 @@ pub struct User {
     pub totp: bool,
     pub locked: bool,
     pub practitioner: Option<String>,
+    /// Signs in with a one-time password that must be replaced first.
+    pub must_change: bool,
 }
 
 /// Who is making a request: resolved from a valid bearer token.
@@ -207,10 +217,11 @@ struct UserRow {
     failures: i64,
     locked_until: Option<i64>,
     practitioner: Option<String>,
+    must_change: bool,
 }
 
 const USER_COLUMNS: &str = "username, name, role, password, disabled, totp_secret, \
-     totp_last_step, failures, locked_until, practitioner";
+     totp_last_step, failures, locked_until, practitioner, must_change";
 
 fn user_row(r: &rusqlite::Row) -> rusqlite::Result<UserRow> {
     Ok(UserRow {
@@ -224,6 +235,7 @@ fn user_row(r: &rusqlite::Row) -> rusqlite::Result<UserRow> {
         failures: r.get(7)?,
         locked_until: r.get(8)?,
         practitioner: r.get(9)?,
+        must_change: r.get(10)?,
     })
 }
 
@@ -237,6 +249,7 @@ impl UserRow {
             totp: self.totp_secret.is_some(),
             locked: self.locked_until.is_some_and(|t| t > now),
             practitioner: self.practitioner.clone(),
+            must_change: self.must_change,
         }
     }
 }
@@ -323,6 +336,80 @@ impl Auth {
         self.user(username)
     }
 
+    /// Adds a user with a one-time password, which is returned: the user must choose their own
+    /// at first sign-in. This is how an administrator creates accounts, so an administrator
+    /// never knows a password that stays in use.
+    pub fn add_user_one_time(
+        &self,
+        username: &str,
+        name: &str,
+        role: Role,
+    ) -> Result<(User, String), AuthError> {
+        let one_time = password::one_time()
+            .map_err(|e| AuthError::Invalid(format!("the system random source failed: {e}")))?;
+        self.add_user(username, name, role, &one_time)?;
+        self.update_user(
+            username,
+            "UPDATE auth_user SET must_change = 1 WHERE username = ?1",
+        )?;
+        Ok((self.user(username)?, one_time))
+    }
+
+    /// Replaces `username`'s password with a new one-time password (returned), clears any
+    /// lockout and signs the user out everywhere.
+    pub fn reset_one_time(&self, username: &str) -> Result<String, AuthError> {
+        let one_time = password::one_time()
+            .map_err(|e| AuthError::Invalid(format!("the system random source failed: {e}")))?;
+        self.reset_password(username, &one_time)?;
+        self.update_user(
+            username,
+            "UPDATE auth_user SET must_change = 1 WHERE username = ?1",
+        )?;
+        Ok(one_time)
+    }
+
+    /// Checks `new` against the password policy for `username`.
+    pub fn check_policy(username: &str, new: &str) -> Result<(), AuthError> {
+        match password::weakness(new, username) {
+            Some(why) => Err(AuthError::Weak(why)),
+            None => Ok(()),
+        }
+    }
+
+    /// The user's own password change (a one-time password at first sign-in, or any time):
+    /// the current password (and TOTP code, if enrolled) are checked as at sign-in, the new one
+    /// against the policy; every earlier token is revoked and a new one issued.
+    pub fn change_password(
+        &self,
+        username: &str,
+        current: &str,
+        new: &str,
+        code: Option<&str>,
+    ) -> Result<Issued, AuthError> {
+        let now = now_ms();
+        let (user, role) = self.verify(username, current, code, now)?;
+        Self::check_policy(username, new)?;
+        if new == current {
+            return Err(AuthError::Weak(
+                "the new password must differ from the current one".into(),
+            ));
+        }
+        let hash = hash_password(new)?;
+        self.store.write_side(|tx| {
+            tx.execute(
+                "UPDATE auth_user SET password = ?2, must_change = 0, failures = 0,
+                 locked_until = NULL WHERE username = ?1",
+                params![username, hash],
+            )?;
+            tx.execute(
+                "UPDATE auth_token SET revoked = 1 WHERE username = ?1",
+                [username],
+            )?;
+            Ok(())
+        })?;
+        self.issue(&user, role, now)
+    }
+
     pub fn user(&self, username: &str) -> Result<User, AuthError> {
         self.find(username)?
             .map(|u| u.user(now_ms()))
@@ -372,8 +459,8 @@ impl Auth {
         let hash = hash_password(password)?;
         let changed = self.store.write_side(|tx| {
             Ok(tx.execute(
-                "UPDATE auth_user SET password = ?2, failures = 0, locked_until = NULL
-                 WHERE username = ?1",
+                "UPDATE auth_user SET password = ?2, failures = 0, locked_until = NULL,
+                 must_change = 0 WHERE username = ?1",
                 params![username, hash],
             )?)
         })?;
@@ -401,10 +488,11 @@ impl Auth {
         let Secret::Encoded(b32) = secret else {
             return Err(AuthError::Invalid("cannot encode the secret".into()));
         };
+        let stored = sealed::seal(&self.secret_key()?, username, &b32)?;
         let changed = self.store.write_side(|tx| {
             Ok(tx.execute(
                 "UPDATE auth_user SET totp_secret = ?2, totp_last_step = NULL WHERE username = ?1",
-                params![username, b32],
+                params![username, stored],
             )?)
         })?;
         if changed == 0 {
@@ -418,6 +506,45 @@ impl Auth {
             enc(username)
         );
         Ok((b32, uri))
+    }
+
+    /// The key that seals TOTP secrets at rest (see `sealed`).
+    fn secret_key(&self) -> Result<[u8; 32], AuthError> {
+        sealed::key_for(self.store.path())
+    }
+
+    /// A stored TOTP secret, opened (a secret stored before sealing existed is sealed now).
+    fn open_secret(&self, username: &str, stored: &str) -> Result<String, AuthError> {
+        let key = self.secret_key()?;
+        if let Some(secret) = sealed::open(&key, username, stored)? {
+            return Ok(secret);
+        }
+        let resealed = sealed::seal(&key, username, stored)?;
+        self.store.write_side(|tx| {
+            tx.execute(
+                "UPDATE auth_user SET totp_secret = ?2 WHERE username = ?1",
+                params![username, resealed],
+            )?;
+            Ok(())
+        })?;
+        Ok(stored.to_string())
+    }
+
+    /// Seals every TOTP secret still stored in plain text (a database from before sealing).
+    pub fn seal_plain_secrets(&self) -> Result<usize, AuthError> {
+        let plain: Vec<(String, String)> = self.store.read_side(|c| {
+            let mut stmt = c.prepare(
+                "SELECT username, totp_secret FROM auth_user WHERE totp_secret IS NOT NULL",
+            )?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })?;
+        let mut sealed_now = 0;
+        for (username, stored) in plain.iter().filter(|(_, s)| !sealed::is_sealed(s)) {
+            self.open_secret(username, stored)?;
+            sealed_now += 1;
+        }
+        Ok(sealed_now)
     }
 
     /// Marks whether every user of `role` must use a second factor.
@@ -455,6 +582,25 @@ impl Auth {
         code: Option<&str>,
     ) -> Result<Issued, AuthError> {
         let now = now_ms();
+        let (user, role) = self.verify(username, password, code, now)?;
+        if user.must_change {
+            return Err(AuthError::PasswordChangeRequired);
+        }
+        self.issue(&user, role, now)
+    }
+
+    /// Checks a username, password and TOTP code as sign-in does (failures count towards a
+    /// lockout); the user and their role when they are right.
+    fn verify(
+        &self,
+        username: &str,
+        password: &str,
+        code: Option<&str>,
+        now: i64,
+    ) -> Result<(UserRow, Role), AuthError> {
+        if password.chars().count() > password::MAX_CHARS {
+            return Err(AuthError::WrongCredentials);
+        }
         let Some(user) = self.find(username)? else {
             // Same work as a real check, so timing does not tell which usernames exist.
             verify_password(password, dummy_hash());
@@ -473,10 +619,11 @@ impl Auth {
         }
         let role = Role::parse(&user.role).ok_or(AuthError::Disabled)?;
         let mfa_required = self.mfa_roles()?.contains(&role);
-        match (
-            &user.totp_secret,
-            code.map(str::trim).filter(|c| !c.is_empty()),
-        ) {
+        let secret = match &user.totp_secret {
+            Some(stored) => Some(self.open_secret(username, stored)?),
+            None => None,
+        };
+        match (&secret, code.map(str::trim).filter(|c| !c.is_empty())) {
             (None, _) if mfa_required => {
                 return Err(AuthError::Invalid(format!(
                     "the {} role requires a second factor, and this account has none enrolled; ask an administrator to run `bedside user totp`",
@@ -504,7 +651,7 @@ impl Auth {
                 }
             }
         }
-        self.issue(&user, role, now)
+        Ok((user, role))
     }
 
     /// The time step `code` matches (the current one, or one either side for clock drift),

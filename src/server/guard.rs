@@ -336,12 +336,46 @@ pub struct LoginRequest {
     totp: Option<String>,
 }
 
+/// The JSON body of an `/auth` request, read within the auth body limit and the body timeout.
+async fn auth_body<T: serde::de::DeserializeOwned>(
+    st: &AppState,
+    headers: &HeaderMap,
+    body: axum::body::Body,
+    shape: &str,
+) -> Result<T, Response> {
+    let bytes = super::handlers::read_body(st, headers, body, super::AUTH_BODY_LIMIT)
+        .await
+        .map_err(IntoResponse::into_response)?;
+    serde_json::from_slice::<T>(&bytes).map_err(|_| {
+        auth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            &format!("send JSON {shape}"),
+        )
+    })
+}
+
 fn auth_error(status: StatusCode, code: &str, message: &str) -> Response {
     (
         status,
         Json(json!({"error": code, "error_description": message})),
     )
         .into_response()
+}
+
+/// The status and OAuth-style error code a sign-in failure answers with.
+fn auth_error_code(e: &AuthError) -> (StatusCode, &'static str) {
+    match e {
+        AuthError::TotpRequired => (StatusCode::UNAUTHORIZED, "totp_required"),
+        AuthError::TotpWrong => (StatusCode::UNAUTHORIZED, "totp_invalid"),
+        AuthError::Locked { .. } => (StatusCode::UNAUTHORIZED, "locked"),
+        AuthError::Disabled => (StatusCode::FORBIDDEN, "disabled"),
+        AuthError::PasswordChangeRequired => (StatusCode::FORBIDDEN, "password_change_required"),
+        AuthError::Weak(_) => (StatusCode::BAD_REQUEST, "weak_password"),
+        AuthError::Invalid(_) => (StatusCode::FORBIDDEN, "mfa_not_enrolled"),
+        AuthError::Store(_) => (StatusCode::SERVICE_UNAVAILABLE, "server_error"),
+        _ => (StatusCode::UNAUTHORIZED, "invalid_grant"),
+    }
 }
 
 fn user_json(session: &Session) -> Value {
@@ -372,14 +406,13 @@ async fn blocking<T: Send + 'static>(
 pub async fn login(
     State(st): State<AppState>,
     ConnectInfo(info): ConnectInfo<ClientAddr>,
-    body: axum::body::Bytes,
+    headers: HeaderMap,
+    body: axum::body::Body,
 ) -> Response {
-    let Ok(request) = serde_json::from_slice::<LoginRequest>(&body) else {
-        return auth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "send JSON {\"username\": ..., \"password\": ..., \"totp\": ... (if enrolled)}",
-        );
+    let shape = "{\"username\": ..., \"password\": ..., \"totp\": ... (if enrolled)}";
+    let request: LoginRequest = match auth_body(&st, &headers, body, shape).await {
+        Ok(r) => r,
+        Err(response) => return response,
     };
     let auth = st.auth.clone();
     let username = request.username.trim().to_lowercase();
@@ -412,15 +445,7 @@ pub async fn login(
         Err(e) => {
             event.success = false;
             event.description = Some(e.to_string());
-            let (status, code) = match &e {
-                AuthError::TotpRequired => (StatusCode::UNAUTHORIZED, "totp_required"),
-                AuthError::TotpWrong => (StatusCode::UNAUTHORIZED, "totp_invalid"),
-                AuthError::Locked { .. } => (StatusCode::UNAUTHORIZED, "locked"),
-                AuthError::Disabled => (StatusCode::FORBIDDEN, "disabled"),
-                AuthError::Invalid(_) => (StatusCode::FORBIDDEN, "mfa_not_enrolled"),
-                AuthError::Store(_) => (StatusCode::SERVICE_UNAVAILABLE, "server_error"),
-                _ => (StatusCode::UNAUTHORIZED, "invalid_grant"),
-            };
+            let (status, code) = auth_error_code(&e);
             auth_error(status, code, &e.to_string())
         }
     };
@@ -485,19 +510,17 @@ pub async fn break_glass(
     State(st): State<AppState>,
     ConnectInfo(info): ConnectInfo<ClientAddr>,
     headers: HeaderMap,
-    body: axum::body::Bytes,
+    body: axum::body::Body,
 ) -> Response {
     let what = "POST /auth/break-glass".to_string();
     let session = match session_or_refusal(&st, &headers, Some(info.0.ip()), what).await {
         Ok(s) => s,
         Err(r) => return r,
     };
-    let Ok(request) = serde_json::from_slice::<GlassRequest>(&body) else {
-        return auth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "send JSON {\"patient\": \"<Patient id>\", \"reason\": \"...\"}",
-        );
+    let shape = "{\"patient\": \"<Patient id>\", \"reason\": \"...\"}";
+    let request: GlassRequest = match auth_body(&st, &headers, body, shape).await {
+        Ok(r) => r,
+        Err(response) => return response,
     };
     let patient = request
         .patient
@@ -602,26 +625,35 @@ pub struct NewUser {
     #[serde(default)]
     name: String,
     role: String,
-    password: String,
+    /// Refused: the server issues a one-time password.
+    #[serde(default)]
+    password: Option<String>,
 }
 
+/// `POST /auth/users`: adds a user with a one-time password, returned once in the answer for
+/// the administrator to hand over; the user chooses their own at first sign-in.
 pub async fn add_user(
     State(st): State<AppState>,
     ConnectInfo(info): ConnectInfo<ClientAddr>,
     headers: HeaderMap,
-    body: axum::body::Bytes,
+    body: axum::body::Body,
 ) -> Response {
     let session = match admin_session(&st, &headers, info).await {
         Ok(s) => s,
         Err(r) => return r,
     };
-    let Ok(new) = serde_json::from_slice::<NewUser>(&body) else {
+    let shape = "{\"username\", \"name\", \"role\"}";
+    let new: NewUser = match auth_body(&st, &headers, body, shape).await {
+        Ok(r) => r,
+        Err(response) => return response,
+    };
+    if new.password.is_some() {
         return auth_error(
             StatusCode::BAD_REQUEST,
             "invalid_request",
-            "send JSON {\"username\", \"name\", \"role\", \"password\"}",
+            "do not send a password: the server issues a one-time password, and the user chooses their own at first sign-in",
         );
-    };
+    }
     let Some(role) = Role::parse(&new.role) else {
         return auth_error(
             StatusCode::BAD_REQUEST,
@@ -631,13 +663,19 @@ pub async fn add_user(
     };
     let auth = st.auth.clone();
     let username = new.username.clone();
-    let result =
-        blocking(move || auth.add_user(&new.username, &new.name, role, &new.password)).await;
+    let result = blocking(move || auth.add_user_one_time(&new.username, &new.name, role)).await;
     let mut event = Event::new(Subtype::UserAdmin, agent(&session));
     event.address = connect_address(info);
-    event.description = Some(format!("add user {username} as {}", role.as_str()));
+    event.description = Some(format!(
+        "add user {username} as {} with a one-time password",
+        role.as_str()
+    ));
     let response = match result {
-        Ok(Ok(user)) => (StatusCode::CREATED, Json(json!(user))).into_response(),
+        Ok(Ok((user, one_time))) => {
+            let mut body = json!(user);
+            body["one_time_password"] = json!(one_time);
+            (StatusCode::CREATED, Json(body)).into_response()
+        }
         Ok(Err(e)) => {
             event.success = false;
             auth_error(StatusCode::BAD_REQUEST, "invalid_request", &e.to_string())
@@ -647,7 +685,75 @@ pub async fn add_user(
     audited(&st.store, event, response).await
 }
 
-/// `POST /auth/users/{username}/{disable|enable}`.
+#[derive(Deserialize)]
+pub struct PasswordChange {
+    username: String,
+    password: String,
+    new_password: String,
+    #[serde(default)]
+    totp: Option<String>,
+}
+
+/// `POST /auth/password`: a user replaces their password (a one-time password at first
+/// sign-in, or any time), proving the current one as at sign-in. Answers like a sign-in.
+pub async fn change_password(
+    State(st): State<AppState>,
+    ConnectInfo(info): ConnectInfo<ClientAddr>,
+    headers: HeaderMap,
+    body: axum::body::Body,
+) -> Response {
+    let shape = "{\"username\", \"password\", \"new_password\", \"totp\" (if enrolled)}";
+    let request: PasswordChange = match auth_body(&st, &headers, body, shape).await {
+        Ok(r) => r,
+        Err(response) => return response,
+    };
+    let username = request.username.trim().to_lowercase();
+    let auth = st.auth.clone();
+    let name = username.clone();
+    let result = match blocking(move || {
+        auth.change_password(
+            &name,
+            &request.password,
+            &request.new_password,
+            request.totp.as_deref(),
+        )
+    })
+    .await
+    {
+        Ok(r) => r,
+        Err(response) => return response,
+    };
+    let mut event = Event::new(
+        Subtype::PasswordChange,
+        Agent {
+            username: Some(username),
+            ..Agent::default()
+        },
+    );
+    event.address = connect_address(info);
+    let response = match result {
+        Ok(issued) => {
+            event.agent = agent(&issued.session);
+            event.description = Some("the user set a new password".into());
+            Json(json!({
+                "access_token": issued.token,
+                "token_type": "Bearer",
+                "expires_in": issued.expires_in,
+                "user": user_json(&issued.session),
+            }))
+            .into_response()
+        }
+        Err(e) => {
+            event.success = false;
+            event.description = Some(e.to_string());
+            let (status, code) = auth_error_code(&e);
+            auth_error(status, code, &e.to_string())
+        }
+    };
+    audited(&st.store, event, response).await
+}
+
+/// `POST /auth/users/{username}/{disable|enable|reset}`.
 pub async fn change_user(
     State(st): State<AppState>,
     ConnectInfo(info): ConnectInfo<ClientAddr>,
@@ -658,25 +764,31 @@ pub async fn change_user(
         Ok(s) => s,
         Err(r) => return r,
     };
-    let disabled = match change.as_str() {
-        "disable" => true,
-        "enable" => false,
+    let auth = st.auth.clone();
+    let name = username.clone();
+    // `reset` answers with a new one-time password; the others with nothing.
+    let result: Result<Result<Option<String>, AuthError>, Response> = match change.as_str() {
+        "disable" | "enable" => {
+            let disabled = change == "disable";
+            blocking(move || auth.set_disabled(&name, disabled).map(|()| None)).await
+        }
+        "reset" => blocking(move || auth.reset_one_time(&name).map(Some)).await,
         _ => {
             return auth_error(
                 StatusCode::NOT_FOUND,
                 "invalid_request",
-                "use /auth/users/{username}/disable or /enable",
+                "use /auth/users/{username}/disable, /enable or /reset",
             );
         }
     };
-    let auth = st.auth.clone();
-    let name = username.clone();
-    let result = blocking(move || auth.set_disabled(&name, disabled)).await;
     let mut event = Event::new(Subtype::UserAdmin, agent(&session));
     event.address = connect_address(info);
     event.description = Some(format!("{change} user {username}"));
     let response = match result {
-        Ok(Ok(())) => StatusCode::NO_CONTENT.into_response(),
+        Ok(Ok(None)) => StatusCode::NO_CONTENT.into_response(),
+        Ok(Ok(Some(one_time))) => {
+            Json(json!({"username": username, "one_time_password": one_time})).into_response()
+        }
         Ok(Err(e @ AuthError::UnknownUser(_))) => {
             event.success = false;
             auth_error(StatusCode::NOT_FOUND, "not_found", &e.to_string())

@@ -3,7 +3,7 @@
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Extension, Path, RawQuery, State};
-use axum::http::header::{ACCEPT, CONTENT_LENGTH, CONTENT_TYPE, HOST};
+use axum::http::header::{ACCEPT, CONTENT_LENGTH, CONTENT_TYPE};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::Value;
@@ -36,10 +36,12 @@ pub enum Return {
 }
 
 pub(super) fn ctx(headers: &HeaderMap, query: Option<String>) -> Result<Ctx, ApiError> {
-    let host = headers
-        .get(HOST)
+    // Set by `origin::stamp` for every request (a client's own value is replaced).
+    let base = headers
+        .get(super::origin::BASE_HEADER)
         .and_then(|h| h.to_str().ok())
-        .unwrap_or("localhost");
+        .unwrap_or("http://localhost/fhir")
+        .to_string();
     let params: Vec<(String, String)> =
         form_urlencoded::parse(query.unwrap_or_default().as_bytes())
             .into_owned()
@@ -74,7 +76,7 @@ pub(super) fn ctx(headers: &HeaderMap, query: Option<String>) -> Result<Ctx, Api
         }
     }
     Ok(Ctx {
-        base: format!("http://{host}/fhir"),
+        base,
         params: expand_page(params)?,
         strict,
         prefer,
@@ -134,7 +136,14 @@ fn check_type(rtype: &str) -> Result<(), ApiError> {
     }
 }
 
-async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, ApiError> {
+/// Reads a request body of at most `limit` bytes within the server's body timeout: a larger
+/// declared body is refused before a byte is read, and a body that trickles in is cut off.
+pub(super) async fn read_body(
+    st: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+) -> Result<Bytes, ApiError> {
     let too_large = || {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -151,13 +160,22 @@ async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Byte
     if declared.is_some_and(|n| n > limit) {
         return Err(too_large());
     }
-    axum::body::to_bytes(body, limit).await.map_err(|e| {
-        if e.to_string().contains("length limit") {
-            too_large()
-        } else {
-            ApiError::bad_request("the request body could not be read (was the connection closed?)")
-        }
-    })
+    let timeout = st.timeouts.body;
+    match tokio::time::timeout(timeout, axum::body::to_bytes(body, limit)).await {
+        Err(_) => Err(ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            IssueCode::TooCostly,
+            format!(
+                "the request body did not arrive within this server's limit of {} s",
+                timeout.as_secs()
+            ),
+        )),
+        Ok(Err(e)) if e.to_string().contains("length limit") => Err(too_large()),
+        Ok(Err(_)) => Err(ApiError::bad_request(
+            "the request body could not be read (was the connection closed?)",
+        )),
+        Ok(Ok(bytes)) => Ok(bytes),
+    }
 }
 
 fn parse_json(bytes: &[u8]) -> Result<Value, ApiError> {
@@ -258,7 +276,7 @@ pub async fn create(
 ) -> Result<Response, ApiError> {
     let ctx = ctx(&headers, q)?;
     check_type(&rtype)?;
-    let resource = parse_json(&read_body(&headers, body, st.body_limit).await?)?;
+    let resource = parse_json(&read_body(&st, &headers, body, st.body_limit).await?)?;
     let condition: Option<Vec<(String, String)>> = headers
         .get("if-none-exist")
         .and_then(|v| v.to_str().ok())
@@ -296,7 +314,7 @@ pub async fn update(
 ) -> Result<Response, ApiError> {
     let ctx = ctx(&headers, q)?;
     check_type(&rtype)?;
-    let resource = parse_json(&read_body(&headers, body, st.body_limit).await?)?;
+    let resource = parse_json(&read_body(&st, &headers, body, st.body_limit).await?)?;
     let if_match = headers
         .get("if-match")
         .and_then(|v| v.to_str().ok())
@@ -357,7 +375,7 @@ pub async fn search_post(
     body: Body,
 ) -> Result<Response, ApiError> {
     let mut ctx = ctx(&headers, q)?;
-    let form = read_body(&headers, body, st.body_limit).await?;
+    let form = read_body(&st, &headers, body, st.body_limit).await?;
     let content_type = headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -679,7 +697,7 @@ pub async fn bundle_post(
     body: Body,
 ) -> Result<Response, ApiError> {
     let ctx = ctx(&headers, q)?;
-    let bundle = parse_json(&read_body(&headers, body, st.body_limit).await?)?;
+    let bundle = parse_json(&read_body(&st, &headers, body, st.body_limit).await?)?;
     let base = ctx.base.clone();
     let (response, note) = gated(&st, session, move |gate, st| {
         process_bundle(&st.store, gate, bundle, &base)

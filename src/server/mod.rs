@@ -7,6 +7,8 @@ pub mod gate;
 pub mod guard;
 mod handlers;
 mod interact;
+pub mod listen;
+mod origin;
 mod response;
 pub mod tls;
 mod transaction;
@@ -27,20 +29,35 @@ use crate::store::Store;
 
 /// Default limit on a request body: 16 MiB.
 pub const DEFAULT_BODY_LIMIT: usize = 16 * 1024 * 1024;
+/// Limit on a body sent to `/auth/*` (credentials, a reason, a new user): 64 KiB.
+pub const AUTH_BODY_LIMIT: usize = 64 * 1024;
+
+pub use listen::Timeouts;
 
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
     pub auth: Auth,
     pub body_limit: usize,
+    pub timeouts: Timeouts,
     pub refusals: std::sync::Arc<guard::RefusalLog>,
+    pub origin: std::sync::Arc<origin::Origin>,
 }
 
-/// How a server is run: body limit and sign-in settings.
+/// How a server is run: body limit, time limits, sign-in settings and how it is reached.
 #[derive(Clone, Debug)]
 pub struct ServerConfig {
     pub body_limit: usize,
     pub auth: Settings,
+    pub timeouts: Timeouts,
+    /// Served over TLS: links say https.
+    pub tls: bool,
+    /// The base URL clients use (behind a proxy or a DNS name): links use it, whatever the
+    /// request's Host header says.
+    pub public_url: Option<String>,
+    /// Proxies whose `X-Forwarded-Proto`, `X-Forwarded-Host` and `X-Forwarded-For` are
+    /// believed; from any other address they are ignored.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Default for ServerConfig {
@@ -48,6 +65,10 @@ impl Default for ServerConfig {
         ServerConfig {
             body_limit: DEFAULT_BODY_LIMIT,
             auth: Settings::default(),
+            timeouts: Timeouts::default(),
+            tls: false,
+            public_url: None,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -57,6 +78,7 @@ pub fn router(state: AppState) -> Router {
     let auth = Router::new()
         .route("/auth/login", post(guard::login))
         .route("/auth/logout", post(guard::logout))
+        .route("/auth/password", post(guard::change_password))
         .route("/auth/session", get(guard::whoami))
         .route("/auth/break-glass", post(guard::break_glass))
         .route("/auth/users", get(guard::list_users).post(guard::add_user))
@@ -80,10 +102,15 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             guard::require_session,
         ));
+    let fhir = fhir.layer(DefaultBodyLimit::disable());
+    let auth = auth.layer(DefaultBodyLimit::max(AUTH_BODY_LIMIT));
     fhir.merge(auth)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(DefaultBodyLimit::disable())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            origin::stamp,
+        ))
         .with_state(state)
 }
 
@@ -97,23 +124,36 @@ pub async fn serve<L>(
 ) -> std::io::Result<()>
 where
     L: axum::serve::Listener<Addr = SocketAddr>,
-    guard::ClientAddr:
-        for<'a> axum::extract::connect_info::Connected<axum::serve::IncomingStream<'a, L>>,
+    L::Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
     let mut auth = Auth::new(store.clone());
-    auth.settings = config.auth;
+    auth.settings = config.auth.clone();
+    // Secrets stored in plain text by an older version are sealed before serving.
+    {
+        let auth = auth.clone();
+        match tokio::task::spawn_blocking(move || auth.seal_plain_secrets()).await {
+            Ok(Ok(n)) if n > 0 => tracing::warn!("sealed {n} TOTP secrets stored in plain text"),
+            Ok(Err(e)) => tracing::error!(error = %e, "cannot seal the stored TOTP secrets"),
+            _ => {}
+        }
+    }
+    let local = listener.local_addr()?;
     let app = router(AppState {
         store: store.clone(),
         auth,
         body_limit: config.body_limit,
+        timeouts: config.timeouts,
         refusals: Default::default(),
+        origin: std::sync::Arc::new(origin::Origin::new(&config, local)),
     });
-    axum::serve(
+    listen::run(
         listener,
-        app.into_make_service_with_connect_info::<guard::ClientAddr>(),
+        app,
+        config.timeouts,
+        shutdown,
+        Duration::from_secs(30),
     )
-    .with_graceful_shutdown(shutdown)
-    .await?;
+    .await;
     // Fold the WAL back into the database so the file is complete on its own.
     let _ = tokio::task::spawn_blocking(move || store.optimize()).await;
     Ok(())

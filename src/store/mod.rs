@@ -71,9 +71,21 @@ impl Store {
     /// Opens (creating if needed) the database at `path`.
     pub fn open(path: &Path) -> Result<Store> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| {
-                StoreError::invalid(format!("cannot create folder {}: {e}", dir.display()))
-            })?;
+            if !dir.exists() {
+                // A folder made for the database is private; one the user chose is left as is.
+                crate::files::private_dir(dir).map_err(|e| {
+                    StoreError::invalid(format!("cannot create folder {}: {e}", dir.display()))
+                })?;
+            }
+        }
+        // The database holds patient data, password hashes and sealed secrets: 0600, and
+        // SQLite gives its -wal and -shm files the mode of the database file.
+        crate::files::private_file(path)
+            .map_err(|e| StoreError::invalid(format!("cannot create {}: {e}", path.display())))?;
+        for suffix in ["-wal", "-shm"] {
+            let mut side = path.as_os_str().to_owned();
+            side.push(suffix);
+            let _ = crate::files::make_private(Path::new(&side));
         }
         let mut writer = Connection::open(path)?;
         configure(&writer)?;
@@ -379,6 +391,16 @@ fn init_schema(conn: &mut Connection) -> Result<()> {
                 [schema::SCHEMA_VERSION.to_string()],
             )?;
         }
+    }
+    // Columns added since schema 1 (old databases gain them here).
+    let has_must_change: bool = tx
+        .prepare("SELECT 1 FROM pragma_table_info('auth_user') WHERE name = 'must_change'")?
+        .exists([])?;
+    if !has_must_change {
+        tx.execute(
+            "ALTER TABLE auth_user ADD COLUMN must_change INTEGER NOT NULL DEFAULT 0",
+            [],
+        )?;
     }
     // The write generation that `$everything` listings are cached under.
     tx.execute(

@@ -85,12 +85,13 @@ CREATE TABLE IF NOT EXISTS auth_user (
     role           TEXT NOT NULL,
     password       TEXT NOT NULL,      -- Argon2id PHC string
     disabled       INTEGER NOT NULL DEFAULT 0,
-    totp_secret    TEXT,               -- base32; NULL until enrolled
+    totp_secret    TEXT,               -- sealed (see src/auth/sealed.rs); NULL until enrolled
     totp_last_step INTEGER,            -- the last time step accepted (no replay)
     failures       INTEGER NOT NULL DEFAULT 0,
     locked_until   INTEGER,            -- epoch ms
     practitioner   TEXT,               -- Practitioner id the user acts as
-    created        INTEGER NOT NULL
+    created        INTEGER NOT NULL,
+    must_change    INTEGER NOT NULL DEFAULT 0  -- a one-time password, to be replaced
 );
 CREATE TABLE IF NOT EXISTS auth_token (
     hash     TEXT PRIMARY KEY,
