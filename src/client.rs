@@ -75,6 +75,8 @@ pub enum LoginError {
     NeedsCode(String),
     /// Refused, with the server's words.
     Refused(String),
+    /// The account has a one-time password: the user must choose their own (server's words).
+    MustChange(String),
     /// The server has no bedside sign-in.
     NoSignIn,
     Fetch(FetchError),
@@ -83,7 +85,9 @@ pub enum LoginError {
 impl std::fmt::Display for LoginError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            LoginError::NeedsCode(m) | LoginError::Refused(m) => f.write_str(m),
+            LoginError::NeedsCode(m) | LoginError::Refused(m) | LoginError::MustChange(m) => {
+                f.write_str(m)
+            }
             LoginError::NoSignIn => f.write_str(
                 "this server has no bedside sign-in (/auth/login); start bedside with --token",
             ),
@@ -219,8 +223,32 @@ impl FhirClient {
         password: &str,
         code: Option<&str>,
     ) -> Result<SignedIn, LoginError> {
-        let url = self.auth_url("auth/login").map_err(LoginError::Fetch)?;
-        let mut body = serde_json::json!({"username": username, "password": password});
+        let body = serde_json::json!({"username": username, "password": password});
+        self.sign_in("auth/login", body, username, code).await
+    }
+
+    /// Replaces the user's password (a one-time password at first sign-in) and signs in with
+    /// the new one.
+    pub async fn change_password(
+        &self,
+        username: &str,
+        current: &str,
+        new: &str,
+        code: Option<&str>,
+    ) -> Result<SignedIn, LoginError> {
+        let body = serde_json::json!({"username": username, "password": current,
+            "new_password": new});
+        self.sign_in("auth/password", body, username, code).await
+    }
+
+    async fn sign_in(
+        &self,
+        path: &str,
+        mut body: Value,
+        username: &str,
+        code: Option<&str>,
+    ) -> Result<SignedIn, LoginError> {
+        let url = self.auth_url(path).map_err(LoginError::Fetch)?;
         if let Some(code) = code.filter(|c| !c.trim().is_empty()) {
             body["totp"] = Value::String(code.trim().to_string());
         }
@@ -271,6 +299,7 @@ impl FhirClient {
             .collect::<String>();
         match reply["error"].as_str() {
             Some("totp_required" | "totp_invalid") => Err(LoginError::NeedsCode(message)),
+            Some("password_change_required") => Err(LoginError::MustChange(message)),
             _ => Err(LoginError::Refused(message)),
         }
     }

@@ -582,10 +582,13 @@ impl Auth {
         code: Option<&str>,
     ) -> Result<Issued, AuthError> {
         let now = now_ms();
-        let (user, role) = self.verify(username, password, code, now)?;
+        let (user, role) = self.verify_password(username, password, now)?;
+        // Asked before the code, which would otherwise be spent on a sign-in that cannot
+        // succeed (a code is accepted once).
         if user.must_change {
             return Err(AuthError::PasswordChangeRequired);
         }
+        self.verify_code(&user, role, code, now)?;
         self.issue(&user, role, now)
     }
 
@@ -596,6 +599,17 @@ impl Auth {
         username: &str,
         password: &str,
         code: Option<&str>,
+        now: i64,
+    ) -> Result<(UserRow, Role), AuthError> {
+        let (user, role) = self.verify_password(username, password, now)?;
+        self.verify_code(&user, role, code, now)?;
+        Ok((user, role))
+    }
+
+    fn verify_password(
+        &self,
+        username: &str,
+        password: &str,
         now: i64,
     ) -> Result<(UserRow, Role), AuthError> {
         if password.chars().count() > password::MAX_CHARS {
@@ -618,6 +632,18 @@ impl Auth {
             return Err(AuthError::Disabled);
         }
         let role = Role::parse(&user.role).ok_or(AuthError::Disabled)?;
+        Ok((user, role))
+    }
+
+    /// The second factor: required when enrolled or when the role demands it.
+    fn verify_code(
+        &self,
+        user: &UserRow,
+        role: Role,
+        code: Option<&str>,
+        now: i64,
+    ) -> Result<(), AuthError> {
+        let username = user.username.as_str();
         let mfa_required = self.mfa_roles()?.contains(&role);
         let secret = match &user.totp_secret {
             Some(stored) => Some(self.open_secret(username, stored)?),
@@ -645,13 +671,13 @@ impl Auth {
                         })?;
                     }
                     None => {
-                        self.record_failure(&user, now)?;
+                        self.record_failure(user, now)?;
                         return Err(AuthError::TotpWrong);
                     }
                 }
             }
         }
-        Ok((user, role))
+        Ok(())
     }
 
     /// The time step `code` matches (the current one, or one either side for clock drift),

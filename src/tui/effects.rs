@@ -453,6 +453,31 @@ impl Runner {
                 );
                 self.chart_task = Some(tokio::spawn(task));
             }
+            Effect::ChangePassword {
+                username,
+                current,
+                new,
+                code,
+            } => {
+                let storage = self.storage.clone();
+                tokio::spawn(async move {
+                    let result = client
+                        .change_password(&username, &current, &new, code.as_deref())
+                        .await;
+                    match result {
+                        Ok(user) => {
+                            let _ = tx.send(Msg::SignedIn(Ok(user.clone())));
+                            if let Some(cfg) = storage {
+                                let opened = offline::open_after_sign_in(cfg, user, new).await;
+                                let _ = tx.send(Msg::VaultOpened(opened));
+                            }
+                        }
+                        Err(e) => {
+                            let _ = tx.send(Msg::SignedIn(Err(e)));
+                        }
+                    }
+                });
+            }
             Effect::Login {
                 username,
                 password,

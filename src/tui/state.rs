@@ -228,6 +228,8 @@ pub enum FormMode {
     Passphrase,
     /// The screen is locked; the same user unlocks with their password.
     Unlock,
+    /// The account has a one-time password: the user chooses their own (typed twice).
+    NewPassword,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -238,8 +240,12 @@ pub struct SignInForm {
     pub code: String,
     /// The server asked for a TOTP code.
     pub needs_code: bool,
-    /// 0 username, 1 password, 2 code.
+    /// 0 username, 1 password (the new one when choosing), 2 code, 3 the new one again.
     pub field: usize,
+    /// Choosing a new password: the one-time password it replaces.
+    pub current: String,
+    /// Choosing a new password: typed again.
+    pub confirm: String,
     pub error: Option<String>,
     pub busy: bool,
 }
@@ -253,6 +259,8 @@ impl SignInForm {
             code: String::new(),
             needs_code: false,
             field: if username.is_empty() { 0 } else { 1 },
+            current: String::new(),
+            confirm: String::new(),
             error: None,
             busy: false,
         }
@@ -306,6 +314,13 @@ pub enum Effect {
         replace: bool,
         /// Unlocking for the user already signed in (offline, their token is kept).
         same_user: bool,
+    },
+    /// Replace a one-time password with the user's own, and sign in with it.
+    ChangePassword {
+        username: String,
+        current: String,
+        new: String,
+        code: Option<String>,
     },
     /// Unwrap (or create) the offline data key with a passphrase (token-only servers).
     OpenVault {

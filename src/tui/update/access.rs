@@ -31,6 +31,10 @@ pub(super) fn form_key(state: &mut State, key: Key, effects: &mut Vec<Effect>) {
         passphrase_key(form, key, effects);
         return;
     }
+    if form.mode == FormMode::NewPassword {
+        new_password_key(form, key, effects);
+        return;
+    }
     let fields = if form.needs_code { 3 } else { 2 };
     match key.code {
         KeyCode::Char(c) => {
@@ -75,6 +79,8 @@ pub(super) fn form_key(state: &mut State, key: Key, effects: &mut Vec<Effect>) {
                         .user
                         .as_ref()
                         .is_some_and(|u| u.username == username);
+                // Kept until the answer: a one-time password is needed again to replace it.
+                form.current = form.password.clone();
                 effects.push(Effect::Login {
                     same_user,
                     username: form.username.trim().to_lowercase(),
@@ -83,6 +89,60 @@ pub(super) fn form_key(state: &mut State, key: Key, effects: &mut Vec<Effect>) {
                     replace: state.access.signed_in,
                 });
             }
+        }
+        _ => {}
+    }
+}
+
+/// Choosing a new password in place of a one-time one: typed twice (and the code, if the
+/// server asks for one). The server checks it against its policy and says why it refuses.
+fn new_password_key(form: &mut SignInForm, key: Key, effects: &mut Vec<Effect>) {
+    let order: &[usize] = if form.needs_code { &[1, 3, 2] } else { &[1, 3] };
+    let at = order.iter().position(|f| *f == form.field).unwrap_or(0);
+    let field = match form.field {
+        3 => &mut form.confirm,
+        2 => &mut form.code,
+        _ => &mut form.password,
+    };
+    match key.code {
+        KeyCode::Char(c) => {
+            field.push(c);
+            form.error = None;
+        }
+        KeyCode::Backspace => {
+            field.pop();
+        }
+        KeyCode::Tab | KeyCode::Down => form.field = order[(at + 1) % order.len()],
+        KeyCode::BackTab | KeyCode::Up => form.field = order[(at + order.len() - 1) % order.len()],
+        KeyCode::Esc => {
+            // Back to signing in: nothing was changed.
+            let username = form.username.clone();
+            *form = SignInForm::new(FormMode::SignIn, &username);
+        }
+        KeyCode::Enter if form.field == 1 && form.confirm.is_empty() => form.field = 3,
+        KeyCode::Enter if form.password.is_empty() => {
+            form.field = 1;
+            form.error = Some("type the password you want to use from now on".into());
+        }
+        KeyCode::Enter if form.password != form.confirm => {
+            form.confirm.clear();
+            form.field = 3;
+            form.error = Some("the two new passwords differ; type it again".into());
+        }
+        KeyCode::Enter if form.needs_code && form.code.trim().is_empty() => {
+            form.field = 2;
+            form.error = Some("type the 6-digit code from your authenticator app".into());
+        }
+        KeyCode::Enter => {
+            form.busy = true;
+            form.error = None;
+            effects.push(Effect::ChangePassword {
+                username: form.username.trim().to_lowercase(),
+                current: form.current.clone(),
+                // Kept: the server may yet ask for a code.
+                new: form.password.clone(),
+                code: form.needs_code.then(|| std::mem::take(&mut form.code)),
+            });
         }
         _ => {}
     }
@@ -170,6 +230,7 @@ fn field_mut(form: &mut SignInForm) -> &mut String {
     match form.field {
         0 => &mut form.username,
         1 => &mut form.password,
+        3 => &mut form.confirm,
         _ => &mut form.code,
     }
 }
@@ -229,6 +290,18 @@ pub(super) fn signed_in(
             });
             state.access.user = Some(user);
         }
+        Err(LoginError::MustChange(_)) => {
+            form.mode = FormMode::NewPassword;
+            form.field = 1;
+            form.password.clear();
+            form.confirm.clear();
+            form.code.clear();
+            form.needs_code = false;
+            form.error = Some(
+                "this is a one-time password: choose your own (at least 12 characters; a few unrelated words are good)"
+                    .into(),
+            );
+        }
         Err(LoginError::NeedsCode(message)) => {
             let was_asking = form.needs_code;
             form.needs_code = true;
@@ -243,6 +316,13 @@ pub(super) fn signed_in(
         Err(e) => {
             form.error = Some(e.to_string());
             form.field = 1;
+            if form.mode == FormMode::NewPassword {
+                // Refused by the policy: choose again (the one-time password still holds).
+                form.password.clear();
+                form.confirm.clear();
+            } else {
+                form.current.clear();
+            }
         }
     }
     state.dirty = true;

@@ -14,8 +14,11 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, form: &
     frame.render_widget(Clear, area);
     let locked = form.mode == FormMode::Unlock;
     let passphrase = form.mode == FormMode::Passphrase;
+    let choosing = form.mode == FormMode::NewPassword;
     let title = if locked {
         " bedside: LOCKED "
+    } else if choosing {
+        " bedside: choose your password "
     } else if passphrase {
         " bedside: offline data passphrase "
     } else {
@@ -39,6 +42,14 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, form: &
         ));
         lines.push(Line::raw(
             " Asked once per session, and to unlock. At least 8 characters.",
+        ));
+    } else if choosing {
+        lines.push(Line::raw(format!(
+            " {} signed in with a one-time password.",
+            form.username
+        )));
+        lines.push(Line::raw(
+            " Choose your own: 12 or more characters, not a common one.",
         ));
     } else if locked {
         let who = state
@@ -86,6 +97,19 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, form: &
             f.remove(0);
             f[0].0 = "Passphrase";
         }
+        if choosing {
+            f.remove(0);
+            f[0].0 = "New";
+            f.insert(
+                1,
+                (
+                    "Again",
+                    mask(&form.confirm),
+                    3,
+                    form.confirm.chars().count(),
+                ),
+            );
+        }
         if form.needs_code {
             f.push(("Code", form.code.clone(), 2, form.code.chars().count()));
         }
@@ -108,6 +132,8 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, form: &
     }
     let keys = if passphrase {
         " Enter continue  Ctrl-C quit"
+    } else if choosing {
+        " Enter set password  Tab next field  Esc back  Ctrl-C quit"
     } else if locked {
         " Enter unlock  F2 sign in as another user  Ctrl-C quit"
     } else {
