@@ -15,10 +15,51 @@ use crate::auth::audit::{self, Filter};
 use crate::fhir::IssueCode;
 use crate::store::Row;
 
-pub async fn read(st: AppState, _session: Session, id: String) -> Result<Response, ApiError> {
+/// An audit event as an administrator may see it: who did what and when, without the patients
+/// it concerned, the query that was run or the reason given for emergency access (all of them
+/// clinical metadata, which administrators do not read).
+fn for_admin(json: String) -> String {
+    let Ok(mut event) = serde_json::from_str::<serde_json::Value>(&json) else {
+        return json;
+    };
+    if let Some(entities) = event.get_mut("entity").and_then(|e| e.as_array_mut()) {
+        let before = entities.len();
+        entities.retain(|e| {
+            let role = e["role"]["code"].as_str().unwrap_or_default();
+            let what = e["what"]["reference"].as_str().unwrap_or_default();
+            // Patients (role 1), queries (24) and any patient's or clinical resource.
+            role != "1"
+                && role != "24"
+                && what.split('/').next().is_none_or(|t| {
+                    crate::auth::policy::class(t) == crate::auth::policy::Class::Directory
+                })
+        });
+        let withheld = before - entities.len();
+        if withheld > 0 {
+            entities.push(serde_json::json!({
+                "description": format!("{withheld} entities withheld: administrators do not see which patients or records an access concerned"),
+            }));
+        }
+    }
+    if let Some(purpose) = event
+        .get_mut("purposeOfEvent")
+        .and_then(|p| p.as_array_mut())
+    {
+        for p in purpose {
+            if let Some(obj) = p.as_object_mut() {
+                obj.remove("text");
+            }
+        }
+    }
+    event.to_string()
+}
+
+pub async fn read(st: AppState, session: Session, id: String) -> Result<Response, ApiError> {
     let store = st.store.clone();
     let wanted = id.clone();
     let found = blocking(move || Ok(audit::read(&store, &wanted)?)).await?;
+    let admin = session.role == crate::auth::Role::Admin;
+    let found = found.map(|json| if admin { for_admin(json) } else { json });
     match found {
         Some(json) => Ok(json_response(
             StatusCode::OK,
@@ -72,9 +113,17 @@ fn filter(params: &[(String, String)]) -> Result<Filter, ApiError> {
     Ok(f)
 }
 
-pub async fn search(st: AppState, _session: Session, ctx: Ctx) -> Result<Response, ApiError> {
+pub async fn search(st: AppState, session: Session, ctx: Ctx) -> Result<Response, ApiError> {
     let (offset, count) = offset_and_count(&ctx.params, 50, 500)?;
     let mut f = filter(&ctx.params)?;
+    let admin = session.role == crate::auth::Role::Admin;
+    if admin && f.patient.is_some() {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            IssueCode::Forbidden,
+            "forbidden: the admin role does not have the permission 'audit.patient' (administrators review sign-ins and user management; who opened a patient's record is for support and privacy review)",
+        ));
+    }
     f.offset = offset;
     f.count = count;
     let patient = f.patient.clone();
@@ -87,7 +136,7 @@ pub async fn search(st: AppState, _session: Session, ctx: Ctx) -> Result<Respons
             id,
             version: 1,
             updated: recorded,
-            json,
+            json: if admin { for_admin(json) } else { json },
         })
         .collect();
     let url = format!("{}/AuditEvent", ctx.base);

@@ -273,7 +273,11 @@ impl Gate {
         let Some((key, _)) = content else {
             return Ok(Scope::all());
         };
-        if access == ReadAccess::Metadata {
+        // A metadata-only role may test content only within charts it holds a grant on.
+        let grants = self.grants();
+        let named = named_patients(params);
+        let within_grants = !named.is_empty() && named.iter().all(|p| grants.contains(p));
+        if access == ReadAccess::Metadata && !within_grants {
             return Err(forbidden(policy::Denied {
                 permission: "clinical.search",
                 role: self.role(),
@@ -283,7 +287,7 @@ impl Gate {
             }));
         }
         Ok(Scope {
-            hide_restricted_except: Some(self.grants()),
+            hide_restricted_except: Some(grants),
         })
     }
 
@@ -375,6 +379,22 @@ impl Gate {
             }
         }
     }
+}
+
+/// The patients a search names (`patient` and `subject` values that are Patient references).
+fn named_patients(params: &[(String, String)]) -> Vec<String> {
+    params
+        .iter()
+        .filter(|(k, _)| {
+            let name = k.split(':').next().unwrap_or_default();
+            name == "patient" || name == "subject"
+        })
+        .flat_map(|(_, v)| v.split(','))
+        .filter_map(|v| {
+            let id = v.rsplit_once("Patient/").map_or(v, |(_, id)| id);
+            (!id.is_empty() && !id.contains('/')).then(|| id.to_string())
+        })
+        .collect()
 }
 
 pub fn restricted_message(patient: &str) -> String {
