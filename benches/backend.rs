@@ -3,6 +3,7 @@
 //! and import rates, and the server's memory.
 //!
 //!   cargo bench --bench backend -- [--patients 1000000] [--charts 10000] [--requests 500]
+//!   BENCH_ONLY=flood cargo bench --bench backend   # issue 14's floods: time and memory each
 //!
 //! Databases are cached in target/bench/ between runs.
 
@@ -28,6 +29,10 @@ fn arg(name: &str, default: u64) -> u64 {
 }
 
 fn main() {
+    if std::env::var("BENCH_ONLY").is_ok_and(|v| v == "flood") {
+        flood();
+        return;
+    }
     let patients = arg("--patients", 1_000_000);
     let charts = arg("--charts", 10_000);
     let requests = arg("--requests", 500) as usize;
@@ -344,4 +349,181 @@ async fn whole_chart(http: &reqwest::Client, base: &str, id: &str) -> Duration {
             .map(str::to_string);
     }
     t.elapsed()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Floods (issue 14): each hostile request against the real server process, its time and the
+// server's extra memory. Each must finish in under 1 s and add under 50 MB of RSS.
+
+const FLOOD_MS: f64 = 1000.0;
+const FLOOD_MB: f64 = 50.0;
+
+fn rss_kb(pid: u32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+            .unwrap_or(0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+fn flood() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench");
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = dir.join("flood.db");
+    for suffix in ["", "-wal", "-shm", ".key"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+    }
+    ensure_seeded(
+        &db,
+        SeedOptions {
+            patients: 200,
+            seed: 3,
+            anchor: chrono::NaiveDate::from_ymd_opt(2026, 11, 21).unwrap(),
+            depth: Depth::Full,
+            large_charts: 0,
+        },
+    );
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut failures = 0;
+    rt.block_on(async {
+        let mut server = Server::start(&db, 18_803);
+        let pid = server.child.id();
+        let http = server.client();
+        let base = server.base.clone();
+        let root = base.trim_end_matches("/fhir").to_string();
+        // Warm up: the first requests allocate the server's pools and caches.
+        for _ in 0..20 {
+            let _ = http.get(format!("{base}/Patient?name=a")).send().await;
+        }
+        let patient = |family: String| {
+            serde_json::json!({"resourceType": "Patient", "name": [{"family": family, "given": ["Flood"]}]})
+                .to_string()
+        };
+        let words = |n: usize| (0..n).map(|i| format!("w{i}")).collect::<Vec<_>>().join(" ");
+        let form = |body: String| {
+            http.post(format!("{base}/Patient/_search"))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body)
+        };
+        let cases: Vec<(&str, reqwest::RequestBuilder)> = vec![
+            (
+                "Patient with an 8,000-word family name (46 KiB)",
+                http.post(format!("{base}/Patient"))
+                    .header("content-type", "application/fhir+json")
+                    .body(patient(words(8000))),
+            ),
+            (
+                "Patient with a 100,000-word family name",
+                http.post(format!("{base}/Patient"))
+                    .header("content-type", "application/fhir+json")
+                    .body(patient(words(100_000))),
+            ),
+            (
+                "_sort with 200 keys",
+                http.get(format!("{base}/Patient?_sort={}", vec!["_id"; 200].join(","))),
+            ),
+            (
+                "_sort with 1,000 keys",
+                http.get(format!("{base}/Patient?_sort={}", vec!["birthdate"; 1000].join(","))),
+            ),
+            (
+                "50,000 _id values",
+                form(format!(
+                    "_id={}",
+                    (0..50_000).map(|i| format!("id{i}")).collect::<Vec<_>>().join(",")
+                )),
+            ),
+            (
+                "5,000 name parameters",
+                form((0..5000).map(|i| format!("name=n{i}")).collect::<Vec<_>>().join("&")),
+            ),
+            (
+                "200 duplicate _revinclude",
+                http.get(format!(
+                    "{base}/Patient?name=a&{}",
+                    vec!["_revinclude=Observation:subject"; 200].join("&")
+                )),
+            ),
+            (
+                "/auth/login with a 64 MiB body",
+                reqwest::Client::new()
+                    .post(format!("{root}/auth/login"))
+                    .header("content-type", "application/json")
+                    .body(vec![b' '; 64 * 1024 * 1024]),
+            ),
+        ];
+        println!("| flood | status | time | server RSS after | extra RSS | peak RSS |");
+        println!("|---|---|---|---|---|---|");
+        for (label, request) in cases {
+            let (before, _) = rss_kb(pid);
+            let t = Instant::now();
+            let status = match request.send().await {
+                Ok(r) => {
+                    let s = r.status().as_u16().to_string();
+                    let _ = r.bytes().await;
+                    s
+                }
+                Err(_) => "closed".to_string(),
+            };
+            let ms = t.elapsed().as_secs_f64() * 1e3;
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            let (after, peak) = rss_kb(pid);
+            let extra_mb = after.saturating_sub(before) as f64 / 1024.0;
+            let ok = ms < FLOOD_MS && extra_mb < FLOOD_MB;
+            if !ok {
+                failures += 1;
+            }
+            println!(
+                "| {label} | {status} | {ms:.0} ms | {:.1} MB | {extra_mb:.1} MB | {:.1} MB |{}",
+                after as f64 / 1024.0,
+                peak as f64 / 1024.0,
+                if ok { "" } else { " OVER" }
+            );
+        }
+        // Half-sent headers: 1,100 connections that never finish their headers.
+        let (before, _) = rss_kb(pid);
+        let mut held = Vec::new();
+        for _ in 0..1100 {
+            if let Ok(mut c) = tokio::net::TcpStream::connect(("127.0.0.1", 18_803)).await {
+                use tokio::io::AsyncWriteExt;
+                let _ = c.write_all(b"GET /fhir/metadata HTTP/1.1\r\nHost: x\r\n").await;
+                held.push(c);
+            }
+        }
+        let (during, _) = rss_kb(pid);
+        tokio::time::sleep(Duration::from_secs(12)).await;
+        let mut closed = 0;
+        for c in &mut held {
+            use tokio::io::AsyncReadExt;
+            let mut buf = [0u8; 64];
+            if matches!(
+                tokio::time::timeout(Duration::from_millis(20), c.read(&mut buf)).await,
+                Ok(Ok(0)) | Ok(Err(_))
+            ) {
+                closed += 1;
+            }
+        }
+        let (after, _) = rss_kb(pid);
+        println!(
+            "| {} connections with half-sent headers | {closed} closed after 12 s (header timeout 10 s) | | {:.1} MB | {:.1} MB while held | |",
+            held.len(),
+            after as f64 / 1024.0,
+            during.saturating_sub(before) as f64 / 1024.0,
+        );
+        if closed < held.len() {
+            failures += 1;
+        }
+        // A plain request still works.
+        let r = http.get(format!("{base}/Patient?name=a")).send().await.unwrap();
+        assert!(r.status().is_success());
+        server.stop();
+    });
+    if failures > 0 {
+        eprintln!("{failures} flood(s) over {FLOOD_MS} ms or {FLOOD_MB} MB");
+        std::process::exit(1);
+    }
 }

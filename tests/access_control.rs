@@ -205,9 +205,17 @@ async fn permission_matrix() {
             [403, 403, 403, 201],
         ),
         (
-            "read audit trail",
+            "read a patient's audit trail",
             M::GET,
             format!("AuditEvent?patient={p}"),
+            None,
+            // Which patients were opened is clinical metadata: not for administrators.
+            [403, 403, 200, 403],
+        ),
+        (
+            "read the sign-in audit trail",
+            M::GET,
+            "AuditEvent?subtype=login".into(),
             None,
             [403, 403, 200, 200],
         ),

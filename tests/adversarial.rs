@@ -879,7 +879,7 @@ async fn floods_are_bounded_and_refusals_name_the_limit() {
     let (_, found) = w
         .call(Role::Physician, Method::GET, "Patient?family=w3", None)
         .await;
-    assert_eq!(common::ids(&found), [id.clone()]);
+    assert_eq!(common::ids(&found), [id]);
 
     let too_costly = |reply: &Value, limit: &str| {
         assert_eq!(reply["issue"][0]["code"], "too-costly", "{reply}");

@@ -114,13 +114,14 @@ pub(super) async fn gated<T: Send + 'static>(
                     }
                 }
                 // A transaction that failed applied none of its entries.
-                refused.entries = gate.note.entries;
-                for entry in &mut refused.entries {
+                let mut entries = gate.note.entries;
+                for entry in &mut entries {
                     if entry.status < 400 {
                         entry.description =
                             Some("not applied: the transaction it was part of failed".into());
                     }
                 }
+                refused.entries = (!entries.is_empty()).then(|| Box::new(entries));
                 Err(refused)
             }
         }

@@ -19,7 +19,7 @@ pub struct ApiError {
     /// The patients the refused request concerned, for its audit record.
     pub patients: Vec<String>,
     /// The Bundle entries processed before the request failed, for their audit records.
-    pub entries: Vec<super::gate::EntryAudit>,
+    pub entries: Option<Box<Vec<super::gate::EntryAudit>>>,
 }
 
 impl ApiError {
@@ -28,7 +28,7 @@ impl ApiError {
             status,
             outcome: operation_outcome("error", code, diagnostics.as_ref()),
             patients: Vec::new(),
-            entries: Vec::new(),
+            entries: None,
         }
     }
 
@@ -59,7 +59,7 @@ impl IntoResponse for ApiError {
         let response = json_response(self.status, HeaderMap::new(), self.outcome.to_string());
         super::gate::AuditNote {
             patients: self.patients,
-            entries: self.entries,
+            entries: self.entries.map(|e| *e).unwrap_or_default(),
             ..Default::default()
         }
         .attach(response)
