@@ -26,7 +26,7 @@ fn harness() -> &'static Harness {
         let _ = std::fs::remove_dir_all(&dir);
         let store = Store::open(&dir.join("fuzz.db")).expect("a fuzzing database");
         let auth = Auth::new(store.clone());
-        let mut session = |username: &str, role: Role| {
+        let session = |username: &str, role: Role| {
             let _ = auth.add_user(username, "", role, "fuzzing harness password");
             auth.issue_for(username).expect("a token").session
         };

@@ -3,6 +3,8 @@
 mod audit_api;
 mod bundle;
 mod capability;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod gate;
 pub mod guard;
 mod handlers;
