@@ -23,7 +23,7 @@ pub fn capability_statement(base: &str) -> Value {
             "mode": "server",
             "security": {
                 "cors": false,
-                "description": "Every request but GET /metadata needs Authorization: Bearer <token> from POST /auth/login ({username, password, totp}). Roles: physician, nurse, support, admin; a refusal is 403 with an OperationOutcome naming the missing permission. Restricted records need POST /auth/break-glass with a reason. Every access is recorded as an AuditEvent (GET /AuditEvent, support and admin only)."
+                "description": "Every request but GET /metadata needs Authorization: Bearer <token> from POST /auth/login ({username, password, totp}). Roles: physician, nurse, support, admin; a refusal is 403 with an OperationOutcome naming the missing permission. Restricted records need POST /auth/break-glass with a reason. Every access is recorded as an AuditEvent (GET /AuditEvent, support and admin only; admin without patients). Accounts created or reset by an administrator get a one-time password, replaced at first sign-in with POST /auth/password. Request bodies: 16 MiB (FHIR), 64 KiB (/auth); headers must arrive within 10 s, bodies within 30 s."
             },
             "documentation": "Search: parameters AND, comma-separated values OR. String search is a \
                 case- and accent-insensitive prefix match on each word (modifiers :exact, :contains). \
@@ -33,7 +33,11 @@ pub fn capability_statement(base: &str) -> Value {
                 results come in the order of the most selective index (a name search: \
                 alphabetical by the matched name). Bundle.total is exact up to 1000 matches; \
                 above that it is given only with _total=accurate or _summary=count. Chained \
-                parameters, _has, _elements and _include:iterate are not supported.",
+                parameters, _has, _elements and _include:iterate are not supported. Limits (400 \
+                too-costly beyond them): 32 search parameters, 100 values in one OR-list, 1024 \
+                characters in one value, 4 _sort keys, 8 _include/_revinclude, 5000 Bundle \
+                entries. A role that sees metadata only may not search by clinical content; \
+                searches by content leave out restricted charts without a break-the-glass grant.",
             "resource": resources,
             "interaction": [
                 { "code": "transaction" },

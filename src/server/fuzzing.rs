@@ -93,9 +93,9 @@ pub fn ingest(data: &[u8]) {
         .to_string();
     let _ = crate::fhir::extract::extract(&rtype, "x", &resource);
     let mut gate = Gate::new(&h.auth, &h.physician);
-    let _ = h.store.write_with(|tx| {
-        super::interact::create(&mut gate, tx, &rtype, resource, None, None)
-    });
+    let _ = h
+        .store
+        .write_with(|tx| super::interact::create(&mut gate, tx, &rtype, resource, None, None));
 }
 
 /// Any bytes as a Bundle POSTed to the base URL by a physician or support.
