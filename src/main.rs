@@ -842,7 +842,7 @@ fn main() -> Result<()> {
                     text.push_str(line);
                     text.push('\n');
                 }
-                std::fs::write(&report, text)
+                bedside::files::write_private_file(&report, text.as_bytes())
                     .with_context(|| format!("cannot write {}", report.display()))?;
                 println!("the reasons for each rejection are in {}", report.display());
             }
