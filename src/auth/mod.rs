@@ -345,27 +345,27 @@ impl Auth {
         name: &str,
         role: Role,
     ) -> Result<(User, String), AuthError> {
-        let one_time = password::one_time()
-            .map_err(|e| AuthError::Invalid(format!("the system random source failed: {e}")))?;
+        let one_time = one_time_password()?;
         self.add_user(username, name, role, &one_time)?;
-        self.update_user(
-            username,
-            "UPDATE auth_user SET must_change = 1 WHERE username = ?1",
-        )?;
+        self.mark_one_time(username)?;
         Ok((self.user(username)?, one_time))
     }
 
     /// Replaces `username`'s password with a new one-time password (returned), clears any
     /// lockout and signs the user out everywhere.
     pub fn reset_one_time(&self, username: &str) -> Result<String, AuthError> {
-        let one_time = password::one_time()
-            .map_err(|e| AuthError::Invalid(format!("the system random source failed: {e}")))?;
+        let one_time = one_time_password()?;
         self.reset_password(username, &one_time)?;
+        self.mark_one_time(username)?;
+        Ok(one_time)
+    }
+
+    /// Marks the user's password as one to replace at the next sign-in.
+    fn mark_one_time(&self, username: &str) -> Result<(), AuthError> {
         self.update_user(
             username,
             "UPDATE auth_user SET must_change = 1 WHERE username = ?1",
-        )?;
-        Ok(one_time)
+        )
     }
 
     /// Checks `new` against the password policy for `username`.
@@ -877,6 +877,11 @@ impl Auth {
             .optional()?)
         })?)
     }
+}
+
+fn one_time_password() -> Result<String, AuthError> {
+    password::one_time()
+        .map_err(|e| AuthError::Invalid(format!("the system random source failed: {e}")))
 }
 
 fn constant_eq(a: &[u8], b: &[u8]) -> bool {

@@ -24,11 +24,18 @@ fn harness() -> &'static Harness {
     HARNESS.get_or_init(|| {
         let dir = std::env::temp_dir().join(format!("bedside-fuzz-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        let store = Store::open(&dir.join("fuzz.db")).expect("a fuzzing database");
+        // The harness cannot run without its database: stopping the fuzzer says so plainly.
+        let store = match Store::open(&dir.join("fuzz.db")) {
+            Ok(store) => store,
+            Err(e) => panic!("the fuzzing harness cannot open its database: {e}"),
+        };
         let auth = Auth::new(store.clone());
         let session = |username: &str, role: Role| {
             let _ = auth.add_user(username, "", role, "fuzzing harness password");
-            auth.issue_for(username).expect("a token").session
+            match auth.issue_for(username) {
+                Ok(issued) => issued.session,
+                Err(e) => panic!("the fuzzing harness cannot sign in {username}: {e}"),
+            }
         };
         let physician = session("fuzz.physician", Role::Physician);
         let support = session("fuzz.support", Role::Support);

@@ -431,9 +431,20 @@ pub async fn login(
         },
     );
     event.address = connect_address(info);
+    signed_in(&st.store, event, result, None).await
+}
+
+/// The answer to a sign-in (a password change signs in too): the token, or why not; audited.
+async fn signed_in(
+    store: &Store,
+    mut event: Event,
+    result: Result<crate::auth::Issued, AuthError>,
+    done: Option<&str>,
+) -> Response {
     let response = match result {
         Ok(issued) => {
             event.agent = agent(&issued.session);
+            event.description = done.map(str::to_string);
             Json(json!({
                 "access_token": issued.token,
                 "token_type": "Bearer",
@@ -449,7 +460,7 @@ pub async fn login(
             auth_error(status, code, &e.to_string())
         }
     };
-    audited(&st.store, event, response).await
+    audited(store, event, response).await
 }
 
 pub async fn logout(
@@ -731,26 +742,13 @@ pub async fn change_password(
         },
     );
     event.address = connect_address(info);
-    let response = match result {
-        Ok(issued) => {
-            event.agent = agent(&issued.session);
-            event.description = Some("the user set a new password".into());
-            Json(json!({
-                "access_token": issued.token,
-                "token_type": "Bearer",
-                "expires_in": issued.expires_in,
-                "user": user_json(&issued.session),
-            }))
-            .into_response()
-        }
-        Err(e) => {
-            event.success = false;
-            event.description = Some(e.to_string());
-            let (status, code) = auth_error_code(&e);
-            auth_error(status, code, &e.to_string())
-        }
-    };
-    audited(&st.store, event, response).await
+    signed_in(
+        &st.store,
+        event,
+        result,
+        Some("the user set a new password"),
+    )
+    .await
 }
 
 /// `POST /auth/users/{username}/{disable|enable|reset}`.
