@@ -625,13 +625,16 @@ pub async fn operation(
     }
     let (offset, count) = offset_and_count(&ctx.params, 100, 5000)?;
     let since = since_param(&ctx.params)?;
-    let types: Vec<String> = ctx
+    let mut types: Vec<String> = ctx
         .params
         .iter()
         .filter(|(k, _)| k == "_type")
         .flat_map(|(_, v)| v.split(',').map(str::to_string))
         .filter(|t| !t.is_empty())
         .collect();
+    // A type named twice is listed once (and each is a known type, checked by the store).
+    types.sort_unstable();
+    types.dedup();
     policy::read_access(session.role, "Patient").map_err(forbidden)?;
     let patient = id.clone();
     let (page, note) = gated(&st, session, move |gate, st| {
