@@ -110,6 +110,8 @@ fn main() {
         server.stop();
 
         let mut server = Server::start(&full, 18_802);
+        // This database has its own users: a token for it.
+        let http = server.client();
         let base = server.base.clone();
         let large = large_chart(&http, &base).await;
         let total = chart_size(&http, &base, &large).await;
@@ -322,7 +324,7 @@ async fn large_chart(http: &reqwest::Client, base: &str) -> String {
         .unwrap();
     v["entry"][0]["resource"]["id"]
         .as_str()
-        .unwrap()
+        .unwrap_or_else(|| panic!("no patient in {v}"))
         .to_string()
 }
 

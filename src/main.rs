@@ -646,6 +646,7 @@ fn serve_until_signal(
             }
             None => {
                 announce(&format!("http://{local}/fhir"));
+                let listener = bedside::server::no_delay(listener);
                 serve(store, listener, config, shutdown_signal()).await
             }
         }

@@ -207,6 +207,7 @@ pub async fn spawn_at(
 ) -> std::io::Result<Running> {
     let listener = TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
+    let listener = no_delay(listener);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(serve(store, listener, config, async move {
         let _ = stopped.await;
@@ -215,6 +216,17 @@ pub async fn spawn_at(
         addr,
         stop: Some(stop),
         task,
+    })
+}
+
+/// `listener` with Nagle's algorithm off on every connection: a response is sent as it is
+/// written, not held back waiting for the client's acknowledgement of the part before.
+pub fn no_delay(
+    listener: TcpListener,
+) -> impl axum::serve::Listener<Addr = SocketAddr, Io = tokio::net::TcpStream> {
+    use axum::serve::ListenerExt;
+    listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
     })
 }
 

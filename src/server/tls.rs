@@ -69,6 +69,7 @@ impl TlsListener {
                 if tx.is_closed() {
                     break;
                 }
+                let _ = stream.set_nodelay(true);
                 let acceptor = acceptor.clone();
                 let tx = tx.clone();
                 tokio::spawn(async move {

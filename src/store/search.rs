@@ -338,11 +338,13 @@ pub(crate) fn parse(
         } else {
             format!(" AND x.patient_id NOT IN ({marks})")
         };
+        // The rows of restricted charts, listed once (SQLite builds the set a single time for
+        // an uncorrelated IN), then a lookup per candidate.
         q.conds.push(Cond {
             reads_resource: false,
             sql: format!(
-                "NOT EXISTS (SELECT 1 FROM compartment c JOIN restricted_patient x
-                 ON x.patient_id = c.patient_id WHERE c.rid = r.rid{except})"
+                "r.rid NOT IN (SELECT c.rid FROM restricted_patient x JOIN compartment c
+                 ON c.patient_id = x.patient_id WHERE 1{except})"
             ),
             args: granted.iter().cloned().map(Sql::Text).collect(),
             driver: None,
