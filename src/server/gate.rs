@@ -386,20 +386,32 @@ impl Gate {
     }
 }
 
-/// The patients a search names (`patient` and `subject` values that are Patient references).
+/// The patients a search names: values of `patient` (or `subject:Patient`), and of `subject`
+/// when written `Patient/ID` (a bare `subject` id could be a Group's).
 fn named_patients(params: &[(String, String)]) -> Vec<String> {
-    params
-        .iter()
-        .filter(|(k, _)| {
-            let name = k.split(':').next().unwrap_or_default();
-            name == "patient" || name == "subject"
-        })
-        .flat_map(|(_, v)| v.split(','))
-        .filter_map(|v| {
-            let id = v.rsplit_once("Patient/").map_or(v, |(_, id)| id);
-            (!id.is_empty() && !id.contains('/')).then(|| id.to_string())
-        })
-        .collect()
+    let mut out = Vec::new();
+    for (key, value) in params {
+        let (name, modifier) = match key.split_once(':') {
+            Some((n, m)) => (n, Some(m)),
+            None => (key.as_str(), None),
+        };
+        let any_form = match (name, modifier) {
+            ("patient", None | Some("Patient")) | ("subject", Some("Patient")) => true,
+            ("subject", None) => false,
+            _ => continue,
+        };
+        for v in value.split(',') {
+            let id = match v.rsplit_once("Patient/") {
+                Some((_, id)) => id,
+                None if any_form => v,
+                None => continue,
+            };
+            if !id.is_empty() && !id.contains('/') {
+                out.push(id.to_string());
+            }
+        }
+    }
+    out
 }
 
 pub fn restricted_message(patient: &str) -> String {
@@ -414,4 +426,27 @@ pub fn forbidden(denied: policy::Denied) -> ApiError {
         IssueCode::Forbidden,
         denied.message(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::named_patients;
+
+    fn named(pairs: &[(&str, &str)]) -> Vec<String> {
+        let params: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        named_patients(&params)
+    }
+
+    #[test]
+    fn only_patient_references_name_a_patient() {
+        assert_eq!(named(&[("patient", "p1,Patient/p2")]), ["p1", "p2"]);
+        assert_eq!(named(&[("subject", "Patient/p3")]), ["p3"]);
+        assert_eq!(named(&[("subject:Patient", "p4")]), ["p4"]);
+        // A bare subject id could be a Group; a modifier such as :missing names nobody.
+        assert!(named(&[("subject", "g1"), ("subject", "Group/g2")]).is_empty());
+        assert!(named(&[("patient:missing", "true"), ("code", "x")]).is_empty());
+    }
 }
