@@ -563,3 +563,83 @@ fn open_by_mrn_opens_the_only_match_and_lists_several() {
     assert_eq!(s.search.rows.len(), 2);
     assert!(!s.search.open_single);
 }
+
+#[test]
+fn a_one_time_password_is_replaced_at_sign_in() {
+    use crate::client::LoginError;
+    let mut s = state();
+    s.access.form = Some(SignInForm::new(FormMode::SignIn, ""));
+    typed(&mut s, "newdoc");
+    key(&mut s, "tab");
+    typed(&mut s, "abcde-fghjk");
+    let effects = key(&mut s, "enter");
+    assert!(effects.iter().any(|e| matches!(e, Effect::Login { .. })));
+    update(
+        &mut s,
+        Msg::SignedIn(Err(LoginError::MustChange("one-time".into()))),
+    );
+    let form = s.access.form.clone().expect("still signing in");
+    assert_eq!(form.mode, FormMode::NewPassword);
+    assert!(
+        form.error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("one-time")
+    );
+    // Typed twice; a mismatch is caught here, before the server is asked.
+    typed(&mut s, "lantern orchard quietly");
+    key(&mut s, "tab");
+    typed(&mut s, "lantern orchard quiet");
+    assert!(key(&mut s, "enter").is_empty());
+    let form = s.access.form.clone().unwrap();
+    assert!(form.error.unwrap().contains("differ"));
+    typed(&mut s, "lantern orchard quietly");
+    let effects = key(&mut s, "enter");
+    let change = effects.iter().find_map(|e| match e {
+        Effect::ChangePassword {
+            username,
+            current,
+            new,
+            ..
+        } => Some((username.clone(), current.clone(), new.clone())),
+        _ => None,
+    });
+    assert_eq!(
+        change,
+        Some((
+            "newdoc".to_string(),
+            "abcde-fghjk".to_string(),
+            "lantern orchard quietly".to_string()
+        ))
+    );
+    // Refused by the policy: the reason shows and the user chooses again.
+    update(
+        &mut s,
+        Msg::SignedIn(Err(LoginError::Refused("on the list".into()))),
+    );
+    let form = s.access.form.clone().unwrap();
+    assert_eq!(form.mode, FormMode::NewPassword);
+    assert_eq!(form.error.as_deref(), Some("on the list"));
+    assert!(form.password.is_empty() && form.confirm.is_empty());
+    assert_eq!(form.current, "abcde-fghjk");
+    // The form says what it is for, and never shows the password, at 80x24 and on a 40x10.
+    typed(&mut s, "secret words here");
+    let theme = crate::tui::theme::Theme::color();
+    for (w, h) in [(80, 24), (40, 10)] {
+        s.size = Rect::new(0, 0, w, h);
+        let mut t = ratatui::Terminal::new(ratatui::backend::TestBackend::new(w, h)).unwrap();
+        t.draw(|f| crate::tui::view::view(&s, &theme, f)).unwrap();
+        let screen: String = t
+            .backend()
+            .buffer()
+            .content()
+            .iter()
+            .map(|c| c.symbol())
+            .collect();
+        assert!(!screen.contains("secret"), "{screen}");
+        if w == 80 {
+            assert!(screen.contains("choose your password"), "{screen}");
+            assert!(screen.contains("one-time password"), "{screen}");
+        }
+    }
+}
