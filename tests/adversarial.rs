@@ -320,34 +320,25 @@ async fn bundle_entries_pass_the_same_gate() {
         .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
 
-    // A batch DELETE of a restricted resource is refused as the plain DELETE is; it stays.
-    let (_, reply) = w
-        .bundle(
-            Role::Physician,
-            "batch",
-            vec![json!({"request": {"method": "DELETE",
-                "url": format!("Observation/{}", w.restricted_lab)}})],
-        )
-        .await;
-    assert_eq!(entry_status(&reply["entry"][0]), 403, "{reply}");
-    assert_eq!(
-        w.stored("Observation", &w.restricted_lab)["valueQuantity"]["value"],
-        6.9
-    );
-    // Conditional delete by a search that reaches the restricted chart: nothing deleted.
-    let (_, reply) = w
-        .bundle(
-            Role::Physician,
-            "batch",
-            vec![json!({"request": {"method": "DELETE",
-                "url": format!("Observation?_id={}", w.restricted_lab)}})],
-        )
-        .await;
-    assert_eq!(entry_status(&reply["entry"][0]), 403, "{reply}");
-    assert_eq!(
-        w.stored("Observation", &w.restricted_lab)["valueQuantity"]["value"],
-        6.9
-    );
+    // A batch DELETE of a restricted resource is refused as the plain DELETE is, and so is a
+    // conditional delete whose search reaches the restricted chart; nothing is deleted.
+    for url in [
+        format!("Observation/{}", w.restricted_lab),
+        format!("Observation?_id={}", w.restricted_lab),
+    ] {
+        let (_, reply) = w
+            .bundle(
+                Role::Physician,
+                "batch",
+                vec![json!({"request": {"method": "DELETE", "url": url}})],
+            )
+            .await;
+        assert_eq!(entry_status(&reply["entry"][0]), 403, "{url}: {reply}");
+        assert_eq!(
+            w.stored("Observation", &w.restricted_lab)["valueQuantity"]["value"],
+            6.9
+        );
+    }
 
     // A transaction PUT cannot move a restricted Observation to another patient.
     let mut moved = w.stored("Observation", &w.restricted_lab);

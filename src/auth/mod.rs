@@ -394,19 +394,8 @@ impl Auth {
                 "the new password must differ from the current one".into(),
             ));
         }
-        let hash = hash_password(new)?;
-        self.store.write_side(|tx| {
-            tx.execute(
-                "UPDATE auth_user SET password = ?2, must_change = 0, failures = 0,
-                 locked_until = NULL WHERE username = ?1",
-                params![username, hash],
-            )?;
-            tx.execute(
-                "UPDATE auth_token SET revoked = 1 WHERE username = ?1",
-                [username],
-            )?;
-            Ok(())
-        })?;
+        // The new password, with earlier tokens revoked (a one-time flag cleared).
+        self.reset_password(username, new)?;
         self.issue(&user, role, now)
     }
 
