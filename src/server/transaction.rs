@@ -142,14 +142,13 @@ fn audited_entry<T>(
         emergency: note.emergency.clone(),
         description,
     });
-    let mut outer_note = AuditNote {
+    // The request's own record names every entry's patients too.
+    gate.note.merge(AuditNote {
         patients,
         emergency: note.emergency,
         label_changes: note.label_changes,
         ..AuditNote::default()
-    };
-    outer_note.entries.clear();
-    gate.note.merge(outer_note);
+    });
     result
 }
 
