@@ -152,6 +152,38 @@ pub fn searchset(
     bundle
 }
 
+/// A search's answer as a searchset: its page, its links, and a warning naming any parameter
+/// that was ignored. The same for a REST search and a Bundle entry's.
+pub fn search_result(
+    base: &str,
+    query: &crate::store::Query,
+    found: crate::store::Found,
+) -> Bundle {
+    let url = format!("{base}/{}", query.rtype);
+    let outcome = (!query.ignored.is_empty()).then(|| {
+        crate::fhir::operation_outcome(
+            "warning",
+            crate::fhir::IssueCode::NotSupported,
+            &query.ignored.join("; "),
+        )
+    });
+    let paging = Paging {
+        url: &url,
+        params: &query.canonical,
+        offset: query.offset,
+        count: query.count,
+        has_next: found.has_next,
+    };
+    searchset(
+        base,
+        found.total,
+        found.matches,
+        found.included,
+        &paging,
+        outcome,
+    )
+}
+
 pub fn history(base: &str, total: Option<i64>, rows: Vec<HistoryEntry>, paging: &Paging) -> Bundle {
     let mut bundle = Bundle::new("history");
     bundle.total = total;

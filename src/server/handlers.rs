@@ -409,29 +409,7 @@ async fn search(
         interact::search(gate, &mut st.store.reader()?, &rtype, &params, strict)
     })
     .await?;
-    let url = format!("{}/{}", ctx.base, query.rtype);
-    let outcome = (!query.ignored.is_empty()).then(|| {
-        operation_outcome(
-            "warning",
-            IssueCode::NotSupported,
-            &query.ignored.join("; "),
-        )
-    });
-    let paging = Paging {
-        url: &url,
-        params: &query.canonical,
-        offset: query.offset,
-        count: query.count,
-        has_next: found.has_next,
-    };
-    let bundle = bundle::searchset(
-        &ctx.base,
-        found.total,
-        found.matches,
-        found.included,
-        &paging,
-        outcome,
-    );
+    let bundle = bundle::search_result(&ctx.base, &query, found);
     Ok(note.attach(json_response(
         StatusCode::OK,
         HeaderMap::new(),

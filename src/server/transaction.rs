@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use axum::http::StatusCode;
 use serde_json::Value;
 
-use super::bundle::{self, Bundle, Entry, EntryResponse, Paging, raw, raw_value};
+use super::bundle::{self, Bundle, Entry, EntryResponse, raw, raw_value};
 use super::gate::{AuditNote, EntryAudit, Gate};
 use super::interact::{self, Created};
 use super::response::ApiError;
@@ -415,22 +415,7 @@ fn read_entry(
         (None, _) => {
             let params = op.query.clone().unwrap_or_default();
             let (query, found) = interact::search(gate, src, &op.rtype, &params, false)?;
-            let url = format!("{base}/{}", op.rtype);
-            let paging = Paging {
-                url: &url,
-                params: &query.canonical,
-                offset: query.offset,
-                count: query.count,
-                has_next: found.has_next,
-            };
-            let result = bundle::searchset(
-                base,
-                found.total,
-                found.matches,
-                found.included,
-                &paging,
-                None,
-            );
+            let result = bundle::search_result(base, &query, found);
             Ok(Entry {
                 resource: raw(result.to_json()),
                 response: Some(status_only("200 OK")),
