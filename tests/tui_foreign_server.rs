@@ -133,7 +133,7 @@ async fn falls_back_to_searches_and_sends_the_token() {
     let seen = seen.lock().unwrap();
     assert!(
         seen.iter()
-            .any(|(u, _)| u.starts_with("Observation?patient=p1"))
+            .any(|(u, _)| u.starts_with("Observation?patient=Patient%2Fp1"))
     );
     assert!(
         seen.iter()
@@ -158,4 +158,154 @@ async fn an_unreadable_reply_is_a_clear_line_not_a_crash() {
     let error = c.error.clone().unwrap_or_default();
     assert!(error.contains("cannot read"), "{error}");
     assert!(h.screen().contains("OKAFOR, Ada"));
+}
+
+/// How a strict server reads the `patient` parameter.
+#[derive(Clone, Copy)]
+enum Reads {
+    /// Only `Patient/id` (as some servers do); a bare id finds nothing.
+    TypedOnly,
+    /// Only a bare id: `Patient/id` finds nothing (the workstation's searches all come back
+    /// empty, which is what a misunderstood search looks like).
+    BareOnly,
+    /// Ignores the parameter: every patient's records come back.
+    Ignores,
+}
+
+/// A server with no `$everything` and no `next` links: at most 100 entries a reply, with the
+/// true total. Patient `s1` has 388 resources, 3 of them allergies (penicillin among them).
+async fn strict(reads: Reads) -> String {
+    async fn one(Path((rtype, id)): Path<(String, String)>) -> impl IntoResponse {
+        if rtype == "Patient" && id == "s1" {
+            let p = json!({"resourceType": "Patient", "id": "s1",
+                "name": [{"family": "Strand", "given": ["Vera"]}], "gender": "female",
+                "birthDate": "1950-05-06", "identifier": [{"system": "urn:mrn", "value": "MRN-388"}]});
+            return (StatusCode::OK, p.to_string());
+        }
+        let outcome = json!({"resourceType": "OperationOutcome",
+            "issue": [{"severity": "error", "code": "not-supported", "diagnostics": "no such operation"}]});
+        (StatusCode::NOT_FOUND, outcome.to_string())
+    }
+    fn records(rtype: &str, patient: &str) -> Vec<Value> {
+        let subject = json!({"reference": format!("Patient/{patient}")});
+        match rtype {
+            "AllergyIntolerance" => ["Penicillin", "Latex", "Peanut"]
+                .iter()
+                .enumerate()
+                .map(|(i, s)| {
+                    json!({"resourceType": "AllergyIntolerance", "id": format!("{patient}-a{i}"),
+                    "patient": subject, "code": {"text": s}})
+                })
+                .collect(),
+            "Observation" => (0..385)
+                .map(|i| {
+                    json!({"resourceType": "Observation", "id": format!("{patient}-o{i}"),
+                    "status": "final", "code": {"text": "Heart rate"}, "subject": subject,
+                    "effectiveDateTime": format!("2026-10-{:02}T08:00:00Z", 1 + i % 28),
+                    "valueQuantity": {"value": 70 + i % 20, "unit": "/min"}})
+                })
+                .collect(),
+            _ => vec![],
+        }
+    }
+    let app = Router::new()
+        .route("/fhir/Patient/{id}/$everything", get(|| async {
+            let outcome = json!({"resourceType": "OperationOutcome",
+                "issue": [{"severity": "error", "code": "not-supported", "diagnostics": "unknown operation"}]});
+            (StatusCode::NOT_FOUND, outcome.to_string())
+        }))
+        .route("/fhir/{rtype}/{id}", get(one))
+        .route(
+            "/fhir/{rtype}",
+            get(move |Path(rtype): Path<String>, RawQuery(q): RawQuery| async move {
+                let q = q.unwrap_or_default();
+                let patient = q
+                    .split('&')
+                    .find_map(|kv| kv.strip_prefix("patient="))
+                    .unwrap_or("")
+                    .replace("%2F", "/");
+                let mut found = match (reads, patient.strip_prefix("Patient/")) {
+                    (Reads::TypedOnly, Some(id)) => records(&rtype, id),
+                    (Reads::BareOnly, None) => records(&rtype, &patient),
+                    (Reads::Ignores, _) => [records(&rtype, "s1"), records(&rtype, "other")].concat(),
+                    _ => vec![],
+                };
+                let total = found.len();
+                found.truncate(100);
+                let mut b = bundle(found);
+                b["total"] = json!(total);
+                (StatusCode::OK, b.to_string())
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{addr}/fhir")
+}
+
+async fn open_strict(reads: Reads) -> Headless {
+    let base = strict(reads).await;
+    let mut h = app(&base);
+    h.app.handle(Msg::OpenPatient("s1".into()));
+    assert!(
+        h.wait_for(Duration::from_secs(10), |s| s
+            .chart
+            .as_ref()
+            .is_some_and(|c| !c.loading))
+            .await
+    );
+    h
+}
+
+#[tokio::test]
+async fn reference_searches_are_typed_and_a_cut_short_chart_says_so() {
+    let h = open_strict(Reads::TypedOnly).await;
+    let c = &h.state().chart.as_ref().unwrap().chart;
+    // The allergies came (the search named `Patient/s1`), and the banner names them.
+    assert_eq!(c.allergy_doubt(), None);
+    let screen = h.screen();
+    assert!(screen.contains("penicillin"), "{screen}");
+    // 385 observations, of which the server sent 100 and no way to the rest: counted, and
+    // said in the answers (not silently a smaller chart).
+    assert_eq!(c.timeline.len(), 100);
+    let obs = c.answers.iter().find(|a| a.what == "Observation").unwrap();
+    assert_eq!(obs.describe(), "Observation 100 of 385 (cut short)");
+    assert!(
+        screen.contains("INCOMPLETE: Observation 100 of 385"),
+        "{screen}"
+    );
+    // The order checks can run: the allergy list is whole.
+    let checks = bedside::orders::from_chart::patient(c).unwrap();
+    assert_eq!(checks.allergies.len(), 3);
+}
+
+#[tokio::test]
+async fn all_empty_searches_without_everything_leave_allergies_unknown() {
+    let h = open_strict(Reads::BareOnly).await;
+    let c = &h.state().chart.as_ref().unwrap().chart;
+    let screen = h.screen();
+    // Never "not assessed" from answers that look like a search the server did not read.
+    assert!(!screen.contains("not assessed"), "{screen}");
+    assert!(screen.contains("Allergies UNKNOWN"), "{screen}");
+    // The empty timeline says what the server answered.
+    assert!(screen.contains("returned nothing"), "{screen}");
+    assert!(screen.contains("$everything not supported"), "{screen}");
+    assert!(screen.contains("Observation 0"), "{screen}");
+    // And the order checks count as not run (the orders pane asks for acknowledgement).
+    let why = bedside::orders::from_chart::patient(c).unwrap_err();
+    assert!(why.contains("cannot be trusted"), "{why}");
+}
+
+#[tokio::test]
+async fn an_allergy_answer_about_other_patients_is_not_trusted() {
+    let h = open_strict(Reads::Ignores).await;
+    let c = &h.state().chart.as_ref().unwrap().chart;
+    // The other patient's records never land in this chart...
+    assert!(c.foreign > 0);
+    assert_eq!(c.allergies.len(), 3);
+    // ...and the allergy list is shown as possibly incomplete, the checks as not run.
+    assert!(c.allergy_doubt().is_some());
+    let screen = h.screen();
+    assert!(screen.contains("INCOMPLETE"), "{screen}");
+    assert!(bedside::orders::from_chart::patient(c).is_err());
 }

@@ -41,6 +41,13 @@ pub struct Chart {
     stale: bool,
     /// `Type/id` of the resource each entry came from (same order as `entries`).
     entry_sources: Vec<String>,
+    /// The searches behind this chart and what the server answered to each.
+    pub answers: Vec<Answer>,
+    /// The allergy answer held resources about other patients (the server ignored the
+    /// patient parameter): it cannot be trusted.
+    allergy_foreign: bool,
+    /// Every search for this chart has ended (with or without errors).
+    ended: bool,
 }
 
 impl Chart {
@@ -146,7 +153,9 @@ impl Chart {
         match result {
             Ok(resources) => {
                 self.allergy_load = Some(AllergyLoad::Loaded);
+                let foreign = self.foreign;
                 self.add_page(resources);
+                self.allergy_foreign |= self.foreign > foreign;
             }
             Err(message) => {
                 if self.allergy_load != Some(AllergyLoad::Loaded) {
@@ -158,10 +167,62 @@ impl Chart {
 
     /// The whole chart has arrived: whatever allergies it holds are the list.
     pub fn finish(&mut self) {
-        self.flush();
+        self.end();
         if matches!(self.allergy_load, Some(AllergyLoad::Loading)) {
             self.allergy_load = Some(AllergyLoad::Loaded);
         }
+    }
+
+    /// Every search for the chart has ended, some perhaps with an error.
+    pub fn end(&mut self) {
+        self.ended = true;
+        self.flush();
+    }
+
+    /// What the server answered to one of the chart's searches.
+    pub fn add_answer(&mut self, answer: Answer) {
+        self.answers.retain(|a| a.what != answer.what);
+        self.answers.push(answer);
+    }
+
+    fn without_everything(&self) -> bool {
+        self.answers
+            .iter()
+            .any(|a| a.what == "$everything" && a.outcome == AnswerOutcome::Unsupported)
+    }
+
+    /// Why the allergy answer cannot be trusted, if it cannot: cut short, about other
+    /// patients, or every search empty on a server that has no `$everything` (a server that
+    /// did not understand the searches looks exactly like that).
+    pub fn allergy_doubt(&self) -> Option<String> {
+        let allergy = self.answers.iter().find(|a| a.what == "AllergyIntolerance");
+        if let Some(Answer {
+            outcome: AnswerOutcome::Received { cut: true, .. },
+            ..
+        }) = allergy
+        {
+            return Some("the server sent only part of the allergy list".into());
+        }
+        if self.allergy_foreign {
+            return Some("the server's allergy answer held other patients' records".into());
+        }
+        let all_empty = self.answers.iter().all(|a| a.received() == 0);
+        if self.ended && self.without_everything() && all_empty && self.allergies.is_empty() {
+            return Some("every search came back empty on a server without $everything".into());
+        }
+        None
+    }
+
+    /// The chart came back empty: what the server answered, in words, for the timeline.
+    pub fn empty_answer(&self) -> Option<String> {
+        if !self.ended || self.answers.is_empty() || !self.timeline.is_empty() {
+            return None;
+        }
+        let answers: Vec<String> = self.answers.iter().map(Answer::describe).collect();
+        Some(format!(
+            "The server returned nothing dated for this patient. Its answers: {}.",
+            answers.join("; ")
+        ))
     }
 
     /// The banner's allergy text, and whether it must stand out.
@@ -180,6 +241,12 @@ impl Chart {
         if real.is_empty() {
             return self.no_allergy_text();
         }
+        // Real allergies are shown whatever else; a doubtful list says it may hold more.
+        let label = if self.allergy_doubt().is_some() {
+            "Allergies (list may be INCOMPLETE)"
+        } else {
+            "Allergies"
+        };
         let severe = |a: &Allergy| a.high_criticality || a.severity.as_deref() == Some("severe");
         let describe = |a: &Allergy, reactions: bool| {
             let mut s = a.substance.to_lowercase();
@@ -194,7 +261,7 @@ impl Chart {
             real.iter().map(|a| describe(a, false)).collect(),
         ];
         for list in &candidates {
-            let text = format!("Allergies: {}", list.join(", "));
+            let text = format!("{label}: {}", list.join(", "));
             if text.chars().count() <= width {
                 return (text, AllergyAlert::Allergic);
             }
@@ -202,7 +269,7 @@ impl Chart {
         let names = &candidates[2];
         for shown in (1..names.len()).rev() {
             let text = format!(
-                "Allergies: {} +{} more",
+                "{label}: {} +{} more",
                 names[..shown].join(", "),
                 names.len() - shown
             );
@@ -211,13 +278,25 @@ impl Chart {
             }
         }
         (
-            format!("Allergies ({}): {}", names.len(), names.join(", ")),
+            format!("{label} ({}): {}", names.len(), names.join(", ")),
             AllergyAlert::Allergic,
         )
     }
 
     fn no_allergy_text(&self) -> (String, AllergyAlert) {
+        if let Some(why) = self.allergy_doubt() {
+            return (
+                format!("Allergies UNKNOWN: {why} - check before prescribing"),
+                AllergyAlert::Unknown,
+            );
+        }
+        // Without `$everything` the per-type searches decide whether the answer is
+        // believable: until they end, the list is still loading.
+        let pending = self.without_everything() && !self.ended;
         match &self.allergy_load {
+            _ if pending && self.allergies.is_empty() => {
+                ("Allergies: loading...".into(), AllergyAlert::Unknown)
+            }
             Some(AllergyLoad::Loading) | None if self.allergies.is_empty() => {
                 ("Allergies: loading...".into(), AllergyAlert::Unknown)
             }
@@ -226,7 +305,7 @@ impl Chart {
                 AllergyAlert::Unknown,
             ),
             Some(AllergyLoad::Failed(_)) if self.allergies.is_empty() => (
-                "Allergies: COULD NOT BE LOADED - check before prescribing".into(),
+                "Allergies UNKNOWN: the list could not be loaded - check before prescribing".into(),
                 AllergyAlert::Unknown,
             ),
             _ => {
@@ -514,7 +593,7 @@ mod tests {
         assert!(c.allergy_text().0.starts_with("NKDA"));
         let mut failed = Chart::for_patient("p");
         failed.set_allergies(Err("timeout".into()));
-        assert!(failed.allergy_text().0.contains("COULD NOT BE LOADED"));
+        assert!(failed.allergy_text().0.contains("UNKNOWN"));
     }
 
     #[test]

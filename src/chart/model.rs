@@ -215,6 +215,61 @@ pub enum NoKnown {
     Other,
 }
 
+/// One search behind a chart and what the server answered: what the banner's "not assessed"
+/// and an empty timeline rest on, shown in words when the chart comes back empty.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    /// `$everything`, or the resource type searched.
+    pub what: String,
+    pub outcome: AnswerOutcome,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AnswerOutcome {
+    /// `count` resources arrived; `total` is what the server claimed; `cut` when pages were
+    /// left behind (a `next` link not followed, or fewer than the total and no way on).
+    Received {
+        count: usize,
+        total: Option<u64>,
+        cut: bool,
+    },
+    /// The server does not offer it (404/501 with not-supported).
+    Unsupported,
+    Failed(String),
+}
+
+impl Answer {
+    /// `Observation 12`, `$everything not supported`, `AllergyIntolerance 2 of 5 (cut short)`.
+    pub fn describe(&self) -> String {
+        match &self.outcome {
+            AnswerOutcome::Received { count, total, cut } => {
+                let mut s = format!("{} {count}", self.what);
+                if let Some(t) = total.filter(|t| *t != *count as u64) {
+                    s.push_str(&format!(" of {t}"));
+                }
+                if *cut {
+                    s.push_str(" (cut short)");
+                }
+                s
+            }
+            AnswerOutcome::Unsupported => format!("{} not supported", self.what),
+            AnswerOutcome::Failed(e) => format!("{} failed ({e})", self.what),
+        }
+    }
+
+    /// The server left some of the answer behind.
+    pub fn is_cut(&self) -> bool {
+        matches!(self.outcome, AnswerOutcome::Received { cut: true, .. })
+    }
+
+    pub fn received(&self) -> usize {
+        match self.outcome {
+            AnswerOutcome::Received { count, .. } => count,
+            _ => 0,
+        }
+    }
+}
+
 /// Where the allergy list stands; the banner never says "not assessed" before it knows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AllergyLoad {

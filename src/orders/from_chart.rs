@@ -19,6 +19,9 @@ pub fn patient(chart: &Chart) -> Result<Patient, String> {
         }
         Some(AllergyLoad::Loaded) => {}
     }
+    if let Some(why) = chart.allergy_doubt() {
+        return Err(format!("the allergy list cannot be trusted: {why}"));
+    }
     let medications = chart
         .entries
         .iter()

@@ -20,6 +20,7 @@ use crate::vault::outbox::{Item, Outbox};
 use super::offline::{self, CacheJob, ChartSources, StorageConfig, is_offline};
 use super::recent::RecentStore;
 use super::state::{Effect, Msg, Unlocked};
+use crate::chart::{Answer, AnswerOutcome};
 
 /// The pause after the last keystroke before a search is sent.
 pub const DEBOUNCE: Duration = Duration::from_millis(150);
@@ -257,7 +258,7 @@ impl Runner {
                         let client = client.clone();
                         set.spawn(async move {
                             let params = [
-                                ("patient", id.clone()),
+                                ("patient", format!("Patient/{id}")),
                                 ("_sort", "-date".to_string()),
                                 ("_count", "10".to_string()),
                                 ("_include", "Encounter:location".to_string()),
@@ -604,7 +605,7 @@ impl Runner {
             } => {
                 tokio::spawn(async move {
                     let mut params = params;
-                    params.push(("patient", patient_id));
+                    params.push(("patient", format!("Patient/{patient_id}")));
                     let result = search(&client, "AuditEvent", &params).await;
                     let _ = tx.send(Msg::AccessLog { context, result });
                 });
@@ -910,9 +911,30 @@ async fn load_chart(
             }
         }
     }
+    // Reference parameters as `Patient/id`: every server reads that form; some read only it.
+    let patient_ref = format!("Patient/{id}");
     let allergies = async {
-        let params = [("patient", id.clone()), ("_count", "200".to_string())];
-        let result = search(&client, "AllergyIntolerance", &params).await;
+        let params = [
+            ("patient", patient_ref.clone()),
+            ("_count", "200".to_string()),
+        ];
+        let first = client
+            .get("AllergyIntolerance", &params, SEARCH_TIMEOUT)
+            .await;
+        let mut found = Vec::new();
+        let (answer, error) = follow_pages(
+            &client,
+            "AllergyIntolerance",
+            first,
+            ALLERGY_PAGES,
+            |page| found.extend(page),
+        )
+        .await;
+        let _ = tx.send(Msg::ChartAnswer { context, answer });
+        let result = match error {
+            Some(e) => Err(e),
+            None => Ok(found),
+        };
         let _ = tx.send(Msg::ChartAllergies { context, result });
     };
     let pages = async {
@@ -924,16 +946,24 @@ async fn load_chart(
         match first {
             Err(e) if e.is_unsupported() => {
                 tracing::info!("no $everything on this server; loading the chart type by type");
+                let answer = Answer {
+                    what: "$everything".into(),
+                    outcome: AnswerOutcome::Unsupported,
+                };
+                let _ = tx.send(Msg::ChartAnswer { context, answer });
                 for rtype in CHART_TYPES {
-                    let params = [("patient", id.clone()), ("_count", "500".to_string())];
+                    let params = [
+                        ("patient", patient_ref.clone()),
+                        ("_count", "500".to_string()),
+                    ];
                     let first = client.get(rtype, &params, PAGE_TIMEOUT).await;
-                    if !send_pages(&client, &tx, context, first, None).await {
+                    if !send_pages(&client, &tx, context, rtype, first, None).await {
                         return;
                     }
                 }
             }
             first => {
-                if !send_pages(&client, &tx, context, first, Some(&mut all)).await {
+                if !send_pages(&client, &tx, context, "$everything", first, Some(&mut all)).await {
                     return;
                 }
                 keep(all);
@@ -944,40 +974,92 @@ async fn load_chart(
     tokio::join!(allergies, pages);
 }
 
-/// Sends a bundle's pages, following `next`; false after an error (already reported).
+/// Pages of the allergy list followed before the answer counts as cut short.
+const ALLERGY_PAGES: usize = 20;
+
+/// Follows a search's `next` links (at most `max_pages` pages), handing each page's resources
+/// to `page`; what the server answered, and the error that ended it, if one did.
+async fn follow_pages(
+    client: &FhirClient,
+    what: &str,
+    mut reply: Result<serde_json::Value, FetchError>,
+    max_pages: usize,
+    mut page: impl FnMut(Vec<serde_json::Value>),
+) -> (Answer, Option<FetchError>) {
+    let answer = |outcome| Answer {
+        what: what.to_string(),
+        outcome,
+    };
+    let mut count = 0usize;
+    let mut total = None;
+    let mut pages = 0;
+    loop {
+        let read = reply.and_then(|bundle| {
+            let claimed = bundle.get("total").and_then(serde_json::Value::as_u64);
+            Ok((claimed, bundle_page(bundle)?))
+        });
+        let (claimed, (resources, next)) = match read {
+            Ok(x) => x,
+            Err(e) => {
+                let outcome = if e.is_unsupported() {
+                    AnswerOutcome::Unsupported
+                } else {
+                    AnswerOutcome::Failed(e.to_string())
+                };
+                return (answer(outcome), Some(e));
+            }
+        };
+        if pages == 0 {
+            total = claimed;
+        }
+        pages += 1;
+        count += resources.len();
+        page(resources);
+        match next {
+            Some(link) if pages < max_pages => {
+                reply = client.follow(&link, PAGE_TIMEOUT).await;
+            }
+            next => {
+                let cut = next.is_some() || total.is_some_and(|t| t > count as u64);
+                let outcome = AnswerOutcome::Received { count, total, cut };
+                return (answer(outcome), None);
+            }
+        }
+    }
+}
+
+/// Sends a bundle's pages, following `next`, then what the server answered; false after an
+/// error (already reported).
 async fn send_pages(
     client: &FhirClient,
     tx: &UnboundedSender<Msg>,
     context: u64,
-    mut reply: Result<serde_json::Value, FetchError>,
+    what: &str,
+    reply: Result<serde_json::Value, FetchError>,
     mut keep: Option<&mut Vec<serde_json::Value>>,
 ) -> bool {
-    loop {
-        let page = reply.and_then(bundle_page);
-        match page {
-            Ok((resources, next)) => {
-                if let Some(all) = keep.as_deref_mut() {
-                    all.extend(resources.iter().cloned());
-                }
-                let _ = tx.send(Msg::ChartPage {
-                    context,
-                    result: Ok(resources),
-                });
-                match next {
-                    Some(link) => reply = client.follow(&link, PAGE_TIMEOUT).await,
-                    None => return true,
-                }
+    let (answer, error) = follow_pages(client, what, reply, usize::MAX, |resources| {
+        if let Some(all) = keep.as_deref_mut() {
+            all.extend(resources.iter().cloned());
+        }
+        let _ = tx.send(Msg::ChartPage {
+            context,
+            result: Ok(resources),
+        });
+    })
+    .await;
+    let _ = tx.send(Msg::ChartAnswer { context, answer });
+    match error {
+        None => true,
+        Some(e) => {
+            if is_offline(&e) {
+                let _ = tx.send(Msg::Connectivity(false));
             }
-            Err(e) => {
-                if is_offline(&e) {
-                    let _ = tx.send(Msg::Connectivity(false));
-                }
-                let _ = tx.send(Msg::ChartPage {
-                    context,
-                    result: Err(e),
-                });
-                return false;
-            }
+            let _ = tx.send(Msg::ChartPage {
+                context,
+                result: Err(e),
+            });
+            false
         }
     }
 }

@@ -50,6 +50,11 @@ pub enum Msg {
     ChartDone {
         context: u64,
     },
+    /// What the server answered to one of the chart's searches (counts, cut short, failed).
+    ChartAnswer {
+        context: u64,
+        answer: crate::chart::Answer,
+    },
     /// The terminal went away or a signal asked us to stop.
     Shutdown(&'static str),
     /// Drafts left from an earlier session, found at start.

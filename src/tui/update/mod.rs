@@ -216,6 +216,12 @@ fn update_inner(state: &mut State, msg: Msg) -> Vec<Effect> {
                 state.dirty = true;
             }
         }
+        Msg::ChartAnswer { context, answer } => {
+            if let Some(c) = current_chart(state, context) {
+                c.chart.add_answer(answer);
+                state.dirty = true;
+            }
+        }
         Msg::ChartDone { context } => {
             let offline = state.storage.offline();
             if let Some(c) = current_chart(state, context) {
@@ -226,7 +232,7 @@ fn update_inner(state: &mut State, msg: Msg) -> Vec<Effect> {
                 if c.error.is_none() {
                     c.chart.finish();
                 } else {
-                    c.chart.flush();
+                    c.chart.end();
                 }
                 refresh_visible(c, rows);
                 state.dirty = true;

@@ -54,6 +54,19 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
                 theme.warning,
             ));
         }
+        let cut: Vec<String> = c
+            .chart
+            .answers
+            .iter()
+            .filter(|a| a.is_cut())
+            .map(|a| a.describe())
+            .collect();
+        if !cut.is_empty() {
+            left.push(styled(
+                format!(", INCOMPLETE: {}", cut.join(", ")),
+                theme.error,
+            ));
+        }
     }
     // The few keys that matter most in the focused pane.
     let hints: &[(Action, &str)] = match (&c.view, c.focus) {
@@ -217,6 +230,7 @@ fn timeline(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, c: &Cha
     let width = inner.width as usize;
     let rows = inner.height as usize;
     let mut lines: Vec<Line> = Vec::with_capacity(rows);
+    let empty_answer = c.chart.empty_answer();
     if c.visible.is_empty() {
         let text = if c.withheld == Some(true) {
             "Restricted record: clinical content withheld. B breaks the glass (with a reason); A shows who opened this chart."
@@ -226,10 +240,20 @@ fn timeline(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, c: &Cha
             "Loading..."
         } else if c.filter.is_some() || c.find.is_some() {
             "Nothing matches the filter. Esc clears it."
+        } else if let Some(answer) = &empty_answer {
+            answer
         } else {
             "Nothing dated in this chart yet."
         };
-        lines.push(Line::from(styled(text, theme.dim)));
+        // Said in full, wrapped: the answers behind an empty chart are the point.
+        let style = if empty_answer.is_some() {
+            theme.warning
+        } else {
+            theme.dim
+        };
+        for part in super::search::wrap(text, width) {
+            lines.push(Line::from(styled(part, style)));
+        }
     }
     // The detail pane may have taken lines since the scroll was set: keep the cursor in view.
     let scroll = if c.cursor >= c.scroll + rows {
