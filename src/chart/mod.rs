@@ -678,4 +678,56 @@ mod tests {
         }
         assert!(c.resources >= 10);
     }
+
+    #[test]
+    fn a_state_that_changes_meaning_shows_wherever_the_item_appears() {
+        let subject = json!({"reference": "Patient/p"});
+        let med = |id: &str, status: &str, name: &str| {
+            json!({"resourceType": "MedicationRequest", "id": id, "status": status,
+                   "intent": "order", "subject": subject, "authoredOn": "2026-11-01T08:00:00Z",
+                   "medicationCodeableConcept": {"text": name}})
+        };
+        let mut c = Chart::for_patient("p");
+        c.add_page(vec![
+            med("m1", "draft", "Amoxicillin"),
+            med("m2", "on-hold", "Warfarin"),
+            med("m3", "entered-in-error", "Digoxin"),
+            med("m4", "active", "Metformin"),
+            json!({"resourceType": "ServiceRequest", "id": "s1", "status": "cancelled",
+                   "intent": "order", "subject": subject, "authoredOn": "2026-11-01T09:00:00Z",
+                   "code": {"text": "CBC"}}),
+            json!({"resourceType": "Observation", "id": "o1", "status": "entered-in-error",
+                   "subject": subject, "effectiveDateTime": "2026-11-01T10:00:00Z",
+                   "code": {"text": "Potassium"}, "valueQuantity": {"value": 7.1, "unit": "mmol/L"}}),
+        ]);
+        c.finish();
+        let line = |needle: &str| {
+            c.timeline
+                .iter()
+                .find(|i| i.summary.contains(needle))
+                .map(|i| i.summary.clone())
+                .unwrap()
+        };
+        assert_eq!(line("Amoxicillin"), "DRAFT: Amoxicillin");
+        assert_eq!(line("Warfarin"), "ON HOLD: Warfarin");
+        assert_eq!(line("Digoxin"), "ENTERED IN ERROR: Digoxin");
+        assert_eq!(line("Metformin"), "Started Metformin");
+        assert_eq!(line("CBC"), "CANCELLED: CBC - routine");
+        assert!(line("Potassium").starts_with("ENTERED IN ERROR: Potassium"));
+        // The summary's medications: the draft and the held one, each saying so.
+        let s = summary::summarise(&c);
+        let meds: Vec<&str> = s.medications.iter().map(|e| e.summary.as_str()).collect();
+        assert!(meds.contains(&"DRAFT: Amoxicillin"), "{meds:?}");
+        assert!(meds.contains(&"ON HOLD: Warfarin"), "{meds:?}");
+        assert!(!meds.iter().any(|m| m.contains("Digoxin")), "{meds:?}");
+        assert!(
+            s.abnormal.is_empty(),
+            "an entered-in-error value is not a result"
+        );
+        // The order checks see the draft as a draft.
+        let checks = crate::orders::from_chart::patient(&c).unwrap();
+        let names: Vec<&str> = checks.medications.iter().map(|m| m.name.as_str()).collect();
+        assert!(names.contains(&"Amoxicillin (DRAFT)"), "{names:?}");
+        assert!(names.contains(&"Warfarin (ON HOLD)"), "{names:?}");
+    }
 }

@@ -215,6 +215,22 @@ pub enum NoKnown {
     Other,
 }
 
+/// The word for a status that changes what an item means, shown wherever the item appears
+/// (timeline, summary, order lists, order checks), not only in its detail.
+pub fn state_mark(status: &str) -> Option<&'static str> {
+    Some(match status {
+        "draft" => "DRAFT",
+        "on-hold" | "suspended" => "ON HOLD",
+        "cancelled" | "revoked" => "CANCELLED",
+        "entered-in-error" => "ENTERED IN ERROR",
+        "not-taken" => "NOT TAKEN",
+        "not-done" => "NOT DONE",
+        "preliminary" | "registered" | "partial" => "PRELIMINARY",
+        "unknown" => "STATUS UNKNOWN",
+        _ => return None,
+    })
+}
+
 /// One search behind a chart and what the server answered: what the banner's "not assessed"
 /// and an empty timeline rest on, shown in words when the chart comes back empty.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -30,7 +30,14 @@ pub fn summarise(chart: &Chart) -> Summary<'_> {
     medications.sort_by_key(|e| std::cmp::Reverse(e.when));
     // The newest value of each vital sign, in a fixed, familiar order.
     let mut latest: HashMap<&str, &Obs> = HashMap::new();
-    for o in chart.obs.iter().filter(|o| o.vital && o.when.is_some()) {
+    // An entered-in-error or cancelled value is not the latest of anything.
+    let counts = |o: &&Obs| !matches!(o.status.as_str(), "entered-in-error" | "cancelled");
+    for o in chart
+        .obs
+        .iter()
+        .filter(counts)
+        .filter(|o| o.vital && o.when.is_some())
+    {
         let key = o.key.as_deref().unwrap_or(o.name.as_str());
         if latest.get(key).is_none_or(|prev| prev.when < o.when) {
             latest.insert(key, o);
@@ -41,6 +48,7 @@ pub fn summarise(chart: &Chart) -> Summary<'_> {
     let mut abnormal: Vec<&Obs> = chart
         .obs
         .iter()
+        .filter(counts)
         .filter(|o| !o.vital && o.flag != super::Flag::Normal && o.when.is_some())
         .collect();
     abnormal.sort_by(|a, b| b.when.cmp(&a.when).then(b.flag.cmp(&a.flag)));

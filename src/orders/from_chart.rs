@@ -26,12 +26,20 @@ pub fn patient(chart: &Chart) -> Result<Patient, String> {
         .entries
         .iter()
         .filter(|e| e.kind == Kind::Medication && e.active)
-        .map(|e| ActiveMedication {
-            rxnorm: e.code("RxNorm").map(str::to_string),
-            name: e
+        .map(|e| {
+            let name = e
                 .code("Medication")
                 .map(str::to_string)
-                .unwrap_or_else(|| e.summary.trim_start_matches("Started ").to_string()),
+                .unwrap_or_else(|| e.summary.trim_start_matches("Started ").to_string());
+            // The checks name a pending or held medication as such.
+            let name = match crate::chart::state_mark(&e.status) {
+                Some(mark) => format!("{name} ({mark})"),
+                None => name,
+            };
+            ActiveMedication {
+                rxnorm: e.code("RxNorm").map(str::to_string),
+                name,
+            }
         })
         .collect();
     let allergies = chart

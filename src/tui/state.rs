@@ -486,7 +486,7 @@ pub struct OrdersState {
     pub query: String,
     pub picks: Vec<Pick>,
     /// The last query's matches, which the next key narrows.
-    pub pool: Option<Vec<usize>>,
+    pub pool: Option<(String, Vec<usize>)>,
     pub pick_cursor: usize,
     pub basket: Vec<crate::orders::basket::Item>,
     pub basket_cursor: usize,

@@ -241,7 +241,8 @@ pub(super) fn entry(chart: &Chart, rtype: &str, r: &Value) -> Option<Vec<Entry>>
                     "dateAsserted",
                 ],
             )?;
-            let active = matches!(status.as_str(), "active" | "on-hold" | "intended")
+            // A draft is a pending order: listed (marked DRAFT) and checked against.
+            let active = matches!(status.as_str(), "active" | "on-hold" | "intended" | "draft")
                 && r.get("intent").and_then(Value::as_str) != Some("plan")
                 && rtype != "MedicationAdministration";
             fields.push(("Medication".into(), name.clone()));
@@ -275,7 +276,10 @@ pub(super) fn entry(chart: &Chart, rtype: &str, r: &Value) -> Option<Vec<Entry>>
                 Some(d) => format!("{name} - {d}"),
                 None => name.clone(),
             };
-            let mut summary = format!("{verb} {what}");
+            let mut summary = match super::super::state_mark(&status) {
+                Some(mark) => format!("{mark}: {what}"),
+                None => format!("{verb} {what}"),
+            };
             let stopped = matches!(status.as_str(), "stopped" | "completed" | "cancelled");
             if stopped && rtype != "MedicationAdministration" {
                 summary.push_str(&format!(" ({status})"));
@@ -438,10 +442,17 @@ pub(super) fn entry(chart: &Chart, rtype: &str, r: &Value) -> Option<Vec<Entry>>
             } else {
                 name.clone()
             };
+            let mark = super::super::state_mark(&status);
+            if let Some(mark) = mark {
+                summary = format!("{mark}: {summary}");
+            }
             if kind == Kind::Order {
                 let priority = text(r, "priority").unwrap_or("routine");
-                summary.push_str(&format!(" - {status}, {priority}"));
-            } else if !matches!(status.as_str(), "" | "completed" | "final") {
+                match mark {
+                    Some(_) => summary.push_str(&format!(" - {priority}")),
+                    None => summary.push_str(&format!(" - {status}, {priority}")),
+                }
+            } else if mark.is_none() && !matches!(status.as_str(), "" | "completed" | "final") {
                 summary.push_str(&format!(" ({status})"));
             }
             fields.push(("Type".into(), rtype.to_string()));

@@ -184,10 +184,14 @@ pub(super) fn observation(id: &str, r: &Value) -> Obs {
 pub(crate) fn obs_summary(o: &Obs) -> String {
     let value = obs_value(o);
     let name = short_name(o);
-    if value.is_empty() {
+    let line = if value.is_empty() {
         name.to_string()
     } else {
         format!("{name} {value}")
+    };
+    match super::super::state_mark(&o.status) {
+        Some(mark) => format!("{mark}: {line}"),
+        None => line,
     }
 }
 
@@ -315,5 +319,8 @@ pub(crate) fn report_summary(report: &Report, results: &[&super::Obs]) -> String
         Some(i) if i > 0 => &report.name[..i],
         _ => &report.name,
     };
-    format!("{name}: {tail}")
+    match super::super::state_mark(&report.status) {
+        Some(mark) => format!("{mark}: {name}: {tail}"),
+        None => format!("{name}: {tail}"),
+    }
 }

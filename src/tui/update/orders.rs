@@ -69,10 +69,15 @@ fn search(state: &mut State) {
     let Some(o) = state.chart.as_mut().and_then(|c| c.orders.as_mut()) else {
         return;
     };
-    let (hits, pool) = settings
-        .catalog
-        .search_within(&o.query, o.pool.as_deref(), PICKS);
     let q = o.query.trim().to_lowercase();
+    // The last query's matches narrow this one only when this one extends it: after a
+    // Backspace or any other edit the whole catalog is searched again.
+    let within = o
+        .pool
+        .as_ref()
+        .filter(|(before, _)| !before.is_empty() && q.starts_with(before.as_str()))
+        .map(|(_, pool)| pool.as_slice());
+    let (hits, pool) = settings.catalog.search_within(&q, within, PICKS);
     let mut picks: Vec<Pick> = settings
         .catalog
         .sets
@@ -83,7 +88,7 @@ fn search(state: &mut State) {
         .collect();
     picks.extend(hits.into_iter().map(Pick::Entry));
     o.picks = picks;
-    o.pool = Some(pool);
+    o.pool = (!q.is_empty()).then_some((q, pool));
     o.pick_cursor = 0;
 }
 
@@ -107,7 +112,6 @@ pub(super) fn orders_key(state: &mut State, key: Key, effects: &mut Vec<Effect>)
         match key.code {
             KeyCode::Backspace => {
                 o.query.pop();
-                o.pool = None;
                 search(state);
                 return true;
             }
@@ -203,12 +207,12 @@ pub fn active_orders(c: &ChartState) -> Vec<(usize, String, String)> {
         })
         .filter_map(|(i, e)| {
             let source = c.chart.entry_source(i as u32)?;
-            let status = if e.status.is_empty() {
-                "active"
-            } else {
-                &e.status
+            // A draft or held order says so in its own words (`DRAFT: ...`).
+            let line = match crate::chart::state_mark(&e.status) {
+                Some(_) => e.summary.clone(),
+                None => format!("[active] {}", e.summary),
             };
-            Some((i, source.to_string(), format!("[{status}] {}", e.summary)))
+            Some((i, source.to_string(), line))
         })
         .collect()
 }

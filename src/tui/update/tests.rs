@@ -238,8 +238,8 @@ fn every_view_renders_odd_data_at_any_size_without_panicking() {
     }
 }
 
-#[test]
-fn orders_when_checks_cannot_run_must_be_acknowledged() {
+/// A state with the shipped catalog and knowledge loaded.
+fn state_with_orders() -> State {
     use crate::orders::catalog::Catalog;
     use crate::orders::knowledge::Knowledge;
     let mut s = state();
@@ -250,6 +250,47 @@ fn orders_when_checks_cannot_run_must_be_acknowledged() {
         knowledge,
         duplicate_window_ms: 86_400_000,
     });
+    s
+}
+
+#[test]
+fn the_composer_searches_the_whole_catalog_again_after_an_edit() {
+    let mut s = state_with_orders();
+    update(&mut s, Msg::OpenPatient("p".into()));
+    update(&mut s, Msg::ChartDone { context: 1 });
+    typed(&mut s, "o");
+    let picks = |s: &State| {
+        s.chart
+            .as_ref()
+            .unwrap()
+            .orders
+            .as_ref()
+            .unwrap()
+            .picks
+            .len()
+    };
+    typed(&mut s, "amox");
+    let direct = picks(&s);
+    assert!(direct > 0);
+    // Once the empty query left an empty pool, every later query found nothing.
+    key(&mut s, "backspace");
+    key(&mut s, "backspace");
+    key(&mut s, "backspace");
+    key(&mut s, "backspace");
+    typed(&mut s, "x");
+    key(&mut s, "backspace");
+    typed(&mut s, "amox");
+    assert_eq!(picks(&s), direct);
+    // A changed letter in the middle (not an extension) also searches afresh.
+    key(&mut s, "backspace");
+    key(&mut s, "backspace");
+    typed(&mut s, "ox");
+    assert_eq!(picks(&s), direct);
+}
+
+#[test]
+fn orders_when_checks_cannot_run_must_be_acknowledged() {
+    let mut s = state_with_orders();
     update(&mut s, Msg::OpenPatient("p".into()));
     update(
         &mut s,
