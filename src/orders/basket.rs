@@ -237,6 +237,38 @@ pub struct Context {
     pub cosign: bool,
 }
 
+/// The DetectedIssue code of an alert kind, from v3-ActCode (the codes FHIR R4's
+/// detectedissue-category value set names), with its words.
+fn issue_code(kind: super::checks::AlertKind) -> Value {
+    use super::checks::AlertKind;
+    let coded = |code: &str, display: &str, text: &str| {
+        json!({"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode",
+                           "code": code, "display": display}], "text": text})
+    };
+    match kind {
+        AlertKind::DrugAllergy => coded("ALGY", "Allergy Alert", "drug-allergy"),
+        AlertKind::CrossSensitivity => coded("ALGY", "Allergy Alert", "cross-sensitivity"),
+        AlertKind::DrugDrug => coded("DRG", "Drug Interaction Alert", "drug-drug interaction"),
+        AlertKind::DuplicateTherapy => {
+            coded("DUPTHPY", "Duplicate Therapy Alert", "duplicate therapy")
+        }
+        AlertKind::DuplicateTest => json!({"text": "duplicate test"}),
+        AlertKind::NoAllergyAssessment => json!({"text": "no allergy assessment recorded"}),
+    }
+}
+
+/// Looks like an absolute URI (`https://...`, `urn:...`).
+fn is_uri(s: &str) -> bool {
+    s.split_once(':').is_some_and(|(scheme, rest)| {
+        !scheme.is_empty()
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+            && !rest.is_empty()
+            && !s.contains(char::is_whitespace)
+    })
+}
+
 /// The transaction Bundle that files the basket: all of it or none of it.
 pub fn transaction(items: &[Item], ctx: &Context) -> Value {
     let mut entries = Vec::new();
@@ -246,9 +278,11 @@ pub fn transaction(items: &[Item], ctx: &Context) -> Value {
         for (alert, reason) in &item.overrides {
             let issue_url = format!("urn:uuid:{}", uuid::Uuid::new_v4());
             issue_refs.push(json!({"reference": issue_url}));
-            entries.push(json!({
-                "fullUrl": issue_url,
-                "resource": {
+            let mut detail = format!("{} - {}", alert.what, alert.why);
+            if let Some(source) = &alert.source {
+                detail.push_str(&format!(" Source: {source}"));
+            }
+            let mut issue = json!({
                     "resourceType": "DetectedIssue",
                     "status": "final",
                     "severity": match alert.severity {
@@ -256,19 +290,26 @@ pub fn transaction(items: &[Item], ctx: &Context) -> Value {
                         super::knowledge::Severity::Moderate => "moderate",
                         super::knowledge::Severity::Low => "low",
                     },
-                    "code": {"text": format!("{:?}", alert.kind)},
+                    "code": issue_code(alert.kind),
                     "patient": {"reference": format!("Patient/{}", ctx.patient_id)},
                     "identifiedDateTime": ctx.now,
                     "author": ctx.requester,
                     "implicated": [{"reference": order_url}],
-                    "detail": format!("{} - {}", alert.what, alert.why),
-                    "reference": alert.source,
+                    "detail": detail,
                     "mitigation": [{
                         "action": {"text": format!("Overridden: {reason}")},
                         "date": ctx.now,
                         "author": ctx.requester,
                     }],
-                },
+            });
+            // `reference` is a uri: only a source that is one goes there (a citation is in
+            // the detail's words); never a null, which FHIR JSON does not allow.
+            if let Some(uri) = alert.source.as_deref().filter(|s| is_uri(s)) {
+                issue["reference"] = json!(uri);
+            }
+            entries.push(json!({
+                "fullUrl": issue_url,
+                "resource": issue,
                 "request": {"method": "POST", "url": "DetectedIssue"},
             }));
         }
@@ -466,6 +507,22 @@ mod tests {
             issue["resource"]["implicated"][0]["reference"],
             ibuprofen_order["fullUrl"]
         );
+        // No nulls (FHIR JSON has none), a citation in the words not in the `uri`, and the
+        // code from v3-ActCode.
+        assert!(!issue.to_string().contains("null"), "{issue}");
+        assert!(issue["resource"].get("reference").is_none());
+        assert!(
+            issue["resource"]["detail"]
+                .as_str()
+                .unwrap()
+                .contains("Source: ONC")
+        );
+        assert_eq!(issue["resource"]["code"]["coding"][0]["code"], "DRG");
+        assert_eq!(
+            issue["resource"]["code"]["coding"][0]["system"],
+            "http://terminology.hl7.org/CodeSystem/v3-ActCode"
+        );
+        assert!(is_uri("https://example.org/x") && !is_uri("ONC high-priority list: x"));
         assert!(
             issue["resource"]["mitigation"][0]["action"]["text"]
                 .as_str()

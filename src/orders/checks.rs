@@ -85,10 +85,13 @@ const DUPLICATE_CLASSES: &[&str] = &[
     "nsaid",
     "statin",
     "ace inhibitor",
+    "arb",
     "proton pump inhibitor",
     "ssri",
+    "snri",
     "beta blocker",
     "opioid",
+    "maoi",
 ];
 
 /// Settings for the checks.
@@ -324,22 +327,101 @@ fn interaction_alerts(
             "in this basket"
         };
         let other = k.medication(&other_code);
-        for x in &k.interactions {
-            let hit = (matches(&x.a, rxnorm, med) && matches(&x.b, &other_code, other))
-                || (matches(&x.b, rxnorm, med) && matches(&x.a, &other_code, other));
-            if hit {
+        if let Some(x) = interaction(k, rxnorm, med, &other_code, other) {
+            out.push(Alert {
+                order: i,
+                kind: AlertKind::DrugDrug,
+                severity: x.severity,
+                what: format!("{name} interacts with {other_name} ({where_})"),
+                why: x.effect.clone(),
+                instead: x.instead.clone(),
+                source: Some(x.source.clone()),
+            });
+        }
+    }
+}
+
+/// The interaction between two drugs: the first pair in the table that matches them (one
+/// alert per two drugs, however many classes they share).
+fn interaction<'k>(
+    k: &'k Knowledge,
+    a: &str,
+    a_med: Option<&Medication>,
+    b: &str,
+    b_med: Option<&Medication>,
+) -> Option<&'k super::knowledge::Interaction> {
+    k.interactions.iter().find(|x| {
+        (matches(&x.a, a, a_med) && matches(&x.b, b, b_med))
+            || (matches(&x.b, a, a_med) && matches(&x.a, b, b_med))
+    })
+}
+
+/// The class two different drugs share that makes them duplicate therapy, if any.
+fn shared_class<'m>(a: Option<&'m Medication>, b: Option<&Medication>) -> Option<&'m str> {
+    let (a, b) = (a?, b?);
+    a.classes
+        .iter()
+        .find(|c| DUPLICATE_CLASSES.contains(&c.as_str()) && b.classes.contains(c))
+        .map(String::as_str)
+}
+
+/// The medication review: interactions and duplicates already among the patient's active
+/// medications (drafts and held ones included, as named), each pair once. `order` is the
+/// index, in `patient.medications`, of the later of the two.
+pub fn review(patient: &Patient, k: &Knowledge) -> Vec<Alert> {
+    let mut out = Vec::new();
+    let meds = &patient.medications;
+    for (j, b) in meds.iter().enumerate() {
+        let Some(b_code) = b.rxnorm.as_deref() else {
+            continue;
+        };
+        let b_med = k.medication(b_code);
+        for a in &meds[..j] {
+            let Some(a_code) = a.rxnorm.as_deref() else {
+                continue;
+            };
+            let a_med = k.medication(a_code);
+            if a_code == b_code {
                 out.push(Alert {
-                    order: i,
+                    order: j,
+                    kind: AlertKind::DuplicateTherapy,
+                    severity: Severity::Moderate,
+                    what: format!("{} is listed twice: {} and {}", b_name(b), a.name, b.name),
+                    why: "Two active orders for the same drug risk a double dose.".into(),
+                    instead: "Discontinue one of them.".into(),
+                    source: None,
+                });
+            } else if let Some(x) = interaction(k, a_code, a_med, b_code, b_med) {
+                out.push(Alert {
+                    order: j,
                     kind: AlertKind::DrugDrug,
                     severity: x.severity,
-                    what: format!("{name} interacts with {other_name} ({where_})"),
+                    what: format!("{} with {} (both active)", a.name, b.name),
                     why: x.effect.clone(),
                     instead: x.instead.clone(),
                     source: Some(x.source.clone()),
                 });
+            } else if let Some(class) = shared_class(a_med, b_med) {
+                out.push(Alert {
+                    order: j,
+                    kind: AlertKind::DuplicateTherapy,
+                    severity: Severity::Moderate,
+                    what: format!("Two {class}s active: {} and {}", a.name, b.name),
+                    why: format!(
+                        "Two drugs of the same class ({class}) add side effects, not benefit."
+                    ),
+                    instead: "Stop the one the other replaced.".into(),
+                    source: None,
+                });
             }
         }
     }
+    out.sort_by_key(|a| std::cmp::Reverse(a.severity));
+    out
+}
+
+fn b_name(m: &ActiveMedication) -> &str {
+    m.name.split(" (").next().unwrap_or(&m.name)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -369,12 +451,7 @@ fn duplicate_therapy(
             continue;
         }
         let other = code.as_deref().and_then(|c| k.medication(c));
-        let shared = med.zip(other).and_then(|(m, o)| {
-            m.classes
-                .iter()
-                .find(|c| DUPLICATE_CLASSES.contains(&c.as_str()) && o.classes.contains(c))
-        });
-        if let Some(class) = shared {
+        if let Some(class) = shared_class(med, other) {
             out.push(Alert {
                 order: i,
                 kind: AlertKind::DuplicateTherapy,
@@ -569,5 +646,162 @@ mod tests {
         };
         assert!(check(&[test], &p, &k, settings()).is_empty());
         assert!(!a[0].needs_override());
+    }
+
+    /// The code of the shipped medication named `name`.
+    fn code(name: &str) -> String {
+        k().medication_named(name).unwrap().rxnorm.clone()
+    }
+
+    fn on(names: &[&str]) -> Patient {
+        Patient {
+            medications: names
+                .iter()
+                .map(|n| ActiveMedication {
+                    rxnorm: Some(code(n)),
+                    name: n.to_string(),
+                })
+                .collect(),
+            ..assessed()
+        }
+    }
+
+    /// The interaction alert, if any, for ordering `new` while on `active`.
+    fn pair(active: &str, new: &str) -> Option<Alert> {
+        check(&[med(&code(new), new)], &on(&[active]), &k(), settings())
+            .into_iter()
+            .find(|a| a.kind == AlertKind::DrugDrug)
+    }
+
+    #[test]
+    fn the_classes_behind_most_harm_are_checked() {
+        let cases = [
+            ("warfarin", "sertraline", Severity::Moderate, "bleeding"),
+            ("ibuprofen", "sertraline", Severity::Moderate, "bleeding"),
+            ("clopidogrel", "duloxetine", Severity::Moderate, "bleeding"),
+            ("apixaban", "naproxen", Severity::High, "bleeding"),
+            ("rivaroxaban", "clopidogrel", Severity::High, "bleeding"),
+            ("sertraline", "linezolid", Severity::High, "serotonin"),
+            ("phenelzine", "tramadol", Severity::High, "serotonin"),
+            ("sumatriptan", "fluoxetine", Severity::Moderate, "serotonin"),
+            ("sertraline", "tramadol", Severity::Moderate, "serotonin"),
+            ("venlafaxine", "citalopram", Severity::Moderate, "serotonin"),
+            ("citalopram", "ondansetron", Severity::Moderate, "QT"),
+            ("methadone", "levofloxacin", Severity::Moderate, "QT"),
+            (
+                "spironolactone",
+                "losartan",
+                Severity::Moderate,
+                "hyperkalemia",
+            ),
+            (
+                "lisinopril",
+                "eplerenone",
+                Severity::Moderate,
+                "hyperkalemia",
+            ),
+            (
+                "lisinopril",
+                "valsartan",
+                Severity::Moderate,
+                "hyperkalemia",
+            ),
+            (
+                "simvastatin",
+                "clarithromycin",
+                Severity::High,
+                "simvastatin",
+            ),
+            ("lovastatin", "itraconazole", Severity::High, "simvastatin"),
+            ("simvastatin", "diltiazem", Severity::Moderate, "myopathy"),
+            ("colchicine", "ritonavir", Severity::High, "colchicine"),
+            ("apixaban", "ketoconazole", Severity::Moderate, "apixaban"),
+            ("warfarin", "amiodarone", Severity::High, "INR"),
+            ("digoxin", "amiodarone", Severity::Moderate, "digoxin"),
+        ];
+        for (active, new, severity, words) in cases {
+            let a = pair(active, new).unwrap_or_else(|| panic!("{new} with {active}"));
+            assert_eq!(a.severity, severity, "{new} with {active}");
+            assert!(a.why.contains(words), "{new} with {active}: {}", a.why);
+            assert!(a.source.is_some());
+        }
+        // Either order finds the pair, and two drugs that share classes alert once.
+        assert!(pair("linezolid", "sertraline").is_some());
+        let aspirin = check(
+            &[med(&code("aspirin"), "aspirin")],
+            &on(&["warfarin"]),
+            &k(),
+            settings(),
+        );
+        let drug_drug = aspirin.iter().filter(|a| a.kind == AlertKind::DrugDrug);
+        assert_eq!(drug_drug.count(), 1);
+        // And unrelated drugs stay quiet.
+        assert!(pair("metformin", "sertraline").is_none());
+        assert!(pair("acetaminophen", "warfarin").is_none());
+    }
+
+    #[test]
+    fn every_pair_in_the_table_is_cited_and_names_drugs_that_exist() {
+        let k = k();
+        assert!(k.interactions.len() >= 30);
+        let named = |side: &str| match side.split_once(':') {
+            Some(("rxnorm", c)) => k.medication(c).is_some(),
+            Some(("class", c)) => k
+                .medications
+                .iter()
+                .any(|m| m.classes.iter().any(|x| x == c)),
+            _ => false,
+        };
+        for x in &k.interactions {
+            assert!(named(&x.a) && named(&x.b), "{} / {}", x.a, x.b);
+            assert!(x.source.len() > 10, "{} / {}", x.a, x.b);
+            // Some drug on each side fires the pair.
+            let side = |s: &str| {
+                k.medications
+                    .iter()
+                    .find(|m| matches(s, &m.rxnorm, Some(m)))
+                    .unwrap()
+                    .clone()
+            };
+            let (a, b) = (side(&x.a), side(&x.b));
+            let b = if a.rxnorm == b.rxnorm {
+                k.medications
+                    .iter()
+                    .find(|m| m.rxnorm != a.rxnorm && matches(&x.b, &m.rxnorm, Some(m)))
+                    .unwrap()
+                    .clone()
+            } else {
+                b
+            };
+            let found = check(&[med(&b.rxnorm, &b.name)], &on(&[&a.name]), &k, settings());
+            assert!(
+                found.iter().any(|f| f.kind == AlertKind::DrugDrug),
+                "{} with {}",
+                b.name,
+                a.name
+            );
+        }
+    }
+
+    #[test]
+    fn the_medication_review_finds_what_is_already_active() {
+        let k = k();
+        let review = review(&on(&["warfarin", "metformin", "ibuprofen", "naproxen"]), &k);
+        let whats: Vec<&str> = review.iter().map(|a| a.what.as_str()).collect();
+        assert_eq!(review[0].severity, Severity::High, "{whats:?}");
+        assert!(
+            whats.contains(&"warfarin with ibuprofen (both active)"),
+            "{whats:?}"
+        );
+        assert!(
+            whats.contains(&"warfarin with naproxen (both active)"),
+            "{whats:?}"
+        );
+        assert!(
+            whats.contains(&"Two nsaids active: ibuprofen and naproxen"),
+            "{whats:?}"
+        );
+        assert_eq!(review.len(), 3, "{whats:?}");
+        assert!(super::review(&on(&["metformin", "lisinopril"]), &k).is_empty());
     }
 }

@@ -22,26 +22,7 @@ pub fn patient(chart: &Chart) -> Result<Patient, String> {
     if let Some(why) = chart.allergy_doubt() {
         return Err(format!("the allergy list cannot be trusted: {why}"));
     }
-    let medications = chart
-        .entries
-        .iter()
-        .filter(|e| e.kind == Kind::Medication && e.active)
-        .map(|e| {
-            let name = e
-                .code("Medication")
-                .map(str::to_string)
-                .unwrap_or_else(|| e.summary.trim_start_matches("Started ").to_string());
-            // The checks name a pending or held medication as such.
-            let name = match crate::chart::state_mark(&e.status) {
-                Some(mark) => format!("{name} ({mark})"),
-                None => name,
-            };
-            ActiveMedication {
-                rxnorm: e.code("RxNorm").map(str::to_string),
-                name,
-            }
-        })
-        .collect();
+    let medications = medications(chart);
     let allergies = chart
         .allergies
         .iter()
@@ -84,6 +65,30 @@ pub fn patient(chart: &Chart) -> Result<Patient, String> {
         allergies_assessed: !chart.allergies.is_empty(),
         tests: resulted.chain(reports).chain(ordered).collect(),
     })
+}
+
+/// The patient's active medications (drafts and held ones included, named as such).
+pub fn medications(chart: &Chart) -> Vec<ActiveMedication> {
+    chart
+        .entries
+        .iter()
+        .filter(|e| e.kind == Kind::Medication && e.active)
+        .map(|e| {
+            let name = e
+                .code("Medication")
+                .map(str::to_string)
+                .unwrap_or_else(|| e.summary.trim_start_matches("Started ").to_string());
+            // The checks name a pending or held medication as such.
+            let name = match crate::chart::state_mark(&e.status) {
+                Some(mark) => format!("{name} ({mark})"),
+                None => name,
+            };
+            ActiveMedication {
+                rxnorm: e.code("RxNorm").map(str::to_string),
+                name,
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]

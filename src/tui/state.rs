@@ -612,6 +612,8 @@ pub struct ChartState {
     /// Shown from the cache, fetched from the server at this time (ms): until the server's
     /// changes are merged in, or for as long as the server cannot be reached.
     pub cached: Option<i64>,
+    /// Interactions and duplicates already among the active medications (most severe first).
+    pub review: Vec<crate::orders::checks::Alert>,
 }
 
 impl ChartState {
@@ -637,6 +639,7 @@ impl ChartState {
             orders: None,
             withheld: None,
             cached: None,
+            review: Vec::new(),
         }
     }
 

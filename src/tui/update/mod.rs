@@ -237,6 +237,7 @@ fn update_inner(state: &mut State, msg: Msg) -> Vec<Effect> {
                 refresh_visible(c, rows);
                 state.dirty = true;
             }
+            orders::review_medications(state);
         }
         Msg::Shutdown(_) => {
             state.quit = true;
@@ -292,8 +293,14 @@ fn update_inner(state: &mut State, msg: Msg) -> Vec<Effect> {
             context,
             resources,
             fetched_ms,
-        } => offline::chart_cached(state, context, resources, fetched_ms),
-        Msg::ChartMerged { context, resources } => offline::chart_merged(state, context, resources),
+        } => {
+            offline::chart_cached(state, context, resources, fetched_ms);
+            orders::review_medications(state);
+        }
+        Msg::ChartMerged { context, resources } => {
+            offline::chart_merged(state, context, resources);
+            orders::review_medications(state);
+        }
         Msg::Connectivity(online) => offline::connectivity(state, online, &mut effects),
         Msg::Probed(online) => offline::probed(state, online, &mut effects),
         Msg::Outbox {

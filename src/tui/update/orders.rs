@@ -26,8 +26,21 @@ pub(super) fn open_orders(state: &mut State) {
     run_checks(state);
 }
 
+/// Reviews the active medications against each other (CPRS's medication review): what the
+/// summary and the orders pane show before anything is ordered.
+pub(super) fn review_medications(state: &mut State) {
+    let settings = state.order_settings.clone();
+    let Some(c) = &mut state.chart else { return };
+    let patient = crate::orders::checks::Patient {
+        medications: crate::orders::from_chart::medications(&c.chart),
+        ..Default::default()
+    };
+    c.review = checks::review(&patient, &settings.knowledge);
+}
+
 /// Re-runs every check on the basket against the chart.
 pub(super) fn run_checks(state: &mut State) {
+    review_medications(state);
     let settings = state.order_settings.clone();
     let now_ms = state.now_ms;
     let Some(c) = &mut state.chart else { return };

@@ -288,6 +288,74 @@ fn the_composer_searches_the_whole_catalog_again_after_an_edit() {
     assert_eq!(picks(&s), direct);
 }
 
+/// The screen for the state, as text.
+fn screen(s: &State) -> String {
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+    let theme = crate::tui::theme::Theme::color();
+    let mut t = Terminal::new(TestBackend::new(s.size.width, s.size.height)).unwrap();
+    t.draw(|f| crate::tui::view::view(s, &theme, f)).unwrap();
+    let buffer = t.backend().buffer().clone();
+    let mut out = String::new();
+    for y in 0..buffer.area.height {
+        for x in 0..buffer.area.width {
+            out.push_str(buffer[(x, y)].symbol());
+        }
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn interactions_already_among_the_active_medications_are_shown() {
+    let mut s = state_with_orders();
+    s.size = Rect::new(0, 0, 120, 40);
+    update(&mut s, Msg::OpenPatient("p".into()));
+    let subject = json!({"reference": "Patient/p"});
+    let med = |id: &str, code: &str, name: &str| {
+        json!({"resourceType": "MedicationRequest", "id": id, "status": "active",
+               "intent": "order", "subject": subject, "authoredOn": "2026-11-01T08:00:00Z",
+               "medicationCodeableConcept": {"text": name, "coding": [
+                   {"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": code}]}})
+    };
+    update(
+        &mut s,
+        Msg::ChartPage {
+            context: 1,
+            result: Ok(vec![
+                med("m1", "11289", "warfarin"),
+                med("m2", "5640", "ibuprofen"),
+                json!({"resourceType": "AllergyIntolerance", "id": "n", "patient": subject,
+                       "code": {"coding": [{"system": "http://snomed.info/sct", "code": "409137002"}]}}),
+            ]),
+        },
+    );
+    update(&mut s, Msg::ChartDone { context: 1 });
+    let c = s.chart.as_ref().unwrap();
+    assert_eq!(c.review.len(), 1);
+    assert!(c.review[0].what.contains("warfarin with ibuprofen"));
+    // On the summary...
+    key(&mut s, "s");
+    let summary = screen(&s);
+    assert!(
+        summary.contains("[HIGH] warfarin with ibuprofen"),
+        "{summary}"
+    );
+    // ...and in the orders pane, which never says "No alerts" over it.
+    key(&mut s, "esc");
+    key(&mut s, "o");
+    let orders = screen(&s);
+    assert!(
+        orders.contains("Among the active medications (1)"),
+        "{orders}"
+    );
+    assert!(
+        orders.contains("[HIGH] warfarin with ibuprofen"),
+        "{orders}"
+    );
+    assert!(!orders.contains("No alerts"), "{orders}");
+}
+
 #[test]
 fn orders_when_checks_cannot_run_must_be_acknowledged() {
     let mut s = state_with_orders();

@@ -247,14 +247,28 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, c: &Cha
     }
     if lines.is_empty() {
         let others = o.alerts.len();
+        let text = if others > 0 {
+            format!("{others} alerts on other orders in the basket")
+        } else if o.basket.is_empty() {
+            "Nothing in the basket to check.".to_string()
+        } else {
+            "No alerts on this order.".to_string()
+        };
+        lines.push(Line::from(styled(text, theme.dim)));
+    }
+    // The medication review: interactions and duplicates already among the active ones.
+    if !c.review.is_empty() {
         lines.push(Line::from(styled(
-            if others > 0 {
-                format!("{others} alerts on other orders in the basket")
-            } else {
-                "No alerts.".to_string()
-            },
-            theme.dim,
+            format!("Among the active medications ({}):", c.review.len()),
+            theme.title,
         )));
+        for a in &c.review {
+            let head = format!("[{}] {}", a.severity.word(), a.what);
+            lines.push(Line::from(styled(
+                fit(&head, width),
+                theme.flag_style(a.severity),
+            )));
+        }
     }
     frame.render_widget(Paragraph::new(lines), inner);
     let _ = cell;

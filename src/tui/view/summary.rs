@@ -62,11 +62,18 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, c: &Cha
             problems
         },
     );
-    let meds: Vec<Line> = s
+    let mut meds: Vec<Line> = s
         .medications
         .iter()
         .map(|e| Line::raw(e.summary.trim_start_matches("Started ").to_string()))
         .collect();
+    // The medication review: what is already wrong among them, under the list.
+    for a in &c.review {
+        meds.push(Line::from(styled(
+            format!("! [{}] {}", a.severity.word(), a.what),
+            theme.flag_style(a.severity),
+        )));
+    }
     list(
         frame,
         meds_area,
@@ -98,7 +105,15 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, c: &Cha
         })
         .collect();
     if allergies.is_empty() {
-        allergies.push(Line::raw(text));
+        allergies.push(Line::from(styled(text, theme.allergy_unknown)));
+    } else if let Some(why) = c.chart.allergy_doubt() {
+        allergies.insert(
+            0,
+            Line::from(styled(
+                format!("! list may be INCOMPLETE: {why}"),
+                theme.allergy_unknown,
+            )),
+        );
     }
     list(frame, allergy_area, " Allergies ".into(), allergies);
 
