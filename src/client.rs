@@ -32,6 +32,9 @@ pub enum FetchError {
     Malformed(String),
     #[error("{0}")]
     BadUrl(String),
+    /// An electronic signature the server did not accept (wrong, or the account locked).
+    #[error("{0}")]
+    SignatureRefused(String),
 }
 
 impl FetchError {
@@ -318,6 +321,44 @@ impl FhirClient {
         let body = serde_json::json!({"patient": patient, "reason": reason});
         let request = self.http.post(url).json(&body);
         self.send(request, SEARCH_TIMEOUT).await.map(|_| ())
+    }
+
+    /// Checks the signed-in user's electronic signature (password or PIN) before `what`
+    /// ("note" or "orders") is signed. A wrong one is `SignatureRefused` (the sign-in stays
+    /// good); a server without the check is `NotFound`.
+    pub async fn check_signature(&self, secret: &str, what: &str) -> Result<(), FetchError> {
+        let url = self.auth_url("auth/signature")?;
+        let body = serde_json::json!({"secret": secret, "what": what});
+        let mut request = self.http.post(url).timeout(SEARCH_TIMEOUT).json(&body);
+        if let Some(token) = self.current_token() {
+            request = request.bearer_auth(token);
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|e| transport(e, SEARCH_TIMEOUT))?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(());
+        }
+        let reply: Value = response.json().await.unwrap_or_default();
+        let message = reply["error_description"]
+            .as_str()
+            .unwrap_or("the server refused the signature")
+            .chars()
+            .take(200)
+            .collect::<String>();
+        match status {
+            StatusCode::UNAUTHORIZED => Err(FetchError::Unauthorized(401)),
+            StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED => Err(FetchError::NotFound),
+            StatusCode::FORBIDDEN | StatusCode::LOCKED => {
+                Err(FetchError::SignatureRefused(message))
+            }
+            _ => Err(FetchError::Status {
+                status: status.as_u16(),
+                message,
+            }),
+        }
     }
 
     /// The base URL without its trailing slash, as users write it.

@@ -34,6 +34,41 @@ pub struct Config {
     /// `keymap.toml` in the config directory is merged over it.
     #[serde(default)]
     pub keymap: Option<String>,
+    /// What needs an electronic signature (the signer's password, or a PIN the server
+    /// allows): `notes-and-orders` (the default), `orders`, or `none`. The site's file sets
+    /// the least; a user's file can only ask for more.
+    #[serde(default)]
+    pub signing: Option<Signing>,
+}
+
+/// What an electronic signature is asked for.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Signing {
+    None,
+    Orders,
+    #[default]
+    NotesAndOrders,
+}
+
+impl Signing {
+    pub fn orders(self) -> bool {
+        self >= Signing::Orders
+    }
+    pub fn notes(self) -> bool {
+        self == Signing::NotesAndOrders
+    }
+}
+
+/// The signing rule: the stricter of the site's and the user's (the site's binds), and by
+/// default both notes and orders.
+pub fn signing(site: Option<Signing>, user: Option<Signing>) -> Signing {
+    match (site, user) {
+        (Some(s), Some(u)) => s.max(u),
+        (Some(s), None) => s,
+        (None, Some(u)) => u,
+        (None, None) => Signing::NotesAndOrders,
+    }
 }
 
 /// `[cache]`. In the site file, `enabled = false` and `wipe_on_sign_out = true` bind every

@@ -120,6 +120,10 @@ enum Command {
         /// A reverse proxy whose X-Forwarded-Proto/Host/For headers are believed (repeatable)
         #[arg(long, value_name = "IP")]
         trusted_proxy: Vec<std::net::IpAddr>,
+        /// Let users sign notes and orders with a signature PIN of their own (set with
+        /// POST /auth/signature-pin) instead of their password
+        #[arg(long)]
+        signature_pins: bool,
     },
     /// Manage the embedded server's users (works on the database file directly)
     User {
@@ -678,6 +682,7 @@ fn main() -> Result<()> {
             opts.duplicate_test_hours = hours;
         }
         opts.idle_lock = Some(idle_lock(&cli, &config, &mut warnings));
+        opts.signing = signing(&config);
         let server_id = opts.server.trim_end_matches('/').to_string();
         opts.storage = storage(&server_id, &config, &mut warnings);
         opts.warnings.append(&mut warnings);
@@ -740,6 +745,7 @@ fn main() -> Result<()> {
                 });
                 opts.demo_password = Some(bedside::auth::DEMO_PASSWORD.to_string());
                 opts.idle_lock = Some(idle);
+                opts.signing = signing(&config);
                 // The demo's port changes every run; its offline data belongs to the database.
                 opts.storage = storage(&format!("demo-{patients}"), &config, &mut warnings);
                 opts.vault_secret = Some(bedside::auth::DEMO_PASSWORD.to_string());
@@ -764,6 +770,7 @@ fn main() -> Result<()> {
             idle_timeout,
             public_url,
             trusted_proxy,
+            signature_pins,
         } => {
             init_server_logging();
             let db = match db {
@@ -793,7 +800,10 @@ fn main() -> Result<()> {
                 tls: tls.is_some(),
                 public_url,
                 trusted_proxies: trusted_proxy,
-                ..ServerConfig::default()
+                auth: bedside::auth::Settings {
+                    signature_pins,
+                    ..Default::default()
+                },
             };
             serve_until_signal(store, listen, config, tls, |base| {
                 eprintln!(
@@ -866,6 +876,12 @@ fn transport(cli: &Cli, config: &bedside::config::Config) -> Result<bedside::cli
         ca_cert_pem,
         allow_insecure: cli.allow_insecure,
     })
+}
+
+/// What needs an electronic signature: the site's config.toml sets the least.
+fn signing(config: &bedside::config::Config) -> bedside::config::Signing {
+    let (site, _) = bedside::config::load(&bedside::config::site_config_path());
+    bedside::config::signing(site.signing, config.signing)
 }
 
 /// The idle lock: the site's config.toml sets the longest, the user's or --idle-lock less.

@@ -159,6 +159,26 @@ async fn write_sign_addend_and_survive_a_server_outage() {
         h.screen()
     );
     h.keys("y").unwrap();
+    // The electronic signature: a wrong one signs nothing, the password signs.
+    assert!(
+        h.screen().contains("Electronic signature"),
+        "{}",
+        h.screen()
+    );
+    h.keys("not my password<enter>").unwrap();
+    assert!(
+        h.wait_for(WAIT, |s| matches!(
+            &s.overlay,
+            Some(Overlay::Signature { error: Some(_), .. })
+        ))
+        .await,
+        "{}",
+        h.screen()
+    );
+    assert!(h.screen().contains("not right"), "{}", h.screen());
+    assert!(note(h.state()).is_some(), "nothing signed");
+    h.keys(&format!("{}<enter>", common::TEST_PASSWORD))
+        .unwrap();
     assert!(h.wait_for(WAIT, |s| note(s).is_none()).await, "not signed");
     let doc = newest_note(&server, &patient).await;
     assert_eq!(doc["status"], "current");
@@ -237,7 +257,8 @@ async fn write_sign_addend_and_survive_a_server_outage() {
             .iter()
             .any(|i| i.summary.contains("[PRELIMINARY]"))
     );
-    h.keys("sy").unwrap();
+    h.keys(&format!("sy{}<enter>", common::TEST_PASSWORD))
+        .unwrap();
     assert!(h.wait_for(WAIT, |s| note(s).is_none()).await);
     let signed = newest_note(&server, &patient).await;
     assert_eq!(signed["id"], prelim["id"]);
@@ -268,7 +289,11 @@ async fn write_sign_addend_and_survive_a_server_outage() {
     assert!(
         note(h.state()).is_some_and(|n| n.draft.appends.as_deref() == Some(signed_id.as_str()))
     );
-    h.keys("Correction: seen at 10:00.<esc>sy").unwrap();
+    h.keys(&format!(
+        "Correction: seen at 10:00.<esc>sy{}<enter>",
+        common::TEST_PASSWORD
+    ))
+    .unwrap();
     assert!(h.wait_for(WAIT, |s| note(s).is_none()).await);
     let addendum = newest_note(&server, &patient).await;
     assert_eq!(addendum["relatesTo"][0]["code"], "appends");
@@ -284,7 +309,9 @@ async fn write_sign_addend_and_survive_a_server_outage() {
     if let Some(s) = server.server.take() {
         s.stop().await;
     }
-    h.keys("sy").unwrap();
+    // The server cannot check the signature: this terminal's key file does (for a token
+    // user, its passphrase), and the signed note waits in the outbox.
+    h.keys("sya passphrase<enter>").unwrap();
     assert!(
         h.wait_for(WAIT, |s| note(s).is_none() && s.storage.waiting() == 1)
             .await,

@@ -269,8 +269,12 @@ async fn read_offline_sign_into_the_outbox_and_file_exactly_once() {
     h.keys("n").unwrap();
 
     // A note signed offline goes to the outbox, sealed, and the clinician sees it waiting.
-    h.keys("<enter>Reviewed offline, plan unchanged.<esc>sy")
-        .unwrap();
+    // Signed with the password, checked on this terminal (the server cannot be reached).
+    h.keys(&format!(
+        "<enter>Reviewed offline, plan unchanged.<esc>sy{}<enter>",
+        common::TEST_PASSWORD
+    ))
+    .unwrap();
     assert!(
         h.wait_for(WAIT, |s| s.storage.waiting() == 1).await,
         "{}",
@@ -349,7 +353,11 @@ async fn read_offline_sign_into_the_outbox_and_file_exactly_once() {
         .clone()
         .unwrap();
     server.stop().await;
-    h.keys("iAmended offline.<esc>sy").unwrap();
+    h.keys(&format!(
+        "iAmended offline.<esc>sy{}<enter>",
+        common::TEST_PASSWORD
+    ))
+    .unwrap();
     assert!(
         h.wait_for(WAIT, |s| s.storage.waiting() == 1).await,
         "{}",
@@ -465,6 +473,9 @@ async fn an_outbox_survives_sigkill_and_is_sent_after_restart() {
         pty.send(b"s");
         assert!(pty.wait_for_text("Sign ", COLS, ROWS, WAIT));
         pty.send(b"y");
+        assert!(pty.wait_for_text("Electronic signature", COLS, ROWS, WAIT));
+        // A token user's signature offline: the passphrase of this terminal's key file.
+        pty.send(b"test passphrase\r");
         assert!(
             pty.wait_for_text("OUTBOX", COLS, ROWS, WAIT),
             "{}",

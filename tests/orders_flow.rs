@@ -100,6 +100,13 @@ async fn compose_check_override_sign_discontinue() {
     assert!(h.screen().contains("Sign 2 orders for"), "{}", h.screen());
     h.keys("y").unwrap();
     assert!(
+        h.screen().contains("Electronic signature"),
+        "{}",
+        h.screen()
+    );
+    h.keys(&format!("{}<enter>", common::TEST_PASSWORD))
+        .unwrap();
+    assert!(
         h.wait_for(WAIT, |s| s
             .notice
             .as_ref()

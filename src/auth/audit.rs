@@ -30,6 +30,8 @@ pub enum Subtype {
     SecurityLabel,
     /// A user changed their password (a one-time password replaced at first sign-in).
     PasswordChange,
+    /// An electronic signature checked (a note or an order basket), or a signature PIN set.
+    Signature,
 }
 
 impl Subtype {
@@ -51,6 +53,7 @@ impl Subtype {
             Subtype::AuthFailure => "auth-failure",
             Subtype::SecurityLabel => "security-label",
             Subtype::PasswordChange => "password-change",
+            Subtype::Signature => "signature",
         }
     }
 
@@ -114,6 +117,11 @@ impl Subtype {
                 json!({"system": DCM, "code": "110114", "display": "User Authentication"}),
                 json!({"system": "urn:bedside:audit", "code": "password-change",
                     "display": "Password changed"}),
+            ),
+            Subtype::Signature => (
+                json!({"system": DCM, "code": "110114", "display": "User Authentication"}),
+                json!({"system": "urn:bedside:audit", "code": "signature",
+                    "display": "Electronic signature"}),
             ),
         }
     }

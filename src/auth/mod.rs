@@ -33,6 +33,8 @@ pub struct Settings {
     pub lockout: Duration,
     /// How long a break-the-glass grant lasts.
     pub break_glass: Duration,
+    /// Users may sign with a signature PIN of their own instead of their password.
+    pub signature_pins: bool,
 }
 
 impl Default for Settings {
@@ -42,6 +44,7 @@ impl Default for Settings {
             max_failures: 5,
             lockout: Duration::from_secs(15 * 60),
             break_glass: Duration::from_secs(60 * 60),
+            signature_pins: false,
         }
     }
 }
@@ -218,10 +221,12 @@ struct UserRow {
     locked_until: Option<i64>,
     practitioner: Option<String>,
     must_change: bool,
+    /// The signature PIN's hash, when the user set one.
+    signature_pin: Option<String>,
 }
 
 const USER_COLUMNS: &str = "username, name, role, password, disabled, totp_secret, \
-     totp_last_step, failures, locked_until, practitioner, must_change";
+     totp_last_step, failures, locked_until, practitioner, must_change, signature_pin";
 
 fn user_row(r: &rusqlite::Row) -> rusqlite::Result<UserRow> {
     Ok(UserRow {
@@ -236,6 +241,7 @@ fn user_row(r: &rusqlite::Row) -> rusqlite::Result<UserRow> {
         locked_until: r.get(8)?,
         practitioner: r.get(9)?,
         must_change: r.get(10)?,
+        signature_pin: r.get(11)?,
     })
 }
 
@@ -252,6 +258,24 @@ impl UserRow {
             must_change: self.must_change,
         }
     }
+}
+
+/// A signature PIN: 6 to 12 digits, neither one digit repeated nor a run (123456, 987654).
+fn check_pin(pin: &str) -> Result<(), AuthError> {
+    let digits: Vec<u32> = pin.chars().filter_map(|c| c.to_digit(10)).collect();
+    if digits.len() != pin.chars().count() || !(6..=12).contains(&digits.len()) {
+        return Err(AuthError::Weak("a signature PIN is 6 to 12 digits".into()));
+    }
+    let steps: Vec<i64> = digits
+        .windows(2)
+        .map(|w| i64::from(w[1]) - i64::from(w[0]))
+        .collect();
+    if steps.iter().all(|d| *d == steps[0]) && steps[0].abs() <= 1 {
+        return Err(AuthError::Weak(
+            "a signature PIN may not be one digit repeated or a run like 123456".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// A username is short, lower-case letters, digits and `._-` (it appears in audit records).
@@ -579,6 +603,69 @@ impl Auth {
         }
         self.verify_code(&user, role, code, now)?;
         self.issue(&user, role, now)
+    }
+
+    /// An electronic signature: the signed-in user's password, or their signature PIN where
+    /// the site allows PINs. Failures count towards the same lockout as sign-in failures.
+    pub fn verify_signature(&self, username: &str, secret: &str) -> Result<(), AuthError> {
+        let now = now_ms();
+        let Some(user) = self.find(username)? else {
+            return Err(AuthError::WrongCredentials);
+        };
+        if let Some(until) = user.locked_until.filter(|t| *t > now) {
+            let minutes = ((until - now) as u64).div_ceil(60_000);
+            return Err(AuthError::Locked { minutes });
+        }
+        if user.disabled {
+            return Err(AuthError::Disabled);
+        }
+        let fits = secret.chars().count() <= password::MAX_CHARS;
+        let by_password = fits && verify_password(secret, &user.password);
+        let by_pin = fits
+            && !by_password
+            && self.settings.signature_pins
+            && user
+                .signature_pin
+                .as_deref()
+                .is_some_and(|pin| verify_password(secret, pin));
+        if !(by_password || by_pin) {
+            self.record_failure(&user, now)?;
+            return Err(AuthError::WrongCredentials);
+        }
+        self.store.write_side(|tx| {
+            tx.execute(
+                "UPDATE auth_user SET failures = 0 WHERE username = ?1",
+                [&user.username],
+            )?;
+            Ok(())
+        })?;
+        Ok(())
+    }
+
+    /// Sets the user's signature PIN (6 to 12 digits, not a run or a repeat), proving the
+    /// password first. Only where the site allows PINs.
+    pub fn set_signature_pin(
+        &self,
+        username: &str,
+        password: &str,
+        pin: &str,
+    ) -> Result<(), AuthError> {
+        if !self.settings.signature_pins {
+            return Err(AuthError::Invalid(
+                "this site does not allow signature PINs: sign with your password".into(),
+            ));
+        }
+        let (user, _) = self.verify_password(username, password, now_ms())?;
+        check_pin(pin)?;
+        let hash = hash_password(pin)?;
+        self.store.write_side(|tx| {
+            tx.execute(
+                "UPDATE auth_user SET signature_pin = ?2 WHERE username = ?1",
+                params![user.username, hash],
+            )?;
+            Ok(())
+        })?;
+        Ok(())
     }
 
     /// Checks a username, password and TOTP code as sign-in does (failures count towards a

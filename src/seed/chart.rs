@@ -43,9 +43,13 @@ struct Chart {
 
 impl Generator {
     pub fn new(rng: ChaCha8Rng, seed: u64, anchor: NaiveDate) -> Generator {
-        let now = anchor
+        // Noon on the anchor day, or the moment of seeding if that is earlier: nothing
+        // seeded is dated after it (a chart opened at 04:10 shows no 10:00 vitals "today").
+        let noon = anchor
             .and_hms_opt(12, 0, 0)
             .map_or(0, |t| t.and_utc().timestamp_millis());
+        let minute = 60_000;
+        let now = noon.min(crate::fhir::date::now_ms() / minute * minute);
         let practitioners = (0..STAFF.len()).map(|i| format!("prac-{i}")).collect();
         let beds = WARDS
             .iter()
@@ -287,7 +291,7 @@ impl Generator {
             if problems.contains(&2) {
                 self.single(chart, &enc, day, &INR, Some((1.5, 4.5)));
             }
-            if day > admitted + DAY {
+            if day > admitted + DAY && day + 2 * HOUR <= self.now {
                 self.note(chart, &enc, day + 2 * HOUR, 0, problems);
             }
             day += DAY;
@@ -300,7 +304,6 @@ impl Generator {
                 "code": {"coding": [{"system": LOINC, "code": code, "display": name}], "text": name},
                 "subject": subject(&chart.patient), "encounter": reference("Encounter", &enc),
                 "authoredOn": datetime(self.now - HOUR),
-                "occurrenceDateTime": datetime(self.now + 18 * HOUR),
                 "requester": {"reference": format!("Practitioner/{}", self.practitioner())}
             }));
         }
@@ -507,7 +510,8 @@ impl Generator {
             chart.out.push(obs);
         }
         let systolic = self.rng.random_range(100.0..175.0);
-        let diastolic = self.rng.random_range(60.0..100.0);
+        // A pulse pressure a body has: diastolic a little over half the systolic.
+        let diastolic: f64 = systolic * self.rng.random_range(0.55..0.68);
         let mut bp = self.observation(chart, enc, when, "vital-signs", BP_PANEL.0, BP_PANEL.1);
         let flag = |v: f64, high: f64| if v > high { Some(("H", "High")) } else { None };
         bp["component"] = json!([
@@ -580,15 +584,12 @@ impl Generator {
     ) -> String {
         let (value, interp) = match range {
             Some((lo, hi)) => {
-                let v = self.rng.random_range(lo..=hi);
-                (
-                    v,
-                    Some(if v > a.high {
-                        ("H", "High")
-                    } else {
-                        ("N", "Normal")
-                    }),
-                )
+                let v = if lo < hi {
+                    self.rng.random_range(lo..=hi)
+                } else {
+                    lo
+                };
+                (v, Some(interpretation(a, v)))
             }
             None => self.lab_value(a),
         };
@@ -607,10 +608,21 @@ impl Generator {
     }
 
     fn panel(&mut self, chart: &mut Chart, enc: &str, when: i64, panel: &Panel) {
+        let mut values: Vec<f64> = panel.analytes.iter().map(|a| self.lab_value(a).0).collect();
+        // Values that go together are drawn together: haematocrit about three times the
+        // haemoglobin; chloride leaving a normal anion gap with sodium and bicarbonate.
+        let at = |code: &str| panel.analytes.iter().position(|a| a.loinc == code);
+        if let (Some(hb), Some(hct)) = (at(HEMOGLOBIN), at(HEMATOCRIT)) {
+            values[hct] = values[hb] * 3.0 * self.rng.random_range(0.97..1.03);
+        }
+        if let (Some(na), Some(cl), Some(co2)) = (at(SODIUM), at(CHLORIDE), at(BICARBONATE)) {
+            values[cl] = values[na] - values[co2] - self.rng.random_range(8.0..14.0);
+        }
         let results: Vec<String> = panel
             .analytes
             .iter()
-            .map(|a| self.lab(chart, enc, when, a, None))
+            .zip(values)
+            .map(|(a, v)| self.lab(chart, enc, when, a, Some((v, v))))
             .collect();
         self.report(chart, enc, when, panel.loinc, panel.name, results);
     }
@@ -645,7 +657,7 @@ impl Generator {
             "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0074", "code": "LAB", "display": "Laboratory"}]}],
             "code": {"coding": [{"system": LOINC, "code": code, "display": name}], "text": name},
             "subject": subject(&chart.patient), "encounter": reference("Encounter", enc),
-            "effectiveDateTime": datetime(when), "issued": instant(when + 2 * HOUR),
+            "effectiveDateTime": datetime(when), "issued": instant((when + 2 * HOUR).min(self.now)),
             "result": result
         }));
     }
@@ -679,6 +691,27 @@ impl Generator {
                 "data": B64.encode(text.as_bytes()), "creation": datetime(when)}}],
             "context": {"encounter": [reference("Encounter", enc)], "period": {"start": datetime(when)}}
         }));
+    }
+}
+
+const HEMOGLOBIN: &str = "718-7";
+const HEMATOCRIT: &str = "4544-3";
+const SODIUM: &str = "2951-2";
+const CHLORIDE: &str = "2075-0";
+const BICARBONATE: &str = "2028-9";
+
+/// The interpretation a value earns against its analyte's ranges (as a lab would flag it).
+fn interpretation(a: &Analyte, v: f64) -> (&'static str, &'static str) {
+    if a.critical_high.is_some_and(|c| v >= c) {
+        ("HH", "Critical high")
+    } else if a.critical_low.is_some_and(|c| v <= c) {
+        ("LL", "Critical low")
+    } else if v > a.high {
+        ("H", "High")
+    } else if v < a.low {
+        ("L", "Low")
+    } else {
+        ("N", "Normal")
     }
 }
 
@@ -739,4 +772,78 @@ fn instant(ms: i64) -> String {
 /// Which seeded patients are restricted records: the 14th of every 100 (0013, 0113, ...).
 pub fn is_restricted_index(index: u64) -> bool {
     index % 100 == 13
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    /// Every date-time string in `v`, with the key it is under.
+    fn times<'a>(v: &'a Value, key: &'a str, out: &mut Vec<(&'a str, &'a str)>) {
+        match v {
+            Value::String(s) if s.len() >= 16 && s.as_bytes().get(10) == Some(&b'T') => {
+                out.push((key, s))
+            }
+            Value::Array(a) => a.iter().for_each(|x| times(x, key, out)),
+            Value::Object(o) => o.iter().for_each(|(k, x)| times(x, k, out)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn nothing_is_dated_after_the_seeding_and_values_agree() {
+        let today = chrono::Utc::now().date_naive();
+        let mut g = Generator::new(ChaCha8Rng::seed_from_u64(7), 7, today);
+        let seeded_at = crate::fhir::date::now_ms();
+        let mut all = g.facility();
+        for i in 0..60 {
+            all.extend(g.patient(i, Depth::Full, false));
+        }
+        let mut found = Vec::new();
+        for r in &all {
+            times(r, "", &mut found);
+        }
+        assert!(found.len() > 1000);
+        for (key, t) in found {
+            let ms = DateTime::parse_from_rfc3339(t).unwrap().timestamp_millis();
+            assert!(ms <= seeded_at, "{key} {t} is after the seeding");
+        }
+        // Haematocrit about three times the haemoglobin, in every CBC; a normal anion gap.
+        let value = |id: &Value| {
+            let id = id["reference"]
+                .as_str()
+                .unwrap()
+                .trim_start_matches("Observation/");
+            let o = all.iter().find(|r| r["id"] == id).unwrap();
+            let code = o["code"]["coding"][0]["code"].as_str().unwrap().to_string();
+            (code, o["valueQuantity"]["value"].as_f64().unwrap())
+        };
+        let mut panels = 0;
+        for report in all
+            .iter()
+            .filter(|r| r["resourceType"] == "DiagnosticReport")
+        {
+            let results: std::collections::HashMap<String, f64> = report["result"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(value)
+                .collect();
+            if let (Some(hb), Some(hct)) = (results.get(HEMOGLOBIN), results.get(HEMATOCRIT)) {
+                panels += 1;
+                let ratio = hct / hb;
+                assert!((2.8..=3.2).contains(&ratio), "Hb {hb} with Hct {hct}");
+            }
+            if let (Some(na), Some(cl), Some(co2)) = (
+                results.get(SODIUM),
+                results.get(CHLORIDE),
+                results.get(BICARBONATE),
+            ) {
+                let gap = na - cl - co2;
+                assert!((7.0..=15.0).contains(&gap), "anion gap {gap}");
+            }
+        }
+        assert!(panels > 10);
+    }
 }

@@ -803,3 +803,116 @@ pub async fn change_user(
     };
     audited(&st.store, event, response).await
 }
+
+#[derive(Deserialize)]
+pub struct SignatureCheck {
+    /// The password, or the signature PIN where the site allows PINs.
+    secret: String,
+    /// What is being signed: "note" or "orders" (no patient data).
+    #[serde(default)]
+    what: String,
+}
+
+/// `POST /auth/signature`: checks the signed-in user's electronic signature (their password,
+/// or their PIN) before a note or an order basket is signed. 204 when right; a wrong one is
+/// refused (403, not 401: the sign-in itself stays good) and counts towards the lockout like
+/// a failed sign-in. Every check is audited.
+pub async fn check_signature(
+    State(st): State<AppState>,
+    ConnectInfo(info): ConnectInfo<ClientAddr>,
+    headers: HeaderMap,
+    body: axum::body::Body,
+) -> Response {
+    let what = "POST /auth/signature".to_string();
+    let session = match session_or_refusal(&st, &headers, Some(info.0.ip()), what).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let shape = "{\"secret\": \"<password or PIN>\", \"what\": \"note|orders\"}";
+    let request: SignatureCheck = match auth_body(&st, &headers, body, shape).await {
+        Ok(r) => r,
+        Err(response) => return response,
+    };
+    let signing = match request.what.as_str() {
+        "note" | "orders" => request.what.clone(),
+        _ => "a record".to_string(),
+    };
+    let auth = st.auth.clone();
+    let username = session.username.clone();
+    let result = blocking(move || auth.verify_signature(&username, &request.secret)).await;
+    let mut event = Event::new(Subtype::Signature, agent(&session));
+    event.address = connect_address(info);
+    let response = match result {
+        Ok(Ok(())) => {
+            event.description = Some(format!("electronic signature for {signing}"));
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Ok(Err(e)) => {
+            event.success = false;
+            event.description = Some(format!("signature refused for {signing}: {e}"));
+            let (status, code) = match &e {
+                AuthError::Locked { .. } => (StatusCode::LOCKED, "locked"),
+                AuthError::Store(_) => (StatusCode::SERVICE_UNAVAILABLE, "server_error"),
+                _ => (StatusCode::FORBIDDEN, "wrong_signature"),
+            };
+            let message = match &e {
+                AuthError::WrongCredentials => {
+                    "the signature code is not right: nothing was signed".to_string()
+                }
+                e => e.to_string(),
+            };
+            auth_error(status, code, &message)
+        }
+        Err(r) => r,
+    };
+    audited(&st.store, event, response).await
+}
+
+#[derive(Deserialize)]
+pub struct PinChange {
+    password: String,
+    pin: String,
+}
+
+/// `POST /auth/signature-pin`: the signed-in user sets a signature PIN (where the site
+/// allows them), proving their password. Audited.
+pub async fn set_signature_pin(
+    State(st): State<AppState>,
+    ConnectInfo(info): ConnectInfo<ClientAddr>,
+    headers: HeaderMap,
+    body: axum::body::Body,
+) -> Response {
+    let what = "POST /auth/signature-pin".to_string();
+    let session = match session_or_refusal(&st, &headers, Some(info.0.ip()), what).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let shape = "{\"password\", \"pin\"}";
+    let request: PinChange = match auth_body(&st, &headers, body, shape).await {
+        Ok(r) => r,
+        Err(response) => return response,
+    };
+    let auth = st.auth.clone();
+    let username = session.username.clone();
+    let result =
+        blocking(move || auth.set_signature_pin(&username, &request.password, &request.pin)).await;
+    let mut event = Event::new(Subtype::Signature, agent(&session));
+    event.address = connect_address(info);
+    event.description = Some("set a signature PIN".into());
+    let response = match result {
+        Ok(Ok(())) => StatusCode::NO_CONTENT.into_response(),
+        Ok(Err(e)) => {
+            event.success = false;
+            let (status, code) = match &e {
+                AuthError::Weak(_) => (StatusCode::BAD_REQUEST, "weak_pin"),
+                AuthError::Invalid(_) => (StatusCode::FORBIDDEN, "pins_not_allowed"),
+                AuthError::Locked { .. } => (StatusCode::LOCKED, "locked"),
+                AuthError::Store(_) => (StatusCode::SERVICE_UNAVAILABLE, "server_error"),
+                _ => (StatusCode::FORBIDDEN, "wrong_password"),
+            };
+            auth_error(status, code, &e.to_string())
+        }
+        Err(r) => r,
+    };
+    audited(&st.store, event, response).await
+}

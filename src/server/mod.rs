@@ -81,6 +81,8 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/login", post(guard::login))
         .route("/auth/logout", post(guard::logout))
         .route("/auth/password", post(guard::change_password))
+        .route("/auth/signature", post(guard::check_signature))
+        .route("/auth/signature-pin", post(guard::set_signature_pin))
         .route("/auth/session", get(guard::whoami))
         .route("/auth/break-glass", post(guard::break_glass))
         .route("/auth/users", get(guard::list_users).post(guard::add_user))

@@ -402,6 +402,12 @@ fn init_schema(conn: &mut Connection) -> Result<()> {
             [],
         )?;
     }
+    let has_pin: bool = tx
+        .prepare("SELECT 1 FROM pragma_table_info('auth_user') WHERE name = 'signature_pin'")?
+        .exists([])?;
+    if !has_pin {
+        tx.execute("ALTER TABLE auth_user ADD COLUMN signature_pin TEXT", [])?;
+    }
     // The write generation that `$everything` listings are cached under.
     tx.execute(
         "INSERT OR IGNORE INTO store_info (key, value) VALUES ('generation', '0')",

@@ -50,6 +50,8 @@ pub struct Options {
     pub transport: Transport,
     /// The demo's password, shown on its lock screen (the demo only).
     pub demo_password: Option<String>,
+    /// What needs an electronic signature (config.toml `signing`).
+    pub signing: crate::config::Signing,
     /// Where offline data (cache, outbox, drafts) lives; none: nothing is kept on disk.
     pub storage: Option<super::offline::StorageConfig>,
     /// The password of the user signed in before start (the demo), to open their vault.
@@ -85,6 +87,7 @@ impl Options {
             idle_lock: None,
             transport: Transport::default(),
             demo_password: None,
+            signing: crate::config::Signing::default(),
             storage: None,
             vault_secret: None,
             vault: None,
@@ -222,6 +225,7 @@ impl App {
             idle_ms: opts.idle_lock.map_or(0, |d| d.as_millis().max(1) as i64),
             last_input_ms: crate::fhir::date::now_ms(),
             demo_password: opts.demo_password,
+            signing: opts.signing,
         };
         state.storage.enabled = storage_enabled;
         state.storage.open = vault_given;

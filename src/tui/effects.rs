@@ -19,7 +19,7 @@ use crate::vault::outbox::{Item, Outbox};
 
 use super::offline::{self, CacheJob, ChartSources, StorageConfig, is_offline};
 use super::recent::RecentStore;
-use super::state::{Effect, Msg, Unlocked};
+use super::state::{Effect, Msg, SignTarget, Unlocked};
 use crate::chart::{Answer, AnswerOutcome};
 
 /// The pause after the last keystroke before a search is sent.
@@ -453,6 +453,47 @@ impl Runner {
                     sources,
                 );
                 self.chart_task = Some(tokio::spawn(task));
+            }
+            Effect::CheckSignature {
+                context,
+                target,
+                secret,
+            } => {
+                let vault = self.vault.clone();
+                tokio::spawn(async move {
+                    let mut result = client
+                        .check_signature(&secret, target.word())
+                        .await
+                        .map(|()| false);
+                    // Offline, a note may still be signed (into the outbox) once the key
+                    // file of this terminal's open vault has checked the secret (the
+                    // password, or a token user's passphrase); orders never are.
+                    let offline = matches!(&result, Err(e) if is_offline(e));
+                    if let (true, Some(vault), SignTarget::Note(_)) = (offline, vault, target) {
+                        let checked =
+                            tokio::task::spawn_blocking(move || vault.check_secret(&secret)).await;
+                        result = match checked {
+                            Ok(Ok(())) => Ok(true),
+                            Ok(Err(crate::vault::VaultError::WrongSecret)) => {
+                                Err(FetchError::SignatureRefused(
+                                    "the signature code is not right (checked on this terminal): nothing was signed"
+                                        .into(),
+                                ))
+                            }
+                            Ok(Err(e)) => Err(FetchError::SignatureRefused(format!(
+                                "the signature could not be checked on this terminal ({e}): nothing was signed"
+                            ))),
+                            Err(_) => Err(FetchError::SignatureRefused(
+                                "the signature check failed: nothing was signed".into(),
+                            )),
+                        };
+                    }
+                    let _ = tx.send(Msg::SignatureChecked {
+                        context,
+                        target,
+                        result,
+                    });
+                });
             }
             Effect::ChangePassword {
                 username,

@@ -9,6 +9,7 @@ pub mod effects;
 pub mod headless;
 pub mod keymap;
 pub mod layout;
+pub mod line;
 pub mod offline;
 pub mod query;
 pub mod recent;

@@ -85,6 +85,13 @@ pub enum Msg {
         status: DocStatus,
         result: Result<Value, FetchError>,
     },
+    /// The answer to an electronic signature check: `Ok(true)` when it was checked on this
+    /// terminal (the server could not be reached; offline notes only).
+    SignatureChecked {
+        context: u64,
+        target: SignTarget,
+        result: Result<bool, FetchError>,
+    },
     /// The answer to a sign-in (or unlock) attempt.
     SignedIn(Result<SignedIn, LoginError>),
     /// Time to check whether the terminal has been idle long enough to lock.
@@ -217,6 +224,8 @@ pub struct Access {
     pub last_input_ms: i64,
     /// Shown on the lock screen of the demo only.
     pub demo_password: Option<String>,
+    /// What needs an electronic signature (config.toml `signing`).
+    pub signing: crate::config::Signing,
 }
 
 impl Access {
@@ -380,6 +389,13 @@ pub enum Effect {
         author: Value,
     },
     /// Post the basket's transaction Bundle.
+    /// Check the user's electronic signature with the server (on this terminal's key file
+    /// when the server cannot be reached and a note is being signed).
+    CheckSignature {
+        context: u64,
+        target: SignTarget,
+        secret: String,
+    },
     SignOrders {
         context: u64,
         bundle: Box<Value>,
@@ -663,6 +679,23 @@ pub enum PromptKind {
     AccessFilter,
 }
 
+/// What an electronic signature is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignTarget {
+    Note(DocStatus),
+    Orders,
+}
+
+impl SignTarget {
+    /// The word the server records (no patient data).
+    pub fn word(self) -> &'static str {
+        match self {
+            SignTarget::Note(_) => "note",
+            SignTarget::Orders => "orders",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Overlay {
     /// The bindings of `context` (where help was asked for), narrowed by `query`.
@@ -716,6 +749,15 @@ pub enum Overlay {
     AckChecks,
     /// "Sign 3 orders for SMITH, John (MRN ...)?"
     ConfirmOrders,
+    /// The electronic signature: the signer's password (or signature PIN), checked by the
+    /// server before a note or an order basket is signed.
+    Signature {
+        target: SignTarget,
+        input: String,
+        error: Option<String>,
+        /// Sent for checking: keys wait for the answer.
+        checking: bool,
+    },
     /// Why the selected active order is being discontinued.
     Discontinue {
         input: String,

@@ -207,37 +207,7 @@ impl Vault {
         let dir = Vault::dir_for(root, server_id, username);
         let path = dir.join("key.json");
         let key = match std::fs::read(&path) {
-            Ok(bytes) => {
-                let kf: KeyFile = serde_json::from_slice(&bytes).map_err(|e| {
-                    VaultError::Corrupt(format!("{}: not a bedside key file ({e})", path.display()))
-                })?;
-                if kf.version != KEY_FILE_VERSION {
-                    return Err(VaultError::Corrupt(format!(
-                        "{}: key file version {} is not one this bedside reads",
-                        path.display(),
-                        kf.version
-                    )));
-                }
-                let salt = B64
-                    .decode(&kf.salt)
-                    .map_err(|_| VaultError::Corrupt(format!("{}: bad salt", path.display())))?;
-                let wrapped = B64.decode(&kf.wrapped).map_err(|_| {
-                    VaultError::Corrupt(format!("{}: bad wrapped key", path.display()))
-                })?;
-                let kek = derive(secret, &salt, kf.kdf)?;
-                let plain = open_with(&kek, b"bedside-key-v1", &wrapped)
-                    .map_err(|_| VaultError::WrongSecret)?;
-                let plain = Zeroizing::new(plain);
-                let mut key = Zeroizing::new([0u8; 32]);
-                if plain.len() != 32 {
-                    return Err(VaultError::Corrupt(format!(
-                        "{}: the wrapped key has the wrong length",
-                        path.display()
-                    )));
-                }
-                key.copy_from_slice(&plain);
-                key
-            }
+            Ok(bytes) => unwrap_key(&path, &bytes, secret)?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let key = Zeroizing::new(random::<32>()?);
                 let salt: [u8; 16] = random()?;
@@ -265,6 +235,15 @@ impl Vault {
             username: username.to_string(),
             key: Arc::new(RwLock::new(Some(key))),
         })
+    }
+
+    /// Does `secret` open this vault's key file? (An electronic signature checked on this
+    /// terminal while the server cannot be reached.)
+    pub fn check_secret(&self, secret: &str) -> Result<(), VaultError> {
+        let path = self.dir.join("key.json");
+        let bytes =
+            std::fs::read(&path).map_err(|e| VaultError::Io(format!("{}: {e}", path.display())))?;
+        unwrap_key(&path, &bytes, secret).map(|_| ())
     }
 
     /// The user's folder (key file, outbox, drafts).
@@ -336,6 +315,39 @@ impl Vault {
         let plain = self.open_sealed(b"bedside-profile-v1", &sealed).ok()?;
         serde_json::from_slice(&plain).ok()
     }
+}
+
+/// The data key in key file `path` (its `bytes`), unwrapped with `secret`.
+fn unwrap_key(path: &Path, bytes: &[u8], secret: &str) -> Result<Zeroizing<[u8; 32]>, VaultError> {
+    let kf: KeyFile = serde_json::from_slice(bytes).map_err(|e| {
+        VaultError::Corrupt(format!("{}: not a bedside key file ({e})", path.display()))
+    })?;
+    if kf.version != KEY_FILE_VERSION {
+        return Err(VaultError::Corrupt(format!(
+            "{}: key file version {} is not one this bedside reads",
+            path.display(),
+            kf.version
+        )));
+    }
+    let salt = B64
+        .decode(&kf.salt)
+        .map_err(|_| VaultError::Corrupt(format!("{}: bad salt", path.display())))?;
+    let wrapped = B64
+        .decode(&kf.wrapped)
+        .map_err(|_| VaultError::Corrupt(format!("{}: bad wrapped key", path.display())))?;
+    let kek = derive(secret, &salt, kf.kdf)?;
+    let plain =
+        open_with(&kek, b"bedside-key-v1", &wrapped).map_err(|_| VaultError::WrongSecret)?;
+    let plain = Zeroizing::new(plain);
+    let mut key = Zeroizing::new([0u8; 32]);
+    if plain.len() != 32 {
+        return Err(VaultError::Corrupt(format!(
+            "{}: the wrapped key has the wrong length",
+            path.display()
+        )));
+    }
+    key.copy_from_slice(&plain);
+    Ok(key)
 }
 
 #[cfg(test)]

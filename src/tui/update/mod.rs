@@ -8,6 +8,7 @@ mod offline;
 mod orders;
 mod palette;
 mod search;
+mod signing;
 #[cfg(test)]
 mod tests;
 
@@ -61,6 +62,7 @@ fn session_ended(msg: &Msg) -> bool {
         | Msg::NoteSent { result, .. } => unauthorized(result.as_ref().err()),
         Msg::GlassBroken { result, .. } => unauthorized(result.as_ref().err()),
         Msg::AccessLog { result, .. } => unauthorized(result.as_ref().err()),
+        Msg::SignatureChecked { result, .. } => unauthorized(result.as_ref().err()),
         Msg::Outbox { error, .. } => unauthorized(error.as_ref()),
         _ => false,
     }
@@ -216,6 +218,14 @@ fn update_inner(state: &mut State, msg: Msg) -> Vec<Effect> {
                 state.dirty = true;
             }
         }
+        Msg::SignatureChecked {
+            context,
+            target,
+            result,
+        } => {
+            signing::checked(state, context, target, result, &mut effects);
+            state.dirty = true;
+        }
         Msg::ChartAnswer { context, answer } => {
             if let Some(c) = current_chart(state, context) {
                 c.chart.add_answer(answer);
@@ -360,7 +370,8 @@ pub(super) fn resolve(state: &mut State, context: Context, key: Key) -> Option<A
 
 fn on_key(state: &mut State, key: Key, effects: &mut Vec<Effect>) {
     if let Some(overlay) = state.overlay.clone() {
-        if orders::overlay_key(state, key, effects)
+        if signing::signature_key(state, key, effects)
+            || orders::overlay_key(state, key, effects)
             || offline::outbox_key(state, key, effects)
             || palette::palette_key(state, key, effects)
             || palette::help_key(state, key)
@@ -570,11 +581,11 @@ fn dialog_action(state: &mut State, action: Action, effects: &mut Vec<Effect>) {
         }
         (Overlay::ConfirmOrders, Action::Confirm) => {
             state.overlay = None;
-            orders::confirm_sign(state, effects);
+            signing::confirmed(state, SignTarget::Orders, effects);
         }
         (Overlay::ConfirmSign { status }, Action::Confirm) => {
             state.overlay = None;
-            notes::confirm_send(state, status, effects);
+            signing::confirmed(state, SignTarget::Note(status), effects);
         }
         (Overlay::Drafts { cursor }, a) => {
             let n = state.drafts.len();
@@ -598,6 +609,7 @@ fn dialog_action(state: &mut State, action: Action, effects: &mut Vec<Effect>) {
             | Overlay::ConfirmSign { .. }
             | Overlay::AckChecks
             | Overlay::ConfirmOrders
+            | Overlay::Signature { .. }
             | Overlay::OrderFields { .. }
             | Overlay::Override { .. }
             | Overlay::Discontinue { .. }

@@ -388,12 +388,94 @@ fn orders_when_checks_cannot_run_must_be_acknowledged() {
     assert_eq!(s.overlay, Some(Overlay::AckChecks));
     typed(&mut s, "y");
     assert_eq!(s.overlay, Some(Overlay::ConfirmOrders));
+    // Signing is not one `y`: the signer's password, checked by the server, comes first.
     let effects = typed(&mut s, "y");
+    assert!(effects.is_empty(), "{effects:?}");
+    assert!(matches!(s.overlay, Some(Overlay::Signature { .. })));
+    let effects = typed(&mut s, "wrong pw");
+    assert!(effects.is_empty());
+    let effects = key(&mut s, "enter");
+    assert!(matches!(
+        effects.as_slice(),
+        [Effect::CheckSignature { context: 1, target: SignTarget::Orders, secret, .. }]
+            if secret == "wrong pw"
+    ));
+    // Keys wait while the server checks; a refusal says so and signs nothing.
+    assert!(typed(&mut s, "zz").is_empty());
+    let effects = update(
+        &mut s,
+        Msg::SignatureChecked {
+            context: 1,
+            target: SignTarget::Orders,
+            result: Err(FetchError::SignatureRefused(
+                "the signature code is not right".into(),
+            )),
+        },
+    );
+    assert!(effects.is_empty());
+    match &s.overlay {
+        Some(Overlay::Signature {
+            error: Some(e),
+            input,
+            checking: false,
+            ..
+        }) => {
+            assert!(e.contains("not right"));
+            assert!(input.is_empty());
+        }
+        other => panic!("{other:?}"),
+    }
+    // A late answer for another chart signs nothing.
+    typed(&mut s, "correct");
+    key(&mut s, "enter");
+    let late = update(
+        &mut s,
+        Msg::SignatureChecked {
+            context: 99,
+            target: SignTarget::Orders,
+            result: Ok(false),
+        },
+    );
+    assert!(late.is_empty());
+    let effects = update(
+        &mut s,
+        Msg::SignatureChecked {
+            context: 1,
+            target: SignTarget::Orders,
+            result: Ok(false),
+        },
+    );
     assert!(
         effects
             .iter()
             .any(|e| matches!(e, Effect::SignOrders { context: 1, .. }))
     );
+    assert_eq!(s.overlay, None);
+}
+
+#[test]
+fn a_site_that_signs_orders_only_saves_notes_on_y() {
+    use crate::config::{Signing, signing};
+    // The site's rule binds: a user cannot turn signing off.
+    assert_eq!(
+        signing(Some(Signing::Orders), Some(Signing::None)),
+        Signing::Orders
+    );
+    assert_eq!(signing(None, None), Signing::NotesAndOrders);
+    assert_eq!(
+        signing(Some(Signing::None), Some(Signing::NotesAndOrders)),
+        Signing::NotesAndOrders
+    );
+    let mut s = state();
+    s.access.signing = Signing::Orders;
+    s.overlay = Some(Overlay::ConfirmOrders);
+    key(&mut s, "y");
+    assert!(matches!(s.overlay, Some(Overlay::Signature { .. })));
+    s.overlay = Some(Overlay::ConfirmSign {
+        status: crate::notes::document::DocStatus::Final,
+    });
+    key(&mut s, "y");
+    assert_eq!(s.overlay, None, "notes are signed on y at this site");
 }
 
 #[test]

@@ -248,6 +248,50 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
                 theme.warning,
             );
         }
+        Overlay::Signature {
+            target,
+            input,
+            error,
+            checking,
+        } => {
+            let question = match target {
+                crate::tui::state::SignTarget::Note(status) => {
+                    crate::tui::update::sign_question(state, *status)
+                }
+                crate::tui::state::SignTarget::Orders => {
+                    crate::tui::update::sign_orders_question(state)
+                }
+            };
+            let w = (question.chars().count() as u16 + 4).clamp(50, area.width);
+            let r = centered(area, w, 6);
+            let masked = "*".repeat(input.chars().count());
+            let mut lines = vec![
+                Line::from(styled(format!(" {question}"), theme.warning)),
+                Line::from(vec![
+                    styled(" Signature (your password or PIN): ", theme.base),
+                    Span::raw(masked.clone()),
+                ]),
+            ];
+            if *checking {
+                lines.push(Line::from(styled(
+                    " checking with the server...",
+                    theme.dim,
+                )));
+            } else if let Some(e) = error {
+                lines.push(Line::from(styled(format!(" {e}"), theme.error)));
+            }
+            lines.push(Line::from(vec![
+                Span::raw(" "),
+                styled("Enter", theme.key),
+                Span::raw(" signs  "),
+                styled("Esc", theme.key),
+                Span::raw(" does not sign"),
+            ]));
+            let body = Paragraph::new(lines).wrap(ratatui::widgets::Wrap { trim: false });
+            popup(state, theme, frame, r, " Electronic signature ", body);
+            let col = " Signature (your password or PIN): ".chars().count() as u16;
+            field_cursor(state, theme, frame, r, (col, 1), &masked);
+        }
         Overlay::Discontinue { input } => {
             text_prompt(
                 state,
