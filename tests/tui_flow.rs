@@ -226,3 +226,64 @@ async fn restricted_records_and_the_access_log() {
     assert!(s.wait_for(WAIT, listed).await, "{}", s.screen());
     assert!(!s.screen().contains("test.physician"), "{}", s.screen());
 }
+
+#[tokio::test]
+async fn a_patient_who_shares_a_name_is_flagged_until_acknowledged() {
+    let server = seeded(40).await;
+    let mut h = Headless::new(&server.base, &server.token, 100, 30, anchor()).unwrap();
+    h.keys("smith john").unwrap();
+    assert!(
+        h.wait_for(WAIT, |s| s.search.status == SearchStatus::Done)
+            .await
+    );
+    let others = h.state().search.rows.len() - 1;
+    assert!(others >= 1);
+    h.keys("<enter>").unwrap();
+    assert!(
+        h.wait_for(WAIT, |s| s
+            .chart
+            .as_ref()
+            .is_some_and(|c| c.namesakes.is_some()))
+            .await
+    );
+    let flag = if others == 1 {
+        "1 other patient named SMITH, John".to_string()
+    } else {
+        format!("{others} other patients named SMITH, John")
+    };
+    assert!(h.screen().contains(&flag), "{}", h.screen());
+    // Acknowledged for this chart: the flag goes, and stays gone on reopening it.
+    h.keys("!").unwrap();
+    assert!(!h.screen().contains(&flag), "{}", h.screen());
+    let id = h.state().chart.as_ref().unwrap().patient_id.clone();
+    h.keys("q").unwrap();
+    h.app.handle(bedside::tui::state::Msg::OpenPatient(id));
+    assert!(
+        h.wait_for(WAIT, |s| s
+            .chart
+            .as_ref()
+            .is_some_and(|c| c.namesakes.is_some()))
+            .await
+    );
+    assert!(!h.screen().contains("other patient"), "{}", h.screen());
+    // A patient with a name of their own is not flagged.
+    let unique = server
+        .create(common::patient(
+            "Quixotewright",
+            "Zebedee",
+            "1950-01-01",
+            "male",
+            "MRN-UNIQ-1",
+        ))
+        .await;
+    h.app.handle(bedside::tui::state::Msg::OpenPatient(unique));
+    assert!(
+        h.wait_for(WAIT, |s| s
+            .chart
+            .as_ref()
+            .is_some_and(|c| c.namesakes == Some(0)))
+            .await,
+        "{}",
+        h.screen()
+    );
+}

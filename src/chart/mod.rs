@@ -543,6 +543,32 @@ pub fn read_patient(resource: &Value) -> Option<PatientInfo> {
         .then(|| parse::patient(value::text(resource, "id").unwrap_or(""), resource))
 }
 
+/// How many patients in `found` (a name search) other than `patient` share the family name
+/// and the first given name: the wrong-patient risk CPRS warns of at patient selection.
+pub fn namesakes(patient: &PatientInfo, found: &[Value]) -> usize {
+    let first = |given: &str| {
+        given
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_lowercase()
+    };
+    let (family, given) = (patient.family.to_lowercase(), first(&patient.given));
+    if family.is_empty() || given.is_empty() {
+        return 0;
+    }
+    let mut ids: Vec<String> = found
+        .iter()
+        .filter_map(read_patient)
+        .filter(|p| p.id != patient.id)
+        .filter(|p| p.family.to_lowercase() == family && first(&p.given) == given)
+        .map(|p| p.id)
+        .collect();
+    ids.sort();
+    ids.dedup();
+    ids.len()
+}
+
 /// Where a patient is (or last was) from some of their Encounters and the Locations they name.
 pub fn location_of(resources: Vec<Value>, zone: chrono::FixedOffset) -> Option<String> {
     let mut chart = Chart::new();

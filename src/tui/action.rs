@@ -77,6 +77,8 @@ actions! {
     BreakGlass => "break_glass",
     /// Who looked at this chart: the access log (support and privacy review)
     ShowAccessLog => "show_access_log",
+    /// Acknowledge the banner's warning of other patients with the same name
+    AcknowledgeNames => "acknowledge_similar_names",
     /// Notes waiting for the server, sent, or needing a decision (the outbox)
     ShowOutbox => "show_outbox",
     /// Write a new note for this patient (or reopen the draft)

@@ -454,6 +454,21 @@ impl Runner {
                 );
                 self.chart_task = Some(tokio::spawn(task));
             }
+            Effect::FindNamesakes {
+                context,
+                family,
+                given,
+            } => {
+                tokio::spawn(async move {
+                    let params = [
+                        ("family", family),
+                        ("given", given),
+                        ("_count", "50".to_string()),
+                    ];
+                    let result = search(&client, "Patient", &params).await;
+                    let _ = tx.send(Msg::Namesakes { context, result });
+                });
+            }
             Effect::CheckSignature {
                 context,
                 target,

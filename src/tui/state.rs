@@ -50,6 +50,11 @@ pub enum Msg {
     ChartDone {
         context: u64,
     },
+    /// Patients found by the name of the chart's patient (for the similar-name warning).
+    Namesakes {
+        context: u64,
+        result: Result<Vec<Value>, FetchError>,
+    },
     /// What the server answered to one of the chart's searches (counts, cut short, failed).
     ChartAnswer {
         context: u64,
@@ -389,6 +394,12 @@ pub enum Effect {
         author: Value,
     },
     /// Post the basket's transaction Bundle.
+    /// Search patients by this family and given name (the similar-name warning).
+    FindNamesakes {
+        context: u64,
+        family: String,
+        given: String,
+    },
     /// Check the user's electronic signature with the server (on this terminal's key file
     /// when the server cannot be reached and a note is being signed).
     CheckSignature {
@@ -630,6 +641,9 @@ pub struct ChartState {
     pub cached: Option<i64>,
     /// Interactions and duplicates already among the active medications (most severe first).
     pub review: Vec<crate::orders::checks::Alert>,
+    /// Other patients with this patient's family and first given name, once known; shown on
+    /// the banner until acknowledged.
+    pub namesakes: Option<usize>,
 }
 
 impl ChartState {
@@ -656,6 +670,7 @@ impl ChartState {
             withheld: None,
             cached: None,
             review: Vec::new(),
+            namesakes: None,
         }
     }
 
@@ -860,6 +875,8 @@ pub struct State {
     /// Problems in the user's keymap, theme and config files (listed at start, `:problems`).
     pub problems: Vec<crate::problem::Problem>,
     pub recent_ids: Vec<String>,
+    /// Charts whose similar-name warning was acknowledged this session.
+    pub names_acknowledged: std::collections::HashSet<String>,
     pub spinner: usize,
     pub tick_pending: bool,
     /// The last patient context handed out.
@@ -913,6 +930,7 @@ impl State {
             ascii_terminal,
             problems,
             recent_ids,
+            names_acknowledged: Default::default(),
             spinner: 0,
             tick_pending: false,
             context: 0,

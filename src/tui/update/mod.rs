@@ -185,7 +185,21 @@ fn update_inner(state: &mut State, msg: Msg) -> Vec<Effect> {
             }
             if let Some(c) = current_chart(state, context) {
                 match result {
-                    Ok(patient) => c.chart.add_page(vec![patient]),
+                    Ok(patient) => {
+                        c.chart.add_page(vec![patient]);
+                        // Others by the same name: asked once per opening of the chart.
+                        if let Some(p) = &c.chart.patient
+                            && c.namesakes.is_none()
+                            && !p.family.is_empty()
+                            && !p.given.is_empty()
+                        {
+                            effects.push(Effect::FindNamesakes {
+                                context,
+                                family: p.family.clone(),
+                                given: p.given.split_whitespace().next().unwrap_or("").into(),
+                            });
+                        }
+                    }
                     Err(FetchError::NotFound) => {
                         c.error =
                             Some("this patient is not on the server (deleted or merged?)".into());
@@ -225,6 +239,20 @@ fn update_inner(state: &mut State, msg: Msg) -> Vec<Effect> {
         } => {
             signing::checked(state, context, target, result, &mut effects);
             state.dirty = true;
+        }
+        Msg::Namesakes { context, result } => {
+            let acknowledged = state.names_acknowledged.clone();
+            if let Some(c) = current_chart(state, context)
+                && let (Ok(found), Some(p)) = (result, &c.chart.patient)
+            {
+                let n = crate::chart::namesakes(p, &found);
+                c.namesakes = Some(if acknowledged.contains(&c.patient_id) {
+                    0
+                } else {
+                    n
+                });
+                state.dirty = true;
+            }
         }
         Msg::ChartAnswer { context, answer } => {
             if let Some(c) = current_chart(state, context) {
@@ -669,6 +697,25 @@ pub(super) fn act(state: &mut State, action: Action, effects: &mut Vec<Effect>) 
         }
         Action::ShowAccessLog if state.screen == Screen::Chart => {
             access::open_access_log(state, String::new(), effects);
+            return;
+        }
+        Action::AcknowledgeNames if state.screen == Screen::Chart => {
+            if let Some(c) = &mut state.chart
+                && c.namesakes.is_some_and(|n| n > 0)
+            {
+                c.namesakes = Some(0);
+                state.names_acknowledged.insert(c.patient_id.clone());
+                let name = c
+                    .chart
+                    .patient
+                    .as_ref()
+                    .map(|p| p.display_name())
+                    .unwrap_or_default();
+                state.notice = Some(Notice {
+                    level: Level::Info,
+                    text: format!("similar names acknowledged for {name} (this session)"),
+                });
+            }
             return;
         }
         Action::SearchPatients => {

@@ -178,6 +178,24 @@ fn banner(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, c: &Chart
     if state.display.ascii {
         block = block.border_set(ASCII_BORDER);
     }
+    if let (Some(n), Some(p)) = (c.namesakes.filter(|n| *n > 0), &c.chart.patient) {
+        // Wrong-patient risk: on the banner itself, until acknowledged.
+        let others = if n == 1 {
+            "1 other patient".to_string()
+        } else {
+            format!("{n} other patients")
+        };
+        let key = state
+            .keymap
+            .key_for(crate::tui::keymap::Context::Chart, Action::AcknowledgeNames)
+            .map(|k| k.to_string())
+            .unwrap_or_else(|| ":acknowledge_similar_names".into());
+        let text = format!(
+            " ! {others} named {}: check DOB and MRN ({key} ok) ",
+            p.display_name()
+        );
+        block = block.title_bottom(Line::from(styled(text, theme.critical)).left_aligned());
+    }
     if let Some(mark) = cached_mark(state, c) {
         // On the banner itself, so no notice can hide that this is an older copy.
         block = block.title_bottom(Line::from(styled(mark, theme.warning)).right_aligned());
