@@ -34,8 +34,9 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
-    /// FHIR R4 base URL to work against, e.g. https://fhir.example.org/r4
-    #[arg(long, env = "BEDSIDE_SERVER")]
+    /// FHIR R4 base URL to work against, e.g. https://fhir.example.org/r4 (also after
+    /// `doctor`: `bedside doctor --server URL` checks that server)
+    #[arg(long, env = "BEDSIDE_SERVER", global = true)]
     server: Option<String>,
     /// Bearer token sent with every request (Authorization: Bearer ...)
     // A URL-safe base64 token may begin with `-`.
@@ -53,10 +54,10 @@ struct Cli {
     #[arg(long, value_name = "SECONDS")]
     idle_lock: Option<u64>,
     /// Also trust this PEM CA certificate for the server's HTTPS (besides the system's)
-    #[arg(long, value_name = "PEM")]
+    #[arg(long, value_name = "PEM", global = true)]
     ca_cert: Option<PathBuf>,
     /// Allow plain http:// to a server that is not on this machine (patient data unencrypted)
-    #[arg(long)]
+    #[arg(long, global = true)]
     allow_insecure: bool,
     /// Colour theme: default, light, high-contrast, mono, or themes/NAME.toml in the config directory
     #[arg(long, global = true, value_name = "NAME")]

@@ -236,11 +236,11 @@ async fn doctor_reports_the_terminal_paths_and_server() {
         out.contains(": reachable in ") && out.contains(&format!("bedside {version}, FHIR 4.0.1")),
         "{out}"
     );
-    // A server that is not there.
+    // A server that is not there, named after the command as the README writes it.
     let (ok, out) = bedside(
         home.path(),
         "xterm",
-        &["--server", "http://127.0.0.1:9/fhir", "doctor"],
+        &["doctor", "--server", "http://127.0.0.1:9/fhir"],
     );
     assert!(ok);
     assert!(
