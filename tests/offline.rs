@@ -498,7 +498,7 @@ async fn an_outbox_survives_sigkill_and_is_sent_after_restart() {
     let pty = tokio::task::spawn_blocking(move || {
         let pty = s3();
         assert!(
-            pty.wait_for_text("1 notes sent from the outbox", COLS, ROWS, WAIT),
+            pty.wait_for_text("1 note sent from the outbox", COLS, ROWS, WAIT),
             "{}",
             pty.screen(COLS, ROWS)
         );

@@ -327,6 +327,11 @@ impl Chart {
         }
     }
 
+    /// Items whose date could not be read (listed last, as "undated").
+    pub fn undated(&self) -> usize {
+        self.timeline.iter().filter(|i| i.when.is_undated()).count()
+    }
+
     /// The encounter a note written now belongs to: the one in progress (`Encounter/id`).
     pub fn current_encounter(&self) -> Option<String> {
         self.encounters
@@ -384,6 +389,7 @@ impl Chart {
             .rev()
             .filter_map(|&i| self.obs.get(i as usize))
             .filter(|o| o.id != obs.id && o.when < obs.when)
+            .filter(|o| o.when.is_some_and(|w| !w.is_undated()))
             .collect()
     }
 
@@ -470,7 +476,9 @@ impl Chart {
             return out;
         };
         for obs in list.iter().filter_map(|&i| self.obs.get(i as usize)) {
-            let Some(when) = obs.when else { continue };
+            let Some(when) = obs.when.filter(|w| !w.is_undated()) else {
+                continue;
+            };
             let mut push = |name: &str, unit: &str, range: &Option<Range>, x: Option<f64>| {
                 let Some(x) = x else { return };
                 let pos = match out.iter().position(|s| s.name == name) {
@@ -755,5 +763,70 @@ mod tests {
         let names: Vec<&str> = checks.medications.iter().map(|m| m.name.as_str()).collect();
         assert!(names.contains(&"Amoxicillin (DRAFT)"), "{names:?}");
         assert!(names.contains(&"Warfarin (ON HOLD)"), "{names:?}");
+    }
+
+    #[test]
+    fn unreadable_dates_are_undated_not_lost_and_doses_say_how_often() {
+        let subject = json!({"reference": "Patient/p"});
+        let mut c = Chart::for_patient("p");
+        c.add_page(vec![
+            json!({"resourceType": "Observation", "id": "o1", "status": "final",
+                   "subject": subject, "effectiveDateTime": "yesterday-ish",
+                   "code": {"coding": [{"system": "http://loinc.org", "code": "2823-3"}], "text": "Potassium"},
+                   "valueQuantity": {"value": 4.1, "unit": "mmol/L"}}),
+            json!({"resourceType": "Observation", "id": "o2", "status": "final",
+                   "subject": subject, "effectiveDateTime": "2026-11-01T08:00:00Z",
+                   "code": {"coding": [{"system": "http://loinc.org", "code": "2823-3"}], "text": "Potassium"},
+                   "valueQuantity": {"value": 4.4, "unit": "mmol/L"}}),
+            json!({"resourceType": "MedicationRequest", "id": "m1", "status": "active",
+                   "intent": "order", "subject": subject, "authoredOn": "2026-13-45",
+                   "medicationCodeableConcept": {"text": "Metoprolol"},
+                   "dosageInstruction": [{"doseAndRate": [{"doseQuantity": {"value": 25, "unit": "mg"}}],
+                       "route": {"text": "oral"},
+                       "timing": {"repeat": {"frequency": 2, "period": 1, "periodUnit": "d"}}}]}),
+            json!({"resourceType": "MedicationRequest", "id": "m2", "status": "active",
+                   "intent": "order", "subject": subject, "authoredOn": "2026-11-02",
+                   "medicationCodeableConcept": {"text": "Morphine"},
+                   "dosageInstruction": [{"doseAndRate": [{"doseQuantity": {"value": 2, "unit": "mg"}}],
+                       "timing": {"repeat": {"frequency": 1, "period": 4, "periodUnit": "h"}},
+                       "asNeededBoolean": true}]}),
+        ]);
+        c.finish();
+        assert_eq!(c.timeline.len(), 4, "nothing vanishes");
+        assert_eq!(c.undated(), 2);
+        // Undated items come last, and never count as the latest or as a previous value.
+        let last = c.timeline.last().unwrap();
+        assert!(last.when.is_undated());
+        assert_eq!(
+            last.when.display(chrono::FixedOffset::east_opt(0).unwrap()),
+            "undated"
+        );
+        let dated = c.obs.iter().find(|o| o.id == "o2").unwrap();
+        assert!(c.previous(dated).is_empty());
+        let key = dated.key.clone().unwrap();
+        assert_eq!(
+            c.series(&key).iter().map(|s| s.points.len()).sum::<usize>(),
+            1
+        );
+        let meds: Vec<&str> = c.timeline.iter().map(|i| i.summary.as_str()).collect();
+        assert!(
+            meds.contains(&"Started Metoprolol - 25 mg oral twice a day"),
+            "{meds:?}"
+        );
+        assert!(
+            meds.contains(&"Started Morphine - 2 mg every 4 h as needed"),
+            "{meds:?}"
+        );
+    }
+
+    #[test]
+    fn a_deceased_patient_is_aged_at_death() {
+        let p = read_patient(&json!({"resourceType": "Patient", "id": "d",
+            "birthDate": "1940-06-01", "deceasedDateTime": "2025-03-04T10:00:00Z"}))
+        .unwrap();
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
+        assert!(p.deceased);
+        assert_eq!(p.age(today).as_deref(), Some("84y"));
+        assert_eq!(p.dob_and_age(today), "1940-06-01 (84y at death)");
     }
 }

@@ -142,6 +142,8 @@ pub struct PatientInfo {
     pub birth_text: Option<String>,
     pub mrn: Option<String>,
     pub deceased: bool,
+    /// The day of death, when recorded (`deceasedDateTime`): ages stop there.
+    pub died: Option<NaiveDate>,
 }
 
 impl PatientInfo {
@@ -158,6 +160,8 @@ impl PatientInfo {
     /// Age in whole years (months under 2, days under 2 months) on `today`.
     pub fn age(&self, today: NaiveDate) -> Option<String> {
         let birth = self.birth_date?;
+        // The age at death, for a patient who died.
+        let today = self.died.map_or(today, |d| d.min(today));
         let mut months = i64::from(today.year() - birth.year()) * 12 + i64::from(today.month())
             - i64::from(birth.month());
         if today.day() < birth.day() {
@@ -178,6 +182,7 @@ impl PatientInfo {
     /// `1956-03-14 (70y)`.
     pub fn dob_and_age(&self, today: NaiveDate) -> String {
         match (&self.birth_text, self.age(today)) {
+            (Some(b), Some(a)) if self.died.is_some() => format!("{b} ({a} at death)"),
             (Some(b), Some(a)) => format!("{b} ({a})"),
             (Some(b), None) => b.clone(),
             _ => "DOB unknown".into(),

@@ -31,7 +31,10 @@ pub fn summarise(chart: &Chart) -> Summary<'_> {
     // The newest value of each vital sign, in a fixed, familiar order.
     let mut latest: HashMap<&str, &Obs> = HashMap::new();
     // An entered-in-error or cancelled value is not the latest of anything.
-    let counts = |o: &&Obs| !matches!(o.status.as_str(), "entered-in-error" | "cancelled");
+    let counts = |o: &&Obs| {
+        !matches!(o.status.as_str(), "entered-in-error" | "cancelled")
+            && o.when.is_some_and(|w| !w.is_undated())
+    };
     for o in chart
         .obs
         .iter()

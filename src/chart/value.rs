@@ -20,9 +20,23 @@ pub enum Precision {
     Month,
     Day,
     Time,
+    /// A date was given but could not be read: listed under "undated", never dropped.
+    Undated,
 }
 
 impl When {
+    /// A resource whose date does not parse: sorted after every dated item.
+    pub const UNDATED: When = When {
+        // Far before any date, and far enough from i64::MIN that date arithmetic on it
+        // cannot overflow.
+        ms: i64::MIN / 4,
+        precision: Precision::Undated,
+    };
+
+    pub fn is_undated(&self) -> bool {
+        self.precision == Precision::Undated
+    }
+
     pub fn parse(s: &str) -> Option<When> {
         let range = parse_range(s)?;
         let precision = match s.trim().len() {
@@ -40,6 +54,9 @@ impl When {
     /// `2026-03-14 09:30` in the display zone, or as much of the date as the source had.
     /// Dates without a time are shown as written, never shifted by a time zone.
     pub fn display(&self, zone: FixedOffset) -> String {
+        if self.is_undated() {
+            return "undated".into();
+        }
         let Some(utc) = DateTime::from_timestamp_millis(self.ms) else {
             return "????-??-??".into();
         };
@@ -51,11 +68,15 @@ impl When {
                 .with_timezone(&zone)
                 .format("%Y-%m-%d %H:%M")
                 .to_string(),
+            Precision::Undated => "undated".into(),
         }
     }
 
     /// The calendar day in the display zone (for "jump to date").
     pub fn day(&self, zone: FixedOffset) -> Option<NaiveDate> {
+        if self.is_undated() {
+            return None;
+        }
         let utc = DateTime::from_timestamp_millis(self.ms)?;
         Some(match self.precision {
             Precision::Time => utc.with_timezone(&zone).date_naive(),
@@ -133,7 +154,7 @@ pub fn codings(v: Option<&Value>) -> Vec<(String, String, String)> {
 
 /// The first parseable date among `keys`; a Period gives its start (or end).
 pub fn when(v: &Value, keys: &[&str]) -> Option<When> {
-    keys.iter().find_map(|k| match v.get(*k)? {
+    let parsed = keys.iter().find_map(|k| match v.get(*k)? {
         Value::String(s) => When::parse(s),
         Value::Object(_) => {
             let p = v.get(*k)?;
@@ -142,7 +163,10 @@ pub fn when(v: &Value, keys: &[&str]) -> Option<When> {
                 .and_then(When::parse)
         }
         _ => None,
-    })
+    });
+    // A date that is there but cannot be read: undated, listed with a warning, not lost.
+    let given = || keys.iter().any(|k| v.get(*k).is_some_and(|x| !x.is_null()));
+    parsed.or_else(|| given().then_some(When::UNDATED))
 }
 
 /// The text of a Reference: its display, else the reference itself.
@@ -189,7 +213,9 @@ mod tests {
         let plus2 = FixedOffset::east_opt(7200).unwrap();
         assert_eq!(when(&v, &["d"]).unwrap().display(plus2), "2024-03-01 12:00");
         assert_eq!(w.display(plus2), "2024-03-01");
-        assert!(when(&json!({"d": 3}), &["d"]).is_none());
+        // A date that is there but unreadable is undated (listed, not dropped); none is none.
+        assert!(when(&json!({"d": 3}), &["d"]).is_some_and(|w| w.is_undated()));
+        assert!(when(&json!({"e": 3}), &["d"]).is_none());
     }
 
     #[test]

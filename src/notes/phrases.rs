@@ -85,6 +85,7 @@ pub fn expand(
                 .iter()
                 .filter(|o| !o.vital)
                 .filter_map(|o| o.when)
+                .filter(|w| !w.is_undated())
                 .max();
             let Some(newest) = newest else {
                 return Some("no results recorded".into());

@@ -37,21 +37,21 @@ pub fn patient(chart: &Chart) -> Result<Patient, String> {
         let loinc = o.key.as_deref()?.strip_prefix("http://loinc.org|")?;
         Some(RecentTest {
             loinc: loinc.to_string(),
-            when_ms: o.when?.ms,
+            when_ms: o.when.filter(|w| !w.is_undated())?.ms,
             resulted: true,
         })
     });
     let reports = chart.reports.iter().filter_map(|r| {
         Some(RecentTest {
             loinc: r.code.clone()?,
-            when_ms: r.when?.ms,
+            when_ms: r.when.filter(|w| !w.is_undated())?.ms,
             resulted: true,
         })
     });
     let ordered = chart
         .entries
         .iter()
-        .filter(|e| e.kind == Kind::Order && e.active)
+        .filter(|e| e.kind == Kind::Order && e.active && !e.when.is_undated())
         .filter_map(|e| {
             Some(RecentTest {
                 loinc: e.code("LOINC")?.to_string(),

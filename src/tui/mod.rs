@@ -21,3 +21,13 @@ pub mod view;
 pub mod wrap;
 
 pub use app::{App, Options, run_terminal};
+
+/// `1 order`, `2 orders`, `0 orders`: a count that agrees with its noun (`plural` for the
+/// irregular: `count(n, "match", "matches")`).
+pub fn count(n: usize, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}

@@ -216,8 +216,46 @@ pub(super) fn dosage_text(d: &Value) -> Option<String> {
             ))
         });
     let route = concept(d.get("route"));
-    let parts: Vec<String> = [dose, route].into_iter().flatten().collect();
+    let timing = d.get("timing").and_then(timing_text);
+    let prn = (d.get("asNeededBoolean").and_then(Value::as_bool) == Some(true))
+        .then(|| "as needed".to_string())
+        .or_else(|| {
+            concept(d.get("asNeededCodeableConcept")).map(|c| format!("as needed for {c}"))
+        });
+    let parts: Vec<String> = [dose, route, timing, prn].into_iter().flatten().collect();
     (!parts.is_empty()).then(|| parts.join(" "))
+}
+
+/// How often: the timing's code in words, else its repeat (`3 times a day`, `every 8 h`).
+fn timing_text(t: &Value) -> Option<String> {
+    if let Some(c) = concept(t.get("code")) {
+        return Some(c);
+    }
+    let r = t.get("repeat")?;
+    let frequency = r.get("frequency").and_then(Value::as_u64).unwrap_or(1);
+    let period = r.get("period").and_then(Value::as_f64)?;
+    let unit = match text(r, "periodUnit")? {
+        "s" => "s",
+        "min" => "min",
+        "h" => "h",
+        "d" => "day",
+        "wk" => "week",
+        "mo" => "month",
+        "a" => "year",
+        _ => return None,
+    };
+    let period = if period.fract() == 0.0 {
+        format!("{}", period as i64)
+    } else {
+        period.to_string()
+    };
+    Some(match (frequency, period.as_str()) {
+        (1, "1") => format!("every {unit}"),
+        (1, p) => format!("every {p} {unit}"),
+        (2, "1") => format!("twice a {unit}"),
+        (n, "1") => format!("{n} times a {unit}"),
+        (n, p) => format!("{n} times every {p} {unit}"),
+    })
 }
 
 /// Everything but Observations, reports, allergies and encounters. Some resources make two

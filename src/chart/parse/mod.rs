@@ -136,6 +136,9 @@ pub(super) fn patient(id: &str, r: &Value) -> PatientInfo {
         mrn: mrn(r),
         deceased: r.get("deceasedBoolean").and_then(Value::as_bool) == Some(true)
             || r.get("deceasedDateTime").is_some(),
+        died: text(r, "deceasedDateTime")
+            .and_then(|d| d.get(..10))
+            .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()),
     }
 }
 

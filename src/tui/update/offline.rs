@@ -96,7 +96,10 @@ pub(super) fn connectivity(state: &mut State, online: bool, effects: &mut Vec<Ef
     let mut text = String::from("the server is back");
     let waiting = state.storage.waiting();
     if waiting > 0 {
-        text.push_str(&format!("; sending {waiting} notes from the outbox"));
+        text.push_str(&format!(
+            "; sending {} from the outbox",
+            crate::tui::count(waiting, "note", "notes")
+        ));
     }
     if state.storage.open {
         effects.push(Effect::FlushOutbox);
@@ -158,9 +161,15 @@ pub(super) fn outbox(
         state.notice = Some(Notice {
             level: Level::Info,
             text: if waiting > 0 {
-                format!("{sent_now} notes sent from the outbox; {waiting} still waiting")
+                format!(
+                    "{} sent from the outbox; {waiting} still waiting",
+                    crate::tui::count(sent_now, "note", "notes")
+                )
             } else {
-                format!("{sent_now} notes sent from the outbox")
+                format!(
+                    "{} sent from the outbox",
+                    crate::tui::count(sent_now, "note", "notes")
+                )
             },
         });
         // The open chart shows what was just filed.

@@ -597,14 +597,18 @@ pub(super) fn sent(
                 o.alerts.clear();
                 o.checks_acknowledged = false;
                 format!(
-                    "{n} orders filed for {who}; medication orders are drafts awaiting a physician's co-signature"
+                    "{} filed for {who}; medication orders are drafts awaiting a physician's co-signature",
+                    crate::tui::count(n, "order", "orders")
                 )
             } else if signed {
                 let n = o.basket.len();
                 o.basket.clear();
                 o.alerts.clear();
                 o.checks_acknowledged = false;
-                format!("{n} orders signed for {who}")
+                format!(
+                    "{} signed for {who}",
+                    crate::tui::count(n, "order", "orders")
+                )
             } else {
                 format!("order discontinued for {who}")
             };

@@ -175,7 +175,10 @@ fn arguments(state: &State, cmd: &Command, rest: &str) -> Vec<Entry> {
             let mut v = vec![("all".to_string(), "every item".to_string())];
             for (kind, count) in super::filter_choices(state).into_iter().skip(1) {
                 if let Some(k) = kind {
-                    v.push((k.label().to_lowercase(), format!("{count} items")));
+                    v.push((
+                        k.label().to_lowercase(),
+                        crate::tui::count(count, "item", "items"),
+                    ));
                 }
             }
             v

@@ -45,12 +45,19 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
         left.push(styled(e.clone(), theme.error));
     } else {
         left.push(styled(
-            format!("{} resources", c.chart.resources),
+            crate::tui::count(c.chart.resources, "resource", "resources"),
             theme.dim,
         ));
         if c.chart.unreadable > 0 {
             left.push(styled(
                 format!(", {} could not be read", c.chart.unreadable),
+                theme.warning,
+            ));
+        }
+        let undated = c.chart.undated();
+        if undated > 0 {
+            left.push(styled(
+                format!(", {undated} UNDATED (date unreadable, listed last)"),
                 theme.warning,
             ));
         }

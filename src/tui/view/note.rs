@@ -48,7 +48,10 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, c: &Cha
     if let Some(e) = &note.error {
         spans.push(styled(e.clone(), theme.error));
     } else {
-        spans.push(styled(format!("{} words", note.words), theme.dim));
+        spans.push(styled(
+            crate::tui::count(note.words, "word", "words"),
+            theme.dim,
+        ));
         let saved = match &note.saved {
             Some(Ok(t)) if !note.unsaved => styled(format!("  draft saved {t}"), theme.dim),
             Some(Err(e)) => styled(format!("  DRAFT NOT SAVED: {e}"), theme.error),

@@ -55,7 +55,10 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, c: &Cha
     // Left: catalog results while composing, else the active orders.
     if !o.query.is_empty() {
         let block = pane(
-            Line::from(styled(format!(" {} matches ", o.picks.len()), theme.title)),
+            Line::from(styled(
+                format!(" {} ", crate::tui::count(o.picks.len(), "match", "matches")),
+                theme.title,
+            )),
             focused(OrdersFocus::Composer),
             state,
             theme,
@@ -248,7 +251,10 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, c: &Cha
     if lines.is_empty() {
         let others = o.alerts.len();
         let text = if others > 0 {
-            format!("{others} alerts on other orders in the basket")
+            format!(
+                "{} on other orders in the basket",
+                crate::tui::count(others, "alert", "alerts")
+            )
         } else if o.basket.is_empty() {
             "Nothing in the basket to check.".to_string()
         } else {

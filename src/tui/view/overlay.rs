@@ -293,12 +293,25 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
             field_cursor(state, theme, frame, r, (col, 1), &masked);
         }
         Overlay::Discontinue { input } => {
+            // The dialog names the order and the patient it acts on.
+            let what = state
+                .chart
+                .as_ref()
+                .and_then(|c| {
+                    let o = c.orders.as_ref()?;
+                    let list = crate::tui::update::active_orders(c);
+                    let (_, _, line) = list.get(o.active_cursor)?;
+                    let who = c.chart.patient.as_ref().map(|p| p.display_name());
+                    Some(format!("{line} ({})", who.unwrap_or_default()))
+                })
+                .unwrap_or_else(|| "the selected order".into());
+            let title = format!(" Discontinue {what}: reason ");
             text_prompt(
                 state,
                 theme,
                 frame,
                 area,
-                " Discontinue: reason ",
+                &title,
                 input,
                 "Enter discontinues, Esc keeps the order",
             );
@@ -840,7 +853,8 @@ fn text_prompt(
     input: &str,
     hint: &str,
 ) {
-    let r = centered(area, 60.min(area.width), 4);
+    let w = (title.chars().count() as u16 + 4).max(60);
+    let r = centered(area, w.min(area.width), 4);
     let body = Paragraph::new(vec![
         Line::from(vec![styled("> ", theme.key), Span::raw(input.to_string())]),
         Line::from(styled(hint.to_string(), theme.dim)),

@@ -48,7 +48,7 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
         SearchStatus::Recent => " Recent patients ".to_string(),
         SearchStatus::Typing => " Results ".to_string(),
         SearchStatus::Searching => format!(" Searching {} ", spinner(state)),
-        SearchStatus::Done => format!(" {} patients ", rows.len()),
+        SearchStatus::Done => format!(" {} ", crate::tui::count(rows.len(), "patient", "patients")),
         SearchStatus::NoMatch | SearchStatus::Failed(_) | SearchStatus::Hint(_) => {
             " Results ".to_string()
         }
@@ -130,6 +130,26 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
     );
 }
 
+/// A location cut to `room` columns by dropping what is in brackets first: `Ward 4A
+/// (Cardiology), Bed 4A-01` becomes `Ward 4A, Bed 4A-01`, so the bed stays in view.
+fn short_location(location: &str, room: usize) -> String {
+    if location.chars().count() <= room {
+        return location.to_string();
+    }
+    let mut out = String::new();
+    let mut depth = 0usize;
+    for c in location.chars() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth = depth.saturating_sub(1),
+            _ if depth == 0 => out.push(c),
+            _ => {}
+        }
+    }
+    let out = out.split_whitespace().collect::<Vec<_>>().join(" ");
+    out.replace(" ,", ",")
+}
+
 fn row_line(
     state: &State,
     theme: &Theme,
@@ -162,16 +182,29 @@ fn row_line(
         "other" => "O",
         _ => "U",
     };
+    // The age column shows the age at death for a patient who died (marked DECEASED).
+    let dob = match (&p.birth_text, p.age(state.display.today)) {
+        (Some(b), Some(a)) => format!("{b} ({a})"),
+        (Some(b), None) => b.clone(),
+        _ => "DOB unknown".into(),
+    };
     let rest = format!(
-        "{}{}{}{}{}",
+        "{}{}{}{}",
         " ".repeat(NAME_W + 1 - shown),
         cell(sex, SEX_W + 2),
-        cell(&p.dob_and_age(state.display.today), DOB_W + 1),
+        cell(&dob, DOB_W + 1),
         cell(p.mrn.as_deref().unwrap_or("-"), MRN_W + 1),
-        row.location.as_deref().unwrap_or("")
     );
-    let rest_width = width.saturating_sub(NAME_W + 1).max(1);
-    spans.push(Span::raw(fit(&rest, rest_width + (NAME_W + 1 - shown))));
+    spans.push(Span::raw(rest));
+    let room = width.saturating_sub(NAME_W + 1 + SEX_W + 2 + DOB_W + 1 + MRN_W + 1);
+    if p.deceased {
+        let mark = fit("DECEASED ", room);
+        spans.push(Span::styled(mark, theme.warning));
+    }
+    let room = room.saturating_sub(if p.deceased { 9 } else { 0 });
+    if let Some(loc) = row.location.as_deref() {
+        spans.push(Span::raw(fit(&short_location(loc, room), room)));
+    }
     let mut line = Line::from(spans);
     if selected {
         let style = if state.search.focus == SearchFocus::List {
