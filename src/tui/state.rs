@@ -764,6 +764,10 @@ pub enum Overlay {
     AckChecks,
     /// "Sign 3 orders for SMITH, John (MRN ...)?"
     ConfirmOrders,
+    /// This session's messages, newest last.
+    Messages {
+        scroll: usize,
+    },
     /// The electronic signature: the signer's password (or signature PIN), checked by the
     /// server before a note or an order basket is signed.
     Signature {
@@ -875,6 +879,8 @@ pub struct State {
     /// Problems in the user's keymap, theme and config files (listed at start, `:problems`).
     pub problems: Vec<crate::problem::Problem>,
     pub recent_ids: Vec<String>,
+    /// This session's messages (time, level, text), oldest first: `:messages` lists them.
+    pub messages: std::collections::VecDeque<(i64, Level, String)>,
     /// Charts whose similar-name warning was acknowledged this session.
     pub names_acknowledged: std::collections::HashSet<String>,
     pub spinner: usize,
@@ -931,6 +937,7 @@ impl State {
             problems,
             recent_ids,
             names_acknowledged: Default::default(),
+            messages: Default::default(),
             spinner: 0,
             tick_pending: false,
             context: 0,

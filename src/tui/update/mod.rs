@@ -33,9 +33,24 @@ pub const RECENT_MAX: usize = 20;
 /// Rows whose ward/bed or last visit is looked up after a search.
 const LOCATION_ROWS: usize = 30;
 
+/// Messages kept for `:messages`.
+const MESSAGES_KEPT: usize = 200;
+
 pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
     let session_ended = session_ended(&msg);
+    let before = state.notice.clone();
     let mut effects = update_inner(state, msg);
+    // Every new message goes to the session's list (`:messages`), whatever set it.
+    if let Some(n) = &state.notice
+        && before.as_ref() != Some(n)
+    {
+        if state.messages.len() >= MESSAGES_KEPT {
+            state.messages.pop_front();
+        }
+        state
+            .messages
+            .push_back((state.now_ms, n.level, n.text.clone()));
+    }
     if session_ended && state.access.signed_in {
         // The token expired or was revoked: lock, so the user signs in again where they are
         // (the open note is saved first, as for any lock).
@@ -543,6 +558,13 @@ fn dialog_action(state: &mut State, action: Action, effects: &mut Vec<Effect>) {
                 query,
                 scroll,
             });
+        }
+        (Overlay::Messages { scroll }, a) => {
+            if let Some(scroll) = list_cursor(scroll, a, state.messages.len()) {
+                state.overlay = Some(Overlay::Messages { scroll });
+            } else if matches!(a, Action::OpenSelected | Action::Confirm) {
+                state.overlay = None;
+            }
         }
         (Overlay::Problems { scroll }, a) => {
             if let Some(scroll) = list_cursor(scroll, a, state.problems.len()) {

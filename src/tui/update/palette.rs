@@ -22,7 +22,7 @@ pub struct Command {
 }
 
 /// Every typed command, in the order the palette lists them.
-pub const COMMANDS: [Command; 7] = [
+pub const COMMANDS: [Command; 8] = [
     Command {
         name: "open",
         argument: "MRN or name",
@@ -57,6 +57,11 @@ pub const COMMANDS: [Command; 7] = [
         name: "problems",
         argument: "",
         description: "problems found in your keymap, theme and config files",
+    },
+    Command {
+        name: "messages",
+        argument: "",
+        description: "every message of this session, in full (newest last)",
     },
 ];
 
@@ -382,6 +387,18 @@ pub(super) fn run_line(state: &mut State, context: Context, line: &str, effects:
                 scroll: 0,
             });
             None
+        }
+        "messages" => {
+            if state.messages.is_empty() {
+                Some(state_notice(
+                    Level::Info,
+                    "no messages yet this session".into(),
+                ))
+            } else {
+                let scroll = state.messages.len().saturating_sub(1);
+                state.overlay = Some(Overlay::Messages { scroll });
+                None
+            }
         }
         "problems" => {
             if state.problems.is_empty() {

@@ -834,3 +834,50 @@ fn a_one_time_password_is_replaced_at_sign_in() {
         }
     }
 }
+
+#[test]
+fn long_messages_are_never_cut_and_messages_lists_them() {
+    let mut s = state();
+    s.now_ms = 1_700_000_000_000;
+    update(&mut s, Msg::OpenPatient("p".into()));
+    update(&mut s, Msg::ChartDone { context: 1 });
+    // Every message set through update lands in the session's list.
+    key(&mut s, "d");
+    typed(&mut s, "not a date at all");
+    key(&mut s, "enter");
+    assert!(s.notice.is_some());
+    assert!(
+        s.messages
+            .iter()
+            .any(|(_, _, t)| t.contains("is not a date"))
+    );
+    // A message longer than the line is shown whole, wrapped above the status line.
+    let long = "the server cannot be reached: NOTHING was ordered. The basket stays unsigned; \
+                sign it when the server is back (orders are never sent later on their own)";
+    s.notice = Some(Notice {
+        level: Level::Warning,
+        text: long.into(),
+    });
+    s.messages
+        .push_back((s.now_ms, Level::Warning, long.into()));
+    let shown = screen(&s);
+    let flat: String = shown.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        flat.contains("orders are never sent later on their own)"),
+        "{shown}"
+    );
+    assert!(shown.contains("message above"), "{shown}");
+    // :messages lists the session's messages in full.
+    s.notice = None;
+    typed(&mut s, ":messages");
+    key(&mut s, "enter");
+    assert!(
+        matches!(s.overlay, Some(Overlay::Messages { .. })),
+        "{:?}",
+        s.overlay
+    );
+    let shown = screen(&s);
+    let flat: String = shown.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(flat.contains("is not a date"), "{shown}");
+    assert!(flat.contains("NOTHING was ordered"), "{shown}");
+}

@@ -227,9 +227,30 @@ pub fn status_line(
             Level::Warning => theme.warning,
             Level::Error => theme.error,
         };
-        spans.push(Span::styled(n.text.clone(), style));
+        let used: usize = spans.iter().map(|s| s.content.chars().count()).sum();
+        let room = (area.width as usize).saturating_sub(used);
+        if n.text.chars().count() <= room {
+            spans.push(Span::styled(n.text.clone(), style));
+        } else {
+            // Never cut: a message longer than the line is shown whole, wrapped, just above.
+            long_notice(state, theme, frame, area, &n.text, style);
+            spans.push(Span::styled("message above (:messages lists them)", style));
+        }
     } else {
-        spans.extend(left);
+        let used: usize = spans.iter().map(|s| s.content.chars().count()).sum();
+        let text: String = left.iter().map(|s| s.content.as_ref()).collect();
+        if used + text.chars().count() > area.width as usize {
+            // A status too long for the line (a chart error): whole, above, in its style.
+            let style = left
+                .iter()
+                .map(|s| s.style)
+                .next_back()
+                .unwrap_or(theme.status);
+            long_notice(state, theme, frame, area, &text, style);
+            spans.push(Span::styled("details above", style));
+        } else {
+            spans.extend(left);
+        }
     }
     // As many hints as fit, most useful first.
     let left_width: usize = spans.iter().map(|s| s.content.chars().count()).sum();
@@ -255,6 +276,38 @@ pub fn status_line(
     spans.extend(right);
     let line = Line::from(spans);
     frame.render_widget(Paragraph::new(line).style(theme.status), area);
+}
+
+/// A message too long for the status line, wrapped in rows above it (at most a third of the
+/// screen; `:messages` has it in full either way).
+fn long_notice(
+    state: &State,
+    theme: &Theme,
+    frame: &mut Frame,
+    status: Rect,
+    text: &str,
+    style: Style,
+) {
+    let width = status.width.saturating_sub(2).max(10) as usize;
+    let mut rows = search::wrap(text, width);
+    let most = (state.size.height / 3).max(1) as usize;
+    if rows.len() > most {
+        rows.truncate(most);
+        if let Some(last) = rows.last_mut() {
+            *last = fit(&format!("{last} ... (:messages)"), width);
+        }
+    }
+    let h = (rows.len() as u16).min(status.y);
+    if h == 0 {
+        return;
+    }
+    let area = Rect::new(status.x, status.y - h, status.width, h);
+    frame.render_widget(ratatui::widgets::Clear, area);
+    let lines: Vec<Line> = rows
+        .into_iter()
+        .map(|r| Line::from(Span::styled(format!(" {r}"), style)))
+        .collect();
+    frame.render_widget(Paragraph::new(lines).style(theme.status), area);
 }
 
 pub fn spinner(state: &State) -> &'static str {

@@ -201,17 +201,17 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, c: &Cha
     frame.render_widget(block, alerts);
     let width = inner.width as usize;
     let mut lines: Vec<Line> = Vec::new();
+    // Said in full, wrapped: never cut at the pane's edge.
     if let Some(e) = &o.error {
-        lines.push(Line::from(styled(e.clone(), theme.error)));
+        for l in wrap(e, width) {
+            lines.push(Line::from(styled(l, theme.error)));
+        }
     }
     if let Some(e) = &o.checks_error {
-        lines.push(Line::from(styled(
-            fit(
-                &format!("ORDER CHECKS DID NOT RUN: {e}. You will be asked to acknowledge this."),
-                width,
-            ),
-            theme.critical,
-        )));
+        let text = format!("ORDER CHECKS DID NOT RUN: {e}. You will be asked to acknowledge this.");
+        for l in wrap(&text, width) {
+            lines.push(Line::from(styled(l, theme.critical)));
+        }
     }
     // Every alert's headline first (so none hides below the fold), then the details of the
     // most severe.

@@ -28,6 +28,7 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
             cursor,
         } => palette(state, theme, frame, area, *context, input, *cursor),
         Overlay::Problems { scroll } => problems(state, theme, frame, area, *scroll),
+        Overlay::Messages { scroll } => messages(state, theme, frame, area, *scroll),
         Overlay::Filter { cursor } => {
             let choices = filter_choices(state);
             let mut lines = Vec::new();
@@ -510,6 +511,55 @@ fn palette(
 }
 
 /// Problems in the user's keymap, theme and config: file, line, what, how to fix.
+/// This session's messages in full, wrapped; the one at `scroll` at the bottom.
+fn messages(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, scroll: usize) {
+    let w = area.width.saturating_sub(4).min(120);
+    let inner_w = w.saturating_sub(2).max(10) as usize;
+    let h = area.height.saturating_sub(2);
+    let mut lines: Vec<Line> = Vec::new();
+    for (ms, level, text) in state.messages.iter().take(scroll + 1) {
+        let when = chrono::DateTime::from_timestamp_millis(*ms)
+            .map(|t| {
+                t.with_timezone(&state.display.zone)
+                    .format("%H:%M:%S")
+                    .to_string()
+            })
+            .unwrap_or_default();
+        let style = match level {
+            crate::tui::state::Level::Info => theme.base,
+            crate::tui::state::Level::Warning => theme.warning,
+            crate::tui::state::Level::Error => theme.error,
+        };
+        for (i, part) in super::search::wrap(&format!("{when}  {text}"), inner_w)
+            .into_iter()
+            .enumerate()
+        {
+            let part = if i == 0 {
+                part
+            } else {
+                format!("          {part}")
+            };
+            lines.push(Line::from(styled(part, style)));
+        }
+    }
+    // The newest shown at the bottom of the box.
+    let room = h.saturating_sub(2) as usize;
+    let skip = lines.len().saturating_sub(room);
+    let lines: Vec<Line> = lines.into_iter().skip(skip).collect();
+    let r = centered(area, w, (lines.len() as u16 + 2).min(h));
+    popup(
+        state,
+        theme,
+        frame,
+        r,
+        &format!(
+            " Messages this session ({}) - arrows scroll, Esc closes ",
+            state.messages.len()
+        ),
+        Paragraph::new(lines),
+    );
+}
+
 fn problems(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, scroll: usize) {
     let mut lines = vec![Line::from(styled(
         format!(

@@ -25,7 +25,12 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, form: &
         " bedside: sign in "
     };
     let w = 64.min(area.width);
-    let h = 14.min(area.height);
+    // The error in full, wrapped (a long one grows the box instead of being cut).
+    let error_rows: Vec<String> = match (&form.error, form.busy) {
+        (Some(e), false) => super::search::wrap(e, w.saturating_sub(3) as usize),
+        _ => Vec::new(),
+    };
+    let h = (14 + error_rows.len().saturating_sub(1) as u16).min(area.height);
     let r = Rect::new(
         area.x + (area.width - w) / 2,
         area.y + (area.height - h) / 2,
@@ -125,8 +130,10 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, form: &
     lines.push(Line::raw(""));
     if form.busy {
         lines.push(Line::raw(" checking..."));
-    } else if let Some(error) = &form.error {
-        lines.push(Line::from(styled(format!(" {error}"), theme.error)));
+    } else if !error_rows.is_empty() {
+        for row in &error_rows {
+            lines.push(Line::from(styled(format!(" {row}"), theme.error)));
+        }
     } else {
         lines.push(Line::raw(""));
     }
