@@ -43,6 +43,8 @@ pub struct Chart {
     entry_sources: Vec<String>,
     /// The searches behind this chart and what the server answered to each.
     pub answers: Vec<Answer>,
+    /// Vital signs taken at the same moment, one timeline line each (observation indexes).
+    pub vital_sets: Vec<Vec<u32>>,
     /// The allergy answer held resources about other patients (the server ignored the
     /// patient parameter): it cannot be trusted.
     allergy_foreign: bool,
@@ -145,6 +147,10 @@ impl Chart {
                 self.reports.get(i as usize)?.id
             )),
             Target::Entry(i) => self.entry_sources.get(i as usize).cloned(),
+            Target::Vitals(i) => {
+                let first = *self.vital_sets.get(i as usize)?.first()?;
+                Some(format!("Observation/{}", self.obs.get(first as usize)?.id))
+            }
         }
     }
 
@@ -393,6 +399,24 @@ impl Chart {
             .collect()
     }
 
+    /// The observations a timeline line stands for when it stands for several (a report's
+    /// results, a set of vital signs), in their order.
+    pub fn members(&self, target: Target) -> Vec<&Obs> {
+        match target {
+            Target::Report(i) => self
+                .reports
+                .get(i as usize)
+                .map(|r| self.report_results(r))
+                .unwrap_or_default(),
+            Target::Vitals(i) => self
+                .vital_sets
+                .get(i as usize)
+                .map(|m| m.iter().filter_map(|&o| self.obs.get(o as usize)).collect())
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        }
+    }
+
     /// The report's results that have arrived, in the report's order.
     pub fn report_results(&self, report: &Report) -> Vec<&Obs> {
         report
@@ -420,9 +444,15 @@ impl Chart {
                 summary: parse::report_summary(report, &results),
             });
         }
+        // Vital signs taken at the same moment make one line ("BP 149/79 HR 88 T 37.0").
+        let mut sets: HashMap<When, Vec<u32>> = HashMap::new();
         for (i, obs) in self.obs.iter().enumerate() {
             let Some(when) = obs.when else { continue };
             if in_report.contains(obs.id.as_str()) {
+                continue;
+            }
+            if obs.vital && !when.is_undated() && state_mark(&obs.status).is_none() {
+                sets.entry(when).or_default().push(i as u32);
                 continue;
             }
             items.push(Item {
@@ -432,6 +462,34 @@ impl Chart {
                 target: Target::Obs(i as u32),
                 summary: parse::obs_summary(obs),
             });
+        }
+        let mut sets: Vec<(When, Vec<u32>)> = sets.into_iter().collect();
+        sets.sort_by_key(|(when, members)| (*when, members.first().copied()));
+        self.vital_sets.clear();
+        for (when, mut members) in sets {
+            if let [only] = members[..] {
+                let obs = &self.obs[only as usize];
+                items.push(Item {
+                    when,
+                    kind: Kind::Vital,
+                    flag: obs.flag,
+                    target: Target::Obs(only),
+                    summary: parse::obs_summary(obs),
+                });
+                continue;
+            }
+            members.sort_by_key(|&i| parse::vital_order(&self.obs[i as usize]));
+            let list: Vec<&Obs> = members.iter().map(|&i| &self.obs[i as usize]).collect();
+            let flag = list.iter().map(|o| o.flag).max().unwrap_or_default();
+            let summary = parse::vital_set_summary(&list);
+            items.push(Item {
+                when,
+                kind: Kind::Vital,
+                flag,
+                target: Target::Vitals(self.vital_sets.len() as u32),
+                summary,
+            });
+            self.vital_sets.push(members);
         }
         for (i, e) in self.entries.iter().enumerate() {
             let summary = if e.refs.is_empty() {
@@ -828,5 +886,37 @@ mod tests {
         assert!(p.deceased);
         assert_eq!(p.age(today).as_deref(), Some("84y"));
         assert_eq!(p.dob_and_age(today), "1940-06-01 (84y at death)");
+    }
+
+    #[test]
+    fn vital_signs_taken_together_are_one_line() {
+        let subject = json!({"reference": "Patient/p"});
+        let vital = |id: &str, code: &str, value: Value, unit: &str, at: &str| {
+            json!({"resourceType": "Observation", "id": id, "status": "final", "subject": subject,
+                   "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "vital-signs"}]}],
+                   "code": {"coding": [{"system": "http://loinc.org", "code": code}]},
+                   "effectiveDateTime": at, "valueQuantity": {"value": value, "unit": unit}})
+        };
+        let mut c = Chart::for_patient("p");
+        c.add_page(vec![
+            vital("t1", "8310-5", json!(37.0), "Cel", "2026-11-01T08:00:00Z"),
+            vital("h1", "8867-4", json!(88), "/min", "2026-11-01T08:00:00Z"),
+            vital("s1", "59408-5", json!(96), "%", "2026-11-01T08:00:00Z"),
+            vital("h2", "8867-4", json!(91), "/min", "2026-11-01T14:00:00Z"),
+        ]);
+        c.finish();
+        assert_eq!(
+            c.timeline.len(),
+            2,
+            "one line per set; a lone value stays itself"
+        );
+        let set = c
+            .timeline
+            .iter()
+            .find(|i| matches!(i.target, Target::Vitals(_)))
+            .unwrap();
+        assert_eq!(set.summary, "HR 88  T 37.0  SpO2 96");
+        assert_eq!(c.members(set.target).len(), 3);
+        assert_eq!(c.source_of(set.target).as_deref(), Some("Observation/h1"));
     }
 }

@@ -392,6 +392,8 @@ pub enum Target {
     Obs(u32),
     Report(u32),
     Entry(u32),
+    /// A set of vital signs taken together (index into `Chart::vital_sets`).
+    Vitals(u32),
 }
 
 /// One line of the timeline.

@@ -7,14 +7,14 @@ use serde_json::Value;
 use crate::fhir::date::parse_range;
 
 /// A clinical time and how precise the source was.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct When {
     /// Epoch milliseconds of the start of what the value covers.
     pub ms: i64,
     pub precision: Precision,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Precision {
     Year,
     Month,

@@ -11,7 +11,7 @@ mod observation;
 
 use entries::*;
 use observation::*;
-pub(crate) use observation::{obs_summary, report_summary};
+pub(crate) use observation::{obs_summary, report_summary, vital_order, vital_set_summary};
 pub use observation::{obs_value, short_name};
 
 const SNOMED: &str = "http://snomed.info/sct";

@@ -195,6 +195,61 @@ pub(crate) fn obs_summary(o: &Obs) -> String {
     }
 }
 
+/// Where a vital sign goes in a set's line: BP, HR, RR, T, SpO2, then weight and the rest.
+pub(crate) fn vital_order(o: &Obs) -> (u8, String) {
+    let code = o
+        .key
+        .as_deref()
+        .and_then(|k| k.strip_prefix("http://loinc.org|"));
+    let rank = match code {
+        Some("85354-9" | "55284-4") => 0,
+        Some("8867-4") => 1,
+        Some("9279-1") => 2,
+        Some("8310-5") => 3,
+        Some("59408-5" | "2708-6") => 4,
+        Some("29463-7") => 5,
+        Some("8302-2") => 6,
+        Some("39156-5") => 7,
+        _ => 8,
+    };
+    (rank, o.name.clone())
+}
+
+/// One line for a set of vital signs: `BP 149/79 H HR 88 T 37.0 SpO2 96`, abnormal values
+/// with their marker.
+pub(crate) fn vital_set_summary(set: &[&Obs]) -> String {
+    let mut parts = Vec::new();
+    for o in set {
+        let abbr = match vital_order(o).0 {
+            0 => "BP",
+            1 => "HR",
+            2 => "RR",
+            3 => "T",
+            4 => "SpO2",
+            5 => "Wt",
+            6 => "Ht",
+            7 => "BMI",
+            _ => short_name(o),
+        };
+        let value = match &o.value {
+            Some(v) => v.clone(),
+            None => o
+                .components
+                .iter()
+                .filter_map(|c| c.value.clone())
+                .collect::<Vec<_>>()
+                .join("/"),
+        };
+        let mut part = format!("{abbr} {value}");
+        if o.flag != Flag::Normal {
+            part.push(' ');
+            part.push_str(o.flag.marker());
+        }
+        parts.push(part);
+    }
+    parts.join("  ")
+}
+
 /// A short name for lists: common vital signs by LOINC code, else a LOINC long name up to its
 /// first bracket (`Chloride [Moles/volume] in Serum or Plasma` is `Chloride`).
 pub fn short_name(o: &Obs) -> &str {

@@ -297,15 +297,7 @@ pub(super) fn move_to(c: &mut ChartState, cursor: usize, rows: usize) {
 
 /// Lines the detail pane's cursor moves over (a report's results), 0 for scrolled text.
 pub fn detail_members(c: &ChartState) -> usize {
-    match c.selected_target() {
-        Some(Target::Report(i)) => c
-            .chart
-            .reports
-            .get(i as usize)
-            .map(|r| c.chart.report_results(r).len())
-            .unwrap_or(0),
-        _ => 0,
-    }
+    c.selected_target().map_or(0, |t| c.chart.members(t).len())
 }
 
 /// What `t` trends: the selected observation, or in a report the result under the detail
@@ -314,8 +306,8 @@ pub(super) fn trend_target(c: &ChartState) -> Option<(String, String)> {
     let chart = &c.chart;
     let obs = match c.selected_target()? {
         Target::Obs(i) => chart.obs_at(i)?,
-        Target::Report(i) => {
-            let results = chart.report_results(chart.reports.get(i as usize)?);
+        target @ (Target::Report(_) | Target::Vitals(_)) => {
+            let results = chart.members(target);
             if c.focus == ChartFocus::Detail {
                 results.get(c.detail_cursor).copied()?
             } else {

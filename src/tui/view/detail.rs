@@ -46,6 +46,15 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, c: &Cha
                 observation(state, theme, c, o, width, &mut lines);
             }
         }
+        Target::Vitals(_) => {
+            let results = c.chart.members(item.target);
+            lines.push(Line::from(styled("Vital signs", theme.title)));
+            cursor_line = member_table(theme, c, &results, width, focused, &mut lines);
+            if focused && let Some(o) = results.get(c.detail_cursor) {
+                lines.push(Line::raw(""));
+                previous(state, theme, c, o, &mut lines);
+            }
+        }
         Target::Report(i) => {
             if let Some(r) = c.chart.reports.get(i as usize) {
                 lines.push(Line::from(styled(r.name.clone(), theme.title)));
@@ -60,41 +69,7 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, c: &Cha
                         theme.warning,
                     )));
                 }
-                let name_w = (width / 3).clamp(10, 28);
-                lines.push(Line::from(styled(
-                    fit(
-                        &format!(
-                            "{}{}{}{}Previous",
-                            cell("Test", name_w + 1),
-                            cell("Result", 16),
-                            cell("", 4),
-                            cell("Range", 14)
-                        ),
-                        width,
-                    ),
-                    theme.dim,
-                )));
-                for (n, o) in results.iter().enumerate() {
-                    let prev = c
-                        .chart
-                        .previous(o)
-                        .first()
-                        .map(|p| crate::chart::value_text(p))
-                        .unwrap_or_default();
-                    let range = o.range.as_ref().map(|r| r.text.clone()).unwrap_or_default();
-                    let mut line = Line::from(vec![
-                        Span::raw(cell(crate::chart::short_name(o), name_w + 1)),
-                        Span::styled(cell(&crate::chart::value_text(o), 16), theme.flag(o.flag)),
-                        Span::styled(cell(o.flag.marker(), 4), theme.flag(o.flag)),
-                        Span::styled(cell(&range, 14), theme.range),
-                        Span::styled(prev, theme.dim),
-                    ]);
-                    if focused && n == c.detail_cursor {
-                        line = line.patch_style(theme.selected);
-                        cursor_line = Some(lines.len());
-                    }
-                    lines.push(line);
-                }
+                cursor_line = member_table(theme, c, &results, width, focused, &mut lines);
                 if let Some(conclusion) = &r.conclusion {
                     lines.push(Line::raw(""));
                     for l in wrap(&format!("Conclusion: {conclusion}"), width) {
@@ -260,4 +235,53 @@ fn readable(value: &str, zone: chrono::FixedOffset) -> String {
         Some(when) => when.display(zone),
         None => value.to_string(),
     }
+}
+
+/// The table of a report's results or a set of vital signs: value, marker, range, previous.
+/// The row under the detail cursor (when focused) is returned for scrolling.
+fn member_table(
+    theme: &Theme,
+    c: &ChartState,
+    results: &[&crate::chart::Obs],
+    width: usize,
+    focused: bool,
+    lines: &mut Vec<Line<'static>>,
+) -> Option<usize> {
+    let mut cursor_line = None;
+    let name_w = (width / 3).clamp(10, 28);
+    lines.push(Line::from(styled(
+        fit(
+            &format!(
+                "{}{}{}{}Previous",
+                cell("Test", name_w + 1),
+                cell("Result", 16),
+                cell("", 4),
+                cell("Range", 14)
+            ),
+            width,
+        ),
+        theme.dim,
+    )));
+    for (n, o) in results.iter().enumerate() {
+        let prev = c
+            .chart
+            .previous(o)
+            .first()
+            .map(|p| crate::chart::value_text(p))
+            .unwrap_or_default();
+        let range = o.range.as_ref().map(|r| r.text.clone()).unwrap_or_default();
+        let mut line = Line::from(vec![
+            Span::raw(cell(crate::chart::short_name(o), name_w + 1)),
+            Span::styled(cell(&crate::chart::value_text(o), 16), theme.flag(o.flag)),
+            Span::styled(cell(o.flag.marker(), 4), theme.flag(o.flag)),
+            Span::styled(cell(&range, 14), theme.range),
+            Span::styled(prev, theme.dim),
+        ]);
+        if focused && n == c.detail_cursor {
+            line = line.patch_style(theme.selected);
+            cursor_line = Some(lines.len());
+        }
+        lines.push(line);
+    }
+    cursor_line
 }

@@ -164,9 +164,9 @@ pub fn draw(
                 (a.min(p.1), b.max(p.1))
             });
         lines.push(Line::raw(format!(
-            "{}: {} values, latest {} {} on {}, lowest {}, highest {}{}",
+            "{}: {}, latest {} {} on {}, lowest {}, highest {}{}",
             s.name,
-            s.points.len(),
+            crate::tui::count(s.points.len(), "value", "values"),
             short_number(last.1),
             s.unit,
             day(last.0),
