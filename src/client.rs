@@ -316,11 +316,18 @@ impl FhirClient {
     }
 
     /// Asks for emergency access to `patient`, giving `reason`.
-    pub async fn break_glass(&self, patient: &str, reason: &str) -> Result<(), FetchError> {
+    /// Asks for emergency access to `patient`, giving `reason`; when the grant ends (epoch ms),
+    /// if the server says.
+    pub async fn break_glass(
+        &self,
+        patient: &str,
+        reason: &str,
+    ) -> Result<Option<i64>, FetchError> {
         let url = self.auth_url("auth/break-glass")?;
         let body = serde_json::json!({"patient": patient, "reason": reason});
         let request = self.http.post(url).json(&body);
-        self.send(request, SEARCH_TIMEOUT).await.map(|_| ())
+        let reply = self.send(request, SEARCH_TIMEOUT).await?;
+        Ok(reply["expires_at"].as_i64())
     }
 
     /// Checks the signed-in user's electronic signature (password or PIN) before `what`

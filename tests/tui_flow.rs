@@ -188,6 +188,12 @@ async fn restricted_records_and_the_access_log() {
         h.state().notice,
         h.state().overlay
     );
+    // While the grant lasts, the banner says so, with the time left.
+    assert!(
+        h.screen().contains("EMERGENCY ACCESS 60 min left"),
+        "{}",
+        h.screen()
+    );
 
     // Support: demographics only, and the access log.
     let support = server.user("t.support", bedside::auth::Role::Support);
@@ -215,6 +221,30 @@ async fn restricted_records_and_the_access_log() {
         "{}",
         s.screen()
     );
+    // A record that is not restricted: withheld for the role, said as such (not "restricted").
+    let (_, anyone) = server.get("Patient?identifier=0000003").await;
+    let ordinary = anyone["entry"][0]["resource"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut plain = {
+        let mut opts = bedside::tui::Options::new(&server.base);
+        opts.token = Some(server.user("t.support", bedside::auth::Role::Support));
+        opts.user = Some(bedside::client::SignedIn {
+            username: "t.support".into(),
+            name: "Support".into(),
+            role: "support".into(),
+            practitioner: None,
+        });
+        let display = bedside::tui::headless::test_display(&server.base, anchor());
+        Headless::with_options(opts, display, 140, 40).unwrap()
+    };
+    plain.app.handle(Msg::OpenPatient(ordinary));
+    assert!(plain.wait_for(WAIT, asking).await);
+    plain.keys("<esc>").unwrap();
+    let screen = plain.screen();
+    assert!(screen.contains("WITHHELD for your role"), "{screen}");
+    assert!(!screen.contains("restricted record"), "{screen}");
     s.keys("A").unwrap();
     let listed = |st: &bedside::tui::state::State| matches!(&st.overlay, Some(Overlay::AccessLog { entries: Some(Ok(e)), .. }) if !e.is_empty());
     assert!(s.wait_for(WAIT, listed).await, "{}", s.screen());

@@ -306,8 +306,13 @@ impl Chart {
             Some(AllergyLoad::Loading) | None if self.allergies.is_empty() => {
                 ("Allergies: loading...".into(), AllergyAlert::Unknown)
             }
-            Some(AllergyLoad::Withheld) if self.allergies.is_empty() => (
+            Some(AllergyLoad::Withheld { restricted: true }) if self.allergies.is_empty() => (
                 "Allergies: WITHHELD (restricted record) - break the glass to see them".into(),
+                AllergyAlert::Unknown,
+            ),
+            Some(AllergyLoad::Withheld { restricted: false }) if self.allergies.is_empty() => (
+                "Allergies: WITHHELD for your role (demographics only) - break the glass to see them"
+                    .into(),
                 AllergyAlert::Unknown,
             ),
             Some(AllergyLoad::Failed(_)) if self.allergies.is_empty() => (

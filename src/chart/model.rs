@@ -297,8 +297,11 @@ pub enum AllergyLoad {
     Loading,
     Loaded,
     Failed(String),
-    /// Not asked for: the record is restricted and the glass is not broken.
-    Withheld,
+    /// Not asked for until the glass is broken: the record is restricted (`restricted`), or
+    /// the user's role sees demographics only.
+    Withheld {
+        restricted: bool,
+    },
 }
 
 /// One Observation.

@@ -14,7 +14,7 @@ pub fn patient(chart: &Chart) -> Result<Patient, String> {
         Some(AllergyLoad::Loading) | None => {
             return Err("the chart is still loading".into());
         }
-        Some(AllergyLoad::Withheld) => {
+        Some(AllergyLoad::Withheld { .. }) => {
             return Err("the record is restricted: break the glass before ordering".into());
         }
         Some(AllergyLoad::Loaded) => {}

@@ -110,7 +110,8 @@ pub enum Msg {
     /// The answer to a break-the-glass request.
     GlassBroken {
         context: u64,
-        result: Result<(), FetchError>,
+        /// When the emergency grant ends (epoch ms), if the server says.
+        result: Result<Option<i64>, FetchError>,
     },
     /// The signed-in user's recent patients (ids), read from their file.
     RecentIds(Vec<String>),
@@ -641,6 +642,8 @@ pub struct ChartState {
     pub cached: Option<i64>,
     /// Interactions and duplicates already among the active medications (most severe first).
     pub review: Vec<crate::orders::checks::Alert>,
+    /// An emergency (break-the-glass) grant on this chart ends at this time (epoch ms).
+    pub grant_until: Option<i64>,
     /// Other patients with this patient's family and first given name, once known; shown on
     /// the banner until acknowledged.
     pub namesakes: Option<usize>,
@@ -671,6 +674,7 @@ impl ChartState {
             cached: None,
             review: Vec::new(),
             namesakes: None,
+            grant_until: None,
         }
     }
 

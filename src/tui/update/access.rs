@@ -387,7 +387,7 @@ pub(super) fn chart_restricted(state: &mut State, context: u64, restricted: bool
         c.cursor = 0;
         c.scroll = 0;
     }
-    c.chart.allergy_load = Some(crate::chart::AllergyLoad::Withheld);
+    c.chart.allergy_load = Some(crate::chart::AllergyLoad::Withheld { restricted });
     state.overlay = Some(Overlay::Prompt {
         kind: PromptKind::BreakGlass,
         input: String::new(),
@@ -415,7 +415,7 @@ pub(super) fn break_glass(state: &mut State, reason: String, effects: &mut Vec<E
 pub(super) fn glass_broken(
     state: &mut State,
     context: u64,
-    result: Result<(), crate::client::FetchError>,
+    result: Result<Option<i64>, crate::client::FetchError>,
     effects: &mut Vec<Effect>,
 ) {
     let Some(c) = state.chart.as_mut().filter(|c| c.context == context) else {
@@ -423,8 +423,9 @@ pub(super) fn glass_broken(
         return;
     };
     match result {
-        Ok(()) => {
+        Ok(until) => {
             c.withheld = None;
+            c.grant_until = until;
             c.loading = true;
             c.chart.allergy_load = Some(crate::chart::AllergyLoad::Loading);
             effects.push(Effect::OpenChart {

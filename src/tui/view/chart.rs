@@ -161,6 +161,20 @@ fn banner(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, c: &Chart
                 format!("MRN {}", p.mrn.as_deref().unwrap_or("none")),
                 theme.banner,
             ));
+            if let Some(until) = c.grant_until {
+                // Emergency access: said on the banner, with the time it has left.
+                first.push(sep());
+                let left = (until - state.now_ms).max(0);
+                let text = if left == 0 {
+                    "EMERGENCY ACCESS ENDED".to_string()
+                } else {
+                    format!(
+                        "EMERGENCY ACCESS {} min left",
+                        (left as u64).div_ceil(60_000)
+                    )
+                };
+                first.push(styled(text, theme.critical));
+            }
             if let Some(loc) = c.chart.location(state.display.zone) {
                 first.push(sep());
                 first.push(styled(loc, theme.banner));
