@@ -194,7 +194,7 @@ fn check_config_lists_actions_and_scopes() {
         assert!(out.contains(a.name()), "{} missing:\n{out}", a.name());
         assert!(out.contains(a.description()));
     }
-    assert!(out.contains("s g [note]"), "{out}");
+    assert!(out.contains("S G [note]"), "{out}");
     assert!(out.contains("alert.allergy"));
 }
 

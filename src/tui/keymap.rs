@@ -864,6 +864,32 @@ fn inherits_of(text: &str) -> Option<String> {
         .and_then(|(_, v)| v.get_ref().as_str().map(str::to_string))
 }
 
+/// An accelerator letter for each of `labels` (a pop-up list): the first letter of the label
+/// not yet taken and not bound in the dialogs (`j`, `k`, `y`, `n`, `q` keep their meaning).
+/// A label whose letters are all taken has none.
+pub fn accelerators(keymap: &Keymap, labels: &[&str]) -> Vec<Option<char>> {
+    let mut taken: std::collections::HashSet<char> = keymap
+        .bindings(Context::Dialogs)
+        .into_iter()
+        .flat_map(|(_, chords)| chords)
+        .filter_map(|c| match c.0.as_slice() {
+            [k] => k.typed_char().map(|c| c.to_ascii_lowercase()),
+            _ => None,
+        })
+        .collect();
+    labels
+        .iter()
+        .map(|label| {
+            let pick = label
+                .chars()
+                .map(|c| c.to_ascii_lowercase())
+                .find(|c| c.is_ascii_alphabetic() && !taken.contains(c))?;
+            taken.insert(pick);
+            Some(pick)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -916,6 +942,25 @@ mod tests {
             bad.lookup(Context::Chart, Key::parse("j").unwrap()),
             Some(Action::MoveDown)
         );
+    }
+
+    #[test]
+    fn vista_mnemonics_work_as_documented_in_capitals() {
+        let k = Keymap::shipped("vista").unwrap();
+        let chord =
+            |s: &str| -> Vec<Key> { s.split(' ').map(|x| Key::parse(x).unwrap()).collect() };
+        for (typed, action) in [
+            ("N W", Action::NewNote),
+            ("n w", Action::NewNote),
+            ("C P", Action::SearchPatients),
+            ("C V", Action::ToggleSummary),
+        ] {
+            assert_eq!(
+                k.lookup_chord(Context::Chart, &chord(typed)),
+                Lookup::Action(action),
+                "{typed}"
+            );
+        }
     }
 
     /// Fails on any conflict in a shipped keymap: a bad key or action, a duplicate, a key

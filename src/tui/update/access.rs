@@ -36,6 +36,10 @@ pub(super) fn form_key(state: &mut State, key: Key, effects: &mut Vec<Effect>) {
         return;
     }
     let fields = if form.needs_code { 3 } else { 2 };
+    if crate::tui::line::edit(field_mut(form), key) {
+        form.error = None;
+        return;
+    }
     match key.code {
         KeyCode::Char(c) => {
             field_mut(form).push(c);

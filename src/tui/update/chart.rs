@@ -212,7 +212,17 @@ pub(super) fn chart_action(state: &mut State, action: Action, effects: &mut Vec<
                 c.filter = None;
                 refresh_visible(c, rows);
             } else {
-                state.screen = Screen::Search;
+                // Esc closes the innermost thing; a chart is closed on purpose, never by one
+                // Esc too many.
+                let close = state
+                    .keymap
+                    .key_for(crate::tui::keymap::Context::Chart, Action::CloseChart)
+                    .map(|k| k.to_string())
+                    .unwrap_or_else(|| ":close_chart".into());
+                state.notice = Some(Notice {
+                    level: Level::Info,
+                    text: format!("{close} closes the chart"),
+                });
             }
         }
         Action::FilterTimeline => {
@@ -302,7 +312,7 @@ pub fn detail_members(c: &ChartState) -> usize {
 
 /// What `t` trends: the selected observation, or in a report the result under the detail
 /// cursor (else its first abnormal, else first numeric result).
-pub(super) fn trend_target(c: &ChartState) -> Option<(String, String)> {
+pub fn trend_target(c: &ChartState) -> Option<(String, String)> {
     let chart = &c.chart;
     let obs = match c.selected_target()? {
         Target::Obs(i) => chart.obs_at(i)?,

@@ -12,7 +12,7 @@ mod signing;
 #[cfg(test)]
 mod tests;
 
-use crossterm::event::{KeyCode, KeyEventKind, KeyModifiers};
+use crossterm::event::{KeyCode, KeyEventKind};
 
 use crate::chart::read_patient;
 use crate::client::FetchError;
@@ -23,7 +23,8 @@ use super::state::*;
 use chart::*;
 use search::*;
 
-pub use chart::{detail_members, filter_choices, refresh_visible, timeline_rows};
+pub use chart::{detail_members, filter_choices, refresh_visible, timeline_rows, trend_target};
+pub use notes::addendum_possible;
 pub use notes::sign_question;
 pub use orders::{active_orders, field_list, sign_orders_question};
 pub use palette::{COMMANDS, Entry, What, entries as palette_entries, help_entries};
@@ -411,9 +412,58 @@ pub(super) fn resolve(state: &mut State, context: Context, key: Key) -> Option<A
     }
 }
 
+/// The labels of a pop-up list that takes accelerator letters, if one is open.
+pub fn accelerated_labels(state: &State) -> Option<Vec<String>> {
+    match &state.overlay {
+        Some(Overlay::Filter { .. }) => Some(
+            filter_choices(state)
+                .iter()
+                .map(|(k, _)| k.map(|k| k.label()).unwrap_or("Everything").to_string())
+                .collect(),
+        ),
+        Some(Overlay::Templates { .. }) => Some(
+            state
+                .notes
+                .templates
+                .iter()
+                .map(|t| t.name.clone())
+                .collect(),
+        ),
+        _ => None,
+    }
+}
+
+/// A pop-up list's accelerator letter chooses its item at once.
+fn accelerator_key(state: &mut State, key: Key, effects: &mut Vec<Effect>) -> bool {
+    let Some(c) = key.typed_char() else {
+        return false;
+    };
+    let Some(labels) = accelerated_labels(state) else {
+        return false;
+    };
+    let refs: Vec<&str> = labels.iter().map(String::as_str).collect();
+    let letters = super::keymap::accelerators(&state.keymap, &refs);
+    let Some(pos) = letters
+        .iter()
+        .position(|l| *l == Some(c.to_ascii_lowercase()))
+    else {
+        return false;
+    };
+    match state.overlay.take() {
+        Some(Overlay::Filter { .. }) => {
+            let choice = filter_choices(state).get(pos).and_then(|(k, _)| *k);
+            set_filter(state, choice);
+        }
+        Some(Overlay::Templates { .. }) => notes::create_note(state, pos, None, effects),
+        other => state.overlay = other,
+    }
+    true
+}
+
 fn on_key(state: &mut State, key: Key, effects: &mut Vec<Effect>) {
     if let Some(overlay) = state.overlay.clone() {
         if signing::signature_key(state, key, effects)
+            || accelerator_key(state, key, effects)
             || orders::overlay_key(state, key, effects)
             || offline::outbox_key(state, key, effects)
             || palette::palette_key(state, key, effects)
@@ -422,17 +472,11 @@ fn on_key(state: &mut State, key: Key, effects: &mut Vec<Effect>) {
             return;
         }
         if let Overlay::Prompt { kind, mut input } = overlay {
-            if let Some(c) = key.typed_char() {
-                input.push(c);
+            if super::line::edit(&mut input, key) {
                 state.overlay = Some(Overlay::Prompt { kind, input });
                 return;
             }
             match key.code {
-                KeyCode::Backspace => {
-                    input.pop();
-                    state.overlay = Some(Overlay::Prompt { kind, input });
-                    return;
-                }
                 KeyCode::Enter => {
                     state.overlay = None;
                     match kind {
@@ -459,18 +503,12 @@ fn on_key(state: &mut State, key: Key, effects: &mut Vec<Effect>) {
                     type_char(state, c, effects);
                     return;
                 }
-                match (key.code, key.mods) {
-                    (KeyCode::Backspace, _) => {
-                        state.search.query.pop();
+                let before = state.search.query.clone();
+                if key.typed_char().is_none() && super::line::edit(&mut state.search.query, key) {
+                    if state.search.query != before {
                         query_changed(state, effects);
-                        return;
                     }
-                    (KeyCode::Char('u'), KeyModifiers::CONTROL) => {
-                        state.search.query.clear();
-                        query_changed(state, effects);
-                        return;
-                    }
-                    _ => {}
+                    return;
                 }
             }
             let pending = !state.chord.is_empty();

@@ -121,6 +121,13 @@ pub(super) fn create_note(
     follow_cursor(state);
 }
 
+/// Is the selected timeline item a signed note (something `a` can add an addendum to)?
+pub fn addendum_possible(c: &ChartState) -> bool {
+    matches!(c.selected(), Some(item) if matches!(item.target, Target::Entry(e)
+        if c.chart.entry_source(e).is_some_and(|s| s.starts_with("DocumentReference/"))
+            && !item.summary.contains("[PRELIMINARY]")))
+}
+
 /// `a` on a signed note in the timeline: an addendum that appends to it.
 pub(super) fn add_addendum(state: &mut State, effects: &mut Vec<Effect>) {
     let Some(c) = &state.chart else { return };

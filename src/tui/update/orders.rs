@@ -117,17 +117,11 @@ pub(super) fn orders_key(state: &mut State, key: Key, effects: &mut Vec<Effect>)
     if focus == OrdersFocus::Composer {
         let o = state.chart.as_mut().and_then(|c| c.orders.as_mut());
         let Some(o) = o else { return false };
-        if let Some(ch) = key.typed_char() {
-            o.query.push(ch);
+        if crate::tui::line::edit(&mut o.query, key) {
             search(state);
             return true;
         }
         match key.code {
-            KeyCode::Backspace => {
-                o.query.pop();
-                search(state);
-                return true;
-            }
             KeyCode::Up => {
                 o.pick_cursor = o.pick_cursor.saturating_sub(1);
                 return true;
@@ -383,8 +377,7 @@ pub(super) fn overlay_key(state: &mut State, key: Key, effects: &mut Vec<Effect>
                     })
                 }
                 KeyCode::Esc => state.overlay = None,
-                KeyCode::Backspace => {
-                    text.pop();
+                _ if key.typed_char().is_none() && crate::tui::line::edit(&mut text, key) => {
                     state.overlay = Some(Overlay::Override {
                         alert,
                         cursor,
@@ -423,8 +416,7 @@ pub(super) fn overlay_key(state: &mut State, key: Key, effects: &mut Vec<Effect>
         Overlay::Discontinue { mut input } => {
             match key.code {
                 KeyCode::Esc => state.overlay = None,
-                KeyCode::Backspace => {
-                    input.pop();
+                _ if key.typed_char().is_none() && crate::tui::line::edit(&mut input, key) => {
                     state.overlay = Some(Overlay::Discontinue { input });
                 }
                 KeyCode::Enter if !input.trim().is_empty() => {

@@ -505,21 +505,34 @@ pub fn help_entries(
 ) -> Vec<(Action, Vec<Chord>)> {
     let matcher = SkimMatcherV2::default().ignore_case();
     let q = query.trim();
-    keymap
+    if q.is_empty() {
+        return keymap.bindings(context);
+    }
+    let lower = q.to_lowercase();
+    // Words as typed first ("order" finds `o`, open the orders pane), then fuzzy matches on
+    // the action's name (`opnord`), best first; descriptions match only as typed.
+    let mut ranked: Vec<((u8, i64), (Action, Vec<Chord>))> = keymap
         .bindings(context)
         .into_iter()
-        .filter(|(action, keys)| {
-            if q.is_empty() {
-                return true;
-            }
-            let keys: Vec<String> = keys.iter().map(Chord::to_string).collect();
-            let text = format!(
+        .filter_map(|(action, keys)| {
+            let key_text: Vec<String> = keys.iter().map(Chord::to_string).collect();
+            let words = format!(
                 "{} {} {}",
                 action.description(),
-                action.name(),
-                keys.join(" ")
-            );
-            matcher.fuzzy_match(&text, q).is_some()
+                action.name().replace('_', " "),
+                key_text.join(" ")
+            )
+            .to_lowercase();
+            let rank = if action.name().replace('_', " ").contains(&lower) {
+                (0, 0)
+            } else if words.contains(&lower) {
+                (1, 0)
+            } else {
+                (2, -matcher.fuzzy_match(action.name(), q)?)
+            };
+            Some((rank, (action, keys)))
         })
-        .collect()
+        .collect();
+    ranked.sort_by_key(|(rank, _)| *rank);
+    ranked.into_iter().map(|(_, entry)| entry).collect()
 }

@@ -881,3 +881,59 @@ fn long_messages_are_never_cut_and_messages_lists_them() {
     assert!(flat.contains("is not a date"), "{shown}");
     assert!(flat.contains("NOTHING was ordered"), "{shown}");
 }
+
+#[test]
+fn help_search_finds_the_order_key() {
+    let k = Keymap::default_keymap();
+    for context in [Context::Timeline, Context::Chart] {
+        let found = help_entries(&k, context, "order");
+        assert!(
+            found.iter().any(|(a, _)| *a == Action::OpenOrders),
+            "{context:?}: {found:?}"
+        );
+        // The best match first: the key that opens orders, before everything with an o in it.
+        assert_eq!(
+            found.first().map(|(a, _)| *a),
+            Some(Action::OpenOrders),
+            "{found:?}"
+        );
+    }
+}
+
+#[test]
+fn pop_up_lists_take_an_accelerator_letter() {
+    let mut s = state();
+    update(&mut s, Msg::OpenPatient("p".into()));
+    let subject = json!({"reference": "Patient/p"});
+    update(
+        &mut s,
+        Msg::ChartPage {
+            context: 1,
+            result: Ok(vec![
+                json!({"resourceType": "Observation", "id": "v", "status": "final", "subject": subject,
+                       "category": [{"coding": [{"code": "vital-signs"}]}],
+                       "code": {"coding": [{"system": "http://loinc.org", "code": "8867-4"}]},
+                       "effectiveDateTime": "2026-11-01T08:00:00Z", "valueQuantity": {"value": 80, "unit": "/min"}}),
+                json!({"resourceType": "Condition", "id": "c", "subject": subject,
+                       "clinicalStatus": {"coding": [{"code": "active"}]},
+                       "code": {"text": "Asthma"}, "onsetDateTime": "2020-01-01"}),
+            ]),
+        },
+    );
+    update(&mut s, Msg::ChartDone { context: 1 });
+    key(&mut s, "f");
+    let labels = accelerated_labels(&s).unwrap();
+    let refs: Vec<&str> = labels.iter().map(String::as_str).collect();
+    let letters = crate::tui::keymap::accelerators(&s.keymap, &refs);
+    let vitals = labels.iter().position(|l| l.starts_with("Vital")).unwrap();
+    let letter = letters[vitals].unwrap();
+    // The dialogs' own keys are never taken as accelerators.
+    assert!(!letters.contains(&Some('n')) && !letters.contains(&Some('q')));
+    assert!(screen(&s).contains(&format!(" {letter} ")));
+    key(&mut s, &letter.to_string());
+    assert_eq!(s.overlay, None);
+    assert_eq!(
+        s.chart.as_ref().unwrap().filter,
+        Some(crate::chart::Kind::Vital)
+    );
+}

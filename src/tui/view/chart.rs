@@ -75,7 +75,13 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
             ));
         }
     }
-    // The few keys that matter most in the focused pane.
+    // The few keys that matter most in the focused pane, and only those that act on the
+    // selected item (no "addendum" on a lab result, no "trend" on a note).
+    let acts = |a: &(Action, &str)| match a.0 {
+        Action::ShowTrend => crate::tui::update::trend_target(c).is_some(),
+        Action::AddAddendum => crate::tui::update::addendum_possible(c),
+        _ => true,
+    };
     let hints: &[(Action, &str)] = match (&c.view, c.focus) {
         (ChartView::Timeline, ChartFocus::Timeline) => &[
             (Action::SearchPatients, "patient"),
@@ -120,7 +126,8 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
             (Action::OpenPalette, "commands"),
         ],
     };
-    status_line(state, theme, frame, areas.status, left, hints);
+    let hints: Vec<(Action, &str)> = hints.iter().filter(|h| acts(h)).copied().collect();
+    status_line(state, theme, frame, areas.status, left, &hints);
 }
 
 /// Name, age and DOB, sex, MRN, location; then allergies in words and in an alert style.

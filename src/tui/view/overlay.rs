@@ -31,16 +31,24 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
         Overlay::Messages { scroll } => messages(state, theme, frame, area, *scroll),
         Overlay::Filter { cursor } => {
             let choices = filter_choices(state);
+            let labels: Vec<&str> = choices
+                .iter()
+                .map(|(k, _)| k.map(|k| k.label()).unwrap_or("Everything"))
+                .collect();
+            let letters = crate::tui::keymap::accelerators(&state.keymap, &labels);
             let mut lines = Vec::new();
-            for (i, (kind, count)) in choices.iter().enumerate() {
-                let label = kind.map(|k| k.label()).unwrap_or("Everything");
-                let mut line = Line::raw(format!(" {} {count:>6} ", cell(label, 16)));
+            for (i, (label, (_, count))) in labels.iter().zip(&choices).enumerate() {
+                let letter = letters[i].map(|c| c.to_string()).unwrap_or_default();
+                let mut line = Line::from(vec![
+                    styled(format!(" {letter:<2}"), theme.key),
+                    Span::raw(format!("{} {count:>6} ", cell(label, 16))),
+                ]);
                 if i == *cursor {
                     line = line.patch_style(theme.selected);
                 }
                 lines.push(line);
             }
-            let r = centered(area, 28, lines.len() as u16 + 2);
+            let r = centered(area, 31, lines.len() as u16 + 2);
             popup(state, theme, frame, r, " Show ", Paragraph::new(lines));
         }
         Overlay::Prompt {
@@ -70,11 +78,17 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
             scroll,
         } => outbox(state, theme, frame, area, *cursor, *compare, *scroll),
         Overlay::Templates { cursor } => {
-            let items: Vec<String> = state
+            let names: Vec<&str> = state
                 .notes
                 .templates
                 .iter()
-                .map(|t| t.name.clone())
+                .map(|t| t.name.as_str())
+                .collect();
+            let letters = crate::tui::keymap::accelerators(&state.keymap, &names);
+            let items: Vec<String> = names
+                .iter()
+                .zip(letters)
+                .map(|(n, l)| format!("{:<2} {n}", l.map(String::from).unwrap_or_default()))
                 .collect();
             list(
                 state,
