@@ -476,17 +476,14 @@ fn on_key(state: &mut State, key: Key, effects: &mut Vec<Effect>) {
                 state.overlay = Some(Overlay::Prompt { kind, input });
                 return;
             }
-            match key.code {
-                KeyCode::Enter => {
-                    state.overlay = None;
-                    match kind {
-                        PromptKind::BreakGlass => access::break_glass(state, input, effects),
-                        PromptKind::AccessFilter => access::open_access_log(state, input, effects),
-                        _ => apply_prompt(state, kind, input),
-                    }
-                    return;
+            if key.code == KeyCode::Enter {
+                state.overlay = None;
+                match kind {
+                    PromptKind::BreakGlass => access::break_glass(state, input, effects),
+                    PromptKind::AccessFilter => access::open_access_log(state, input, effects),
+                    _ => apply_prompt(state, kind, input),
                 }
-                _ => {}
+                return;
             }
         }
         if let Some(action) = resolve(state, Context::Dialogs, key) {

@@ -511,7 +511,8 @@ pub fn help_entries(
     let lower = q.to_lowercase();
     // Words as typed first ("order" finds `o`, open the orders pane), then fuzzy matches on
     // the action's name (`opnord`), best first; descriptions match only as typed.
-    let mut ranked: Vec<((u8, i64), (Action, Vec<Chord>))> = keymap
+    type Ranked = ((u8, i64), (Action, Vec<Chord>));
+    let mut ranked: Vec<Ranked> = keymap
         .bindings(context)
         .into_iter()
         .filter_map(|(action, keys)| {
