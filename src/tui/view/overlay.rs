@@ -566,7 +566,7 @@ fn messages(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, scroll:
         theme,
         frame,
         r,
-        &format!(
+        format!(
             " Messages this session ({}) - arrows scroll, Esc closes ",
             state.messages.len()
         ),
