@@ -642,6 +642,8 @@ pub struct ChartState {
     pub cached: Option<i64>,
     /// Interactions and duplicates already among the active medications (most severe first).
     pub review: Vec<crate::orders::checks::Alert>,
+    /// The first line of the summary shown, when it is one scrolling column.
+    pub summary_scroll: usize,
     /// An emergency (break-the-glass) grant on this chart ends at this time (epoch ms).
     pub grant_until: Option<i64>,
     /// Other patients with this patient's family and first given name, once known; shown on
@@ -675,6 +677,7 @@ impl ChartState {
             review: Vec::new(),
             namesakes: None,
             grant_until: None,
+            summary_scroll: 0,
         }
     }
 

@@ -187,6 +187,35 @@ pub(super) fn chart_action(state: &mut State, action: Action, effects: &mut Vec<
                 c.detail_scroll = step(c.detail_scroll, action).min(500);
             }
         }
+        Action::MoveDown
+        | Action::MoveUp
+        | Action::PageDown
+        | Action::PageUp
+        | Action::GoTop
+        | Action::GoBottom
+            if c.view == ChartView::Summary =>
+        {
+            // The one-column summary scrolls, no further than its last line.
+            let s = crate::chart::summary::summarise(&c.chart);
+            let allergies = c.chart.allergies.len().max(1) + 1;
+            let total = 5 * 2
+                + s.problems.len().max(1)
+                + s.medications.len().max(1)
+                + c.review.len()
+                + allergies
+                + s.vitals.len().max(1)
+                + s.abnormal.len().max(1);
+            let most = total.saturating_sub(rows);
+            c.summary_scroll = match action {
+                Action::MoveDown => c.summary_scroll + 1,
+                Action::MoveUp => c.summary_scroll.saturating_sub(1),
+                Action::PageDown => c.summary_scroll + rows,
+                Action::PageUp => c.summary_scroll.saturating_sub(rows),
+                Action::GoTop => 0,
+                _ => most,
+            }
+            .min(most);
+        }
         Action::MoveDown => move_to(c, (c.cursor + 1).min(n.saturating_sub(1)), rows),
         Action::MoveUp => move_to(c, c.cursor.saturating_sub(1), rows),
         Action::PageDown => move_to(c, (c.cursor + rows).min(n.saturating_sub(1)), rows),

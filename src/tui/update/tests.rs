@@ -937,3 +937,40 @@ fn pop_up_lists_take_an_accelerator_letter() {
         Some(crate::chart::Kind::Vital)
     );
 }
+
+#[test]
+fn the_summary_at_80_columns_is_one_column_that_scrolls() {
+    let mut s = state();
+    update(&mut s, Msg::OpenPatient("p".into()));
+    let subject = json!({"reference": "Patient/p"});
+    let problems: Vec<Value> = (0..30)
+        .map(|i| {
+            json!({"resourceType": "Condition", "id": format!("c{i}"), "subject": subject,
+               "clinicalStatus": {"coding": [{"code": "active"}]},
+               "code": {"text": format!("Problem number {i}")}, "onsetDateTime": "2020-01-01"})
+        })
+        .collect();
+    update(
+        &mut s,
+        Msg::ChartPage {
+            context: 1,
+            result: Ok(problems),
+        },
+    );
+    update(&mut s, Msg::ChartDone { context: 1 });
+    key(&mut s, "s");
+    let first = screen(&s);
+    assert!(first.contains("Summary - arrows scroll"), "{first}");
+    assert!(first.contains("Active problems (30)"), "{first}");
+    assert!(!first.contains("Latest vitals"), "{first}");
+    key(&mut s, "G");
+    let last = screen(&s);
+    assert!(last.contains("Recent abnormal results"), "{last}");
+    key(&mut s, "k");
+    key(&mut s, "g");
+    assert_eq!(s.chart.as_ref().unwrap().summary_scroll, 0);
+    // Wide enough: two columns.
+    s.size = Rect::new(0, 0, 140, 40);
+    assert!(screen(&s).contains("Latest vitals"));
+    assert!(!screen(&s).contains("arrows scroll"));
+}

@@ -15,17 +15,8 @@ use crate::tui::theme::Theme;
 pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, c: &ChartState) {
     let s = summarise(&c.chart);
     let zone = state.display.zone;
-    let [left, right] =
-        Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(area);
-    let [problems_area, meds_area, allergy_area] = Layout::vertical([
-        Constraint::Percentage(35),
-        Constraint::Percentage(40),
-        Constraint::Percentage(25),
-    ])
-    .areas(left);
-    let [vitals_area, abnormal_area] =
-        Layout::vertical([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(right);
-
+    // Each section: its title and lines, laid out for the width at the end.
+    let mut sections: Vec<(String, Vec<Line<'static>>)> = Vec::new();
     let list = |frame: &mut Frame, area: Rect, title: String, lines: Vec<Line<'static>>| {
         let block = pane(Line::from(styled(title, theme.title)), false, state, theme);
         let inner = block.inner(area);
@@ -52,16 +43,14 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, c: &Cha
         .iter()
         .map(|e| Line::raw(format!("{}  (since {})", e.summary, e.when.display(zone))))
         .collect();
-    list(
-        frame,
-        problems_area,
+    sections.push((
         format!(" Active problems ({}) ", s.problems.len()),
         if problems.is_empty() {
             none("active problems")
         } else {
             problems
         },
-    );
+    ));
     let mut meds: Vec<Line> = s
         .medications
         .iter()
@@ -74,16 +63,14 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, c: &Cha
             theme.flag_style(a.severity),
         )));
     }
-    list(
-        frame,
-        meds_area,
+    sections.push((
         format!(" Active medications ({}) ", s.medications.len()),
         if meds.is_empty() {
             none("active medications")
         } else {
             meds
         },
-    );
+    ));
     let (text, _) = c.chart.allergy_text();
     let mut allergies: Vec<Line> = c
         .chart
@@ -115,7 +102,7 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, c: &Cha
             )),
         );
     }
-    list(frame, allergy_area, " Allergies ".into(), allergies);
+    sections.push((" Allergies ".into(), allergies));
 
     let vitals: Vec<Line> = s
         .vitals
@@ -130,16 +117,14 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, c: &Cha
             ])
         })
         .collect();
-    list(
-        frame,
-        vitals_area,
+    sections.push((
         " Latest vitals ".into(),
         if vitals.is_empty() {
             none("vital signs")
         } else {
             vitals
         },
-    );
+    ));
     let abnormal: Vec<Line> = s
         .abnormal
         .iter()
@@ -165,14 +150,65 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, c: &Cha
         " Recent abnormal results ".into()
     };
     let _ = Flag::Normal;
-    list(
-        frame,
-        abnormal_area,
+    sections.push((
         title,
         if abnormal.is_empty() {
             none("abnormal results")
         } else {
             abnormal
         },
-    );
+    ));
+    // Two columns only where each is wide enough to show values, units and dates whole;
+    // otherwise one column, every section in turn, scrolled with the usual keys.
+    if area.width >= TWO_COLUMNS {
+        let [left, right] =
+            Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
+                .areas(area);
+        let [problems_area, meds_area, allergy_area] = Layout::vertical([
+            Constraint::Percentage(35),
+            Constraint::Percentage(40),
+            Constraint::Percentage(25),
+        ])
+        .areas(left);
+        let [vitals_area, abnormal_area] =
+            Layout::vertical([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(right);
+        let areas = [
+            problems_area,
+            meds_area,
+            allergy_area,
+            vitals_area,
+            abnormal_area,
+        ];
+        for ((title, lines), area) in sections.into_iter().zip(areas) {
+            list(frame, area, title, lines);
+        }
+    } else {
+        let mut lines: Vec<Line> = Vec::new();
+        for (title, body) in sections {
+            if !lines.is_empty() {
+                lines.push(Line::raw(""));
+            }
+            lines.push(Line::from(styled(title.trim().to_string(), theme.title)));
+            lines.extend(body);
+        }
+        let block = pane(
+            Line::from(styled(" Summary - arrows scroll ", theme.title)),
+            true,
+            state,
+            theme,
+        );
+        let inner = block.inner(area);
+        frame.render_widget(block, area);
+        let most = lines.len().saturating_sub(inner.height as usize);
+        let scroll = c.summary_scroll.min(most);
+        frame.render_widget(
+            Paragraph::new(lines)
+                .wrap(ratatui::widgets::Wrap { trim: false })
+                .scroll((scroll as u16, 0)),
+            inner,
+        );
+    }
 }
+
+/// The narrowest summary laid out in two columns (each column then shows ~55 characters).
+pub const TWO_COLUMNS: u16 = 112;
