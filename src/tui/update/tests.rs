@@ -974,3 +974,34 @@ fn the_summary_at_80_columns_is_one_column_that_scrolls() {
     assert!(screen(&s).contains("Latest vitals"));
     assert!(!screen(&s).contains("arrows scroll"));
 }
+
+#[test]
+fn an_ascii_trend_draws_values_and_limits_apart() {
+    let mut s = state();
+    s.display.ascii = true;
+    s.display.braille = false;
+    update(&mut s, Msg::OpenPatient("p".into()));
+    let subject = json!({"reference": "Patient/p"});
+    let k = |id: &str, day: u32, v: f64| {
+        json!({"resourceType": "Observation", "id": id, "status": "final", "subject": subject,
+               "code": {"coding": [{"system": "http://loinc.org", "code": "2823-3"}], "text": "Potassium"},
+               "effectiveDateTime": format!("2026-11-{day:02}T08:00:00Z"),
+               "valueQuantity": {"value": v, "unit": "mmol/L"},
+               "referenceRange": [{"low": {"value": 3.5}, "high": {"value": 5.1}}]})
+    };
+    update(
+        &mut s,
+        Msg::ChartPage {
+            context: 1,
+            result: Ok(vec![k("a", 1, 3.9), k("b", 5, 6.2), k("c", 9, 4.4)]),
+        },
+    );
+    update(&mut s, Msg::ChartDone { context: 1 });
+    key(&mut s, "t");
+    let shown = screen(&s);
+    assert!(shown.is_ascii(), "{shown}");
+    // The limits are rows of `-` inside the plot; the values are `*`, never on those rows.
+    let limit_rows: Vec<&str> = shown.lines().filter(|l| l.contains("|-----")).collect();
+    assert_eq!(limit_rows.len(), 2, "{shown}");
+    assert!(shown.matches('*').count() >= 3, "{shown}");
+}

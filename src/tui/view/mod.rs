@@ -147,6 +147,8 @@ fn asciify(buf: &mut Buffer, area: Rect) {
                 }
                 "…" => ".",
                 "•" | "·" => "*",
+                // A trend's reference limits (data are `*`).
+                "▄" => "-",
                 "▲" => "^",
                 "°" => "o",
                 "▼" => "v",

@@ -82,12 +82,19 @@ pub fn draw(
         })
         .flatten()
         .collect();
+    // Without braille the data are dots: the limits are bars (`-` on an ASCII terminal), so
+    // the two never look alike.
+    let limit_marker = if marker == Marker::Braille {
+        Marker::Braille
+    } else {
+        Marker::Bar
+    };
     let mut datasets: Vec<Dataset> = Vec::new();
     for (name, points) in &limits {
         datasets.push(
             Dataset::default()
                 .name(name.clone())
-                .marker(marker)
+                .marker(limit_marker)
                 .graph_type(GraphType::Line)
                 .style(theme.range)
                 .data(points),
