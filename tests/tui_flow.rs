@@ -251,6 +251,15 @@ async fn restricted_records_and_the_access_log() {
     let screen = s.screen();
     assert!(screen.contains("test.physician"), "{screen}");
     assert!(screen.contains("EMERGENCY: Unconscious in ED"), "{screen}");
+    // Each access says what was asked for (the search's query, or the resource)...
+    assert!(screen.contains("?patient=Patient"), "{screen}");
+    // ...and Enter shows the selected one in full, its whole address included.
+    s.keys("<enter>").unwrap();
+    let detail = s.screen();
+    assert!(detail.contains(" From "), "{detail}");
+    assert!(detail.contains("127.0.0.1"), "{detail}");
+    assert!(detail.contains(" User "), "{detail}");
+    s.keys("<enter>").unwrap();
     // Filtered to one user.
     s.keys("/t.support<enter>").unwrap();
     assert!(s.wait_for(WAIT, listed).await, "{}", s.screen());

@@ -295,6 +295,12 @@ pub struct AccessEntry {
     pub what: String,
     pub success: bool,
     pub address: String,
+    /// The resource read or written (`Observation/123`), when one was.
+    pub resource: Option<String>,
+    /// A search's query string.
+    pub query: Option<String>,
+    /// Why it failed, or what the server noted.
+    pub description: Option<String>,
     /// The break-the-glass reason, when it was emergency access.
     pub emergency: Option<String>,
 }
@@ -800,6 +806,8 @@ pub enum Overlay {
         entries: Option<Result<Vec<AccessEntry>, String>>,
         filter: String,
         scroll: usize,
+        /// The selected access shown in full (Enter).
+        detail: bool,
     },
 }
 

@@ -484,6 +484,7 @@ pub(super) fn open_access_log(state: &mut State, filter: String, effects: &mut V
         entries: None,
         filter,
         scroll: 0,
+        detail: false,
     });
 }
 
@@ -531,12 +532,17 @@ fn entry(event: &Value, zone: chrono::FixedOffset) -> AccessEntry {
         .or_else(|| event["subtype"][0]["code"].as_str())
         .unwrap_or("?")
         .to_string();
-    let target = event["entity"]
-        .as_array()
-        .into_iter()
-        .flatten()
+    let entities = || event["entity"].as_array().into_iter().flatten();
+    let resource = entities()
         .filter_map(|e| e["what"]["reference"].as_str())
         .find(|r| !r.starts_with("Patient/"))
+        .map(str::to_string);
+    let query = entities()
+        .find(|e| e["role"]["code"] == "24")
+        .and_then(|e| e["description"].as_str())
+        .map(str::to_string);
+    let target = resource
+        .as_deref()
         .map(|r| r.split('/').next().unwrap_or_default().to_string());
     let what = match target {
         Some(t) => format!("{what} {t}"),
@@ -554,5 +560,8 @@ fn entry(event: &Value, zone: chrono::FixedOffset) -> AccessEntry {
         emergency: event["purposeOfEvent"][0]["text"]
             .as_str()
             .map(str::to_string),
+        resource,
+        query,
+        description: event["outcomeDesc"].as_str().map(str::to_string),
     }
 }

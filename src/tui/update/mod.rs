@@ -645,6 +645,7 @@ fn dialog_action(state: &mut State, action: Action, effects: &mut Vec<Effect>) {
                 entries,
                 filter,
                 scroll,
+                detail,
             },
             a,
         ) => {
@@ -652,13 +653,20 @@ fn dialog_action(state: &mut State, action: Action, effects: &mut Vec<Effect>) {
                 .as_ref()
                 .and_then(|e| e.as_ref().ok())
                 .map_or(0, Vec::len);
-            if let Some(scroll) = list_cursor(scroll, a, n) {
-                state.overlay = Some(Overlay::AccessLog {
-                    entries,
-                    filter,
-                    scroll,
-                });
-            }
+            // Enter shows the selected access in full (and hides it again).
+            let (scroll, detail) = match a {
+                Action::OpenSelected | Action::Confirm => (scroll, !detail),
+                a => match list_cursor(scroll, a, n) {
+                    Some(scroll) => (scroll, detail),
+                    None => return,
+                },
+            };
+            state.overlay = Some(Overlay::AccessLog {
+                entries,
+                filter,
+                scroll,
+                detail,
+            });
         }
         (Overlay::AckChecks, Action::Confirm) => {
             state.overlay = None;

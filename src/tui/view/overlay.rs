@@ -71,7 +71,8 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
             entries,
             filter,
             scroll,
-        } => access_log(state, theme, frame, area, entries, filter, *scroll),
+            detail,
+        } => access_log(state, theme, frame, area, entries, filter, *scroll, *detail),
         Overlay::Outbox {
             cursor,
             compare,
@@ -652,6 +653,7 @@ fn break_glass(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, inpu
 
 /// Who looked at this chart: time, user, what, outcome, address.
 #[allow(clippy::too_many_arguments)]
+#[allow(clippy::too_many_arguments)]
 fn access_log(
     state: &State,
     theme: &Theme,
@@ -660,6 +662,7 @@ fn access_log(
     entries: &Option<Result<Vec<crate::tui::state::AccessEntry>, String>>,
     filter: &str,
     scroll: usize,
+    detail: bool,
 ) {
     let r = Rect::new(
         area.x + 1,
@@ -672,7 +675,55 @@ fn access_log(
     } else {
         format!(" Access log ({}) ", filter.trim())
     };
-    let rows = r.height.saturating_sub(3) as usize;
+    // The selected access in full, below the list (Enter): every field, nothing cut.
+    let selected = match entries {
+        Some(Ok(list)) if detail => list.get(scroll),
+        _ => None,
+    };
+    let width = r.width.saturating_sub(2) as usize;
+    let mut full: Vec<Line> = Vec::new();
+    if let Some(e) = selected {
+        let mut fields = vec![
+            ("When", e.when.clone()),
+            ("User", e.user.clone()),
+            ("What", e.what.clone()),
+            (
+                "Result",
+                if e.success {
+                    "ok".into()
+                } else {
+                    "FAILED".into()
+                },
+            ),
+            ("From", e.address.clone()),
+        ];
+        if let Some(x) = &e.resource {
+            fields.push(("Resource", x.clone()));
+        }
+        if let Some(x) = &e.query {
+            fields.push(("Query", x.clone()));
+        }
+        if let Some(x) = &e.description {
+            fields.push(("Note", x.clone()));
+        }
+        if let Some(x) = &e.emergency {
+            fields.push(("EMERGENCY", x.clone()));
+        }
+        full.push(Line::from(styled("-".repeat(width), theme.dim)));
+        for (label, value) in fields {
+            for (i, part) in super::search::wrap(&value, width.saturating_sub(12))
+                .into_iter()
+                .enumerate()
+            {
+                let label = if i == 0 { label } else { "" };
+                full.push(Line::from(vec![
+                    styled(format!(" {label:<10} "), theme.key),
+                    Span::raw(part),
+                ]));
+            }
+        }
+    }
+    let rows = (r.height.saturating_sub(3) as usize).saturating_sub(full.len());
     let mut lines = vec![Line::from(styled(
         format!(
             " {:<19} {:<24} {:<17} {:<6} {}",
@@ -690,6 +741,7 @@ fn access_log(
             let skip = (scroll + 1).saturating_sub(rows);
             for (i, e) in list.iter().enumerate().skip(skip).take(rows) {
                 let result = if e.success { "ok" } else { "FAILED" };
+                // The whole address, then what was asked for (the query, or the resource).
                 let mut text = format!(
                     " {:<19} {} {} {:<6} {}",
                     e.when,
@@ -698,6 +750,11 @@ fn access_log(
                     result,
                     e.address
                 );
+                if let Some(q) = &e.query {
+                    text.push_str(&format!("  ?{q}"));
+                } else if let Some(x) = &e.resource {
+                    text.push_str(&format!("  {x}"));
+                }
                 if let Some(reason) = &e.emergency {
                     text.push_str(&format!("  EMERGENCY: {reason}"));
                 }
@@ -717,8 +774,9 @@ fn access_log(
             }
         }
     }
+    lines.extend(full);
     lines.push(Line::from(styled(
-        " ! emergency access   / filter by user or date   Esc close".to_string(),
+        " ! emergency access   Enter details   / filter by user or date   Esc close".to_string(),
         theme.dim,
     )));
     popup(state, theme, frame, r, title, Paragraph::new(lines));
