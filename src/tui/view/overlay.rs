@@ -653,7 +653,6 @@ fn break_glass(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, inpu
 
 /// Who looked at this chart: time, user, what, outcome, address.
 #[allow(clippy::too_many_arguments)]
-#[allow(clippy::too_many_arguments)]
 fn access_log(
     state: &State,
     theme: &Theme,
