@@ -403,8 +403,8 @@ fn order_checks(iterations: usize) {
     println!("  ({alerts} alerts per run)");
 }
 
-/// 8. Catalog search over 20,000 entries, one keystroke at a time.
-fn catalog_search(iterations: usize) {
+/// The shipped catalog grown to 20,000 entries with made-up but realistic names.
+fn big_catalog() -> bedside::orders::catalog::Catalog {
     use bedside::orders::catalog::{Catalog, Entry, Kind};
     use bedside::orders::knowledge::Knowledge;
     let (k, _) = Knowledge::load(None);
@@ -466,7 +466,12 @@ fn catalog_search(iterations: usize) {
             }
         }
     }
-    let catalog = Catalog::from_entries(entries);
+    Catalog::from_entries(entries)
+}
+
+/// 8. Catalog search over 20,000 entries, one keystroke at a time.
+fn catalog_search(iterations: usize) {
+    let catalog = big_catalog();
     // Words typed a key at a time; each key searches the previous key's matches.
     let words_typed = [
         "potassium s",
@@ -499,6 +504,73 @@ fn catalog_search(iterations: usize) {
             "catalog search, {} entries, per keystroke",
             catalog.entries.len()
         ),
+        &mut samples,
+        "ms",
+    );
+}
+
+/// 8b. The order composer as the clinician types in it: each key through `update` (the
+/// pool kept with its query, sets and catalog), over the same 20,000 entries, with a
+/// Backspace and a retype in every word (the path issue 15 fixed).
+fn composer_keys(iterations: usize) {
+    use bedside::orders::knowledge::Knowledge;
+    let display = test_display("http://bench/fhir", anchor());
+    let mut state = State::new(
+        display,
+        Arc::new(Keymap::default_keymap()),
+        Rect::new(0, 0, 120, 40),
+        Vec::new(),
+    );
+    let (knowledge, _) = Knowledge::load(None);
+    state.order_settings = Arc::new(bedside::tui::state::OrderSettings {
+        catalog: big_catalog(),
+        knowledge,
+        duplicate_window_ms: 86_400_000,
+    });
+    update(&mut state, Msg::OpenPatient("bench".into()));
+    update(&mut state, Msg::ChartDone { context: 1 });
+    update(&mut state, key(KeyCode::Char('o')));
+    let words = [
+        "potassium s",
+        "creatinine",
+        "troponin",
+        "warfarin",
+        "amoxicillin",
+    ];
+    let mut samples = Vec::new();
+    let time = |state: &mut State, code: KeyCode, samples: &mut Vec<f64>| {
+        let started = Instant::now();
+        std::hint::black_box(update(state, key(code)));
+        samples.push(started.elapsed().as_secs_f64() * 1000.0);
+    };
+    'typing: loop {
+        for word in words {
+            for c in word.chars() {
+                time(&mut state, KeyCode::Char(c), &mut samples);
+            }
+            // A slip: Backspace twice and the letters again.
+            time(&mut state, KeyCode::Backspace, &mut samples);
+            time(&mut state, KeyCode::Backspace, &mut samples);
+            for c in word
+                .chars()
+                .rev()
+                .take(2)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+            {
+                time(&mut state, KeyCode::Char(c), &mut samples);
+            }
+            for _ in 0..word.chars().count() {
+                time(&mut state, KeyCode::Backspace, &mut samples);
+            }
+            if samples.len() >= iterations {
+                break 'typing;
+            }
+        }
+    }
+    report(
+        "order composer keystroke through update, 20,000 entries",
         &mut samples,
         "ms",
     );
@@ -788,6 +860,7 @@ fn main() {
         note_keystroke(iterations);
         order_checks(iterations.min(2000));
         catalog_search(iterations.min(2000));
+        composer_keys(iterations.min(2000));
     }
     if only_keys {
         return;

@@ -894,6 +894,8 @@ pub struct State {
     /// Problems in the user's keymap, theme and config files (listed at start, `:problems`).
     pub problems: Vec<crate::problem::Problem>,
     pub recent_ids: Vec<String>,
+    /// The cursor in the focused one-line field (a character index; `None`: at the end).
+    pub field_cursor: Option<usize>,
     /// This session's messages (time, level, text), oldest first: `:messages` lists them.
     pub messages: std::collections::VecDeque<(i64, Level, String)>,
     /// Charts whose similar-name warning was acknowledged this session.
@@ -953,6 +955,7 @@ impl State {
             recent_ids,
             names_acknowledged: Default::default(),
             messages: Default::default(),
+            field_cursor: None,
             spinner: 0,
             tick_pending: false,
             context: 0,

@@ -13,18 +13,28 @@ pub(super) fn form_key(state: &mut State, key: Key, effects: &mut Vec<Effect>) {
     let Some(form) = &mut state.access.form else {
         return;
     };
-    if key.mods.contains(KeyModifiers::CONTROL) {
-        match key.code {
-            // Quitting from here shows nothing and keeps drafts (saved on the way out).
-            KeyCode::Char('c') | KeyCode::Char('q') => state.quit = true,
-            KeyCode::Char('u') => {
-                *field_mut(form) = String::new();
-            }
-            _ => {}
-        }
+    let ctrl = key.mods.contains(KeyModifiers::CONTROL);
+    if ctrl && matches!(key.code, KeyCode::Char('c') | KeyCode::Char('q')) {
+        // Quitting from here shows nothing and keeps drafts (saved on the way out).
+        state.quit = true;
         return;
     }
     if form.busy {
+        return;
+    }
+    // The line-editing keys, in whichever field has the focus.
+    let field = match (form.mode, form.field) {
+        (FormMode::Passphrase, _) => &mut form.password,
+        (FormMode::NewPassword, 3) => &mut form.confirm,
+        (FormMode::NewPassword, 2) => &mut form.code,
+        (FormMode::NewPassword, _) => &mut form.password,
+        _ => field_mut(form),
+    };
+    if crate::tui::line::edit_at(field, &mut state.field_cursor, key) {
+        form.error = None;
+        return;
+    }
+    if ctrl {
         return;
     }
     if form.mode == FormMode::Passphrase {
@@ -36,10 +46,6 @@ pub(super) fn form_key(state: &mut State, key: Key, effects: &mut Vec<Effect>) {
         return;
     }
     let fields = if form.needs_code { 3 } else { 2 };
-    if crate::tui::line::edit(field_mut(form), key) {
-        form.error = None;
-        return;
-    }
     match key.code {
         KeyCode::Char(c) => {
             field_mut(form).push(c);

@@ -37,10 +37,37 @@ const LOCATION_ROWS: usize = 30;
 /// Messages kept for `:messages`.
 const MESSAGES_KEPT: usize = 200;
 
+/// Which one-line field has the focus: when it changes, its cursor goes back to the end.
+type FieldIdentity = (
+    Screen,
+    Option<std::mem::Discriminant<Overlay>>,
+    SearchFocus,
+    Option<OrdersFocus>,
+    Option<(FormMode, usize)>,
+);
+
+fn field_identity(state: &State) -> FieldIdentity {
+    (
+        state.screen,
+        state.overlay.as_ref().map(std::mem::discriminant),
+        state.search.focus,
+        state
+            .chart
+            .as_ref()
+            .and_then(|c| c.orders.as_ref())
+            .map(|o| o.focus),
+        state.access.form.as_ref().map(|f| (f.mode, f.field)),
+    )
+}
+
 pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
     let session_ended = session_ended(&msg);
     let before = state.notice.clone();
+    let field = field_identity(state);
     let mut effects = update_inner(state, msg);
+    if field_identity(state) != field {
+        state.field_cursor = None;
+    }
     // Every new message goes to the session's list (`:messages`), whatever set it.
     if let Some(n) = &state.notice
         && before.as_ref() != Some(n)
@@ -472,7 +499,7 @@ fn on_key(state: &mut State, key: Key, effects: &mut Vec<Effect>) {
             return;
         }
         if let Overlay::Prompt { kind, mut input } = overlay {
-            if super::line::edit(&mut input, key) {
+            if super::line::edit_at(&mut input, &mut state.field_cursor, key) {
                 state.overlay = Some(Overlay::Prompt { kind, input });
                 return;
             }
@@ -497,11 +524,16 @@ fn on_key(state: &mut State, key: Key, effects: &mut Vec<Effect>) {
                 // No name, MRN or date has a `?` or a `:`: they open help and the command
                 // palette even while typing.
                 if let Some(c) = key.typed_char().filter(|c| *c != '?' && *c != ':') {
-                    type_char(state, c, effects);
-                    return;
+                    if state.field_cursor.is_none() {
+                        type_char(state, c, effects);
+                        return;
+                    }
                 }
                 let before = state.search.query.clone();
-                if key.typed_char().is_none() && super::line::edit(&mut state.search.query, key) {
+                let typed = key.typed_char().filter(|c| *c != '?' && *c != ':');
+                if (key.typed_char().is_none() || typed.is_some())
+                    && super::line::edit_at(&mut state.search.query, &mut state.field_cursor, key)
+                {
                     if state.search.query != before {
                         query_changed(state, effects);
                     }

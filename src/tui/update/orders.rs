@@ -117,7 +117,7 @@ pub(super) fn orders_key(state: &mut State, key: Key, effects: &mut Vec<Effect>)
     if focus == OrdersFocus::Composer {
         let o = state.chart.as_mut().and_then(|c| c.orders.as_mut());
         let Some(o) = o else { return false };
-        if crate::tui::line::edit(&mut o.query, key) {
+        if crate::tui::line::edit_at(&mut o.query, &mut state.field_cursor, key) {
             search(state);
             return true;
         }
@@ -377,7 +377,7 @@ pub(super) fn overlay_key(state: &mut State, key: Key, effects: &mut Vec<Effect>
                     })
                 }
                 KeyCode::Esc => state.overlay = None,
-                _ if key.typed_char().is_none() && crate::tui::line::edit(&mut text, key) => {
+                _ if crate::tui::line::edit_at(&mut text, &mut state.field_cursor, key) => {
                     state.overlay = Some(Overlay::Override {
                         alert,
                         cursor,
@@ -416,7 +416,7 @@ pub(super) fn overlay_key(state: &mut State, key: Key, effects: &mut Vec<Effect>
         Overlay::Discontinue { mut input } => {
             match key.code {
                 KeyCode::Esc => state.overlay = None,
-                _ if key.typed_char().is_none() && crate::tui::line::edit(&mut input, key) => {
+                _ if crate::tui::line::edit_at(&mut input, &mut state.field_cursor, key) => {
                     state.overlay = Some(Overlay::Discontinue { input });
                 }
                 KeyCode::Enter if !input.trim().is_empty() => {

@@ -85,7 +85,7 @@ pub(super) fn signature_key(state: &mut State, key: Key, effects: &mut Vec<Effec
             return true;
         }
         _ => {
-            if !crate::tui::line::edit(&mut input, key) {
+            if !crate::tui::line::edit_at(&mut input, &mut state.field_cursor, key) {
                 return true;
             }
         }

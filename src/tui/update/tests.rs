@@ -1005,3 +1005,39 @@ fn an_ascii_trend_draws_values_and_limits_apart() {
     assert_eq!(limit_rows.len(), 2, "{shown}");
     assert!(shown.matches('*').count() >= 3, "{shown}");
 }
+
+#[test]
+fn fields_take_the_line_editing_keys() {
+    let mut s = state();
+    // The search field: Home (or Ctrl-A) and typing at the cursor, End, Ctrl-W, Ctrl-U.
+    typed(&mut s, "mith john");
+    key(&mut s, "home");
+    typed(&mut s, "S");
+    assert_eq!(s.search.query, "Smith john");
+    key(&mut s, "ctrl-e");
+    typed(&mut s, "!");
+    assert_eq!(s.search.query, "Smith john!");
+    key(&mut s, "ctrl-w");
+    assert_eq!(s.search.query, "Smith ");
+    key(&mut s, "ctrl-a");
+    key(&mut s, "delete");
+    assert_eq!(s.search.query, "mith ");
+    key(&mut s, "end");
+    key(&mut s, "ctrl-u");
+    assert_eq!(s.search.query, "");
+    // A prompt: the cursor is its own (it starts at the end of the new field).
+    update(&mut s, Msg::OpenPatient("p".into()));
+    update(&mut s, Msg::ChartDone { context: 1 });
+    key(&mut s, "ctrl-f");
+    typed(&mut s, "potasium");
+    key(&mut s, "left");
+    key(&mut s, "left");
+    key(&mut s, "left");
+    typed(&mut s, "s");
+    match &s.overlay {
+        Some(Overlay::Prompt { input, .. }) => assert_eq!(input, "potassium"),
+        other => panic!("{other:?}"),
+    }
+    key(&mut s, "esc");
+    assert_eq!(s.field_cursor, None);
+}

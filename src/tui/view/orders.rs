@@ -43,7 +43,8 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, c: &Cha
         composer,
     );
     if focused(OrdersFocus::Composer) {
-        let x = inner.x + 2 + o.query.chars().count() as u16;
+        let col = crate::tui::line::cursor_column(&o.query, state.field_cursor);
+        let x = inner.x + 2 + col as u16;
         frame.set_cursor_position(Position::new(
             x.min(inner.right().saturating_sub(1)),
             inner.y,

@@ -1054,7 +1054,7 @@ fn field_cursor(
     input: &str,
 ) {
     let inner = pane(Line::default(), true, state, theme).inner(r);
-    let x = inner.x + at.0 + input.chars().count() as u16;
+    let x = inner.x + at.0 + crate::tui::line::cursor_column(input, state.field_cursor) as u16;
     frame.set_cursor_position(Position::new(
         x.min(inner.right().saturating_sub(1)),
         inner.y + at.1,

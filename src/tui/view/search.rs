@@ -36,7 +36,8 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
         areas.input,
     );
     if input_focus {
-        let x = inner.x + 2 + shown.chars().count() as u16;
+        let col = crate::tui::line::cursor_column(&shown, state.field_cursor);
+        let x = inner.x + 2 + col as u16;
         frame.set_cursor_position(Position::new(
             x.min(inner.right().saturating_sub(1)),
             inner.y,

@@ -123,7 +123,7 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, form: &
     for (label, value, index, len) in fields {
         if form.field == index {
             cursor_line = lines.len();
-            cursor_col = 12 + len;
+            cursor_col = 12 + state.field_cursor.unwrap_or(len).min(len);
         }
         lines.push(field(label, value, index));
     }
