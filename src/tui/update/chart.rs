@@ -115,6 +115,19 @@ pub fn timeline_rows(size: ratatui::layout::Rect) -> usize {
     layout::inner_rows(layout::chart(size, false).timeline)
 }
 
+/// Where a movement key takes a line position: one, a page of `page`, or either end (the
+/// far end is clamped by the caller).
+fn step(x: usize, action: Action, page: usize) -> usize {
+    match action {
+        Action::MoveDown => x + 1,
+        Action::MoveUp => x.saturating_sub(1),
+        Action::PageDown => x + page,
+        Action::PageUp => x.saturating_sub(page),
+        Action::GoTop => 0,
+        _ => usize::MAX / 2,
+    }
+}
+
 /// Keeps the cursor on screen.
 pub(super) fn follow(c: &mut ChartState, rows: usize) {
     let n = c.visible.len();
@@ -173,18 +186,10 @@ pub(super) fn chart_action(state: &mut State, action: Action, effects: &mut Vec<
             if in_detail =>
         {
             let members = detail_members(c);
-            let step = |x: usize, a: Action| match a {
-                Action::MoveDown => x + 1,
-                Action::MoveUp => x.saturating_sub(1),
-                Action::PageDown => x + 10,
-                Action::PageUp => x.saturating_sub(10),
-                Action::GoTop => 0,
-                _ => usize::MAX / 2,
-            };
             if members > 0 {
-                c.detail_cursor = step(c.detail_cursor, action).min(members - 1);
+                c.detail_cursor = step(c.detail_cursor, action, 10).min(members - 1);
             } else {
-                c.detail_scroll = step(c.detail_scroll, action).min(500);
+                c.detail_scroll = step(c.detail_scroll, action, 10).min(500);
             }
         }
         Action::MoveDown
@@ -206,15 +211,7 @@ pub(super) fn chart_action(state: &mut State, action: Action, effects: &mut Vec<
                 + s.vitals.len().max(1)
                 + s.abnormal.len().max(1);
             let most = total.saturating_sub(rows);
-            c.summary_scroll = match action {
-                Action::MoveDown => c.summary_scroll + 1,
-                Action::MoveUp => c.summary_scroll.saturating_sub(1),
-                Action::PageDown => c.summary_scroll + rows,
-                Action::PageUp => c.summary_scroll.saturating_sub(rows),
-                Action::GoTop => 0,
-                _ => most,
-            }
-            .min(most);
+            c.summary_scroll = step(c.summary_scroll, action, rows).min(most);
         }
         Action::MoveDown => move_to(c, (c.cursor + 1).min(n.saturating_sub(1)), rows),
         Action::MoveUp => move_to(c, c.cursor.saturating_sub(1), rows),

@@ -42,6 +42,19 @@ fn typed(s: &mut State, text: &str) -> Vec<Effect> {
     text.chars().flat_map(|c| key(s, &c.to_string())).collect()
 }
 
+/// Opens patient `p` (context 1) with `resources` as the whole chart.
+fn open_chart(s: &mut State, resources: Vec<Value>) {
+    update(s, Msg::OpenPatient("p".into()));
+    update(
+        s,
+        Msg::ChartPage {
+            context: 1,
+            result: Ok(resources),
+        },
+    );
+    update(s, Msg::ChartDone { context: 1 });
+}
+
 fn patient(id: &str, family: &str) -> Value {
     json!({"resourceType": "Patient", "id": id, "name": [{"family": family, "given": ["Jo"]}]})
 }
@@ -188,24 +201,19 @@ fn every_view_renders_odd_data_at_any_size_without_panicking() {
     use ratatui::Terminal;
     use ratatui::backend::TestBackend;
     let mut s = state();
-    update(&mut s, Msg::OpenPatient("p".into()));
     let subject = json!({"reference": "Patient/p"});
-    update(
+    open_chart(
         &mut s,
-        Msg::ChartPage {
-            context: 1,
-            result: Ok(vec![
-                json!({"resourceType": "Patient", "id": "p", "name": [{"family": "Ünïcødé-名前", "given": ["Ω"]}]}),
-                json!({"resourceType": "Observation", "id": "o", "subject": subject,
-                       "effectiveDateTime": "2024-01-01T10:00:00Z", "code": {"text": "x".repeat(500)},
-                       "valueQuantity": {"value": 1e300, "unit": "u"}}),
-                json!({"resourceType": "Observation", "id": "o2", "subject": subject,
-                       "effectiveDateTime": "2024-01-02T10:00:00Z", "code": {"text": "x".repeat(500)},
-                       "valueQuantity": {"value": -1e300, "unit": "u"}}),
-            ]),
-        },
+        vec![
+            json!({"resourceType": "Patient", "id": "p", "name": [{"family": "Ünïcødé-名前", "given": ["Ω"]}]}),
+            json!({"resourceType": "Observation", "id": "o", "subject": subject,
+                   "effectiveDateTime": "2024-01-01T10:00:00Z", "code": {"text": "x".repeat(500)},
+                   "valueQuantity": {"value": 1e300, "unit": "u"}}),
+            json!({"resourceType": "Observation", "id": "o2", "subject": subject,
+                   "effectiveDateTime": "2024-01-02T10:00:00Z", "code": {"text": "x".repeat(500)},
+                   "valueQuantity": {"value": -1e300, "unit": "u"}}),
+        ],
     );
-    update(&mut s, Msg::ChartDone { context: 1 });
     let theme = Theme::color();
     for keys in [
         "",
@@ -310,7 +318,6 @@ fn screen(s: &State) -> String {
 fn interactions_already_among_the_active_medications_are_shown() {
     let mut s = state_with_orders();
     s.size = Rect::new(0, 0, 120, 40);
-    update(&mut s, Msg::OpenPatient("p".into()));
     let subject = json!({"reference": "Patient/p"});
     let med = |id: &str, code: &str, name: &str| {
         json!({"resourceType": "MedicationRequest", "id": id, "status": "active",
@@ -318,19 +325,15 @@ fn interactions_already_among_the_active_medications_are_shown() {
                "medicationCodeableConcept": {"text": name, "coding": [
                    {"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": code}]}})
     };
-    update(
+    open_chart(
         &mut s,
-        Msg::ChartPage {
-            context: 1,
-            result: Ok(vec![
-                med("m1", "11289", "warfarin"),
-                med("m2", "5640", "ibuprofen"),
-                json!({"resourceType": "AllergyIntolerance", "id": "n", "patient": subject,
-                       "code": {"coding": [{"system": "http://snomed.info/sct", "code": "409137002"}]}}),
-            ]),
-        },
+        vec![
+            med("m1", "11289", "warfarin"),
+            med("m2", "5640", "ibuprofen"),
+            json!({"resourceType": "AllergyIntolerance", "id": "n", "patient": subject,
+                   "code": {"coding": [{"system": "http://snomed.info/sct", "code": "409137002"}]}}),
+        ],
     );
-    update(&mut s, Msg::ChartDone { context: 1 });
     let c = s.chart.as_ref().unwrap();
     assert_eq!(c.review.len(), 1);
     assert!(c.review[0].what.contains("warfarin with ibuprofen"));
@@ -903,24 +906,19 @@ fn help_search_finds_the_order_key() {
 #[test]
 fn pop_up_lists_take_an_accelerator_letter() {
     let mut s = state();
-    update(&mut s, Msg::OpenPatient("p".into()));
     let subject = json!({"reference": "Patient/p"});
-    update(
+    open_chart(
         &mut s,
-        Msg::ChartPage {
-            context: 1,
-            result: Ok(vec![
-                json!({"resourceType": "Observation", "id": "v", "status": "final", "subject": subject,
-                       "category": [{"coding": [{"code": "vital-signs"}]}],
-                       "code": {"coding": [{"system": "http://loinc.org", "code": "8867-4"}]},
-                       "effectiveDateTime": "2026-11-01T08:00:00Z", "valueQuantity": {"value": 80, "unit": "/min"}}),
-                json!({"resourceType": "Condition", "id": "c", "subject": subject,
-                       "clinicalStatus": {"coding": [{"code": "active"}]},
-                       "code": {"text": "Asthma"}, "onsetDateTime": "2020-01-01"}),
-            ]),
-        },
+        vec![
+            json!({"resourceType": "Observation", "id": "v", "status": "final", "subject": subject,
+                   "category": [{"coding": [{"code": "vital-signs"}]}],
+                   "code": {"coding": [{"system": "http://loinc.org", "code": "8867-4"}]},
+                   "effectiveDateTime": "2026-11-01T08:00:00Z", "valueQuantity": {"value": 80, "unit": "/min"}}),
+            json!({"resourceType": "Condition", "id": "c", "subject": subject,
+                   "clinicalStatus": {"coding": [{"code": "active"}]},
+                   "code": {"text": "Asthma"}, "onsetDateTime": "2020-01-01"}),
+        ],
     );
-    update(&mut s, Msg::ChartDone { context: 1 });
     key(&mut s, "f");
     let labels = accelerated_labels(&s).unwrap();
     let refs: Vec<&str> = labels.iter().map(String::as_str).collect();
