@@ -519,8 +519,10 @@ pub struct OrdersState {
     pub focus: OrdersFocus,
     pub query: String,
     pub picks: Vec<Pick>,
-    /// The last query's matches, which the next key narrows.
-    pub pool: Option<(String, Vec<usize>)>,
+    /// The matches of each shorter query typed on the way to this one (shortest first): a
+    /// key searches within the longest that this query extends, so typing narrows and a
+    /// Backspace goes back to the matches it had, never to an empty or wrong pool.
+    pub pools: Vec<(String, Vec<usize>)>,
     pub pick_cursor: usize,
     pub basket: Vec<crate::orders::basket::Item>,
     pub basket_cursor: usize,
@@ -539,7 +541,7 @@ impl OrdersState {
             focus: OrdersFocus::Composer,
             query: String::new(),
             picks: Vec::new(),
-            pool: None,
+            pools: Vec::new(),
             pick_cursor: 0,
             basket: Vec::new(),
             basket_cursor: 0,

@@ -83,13 +83,15 @@ fn search(state: &mut State) {
         return;
     };
     let q = o.query.trim().to_lowercase();
-    // The last query's matches narrow this one only when this one extends it: after a
-    // Backspace or any other edit the whole catalog is searched again.
-    let within = o
-        .pool
-        .as_ref()
-        .filter(|(before, _)| !before.is_empty() && q.starts_with(before.as_str()))
-        .map(|(_, pool)| pool.as_slice());
+    // Only the matches of a query this one extends may narrow it: the others go.
+    while o
+        .pools
+        .last()
+        .is_some_and(|(before, _)| !q.starts_with(before.as_str()))
+    {
+        o.pools.pop();
+    }
+    let within = o.pools.last().map(|(_, pool)| pool.as_slice());
     let (hits, pool) = settings.catalog.search_within(&q, within, PICKS);
     let mut picks: Vec<Pick> = settings
         .catalog
@@ -101,7 +103,9 @@ fn search(state: &mut State) {
         .collect();
     picks.extend(hits.into_iter().map(Pick::Entry));
     o.picks = picks;
-    o.pool = (!q.is_empty()).then_some((q, pool));
+    if !q.is_empty() && o.pools.last().is_none_or(|(before, _)| *before != q) {
+        o.pools.push((q, pool));
+    }
     o.pick_cursor = 0;
 }
 
@@ -249,7 +253,7 @@ fn add_pick(state: &mut State) {
     o.basket_cursor = first;
     o.query.clear();
     o.picks.clear();
-    o.pool = None;
+    o.pools.clear();
     o.focus = OrdersFocus::Basket;
     run_checks(state);
     // A single order opens its fields; a set is reviewed in the basket.
