@@ -253,6 +253,11 @@ pub(super) fn palette_key(state: &mut State, key: Key, effects: &mut Vec<Effect>
     if let Some(c) = key.typed_char() {
         input.push(c);
         cursor = 0;
+    } else if key.mods.contains(crossterm::event::KeyModifiers::CONTROL)
+        && crate::tui::line::edit(&mut input, key)
+    {
+        // Ctrl-U, Ctrl-W (Home and End move the list here).
+        cursor = 0;
     } else {
         match key.code {
             KeyCode::Esc => {
@@ -483,6 +488,10 @@ pub(super) fn help_key(state: &mut State, key: Key) -> bool {
         query.push(c);
     } else if key.code == KeyCode::Backspace {
         query.pop();
+    } else if key.mods.contains(crossterm::event::KeyModifiers::CONTROL)
+        && crate::tui::line::edit(&mut query, key)
+    {
+        // Ctrl-U, Ctrl-W.
     } else if key.code == KeyCode::Esc && !query.is_empty() {
         query.clear();
     } else {

@@ -1038,4 +1038,14 @@ fn fields_take_the_line_editing_keys() {
     }
     key(&mut s, "esc");
     assert_eq!(s.field_cursor, None);
+    // The palette's input: Ctrl-W and Ctrl-U (Home and End move its list).
+    key(&mut s, ":");
+    typed(&mut s, "theme mo");
+    key(&mut s, "ctrl-w");
+    match &s.overlay {
+        Some(Overlay::Palette { input, .. }) => assert_eq!(input, "theme "),
+        other => panic!("{other:?}"),
+    }
+    key(&mut s, "ctrl-u");
+    assert!(matches!(&s.overlay, Some(Overlay::Palette { input, .. }) if input.is_empty()));
 }
