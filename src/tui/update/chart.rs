@@ -176,15 +176,17 @@ pub(super) fn chart_action(state: &mut State, action: Action, effects: &mut Vec<
     };
     let n = c.visible.len();
     let in_detail = c.focus == ChartFocus::Detail && c.view == ChartView::Timeline;
-    match action {
+    let moves = matches!(
+        action,
         Action::MoveDown
-        | Action::MoveUp
-        | Action::PageDown
-        | Action::PageUp
-        | Action::GoTop
-        | Action::GoBottom
-            if in_detail =>
-        {
+            | Action::MoveUp
+            | Action::PageDown
+            | Action::PageUp
+            | Action::GoTop
+            | Action::GoBottom
+    );
+    match action {
+        _ if moves && in_detail => {
             let members = detail_members(c);
             if members > 0 {
                 c.detail_cursor = step(c.detail_cursor, action, 10).min(members - 1);
@@ -192,14 +194,7 @@ pub(super) fn chart_action(state: &mut State, action: Action, effects: &mut Vec<
                 c.detail_scroll = step(c.detail_scroll, action, 10).min(500);
             }
         }
-        Action::MoveDown
-        | Action::MoveUp
-        | Action::PageDown
-        | Action::PageUp
-        | Action::GoTop
-        | Action::GoBottom
-            if c.view == ChartView::Summary =>
-        {
+        _ if moves && c.view == ChartView::Summary => {
             // The one-column summary scrolls, no further than its last line.
             let s = crate::chart::summary::summarise(&c.chart);
             let allergies = c.chart.allergies.len().max(1) + 1;
