@@ -6,7 +6,7 @@
 use rusqlite::{OptionalExtension, params_from_iter};
 use serde_json::{Value, json};
 
-use crate::store::{Result, Store};
+use crate::store::{AuditRow, Result, Store, Tx};
 
 /// What happened, as stored and searched (`subtype`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -270,47 +270,44 @@ impl Event {
     }
 }
 
-/// Appends `event` to the trail; returns its id.
-pub fn record(store: &Store, event: &Event) -> Result<String> {
-    let mut ids = record_many(store, std::slice::from_ref(event))?;
-    Ok(ids.pop().unwrap_or_default())
-}
-
-/// Appends `events` to the trail in one transaction (all of them or none); returns their ids.
-pub fn record_many(store: &Store, events: &[Event]) -> Result<Vec<String>> {
+/// The stored form of `events`, each with a new id, recorded now.
+pub fn rows(events: &[Event]) -> Vec<AuditRow> {
     let now = super::now_ms();
-    store.write_side(|tx| {
-        let mut ids = Vec::with_capacity(events.len());
-        for event in events {
+    events
+        .iter()
+        .map(|event| {
             let id = uuid::Uuid::new_v4().to_string();
             let json = event.resource(&id, now).to_string();
-            let outcome = if event.success { "0" } else { "4" };
-            tx.prepare_cached(
-                "INSERT INTO audit (id, recorded, username, subtype, outcome, json)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )?
-            .execute(rusqlite::params![
-                id,
-                now,
-                event.agent.username,
-                event.subtype.code(),
-                outcome,
-                json
-            ])?;
-            let seq = tx.last_insert_rowid();
             let mut patients = event.patients.clone();
             patients.sort();
             patients.dedup();
-            for patient in &patients {
-                tx.prepare_cached(
-                    "INSERT OR IGNORE INTO audit_patient (patient_id, recorded, seq) VALUES (?1, ?2, ?3)",
-                )?
-                .execute(rusqlite::params![patient, now, seq])?;
+            AuditRow {
+                id,
+                recorded: now,
+                username: event.agent.username.clone(),
+                subtype: event.subtype.code(),
+                outcome: if event.success { "0" } else { "4" },
+                json,
+                patients,
             }
-            ids.push(id);
-        }
-        Ok(ids)
-    })
+        })
+        .collect()
+}
+
+/// Appends `events` to the trail (all of them or none), returning once they are durable.
+/// Used for every request that writes no resource; the many requests waiting at one moment
+/// share one commit.
+pub async fn record(store: &Store, events: &[Event]) -> std::result::Result<(), String> {
+    match store.record_audit(rows(events)).await {
+        Ok(result) => result,
+        Err(_) => Err("the audit writer has stopped".to_string()),
+    }
+}
+
+/// Stores `events` inside the write transaction `tx`: the records of a resource write commit
+/// with it, so a write is never stored unaudited nor audited unstored.
+pub fn record_in(tx: &mut Tx, events: &[Event]) -> Result<()> {
+    tx.record_audit(&rows(events))
 }
 
 /// Which audit events to list; all conditions must hold. Newest first.
@@ -334,9 +331,10 @@ pub type Stored = (String, i64, String);
 pub fn search(store: &Store, filter: &Filter) -> Result<(Vec<Stored>, i64)> {
     let mut conds = Vec::new();
     let mut args: Vec<rusqlite::types::Value> = Vec::new();
-    let mut from = "audit a".to_string();
+    // {db} is `main` (the records of resource writes) or `trail` (all others).
+    let mut from = "{db}.audit a".to_string();
     if let Some(patient) = &filter.patient {
-        from = "audit_patient p JOIN audit a ON a.seq = p.seq".into();
+        from = "{db}.audit_patient p JOIN {db}.audit a ON a.seq = p.seq".into();
         args.push(patient.clone().into());
         conds.push(format!("p.patient_id = ?{}", args.len()));
     }
@@ -368,14 +366,26 @@ pub fn search(store: &Store, filter: &Filter) -> Result<(Vec<Stored>, i64)> {
     } else {
         format!("WHERE {}", conds.join(" AND "))
     };
+    let in_db = |db: &str, select: &str| {
+        format!("SELECT {select} FROM {from} {filter_sql}").replace("{db}", db)
+    };
     store.read_side(|c| {
+        let count = "COUNT(*)";
         let total: i64 = c.query_row(
-            &format!("SELECT COUNT(*) FROM {from} {filter_sql}"),
+            &format!(
+                "SELECT ({}) + ({})",
+                in_db("main", count),
+                in_db("trail", count)
+            ),
             params_from_iter(args.iter()),
             |r| r.get(0),
         )?;
+        let columns = |source: u8| format!("a.id, {time} AS t, {source} AS source, a.seq, a.json");
         let mut stmt = c.prepare(&format!(
-            "SELECT a.id, a.recorded, a.json FROM {from} {filter_sql} ORDER BY {time} DESC, a.seq DESC LIMIT {} OFFSET {}",
+            "SELECT id, t, json FROM ({} UNION ALL {})
+             ORDER BY t DESC, source DESC, seq DESC LIMIT {} OFFSET {}",
+            in_db("main", &columns(0)),
+            in_db("trail", &columns(1)),
             filter.count.max(0),
             filter.offset.max(0)
         ))?;
@@ -389,8 +399,13 @@ pub fn search(store: &Store, filter: &Filter) -> Result<(Vec<Stored>, i64)> {
 pub fn read(store: &Store, id: &str) -> Result<Option<String>> {
     store.read_side(|c| {
         Ok(
-            c.query_row("SELECT json FROM audit WHERE id = ?1", [id], |r| r.get(0))
-                .optional()?,
+            c.query_row(
+                "SELECT json FROM main.audit WHERE id = ?1
+                 UNION ALL SELECT json FROM trail.audit WHERE id = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .optional()?,
         )
     })
 }

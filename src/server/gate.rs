@@ -14,7 +14,7 @@ use crate::auth::audit::Subtype;
 use crate::auth::policy::{self, Class, ReadAccess};
 use crate::auth::{Auth, Role, Session};
 use crate::fhir::IssueCode;
-use crate::store::Row;
+use crate::store::{Row, Tx};
 use crate::store::search::Scope;
 
 /// What a handler tells the audit about a request it served.
@@ -28,6 +28,19 @@ pub struct AuditNote {
     pub label_changes: Vec<String>,
     /// One record per entry of a batch or transaction.
     pub entries: Vec<EntryAudit>,
+    /// The request's own record (and its label changes) were stored in its write's
+    /// transaction (`Gate::record_write`).
+    pub in_write: bool,
+}
+
+/// Who asked what, for the audit records of one FHIR request (set by the session check).
+#[derive(Clone, Debug)]
+pub struct RequestAudit {
+    pub agent: crate::auth::audit::Agent,
+    pub address: Option<String>,
+    pub method: axum::http::Method,
+    pub path: String,
+    pub query: Option<String>,
 }
 
 impl AuditNote {
@@ -63,6 +76,8 @@ pub struct EntryAudit {
     pub query: Option<String>,
     pub emergency: Option<String>,
     pub description: Option<String>,
+    /// Stored in the entry's own write transaction.
+    pub in_write: bool,
 }
 
 /// How one resource may be shown to the requesting user.
@@ -82,6 +97,8 @@ pub struct Gate {
     glass: HashMap<String, Option<String>>,
     grants: Option<Vec<String>>,
     pub note: AuditNote,
+    /// The request being served, when its writes store their own audit records.
+    pub request: Option<RequestAudit>,
 }
 
 impl Gate {
@@ -93,7 +110,43 @@ impl Gate {
             glass: HashMap::new(),
             grants: None,
             note: AuditNote::default(),
+            request: None,
         }
+    }
+
+    /// Stores this request's audit records (it will answer `status`) in the write transaction
+    /// `tx`, so the write and its record commit together. Without a request (a test, the
+    /// fuzzer) the caller's own audit applies.
+    pub fn record_write(&mut self, tx: &mut Tx, status: u16) -> Result<(), ApiError> {
+        let Some(request) = &self.request else {
+            return Ok(());
+        };
+        let events = super::guard::request_events(request, status, &self.note);
+        crate::auth::audit::record_in(tx, &events)?;
+        self.note.in_write = true;
+        for entry in &mut self.note.entries {
+            entry.in_write = true;
+        }
+        Ok(())
+    }
+
+    /// Stores the record of the Bundle entry just audited (the last one), and the label
+    /// changes it made, in its write transaction `tx`.
+    pub fn record_entry(&mut self, tx: &mut Tx, labels_from: usize) -> Result<(), ApiError> {
+        let Some(request) = &self.request else {
+            return Ok(());
+        };
+        let Some(entry) = self.note.entries.last() else {
+            return Ok(());
+        };
+        let mut events = vec![super::guard::entry_event(request, entry)];
+        events.extend(super::guard::label_events(
+            request,
+            self.note.label_changes.get(labels_from..).unwrap_or_default(),
+            &entry.emergency,
+        ));
+        crate::auth::audit::record_in(tx, &events)?;
+        Ok(())
     }
 
     pub fn role(&self) -> Role {

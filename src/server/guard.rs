@@ -22,7 +22,7 @@ use crate::auth::{Auth, AuthError, Role, Session};
 use crate::fhir::IssueCode;
 use crate::store::Store;
 
-pub use super::gate::{AuditNote, forbidden};
+pub use super::gate::{AuditNote, RequestAudit, forbidden};
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
@@ -172,21 +172,20 @@ pub fn agent(session: &Session) -> Agent {
     }
 }
 
-/// Writes `events`; if the trail cannot be written the request fails (an access that cannot
-/// be audited is not allowed to succeed silently).
+/// Writes `events` to the trail; if it cannot be written the request fails (an access that
+/// cannot be audited is not allowed to succeed silently).
 async fn record(store: &Store, events: Vec<Event>) -> Result<(), Response> {
-    let store = store.clone();
-    match tokio::task::spawn_blocking(move || audit::record_many(&store, &events)).await {
-        Ok(Ok(_)) => Ok(()),
-        _ => {
-            tracing::error!("an audit record could not be written");
-            Err(ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                IssueCode::Exception,
-                "the access could not be recorded in the audit trail, so it was not allowed; try again",
-            )
-            .into_response())
-        }
+    if events.is_empty() {
+        return Ok(());
+    }
+    match audit::record(store, &events).await {
+        Ok(()) => Ok(()),
+        Err(_) => Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            IssueCode::Exception,
+            "the access could not be recorded in the audit trail, so it was not allowed; try again",
+        )
+        .into_response()),
     }
 }
 
@@ -233,7 +232,9 @@ fn query_patient(path: &str, query: &str) -> Option<String> {
 }
 
 /// In front of every `/fhir` route but `metadata`: a valid token, then the request, then its
-/// audit record (written before the response leaves).
+/// audit record (durable before the response leaves). A request that wrote resources has
+/// stored its records in its own transaction (`Gate::record_write`); every other one goes
+/// through the trail's group commit here.
 pub async fn require_session(State(st): State<AppState>, mut req: Request, next: Next) -> Response {
     if req.uri().path().trim_end_matches('/') == "/fhir/metadata" {
         return next.run(req).await;
@@ -244,79 +245,115 @@ pub async fn require_session(State(st): State<AppState>, mut req: Request, next:
         Ok(session) => session,
         Err(response) => return response,
     };
-    let address = ip.map(|a| a.to_string());
-    let method = req.method().clone();
-    let path = req.uri().path().to_string();
-    let query = req.uri().query().map(str::to_string);
-    req.extensions_mut().insert(session.clone());
+    let request = RequestAudit {
+        agent: agent(&session),
+        address: ip.map(|a| a.to_string()),
+        method: req.method().clone(),
+        path: req.uri().path().to_string(),
+        query: req.uri().query().map(str::to_string),
+    };
+    req.extensions_mut().insert(session);
+    req.extensions_mut().insert(request.clone());
     let response = next.run(req).await;
-
-    let (subtype, resources, patient) = classify(&method, &path);
-    let mut event = Event::new(subtype, agent(&session));
-    event.address = address.clone();
-    event.status = Some(response.status().as_u16());
-    event.success = response.status().is_success();
-    event.query = query
-        .as_ref()
-        .filter(|_| subtype == Subtype::Search)
-        .cloned();
     let note = response
         .extensions()
         .get::<AuditNote>()
         .cloned()
         .unwrap_or_default();
-    event.patients = note.patients;
-    event.patients.extend(patient);
-    event
-        .patients
-        .extend(query.as_deref().and_then(|q| query_patient(&path, q)));
-    event.resources = if note.resources.is_empty() {
-        resources
-    } else {
-        note.resources
-    };
-    event.emergency_reason = note.emergency.clone();
-    if !event.success {
-        event.description = Some(
-            response
-                .status()
-                .canonical_reason()
-                .unwrap_or("failed")
-                .to_string(),
+    let events = request_events(&request, response.status().as_u16(), &note);
+    audited_all(&st.store, events, response).await
+}
+
+/// The audit records of one FHIR request that answered `status`: its own (unless its write
+/// stored it), one per Bundle entry not stored with its write, and one per restriction label
+/// changed.
+pub fn request_events(request: &RequestAudit, status: u16, note: &AuditNote) -> Vec<Event> {
+    let success = (200..300).contains(&status);
+    let mut events = Vec::new();
+    if !note.in_write {
+        let (subtype, resources, patient) = classify(&request.method, &request.path);
+        let mut event = Event::new(subtype, request.agent.clone());
+        event.address = request.address.clone();
+        event.status = Some(status);
+        event.success = success;
+        event.query = request
+            .query
+            .as_ref()
+            .filter(|_| subtype == Subtype::Search)
+            .cloned();
+        event.patients = note.patients.clone();
+        event.patients.extend(patient);
+        event.patients.extend(
+            request
+                .query
+                .as_deref()
+                .and_then(|q| query_patient(&request.path, q)),
         );
+        event.resources = if note.resources.is_empty() {
+            resources
+        } else {
+            note.resources.clone()
+        };
+        event.emergency_reason = note.emergency.clone();
+        if !success {
+            event.description = Some(
+                StatusCode::from_u16(status)
+                    .ok()
+                    .and_then(|s| s.canonical_reason())
+                    .unwrap_or("failed")
+                    .to_string(),
+            );
+        }
+        events.push(event);
     }
-    let mut events = vec![event];
     // Each Bundle entry has a record of its own, naming its patients.
-    for entry in note.entries {
-        let mut e = Event::new(entry.subtype, agent(&session));
-        e.address = address.clone();
-        e.status = Some(entry.status);
-        e.success = entry.status < 400 && entry.description.is_none();
-        e.patients = entry.patients;
-        e.resources = entry.resources;
-        e.query = entry.query;
-        e.emergency_reason = entry.emergency;
-        e.description = Some(match entry.description {
-            Some(d) => format!("Bundle entry {}: {d}", entry.index),
-            None => format!("Bundle entry {}", entry.index),
-        });
-        events.push(e);
+    for entry in note.entries.iter().filter(|e| !e.in_write) {
+        events.push(entry_event(request, entry));
     }
     // A restriction label changed: a security event of its own.
-    if response.status().is_success() {
-        for patient in note.label_changes {
-            let mut e = Event::new(Subtype::SecurityLabel, agent(&session));
-            e.address = address.clone();
+    if success && !note.in_write {
+        events.extend(label_events(request, &note.label_changes, &note.emergency));
+    }
+    events
+}
+
+/// The record of one Bundle entry.
+pub fn entry_event(request: &RequestAudit, entry: &super::gate::EntryAudit) -> Event {
+    let mut e = Event::new(entry.subtype, request.agent.clone());
+    e.address = request.address.clone();
+    e.status = Some(entry.status);
+    e.success = entry.status < 400 && entry.description.is_none();
+    e.patients = entry.patients.clone();
+    e.resources = entry.resources.clone();
+    e.query = entry.query.clone();
+    e.emergency_reason = entry.emergency.clone();
+    e.description = Some(match &entry.description {
+        Some(d) => format!("Bundle entry {}: {d}", entry.index),
+        None => format!("Bundle entry {}", entry.index),
+    });
+    e
+}
+
+/// The security events of restriction labels changed.
+pub fn label_events(
+    request: &RequestAudit,
+    patients: &[String],
+    emergency: &Option<String>,
+) -> Vec<Event> {
+    patients
+        .iter()
+        .map(|patient| {
+            let mut e = Event::new(Subtype::SecurityLabel, request.agent.clone());
+            e.address = request.address.clone();
             e.patients = vec![patient.clone()];
             e.resources = vec![format!("Patient/{patient}")];
-            e.emergency_reason = note.emergency.clone();
+            e.emergency_reason = emergency.clone();
             e.description = Some(format!(
                 "the security labels of Patient/{patient} were changed"
             ));
-            events.push(e);
-        }
-    }
-    audited_all(&st.store, events, response).await
+            e
+        })
+        .collect()
 }
 
 fn client_ip(req: &Request) -> Option<IpAddr> {

@@ -11,7 +11,7 @@ use serde_json::Value;
 use super::AppState;
 use super::bundle::{self, Paging, expand_page, offset_and_count};
 use super::capability::capability_statement;
-use super::gate::{AuditNote, Gate, forbidden};
+use super::gate::{AuditNote, Gate, RequestAudit, forbidden};
 use super::interact::{self, Created};
 use super::response::{ApiError, json_response, parse_etag, version_headers};
 use super::transaction::process_bundle;
@@ -102,9 +102,30 @@ pub(super) async fn gated<T: Send + 'static>(
     session: Session,
     f: impl FnOnce(&mut Gate, &AppState) -> Result<T, ApiError> + Send + 'static,
 ) -> Result<(T, AuditNote), ApiError> {
+    gated_as(st, session, None, f).await
+}
+
+/// `gated` for a request that writes: its writes store the request's audit records in their
+/// own transactions (`Gate::record_write`).
+pub(super) async fn gated_write<T: Send + 'static>(
+    st: &AppState,
+    session: Session,
+    request: RequestAudit,
+    f: impl FnOnce(&mut Gate, &AppState) -> Result<T, ApiError> + Send + 'static,
+) -> Result<(T, AuditNote), ApiError> {
+    gated_as(st, session, Some(request), f).await
+}
+
+async fn gated_as<T: Send + 'static>(
+    st: &AppState,
+    session: Session,
+    request: Option<RequestAudit>,
+    f: impl FnOnce(&mut Gate, &AppState) -> Result<T, ApiError> + Send + 'static,
+) -> Result<(T, AuditNote), ApiError> {
     let st = st.clone();
     blocking(move || {
         let mut gate = Gate::new(&st.auth, &session);
+        gate.request = request;
         match f(&mut gate, &st) {
             Ok(value) => Ok((value, gate.note)),
             Err(mut refused) => {
@@ -270,6 +291,7 @@ fn audit_history_refused() -> ApiError {
 pub async fn create(
     State(st): State<AppState>,
     Extension(session): Extension<Session>,
+    Extension(request): Extension<RequestAudit>,
     Path(rtype): Path<String>,
     headers: HeaderMap,
     RawQuery(q): RawQuery,
@@ -286,9 +308,16 @@ pub async fn create(
                 .into_owned()
                 .collect()
         });
-    let (outcome, note) = gated(&st, session, move |gate, st| {
+    let (outcome, note) = gated_write(&st, session, request, move |gate, st| {
         st.store.write_with(|tx| {
-            interact::create(gate, tx, &rtype, resource, None, condition.as_deref())
+            let created =
+                interact::create(gate, tx, &rtype, resource, None, condition.as_deref())?;
+            let status = match created {
+                Created::New(_) => StatusCode::CREATED,
+                Created::Existing(_) => StatusCode::OK,
+            };
+            gate.record_write(tx, status.as_u16())?;
+            Ok(created)
         })
     })
     .await?;
@@ -308,6 +337,7 @@ pub async fn create(
 pub async fn update(
     State(st): State<AppState>,
     Extension(session): Extension<Session>,
+    Extension(request): Extension<RequestAudit>,
     Path((rtype, id)): Path<(String, String)>,
     headers: HeaderMap,
     RawQuery(q): RawQuery,
@@ -320,9 +350,17 @@ pub async fn update(
         .get("if-match")
         .and_then(|v| v.to_str().ok())
         .map(parse_etag);
-    let (written, note) = gated(&st, session, move |gate, st| {
-        st.store
-            .write_with(|tx| interact::update(gate, tx, &rtype, &id, resource, if_match.as_deref()))
+    let (written, note) = gated_write(&st, session, request, move |gate, st| {
+        st.store.write_with(|tx| {
+            let written = interact::update(gate, tx, &rtype, &id, resource, if_match.as_deref())?;
+            let status = if written.created {
+                StatusCode::CREATED
+            } else {
+                StatusCode::OK
+            };
+            gate.record_write(tx, status.as_u16())?;
+            Ok(written)
+        })
     })
     .await?;
     let status = if written.created {
@@ -336,15 +374,19 @@ pub async fn update(
 pub async fn delete(
     State(st): State<AppState>,
     Extension(session): Extension<Session>,
+    Extension(request): Extension<RequestAudit>,
     Path((rtype, id)): Path<(String, String)>,
     headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
     ctx(&headers, q)?;
     check_type(&rtype)?;
-    let (deleted, note) = gated(&st, session, move |gate, st| {
-        st.store
-            .write_with(|tx| interact::delete(gate, tx, &rtype, &id))
+    let (deleted, note) = gated_write(&st, session, request, move |gate, st| {
+        st.store.write_with(|tx| {
+            let deleted = interact::delete(gate, tx, &rtype, &id)?;
+            gate.record_write(tx, StatusCode::NO_CONTENT.as_u16())?;
+            Ok(deleted)
+        })
     })
     .await?;
     let headers = match &deleted {
@@ -674,6 +716,7 @@ pub async fn operation_post(
 pub async fn bundle_post(
     State(st): State<AppState>,
     Extension(session): Extension<Session>,
+    Extension(request): Extension<RequestAudit>,
     headers: HeaderMap,
     RawQuery(q): RawQuery,
     body: Body,
@@ -681,7 +724,7 @@ pub async fn bundle_post(
     let ctx = ctx(&headers, q)?;
     let bundle = parse_json(&read_body(&st, &headers, body, st.body_limit).await?)?;
     let base = ctx.base.clone();
-    let (response, note) = gated(&st, session, move |gate, st| {
+    let (response, note) = gated_write(&st, session, request, move |gate, st| {
         process_bundle(&st.store, gate, bundle, &base)
     })
     .await?;

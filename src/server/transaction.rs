@@ -141,6 +141,7 @@ fn audited_entry<T>(
         }),
         emergency: note.emergency.clone(),
         description,
+        in_write: false,
     });
     // The request's own record names every entry's patients too.
     gate.note.merge(AuditNote {
@@ -296,9 +297,16 @@ fn transaction(
                 .map_err(|e| tagged(op, e))?;
                 responses[op.index] = Some(entry);
             }
+            // Every entry's record and the request's own commit with the entries.
+            gate.record_write(tx, StatusCode::OK.as_u16())?;
             Ok::<_, ApiError>(())
         })
         .map_err(|e| {
+            // Rolled back, records included: the failure is recorded on the trail.
+            gate.note.in_write = false;
+            for entry in &mut gate.note.entries {
+                entry.in_write = false;
+            }
             let mut failed = ApiError::new(
                 e.status,
                 issue_code(&e),
@@ -429,29 +437,18 @@ fn batch(store: &Store, gate: &mut Gate, entries: Vec<Value>, base: &str) -> Str
     let mut out = Bundle::new("batch-response");
     for (index, entry) in entries.into_iter().enumerate() {
         let result = parse_entry(index, entry, base).and_then(|op| {
-            audited_entry(
-                gate,
-                &op,
-                |gate| match op.method {
-                    Method::Get => {
+            if op.method == Method::Get {
+                return audited_entry(
+                    gate,
+                    &op,
+                    |gate| {
                         let mut reader = store.reader()?;
                         read_entry(gate, &mut reader, &op, base)
-                    }
-                    Method::Post => store.write_with(|tx| {
-                        let created = interact::create(
-                            gate,
-                            tx,
-                            &op.rtype,
-                            op.resource.clone().unwrap_or_default(),
-                            None,
-                            op.if_none_exist.as_deref(),
-                        )?;
-                        Ok(created_entry(base, created))
-                    }),
-                    _ => store.write_with(|tx| apply(gate, tx, &op, base)),
-                },
-                entry_status,
-            )
+                    },
+                    entry_status,
+                );
+            }
+            batch_write(store, gate, &op, base)
         });
         out.entry.push(match result {
             Ok(entry) => entry,
@@ -470,6 +467,61 @@ fn batch(store: &Store, gate: &mut Gate, entries: Vec<Value>, base: &str) -> Str
         });
     }
     out.to_json()
+}
+
+/// One writing entry of a batch, in a transaction of its own that also stores the entry's
+/// audit record (and those of the labels it changed): applied and audited, or neither.
+fn batch_write(store: &Store, gate: &mut Gate, op: &Op, base: &str) -> Result<Entry, ApiError> {
+    let labels_from = gate.note.label_changes.len();
+    let entries_before = gate.note.entries.len();
+    let written = store.write_with(|tx| {
+        let entry = audited_entry(
+            gate,
+            op,
+            |gate| match op.method {
+                Method::Post => {
+                    let created = interact::create(
+                        gate,
+                        tx,
+                        &op.rtype,
+                        op.resource.clone().unwrap_or_default(),
+                        None,
+                        op.if_none_exist.as_deref(),
+                    )?;
+                    Ok(created_entry(base, created))
+                }
+                _ => apply(gate, tx, op, base),
+            },
+            entry_status,
+        )?;
+        gate.record_entry(tx, labels_from)?;
+        Ok::<_, ApiError>(entry)
+    });
+    // What was rolled back changed no label; what committed has its records already.
+    gate.note.label_changes.truncate(labels_from);
+    match written {
+        Ok(entry) => {
+            if let Some(audit) = gate.note.entries.last_mut() {
+                audit.in_write = true;
+            }
+            Ok(entry)
+        }
+        Err(e) => {
+            // Refused before it was audited (or the commit failed after): the trail records
+            // the failure.
+            if gate.note.entries.len() == entries_before {
+                return audited_entry(gate, op, |_| Err::<Entry, _>(e), entry_status);
+            }
+            if let Some(audit) = gate.note.entries.last_mut() {
+                if audit.status < 400 {
+                    audit.status = e.status.as_u16();
+                    audit.description =
+                        Some(e.status.canonical_reason().unwrap_or("failed").to_string());
+                }
+            }
+            Err(e)
+        }
+    }
 }
 
 fn status_only(status: &str) -> EntryResponse {

@@ -5,6 +5,7 @@ mod error;
 mod read;
 mod schema;
 pub mod search;
+mod trail;
 mod write;
 
 use std::collections::HashMap;
@@ -18,6 +19,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 pub use error::{Result, StoreError};
 pub use read::{HistoryEntry, HistoryScope, Page, Row};
 pub use search::{Found, Query, Scope};
+pub use trail::{AuditRow, trail_path};
 pub use write::{Tx, Written};
 
 use crate::fhir::RESOURCE_TYPES;
@@ -39,6 +41,8 @@ struct Inner {
     path: PathBuf,
     writer: Mutex<Connection>,
     readers: r2d2::Pool<SqliteConnectionManager>,
+    /// The audit records of requests that write no resource (see `trail.rs`).
+    trail: trail::Trail,
     pids: ParamIds,
     /// Recent `$everything` member listings, so paging a large chart does not list its
     /// compartment again for every page.
@@ -97,8 +101,11 @@ impl Store {
         writer.pragma_update(None, "cache_size", WRITER_CACHE_KIB)?;
         init_schema(&mut writer)?;
         let pids = load_param_ids(&mut writer)?;
-        let manager = SqliteConnectionManager::file(path).with_init(|c| {
+        let trail = trail::Trail::open(path, configure)?;
+        let trail_file = trail.path().to_string_lossy().into_owned();
+        let manager = SqliteConnectionManager::file(path).with_init(move |c| {
             configure(c)?;
+            c.execute("ATTACH DATABASE ?1 AS trail", [&trail_file])?;
             c.pragma_update(None, "query_only", true)
         });
         let readers = r2d2::Pool::builder()
@@ -111,6 +118,7 @@ impl Store {
                 path: path.to_path_buf(),
                 writer: Mutex::new(writer),
                 readers,
+                trail,
                 pids: ParamIds(pids),
                 listings: Mutex::new(Vec::new()),
             }),
@@ -186,6 +194,25 @@ impl Store {
             },
         );
         listings.truncate(LISTINGS_KEPT);
+    }
+
+    /// Queues audit records for the trail's next group commit; the receiver answers once they
+    /// are durable, or with why they could not be stored.
+    pub fn record_audit(
+        &self,
+        rows: Vec<AuditRow>,
+    ) -> tokio::sync::oneshot::Receiver<std::result::Result<(), String>> {
+        self.inner.trail.submit(rows)
+    }
+
+    /// The trail's group commits so far: (batches, records).
+    pub fn trail_commits(&self) -> (u64, u64) {
+        use std::sync::atomic::Ordering;
+        let stats = &self.inner.trail.stats;
+        (
+            stats.batches.load(Ordering::Relaxed),
+            stats.records.load(Ordering::Relaxed),
+        )
     }
 
     /// A read-only connection from the pool.
@@ -358,9 +385,11 @@ pub struct Reader {
 
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
-    // NORMAL is durable against a crash of this process in WAL mode; only an OS crash or power
-    // loss can roll back the last transactions.
-    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    // FULL: every commit is synced to disk before it returns, so a write acknowledged to a
+    // client survives a power cut as well as a crash (NORMAL can lose the last transactions
+    // on power loss). The cost is one fsync per commit; the audit trail's group commit shares
+    // one among many requests.
+    conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", false)?;
     conn.pragma_update(None, "cache_size", -16_000)?;
     conn.pragma_update(None, "temp_store", "MEMORY")?;
@@ -370,6 +399,7 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
 fn init_schema(conn: &mut Connection) -> Result<()> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     tx.execute_batch(schema::SCHEMA)?;
+    tx.execute_batch(schema::AUDIT_SCHEMA)?;
     let found: Option<String> = tx
         .query_row(
             "SELECT value FROM store_info WHERE key = 'schema'",

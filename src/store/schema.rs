@@ -110,7 +110,12 @@ CREATE TABLE IF NOT EXISTS auth_btg (
     expires    INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS auth_btg_user ON auth_btg (username, patient_id, expires);
+";
 
+/// The audit tables. They are in the resource database (the records of resource writes, made
+/// in the write's own transaction) and in the trail file beside it (every other record,
+/// written by the trail's group commit; see `trail.rs`).
+pub const AUDIT_SCHEMA: &str = "
 -- The audit trail: one FHIR AuditEvent per row, append-only (the triggers refuse any change).
 CREATE TABLE IF NOT EXISTS audit (
     seq      INTEGER PRIMARY KEY,

@@ -66,6 +66,13 @@ impl<'a> Tx<'a> {
         }
     }
 
+    /// Stores audit records in this transaction: they commit with the write they describe,
+    /// or not at all.
+    pub fn record_audit(&mut self, rows: &[super::AuditRow]) -> Result<()> {
+        super::trail::insert_rows(&self.tx, rows)?;
+        Ok(())
+    }
+
     pub(crate) fn commit(mut self) -> Result<()> {
         self.flush_index()?;
         self.tx.commit()?;
