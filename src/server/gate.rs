@@ -114,6 +114,15 @@ impl Gate {
         }
     }
 
+    /// Notes a version written, for the audit record (`Type/id/_history/n`: who wrote what,
+    /// down to the version).
+    pub fn wrote(&mut self, written: &crate::store::Written) {
+        self.note.resources.push(format!(
+            "{}/{}/_history/{}",
+            written.rtype, written.id, written.version
+        ));
+    }
+
     /// Stores this request's audit records (it will answer `status`) in the write transaction
     /// `tx`, so the write and its record commit together. Without a request (a test, the
     /// fuzzer) the caller's own audit applies.

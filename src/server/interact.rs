@@ -95,7 +95,9 @@ pub fn create(
     if let (Some(_), Some(obj)) = (id, resource.as_object_mut()) {
         obj.remove("id");
     }
-    Ok(Created::New(tx.create(resource, id)?))
+    let written = tx.create(resource, id)?;
+    gate.wrote(&written);
+    Ok(Created::New(written))
 }
 
 /// The one resource a conditional create's `condition` matches, if exactly one does (checked
@@ -126,7 +128,9 @@ pub fn update(
 ) -> Result<Written, ApiError> {
     let before = before(tx, rtype, id)?;
     gate.check_change(rtype, Some(id), before.as_ref(), &resource)?;
-    Ok(tx.update(rtype, id, resource, if_match)?)
+    let written = tx.update(rtype, id, resource, if_match)?;
+    gate.wrote(&written);
+    Ok(written)
 }
 
 pub fn delete(
@@ -137,7 +141,11 @@ pub fn delete(
 ) -> Result<Option<Written>, ApiError> {
     let before = before(tx, rtype, id)?;
     gate.check_removal(rtype, id, before.as_ref())?;
-    Ok(tx.delete(rtype, id)?)
+    let deleted = tx.delete(rtype, id)?;
+    if let Some(written) = &deleted {
+        gate.wrote(written);
+    }
+    Ok(deleted)
 }
 
 /// A conditional delete: the one resource `condition` matches, if any.

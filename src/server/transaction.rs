@@ -127,13 +127,21 @@ fn audited_entry<T>(
         Method::Put => Subtype::Update,
         Method::Delete => Subtype::Delete,
     };
-    let resource = op.id.as_ref().map(|id| format!("{}/{id}", op.rtype));
+    let resources = if note.resources.is_empty() {
+        op.id
+            .as_ref()
+            .map(|id| format!("{}/{id}", op.rtype))
+            .into_iter()
+            .collect()
+    } else {
+        note.resources.clone()
+    };
     gate.note.entries.push(EntryAudit {
         index: op.index,
         subtype,
         status,
         patients: patients.clone(),
-        resources: resource.into_iter().collect(),
+        resources,
         query: op.query.as_ref().map(|q| {
             form_urlencoded::Serializer::new(String::new())
                 .extend_pairs(q)

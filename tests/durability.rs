@@ -1,0 +1,323 @@
+//! What the server promises about its data: reads never wait for a write, nothing
+//! acknowledged is lost when the server is killed, every stored write has exactly one audit
+//! record, and the trail's records are durable before a response leaves.
+
+mod common;
+
+use std::collections::HashSet;
+use std::io::BufRead;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bedside::auth::{Auth, Role};
+use bedside::store::Store;
+use common::{TestServer, patient};
+use reqwest::StatusCode;
+use rusqlite::{Connection, TransactionBehavior};
+use serde_json::{Value, json};
+
+/// Holds the resource database's write lock from another connection (another process's long
+/// write: an import, a big transaction) until told to let go.
+struct LongWrite {
+    release: std::sync::mpsc::Sender<()>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl LongWrite {
+    fn start(db: &Path) -> LongWrite {
+        let db = db.to_path_buf();
+        let (locked, is_locked) = std::sync::mpsc::channel();
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let mut conn = Connection::open(&db).unwrap();
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .unwrap();
+            tx.execute(
+                "INSERT OR REPLACE INTO store_info (key, value) VALUES ('long-write', '1')",
+                [],
+            )
+            .unwrap();
+            locked.send(()).unwrap();
+            let _ = released.recv();
+            // Dropped: rolled back.
+        });
+        is_locked.recv().unwrap();
+        LongWrite { release, thread }
+    }
+
+    fn finish(self) {
+        let _ = self.release.send(());
+        self.thread.join().unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_and_their_audit_records_do_not_wait_for_a_write_in_progress() {
+    let srv = TestServer::start().await;
+    let id = srv
+        .create(patient("Waiting", "Ward", "1950-02-03", "female", "MRN-LW-1"))
+        .await;
+    let long = LongWrite::start(&srv.dir.path().join("test.db"));
+    // Were a read's audit record written through the resource database's writer, each of
+    // these would wait for the lock (10 s) and then be refused as busy.
+    for path in [
+        format!("Patient/{id}"),
+        "Patient?family=Waiting".to_string(),
+        format!("Patient/{id}/$everything"),
+        format!("AllergyIntolerance?patient=Patient/{id}"),
+    ] {
+        let (status, body) = srv.get(&path).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {body}");
+    }
+    // A write does wait, and then answers; it is not lost either way.
+    let write = {
+        let http = srv.http.clone();
+        let url = srv.url("Observation");
+        let body = json!({"resourceType": "Observation", "status": "final",
+            "code": {"coding": [{"system": "http://loinc.org", "code": "8867-4"}]},
+            "subject": {"reference": format!("Patient/{id}")},
+            "valueQuantity": {"value": 72, "unit": "/min", "system": "http://unitsofmeasure.org", "code": "/min"}});
+        tokio::spawn(async move {
+            http.post(url)
+                .header("content-type", "application/fhir+json")
+                .body(body.to_string())
+                .send()
+                .await
+                .unwrap()
+                .status()
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!write.is_finished(), "the write did not wait for the lock");
+    long.finish();
+    assert_eq!(write.await.unwrap(), StatusCode::CREATED);
+
+    // Every read above is in the audit trail, durable already.
+    let support = common::client_with(&srv.user("it.support", Role::Support));
+    let trail: Value = support
+        .get(srv.url(&format!("AuditEvent?patient={id}&_count=100")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let subtypes: Vec<&str> = trail["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["resource"]["subtype"][0]["code"].as_str())
+        .collect();
+    for expected in ["read", "search-type", "operation", "create"] {
+        assert!(subtypes.contains(&expected), "{expected}: {subtypes:?}");
+    }
+    let trail_file = bedside::store::trail_path(&srv.dir.path().join("test.db"));
+    let conn = Connection::open(&trail_file).unwrap();
+    let reads: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM audit WHERE subtype = 'read'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(reads >= 1, "the reads' records are in the trail file");
+    // The trail is append-only too.
+    assert!(conn.execute("DELETE FROM audit", []).is_err());
+}
+
+/// `bedside serve` in its own process on an ephemeral port: the child and its base URL.
+fn serve(db: &Path) -> (Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_bedside"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--db"])
+        .arg(db)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut lines = std::io::BufReader::new(stderr).lines();
+    let base = loop {
+        let line = lines
+            .next()
+            .expect("the server stopped before announcing its address")
+            .unwrap();
+        if let Some(at) = line.find("server at ") {
+            let rest = &line[at + "server at ".len()..];
+            break rest.split_whitespace().next().unwrap().to_string();
+        }
+    };
+    // Keep draining its log so it never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    (child, base)
+}
+
+fn observation(patient: &str, value: i64) -> Value {
+    json!({"resourceType": "Observation", "status": "final",
+        "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "vital-signs"}]}],
+        "code": {"coding": [{"system": "http://loinc.org", "code": "8867-4", "display": "Heart rate"}]},
+        "subject": {"reference": format!("Patient/{patient}")},
+        "effectiveDateTime": "2026-11-30T10:00:00Z",
+        "valueQuantity": {"value": value, "unit": "/min", "system": "http://unitsofmeasure.org", "code": "/min"}})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_killed_during_writes_keeps_every_acknowledged_write_and_its_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("kill.db");
+    let (token, patient_id) = {
+        let store = Store::open(&db).unwrap();
+        let auth = Auth::new(store.clone());
+        auth.add_user("nurse.kill", "", Role::Nurse, common::TEST_PASSWORD)
+            .unwrap();
+        let token = auth.issue_for("nurse.kill").unwrap().token;
+        let id = store
+            .write(|tx| tx.create(patient("Killed", "Server", "1961-05-06", "male", "MRN-K"), None))
+            .unwrap()
+            .id;
+        (token, id)
+    };
+    let (mut child, base) = serve(&db);
+    let http = common::client_with(&token);
+    let acknowledged: Arc<Mutex<Vec<String>>> = Arc::default();
+    let mut tasks = Vec::new();
+    // Four terminals recording vital signs one by one, one posting transactions of ten.
+    for writer in 0..4 {
+        let (http, base, acked, patient_id) =
+            (http.clone(), base.clone(), acknowledged.clone(), patient_id.clone());
+        tasks.push(tokio::spawn(async move {
+            for n in 0.. {
+                let sent = http
+                    .post(format!("{base}/Observation"))
+                    .header("content-type", "application/fhir+json")
+                    .body(observation(&patient_id, writer * 1000 + n).to_string())
+                    .send()
+                    .await;
+                let Ok(response) = sent else { break };
+                if response.status() != StatusCode::CREATED {
+                    break;
+                }
+                let Ok(body) = response.json::<Value>().await else {
+                    break;
+                };
+                acked
+                    .lock()
+                    .unwrap()
+                    .push(body["id"].as_str().unwrap().to_string());
+            }
+        }));
+    }
+    {
+        let (http, base, acked, patient_id) =
+            (http.clone(), base.clone(), acknowledged.clone(), patient_id.clone());
+        tasks.push(tokio::spawn(async move {
+            for n in 0.. {
+                let entries: Vec<Value> = (0..10)
+                    .map(|i| {
+                        json!({"resource": observation(&patient_id, n * 10 + i),
+                            "request": {"method": "POST", "url": "Observation"}})
+                    })
+                    .collect();
+                let bundle =
+                    json!({"resourceType": "Bundle", "type": "transaction", "entry": entries});
+                let sent = http
+                    .post(base.clone())
+                    .header("content-type", "application/fhir+json")
+                    .body(bundle.to_string())
+                    .send()
+                    .await;
+                let Ok(response) = sent else { break };
+                if response.status() != StatusCode::OK {
+                    break;
+                }
+                let Ok(body) = response.json::<Value>().await else {
+                    break;
+                };
+                let ids: Vec<String> = body["entry"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|e| {
+                        let location = e["response"]["location"].as_str().unwrap();
+                        location.split('/').nth(1).unwrap().to_string()
+                    })
+                    .collect();
+                acked.lock().unwrap().extend(ids);
+            }
+        }));
+    }
+    // Kill it mid-stream, once a good number of writes have been acknowledged.
+    let started = Instant::now();
+    while acknowledged.lock().unwrap().len() < 150 && started.elapsed() < Duration::from_secs(60)
+    {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    for task in tasks {
+        let _ = task.await;
+    }
+    let acknowledged: HashSet<String> = acknowledged.lock().unwrap().iter().cloned().collect();
+    assert!(acknowledged.len() >= 150, "{}", acknowledged.len());
+
+    // The files as the killed server left them.
+    for file in [db.clone(), bedside::store::trail_path(&db)] {
+        let conn = Connection::open(&file).unwrap();
+        let check: String = conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(check, "ok", "{}", file.display());
+    }
+    let conn = Connection::open(&db).unwrap();
+    let stored: HashSet<String> = conn
+        .prepare("SELECT id FROM resource WHERE type = 'Observation' AND deleted = 0")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let lost: Vec<&String> = acknowledged.difference(&stored).collect();
+    assert!(lost.is_empty(), "acknowledged but lost: {lost:?}");
+    // Every stored write (acknowledged or caught by the kill after its commit) has exactly one
+    // create record, stored with it.
+    let mut recorded: std::collections::HashMap<String, usize> = Default::default();
+    let mut statement = conn
+        .prepare("SELECT json FROM audit WHERE subtype = 'create'")
+        .unwrap();
+    for json in statement
+        .query_map([], |r| r.get::<_, String>(0))
+        .unwrap()
+        .map(Result::unwrap)
+    {
+        let event: Value = serde_json::from_str(&json).unwrap();
+        for entity in event["entity"].as_array().into_iter().flatten() {
+            if let Some(what) = entity["what"]["reference"].as_str() {
+                if let Some(id) = what
+                    .strip_prefix("Observation/")
+                    .and_then(|r| r.split('/').next())
+                {
+                    *recorded.entry(id.to_string()).or_default() += 1;
+                }
+            }
+        }
+    }
+    for id in &stored {
+        assert_eq!(recorded.get(id), Some(&1), "Observation/{id}");
+    }
+    assert_eq!(recorded.len(), stored.len());
+
+    // It starts again on the same files and serves what it acknowledged.
+    let (mut again, base) = serve(&db);
+    let id = acknowledged.iter().next().unwrap();
+    let response = http
+        .get(format!("{base}/Observation/{id}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    again.kill().unwrap();
+    again.wait().unwrap();
+}
