@@ -161,6 +161,7 @@ fn ensure_seeded(path: &Path, opts: SeedOptions) {
     std::fs::rename(&tmp, path).unwrap();
     let _ = std::fs::remove_file(tmp.with_extension("partial-wal"));
     let _ = std::fs::remove_file(tmp.with_extension("partial-shm"));
+    let _ = std::fs::remove_file(bedside::store::trail_path(&tmp));
 }
 
 /// Exports 100,000 resources of the full database as NDJSON and times importing them.

@@ -125,6 +125,16 @@ enum Command {
         /// POST /auth/signature-pin) instead of their password
         #[arg(long)]
         signature_pins: bool,
+        /// Requests working on the database at once [default: 4 per CPU core, 4 to 64]
+        #[arg(long, value_name = "N")]
+        workers: Option<usize>,
+        /// Requests that may wait for a worker; past it a request is answered 503 with
+        /// Retry-After at once
+        #[arg(long, value_name = "N", default_value_t = 512)]
+        queue: usize,
+        /// Milliseconds a request may wait for a worker before it is answered 503
+        #[arg(long, value_name = "MS", default_value_t = 3000)]
+        queue_wait: u64,
     },
     /// Manage the embedded server's users (works on the database file directly)
     User {
@@ -637,7 +647,13 @@ fn serve_until_signal(
         Some((cert, key)) => Some(bedside::server::tls::server_config(&cert, &key)?),
         None => None,
     };
-    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    // Blocking threads are bounded by the workers (each request's database work takes one).
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .max_blocking_threads(config.work.blocking_threads())
+        .thread_keep_alive(std::time::Duration::from_secs(60))
+        .build()
+        .context("cannot start the async runtime")?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(listen)
             .await
@@ -772,13 +788,23 @@ fn main() -> Result<()> {
             public_url,
             trusted_proxy,
             signature_pins,
+            workers,
+            queue,
+            queue_wait,
         } => {
             init_server_logging();
             let db = match db {
                 Some(db) => db,
                 None => bedside::paths::default_db()?,
             };
-            let store = open_store(&db)?;
+            let defaults = bedside::server::WorkLimits::default();
+            let work = bedside::server::WorkLimits {
+                workers: workers.unwrap_or(defaults.workers).clamp(1, 128),
+                queue,
+                wait: std::time::Duration::from_millis(queue_wait.max(1)),
+            };
+            let store = Store::open_with_readers(&db, work.readers())
+                .with_context(|| format!("cannot open database {}", db.display()))?;
             let tls = tls_cert.zip(tls_key);
             if tls.is_none() && !listen.ip().is_loopback() {
                 eprintln!(
@@ -801,6 +827,7 @@ fn main() -> Result<()> {
                 tls: tls.is_some(),
                 public_url,
                 trusted_proxies: trusted_proxy,
+                work,
                 auth: bedside::auth::Settings {
                     signature_pins,
                     ..Default::default()

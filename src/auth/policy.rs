@@ -319,6 +319,37 @@ pub fn patient_of(rtype: &str, id: &str, resource: &Value) -> Option<String> {
     })
 }
 
+/// `patient_of` read straight from a stored resource's JSON text, without building the whole
+/// document: only `subject` and `patient` are kept, the rest is skipped. `None` when the text
+/// does not have the plain shape this expects (the caller then parses it whole).
+pub fn patient_of_json(rtype: &str, id: &str, json: &str) -> Option<Option<String>> {
+    use std::borrow::Cow;
+    #[derive(serde::Deserialize)]
+    struct Reference<'a> {
+        #[serde(borrow, default)]
+        reference: Option<Cow<'a, str>>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Whose<'a> {
+        #[serde(borrow, default)]
+        subject: Option<Reference<'a>>,
+        #[serde(borrow, default)]
+        patient: Option<Reference<'a>>,
+    }
+    if rtype == "Patient" {
+        return Some(Some(id.to_string()));
+    }
+    // A duplicate or oddly shaped field fails here, and the whole parse decides.
+    let whose: Whose = serde_json::from_str(json).ok()?;
+    let from = |field: Option<Reference>| {
+        let reference = field?.reference?;
+        let rest = reference.rsplit_once("Patient/")?.1;
+        let id = rest.split('/').next()?;
+        (!id.is_empty()).then(|| id.to_string())
+    };
+    Some(from(whose.subject).or_else(|| from(whose.patient)))
+}
+
 pub use crate::fhir::{is_restricted, restricted_label};
 
 /// `resource` cut down to its metadata: type, id, meta, and whose it is. Tagged SUBSETTED, as
@@ -351,6 +382,40 @@ pub fn metadata_only(rtype: &str, id: &str, resource: &Value) -> Value {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn whose_a_resource_is_read_from_its_text_as_from_the_whole_document() {
+        let texts = [
+            r#"{"resourceType":"Observation","subject":{"reference":"Patient/p1"}}"#,
+            r#"{"resourceType":"AllergyIntolerance","patient":{"reference":"https://x.org/fhir/Patient/p2/_history/3"}}"#,
+            r#"{"subject":{"reference":"Group/g1"},"patient":{"reference":"Patient/p3"}}"#,
+            r#"{"subject":{"display":"no reference"},"code":{"text":"\"Patient/\" in a string"}}"#,
+            r#"{"subject":{"reference":"Patient/"}}"#,
+            r#"{"note":[{"text":"subject"}],"subject":{"reference":"Patient/p\u0034"}}"#,
+            r#"{"subject":"Patient/p5"}"#,
+            r#"{"subject":{"reference":"Patient/a"},"subject":{"reference":"Patient/b"}}"#,
+            r#"{"subject":{"reference":7}}"#,
+            r#"{"subject":null,"patient":{"reference":"Patient/p6"}}"#,
+        ];
+        for text in texts {
+            let whole: Value = serde_json::from_str(text).unwrap();
+            let expected = patient_of("Observation", "o1", &whole);
+            match patient_of_json("Observation", "o1", text) {
+                Some(found) => assert_eq!(found, expected, "{text}"),
+                // Left to the whole parse: only for shapes it cannot read plainly.
+                None => assert!(
+                    text.contains(r#""subject":"Patient"#)
+                        || text.matches("\"subject\"").count() > 1
+                        || text.contains(":7"),
+                    "{text}"
+                ),
+            }
+        }
+        assert_eq!(
+            patient_of_json("Patient", "p9", "{not json"),
+            Some(Some("p9".into()))
+        );
+    }
 
     #[test]
     fn nurse_drafts_medication_orders_and_records_vitals_only() {

@@ -63,6 +63,8 @@ pub enum IssueCode {
     Informational,
     Login,
     Forbidden,
+    /// Try again later (the server is busy).
+    Transient,
 }
 
 impl IssueCode {
@@ -83,6 +85,7 @@ impl IssueCode {
             IssueCode::Informational => "informational",
             IssueCode::Login => "login",
             IssueCode::Forbidden => "forbidden",
+            IssueCode::Transient => "transient",
         }
     }
 }

@@ -57,7 +57,7 @@ fn for_admin(json: String) -> String {
 pub async fn read(st: AppState, session: Session, id: String) -> Result<Response, ApiError> {
     let store = st.store.clone();
     let wanted = id.clone();
-    let found = blocking(move || Ok(audit::read(&store, &wanted)?)).await?;
+    let found = blocking(&st, move || Ok(audit::read(&store, &wanted)?)).await?;
     let admin = session.role == crate::auth::Role::Admin;
     let found = found.map(|json| if admin { for_admin(json) } else { json });
     match found {
@@ -128,7 +128,7 @@ pub async fn search(st: AppState, session: Session, ctx: Ctx) -> Result<Response
     f.count = count;
     let patient = f.patient.clone();
     let store = st.store.clone();
-    let (rows, total) = blocking(move || Ok(audit::search(&store, &f)?)).await?;
+    let (rows, total) = blocking(&st, move || Ok(audit::search(&store, &f)?)).await?;
     let rows: Vec<Row> = rows
         .into_iter()
         .map(|(id, recorded, json)| Row {

@@ -162,7 +162,8 @@ impl Gate {
         self.session.role
     }
 
-    /// Whether the stored Patient `patient` is restricted (as committed; unknown is not).
+    /// Whether the stored Patient `patient` is restricted (as committed; a patient not stored
+    /// is not).
     pub fn is_restricted(&mut self, patient: &str) -> bool {
         if let Some(known) = self.restricted.get(patient) {
             return *known;
@@ -171,10 +172,13 @@ impl Gate {
             .auth
             .store
             .reader()
-            .and_then(|r| r.read("Patient", patient))
-            .ok()
-            .and_then(|row| serde_json::from_str::<Value>(&row.json).ok())
-            .is_some_and(|p| policy::is_restricted(&p));
+            .and_then(|r| r.is_restricted_patient(patient))
+            // Closed when the answer is unknown: a record is never shown as unrestricted
+            // because the check could not run.
+            .unwrap_or_else(|e| {
+                tracing::error!(error = %e, "a restriction check could not run");
+                true
+            });
         self.restricted.insert(patient.to_string(), restricted);
         restricted
     }
@@ -224,10 +228,15 @@ impl Gate {
 
     /// How `resource` may be shown.
     pub fn view(&mut self, rtype: &str, id: &str, resource: &Value) -> View {
+        let patient = policy::patient_of(rtype, id, resource);
+        self.view_of(rtype, patient)
+    }
+
+    /// `view` of a resource of `rtype` in `patient`'s compartment (or none).
+    fn view_of(&mut self, rtype: &str, patient: Option<String>) -> View {
         let Ok(access) = policy::read_access(self.role(), rtype) else {
             return View::Hidden;
         };
-        let patient = policy::patient_of(rtype, id, resource);
         if let Some(p) = &patient {
             self.touched(p);
         }
@@ -279,6 +288,14 @@ impl Gate {
 
     /// A row in a listing: whole, cut to metadata, or left out (a type the role may not read).
     pub fn listed(&mut self, mut row: Row) -> Option<Row> {
+        // Most rows are shown whole: for those only whose they are is read from the text.
+        if let Some(patient) = policy::patient_of_json(&row.rtype, &row.id, &row.json) {
+            match self.view_of(&row.rtype, patient) {
+                View::Full => return Some(row),
+                View::Hidden => return None,
+                View::Metadata | View::Restricted(_) => {}
+            }
+        }
         let Ok(value) = serde_json::from_str::<Value>(&row.json) else {
             return Some(row);
         };

@@ -18,7 +18,7 @@ use super::AppState;
 use super::response::ApiError;
 use crate::auth::audit::{self, Agent, Event, Subtype};
 use crate::auth::policy;
-use crate::auth::{Auth, AuthError, Role, Session};
+use crate::auth::{AuthError, Role, Session};
 use crate::fhir::IssueCode;
 use crate::store::Store;
 
@@ -61,23 +61,18 @@ macro_rules! connected {
 connected!(tokio::net::TcpListener);
 connected!(super::tls::TlsListener);
 
-async fn session_for(auth: &Auth, headers: &HeaderMap) -> Result<Session, Response> {
+async fn session_for(st: &AppState, headers: &HeaderMap) -> Result<Session, Response> {
     let Some(token) = bearer(headers).map(str::to_string) else {
         return Err(unauthorized(
             "sign in first: POST /auth/login, then send Authorization: Bearer <access_token>",
         ));
     };
-    let auth = auth.clone();
-    match tokio::task::spawn_blocking(move || auth.session(&token)).await {
+    let auth = st.auth.clone();
+    match st.work.run(move || auth.session(&token)).await {
         Ok(Ok(session)) => Ok(session),
         Ok(Err(AuthError::Store(e))) => Err(ApiError::from(e).into_response()),
         Ok(Err(e)) => Err(unauthorized(&e.to_string())),
-        Err(_) => Err(ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            IssueCode::Exception,
-            "the sign-in check failed inside the server",
-        )
-        .into_response()),
+        Err(refused) => Err(refused.into_response()),
     }
 }
 
@@ -89,7 +84,7 @@ async fn session_or_refusal(
     address: Option<IpAddr>,
     what: String,
 ) -> Result<Session, Response> {
-    match session_for(&st.auth, headers).await {
+    match session_for(st, headers).await {
         Ok(session) => Ok(session),
         Err(response) => {
             let suppressed = match address {
@@ -428,16 +423,12 @@ fn connect_address(info: ClientAddr) -> Option<String> {
     Some(info.0.ip().to_string())
 }
 
+/// Runs `f` on a blocking thread when the server has a worker free (see `work.rs`).
 async fn blocking<T: Send + 'static>(
+    st: &AppState,
     f: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, Response> {
-    tokio::task::spawn_blocking(f).await.map_err(|_| {
-        auth_error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "server_error",
-            "the request failed inside the server",
-        )
-    })
+    st.work.run(f).await.map_err(IntoResponse::into_response)
 }
 
 pub async fn login(
@@ -455,7 +446,7 @@ pub async fn login(
     let username = request.username.trim().to_lowercase();
     let name = username.clone();
     let result =
-        match blocking(move || auth.login(&name, &request.password, request.totp.as_deref())).await
+        match blocking(&st, move || auth.login(&name, &request.password, request.totp.as_deref())).await
         {
             Ok(r) => r,
             Err(response) => return response,
@@ -518,7 +509,7 @@ pub async fn logout(
     };
     let auth = st.auth.clone();
     let done = session.clone();
-    if let Ok(Err(_)) | Err(_) = blocking(move || auth.logout(&done)).await {
+    if let Ok(Err(_)) | Err(_) = blocking(&st, move || auth.logout(&done)).await {
         return auth_error(
             StatusCode::SERVICE_UNAVAILABLE,
             "server_error",
@@ -595,7 +586,7 @@ pub async fn break_glass(
         let exists = {
             let store = st.store.clone();
             let p = patient.clone();
-            blocking(move || store.reader().and_then(|r| r.read("Patient", &p)).is_ok())
+            blocking(&st, move || store.reader().and_then(|r| r.read("Patient", &p)).is_ok())
                 .await
                 .unwrap_or(false)
         };
@@ -609,7 +600,7 @@ pub async fn break_glass(
             )
             .into_response()
         } else {
-            match blocking(move || auth.break_glass(&s, &p, &r)).await {
+            match blocking(&st, move || auth.break_glass(&s, &p, &r)).await {
                 Ok(Ok(expires)) => Json(json!({
                     "patient": patient,
                     "expires_at": expires,
@@ -656,7 +647,7 @@ pub async fn list_users(
         return r;
     }
     let auth = st.auth.clone();
-    match blocking(move || auth.list_users()).await {
+    match blocking(&st, move || auth.list_users()).await {
         Ok(Ok(users)) => Json(json!({"users": users})).into_response(),
         Ok(Err(e)) => auth_error(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -711,7 +702,7 @@ pub async fn add_user(
     };
     let auth = st.auth.clone();
     let username = new.username.clone();
-    let result = blocking(move || auth.add_user_one_time(&new.username, &new.name, role)).await;
+    let result = blocking(&st, move || auth.add_user_one_time(&new.username, &new.name, role)).await;
     let mut event = Event::new(Subtype::UserAdmin, agent(&session));
     event.address = connect_address(info);
     event.description = Some(format!(
@@ -758,7 +749,7 @@ pub async fn change_password(
     let username = request.username.trim().to_lowercase();
     let auth = st.auth.clone();
     let name = username.clone();
-    let result = match blocking(move || {
+    let result = match blocking(&st, move || {
         auth.change_password(
             &name,
             &request.password,
@@ -805,9 +796,9 @@ pub async fn change_user(
     let result: Result<Result<Option<String>, AuthError>, Response> = match change.as_str() {
         "disable" | "enable" => {
             let disabled = change == "disable";
-            blocking(move || auth.set_disabled(&name, disabled).map(|()| None)).await
+            blocking(&st, move || auth.set_disabled(&name, disabled).map(|()| None)).await
         }
-        "reset" => blocking(move || auth.reset_one_time(&name).map(Some)).await,
+        "reset" => blocking(&st, move || auth.reset_one_time(&name).map(Some)).await,
         _ => {
             return auth_error(
                 StatusCode::NOT_FOUND,
@@ -876,7 +867,7 @@ pub async fn check_signature(
     };
     let auth = st.auth.clone();
     let username = session.username.clone();
-    let result = blocking(move || auth.verify_signature(&username, &request.secret)).await;
+    let result = blocking(&st, move || auth.verify_signature(&username, &request.secret)).await;
     let mut event = Event::new(Subtype::Signature, agent(&session));
     event.address = connect_address(info);
     let response = match result {
@@ -932,7 +923,7 @@ pub async fn set_signature_pin(
     let auth = st.auth.clone();
     let username = session.username.clone();
     let result =
-        blocking(move || auth.set_signature_pin(&username, &request.password, &request.pin)).await;
+        blocking(&st, move || auth.set_signature_pin(&username, &request.password, &request.pin)).await;
     let mut event = Event::new(Subtype::Signature, agent(&session));
     event.address = connect_address(info);
     event.description = Some("set a signature PIN".into());

@@ -83,16 +83,12 @@ pub(super) fn ctx(headers: &HeaderMap, query: Option<String>) -> Result<Ctx, Api
     })
 }
 
+/// Runs `f` on a blocking thread when the server has a worker free (see `work.rs`).
 pub(super) async fn blocking<T: Send + 'static>(
+    st: &AppState,
     f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(f).await.map_err(|_| {
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            IssueCode::Exception,
-            "the request failed inside the server",
-        )
-    })?
+    st.work.run(f).await?
 }
 
 /// Runs `f` with a gate for `session` on a blocking thread. What the gate noted for the audit
@@ -122,8 +118,9 @@ async fn gated_as<T: Send + 'static>(
     request: Option<RequestAudit>,
     f: impl FnOnce(&mut Gate, &AppState) -> Result<T, ApiError> + Send + 'static,
 ) -> Result<(T, AuditNote), ApiError> {
-    let st = st.clone();
-    blocking(move || {
+    let state = st.clone();
+    blocking(st, move || {
+        let st = state;
         let mut gate = Gate::new(&st.auth, &session);
         gate.request = request;
         match f(&mut gate, &st) {

@@ -14,6 +14,7 @@ mod origin;
 mod response;
 pub mod tls;
 mod transaction;
+pub mod work;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -35,6 +36,7 @@ pub const DEFAULT_BODY_LIMIT: usize = 16 * 1024 * 1024;
 pub const AUTH_BODY_LIMIT: usize = 64 * 1024;
 
 pub use listen::Timeouts;
+pub use work::WorkLimits;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -44,6 +46,8 @@ pub struct AppState {
     pub timeouts: Timeouts,
     pub refusals: std::sync::Arc<guard::RefusalLog>,
     pub origin: std::sync::Arc<origin::Origin>,
+    /// Admission to the database (workers, queue, wait).
+    pub work: std::sync::Arc<work::Work>,
 }
 
 /// How a server is run: body limit, time limits, sign-in settings and how it is reached.
@@ -60,6 +64,8 @@ pub struct ServerConfig {
     /// Proxies whose `X-Forwarded-Proto`, `X-Forwarded-Host` and `X-Forwarded-For` are
     /// believed; from any other address they are ignored.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// How many requests work on the database at once, and how many may wait.
+    pub work: WorkLimits,
 }
 
 impl Default for ServerConfig {
@@ -71,6 +77,7 @@ impl Default for ServerConfig {
             tls: false,
             public_url: None,
             trusted_proxies: Vec::new(),
+            work: WorkLimits::default(),
         }
     }
 }
@@ -149,6 +156,15 @@ where
         timeouts: config.timeouts,
         refusals: Default::default(),
         origin: std::sync::Arc::new(origin::Origin::new(&config, local)),
+        work: std::sync::Arc::new(work::Work::new(WorkLimits {
+            // Each worker may hold two readers; never more workers than the pool can serve.
+            workers: config
+                .work
+                .workers
+                .min(store.max_readers() as usize / 2)
+                .max(1),
+            ..config.work
+        })),
     });
     listen::run(
         listener,

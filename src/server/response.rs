@@ -20,6 +20,8 @@ pub struct ApiError {
     pub patients: Vec<String>,
     /// The Bundle entries processed before the request failed, for their audit records.
     pub entries: Option<Box<Vec<super::gate::EntryAudit>>>,
+    /// Seconds the client should wait before trying again (sent as `Retry-After`).
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -29,6 +31,7 @@ impl ApiError {
             outcome: operation_outcome("error", code, diagnostics.as_ref()),
             patients: Vec::new(),
             entries: None,
+            retry_after: None,
         }
     }
 
@@ -56,7 +59,11 @@ impl From<StoreError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let response = json_response(self.status, HeaderMap::new(), self.outcome.to_string());
+        let mut headers = HeaderMap::new();
+        if let Some(secs) = self.retry_after {
+            headers.insert(axum::http::header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        let response = json_response(self.status, headers, self.outcome.to_string());
         super::gate::AuditNote {
             patients: self.patients,
             entries: self.entries.map(|e| *e).unwrap_or_default(),

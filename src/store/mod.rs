@@ -26,6 +26,11 @@ use crate::fhir::RESOURCE_TYPES;
 use crate::fhir::params::{Param, params};
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// The memory map each reader reads the database through (address space, shared between
+/// readers: the pages are the operating system's file cache).
+const READER_MMAP_BYTES: i64 = 1 << 30;
+/// Pooled read connections of a store opened with `Store::open`.
+pub const DEFAULT_READERS: u32 = 16;
 /// The writer's page cache while serving, in KiB (negative: SQLite's unit for KiB).
 const WRITER_CACHE_KIB: i64 = -64_000;
 /// Bumped whenever index extraction changes meaning, so existing databases are reindexed.
@@ -72,8 +77,15 @@ impl ParamIds {
 }
 
 impl Store {
-    /// Opens (creating if needed) the database at `path`.
+    /// Opens (creating if needed) the database at `path`, with `DEFAULT_READERS` pooled
+    /// read connections at most.
     pub fn open(path: &Path) -> Result<Store> {
+        Store::open_with_readers(path, DEFAULT_READERS)
+    }
+
+    /// `open` with at most `readers` pooled read connections (a server with more workers needs
+    /// more; see `server::WorkLimits::readers`).
+    pub fn open_with_readers(path: &Path, readers: u32) -> Result<Store> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             if !dir.exists() {
                 // A folder made for the database is private; one the user chose is left as is.
@@ -106,10 +118,13 @@ impl Store {
         let manager = SqliteConnectionManager::file(path).with_init(move |c| {
             configure(c)?;
             c.execute("ATTACH DATABASE ?1 AS trail", [&trail_file])?;
+            // Readers see the file through a memory map: a page another connection changed
+            // is read in place, not copied again into each reader's cache.
+            c.pragma_update(None, "mmap_size", READER_MMAP_BYTES)?;
             c.pragma_update(None, "query_only", true)
         });
         let readers = r2d2::Pool::builder()
-            .max_size(8)
+            .max_size(readers.max(2))
             .min_idle(Some(1))
             .connection_timeout(BUSY_TIMEOUT)
             .build(manager)?;
@@ -127,6 +142,11 @@ impl Store {
 
     pub fn path(&self) -> &Path {
         &self.inner.path
+    }
+
+    /// The most pooled read connections this store opens.
+    pub fn max_readers(&self) -> u32 {
+        self.inner.readers.max_size()
     }
 
     /// Runs `f` in one write transaction: all of it is committed, or none of it.
@@ -391,7 +411,9 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     // one among many requests.
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", false)?;
-    conn.pragma_update(None, "cache_size", -16_000)?;
+    // 8 MB of page cache per reader (the writer's is set apart): with 16 readers, at most
+    // 128 MB, whatever the load.
+    conn.pragma_update(None, "cache_size", -8_000)?;
     conn.pragma_update(None, "temp_store", "MEMORY")?;
     Ok(())
 }

@@ -84,6 +84,15 @@ impl Reader {
         read_current(&self.conn, rtype, id)
     }
 
+    /// Whether the current version of Patient `id` carries a restriction label (R or V); a
+    /// patient not stored, or deleted, is not restricted.
+    pub fn is_restricted_patient(&self, id: &str) -> Result<bool> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT 1 FROM restricted_patient WHERE patient_id = ?1")?
+            .exists([id])?)
+    }
+
     pub fn vread(&self, rtype: &str, id: &str, version: &str) -> Result<Row> {
         if !is_supported(rtype) {
             return Err(StoreError::UnknownType(rtype.to_string()));

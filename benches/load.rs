@@ -1,0 +1,544 @@
+//! Load bench: ward terminals over real HTTP against `bedside serve` in its own process.
+//!
+//!   cargo bench --bench load -- --terminals 50 --writers 5 --seconds 30
+//!   cargo bench --bench load -- --terminals 200 --writers 5 --seconds 30 --slow-write 12
+//!
+//! Each terminal loops without pause: a name search, a patient read, the patient's allergy
+//! search and the first page of their `$everything`, each on its own kept-alive connection.
+//! Each writer loops creating vital signs. Afterwards (`--slow-write S`, 0 to skip) another
+//! connection holds the database's write lock for S seconds, as a long import or transaction
+//! would, while a probe times reads. Prints throughput, p50/p95/p99 per request kind, errors,
+//! and the server's peak RSS and thread count. The seeded database (2,000 charts) is kept in
+//! target/bench/ between runs.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use bedside::seed::{Depth, SeedOptions, seed};
+use bedside::store::Store;
+use rand::{Rng, SeedableRng};
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn arg(name: &str, default: u64) -> u64 {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+const KINDS: [&str; 5] = ["name search", "patient read", "allergies", "$everything", "write"];
+
+#[derive(Default)]
+struct Tally {
+    /// Latency in µs per kind.
+    samples: [Vec<u32>; 5],
+    errors: [u64; 5],
+    first_errors: Vec<String>,
+}
+
+impl Tally {
+    fn add(&mut self, kind: usize, elapsed: Duration, outcome: Result<(), String>) {
+        match outcome {
+            Ok(()) => self.samples[kind].push(elapsed.as_micros().min(u32::MAX as u128) as u32),
+            Err(e) => {
+                self.errors[kind] += 1;
+                if self.first_errors.len() < 5 {
+                    self.first_errors.push(format!("{}: {e}", KINDS[kind]));
+                }
+            }
+        }
+    }
+
+    fn merge(&mut self, other: Tally) {
+        for (mine, theirs) in self.samples.iter_mut().zip(other.samples) {
+            mine.extend(theirs);
+        }
+        for (mine, theirs) in self.errors.iter_mut().zip(other.errors) {
+            *mine += theirs;
+        }
+        for e in other.first_errors {
+            if self.first_errors.len() < 5 {
+                self.first_errors.push(e);
+            }
+        }
+    }
+}
+
+fn percentile(sorted: &[u32], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
+    sorted[rank.min(sorted.len() - 1)] as f64 / 1000.0
+}
+
+fn main() {
+    let terminals = arg("--terminals", 50) as usize;
+    let writers = arg("--writers", 5) as usize;
+    let seconds = arg("--seconds", 30);
+    let slow_write = arg("--slow-write", 12);
+    let charts = arg("--charts", 2_000);
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench");
+    std::fs::create_dir_all(&dir).unwrap();
+    let seeded = dir.join(format!("load-{charts}.db"));
+    ensure_seeded(&seeded, charts);
+    // Each run starts from the same data: a copy of the seeded database.
+    let db = dir.join("load-run.db");
+    for file in [db.clone(), bedside::store::trail_path(&db)] {
+        for suffix in ["", "-wal", "-shm"] {
+            let mut name = file.as_os_str().to_owned();
+            name.push(suffix);
+            let _ = std::fs::remove_file(PathBuf::from(name));
+        }
+    }
+    std::fs::copy(&seeded, &db).unwrap();
+
+    let (patients, families, tokens) = prepare(&db, terminals + writers + 1);
+    let mut server = Server::start(&db);
+    println!(
+        "load: {terminals} terminals + {writers} writers for {seconds} s against {} ({} charts)",
+        server.base,
+        patients.len()
+    );
+    let patients = Arc::new(patients);
+    let families = Arc::new(families);
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let stop = Arc::new(AtomicBool::new(false));
+        let peak_rss = Arc::new(AtomicU64::new(0));
+        let peak_threads = Arc::new(AtomicU64::new(0));
+        let sampler = {
+            let (stop, rss, threads, pid) = (
+                stop.clone(),
+                peak_rss.clone(),
+                peak_threads.clone(),
+                server.child.id(),
+            );
+            tokio::spawn(async move {
+                while !stop.load(Ordering::Relaxed) {
+                    let (r, t) = process_status(pid);
+                    rss.fetch_max(r, Ordering::Relaxed);
+                    threads.fetch_max(t, Ordering::Relaxed);
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+            })
+        };
+        let mut tasks = Vec::new();
+        for t in 0..terminals {
+            let http = client(&tokens[t]);
+            let (base, patients, families, stop) = (
+                server.base.clone(),
+                patients.clone(),
+                families.clone(),
+                stop.clone(),
+            );
+            tasks.push(tokio::spawn(async move {
+                terminal(t as u64, http, base, patients, families, stop).await
+            }));
+        }
+        for w in 0..writers {
+            let http = client(&tokens[terminals + w]);
+            let (base, patients, stop) = (server.base.clone(), patients.clone(), stop.clone());
+            tasks.push(tokio::spawn(async move {
+                writer(w as u64, http, base, patients, stop).await
+            }));
+        }
+        let started = Instant::now();
+        tokio::time::sleep(Duration::from_secs(seconds)).await;
+        stop.store(true, Ordering::Relaxed);
+        let mut tally = Tally::default();
+        for task in tasks {
+            tally.merge(task.await.unwrap());
+        }
+        let elapsed = started.elapsed().as_secs_f64();
+        let _ = sampler.await;
+        report(&tally, elapsed);
+        println!(
+            "server: peak RSS {:.0} MB, peak threads {}",
+            peak_rss.load(Ordering::Relaxed) as f64 / 1024.0,
+            peak_threads.load(Ordering::Relaxed)
+        );
+        if slow_write > 0 {
+            slow_write_probe(
+                &db,
+                &server.base,
+                &tokens[terminals + writers],
+                &patients,
+                slow_write,
+            )
+            .await;
+        }
+    });
+    server.stop();
+}
+
+fn report(tally: &Tally, elapsed: f64) {
+    let total: usize = tally.samples.iter().map(Vec::len).sum();
+    let errors: u64 = tally.errors.iter().sum();
+    println!(
+        "throughput: {:.0} requests/s ({total} answered in {elapsed:.1} s), {errors} errors",
+        total as f64 / elapsed
+    );
+    println!(
+        "{:<14} {:>8} {:>9} {:>9} {:>9} {:>9}",
+        "kind", "count", "p50 ms", "p95 ms", "p99 ms", "max ms"
+    );
+    let mut all: Vec<u32> = Vec::new();
+    for (kind, samples) in tally.samples.iter().enumerate() {
+        let mut sorted = samples.clone();
+        sorted.sort_unstable();
+        all.extend(&sorted);
+        println!(
+            "{:<14} {:>8} {:>9.2} {:>9.2} {:>9.2} {:>9.2}   errors {}",
+            KINDS[kind],
+            sorted.len(),
+            percentile(&sorted, 50.0),
+            percentile(&sorted, 95.0),
+            percentile(&sorted, 99.0),
+            sorted.last().map_or(f64::NAN, |m| *m as f64 / 1000.0),
+            tally.errors[kind]
+        );
+    }
+    all.sort_unstable();
+    println!(
+        "{:<14} {:>8} {:>9.2} {:>9.2} {:>9.2}",
+        "all",
+        all.len(),
+        percentile(&all, 50.0),
+        percentile(&all, 95.0),
+        percentile(&all, 99.0)
+    );
+    for e in &tally.first_errors {
+        println!("  error: {e}");
+    }
+}
+
+async fn get(http: &reqwest::Client, url: &str) -> Result<(), String> {
+    let response = http.get(url).send().await.map_err(|e| e.to_string())?;
+    let status = response.status();
+    let body = response.bytes().await.map_err(|e| e.to_string())?;
+    // Lets the connection's task hand the connection back to the pool before the next
+    // request looks for one (otherwise a new connection is opened, as no terminal would).
+    tokio::task::yield_now().await;
+    if status.is_success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "HTTP {status}: {}",
+            String::from_utf8_lossy(&body[..body.len().min(200)])
+        ))
+    }
+}
+
+async fn terminal(
+    n: u64,
+    http: reqwest::Client,
+    base: String,
+    patients: Arc<Vec<String>>,
+    families: Arc<Vec<String>>,
+    stop: Arc<AtomicBool>,
+) -> Tally {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(n);
+    let mut tally = Tally::default();
+    while !stop.load(Ordering::Relaxed) {
+        let family = &families[rng.random_range(0..families.len())];
+        let prefix: String = family.chars().take(3).collect();
+        let id = &patients[rng.random_range(0..patients.len())];
+        let urls = [
+            format!("{base}/Patient?name={prefix}&_count=20"),
+            format!("{base}/Patient/{id}"),
+            format!("{base}/AllergyIntolerance?patient=Patient/{id}"),
+            format!("{base}/Patient/{id}/$everything?_count=50"),
+        ];
+        for (kind, url) in urls.iter().enumerate() {
+            let t = Instant::now();
+            let outcome = get(&http, url).await;
+            tally.add(kind, t.elapsed(), outcome);
+        }
+    }
+    tally
+}
+
+async fn writer(
+    n: u64,
+    http: reqwest::Client,
+    base: String,
+    patients: Arc<Vec<String>>,
+    stop: Arc<AtomicBool>,
+) -> Tally {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1_000 + n);
+    let mut tally = Tally::default();
+    while !stop.load(Ordering::Relaxed) {
+        let id = &patients[rng.random_range(0..patients.len())];
+        let t = Instant::now();
+        let outcome = post_vital(&http, &base, id, rng.random_range(50..120)).await;
+        tally.add(4, t.elapsed(), outcome);
+    }
+    tally
+}
+
+async fn post_vital(
+    http: &reqwest::Client,
+    base: &str,
+    patient: &str,
+    value: i64,
+) -> Result<(), String> {
+    let body = serde_json::json!({"resourceType": "Observation", "status": "final",
+        "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "vital-signs"}]}],
+        "code": {"coding": [{"system": "http://loinc.org", "code": "8867-4", "display": "Heart rate"}]},
+        "subject": {"reference": format!("Patient/{patient}")},
+        "effectiveDateTime": chrono::Utc::now().to_rfc3339(),
+        "valueQuantity": {"value": value, "unit": "/min", "system": "http://unitsofmeasure.org", "code": "/min"}});
+    let response = http
+        .post(format!("{base}/Observation"))
+        .header("content-type", "application/fhir+json")
+        .body(body.to_string())
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    let status = response.status();
+    let _ = response.bytes().await;
+    tokio::task::yield_now().await;
+    if status == reqwest::StatusCode::CREATED {
+        Ok(())
+    } else {
+        Err(format!("HTTP {status}"))
+    }
+}
+
+/// Another connection holds the write lock for `seconds` (a long import or transaction);
+/// a probe times a read, a search and `$everything` meanwhile, and one write waits.
+async fn slow_write_probe(
+    db: &Path,
+    base: &str,
+    token: &str,
+    patients: &[String],
+    seconds: u64,
+) {
+    let db = db.to_path_buf();
+    let (locked, is_locked) = std::sync::mpsc::channel();
+    let holder = std::thread::spawn(move || {
+        let mut conn = rusqlite::Connection::open(&db).unwrap();
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .unwrap();
+        tx.execute(
+            "INSERT OR REPLACE INTO store_info (key, value) VALUES ('bench-long-write', '1')",
+            [],
+        )
+        .unwrap();
+        locked.send(()).unwrap();
+        std::thread::sleep(Duration::from_secs(seconds));
+        tx.rollback().unwrap();
+    });
+    is_locked.recv().unwrap();
+    let held = Instant::now();
+    let http = client(token);
+    let write = {
+        let (http, base, id) = (http.clone(), base.to_string(), patients[0].clone());
+        tokio::spawn(async move {
+            let t = Instant::now();
+            let outcome = post_vital(&http, &base, &id, 80).await;
+            (t.elapsed(), outcome)
+        })
+    };
+    let mut tally = Tally::default();
+    let mut n = 0;
+    while held.elapsed() < Duration::from_secs(seconds.saturating_sub(1).max(1)) {
+        let id = &patients[n % patients.len()];
+        n += 1;
+        let urls = [
+            format!("{base}/Patient?name=smi&_count=20"),
+            format!("{base}/Patient/{id}"),
+            format!("{base}/AllergyIntolerance?patient=Patient/{id}"),
+            format!("{base}/Patient/{id}/$everything?_count=50"),
+        ];
+        for (kind, url) in urls.iter().enumerate() {
+            let t = Instant::now();
+            let outcome = get(&http, url).await;
+            tally.add(kind, t.elapsed(), outcome);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    println!("\nwhile another connection held the write lock for {seconds} s:");
+    for (kind, samples) in tally.samples.iter().enumerate().take(4) {
+        let mut sorted = samples.clone();
+        sorted.sort_unstable();
+        println!(
+            "  {:<14} {:>5} reads  p50 {:>6.2} ms  max {:>7.2} ms  errors {}",
+            KINDS[kind],
+            sorted.len(),
+            percentile(&sorted, 50.0),
+            sorted.last().map_or(f64::NAN, |m| *m as f64 / 1000.0),
+            tally.errors[kind]
+        );
+    }
+    holder.join().unwrap();
+    let (waited, outcome) = write.await.unwrap();
+    println!(
+        "  a write sent meanwhile: {} after {:.1} s",
+        match outcome {
+            Ok(()) => "stored".to_string(),
+            Err(e) => format!("refused ({e})"),
+        },
+        waited.as_secs_f64()
+    );
+}
+
+/// Patient ids, family names, and one token per simulated terminal.
+fn prepare(db: &Path, tokens: usize) -> (Vec<String>, Vec<String>, Vec<String>) {
+    let store = Store::open(db).unwrap();
+    let auth = bedside::auth::Auth::new(store.clone());
+    let _ = auth.add_user(
+        "load",
+        "Load Bench",
+        bedside::auth::Role::Physician,
+        "load-bench-password",
+    );
+    let tokens = (0..tokens)
+        .map(|_| auth.issue_for("load").unwrap().token)
+        .collect();
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let mut patients: Vec<String> = Vec::new();
+    let mut families: Vec<String> = Vec::new();
+    let mut stmt = conn
+        .prepare(
+            "SELECT r.id, v.json FROM resource r JOIN version v ON v.rid = r.rid AND v.version = r.version
+             WHERE r.type = 'Patient' AND r.deleted = 0",
+        )
+        .unwrap();
+    let rows = stmt
+        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+        .unwrap();
+    for row in rows {
+        let (id, json) = row.unwrap();
+        let patient: serde_json::Value = serde_json::from_str(&json).unwrap();
+        if bedside::auth::policy::is_restricted(&patient) {
+            continue;
+        }
+        if let Some(family) = patient["name"][0]["family"].as_str() {
+            families.push(family.to_lowercase());
+        }
+        patients.push(id);
+    }
+    (patients, families, tokens)
+}
+
+fn client(token: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        reqwest::header::HeaderValue::from_str(&format!("Bearer {token}")).unwrap(),
+    );
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .pool_max_idle_per_host(1)
+        .timeout(Duration::from_secs(60))
+        .build()
+        .unwrap()
+}
+
+/// (VmRSS in KiB, thread count) of a process.
+fn process_status(pid: u32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    (field("VmRSS:"), field("Threads:"))
+}
+
+fn ensure_seeded(path: &Path, charts: u64) {
+    if path.exists() {
+        return;
+    }
+    let tmp = path.with_extension("partial");
+    let _ = std::fs::remove_file(&tmp);
+    let store = Store::open(&tmp).unwrap();
+    let started = Instant::now();
+    let opts = SeedOptions {
+        patients: charts,
+        seed: 3,
+        anchor: chrono::NaiveDate::from_ymd_opt(2026, 11, 21).unwrap(),
+        depth: Depth::Full,
+        large_charts: 0,
+    };
+    let s = seed(&store, &opts, |_| {}).unwrap();
+    store.optimize().unwrap();
+    println!(
+        "seeded {} charts: {} resources in {:.1} s",
+        s.patients,
+        s.resources,
+        started.elapsed().as_secs_f64()
+    );
+    drop(store);
+    std::fs::rename(&tmp, path).unwrap();
+    let _ = std::fs::remove_file(bedside::store::trail_path(&tmp));
+}
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Server {
+    fn start(db: &Path) -> Server {
+        use std::io::BufRead;
+        // LOAD_SERVER_BIN: another build of bedside to measure (the previous main, say).
+        let binary =
+            std::env::var("LOAD_SERVER_BIN").unwrap_or(env!("CARGO_BIN_EXE_bedside").to_string());
+        let mut child = Command::new(binary)
+            .args(["serve", "--listen", "127.0.0.1:0", "--db"])
+            .arg(db)
+            // LOAD_SERVER_ARGS: more flags for the server, e.g. "--workers 16".
+            .args(
+                std::env::var("LOAD_SERVER_ARGS")
+                    .unwrap_or_default()
+                    .split_whitespace(),
+            )
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let mut lines = std::io::BufReader::new(stderr).lines();
+        let base = loop {
+            let line = lines
+                .next()
+                .expect("the server stopped before announcing its address")
+                .unwrap();
+            if let Some(at) = line.find("server at ") {
+                break line[at + "server at ".len()..]
+                    .split_whitespace()
+                    .next()
+                    .unwrap()
+                    .to_string();
+            }
+        };
+        std::thread::spawn(move || for _ in lines {});
+        Server { child, base }
+    }
+
+    fn stop(&mut self) {
+        let _ = Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status();
+        let _ = self.child.wait();
+    }
+}
