@@ -181,6 +181,8 @@ fn main() {
         }
     });
     server.stop();
+    // The server's last words (its audit trail's commits) arrive on its log.
+    std::thread::sleep(Duration::from_millis(300));
 }
 
 fn report(tally: &Tally, elapsed: f64) {
@@ -531,7 +533,13 @@ impl Server {
                     .to_string();
             }
         };
-        std::thread::spawn(move || for _ in lines {});
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                if line.contains("audit trail:") {
+                    println!("server: {}", line.split("audit trail:").nth(1).unwrap_or(""));
+                }
+            }
+        });
         Server { child, base }
     }
 

@@ -841,47 +841,16 @@ impl Auth {
     /// The session a bearer token stands for.
     pub fn session(&self, token: &str) -> Result<Session, AuthError> {
         let hash = hash_token(token);
-        let now = now_ms();
-        // Every request comes through here: one cached statement, only the columns needed.
-        let found = self.store.read_side(|c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT t.expires, t.revoked, u.disabled, u.username, u.name, u.role,
-                        u.practitioner
-                 FROM auth_token t JOIN auth_user u ON u.username = t.username
-                 WHERE t.hash = ?1",
-            )?;
-            Ok(stmt
-                .query_row([&hash], |r| {
-                    let revoked = r.get::<_, bool>(1)? || r.get::<_, bool>(2)?;
-                    let role: String = r.get(5)?;
-                    Ok((
-                        r.get::<_, i64>(0)?,
-                        revoked,
-                        r.get(3)?,
-                        r.get(4)?,
-                        role,
-                        r.get(6)?,
-                    ))
-                })
-                .optional()?)
-        })?;
-        let Some((expires, revoked, username, name, role, practitioner)) = found else {
-            return Err(AuthError::InvalidToken);
-        };
-        if revoked {
-            return Err(AuthError::Revoked);
-        }
-        if expires <= now {
-            return Err(AuthError::Expired);
-        }
-        Ok(Session {
-            username,
-            name,
-            role: Role::parse(&role).ok_or(AuthError::InvalidToken)?,
-            practitioner,
-            token_hash: hash,
-            expires_ms: expires,
-        })
+        let found = self.store.read_side(|c| lookup_token(c, &hash))?;
+        session_of(found, hash, now_ms())
+    }
+
+    /// `session`, if a database connection is free this moment; `None` otherwise. One indexed
+    /// lookup: cheap enough for the server to run without handing it to a blocking thread.
+    pub fn try_session(&self, token: &str) -> Option<Result<Session, AuthError>> {
+        let hash = hash_token(token);
+        let found = self.store.try_read_side(|c| lookup_token(c, &hash))?;
+        Some(found.map_err(AuthError::from).and_then(|f| session_of(f, hash, now_ms())))
     }
 
     /// Revokes the token of `session` (sign-out).
@@ -1003,6 +972,53 @@ fn practitioner_resource(username: &str, name: &str) -> serde_json::Value {
         "active": true,
         "identifier": [{"system": USER_SYSTEM, "value": username}],
         "name": [{"text": name, "family": family, "given": given}]
+    })
+}
+
+
+/// What the token table says of one token: expires, revoked (or its user disabled), username,
+/// name, role, practitioner.
+type TokenRow = (i64, bool, String, String, String, Option<String>);
+
+/// Every request comes through here: one cached statement, only the columns needed.
+fn lookup_token(c: &rusqlite::Connection, hash: &str) -> crate::store::Result<Option<TokenRow>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT t.expires, t.revoked, u.disabled, u.username, u.name, u.role, u.practitioner
+         FROM auth_token t JOIN auth_user u ON u.username = t.username
+         WHERE t.hash = ?1",
+    )?;
+    Ok(stmt
+        .query_row([hash], |r| {
+            let revoked = r.get::<_, bool>(1)? || r.get::<_, bool>(2)?;
+            Ok((
+                r.get::<_, i64>(0)?,
+                revoked,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+            ))
+        })
+        .optional()?)
+}
+
+fn session_of(found: Option<TokenRow>, hash: String, now: i64) -> Result<Session, AuthError> {
+    let Some((expires, revoked, username, name, role, practitioner)) = found else {
+        return Err(AuthError::InvalidToken);
+    };
+    if revoked {
+        return Err(AuthError::Revoked);
+    }
+    if expires <= now {
+        return Err(AuthError::Expired);
+    }
+    Ok(Session {
+        username,
+        name,
+        role: Role::parse(&role).ok_or(AuthError::InvalidToken)?,
+        practitioner,
+        token_hash: hash,
+        expires_ms: expires,
     })
 }
 

@@ -67,8 +67,15 @@ async fn session_for(st: &AppState, headers: &HeaderMap) -> Result<Session, Resp
             "sign in first: POST /auth/login, then send Authorization: Bearer <access_token>",
         ));
     };
-    let auth = st.auth.clone();
-    match st.work.run(move || auth.session(&token)).await {
+    // Usually answered here at once; only when every reader is busy does it wait its turn.
+    let checked = match st.auth.try_session(&token) {
+        Some(checked) => Ok(checked),
+        None => {
+            let auth = st.auth.clone();
+            st.work.run(move || auth.session(&token)).await
+        }
+    };
+    match checked {
         Ok(Ok(session)) => Ok(session),
         Ok(Err(AuthError::Store(e))) => Err(ApiError::from(e).into_response()),
         Ok(Err(e)) => Err(unauthorized(&e.to_string())),

@@ -174,6 +174,8 @@ where
         Duration::from_secs(30),
     )
     .await;
+    let (batches, records) = store.trail_commits();
+    tracing::info!("audit trail: {records} records in {batches} group commits");
     // Fold the WAL back into the database so the file is complete on its own.
     let _ = tokio::task::spawn_blocking(move || store.optimize()).await;
     Ok(())

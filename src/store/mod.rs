@@ -303,6 +303,13 @@ impl Store {
         f(&reader.conn)
     }
 
+    /// `read_side` only if a pooled connection is free this moment (`None` otherwise): for a
+    /// lookup quick enough to run where waiting for a connection would not be allowed.
+    pub fn try_read_side<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Option<Result<T>> {
+        let conn = self.inner.readers.try_get()?;
+        Some(f(&conn))
+    }
+
     /// A note the store keeps about itself (e.g. that the demo finished seeding).
     pub fn info(&self, key: &str) -> Result<Option<String>> {
         let reader = self.reader()?;
