@@ -33,7 +33,13 @@ fn arg(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-const KINDS: [&str; 5] = ["name search", "patient read", "allergies", "$everything", "write"];
+const KINDS: [&str; 5] = [
+    "name search",
+    "patient read",
+    "allergies",
+    "$everything",
+    "write",
+];
 
 #[derive(Default)]
 struct Tally {
@@ -321,13 +327,7 @@ async fn post_vital(
 
 /// Another connection holds the write lock for `seconds` (a long import or transaction);
 /// a probe times a read, a search and `$everything` meanwhile, and one write waits.
-async fn slow_write_probe(
-    db: &Path,
-    base: &str,
-    token: &str,
-    patients: &[String],
-    seconds: u64,
-) {
+async fn slow_write_probe(db: &Path, base: &str, token: &str, patients: &[String], seconds: u64) {
     let db = db.to_path_buf();
     let (locked, is_locked) = std::sync::mpsc::channel();
     let holder = std::thread::spawn(move || {
@@ -536,7 +536,10 @@ impl Server {
         std::thread::spawn(move || {
             for line in lines.map_while(Result::ok) {
                 if line.contains("audit trail:") {
-                    println!("server: {}", line.split("audit trail:").nth(1).unwrap_or(""));
+                    println!(
+                        "server: {}",
+                        line.split("audit trail:").nth(1).unwrap_or("")
+                    );
                 }
             }
         });

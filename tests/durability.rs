@@ -5,9 +5,7 @@
 mod common;
 
 use std::collections::HashSet;
-use std::io::BufRead;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -58,7 +56,13 @@ impl LongWrite {
 async fn reads_and_their_audit_records_do_not_wait_for_a_write_in_progress() {
     let srv = TestServer::start().await;
     let id = srv
-        .create(patient("Waiting", "Ward", "1950-02-03", "female", "MRN-LW-1"))
+        .create(patient(
+            "Waiting",
+            "Ward",
+            "1950-02-03",
+            "female",
+            "MRN-LW-1",
+        ))
         .await;
     let long = LongWrite::start(&srv.dir.path().join("test.db"));
     // Were a read's audit record written through the resource database's writer, each of
@@ -128,33 +132,6 @@ async fn reads_and_their_audit_records_do_not_wait_for_a_write_in_progress() {
     assert!(conn.execute("DELETE FROM audit", []).is_err());
 }
 
-/// `bedside serve` in its own process on an ephemeral port: the child and its base URL.
-fn serve(db: &Path) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_bedside"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--db"])
-        .arg(db)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let mut lines = std::io::BufReader::new(stderr).lines();
-    let base = loop {
-        let line = lines
-            .next()
-            .expect("the server stopped before announcing its address")
-            .unwrap();
-        if let Some(at) = line.find("server at ") {
-            let rest = &line[at + "server at ".len()..];
-            break rest.split_whitespace().next().unwrap().to_string();
-        }
-    };
-    // Keep draining its log so it never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    (child, base)
-}
-
 fn observation(patient: &str, value: i64) -> Value {
     json!({"resourceType": "Observation", "status": "final",
         "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "vital-signs"}]}],
@@ -175,19 +152,28 @@ async fn a_server_killed_during_writes_keeps_every_acknowledged_write_and_its_re
             .unwrap();
         let token = auth.issue_for("nurse.kill").unwrap().token;
         let id = store
-            .write(|tx| tx.create(patient("Killed", "Server", "1961-05-06", "male", "MRN-K"), None))
+            .write(|tx| {
+                tx.create(
+                    patient("Killed", "Server", "1961-05-06", "male", "MRN-K"),
+                    None,
+                )
+            })
             .unwrap()
             .id;
         (token, id)
     };
-    let (mut child, base) = serve(&db);
+    let (mut child, base) = common::serve_process(&db);
     let http = common::client_with(&token);
     let acknowledged: Arc<Mutex<Vec<String>>> = Arc::default();
     let mut tasks = Vec::new();
     // Four terminals recording vital signs one by one, one posting transactions of ten.
     for writer in 0..4 {
-        let (http, base, acked, patient_id) =
-            (http.clone(), base.clone(), acknowledged.clone(), patient_id.clone());
+        let (http, base, acked, patient_id) = (
+            http.clone(),
+            base.clone(),
+            acknowledged.clone(),
+            patient_id.clone(),
+        );
         tasks.push(tokio::spawn(async move {
             for n in 0.. {
                 let sent = http
@@ -211,8 +197,12 @@ async fn a_server_killed_during_writes_keeps_every_acknowledged_write_and_its_re
         }));
     }
     {
-        let (http, base, acked, patient_id) =
-            (http.clone(), base.clone(), acknowledged.clone(), patient_id.clone());
+        let (http, base, acked, patient_id) = (
+            http.clone(),
+            base.clone(),
+            acknowledged.clone(),
+            patient_id.clone(),
+        );
         tasks.push(tokio::spawn(async move {
             for n in 0.. {
                 let entries: Vec<Value> = (0..10)
@@ -251,8 +241,7 @@ async fn a_server_killed_during_writes_keeps_every_acknowledged_write_and_its_re
     }
     // Kill it mid-stream, once a good number of writes have been acknowledged.
     let started = Instant::now();
-    while acknowledged.lock().unwrap().len() < 150 && started.elapsed() < Duration::from_secs(60)
-    {
+    while acknowledged.lock().unwrap().len() < 150 && started.elapsed() < Duration::from_secs(60) {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     child.kill().unwrap();
@@ -310,7 +299,7 @@ async fn a_server_killed_during_writes_keeps_every_acknowledged_write_and_its_re
     assert_eq!(recorded.len(), stored.len());
 
     // It starts again on the same files and serves what it acknowledged.
-    let (mut again, base) = serve(&db);
+    let (mut again, base) = common::serve_process(&db);
     let id = acknowledged.iter().next().unwrap();
     let response = http
         .get(format!("{base}/Observation/{id}"))

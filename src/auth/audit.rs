@@ -400,14 +400,12 @@ pub fn search(store: &Store, filter: &Filter) -> Result<(Vec<Stored>, i64)> {
 
 pub fn read(store: &Store, id: &str) -> Result<Option<String>> {
     store.read_side(|c| {
-        Ok(
-            c.query_row(
-                "SELECT json FROM main.audit WHERE id = ?1
+        Ok(c.query_row(
+            "SELECT json FROM main.audit WHERE id = ?1
                  UNION ALL SELECT json FROM trail.audit WHERE id = ?1",
-                [id],
-                |r| r.get(0),
-            )
-            .optional()?,
+            [id],
+            |r| r.get(0),
         )
+        .optional()?)
     })
 }

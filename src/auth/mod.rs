@@ -850,7 +850,11 @@ impl Auth {
     pub fn try_session(&self, token: &str) -> Option<Result<Session, AuthError>> {
         let hash = hash_token(token);
         let found = self.store.try_read_side(|c| lookup_token(c, &hash))?;
-        Some(found.map_err(AuthError::from).and_then(|f| session_of(f, hash, now_ms())))
+        Some(
+            found
+                .map_err(AuthError::from)
+                .and_then(|f| session_of(f, hash, now_ms())),
+        )
     }
 
     /// Revokes the token of `session` (sign-out).
@@ -974,7 +978,6 @@ fn practitioner_resource(username: &str, name: &str) -> serde_json::Value {
         "name": [{"text": name, "family": family, "given": given}]
     })
 }
-
 
 /// What the token table says of one token: expires, revoked (or its user disabled), username,
 /// name, role, practitioner.

@@ -14,8 +14,8 @@ use crate::auth::audit::Subtype;
 use crate::auth::policy::{self, Class, ReadAccess};
 use crate::auth::{Auth, Role, Session};
 use crate::fhir::IssueCode;
-use crate::store::{Row, Tx};
 use crate::store::search::Scope;
+use crate::store::{Row, Tx};
 
 /// What a handler tells the audit about a request it served.
 #[derive(Clone, Debug, Default)]
@@ -151,7 +151,10 @@ impl Gate {
         let mut events = vec![super::guard::entry_event(request, entry)];
         events.extend(super::guard::label_events(
             request,
-            self.note.label_changes.get(labels_from..).unwrap_or_default(),
+            self.note
+                .label_changes
+                .get(labels_from..)
+                .unwrap_or_default(),
             &entry.emergency,
         ));
         crate::auth::audit::record_in(tx, &events)?;

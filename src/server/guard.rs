@@ -452,12 +452,14 @@ pub async fn login(
     let auth = st.auth.clone();
     let username = request.username.trim().to_lowercase();
     let name = username.clone();
-    let result =
-        match blocking(&st, move || auth.login(&name, &request.password, request.totp.as_deref())).await
-        {
-            Ok(r) => r,
-            Err(response) => return response,
-        };
+    let result = match blocking(&st, move || {
+        auth.login(&name, &request.password, request.totp.as_deref())
+    })
+    .await
+    {
+        Ok(r) => r,
+        Err(response) => return response,
+    };
     let mut event = Event::new(
         Subtype::Login,
         Agent {
@@ -593,9 +595,11 @@ pub async fn break_glass(
         let exists = {
             let store = st.store.clone();
             let p = patient.clone();
-            blocking(&st, move || store.reader().and_then(|r| r.read("Patient", &p)).is_ok())
-                .await
-                .unwrap_or(false)
+            blocking(&st, move || {
+                store.reader().and_then(|r| r.read("Patient", &p)).is_ok()
+            })
+            .await
+            .unwrap_or(false)
         };
         if !exists {
             event.success = false;
@@ -709,7 +713,10 @@ pub async fn add_user(
     };
     let auth = st.auth.clone();
     let username = new.username.clone();
-    let result = blocking(&st, move || auth.add_user_one_time(&new.username, &new.name, role)).await;
+    let result = blocking(&st, move || {
+        auth.add_user_one_time(&new.username, &new.name, role)
+    })
+    .await;
     let mut event = Event::new(Subtype::UserAdmin, agent(&session));
     event.address = connect_address(info);
     event.description = Some(format!(
@@ -803,7 +810,10 @@ pub async fn change_user(
     let result: Result<Result<Option<String>, AuthError>, Response> = match change.as_str() {
         "disable" | "enable" => {
             let disabled = change == "disable";
-            blocking(&st, move || auth.set_disabled(&name, disabled).map(|()| None)).await
+            blocking(&st, move || {
+                auth.set_disabled(&name, disabled).map(|()| None)
+            })
+            .await
         }
         "reset" => blocking(&st, move || auth.reset_one_time(&name).map(Some)).await,
         _ => {
@@ -874,7 +884,10 @@ pub async fn check_signature(
     };
     let auth = st.auth.clone();
     let username = session.username.clone();
-    let result = blocking(&st, move || auth.verify_signature(&username, &request.secret)).await;
+    let result = blocking(&st, move || {
+        auth.verify_signature(&username, &request.secret)
+    })
+    .await;
     let mut event = Event::new(Subtype::Signature, agent(&session));
     event.address = connect_address(info);
     let response = match result {
@@ -929,8 +942,10 @@ pub async fn set_signature_pin(
     };
     let auth = st.auth.clone();
     let username = session.username.clone();
-    let result =
-        blocking(&st, move || auth.set_signature_pin(&username, &request.password, &request.pin)).await;
+    let result = blocking(&st, move || {
+        auth.set_signature_pin(&username, &request.password, &request.pin)
+    })
+    .await;
     let mut event = Event::new(Subtype::Signature, agent(&session));
     event.address = connect_address(info);
     event.description = Some("set a signature PIN".into());

@@ -307,8 +307,7 @@ pub async fn create(
         });
     let (outcome, note) = gated_write(&st, session, request, move |gate, st| {
         st.store.write_with(|tx| {
-            let created =
-                interact::create(gate, tx, &rtype, resource, None, condition.as_deref())?;
+            let created = interact::create(gate, tx, &rtype, resource, None, condition.as_deref())?;
             let status = match created {
                 Created::New(_) => StatusCode::CREATED,
                 Created::Existing(_) => StatusCode::OK,

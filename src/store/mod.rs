@@ -1,6 +1,7 @@
 //! The FHIR resource store: SQLite in WAL mode, one writer connection behind a lock and a pool
 //! of readers, so many readers and one writer never see "database is locked".
 
+pub mod backup;
 mod error;
 mod read;
 mod schema;

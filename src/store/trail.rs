@@ -98,7 +98,10 @@ pub(crate) struct TrailStats {
 
 impl Trail {
     /// Opens (creating if needed) the trail beside `db` and starts its writer.
-    pub(crate) fn open(db: &Path, configure: fn(&Connection) -> rusqlite::Result<()>) -> Result<Trail> {
+    pub(crate) fn open(
+        db: &Path,
+        configure: fn(&Connection) -> rusqlite::Result<()>,
+    ) -> Result<Trail> {
         let path = trail_path(db);
         crate::files::private_file(&path)
             .map_err(|e| StoreError::invalid(format!("cannot create {}: {e}", path.display())))?;

@@ -221,3 +221,30 @@ pub fn patient(family: &str, given: &str, birth: &str, gender: &str, mrn: &str) 
         "gender": gender
     })
 }
+
+/// `bedside serve` in its own process on an ephemeral port: the child and its base URL.
+pub fn serve_process(db: &std::path::Path) -> (std::process::Child, String) {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_bedside"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--db"])
+        .arg(db)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stderr));
+    let base = loop {
+        let line = lines
+            .next()
+            .expect("the server stopped before announcing its address")
+            .unwrap();
+        if let Some(at) = line.find("server at ") {
+            let rest = &line[at + "server at ".len()..];
+            break rest.split_whitespace().next().unwrap().to_string();
+        }
+    };
+    // Keep draining its log so it never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    (child, base)
+}

@@ -1,0 +1,341 @@
+//! Backups and restores of a server's database, and the lock a serving process holds.
+//!
+//! A backup is one SQLite file: a consistent snapshot of the resource database (`VACUUM INTO`
+//! reads it in one transaction, so a server may go on writing meanwhile) with the records of
+//! the audit trail file merged into its audit tables. It is written beside its destination,
+//! checked (`PRAGMA integrity_check`, resources counted) and only then given its name, mode
+//! 0600. A restore checks the backup the same way, refuses while a server holds the database,
+//! and never deletes what it replaces: the old files are renamed aside.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+
+use super::{Result, StoreError, trail_path};
+
+/// What a backup or restore found in the file it checked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Verified {
+    /// Current resources per type.
+    pub counts: Vec<(String, i64)>,
+    pub resources: i64,
+    pub audit_records: i64,
+    pub bytes: u64,
+}
+
+/// The lock a process serving a database holds on `<database>.lock` for as long as it runs,
+/// so that a second server, or a restore, cannot take the same files from under it.
+pub struct ServeLock {
+    _file: std::fs::File,
+}
+
+pub fn lock_path(db: &Path) -> PathBuf {
+    let mut name = db.as_os_str().to_owned();
+    name.push(".lock");
+    PathBuf::from(name)
+}
+
+impl ServeLock {
+    /// Takes the lock, or says which process-wide reason stops it.
+    pub fn acquire(db: &Path) -> Result<ServeLock> {
+        let path = lock_path(db);
+        if let Some(dir) = db
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty() && !d.exists())
+        {
+            crate::files::private_dir(dir).map_err(|e| {
+                StoreError::invalid(format!("cannot create folder {}: {e}", dir.display()))
+            })?;
+        }
+        crate::files::private_file(&path)
+            .map_err(|e| StoreError::invalid(format!("cannot create {}: {e}", path.display())))?;
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&path)
+            .map_err(|e| StoreError::invalid(format!("cannot open {}: {e}", path.display())))?;
+        #[cfg(unix)]
+        {
+            use rustix::fs::{FlockOperation, flock};
+            if flock(&file, FlockOperation::NonBlockingLockExclusive).is_err() {
+                return Err(StoreError::Conflict(format!(
+                    "another bedside server is running on {}; stop it first",
+                    db.display()
+                )));
+            }
+        }
+        Ok(ServeLock { _file: file })
+    }
+
+    /// Whether a server holds the lock of `db` now.
+    pub fn held(db: &Path) -> bool {
+        if !lock_path(db).exists() {
+            return false;
+        }
+        matches!(ServeLock::acquire(db), Err(StoreError::Conflict(_)))
+    }
+}
+
+fn read_only(path: &Path) -> Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(Duration::from_secs(30))?;
+    Ok(conn)
+}
+
+/// Writes a backup of the database at `db` (and its audit trail) to `to`, which must not
+/// exist. `progress(done, total)` is called with bytes written so far and the expected total.
+pub fn backup(db: &Path, to: &Path, progress: impl Fn(u64, u64)) -> Result<Verified> {
+    if !db.exists() {
+        return Err(StoreError::invalid(format!(
+            "there is no database at {}",
+            db.display()
+        )));
+    }
+    if to.exists() {
+        return Err(StoreError::invalid(format!(
+            "{} exists already; a backup never overwrites a file (choose a new name)",
+            to.display()
+        )));
+    }
+    let mut partial = to.as_os_str().to_owned();
+    partial.push(".partial");
+    let partial = PathBuf::from(partial);
+    let _ = std::fs::remove_file(&partial);
+    // Empty and private before SQLite writes a byte of patient data into it.
+    crate::files::private_file(&partial)
+        .map_err(|e| StoreError::invalid(format!("cannot create {}: {e}", partial.display())))?;
+    let result = write_backup(db, &partial, &progress).and_then(|()| verify(&partial));
+    match result {
+        Ok(verified) => {
+            sync_file(&partial)?;
+            std::fs::rename(&partial, to).map_err(|e| {
+                StoreError::invalid(format!("cannot name the backup {}: {e}", to.display()))
+            })?;
+            sync_parent(to);
+            progress(verified.bytes, verified.bytes);
+            Ok(verified)
+        }
+        Err(e) => {
+            let _ = std::fs::remove_file(&partial);
+            Err(e)
+        }
+    }
+}
+
+fn write_backup(db: &Path, partial: &Path, progress: &impl Fn(u64, u64)) -> Result<()> {
+    let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+    let mut wal = db.as_os_str().to_owned();
+    wal.push("-wal");
+    let total = size(db) + size(Path::new(&wal));
+    let source = read_only(db)?;
+    let target = partial.to_string_lossy().into_owned();
+    // One read transaction: the snapshot is consistent while writers go on. The copy runs on
+    // its own thread; this one reports how far it has got.
+    let copy = std::thread::scope(|scope| {
+        let job = scope.spawn(move || source.execute("VACUUM INTO ?1", [&target]));
+        while !job.is_finished() {
+            progress(size(partial).min(total), total.max(1));
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        job.join()
+    });
+    match copy {
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => return Err(e.into()),
+        Err(_) => return Err(StoreError::invalid("the backup copy failed")),
+    }
+    let mut conn = Connection::open(partial)?;
+    conn.pragma_update(None, "journal_mode", "DELETE")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    // Every other audit record, from the trail file beside the database.
+    let trail = trail_path(db);
+    if trail.exists() {
+        let trail_conn = read_only(&trail)?;
+        let tx = conn.transaction()?;
+        {
+            let mut events = trail_conn.prepare(
+                "SELECT id, recorded, username, subtype, outcome, json FROM audit ORDER BY seq",
+            )?;
+            let mut patients = trail_conn.prepare(
+                "SELECT patient_id FROM audit_patient WHERE seq = (SELECT seq FROM audit WHERE id = ?1)",
+            )?;
+            let mut insert = tx.prepare(
+                "INSERT OR IGNORE INTO audit (id, recorded, username, subtype, outcome, json)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?;
+            let mut insert_patient = tx.prepare(
+                "INSERT OR IGNORE INTO audit_patient (patient_id, recorded, seq) VALUES (?1, ?2, ?3)",
+            )?;
+            let mut rows = events.query([])?;
+            while let Some(row) = rows.next()? {
+                let id: String = row.get(0)?;
+                let recorded: i64 = row.get(1)?;
+                let added = insert.execute(rusqlite::params![
+                    id,
+                    recorded,
+                    row.get::<_, Option<String>>(2)?,
+                    row.get::<_, String>(3)?,
+                    row.get::<_, String>(4)?,
+                    row.get::<_, String>(5)?,
+                ])?;
+                if added == 0 {
+                    continue;
+                }
+                let seq = tx.last_insert_rowid();
+                let found = patients
+                    .query_map([&id], |r| r.get::<_, String>(0))?
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                for patient in found {
+                    insert_patient.execute(rusqlite::params![patient, recorded, seq])?;
+                }
+            }
+        }
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+/// Checks a database or backup file: SQLite's integrity check, and what it holds.
+pub fn verify(file: &Path) -> Result<Verified> {
+    let conn = read_only(file).map_err(|_| {
+        StoreError::invalid(format!("{} is not a readable database", file.display()))
+    })?;
+    let check: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .map_err(|_| {
+            StoreError::invalid(format!(
+                "{} is not a bedside database (or it is damaged)",
+                file.display()
+            ))
+        })?;
+    if check != "ok" {
+        return Err(StoreError::invalid(format!(
+            "{} failed SQLite's integrity check: {}",
+            file.display(),
+            check.lines().next().unwrap_or_default()
+        )));
+    }
+    let is_bedside: bool = conn
+        .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'resource'")?
+        .exists([])?;
+    if !is_bedside {
+        return Err(StoreError::invalid(format!(
+            "{} is an SQLite file but not a bedside database",
+            file.display()
+        )));
+    }
+    let mut stmt = conn.prepare(
+        "SELECT type, COUNT(*) FROM resource WHERE deleted = 0 GROUP BY type ORDER BY type",
+    )?;
+    let counts = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<Vec<(String, i64)>>>()?;
+    let audit_records: i64 = conn.query_row("SELECT COUNT(*) FROM audit", [], |r| r.get(0))?;
+    Ok(Verified {
+        resources: counts.iter().map(|(_, n)| n).sum(),
+        counts,
+        audit_records,
+        bytes: std::fs::metadata(file).map(|m| m.len()).unwrap_or(0),
+    })
+}
+
+/// What a restore did.
+#[derive(Debug)]
+pub struct Restored {
+    pub verified: Verified,
+    /// Where the files it replaced were moved.
+    pub set_aside: Option<PathBuf>,
+}
+
+/// Restores the backup `from` as the database `db`. Refuses while a server holds `db`, and
+/// when `db` exists unless `force` (then the old files are renamed aside, not deleted).
+pub fn restore(from: &Path, db: &Path, force: bool) -> Result<Restored> {
+    let verified = verify(from)?;
+    if ServeLock::held(db) {
+        return Err(StoreError::Conflict(format!(
+            "a bedside server is running on {}; stop it before restoring",
+            db.display()
+        )));
+    }
+    let trail = trail_path(db);
+    let exists = db.exists() || trail.exists();
+    if exists && !force {
+        return Err(StoreError::Conflict(format!(
+            "{} exists; restoring would replace it. Run again with --force to restore (the current files are kept, renamed aside)",
+            db.display()
+        )));
+    }
+    // Held for the restore: no server can start on the files meanwhile.
+    let _lock = ServeLock::acquire(db)?;
+    let set_aside = if exists {
+        let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
+        let aside = |p: &Path| {
+            let mut name = p.as_os_str().to_owned();
+            name.push(format!(".before-restore-{stamp}"));
+            PathBuf::from(name)
+        };
+        for file in [db.to_path_buf(), trail.clone()] {
+            // A WAL may hold committed transactions: it moves with its database.
+            for suffix in ["", "-wal", "-shm"] {
+                let mut from_name = file.as_os_str().to_owned();
+                from_name.push(suffix);
+                let from_path = PathBuf::from(&from_name);
+                if from_path.exists() {
+                    let mut to_name = aside(&file).into_os_string();
+                    to_name.push(suffix);
+                    std::fs::rename(&from_path, PathBuf::from(to_name)).map_err(|e| {
+                        StoreError::invalid(format!(
+                            "cannot move {} aside: {e}",
+                            from_path.display()
+                        ))
+                    })?;
+                }
+            }
+        }
+        Some(aside(db))
+    } else {
+        None
+    };
+    if let Some(dir) = db.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if !dir.exists() {
+            crate::files::private_dir(dir).map_err(|e| {
+                StoreError::invalid(format!("cannot create folder {}: {e}", dir.display()))
+            })?;
+        }
+    }
+    let mut partial = db.as_os_str().to_owned();
+    partial.push(".restoring");
+    let partial = PathBuf::from(partial);
+    let _ = std::fs::remove_file(&partial);
+    crate::files::private_file(&partial)
+        .map_err(|e| StoreError::invalid(format!("cannot create {}: {e}", partial.display())))?;
+    std::fs::copy(from, &partial)
+        .map_err(|e| StoreError::invalid(format!("cannot copy {}: {e}", from.display())))?;
+    sync_file(&partial)?;
+    std::fs::rename(&partial, db)
+        .map_err(|e| StoreError::invalid(format!("cannot name {}: {e}", db.display())))?;
+    sync_parent(db);
+    Ok(Restored {
+        verified,
+        set_aside,
+    })
+}
+
+fn sync_file(path: &Path) -> Result<()> {
+    std::fs::File::open(path)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| StoreError::invalid(format!("cannot sync {}: {e}", path.display())))
+}
+
+/// Makes a rename durable (best effort: not every platform can sync a folder).
+fn sync_parent(path: &Path) {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if let Ok(d) = std::fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+    }
+}
