@@ -141,8 +141,8 @@ fn main() {
             })
         };
         let mut tasks = Vec::new();
-        for t in 0..terminals {
-            let http = client(&tokens[t]);
+        for (t, token) in tokens.iter().enumerate().take(terminals) {
+            let http = client(token);
             let (base, patients, families, stop) = (
                 server.base.clone(),
                 patients.clone(),

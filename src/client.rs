@@ -35,6 +35,9 @@ pub enum FetchError {
     /// An electronic signature the server did not accept (wrong, or the account locked).
     #[error("{0}")]
     SignatureRefused(String),
+    /// The server said it is too busy now (503 or 429), and when to try again.
+    #[error("the server is busy (HTTP {status}); try again in {retry_after} s")]
+    Busy { status: u16, retry_after: u64 },
 }
 
 impl FetchError {
@@ -464,7 +467,50 @@ impl FhirClient {
         self.send(request, timeout).await
     }
 
+    /// Sends `request`; a server that answers busy with `Retry-After` is asked again after the
+    /// time it gave, as long as that fits in `timeout`. Every request bedside sends may be
+    /// repeated: reads, conditional creates (If-None-Exist) and updates (If-Match), and
+    /// transactions, which a busy server did not apply.
     async fn send(
+        &self,
+        request: reqwest::RequestBuilder,
+        timeout: Duration,
+    ) -> Result<Value, FetchError> {
+        let started = std::time::Instant::now();
+        let mut attempt = request;
+        loop {
+            let again = attempt.try_clone();
+            let left = timeout.saturating_sub(started.elapsed());
+            match self
+                .send_once(attempt, left.max(Duration::from_millis(1)))
+                .await
+            {
+                Err(FetchError::Busy {
+                    status,
+                    retry_after,
+                }) => {
+                    let wait = Duration::from_secs(retry_after.max(1));
+                    let fits = started.elapsed() + wait < timeout;
+                    match again {
+                        Some(next) if fits => {
+                            tracing::debug!(status, retry_after, "server busy; asking again");
+                            tokio::time::sleep(wait).await;
+                            attempt = next;
+                        }
+                        _ => {
+                            return Err(FetchError::Busy {
+                                status,
+                                retry_after,
+                            });
+                        }
+                    }
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn send_once(
         &self,
         request: reqwest::RequestBuilder,
         timeout: Duration,
@@ -477,7 +523,16 @@ impl FhirClient {
         }
         let response = request.send().await.map_err(|e| transport(e, timeout))?;
         let status = response.status();
+        let retry_after = retry_after(response.headers());
         let body = response.bytes().await.map_err(|e| transport(e, timeout))?;
+        if let (StatusCode::SERVICE_UNAVAILABLE | StatusCode::TOO_MANY_REQUESTS, Some(secs)) =
+            (status, retry_after)
+        {
+            return Err(FetchError::Busy {
+                status: status.as_u16(),
+                retry_after: secs,
+            });
+        }
         tracing::debug!(status = status.as_u16(), bytes = body.len(), "fhir reply");
         if status == StatusCode::UNAUTHORIZED {
             return Err(FetchError::Unauthorized(status.as_u16()));
@@ -515,6 +570,17 @@ impl FhirClient {
         }
         Ok(value)
     }
+}
+
+/// A `Retry-After` in seconds (the HTTP-date form is read as "a little while"), capped at a
+/// minute: a server cannot park the workstation for longer.
+fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<u64> {
+    let value = headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
+    Some(value.parse::<u64>().unwrap_or(5).min(60))
 }
 
 fn transport(e: reqwest::Error, timeout: Duration) -> FetchError {

@@ -310,3 +310,145 @@ async fn a_server_killed_during_writes_keeps_every_acknowledged_write_and_its_re
     again.kill().unwrap();
     again.wait().unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_stuck_behind_a_long_write_are_refused_with_retry_after_and_reads_go_on() {
+    let config = bedside::server::ServerConfig {
+        work: bedside::server::WorkLimits {
+            workers: 2,
+            queue: 0,
+            wait: Duration::from_millis(200),
+        },
+        ..Default::default()
+    };
+    let srv = TestServer::start_with(config).await;
+    let id = srv
+        .create(patient("Queue", "Ward", "1944-04-04", "male", "MRN-Q"))
+        .await;
+    let long = LongWrite::start(&srv.dir.path().join("test.db"));
+    let vital = json!({"resourceType": "Observation", "status": "final",
+        "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "vital-signs"}]}],
+        "code": {"coding": [{"system": "http://loinc.org", "code": "8867-4"}]},
+        "subject": {"reference": format!("Patient/{id}")},
+        "valueQuantity": {"value": 70, "unit": "/min", "system": "http://unitsofmeasure.org", "code": "/min"}});
+    // The writers' lane fills with writes waiting for the lock...
+    let mut waiting = Vec::new();
+    for _ in 0..2 {
+        let (http, url, body) = (srv.http.clone(), srv.url("Observation"), vital.to_string());
+        waiting.push(tokio::spawn(async move {
+            http.post(url)
+                .header("content-type", "application/fhir+json")
+                .body(body)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // ...so one more is told at once to come back later, and nothing of it is stored.
+    let refused = srv
+        .http
+        .post(srv.url("Observation"))
+        .header("content-type", "application/fhir+json")
+        .body(vital.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        refused
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok()),
+        Some("1")
+    );
+    let outcome: Value = refused.json().await.unwrap();
+    assert!(common::diagnostics(&outcome).contains("busy"), "{outcome}");
+    // Reads have lanes of their own: still answered.
+    let (status, _) = srv.get(&format!("Patient/{id}")).await;
+    assert_eq!(status, StatusCode::OK);
+    long.finish();
+    for w in waiting {
+        assert_eq!(w.await.unwrap(), StatusCode::CREATED);
+    }
+    let (_, found) = srv.get(&format!("Observation?subject=Patient/{id}")).await;
+    assert_eq!(found["total"], 2, "the refused write stored nothing");
+}
+
+/// A server of one route that answers busy `busy` times, then with a Patient.
+async fn busy_server(busy: usize, retry_after: &'static str) -> (String, Arc<Mutex<usize>>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}/fhir/", listener.local_addr().unwrap());
+    let asked = Arc::new(Mutex::new(0usize));
+    let counter = asked.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut socket, _)) = listener.accept().await else {
+                return;
+            };
+            let counter = counter.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 8192];
+                loop {
+                    let Ok(n) = socket.read(&mut buf).await else {
+                        return;
+                    };
+                    if n == 0 {
+                        return;
+                    }
+                    let n = {
+                        let mut asked = counter.lock().unwrap();
+                        *asked += 1;
+                        *asked
+                    };
+                    let reply = if n <= busy {
+                        format!(
+                            "HTTP/1.1 503 Service Unavailable\r\nretry-after: {retry_after}\r\ncontent-length: 0\r\n\r\n"
+                        )
+                    } else {
+                        let body = r#"{"resourceType":"Patient","id":"p1"}"#;
+                        format!(
+                            "HTTP/1.1 200 OK\r\ncontent-type: application/fhir+json\r\ncontent-length: {}\r\n\r\n{body}",
+                            body.len()
+                        )
+                    };
+                    if socket.write_all(reply.as_bytes()).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (base, asked)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_workstation_asks_again_when_a_busy_server_says_when() {
+    let (base, asked) = busy_server(1, "1").await;
+    let client = bedside::client::FhirClient::new(&base, Some("t".into())).unwrap();
+    let patient = client
+        .get("Patient/p1", &[], Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert_eq!(patient["id"], "p1");
+    assert_eq!(*asked.lock().unwrap(), 2);
+
+    // A wait longer than the request may take is not sat out: the busy answer is given.
+    let (base, asked) = busy_server(usize::MAX, "30").await;
+    let client = bedside::client::FhirClient::new(&base, Some("t".into())).unwrap();
+    let error = client
+        .get("Patient/p1", &[], Duration::from_secs(5))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error,
+        bedside::client::FetchError::Busy {
+            status: 503,
+            retry_after: 30
+        }
+    );
+    assert!(error.to_string().contains("try again in 30 s"));
+    assert_eq!(*asked.lock().unwrap(), 1);
+}

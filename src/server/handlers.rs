@@ -119,7 +119,8 @@ async fn gated_as<T: Send + 'static>(
     f: impl FnOnce(&mut Gate, &AppState) -> Result<T, ApiError> + Send + 'static,
 ) -> Result<(T, AuditNote), ApiError> {
     let state = st.clone();
-    blocking(st, move || {
+    let writes = request.is_some();
+    let work = move || {
         let st = state;
         let mut gate = Gate::new(&st.auth, &session);
         gate.request = request;
@@ -143,8 +144,12 @@ async fn gated_as<T: Send + 'static>(
                 Err(refused)
             }
         }
-    })
-    .await
+    };
+    if writes {
+        st.work.run_write(work).await?
+    } else {
+        st.work.run(work).await?
+    }
 }
 
 fn check_type(rtype: &str) -> Result<(), ApiError> {

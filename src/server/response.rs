@@ -21,7 +21,7 @@ pub struct ApiError {
     /// The Bundle entries processed before the request failed, for their audit records.
     pub entries: Option<Box<Vec<super::gate::EntryAudit>>>,
     /// Seconds the client should wait before trying again (sent as `Retry-After`).
-    pub retry_after: Option<u64>,
+    pub retry_after: Option<u16>,
 }
 
 impl ApiError {
@@ -53,7 +53,12 @@ impl From<StoreError> for ApiError {
             tracing::error!(error = %e, "database error");
         }
         let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        ApiError::new(status, e.issue_code(), e.public_message())
+        let mut error = ApiError::new(status, e.issue_code(), e.public_message());
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            // Busy, or out of connections: it passes; the client is told when to come back.
+            error.retry_after = Some(2);
+        }
+        error
     }
 }
 

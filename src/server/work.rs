@@ -5,6 +5,10 @@
 //!
 //! A turn is taken for each piece of database work, not for the whole request, so a client
 //! that is slow to send its body or read its answer holds no turn meanwhile.
+//!
+//! Requests that write take their turns in a lane of their own: SQLite has one writer, so
+//! writes waiting behind a long one (an import, a big transaction) would otherwise hold every
+//! worker and leave none for reads, which never need to wait.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -40,32 +44,38 @@ impl Default for WorkLimits {
 
 impl WorkLimits {
     /// Pooled read connections the store needs: a request holds at most two at once (its
-    /// reader, and one the gate opens to check a restriction), so twice the workers can never
-    /// run out.
+    /// reader, and one the gate opens to check a restriction), so twice the workers and
+    /// writers can never run out.
     pub fn readers(&self) -> u32 {
-        (self.workers * 2).min(256) as u32
+        ((self.workers + WRITE_TURNS) * 2).min(256) as u32
     }
 
     /// Threads the runtime may start for blocking work: the workers, and a few for the
     /// server's own housekeeping.
     pub fn blocking_threads(&self) -> usize {
-        self.workers + 4
+        self.workers + WRITE_TURNS + 4
     }
 }
 
 /// Seconds a client is told to wait after a 503.
-pub const RETRY_AFTER_SECS: u64 = 1;
+pub const RETRY_AFTER_SECS: u16 = 1;
 
 pub struct Work {
     turns: Arc<Semaphore>,
+    /// The writers' lane: one writing, one getting ready.
+    write_turns: Arc<Semaphore>,
     waiting: AtomicUsize,
     limits: WorkLimits,
 }
+
+/// Turns in the writers' lane.
+const WRITE_TURNS: usize = 2;
 
 impl Work {
     pub fn new(limits: WorkLimits) -> Work {
         Work {
             turns: Arc::new(Semaphore::new(limits.workers.max(1))),
+            write_turns: Arc::new(Semaphore::new(WRITE_TURNS)),
             waiting: AtomicUsize::new(0),
             limits,
         }
@@ -76,7 +86,23 @@ impl Work {
         &self,
         f: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, ApiError> {
-        let turn = self.admit().await?;
+        let turn = self.admit(&self.turns).await?;
+        Self::on_thread(turn, f).await
+    }
+
+    /// `run` for work that writes, in the writers' lane.
+    pub async fn run_write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let turn = self.admit(&self.write_turns).await?;
+        Self::on_thread(turn, f).await
+    }
+
+    async fn on_thread<T: Send + 'static>(
+        turn: OwnedSemaphorePermit,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, ApiError> {
         // The turn goes with the work: if the client goes away meanwhile, the work still
         // finishes, and the turn is given back only then.
         tokio::task::spawn_blocking(move || {
@@ -93,15 +119,15 @@ impl Work {
         })
     }
 
-    async fn admit(&self) -> Result<OwnedSemaphorePermit, ApiError> {
-        if let Ok(turn) = self.turns.clone().try_acquire_owned() {
+    async fn admit(&self, lane: &Arc<Semaphore>) -> Result<OwnedSemaphorePermit, ApiError> {
+        if let Ok(turn) = lane.clone().try_acquire_owned() {
             return Ok(turn);
         }
         let waiting = Waiting::enter(&self.waiting);
         if waiting.ahead > self.limits.queue {
             return Err(busy());
         }
-        match tokio::time::timeout(self.limits.wait, self.turns.clone().acquire_owned()).await {
+        match tokio::time::timeout(self.limits.wait, lane.clone().acquire_owned()).await {
             Ok(Ok(turn)) => Ok(turn),
             _ => Err(busy()),
         }
