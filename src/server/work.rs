@@ -124,7 +124,7 @@ impl Work {
             return Ok(turn);
         }
         let waiting = Waiting::enter(&self.waiting);
-        if waiting.ahead > self.limits.queue {
+        if waiting.ahead >= self.limits.queue {
             return Err(busy());
         }
         match tokio::time::timeout(self.limits.wait, lane.clone().acquire_owned()).await {
