@@ -135,6 +135,10 @@ enum Command {
         /// Milliseconds a request may wait for a worker before it is answered 503
         #[arg(long, value_name = "MS", default_value_t = 3000)]
         queue_wait: u64,
+        /// The most the database may grow to, in MB: past it writes are refused (503, nothing
+        /// stored) while reads go on, as on a full disk, before the disk itself fills
+        #[arg(long, value_name = "MB")]
+        max_db_size: Option<u64>,
     },
     /// Manage the embedded server's users (works on the database file directly)
     User {
@@ -813,6 +817,7 @@ fn main() -> Result<()> {
             workers,
             queue,
             queue_wait,
+            max_db_size,
         } => {
             init_server_logging();
             let db = match db {
@@ -830,6 +835,11 @@ fn main() -> Result<()> {
                 .with_context(|| format!("cannot serve {}", db.display()))?;
             let store = Store::open_with_readers(&db, work.readers())
                 .with_context(|| format!("cannot open database {}", db.display()))?;
+            if let Some(mb) = max_db_size {
+                store
+                    .set_size_limit(Some(mb.saturating_mul(1_000_000)))
+                    .context("cannot set --max-db-size")?;
+            }
             let tls = tls_cert.zip(tls_key);
             if tls.is_none() && !listen.ip().is_loopback() {
                 eprintln!(

@@ -452,3 +452,95 @@ async fn the_workstation_asks_again_when_a_busy_server_says_when() {
     assert!(error.to_string().contains("try again in 30 s"));
     assert_eq!(*asked.lock().unwrap(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_refuses_writes_before_storing_and_they_resume_when_space_returns() {
+    let srv = TestServer::start().await;
+    let id = srv
+        .create(patient("Full", "Disk", "1950-05-05", "female", "MRN-FULL"))
+        .await;
+    // The database may not grow past what it holds now: as if the disk had just filled.
+    let size = std::fs::metadata(srv.dir.path().join("test.db"))
+        .unwrap()
+        .len();
+    srv.store.set_size_limit(Some(size)).unwrap();
+    let mut acknowledged = 0;
+    let mut refused = None;
+    for n in 0..2_000 {
+        let body = json!({"resourceType": "Observation", "status": "final",
+            "code": {"coding": [{"system": "http://loinc.org", "code": "8867-4"}]},
+            "subject": {"reference": format!("Patient/{id}")},
+            "note": [{"text": format!("reading {n} {}", "x".repeat(2_000))}],
+            "valueQuantity": {"value": 60 + n % 40, "unit": "/min", "system": "http://unitsofmeasure.org", "code": "/min"}});
+        let response = srv
+            .http
+            .post(srv.url("Observation"))
+            .header("content-type", "application/fhir+json")
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap();
+        match response.status() {
+            StatusCode::CREATED => acknowledged += 1,
+            status => {
+                let retry = response.headers().get("retry-after").cloned();
+                let outcome: Value = response.json().await.unwrap();
+                refused = Some((status, retry, outcome));
+                break;
+            }
+        }
+    }
+    let (status, retry, outcome) = refused.expect("the capped database filled");
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(retry.is_some());
+    let said = common::diagnostics(&outcome);
+    assert!(
+        said.contains("disk is full") && said.contains("nothing was stored"),
+        "{said}"
+    );
+    assert!(
+        !said.to_lowercase().contains("sqlite") && !said.contains("INSERT"),
+        "{said}"
+    );
+    // Nothing stored that was not acknowledged; reads go on.
+    let (status, found) = srv
+        .get(&format!("Observation?subject=Patient/{id}&_summary=count"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(found["total"], acknowledged);
+    let (status, _) = srv.get(&format!("Patient/{id}")).await;
+    assert_eq!(status, StatusCode::OK);
+    // Space returns: writes work again, without a restart.
+    srv.store.set_size_limit(None).unwrap();
+    let (status, _) = srv
+        .post(
+            "Observation",
+            &json!({"resourceType": "Observation", "status": "final",
+                "code": {"coding": [{"system": "http://loinc.org", "code": "8867-4"}]},
+                "subject": {"reference": format!("Patient/{id}")},
+                "valueQuantity": {"value": 61, "unit": "/min", "system": "http://unitsofmeasure.org", "code": "/min"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+}
+
+#[test]
+fn a_damaged_database_file_is_named_at_start_with_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("damaged.db");
+    std::fs::write(&db, vec![0x5au8; 64 * 1024]).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_bedside"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("not a bedside database, or it is damaged"),
+        "{said}"
+    );
+    assert!(said.contains("bedside restore"), "{said}");
+    // The damaged file is left as it was, for whoever investigates.
+    assert_eq!(std::fs::read(&db).unwrap(), vec![0x5au8; 64 * 1024]);
+}

@@ -53,6 +53,9 @@ impl StoreError {
             StoreError::Conflict(_) => 409,
             StoreError::NotSupported(_) | StoreError::TooCostly(_) => 400,
             StoreError::Db(e) if is_busy(e) => 503,
+            // The disk (or the database's quota) is full, or it went read-only: nothing was
+            // stored, and it passes once an administrator has made room.
+            StoreError::Db(e) if storage_problem(e).is_some() => 503,
             StoreError::Pool(_) => 503,
             StoreError::Db(_) | StoreError::Schema { .. } => 500,
         }
@@ -82,6 +85,9 @@ impl StoreError {
             StoreError::Db(e) if is_busy(e) => {
                 "the database is busy; try again in a moment".to_string()
             }
+            StoreError::Db(e) if storage_problem(e).is_some() => {
+                storage_problem(e).unwrap_or_default().to_string()
+            }
             StoreError::Db(_) | StoreError::Schema { .. } => {
                 "the server could not complete this request (an internal database error; the detail is in the server log)".to_string()
             }
@@ -90,6 +96,26 @@ impl StoreError {
             }
             other => other.to_string(),
         }
+    }
+}
+
+/// What a storage failure means for the person who sent the request (never the SQL).
+pub fn storage_problem(e: &rusqlite::Error) -> Option<&'static str> {
+    use rusqlite::ErrorCode::*;
+    match e.sqlite_error_code()? {
+        DiskFull => Some(
+            "the server's disk is full (or its database reached the size it may grow to): nothing was stored; reads still work; an administrator must make room, then try again",
+        ),
+        ReadOnly => Some(
+            "the server's database is read-only just now: nothing was stored; an administrator must make it writable, then try again",
+        ),
+        SystemIoFailure => Some(
+            "the server could not write to its disk: nothing was stored; an administrator must check the disk, then try again",
+        ),
+        DatabaseCorrupt | NotADatabase => Some(
+            "the server's database file is damaged: nothing was stored; an administrator must restore it from a backup",
+        ),
+        _ => None,
     }
 }
 
