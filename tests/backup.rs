@@ -9,8 +9,7 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use bedside::auth::{Auth, Role};
-use bedside::store::Store;
+use bedside::auth::Role;
 use common::patient;
 use reqwest::StatusCode;
 use rusqlite::Connection;
@@ -21,6 +20,20 @@ fn bedside(args: &[&str]) -> std::process::Output {
         .args(args)
         .output()
         .unwrap()
+}
+
+fn restore(from: &Path, db: &Path, force: bool) -> std::process::Output {
+    let mut args = vec![
+        "restore",
+        "--from",
+        from.to_str().unwrap(),
+        "--db",
+        db.to_str().unwrap(),
+    ];
+    if force {
+        args.push("--force");
+    }
+    bedside(&args)
 }
 
 fn text(out: &std::process::Output) -> String {
@@ -45,23 +58,12 @@ fn observation_ids(file: &Path) -> HashSet<String> {
 async fn a_backup_taken_while_writers_run_holds_every_earlier_write_and_restores() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("ward.db");
-    let (token, patient_id) = {
-        let store = Store::open(&db).unwrap();
-        let auth = Auth::new(store.clone());
-        auth.add_user("nurse.backup", "", Role::Nurse, common::TEST_PASSWORD)
-            .unwrap();
-        let token = auth.issue_for("nurse.backup").unwrap().token;
-        let id = store
-            .write(|tx| {
-                tx.create(
-                    patient("Backed", "Up", "1970-01-02", "female", "MRN-B"),
-                    None,
-                )
-            })
-            .unwrap()
-            .id;
-        (token, id)
-    };
+    let (token, patient_id) = common::user_and_patient(
+        &db,
+        "nurse.backup",
+        Role::Nurse,
+        patient("Backed", "Up", "1970-01-02", "female", "MRN-B"),
+    );
     let (mut server, base) = common::serve_process(&db);
     let http = common::client_with(&token);
     // A read, so the trail file has a record the backup must carry.
@@ -201,14 +203,7 @@ async fn a_backup_taken_while_writers_run_holds_every_earlier_write_and_restores
     );
 
     // The restore drill. While the server runs, nothing is restored over it, force or not.
-    let live = bedside(&[
-        "restore",
-        "--from",
-        backup.to_str().unwrap(),
-        "--db",
-        db.to_str().unwrap(),
-        "--force",
-    ]);
+    let live = restore(&backup, &db, true);
     assert!(!live.status.success());
     assert!(
         text(&live).contains("stop it before restoring"),
@@ -232,23 +227,10 @@ async fn a_backup_taken_while_writers_run_holds_every_earlier_write_and_restores
     server.kill().unwrap();
     server.wait().unwrap();
     // Stopped: an existing database is replaced only with --force, and kept aside.
-    let refused = bedside(&[
-        "restore",
-        "--from",
-        backup.to_str().unwrap(),
-        "--db",
-        db.to_str().unwrap(),
-    ]);
+    let refused = restore(&backup, &db, false);
     assert!(!refused.status.success());
     assert!(text(&refused).contains("--force"), "{}", text(&refused));
-    let forced = bedside(&[
-        "restore",
-        "--from",
-        backup.to_str().unwrap(),
-        "--db",
-        db.to_str().unwrap(),
-        "--force",
-    ]);
+    let forced = restore(&backup, &db, true);
     assert!(forced.status.success(), "{}", text(&forced));
     assert!(text(&forced).contains("kept as"), "{}", text(&forced));
     let kept: Vec<_> = std::fs::read_dir(dir.path())
@@ -273,13 +255,7 @@ async fn a_backup_taken_while_writers_run_holds_every_earlier_write_and_restores
     // A file that is not a backup is refused with a clear message.
     let junk = dir.path().join("junk.db");
     std::fs::write(&junk, b"not a database at all").unwrap();
-    let bad = bedside(&[
-        "restore",
-        "--from",
-        junk.to_str().unwrap(),
-        "--db",
-        dir.path().join("fresh.db").to_str().unwrap(),
-    ]);
+    let bad = restore(&junk, &dir.path().join("fresh.db"), false);
     assert!(!bad.status.success());
     assert!(
         text(&bad).contains("not a bedside database") || text(&bad).contains("not a readable"),

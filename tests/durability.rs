@@ -9,8 +9,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use bedside::auth::{Auth, Role};
-use bedside::store::Store;
+use bedside::auth::Role;
 use common::{TestServer, patient};
 use reqwest::StatusCode;
 use rusqlite::{Connection, TransactionBehavior};
@@ -145,23 +144,12 @@ fn observation(patient: &str, value: i64) -> Value {
 async fn a_server_killed_during_writes_keeps_every_acknowledged_write_and_its_record() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("kill.db");
-    let (token, patient_id) = {
-        let store = Store::open(&db).unwrap();
-        let auth = Auth::new(store.clone());
-        auth.add_user("nurse.kill", "", Role::Nurse, common::TEST_PASSWORD)
-            .unwrap();
-        let token = auth.issue_for("nurse.kill").unwrap().token;
-        let id = store
-            .write(|tx| {
-                tx.create(
-                    patient("Killed", "Server", "1961-05-06", "male", "MRN-K"),
-                    None,
-                )
-            })
-            .unwrap()
-            .id;
-        (token, id)
-    };
+    let (token, patient_id) = common::user_and_patient(
+        &db,
+        "nurse.kill",
+        Role::Nurse,
+        patient("Killed", "Server", "1961-05-06", "male", "MRN-K"),
+    );
     let (mut child, base) = common::serve_process(&db);
     let http = common::client_with(&token);
     let acknowledged: Arc<Mutex<Vec<String>>> = Arc::default();

@@ -263,6 +263,16 @@ pub async fn require_session(State(st): State<AppState>, mut req: Request, next:
         .cloned()
         .unwrap_or_default();
     let events = request_events(&request, response.status().as_u16(), &note);
+    // A batch whose entries wrote (each audited with its write) is answered as it happened:
+    // refusing it now would tell the client that writes which are stored did not happen.
+    if note.entries.iter().any(|e| e.in_write) {
+        if record(&st.store, events).await.is_err() {
+            tracing::error!(
+                "a batch's own audit record could not be written (its writes are audited)"
+            );
+        }
+        return response;
+    }
     audited_all(&st.store, events, response).await
 }
 

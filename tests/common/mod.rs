@@ -248,3 +248,19 @@ pub fn serve_process(db: &std::path::Path) -> (std::process::Child, String) {
     std::thread::spawn(move || for _ in lines {});
     (child, base)
 }
+
+/// A database at `db` with one user of `role` (their token) and one stored patient (its id),
+/// for a server started on it afterwards in its own process.
+pub fn user_and_patient(
+    db: &std::path::Path,
+    username: &str,
+    role: Role,
+    patient: Value,
+) -> (String, String) {
+    let store = Store::open(db).unwrap();
+    let auth = Auth::new(store.clone());
+    auth.add_user(username, "", role, TEST_PASSWORD).unwrap();
+    let token = auth.issue_for(username).unwrap().token;
+    let id = store.write(|tx| tx.create(patient, None)).unwrap().id;
+    (token, id)
+}
