@@ -39,6 +39,56 @@ pub struct Config {
     /// the least; a user's file can only ask for more.
     #[serde(default)]
     pub signing: Option<Signing>,
+    /// Backups `bedside serve` makes on a schedule (read from the site's file, where the
+    /// server runs).
+    #[serde(default)]
+    pub backup: Option<BackupConfig>,
+}
+
+/// `[backup]`: how often the server backs its database up, where to, and how many to keep.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackupConfig {
+    /// How often: a number and a unit, `30m`, `6h`, `1d` (also `s`).
+    pub every: String,
+    /// The folder backups are written to (created 0700 if missing).
+    pub folder: PathBuf,
+    /// How many of the newest backups to keep; older ones in the folder are removed.
+    #[serde(default = "default_keep")]
+    pub keep: usize,
+}
+
+fn default_keep() -> usize {
+    14
+}
+
+impl BackupConfig {
+    /// `every` as a duration, or why it is not one.
+    pub fn interval(&self) -> Result<std::time::Duration, String> {
+        let text = self.every.trim();
+        let split = text
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len());
+        let (number, unit) = text.split_at(split);
+        let n: u64 = number.parse().map_err(|_| {
+            format!("backup.every = \"{text}\": give a number and a unit, e.g. \"6h\"")
+        })?;
+        let secs = match unit.trim() {
+            "s" => n,
+            "m" => n * 60,
+            "h" => n * 3600,
+            "d" => n * 86_400,
+            other => {
+                return Err(format!(
+                    "backup.every = \"{text}\": the unit \"{other}\" is not one of s, m, h, d"
+                ));
+            }
+        };
+        if secs == 0 {
+            return Err("backup.every must be more than zero".into());
+        }
+        Ok(std::time::Duration::from_secs(secs))
+    }
 }
 
 /// What an electronic signature is asked for.
@@ -207,7 +257,7 @@ pub fn load_checked(path: &Path) -> (Config, Vec<crate::problem::Problem>) {
             Err(e) => {
                 let problem = Problem::from_toml(&file, &text, &e);
                 let fix = if problem.message.contains("unknown field") {
-                    "the settings are: server, theme, keymap, ascii, idle_lock_seconds, \
+                    "the settings are: server, theme, keymap, ascii, idle_lock_seconds, [backup], \
                      duplicate_test_hours, ca_cert, [cache]; every setting of this file is \
                      ignored until it is fixed"
                 } else {

@@ -835,6 +835,26 @@ fn main() -> Result<()> {
                 .with_context(|| format!("cannot serve {}", db.display()))?;
             let store = Store::open_with_readers(&db, work.readers())
                 .with_context(|| format!("cannot open database {}", db.display()))?;
+            // Scheduled backups come from the site's file, where the server runs.
+            let (site, problems) = bedside::config::load(&bedside::config::site_config_path());
+            for problem in problems {
+                eprintln!("warning: {problem}");
+            }
+            let backups = match &site.backup {
+                Some(backup) => {
+                    let schedule = bedside::server::backups::Schedule::from_config(backup)
+                        .map_err(|e| anyhow::anyhow!("{e}"))
+                        .context("the [backup] settings of the site's config.toml")?;
+                    eprintln!(
+                        "backing up every {} s to {} (keeping {})",
+                        schedule.every.as_secs(),
+                        schedule.folder.display(),
+                        schedule.keep
+                    );
+                    Some(schedule)
+                }
+                None => None,
+            };
             if let Some(mb) = max_db_size {
                 store
                     .set_size_limit(Some(mb.saturating_mul(1_000_000)))
@@ -863,6 +883,7 @@ fn main() -> Result<()> {
                 public_url,
                 trusted_proxies: trusted_proxy,
                 work,
+                backups,
                 auth: bedside::auth::Settings {
                     signature_pins,
                     ..Default::default()
@@ -897,10 +918,15 @@ fn main() -> Result<()> {
             };
             let started = Instant::now();
             let bar = progress_bar(0, "bytes");
-            let verified = bedside::store::backup::backup(&db, &to, |done, total| {
-                bar.set_length(total);
-                bar.set_position(done);
-            });
+            let verified = bedside::server::backups::backup_recorded(
+                &db,
+                &to,
+                bedside::auth::audit::system_agent(),
+                |done, total| {
+                    bar.set_length(total);
+                    bar.set_position(done);
+                },
+            );
             bar.finish_and_clear();
             let verified =
                 verified.with_context(|| format!("the backup of {} failed", db.display()))?;
@@ -925,6 +951,18 @@ fn main() -> Result<()> {
             };
             let restored = bedside::store::backup::restore(&from, &db, force)
                 .with_context(|| format!("{} was not restored", from.display()))?;
+            let mut event = bedside::auth::audit::Event::new(
+                bedside::auth::audit::Subtype::Restore,
+                bedside::auth::audit::system_agent(),
+            );
+            event.description = Some(format!(
+                "restored from {} ({} resources, {} audit records)",
+                from.display(),
+                restored.verified.resources,
+                restored.verified.audit_records
+            ));
+            bedside::auth::audit::record_beside(&db, &[event])
+                .context("restored, but the restore's audit record could not be written")?;
             if let Some(aside) = &restored.set_aside {
                 println!("the database it replaced was kept as {}", aside.display());
             }

@@ -264,3 +264,113 @@ async fn a_backup_taken_while_writers_run_holds_every_earlier_write_and_restores
     );
     assert!(!dir.path().join("fresh.db").exists());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_backs_up_on_schedule_keeps_the_newest_and_audits_each() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ward.db");
+    common::user_and_patient(
+        &db,
+        "nurse.schedule",
+        Role::Nurse,
+        patient("Sched", "Uled", "1980-08-08", "male", "MRN-S"),
+    );
+    let folder = dir.path().join("backups");
+    std::fs::create_dir_all(&folder).unwrap();
+    // Files of someone else's in the folder are never touched.
+    std::fs::write(folder.join("notes.txt"), "keep me").unwrap();
+    std::fs::write(folder.join("ward-old-copy.db"), "keep me too").unwrap();
+    let config = dir.path().join("site.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[backup]\nevery = \"1s\"\nfolder = \"{}\"\nkeep = 2\n",
+            folder.display()
+        ),
+    )
+    .unwrap();
+    let (mut server, _base) =
+        common::serve_process_with(&db, &[("BEDSIDE_SITE_CONFIG", config.as_path())]);
+    let started = Instant::now();
+    let made = || bedside::server::backups::scheduled_backups(&db, &folder);
+    let backups_recorded = || -> i64 {
+        Connection::open(bedside::store::trail_path(&db))
+            .unwrap()
+            .query_row(
+                "SELECT COUNT(*) FROM audit WHERE subtype = 'backup' AND outcome = '0'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap_or(0)
+    };
+    while backups_recorded() < 3 && started.elapsed() < Duration::from_secs(60) {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    server.kill().unwrap();
+    server.wait().unwrap();
+    assert!(
+        backups_recorded() >= 3,
+        "three scheduled backups, each audited"
+    );
+    let kept = made();
+    assert_eq!(kept.len(), 2, "{kept:?}");
+    for file in &kept {
+        let verified = bedside::store::backup::verify(file).unwrap();
+        assert!(
+            verified.counts.contains(&("Patient".to_string(), 1)),
+            "{:?}",
+            verified.counts
+        );
+    }
+    assert_eq!(
+        std::fs::read_to_string(folder.join("notes.txt")).unwrap(),
+        "keep me"
+    );
+    assert!(folder.join("ward-old-copy.db").exists());
+
+    // A backup by hand is audited too, naming who ran it on the machine.
+    let by_hand = dir.path().join("by-hand.db");
+    let out = bedside(&[
+        "backup",
+        "--db",
+        db.to_str().unwrap(),
+        "--to",
+        by_hand.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let agent: String = Connection::open(bedside::store::trail_path(&db))
+        .unwrap()
+        .query_row(
+            "SELECT username FROM audit WHERE subtype = 'backup' ORDER BY seq DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(agent.starts_with("os:"), "{agent}");
+}
+
+#[test]
+fn a_bad_backup_setting_stops_the_server_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("site.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[backup]\nevery = \"6 weeks\"\nfolder = \"{}\"\n",
+            dir.path().display()
+        ),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_bedside"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--db"])
+        .arg(dir.path().join("x.db"))
+        .env("BEDSIDE_SITE_CONFIG", &config)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let said = text(&out);
+    assert!(
+        said.contains("backup.every") && said.contains("weeks"),
+        "{said}"
+    );
+}

@@ -32,6 +32,11 @@ pub enum Subtype {
     PasswordChange,
     /// An electronic signature checked (a note or an order basket), or a signature PIN set.
     Signature,
+    /// A backup of the whole database written (by `bedside backup` or on the server's
+    /// schedule).
+    Backup,
+    /// The database restored from a backup.
+    Restore,
 }
 
 impl Subtype {
@@ -54,6 +59,8 @@ impl Subtype {
             Subtype::SecurityLabel => "security-label",
             Subtype::PasswordChange => "password-change",
             Subtype::Signature => "signature",
+            Subtype::Backup => "backup",
+            Subtype::Restore => "restore",
         }
     }
 
@@ -122,6 +129,16 @@ impl Subtype {
                 json!({"system": DCM, "code": "110114", "display": "User Authentication"}),
                 json!({"system": "urn:bedside:audit", "code": "signature",
                     "display": "Electronic signature"}),
+            ),
+            Subtype::Backup => (
+                json!({"system": DCM, "code": "110106", "display": "Export"}),
+                json!({"system": "urn:bedside:audit", "code": "backup",
+                    "display": "Database backup"}),
+            ),
+            Subtype::Restore => (
+                json!({"system": DCM, "code": "110107", "display": "Import"}),
+                json!({"system": "urn:bedside:audit", "code": "restore",
+                    "display": "Database restored from a backup"}),
             ),
         }
     }
@@ -303,6 +320,25 @@ pub async fn record(store: &Store, events: &[Event]) -> std::result::Result<(), 
     match store.record_audit(rows(events)).await {
         Ok(result) => result,
         Err(_) => Err("the audit writer has stopped".to_string()),
+    }
+}
+
+/// Appends `events` to the trail of the database at `db` from outside a server (a command
+/// such as `bedside backup`), waiting for a running server's trail writer if need be.
+pub fn record_beside(db: &std::path::Path, events: &[Event]) -> Result<()> {
+    crate::store::append_to_trail(db, &rows(events))
+}
+
+/// The agent of a command run on the server's machine: the operating-system user.
+pub fn system_agent() -> Agent {
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "unknown".into());
+    Agent {
+        username: Some(format!("os:{user}")),
+        name: Some(format!("{user} (operating-system user, on the server)")),
+        role: None,
+        reference: None,
     }
 }
 

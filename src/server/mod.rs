@@ -1,6 +1,7 @@
 //! The embedded FHIR R4 server: axum routes over the store, at `http://ADDR/fhir`.
 
 mod audit_api;
+pub mod backups;
 mod bundle;
 mod capability;
 #[doc(hidden)]
@@ -66,6 +67,8 @@ pub struct ServerConfig {
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// How many requests work on the database at once, and how many may wait.
     pub work: WorkLimits,
+    /// Backups made while serving (`[backup]` in the site's config.toml).
+    pub backups: Option<backups::Schedule>,
 }
 
 impl Default for ServerConfig {
@@ -78,6 +81,7 @@ impl Default for ServerConfig {
             public_url: None,
             trusted_proxies: Vec::new(),
             work: WorkLimits::default(),
+            backups: None,
         }
     }
 }
@@ -166,6 +170,10 @@ where
             ..config.work
         })),
     });
+    let scheduled = config
+        .backups
+        .clone()
+        .map(|schedule| tokio::spawn(backups::run_schedule(store.path().to_path_buf(), schedule)));
     listen::run(
         listener,
         app,
@@ -174,6 +182,9 @@ where
         Duration::from_secs(30),
     )
     .await;
+    if let Some(task) = scheduled {
+        task.abort();
+    }
     let (batches, records) = store.trail_commits();
     tracing::info!("audit trail: {records} records in {batches} group commits");
     // Fold the WAL back into the database so the file is complete on its own.

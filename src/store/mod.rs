@@ -20,7 +20,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 pub use error::{Result, StoreError};
 pub use read::{HistoryEntry, HistoryScope, Page, Row};
 pub use search::{Found, Query, Scope};
-pub use trail::{AuditRow, trail_path};
+pub use trail::{AuditRow, append_to_trail, trail_path};
 pub use write::{Tx, Written};
 
 use crate::fhir::RESOURCE_TYPES;

@@ -74,6 +74,23 @@ pub(crate) fn insert_rows(conn: &Connection, rows: &[AuditRow]) -> rusqlite::Res
     Ok(())
 }
 
+/// Appends `rows` to the trail beside the database at `db` from another process (or without
+/// a `Store`): one durable transaction, waiting for the trail's writer if it is committing.
+pub fn append_to_trail(db: &Path, rows: &[AuditRow]) -> Result<()> {
+    let path = trail_path(db);
+    crate::files::private_file(&path)
+        .map_err(|e| StoreError::invalid(format!("cannot create {}: {e}", path.display())))?;
+    let mut conn = Connection::open(&path)?;
+    conn.busy_timeout(std::time::Duration::from_secs(30))?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.execute_batch(super::schema::AUDIT_SCHEMA)?;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    insert_rows(&tx, rows)?;
+    tx.commit()?;
+    Ok(())
+}
+
 type Reply = tokio::sync::oneshot::Sender<std::result::Result<(), String>>;
 
 struct Job {

@@ -224,9 +224,18 @@ pub fn patient(family: &str, given: &str, birth: &str, gender: &str, mrn: &str) 
 
 /// `bedside serve` in its own process on an ephemeral port: the child and its base URL.
 pub fn serve_process(db: &std::path::Path) -> (std::process::Child, String) {
+    serve_process_with(db, &[])
+}
+
+/// `serve_process` with environment variables set (a site config, say).
+pub fn serve_process_with(
+    db: &std::path::Path,
+    env: &[(&str, &std::path::Path)],
+) -> (std::process::Child, String) {
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_bedside"))
         .args(["serve", "--listen", "127.0.0.1:0", "--db"])
         .arg(db)
+        .envs(env.iter().map(|(k, v)| (*k, *v)))
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
