@@ -532,3 +532,80 @@ fn a_damaged_database_file_is_named_at_start_with_what_to_do() {
     // The damaged file is left as it was, for whoever investigates.
     assert_eq!(std::fs::read(&db).unwrap(), vec![0x5au8; 64 * 1024]);
 }
+
+#[test]
+fn an_import_killed_midway_leaves_a_sound_database_and_finishes_when_run_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("import.db");
+    let data = dir.path().join("vitals.ndjson");
+    let total = 60_000;
+    let mut lines = String::new();
+    for n in 0..total {
+        let patient = format!("p{}", n % 500);
+        lines.push_str(
+            &json!({"resourceType": "Observation", "id": format!("o{n}"), "status": "final",
+                "code": {"coding": [{"system": "http://loinc.org", "code": "8867-4"}]},
+                "subject": {"reference": format!("Patient/{patient}")},
+                "valueQuantity": {"value": 60 + n % 40, "unit": "/min", "system": "http://unitsofmeasure.org", "code": "/min"}})
+            .to_string(),
+        );
+        lines.push('\n');
+    }
+    std::fs::write(&data, lines).unwrap();
+    let import = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_bedside"))
+            .args(["import", "--report"])
+            .arg(dir.path().join("report.txt"))
+            .arg("--db")
+            .arg(&db)
+            .arg(&data)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let stored = || -> i64 {
+        Connection::open(&db)
+            .and_then(|c| {
+                c.query_row(
+                    "SELECT COUNT(*) FROM resource WHERE type = 'Observation'",
+                    [],
+                    |r| r.get(0),
+                )
+            })
+            .unwrap_or(0)
+    };
+    // Killed once its first batches are in, well before the end.
+    let mut child = import();
+    let started = Instant::now();
+    while stored() == 0 && started.elapsed() < Duration::from_secs(120) {
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let after_kill = stored();
+    assert!(after_kill > 0 && after_kill < total, "{after_kill}");
+    let check: String = Connection::open(&db)
+        .unwrap()
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(check, "ok");
+    // What was committed is whole: each stored resource has its current version and indexes.
+    let orphans: i64 = Connection::open(&db)
+        .unwrap()
+        .query_row(
+            "SELECT COUNT(*) FROM resource r WHERE NOT EXISTS
+               (SELECT 1 FROM version v WHERE v.rid = r.rid AND v.version = r.version)",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(orphans, 0);
+    // Run again: it finishes, and nothing is there twice.
+    let status = import().wait().unwrap();
+    assert!(status.success());
+    assert_eq!(stored(), total);
+}
