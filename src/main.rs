@@ -139,6 +139,9 @@ enum Command {
         /// stored) while reads go on, as on a full disk, before the disk itself fills
         #[arg(long, value_name = "MB")]
         max_db_size: Option<u64>,
+        /// Open connections at most; more clients wait to be accepted
+        #[arg(long, value_name = "N", default_value_t = bedside::server::listen::MAX_CONNECTIONS)]
+        max_connections: usize,
     },
     /// Manage the embedded server's users (works on the database file directly)
     User {
@@ -818,6 +821,7 @@ fn main() -> Result<()> {
             queue,
             queue_wait,
             max_db_size,
+            max_connections,
         } => {
             init_server_logging();
             let db = match db {
@@ -884,6 +888,7 @@ fn main() -> Result<()> {
                 trusted_proxies: trusted_proxy,
                 work,
                 backups,
+                max_connections,
                 auth: bedside::auth::Settings {
                     signature_pins,
                     ..Default::default()

@@ -41,7 +41,8 @@ impl Default for Timeouts {
     }
 }
 
-/// Open connections at most; further clients wait to be accepted.
+/// Open connections at most by default (`ServerConfig::max_connections`,
+/// `bedside serve --max-connections`); further clients wait to be accepted.
 pub const MAX_CONNECTIONS: usize = 1024;
 
 const IDLE: u8 = 0;
@@ -140,6 +141,7 @@ impl<IO: AsyncWrite + Unpin> AsyncWrite for Watched<IO> {
 pub async fn run<L>(
     mut listener: L,
     app: Router,
+    max_connections: usize,
     timeouts: Timeouts,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     drain: Duration,
@@ -148,7 +150,8 @@ pub async fn run<L>(
     L::Io: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let (stop_tx, stop_rx) = watch::channel(false);
-    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let max_connections = max_connections.max(1);
+    let slots = Arc::new(Semaphore::new(max_connections));
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         let permit = tokio::select! {
@@ -225,7 +228,7 @@ pub async fn run<L>(
     let _ = stop_tx.send(true);
     // Wait for the connections to finish what they are doing.
     let deadline = tokio::time::Instant::now() + drain;
-    while slots.available_permits() < MAX_CONNECTIONS && tokio::time::Instant::now() < deadline {
+    while slots.available_permits() < max_connections && tokio::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }

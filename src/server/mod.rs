@@ -69,6 +69,8 @@ pub struct ServerConfig {
     pub work: WorkLimits,
     /// Backups made while serving (`[backup]` in the site's config.toml).
     pub backups: Option<backups::Schedule>,
+    /// Open connections at most; more clients wait to be accepted.
+    pub max_connections: usize,
 }
 
 impl Default for ServerConfig {
@@ -82,6 +84,7 @@ impl Default for ServerConfig {
             trusted_proxies: Vec::new(),
             work: WorkLimits::default(),
             backups: None,
+            max_connections: listen::MAX_CONNECTIONS,
         }
     }
 }
@@ -177,6 +180,7 @@ where
     listen::run(
         listener,
         app,
+        config.max_connections,
         config.timeouts,
         shutdown,
         Duration::from_secs(30),
