@@ -4,6 +4,7 @@
 //!
 //!   cargo bench --bench backend -- [--patients 1000000] [--charts 10000] [--requests 500]
 //!   BENCH_ONLY=flood cargo bench --bench backend   # issue 14's floods: time and memory each
+//!   cargo bench --bench backend -- --encrypted ...   # the same with encryption at rest on
 //!
 //! Databases are cached in target/bench/ between runs.
 
@@ -12,7 +13,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use bedside::seed::{Depth, SeedOptions, seed};
-use bedside::store::Store;
+use bedside::store::{DbKey, Store};
 use rand::{Rng, SeedableRng};
 
 // The same allocator as the `bedside` binary, so seed and import rates match what users get.
@@ -26,6 +27,40 @@ fn arg(name: &str, default: u64) -> u64 {
         .and_then(|i| args.get(i + 1))
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
+}
+
+/// With `--encrypted`: every database under this fixed key (a bench key, not a secret), so
+/// the cached encrypted databases open on the next run.
+fn bench_key() -> Option<DbKey> {
+    std::env::args()
+        .any(|a| a == "--encrypted")
+        .then(|| DbKey::from_hex(&"5a".repeat(32)).unwrap())
+}
+
+fn open(path: &Path) -> Store {
+    Store::open_keyed(path, bedside::store::DEFAULT_READERS, bench_key()).unwrap()
+}
+
+/// The encrypted twin of a cached plain database: a copy rewritten under the bench key.
+fn encrypted_copy(plain: &Path) -> PathBuf {
+    let Some(key) = bench_key() else {
+        return plain.to_path_buf();
+    };
+    let enc = plain.with_extension("enc.db");
+    if !enc.exists() {
+        let tmp = plain.with_extension("enc-partial.db");
+        std::fs::copy(plain, &tmp).unwrap();
+        let started = Instant::now();
+        bedside::store::key::rekey(&tmp, None, Some(&key)).unwrap();
+        println!(
+            "encrypted a copy of {} in {:.1} s",
+            plain.display(),
+            started.elapsed().as_secs_f64()
+        );
+        std::fs::rename(&tmp, &enc).unwrap();
+        let _ = std::fs::remove_file(bedside::store::trail_path(&tmp));
+    }
+    enc
 }
 
 fn main() {
@@ -62,6 +97,11 @@ fn main() {
             large_charts: 2,
         },
     );
+    if bench_key().is_some() {
+        println!("encryption at rest: on (SQLCipher, AES-256, HMAC-SHA512 per 8 KiB page)");
+    }
+    let minimal = encrypted_copy(&minimal);
+    let full = encrypted_copy(&full);
     import_rate(&full, &dir);
 
     let rt = tokio::runtime::Runtime::new().unwrap();
@@ -168,22 +208,21 @@ fn ensure_seeded(path: &Path, opts: SeedOptions) {
 fn import_rate(full: &Path, dir: &Path) {
     let ndjson = dir.join("export.ndjson");
     if !ndjson.exists() {
-        let conn = rusqlite::Connection::open(full).unwrap();
-        let mut stmt = conn
-            .prepare("SELECT v.json FROM resource r JOIN version v ON v.rid = r.rid AND v.version = r.version LIMIT 100000")
+        let lines: Vec<String> = open(full)
+            .read_side(|conn| {
+                let mut stmt = conn.prepare("SELECT v.json FROM resource r JOIN version v ON v.rid = r.rid AND v.version = r.version LIMIT 100000")?;
+                let rows = stmt.query_map([], |r| r.get(0))?;
+                Ok(rows.collect::<rusqlite::Result<Vec<String>>>()?)
+            })
             .unwrap();
-        let lines: Vec<String> = stmt
-            .query_map([], |r| r.get(0))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect();
         std::fs::write(&ndjson, lines.join("\n")).unwrap();
     }
     let target = dir.join("import-target.db");
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", target.display()));
     }
-    let store = Store::open(&target).unwrap();
+    let _ = std::fs::remove_file(bedside::store::trail_path(&target));
+    let store = open(&target);
     let started = Instant::now();
     let s = bedside::import::import_files(&store, &[ndjson], |_| {});
     let secs = started.elapsed().as_secs_f64();
@@ -217,7 +256,7 @@ impl Server {
     }
 
     fn start(db: &Path, port: u16) -> Server {
-        let auth = bedside::auth::Auth::new(Store::open(db).unwrap());
+        let auth = bedside::auth::Auth::new(open(db));
         let _ = auth.add_user(
             "bench",
             "Bench",
@@ -228,6 +267,11 @@ impl Server {
         let child = Command::new(env!("CARGO_BIN_EXE_bedside"))
             .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--db"])
             .arg(db)
+            .envs(
+                bench_key()
+                    .map(|_| ("BEDSIDE_DB_KEY", "5a".repeat(32)))
+                    .into_iter(),
+            )
             .stderr(Stdio::null())
             .spawn()
             .unwrap();

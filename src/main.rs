@@ -14,6 +14,7 @@ use bedside::tui::Options;
 use bedside::auth::{Auth, Role};
 use bedside::seed::{Depth, SeedOptions};
 use bedside::server::{DEFAULT_BODY_LIMIT, ServerConfig, serve, shutdown_signal};
+use bedside::store::DbKey;
 use bedside::store::Store;
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -59,6 +60,10 @@ struct Cli {
     /// Allow plain http:// to a server that is not on this machine (patient data unencrypted)
     #[arg(long, global = true)]
     allow_insecure: bool,
+    /// The key file (mode 0600) of an encrypted server database [or BEDSIDE_DB_KEY_FILE, or
+    /// the key itself in BEDSIDE_DB_KEY]
+    #[arg(long, global = true, value_name = "FILE")]
+    key_file: Option<PathBuf>,
     /// Colour theme: default, light, high-contrast, mono, or themes/NAME.toml in the config directory
     #[arg(long, global = true, value_name = "NAME")]
     theme: Option<String>,
@@ -174,7 +179,6 @@ enum Command {
         #[arg(long)]
         large_charts: Option<u64>,
     },
-    /// Load FHIR JSON Bundles, single resources and Bulk Data NDJSON files or folders
     /// Back up a server's database (and its audit trail) to one file, while it runs: a
     /// consistent snapshot, mode 0600, checked before it is given its name
     Backup {
@@ -184,6 +188,31 @@ enum Command {
         /// The backup file to write (must not exist)
         #[arg(long)]
         to: PathBuf,
+    },
+    /// Make a new database key (256 random bits) in a new file of mode 0600
+    Keygen {
+        /// The key file to write (must not exist)
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Encrypt a plain database in place, change its key, or decrypt it (the server must be
+    /// stopped): the database and its audit trail are rewritten, checked, then replaced.
+    /// The current key comes from --key-file (none for a plain database)
+    Rekey {
+        /// The server's database [default: the platform data directory]
+        #[arg(long)]
+        db: Option<PathBuf>,
+        /// The new key's file (make one with `bedside keygen`)
+        #[arg(
+            long,
+            value_name = "FILE",
+            conflicts_with = "decrypt",
+            required_unless_present = "decrypt"
+        )]
+        new_key_file: Option<PathBuf>,
+        /// Write the database in the clear instead
+        #[arg(long)]
+        decrypt: bool,
     },
     /// Restore a backup as a server's database (the server must be stopped)
     Restore {
@@ -197,6 +226,7 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Load FHIR JSON Bundles, single resources and Bulk Data NDJSON files or folders
     Import {
         /// SQLite database file (created if missing)
         #[arg(long)]
@@ -504,8 +534,8 @@ fn cache_command(action: CacheCommand) -> Result<()> {
     }
 }
 
-fn user_command(action: UserCommand) -> Result<()> {
-    let auth = |db: &Path| -> Result<Auth> { Ok(Auth::new(open_store(db)?)) };
+fn user_command(action: UserCommand, key: Option<&DbKey>) -> Result<()> {
+    let auth = |db: &Path| -> Result<Auth> { Ok(Auth::new(open_store(db, key)?)) };
     match action {
         UserCommand::Add {
             db,
@@ -631,8 +661,14 @@ fn user_command(action: UserCommand) -> Result<()> {
     Ok(())
 }
 
-fn open_store(db: &Path) -> Result<Store> {
-    Store::open(db).with_context(|| format!("cannot open database {}", db.display()))
+fn open_store(db: &Path, key: Option<&DbKey>) -> Result<Store> {
+    Store::open_keyed(db, bedside::store::DEFAULT_READERS, key.cloned())
+        .with_context(|| format!("cannot open database {}", db.display()))
+}
+
+/// The database key given to this run (--key-file, or the environment), if any.
+fn db_key(cli: &Cli) -> Result<Option<DbKey>> {
+    DbKey::configured(cli.key_file.as_deref()).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 fn progress_bar(len: u64, unit: &str) -> ProgressBar {
@@ -747,7 +783,7 @@ fn main() -> Result<()> {
             } else {
                 init_server_logging();
             }
-            let store = open_store(&bedside::paths::demo_db(patients)?)?;
+            let store = open_store(&bedside::paths::demo_db(patients)?, db_key(&cli)?.as_ref())?;
             // The marker is written last, so a first run that was interrupted seeds again.
             if store.info("demo-seeded")?.is_none() {
                 eprintln!("first run: seeding {patients} synthetic patients");
@@ -801,7 +837,7 @@ fn main() -> Result<()> {
                 result
             })
         }
-        Command::User { action } => user_command(action),
+        Command::User { action } => user_command(action, db_key(&cli)?.as_ref()),
         Command::Cache { action } => cache_command(action),
         Command::CheckConfig { actions, scopes } => check_config(&cli, actions, scopes),
         Command::Doctor => doctor(&cli),
@@ -837,7 +873,7 @@ fn main() -> Result<()> {
             // Held while serving: a second server or a restore cannot take the files.
             let _lock = bedside::store::backup::ServeLock::acquire(&db)
                 .with_context(|| format!("cannot serve {}", db.display()))?;
-            let store = Store::open_with_readers(&db, work.readers())
+            let store = Store::open_keyed(&db, work.readers(), db_key(&cli)?)
                 .with_context(|| format!("cannot open database {}", db.display()))?;
             // Scheduled backups come from the site's file, where the server runs.
             let (site, problems) = bedside::config::load(&bedside::config::site_config_path());
@@ -909,7 +945,7 @@ fn main() -> Result<()> {
             depth,
             large_charts,
         } => {
-            let store = open_store(&db)?;
+            let store = open_store(&db, db_key(&cli)?.as_ref())?;
             let mut opts = SeedOptions::new(patients, depth);
             opts.seed = seed;
             opts.anchor = anchor.unwrap_or(opts.anchor);
@@ -921,10 +957,12 @@ fn main() -> Result<()> {
                 Some(db) => db,
                 None => bedside::paths::default_db()?,
             };
+            let key = db_key(&cli)?;
             let started = Instant::now();
             let bar = progress_bar(0, "bytes");
             let verified = bedside::server::backups::backup_recorded(
                 &db,
+                key.as_ref(),
                 &to,
                 bedside::auth::audit::system_agent(),
                 |done, total| {
@@ -936,11 +974,16 @@ fn main() -> Result<()> {
             let verified =
                 verified.with_context(|| format!("the backup of {} failed", db.display()))?;
             println!(
-                "backed up {} to {} in {:.1} s: {} MB, integrity check ok, {} resources, {} audit records",
+                "backed up {} to {} in {:.1} s: {} MB{}, integrity check ok, {} resources, {} audit records",
                 db.display(),
                 to.display(),
                 started.elapsed().as_secs_f64(),
                 verified.bytes / 1_000_000,
+                if key.is_some() {
+                    ", encrypted with the database's key"
+                } else {
+                    ""
+                },
                 verified.resources,
                 verified.audit_records
             );
@@ -949,12 +992,72 @@ fn main() -> Result<()> {
             }
             Ok(())
         }
+        Command::Keygen { to } => {
+            DbKey::generate()
+                .write_new_file(&to)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "a new database key is in {} (mode 0600). Keep a copy apart from the backups: without it, neither the database nor its backups can be read.",
+                to.display()
+            );
+            Ok(())
+        }
+        Command::Rekey {
+            db,
+            new_key_file,
+            decrypt,
+        } => {
+            let db = match db {
+                Some(db) => db,
+                None => bedside::paths::default_db()?,
+            };
+            let from = db_key(&cli)?;
+            let to = match (&new_key_file, decrypt) {
+                (Some(file), _) => {
+                    Some(DbKey::read_file(file).map_err(|e| anyhow::anyhow!("{e}"))?)
+                }
+                (None, _) => None,
+            };
+            let started = Instant::now();
+            let done = bedside::store::key::rekey(&db, from.as_ref(), to.as_ref())
+                .with_context(|| format!("the key of {} was not changed", db.display()))?;
+            let mut event = bedside::auth::audit::Event::new(
+                bedside::auth::audit::Subtype::Rekey,
+                bedside::auth::audit::system_agent(),
+            );
+            let what = match (&from, &to) {
+                (None, Some(_)) => "encrypted",
+                (Some(_), Some(_)) => "given a new key",
+                _ => "decrypted",
+            };
+            event.resources = Vec::new();
+            event.description = Some(format!("database {what}"));
+            bedside::auth::audit::record_beside(&db, to.as_ref(), &[event]).context(
+                "the database was rewritten, but the audit record of it could not be written",
+            )?;
+            for file in &done.already {
+                println!("{} was already under the new key", file.display());
+            }
+            println!(
+                "{} {what} in {:.1} s ({} file(s) rewritten and checked){}",
+                db.display(),
+                started.elapsed().as_secs_f64(),
+                done.rewritten.len(),
+                if to.is_some() {
+                    "; serve it with --key-file (or BEDSIDE_DB_KEY_FILE). Backups made before keep their old key."
+                } else {
+                    ""
+                }
+            );
+            Ok(())
+        }
         Command::Restore { from, db, force } => {
             let db = match db {
                 Some(db) => db,
                 None => bedside::paths::default_db()?,
             };
-            let restored = bedside::store::backup::restore(&from, &db, force)
+            let key = db_key(&cli)?;
+            let restored = bedside::store::backup::restore(&from, &db, key.as_ref(), force)
                 .with_context(|| format!("{} was not restored", from.display()))?;
             let mut event = bedside::auth::audit::Event::new(
                 bedside::auth::audit::Subtype::Restore,
@@ -966,7 +1069,7 @@ fn main() -> Result<()> {
                 restored.verified.resources,
                 restored.verified.audit_records
             ));
-            bedside::auth::audit::record_beside(&db, &[event])
+            bedside::auth::audit::record_beside(&db, key.as_ref(), &[event])
                 .context("restored, but the restore's audit record could not be written")?;
             if let Some(aside) = &restored.set_aside {
                 println!("the database it replaced was kept as {}", aside.display());
@@ -983,7 +1086,7 @@ fn main() -> Result<()> {
         Command::Import { db, report, paths } => {
             let files = bedside::import::collect_files(&paths)
                 .context("cannot list the files to import")?;
-            let store = open_store(&db)?;
+            let store = open_store(&db, db_key(&cli)?.as_ref())?;
             let total: u64 = files
                 .iter()
                 .filter_map(|f| std::fs::metadata(f).ok())

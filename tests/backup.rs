@@ -315,7 +315,7 @@ async fn the_server_backs_up_on_schedule_keeps_the_newest_and_audits_each() {
     let kept = made();
     assert_eq!(kept.len(), 2, "{kept:?}");
     for file in &kept {
-        let verified = bedside::store::backup::verify(file).unwrap();
+        let verified = bedside::store::backup::verify(file, None).unwrap();
         assert!(
             verified.counts.contains(&("Patient".to_string(), 1)),
             "{:?}",

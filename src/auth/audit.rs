@@ -37,6 +37,8 @@ pub enum Subtype {
     Backup,
     /// The database restored from a backup.
     Restore,
+    /// The database encrypted, given a new key, or decrypted (`bedside rekey`).
+    Rekey,
 }
 
 impl Subtype {
@@ -61,6 +63,7 @@ impl Subtype {
             Subtype::Signature => "signature",
             Subtype::Backup => "backup",
             Subtype::Restore => "restore",
+            Subtype::Rekey => "rekey",
         }
     }
 
@@ -139,6 +142,11 @@ impl Subtype {
                 json!({"system": DCM, "code": "110107", "display": "Import"}),
                 json!({"system": "urn:bedside:audit", "code": "restore",
                     "display": "Database restored from a backup"}),
+            ),
+            Subtype::Rekey => (
+                json!({"system": DCM, "code": "110113", "display": "Security Alert"}),
+                json!({"system": "urn:bedside:audit", "code": "rekey",
+                    "display": "Database encryption key changed"}),
             ),
         }
     }
@@ -325,8 +333,13 @@ pub async fn record(store: &Store, events: &[Event]) -> std::result::Result<(), 
 
 /// Appends `events` to the trail of the database at `db` from outside a server (a command
 /// such as `bedside backup`), waiting for a running server's trail writer if need be.
-pub fn record_beside(db: &std::path::Path, events: &[Event]) -> Result<()> {
-    crate::store::append_to_trail(db, &rows(events))
+/// `key` is the database's, if it is encrypted.
+pub fn record_beside(
+    db: &std::path::Path,
+    key: Option<&crate::store::DbKey>,
+    events: &[Event],
+) -> Result<()> {
+    crate::store::append_to_trail(db, key, &rows(events))
 }
 
 /// The agent of a command run on the server's machine: the operating-system user.

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::auth::audit::{self, Agent, Event, Subtype};
-use crate::store::StoreError;
 use crate::store::backup::{self, Verified};
+use crate::store::{DbKey, StoreError};
 
 /// When and where the server backs up.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -42,11 +42,12 @@ impl Schedule {
 /// or not.
 pub fn backup_recorded(
     db: &Path,
+    key: Option<&DbKey>,
     to: &Path,
     agent: Agent,
     progress: impl Fn(u64, u64),
 ) -> Result<Verified, StoreError> {
-    let result = backup::backup(db, to, progress);
+    let result = backup::backup(db, key, to, progress);
     let mut event = Event::new(Subtype::Backup, agent);
     event.resources = Vec::new();
     match &result {
@@ -71,7 +72,7 @@ pub fn backup_recorded(
             event.description = Some(format!("backup to {} failed: {e}", to.display()));
         }
     }
-    if let Err(e) = audit::record_beside(db, &[event]) {
+    if let Err(e) = audit::record_beside(db, key, &[event]) {
         tracing::error!(error = %e, "the backup's audit record could not be written");
     }
     result
@@ -116,7 +117,11 @@ pub fn scheduled_backups(db: &Path, folder: &Path) -> Vec<PathBuf> {
 }
 
 /// One scheduled backup, then the oldest beyond `keep` removed.
-pub fn backup_once(db: &Path, schedule: &Schedule) -> Result<PathBuf, StoreError> {
+pub fn backup_once(
+    db: &Path,
+    key: Option<&DbKey>,
+    schedule: &Schedule,
+) -> Result<PathBuf, StoreError> {
     let to = scheduled_name(db, &schedule.folder);
     let agent = Agent {
         username: Some("bedside-server".into()),
@@ -124,7 +129,7 @@ pub fn backup_once(db: &Path, schedule: &Schedule) -> Result<PathBuf, StoreError
         role: None,
         reference: None,
     };
-    backup_recorded(db, &to, agent, |_, _| {})?;
+    backup_recorded(db, key, &to, agent, |_, _| {})?;
     let all = scheduled_backups(db, &schedule.folder);
     let surplus = all.len().saturating_sub(schedule.keep);
     for old in &all[..surplus] {
@@ -139,14 +144,15 @@ pub fn backup_once(db: &Path, schedule: &Schedule) -> Result<PathBuf, StoreError
 }
 
 /// Backs up on `schedule` until the task is dropped; the first backup after one interval.
-pub async fn run_schedule(db: PathBuf, schedule: Schedule) {
+pub async fn run_schedule(db: PathBuf, key: Option<DbKey>, schedule: Schedule) {
     let mut tick = tokio::time::interval(schedule.every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tick.tick().await;
     loop {
         tick.tick().await;
-        let (db, schedule) = (db.clone(), schedule.clone());
+        let (db, key, schedule) = (db.clone(), key.clone(), schedule.clone());
         // A failure is logged and audited; the next one is tried on time.
-        let _ = tokio::task::spawn_blocking(move || backup_once(&db, &schedule)).await;
+        let _ =
+            tokio::task::spawn_blocking(move || backup_once(&db, key.as_ref(), &schedule)).await;
     }
 }

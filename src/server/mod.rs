@@ -173,10 +173,13 @@ where
             ..config.work
         })),
     });
-    let scheduled = config
-        .backups
-        .clone()
-        .map(|schedule| tokio::spawn(backups::run_schedule(store.path().to_path_buf(), schedule)));
+    let scheduled = config.backups.clone().map(|schedule| {
+        tokio::spawn(backups::run_schedule(
+            store.path().to_path_buf(),
+            store.key().cloned(),
+            schedule,
+        ))
+    });
     listen::run(
         listener,
         app,

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 
+use super::key::{self, DbKey};
 use super::{Result, StoreError, trail_path};
 
 /// What a backup or restore found in the file it checked.
@@ -77,18 +78,25 @@ impl ServeLock {
     }
 }
 
-fn read_only(path: &Path) -> Result<Connection> {
+fn read_only(path: &Path, key: Option<&DbKey>) -> Result<Connection> {
     let conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
+    key::unlock(&conn, key)?;
     conn.busy_timeout(Duration::from_secs(30))?;
     Ok(conn)
 }
 
 /// Writes a backup of the database at `db` (and its audit trail) to `to`, which must not
 /// exist. `progress(done, total)` is called with bytes written so far and the expected total.
-pub fn backup(db: &Path, to: &Path, progress: impl Fn(u64, u64)) -> Result<Verified> {
+/// The backup of an encrypted database is encrypted with the same key.
+pub fn backup(
+    db: &Path,
+    key: Option<&DbKey>,
+    to: &Path,
+    progress: impl Fn(u64, u64),
+) -> Result<Verified> {
     if !db.exists() {
         return Err(StoreError::invalid(format!(
             "there is no database at {}",
@@ -108,7 +116,7 @@ pub fn backup(db: &Path, to: &Path, progress: impl Fn(u64, u64)) -> Result<Verif
     // Empty and private before SQLite writes a byte of patient data into it.
     crate::files::private_file(&partial)
         .map_err(|e| StoreError::invalid(format!("cannot create {}: {e}", partial.display())))?;
-    let result = write_backup(db, &partial, &progress).and_then(|()| verify(&partial));
+    let result = write_backup(db, key, &partial, &progress).and_then(|()| verify(&partial, key));
     match result {
         Ok(verified) => {
             sync_file(&partial)?;
@@ -126,14 +134,21 @@ pub fn backup(db: &Path, to: &Path, progress: impl Fn(u64, u64)) -> Result<Verif
     }
 }
 
-fn write_backup(db: &Path, partial: &Path, progress: &impl Fn(u64, u64)) -> Result<()> {
+fn write_backup(
+    db: &Path,
+    key: Option<&DbKey>,
+    partial: &Path,
+    progress: &impl Fn(u64, u64),
+) -> Result<()> {
     let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
     let mut wal = db.as_os_str().to_owned();
     wal.push("-wal");
     let total = size(db) + size(Path::new(&wal));
-    let source = read_only(db)?;
+    let source = read_only(db, key).map_err(|e| opening(db, key, e))?;
     let target = partial.to_string_lossy().into_owned();
-    // One read transaction: the snapshot is consistent while writers go on. The copy runs on
+    // One read transaction: the snapshot is consistent while writers go on (and, with a key,
+    // SQLCipher writes the copy under the same key: nothing of it is ever plain on disk). The
+    // copy runs on
     // its own thread; this one reports how far it has got.
     let copy = std::thread::scope(|scope| {
         let job = scope.spawn(move || source.execute("VACUUM INTO ?1", [&target]));
@@ -149,12 +164,13 @@ fn write_backup(db: &Path, partial: &Path, progress: &impl Fn(u64, u64)) -> Resu
         Err(_) => return Err(StoreError::invalid("the backup copy failed")),
     }
     let mut conn = Connection::open(partial)?;
+    key::unlock(&conn, key)?;
     conn.pragma_update(None, "journal_mode", "DELETE")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     // Every other audit record, from the trail file beside the database.
     let trail = trail_path(db);
     if trail.exists() {
-        let trail_conn = read_only(&trail)?;
+        let trail_conn = read_only(&trail, key).map_err(|e| opening(&trail, key, e))?;
         let tx = conn.transaction()?;
         {
             let mut events = trail_conn.prepare(
@@ -199,18 +215,53 @@ fn write_backup(db: &Path, partial: &Path, progress: &impl Fn(u64, u64)) -> Resu
     Ok(())
 }
 
+/// Why `file` did not open, said for the person who gave (or did not give) the key.
+fn opening(file: &Path, key: Option<&DbKey>, e: StoreError) -> StoreError {
+    let not_a_database = matches!(&e, StoreError::Db(db)
+        if db.sqlite_error_code() == Some(rusqlite::ErrorCode::NotADatabase));
+    if !not_a_database {
+        return e;
+    }
+    let plain = key::is_plain_sqlite(file).ok();
+    StoreError::invalid(match (key, plain) {
+        (Some(_), Some(true)) => format!(
+            "{} is not encrypted, but a key was given (leave the key out, or encrypt it with `bedside rekey`)",
+            file.display()
+        ),
+        (Some(_), _) => format!(
+            "the key does not open {}: a wrong key, or a file that is not a bedside database",
+            file.display()
+        ),
+        (None, Some(false)) => format!(
+            "{} is encrypted (or is not a database): give its key (--key-file, {} or {})",
+            file.display(),
+            key::KEY_FILE_ENV,
+            key::KEY_ENV
+        ),
+        (None, _) => format!(
+            "{} is not a bedside database (or it is damaged)",
+            file.display()
+        ),
+    })
+}
+
 /// Checks a database or backup file: SQLite's integrity check, and what it holds.
-pub fn verify(file: &Path) -> Result<Verified> {
-    let conn = read_only(file).map_err(|_| {
-        StoreError::invalid(format!("{} is not a readable database", file.display()))
+pub fn verify(file: &Path, key: Option<&DbKey>) -> Result<Verified> {
+    let conn = read_only(file, key).map_err(|e| match opening(file, key, e) {
+        StoreError::Db(_) => {
+            StoreError::invalid(format!("{} is not a readable database", file.display()))
+        }
+        other => other,
     })?;
     let check: String = conn
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .map_err(|_| {
-            StoreError::invalid(format!(
+        .map_err(|e| opening(file, key, e.into()))
+        .map_err(|e| match e {
+            StoreError::Db(_) => StoreError::invalid(format!(
                 "{} is not a bedside database (or it is damaged)",
                 file.display()
-            ))
+            )),
+            other => other,
         })?;
     if check != "ok" {
         return Err(StoreError::invalid(format!(
@@ -253,8 +304,9 @@ pub struct Restored {
 
 /// Restores the backup `from` as the database `db`. Refuses while a server holds `db`, and
 /// when `db` exists unless `force` (then the old files are renamed aside, not deleted).
-pub fn restore(from: &Path, db: &Path, force: bool) -> Result<Restored> {
-    let verified = verify(from)?;
+/// `key` opens the backup, and the restored database is under it.
+pub fn restore(from: &Path, db: &Path, key: Option<&DbKey>, force: bool) -> Result<Restored> {
+    let verified = verify(from, key)?;
     if ServeLock::held(db) {
         return Err(StoreError::Conflict(format!(
             "a bedside server is running on {}; stop it before restoring",

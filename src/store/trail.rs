@@ -76,11 +76,13 @@ pub(crate) fn insert_rows(conn: &Connection, rows: &[AuditRow]) -> rusqlite::Res
 
 /// Appends `rows` to the trail beside the database at `db` from another process (or without
 /// a `Store`): one durable transaction, waiting for the trail's writer if it is committing.
-pub fn append_to_trail(db: &Path, rows: &[AuditRow]) -> Result<()> {
+/// `key` is the database's (the trail is encrypted as the database is).
+pub fn append_to_trail(db: &Path, key: Option<&super::DbKey>, rows: &[AuditRow]) -> Result<()> {
     let path = trail_path(db);
     crate::files::private_file(&path)
         .map_err(|e| StoreError::invalid(format!("cannot create {}: {e}", path.display())))?;
     let mut conn = Connection::open(&path)?;
+    super::key::unlock(&conn, key)?;
     conn.busy_timeout(std::time::Duration::from_secs(30))?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -117,7 +119,7 @@ impl Trail {
     /// Opens (creating if needed) the trail beside `db` and starts its writer.
     pub(crate) fn open(
         db: &Path,
-        configure: fn(&Connection) -> rusqlite::Result<()>,
+        configure: &dyn Fn(&Connection) -> rusqlite::Result<()>,
     ) -> Result<Trail> {
         let path = trail_path(db);
         crate::files::private_file(&path)

@@ -266,7 +266,18 @@ pub fn user_and_patient(
     role: Role,
     patient: Value,
 ) -> (String, String) {
-    let store = Store::open(db).unwrap();
+    user_and_patient_keyed(db, None, username, role, patient)
+}
+
+/// `user_and_patient` in a database encrypted with `key`.
+pub fn user_and_patient_keyed(
+    db: &std::path::Path,
+    key: Option<&bedside::store::DbKey>,
+    username: &str,
+    role: Role,
+    patient: Value,
+) -> (String, String) {
+    let store = Store::open_keyed(db, 4, key.cloned()).unwrap();
     let auth = Auth::new(store.clone());
     auth.add_user(username, "", role, TEST_PASSWORD).unwrap();
     let token = auth.issue_for(username).unwrap().token;
