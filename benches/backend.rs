@@ -267,11 +267,7 @@ impl Server {
         let child = Command::new(env!("CARGO_BIN_EXE_bedside"))
             .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--db"])
             .arg(db)
-            .envs(
-                bench_key()
-                    .map(|_| ("BEDSIDE_DB_KEY", "5a".repeat(32)))
-                    .into_iter(),
-            )
+            .envs(bench_key().map(|_| ("BEDSIDE_DB_KEY", "5a".repeat(32))))
             .stderr(Stdio::null())
             .spawn()
             .unwrap();

@@ -1,6 +1,6 @@
 //! Load bench: ward terminals over real HTTP against `bedside serve` in its own process.
 //!
-//!   cargo bench --bench load -- --terminals 50 --writers 5 --seconds 30
+//!   cargo bench --bench load -- --terminals 50 --writers 5 --seconds 30 [--warmup 3]
 //!   cargo bench --bench load -- --terminals 200 --writers 5 --seconds 30 --slow-write 12
 //!
 //! Each terminal loops without pause: a name search, a patient read, the patient's allergy
@@ -90,6 +90,9 @@ fn main() {
     let writers = arg("--writers", 5) as usize;
     let seconds = arg("--seconds", 30);
     let slow_write = arg("--slow-write", 12);
+    // Untimed first seconds: every terminal's connection, first request and the server's
+    // caches are made before anything counts.
+    let warmup = arg("--warmup", 3);
     let charts = arg("--charts", 2_000);
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench");
     std::fs::create_dir_all(&dir).unwrap();
@@ -109,7 +112,7 @@ fn main() {
     let (patients, families, tokens) = prepare(&db, terminals + writers + 1);
     let mut server = Server::start(&db);
     println!(
-        "load: {terminals} terminals + {writers} writers for {seconds} s against {} ({} charts)",
+        "load: {terminals} terminals + {writers} writers for {seconds} s (after {warmup} s untimed) against {} ({} charts)",
         server.base,
         patients.len()
     );
@@ -122,6 +125,7 @@ fn main() {
         .unwrap();
     rt.block_on(async {
         let stop = Arc::new(AtomicBool::new(false));
+        let measuring = Arc::new(AtomicBool::new(false));
         let peak_rss = Arc::new(AtomicU64::new(0));
         let peak_threads = Arc::new(AtomicU64::new(0));
         let sampler = {
@@ -143,23 +147,32 @@ fn main() {
         let mut tasks = Vec::new();
         for (t, token) in tokens.iter().enumerate().take(terminals) {
             let http = client(token);
-            let (base, patients, families, stop) = (
+            let (base, patients, families, run) = (
                 server.base.clone(),
                 patients.clone(),
                 families.clone(),
-                stop.clone(),
+                Run {
+                    stop: stop.clone(),
+                    measuring: measuring.clone(),
+                },
             );
             tasks.push(tokio::spawn(async move {
-                terminal(t as u64, http, base, patients, families, stop).await
+                terminal(t as u64, http, base, patients, families, run).await
             }));
         }
         for w in 0..writers {
             let http = client(&tokens[terminals + w]);
-            let (base, patients, stop) = (server.base.clone(), patients.clone(), stop.clone());
+            let run = Run {
+                stop: stop.clone(),
+                measuring: measuring.clone(),
+            };
+            let (base, patients) = (server.base.clone(), patients.clone());
             tasks.push(tokio::spawn(async move {
-                writer(w as u64, http, base, patients, stop).await
+                writer(w as u64, http, base, patients, run).await
             }));
         }
+        tokio::time::sleep(Duration::from_secs(warmup)).await;
+        measuring.store(true, Ordering::Relaxed);
         let started = Instant::now();
         tokio::time::sleep(Duration::from_secs(seconds)).await;
         stop.store(true, Ordering::Relaxed);
@@ -255,11 +268,11 @@ async fn terminal(
     base: String,
     patients: Arc<Vec<String>>,
     families: Arc<Vec<String>>,
-    stop: Arc<AtomicBool>,
+    run: Run,
 ) -> Tally {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(n);
     let mut tally = Tally::default();
-    while !stop.load(Ordering::Relaxed) {
+    while !run.stop.load(Ordering::Relaxed) {
         let family = &families[rng.random_range(0..families.len())];
         let prefix: String = family.chars().take(3).collect();
         let id = &patients[rng.random_range(0..patients.len())];
@@ -272,10 +285,18 @@ async fn terminal(
         for (kind, url) in urls.iter().enumerate() {
             let t = Instant::now();
             let outcome = get(&http, url).await;
-            tally.add(kind, t.elapsed(), outcome);
+            if run.measuring.load(Ordering::Relaxed) {
+                tally.add(kind, t.elapsed(), outcome);
+            }
         }
     }
     tally
+}
+
+/// When a simulated user stops, and whether what it does counts yet.
+struct Run {
+    stop: Arc<AtomicBool>,
+    measuring: Arc<AtomicBool>,
 }
 
 async fn writer(
@@ -283,15 +304,17 @@ async fn writer(
     http: reqwest::Client,
     base: String,
     patients: Arc<Vec<String>>,
-    stop: Arc<AtomicBool>,
+    run: Run,
 ) -> Tally {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1_000 + n);
     let mut tally = Tally::default();
-    while !stop.load(Ordering::Relaxed) {
+    while !run.stop.load(Ordering::Relaxed) {
         let id = &patients[rng.random_range(0..patients.len())];
         let t = Instant::now();
         let outcome = post_vital(&http, &base, id, rng.random_range(50..120)).await;
-        tally.add(4, t.elapsed(), outcome);
+        if run.measuring.load(Ordering::Relaxed) {
+            tally.add(4, t.elapsed(), outcome);
+        }
     }
     tally
 }

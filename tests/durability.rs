@@ -525,7 +525,8 @@ fn a_damaged_database_file_is_named_at_start_with_what_to_do() {
     assert!(!out.status.success());
     let said = String::from_utf8_lossy(&out.stderr);
     assert!(
-        said.contains("not a bedside database, or it is damaged"),
+        said.contains("not a bedside database, or it is damaged")
+            && said.contains("bedside restore"),
         "{said}"
     );
     assert!(said.contains("bedside restore"), "{said}");

@@ -35,6 +35,20 @@ fn text(out: &std::process::Output) -> String {
     )
 }
 
+/// `bedside rekey --db DB --new-key-file NEW`, the current key from `current`.
+fn rekey_to(db: &Path, new: &Path, current: Option<&Path>) -> std::process::Output {
+    bedside(
+        &[
+            "rekey",
+            "--db",
+            db.to_str().unwrap(),
+            "--new-key-file",
+            new.to_str().unwrap(),
+        ],
+        current,
+    )
+}
+
 fn new_key(dir: &Path, name: &str) -> (PathBuf, DbKey) {
     let file = dir.join(name);
     let out = bedside(&["keygen", "--to", file.to_str().unwrap()], None);
@@ -254,16 +268,7 @@ fn rekey_encrypts_a_plain_database_in_place_changes_its_key_and_decrypts_it() {
 
     // Plain to encrypted, in place: same resources, the trail encrypted too, nothing plain
     // left beside it.
-    let out = bedside(
-        &[
-            "rekey",
-            "--db",
-            db_arg,
-            "--new-key-file",
-            first_file.to_str().unwrap(),
-        ],
-        None,
-    );
+    let out = rekey_to(&db, &first_file, None);
     assert!(out.status.success(), "{}", text(&out));
     let trail = bedside::store::trail_path(&db);
     for file in [&db, &trail] {
@@ -289,16 +294,7 @@ fn rekey_encrypts_a_plain_database_in_place_changes_its_key_and_decrypts_it() {
     }
 
     // Run again (as after an interruption): nothing left to do, nothing broken.
-    let again = bedside(
-        &[
-            "rekey",
-            "--db",
-            db_arg,
-            "--new-key-file",
-            first_file.to_str().unwrap(),
-        ],
-        None,
-    );
+    let again = rekey_to(&db, &first_file, None);
     assert!(again.status.success(), "{}", text(&again));
     assert!(
         text(&again).contains("already under the new key"),
@@ -307,16 +303,7 @@ fn rekey_encrypts_a_plain_database_in_place_changes_its_key_and_decrypts_it() {
     );
 
     // To a new key: the old one no longer opens it.
-    let out = bedside(
-        &[
-            "rekey",
-            "--db",
-            db_arg,
-            "--new-key-file",
-            second_file.to_str().unwrap(),
-        ],
-        Some(&first_file),
-    );
+    let out = rekey_to(&db, &second_file, Some(&first_file));
     assert!(out.status.success(), "{}", text(&out));
     assert!(Store::open_keyed(&db, 2, Some(first)).is_err());
     assert!(surname_found(

@@ -385,7 +385,12 @@ pub fn search(store: &Store, filter: &Filter) -> Result<(Vec<Stored>, i64)> {
     // {db} is `main` (the records of resource writes) or `trail` (all others).
     let mut from = "{db}.audit a".to_string();
     if let Some(patient) = &filter.patient {
-        from = "{db}.audit_patient p JOIN {db}.audit a ON a.seq = p.seq".into();
+        // The trail's newest patient rows wait in `audit_patient_recent` until they are
+        // folded in (a row being folded is in both for a moment: UNION shows it once).
+        from = "(SELECT patient_id, recorded, seq FROM {db}.audit_patient
+                 UNION SELECT patient_id, recorded, seq FROM {db}.audit_patient_recent) p
+                 JOIN {db}.audit a ON a.seq = p.seq"
+            .into();
         args.push(patient.clone().into());
         conds.push(format!("p.patient_id = ?{}", args.len()));
     }

@@ -174,39 +174,45 @@ fn write_backup(
         let tx = conn.transaction()?;
         {
             let mut events = trail_conn.prepare(
-                "SELECT id, recorded, username, subtype, outcome, json FROM audit ORDER BY seq",
-            )?;
-            let mut patients = trail_conn.prepare(
-                "SELECT patient_id FROM audit_patient WHERE seq = (SELECT seq FROM audit WHERE id = ?1)",
+                "SELECT seq, id, recorded, username, subtype, outcome, json FROM audit ORDER BY seq",
             )?;
             let mut insert = tx.prepare(
                 "INSERT OR IGNORE INTO audit (id, recorded, username, subtype, outcome, json)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?;
+            // The trail's record numbers and theirs in the backup (one pass over each table:
+            // looking a record's patients up one by one would read the patient table again
+            // for every record).
+            let mut renumbered = std::collections::HashMap::new();
+            let mut rows = events.query([])?;
+            while let Some(row) = rows.next()? {
+                let added = insert.execute(rusqlite::params![
+                    row.get::<_, String>(1)?,
+                    row.get::<_, i64>(2)?,
+                    row.get::<_, Option<String>>(3)?,
+                    row.get::<_, String>(4)?,
+                    row.get::<_, String>(5)?,
+                    row.get::<_, String>(6)?,
+                ])?;
+                if added == 1 {
+                    renumbered.insert(row.get::<_, i64>(0)?, tx.last_insert_rowid());
+                }
+            }
+            let mut patients = trail_conn.prepare(
+                "SELECT patient_id, recorded, seq FROM audit_patient
+                 UNION SELECT patient_id, recorded, seq FROM audit_patient_recent",
+            )?;
             let mut insert_patient = tx.prepare(
                 "INSERT OR IGNORE INTO audit_patient (patient_id, recorded, seq) VALUES (?1, ?2, ?3)",
             )?;
-            let mut rows = events.query([])?;
+            let mut rows = patients.query([])?;
             while let Some(row) = rows.next()? {
-                let id: String = row.get(0)?;
-                let recorded: i64 = row.get(1)?;
-                let added = insert.execute(rusqlite::params![
-                    id,
-                    recorded,
-                    row.get::<_, Option<String>>(2)?,
-                    row.get::<_, String>(3)?,
-                    row.get::<_, String>(4)?,
-                    row.get::<_, String>(5)?,
-                ])?;
-                if added == 0 {
-                    continue;
-                }
-                let seq = tx.last_insert_rowid();
-                let found = patients
-                    .query_map([&id], |r| r.get::<_, String>(0))?
-                    .collect::<rusqlite::Result<Vec<_>>>()?;
-                for patient in found {
-                    insert_patient.execute(rusqlite::params![patient, recorded, seq])?;
+                if let Some(seq) = renumbered.get(&row.get::<_, i64>(2)?) {
+                    insert_patient.execute(rusqlite::params![
+                        row.get::<_, String>(0)?,
+                        row.get::<_, i64>(1)?,
+                        seq
+                    ])?;
                 }
             }
         }
@@ -223,7 +229,12 @@ fn opening(file: &Path, key: Option<&DbKey>, e: StoreError) -> StoreError {
         return e;
     }
     let plain = key::is_plain_sqlite(file).ok();
+    let encrypted = key::looks_encrypted(file);
     StoreError::invalid(match (key, plain) {
+        (None, _) if !encrypted => format!(
+            "{} is not a bedside database (or it is damaged)",
+            file.display()
+        ),
         (Some(_), Some(true)) => format!(
             "{} is not encrypted, but a key was given (leave the key out, or encrypt it with `bedside rekey`)",
             file.display()

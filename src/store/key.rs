@@ -193,6 +193,13 @@ pub fn is_plain_sqlite(path: &Path) -> std::io::Result<bool> {
     Ok(n == 16 && &head == b"SQLite format 3\0")
 }
 
+/// Whether the file at `path` looks like an encrypted database: no plain header, and whole
+/// pages (a text file, or a truncated one, is not taken for one).
+pub fn looks_encrypted(path: &Path) -> bool {
+    let whole_pages = std::fs::metadata(path).is_ok_and(|m| m.len() >= 1024 && m.len() % 512 == 0);
+    whole_pages && is_plain_sqlite(path).ok() == Some(false)
+}
+
 const NO_ENCRYPTION: &str =
     "this build of bedside has no encryption at rest (built without the `encryption` feature)";
 

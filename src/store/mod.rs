@@ -141,9 +141,11 @@ impl Store {
             // counted in the server's RSS again (1.8 GB for 16 readers of a 167 MB database).
             c.pragma_update(None, "query_only", true)
         });
+        // All readers opened up front (each a few milliseconds): opened on demand, the first
+        // burst of requests waited for them one by one (half a second at 50 terminals).
         let readers = r2d2::Pool::builder()
             .max_size(readers.max(2))
-            .min_idle(Some(1))
+            .min_idle(Some(readers.max(2)))
             .connection_timeout(BUSY_TIMEOUT)
             .build(manager)?;
         Ok(Store {
@@ -467,8 +469,8 @@ fn explain_open(path: &Path, key: Option<&DbKey>, e: StoreError) -> StoreError {
             path.display(),
             trail_path(path).display()
         ),
-        Some(NotADatabase) if key::is_plain_sqlite(path).ok() == Some(false) => format!(
-            "{} is encrypted, or is not a database: give its key (--key-file, {} or {})",
+        Some(NotADatabase) if key::looks_encrypted(path) => format!(
+            "{} is encrypted, or it is not a bedside database, or it is damaged: if it is encrypted, give its key (--key-file, {} or {}); if not, restore it from a backup (`bedside restore`)",
             path.display(),
             key::KEY_FILE_ENV,
             key::KEY_ENV

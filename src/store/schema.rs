@@ -133,6 +133,13 @@ CREATE TABLE IF NOT EXISTS audit_patient (
     patient_id TEXT NOT NULL, recorded INTEGER NOT NULL, seq INTEGER NOT NULL,
     PRIMARY KEY (patient_id, recorded, seq)
 ) WITHOUT ROWID;
+-- The trail's patient rows as they come, in arrival order: appending touches a page or two
+-- per commit, where audit_patient (ordered by patient) would touch one page per patient. They
+-- are folded into audit_patient in sorted passes (trail.rs); searches read both. Empty in the
+-- resource database.
+CREATE TABLE IF NOT EXISTS audit_patient_recent (
+    patient_id TEXT NOT NULL, recorded INTEGER NOT NULL, seq INTEGER NOT NULL
+);
 CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
     BEGIN SELECT RAISE(ABORT, 'audit records cannot be changed'); END;
 CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit

@@ -35,8 +35,8 @@ pub struct AuditRow {
     pub patients: Vec<String>,
 }
 
-/// WAL pages between the trail's checkpoints (4 KiB each: 32 MiB).
-const TRAIL_CHECKPOINT_PAGES: i64 = 8_000;
+/// How often the trail's checkpointer folds its WAL back into the file.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Records committed in one transaction at most (a bound on one batch's memory and time).
 const MAX_BATCH: usize = 2_000;
@@ -48,15 +48,37 @@ pub fn trail_path(db: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
+/// Where the patient rows of new records go: straight into the patient index (the records of
+/// resource writes, in the resource database), or appended to be folded in later (the trail).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PatientRows {
+    Indexed,
+    Appended,
+}
+
+/// Patient rows waiting in `audit_patient_recent` before a fold pass starts.
+const FOLD_AT: usize = 20_000;
+/// Rows folded per transaction: a few milliseconds, between two group commits.
+const FOLD_CHUNK: usize = 1_000;
+
 /// Appends `rows` to the audit tables of `conn` (inside the caller's transaction).
-pub(crate) fn insert_rows(conn: &Connection, rows: &[AuditRow]) -> rusqlite::Result<()> {
+pub(crate) fn insert_rows(
+    conn: &Connection,
+    rows: &[AuditRow],
+    patients: PatientRows,
+) -> rusqlite::Result<()> {
     let mut event = conn.prepare_cached(
         "INSERT INTO audit (id, recorded, username, subtype, outcome, json)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?;
-    let mut patient = conn.prepare_cached(
-        "INSERT OR IGNORE INTO audit_patient (patient_id, recorded, seq) VALUES (?1, ?2, ?3)",
-    )?;
+    let mut patient = conn.prepare_cached(match patients {
+        PatientRows::Indexed => {
+            "INSERT OR IGNORE INTO audit_patient (patient_id, recorded, seq) VALUES (?1, ?2, ?3)"
+        }
+        PatientRows::Appended => {
+            "INSERT INTO audit_patient_recent (patient_id, recorded, seq) VALUES (?1, ?2, ?3)"
+        }
+    })?;
     for row in rows {
         event.execute(rusqlite::params![
             row.id,
@@ -88,7 +110,7 @@ pub fn append_to_trail(db: &Path, key: Option<&super::DbKey>, rows: &[AuditRow])
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.execute_batch(super::schema::AUDIT_SCHEMA)?;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    insert_rows(&tx, rows)?;
+    insert_rows(&tx, rows, PatientRows::Appended)?;
     tx.commit()?;
     Ok(())
 }
@@ -105,6 +127,8 @@ pub(crate) struct Trail {
     path: PathBuf,
     jobs: Mutex<Option<mpsc::Sender<Job>>>,
     thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// The checkpointer's stop signal and thread.
+    checkpointer: Mutex<Option<(mpsc::Sender<()>, std::thread::JoinHandle<()>)>>,
     /// Batches committed and records in them, for the load bench's report and tests.
     pub(crate) stats: Arc<TrailStats>,
 }
@@ -132,10 +156,28 @@ impl Trail {
         let conn = Connection::open(&path)?;
         configure(&conn)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
-        // The trail's pages that change are mostly the same few (the ends of the table and
-        // its indexes): checkpointing seldom copies each once instead of once per commit.
-        conn.pragma_update(None, "wal_autocheckpoint", TRAIL_CHECKPOINT_PAGES)?;
+        // Checkpoints run on a thread of their own: done by the writer, a checkpoint of
+        // thousands of pages held every request waiting for its record for 100 ms or more.
+        conn.pragma_update(None, "wal_autocheckpoint", 0)?;
         conn.execute_batch(super::schema::AUDIT_SCHEMA)?;
+        let checkpoints = Connection::open(&path)?;
+        configure(&checkpoints)?;
+        let (stop, stopped) = mpsc::channel::<()>();
+        let checkpointer = std::thread::Builder::new()
+            .name("audit-checkpoint".into())
+            .spawn(move || {
+                // PASSIVE: copies what no reader still needs, never waits for the writer.
+                while let Err(mpsc::RecvTimeoutError::Timeout) =
+                    stopped.recv_timeout(CHECKPOINT_EVERY)
+                {
+                    if let Err(e) =
+                        checkpoints.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+                    {
+                        tracing::warn!(error = %e, "the audit trail's checkpoint failed");
+                    }
+                }
+            })
+            .map_err(|e| StoreError::invalid(format!("cannot start the audit writer: {e}")))?;
         let (jobs, queue) = mpsc::channel::<Job>();
         let stats = Arc::new(TrailStats::default());
         let thread = {
@@ -149,6 +191,7 @@ impl Trail {
             path,
             jobs: Mutex::new(Some(jobs)),
             thread: Mutex::new(Some(thread)),
+            checkpointer: Mutex::new(Some((stop, checkpointer))),
             stats,
         })
     }
@@ -182,6 +225,15 @@ impl Drop for Trail {
     fn drop(&mut self) {
         // Closing the queue ends the writer once it has committed what was queued.
         self.jobs.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some((stop, thread)) = self
+            .checkpointer
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        {
+            drop(stop);
+            let _ = thread.join();
+        }
         if let Some(thread) = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take() {
             let _ = thread.join();
         }
@@ -190,7 +242,24 @@ impl Drop for Trail {
 
 fn run(mut conn: Connection, queue: mpsc::Receiver<Job>, stats: &TrailStats) {
     use std::sync::atomic::Ordering;
-    while let Ok(first) = queue.recv() {
+    let mut waiting: usize = conn
+        .query_row("SELECT count(*) FROM audit_patient_recent", [], |r| {
+            r.get::<_, i64>(0)
+        })
+        .map_or(0, |n| n as usize);
+    let mut fold: Option<Fold> = None;
+    loop {
+        let first = match queue.recv_timeout(std::time::Duration::from_secs(1)) {
+            Ok(job) => job,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                // Quiet: fold what is waiting, a chunk at a time.
+                if waiting > 0 || fold.is_some() {
+                    fold_step(&mut conn, &mut fold, &mut waiting);
+                }
+                continue;
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        };
         let mut jobs = vec![first];
         let mut count = jobs[0].rows.len();
         while count < MAX_BATCH {
@@ -207,18 +276,119 @@ fn run(mut conn: Connection, queue: mpsc::Receiver<Job>, stats: &TrailStats) {
             stats.batches.fetch_add(1, Ordering::Relaxed);
             stats.records.fetch_add(count as u64, Ordering::Relaxed);
         }
+        for (job, result) in jobs.iter().zip(&outcome) {
+            if result.is_ok() {
+                waiting += job.rows.iter().map(|r| r.patients.len()).sum::<usize>();
+            }
+        }
         for (job, result) in jobs.into_iter().zip(outcome) {
             let _ = job.reply.send(result);
+        }
+        if fold.is_some() || waiting >= FOLD_AT {
+            fold_step(&mut conn, &mut fold, &mut waiting);
         }
     }
     // The last checkpoint folds the WAL back into the file.
     let _ = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);");
 }
 
-/// Commits `jobs` in one transaction; a job whose rows cannot be stored is rolled back on its
-/// own (a savepoint each), so it does not fail the others. If the commit itself fails (a full
-/// disk), every job fails.
+/// A fold pass: the waiting patient rows (up to `upto`, by arrival), sorted by patient, moved
+/// into `audit_patient` a chunk per transaction. Sorted, a chunk's rows share the pages of
+/// their patients, so the index is written a page per patient per pass instead of a page per
+/// row per commit. Until the pass ends, the rows it moved are in both tables (searches take
+/// the union, so nothing shows twice); the last step deletes them from the waiting table. A
+/// pass cut short by a crash is done again: moving is idempotent (`INSERT OR IGNORE`).
+struct Fold {
+    rows: Vec<(String, i64, i64)>,
+    next: usize,
+    upto: i64,
+}
+
+fn fold_step(conn: &mut Connection, fold: &mut Option<Fold>, waiting: &mut usize) {
+    let result = (|| -> rusqlite::Result<()> {
+        if fold.is_none() {
+            // At most FOLD_AT rows a pass, so reading and sorting them stays short.
+            let upto: i64 = conn.query_row(
+                "SELECT coalesce(min(max(rowid), min(rowid) + ?1 - 1), 0) FROM audit_patient_recent",
+                [FOLD_AT as i64],
+                |r| r.get(0),
+            )?;
+            let mut stmt = conn.prepare(
+                "SELECT patient_id, recorded, seq FROM audit_patient_recent WHERE rowid <= ?1",
+            )?;
+            let mut rows = stmt
+                .query_map([upto], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect::<rusqlite::Result<Vec<(String, i64, i64)>>>()?;
+            rows.sort_unstable();
+            *fold = Some(Fold {
+                rows,
+                next: 0,
+                upto,
+            });
+        }
+        let Some(pass) = fold.as_mut() else {
+            return Ok(());
+        };
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let end = (pass.next + FOLD_CHUNK).min(pass.rows.len());
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT OR IGNORE INTO audit_patient (patient_id, recorded, seq) VALUES (?1, ?2, ?3)",
+            )?;
+            for (patient, recorded, seq) in &pass.rows[pass.next..end] {
+                insert.execute(rusqlite::params![patient, recorded, seq])?;
+            }
+        }
+        let done = end == pass.rows.len();
+        if done {
+            tx.execute(
+                "DELETE FROM audit_patient_recent WHERE rowid <= ?1",
+                [pass.upto],
+            )?;
+        }
+        tx.commit()?;
+        pass.next = end;
+        if done {
+            *waiting = waiting.saturating_sub(pass.rows.len());
+            *fold = None;
+        }
+        Ok(())
+    })();
+    if let Err(e) = result {
+        // The rows stay where they are (searches read both tables); the pass starts again.
+        tracing::warn!(error = %e, "the audit trail's patient index could not be folded");
+        *fold = None;
+    }
+}
+
+/// Commits `jobs` in one transaction. If one job's rows cannot be stored, the batch is done
+/// again with a savepoint per job, so the failing job is rolled back alone and does not fail
+/// the others. If the commit itself fails (a full disk), every job fails.
 fn commit(conn: &mut Connection, jobs: &[Job]) -> Vec<std::result::Result<(), String>> {
+    // Most batches store every row: one transaction, no savepoints (a savepoint copies each
+    // page it first changes).
+    let all = (|| -> rusqlite::Result<()> {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        for job in jobs {
+            insert_rows(&tx, &job.rows, PatientRows::Appended)?;
+        }
+        tx.commit()
+    })();
+    match all {
+        Ok(()) => return jobs.iter().map(|_| Ok(())).collect(),
+        Err(e) if super::error::storage_problem(&e).is_some() => {
+            tracing::error!(error = %e, "the audit trail could not be written");
+            return jobs
+                .iter()
+                .map(|_| Err("the audit trail could not be written".to_string()))
+                .collect();
+        }
+        Err(_) => {}
+    }
+    commit_each(conn, jobs)
+}
+
+fn commit_each(conn: &mut Connection, jobs: &[Job]) -> Vec<std::result::Result<(), String>> {
     let failed = |e: &dyn std::fmt::Display| {
         tracing::error!(error = %e, "the audit trail could not be written");
         Err("the audit trail could not be written".to_string())
@@ -231,7 +401,7 @@ fn commit(conn: &mut Connection, jobs: &[Job]) -> Vec<std::result::Result<(), St
     for job in jobs {
         let stored = tx
             .execute_batch("SAVEPOINT job")
-            .and_then(|()| insert_rows(&tx, &job.rows));
+            .and_then(|()| insert_rows(&tx, &job.rows, PatientRows::Appended));
         match stored {
             Ok(()) => {
                 results.push(tx.execute_batch("RELEASE job").map_err(|e| {
@@ -249,4 +419,72 @@ fn commit(conn: &mut Connection, jobs: &[Job]) -> Vec<std::result::Result<(), St
         return jobs.iter().map(|_| failed(&e)).collect();
     }
     results
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::auth::audit::{self, Event, Filter, Subtype};
+    use crate::store::Store;
+
+    fn trail_rows(store: &Store, table: &str) -> i64 {
+        store
+            .read_side(|c| {
+                Ok(
+                    c.query_row(&format!("SELECT count(*) FROM trail.{table}"), [], |r| {
+                        r.get(0)
+                    })?,
+                )
+            })
+            .unwrap()
+    }
+
+    fn for_patient(store: &Store, patient: &str) -> i64 {
+        let filter = Filter {
+            patient: Some(patient.into()),
+            count: 1000,
+            ..Filter::default()
+        };
+        let (found, total) = audit::search(store, &filter).unwrap();
+        assert_eq!(found.len() as i64, total);
+        total
+    }
+
+    #[test]
+    fn patient_rows_are_found_before_during_and_after_they_are_folded_and_never_twice() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("t.db")).unwrap();
+        let mut events = Vec::new();
+        for i in 0..30 {
+            let mut event = Event::new(Subtype::Search, audit::system_agent());
+            event.patients = vec![format!("p{}", i % 3), "shared".into()];
+            events.push(event);
+        }
+        store
+            .record_audit(audit::rows(&events))
+            .blocking_recv()
+            .unwrap()
+            .unwrap();
+        // Whenever the fold runs, each record shows once per patient.
+        assert_eq!(for_patient(&store, "p0"), 10);
+        assert_eq!(for_patient(&store, "shared"), 30);
+        // A quiet trail folds what waits (after a second without records).
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while trail_rows(&store, "audit_patient_recent") > 0 {
+            assert!(std::time::Instant::now() < deadline, "never folded");
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        assert_eq!(trail_rows(&store, "audit_patient"), 60);
+        assert_eq!(for_patient(&store, "p0"), 10);
+        assert_eq!(for_patient(&store, "shared"), 30);
+        assert_eq!(for_patient(&store, "nobody"), 0);
+        // A pass cut short (its rows in both tables) shows nothing twice.
+        crate::store::append_to_trail(store.path(), None, &audit::rows(&events[..3])).unwrap();
+        let trail = crate::store::trail_path(store.path());
+        let conn = rusqlite::Connection::open(&trail).unwrap();
+        conn.execute_batch(
+            "INSERT OR IGNORE INTO audit_patient SELECT patient_id, recorded, seq FROM audit_patient_recent",
+        )
+        .unwrap();
+        assert_eq!(for_patient(&store, "shared"), 33);
+    }
 }

@@ -69,7 +69,7 @@ impl<'a> Tx<'a> {
     /// Stores audit records in this transaction: they commit with the write they describe,
     /// or not at all.
     pub fn record_audit(&mut self, rows: &[super::AuditRow]) -> Result<()> {
-        super::trail::insert_rows(&self.tx, rows)?;
+        super::trail::insert_rows(&self.tx, rows, super::trail::PatientRows::Indexed)?;
         Ok(())
     }
 
