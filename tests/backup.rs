@@ -374,3 +374,47 @@ fn a_bad_backup_setting_stops_the_server_with_the_reason() {
         "{said}"
     );
 }
+
+#[test]
+fn a_trail_written_before_patient_rows_were_folded_is_backed_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("older.db");
+    {
+        let store = bedside::store::Store::open(&db).unwrap();
+        store
+            .write(|tx| {
+                tx.create(
+                    patient("Older", "Trail", "1960-01-01", "male", "OLD-1"),
+                    None,
+                )
+            })
+            .unwrap();
+    }
+    // Such a trail has its patient rows in `audit_patient` only.
+    let mut event = bedside::auth::audit::Event::new(
+        bedside::auth::audit::Subtype::Search,
+        bedside::auth::audit::system_agent(),
+    );
+    event.patients = vec!["p1".into()];
+    bedside::auth::audit::record_beside(&db, None, &[event]).unwrap();
+    let trail = Connection::open(bedside::store::trail_path(&db)).unwrap();
+    trail
+        .execute_batch(
+            "INSERT INTO audit_patient SELECT patient_id, recorded, seq FROM audit_patient_recent;
+             DROP TABLE audit_patient_recent;",
+        )
+        .unwrap();
+    drop(trail);
+    let to = dir.path().join("older-backup.db");
+    let verified = bedside::store::backup::backup(&db, None, &to, |_, _| {}).unwrap();
+    assert_eq!(verified.audit_records, 1);
+    let conn = Connection::open(&to).unwrap();
+    let rows: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM audit_patient WHERE patient_id = 'p1'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(rows, 1);
+}

@@ -198,10 +198,16 @@ fn write_backup(
                     renumbered.insert(row.get::<_, i64>(0)?, tx.last_insert_rowid());
                 }
             }
-            let mut patients = trail_conn.prepare(
+            // A trail written before patient rows were folded has no waiting table.
+            let waiting: bool = trail_conn
+                .prepare("SELECT 1 FROM sqlite_master WHERE name = 'audit_patient_recent'")?
+                .exists([])?;
+            let mut patients = trail_conn.prepare(if waiting {
                 "SELECT patient_id, recorded, seq FROM audit_patient
-                 UNION SELECT patient_id, recorded, seq FROM audit_patient_recent",
-            )?;
+                 UNION SELECT patient_id, recorded, seq FROM audit_patient_recent"
+            } else {
+                "SELECT patient_id, recorded, seq FROM audit_patient"
+            })?;
             let mut insert_patient = tx.prepare(
                 "INSERT OR IGNORE INTO audit_patient (patient_id, recorded, seq) VALUES (?1, ?2, ?3)",
             )?;
