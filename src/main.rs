@@ -930,10 +930,22 @@ fn main() -> Result<()> {
                     ..Default::default()
                 },
             };
+            let encrypted = store.key().is_some();
+            if !encrypted {
+                eprintln!(
+                    "note: {} is not encrypted at rest; make a key with `bedside keygen` and encrypt it with `bedside rekey` (see README, Encryption at rest)",
+                    db.display()
+                );
+            }
             serve_until_signal(store, listen, config, tls, |base| {
                 eprintln!(
-                    "bedside FHIR R4 server at {base} (database {})",
-                    db.display()
+                    "bedside FHIR R4 server at {base} (database {}, {})",
+                    db.display(),
+                    if encrypted {
+                        "encrypted at rest"
+                    } else {
+                        "not encrypted"
+                    }
                 );
             })
         }

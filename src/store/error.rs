@@ -29,7 +29,7 @@ pub enum StoreError {
     #[error("database error: {0}")]
     Db(#[from] rusqlite::Error),
     #[error("no database connection available: {0}")]
-    Pool(#[from] r2d2::Error),
+    Pool(#[from] super::pool::PoolError),
     #[error(
         "the database was written by a different version of bedside (schema {found}, this build reads {expected})"
     )]

@@ -4,6 +4,7 @@
 pub mod backup;
 mod error;
 pub mod key;
+mod pool;
 mod read;
 mod schema;
 pub mod search;
@@ -15,7 +16,6 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
 pub use error::{Result, StoreError};
@@ -47,7 +47,7 @@ struct Inner {
     /// The key the database and its trail are encrypted with (none: plain files).
     key: Option<DbKey>,
     writer: Mutex<Connection>,
-    readers: r2d2::Pool<SqliteConnectionManager>,
+    readers: Arc<pool::Pool>,
     /// The audit records of requests that write no resource (see `trail.rs`).
     trail: trail::Trail,
     pids: ParamIds,
@@ -133,21 +133,20 @@ impl Store {
         let (writer, pids, trail) = opened.map_err(|e| explain_open(path, key.as_ref(), e))?;
         let trail_file = trail.path().to_path_buf();
         let reader_key = key.clone();
-        let manager = SqliteConnectionManager::file(path).with_init(move |c| {
-            unlock(c)?;
+        let db_path = path.to_path_buf();
+        let open_reader = move || -> rusqlite::Result<Connection> {
+            let c = Connection::open(&db_path)?;
+            key::unlock(&c, reader_key.as_ref())?;
+            configure(&c)?;
             // The trail is encrypted (or not) as the database is.
-            DbKey::attach(c, &trail_file, "trail", reader_key.as_ref())?;
+            DbKey::attach(&c, &trail_file, "trail", reader_key.as_ref())?;
             // No memory map: measured no faster under load, and each reader's map of the file
             // counted in the server's RSS again (1.8 GB for 16 readers of a 167 MB database).
-            c.pragma_update(None, "query_only", true)
-        });
-        // All readers opened up front (each a few milliseconds): opened on demand, the first
-        // burst of requests waited for them one by one (half a second at 50 terminals).
-        let readers = r2d2::Pool::builder()
-            .max_size(readers.max(2))
-            .min_idle(Some(readers.max(2)))
-            .connection_timeout(BUSY_TIMEOUT)
-            .build(manager)?;
+            c.pragma_update(None, "query_only", true)?;
+            Ok(c)
+        };
+        let readers = pool::Pool::new(readers.max(2), BUSY_TIMEOUT, Box::new(open_reader))
+            .map_err(|e| explain_open(path, key.as_ref(), e.into()))?;
         Ok(Store {
             inner: Arc::new(Inner {
                 path: path.to_path_buf(),
@@ -353,8 +352,10 @@ impl Store {
     /// `read_side` only if a pooled connection is free this moment (`None` otherwise): for a
     /// lookup quick enough to run where waiting for a connection would not be allowed.
     pub fn try_read_side<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Option<Result<T>> {
-        let conn = self.inner.readers.try_get()?;
-        Some(f(&conn))
+        match self.inner.readers.try_get()? {
+            Ok(conn) => Some(f(&conn)),
+            Err(e) => Some(Err(e.into())),
+        }
     }
 
     /// A note the store keeps about itself (e.g. that the demo finished seeding).
@@ -453,7 +454,7 @@ impl Lookup for Tx<'_> {
 
 /// A pooled read-only connection; see `read.rs` and `search.rs` for what it answers.
 pub struct Reader {
-    conn: r2d2::PooledConnection<SqliteConnectionManager>,
+    conn: pool::Pooled,
     store: Store,
 }
 
