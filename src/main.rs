@@ -1006,7 +1006,7 @@ fn main() -> Result<()> {
         }
         Command::Keygen { to } => {
             DbKey::generate()
-                .write_new_file(&to)
+                .and_then(|key| key.write_new_file(&to))
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!(
                 "a new database key is in {} (mode 0600). Keep a copy apart from the backups: without it, neither the database nor its backups can be read.",
@@ -1015,21 +1015,19 @@ fn main() -> Result<()> {
             Ok(())
         }
         Command::Rekey {
-            db,
-            new_key_file,
-            decrypt,
+            db, new_key_file, ..
         } => {
             let db = match db {
                 Some(db) => db,
                 None => bedside::paths::default_db()?,
             };
             let from = db_key(&cli)?;
-            let to = match (&new_key_file, decrypt) {
-                (Some(file), _) => {
-                    Some(DbKey::read_file(file).map_err(|e| anyhow::anyhow!("{e}"))?)
-                }
-                (None, _) => None,
-            };
+            // clap requires one of --new-key-file and --decrypt; without a new key, decrypt.
+            let to = new_key_file
+                .as_deref()
+                .map(DbKey::read_file)
+                .transpose()
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             let started = Instant::now();
             let done = bedside::store::key::rekey(&db, from.as_ref(), to.as_ref())
                 .with_context(|| format!("the key of {} was not changed", db.display()))?;

@@ -394,14 +394,14 @@ pub fn restore(from: &Path, db: &Path, key: Option<&DbKey>, force: bool) -> Resu
     })
 }
 
-fn sync_file(path: &Path) -> Result<()> {
+pub(crate) fn sync_file(path: &Path) -> Result<()> {
     std::fs::File::open(path)
         .and_then(|f| f.sync_all())
         .map_err(|e| StoreError::invalid(format!("cannot sync {}: {e}", path.display())))
 }
 
 /// Makes a rename durable (best effort: not every platform can sync a folder).
-fn sync_parent(path: &Path) {
+pub(crate) fn sync_parent(path: &Path) {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         if let Ok(d) = std::fs::File::open(dir) {
             let _ = d.sync_all();

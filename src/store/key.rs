@@ -40,15 +40,17 @@ impl PartialEq for DbKey {
 }
 
 impl DbKey {
-    /// A new random key.
-    pub fn generate() -> DbKey {
+    /// A new random key, or why the operating system gave no random bytes.
+    pub fn generate() -> Result<DbKey, String> {
         let mut bytes = Zeroizing::new([0u8; 32]);
-        getrandom::fill(&mut bytes[..]).expect("the operating system's random source failed");
+        getrandom::fill(&mut bytes[..]).map_err(|e| {
+            format!("the operating system's random source failed ({e}); no key was made")
+        })?;
         let mut hex = Zeroizing::new(String::with_capacity(64));
         for b in bytes.iter() {
             hex.push_str(&format!("{b:02x}"));
         }
-        DbKey { hex }
+        Ok(DbKey { hex })
     }
 
     /// A key written as 64 hexadecimal digits (surrounding white space ignored).
@@ -374,9 +376,7 @@ fn rewrite(file: &Path, from: Option<&DbKey>, to: Option<&DbKey>) -> super::Resu
             )));
         }
         drop(copy);
-        std::fs::File::open(&partial)
-            .and_then(|f| f.sync_all())
-            .map_err(|e| StoreError::invalid(format!("cannot sync {}: {e}", partial.display())))
+        super::backup::sync_file(&partial)
     })();
     if let Err(e) = copied {
         let _ = std::fs::remove_file(&partial);
@@ -384,11 +384,7 @@ fn rewrite(file: &Path, from: Option<&DbKey>, to: Option<&DbKey>) -> super::Resu
     }
     std::fs::rename(&partial, file)
         .map_err(|e| StoreError::invalid(format!("cannot replace {}: {e}", file.display())))?;
-    if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
-        if let Ok(d) = std::fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
-    }
+    super::backup::sync_parent(file);
     // The old file's connection goes last; its write-ahead log was emptied above and is of
     // the old file, so it must not be applied to the new one.
     drop(source);
@@ -411,9 +407,9 @@ mod tests {
 
     #[test]
     fn keys_are_64_hex_digits_and_never_printed() {
-        let key = DbKey::generate();
+        let key = DbKey::generate().unwrap();
         assert_eq!(key.hex.len(), 64);
-        assert_ne!(key, DbKey::generate());
+        assert_ne!(key, DbKey::generate().unwrap());
         assert_eq!(format!("{key:?}"), "DbKey(..)");
         assert!(DbKey::from_hex("correct horse battery staple").is_err());
         assert!(DbKey::from_hex(&"g".repeat(64)).is_err());
@@ -427,7 +423,7 @@ mod tests {
     fn a_key_file_others_can_read_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("db.key");
-        let key = DbKey::generate();
+        let key = DbKey::generate().unwrap();
         key.write_new_file(&path).unwrap();
         assert_eq!(DbKey::read_file(&path).unwrap(), key);
         assert!(

@@ -121,6 +121,8 @@ impl Pool {
 
 /// A lent connection; it goes back to the pool when dropped.
 pub struct Pooled {
+    /// `Some` from `lend` until `drop` takes it back: only `drop` empties it, and nothing can
+    /// dereference a value being dropped.
     conn: Option<Connection>,
     pool: Arc<Pool>,
 }
