@@ -4,7 +4,9 @@
 //! write them.
 
 use rusqlite::{OptionalExtension, params_from_iter};
-use serde_json::{Value, json};
+use serde_json::Value;
+
+use shape::Coding;
 
 use crate::store::{AuditRow, Result, Store, Tx};
 
@@ -79,12 +81,20 @@ impl Subtype {
     }
 
     /// `type` and `subtype` codings.
-    fn codings(self) -> (Value, Value) {
+    /// The event's type and subtype codings.
+    fn codings(self) -> (Coding, Coding) {
         const DCM: &str = "http://dicom.nema.org/resources/ontology/DCM";
         const REST: &str = "http://hl7.org/fhir/restful-interaction";
-        let rest_type = json!({"system": "http://terminology.hl7.org/CodeSystem/audit-event-type",
-            "code": "rest", "display": "RESTful Operation"});
-        let rest = |code: &str| json!({"system": REST, "code": code});
+        const OURS: &str = "urn:bedside:audit";
+        let rest_type = Coding::shown(
+            "http://terminology.hl7.org/CodeSystem/audit-event-type",
+            "rest",
+            "RESTful Operation",
+        );
+        let rest = |code| Coding::new(REST, code);
+        let dcm = |code, display| Coding::shown(DCM, code, display);
+        let authentication = dcm("110114", "User Authentication");
+        let alert = dcm("110113", "Security Alert");
         match self {
             Subtype::Read => (rest_type, rest("read")),
             Subtype::Vread => (rest_type, rest("vread")),
@@ -95,64 +105,48 @@ impl Subtype {
             Subtype::Delete => (rest_type, rest("delete")),
             Subtype::Operation => (rest_type, rest("operation")),
             Subtype::Transaction => (rest_type, rest("transaction")),
-            Subtype::Login | Subtype::Logout => (
-                json!({"system": DCM, "code": "110114", "display": "User Authentication"}),
-                if self == Subtype::Login {
-                    json!({"system": DCM, "code": "110122", "display": "Login"})
-                } else {
-                    json!({"system": DCM, "code": "110123", "display": "Logout"})
-                },
-            ),
+            Subtype::Login => (authentication, dcm("110122", "Login")),
+            Subtype::Logout => (authentication, dcm("110123", "Logout")),
             Subtype::BreakGlass => (
-                json!({"system": DCM, "code": "110113", "display": "Security Alert"}),
-                json!({"system": "urn:bedside:audit", "code": "break-glass",
-                    "display": "Emergency access (break-the-glass)"}),
+                alert,
+                Coding::shown(OURS, "break-glass", "Emergency access (break-the-glass)"),
             ),
             Subtype::UserAdmin => (
-                json!({"system": DCM, "code": "110136", "display": "Security Roles Changed"}),
-                json!({"system": "urn:bedside:audit", "code": "user-admin",
-                    "display": "User management"}),
+                dcm("110136", "Security Roles Changed"),
+                Coding::shown(OURS, "user-admin", "User management"),
             ),
             Subtype::AuthFailure => (
-                json!({"system": DCM, "code": "110114", "display": "User Authentication"}),
-                json!({"system": "urn:bedside:audit", "code": "auth-failure",
-                    "display": "Request without a valid sign-in"}),
+                authentication,
+                Coding::shown(OURS, "auth-failure", "Request without a valid sign-in"),
             ),
             Subtype::SecurityLabel => (
-                json!({"system": DCM, "code": "110113", "display": "Security Alert"}),
-                json!({"system": "urn:bedside:audit", "code": "security-label",
-                    "display": "Restriction label changed"}),
+                alert,
+                Coding::shown(OURS, "security-label", "Restriction label changed"),
             ),
             Subtype::PasswordChange => (
-                json!({"system": DCM, "code": "110114", "display": "User Authentication"}),
-                json!({"system": "urn:bedside:audit", "code": "password-change",
-                    "display": "Password changed"}),
+                authentication,
+                Coding::shown(OURS, "password-change", "Password changed"),
             ),
             Subtype::Signature => (
-                json!({"system": DCM, "code": "110114", "display": "User Authentication"}),
-                json!({"system": "urn:bedside:audit", "code": "signature",
-                    "display": "Electronic signature"}),
+                authentication,
+                Coding::shown(OURS, "signature", "Electronic signature"),
             ),
             Subtype::Backup => (
-                json!({"system": DCM, "code": "110106", "display": "Export"}),
-                json!({"system": "urn:bedside:audit", "code": "backup",
-                    "display": "Database backup"}),
+                dcm("110106", "Export"),
+                Coding::shown(OURS, "backup", "Database backup"),
             ),
             Subtype::Restore => (
-                json!({"system": DCM, "code": "110107", "display": "Import"}),
-                json!({"system": "urn:bedside:audit", "code": "restore",
-                    "display": "Database restored from a backup"}),
+                dcm("110107", "Import"),
+                Coding::shown(OURS, "restore", "Database restored from a backup"),
             ),
             Subtype::Rekey => (
-                json!({"system": DCM, "code": "110113", "display": "Security Alert"}),
-                json!({"system": "urn:bedside:audit", "code": "rekey",
-                    "display": "Database encryption key changed"}),
+                alert,
+                Coding::shown(OURS, "rekey", "Database encryption key changed"),
             ),
         }
     }
 }
 
-/// Who acted.
 #[derive(Clone, Debug, Default)]
 pub struct Agent {
     /// The username typed or signed in with (also for failed sign-ins).
@@ -204,73 +198,86 @@ impl Event {
 
     /// The AuditEvent resource for this event.
     pub fn resource(&self, id: &str, recorded_ms: i64) -> Value {
+        serde_json::to_value(self.shape(id, recorded_ms)).unwrap_or(Value::Null)
+    }
+
+    /// The AuditEvent resource for this event as JSON text: what the trail stores. Written
+    /// from borrowed parts without building a `Value` tree first, since every request makes
+    /// one (a search's names each of its patients).
+    pub fn json(&self, id: &str, recorded_ms: i64) -> String {
+        // Serializing plain structs of strings to a String cannot fail.
+        serde_json::to_string(&self.shape(id, recorded_ms)).unwrap_or_default()
+    }
+
+    fn shape<'a>(&'a self, id: &'a str, recorded_ms: i64) -> shape::AuditEvent<'a> {
+        use shape::*;
         let (kind, sub) = self.subtype.codings();
         let recorded = chrono::DateTime::from_timestamp_millis(recorded_ms)
             .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
             .unwrap_or_default();
-        let mut agent = json!({
-            "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType",
-                "code": "IRCP", "display": "information recipient"}]},
-            "requestor": true,
-        });
-        if let Some(username) = &self.agent.username {
-            agent["altId"] = json!(username);
-        }
-        let mut who = json!({});
-        if let Some(reference) = &self.agent.reference {
-            who["reference"] = json!(reference);
-        }
-        if let Some(name) = self.agent.name.as_ref().or(self.agent.username.as_ref()) {
-            who["display"] = json!(name);
-        }
-        if who.as_object().is_some_and(|o| !o.is_empty()) {
-            agent["who"] = who;
-        }
-        if let Some(role) = &self.agent.role {
-            agent["role"] = json!([{"coding": [{"system": "urn:bedside:role", "code": role}]}]);
-        }
-        if let Some(address) = &self.address {
-            agent["network"] = json!({"address": address, "type": "2"});
-        }
-        let mut entities = Vec::new();
+        let who = Who {
+            reference: self.agent.reference.as_deref(),
+            display: self.agent.name.as_deref().or(self.agent.username.as_deref()),
+        };
+        let agent = AgentShape {
+            kind: CodeableConcept {
+                coding: [Coding::shown(
+                    "http://terminology.hl7.org/CodeSystem/v3-ParticipationType",
+                    "IRCP",
+                    "information recipient",
+                )],
+                text: None,
+            },
+            requestor: true,
+            alt_id: self.agent.username.as_deref(),
+            who: (who.reference.is_some() || who.display.is_some()).then_some(who),
+            role: self.agent.role.as_deref().map(|role| {
+                [CodeableConcept {
+                    coding: [BorrowedCoding {
+                        system: "urn:bedside:role",
+                        code: role,
+                    }],
+                    text: None,
+                }]
+            }),
+            network: self
+                .address
+                .as_deref()
+                .map(|address| Network { address, kind: "2" }),
+        };
+        const ENTITY_TYPE: &str = "http://terminology.hl7.org/CodeSystem/audit-entity-type";
+        const OBJECT_ROLE: &str = "http://terminology.hl7.org/CodeSystem/object-role";
+        let mut entity = Vec::with_capacity(
+            self.patients.len() + self.resources.len() + usize::from(self.query.is_some()),
+        );
         for patient in &self.patients {
-            entities.push(json!({
-                "what": {"reference": format!("Patient/{patient}")},
-                "type": {"system": "http://terminology.hl7.org/CodeSystem/audit-entity-type", "code": "1", "display": "Person"},
-                "role": {"system": "http://terminology.hl7.org/CodeSystem/object-role", "code": "1", "display": "Patient"}
-            }));
+            entity.push(Entity {
+                what: Some(Reference::Patient(patient)),
+                kind: Coding::shown(ENTITY_TYPE, "1", "Person"),
+                role: Coding::shown(OBJECT_ROLE, "1", "Patient"),
+                query: None,
+                description: None,
+            });
         }
         for resource in &self.resources {
-            entities.push(json!({
-                "what": {"reference": resource},
-                "type": {"system": "http://terminology.hl7.org/CodeSystem/audit-entity-type", "code": "2", "display": "System Object"},
-                "role": {"system": "http://terminology.hl7.org/CodeSystem/object-role", "code": "4", "display": "Domain Resource"}
-            }));
+            entity.push(Entity {
+                what: Some(Reference::Plain(resource)),
+                kind: Coding::shown(ENTITY_TYPE, "2", "System Object"),
+                role: Coding::shown(OBJECT_ROLE, "4", "Domain Resource"),
+                query: None,
+                description: None,
+            });
         }
         if let Some(query) = &self.query {
             use base64::Engine;
-            entities.push(json!({
-                "type": {"system": "http://terminology.hl7.org/CodeSystem/audit-entity-type", "code": "2", "display": "System Object"},
-                "role": {"system": "http://terminology.hl7.org/CodeSystem/object-role", "code": "24", "display": "Query"},
-                "query": base64::engine::general_purpose::STANDARD.encode(query),
-                "description": query,
-            }));
+            entity.push(Entity {
+                what: None,
+                kind: Coding::shown(ENTITY_TYPE, "2", "System Object"),
+                role: Coding::shown(OBJECT_ROLE, "24", "Query"),
+                query: Some(base64::engine::general_purpose::STANDARD.encode(query)),
+                description: Some(query),
+            });
         }
-        let mut event = json!({
-            "resourceType": "AuditEvent",
-            "id": id,
-            "type": kind,
-            "subtype": [sub],
-            "action": self.subtype.action(),
-            "recorded": recorded,
-            "outcome": if self.success { "0" } else { "4" },
-            "agent": [agent],
-            "source": {
-                "observer": {"display": "bedside"},
-                "type": [{"system": "http://terminology.hl7.org/CodeSystem/security-source-type",
-                    "code": "4", "display": "Application Server"}]
-            },
-        });
         let mut description = self.description.clone().unwrap_or_default();
         if let Some(status) = self.status {
             if !description.is_empty() {
@@ -278,20 +285,36 @@ impl Event {
             }
             description.push_str(&format!("HTTP {status}"));
         }
-        if !description.is_empty() {
-            event["outcomeDesc"] = json!(description);
+        AuditEvent {
+            resource_type: "AuditEvent",
+            id,
+            kind,
+            subtype: [sub],
+            action: self.subtype.action(),
+            recorded,
+            outcome: if self.success { "0" } else { "4" },
+            agent: [agent],
+            source: Source {
+                observer: Display { display: "bedside" },
+                kind: [Coding::shown(
+                    "http://terminology.hl7.org/CodeSystem/security-source-type",
+                    "4",
+                    "Application Server",
+                )],
+            },
+            outcome_desc: (!description.is_empty()).then_some(description),
+            purpose_of_event: self.emergency_reason.as_deref().map(|reason| {
+                [CodeableConcept {
+                    coding: [Coding::shown(
+                        "http://terminology.hl7.org/CodeSystem/v3-ActReason",
+                        "BTG",
+                        "break the glass",
+                    )],
+                    text: Some(reason),
+                }]
+            }),
+            entity,
         }
-        if let Some(reason) = &self.emergency_reason {
-            event["purposeOfEvent"] = json!([{
-                "coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActReason",
-                    "code": "BTG", "display": "break the glass"}],
-                "text": reason
-            }]);
-        }
-        if !entities.is_empty() {
-            event["entity"] = Value::Array(entities);
-        }
-        event
     }
 }
 
@@ -304,7 +327,7 @@ pub fn rows(events: &[Event]) -> Vec<AuditRow> {
             // Time-ordered (UUIDv7): each new record's id sorts after the last, so the id
             // index grows at its end instead of dirtying a random page per record.
             let id = uuid::Uuid::now_v7().to_string();
-            let json = event.resource(&id, now).to_string();
+            let json = event.json(&id, now);
             let mut patients = event.patients.clone();
             patients.sort();
             patients.dedup();
@@ -462,4 +485,238 @@ pub fn read(store: &Store, id: &str) -> Result<Option<String>> {
         )
         .optional()?)
     })
+}
+
+/// The AuditEvent's JSON shape, borrowed from an `Event` (field order as in the FHIR spec's
+/// examples: what a reader of the raw trail sees first).
+mod shape {
+    use serde::Serialize;
+
+    #[derive(Serialize, Clone, Copy)]
+    pub struct Coding {
+        pub system: &'static str,
+        pub code: &'static str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub display: Option<&'static str>,
+    }
+
+    impl Coding {
+        pub fn new(system: &'static str, code: &'static str) -> Coding {
+            Coding {
+                system,
+                code,
+                display: None,
+            }
+        }
+
+        pub fn shown(system: &'static str, code: &'static str, display: &'static str) -> Coding {
+            Coding {
+                system,
+                code,
+                display: Some(display),
+            }
+        }
+    }
+
+    /// A coding whose code is borrowed (a user's role).
+    #[derive(Serialize)]
+    pub struct BorrowedCoding<'a> {
+        pub system: &'static str,
+        pub code: &'a str,
+    }
+
+    #[derive(Serialize)]
+    pub struct CodeableConcept<'a, C: Serialize = Coding> {
+        pub coding: [C; 1],
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub text: Option<&'a str>,
+    }
+
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct AuditEvent<'a> {
+        pub resource_type: &'static str,
+        pub id: &'a str,
+        #[serde(rename = "type")]
+        pub kind: Coding,
+        pub subtype: [Coding; 1],
+        pub action: &'static str,
+        pub recorded: String,
+        pub outcome: &'static str,
+        pub agent: [AgentShape<'a>; 1],
+        pub source: Source,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub outcome_desc: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub purpose_of_event: Option<[CodeableConcept<'a>; 1]>,
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        pub entity: Vec<Entity<'a>>,
+    }
+
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct AgentShape<'a> {
+        #[serde(rename = "type")]
+        pub kind: CodeableConcept<'a>,
+        pub requestor: bool,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub alt_id: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub who: Option<Who<'a>>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub role: Option<[CodeableConcept<'a, BorrowedCoding<'a>>; 1]>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub network: Option<Network<'a>>,
+    }
+
+    #[derive(Serialize)]
+    pub struct Who<'a> {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub reference: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub display: Option<&'a str>,
+    }
+
+    #[derive(Serialize)]
+    pub struct Network<'a> {
+        pub address: &'a str,
+        #[serde(rename = "type")]
+        pub kind: &'static str,
+    }
+
+    #[derive(Serialize)]
+    pub struct Display {
+        pub display: &'static str,
+    }
+
+    #[derive(Serialize)]
+    pub struct Source {
+        pub observer: Display,
+        #[serde(rename = "type")]
+        pub kind: [Coding; 1],
+    }
+
+    #[derive(Serialize)]
+    pub struct Entity<'a> {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub what: Option<Reference<'a>>,
+        #[serde(rename = "type")]
+        pub kind: Coding,
+        pub role: Coding,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub query: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub description: Option<&'a str>,
+    }
+
+    /// `{"reference": ...}`: a patient's written as `Patient/<id>` without an allocation.
+    pub enum Reference<'a> {
+        Patient(&'a str),
+        Plain(&'a str),
+    }
+
+    impl Serialize for Reference<'_> {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            use serde::ser::SerializeStruct;
+            struct Patient<'a>(&'a str);
+            impl Serialize for Patient<'_> {
+                fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                    s.collect_str(&format_args!("Patient/{}", self.0))
+                }
+            }
+            let mut out = s.serialize_struct("Reference", 1)?;
+            match self {
+                Reference::Patient(id) => out.serialize_field("reference", &Patient(id))?,
+                Reference::Plain(reference) => out.serialize_field("reference", reference)?,
+            }
+            out.end()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// The stored JSON is the same AuditEvent the `json!` builder it replaced made.
+    #[test]
+    fn stored_json_has_every_part() {
+        let mut event = Event::new(
+            Subtype::Search,
+            Agent {
+                username: Some("t.nurse".into()),
+                name: Some("Tess \"Nurse\"".into()),
+                role: Some("nurse".into()),
+                reference: Some("Practitioner/p1".into()),
+            },
+        );
+        event.success = false;
+        event.description = Some("refused".into());
+        event.status = Some(403);
+        event.address = Some("10.0.0.7".into());
+        event.patients = vec!["p-1".into()];
+        event.resources = vec!["Observation/o1".into()];
+        event.query = Some("name=smith".into());
+        event.emergency_reason = Some("arrest".into());
+        let stored: Value = serde_json::from_str(&event.json("a1", 0)).unwrap();
+        let entity_type = "http://terminology.hl7.org/CodeSystem/audit-entity-type";
+        let object_role = "http://terminology.hl7.org/CodeSystem/object-role";
+        let expected = json!({
+            "resourceType": "AuditEvent",
+            "id": "a1",
+            "type": {"system": "http://terminology.hl7.org/CodeSystem/audit-event-type",
+                "code": "rest", "display": "RESTful Operation"},
+            "subtype": [{"system": "http://hl7.org/fhir/restful-interaction", "code": "search-type"}],
+            "action": "E",
+            "recorded": "1970-01-01T00:00:00.000Z",
+            "outcome": "4",
+            "agent": [{
+                "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType",
+                    "code": "IRCP", "display": "information recipient"}]},
+                "requestor": true,
+                "altId": "t.nurse",
+                "who": {"reference": "Practitioner/p1", "display": "Tess \"Nurse\""},
+                "role": [{"coding": [{"system": "urn:bedside:role", "code": "nurse"}]}],
+                "network": {"address": "10.0.0.7", "type": "2"},
+            }],
+            "source": {
+                "observer": {"display": "bedside"},
+                "type": [{"system": "http://terminology.hl7.org/CodeSystem/security-source-type",
+                    "code": "4", "display": "Application Server"}]
+            },
+            "outcomeDesc": "refused; HTTP 403",
+            "purposeOfEvent": [{
+                "coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActReason",
+                    "code": "BTG", "display": "break the glass"}],
+                "text": "arrest"
+            }],
+            "entity": [
+                {"what": {"reference": "Patient/p-1"},
+                 "type": {"system": entity_type, "code": "1", "display": "Person"},
+                 "role": {"system": object_role, "code": "1", "display": "Patient"}},
+                {"what": {"reference": "Observation/o1"},
+                 "type": {"system": entity_type, "code": "2", "display": "System Object"},
+                 "role": {"system": object_role, "code": "4", "display": "Domain Resource"}},
+                {"type": {"system": entity_type, "code": "2", "display": "System Object"},
+                 "role": {"system": object_role, "code": "24", "display": "Query"},
+                 "query": "bmFtZT1zbWl0aA==",
+                 "description": "name=smith"},
+            ],
+        });
+        assert_eq!(stored, expected);
+        assert_eq!(event.resource("a1", 0), expected);
+    }
+
+    /// An event with nothing optional leaves those parts out rather than writing nulls.
+    #[test]
+    fn bare_event_leaves_out_what_it_lacks() {
+        let stored: Value =
+            serde_json::from_str(&Event::new(Subtype::Login, Agent::default()).json("a2", 0))
+                .unwrap();
+        let agent = stored["agent"][0].as_object().unwrap();
+        assert!(!agent.contains_key("who") && !agent.contains_key("altId"));
+        assert!(stored.get("entity").is_none() && stored.get("outcomeDesc").is_none());
+        assert_eq!(stored["subtype"][0]["code"], "110122");
+    }
 }
