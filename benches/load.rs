@@ -558,11 +558,10 @@ impl Server {
         };
         std::thread::spawn(move || {
             for line in lines.map_while(Result::ok) {
-                if line.contains("audit trail:") {
-                    println!(
-                        "server: {}",
-                        line.split("audit trail:").nth(1).unwrap_or("")
-                    );
+                for what in ["audit trail:", "resource writes:"] {
+                    if let Some(said) = line.split(what).nth(1) {
+                        println!("server: {what}{said}");
+                    }
                 }
             }
         });

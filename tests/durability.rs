@@ -321,7 +321,7 @@ async fn writes_stuck_behind_a_long_write_are_refused_with_retry_after_and_reads
         "valueQuantity": {"value": 70, "unit": "/min", "system": "http://unitsofmeasure.org", "code": "/min"}});
     // The writers' lane fills with writes waiting for the lock...
     let mut waiting = Vec::new();
-    for _ in 0..2 {
+    for _ in 0..bedside::server::WRITE_TURNS {
         let (http, url, body) = (srv.http.clone(), srv.url("Observation"), vital.to_string());
         waiting.push(tokio::spawn(async move {
             http.post(url)
@@ -361,7 +361,11 @@ async fn writes_stuck_behind_a_long_write_are_refused_with_retry_after_and_reads
         assert_eq!(w.await.unwrap(), StatusCode::CREATED);
     }
     let (_, found) = srv.get(&format!("Observation?subject=Patient/{id}")).await;
-    assert_eq!(found["total"], 2, "the refused write stored nothing");
+    assert_eq!(
+        found["total"],
+        bedside::server::WRITE_TURNS,
+        "the refused write stored nothing"
+    );
 }
 
 /// A server of one route that answers busy `busy` times, then with a Patient.

@@ -217,7 +217,11 @@ impl Event {
             .unwrap_or_default();
         let who = Who {
             reference: self.agent.reference.as_deref(),
-            display: self.agent.name.as_deref().or(self.agent.username.as_deref()),
+            display: self
+                .agent
+                .name
+                .as_deref()
+                .or(self.agent.username.as_deref()),
         };
         let agent = AgentShape {
             kind: CodeableConcept {

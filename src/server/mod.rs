@@ -37,7 +37,7 @@ pub const DEFAULT_BODY_LIMIT: usize = 16 * 1024 * 1024;
 pub const AUTH_BODY_LIMIT: usize = 64 * 1024;
 
 pub use listen::Timeouts;
-pub use work::WorkLimits;
+pub use work::{WRITE_TURNS, WorkLimits};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -194,6 +194,8 @@ where
     }
     let (batches, records) = store.trail_commits();
     tracing::info!("audit trail: {records} records in {batches} group commits");
+    let (groups, writes) = store.write_commits();
+    tracing::info!("resource writes: {writes} in {groups} group commits");
     // Fold the WAL back into the database so the file is complete on its own.
     let _ = tokio::task::spawn_blocking(move || store.optimize()).await;
     Ok(())

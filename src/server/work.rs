@@ -62,14 +62,15 @@ pub const RETRY_AFTER_SECS: u16 = 1;
 
 pub struct Work {
     turns: Arc<Semaphore>,
-    /// The writers' lane: one writing, one getting ready.
+    /// The writers' lane: writes that arrive together share one commit (the store's group
+    /// commit), so the lane holds a few; more wait here, holding no thread.
     write_turns: Arc<Semaphore>,
     waiting: AtomicUsize,
     limits: WorkLimits,
 }
 
-/// Turns in the writers' lane.
-const WRITE_TURNS: usize = 2;
+/// Turns in the writers' lane: at most this many writes in one group commit.
+pub const WRITE_TURNS: usize = 6;
 
 impl Work {
     pub fn new(limits: WorkLimits) -> Work {

@@ -3,6 +3,7 @@
 
 pub mod backup;
 mod error;
+mod group;
 pub mod key;
 mod pool;
 mod read;
@@ -46,7 +47,7 @@ struct Inner {
     path: PathBuf,
     /// The key the database and its trail are encrypted with (none: plain files).
     key: Option<DbKey>,
-    writer: Mutex<Connection>,
+    writer: group::Writer,
     readers: Arc<pool::Pool>,
     /// The audit records of requests that write no resource (see `trail.rs`).
     trail: trail::Trail,
@@ -151,7 +152,7 @@ impl Store {
             inner: Arc::new(Inner {
                 path: path.to_path_buf(),
                 key,
-                writer: Mutex::new(writer),
+                writer: group::Writer::new(writer),
                 readers,
                 trail,
                 pids: ParamIds(pids),
@@ -173,11 +174,7 @@ impl Store {
     /// past the cap fails as if the disk were full: nothing of it is stored, reads go on, and
     /// writes work again once the cap is raised or space is freed (no restart).
     pub fn set_size_limit(&self, bytes: Option<u64>) -> Result<()> {
-        let conn = self
-            .inner
-            .writer
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let conn = self.inner.writer.lock_idle();
         let page_size: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
         let pages = match bytes {
             Some(bytes) => (bytes as i64 / page_size.max(512)).max(1),
@@ -206,26 +203,8 @@ impl Store {
         &self,
         f: impl FnOnce(&mut Tx) -> std::result::Result<T, E>,
     ) -> std::result::Result<T, E> {
-        let mut conn = self
-            .inner
-            .writer
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(StoreError::from)?;
-        let mut tx = Tx::new(tx, &self.inner.pids);
-        let out = f(&mut tx)?;
-        // Counted in the database, so a write from another process (an import into a live
-        // server's file) also invalidates what readers cached.
-        tx.conn()
-            .execute(
-                "UPDATE store_info SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'",
-                [],
-            )
-            .map_err(StoreError::from)?;
-        tx.commit()?;
-        Ok(out)
+        // Grouped with the writes arriving meanwhile, one commit for all (see `group.rs`).
+        self.inner.writer.write(&self.inner.pids, f)
     }
 
     pub(crate) fn cached_listing(&self, key: &str, generation: i64) -> Option<Arc<Vec<i64>>> {
@@ -281,6 +260,16 @@ impl Store {
         )
     }
 
+    /// The resource writer's group commits so far: (groups, writes).
+    pub fn write_commits(&self) -> (u64, u64) {
+        use std::sync::atomic::Ordering;
+        let writer = &self.inner.writer;
+        (
+            writer.groups.load(Ordering::Relaxed),
+            writer.grouped.load(Ordering::Relaxed),
+        )
+    }
+
     /// A read-only connection from the pool.
     pub fn reader(&self) -> Result<Reader> {
         Ok(Reader {
@@ -300,11 +289,7 @@ impl Store {
     }
 
     fn set_writer_tuning(&self, cache_size: i64, autocheckpoint: i64) -> Result<()> {
-        let conn = self
-            .inner
-            .writer
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let conn = self.inner.writer.lock_idle();
         conn.pragma_update(None, "cache_size", cache_size)?;
         conn.pragma_update(None, "wal_autocheckpoint", autocheckpoint)?;
         Ok(())
@@ -316,11 +301,7 @@ impl Store {
 
     /// Refreshes the query planner's statistics (after a bulk load) and checkpoints the WAL.
     pub fn optimize(&self) -> Result<()> {
-        let conn = self
-            .inner
-            .writer
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let conn = self.inner.writer.lock_idle();
         // A sampled ANALYZE: good enough statistics for the planner in a fraction of the time.
         conn.execute_batch(
             "PRAGMA analysis_limit = 1000; ANALYZE; PRAGMA wal_checkpoint(TRUNCATE);",
@@ -332,11 +313,7 @@ impl Store {
     /// tokens, the audit trail). It does not count as a resource write, so cached chart
     /// listings stay valid.
     pub fn write_side<T>(&self, f: impl FnOnce(&rusqlite::Transaction) -> Result<T>) -> Result<T> {
-        let mut conn = self
-            .inner
-            .writer
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut conn = self.inner.writer.lock_idle();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let out = f(&tx)?;
         tx.commit()?;
@@ -399,12 +376,7 @@ pub struct BulkMode {
 impl Drop for BulkMode {
     fn drop(&mut self) {
         let _ = self.store.set_writer_tuning(WRITER_CACHE_KIB, 1000);
-        let conn = self
-            .store
-            .inner
-            .writer
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let conn = self.store.inner.writer.lock_idle();
         let _ = conn.execute_batch("PRAGMA shrink_memory");
     }
 }
@@ -608,16 +580,15 @@ fn load_param_ids(conn: &mut Connection) -> Result<HashMap<usize, i64>> {
             // Only after an upgrade that changed indexing; says so, as it can take minutes.
             tracing::warn!("rebuilding the search indexes for this version of bedside (runs once)");
         }
-        let mut writer = Tx::new(tx, &pids);
+        let mut writer = Tx::new(&tx, &pids);
         writer.reindex_all()?;
-        writer.conn().execute(
-            "INSERT OR REPLACE INTO store_info (key, value) VALUES ('index', ?1)",
-            [&signature],
-        )?;
-        writer.commit()?;
-    } else {
-        tx.commit()?;
+        writer.flush_index()?;
     }
+    tx.execute(
+        "INSERT OR REPLACE INTO store_info (key, value) VALUES ('index', ?1)",
+        [&signature],
+    )?;
+    tx.commit()?;
     Ok(pids.0)
 }
 

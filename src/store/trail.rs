@@ -58,8 +58,9 @@ pub(crate) enum PatientRows {
 
 /// Patient rows waiting in `audit_patient_recent` before a fold pass starts.
 const FOLD_AT: usize = 20_000;
-/// Rows folded per transaction: a few milliseconds, between two group commits.
-const FOLD_CHUNK: usize = 1_000;
+/// Rows folded in each group commit while a pass is under way: a millisecond or so added to
+/// the batch, and still far more than arrive meanwhile.
+const FOLD_CHUNK: usize = 250;
 
 /// Appends `rows` to the audit tables of `conn` (inside the caller's transaction).
 pub(crate) fn insert_rows(
@@ -271,7 +272,11 @@ fn run(mut conn: Connection, queue: mpsc::Receiver<Job>, stats: &TrailStats) {
                 Err(_) => break,
             }
         }
-        let outcome = commit(&mut conn, &jobs);
+        if fold.is_none() && waiting >= FOLD_AT {
+            fold = start_fold(&conn);
+        }
+        // A chunk of the fold pass rides in the batch's transaction: no commit of its own.
+        let (outcome, folded) = commit(&mut conn, &jobs, fold.as_ref());
         if outcome.iter().all(Result::is_ok) {
             stats.batches.fetch_add(1, Ordering::Relaxed);
             stats.records.fetch_add(count as u64, Ordering::Relaxed);
@@ -284,8 +289,10 @@ fn run(mut conn: Connection, queue: mpsc::Receiver<Job>, stats: &TrailStats) {
         for (job, result) in jobs.into_iter().zip(outcome) {
             let _ = job.reply.send(result);
         }
-        if fold.is_some() || waiting >= FOLD_AT {
-            fold_step(&mut conn, &mut fold, &mut waiting);
+        match folded {
+            Folded::Moved(end) => advance(&mut fold, end, &mut waiting),
+            Folded::Failed => fold = None,
+            Folded::Nothing => {}
         }
     }
     // The last checkpoint folds the WAL back into the file.
@@ -304,88 +311,149 @@ struct Fold {
     upto: i64,
 }
 
-fn fold_step(conn: &mut Connection, fold: &mut Option<Fold>, waiting: &mut usize) {
-    let result = (|| -> rusqlite::Result<()> {
-        if fold.is_none() {
-            // At most FOLD_AT rows a pass, so reading and sorting them stays short.
-            let upto: i64 = conn.query_row(
-                "SELECT coalesce(min(max(rowid), min(rowid) + ?1 - 1), 0) FROM audit_patient_recent",
-                [FOLD_AT as i64],
-                |r| r.get(0),
-            )?;
-            let mut stmt = conn.prepare(
-                "SELECT patient_id, recorded, seq FROM audit_patient_recent WHERE rowid <= ?1",
-            )?;
-            let mut rows = stmt
-                .query_map([upto], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-                .collect::<rusqlite::Result<Vec<(String, i64, i64)>>>()?;
-            rows.sort_unstable();
-            *fold = Some(Fold {
-                rows,
-                next: 0,
-                upto,
-            });
+/// Rows of a fold pass moved per transaction of their own (when the trail is quiet).
+const FOLD_QUIET_CHUNK: usize = 1_000;
+
+/// The next fold pass: the oldest waiting rows (at most `FOLD_AT`, so reading and sorting
+/// them stays short), sorted by patient. None if there are none or they cannot be read.
+fn start_fold(conn: &Connection) -> Option<Fold> {
+    let read = || -> rusqlite::Result<Fold> {
+        let upto: i64 = conn.query_row(
+            "SELECT coalesce(min(max(rowid), min(rowid) + ?1 - 1), 0) FROM audit_patient_recent",
+            [FOLD_AT as i64],
+            |r| r.get(0),
+        )?;
+        let mut stmt = conn.prepare(
+            "SELECT patient_id, recorded, seq FROM audit_patient_recent WHERE rowid <= ?1",
+        )?;
+        let mut rows = stmt
+            .query_map([upto], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<rusqlite::Result<Vec<(String, i64, i64)>>>()?;
+        rows.sort_unstable();
+        Ok(Fold {
+            rows,
+            next: 0,
+            upto,
+        })
+    };
+    match read() {
+        Ok(pass) if !pass.rows.is_empty() => Some(pass),
+        Ok(_) => None,
+        Err(e) => {
+            tracing::warn!(error = %e, "the audit trail's patient index could not be folded");
+            None
         }
-        let Some(pass) = fold.as_mut() else {
-            return Ok(());
-        };
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let end = (pass.next + FOLD_CHUNK).min(pass.rows.len());
-        {
-            let mut insert = tx.prepare_cached(
-                "INSERT OR IGNORE INTO audit_patient (patient_id, recorded, seq) VALUES (?1, ?2, ?3)",
-            )?;
-            for (patient, recorded, seq) in &pass.rows[pass.next..end] {
-                insert.execute(rusqlite::params![patient, recorded, seq])?;
-            }
-        }
-        let done = end == pass.rows.len();
-        if done {
-            tx.execute(
-                "DELETE FROM audit_patient_recent WHERE rowid <= ?1",
-                [pass.upto],
-            )?;
-        }
-        tx.commit()?;
+    }
+}
+
+/// Moves the pass's next `chunk` rows into `audit_patient` inside `tx`, and when they are
+/// the last, deletes the pass's rows from the waiting table. Returns where the pass is then.
+fn fold_chunk(tx: &Connection, pass: &Fold, chunk: usize) -> rusqlite::Result<usize> {
+    let end = (pass.next + chunk).min(pass.rows.len());
+    let mut insert = tx.prepare_cached(
+        "INSERT OR IGNORE INTO audit_patient (patient_id, recorded, seq) VALUES (?1, ?2, ?3)",
+    )?;
+    for (patient, recorded, seq) in &pass.rows[pass.next..end] {
+        insert.execute(rusqlite::params![patient, recorded, seq])?;
+    }
+    if end == pass.rows.len() {
+        tx.execute(
+            "DELETE FROM audit_patient_recent WHERE rowid <= ?1",
+            [pass.upto],
+        )?;
+    }
+    Ok(end)
+}
+
+/// After a committed chunk ending at `end`: the pass moves on, or is done.
+fn advance(fold: &mut Option<Fold>, end: usize, waiting: &mut usize) {
+    if let Some(pass) = fold.as_mut() {
         pass.next = end;
-        if done {
+        if end == pass.rows.len() {
             *waiting = waiting.saturating_sub(pass.rows.len());
             *fold = None;
         }
-        Ok(())
-    })();
-    if let Err(e) = result {
-        // The rows stay where they are (searches read both tables); the pass starts again.
-        tracing::warn!(error = %e, "the audit trail's patient index could not be folded");
-        *fold = None;
     }
+}
+
+/// A chunk of the fold in a transaction of its own, when no records are coming in.
+fn fold_step(conn: &mut Connection, fold: &mut Option<Fold>, waiting: &mut usize) {
+    if fold.is_none() {
+        *fold = start_fold(conn);
+    }
+    let Some(pass) = fold.as_ref() else {
+        return;
+    };
+    let moved = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .and_then(|tx| {
+            let end = fold_chunk(&tx, pass, FOLD_QUIET_CHUNK)?;
+            tx.commit()?;
+            Ok(end)
+        });
+    match moved {
+        Ok(end) => advance(fold, end, waiting),
+        Err(e) => {
+            // The rows stay where they are (searches read both tables); the pass starts again.
+            tracing::warn!(error = %e, "the audit trail's patient index could not be folded");
+            *fold = None;
+        }
+    }
+}
+
+/// What became of the fold chunk that rode in a batch.
+enum Folded {
+    Nothing,
+    /// Committed: the pass is now at this row.
+    Moved(usize),
+    Failed,
 }
 
 /// Commits `jobs` in one transaction. If one job's rows cannot be stored, the batch is done
 /// again with a savepoint per job, so the failing job is rolled back alone and does not fail
 /// the others. If the commit itself fails (a full disk), every job fails.
-fn commit(conn: &mut Connection, jobs: &[Job]) -> Vec<std::result::Result<(), String>> {
+fn commit(
+    conn: &mut Connection,
+    jobs: &[Job],
+    fold: Option<&Fold>,
+) -> (Vec<std::result::Result<(), String>>, Folded) {
     // Most batches store every row: one transaction, no savepoints (a savepoint copies each
-    // page it first changes).
+    // page it first changes). The fold's chunk has one, so its failure fails no record.
+    let mut folded = Folded::Nothing;
     let all = (|| -> rusqlite::Result<()> {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         for job in jobs {
             insert_rows(&tx, &job.rows, PatientRows::Appended)?;
         }
+        if let Some(pass) = fold {
+            tx.execute_batch("SAVEPOINT fold")?;
+            match fold_chunk(&tx, pass, FOLD_CHUNK) {
+                Ok(end) => {
+                    tx.execute_batch("RELEASE fold")?;
+                    folded = Folded::Moved(end);
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "the audit trail's patient index could not be folded");
+                    tx.execute_batch("ROLLBACK TO fold; RELEASE fold")?;
+                    folded = Folded::Failed;
+                }
+            }
+        }
         tx.commit()
     })();
     match all {
-        Ok(()) => return jobs.iter().map(|_| Ok(())).collect(),
+        Ok(()) => return (jobs.iter().map(|_| Ok(())).collect(), folded),
         Err(e) if super::error::storage_problem(&e).is_some() => {
             tracing::error!(error = %e, "the audit trail could not be written");
-            return jobs
+            let failed = jobs
                 .iter()
                 .map(|_| Err("the audit trail could not be written".to_string()))
                 .collect();
+            return (failed, Folded::Failed);
         }
         Err(_) => {}
     }
-    commit_each(conn, jobs)
+    (commit_each(conn, jobs), Folded::Failed)
 }
 
 fn commit_each(conn: &mut Connection, jobs: &[Job]) -> Vec<std::result::Result<(), String>> {

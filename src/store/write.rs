@@ -1,7 +1,7 @@
 //! Writes: create, update, delete and upsert inside one SQLite transaction, keeping the version
 //! history and the search indexes in step with the resource.
 
-use rusqlite::{OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::{Map, Value};
 
 use super::{ParamIds, Result, StoreError};
@@ -9,9 +9,9 @@ use crate::fhir::date::{instant, now_ms};
 use crate::fhir::extract::{IndexValue, extract};
 use crate::fhir::{is_supported, valid_id, with_meta};
 
-/// A write transaction. Dropping it without `commit` rolls everything back.
+/// A write inside an open transaction (the caller begins it, and commits or rolls it back).
 pub struct Tx<'a> {
-    tx: Transaction<'a>,
+    tx: &'a Connection,
     pids: &'a ParamIds,
     now: i64,
     pending: PendingIndex,
@@ -57,7 +57,7 @@ struct Current {
 }
 
 impl<'a> Tx<'a> {
-    pub(crate) fn new(tx: Transaction<'a>, pids: &'a ParamIds) -> Self {
+    pub(crate) fn new(tx: &'a Connection, pids: &'a ParamIds) -> Self {
         Tx {
             tx,
             pids,
@@ -69,13 +69,7 @@ impl<'a> Tx<'a> {
     /// Stores audit records in this transaction: they commit with the write they describe,
     /// or not at all.
     pub fn record_audit(&mut self, rows: &[super::AuditRow]) -> Result<()> {
-        super::trail::insert_rows(&self.tx, rows, super::trail::PatientRows::Indexed)?;
-        Ok(())
-    }
-
-    pub(crate) fn commit(mut self) -> Result<()> {
-        self.flush_index()?;
-        self.tx.commit()?;
+        super::trail::insert_rows(self.tx, rows, super::trail::PatientRows::Indexed)?;
         Ok(())
     }
 
@@ -133,7 +127,7 @@ impl<'a> Tx<'a> {
 
     /// The transaction's connection, for reads that must see this transaction's own writes.
     pub fn conn(&self) -> &rusqlite::Connection {
-        &self.tx
+        self.tx
     }
 
     pub(crate) fn pids(&self) -> &ParamIds {
