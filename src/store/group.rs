@@ -306,6 +306,26 @@ mod tests {
             .map_or(0, |(_, n)| n)
     }
 
+    /// Runs `f(store, t)` on `threads` threads started at the same moment; their answers.
+    fn together<T: Send + 'static>(
+        store: &Store,
+        threads: usize,
+        f: impl Fn(&Store, usize) -> T + Send + Sync + 'static,
+    ) -> Vec<T> {
+        let start = Arc::new(Barrier::new(threads));
+        let f = Arc::new(f);
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let (store, start, f) = (store.clone(), start.clone(), f.clone());
+                std::thread::spawn(move || {
+                    start.wait();
+                    f(&store, t)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    }
+
     /// Writes from many threads at once: each answered with what was stored, all stored, and
     /// fewer commits than writes.
     #[test]
@@ -314,27 +334,19 @@ mod tests {
         let store = Store::open(&dir.path().join("g.db")).unwrap();
         let threads = 8;
         let each = 40;
-        let start = Arc::new(Barrier::new(threads));
-        let handles: Vec<_> = (0..threads)
-            .map(|t| {
-                let (store, start) = (store.clone(), start.clone());
-                std::thread::spawn(move || {
-                    start.wait();
-                    (0..each)
-                        .map(|i| {
-                            store
-                                .write(|tx| tx.create(patient(t * each + i), None))
-                                .unwrap()
-                                .id
-                        })
-                        .collect::<Vec<_>>()
+        let ids: Vec<String> = together(&store, threads, move |store, t| {
+            (0..each)
+                .map(|i| {
+                    store
+                        .write(|tx| tx.create(patient(t * each + i), None))
+                        .unwrap()
+                        .id
                 })
-            })
-            .collect();
-        let ids: Vec<String> = handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap())
-            .collect();
+                .collect::<Vec<_>>()
+        })
+        .into_iter()
+        .flatten()
+        .collect();
         assert_eq!(ids.len(), threads * each);
         let reader = store.reader().unwrap();
         for id in &ids {
@@ -352,29 +364,21 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("g.db")).unwrap();
         let threads = 6;
-        let start = Arc::new(Barrier::new(threads));
-        let handles: Vec<_> = (0..threads)
-            .map(|t| {
-                let (store, start) = (store.clone(), start.clone());
-                std::thread::spawn(move || {
-                    start.wait();
-                    (0..30)
-                        .map(|i| {
-                            store.write(|tx| {
-                                let written = tx.create(patient(i), None)?;
-                                if t == 0 {
-                                    // Stored, then refused: nothing of it may remain.
-                                    return Err(StoreError::invalid("refused after writing"));
-                                }
-                                Ok(written)
-                            })
-                        })
-                        .filter(Result::is_ok)
-                        .count()
+        let stored = together(&store, threads, |store, t| {
+            (0..30)
+                .map(|i| {
+                    store.write(|tx| {
+                        let written = tx.create(patient(i), None)?;
+                        if t == 0 {
+                            // Stored, then refused: nothing of it may remain.
+                            return Err(StoreError::invalid("refused after writing"));
+                        }
+                        Ok(written)
+                    })
                 })
-            })
-            .collect();
-        let stored: Vec<usize> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+                .filter(Result::is_ok)
+                .count()
+        });
         assert_eq!(stored[0], 0);
         assert!(stored[1..].iter().all(|&n| n == 30));
         assert_eq!(count(&store, "Patient"), ((threads - 1) * 30) as i64);
@@ -389,27 +393,18 @@ mod tests {
         store.write(|tx| tx.create(patient(0), None)).unwrap();
         let size = std::fs::metadata(dir.path().join("g.db")).unwrap().len();
         store.set_size_limit(Some(size)).unwrap();
-        let threads = 4;
-        let start = Arc::new(Barrier::new(threads));
-        let handles: Vec<_> = (0..threads)
-            .map(|t| {
-                let (store, start) = (store.clone(), start.clone());
-                std::thread::spawn(move || {
-                    start.wait();
-                    (0..20)
-                        .map(|i| {
-                            let big = json!({"resourceType": "Patient",
-                                "name": [{"family": "x".repeat(20_000), "given": [format!("{t}-{i}")]}]});
-                            store.write(|tx| tx.create(big, None))
-                        })
-                        .collect::<Vec<_>>()
+        let answers: Vec<_> = together(&store, 4, |store, t| {
+            (0..20)
+                .map(|i| {
+                    let big = json!({"resourceType": "Patient",
+                        "name": [{"family": "x".repeat(20_000), "given": [format!("{t}-{i}")]}]});
+                    store.write(|tx| tx.create(big, None))
                 })
-            })
-            .collect();
-        let answers: Vec<_> = handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap())
-            .collect();
+                .collect::<Vec<_>>()
+        })
+        .into_iter()
+        .flatten()
+        .collect();
         let acknowledged = answers.iter().filter(|a| a.is_ok()).count() as i64;
         for refused in answers.iter().filter_map(|a| a.as_ref().err()) {
             assert_eq!(refused.status(), 503, "{refused}");
