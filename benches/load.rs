@@ -174,7 +174,9 @@ fn main() {
         tokio::time::sleep(Duration::from_secs(warmup)).await;
         measuring.store(true, Ordering::Relaxed);
         let started = Instant::now();
+        let cpu_before = process_cpu(server.child.id());
         tokio::time::sleep(Duration::from_secs(seconds)).await;
+        let cpu = process_cpu(server.child.id()) - cpu_before;
         stop.store(true, Ordering::Relaxed);
         let mut tally = Tally::default();
         for task in tasks {
@@ -183,6 +185,14 @@ fn main() {
         let elapsed = started.elapsed().as_secs_f64();
         let _ = sampler.await;
         report(&tally, elapsed);
+        // CPU per request is steadier than throughput on a shared machine: it does not move
+        // with how much of the CPU the machine gave the server this minute.
+        let answered: usize = tally.samples.iter().map(Vec::len).sum();
+        println!(
+            "server CPU: {:.1} s in the timed window, {:.0} µs per request",
+            cpu,
+            cpu * 1e6 / answered.max(1) as f64
+        );
         println!(
             "server: peak RSS {:.0} MB, peak threads {}",
             peak_rss.load(Ordering::Relaxed) as f64 / 1024.0,
@@ -475,6 +485,22 @@ fn client(token: &str) -> reqwest::Client {
 }
 
 /// (VmRSS in KiB, thread count) of a process.
+/// The CPU time (user + system, seconds) process `pid` has used so far.
+fn process_cpu(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which may hold spaces, so split after its ')'): utime
+    // and stime are the 12th and 13th, in clock ticks of 1/100 s on Linux.
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) + ticks(12)) / 100.0
+}
+
 fn process_status(pid: u32) -> (u64, u64) {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     let field = |name: &str| {

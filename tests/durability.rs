@@ -262,10 +262,16 @@ async fn a_server_killed_during_writes_keeps_every_acknowledged_write_and_its_re
     // create record, stored with it.
     let mut recorded: std::collections::HashMap<String, usize> = Default::default();
     let mut statement = conn
-        .prepare("SELECT json FROM audit WHERE subtype = 'create'")
+        .prepare("SELECT id, recorded, json FROM audit WHERE subtype = 'create'")
         .unwrap();
     for json in statement
-        .query_map([], |r| r.get::<_, String>(0))
+        .query_map([], |r| {
+            Ok(bedside::auth::audit::render(
+                &r.get::<_, String>(0)?,
+                r.get(1)?,
+                &r.get::<_, String>(2)?,
+            ))
+        })
         .unwrap()
         .map(Result::unwrap)
     {

@@ -8,10 +8,17 @@ use serde_json::Value;
 
 use shape::Coding;
 
+mod shape;
+mod stored;
+
+pub use stored::render;
+
 use crate::store::{AuditRow, Result, Store, Tx};
 
 /// What happened, as stored and searched (`subtype`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Stored by its code (`break-glass`...), which is the variant's name in kebab case.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Subtype {
     Read,
     Vread,
@@ -331,7 +338,7 @@ pub fn rows(events: &[Event]) -> Vec<AuditRow> {
             // Time-ordered (UUIDv7): each new record's id sorts after the last, so the id
             // index grows at its end instead of dirtying a random page per record.
             let id = uuid::Uuid::now_v7().to_string();
-            let json = event.json(&id, now);
+            let json = stored::compact(event);
             let mut patients = event.patients.clone();
             patients.sort();
             patients.dedup();
@@ -402,7 +409,7 @@ pub struct Filter {
     pub count: i64,
 }
 
-/// One stored event: its id, when (epoch ms) and the AuditEvent JSON.
+/// One stored event: its id, when (epoch ms) and its FHIR AuditEvent JSON.
 pub type Stored = (String, i64, String);
 
 /// The matching events and how many match in all.
@@ -473,7 +480,9 @@ pub fn search(store: &Store, filter: &Filter) -> Result<(Vec<Stored>, i64)> {
             filter.offset.max(0)
         ))?;
         let rows = stmt.query_map(params_from_iter(args.iter()), |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            let (id, recorded): (String, i64) = (r.get(0)?, r.get(1)?);
+            let json = render(&id, recorded, &r.get::<_, String>(2)?);
+            Ok((id, recorded, json))
         })?;
         Ok((rows.collect::<rusqlite::Result<Vec<_>>>()?, total))
     })
@@ -482,160 +491,13 @@ pub fn search(store: &Store, filter: &Filter) -> Result<(Vec<Stored>, i64)> {
 pub fn read(store: &Store, id: &str) -> Result<Option<String>> {
     store.read_side(|c| {
         Ok(c.query_row(
-            "SELECT json FROM main.audit WHERE id = ?1
-                 UNION ALL SELECT json FROM trail.audit WHERE id = ?1",
+            "SELECT recorded, json FROM main.audit WHERE id = ?1
+                 UNION ALL SELECT recorded, json FROM trail.audit WHERE id = ?1",
             [id],
-            |r| r.get(0),
+            |r| Ok(render(id, r.get(0)?, &r.get::<_, String>(1)?)),
         )
         .optional()?)
     })
-}
-
-/// The AuditEvent's JSON shape, borrowed from an `Event` (field order as in the FHIR spec's
-/// examples: what a reader of the raw trail sees first).
-mod shape {
-    use serde::Serialize;
-
-    #[derive(Serialize, Clone, Copy)]
-    pub struct Coding {
-        pub system: &'static str,
-        pub code: &'static str,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub display: Option<&'static str>,
-    }
-
-    impl Coding {
-        pub fn new(system: &'static str, code: &'static str) -> Coding {
-            Coding {
-                system,
-                code,
-                display: None,
-            }
-        }
-
-        pub fn shown(system: &'static str, code: &'static str, display: &'static str) -> Coding {
-            Coding {
-                system,
-                code,
-                display: Some(display),
-            }
-        }
-    }
-
-    /// A coding whose code is borrowed (a user's role).
-    #[derive(Serialize)]
-    pub struct BorrowedCoding<'a> {
-        pub system: &'static str,
-        pub code: &'a str,
-    }
-
-    #[derive(Serialize)]
-    pub struct CodeableConcept<'a, C: Serialize = Coding> {
-        pub coding: [C; 1],
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub text: Option<&'a str>,
-    }
-
-    #[derive(Serialize)]
-    #[serde(rename_all = "camelCase")]
-    pub struct AuditEvent<'a> {
-        pub resource_type: &'static str,
-        pub id: &'a str,
-        #[serde(rename = "type")]
-        pub kind: Coding,
-        pub subtype: [Coding; 1],
-        pub action: &'static str,
-        pub recorded: String,
-        pub outcome: &'static str,
-        pub agent: [AgentShape<'a>; 1],
-        pub source: Source,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub outcome_desc: Option<String>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub purpose_of_event: Option<[CodeableConcept<'a>; 1]>,
-        #[serde(skip_serializing_if = "Vec::is_empty")]
-        pub entity: Vec<Entity<'a>>,
-    }
-
-    #[derive(Serialize)]
-    #[serde(rename_all = "camelCase")]
-    pub struct AgentShape<'a> {
-        #[serde(rename = "type")]
-        pub kind: CodeableConcept<'a>,
-        pub requestor: bool,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub alt_id: Option<&'a str>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub who: Option<Who<'a>>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub role: Option<[CodeableConcept<'a, BorrowedCoding<'a>>; 1]>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub network: Option<Network<'a>>,
-    }
-
-    #[derive(Serialize)]
-    pub struct Who<'a> {
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub reference: Option<&'a str>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub display: Option<&'a str>,
-    }
-
-    #[derive(Serialize)]
-    pub struct Network<'a> {
-        pub address: &'a str,
-        #[serde(rename = "type")]
-        pub kind: &'static str,
-    }
-
-    #[derive(Serialize)]
-    pub struct Display {
-        pub display: &'static str,
-    }
-
-    #[derive(Serialize)]
-    pub struct Source {
-        pub observer: Display,
-        #[serde(rename = "type")]
-        pub kind: [Coding; 1],
-    }
-
-    #[derive(Serialize)]
-    pub struct Entity<'a> {
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub what: Option<Reference<'a>>,
-        #[serde(rename = "type")]
-        pub kind: Coding,
-        pub role: Coding,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub query: Option<String>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub description: Option<&'a str>,
-    }
-
-    /// `{"reference": ...}`: a patient's written as `Patient/<id>` without an allocation.
-    pub enum Reference<'a> {
-        Patient(&'a str),
-        Plain(&'a str),
-    }
-
-    impl Serialize for Reference<'_> {
-        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-            use serde::ser::SerializeStruct;
-            struct Patient<'a>(&'a str);
-            impl Serialize for Patient<'_> {
-                fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                    s.collect_str(&format_args!("Patient/{}", self.0))
-                }
-            }
-            let mut out = s.serialize_struct("Reference", 1)?;
-            match self {
-                Reference::Patient(id) => out.serialize_field("reference", &Patient(id))?,
-                Reference::Plain(reference) => out.serialize_field("reference", reference)?,
-            }
-            out.end()
-        }
-    }
 }
 
 #[cfg(test)]
