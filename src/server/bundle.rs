@@ -23,7 +23,8 @@ pub struct Bundle {
     total: Option<i64>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     link: Vec<Link>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    /// Written by `to_json`, which puts each entry's resource in as it is.
+    #[serde(skip)]
     pub entry: Vec<Entry>,
 }
 
@@ -44,8 +45,9 @@ struct Link {
 pub struct Entry {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub full_url: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub resource: Option<Box<RawValue>>,
+    /// Written by `Bundle::to_json`.
+    #[serde(skip)]
+    pub resource: Option<Embedded>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub search: Option<SearchMode>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -94,17 +96,63 @@ impl Bundle {
         }
     }
 
+    /// The bundle's JSON. serde writes all but the entries' resources; each resource is JSON
+    /// the server wrote itself, so it goes in as it is, in front of its entry's other members,
+    /// without being parsed again (a page of 5,000 resources would otherwise be read through
+    /// once more just to be copied).
     pub fn to_json(&self) -> String {
-        serde_json::to_string(self).unwrap_or_else(|_| "{}".into())
+        // Serializing strings, numbers and vectors of them to a String cannot fail.
+        let mut out = serde_json::to_string(self).unwrap_or_else(|_| "{}".into());
+        if self.entry.is_empty() {
+            return out;
+        }
+        let resources: usize = self
+            .entry
+            .iter()
+            .filter_map(|e| e.resource.as_ref())
+            .map(|r| r.0.len())
+            .sum();
+        out.reserve(resources + self.entry.len() * 128);
+        out.pop(); // the closing brace
+        out.push_str(",\"entry\":[");
+        for (i, entry) in self.entry.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            let rest = serde_json::to_string(entry).unwrap_or_else(|_| "{}".into());
+            match &entry.resource {
+                Some(Embedded(resource)) => {
+                    out.push_str("{\"resource\":");
+                    out.push_str(resource);
+                    match rest.strip_prefix('{') {
+                        Some(members) if members != "}" => {
+                            out.push(',');
+                            out.push_str(members);
+                        }
+                        _ => out.push('}'),
+                    }
+                }
+                None => out.push_str(&rest),
+            }
+        }
+        out.push_str("]}");
+        out
     }
 }
 
-/// Raw JSON from the store, embedded without re-parsing. The store only holds JSON it wrote.
-pub fn raw(json: String) -> Option<Box<RawValue>> {
-    RawValue::from_string(json).ok()
+/// A resource for a Bundle entry: JSON object text the server wrote itself (a stored row, a
+/// bundle or outcome it made).
+pub struct Embedded(String);
+
+/// JSON from the store (or the server's own), embedded without parsing it again: the store
+/// only holds JSON it parsed and wrote. Text that is not even shaped as one object (a damaged
+/// row) is left out rather than break the whole bundle.
+pub fn raw(json: String) -> Option<Embedded> {
+    let trimmed = json.trim();
+    (trimmed.starts_with('{') && trimmed.ends_with('}')).then_some(Embedded(json))
 }
 
-pub fn raw_value(value: &Value) -> Option<Box<RawValue>> {
+pub fn raw_value(value: &Value) -> Option<Embedded> {
     raw(value.to_string())
 }
 
@@ -315,6 +363,58 @@ pub fn offset_and_count(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Entries with and without a resource, with and without other members, come out as
+    /// one well-formed Bundle holding each resource as it was stored.
+    #[test]
+    fn embedded_resources_are_written_whole_into_their_entries() {
+        let mut bundle = Bundle::new("batch-response");
+        let stored = r#"{"resourceType":"Patient","id":"p1","name":[{"family":"O\"Brien"}]}"#;
+        bundle.entry.push(Entry {
+            full_url: Some("http://x/fhir/Patient/p1".into()),
+            resource: raw(stored.to_string()),
+            search: Some(SearchMode { mode: "match" }),
+            ..Entry::default()
+        });
+        bundle.entry.push(Entry {
+            resource: raw(r#"{"resourceType":"Basic"}"#.into()),
+            ..Entry::default()
+        });
+        bundle.entry.push(Entry {
+            response: Some(EntryResponse {
+                status: "204 No Content".into(),
+                ..EntryResponse::default()
+            }),
+            ..Entry::default()
+        });
+        bundle.entry.push(Entry {
+            resource: raw("damaged row".into()),
+            ..Entry::default()
+        });
+        let written: Value = serde_json::from_str(&bundle.to_json()).unwrap();
+        let entries = written["entry"].as_array().unwrap();
+        assert_eq!(entries.len(), 4);
+        assert_eq!(
+            entries[0]["resource"],
+            serde_json::from_str::<Value>(stored).unwrap()
+        );
+        assert_eq!(entries[0]["fullUrl"], "http://x/fhir/Patient/p1");
+        assert_eq!(entries[0]["search"]["mode"], "match");
+        assert_eq!(
+            entries[1],
+            serde_json::json!({"resource": {"resourceType": "Basic"}})
+        );
+        assert_eq!(
+            entries[2],
+            serde_json::json!({"response": {"status": "204 No Content"}})
+        );
+        assert_eq!(entries[3], serde_json::json!({}));
+        assert_eq!(written["resourceType"], "Bundle");
+        assert_eq!(written["type"], "batch-response");
+        // No entries: no `entry` member at all.
+        let empty: Value = serde_json::from_str(&Bundle::new("searchset").to_json()).unwrap();
+        assert!(empty.get("entry").is_none());
+    }
 
     #[test]
     fn page_tokens_round_trip() {

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use axum::http::StatusCode;
 use serde_json::Value;
 
-use super::bundle::{self, Bundle, Entry, EntryResponse, raw, raw_value};
+use super::bundle::{self, Bundle, Entry, EntryResponse, raw};
 use super::gate::{AuditNote, EntryAudit, Gate};
 use super::interact::{self, Created};
 use super::response::ApiError;
@@ -467,7 +467,7 @@ fn batch(store: &Store, gate: &mut Gate, entries: Vec<Value>, base: &str) -> Str
                         e.status.as_u16(),
                         e.status.canonical_reason().unwrap_or("")
                     ),
-                    outcome: raw_value(&e.outcome),
+                    outcome: serde_json::value::to_raw_value(&e.outcome).ok(),
                     ..EntryResponse::default()
                 }),
                 ..Entry::default()
