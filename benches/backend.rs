@@ -264,13 +264,16 @@ impl Server {
             "bench-password",
         );
         let token = auth.issue_for("bench").unwrap().token;
-        let child = Command::new(env!("CARGO_BIN_EXE_bedside"))
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--db"])
-            .arg(db)
-            .envs(bench_key().map(|_| ("BEDSIDE_DB_KEY", "5a".repeat(32))))
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let child = Command::new(
+            // BENCH_SERVER_BIN: another build of bedside to measure (the previous main, say).
+            std::env::var("BENCH_SERVER_BIN").unwrap_or(env!("CARGO_BIN_EXE_bedside").to_string()),
+        )
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--db"])
+        .arg(db)
+        .envs(bench_key().map(|_| ("BEDSIDE_DB_KEY", "5a".repeat(32))))
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
         let base = format!("http://127.0.0.1:{port}/fhir");
         for _ in 0..100 {
             if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {

@@ -58,8 +58,8 @@ pub(crate) enum PatientRows {
 
 /// Patient rows waiting in `audit_patient_recent` before a fold pass starts.
 const FOLD_AT: usize = 20_000;
-/// Rows folded in each group commit while a pass is under way: a millisecond or so added to
-/// the batch, and still far more than arrive meanwhile.
+/// Rows folded in one group commit at most while a pass is under way (a millisecond or so
+/// added to the batch); fewer when the batch brings fewer.
 const FOLD_CHUNK: usize = 250;
 
 /// Appends `rows` to the audit tables of `conn` (inside the caller's transaction).
@@ -426,8 +426,15 @@ fn commit(
             insert_rows(&tx, &job.rows, PatientRows::Appended)?;
         }
         if let Some(pass) = fold {
+            // Twice the patient rows this batch adds: the pass keeps ahead of what arrives,
+            // and a lone request's commit carries a few rows, not a full chunk.
+            let arriving: usize = jobs
+                .iter()
+                .flat_map(|job| &job.rows)
+                .map(|row| row.patients.len())
+                .sum();
             tx.execute_batch("SAVEPOINT fold")?;
-            match fold_chunk(&tx, pass, FOLD_CHUNK) {
+            match fold_chunk(&tx, pass, (2 * arriving + 16).min(FOLD_CHUNK)) {
                 Ok(end) => {
                     tx.execute_batch("RELEASE fold")?;
                     folded = Folded::Moved(end);
