@@ -501,13 +501,12 @@ pub fn read(store: &Store, id: &str) -> Result<Option<String>> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use serde_json::json;
 
-    /// The stored JSON is the same AuditEvent the `json!` builder it replaced made.
-    #[test]
-    fn stored_json_has_every_part() {
+    /// An event with every part set (a quoted name, a failure, emergency access).
+    pub(crate) fn full_event() -> Event {
         let mut event = Event::new(
             Subtype::Search,
             Agent {
@@ -525,6 +524,13 @@ mod tests {
         event.resources = vec!["Observation/o1".into()];
         event.query = Some("name=smith".into());
         event.emergency_reason = Some("arrest".into());
+        event
+    }
+
+    /// The served JSON is the same AuditEvent the `json!` builder it replaced made.
+    #[test]
+    fn stored_json_has_every_part() {
+        let event = full_event();
         let stored: Value = serde_json::from_str(&event.json("a1", 0)).unwrap();
         let entity_type = "http://terminology.hl7.org/CodeSystem/audit-entity-type";
         let object_role = "http://terminology.hl7.org/CodeSystem/object-role";
