@@ -130,6 +130,8 @@ pub struct Pooled {
 impl Deref for Pooled {
     type Target = Connection;
     fn deref(&self) -> &Connection {
+        // Provably present: `lend` is the only constructor and sets it, the field is private,
+        // and only `drop` takes it out, after which no `&self` exists to dereference.
         self.conn
             .as_ref()
             .expect("a lent connection is present until dropped")

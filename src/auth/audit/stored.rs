@@ -8,6 +8,8 @@
 //! rest. Records stored whole by earlier versions (they start with `{"resourceType"`) are
 //! served as they are.
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 
 use super::{Agent, Event, Subtype};
@@ -16,51 +18,59 @@ use super::{Agent, Event, Subtype};
 /// AuditEvent from before.
 const VERSION: u8 = 1;
 
+/// Text borrowed from the event when written, and from the stored text when read (owned
+/// where it holds escapes).
+type Text<'a> = Option<Cow<'a, str>>;
+
 #[derive(Serialize, Deserialize)]
 struct Compact<'a> {
     v: u8,
     s: Subtype,
-    #[serde(default, skip_serializing_if = "is_true")]
-    ok: Option<bool>,
+    /// Written only for a failure (most records succeed).
+    #[serde(default = "succeeded", skip_serializing_if = "is_success")]
+    ok: bool,
     #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
-    d: Option<std::borrow::Cow<'a, str>>,
+    d: Text<'a>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     st: Option<u16>,
     #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
-    u: Option<std::borrow::Cow<'a, str>>,
+    u: Text<'a>,
     #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
-    n: Option<std::borrow::Cow<'a, str>>,
+    n: Text<'a>,
     #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
-    r: Option<std::borrow::Cow<'a, str>>,
+    r: Text<'a>,
     #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
-    who: Option<std::borrow::Cow<'a, str>>,
+    who: Text<'a>,
     #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
-    ip: Option<std::borrow::Cow<'a, str>>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    p: Vec<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    res: Vec<String>,
+    ip: Text<'a>,
+    #[serde(default, skip_serializing_if = "<[String]>::is_empty")]
+    p: Cow<'a, [String]>,
+    #[serde(default, skip_serializing_if = "<[String]>::is_empty")]
+    res: Cow<'a, [String]>,
     #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
-    q: Option<std::borrow::Cow<'a, str>>,
+    q: Text<'a>,
     #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
-    btg: Option<std::borrow::Cow<'a, str>>,
+    btg: Text<'a>,
 }
 
-/// `ok` is written only for a failure (most records succeed).
-fn is_true(ok: &Option<bool>) -> bool {
-    *ok != Some(false)
+fn succeeded() -> bool {
+    true
 }
 
-fn borrowed(s: &Option<String>) -> Option<std::borrow::Cow<'_, str>> {
-    s.as_deref().map(std::borrow::Cow::Borrowed)
+fn is_success(ok: &bool) -> bool {
+    *ok
 }
 
-/// The stored form of `event`.
+fn borrowed(s: &Option<String>) -> Text<'_> {
+    s.as_deref().map(Cow::Borrowed)
+}
+
+/// The stored form of `event`, borrowing all of it (one per request, on its way to the trail).
 pub(super) fn compact(event: &Event) -> String {
     let form = Compact {
         v: VERSION,
         s: event.subtype,
-        ok: (!event.success).then_some(false),
+        ok: event.success,
         d: borrowed(&event.description),
         st: event.status,
         u: borrowed(&event.agent.username),
@@ -68,8 +78,8 @@ pub(super) fn compact(event: &Event) -> String {
         r: borrowed(&event.agent.role),
         who: borrowed(&event.agent.reference),
         ip: borrowed(&event.address),
-        p: event.patients.clone(),
-        res: event.resources.clone(),
+        p: Cow::Borrowed(&event.patients),
+        res: Cow::Borrowed(&event.resources),
         q: borrowed(&event.query),
         btg: borrowed(&event.emergency_reason),
     };
@@ -84,10 +94,10 @@ pub fn render(id: &str, recorded_ms: i64, stored: &str) -> String {
     }
     match serde_json::from_str::<Compact>(stored) {
         Ok(form) if form.v == VERSION => {
-            let owned = |s: Option<std::borrow::Cow<str>>| s.map(|s| s.into_owned());
+            let owned = |s: Text| s.map(Cow::into_owned);
             let event = Event {
                 subtype: form.s,
-                success: form.ok.unwrap_or(true),
+                success: form.ok,
                 description: owned(form.d),
                 agent: Agent {
                     username: owned(form.u),
@@ -96,8 +106,8 @@ pub fn render(id: &str, recorded_ms: i64, stored: &str) -> String {
                     reference: owned(form.who),
                 },
                 address: owned(form.ip),
-                patients: form.p,
-                resources: form.res,
+                patients: form.p.into_owned(),
+                resources: form.res.into_owned(),
                 query: owned(form.q),
                 emergency_reason: owned(form.btg),
                 status: form.st,
