@@ -18,9 +18,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use bedside::seed::{Depth, SeedOptions, seed};
+use bedside::store::Store;
 use bytes::Bytes;
 use http_body_util::Full;
-use bedside::store::Store;
 use rand::{Rng, SeedableRng};
 
 #[global_allocator]
@@ -310,9 +310,10 @@ impl Http {
         url: &str,
         body: Option<String>,
     ) -> Result<(hyper::StatusCode, Bytes), String> {
-        let answer = tokio::time::timeout(Duration::from_secs(60), self.exchange(method, url, body))
-            .await
-            .unwrap_or_else(|_| Err("no answer in 60 s".to_string()));
+        let answer =
+            tokio::time::timeout(Duration::from_secs(60), self.exchange(method, url, body))
+                .await
+                .unwrap_or_else(|_| Err("no answer in 60 s".to_string()));
         if answer.is_err() {
             self.sender = None;
         }
@@ -342,7 +343,9 @@ impl Http {
             return Err("not connected".to_string());
         };
         // The path (origin form) after the scheme and authority.
-        let path = &url[url.find(&self.authority).map_or(0, |i| i + self.authority.len())..];
+        let path = &url[url
+            .find(&self.authority)
+            .map_or(0, |i| i + self.authority.len())..];
         let mut request = hyper::Request::builder()
             .method(method)
             .uri(path)
@@ -355,7 +358,10 @@ impl Http {
             .body(Full::new(Bytes::from(body.unwrap_or_default())))
             .map_err(|e| e.to_string())?;
         sender.ready().await.map_err(|e| e.to_string())?;
-        let response = sender.send_request(request).await.map_err(|e| e.to_string())?;
+        let response = sender
+            .send_request(request)
+            .await
+            .map_err(|e| e.to_string())?;
         let status = response.status();
         let body = response
             .into_body()
@@ -381,10 +387,8 @@ async fn terminal(
         let family = &families[rng.random_range(0..families.len())];
         let prefix: String = family.chars().take(3).collect();
         // Names with accents are sent percent-encoded, as a browser or reqwest would.
-        let prefix = percent_encoding::utf8_percent_encode(
-            &prefix,
-            percent_encoding::NON_ALPHANUMERIC,
-        );
+        let prefix =
+            percent_encoding::utf8_percent_encode(&prefix, percent_encoding::NON_ALPHANUMERIC);
         let id = &patients[rng.random_range(0..patients.len())];
         let urls = [
             format!("{base}/Patient?name={prefix}&_count=20"),
@@ -429,12 +433,7 @@ async fn writer(
     tally
 }
 
-async fn post_vital(
-    http: &mut Http,
-    base: &str,
-    patient: &str,
-    value: i64,
-) -> Result<(), String> {
+async fn post_vital(http: &mut Http, base: &str, patient: &str, value: i64) -> Result<(), String> {
     let body = serde_json::json!({"resourceType": "Observation", "status": "final",
         "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "vital-signs"}]}],
         "code": {"coding": [{"system": "http://loinc.org", "code": "8867-4", "display": "Heart rate"}]},
@@ -478,7 +477,11 @@ async fn slow_write_probe(db: &Path, base: &str, token: &str, patients: &[String
     let held = Instant::now();
     let mut http = Http::new(base, token);
     let write = {
-        let (mut http, base, id) = (Http::new(base, token), base.to_string(), patients[0].clone());
+        let (mut http, base, id) = (
+            Http::new(base, token),
+            base.to_string(),
+            patients[0].clone(),
+        );
         tokio::spawn(async move {
             let t = Instant::now();
             let outcome = post_vital(&mut http, &base, &id, 80).await;
