@@ -15,7 +15,7 @@ use crate::auth::policy::{self, Class, ReadAccess};
 use crate::auth::{Auth, Role, Session};
 use crate::fhir::IssueCode;
 use crate::store::search::Scope;
-use crate::store::{Row, Tx};
+use crate::store::{Reader, Row, Tx};
 
 /// What a handler tells the audit about a request it served.
 #[derive(Clone, Debug, Default)]
@@ -89,6 +89,10 @@ pub enum View {
     /// A type the role may not read at all (left out of listings).
     Hidden,
 }
+
+/// Patients whose restriction a request asks its own reader about up front (a search naming
+/// more asks about the rest as their rows come).
+const PREFETCHED: usize = 64;
 
 pub struct Gate {
     auth: Auth,
@@ -171,17 +175,37 @@ impl Gate {
         if let Some(known) = self.restricted.get(patient) {
             return *known;
         }
-        let restricted = self
+        let answer = self
             .auth
             .store
             .reader()
-            .and_then(|r| r.is_restricted_patient(patient))
-            // Closed when the answer is unknown: a record is never shown as unrestricted
-            // because the check could not run.
-            .unwrap_or_else(|e| {
-                tracing::error!(error = %e, "a restriction check could not run");
-                true
-            });
+            .and_then(|r| r.is_restricted_patient(patient));
+        self.learn_restricted(patient, answer)
+    }
+
+    /// Asks `reader` (the request's own, whose snapshot its rows come from) whether the
+    /// patients a search or `$everything` names are restricted, so the checks that follow need
+    /// no reader of their own. At most `PREFETCHED` patients; any others are asked when met.
+    pub fn restrictions_from(&mut self, reader: &Reader, patients: &[String]) {
+        for patient in patients.iter().take(PREFETCHED) {
+            if !self.restricted.contains_key(patient) {
+                self.learn_restricted(patient, reader.is_restricted_patient(patient));
+            }
+        }
+    }
+
+    /// Restrictions named by a search's `patient`/`subject` parameters, from `reader`.
+    pub fn restrictions_named(&mut self, reader: &Reader, params: &[(String, String)]) {
+        self.restrictions_from(reader, &named_patients(params));
+    }
+
+    fn learn_restricted(&mut self, patient: &str, answer: crate::store::Result<bool>) -> bool {
+        // Closed when the answer is unknown: a record is never shown as unrestricted because
+        // the check could not run.
+        let restricted = answer.unwrap_or_else(|e| {
+            tracing::error!(error = %e, "a restriction check could not run");
+            true
+        });
         self.restricted.insert(patient.to_string(), restricted);
         restricted
     }

@@ -659,6 +659,8 @@ pub async fn operation(
     policy::read_access(session.role, "Patient").map_err(forbidden)?;
     let patient = id.clone();
     let (page, note) = gated(&st, session, move |gate, st| {
+        let reader = st.store.reader()?;
+        gate.restrictions_from(&reader, std::slice::from_ref(&patient));
         // A restricted chart is refused whole (not served as metadata) so the workstation can
         // offer break-the-glass; support staff get metadata of an unrestricted one.
         if gate.is_restricted(&patient) && gate.glass(&patient).is_none() {
@@ -672,10 +674,7 @@ pub async fn operation(
             refused.patients = vec![patient.clone()];
             return Err(refused);
         }
-        let mut page = st
-            .store
-            .reader()?
-            .everything(&patient, &types, since, offset, count)?;
+        let mut page = reader.everything(&patient, &types, since, offset, count)?;
         page.rows = page
             .rows
             .into_iter()

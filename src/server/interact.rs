@@ -33,6 +33,9 @@ pub fn search(
     params: &[(String, String)],
     strict: bool,
 ) -> Result<(Query, Found), ApiError> {
+    if let Some(reader) = src.snapshot() {
+        gate.restrictions_named(reader, params);
+    }
     let scope = gate.search_scope(rtype, params)?;
     let (query, mut found) = src.find(rtype, params, strict, &scope)?;
     found.matches = found

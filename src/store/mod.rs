@@ -392,6 +392,11 @@ pub trait Lookup {
         strict: bool,
         scope: &Scope,
     ) -> Result<(Query, Found)>;
+    /// The committed snapshot this lookup reads, when it reads one (a reader; not a write
+    /// transaction, whose own changes are not committed yet).
+    fn snapshot(&self) -> Option<&Reader> {
+        None
+    }
 }
 
 impl Lookup for Reader {
@@ -406,6 +411,9 @@ impl Lookup for Reader {
         scope: &Scope,
     ) -> Result<(Query, Found)> {
         self.search_in(rtype, params, strict, scope)
+    }
+    fn snapshot(&self) -> Option<&Reader> {
+        Some(self)
     }
 }
 
