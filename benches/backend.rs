@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use bedside::seed::{Depth, SeedOptions, seed};
-use bedside::store::{DbKey, Store};
+use bedside::server::seed::{Depth, SeedOptions, seed};
+use bedside::server::store::{DbKey, Store};
 use rand::{Rng, SeedableRng};
 
 // The same allocator as the `bedside` binary, so seed and import rates match what users get.
@@ -38,7 +38,7 @@ fn bench_key() -> Option<DbKey> {
 }
 
 fn open(path: &Path) -> Store {
-    Store::open_keyed(path, bedside::store::DEFAULT_READERS, bench_key()).unwrap()
+    Store::open_keyed(path, bedside::server::store::DEFAULT_READERS, bench_key()).unwrap()
 }
 
 /// The encrypted twin of a cached plain database: a copy rewritten under the bench key.
@@ -51,14 +51,14 @@ fn encrypted_copy(plain: &Path) -> PathBuf {
         let tmp = plain.with_extension("enc-partial.db");
         std::fs::copy(plain, &tmp).unwrap();
         let started = Instant::now();
-        bedside::store::key::rekey(&tmp, None, Some(&key)).unwrap();
+        bedside::server::store::key::rekey(&tmp, None, Some(&key)).unwrap();
         println!(
             "encrypted a copy of {} in {:.1} s",
             plain.display(),
             started.elapsed().as_secs_f64()
         );
         std::fs::rename(&tmp, &enc).unwrap();
-        let _ = std::fs::remove_file(bedside::store::trail_path(&tmp));
+        let _ = std::fs::remove_file(bedside::server::store::trail_path(&tmp));
     }
     enc
 }
@@ -201,7 +201,7 @@ fn ensure_seeded(path: &Path, opts: SeedOptions) {
     std::fs::rename(&tmp, path).unwrap();
     let _ = std::fs::remove_file(tmp.with_extension("partial-wal"));
     let _ = std::fs::remove_file(tmp.with_extension("partial-shm"));
-    let _ = std::fs::remove_file(bedside::store::trail_path(&tmp));
+    let _ = std::fs::remove_file(bedside::server::store::trail_path(&tmp));
 }
 
 /// Exports 100,000 resources of the full database as NDJSON and times importing them.
@@ -221,10 +221,10 @@ fn import_rate(full: &Path, dir: &Path) {
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", target.display()));
     }
-    let _ = std::fs::remove_file(bedside::store::trail_path(&target));
+    let _ = std::fs::remove_file(bedside::server::store::trail_path(&target));
     let store = open(&target);
     let started = Instant::now();
-    let s = bedside::import::import_files(&store, &[ndjson], |_| {});
+    let s = bedside::server::import::import_files(&store, &[ndjson], |_| {});
     let secs = started.elapsed().as_secs_f64();
     println!(
         "import NDJSON: {} resources in {secs:.1} s = {:.0} resources/s ({} rejected)",
@@ -256,11 +256,11 @@ impl Server {
     }
 
     fn start(db: &Path, port: u16) -> Server {
-        let auth = bedside::auth::Auth::new(open(db));
+        let auth = bedside::server::auth::Auth::new(open(db));
         let _ = auth.add_user(
             "bench",
             "Bench",
-            bedside::auth::Role::Physician,
+            bedside::server::auth::Role::Physician,
             "bench-password",
         );
         let token = auth.issue_for("bench").unwrap().token;

@@ -17,8 +17,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use bedside::seed::{Depth, SeedOptions, seed};
-use bedside::store::Store;
+use bedside::server::seed::{Depth, SeedOptions, seed};
+use bedside::server::store::Store;
 use bytes::Bytes;
 use http_body_util::Full;
 use rand::{Rng, SeedableRng};
@@ -102,7 +102,7 @@ fn main() {
     ensure_seeded(&seeded, charts);
     // Each run starts from the same data: a copy of the seeded database.
     let db = dir.join("load-run.db");
-    for file in [db.clone(), bedside::store::trail_path(&db)] {
+    for file in [db.clone(), bedside::server::store::trail_path(&db)] {
         for suffix in ["", "-wal", "-shm"] {
             let mut name = file.as_os_str().to_owned();
             name.push(suffix);
@@ -534,11 +534,11 @@ async fn slow_write_probe(db: &Path, base: &str, token: &str, patients: &[String
 /// Patient ids, family names, and one token per simulated terminal.
 fn prepare(db: &Path, tokens: usize) -> (Vec<String>, Vec<String>, Vec<String>) {
     let store = Store::open(db).unwrap();
-    let auth = bedside::auth::Auth::new(store.clone());
+    let auth = bedside::server::auth::Auth::new(store.clone());
     let _ = auth.add_user(
         "load",
         "Load Bench",
-        bedside::auth::Role::Physician,
+        bedside::server::auth::Role::Physician,
         "load-bench-password",
     );
     let tokens = (0..tokens)
@@ -559,7 +559,7 @@ fn prepare(db: &Path, tokens: usize) -> (Vec<String>, Vec<String>, Vec<String>) 
     for row in rows {
         let (id, json) = row.unwrap();
         let patient: serde_json::Value = serde_json::from_str(&json).unwrap();
-        if bedside::auth::policy::is_restricted(&patient) {
+        if bedside::server::auth::policy::is_restricted(&patient) {
             continue;
         }
         if let Some(family) = patient["name"][0]["family"].as_str() {
@@ -625,7 +625,7 @@ fn ensure_seeded(path: &Path, charts: u64) {
     );
     drop(store);
     std::fs::rename(&tmp, path).unwrap();
-    let _ = std::fs::remove_file(bedside::store::trail_path(&tmp));
+    let _ = std::fs::remove_file(bedside::server::store::trail_path(&tmp));
 }
 
 struct Server {

@@ -16,14 +16,14 @@ mod pty;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bedside::chart::Chart;
-use bedside::store::Store;
-use bedside::tui::headless::{Headless, test_display};
-use bedside::tui::keymap::Keymap;
-use bedside::tui::state::{ChartState, Msg, Screen, State};
-use bedside::tui::theme::Theme;
-use bedside::tui::update::{refresh_visible, timeline_rows, update};
-use bedside::tui::view::view;
+use bedside::server::store::Store;
+use bedside::workstation::chart::Chart;
+use bedside::workstation::headless::{Headless, test_display};
+use bedside::workstation::keymap::Keymap;
+use bedside::workstation::state::{ChartState, Msg, Screen, State};
+use bedside::workstation::theme::Theme;
+use bedside::workstation::update::{refresh_visible, timeline_rows, update};
+use bedside::workstation::view::view;
 use chrono::NaiveDate;
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyEventState, KeyModifiers};
 use ratatui::backend::CrosstermBackend;
@@ -244,8 +244,8 @@ fn keystroke_and_frame(iterations: usize) {
 
 /// 6. A keystroke in a 5,000-line note, with a full frame at 120x40.
 fn note_keystroke(iterations: usize) {
-    use bedside::notes::drafts::Draft;
-    use bedside::tui::state::{ChartView, NoteState};
+    use bedside::workstation::notes::drafts::Draft;
+    use bedside::workstation::state::{ChartView, NoteState};
     let size = Rect::new(0, 0, 120, 40);
     let display = test_display("http://bench/fhir", anchor());
     let mut state = State::new(
@@ -333,10 +333,10 @@ fn note_keystroke(iterations: usize) {
 
 /// 7. All order checks for a basket of 10 against 50 active medications and 20 allergies.
 fn order_checks(iterations: usize) {
-    use bedside::orders::checks::{
+    use bedside::workstation::orders::checks::{
         ActiveMedication, Patient, Proposed, RecentTest, RecordedAllergy, Settings, check,
     };
-    use bedside::orders::knowledge::Knowledge;
+    use bedside::workstation::orders::knowledge::Knowledge;
     let (k, _) = Knowledge::load(None);
     let meds = &k.medications;
     let patient = Patient {
@@ -404,9 +404,9 @@ fn order_checks(iterations: usize) {
 }
 
 /// The shipped catalog grown to 20,000 entries with made-up but realistic names.
-fn big_catalog() -> bedside::orders::catalog::Catalog {
-    use bedside::orders::catalog::{Catalog, Entry, Kind};
-    use bedside::orders::knowledge::Knowledge;
+fn big_catalog() -> bedside::workstation::orders::catalog::Catalog {
+    use bedside::workstation::orders::catalog::{Catalog, Entry, Kind};
+    use bedside::workstation::orders::knowledge::Knowledge;
     let (k, _) = Knowledge::load(None);
     let (shipped, _) = Catalog::load(&k, None);
     let mut entries = shipped.entries.clone();
@@ -513,7 +513,7 @@ fn catalog_search(iterations: usize) {
 /// pool kept with its query, sets and catalog), over the same 20,000 entries, with a
 /// Backspace and a retype in every word (the path issue 15 fixed).
 fn composer_keys(iterations: usize) {
-    use bedside::orders::knowledge::Knowledge;
+    use bedside::workstation::orders::knowledge::Knowledge;
     let display = test_display("http://bench/fhir", anchor());
     let mut state = State::new(
         display,
@@ -522,7 +522,7 @@ fn composer_keys(iterations: usize) {
         Vec::new(),
     );
     let (knowledge, _) = Knowledge::load(None);
-    state.order_settings = Arc::new(bedside::tui::state::OrderSettings {
+    state.order_settings = Arc::new(bedside::workstation::state::OrderSettings {
         catalog: big_catalog(),
         knowledge,
         duplicate_window_ms: 86_400_000,
@@ -614,9 +614,9 @@ async fn open_chart(base: &str, token: &str, runs: usize) {
 /// The chart cache (4): writing a 2,000-resource chart (serialize, seal, store, evict), and
 /// opening it from the cache to a drawn first screen (read, unseal, parse, build, draw).
 async fn cached_chart(base: &str, token: &str, charts: &[Vec<Value>], runs: usize) {
-    use bedside::tui::offline::StorageConfig;
-    use bedside::vault::cache::{CacheSettings, ChartCache};
-    use bedside::vault::{Kdf, Vault};
+    use bedside::workstation::offline::StorageConfig;
+    use bedside::workstation::vault::cache::{CacheSettings, ChartCache};
+    use bedside::workstation::vault::{Kdf, Vault};
     let home = tempfile::tempdir().unwrap();
     let storage = StorageConfig {
         vault_root: home.path().join("users"),
@@ -694,11 +694,11 @@ async fn cached_chart(base: &str, token: &str, charts: &[Vec<Value>], runs: usiz
         rt.block_on(async move {
             let mut first = Vec::new();
             for run in 0..runs {
-                let mut options = bedside::tui::app::Options::new(&base);
+                let mut options = bedside::workstation::app::Options::new(&base);
                 options.token = Some(token.clone());
                 options.storage = Some(storage.clone());
                 options.vault = Some(vault.clone());
-                let display = bedside::tui::headless::test_display(&base, anchor());
+                let display = bedside::workstation::headless::test_display(&base, anchor());
                 let mut h = Headless::with_options(options, display, 120, 40).unwrap();
                 // Let the start-up work (drafts, outbox) settle first.
                 let _ = h.wait_for(Duration::from_millis(200), |_| false).await;
@@ -874,11 +874,11 @@ fn main() {
     runtime.block_on(async {
         let server = bedside::server::spawn_local(store.clone()).await.unwrap();
         let base = server.base_url();
-        let auth = bedside::auth::Auth::new(store.clone());
+        let auth = bedside::server::auth::Auth::new(store.clone());
         auth.add_user(
             "bench",
             "Bench",
-            bedside::auth::Role::Physician,
+            bedside::server::auth::Role::Physician,
             "bench-password",
         )
         .unwrap();

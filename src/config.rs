@@ -133,64 +133,6 @@ pub struct CacheConfig {
     pub wipe_on_sign_out: Option<bool>,
 }
 
-/// The cache settings from the site's file (which binds) and the user's, and what to tell
-/// the user about them.
-pub fn cache_settings(
-    site: &CacheConfig,
-    user: &CacheConfig,
-) -> (crate::vault::cache::CacheSettings, Vec<String>) {
-    use crate::vault::cache::{
-        CacheSettings, DEFAULT_MAX_CHARTS, DEFAULT_MAX_MB, DEFAULT_TTL_HOURS,
-    };
-    let mut problems = Vec::new();
-    let mut capped = |name: &str, site: Option<u64>, user: Option<u64>, default: u64| {
-        let wanted = user.filter(|v| *v > 0).or(site).unwrap_or(default);
-        match site {
-            Some(s) if wanted > s => {
-                problems.push(format!(
-                    "cache {name} {wanted} is more than this site allows ({s}); using {s}"
-                ));
-                s
-            }
-            _ => wanted,
-        }
-    };
-    let max_charts = capped(
-        "max_charts",
-        site.max_charts.map(|v| v as u64),
-        user.max_charts.map(|v| v as u64),
-        DEFAULT_MAX_CHARTS as u64,
-    );
-    let max_mb = capped("max_mb", site.max_mb, user.max_mb, DEFAULT_MAX_MB);
-    let ttl_hours = capped(
-        "ttl_hours",
-        site.ttl_hours,
-        user.ttl_hours,
-        DEFAULT_TTL_HOURS,
-    );
-    let enabled = site.enabled != Some(false) && user.enabled != Some(false);
-    let wipe = site.wipe_on_sign_out == Some(true) || user.wipe_on_sign_out == Some(true);
-    if user.wipe_on_sign_out == Some(false) && site.wipe_on_sign_out == Some(true) {
-        problems.push(
-            "this site wipes the chart cache at sign-out; wipe_on_sign_out = false is ignored"
-                .into(),
-        );
-    }
-    if user.enabled == Some(true) && site.enabled == Some(false) {
-        problems.push("this site turned the chart cache off; enabled = true is ignored".into());
-    }
-    (
-        CacheSettings {
-            enabled,
-            max_charts: max_charts as usize,
-            max_bytes: max_mb * 1024 * 1024,
-            ttl_ms: ttl_hours as i64 * 3_600_000,
-            wipe_on_sign_out: wipe,
-        },
-        problems,
-    )
-}
-
 /// The idle lock used when nobody sets one: VistA's 300 seconds.
 pub const DEFAULT_IDLE_LOCK: u64 = 300;
 
@@ -311,25 +253,6 @@ mod tests {
         std::fs::write(&path, "sever = \"x\"\n").unwrap();
         assert!(load(&path).1[0].contains("unknown field"));
         assert!(load(&dir.path().join("missing.toml")).1.is_empty());
-    }
-
-    #[test]
-    fn the_site_binds_the_cache_settings() {
-        let none = CacheConfig::default();
-        let (s, p) = cache_settings(&none, &none);
-        assert_eq!(s, crate::vault::cache::CacheSettings::default());
-        assert!(p.is_empty());
-        let site: Config =
-            toml::from_str("[cache]\nenabled = false\nwipe_on_sign_out = true\nmax_charts = 10\n")
-                .unwrap();
-        let user: Config =
-            toml::from_str("[cache]\nenabled = true\nmax_charts = 40\nttl_hours = 1\n").unwrap();
-        let (s, p) = cache_settings(&site.cache, &user.cache);
-        assert!(!s.enabled && s.wipe_on_sign_out);
-        assert_eq!((s.max_charts, s.ttl_ms), (10, 3_600_000));
-        assert_eq!(p.len(), 2, "{p:?}");
-        let bad = "[cache]\nmax_chart = 3\n";
-        assert!(toml::from_str::<Config>(bad).is_err());
     }
 
     #[test]

@@ -1,19 +1,14 @@
 //! bedside: a terminal clinician workstation and the HL7 FHIR R4 server it embeds.
+//!
+//! Two programs in one crate, and what they share. `ARCHITECTURE.md` is the map.
 
-pub mod auth;
-pub mod chart;
-pub mod client;
+pub mod cli;
 pub mod config;
 pub mod fhir;
 pub mod files;
-pub mod import;
-pub mod notes;
-pub mod orders;
 pub mod paths;
 pub mod problem;
-pub mod seed;
+#[cfg(feature = "server")]
 pub mod server;
-pub mod settings;
-pub mod store;
-pub mod tui;
-pub mod vault;
+#[cfg(feature = "workstation")]
+pub mod workstation;

@@ -42,3 +42,22 @@ pub fn default_db() -> Result<PathBuf> {
 pub fn demo_db(patients: u64) -> Result<PathBuf> {
     Ok(private_data_dir()?.join(format!("demo-{patients}.db")))
 }
+
+/// bedside's state folder, private to the user (0700): its log and reports, which may name
+/// patients (a rejected import entry). `$XDG_STATE_HOME/bedside` where the platform has one,
+/// else the local data folder.
+pub fn state_dir() -> Result<PathBuf> {
+    let dirs = dirs()?;
+    let dir = dirs
+        .state_dir()
+        .unwrap_or_else(|| dirs.data_local_dir())
+        .to_path_buf();
+    crate::files::private_dir(&dir)
+        .with_context(|| format!("cannot create the private folder {}", dir.display()))?;
+    Ok(dir)
+}
+
+/// Where `bedside import` lists the entries it rejected, one file per run.
+pub fn import_report(now: chrono::DateTime<chrono::Local>) -> Result<PathBuf> {
+    Ok(state_dir()?.join(format!("import-report-{}.txt", now.format("%Y%m%d-%H%M%S"))))
+}

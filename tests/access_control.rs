@@ -5,9 +5,9 @@ mod common;
 
 use std::time::Duration;
 
-use bedside::auth::audit::{self, Filter};
-use bedside::auth::{Role, Settings};
 use bedside::server::ServerConfig;
+use bedside::server::audit::{self, Filter};
+use bedside::server::auth::{Role, Settings};
 use common::{TEST_PASSWORD, TestServer, body, client_with};
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
@@ -552,7 +552,7 @@ async fn every_interaction_is_audited() {
 async fn break_the_glass() {
     let w = world().await;
     let mut vip = common::patient("STAR", "Vera", "1970-01-01", "female", "VIP1");
-    vip["meta"] = json!({"security": [bedside::auth::policy::restricted_label()]});
+    vip["meta"] = json!({"security": [bedside::server::auth::policy::restricted_label()]});
     let vip = w.srv.create(vip).await;
     // Writing into a restricted chart needs the glass broken too.
     let (s, _) = w
@@ -683,7 +683,7 @@ async fn break_the_glass() {
     };
     let short = TestServer::start_with(config).await;
     let mut vip2 = common::patient("STAR", "Vera", "1970-01-01", "female", "VIP2");
-    vip2["meta"] = json!({"security": [bedside::auth::policy::restricted_label()]});
+    vip2["meta"] = json!({"security": [bedside::server::auth::policy::restricted_label()]});
     let vip2 = short.create(vip2).await;
     let r = short
         .http
@@ -835,7 +835,7 @@ async fn sign_in_lockout_totp_expiry_and_revocation() {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs();
-    let code = bedside::auth::totp_code(&secret, now).unwrap();
+    let code = bedside::server::auth::totp_code(&secret, now).unwrap();
     let (s, ok) = login(&srv, "jdoe", "a brand new password", Some(&code)).await;
     assert_eq!(s, StatusCode::OK, "{ok}");
     let (_, replay) = login(&srv, "jdoe", "a brand new password", Some(&code)).await;

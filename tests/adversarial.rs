@@ -8,8 +8,8 @@ mod common;
 
 use std::time::Duration;
 
-use bedside::auth::audit::{self, Filter};
-use bedside::auth::{Role, policy};
+use bedside::server::audit::{self, Filter};
+use bedside::server::auth::{Role, policy};
 use bedside::server::{ServerConfig, Timeouts};
 use common::{TestServer, body, client_with};
 use rand::{Rng, SeedableRng};

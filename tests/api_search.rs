@@ -344,7 +344,7 @@ async fn everything_is_paged_and_complete() {
     let next = link(&first, "next").unwrap();
     let (_, second) = body(srv.http.get(&next).send().await.unwrap()).await;
     assert_eq!(second["total"], 7, "a cached listing outlived a write");
-    let other = bedside::store::Store::open(srv.store.path()).unwrap();
+    let other = bedside::server::store::Store::open(srv.store.path()).unwrap();
     other
         .write(|tx| {
             tx.upsert(
@@ -490,7 +490,7 @@ async fn graceful_stop_keeps_every_committed_write() {
     }
     srv.stop().await;
     let path = srv.dir.path().join("test.db");
-    let reopened = bedside::store::Store::open(&path).unwrap();
+    let reopened = bedside::server::store::Store::open(&path).unwrap();
     let counts = reopened.counts().unwrap();
     // The test server's physician is a Practitioner too.
     assert_eq!(

@@ -9,7 +9,7 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use bedside::auth::Role;
+use bedside::server::auth::Role;
 use common::patient;
 use reqwest::StatusCode;
 use rusqlite::Connection;
@@ -294,7 +294,7 @@ async fn the_server_backs_up_on_schedule_keeps_the_newest_and_audits_each() {
     let started = Instant::now();
     let made = || bedside::server::backups::scheduled_backups(&db, &folder);
     let backups_recorded = || -> i64 {
-        Connection::open(bedside::store::trail_path(&db))
+        Connection::open(bedside::server::store::trail_path(&db))
             .unwrap()
             .query_row(
                 "SELECT COUNT(*) FROM audit WHERE subtype = 'backup' AND outcome = '0'",
@@ -315,7 +315,7 @@ async fn the_server_backs_up_on_schedule_keeps_the_newest_and_audits_each() {
     let kept = made();
     assert_eq!(kept.len(), 2, "{kept:?}");
     for file in &kept {
-        let verified = bedside::store::backup::verify(file, None).unwrap();
+        let verified = bedside::server::store::backup::verify(file, None).unwrap();
         assert!(
             verified.counts.contains(&("Patient".to_string(), 1)),
             "{:?}",
@@ -338,7 +338,7 @@ async fn the_server_backs_up_on_schedule_keeps_the_newest_and_audits_each() {
         by_hand.to_str().unwrap(),
     ]);
     assert!(out.status.success(), "{}", text(&out));
-    let agent: String = Connection::open(bedside::store::trail_path(&db))
+    let agent: String = Connection::open(bedside::server::store::trail_path(&db))
         .unwrap()
         .query_row(
             "SELECT username FROM audit WHERE subtype = 'backup' ORDER BY seq DESC LIMIT 1",
@@ -380,7 +380,7 @@ fn a_trail_written_before_patient_rows_were_folded_is_backed_up() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("older.db");
     {
-        let store = bedside::store::Store::open(&db).unwrap();
+        let store = bedside::server::store::Store::open(&db).unwrap();
         store
             .write(|tx| {
                 tx.create(
@@ -391,13 +391,13 @@ fn a_trail_written_before_patient_rows_were_folded_is_backed_up() {
             .unwrap();
     }
     // Such a trail has its patient rows in `audit_patient` only.
-    let mut event = bedside::auth::audit::Event::new(
-        bedside::auth::audit::Subtype::Search,
-        bedside::auth::audit::system_agent(),
+    let mut event = bedside::server::audit::Event::new(
+        bedside::server::audit::Subtype::Search,
+        bedside::server::audit::system_agent(),
     );
     event.patients = vec!["p1".into()];
-    bedside::auth::audit::record_beside(&db, None, &[event]).unwrap();
-    let trail = Connection::open(bedside::store::trail_path(&db)).unwrap();
+    bedside::server::audit::record_beside(&db, None, &[event]).unwrap();
+    let trail = Connection::open(bedside::server::store::trail_path(&db)).unwrap();
     trail
         .execute_batch(
             "INSERT INTO audit_patient SELECT patient_id, recorded, seq FROM audit_patient_recent;
@@ -406,7 +406,7 @@ fn a_trail_written_before_patient_rows_were_folded_is_backed_up() {
         .unwrap();
     drop(trail);
     let to = dir.path().join("older-backup.db");
-    let verified = bedside::store::backup::backup(&db, None, &to, |_, _| {}).unwrap();
+    let verified = bedside::server::store::backup::backup(&db, None, &to, |_, _| {}).unwrap();
     assert_eq!(verified.audit_records, 1);
     let conn = Connection::open(&to).unwrap();
     let rows: i64 = conn

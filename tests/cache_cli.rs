@@ -5,11 +5,11 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use bedside::notes::document::DocStatus;
-use bedside::notes::drafts::Draft;
-use bedside::vault::cache::{CacheSettings, ChartCache};
-use bedside::vault::outbox::{Item, Outbox};
-use bedside::vault::{Kdf, Vault};
+use bedside::workstation::notes::document::DocStatus;
+use bedside::workstation::notes::drafts::Draft;
+use bedside::workstation::vault::cache::{CacheSettings, ChartCache};
+use bedside::workstation::vault::outbox::{Item, Outbox};
+use bedside::workstation::vault::{Kdf, Vault};
 use serde_json::json;
 
 const CHEAP: Kdf = Kdf {
@@ -144,12 +144,12 @@ fn stats_and_purge_per_user_leave_no_patient_data() {
     assert!(out.contains("purged 1 cached charts of 1 user(s)"), "{out}");
     assert!(
         !cache_root
-            .join(bedside::vault::slug(server, "alice"))
+            .join(bedside::workstation::vault::slug(server, "alice"))
             .exists()
     );
     assert!(
         cache_root
-            .join(bedside::vault::slug(server, "bob"))
+            .join(bedside::workstation::vault::slug(server, "bob"))
             .exists()
     );
     let (_, out, _) = bedside(home.path(), &["cache", "stats", "--user", "alice"]);
@@ -167,7 +167,7 @@ fn stats_and_purge_per_user_leave_no_patient_data() {
     );
     assert!(
         vault_root
-            .join(bedside::vault::slug(server, "bob"))
+            .join(bedside::workstation::vault::slug(server, "bob"))
             .exists()
     );
     let (ok, out, err) = bedside(
@@ -181,7 +181,7 @@ fn stats_and_purge_per_user_leave_no_patient_data() {
     );
     assert!(
         !vault_root
-            .join(bedside::vault::slug(server, "bob"))
+            .join(bedside::workstation::vault::slug(server, "bob"))
             .exists()
     );
     assert!(

@@ -190,7 +190,7 @@ fn check_config_lists_actions_and_scopes() {
         &["check-config", "--actions", "--scopes"],
     );
     assert!(ok, "{out}");
-    for a in bedside::tui::action::Action::ALL {
+    for a in bedside::workstation::action::Action::ALL {
         assert!(out.contains(a.name()), "{} missing:\n{out}", a.name());
         assert!(out.contains(a.description()));
     }

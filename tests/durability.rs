@@ -9,7 +9,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use bedside::auth::Role;
+use bedside::server::auth::Role;
 use common::{TestServer, patient};
 use reqwest::StatusCode;
 use rusqlite::{Connection, TransactionBehavior};
@@ -117,7 +117,7 @@ async fn reads_and_their_audit_records_do_not_wait_for_a_write_in_progress() {
     for expected in ["read", "search-type", "operation", "create"] {
         assert!(subtypes.contains(&expected), "{expected}: {subtypes:?}");
     }
-    let trail_file = bedside::store::trail_path(&srv.dir.path().join("test.db"));
+    let trail_file = bedside::server::store::trail_path(&srv.dir.path().join("test.db"));
     let conn = Connection::open(&trail_file).unwrap();
     let reads: i64 = conn
         .query_row(
@@ -241,7 +241,7 @@ async fn a_server_killed_during_writes_keeps_every_acknowledged_write_and_its_re
     assert!(acknowledged.len() >= 150, "{}", acknowledged.len());
 
     // The files as the killed server left them.
-    for file in [db.clone(), bedside::store::trail_path(&db)] {
+    for file in [db.clone(), bedside::server::store::trail_path(&db)] {
         let conn = Connection::open(&file).unwrap();
         let check: String = conn
             .query_row("PRAGMA integrity_check", [], |r| r.get(0))
@@ -266,7 +266,7 @@ async fn a_server_killed_during_writes_keeps_every_acknowledged_write_and_its_re
         .unwrap();
     for json in statement
         .query_map([], |r| {
-            Ok(bedside::auth::audit::render(
+            Ok(bedside::server::audit::render(
                 &r.get::<_, String>(0)?,
                 r.get(1)?,
                 &r.get::<_, String>(2)?,
@@ -425,7 +425,7 @@ async fn busy_server(busy: usize, retry_after: &'static str) -> (String, Arc<Mut
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_workstation_asks_again_when_a_busy_server_says_when() {
     let (base, asked) = busy_server(1, "1").await;
-    let client = bedside::client::FhirClient::new(&base, Some("t".into())).unwrap();
+    let client = bedside::workstation::client::FhirClient::new(&base, Some("t".into())).unwrap();
     let patient = client
         .get("Patient/p1", &[], Duration::from_secs(10))
         .await
@@ -435,14 +435,14 @@ async fn the_workstation_asks_again_when_a_busy_server_says_when() {
 
     // A wait longer than the request may take is not sat out: the busy answer is given.
     let (base, asked) = busy_server(usize::MAX, "30").await;
-    let client = bedside::client::FhirClient::new(&base, Some("t".into())).unwrap();
+    let client = bedside::workstation::client::FhirClient::new(&base, Some("t".into())).unwrap();
     let error = client
         .get("Patient/p1", &[], Duration::from_secs(5))
         .await
         .unwrap_err();
     assert_eq!(
         error,
-        bedside::client::FetchError::Busy {
+        bedside::workstation::client::FetchError::Busy {
             status: 503,
             retry_after: 30
         }

@@ -8,8 +8,8 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use bedside::auth::Role;
-use bedside::store::{DbKey, Store};
+use bedside::server::auth::Role;
+use bedside::server::store::{DbKey, Store};
 use common::{TEST_PASSWORD, patient};
 use serde_json::{Value, json};
 
@@ -131,7 +131,7 @@ fn an_encrypted_database_its_trail_and_its_backups_are_unreadable_without_the_ke
     server.wait().unwrap();
 
     // On disk: no SQLite header, no patient text, in the database, its log and the trail.
-    let trail = bedside::store::trail_path(&db);
+    let trail = bedside::server::store::trail_path(&db);
     for file in [&db, &trail] {
         assert!(
             !has_plain_header(file),
@@ -188,8 +188,8 @@ fn an_encrypted_database_its_trail_and_its_backups_are_unreadable_without_the_ke
     assert!(text(&made).contains("encrypted"), "{}", text(&made));
     assert!(!has_plain_header(&backup));
     assert!(!contains(&raw(&backup), SURNAME));
-    assert!(bedside::store::backup::verify(&backup, None).is_err());
-    let verified = bedside::store::backup::verify(&backup, Some(&key)).unwrap();
+    assert!(bedside::server::store::backup::verify(&backup, None).is_err());
+    let verified = bedside::server::store::backup::verify(&backup, Some(&key)).unwrap();
     let patients = verified.counts.iter().find(|(t, _)| t == "Patient");
     assert_eq!(
         patients,
@@ -232,7 +232,7 @@ fn rekey_encrypts_a_plain_database_in_place_changes_its_key_and_decrypts_it() {
     let (second_file, second) = new_key(dir.path(), "second.key");
     let before = {
         let store = Store::open(&db).unwrap();
-        let auth = bedside::auth::Auth::new(store.clone());
+        let auth = bedside::server::auth::Auth::new(store.clone());
         auth.add_user("dr.plain", "", Role::Physician, TEST_PASSWORD)
             .unwrap();
         store
@@ -244,12 +244,12 @@ fn rekey_encrypts_a_plain_database_in_place_changes_its_key_and_decrypts_it() {
             })
             .unwrap();
         // A record in the trail file too.
-        bedside::auth::audit::record_beside(
+        bedside::server::audit::record_beside(
             &db,
             None,
-            &[bedside::auth::audit::Event::new(
-                bedside::auth::audit::Subtype::Backup,
-                bedside::auth::audit::system_agent(),
+            &[bedside::server::audit::Event::new(
+                bedside::server::audit::Subtype::Backup,
+                bedside::server::audit::system_agent(),
             )],
         )
         .unwrap();
@@ -260,8 +260,8 @@ fn rekey_encrypts_a_plain_database_in_place_changes_its_key_and_decrypts_it() {
 
     // Refused while a server holds the database.
     {
-        let _serving = bedside::store::backup::ServeLock::acquire(&db).unwrap();
-        let err = bedside::store::key::rekey(&db, None, Some(&first)).unwrap_err();
+        let _serving = bedside::server::store::backup::ServeLock::acquire(&db).unwrap();
+        let err = bedside::server::store::key::rekey(&db, None, Some(&first)).unwrap_err();
         assert!(err.to_string().contains("stop it"), "{err}");
         assert!(has_plain_header(&db));
     }
@@ -270,7 +270,7 @@ fn rekey_encrypts_a_plain_database_in_place_changes_its_key_and_decrypts_it() {
     // left beside it.
     let out = rekey_to(&db, &first_file, None);
     assert!(out.status.success(), "{}", text(&out));
-    let trail = bedside::store::trail_path(&db);
+    let trail = bedside::server::store::trail_path(&db);
     for file in [&db, &trail] {
         assert!(!has_plain_header(file), "{}", file.display());
         assert!(!contains(&raw(file), SURNAME));

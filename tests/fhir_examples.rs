@@ -71,10 +71,11 @@ async fn official_examples_round_trip() {
     let srv = TestServer::start().await;
     let paths: Vec<PathBuf> = files.iter().map(|(p, _)| p.clone()).collect();
     let store = srv.store.clone();
-    let summary =
-        tokio::task::spawn_blocking(move || bedside::import::import_files(&store, &paths, |_| {}))
-            .await
-            .unwrap();
+    let summary = tokio::task::spawn_blocking(move || {
+        bedside::server::import::import_files(&store, &paths, |_| {})
+    })
+    .await
+    .unwrap();
     assert_eq!(summary.rejected, 0, "{:?}", summary.rejections);
     assert_eq!(summary.imported as usize, files.len());
 
@@ -105,8 +106,8 @@ async fn official_examples_round_trip() {
 /// Every chart the examples make opens and renders in every view without an error: each
 /// timeline item's detail, a trend where there are numbers, and the summary.
 async fn render_every_chart(srv: &TestServer, files: &[(PathBuf, Value)]) {
-    use bedside::tui::headless::Headless;
-    use bedside::tui::state::{ChartView, Msg};
+    use bedside::workstation::headless::Headless;
+    use bedside::workstation::state::{ChartView, Msg};
     let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 20).unwrap();
     let patients: Vec<&str> = files
         .iter()

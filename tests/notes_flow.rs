@@ -7,10 +7,10 @@ mod common;
 use std::time::Duration;
 
 use base64::Engine;
-use bedside::seed::{Depth, SeedOptions};
-use bedside::tui::Options;
-use bedside::tui::headless::{Headless, test_display};
-use bedside::tui::state::{ChartView, Overlay, SearchStatus, State};
+use bedside::server::seed::{Depth, SeedOptions};
+use bedside::workstation::Options;
+use bedside::workstation::headless::{Headless, test_display};
+use bedside::workstation::state::{ChartView, Overlay, SearchStatus, State};
 use chrono::NaiveDate;
 use common::TestServer;
 use serde_json::Value;
@@ -21,7 +21,7 @@ fn anchor() -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 11, 20).unwrap()
 }
 
-fn note(s: &State) -> Option<&bedside::tui::state::NoteState> {
+fn note(s: &State) -> Option<&bedside::workstation::state::NoteState> {
     s.chart.as_ref()?.note.as_ref()
 }
 
@@ -55,14 +55,14 @@ async fn write_sign_addend_and_survive_a_server_outage() {
     let mut server = TestServer::start().await;
     let mut opts = SeedOptions::new(30, Depth::Full);
     opts.anchor = anchor();
-    bedside::seed::seed(&server.store, &opts, |_| {}).unwrap();
+    bedside::server::seed::seed(&server.store, &opts, |_| {}).unwrap();
     let home = tempfile::tempdir().unwrap();
-    let vault = bedside::vault::Vault::open_with(
+    let vault = bedside::workstation::vault::Vault::open_with(
         home.path(),
         &server.base,
         "test.physician",
         "a passphrase",
-        bedside::vault::Kdf {
+        bedside::workstation::vault::Kdf {
             m_kib: 64,
             t: 1,
             p: 1,
@@ -281,7 +281,7 @@ async fn write_sign_addend_and_survive_a_server_outage() {
         .iter()
         .position(|&i| {
             let item = &c.chart.timeline[i as usize];
-            matches!(item.target, bedside::chart::Target::Entry(e)
+            matches!(item.target, bedside::workstation::chart::Target::Entry(e)
                 if c.chart.entry_source(e) == Some(format!("DocumentReference/{signed_id}").as_str()))
         })
         .expect("the signed note in the timeline");

@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use bedside::seed::{Depth, SeedOptions};
+use bedside::server::seed::{Depth, SeedOptions};
 use common::TestServer;
 use common::pty::Pty;
 
@@ -109,7 +109,7 @@ async fn a_note_survives_sighup_and_sigkill() {
     let server = TestServer::start().await;
     let mut opts = SeedOptions::new(20, Depth::Full);
     opts.large_charts = 0;
-    bedside::seed::seed(&server.store, &opts, |_| {}).unwrap();
+    bedside::server::seed::seed(&server.store, &opts, |_| {}).unwrap();
     let base = server.base.clone();
     let token = server.token.clone();
     tokio::task::spawn_blocking(move || {

@@ -7,14 +7,14 @@ mod common;
 
 use std::time::Duration;
 
-use bedside::seed::{Depth, SeedOptions};
-use bedside::tui::app::Options;
-use bedside::tui::headless::{Headless, test_display};
-use bedside::tui::offline::StorageConfig;
-use bedside::tui::state::{ChartView, Msg, Overlay, State};
-use bedside::vault::cache::{CacheSettings, ChartCache};
-use bedside::vault::outbox::State as Sent;
-use bedside::vault::{Kdf, Vault};
+use bedside::server::seed::{Depth, SeedOptions};
+use bedside::workstation::app::Options;
+use bedside::workstation::headless::{Headless, test_display};
+use bedside::workstation::offline::StorageConfig;
+use bedside::workstation::state::{ChartView, Msg, Overlay, State};
+use bedside::workstation::vault::cache::{CacheSettings, ChartCache};
+use bedside::workstation::vault::outbox::State as Sent;
+use bedside::workstation::vault::{Kdf, Vault};
 use chrono::NaiveDate;
 use common::TestServer;
 use common::pty::Pty;
@@ -36,7 +36,7 @@ async fn seeded() -> TestServer {
     let mut opts = SeedOptions::new(30, Depth::Full);
     opts.anchor = anchor();
     opts.large_charts = 0;
-    bedside::seed::seed(&server.store, &opts, |_| {}).unwrap();
+    bedside::server::seed::seed(&server.store, &opts, |_| {}).unwrap();
     server
 }
 
@@ -310,7 +310,8 @@ async fn read_offline_sign_into_the_outbox_and_file_exactly_once() {
     // Sending it again (a retry after a lost answer) files nothing new.
     let entry = h.state().storage.outbox[0].clone();
     let client =
-        bedside::client::FhirClient::new(&server.base, Some(server.token.clone())).unwrap();
+        bedside::workstation::client::FhirClient::new(&server.base, Some(server.token.clone()))
+            .unwrap();
     let again = client
         .write(
             &entry.item.resource,

@@ -6,16 +6,16 @@ mod common;
 
 use std::time::Duration;
 
-use bedside::seed::{Depth, SeedOptions};
-use bedside::tui::Options;
-use bedside::tui::headless::{Headless, test_display};
-use bedside::tui::state::{ChartView, Msg, Overlay, State};
+use bedside::server::seed::{Depth, SeedOptions};
+use bedside::workstation::Options;
+use bedside::workstation::headless::{Headless, test_display};
+use bedside::workstation::state::{ChartView, Msg, Overlay, State};
 use chrono::NaiveDate;
 use common::TestServer;
 
 const WAIT: Duration = Duration::from_secs(20);
 
-fn orders(s: &State) -> &bedside::tui::state::OrdersState {
+fn orders(s: &State) -> &bedside::workstation::state::OrdersState {
     s.chart.as_ref().unwrap().orders.as_ref().unwrap()
 }
 
@@ -28,7 +28,7 @@ async fn compose_check_override_sign_discontinue() {
     let mut server = TestServer::start().await;
     let mut opts = SeedOptions::new(40, Depth::Full);
     opts.anchor = NaiveDate::from_ymd_opt(2026, 11, 20).unwrap();
-    bedside::seed::seed(&server.store, &opts, |_| {}).unwrap();
+    bedside::server::seed::seed(&server.store, &opts, |_| {}).unwrap();
     // A patient on warfarin (the seed gives some warfarin with an NSAID on purpose).
     let (_, b) = server
         .get("MedicationRequest?code=http://www.nlm.nih.gov/research/umls/rxnorm|11289&status=active&_count=1")
@@ -73,7 +73,7 @@ async fn compose_check_override_sign_discontinue() {
     let interaction = o
         .alerts
         .iter()
-        .find(|a| a.kind == bedside::orders::checks::AlertKind::DrugDrug)
+        .find(|a| a.kind == bedside::workstation::orders::checks::AlertKind::DrugDrug)
         .expect("warfarin + ibuprofen fires");
     assert!(interaction.needs_override());
     assert!(h.screen().contains("[HIGH]"), "{}", h.screen());
@@ -144,7 +144,7 @@ async fn compose_check_override_sign_discontinue() {
     // Discontinue the new ibuprofen from the active list.
     let id = ibuprofen["id"].as_str().unwrap().to_string();
     let c = h.state().chart.as_ref().unwrap();
-    let list = bedside::tui::update::active_orders(c);
+    let list = bedside::workstation::update::active_orders(c);
     let pos = list
         .iter()
         .position(|(_, source, _)| *source == format!("MedicationRequest/{id}"))

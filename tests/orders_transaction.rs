@@ -5,11 +5,11 @@
 
 mod common;
 
-use bedside::client::{FhirClient, SEARCH_TIMEOUT};
-use bedside::orders::basket::{Context, Fields, Item, discontinued, transaction};
-use bedside::orders::catalog::Catalog;
-use bedside::orders::checks::{AlertKind, Patient, Settings, check};
-use bedside::orders::knowledge::Knowledge;
+use bedside::workstation::client::{FhirClient, SEARCH_TIMEOUT};
+use bedside::workstation::orders::basket::{Context, Fields, Item, discontinued, transaction};
+use bedside::workstation::orders::catalog::Catalog;
+use bedside::workstation::orders::checks::{AlertKind, Patient, Settings, check};
+use bedside::workstation::orders::knowledge::Knowledge;
 use common::TestServer;
 use serde_json::{Value, json};
 
@@ -130,7 +130,10 @@ async fn sign_read_back_discontinue_and_fail_cleanly() {
         )
         .await;
     assert!(
-        matches!(stale, Err(bedside::client::FetchError::Conflict(_))),
+        matches!(
+            stale,
+            Err(bedside::workstation::client::FetchError::Conflict(_))
+        ),
         "{stale:?}"
     );
 

@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use bedside::seed::{Depth, SeedOptions, seed};
-use bedside::store::Store;
+use bedside::server::seed::{Depth, SeedOptions, seed};
+use bedside::server::store::Store;
 use serde_json::{Value, json};
 
 fn opts(patients: u64, seed_value: u64, large: u64) -> SeedOptions {
@@ -294,4 +294,51 @@ fn cli_errors_are_plain() {
         .output()
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("bedside "));
+}
+
+#[test]
+fn the_import_report_goes_to_the_state_folder_not_the_working_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let work = dir.path().join("work");
+    let state = dir.path().join("state");
+    std::fs::create_dir(&work).unwrap();
+    std::fs::write(work.join("broken.json"), "{\"resourceType\": ").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_bedside"))
+        .current_dir(&work)
+        .env("HOME", dir.path())
+        .env("XDG_STATE_HOME", &state)
+        .env("XDG_DATA_HOME", dir.path().join("data"))
+        .args(["import", "--db"])
+        .arg(dir.path().join("import.db"))
+        .arg(work.join("broken.json"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(stdout.contains("1 rejected"), "{stdout}");
+    let reports: Vec<_> = std::fs::read_dir(state.join("bedside"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.to_string_lossy().contains("import-report-"))
+        .collect();
+    assert_eq!(reports.len(), 1, "{stdout}");
+    assert!(
+        stdout.contains(&reports[0].display().to_string()),
+        "{stdout}"
+    );
+    assert!(
+        std::fs::read_to_string(&reports[0])
+            .unwrap()
+            .contains("broken.json")
+    );
+    // Nothing is left where the command was run.
+    assert_eq!(std::fs::read_dir(&work).unwrap().count(), 1);
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&reports[0]).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
 }

@@ -5,8 +5,8 @@
 
 mod common;
 
-use bedside::auth::Role;
 use bedside::server::ServerConfig;
+use bedside::server::auth::Role;
 use common::{TEST_PASSWORD, TestServer, client_with};
 use reqwest::StatusCode;
 use serde_json::{Value, json};

@@ -6,12 +6,12 @@ mod common;
 
 use std::time::Duration;
 
-use bedside::tui::Options;
-use bedside::tui::action::Action;
-use bedside::tui::headless::{Headless, test_display};
-use bedside::tui::keymap::{Context, Keymap};
-use bedside::tui::state::{ChartView, Overlay, State};
-use bedside::tui::theme::{Depth, Themes};
+use bedside::workstation::Options;
+use bedside::workstation::action::Action;
+use bedside::workstation::headless::{Headless, test_display};
+use bedside::workstation::keymap::{Context, Keymap};
+use bedside::workstation::state::{ChartView, Overlay, State};
+use bedside::workstation::theme::{Depth, Themes};
 use chrono::NaiveDate;
 use common::TestServer;
 use ratatui::style::Modifier;
@@ -33,7 +33,7 @@ async fn flagged_patient(server: &TestServer) {
         .put(
             "Patient/flags",
             &json!({"resourceType": "Patient", "id": "flags",
-                "identifier": [{"system": bedside::seed::MRN_SYSTEM, "value": "9000001"}],
+                "identifier": [{"system": bedside::server::seed::MRN_SYSTEM, "value": "9000001"}],
                 "name": [{"family": "MARKER", "given": ["Mona"]}],
                 "gender": "female", "birthDate": "1961-05-04"}),
         )
@@ -266,7 +266,7 @@ async fn palette_commands_and_chords() {
     h.keys(":filter lab<enter>").unwrap();
     assert_eq!(
         h.state().chart.as_ref().unwrap().filter,
-        Some(bedside::chart::Kind::Result)
+        Some(bedside::workstation::chart::Kind::Result)
     );
     h.keys(":theme mono<enter>").unwrap();
     assert_eq!(h.state().theme.name, "mono");

@@ -3,8 +3,8 @@
 
 mod common;
 
-use bedside::client::{FetchError, FhirClient, SEARCH_TIMEOUT, Transport};
 use bedside::server::{ServerConfig, serve, tls};
+use bedside::workstation::client::{FetchError, FhirClient, SEARCH_TIMEOUT, Transport};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn https_with_a_self_signed_certificate() {
@@ -15,12 +15,12 @@ async fn https_with_a_self_signed_certificate() {
     std::fs::write(&cert_pem, cert.cert.pem()).unwrap();
     std::fs::write(&key_pem, cert.signing_key.serialize_pem()).unwrap();
 
-    let store = bedside::store::Store::open(&dir.path().join("tls.db")).unwrap();
-    let auth = bedside::auth::Auth::new(store.clone());
+    let store = bedside::server::store::Store::open(&dir.path().join("tls.db")).unwrap();
+    let auth = bedside::server::auth::Auth::new(store.clone());
     auth.add_user(
         "tls.doc",
         "Dr TLS",
-        bedside::auth::Role::Physician,
+        bedside::server::auth::Role::Physician,
         "a long password",
     )
     .unwrap();

@@ -5,9 +5,9 @@ mod common;
 
 use std::time::Duration;
 
-use bedside::seed::{Depth, SeedOptions};
-use bedside::tui::headless::Headless;
-use bedside::tui::state::{ChartFocus, ChartView, Screen, SearchStatus};
+use bedside::server::seed::{Depth, SeedOptions};
+use bedside::workstation::headless::Headless;
+use bedside::workstation::state::{ChartFocus, ChartView, Screen, SearchStatus};
 use chrono::NaiveDate;
 use common::TestServer;
 
@@ -22,11 +22,11 @@ async fn seeded(patients: u64) -> TestServer {
     let mut opts = SeedOptions::new(patients, Depth::Full);
     opts.anchor = anchor();
     opts.large_charts = 0;
-    bedside::seed::seed(&server.store, &opts, |_| {}).expect("seed");
+    bedside::server::seed::seed(&server.store, &opts, |_| {}).expect("seed");
     server
 }
 
-fn loaded(s: &bedside::tui::state::State) -> bool {
+fn loaded(s: &bedside::workstation::state::State) -> bool {
     s.chart.as_ref().is_some_and(|c| !c.loading)
 }
 
@@ -57,15 +57,15 @@ async fn search_open_filter_and_read_a_result() {
     // Filter to results, open the first one's detail.
     h.keys("f").unwrap();
     assert!(h.screen().contains("Results"));
-    let choices = bedside::tui::update::filter_choices(h.state());
+    let choices = bedside::workstation::update::filter_choices(h.state());
     let results = choices
         .iter()
-        .position(|(k, _)| *k == Some(bedside::chart::Kind::Result));
+        .position(|(k, _)| *k == Some(bedside::workstation::chart::Kind::Result));
     if let Some(pos) = results {
         let downs = "<down>".repeat(pos);
         h.keys(&format!("{downs}<enter>")).unwrap();
         let c = h.state().chart.as_ref().unwrap();
-        assert_eq!(c.filter, Some(bedside::chart::Kind::Result));
+        assert_eq!(c.filter, Some(bedside::workstation::chart::Kind::Result));
         assert!(!c.visible.is_empty());
         h.keys("<enter>").unwrap();
         assert_eq!(h.state().chart.as_ref().unwrap().focus, ChartFocus::Detail);
@@ -148,21 +148,21 @@ async fn no_match_and_unreachable_server_are_explained() {
 /// it. Support staff get demographics and, on `A`, who opened the chart.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restricted_records_and_the_access_log() {
-    use bedside::tui::state::{Msg, Overlay, PromptKind};
+    use bedside::workstation::state::{Msg, Overlay, PromptKind};
     let server = seeded(20).await;
-    let mrn = format!("{}|0000014", bedside::seed::MRN_SYSTEM);
+    let mrn = format!("{}|0000014", bedside::server::seed::MRN_SYSTEM);
     let (_, found) = server.get(&format!("Patient?identifier={mrn}")).await;
     let vip = found["entry"][0]["resource"]["id"]
         .as_str()
         .unwrap()
         .to_string();
-    assert!(bedside::auth::policy::is_restricted(
+    assert!(bedside::server::auth::policy::is_restricted(
         &found["entry"][0]["resource"]
     ));
 
     let mut h = Headless::new(&server.base, &server.token, 120, 40, anchor()).unwrap();
     h.app.handle(Msg::OpenPatient(vip.clone()));
-    let asking = |s: &bedside::tui::state::State| {
+    let asking = |s: &bedside::workstation::state::State| {
         matches!(
             s.overlay,
             Some(Overlay::Prompt {
@@ -196,16 +196,16 @@ async fn restricted_records_and_the_access_log() {
     );
 
     // Support: demographics only, and the access log.
-    let support = server.user("t.support", bedside::auth::Role::Support);
-    let mut opts = bedside::tui::Options::new(&server.base);
+    let support = server.user("t.support", bedside::server::auth::Role::Support);
+    let mut opts = bedside::workstation::Options::new(&server.base);
     opts.token = Some(support);
-    opts.user = Some(bedside::client::SignedIn {
+    opts.user = Some(bedside::workstation::client::SignedIn {
         username: "t.support".into(),
         name: "Support".into(),
         role: "support".into(),
         practitioner: None,
     });
-    let display = bedside::tui::headless::test_display(&server.base, anchor());
+    let display = bedside::workstation::headless::test_display(&server.base, anchor());
     let mut s = Headless::with_options(opts, display, 140, 40).unwrap();
     s.app.handle(Msg::OpenPatient(vip.clone()));
     assert!(
@@ -228,15 +228,15 @@ async fn restricted_records_and_the_access_log() {
         .unwrap()
         .to_string();
     let mut plain = {
-        let mut opts = bedside::tui::Options::new(&server.base);
-        opts.token = Some(server.user("t.support", bedside::auth::Role::Support));
-        opts.user = Some(bedside::client::SignedIn {
+        let mut opts = bedside::workstation::Options::new(&server.base);
+        opts.token = Some(server.user("t.support", bedside::server::auth::Role::Support));
+        opts.user = Some(bedside::workstation::client::SignedIn {
             username: "t.support".into(),
             name: "Support".into(),
             role: "support".into(),
             practitioner: None,
         });
-        let display = bedside::tui::headless::test_display(&server.base, anchor());
+        let display = bedside::workstation::headless::test_display(&server.base, anchor());
         Headless::with_options(opts, display, 140, 40).unwrap()
     };
     plain.app.handle(Msg::OpenPatient(ordinary));
@@ -246,7 +246,7 @@ async fn restricted_records_and_the_access_log() {
     assert!(screen.contains("WITHHELD for your role"), "{screen}");
     assert!(!screen.contains("restricted record"), "{screen}");
     s.keys("A").unwrap();
-    let listed = |st: &bedside::tui::state::State| matches!(&st.overlay, Some(Overlay::AccessLog { entries: Some(Ok(e)), .. }) if !e.is_empty());
+    let listed = |st: &bedside::workstation::state::State| matches!(&st.overlay, Some(Overlay::AccessLog { entries: Some(Ok(e)), .. }) if !e.is_empty());
     assert!(s.wait_for(WAIT, listed).await, "{}", s.screen());
     let screen = s.screen();
     assert!(screen.contains("test.physician"), "{screen}");
@@ -296,7 +296,8 @@ async fn a_patient_who_shares_a_name_is_flagged_until_acknowledged() {
     assert!(!h.screen().contains(&flag), "{}", h.screen());
     let id = h.state().chart.as_ref().unwrap().patient_id.clone();
     h.keys("q").unwrap();
-    h.app.handle(bedside::tui::state::Msg::OpenPatient(id));
+    h.app
+        .handle(bedside::workstation::state::Msg::OpenPatient(id));
     assert!(
         h.wait_for(WAIT, |s| s
             .chart
@@ -315,7 +316,8 @@ async fn a_patient_who_shares_a_name_is_flagged_until_acknowledged() {
             "MRN-UNIQ-1",
         ))
         .await;
-    h.app.handle(bedside::tui::state::Msg::OpenPatient(unique));
+    h.app
+        .handle(bedside::workstation::state::Msg::OpenPatient(unique));
     assert!(
         h.wait_for(WAIT, |s| s
             .chart

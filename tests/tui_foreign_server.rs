@@ -10,9 +10,9 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
-use bedside::tui::Options;
-use bedside::tui::headless::{Headless, test_display};
-use bedside::tui::state::Msg;
+use bedside::workstation::Options;
+use bedside::workstation::headless::{Headless, test_display};
+use bedside::workstation::state::Msg;
 use serde_json::{Value, json};
 
 type Seen = Arc<Mutex<Vec<(String, Option<String>)>>>;
@@ -275,7 +275,7 @@ async fn reference_searches_are_typed_and_a_cut_short_chart_says_so() {
         "{screen}"
     );
     // The order checks can run: the allergy list is whole.
-    let checks = bedside::orders::from_chart::patient(c).unwrap();
+    let checks = bedside::workstation::orders::from_chart::patient(c).unwrap();
     assert_eq!(checks.allergies.len(), 3);
 }
 
@@ -292,7 +292,7 @@ async fn all_empty_searches_without_everything_leave_allergies_unknown() {
     assert!(screen.contains("$everything not supported"), "{screen}");
     assert!(screen.contains("Observation 0"), "{screen}");
     // And the order checks count as not run (the orders pane asks for acknowledgement).
-    let why = bedside::orders::from_chart::patient(c).unwrap_err();
+    let why = bedside::workstation::orders::from_chart::patient(c).unwrap_err();
     assert!(why.contains("cannot be trusted"), "{why}");
 }
 
@@ -307,5 +307,5 @@ async fn an_allergy_answer_about_other_patients_is_not_trusted() {
     assert!(c.allergy_doubt().is_some());
     let screen = h.screen();
     assert!(screen.contains("INCOMPLETE"), "{screen}");
-    assert!(bedside::orders::from_chart::patient(c).is_err());
+    assert!(bedside::workstation::orders::from_chart::patient(c).is_err());
 }

@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use bedside::seed::{Depth, SeedOptions};
+use bedside::server::seed::{Depth, SeedOptions};
 use common::TestServer;
 use common::pty::Pty;
 
@@ -18,7 +18,7 @@ async fn seeded() -> TestServer {
     let server = TestServer::start().await;
     let mut opts = SeedOptions::new(30, Depth::Full);
     opts.large_charts = 0;
-    bedside::seed::seed(&server.store, &opts, |_| {}).expect("seed");
+    bedside::server::seed::seed(&server.store, &opts, |_| {}).expect("seed");
     server
 }
 

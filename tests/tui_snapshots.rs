@@ -7,9 +7,9 @@ mod common;
 
 use std::time::Duration;
 
-use bedside::seed::{Depth, SeedOptions};
-use bedside::tui::headless::{Headless, test_display};
-use bedside::tui::state::{ChartFocus, SearchStatus, State};
+use bedside::server::seed::{Depth, SeedOptions};
+use bedside::workstation::headless::{Headless, test_display};
+use bedside::workstation::state::{ChartFocus, SearchStatus, State};
 use chrono::NaiveDate;
 use common::TestServer;
 use serde_json::Value;
@@ -26,7 +26,7 @@ async fn seeded() -> TestServer {
     let mut opts = SeedOptions::new(60, Depth::Full);
     opts.anchor = anchor();
     opts.large_charts = 0;
-    bedside::seed::seed(&server.store, &opts, |_| {}).expect("seed");
+    bedside::server::seed::seed(&server.store, &opts, |_| {}).expect("seed");
     server
 }
 
@@ -95,7 +95,7 @@ async fn chart_screens() {
             .position(|&i| {
                 matches!(
                     c.chart.timeline[i as usize].target,
-                    bedside::chart::Target::Report(_)
+                    bedside::workstation::chart::Target::Report(_)
                 )
             })
             .expect("a report in the timeline");

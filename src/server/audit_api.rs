@@ -10,10 +10,10 @@ use super::AppState;
 use super::bundle::{self, Paging, offset_and_count};
 use super::handlers::{Ctx, blocking};
 use super::response::{ApiError, json_response, version_headers};
-use crate::auth::Session;
-use crate::auth::audit::{self, Filter};
 use crate::fhir::IssueCode;
-use crate::store::Row;
+use crate::server::audit::{self, Filter};
+use crate::server::auth::Session;
+use crate::server::store::Row;
 
 /// An audit event as an administrator may see it: who did what and when, without the patients
 /// it concerned, the query that was run or the reason given for emergency access (all of them
@@ -31,7 +31,8 @@ fn for_admin(json: String) -> String {
             role != "1"
                 && role != "24"
                 && what.split('/').next().is_none_or(|t| {
-                    crate::auth::policy::class(t) == crate::auth::policy::Class::Directory
+                    crate::server::auth::policy::class(t)
+                        == crate::server::auth::policy::Class::Directory
                 })
         });
         let withheld = before - entities.len();
@@ -58,7 +59,7 @@ pub async fn read(st: AppState, session: Session, id: String) -> Result<Response
     let store = st.store.clone();
     let wanted = id.clone();
     let found = blocking(&st, move || Ok(audit::read(&store, &wanted)?)).await?;
-    let admin = session.role == crate::auth::Role::Admin;
+    let admin = session.role == crate::server::auth::Role::Admin;
     let found = found.map(|json| if admin { for_admin(json) } else { json });
     match found {
         Some(json) => Ok(json_response(
@@ -116,7 +117,7 @@ fn filter(params: &[(String, String)]) -> Result<Filter, ApiError> {
 pub async fn search(st: AppState, session: Session, ctx: Ctx) -> Result<Response, ApiError> {
     let (offset, count) = offset_and_count(&ctx.params, 50, 500)?;
     let mut f = filter(&ctx.params)?;
-    let admin = session.role == crate::auth::Role::Admin;
+    let admin = session.role == crate::server::auth::Role::Admin;
     if admin && f.patient.is_some() {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,

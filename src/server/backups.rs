@@ -6,9 +6,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::auth::audit::{self, Agent, Event, Subtype};
-use crate::store::backup::{self, Verified};
-use crate::store::{DbKey, StoreError};
+use crate::server::audit::{self, Agent, Event, Subtype};
+use crate::server::store::backup::{self, Verified};
+use crate::server::store::{DbKey, StoreError};
 
 /// When and where the server backs up.
 #[derive(Clone, Debug, PartialEq, Eq)]

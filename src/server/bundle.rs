@@ -9,7 +9,7 @@ use serde_json::value::RawValue;
 
 use super::response::ApiError;
 use crate::fhir::date::{instant, now_ms};
-use crate::store::{HistoryEntry, Row};
+use crate::server::store::{HistoryEntry, Row};
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -204,8 +204,8 @@ pub fn searchset(
 /// that was ignored. The same for a REST search and a Bundle entry's.
 pub fn search_result(
     base: &str,
-    query: &crate::store::Query,
-    found: crate::store::Found,
+    query: &crate::server::store::Query,
+    found: crate::server::store::Found,
 ) -> Bundle {
     let url = format!("{base}/{}", query.rtype);
     let outcome = (!query.ignored.is_empty()).then(|| {

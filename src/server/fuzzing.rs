@@ -7,8 +7,8 @@ use std::sync::OnceLock;
 use serde_json::Value;
 
 use super::gate::Gate;
-use crate::auth::{Auth, Role, Session};
-use crate::store::Store;
+use crate::server::auth::{Auth, Role, Session};
+use crate::server::store::Store;
 
 struct Harness {
     store: Store,

@@ -10,12 +10,12 @@ use axum::http::StatusCode;
 use serde_json::Value;
 
 use super::response::ApiError;
-use crate::auth::audit::Subtype;
-use crate::auth::policy::{self, Class, ReadAccess};
-use crate::auth::{Auth, Role, Session};
 use crate::fhir::IssueCode;
-use crate::store::search::Scope;
-use crate::store::{Reader, Row, Tx};
+use crate::server::audit::Subtype;
+use crate::server::auth::policy::{self, Class, ReadAccess};
+use crate::server::auth::{Auth, Role, Session};
+use crate::server::store::search::Scope;
+use crate::server::store::{Reader, Row, Tx};
 
 /// What a handler tells the audit about a request it served.
 #[derive(Clone, Debug, Default)]
@@ -36,7 +36,7 @@ pub struct AuditNote {
 /// Who asked what, for the audit records of one FHIR request (set by the session check).
 #[derive(Clone, Debug)]
 pub struct RequestAudit {
-    pub agent: crate::auth::audit::Agent,
+    pub agent: crate::server::audit::Agent,
     pub address: Option<String>,
     pub method: axum::http::Method,
     pub path: String,
@@ -120,7 +120,7 @@ impl Gate {
 
     /// Notes a version written, for the audit record (`Type/id/_history/n`: who wrote what,
     /// down to the version).
-    pub fn wrote(&mut self, written: &crate::store::Written) {
+    pub fn wrote(&mut self, written: &crate::server::store::Written) {
         self.note.resources.push(format!(
             "{}/{}/_history/{}",
             written.rtype, written.id, written.version
@@ -135,7 +135,7 @@ impl Gate {
             return Ok(());
         };
         let events = super::guard::request_events(request, status, &self.note);
-        crate::auth::audit::record_in(tx, &events)?;
+        crate::server::audit::record_in(tx, &events)?;
         self.note.in_write = true;
         for entry in &mut self.note.entries {
             entry.in_write = true;
@@ -161,7 +161,7 @@ impl Gate {
                 .unwrap_or_default(),
             &entry.emergency,
         ));
-        crate::auth::audit::record_in(tx, &events)?;
+        crate::server::audit::record_in(tx, &events)?;
         Ok(())
     }
 
@@ -199,7 +199,11 @@ impl Gate {
         self.restrictions_from(reader, &named_patients(params));
     }
 
-    fn learn_restricted(&mut self, patient: &str, answer: crate::store::Result<bool>) -> bool {
+    fn learn_restricted(
+        &mut self,
+        patient: &str,
+        answer: crate::server::store::Result<bool>,
+    ) -> bool {
         // Closed when the answer is unknown: a record is never shown as unrestricted because
         // the check could not run.
         let restricted = answer.unwrap_or_else(|e| {

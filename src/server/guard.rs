@@ -16,11 +16,11 @@ use serde_json::{Value, json};
 
 use super::AppState;
 use super::response::ApiError;
-use crate::auth::audit::{self, Agent, Event, Subtype};
-use crate::auth::policy;
-use crate::auth::{AuthError, Role, Session};
 use crate::fhir::IssueCode;
-use crate::store::Store;
+use crate::server::audit::{self, Agent, Event, Subtype};
+use crate::server::auth::policy;
+use crate::server::auth::{AuthError, Role, Session};
+use crate::server::store::Store;
 
 pub use super::gate::{AuditNote, RequestAudit, forbidden};
 
@@ -95,7 +95,7 @@ async fn session_or_refusal(
         Ok(session) => Ok(session),
         Err(response) => {
             let suppressed = match address {
-                Some(ip) => st.refusals.admit(ip, crate::auth::now_ms()),
+                Some(ip) => st.refusals.admit(ip, crate::server::auth::now_ms()),
                 None => Some(0),
             };
             let Some(suppressed) = suppressed else {
@@ -485,7 +485,7 @@ pub async fn login(
 async fn signed_in(
     store: &Store,
     mut event: Event,
-    result: Result<crate::auth::Issued, AuthError>,
+    result: Result<crate::server::auth::Issued, AuthError>,
     done: Option<&str>,
 ) -> Response {
     let response = match result {
@@ -625,7 +625,7 @@ pub async fn break_glass(
                 Ok(Ok(expires)) => Json(json!({
                     "patient": patient,
                     "expires_at": expires,
-                    "expires_in": (expires - crate::auth::now_ms()) / 1000,
+                    "expires_in": (expires - crate::server::auth::now_ms()) / 1000,
                 }))
                 .into_response(),
                 Ok(Err(e)) => {

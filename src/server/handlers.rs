@@ -15,10 +15,10 @@ use super::gate::{AuditNote, Gate, RequestAudit, forbidden};
 use super::interact::{self, Created};
 use super::response::{ApiError, json_response, parse_etag, version_headers};
 use super::transaction::process_bundle;
-use crate::auth::Session;
-use crate::auth::policy;
 use crate::fhir::{IssueCode, is_supported, operation_outcome};
-use crate::store::{HistoryScope, Row, StoreError, Written};
+use crate::server::auth::Session;
+use crate::server::auth::policy;
+use crate::server::store::{HistoryScope, Row, StoreError, Written};
 
 /// What every request carries: the base URL to write links with, its query, its preferences.
 pub struct Ctx {
@@ -547,7 +547,8 @@ pub async fn history_system(
     .await
 }
 
-type HistoryPage = crate::store::Result<crate::store::Page<crate::store::HistoryEntry>>;
+type HistoryPage =
+    crate::server::store::Result<crate::server::store::Page<crate::server::store::HistoryEntry>>;
 
 async fn history(
     st: AppState,
@@ -555,7 +556,9 @@ async fn history(
     ctx: Ctx,
     url: String,
     instance: bool,
-    list: impl FnOnce(&crate::store::Reader, Option<i64>, i64, i64) -> HistoryPage + Send + 'static,
+    list: impl FnOnce(&crate::server::store::Reader, Option<i64>, i64, i64) -> HistoryPage
+    + Send
+    + 'static,
 ) -> Result<Response, ApiError> {
     let (offset, count) = offset_and_count(&ctx.params, 50, 1000)?;
     let since = since_param(&ctx.params)?;

@@ -7,7 +7,7 @@ use serde_json::Value;
 use super::gate::Gate;
 use super::response::ApiError;
 use crate::fhir::IssueCode;
-use crate::store::{Found, Lookup, Query, Row, StoreError, Tx, Written};
+use crate::server::store::{Found, Lookup, Query, Row, StoreError, Tx, Written};
 
 /// A create, or the existing resource a conditional create matched.
 pub enum Created {

@@ -1,6 +1,8 @@
 //! The embedded FHIR R4 server: axum routes over the store, at `http://ADDR/fhir`.
 
+pub mod audit;
 mod audit_api;
+pub mod auth;
 pub mod backups;
 mod bundle;
 mod capability;
@@ -9,10 +11,13 @@ pub mod fuzzing;
 pub mod gate;
 pub mod guard;
 mod handlers;
+pub mod import;
 mod interact;
 pub mod listen;
 mod origin;
 mod response;
+pub mod seed;
+pub mod store;
 pub mod tls;
 mod transaction;
 pub mod work;
@@ -28,8 +33,8 @@ use tokio::net::TcpListener;
 
 pub use response::ApiError;
 
-use crate::auth::{Auth, Settings};
-use crate::store::Store;
+use crate::server::auth::{Auth, Settings};
+use crate::server::store::Store;
 
 /// Default limit on a request body: 16 MiB.
 pub const DEFAULT_BODY_LIMIT: usize = 16 * 1024 * 1024;

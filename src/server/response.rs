@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
 use crate::fhir::{IssueCode, operation_outcome};
-use crate::store::StoreError;
+use crate::server::store::StoreError;
 
 pub const FHIR_JSON: &str = "application/fhir+json; charset=utf-8";
 

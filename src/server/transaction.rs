@@ -11,11 +11,11 @@ use super::bundle::{self, Bundle, Entry, EntryResponse, raw};
 use super::gate::{AuditNote, EntryAudit, Gate};
 use super::interact::{self, Created};
 use super::response::ApiError;
-use crate::auth::audit::Subtype;
 use crate::fhir::IssueCode;
 use crate::fhir::date::instant;
 use crate::fhir::rewrite_references;
-use crate::store::{Lookup, Row, Store, Tx, Written};
+use crate::server::audit::Subtype;
+use crate::server::store::{Lookup, Row, Store, Tx, Written};
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
 enum Method {

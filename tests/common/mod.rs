@@ -4,9 +4,9 @@
 
 pub mod pty;
 
-use bedside::auth::{Auth, Role};
+use bedside::server::auth::{Auth, Role};
+use bedside::server::store::Store;
 use bedside::server::{Running, ServerConfig, spawn_local_with};
-use bedside::store::Store;
 use reqwest::{Client, Method, Response, StatusCode};
 use serde_json::Value;
 
@@ -60,7 +60,7 @@ impl TestServer {
     /// Adds a user (if new) and returns a token for them.
     pub fn user(&self, username: &str, role: Role) -> String {
         match self.auth.add_user(username, "", role, TEST_PASSWORD) {
-            Ok(_) | Err(bedside::auth::AuthError::Exists(_)) => {}
+            Ok(_) | Err(bedside::server::auth::AuthError::Exists(_)) => {}
             Err(e) => panic!("cannot add {username}: {e}"),
         }
         self.auth.issue_for(username).expect("token").token
@@ -98,8 +98,8 @@ impl TestServer {
             .split(['/', '?'])
             .next()
             .unwrap_or_default();
-        let directory =
-            bedside::auth::policy::class(rtype) == bedside::auth::policy::Class::Directory;
+        let directory = bedside::server::auth::policy::class(rtype)
+            == bedside::server::auth::policy::Class::Directory;
         let http = if directory && method != Method::GET {
             &self.admin_http
         } else {
@@ -272,7 +272,7 @@ pub fn user_and_patient(
 /// `user_and_patient` in a database encrypted with `key`.
 pub fn user_and_patient_keyed(
     db: &std::path::Path,
-    key: Option<&bedside::store::DbKey>,
+    key: Option<&bedside::server::store::DbKey>,
     username: &str,
     role: Role,
     patient: Value,

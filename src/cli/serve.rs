@@ -1,0 +1,217 @@
+//! `bedside serve`: the embedded FHIR R4 server, until SIGINT or SIGTERM.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+
+use super::{Cli, db_key, db_or_default};
+use crate::server::auth::Auth;
+use crate::server::store::Store;
+use crate::server::{DEFAULT_BODY_LIMIT, ServerConfig, serve, shutdown_signal};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// SQLite database file [default: the platform data directory]
+    #[arg(long)]
+    db: Option<PathBuf>,
+    /// Address to listen on
+    #[arg(long, default_value = "127.0.0.1:8180")]
+    listen: SocketAddr,
+    /// Largest request body accepted, in bytes
+    #[arg(long, default_value_t = DEFAULT_BODY_LIMIT)]
+    max_body: usize,
+    /// Serve HTTPS with this PEM certificate chain (needs --tls-key)
+    #[arg(long, value_name = "PEM", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Seconds a client has to send a request's headers, from its first byte
+    #[arg(long, value_name = "SECS", default_value_t = 10)]
+    header_timeout: u64,
+    /// Seconds a client has to send a request's body
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    body_timeout: u64,
+    /// Seconds a kept-alive connection may sit idle between requests
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    idle_timeout: u64,
+    /// The base URL clients reach the server at (e.g. https://ehr.example.org/fhir);
+    /// links use it whatever the request's Host header says
+    #[arg(long, value_name = "URL")]
+    public_url: Option<String>,
+    /// A reverse proxy whose X-Forwarded-Proto/Host/For headers are believed (repeatable)
+    #[arg(long, value_name = "IP")]
+    trusted_proxy: Vec<std::net::IpAddr>,
+    /// Let users sign notes and orders with a signature PIN of their own (set with
+    /// POST /auth/signature-pin) instead of their password
+    #[arg(long)]
+    signature_pins: bool,
+    /// Requests working on the database at once [default: 4 per CPU core, 4 to 64]
+    #[arg(long, value_name = "N")]
+    workers: Option<usize>,
+    /// Requests that may wait for a worker; past it a request is answered 503 with
+    /// Retry-After at once
+    #[arg(long, value_name = "N", default_value_t = 512)]
+    queue: usize,
+    /// Milliseconds a request may wait for a worker before it is answered 503
+    #[arg(long, value_name = "MS", default_value_t = 3000)]
+    queue_wait: u64,
+    /// The most the database may grow to, in MB: past it writes are refused (503, nothing
+    /// stored) while reads go on, as on a full disk, before the disk itself fills
+    #[arg(long, value_name = "MB")]
+    max_db_size: Option<u64>,
+    /// Open connections at most; more clients wait to be accepted
+    #[arg(long, value_name = "N", default_value_t = crate::server::listen::MAX_CONNECTIONS)]
+    max_connections: usize,
+}
+
+pub fn run(cli: &Cli, args: Args) -> Result<()> {
+    let Args {
+        db,
+        listen,
+        max_body,
+        tls_cert,
+        tls_key,
+        header_timeout,
+        body_timeout,
+        idle_timeout,
+        public_url,
+        trusted_proxy,
+        signature_pins,
+        workers,
+        queue,
+        queue_wait,
+        max_db_size,
+        max_connections,
+    } = args;
+    super::logging::server();
+    let db = db_or_default(db)?;
+    let defaults = crate::server::WorkLimits::default();
+    let work = crate::server::WorkLimits {
+        workers: workers.unwrap_or(defaults.workers).clamp(1, 128),
+        queue,
+        wait: std::time::Duration::from_millis(queue_wait.max(1)),
+    };
+    // Held while serving: a second server or a restore cannot take the files.
+    let _lock = crate::server::store::backup::ServeLock::acquire(&db)
+        .with_context(|| format!("cannot serve {}", db.display()))?;
+    let store = Store::open_keyed(&db, work.readers(), db_key(cli)?)
+        .with_context(|| format!("cannot open database {}", db.display()))?;
+    // Scheduled backups come from the site's file, where the server runs.
+    let (site, problems) = crate::config::load(&crate::config::site_config_path());
+    for problem in problems {
+        eprintln!("warning: {problem}");
+    }
+    let backups = match &site.backup {
+        Some(backup) => {
+            let schedule = crate::server::backups::Schedule::from_config(backup)
+                .map_err(|e| anyhow::anyhow!("{e}"))
+                .context("the [backup] settings of the site's config.toml")?;
+            eprintln!(
+                "backing up every {} s to {} (keeping {})",
+                schedule.every.as_secs(),
+                schedule.folder.display(),
+                schedule.keep
+            );
+            Some(schedule)
+        }
+        None => None,
+    };
+    if let Some(mb) = max_db_size {
+        store
+            .set_size_limit(Some(mb.saturating_mul(1_000_000)))
+            .context("cannot set --max-db-size")?;
+    }
+    let tls = tls_cert.zip(tls_key);
+    if tls.is_none() && !listen.ip().is_loopback() {
+        eprintln!(
+            "warning: serving plain HTTP on {listen}; patient data and sign-in tokens cross the network unencrypted (use --tls-cert and --tls-key)"
+        );
+    }
+    if Auth::new(store.clone()).list_users()?.is_empty() {
+        eprintln!(
+            "no users yet: add one with `bedside user add --db {} --username NAME --role physician`",
+            db.display()
+        );
+    }
+    let config = ServerConfig {
+        body_limit: max_body,
+        timeouts: crate::server::Timeouts {
+            header: std::time::Duration::from_secs(header_timeout.max(1)),
+            body: std::time::Duration::from_secs(body_timeout.max(1)),
+            idle: std::time::Duration::from_secs(idle_timeout.max(1)),
+        },
+        tls: tls.is_some(),
+        public_url,
+        trusted_proxies: trusted_proxy,
+        work,
+        backups,
+        max_connections,
+        auth: crate::server::auth::Settings {
+            signature_pins,
+            ..Default::default()
+        },
+    };
+    let encrypted = store.key().is_some();
+    if !encrypted {
+        eprintln!(
+            "note: {} is not encrypted at rest; make a key with `bedside keygen` and encrypt it with `bedside rekey` (see README, Encryption at rest)",
+            db.display()
+        );
+    }
+    serve_until_signal(store, listen, config, tls, |base| {
+        eprintln!(
+            "bedside FHIR R4 server at {base} (database {}, {})",
+            db.display(),
+            if encrypted {
+                "encrypted at rest"
+            } else {
+                "not encrypted"
+            }
+        );
+    })
+}
+
+/// Serves `store` on `listen` (HTTPS when `tls` names a certificate and key) until SIGINT or
+/// SIGTERM; `announce` is told the base URL.
+pub(super) fn serve_until_signal(
+    store: Store,
+    listen: SocketAddr,
+    config: ServerConfig,
+    tls: Option<(PathBuf, PathBuf)>,
+    announce: impl FnOnce(&str),
+) -> Result<()> {
+    let tls = match tls {
+        Some((cert, key)) => Some(crate::server::tls::server_config(&cert, &key)?),
+        None => None,
+    };
+    // Blocking threads are bounded by the workers (each request's database work takes one).
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .max_blocking_threads(config.work.blocking_threads())
+        .thread_keep_alive(std::time::Duration::from_secs(60))
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("cannot listen on {listen}"))?;
+        let local = listener.local_addr()?;
+        match tls {
+            Some(tls) => {
+                announce(&format!("https://{local}/fhir"));
+                let listener = crate::server::tls::TlsListener::new(listener, tls)?;
+                serve(store, listener, config, shutdown_signal()).await
+            }
+            None => {
+                announce(&format!("http://{local}/fhir"));
+                let listener = crate::server::no_delay(listener);
+                serve(store, listener, config, shutdown_signal()).await
+            }
+        }
+        .context("the server stopped with an error")?;
+        eprintln!("bedside server stopped");
+        Ok(())
+    })
+}

@@ -1,0 +1,461 @@
+//! What each role may do, decided by the server (hiding a menu entry is not a control).
+//!
+//! | | physician | nurse | support | admin |
+//! |---|---|---|---|---|
+//! | patients (demographics): read, search | yes | yes | yes | no |
+//! | directory (Practitioner, Organization, Location, Medication): read | yes | yes | yes | yes |
+//! | clinical content: read | yes | yes | metadata only; whole with break-the-glass | no |
+//! | notes (DocumentReference): write | yes | yes | no | no |
+//! | vital signs (Observation, category vital-signs): write | yes | yes | no | no |
+//! | medication orders | sign | draft, for a physician to co-sign | no | no |
+//! | other clinical and patient writes | yes | no | no | no |
+//! | directory writes | no | no | no | yes |
+//! | delete | yes (not audit) | no | no | no |
+//! | audit trail: read | no | no | yes | yes |
+//! | user management | no | no | no | yes |
+//! | break-the-glass | yes | yes | yes | no |
+//!
+//! Restricted patients (`meta.security` R) need break-the-glass for clinical content whatever
+//! the role; the server checks that beside these rules.
+
+use serde_json::Value;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Physician,
+    Nurse,
+    Support,
+    Admin,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [Role::Physician, Role::Nurse, Role::Support, Role::Admin];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Physician => "physician",
+            Role::Nurse => "nurse",
+            Role::Support => "support",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    /// Roles that act in charts and so are tied to a Practitioner.
+    pub fn is_clinical(self) -> bool {
+        matches!(self, Role::Physician | Role::Nurse)
+    }
+
+    pub fn may_break_glass(self) -> bool {
+        self != Role::Admin
+    }
+
+    pub fn may_read_audit(self) -> bool {
+        matches!(self, Role::Support | Role::Admin)
+    }
+
+    pub fn manages_users(self) -> bool {
+        self == Role::Admin
+    }
+}
+
+/// What kind of data a resource type holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Class {
+    Demographic,
+    Directory,
+    Clinical,
+    Audit,
+}
+
+pub fn class(rtype: &str) -> Class {
+    match rtype {
+        "Patient" => Class::Demographic,
+        "Practitioner" | "Organization" | "Location" | "Medication" => Class::Directory,
+        "AuditEvent" => Class::Audit,
+        _ => Class::Clinical,
+    }
+}
+
+/// How much of a resource a role may read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReadAccess {
+    Full,
+    /// id, meta and which patient it belongs to, nothing clinical.
+    Metadata,
+}
+
+/// A refusal: the permission that is missing, worded for the OperationOutcome.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Denied {
+    pub permission: &'static str,
+    pub role: Role,
+    pub detail: String,
+}
+
+impl Denied {
+    fn new(role: Role, permission: &'static str, detail: impl Into<String>) -> Denied {
+        Denied {
+            permission,
+            role,
+            detail: detail.into(),
+        }
+    }
+
+    pub fn message(&self) -> String {
+        format!(
+            "forbidden: the {} role does not have the permission '{}' ({})",
+            self.role.as_str(),
+            self.permission,
+            self.detail
+        )
+    }
+}
+
+pub fn read_access(role: Role, rtype: &str) -> Result<ReadAccess, Denied> {
+    match (class(rtype), role) {
+        (Class::Directory, _) => Ok(ReadAccess::Full),
+        (Class::Audit, r) if r.may_read_audit() => Ok(ReadAccess::Full),
+        (Class::Audit, r) => Err(Denied::new(
+            r,
+            "audit.read",
+            "the audit trail is for support and privacy review",
+        )),
+        (_, Role::Admin) => Err(Denied::new(
+            role,
+            if class(rtype) == Class::Demographic {
+                "demographics.read"
+            } else {
+                "clinical.read"
+            },
+            "administrators manage users and have no access to patient records",
+        )),
+        (Class::Demographic, _) => Ok(ReadAccess::Full),
+        (Class::Clinical, Role::Support) => Ok(ReadAccess::Metadata),
+        (Class::Clinical, _) => Ok(ReadAccess::Full),
+    }
+}
+
+/// True when an Observation is a vital sign (category `vital-signs`).
+fn is_vital_sign(resource: &Value) -> bool {
+    resource["category"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|c| c["coding"].as_array().into_iter().flatten())
+        .any(|c| c["code"] == "vital-signs")
+}
+
+/// May `role` create or update `resource` of type `rtype`?
+pub fn check_write(role: Role, rtype: &str, resource: &Value) -> Result<(), Denied> {
+    let none = |permission: &'static str, detail: &str| Err(Denied::new(role, permission, detail));
+    match class(rtype) {
+        Class::Audit => none(
+            "audit.write",
+            "audit records are written by the server only and cannot be created, changed or deleted",
+        ),
+        Class::Directory if role == Role::Admin => Ok(()),
+        Class::Directory => none(
+            "directory.write",
+            "practitioners, organisations, locations and medications are maintained by administrators",
+        ),
+        _ if !role.is_clinical() => none(
+            "clinical.write",
+            "only physicians and nurses write to patient records",
+        ),
+        _ if role == Role::Physician => Ok(()),
+        // A nurse:
+        Class::Demographic => none(
+            "demographics.write",
+            "patient registration details are changed by physicians or registration staff",
+        ),
+        Class::Clinical => match rtype {
+            "DocumentReference" | "DetectedIssue" => Ok(()),
+            "Observation" if is_vital_sign(resource) => Ok(()),
+            "Observation" => none(
+                "results.write",
+                "nurses record vital signs (category vital-signs); other results come from the lab or a physician",
+            ),
+            "MedicationRequest" if resource["status"] == "draft" => Ok(()),
+            "MedicationRequest" => none(
+                "orders.sign",
+                "a nurse's medication order needs a physician's co-signature: file it with status 'draft' for a physician to sign",
+            ),
+            _ => none(
+                "clinical.write",
+                "nurses write notes, record vital signs and draft medication orders",
+            ),
+        },
+    }
+}
+
+/// The Practitioners a resource names as its author: who requested, wrote, performed or
+/// recorded it.
+fn authors(resource: &Value) -> Vec<&str> {
+    let mut out = Vec::new();
+    for field in ["requester", "author", "performer", "recorder", "asserter"] {
+        let items: Vec<&Value> = match &resource[field] {
+            Value::Array(items) => items.iter().collect(),
+            Value::Null => Vec::new(),
+            one => vec![one],
+        };
+        for item in items {
+            let reference = item["reference"]
+                .as_str()
+                .or_else(|| item["actor"]["reference"].as_str());
+            if let Some(r) = reference.filter(|r| r.contains("Practitioner/")) {
+                out.push(r);
+            }
+        }
+    }
+    out
+}
+
+/// May `role` (acting as the Practitioner `actor`) replace `before` with `after`? The new
+/// body must be the role's to write, and so must the version it replaces: a nurse may not
+/// turn a physician's signed order into a draft or relabel a lab result as a vital sign, and
+/// changes only what she or he recorded.
+pub fn check_change(
+    role: Role,
+    rtype: &str,
+    before: Option<&Value>,
+    after: &Value,
+    actor: Option<&str>,
+) -> Result<(), Denied> {
+    check_write(role, rtype, after)?;
+    let Some(before) = before else {
+        return Ok(());
+    };
+    check_write(role, rtype, before).map_err(|d| Denied {
+        detail: format!("the version being replaced: {}", d.detail),
+        ..d
+    })?;
+    if role == Role::Nurse {
+        let by_others = authors(before);
+        let own = |r: &&str| actor.is_some_and(|a| r.ends_with(a));
+        if !by_others.is_empty() && !by_others.iter().any(own) {
+            return Err(Denied::new(
+                role,
+                "records.others",
+                "a nurse changes only what she or he recorded; this was recorded by someone else",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The resource types an `_include` or `_revinclude` value can bring into a result: the
+/// source type of a `_revinclude`, the target type(s) of an `_include`.
+pub fn include_types(name: &str, value: &str) -> Vec<String> {
+    let mut parts = value.split(':');
+    let (Some(source), Some(param)) = (parts.next(), parts.next()) else {
+        return Vec::new();
+    };
+    if name == "_revinclude" {
+        return vec![source.to_string()];
+    }
+    if let Some(target) = parts.next() {
+        return vec![target.to_string()];
+    }
+    crate::fhir::params::find(source, param)
+        .map(|p| p.targets.iter().map(|t| t.to_string()).collect())
+        .unwrap_or_default()
+}
+
+/// Whether a search parameter tests a resource's clinical content (rather than which record
+/// it is, whose it is, when it was stored, or how the answer is paged): a role that may not
+/// read the content may not learn it from a match either.
+pub fn tests_content(rtype: &str, key: &str, value: &str) -> bool {
+    if class(rtype) != Class::Clinical {
+        return false;
+    }
+    let name = key.split(':').next().unwrap_or_default();
+    match name {
+        "patient" | "subject" | "_id" | "_lastUpdated" | "_include" | "_revinclude" => false,
+        "_sort" => value
+            .split(',')
+            .map(|k| k.trim_start_matches('-'))
+            .any(|k| !k.is_empty() && k != "_id" && k != "_lastUpdated"),
+        n => !crate::server::store::search::is_control_parameter(n),
+    }
+}
+
+pub fn check_delete(role: Role, rtype: &str) -> Result<(), Denied> {
+    if class(rtype) == Class::Audit {
+        return Err(Denied::new(
+            role,
+            "audit.write",
+            "audit records cannot be created, changed or deleted",
+        ));
+    }
+    if role == Role::Physician && class(rtype) != Class::Directory {
+        return Ok(());
+    }
+    if role == Role::Admin && class(rtype) == Class::Directory {
+        return Ok(());
+    }
+    Err(Denied::new(
+        role,
+        "records.delete",
+        "deleting records is limited to physicians (patient records) and administrators (directory)",
+    ))
+}
+
+/// The patient a resource belongs to: itself for a Patient, else its `subject` or `patient`
+/// reference when that names a Patient.
+pub fn patient_of(rtype: &str, id: &str, resource: &Value) -> Option<String> {
+    if rtype == "Patient" {
+        return Some(id.to_string());
+    }
+    ["subject", "patient"].iter().find_map(|field| {
+        let reference = resource[field]["reference"].as_str()?;
+        let rest = reference.rsplit_once("Patient/")?.1;
+        let id = rest.split('/').next()?;
+        (!id.is_empty()).then(|| id.to_string())
+    })
+}
+
+/// `patient_of` read straight from a stored resource's JSON text, without building the whole
+/// document: only `subject` and `patient` are kept, the rest is skipped. `None` when the text
+/// does not have the plain shape this expects (the caller then parses it whole).
+pub fn patient_of_json(rtype: &str, id: &str, json: &str) -> Option<Option<String>> {
+    use std::borrow::Cow;
+    #[derive(serde::Deserialize)]
+    struct Reference<'a> {
+        #[serde(borrow, default)]
+        reference: Option<Cow<'a, str>>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Whose<'a> {
+        #[serde(borrow, default)]
+        subject: Option<Reference<'a>>,
+        #[serde(borrow, default)]
+        patient: Option<Reference<'a>>,
+    }
+    if rtype == "Patient" {
+        return Some(Some(id.to_string()));
+    }
+    // A duplicate or oddly shaped field fails here, and the whole parse decides.
+    let whose: Whose = serde_json::from_str(json).ok()?;
+    let from = |field: Option<Reference>| {
+        let reference = field?.reference?;
+        let rest = reference.rsplit_once("Patient/")?.1;
+        let id = rest.split('/').next()?;
+        (!id.is_empty()).then(|| id.to_string())
+    };
+    Some(from(whose.subject).or_else(|| from(whose.patient)))
+}
+
+pub use crate::fhir::{is_restricted, restricted_label};
+
+/// `resource` cut down to its metadata: type, id, meta, and whose it is. Tagged SUBSETTED, as
+/// FHIR asks of any resource served incomplete.
+pub fn metadata_only(rtype: &str, id: &str, resource: &Value) -> Value {
+    let mut out = serde_json::json!({"resourceType": rtype, "id": id});
+    let mut meta = resource["meta"].clone();
+    if !meta.is_object() {
+        meta = serde_json::json!({});
+    }
+    let subsetted = serde_json::json!({
+        "system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue",
+        "code": "SUBSETTED",
+        "display": "clinical content withheld: break-the-glass to see it"
+    });
+    match meta["tag"].as_array_mut() {
+        Some(tags) => tags.push(subsetted),
+        None => meta["tag"] = Value::Array(vec![subsetted]),
+    }
+    out["meta"] = meta;
+    for field in ["subject", "patient"] {
+        if let Some(reference) = resource[field]["reference"].as_str() {
+            out[field] = serde_json::json!({"reference": reference});
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn whose_a_resource_is_read_from_its_text_as_from_the_whole_document() {
+        let texts = [
+            r#"{"resourceType":"Observation","subject":{"reference":"Patient/p1"}}"#,
+            r#"{"resourceType":"AllergyIntolerance","patient":{"reference":"https://x.org/fhir/Patient/p2/_history/3"}}"#,
+            r#"{"subject":{"reference":"Group/g1"},"patient":{"reference":"Patient/p3"}}"#,
+            r#"{"subject":{"display":"no reference"},"code":{"text":"\"Patient/\" in a string"}}"#,
+            r#"{"subject":{"reference":"Patient/"}}"#,
+            r#"{"note":[{"text":"subject"}],"subject":{"reference":"Patient/p\u0034"}}"#,
+            r#"{"subject":"Patient/p5"}"#,
+            r#"{"subject":{"reference":"Patient/a"},"subject":{"reference":"Patient/b"}}"#,
+            r#"{"subject":{"reference":7}}"#,
+            r#"{"subject":null,"patient":{"reference":"Patient/p6"}}"#,
+        ];
+        for text in texts {
+            let whole: Value = serde_json::from_str(text).unwrap();
+            let expected = patient_of("Observation", "o1", &whole);
+            match patient_of_json("Observation", "o1", text) {
+                Some(found) => assert_eq!(found, expected, "{text}"),
+                // Left to the whole parse: only for shapes it cannot read plainly.
+                None => assert!(
+                    text.contains(r#""subject":"Patient"#)
+                        || text.matches("\"subject\"").count() > 1
+                        || text.contains(":7"),
+                    "{text}"
+                ),
+            }
+        }
+        assert_eq!(
+            patient_of_json("Patient", "p9", "{not json"),
+            Some(Some("p9".into()))
+        );
+    }
+
+    #[test]
+    fn nurse_drafts_medication_orders_and_records_vitals_only() {
+        let draft = json!({"resourceType": "MedicationRequest", "status": "draft"});
+        let active = json!({"resourceType": "MedicationRequest", "status": "active"});
+        assert!(check_write(Role::Nurse, "MedicationRequest", &draft).is_ok());
+        let refused = check_write(Role::Nurse, "MedicationRequest", &active).unwrap_err();
+        assert_eq!(refused.permission, "orders.sign");
+        assert!(refused.message().contains("co-signature"));
+        let vital = json!({"category": [{"coding": [{"code": "vital-signs"}]}]});
+        let lab = json!({"category": [{"coding": [{"code": "laboratory"}]}]});
+        assert!(check_write(Role::Nurse, "Observation", &vital).is_ok());
+        assert!(check_write(Role::Nurse, "Observation", &lab).is_err());
+        assert!(check_write(Role::Physician, "Observation", &lab).is_ok());
+    }
+
+    #[test]
+    fn support_sees_metadata_and_admin_no_patients() {
+        assert_eq!(
+            read_access(Role::Support, "Observation"),
+            Ok(ReadAccess::Metadata)
+        );
+        assert_eq!(read_access(Role::Support, "Patient"), Ok(ReadAccess::Full));
+        assert!(read_access(Role::Admin, "Patient").is_err());
+        assert!(read_access(Role::Admin, "Practitioner").is_ok());
+        assert!(read_access(Role::Physician, "AuditEvent").is_err());
+    }
+
+    #[test]
+    fn patient_and_redaction() {
+        let obs = json!({"resourceType": "Observation", "id": "o1",
+            "subject": {"reference": "http://x/fhir/Patient/p9"}, "valueQuantity": {"value": 1},
+            "meta": {"versionId": "2"}});
+        assert_eq!(patient_of("Observation", "o1", &obs).as_deref(), Some("p9"));
+        let cut = metadata_only("Observation", "o1", &obs);
+        assert!(cut.get("valueQuantity").is_none());
+        assert_eq!(cut["meta"]["versionId"], "2");
+        assert_eq!(cut["meta"]["tag"][0]["code"], "SUBSETTED");
+        let patient = json!({"meta": {"security": [restricted_label()]}});
+        assert!(is_restricted(&patient));
+        assert!(!is_restricted(&json!({})));
+    }
+}

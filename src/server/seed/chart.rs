@@ -1,0 +1,850 @@
+//! Builds the resources of one synthetic patient's chart, and the hospital around them.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+use serde_json::{Number, Value, json};
+
+use super::Depth;
+use super::catalog::*;
+use super::names::*;
+
+pub const MRN_SYSTEM: &str = "http://hospital.example/mrn";
+const ORG_ID: &str = "bedside-general";
+const DAY: i64 = 86_400_000;
+const HOUR: i64 = 3_600_000;
+const INTERPRETATION: &str = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation";
+
+struct Bed {
+    ward: String,
+    bed: String,
+}
+
+pub struct Generator {
+    rng: ChaCha8Rng,
+    /// Noon UTC on the anchor date, in epoch ms.
+    now: i64,
+    practitioners: Vec<String>,
+    beds: Vec<Bed>,
+    next_bed: usize,
+    /// Ids are `s{seed}-{counter}`: deterministic, distinct between seeds, and rising, so the
+    /// store appends to its indexes instead of inserting at random places.
+    id_prefix: String,
+    next_id: u64,
+}
+
+/// One patient's chart under construction.
+struct Chart {
+    patient: String,
+    out: Vec<Value>,
+}
+
+impl Generator {
+    pub fn new(rng: ChaCha8Rng, seed: u64, anchor: NaiveDate) -> Generator {
+        // Noon on the anchor day, or the moment of seeding if that is earlier: nothing
+        // seeded is dated after it (a chart opened at 04:10 shows no 10:00 vitals "today").
+        let noon = anchor
+            .and_hms_opt(12, 0, 0)
+            .map_or(0, |t| t.and_utc().timestamp_millis());
+        let minute = 60_000;
+        let now = noon.min(crate::fhir::date::now_ms() / minute * minute);
+        let practitioners = (0..STAFF.len()).map(|i| format!("prac-{i}")).collect();
+        let beds = WARDS
+            .iter()
+            .flat_map(|(code, _, n)| {
+                (1..=*n).map(move |b| Bed {
+                    ward: format!("ward-{code}"),
+                    bed: format!("bed-{code}-{b:02}"),
+                })
+            })
+            .collect();
+        Generator {
+            rng,
+            now,
+            practitioners,
+            beds,
+            next_bed: 0,
+            id_prefix: format!("s{seed}-"),
+            next_id: 0,
+        }
+    }
+
+    /// The organisation, its clinicians, wards and beds.
+    pub fn facility(&mut self) -> Vec<Value> {
+        let mut out = vec![json!({
+            "resourceType": "Organization", "id": ORG_ID, "active": true,
+            "name": "Bedside General Hospital",
+            "identifier": [{"system": "http://hospital.example/org", "value": "BGH"}]
+        })];
+        for (i, (family, given, role)) in STAFF.iter().enumerate() {
+            let prefix = if *role == "Physician" { "Dr" } else { "Nurse" };
+            out.push(json!({
+                "resourceType": "Practitioner", "id": format!("prac-{i}"), "active": true,
+                "identifier": [{"system": "http://hospital.example/staff", "value": format!("S{:04}", i + 1)}],
+                "name": [{"family": family, "given": [given], "prefix": [prefix]}],
+                "qualification": [{"code": {"text": role}}]
+            }));
+        }
+        for (code, name, beds) in WARDS {
+            out.push(json!({
+                "resourceType": "Location", "id": format!("ward-{code}"), "status": "active",
+                "name": name, "alias": [format!("Ward {code}")], "mode": "instance",
+                "physicalType": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/location-physical-type", "code": "wa", "display": "Ward"}]},
+                "managingOrganization": {"reference": format!("Organization/{ORG_ID}")}
+            }));
+            for b in 1..=*beds {
+                out.push(json!({
+                    "resourceType": "Location", "id": format!("bed-{code}-{b:02}"), "status": "active",
+                    "name": format!("{code} bed {b}"), "mode": "instance",
+                    "physicalType": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/location-physical-type", "code": "bd", "display": "Bed"}]},
+                    "partOf": {"reference": format!("Location/ward-{code}"), "display": name}
+                }));
+            }
+        }
+        out
+    }
+
+    fn id(&mut self) -> String {
+        self.next_id += 1;
+        format!("{}{:09}", self.id_prefix, self.next_id)
+    }
+
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.rng.random_range(0..items.len())]
+    }
+
+    fn chance(&mut self, p: f64) -> bool {
+        self.rng.random_bool(p.clamp(0.0, 1.0))
+    }
+
+    fn practitioner(&mut self) -> String {
+        // Physicians are the first five of STAFF.
+        let i = self.rng.random_range(0..5);
+        self.practitioners[i].clone()
+    }
+
+    pub fn patient(&mut self, index: u64, depth: Depth, large: bool) -> Vec<Value> {
+        let pid = self.id();
+        let namesake = (index >= 2 && (index - 2) % 3 == 0)
+            .then(|| NAMESAKES.get(((index - 2) / 3) as usize))
+            .flatten();
+        let (family, given, gender) = match namesake {
+            Some((f, g, s)) => (f.to_string(), vec![g.to_string()], s.to_string()),
+            None => {
+                let gender = if self.chance(0.5) { "female" } else { "male" };
+                let pool = if gender == "female" {
+                    GIVEN_FEMALE
+                } else {
+                    GIVEN_MALE
+                };
+                let mut given = vec![self.pick(pool).to_string()];
+                if self.chance(0.3) {
+                    given.push(self.pick(pool).to_string());
+                }
+                (self.pick(FAMILY).to_string(), given, gender.to_string())
+            }
+        };
+        let age_years = match self.rng.random_range(0..100) {
+            0..10 => self.rng.random_range(0..18),
+            10..65 => self.rng.random_range(18..65),
+            _ => self.rng.random_range(65..96),
+        };
+        let birth = self.now - age_years * 365 * DAY - self.rng.random_range(0..365) * DAY;
+        let (city, state, zip) = *self.pick(CITIES);
+        let street = format!("{} {}", self.rng.random_range(1..999), self.pick(STREETS));
+        let mut chart = Chart {
+            patient: pid.clone(),
+            out: Vec::new(),
+        };
+        chart.out.push(json!({
+            "resourceType": "Patient", "id": pid, "active": true,
+            "identifier": [{
+                "use": "usual",
+                "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "MR", "display": "Medical record number"}]},
+                "system": MRN_SYSTEM, "value": format!("{:07}", index + 1)
+            }],
+            "name": [{"use": "official", "family": family, "given": given}],
+            "gender": gender,
+            "birthDate": date(birth),
+            "telecom": [{"system": "phone", "value": format!("555-{:04}", self.rng.random_range(0..10_000)), "use": "home"}],
+            "address": [{"use": "home", "line": [street], "city": city, "state": state,
+                         "postalCode": format!("{zip}{:02}", self.rng.random_range(0..100)), "country": "US"}],
+            "generalPractitioner": [{"reference": format!("Practitioner/{}", self.practitioner())}],
+            "managingOrganization": {"reference": format!("Organization/{ORG_ID}")}
+        }));
+        // About 1 in 100 is a restricted record (a staff member or a VIP): opening it needs
+        // break-the-glass. Chosen by index, so the rest of the data does not change.
+        if is_restricted_index(index) {
+            chart.out[0]["meta"] =
+                json!({"security": [crate::server::auth::policy::restricted_label()]});
+        }
+        if depth == Depth::Full {
+            self.full_chart(&mut chart, index, age_years, large);
+        }
+        chart.out
+    }
+
+    fn full_chart(&mut self, chart: &mut Chart, index: u64, age: i64, large: bool) {
+        let n_problems = if large {
+            4
+        } else {
+            self.rng.random_range(0..=((age / 20).min(4) as usize))
+        };
+        let mut problems: Vec<usize> = Vec::new();
+        while problems.len() < n_problems {
+            let p = self.rng.random_range(0..PROBLEMS.len());
+            if !problems.contains(&p) {
+                problems.push(p);
+            }
+        }
+        if large && !problems.contains(&10) {
+            problems[0] = 10; // chronic kidney disease: dialysis three times a week
+        }
+        for &p in &problems {
+            self.condition(chart, &PROBLEMS[p]);
+        }
+        self.allergies(chart);
+        self.medications(chart, &problems, index);
+        for _ in 0..self.rng.random_range(0..=3) {
+            self.immunization(chart);
+        }
+        if self.chance(0.15) {
+            let (code, name) = *self.pick(PROCEDURES);
+            let when = self.now - self.rng.random_range(30..3000) * DAY;
+            chart.out.push(json!({
+                "resourceType": "Procedure", "id": self.id(), "status": "completed",
+                "code": {"coding": [{"system": SNOMED, "code": code, "display": name}], "text": name},
+                "subject": subject(&chart.patient), "performedDateTime": datetime(when),
+                "performer": [{"actor": {"reference": format!("Practitioner/{}", self.practitioner())}}]
+            }));
+        }
+        let visits = if large {
+            780
+        } else {
+            self.rng.random_range(1..=6)
+        };
+        for v in 0..visits {
+            let when = if large {
+                self.now - (v as i64 * 7 * DAY) / 3 - 30 * DAY
+            } else {
+                self.now - self.rng.random_range(20..5 * 365) * DAY
+            };
+            let enc = self.encounter(
+                chart,
+                "AMB",
+                "ambulatory",
+                "finished",
+                when,
+                Some(when + HOUR),
+                None,
+            );
+            self.vitals(chart, &enc, when);
+            if large || self.chance(0.4) {
+                let panel = if large || self.chance(0.5) {
+                    &BMP
+                } else {
+                    &CBC
+                };
+                self.panel(chart, &enc, when + HOUR / 2, panel);
+            }
+            if problems.contains(&1) && self.chance(0.5) {
+                self.single(chart, &enc, when + HOUR / 2, &HBA1C, Some((6.5, 10.5)));
+            }
+            if problems.contains(&3) && self.chance(0.3) {
+                self.panel(chart, &enc, when + HOUR / 2, &LIPIDS);
+            }
+            self.note(chart, &enc, when + HOUR, 0, &problems);
+        }
+        if !large && self.next_bed < self.beds.len() && self.chance(0.18) {
+            self.admission(chart, &problems);
+        }
+    }
+
+    fn admission(&mut self, chart: &mut Chart, problems: &[usize]) {
+        let bed = self.next_bed;
+        self.next_bed += 1;
+        let (ward, bed) = (self.beds[bed].ward.clone(), self.beds[bed].bed.clone());
+        let admitted = self.now - self.rng.random_range(4..24 * 7) * HOUR;
+        let enc = self.encounter(
+            chart,
+            "IMP",
+            "inpatient encounter",
+            "in-progress",
+            admitted,
+            None,
+            Some((&ward, &bed)),
+        );
+        self.note(chart, &enc, admitted + HOUR, 1, problems);
+        if problems.contains(&2) || problems.contains(&9) {
+            self.single(chart, &enc, admitted + HOUR, &TROPONIN, None);
+        }
+        let mut t = admitted;
+        while t < self.now {
+            self.vitals(chart, &enc, t);
+            t += 6 * HOUR;
+        }
+        let mut day = admitted + 2 * HOUR;
+        while day < self.now {
+            self.panel(chart, &enc, day, &CBC);
+            self.panel(chart, &enc, day, &BMP);
+            if problems.contains(&2) {
+                self.single(chart, &enc, day, &INR, Some((1.5, 4.5)));
+            }
+            if day > admitted + DAY && day + 2 * HOUR <= self.now {
+                self.note(chart, &enc, day + 2 * HOUR, 0, problems);
+            }
+            day += DAY;
+        }
+        for (code, name) in [(BMP.loinc, BMP.name), (CBC.loinc, CBC.name)] {
+            chart.out.push(json!({
+                "resourceType": "ServiceRequest", "id": self.id(), "status": "active", "intent": "order",
+                "priority": "routine",
+                "category": [{"coding": [{"system": SNOMED, "code": "108252007", "display": "Laboratory procedure"}]}],
+                "code": {"coding": [{"system": LOINC, "code": code, "display": name}], "text": name},
+                "subject": subject(&chart.patient), "encounter": reference("Encounter", &enc),
+                "authoredOn": datetime(self.now - HOUR),
+                "requester": {"reference": format!("Practitioner/{}", self.practitioner())}
+            }));
+        }
+        if self.chance(0.3) {
+            chart.out.push(json!({
+                "resourceType": "Flag", "id": self.id(), "status": "active",
+                "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/flag-category", "code": "safety", "display": "Safety"}]}],
+                "code": {"coding": [{"system": SNOMED, "code": "129839007", "display": "At risk for falls"}], "text": "Fall risk"},
+                "subject": subject(&chart.patient), "period": {"start": datetime(admitted)},
+                "encounter": reference("Encounter", &enc)
+            }));
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn encounter(
+        &mut self,
+        chart: &mut Chart,
+        class: &str,
+        class_name: &str,
+        status: &str,
+        start: i64,
+        end: Option<i64>,
+        location: Option<(&str, &str)>,
+    ) -> String {
+        let id = self.id();
+        let mut period = json!({"start": datetime(start)});
+        if let Some(end) = end {
+            period["end"] = json!(datetime(end));
+        }
+        let mut enc = json!({
+            "resourceType": "Encounter", "id": id, "status": status,
+            "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": class, "display": class_name},
+            "subject": subject(&chart.patient),
+            "participant": [{"individual": {"reference": format!("Practitioner/{}", self.practitioner())}}],
+            "period": period,
+            "serviceProvider": {"reference": format!("Organization/{ORG_ID}")}
+        });
+        if let Some((ward, bed)) = location {
+            enc["location"] = json!([
+                {"location": reference("Location", ward), "status": "active",
+                 "physicalType": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/location-physical-type", "code": "wa"}]}},
+                {"location": reference("Location", bed), "status": "active",
+                 "physicalType": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/location-physical-type", "code": "bd"}]}}
+            ]);
+        }
+        chart.out.push(enc);
+        id
+    }
+
+    fn condition(&mut self, chart: &mut Chart, p: &Problem) {
+        let onset = self.now - self.rng.random_range(200..8000) * DAY;
+        let resolved = p.snomed == "233604007";
+        chart.out.push(json!({
+            "resourceType": "Condition", "id": self.id(),
+            "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
+                "code": if resolved { "resolved" } else { "active" }}]},
+            "verificationStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-ver-status", "code": "confirmed"}]},
+            "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-category", "code": "problem-list-item", "display": "Problem List Item"}]}],
+            "code": {"coding": [
+                {"system": SNOMED, "code": p.snomed, "display": p.name},
+                {"system": ICD10CM, "code": p.icd10, "display": p.name}
+            ], "text": p.name},
+            "subject": subject(&chart.patient),
+            "onsetDateTime": date(onset),
+            "recordedDate": date(onset + 10 * DAY)
+        }));
+    }
+
+    fn allergies(&mut self, chart: &mut Chart) {
+        let roll = self.rng.random_range(0..100);
+        let recorded = self.now - self.rng.random_range(30..4000) * DAY;
+        if roll < 20 {
+            return; // never assessed
+        }
+        if roll < 55 {
+            let (code, name) = if self.chance(0.5) {
+                NO_KNOWN_ALLERGY
+            } else {
+                NO_KNOWN_DRUG_ALLERGY
+            };
+            chart.out.push(json!({
+                "resourceType": "AllergyIntolerance", "id": self.id(),
+                "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical", "code": "active"}]},
+                "verificationStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/allergyintolerance-verification", "code": "confirmed"}]},
+                "code": {"coding": [{"system": SNOMED, "code": code, "display": name}], "text": name},
+                "patient": subject(&chart.patient), "recordedDate": date(recorded)
+            }));
+            return;
+        }
+        let n = self.rng.random_range(1..=3);
+        let mut chosen: Vec<usize> = Vec::new();
+        while chosen.len() < n {
+            let a = self.rng.random_range(0..ALLERGENS.len());
+            if !chosen.contains(&a) {
+                chosen.push(a);
+            }
+        }
+        for a in chosen {
+            let allergen = &ALLERGENS[a];
+            let (rcode, rname) = *self.pick(REACTIONS);
+            let severe = rcode == "39579001";
+            chart.out.push(json!({
+                "resourceType": "AllergyIntolerance", "id": self.id(),
+                "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical", "code": "active"}]},
+                "verificationStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/allergyintolerance-verification", "code": "confirmed"}]},
+                "type": "allergy",
+                "category": [allergen.category],
+                "criticality": if severe { "high" } else { "low" },
+                "code": {"coding": [{"system": allergen.system, "code": allergen.code, "display": allergen.name}], "text": allergen.name},
+                "patient": subject(&chart.patient), "recordedDate": date(recorded),
+                "reaction": [{
+                    "manifestation": [{"coding": [{"system": SNOMED, "code": rcode, "display": rname}], "text": rname}],
+                    "severity": if severe { "severe" } else { "mild" }
+                }]
+            }));
+        }
+    }
+
+    fn medications(&mut self, chart: &mut Chart, problems: &[usize], index: u64) {
+        let mut drugs: Vec<usize> = Vec::new();
+        for &p in problems {
+            let options = PROBLEMS[p].treatments;
+            if !options.is_empty() {
+                let d = *self.pick(options);
+                if !drugs.contains(&d) {
+                    drugs.push(d);
+                }
+            }
+        }
+        // A known high-severity interaction on purpose, so order checks have work to do.
+        if index % 25 == 7 {
+            for d in [WARFARIN, NSAIDS[index as usize % NSAIDS.len()]] {
+                if !drugs.contains(&d) {
+                    drugs.push(d);
+                }
+            }
+        }
+        if index % 40 == 11 {
+            drugs.extend(
+                [7, 18]
+                    .iter()
+                    .filter(|d| !drugs.contains(d))
+                    .collect::<Vec<_>>(),
+            );
+        }
+        for d in drugs {
+            let drug = &DRUGS[d];
+            let stopped = self.chance(0.15);
+            let started = self.now - self.rng.random_range(10..3000) * DAY;
+            let text = format!(
+                "{} {} {} {}",
+                drug.name,
+                fmt_num(drug.dose),
+                drug.unit,
+                drug.frequency
+            );
+            let mut dosage = json!({
+                "text": text,
+                "route": {"coding": [{"system": SNOMED, "code": drug.route.0, "display": drug.route.1}]},
+                "doseAndRate": [{"doseQuantity": {"value": number(drug.dose, 0), "unit": drug.unit, "system": UCUM, "code": drug.unit}}]
+            });
+            if drug.per_day > 0 {
+                dosage["timing"] =
+                    json!({"repeat": {"frequency": drug.per_day, "period": 1, "periodUnit": "d"}});
+            } else {
+                dosage["asNeededBoolean"] = json!(true);
+            }
+            chart.out.push(json!({
+                "resourceType": "MedicationRequest", "id": self.id(),
+                "status": if stopped { "stopped" } else { "active" }, "intent": "order",
+                "medicationCodeableConcept": {"coding": [{"system": RXNORM, "code": drug.rxnorm, "display": drug.name}], "text": drug.name},
+                "subject": subject(&chart.patient), "authoredOn": date(started),
+                "requester": {"reference": format!("Practitioner/{}", self.practitioner())},
+                "dosageInstruction": [dosage]
+            }));
+        }
+    }
+
+    fn immunization(&mut self, chart: &mut Chart) {
+        let (code, name) = *self.pick(VACCINES);
+        chart.out.push(json!({
+            "resourceType": "Immunization", "id": self.id(), "status": "completed",
+            "vaccineCode": {"coding": [{"system": CVX, "code": code, "display": name}], "text": name},
+            "patient": subject(&chart.patient),
+            "occurrenceDateTime": date(self.now - self.rng.random_range(30..3650) * DAY),
+            "primarySource": true
+        }));
+    }
+
+    fn vitals(&mut self, chart: &mut Chart, enc: &str, when: i64) {
+        for v in [&HEART_RATE, &RESP_RATE, &TEMPERATURE, &SPO2] {
+            let value = self.rng.random_range(v.low..=v.high);
+            let obs = self.observation(chart, enc, when, "vital-signs", v.loinc, v.name);
+            let mut obs = obs;
+            obs["valueQuantity"] = quantity(value, v.decimals, v.unit);
+            chart.out.push(obs);
+        }
+        if self.chance(0.3) {
+            let v = &WEIGHT;
+            let mut obs = self.observation(chart, enc, when, "vital-signs", v.loinc, v.name);
+            obs["valueQuantity"] =
+                quantity(self.rng.random_range(v.low..=v.high), v.decimals, v.unit);
+            chart.out.push(obs);
+        }
+        let systolic = self.rng.random_range(100.0..175.0);
+        // A pulse pressure a body has: diastolic a little over half the systolic.
+        let diastolic: f64 = systolic * self.rng.random_range(0.55..0.68);
+        let mut bp = self.observation(chart, enc, when, "vital-signs", BP_PANEL.0, BP_PANEL.1);
+        let flag = |v: f64, high: f64| if v > high { Some(("H", "High")) } else { None };
+        bp["component"] = json!([
+            component(SYSTOLIC, systolic, flag(systolic, 140.0)),
+            component(DIASTOLIC, diastolic, flag(diastolic, 90.0)),
+        ]);
+        chart.out.push(bp);
+    }
+
+    fn observation(
+        &mut self,
+        chart: &Chart,
+        enc: &str,
+        when: i64,
+        category: &str,
+        code: &str,
+        name: &str,
+    ) -> Value {
+        json!({
+            "resourceType": "Observation", "id": self.id(), "status": "final",
+            "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": category}]}],
+            "code": {"coding": [{"system": LOINC, "code": code, "display": name}], "text": name},
+            "subject": subject(&chart.patient), "encounter": reference("Encounter", enc),
+            "effectiveDateTime": datetime(when)
+        })
+    }
+
+    /// A lab value: mostly normal, sometimes high or low, now and then critical.
+    fn lab_value(&mut self, a: &Analyte) -> (f64, Option<(&'static str, &'static str)>) {
+        let span = a.high - a.low;
+        let roll = self.rng.random_range(0..100);
+        // About 2% critical high and 2% critical low, each strictly beyond its limit.
+        match (roll, a.critical_high, a.critical_low) {
+            (0..2, Some(c), _) => {
+                return (
+                    c * self.rng.random_range(1.02..1.3),
+                    Some(("HH", "Critical high")),
+                );
+            }
+            (2..4, _, Some(c)) => {
+                return (
+                    c * self.rng.random_range(0.8..0.98),
+                    Some(("LL", "Critical low")),
+                );
+            }
+            _ => {}
+        }
+        if roll < 16 {
+            return (
+                a.high + span * self.rng.random_range(0.05..0.5),
+                Some(("H", "High")),
+            );
+        }
+        if roll < 24 && a.low > 0.0 {
+            return (
+                (a.low - span * self.rng.random_range(0.05..0.3)).max(a.low * 0.3),
+                Some(("L", "Low")),
+            );
+        }
+        (self.rng.random_range(a.low..=a.high), Some(("N", "Normal")))
+    }
+
+    fn lab(
+        &mut self,
+        chart: &mut Chart,
+        enc: &str,
+        when: i64,
+        a: &Analyte,
+        range: Option<(f64, f64)>,
+    ) -> String {
+        let (value, interp) = match range {
+            Some((lo, hi)) => {
+                let v = if lo < hi {
+                    self.rng.random_range(lo..=hi)
+                } else {
+                    lo
+                };
+                (v, Some(interpretation(a, v)))
+            }
+            None => self.lab_value(a),
+        };
+        let mut obs = self.observation(chart, enc, when, "laboratory", a.loinc, a.name);
+        obs["valueQuantity"] = quantity(value, a.decimals, a.unit);
+        if let Some((code, display)) = interp {
+            obs["interpretation"] =
+                json!([{"coding": [{"system": INTERPRETATION, "code": code, "display": display}]}]);
+        }
+        obs["referenceRange"] = json!([{
+            "low": quantity(a.low, a.decimals, a.unit), "high": quantity(a.high, a.decimals, a.unit)
+        }]);
+        let id = obs["id"].as_str().unwrap_or_default().to_string();
+        chart.out.push(obs);
+        id
+    }
+
+    fn panel(&mut self, chart: &mut Chart, enc: &str, when: i64, panel: &Panel) {
+        let mut values: Vec<f64> = panel.analytes.iter().map(|a| self.lab_value(a).0).collect();
+        // Values that go together are drawn together: haematocrit about three times the
+        // haemoglobin; chloride leaving a normal anion gap with sodium and bicarbonate.
+        let at = |code: &str| panel.analytes.iter().position(|a| a.loinc == code);
+        if let (Some(hb), Some(hct)) = (at(HEMOGLOBIN), at(HEMATOCRIT)) {
+            values[hct] = values[hb] * 3.0 * self.rng.random_range(0.97..1.03);
+        }
+        if let (Some(na), Some(cl), Some(co2)) = (at(SODIUM), at(CHLORIDE), at(BICARBONATE)) {
+            values[cl] = values[na] - values[co2] - self.rng.random_range(8.0..14.0);
+        }
+        let results: Vec<String> = panel
+            .analytes
+            .iter()
+            .zip(values)
+            .map(|(a, v)| self.lab(chart, enc, when, a, Some((v, v))))
+            .collect();
+        self.report(chart, enc, when, panel.loinc, panel.name, results);
+    }
+
+    fn single(
+        &mut self,
+        chart: &mut Chart,
+        enc: &str,
+        when: i64,
+        a: &Analyte,
+        range: Option<(f64, f64)>,
+    ) {
+        let id = self.lab(chart, enc, when, a, range);
+        self.report(chart, enc, when, a.loinc, a.name, vec![id]);
+    }
+
+    fn report(
+        &mut self,
+        chart: &mut Chart,
+        enc: &str,
+        when: i64,
+        code: &str,
+        name: &str,
+        results: Vec<String>,
+    ) {
+        let result: Vec<Value> = results
+            .iter()
+            .map(|id| reference("Observation", id))
+            .collect();
+        chart.out.push(json!({
+            "resourceType": "DiagnosticReport", "id": self.id(), "status": "final",
+            "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0074", "code": "LAB", "display": "Laboratory"}]}],
+            "code": {"coding": [{"system": LOINC, "code": code, "display": name}], "text": name},
+            "subject": subject(&chart.patient), "encounter": reference("Encounter", enc),
+            "effectiveDateTime": datetime(when), "issued": instant((when + 2 * HOUR).min(self.now)),
+            "result": result
+        }));
+    }
+
+    fn note(&mut self, chart: &mut Chart, enc: &str, when: i64, kind: usize, problems: &[usize]) {
+        let (code, title) = NOTE_TYPES[kind];
+        let list = if problems.is_empty() {
+            "No chronic problems.".to_string()
+        } else {
+            problems
+                .iter()
+                .map(|&p| PROBLEMS[p].name)
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
+        let text = format!(
+            "{title}\n\nS: Seen today. Reports feeling {}. No chest pain, no shortness of breath.\n\
+             O: Alert and oriented. Vital signs reviewed (see flowsheet).\n\
+             A: {list}\n\
+             P: Continue current medications. Review results. Follow up as arranged.\n",
+            self.pick(&["well", "tired", "better than last visit", "about the same"])
+        );
+        let author = self.practitioner();
+        chart.out.push(json!({
+            "resourceType": "DocumentReference", "id": self.id(), "status": "current", "docStatus": "final",
+            "type": {"coding": [{"system": LOINC, "code": code, "display": title}], "text": title},
+            "category": [{"coding": [{"system": "http://hl7.org/fhir/us/core/CodeSystem/us-core-documentreference-category", "code": "clinical-note", "display": "Clinical Note"}]}],
+            "subject": subject(&chart.patient), "date": instant(when),
+            "author": [{"reference": format!("Practitioner/{author}")}],
+            "content": [{"attachment": {"contentType": "text/plain; charset=utf-8", "title": title,
+                "data": B64.encode(text.as_bytes()), "creation": datetime(when)}}],
+            "context": {"encounter": [reference("Encounter", enc)], "period": {"start": datetime(when)}}
+        }));
+    }
+}
+
+const HEMOGLOBIN: &str = "718-7";
+const HEMATOCRIT: &str = "4544-3";
+const SODIUM: &str = "2951-2";
+const CHLORIDE: &str = "2075-0";
+const BICARBONATE: &str = "2028-9";
+
+/// The interpretation a value earns against its analyte's ranges (as a lab would flag it).
+fn interpretation(a: &Analyte, v: f64) -> (&'static str, &'static str) {
+    if a.critical_high.is_some_and(|c| v >= c) {
+        ("HH", "Critical high")
+    } else if a.critical_low.is_some_and(|c| v <= c) {
+        ("LL", "Critical low")
+    } else if v > a.high {
+        ("H", "High")
+    } else if v < a.low {
+        ("L", "Low")
+    } else {
+        ("N", "Normal")
+    }
+}
+
+fn subject(patient: &str) -> Value {
+    reference("Patient", patient)
+}
+
+fn reference(rtype: &str, id: &str) -> Value {
+    json!({"reference": format!("{rtype}/{id}")})
+}
+
+fn component(code: (&str, &str), value: f64, flag: Option<(&str, &str)>) -> Value {
+    let mut c = json!({
+        "code": {"coding": [{"system": LOINC, "code": code.0, "display": code.1}], "text": code.1},
+        "valueQuantity": quantity(value, 0, "mm[Hg]")
+    });
+    if let Some((code, display)) = flag {
+        c["interpretation"] =
+            json!([{"coding": [{"system": INTERPRETATION, "code": code, "display": display}]}]);
+    }
+    c
+}
+
+/// A decimal with a fixed number of places, kept exactly as written (`4.10`, not `4.1`).
+fn number(value: f64, decimals: usize) -> Value {
+    serde_json::from_str::<Number>(&format!("{value:.decimals$}"))
+        .map_or(Value::Null, Value::Number)
+}
+
+fn fmt_num(value: f64) -> String {
+    if value.fract() == 0.0 {
+        format!("{value:.0}")
+    } else {
+        format!("{value}")
+    }
+}
+
+fn quantity(value: f64, decimals: usize, unit: &str) -> Value {
+    json!({"value": number(value, decimals), "unit": unit, "system": UCUM, "code": unit})
+}
+
+fn to_utc(ms: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}
+
+fn date(ms: i64) -> String {
+    to_utc(ms).format("%Y-%m-%d").to_string()
+}
+
+fn datetime(ms: i64) -> String {
+    to_utc(ms).to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+fn instant(ms: i64) -> String {
+    to_utc(ms).to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// Which seeded patients are restricted records: the 14th of every 100 (0013, 0113, ...).
+pub fn is_restricted_index(index: u64) -> bool {
+    index % 100 == 13
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    /// Every date-time string in `v`, with the key it is under.
+    fn times<'a>(v: &'a Value, key: &'a str, out: &mut Vec<(&'a str, &'a str)>) {
+        match v {
+            Value::String(s) if s.len() >= 16 && s.as_bytes().get(10) == Some(&b'T') => {
+                out.push((key, s))
+            }
+            Value::Array(a) => a.iter().for_each(|x| times(x, key, out)),
+            Value::Object(o) => o.iter().for_each(|(k, x)| times(x, k, out)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn nothing_is_dated_after_the_seeding_and_values_agree() {
+        let today = chrono::Utc::now().date_naive();
+        let mut g = Generator::new(ChaCha8Rng::seed_from_u64(7), 7, today);
+        let seeded_at = crate::fhir::date::now_ms();
+        let mut all = g.facility();
+        for i in 0..60 {
+            all.extend(g.patient(i, Depth::Full, false));
+        }
+        let mut found = Vec::new();
+        for r in &all {
+            times(r, "", &mut found);
+        }
+        assert!(found.len() > 1000);
+        for (key, t) in found {
+            let ms = DateTime::parse_from_rfc3339(t).unwrap().timestamp_millis();
+            assert!(ms <= seeded_at, "{key} {t} is after the seeding");
+        }
+        // Haematocrit about three times the haemoglobin, in every CBC; a normal anion gap.
+        let value = |id: &Value| {
+            let id = id["reference"]
+                .as_str()
+                .unwrap()
+                .trim_start_matches("Observation/");
+            let o = all.iter().find(|r| r["id"] == id).unwrap();
+            let code = o["code"]["coding"][0]["code"].as_str().unwrap().to_string();
+            (code, o["valueQuantity"]["value"].as_f64().unwrap())
+        };
+        let mut panels = 0;
+        for report in all
+            .iter()
+            .filter(|r| r["resourceType"] == "DiagnosticReport")
+        {
+            let results: std::collections::HashMap<String, f64> = report["result"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(value)
+                .collect();
+            if let (Some(hb), Some(hct)) = (results.get(HEMOGLOBIN), results.get(HEMATOCRIT)) {
+                panels += 1;
+                let ratio = hct / hb;
+                assert!((2.8..=3.2).contains(&ratio), "Hb {hb} with Hct {hct}");
+            }
+            if let (Some(na), Some(cl), Some(co2)) = (
+                results.get(SODIUM),
+                results.get(CHLORIDE),
+                results.get(BICARBONATE),
+            ) {
+                let gap = na - cl - co2;
+                assert!((7.0..=15.0).contains(&gap), "anion gap {gap}");
+            }
+        }
+        assert!(panels > 10);
+    }
+}

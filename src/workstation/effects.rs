@@ -1,0 +1,1124 @@
+//! Runs `Effect`s as tokio tasks and sends their results back as `Msg`s, each tagged with the
+//! search generation or patient context it was made for. A new chart or search aborts the
+//! previous one's requests.
+
+use std::time::Duration;
+
+use chrono::FixedOffset;
+use tokio::sync::mpsc::UnboundedSender;
+use tokio::task::JoinHandle;
+
+use crate::workstation::chart::location_of;
+use crate::workstation::client::{
+    FetchError, FhirClient, PAGE_TIMEOUT, SEARCH_TIMEOUT, bundle_page,
+};
+
+use crate::workstation::notes::document::{DocStatus, document_reference};
+use crate::workstation::notes::drafts::{Draft, DraftStore};
+use crate::workstation::vault::Vault;
+use crate::workstation::vault::cache::ChartCache;
+use crate::workstation::vault::outbox::{Item, Outbox};
+
+use super::offline::{self, CacheJob, ChartSources, StorageConfig, is_offline};
+use super::recent::RecentStore;
+use super::state::{Effect, Msg, SignTarget, Unlocked};
+use crate::workstation::chart::{Answer, AnswerOutcome};
+
+/// The pause after the last keystroke before a search is sent.
+pub const DEBOUNCE: Duration = Duration::from_millis(150);
+/// How often the spinner turns while something loads.
+pub const SPIN: Duration = Duration::from_millis(120);
+/// Resources per `$everything` page.
+pub const EVERYTHING_PAGE: usize = 250;
+
+/// Searched one by one when a server has no `$everything`.
+const CHART_TYPES: &[&str] = &[
+    "Encounter",
+    "AllergyIntolerance",
+    "Condition",
+    "MedicationRequest",
+    "MedicationStatement",
+    "Observation",
+    "DiagnosticReport",
+    "DocumentReference",
+    "Procedure",
+    "Immunization",
+    "ServiceRequest",
+];
+
+/// How soon after an edit the draft is written (never more is lost to a crash).
+pub const AUTOSAVE: Duration = Duration::from_secs(2);
+/// How long filing a note may take.
+pub const SEND_TIMEOUT: Duration = Duration::from_secs(20);
+
+pub struct Runner {
+    client: FhirClient,
+    tx: UnboundedSender<Msg>,
+    recent: Option<RecentStore>,
+    drafts: Option<DraftWriter>,
+    /// Where recent-patient lists live (one file per signed-in user).
+    pub recent_file: Option<std::path::PathBuf>,
+    zone: FixedOffset,
+    chart_task: Option<JoinHandle<()>>,
+    search_task: Option<JoinHandle<()>>,
+    /// Where offline data lives (none: nothing kept on disk).
+    pub storage: Option<std::sync::Arc<StorageConfig>>,
+    /// The signed-in user's unlocked vault, and what it opens.
+    vault: Option<Vault>,
+    cache: Option<std::sync::Arc<ChartCache>>,
+    cache_writer: Option<std::sync::mpsc::Sender<CacheJob>>,
+    outbox: Option<std::sync::Arc<Outbox>>,
+    flushing: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// Who the last vault belonged to (their cache is wiped at sign-out when the site asks).
+    last_user: Option<String>,
+}
+
+impl Runner {
+    pub fn new(
+        client: FhirClient,
+        tx: UnboundedSender<Msg>,
+        recent: Option<RecentStore>,
+        zone: FixedOffset,
+    ) -> Runner {
+        Runner {
+            client,
+            tx,
+            recent,
+            drafts: None,
+            recent_file: None,
+            zone,
+            chart_task: None,
+            search_task: None,
+            storage: None,
+            vault: None,
+            cache: None,
+            cache_writer: None,
+            outbox: None,
+            flushing: Default::default(),
+            last_user: None,
+        }
+    }
+
+    /// Uses `unlocked`'s key for the cache, the outbox and drafts, from now on.
+    pub fn attach(&mut self, unlocked: Unlocked) {
+        self.close_vault(false);
+        let vault = unlocked.vault;
+        let settings = self
+            .storage
+            .as_ref()
+            .map(|s| s.settings.clone())
+            .unwrap_or_default();
+        if let Some(cfg) = self.storage.as_ref().filter(|_| settings.enabled) {
+            match ChartCache::open(&cfg.cache_root, vault.clone(), settings) {
+                Ok(cache) => {
+                    let cache = std::sync::Arc::new(cache);
+                    self.cache_writer = Some(offline::start_cache_writer(cache.clone()));
+                    self.cache = Some(cache);
+                }
+                Err(e) => tracing::warn!("no chart cache this session: {e}"),
+            }
+        }
+        let outbox = match Outbox::open(vault.clone()) {
+            Ok(o) => Some(std::sync::Arc::new(o)),
+            Err(e) => {
+                tracing::error!("no outbox this session: {e}");
+                None
+            }
+        };
+        let store = DraftStore::new(vault.dir().join("drafts"), vault.clone());
+        if let Some(legacy) = self.storage.as_ref().and_then(|c| c.legacy_drafts.clone()) {
+            let owner = vault.username.clone();
+            let moved = store.adopt_plain(&legacy, Some(&owner));
+            if moved > 0 {
+                tracing::info!("{moved} drafts written in the clear were sealed");
+            }
+        }
+        self.drafts = Some(DraftWriter::start(store, outbox.clone(), self.tx.clone()));
+        self.outbox = outbox;
+        if self
+            .last_user
+            .as_ref()
+            .is_some_and(|u| *u != vault.username)
+        {
+            // Another user signed in at this terminal: the previous one has signed out.
+            self.sign_out();
+        }
+        self.last_user = Some(vault.username.clone());
+        self.vault = Some(vault);
+        self.run(Effect::LoadDrafts);
+        self.report_outbox(true);
+    }
+
+    /// Drafts with a key supplied by the caller (tests): the same as a sign-in's.
+    pub fn keep_drafts(&mut self, store: DraftStore) {
+        self.drafts = Some(DraftWriter::start(store, None, self.tx.clone()));
+    }
+
+    /// Wipes the key from memory once the pending draft writes are done; with `sign_out`
+    /// at a site that asks for it, the user's cached charts are deleted too.
+    pub fn close_vault(&mut self, sign_out: bool) {
+        match self.drafts.take() {
+            Some(writer) => writer.send(DraftJob::Close),
+            None => {
+                if let Some(v) = &self.vault {
+                    v.close();
+                }
+            }
+        }
+        self.cache_writer = None;
+        self.cache = None;
+        self.outbox = None;
+        self.vault = None;
+        if sign_out {
+            self.sign_out();
+        }
+    }
+
+    /// At sign-out: the cached charts go when the site asks for it.
+    pub fn sign_out(&mut self) {
+        let (Some(cfg), Some(user)) = (&self.storage, &self.last_user) else {
+            return;
+        };
+        if cfg.settings.wipe_on_sign_out || !cfg.settings.enabled {
+            let dir = cfg
+                .cache_root
+                .join(crate::workstation::vault::slug(&cfg.server_id, user));
+            if let Err(e) = std::fs::remove_dir_all(&dir)
+                && e.kind() != std::io::ErrorKind::NotFound
+            {
+                tracing::warn!("cannot wipe the chart cache at sign-out: {e}");
+            }
+        }
+    }
+
+    /// Sends the outbox's list to the screen (and starts sending when `flush`).
+    fn report_outbox(&self, flush: bool) {
+        let Some(outbox) = self.outbox.clone() else {
+            return;
+        };
+        let tx = self.tx.clone();
+        let ob = outbox.clone();
+        tokio::task::spawn_blocking(move || {
+            if let Ok(entries) = ob.recent() {
+                let _ = tx.send(Msg::Outbox {
+                    entries,
+                    sent_now: 0,
+                    error: None,
+                });
+            }
+        });
+        if flush {
+            offline::flush(
+                self.client.clone(),
+                outbox,
+                self.tx.clone(),
+                self.flushing.clone(),
+            );
+        }
+    }
+
+    /// The draft folder, for the synchronous save on the way out.
+    pub fn draft_store(&self) -> Option<&DraftStore> {
+        self.drafts.as_ref().map(|w| &w.store)
+    }
+
+    pub fn run(&mut self, effect: Effect) {
+        let tx = self.tx.clone();
+        let client = self.client.clone();
+        match effect {
+            Effect::Debounce { generation } => {
+                tokio::spawn(async move {
+                    tokio::time::sleep(DEBOUNCE).await;
+                    let _ = tx.send(Msg::SearchDue(generation));
+                });
+            }
+            Effect::Tick => {
+                tokio::spawn(async move {
+                    tokio::time::sleep(SPIN).await;
+                    let _ = tx.send(Msg::Tick);
+                });
+            }
+            Effect::SearchPatients { generation, params } => {
+                if let Some(old) = self.search_task.take() {
+                    old.abort();
+                }
+                let cache = self.cache.clone();
+                self.search_task = Some(tokio::spawn(async move {
+                    let mut result = search(&client, "Patient", &params).await;
+                    // Offline: the cached patients are searched instead.
+                    if let Some(cards) = offline_patients(&result, cache, &tx).await {
+                        result = Ok(offline::search_cached(&cards, &params));
+                    }
+                    let _ = tx.send(Msg::SearchDone { generation, result });
+                }));
+            }
+            Effect::FetchLocations { patient_ids } => {
+                let zone = self.zone;
+                tokio::spawn(async move {
+                    let mut set = tokio::task::JoinSet::new();
+                    for id in patient_ids {
+                        let client = client.clone();
+                        set.spawn(async move {
+                            let params = [
+                                ("patient", format!("Patient/{id}")),
+                                ("_sort", "-date".to_string()),
+                                ("_count", "10".to_string()),
+                                ("_include", "Encounter:location".to_string()),
+                            ];
+                            let found = search(&client, "Encounter", &params).await;
+                            (id, found.ok().and_then(|r| location_of(r, zone)))
+                        });
+                    }
+                    let mut found = Vec::new();
+                    while let Some(Ok(x)) = set.join_next().await {
+                        found.push(x);
+                    }
+                    let _ = tx.send(Msg::Locations(found));
+                });
+            }
+            Effect::LoadRecent { patient_ids } => {
+                let cache = self.cache.clone();
+                tokio::spawn(async move {
+                    let params = [
+                        ("_id", patient_ids.join(",")),
+                        ("_count", patient_ids.len().to_string()),
+                    ];
+                    let mut result = search(&client, "Patient", &params).await;
+                    if let Some(cards) = offline_patients(&result, cache, &tx).await {
+                        let cached = |p: &&serde_json::Value| {
+                            p["id"]
+                                .as_str()
+                                .is_some_and(|id| patient_ids.iter().any(|w| w == id))
+                        };
+                        result = Ok(cards.into_iter().filter(|p| cached(&p)).collect());
+                    }
+                    let _ = tx.send(Msg::RecentLoaded(result));
+                });
+            }
+            Effect::SaveRecent { patient_ids } => {
+                if let Some(store) = self.recent.clone() {
+                    tokio::task::spawn_blocking(move || {
+                        if let Err(e) = store.save(&patient_ids) {
+                            tracing::warn!("cannot save the recent patients list: {e}");
+                        }
+                    });
+                }
+            }
+            Effect::LoadDrafts => {
+                if let Some(store) = self.drafts.as_ref().map(|w| w.store.clone()) {
+                    tokio::task::spawn_blocking(move || {
+                        let (drafts, unreadable) = store.load(None);
+                        if unreadable > 0 {
+                            tracing::warn!("{unreadable} draft files could not be read");
+                        }
+                        let _ = tx.send(Msg::DraftsFound(drafts));
+                    });
+                }
+            }
+            Effect::SaveDraft(draft) => match &self.drafts {
+                Some(writer) => writer.send(DraftJob::Save(draft)),
+                None => {
+                    let _ = tx.send(Msg::DraftSaved {
+                        id: draft.id.clone(),
+                        result: Err("no folder for drafts (is $HOME set?)".into()),
+                    });
+                }
+            },
+            Effect::DeleteDraft(id) => {
+                if let Some(writer) = &self.drafts {
+                    writer.send(DraftJob::Delete(id));
+                }
+            }
+            Effect::Autosave { context } => {
+                tokio::spawn(async move {
+                    tokio::time::sleep(AUTOSAVE).await;
+                    let _ = tx.send(Msg::AutosaveDue { context });
+                });
+            }
+            Effect::QueueNote {
+                context,
+                draft,
+                status,
+                author,
+            } => match &self.drafts {
+                Some(writer) if writer.outbox.is_some() => {
+                    writer.send(DraftJob::Queue {
+                        context,
+                        item: Box::new(outbox_item(*draft, status, &author)),
+                    });
+                }
+                _ => {
+                    let _ = tx.send(Msg::NoteNotQueued {
+                        context,
+                        error: "the server cannot be reached and there is no outbox to keep the note in; it stays here as a draft".into(),
+                    });
+                }
+            },
+            Effect::SendNote {
+                context,
+                draft,
+                status,
+                author,
+            } => {
+                let queue = self
+                    .drafts
+                    .as_ref()
+                    .filter(|w| w.outbox.is_some())
+                    .map(|w| w.jobs.clone());
+                tokio::spawn(async move {
+                    let now = crate::fhir::date::instant(crate::fhir::date::now_ms());
+                    let mut draft = *draft;
+                    stamp(&mut draft, chrono::Utc::now());
+                    let doc = document_reference(&draft, status, &author, &now);
+                    let if_none_exist = format!("identifier=urn:bedside:draft|{}", draft.id);
+                    let result = match &draft.server_id {
+                        Some(_) => {
+                            client
+                                .write(&doc, None, draft.server_version.as_deref(), SEND_TIMEOUT)
+                                .await
+                        }
+                        None => {
+                            client
+                                .write(&doc, Some(&if_none_exist), None, SEND_TIMEOUT)
+                                .await
+                        }
+                    };
+                    match (result, queue) {
+                        (Err(e), Some(queue)) if is_offline(&e) => {
+                            // Not reached: the note goes to the outbox (sent when the server
+                            // is back; the conditional create files it once even if this
+                            // attempt did arrive).
+                            let _ = tx.send(Msg::Connectivity(false));
+                            let _ = queue.send(DraftJob::Queue {
+                                context,
+                                item: Box::new(outbox_item(draft, status, &author)),
+                            });
+                        }
+                        (result, _) => {
+                            let _ = tx.send(Msg::NoteSent {
+                                context,
+                                draft_id: draft.id,
+                                status,
+                                result,
+                            });
+                        }
+                    }
+                });
+            }
+            Effect::SignOrders { context, bundle } => {
+                tokio::spawn(async move {
+                    let result = client.post_bundle(&bundle, SEND_TIMEOUT).await;
+                    let _ = tx.send(Msg::OrdersSigned { context, result });
+                });
+            }
+            Effect::Discontinue {
+                context,
+                reference,
+                reason,
+            } => {
+                tokio::spawn(async move {
+                    let result = async {
+                        let current = client.get(&reference, &[], SEND_TIMEOUT).await?;
+                        let version = current
+                            .pointer("/meta/versionId")
+                            .and_then(serde_json::Value::as_str)
+                            .map(str::to_string);
+                        let update =
+                            crate::workstation::orders::basket::discontinued(current, &reason);
+                        client
+                            .write(&update, None, version.as_deref(), SEND_TIMEOUT)
+                            .await
+                    }
+                    .await;
+                    let _ = tx.send(Msg::Discontinued { context, result });
+                });
+            }
+            Effect::OpenChart {
+                context,
+                patient_id,
+                check,
+                support,
+            } => {
+                if let Some(old) = self.chart_task.take() {
+                    old.abort();
+                }
+                let sources = ChartSources {
+                    cache: self.cache.clone(),
+                    writer: self.cache_writer.clone(),
+                };
+                let task = load_chart(
+                    client,
+                    tx,
+                    context,
+                    patient_id,
+                    check && !support,
+                    check && support,
+                    sources,
+                );
+                self.chart_task = Some(tokio::spawn(task));
+            }
+            Effect::FindNamesakes {
+                context,
+                family,
+                given,
+            } => {
+                tokio::spawn(async move {
+                    let params = [
+                        ("family", family),
+                        ("given", given),
+                        ("_count", "50".to_string()),
+                    ];
+                    let result = search(&client, "Patient", &params).await;
+                    let _ = tx.send(Msg::Namesakes { context, result });
+                });
+            }
+            Effect::CheckSignature {
+                context,
+                target,
+                secret,
+            } => {
+                let vault = self.vault.clone();
+                tokio::spawn(async move {
+                    let mut result = client
+                        .check_signature(&secret, target.word())
+                        .await
+                        .map(|()| false);
+                    // Offline, a note may still be signed (into the outbox) once the key
+                    // file of this terminal's open vault has checked the secret (the
+                    // password, or a token user's passphrase); orders never are.
+                    let offline = matches!(&result, Err(e) if is_offline(e));
+                    if let (true, Some(vault), SignTarget::Note(_)) = (offline, vault, target) {
+                        let checked =
+                            tokio::task::spawn_blocking(move || vault.check_secret(&secret)).await;
+                        result = match checked {
+                            Ok(Ok(())) => Ok(true),
+                            Ok(Err(crate::workstation::vault::VaultError::WrongSecret)) => {
+                                Err(FetchError::SignatureRefused(
+                                    "the signature code is not right (checked on this terminal): nothing was signed"
+                                        .into(),
+                                ))
+                            }
+                            Ok(Err(e)) => Err(FetchError::SignatureRefused(format!(
+                                "the signature could not be checked on this terminal ({e}): nothing was signed"
+                            ))),
+                            Err(_) => Err(FetchError::SignatureRefused(
+                                "the signature check failed: nothing was signed".into(),
+                            )),
+                        };
+                    }
+                    let _ = tx.send(Msg::SignatureChecked {
+                        context,
+                        target,
+                        result,
+                    });
+                });
+            }
+            Effect::ChangePassword {
+                username,
+                current,
+                new,
+                code,
+            } => {
+                let storage = self.storage.clone();
+                tokio::spawn(async move {
+                    let result = client
+                        .change_password(&username, &current, &new, code.as_deref())
+                        .await;
+                    match result {
+                        Ok(user) => {
+                            let _ = tx.send(Msg::SignedIn(Ok(user.clone())));
+                            if let Some(cfg) = storage {
+                                let opened = offline::open_after_sign_in(cfg, user, new).await;
+                                let _ = tx.send(Msg::VaultOpened(opened));
+                            }
+                        }
+                        Err(e) => {
+                            let _ = tx.send(Msg::SignedIn(Err(e)));
+                        }
+                    }
+                });
+            }
+            Effect::Login {
+                username,
+                password,
+                code,
+                replace,
+                same_user,
+            } => {
+                let storage = self.storage.clone();
+                tokio::spawn(async move {
+                    // A failed attempt leaves the held token alone; a new one replaces it,
+                    // and the old one is revoked on the server.
+                    let old = if replace { client.token() } else { None };
+                    let result = client.login(&username, &password, code.as_deref()).await;
+                    match (result, storage) {
+                        (Ok(user), storage) => {
+                            if let Some(old) = old {
+                                client.revoke(old).await;
+                            }
+                            let _ = tx.send(Msg::SignedIn(Ok(user.clone())));
+                            if let Some(cfg) = storage {
+                                let opened = offline::open_after_sign_in(cfg, user, password).await;
+                                let _ = tx.send(Msg::VaultOpened(opened));
+                            }
+                        }
+                        (Err(crate::workstation::client::LoginError::Fetch(e)), Some(cfg))
+                            if is_offline(&e) =>
+                        {
+                            // The server cannot be reached: the password is checked against
+                            // this terminal's key file instead, for reading cached charts.
+                            match offline::open_offline(cfg, username, password).await {
+                                Ok(unlocked) => {
+                                    if !same_user {
+                                        // Another user's token must not be used for this one.
+                                        client.set_token(None);
+                                    }
+                                    let user = unlocked.offline_user.clone();
+                                    let _ = tx.send(Msg::Connectivity(false));
+                                    if let Some(user) = user {
+                                        let _ = tx.send(Msg::SignedIn(Ok(user)));
+                                    }
+                                    let _ = tx.send(Msg::VaultOpened(Ok(unlocked)));
+                                }
+                                Err(message) => {
+                                    let _ = tx.send(Msg::SignedIn(Err(
+                                        crate::workstation::client::LoginError::Refused(message),
+                                    )));
+                                }
+                            }
+                        }
+                        (result, _) => {
+                            let _ = tx.send(Msg::SignedIn(result));
+                        }
+                    }
+                });
+            }
+            Effect::OpenVault { secret } => match self.storage.clone() {
+                Some(cfg) => {
+                    tokio::spawn(async move {
+                        let opened = offline::open_with_passphrase(cfg, secret).await;
+                        let _ = tx.send(Msg::VaultOpened(opened));
+                    });
+                }
+                None => {
+                    let _ = tx.send(Msg::VaultOpened(Err(
+                        "this workstation keeps no offline data".into(),
+                    )));
+                }
+            },
+            Effect::AttachVault(unlocked) => self.attach(unlocked),
+            Effect::CloseVault => self.close_vault(false),
+            Effect::FlushOutbox => self.report_outbox(true),
+            Effect::RemoveFromOutbox { seq } => {
+                if let Some(outbox) = self.outbox.clone() {
+                    let tx = self.tx.clone();
+                    tokio::task::spawn_blocking(move || {
+                        if let Err(e) = outbox.remove(seq) {
+                            tracing::warn!("cannot remove an outbox entry: {e}");
+                        }
+                        if let Ok(entries) = outbox.recent() {
+                            let _ = tx.send(Msg::Outbox {
+                                entries,
+                                sent_now: 0,
+                                error: None,
+                            });
+                        }
+                    });
+                }
+            }
+            Effect::Probe => {
+                tokio::spawn(async move {
+                    tokio::time::sleep(offline::PROBE_EVERY).await;
+                    let reply = client
+                        .get("metadata", &[], std::time::Duration::from_secs(5))
+                        .await;
+                    let online = !matches!(&reply, Err(e) if is_offline(e));
+                    let _ = tx.send(Msg::Probed(online));
+                });
+            }
+            Effect::Logout => {
+                tokio::spawn(async move { client.logout().await });
+            }
+            Effect::UserChanged { username } => {
+                if let Some(template) = &self.recent_file {
+                    let file = format!("recent-patients-{username}.json");
+                    let path = template.with_file_name(file);
+                    let store = RecentStore::new(path, &client.base());
+                    let ids = store.load();
+                    self.recent = Some(store);
+                    let _ = tx.send(Msg::RecentIds(ids));
+                }
+            }
+            Effect::BreakGlass {
+                context,
+                patient_id,
+                reason,
+            } => {
+                tokio::spawn(async move {
+                    let result = client.break_glass(&patient_id, &reason).await;
+                    let _ = tx.send(Msg::GlassBroken { context, result });
+                });
+            }
+            Effect::LoadAccessLog {
+                context,
+                patient_id,
+                params,
+            } => {
+                tokio::spawn(async move {
+                    let mut params = params;
+                    params.push(("patient", format!("Patient/{patient_id}")));
+                    let result = search(&client, "AuditEvent", &params).await;
+                    let _ = tx.send(Msg::AccessLog { context, result });
+                });
+            }
+        }
+    }
+}
+
+enum DraftJob {
+    Save(Box<Draft>),
+    Delete(String),
+    /// Into the outbox, then the draft file goes (in that order: never neither).
+    Queue {
+        context: u64,
+        item: Box<Item>,
+    },
+    /// Wipe the key once everything before this is on disk.
+    Close,
+}
+
+/// The outbox entry for a note signed or saved while offline, stamped now.
+fn outbox_item(mut draft: Draft, status: DocStatus, author: &serde_json::Value) -> Item {
+    let now = chrono::Utc::now();
+    stamp(&mut draft, now);
+    let when = crate::fhir::date::instant(crate::fhir::date::now_ms());
+    let resource = document_reference(&draft, status, author, &when);
+    Item {
+        if_match: draft.server_version.clone(),
+        draft,
+        status,
+        resource,
+        message: None,
+        server_copy: None,
+    }
+}
+
+/// Draft writes (and outbox entries) go through one thread, in the order they were asked
+/// for: two saves of the same draft can never land out of order or race on the temporary
+/// file, and the key is wiped only after the last of them.
+struct DraftWriter {
+    store: DraftStore,
+    outbox: Option<std::sync::Arc<Outbox>>,
+    jobs: std::sync::mpsc::Sender<DraftJob>,
+}
+
+impl DraftWriter {
+    fn start(
+        store: DraftStore,
+        outbox: Option<std::sync::Arc<Outbox>>,
+        tx: UnboundedSender<Msg>,
+    ) -> DraftWriter {
+        let (jobs, queue) = std::sync::mpsc::channel::<DraftJob>();
+        let disk = store.clone();
+        let ob = outbox.clone();
+        let _ = std::thread::Builder::new()
+            .name("bedside-drafts".into())
+            .spawn(move || {
+                for job in queue {
+                    match job {
+                        DraftJob::Save(mut draft) => {
+                            let now = chrono::Utc::now();
+                            stamp(&mut draft, now);
+                            let result = disk
+                                .save(&draft)
+                                .map(|()| {
+                                    now.with_timezone(&chrono::Local)
+                                        .format("%H:%M:%S")
+                                        .to_string()
+                                })
+                                .map_err(|e| e.to_string());
+                            if let Err(e) = &result {
+                                tracing::error!("cannot save a draft: {e}");
+                            }
+                            let _ = tx.send(Msg::DraftSaved {
+                                id: draft.id.clone(),
+                                result,
+                            });
+                        }
+                        DraftJob::Delete(id) => {
+                            if let Err(e) = disk.delete(&id) {
+                                tracing::warn!("cannot delete a filed draft: {e}");
+                            }
+                        }
+                        DraftJob::Queue { context, item } => {
+                            let Some(outbox) = &ob else { continue };
+                            let now = crate::fhir::date::now_ms();
+                            match outbox.enqueue(&item, now) {
+                                Ok(_) => {
+                                    if let Err(e) = disk.delete(&item.draft.id) {
+                                        tracing::warn!("cannot delete a queued draft: {e}");
+                                    }
+                                    let _ = tx.send(Msg::NoteQueued {
+                                        context,
+                                        draft_id: item.draft.id.clone(),
+                                        status: item.status,
+                                    });
+                                    if let Ok(entries) = outbox.recent() {
+                                        let _ = tx.send(Msg::Outbox {
+                                            entries,
+                                            sent_now: 0,
+                                            error: None,
+                                        });
+                                    }
+                                }
+                                Err(e) => {
+                                    tracing::error!("cannot put a note in the outbox: {e}");
+                                    let _ = tx.send(Msg::NoteNotQueued {
+                                        context,
+                                        error: format!("the note could not be put in the outbox ({e}); it stays here as a draft"),
+                                    });
+                                }
+                            }
+                        }
+                        DraftJob::Close => {
+                            disk.close();
+                            break;
+                        }
+                    }
+                }
+            });
+        DraftWriter {
+            store,
+            outbox,
+            jobs,
+        }
+    }
+
+    fn send(&self, job: DraftJob) {
+        let _ = self.jobs.send(job);
+    }
+}
+
+/// Sets the draft's saved time (and created time, the first time).
+fn stamp(draft: &mut Draft, now: chrono::DateTime<chrono::Utc>) {
+    let now = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    if draft.created.is_empty() {
+        draft.created = now.clone();
+    }
+    draft.saved = now;
+}
+
+/// When `result` failed because the server cannot be reached: says so, and gives the cached
+/// patients (what search and the recent list fall back to).
+async fn offline_patients<T>(
+    result: &Result<T, FetchError>,
+    cache: Option<std::sync::Arc<ChartCache>>,
+    tx: &UnboundedSender<Msg>,
+) -> Option<Vec<serde_json::Value>> {
+    let cache = cache?;
+    if !result.as_ref().err().is_some_and(is_offline) {
+        return None;
+    }
+    let _ = tx.send(Msg::Connectivity(false));
+    let now = crate::fhir::date::now_ms();
+    tokio::task::spawn_blocking(move || cache.patients(now))
+        .await
+        .ok()
+        .and_then(Result::ok)
+}
+
+/// One search page's resources (the first page is all a search row list needs).
+async fn search(
+    client: &FhirClient,
+    rtype: &str,
+    params: &[(&str, String)],
+) -> Result<Vec<serde_json::Value>, FetchError> {
+    let bundle = client.get(rtype, params, SEARCH_TIMEOUT).await?;
+    Ok(bundle_page(bundle)?.0)
+}
+
+/// Loads a chart: from the cache at once when it holds it (then the server's changes, merged
+/// in); otherwise the patient and allergies for the banner at once, the rest in pages. A
+/// complete chart goes to the cache, off this path.
+async fn load_chart(
+    client: FhirClient,
+    tx: UnboundedSender<Msg>,
+    context: u64,
+    id: String,
+    check: bool,
+    withhold: bool,
+    sources: ChartSources,
+) {
+    let started_ms = crate::fhir::date::now_ms();
+    // Support staff see no clinical content, so nothing of it is shown from the cache either.
+    let cache = sources.cache.clone().filter(|_| !withhold);
+    let mut cached_bytes = None;
+    if let Some(cache) = cache {
+        let pid = id.clone();
+        let c = cache.clone();
+        let found = tokio::task::spawn_blocking(move || c.get(&pid, started_ms))
+            .await
+            .ok();
+        match found {
+            Some(Ok(Some(mut hit))) => {
+                // The first part (banner, newest items) goes to the screen at once; the rest
+                // follows as a second page, as a chart from the server arrives in pages.
+                let fetched_ms = hit.fetched_ms;
+                let _ = tx.send(Msg::ChartCached {
+                    context,
+                    resources: std::mem::take(&mut hit.head),
+                    fetched_ms,
+                });
+                let rest = tokio::task::spawn_blocking(move || {
+                    let rest = cache.rest(&hit)?;
+                    let mut copy = hit.head_again();
+                    copy.extend(rest.iter().cloned());
+                    Ok::<_, crate::workstation::vault::VaultError>((rest, copy))
+                })
+                .await
+                .ok();
+                match rest {
+                    Some(Ok((rest, copy))) => {
+                        let _ = tx.send(Msg::ChartPage {
+                            context,
+                            result: Ok(rest),
+                        });
+                        cached_bytes = Some((copy, fetched_ms));
+                    }
+                    Some(Err(e)) => {
+                        // Half a cached chart is not shown as a chart: the server's is loaded.
+                        tracing::warn!("cannot read the rest of a cached chart: {e}");
+                        let _ = tx.send(Msg::ChartMerged {
+                            context,
+                            resources: Vec::new(),
+                        });
+                    }
+                    None => {}
+                }
+            }
+            Some(Err(e)) => tracing::warn!("cannot read the chart cache: {e}"),
+            _ => {}
+        }
+    }
+    let patient = client
+        .get(&format!("Patient/{id}"), &[], SEARCH_TIMEOUT)
+        .await;
+    if let (Err(e), Some(_)) = (&patient, &cached_bytes)
+        && is_offline(e)
+    {
+        // Offline: the cached chart stays on screen, marked with its age.
+        let _ = tx.send(Msg::Connectivity(false));
+        let _ = tx.send(Msg::ChartDone { context });
+        return;
+    }
+    // A restricted record (or any record, for support staff) shows its banner and asks for
+    // break-the-glass before anything clinical is requested.
+    let restricted = patient.as_ref().is_ok_and(crate::fhir::is_restricted);
+    let offline = matches!(&patient, Err(e) if is_offline(e));
+    let _ = tx.send(Msg::ChartPatient {
+        context,
+        result: patient,
+    });
+    if offline {
+        let _ = tx.send(Msg::Connectivity(false));
+    }
+    if restricted && let Some(w) = &sources.writer {
+        // Emergency access is for now, not for reading offline later.
+        let _ = w.send(CacheJob::Remove(id.clone()));
+    }
+    if withhold || (check && restricted) {
+        let _ = tx.send(Msg::ChartRestricted {
+            context,
+            restricted,
+        });
+        return;
+    }
+    let keep = |resources: Vec<serde_json::Value>| {
+        if let (Some(w), false) = (&sources.writer, restricted) {
+            let _ = w.send(CacheJob::Put {
+                patient_id: id.clone(),
+                resources,
+                fetched_ms: started_ms,
+            });
+        }
+    };
+    if let Some((cached, fetched_ms)) = cached_bytes {
+        match offline::changes_since(&client, &id, cached, fetched_ms).await {
+            Ok(Some((merged, changed))) => {
+                if changed {
+                    let _ = tx.send(Msg::ChartMerged {
+                        context,
+                        resources: merged.clone(),
+                    });
+                }
+                let _ = tx.send(Msg::ChartDone { context });
+                keep(merged);
+                return;
+            }
+            Ok(None) => {} // no `_since` here: the whole chart, below
+            Err(e) => {
+                if is_offline(&e) {
+                    let _ = tx.send(Msg::Connectivity(false));
+                } else {
+                    let _ = tx.send(Msg::ChartPage {
+                        context,
+                        result: Err(e),
+                    });
+                }
+                let _ = tx.send(Msg::ChartDone { context });
+                return;
+            }
+        }
+    }
+    // Reference parameters as `Patient/id`: every server reads that form; some read only it.
+    let patient_ref = format!("Patient/{id}");
+    let allergies = async {
+        let params = [
+            ("patient", patient_ref.clone()),
+            ("_count", "200".to_string()),
+        ];
+        let first = client
+            .get("AllergyIntolerance", &params, SEARCH_TIMEOUT)
+            .await;
+        let mut found = Vec::new();
+        let (answer, error) = follow_pages(
+            &client,
+            "AllergyIntolerance",
+            first,
+            ALLERGY_PAGES,
+            |page| found.extend(page),
+        )
+        .await;
+        let _ = tx.send(Msg::ChartAnswer { context, answer });
+        let result = match error {
+            Some(e) => Err(e),
+            None => Ok(found),
+        };
+        let _ = tx.send(Msg::ChartAllergies { context, result });
+    };
+    let pages = async {
+        let mut all = Vec::new();
+        let params = [("_count", EVERYTHING_PAGE.to_string())];
+        let first = client
+            .get(&format!("Patient/{id}/$everything"), &params, PAGE_TIMEOUT)
+            .await;
+        match first {
+            Err(e) if e.is_unsupported() => {
+                tracing::info!("no $everything on this server; loading the chart type by type");
+                let answer = Answer {
+                    what: "$everything".into(),
+                    outcome: AnswerOutcome::Unsupported,
+                };
+                let _ = tx.send(Msg::ChartAnswer { context, answer });
+                for rtype in CHART_TYPES {
+                    let params = [
+                        ("patient", patient_ref.clone()),
+                        ("_count", "500".to_string()),
+                    ];
+                    let first = client.get(rtype, &params, PAGE_TIMEOUT).await;
+                    if !send_pages(&client, &tx, context, rtype, first, None).await {
+                        return;
+                    }
+                }
+            }
+            first => {
+                if !send_pages(&client, &tx, context, "$everything", first, Some(&mut all)).await {
+                    return;
+                }
+                keep(all);
+            }
+        }
+        let _ = tx.send(Msg::ChartDone { context });
+    };
+    tokio::join!(allergies, pages);
+}
+
+/// Pages of the allergy list followed before the answer counts as cut short.
+const ALLERGY_PAGES: usize = 20;
+
+/// Follows a search's `next` links (at most `max_pages` pages), handing each page's resources
+/// to `page`; what the server answered, and the error that ended it, if one did.
+async fn follow_pages(
+    client: &FhirClient,
+    what: &str,
+    mut reply: Result<serde_json::Value, FetchError>,
+    max_pages: usize,
+    mut page: impl FnMut(Vec<serde_json::Value>),
+) -> (Answer, Option<FetchError>) {
+    let answer = |outcome| Answer {
+        what: what.to_string(),
+        outcome,
+    };
+    let mut count = 0usize;
+    let mut total = None;
+    let mut pages = 0;
+    loop {
+        let read = reply.and_then(|bundle| {
+            let claimed = bundle.get("total").and_then(serde_json::Value::as_u64);
+            Ok((claimed, bundle_page(bundle)?))
+        });
+        let (claimed, (resources, next)) = match read {
+            Ok(x) => x,
+            Err(e) => {
+                let outcome = if e.is_unsupported() {
+                    AnswerOutcome::Unsupported
+                } else {
+                    AnswerOutcome::Failed(e.to_string())
+                };
+                return (answer(outcome), Some(e));
+            }
+        };
+        if pages == 0 {
+            total = claimed;
+        }
+        pages += 1;
+        count += resources.len();
+        page(resources);
+        match next {
+            Some(link) if pages < max_pages => {
+                reply = client.follow(&link, PAGE_TIMEOUT).await;
+            }
+            next => {
+                let cut = next.is_some() || total.is_some_and(|t| t > count as u64);
+                let outcome = AnswerOutcome::Received { count, total, cut };
+                return (answer(outcome), None);
+            }
+        }
+    }
+}
+
+/// Sends a bundle's pages, following `next`, then what the server answered; false after an
+/// error (already reported).
+async fn send_pages(
+    client: &FhirClient,
+    tx: &UnboundedSender<Msg>,
+    context: u64,
+    what: &str,
+    reply: Result<serde_json::Value, FetchError>,
+    mut keep: Option<&mut Vec<serde_json::Value>>,
+) -> bool {
+    let (answer, error) = follow_pages(client, what, reply, usize::MAX, |resources| {
+        if let Some(all) = keep.as_deref_mut() {
+            all.extend(resources.iter().cloned());
+        }
+        let _ = tx.send(Msg::ChartPage {
+            context,
+            result: Ok(resources),
+        });
+    })
+    .await;
+    let _ = tx.send(Msg::ChartAnswer { context, answer });
+    match error {
+        None => true,
+        Some(e) => {
+            if is_offline(&e) {
+                let _ = tx.send(Msg::Connectivity(false));
+            }
+            let _ = tx.send(Msg::ChartPage {
+                context,
+                result: Err(e),
+            });
+            false
+        }
+    }
+}

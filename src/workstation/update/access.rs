@@ -1,0 +1,573 @@
+//! Sign-in, the idle lock, break-the-glass and the access log.
+
+use crossterm::event::{KeyCode, KeyModifiers};
+use serde_json::Value;
+
+use crate::workstation::client::{LoginError, SignedIn};
+
+use super::super::keymap::Key;
+use super::super::state::*;
+
+/// Keys while the sign-in or lock screen shows: they go to its fields and nowhere else.
+pub(super) fn form_key(state: &mut State, key: Key, effects: &mut Vec<Effect>) {
+    let Some(form) = &mut state.access.form else {
+        return;
+    };
+    let ctrl = key.mods.contains(KeyModifiers::CONTROL);
+    if ctrl && matches!(key.code, KeyCode::Char('c') | KeyCode::Char('q')) {
+        // Quitting from here shows nothing and keeps drafts (saved on the way out).
+        state.quit = true;
+        return;
+    }
+    if form.busy {
+        return;
+    }
+    // The line-editing keys, in whichever field has the focus.
+    let field = match (form.mode, form.field) {
+        (FormMode::Passphrase, _) => &mut form.password,
+        (FormMode::NewPassword, 3) => &mut form.confirm,
+        (FormMode::NewPassword, 2) => &mut form.code,
+        (FormMode::NewPassword, _) => &mut form.password,
+        _ => field_mut(form),
+    };
+    if crate::workstation::line::edit_at(field, &mut state.field_cursor, key) {
+        form.error = None;
+        return;
+    }
+    if ctrl {
+        return;
+    }
+    if form.mode == FormMode::Passphrase {
+        passphrase_key(form, key, effects);
+        return;
+    }
+    if form.mode == FormMode::NewPassword {
+        new_password_key(form, key, effects);
+        return;
+    }
+    let fields = if form.needs_code { 3 } else { 2 };
+    match key.code {
+        KeyCode::Char(c) => {
+            field_mut(form).push(c);
+            form.error = None;
+        }
+        KeyCode::Backspace => {
+            field_mut(form).pop();
+        }
+        KeyCode::Tab | KeyCode::Down => form.field = (form.field + 1) % fields,
+        KeyCode::BackTab | KeyCode::Up => form.field = (form.field + fields - 1) % fields,
+        // Another user at a locked terminal: sign in as yourself (the previous user's charts
+        // close; their drafts stay on disk).
+        KeyCode::F(2) if form.mode == FormMode::Unlock => {
+            *form = SignInForm::new(FormMode::SignIn, "");
+            form.error = Some("sign in as another user: the open charts will close".into());
+        }
+        KeyCode::Esc => {
+            form.password.clear();
+            form.code.clear();
+            form.error = None;
+        }
+        KeyCode::Enter => {
+            if form.username.trim().is_empty() {
+                form.field = 0;
+                form.error = Some("type your username".into());
+            } else if form.field == 0 {
+                form.field = 1;
+            } else if form.password.is_empty() {
+                form.field = 1;
+                form.error = Some("type your password".into());
+            } else if form.needs_code && form.code.trim().is_empty() {
+                form.field = 2;
+                form.error = Some("type the 6-digit code from your authenticator app".into());
+            } else {
+                form.busy = true;
+                form.error = None;
+                let username = form.username.trim().to_lowercase();
+                let same_user = form.mode == FormMode::Unlock
+                    && state
+                        .access
+                        .user
+                        .as_ref()
+                        .is_some_and(|u| u.username == username);
+                // Kept until the answer: a one-time password is needed again to replace it.
+                form.current = form.password.clone();
+                effects.push(Effect::Login {
+                    same_user,
+                    username: form.username.trim().to_lowercase(),
+                    password: std::mem::take(&mut form.password),
+                    code: form.needs_code.then(|| std::mem::take(&mut form.code)),
+                    replace: state.access.signed_in,
+                });
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Choosing a new password in place of a one-time one: typed twice (and the code, if the
+/// server asks for one). The server checks it against its policy and says why it refuses.
+fn new_password_key(form: &mut SignInForm, key: Key, effects: &mut Vec<Effect>) {
+    let order: &[usize] = if form.needs_code { &[1, 3, 2] } else { &[1, 3] };
+    let at = order.iter().position(|f| *f == form.field).unwrap_or(0);
+    let field = match form.field {
+        3 => &mut form.confirm,
+        2 => &mut form.code,
+        _ => &mut form.password,
+    };
+    match key.code {
+        KeyCode::Char(c) => {
+            field.push(c);
+            form.error = None;
+        }
+        KeyCode::Backspace => {
+            field.pop();
+        }
+        KeyCode::Tab | KeyCode::Down => form.field = order[(at + 1) % order.len()],
+        KeyCode::BackTab | KeyCode::Up => form.field = order[(at + order.len() - 1) % order.len()],
+        KeyCode::Esc => {
+            // Back to signing in: nothing was changed.
+            let username = form.username.clone();
+            *form = SignInForm::new(FormMode::SignIn, &username);
+        }
+        KeyCode::Enter if form.field == 1 && form.confirm.is_empty() => form.field = 3,
+        KeyCode::Enter if form.password.is_empty() => {
+            form.field = 1;
+            form.error = Some("type the password you want to use from now on".into());
+        }
+        KeyCode::Enter if form.password != form.confirm => {
+            form.confirm.clear();
+            form.field = 3;
+            form.error = Some("the two new passwords differ; type it again".into());
+        }
+        KeyCode::Enter if form.needs_code && form.code.trim().is_empty() => {
+            form.field = 2;
+            form.error = Some("type the 6-digit code from your authenticator app".into());
+        }
+        KeyCode::Enter => {
+            form.busy = true;
+            form.error = None;
+            effects.push(Effect::ChangePassword {
+                username: form.username.trim().to_lowercase(),
+                current: form.current.clone(),
+                // Kept: the server may yet ask for a code.
+                new: form.password.clone(),
+                code: form.needs_code.then(|| std::mem::take(&mut form.code)),
+            });
+        }
+        _ => {}
+    }
+}
+
+/// The shortest passphrase accepted for the offline data.
+pub const MIN_PASSPHRASE: usize = 8;
+
+/// The passphrase form (a token-only server): one field.
+fn passphrase_key(form: &mut SignInForm, key: Key, effects: &mut Vec<Effect>) {
+    form.field = 1;
+    match key.code {
+        KeyCode::Char(c) => {
+            form.password.push(c);
+            form.error = None;
+        }
+        KeyCode::Backspace => {
+            form.password.pop();
+        }
+        KeyCode::Esc => form.password.clear(),
+        KeyCode::Enter if form.password.chars().count() < MIN_PASSPHRASE => {
+            form.error = Some(format!(
+                "the passphrase needs at least {MIN_PASSPHRASE} characters"
+            ));
+        }
+        KeyCode::Enter => {
+            form.busy = true;
+            form.error = None;
+            effects.push(Effect::OpenVault {
+                secret: std::mem::take(&mut form.password),
+            });
+        }
+        _ => {}
+    }
+}
+
+/// The user's vault opened (or not): the cache, outbox and drafts can be used.
+pub(super) fn vault_opened(
+    state: &mut State,
+    result: Result<Unlocked, String>,
+    effects: &mut Vec<Effect>,
+) {
+    match result {
+        Ok(unlocked) => {
+            let set_aside = unlocked.set_aside.clone();
+            effects.push(Effect::AttachVault(unlocked));
+            state.storage.open = true;
+            if let Some(form) = &state.access.form
+                && form.mode == FormMode::Passphrase
+            {
+                let first = state.search.recent.is_empty() && state.chart.is_none();
+                state.access.form = None;
+                state.access.last_input_ms = state.now_ms;
+                state.full_redraw = true;
+                if first && !state.recent_ids.is_empty() {
+                    effects.push(Effect::LoadRecent {
+                        patient_ids: state.recent_ids.clone(),
+                    });
+                }
+            }
+            if let Some(text) = set_aside {
+                state.notice = Some(Notice {
+                    level: Level::Warning,
+                    text,
+                });
+            }
+        }
+        Err(message) => match &mut state.access.form {
+            Some(form) if form.mode == FormMode::Passphrase => {
+                form.busy = false;
+                form.error = Some(message);
+            }
+            _ => {
+                state.notice = Some(Notice {
+                    level: Level::Error,
+                    text: format!("{message}: no offline cache, outbox or drafts this session"),
+                });
+            }
+        },
+    }
+    state.dirty = true;
+}
+
+fn field_mut(form: &mut SignInForm) -> &mut String {
+    match form.field {
+        0 => &mut form.username,
+        1 => &mut form.password,
+        3 => &mut form.confirm,
+        _ => &mut form.code,
+    }
+}
+
+/// The server's answer to a sign-in or unlock.
+pub(super) fn signed_in(
+    state: &mut State,
+    result: Result<SignedIn, LoginError>,
+    effects: &mut Vec<Effect>,
+) {
+    let Some(form) = &mut state.access.form else {
+        return;
+    };
+    form.busy = false;
+    match result {
+        Ok(user) => {
+            let switching = state
+                .access
+                .user
+                .as_ref()
+                .is_some_and(|u| u.username != user.username);
+            let first = !state.access.signed_in;
+            state.access.form = None;
+            state.access.signed_in = true;
+            state.access.last_input_ms = state.now_ms;
+            if switching {
+                // A different person: close the previous user's charts. Their open note is
+                // already on disk (saved when the screen locked).
+                state.chart = None;
+                state.overlay = None;
+                state.notice = None;
+                state.screen = Screen::Search;
+                state.search.query.clear();
+                state.search.rows.clear();
+                state.search.recent.clear();
+                state.search.status = SearchStatus::Recent;
+                state.search.focus = SearchFocus::Input;
+                state.recent_ids.clear();
+                state.drafts.clear();
+            }
+            let mut notes = (*state.notes).clone();
+            notes.author = user.name.clone();
+            notes.author_reference = user
+                .practitioner
+                .as_ref()
+                .map(|p| format!("Practitioner/{p}"));
+            state.notes = std::sync::Arc::new(notes);
+            if first || switching {
+                effects.push(Effect::UserChanged {
+                    username: user.username.clone(),
+                });
+                effects.push(Effect::LoadDrafts);
+            }
+            state.notice = Some(Notice {
+                level: Level::Info,
+                text: format!("signed in as {} ({})", user.name, user.role),
+            });
+            state.access.user = Some(user);
+        }
+        Err(LoginError::MustChange(_)) => {
+            form.mode = FormMode::NewPassword;
+            form.field = 1;
+            form.password.clear();
+            form.confirm.clear();
+            form.code.clear();
+            form.needs_code = false;
+            form.error = Some(
+                "this is a one-time password: choose your own (at least 12 characters; a few unrelated words are good)"
+                    .into(),
+            );
+        }
+        Err(LoginError::NeedsCode(message)) => {
+            let was_asking = form.needs_code;
+            form.needs_code = true;
+            form.field = 2;
+            form.code.clear();
+            form.error = Some(if was_asking {
+                message
+            } else {
+                "type the 6-digit code from your authenticator app".into()
+            });
+        }
+        Err(e) => {
+            form.error = Some(e.to_string());
+            form.field = 1;
+            if form.mode == FormMode::NewPassword {
+                // Refused by the policy: choose again (the one-time password still holds).
+                form.password.clear();
+                form.confirm.clear();
+            } else {
+                form.current.clear();
+            }
+        }
+    }
+    state.dirty = true;
+}
+
+/// Locks the screen now: the open note goes to disk, and nothing but the lock screen is drawn
+/// until the same user's password (or another user's sign-in) is given.
+pub(super) fn lock(state: &mut State, effects: &mut Vec<Effect>) {
+    if state.access.form.is_some() || !state.access.signed_in {
+        return;
+    }
+    if let Some(draft) = state.unsaved_draft() {
+        if let Some(note) = state.chart.as_mut().and_then(|c| c.note.as_mut()) {
+            note.unsaved = false;
+        }
+        effects.push(Effect::SaveDraft(Box::new(draft)));
+    }
+    let username = state
+        .access
+        .user
+        .as_ref()
+        .map(|u| u.username.clone())
+        .unwrap_or_default();
+    // The data key leaves memory (after the note above reaches the disk).
+    if state.storage.enabled {
+        effects.push(Effect::CloseVault);
+        state.storage.open = false;
+    }
+    let mode = if state.access.user.is_none() && state.storage.enabled {
+        // A token user unlocks with their passphrase.
+        FormMode::Passphrase
+    } else {
+        FormMode::Unlock
+    };
+    state.access.form = Some(SignInForm::new(mode, &username));
+    state.full_redraw = true;
+    state.dirty = true;
+}
+
+/// Locks when the terminal has been idle for the configured time.
+pub(super) fn idle_check(state: &mut State, effects: &mut Vec<Effect>) {
+    let idle = state.access.idle_ms;
+    if idle > 0 && state.now_ms - state.access.last_input_ms >= idle {
+        lock(state, effects);
+    }
+}
+
+/// The chart's clinical content needs break-the-glass: ask for a reason.
+pub(super) fn chart_restricted(state: &mut State, context: u64, restricted: bool) {
+    let Some(c) = state.chart.as_mut().filter(|c| c.context == context) else {
+        state.dropped_stale += 1;
+        return;
+    };
+    c.loading = false;
+    c.withheld = Some(restricted);
+    if c.cached.take().is_some() {
+        // Nothing shown from a cached copy of a chart that now needs emergency access.
+        let patient = c.chart.patient.clone();
+        c.chart = crate::workstation::chart::Chart::for_patient(&c.patient_id);
+        c.chart.patient = patient;
+        c.visible.clear();
+        c.cursor = 0;
+        c.scroll = 0;
+    }
+    c.chart.allergy_load = Some(crate::workstation::chart::AllergyLoad::Withheld { restricted });
+    state.overlay = Some(Overlay::Prompt {
+        kind: PromptKind::BreakGlass,
+        input: String::new(),
+    });
+    state.dirty = true;
+}
+
+/// The reason typed for break-the-glass.
+pub(super) fn break_glass(state: &mut State, reason: String, effects: &mut Vec<Effect>) {
+    let Some(c) = &state.chart else { return };
+    if reason.trim().chars().count() < 4 {
+        state.notice = Some(Notice {
+            level: Level::Warning,
+            text: "give a reason for the emergency access (press B to try again)".into(),
+        });
+        return;
+    }
+    effects.push(Effect::BreakGlass {
+        context: c.context,
+        patient_id: c.patient_id.clone(),
+        reason: reason.trim().to_string(),
+    });
+}
+
+pub(super) fn glass_broken(
+    state: &mut State,
+    context: u64,
+    result: Result<Option<i64>, crate::workstation::client::FetchError>,
+    effects: &mut Vec<Effect>,
+) {
+    let Some(c) = state.chart.as_mut().filter(|c| c.context == context) else {
+        state.dropped_stale += 1;
+        return;
+    };
+    match result {
+        Ok(until) => {
+            c.withheld = None;
+            c.grant_until = until;
+            c.loading = true;
+            c.chart.allergy_load = Some(crate::workstation::chart::AllergyLoad::Loading);
+            effects.push(Effect::OpenChart {
+                context,
+                patient_id: c.patient_id.clone(),
+                check: false,
+                support: false,
+            });
+            state.notice = Some(Notice {
+                level: Level::Warning,
+                text: "emergency access granted for a limited time; it is audited and reviewed"
+                    .into(),
+            });
+        }
+        Err(e) => {
+            state.notice = Some(Notice {
+                level: Level::Error,
+                text: format!("emergency access refused: {e}"),
+            });
+        }
+    }
+    state.dirty = true;
+}
+
+/// Opens the access log for the open chart.
+pub(super) fn open_access_log(state: &mut State, filter: String, effects: &mut Vec<Effect>) {
+    let Some(c) = &state.chart else { return };
+    let mut params = vec![("_count", "200".to_string())];
+    for word in filter.split_whitespace() {
+        let word = word.trim_start_matches("user:").trim_start_matches("date:");
+        if word.starts_with(|ch: char| ch.is_ascii_digit()) {
+            match super::chart::parse_day(word) {
+                Some(day) => params.push(("date", day.format("%Y-%m-%d").to_string())),
+                None => {
+                    state.notice = Some(Notice {
+                        level: Level::Warning,
+                        text: format!("{word:?} is not a date (try 2026-11-21 or 21/11/2026)"),
+                    });
+                    return;
+                }
+            }
+        } else {
+            params.push(("altid", word.to_lowercase()));
+        }
+    }
+    effects.push(Effect::LoadAccessLog {
+        context: c.context,
+        patient_id: c.patient_id.clone(),
+        params,
+    });
+    state.overlay = Some(Overlay::AccessLog {
+        entries: None,
+        filter,
+        scroll: 0,
+        detail: false,
+    });
+}
+
+pub(super) fn access_log(
+    state: &mut State,
+    context: u64,
+    result: Result<Vec<Value>, crate::workstation::client::FetchError>,
+) {
+    if state.chart.as_ref().is_none_or(|c| c.context != context) {
+        state.dropped_stale += 1;
+        return;
+    }
+    let zone = state.display.zone;
+    if let Some(Overlay::AccessLog { entries, .. }) = &mut state.overlay {
+        *entries = Some(
+            result
+                .map(|events| events.iter().map(|e| entry(e, zone)).collect())
+                .map_err(|e| e.to_string()),
+        );
+        state.dirty = true;
+    }
+}
+
+/// One AuditEvent as a line of the access log.
+fn entry(event: &Value, zone: chrono::FixedOffset) -> AccessEntry {
+    let when = event["recorded"]
+        .as_str()
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| {
+            t.with_timezone(&zone)
+                .format("%Y-%m-%d %H:%M:%S")
+                .to_string()
+        })
+        .unwrap_or_default();
+    let agent = &event["agent"][0];
+    let username = agent["altId"].as_str().unwrap_or("?");
+    let name = agent["who"]["display"].as_str().unwrap_or_default();
+    let user = if name.is_empty() || name == username {
+        username.to_string()
+    } else {
+        format!("{username} ({name})")
+    };
+    let what = event["subtype"][0]["display"]
+        .as_str()
+        .or_else(|| event["subtype"][0]["code"].as_str())
+        .unwrap_or("?")
+        .to_string();
+    let entities = || event["entity"].as_array().into_iter().flatten();
+    let resource = entities()
+        .filter_map(|e| e["what"]["reference"].as_str())
+        .find(|r| !r.starts_with("Patient/"))
+        .map(str::to_string);
+    let query = entities()
+        .find(|e| e["role"]["code"] == "24")
+        .and_then(|e| e["description"].as_str())
+        .map(str::to_string);
+    let target = resource
+        .as_deref()
+        .map(|r| r.split('/').next().unwrap_or_default().to_string());
+    let what = match target {
+        Some(t) => format!("{what} {t}"),
+        None => what,
+    };
+    AccessEntry {
+        when,
+        user,
+        what,
+        success: event["outcome"] == "0",
+        address: agent["network"]["address"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+        emergency: event["purposeOfEvent"][0]["text"]
+            .as_str()
+            .map(str::to_string),
+        resource,
+        query,
+        description: event["outcomeDesc"].as_str().map(str::to_string),
+    }
+}

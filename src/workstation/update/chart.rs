@@ -1,0 +1,364 @@
+//! The chart screen: moving through the timeline, filter, find, jump to a date, detail,
+//! trend and summary.
+
+use crate::workstation::chart::{Kind, Target};
+
+use super::super::action::Action;
+use super::super::layout;
+use super::super::state::*;
+use super::search::open_patient;
+
+/// The filter menu: all, then each kind the chart has, with counts.
+pub fn filter_choices(state: &State) -> Vec<(Option<Kind>, usize)> {
+    let Some(c) = &state.chart else {
+        return vec![(None, 0)];
+    };
+    let mut counts = std::collections::BTreeMap::new();
+    for item in &c.chart.timeline {
+        *counts.entry(item.kind).or_insert(0usize) += 1;
+    }
+    let mut out = vec![(None, c.chart.timeline.len())];
+    out.extend(
+        Kind::ALL
+            .iter()
+            .filter_map(|k| Some((Some(*k), *counts.get(k)?))),
+    );
+    out
+}
+
+pub(super) fn set_filter(state: &mut State, kind: Option<Kind>) {
+    let rows = timeline_rows(state.size);
+    if let Some(c) = &mut state.chart {
+        c.filter = kind;
+        c.view = ChartView::Timeline;
+        refresh_visible(c, rows);
+    }
+}
+
+pub(super) fn apply_prompt(state: &mut State, kind: PromptKind, input: String) {
+    let rows = timeline_rows(state.size);
+    let zone = state.display.zone;
+    let Some(c) = &mut state.chart else { return };
+    match kind {
+        PromptKind::Find => {
+            let text = input.trim().to_string();
+            c.find = (!text.is_empty()).then_some(text);
+            c.view = ChartView::Timeline;
+            refresh_visible(c, rows);
+            if c.visible.is_empty() {
+                state.notice = Some(Notice {
+                    level: Level::Warning,
+                    text: format!("nothing in this chart matches {:?}", input.trim()),
+                });
+            }
+        }
+        PromptKind::Date => match parse_day(input.trim()) {
+            Some(day) => {
+                // Newest first: the first item on or before the day asked for.
+                let pos = c.visible.iter().position(|&i| {
+                    c.chart.timeline[i as usize]
+                        .when
+                        .day(zone)
+                        .is_some_and(|d| d <= day)
+                });
+                match pos {
+                    Some(p) => {
+                        c.cursor = p;
+                        c.moved = true;
+                        c.view = ChartView::Timeline;
+                        follow(c, rows);
+                    }
+                    None => {
+                        state.notice = Some(Notice {
+                            level: Level::Warning,
+                            text: format!("nothing on or before {day}"),
+                        })
+                    }
+                }
+            }
+            None => {
+                state.notice = Some(Notice {
+                    level: Level::Warning,
+                    text: format!(
+                        "{:?} is not a date: use YYYY-MM-DD, YYYY-MM, YYYY or DD/MM/YYYY",
+                        input.trim()
+                    ),
+                })
+            }
+        },
+        // Handled where the effects are (update::access).
+        PromptKind::BreakGlass | PromptKind::AccessFilter => {}
+    }
+}
+
+/// The last day a typed date covers (`2024` means up to 2024-12-31).
+pub(super) fn parse_day(s: &str) -> Option<chrono::NaiveDate> {
+    use chrono::NaiveDate;
+    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        return Some(d);
+    }
+    if let Ok(d) = NaiveDate::parse_from_str(s, "%d/%m/%Y") {
+        return Some(d);
+    }
+    if let Ok(d) = NaiveDate::parse_from_str(&format!("{s}-01"), "%Y-%m-%d") {
+        return d.checked_add_months(chrono::Months::new(1))?.pred_opt();
+    }
+    if s.len() == 4 {
+        let y: i32 = s.parse().ok()?;
+        return NaiveDate::from_ymd_opt(y, 12, 31);
+    }
+    None
+}
+
+/// Timeline lines on screen while the timeline has focus (what paging moves by).
+pub fn timeline_rows(size: ratatui::layout::Rect) -> usize {
+    layout::inner_rows(layout::chart(size, false).timeline)
+}
+
+/// Where a movement key takes a line position: one, a page of `page`, or either end (the
+/// far end is clamped by the caller).
+fn step(x: usize, action: Action, page: usize) -> usize {
+    match action {
+        Action::MoveDown => x + 1,
+        Action::MoveUp => x.saturating_sub(1),
+        Action::PageDown => x + page,
+        Action::PageUp => x.saturating_sub(page),
+        Action::GoTop => 0,
+        _ => usize::MAX / 2,
+    }
+}
+
+/// Keeps the cursor on screen.
+pub(super) fn follow(c: &mut ChartState, rows: usize) {
+    let n = c.visible.len();
+    c.cursor = c.cursor.min(n.saturating_sub(1));
+    if c.cursor < c.scroll {
+        c.scroll = c.cursor;
+    } else if c.cursor >= c.scroll + rows {
+        c.scroll = c.cursor + 1 - rows;
+    }
+    c.scroll = c.scroll.min(n.saturating_sub(rows.min(n)));
+}
+
+/// Recomputes the visible lines after new data, a filter or a find, keeping the selected item
+/// selected once the user has moved.
+pub fn refresh_visible(c: &mut ChartState, rows: usize) {
+    let keep: Option<Target> = if c.moved { c.selected_target() } else { None };
+    let find = c.find.as_ref().map(|f| f.to_lowercase());
+    c.visible = c
+        .chart
+        .timeline
+        .iter()
+        .enumerate()
+        .filter(|(_, item)| c.filter.is_none_or(|k| item.kind == k))
+        .filter(|(_, item)| {
+            find.as_ref()
+                .is_none_or(|f| item.summary.to_lowercase().contains(f.as_str()))
+        })
+        .map(|(i, _)| i as u32)
+        .collect();
+    let timeline = &c.chart.timeline;
+    c.cursor = keep
+        .and_then(|t| {
+            c.visible
+                .iter()
+                .position(|&i| timeline[i as usize].target == t)
+        })
+        .unwrap_or(if c.moved { c.cursor } else { 0 });
+    follow(c, rows);
+}
+
+pub(super) fn chart_action(state: &mut State, action: Action, effects: &mut Vec<Effect>) {
+    let rows = timeline_rows(state.size);
+    let Some(c) = &mut state.chart else {
+        state.screen = Screen::Search;
+        return;
+    };
+    let n = c.visible.len();
+    let in_detail = c.focus == ChartFocus::Detail && c.view == ChartView::Timeline;
+    let moves = matches!(
+        action,
+        Action::MoveDown
+            | Action::MoveUp
+            | Action::PageDown
+            | Action::PageUp
+            | Action::GoTop
+            | Action::GoBottom
+    );
+    match action {
+        _ if moves && in_detail => {
+            let members = detail_members(c);
+            if members > 0 {
+                c.detail_cursor = step(c.detail_cursor, action, 10).min(members - 1);
+            } else {
+                c.detail_scroll = step(c.detail_scroll, action, 10).min(500);
+            }
+        }
+        _ if moves && c.view == ChartView::Summary => {
+            // The one-column summary scrolls, no further than its last line.
+            let s = crate::workstation::chart::summary::summarise(&c.chart);
+            let allergies = c.chart.allergies.len().max(1) + 1;
+            let total = 5 * 2
+                + s.problems.len().max(1)
+                + s.medications.len().max(1)
+                + c.review.len()
+                + allergies
+                + s.vitals.len().max(1)
+                + s.abnormal.len().max(1);
+            let most = total.saturating_sub(rows);
+            c.summary_scroll = step(c.summary_scroll, action, rows).min(most);
+        }
+        Action::MoveDown => move_to(c, (c.cursor + 1).min(n.saturating_sub(1)), rows),
+        Action::MoveUp => move_to(c, c.cursor.saturating_sub(1), rows),
+        Action::PageDown => move_to(c, (c.cursor + rows).min(n.saturating_sub(1)), rows),
+        Action::PageUp => move_to(c, c.cursor.saturating_sub(rows), rows),
+        Action::GoTop => move_to(c, 0, rows),
+        Action::GoBottom => move_to(c, n.saturating_sub(1), rows),
+        Action::OpenSelected | Action::NextPane | Action::PreviousPane
+            if c.view == ChartView::Timeline =>
+        {
+            c.focus = match (c.focus, action) {
+                (ChartFocus::Timeline, _) => ChartFocus::Detail,
+                (ChartFocus::Detail, Action::OpenSelected) => ChartFocus::Detail,
+                (ChartFocus::Detail, _) => ChartFocus::Timeline,
+            };
+        }
+        Action::Back => {
+            if c.view != ChartView::Timeline {
+                c.view = ChartView::Timeline;
+            } else if c.focus == ChartFocus::Detail {
+                c.focus = ChartFocus::Timeline;
+            } else if c.find.is_some() || c.filter.is_some() {
+                c.find = None;
+                c.filter = None;
+                refresh_visible(c, rows);
+            } else {
+                // Esc closes the innermost thing; a chart is closed on purpose, never by one
+                // Esc too many.
+                let close = state
+                    .keymap
+                    .key_for(
+                        crate::workstation::keymap::Context::Chart,
+                        Action::CloseChart,
+                    )
+                    .map(|k| k.to_string())
+                    .unwrap_or_else(|| ":close_chart".into());
+                state.notice = Some(Notice {
+                    level: Level::Info,
+                    text: format!("{close} closes the chart"),
+                });
+            }
+        }
+        Action::FilterTimeline => {
+            let current = c.filter;
+            let choices = filter_choices(state);
+            let cursor = choices.iter().position(|(k, _)| *k == current).unwrap_or(0);
+            state.overlay = Some(Overlay::Filter { cursor });
+        }
+        Action::FindInChart => {
+            state.overlay = Some(Overlay::Prompt {
+                kind: PromptKind::Find,
+                input: c.find.clone().unwrap_or_default(),
+            })
+        }
+        Action::JumpToDate => {
+            state.overlay = Some(Overlay::Prompt {
+                kind: PromptKind::Date,
+                input: String::new(),
+            })
+        }
+        Action::ToggleSummary => {
+            c.view = if c.view == ChartView::Summary {
+                ChartView::Timeline
+            } else {
+                ChartView::Summary
+            };
+        }
+        Action::ShowTrend => {
+            if matches!(c.view, ChartView::Trend { .. }) {
+                c.view = ChartView::Timeline;
+            } else {
+                match trend_target(c) {
+                    Some((key, title)) => c.view = ChartView::Trend { key, title },
+                    None => {
+                        state.notice = Some(Notice {
+                            level: Level::Info,
+                            text: "trends are for vital signs and results with numbers".into(),
+                        })
+                    }
+                }
+            }
+        }
+        Action::RefreshChart => {
+            if let Some(patient) = c.chart.patient.clone() {
+                let (cursor, filter, find) = (c.cursor, c.filter, c.find.clone());
+                open_patient(
+                    state,
+                    Row {
+                        patient,
+                        matched: Vec::new(),
+                        location: None,
+                    },
+                    effects,
+                );
+                if let Some(c) = &mut state.chart {
+                    (c.cursor, c.filter, c.find, c.moved) = (cursor, filter, find, cursor > 0);
+                }
+            }
+        }
+        Action::NewNote => super::notes::new_note(state, effects),
+        Action::OpenOrders => super::orders::open_orders(state),
+        Action::AddAddendum => super::notes::add_addendum(state, effects),
+        Action::CloseChart => {
+            super::leave_note(state, effects);
+            state.chart = None;
+            state.screen = Screen::Search;
+            state.search.focus = SearchFocus::Input;
+        }
+        _ => {}
+    }
+}
+
+pub(super) fn move_to(c: &mut ChartState, cursor: usize, rows: usize) {
+    if cursor != c.cursor {
+        c.detail_scroll = 0;
+        c.detail_cursor = 0;
+    }
+    c.cursor = cursor;
+    c.moved = true;
+    follow(c, rows);
+}
+
+/// Lines the detail pane's cursor moves over (a report's results), 0 for scrolled text.
+pub fn detail_members(c: &ChartState) -> usize {
+    c.selected_target().map_or(0, |t| c.chart.members(t).len())
+}
+
+/// What `t` trends: the selected observation, or in a report the result under the detail
+/// cursor (else its first abnormal, else first numeric result).
+pub fn trend_target(c: &ChartState) -> Option<(String, String)> {
+    let chart = &c.chart;
+    let obs = match c.selected_target()? {
+        Target::Obs(i) => chart.obs_at(i)?,
+        target @ (Target::Report(_) | Target::Vitals(_)) => {
+            let results = chart.members(target);
+            if c.focus == ChartFocus::Detail {
+                results.get(c.detail_cursor).copied()?
+            } else {
+                results
+                    .iter()
+                    .find(|o| {
+                        o.flag != crate::workstation::chart::Flag::Normal && o.number.is_some()
+                    })
+                    .or_else(|| results.iter().find(|o| o.number.is_some()))
+                    .copied()?
+            }
+        }
+        Target::Entry(_) => return None,
+    };
+    let numeric = obs.number.is_some() || obs.components.iter().any(|x| x.number.is_some());
+    if !numeric {
+        return None;
+    }
+    Some((obs.key.clone()?, obs.name.clone()))
+}

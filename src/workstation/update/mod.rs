@@ -1,0 +1,835 @@
+//! `update`: one message in, the state changed, effects out. It never waits and never does
+//! I/O, so every behaviour here is tested by feeding messages.
+
+mod access;
+mod chart;
+mod notes;
+mod offline;
+mod orders;
+mod palette;
+mod search;
+mod signing;
+#[cfg(test)]
+mod tests;
+
+use crossterm::event::{KeyCode, KeyEventKind};
+
+use crate::workstation::chart::read_patient;
+use crate::workstation::client::FetchError;
+
+use super::action::Action;
+use super::keymap::{Context, Key, Lookup};
+use super::state::*;
+use chart::*;
+use search::*;
+
+pub use chart::{detail_members, filter_choices, refresh_visible, timeline_rows, trend_target};
+pub use notes::addendum_possible;
+pub use notes::sign_question;
+pub use orders::{active_orders, field_list, sign_orders_question};
+pub use palette::{COMMANDS, Entry, What, entries as palette_entries, help_entries};
+
+/// How many recently opened patients are remembered.
+pub const RECENT_MAX: usize = 20;
+/// Rows whose ward/bed or last visit is looked up after a search.
+const LOCATION_ROWS: usize = 30;
+
+/// Messages kept for `:messages`.
+const MESSAGES_KEPT: usize = 200;
+
+/// Which one-line field has the focus: when it changes, its cursor goes back to the end.
+type FieldIdentity = (
+    Screen,
+    Option<std::mem::Discriminant<Overlay>>,
+    SearchFocus,
+    Option<OrdersFocus>,
+    Option<(FormMode, usize)>,
+);
+
+fn field_identity(state: &State) -> FieldIdentity {
+    (
+        state.screen,
+        state.overlay.as_ref().map(std::mem::discriminant),
+        state.search.focus,
+        state
+            .chart
+            .as_ref()
+            .and_then(|c| c.orders.as_ref())
+            .map(|o| o.focus),
+        state.access.form.as_ref().map(|f| (f.mode, f.field)),
+    )
+}
+
+pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
+    let session_ended = session_ended(&msg);
+    let before = state.notice.clone();
+    let field = field_identity(state);
+    let mut effects = update_inner(state, msg);
+    if field_identity(state) != field {
+        state.field_cursor = None;
+    }
+    // Every new message goes to the session's list (`:messages`), whatever set it.
+    if let Some(n) = &state.notice
+        && before.as_ref() != Some(n)
+    {
+        if state.messages.len() >= MESSAGES_KEPT {
+            state.messages.pop_front();
+        }
+        state
+            .messages
+            .push_back((state.now_ms, n.level, n.text.clone()));
+    }
+    if session_ended && state.access.signed_in {
+        // The token expired or was revoked: lock, so the user signs in again where they are
+        // (the open note is saved first, as for any lock).
+        access::lock(state, &mut effects);
+        if let Some(form) = &mut state.access.form {
+            form.error = Some("your sign-in expired or was revoked: enter your password".into());
+        }
+    }
+    effects
+}
+
+/// True when a reply says the server no longer accepts the token.
+fn session_ended(msg: &Msg) -> bool {
+    let unauthorized = |r: Option<&FetchError>| matches!(r, Some(FetchError::Unauthorized(_)));
+    match msg {
+        Msg::SearchDone { result, .. } => unauthorized(result.as_ref().err()),
+        Msg::RecentLoaded(result) => unauthorized(result.as_ref().err()),
+        Msg::ChartPatient { result, .. } => unauthorized(result.as_ref().err()),
+        Msg::ChartAllergies { result, .. } | Msg::ChartPage { result, .. } => {
+            unauthorized(result.as_ref().err())
+        }
+        Msg::OrdersSigned { result, .. }
+        | Msg::Discontinued { result, .. }
+        | Msg::NoteSent { result, .. } => unauthorized(result.as_ref().err()),
+        Msg::GlassBroken { result, .. } => unauthorized(result.as_ref().err()),
+        Msg::AccessLog { result, .. } => unauthorized(result.as_ref().err()),
+        Msg::SignatureChecked { result, .. } => unauthorized(result.as_ref().err()),
+        Msg::Outbox { error, .. } => unauthorized(error.as_ref()),
+        _ => false,
+    }
+}
+
+fn update_inner(state: &mut State, msg: Msg) -> Vec<Effect> {
+    let mut effects = Vec::new();
+    let rows = timeline_rows(state.size);
+    match msg {
+        Msg::Key(key) => {
+            if key.kind == KeyEventKind::Release {
+                return effects;
+            }
+            state.dirty = true;
+            state.access.last_input_ms = state.now_ms;
+            let key = Key::from_event(&key);
+            if state.access.form.is_some() {
+                access::form_key(state, key, &mut effects);
+                return effects;
+            }
+            if state.keymap.lookup(Context::Global, key) == Some(Action::LockScreen) {
+                access::lock(state, &mut effects);
+                return effects;
+            }
+            let had_notice = state.notice.clone();
+            on_key(state, key, &mut effects);
+            if state.notice == had_notice {
+                state.notice = None;
+            }
+        }
+        Msg::Resize(w, h) => {
+            state.size = ratatui::layout::Rect::new(0, 0, w, h);
+            clamp_search(state);
+            if let Some(c) = &mut state.chart {
+                let rows = timeline_rows(state.size);
+                follow(c, rows);
+            }
+            state.dirty = true;
+        }
+        Msg::Action(action) => {
+            state.dirty = true;
+            act(state, action, &mut effects);
+        }
+        Msg::SignedIn(result) => access::signed_in(state, result, &mut effects),
+        Msg::IdleCheck => access::idle_check(state, &mut effects),
+        Msg::ChartRestricted {
+            context,
+            restricted,
+        } => access::chart_restricted(state, context, restricted),
+        Msg::GlassBroken { context, result } => {
+            access::glass_broken(state, context, result, &mut effects)
+        }
+        Msg::AccessLog { context, result } => access::access_log(state, context, result),
+        Msg::RecentIds(ids) => {
+            state.recent_ids = ids;
+            if !state.recent_ids.is_empty() {
+                effects.push(Effect::LoadRecent {
+                    patient_ids: state.recent_ids.clone(),
+                });
+            }
+            state.dirty = true;
+        }
+        Msg::OpenPatient(id) => {
+            state.dirty = true;
+            open_patient_id(state, id, None, &mut effects);
+        }
+        Msg::Tick => {
+            state.tick_pending = false;
+            if state.busy() {
+                state.spinner = state.spinner.wrapping_add(1);
+                state.dirty = true;
+            }
+        }
+        Msg::SearchDue(generation) => {
+            if generation == state.search.generation {
+                start_search(state, &mut effects);
+            }
+        }
+        Msg::SearchDone { generation, result } => {
+            if generation != state.search.generation {
+                state.dropped_stale += 1;
+            } else {
+                search_done(state, result, &mut effects);
+                state.dirty = true;
+            }
+        }
+        Msg::Locations(found) => {
+            for (id, location) in found {
+                let rows = state.search.rows.iter_mut();
+                for row in rows.chain(state.search.recent.iter_mut()) {
+                    if row.patient.id == id {
+                        row.location = location.clone();
+                    }
+                }
+            }
+            state.dirty = true;
+        }
+        Msg::RecentLoaded(result) => {
+            if let Ok(resources) = result {
+                let mut rows: Vec<Row> = resources
+                    .iter()
+                    .filter_map(read_patient)
+                    .map(|patient| Row {
+                        patient,
+                        matched: Vec::new(),
+                        location: None,
+                    })
+                    .collect();
+                let order = &state.recent_ids;
+                rows.sort_by_key(|r| order.iter().position(|id| *id == r.patient.id));
+                let ids = rows.iter().map(|r| r.patient.id.clone()).collect();
+                state.search.recent = rows;
+                effects.push(Effect::FetchLocations { patient_ids: ids });
+                state.dirty = true;
+            }
+        }
+        Msg::ChartPatient { context, result } => {
+            if result.is_ok() && state.storage.offline() {
+                offline::connectivity(state, true, &mut effects);
+            }
+            if let Some(c) = current_chart(state, context) {
+                match result {
+                    Ok(patient) => {
+                        c.chart.add_page(vec![patient]);
+                        // Others by the same name: asked once per opening of the chart.
+                        if let Some(p) = &c.chart.patient
+                            && c.namesakes.is_none()
+                            && !p.family.is_empty()
+                            && !p.given.is_empty()
+                        {
+                            effects.push(Effect::FindNamesakes {
+                                context,
+                                family: p.family.clone(),
+                                given: p.given.split_whitespace().next().unwrap_or("").into(),
+                            });
+                        }
+                    }
+                    Err(FetchError::NotFound) => {
+                        c.error =
+                            Some("this patient is not on the server (deleted or merged?)".into());
+                        c.loading = false;
+                    }
+                    Err(e) => c.error = Some(format!("patient details: {e}")),
+                }
+                refresh_visible(c, rows);
+                state.dirty = true;
+            }
+        }
+        Msg::ChartAllergies { context, result } => {
+            if let Some(c) = current_chart(state, context) {
+                c.chart.set_allergies(result.map_err(|e| e.to_string()));
+                refresh_visible(c, rows);
+                state.dirty = true;
+            }
+        }
+        Msg::ChartPage { context, result } => {
+            if let Some(c) = current_chart(state, context) {
+                match result {
+                    Ok(resources) => c.chart.add_page(resources),
+                    Err(e) => {
+                        c.error = Some(format!("the chart is incomplete: {e}"));
+                        c.loading = false;
+                        c.chart.flush();
+                    }
+                }
+                refresh_visible(c, rows);
+                state.dirty = true;
+            }
+        }
+        Msg::SignatureChecked {
+            context,
+            target,
+            result,
+        } => {
+            signing::checked(state, context, target, result, &mut effects);
+            state.dirty = true;
+        }
+        Msg::Namesakes { context, result } => {
+            let acknowledged = state.names_acknowledged.clone();
+            if let Some(c) = current_chart(state, context)
+                && let (Ok(found), Some(p)) = (result, &c.chart.patient)
+            {
+                let n = crate::workstation::chart::namesakes(p, &found);
+                c.namesakes = Some(if acknowledged.contains(&c.patient_id) {
+                    0
+                } else {
+                    n
+                });
+                state.dirty = true;
+            }
+        }
+        Msg::ChartAnswer { context, answer } => {
+            if let Some(c) = current_chart(state, context) {
+                c.chart.add_answer(answer);
+                state.dirty = true;
+            }
+        }
+        Msg::ChartDone { context } => {
+            let offline = state.storage.offline();
+            if let Some(c) = current_chart(state, context) {
+                c.loading = false;
+                if !offline {
+                    c.cached = None;
+                }
+                if c.error.is_none() {
+                    c.chart.finish();
+                } else {
+                    c.chart.end();
+                }
+                refresh_visible(c, rows);
+                state.dirty = true;
+            }
+            orders::review_medications(state);
+        }
+        Msg::Shutdown(_) => {
+            state.quit = true;
+        }
+        Msg::DraftsFound(mut drafts) => {
+            // Another user's drafts are theirs: kept on disk, not listed here.
+            let me = state.access.user.as_ref().map(|u| u.username.clone());
+            drafts.retain(|d| d.owner.is_none() || d.owner == me);
+            if !drafts.is_empty() {
+                state.drafts = drafts;
+                if state.overlay.is_none() {
+                    state.overlay = Some(Overlay::Drafts { cursor: 0 });
+                }
+                state.dirty = true;
+            }
+        }
+        Msg::DraftSaved { id, result } => {
+            let note = state.chart.as_mut().and_then(|c| c.note.as_mut());
+            if let Some(note) = note.filter(|n| n.draft.id == id) {
+                note.saved = Some(result);
+                state.dirty = true;
+            } else if let Err(e) = result {
+                state.notice = Some(Notice {
+                    level: Level::Error,
+                    text: format!("a draft could not be saved: {e}"),
+                });
+                state.dirty = true;
+            }
+        }
+        Msg::AutosaveDue { context } => notes::autosave_due(state, context, &mut effects),
+        Msg::OrdersSigned { context, result } => {
+            orders::sent(state, context, result, true, &mut effects);
+            state.dirty = true;
+        }
+        Msg::Discontinued { context, result } => {
+            orders::sent(state, context, result, false, &mut effects);
+            state.dirty = true;
+        }
+        Msg::NoteSent {
+            context,
+            draft_id,
+            status,
+            result,
+        } => {
+            if result.is_ok() {
+                offline::connectivity(state, true, &mut effects);
+            }
+            notes::note_sent(state, context, draft_id, status, result, &mut effects);
+            state.dirty = true;
+        }
+        Msg::VaultOpened(result) => access::vault_opened(state, result, &mut effects),
+        Msg::ChartCached {
+            context,
+            resources,
+            fetched_ms,
+        } => {
+            offline::chart_cached(state, context, resources, fetched_ms);
+            orders::review_medications(state);
+        }
+        Msg::ChartMerged { context, resources } => {
+            offline::chart_merged(state, context, resources);
+            orders::review_medications(state);
+        }
+        Msg::Connectivity(online) => offline::connectivity(state, online, &mut effects),
+        Msg::Probed(online) => offline::probed(state, online, &mut effects),
+        Msg::Outbox {
+            entries, sent_now, ..
+        } => offline::outbox(state, entries, sent_now, &mut effects),
+        Msg::NoteQueued {
+            context,
+            draft_id,
+            status,
+        } => notes::note_queued(state, context, draft_id, status, &mut effects),
+        Msg::NoteNotQueued { context, error } => notes::note_not_queued(state, context, error),
+    }
+    if state.busy() && !state.tick_pending {
+        state.tick_pending = true;
+        effects.push(Effect::Tick);
+    }
+    effects
+}
+
+/// The open chart if `context` is still its context; a late reply for another patient is
+/// counted and dropped, never shown.
+fn current_chart(state: &mut State, context: u64) -> Option<&mut ChartState> {
+    let current = state.chart.as_ref().is_some_and(|c| c.context == context);
+    if !current {
+        state.dropped_stale += 1;
+        return None;
+    }
+    state.chart.as_mut()
+}
+
+/// The action of `key` in `context`, with the keys of a chord typed before it. The beginning
+/// of a chord is kept (and shown) until the next key; a key that ends no chord cancels it.
+pub(super) fn resolve(state: &mut State, context: Context, key: Key) -> Option<Action> {
+    let mut keys = std::mem::take(&mut state.chord);
+    if state.chord_context != context {
+        keys.clear();
+    }
+    keys.push(key);
+    match state.keymap.lookup_chord(context, &keys) {
+        Lookup::Action(a) => Some(a),
+        Lookup::Pending => {
+            state.chord = keys;
+            state.chord_context = context;
+            None
+        }
+        Lookup::Unbound if keys.len() > 1 => {
+            let typed: Vec<String> = keys.iter().map(Key::to_string).collect();
+            state.notice = Some(Notice {
+                level: Level::Info,
+                text: format!("{} is not bound here (? lists the keys)", typed.join(" ")),
+            });
+            None
+        }
+        Lookup::Unbound => None,
+    }
+}
+
+/// The labels of a pop-up list that takes accelerator letters, if one is open.
+pub fn accelerated_labels(state: &State) -> Option<Vec<String>> {
+    match &state.overlay {
+        Some(Overlay::Filter { .. }) => Some(
+            filter_choices(state)
+                .iter()
+                .map(|(k, _)| k.map(|k| k.label()).unwrap_or("Everything").to_string())
+                .collect(),
+        ),
+        Some(Overlay::Templates { .. }) => Some(
+            state
+                .notes
+                .templates
+                .iter()
+                .map(|t| t.name.clone())
+                .collect(),
+        ),
+        _ => None,
+    }
+}
+
+/// A pop-up list's accelerator letter chooses its item at once.
+fn accelerator_key(state: &mut State, key: Key, effects: &mut Vec<Effect>) -> bool {
+    let Some(c) = key.typed_char() else {
+        return false;
+    };
+    let Some(labels) = accelerated_labels(state) else {
+        return false;
+    };
+    let refs: Vec<&str> = labels.iter().map(String::as_str).collect();
+    let letters = super::keymap::accelerators(&state.keymap, &refs);
+    let Some(pos) = letters
+        .iter()
+        .position(|l| *l == Some(c.to_ascii_lowercase()))
+    else {
+        return false;
+    };
+    match state.overlay.take() {
+        Some(Overlay::Filter { .. }) => {
+            let choice = filter_choices(state).get(pos).and_then(|(k, _)| *k);
+            set_filter(state, choice);
+        }
+        Some(Overlay::Templates { .. }) => notes::create_note(state, pos, None, effects),
+        other => state.overlay = other,
+    }
+    true
+}
+
+fn on_key(state: &mut State, key: Key, effects: &mut Vec<Effect>) {
+    if let Some(overlay) = state.overlay.clone() {
+        if signing::signature_key(state, key, effects)
+            || accelerator_key(state, key, effects)
+            || orders::overlay_key(state, key, effects)
+            || offline::outbox_key(state, key, effects)
+            || palette::palette_key(state, key, effects)
+            || palette::help_key(state, key)
+        {
+            return;
+        }
+        if let Overlay::Prompt { kind, mut input } = overlay {
+            if super::line::edit_at(&mut input, &mut state.field_cursor, key) {
+                state.overlay = Some(Overlay::Prompt { kind, input });
+                return;
+            }
+            if key.code == KeyCode::Enter {
+                state.overlay = None;
+                match kind {
+                    PromptKind::BreakGlass => access::break_glass(state, input, effects),
+                    PromptKind::AccessFilter => access::open_access_log(state, input, effects),
+                    _ => apply_prompt(state, kind, input),
+                }
+                return;
+            }
+        }
+        if let Some(action) = resolve(state, Context::Dialogs, key) {
+            dialog_action(state, action, effects);
+        }
+        return;
+    }
+    match state.screen {
+        Screen::Search => {
+            if state.search.focus == SearchFocus::Input {
+                // No name, MRN or date has a `?` or a `:`: they open help and the command
+                // palette even while typing.
+                if let Some(c) = key.typed_char().filter(|c| *c != '?' && *c != ':') {
+                    if state.field_cursor.is_none() {
+                        type_char(state, c, effects);
+                        return;
+                    }
+                }
+                let before = state.search.query.clone();
+                let typed = key.typed_char().filter(|c| *c != '?' && *c != ':');
+                if (key.typed_char().is_none() || typed.is_some())
+                    && super::line::edit_at(&mut state.search.query, &mut state.field_cursor, key)
+                {
+                    if state.search.query != before {
+                        query_changed(state, effects);
+                    }
+                    return;
+                }
+            }
+            let pending = !state.chord.is_empty();
+            match resolve(state, Context::Search, key) {
+                Some(action) => act(state, action, effects),
+                None => {
+                    // Typing in the result list goes to the query (not the end of a chord).
+                    if let Some(c) = key
+                        .typed_char()
+                        .filter(|_| !pending && state.chord.is_empty())
+                    {
+                        state.search.focus = SearchFocus::Input;
+                        type_char(state, c, effects);
+                    }
+                }
+            }
+        }
+        Screen::Chart => {
+            if notes::note_key(state, key, effects) || orders::orders_key(state, key, effects) {
+                return;
+            }
+            let context = state.context();
+            if let Some(action) = resolve(state, context, key) {
+                act(state, action, effects);
+            }
+        }
+    }
+}
+
+/// Moves a list cursor; `None` for actions that do not move it.
+fn list_cursor(cursor: usize, action: Action, len: usize) -> Option<usize> {
+    let last = len.saturating_sub(1);
+    Some(match action {
+        Action::MoveDown => (cursor + 1).min(last),
+        Action::MoveUp => cursor.saturating_sub(1),
+        Action::PageDown | Action::GoBottom => last,
+        Action::PageUp | Action::GoTop => 0,
+        _ => return None,
+    })
+}
+
+/// Leaving the note pane (another patient, the search screen): the draft reaches the disk.
+pub(super) fn leave_note(state: &mut State, effects: &mut Vec<Effect>) {
+    if let Some(note) = state.chart.as_mut().and_then(|c| c.note.as_mut()) {
+        notes::save_if_unsaved(note, effects);
+    }
+}
+
+fn dialog_action(state: &mut State, action: Action, effects: &mut Vec<Effect>) {
+    let Some(overlay) = state.overlay.clone() else {
+        return;
+    };
+    let kinds = filter_choices(state);
+    match (overlay, action) {
+        (_, Action::Back) => state.overlay = None,
+        (_, Action::Quit) => state.overlay = Some(Overlay::ConfirmQuit),
+        (_, Action::RedrawScreen) => state.full_redraw = true,
+        (_, Action::LockScreen) => access::lock(state, effects),
+        (Overlay::ConfirmQuit, Action::Confirm) => {
+            state.overlay = None;
+            state.quit = true;
+        }
+        (
+            Overlay::Help {
+                context,
+                query,
+                scroll,
+            },
+            a,
+        ) => {
+            let scroll = match a {
+                Action::MoveDown => scroll + 1,
+                Action::MoveUp => scroll.saturating_sub(1),
+                Action::PageDown => scroll + 10,
+                Action::PageUp => scroll.saturating_sub(10),
+                Action::GoTop => 0,
+                Action::ShowHelp => {
+                    state.overlay = None;
+                    return;
+                }
+                _ => scroll,
+            };
+            state.overlay = Some(Overlay::Help {
+                context,
+                query,
+                scroll,
+            });
+        }
+        (Overlay::Messages { scroll }, a) => {
+            if let Some(scroll) = list_cursor(scroll, a, state.messages.len()) {
+                state.overlay = Some(Overlay::Messages { scroll });
+            } else if matches!(a, Action::OpenSelected | Action::Confirm) {
+                state.overlay = None;
+            }
+        }
+        (Overlay::Problems { scroll }, a) => {
+            if let Some(scroll) = list_cursor(scroll, a, state.problems.len()) {
+                state.overlay = Some(Overlay::Problems { scroll });
+            } else if matches!(a, Action::OpenSelected | Action::Confirm) {
+                state.overlay = None;
+            }
+        }
+        (Overlay::Filter { cursor }, a) => {
+            let last = kinds.len().saturating_sub(1);
+            let cursor = match a {
+                Action::MoveDown => (cursor + 1).min(last),
+                Action::MoveUp => cursor.saturating_sub(1),
+                Action::PageDown => last,
+                Action::PageUp => 0,
+                Action::OpenSelected | Action::Confirm => {
+                    state.overlay = None;
+                    let choice = kinds.get(cursor).map(|(k, _)| *k).unwrap_or(None);
+                    set_filter(state, choice);
+                    return;
+                }
+                _ => cursor,
+            };
+            state.overlay = Some(Overlay::Filter { cursor });
+        }
+        (Overlay::Templates { cursor }, a) => {
+            let n = state.notes.templates.len();
+            if matches!(a, Action::OpenSelected | Action::Confirm) {
+                state.overlay = None;
+                notes::create_note(state, cursor, None, effects);
+            } else if let Some(cursor) = list_cursor(cursor, a, n) {
+                state.overlay = Some(Overlay::Templates { cursor });
+            }
+        }
+        (Overlay::AccessLog { filter, .. }, Action::FilterTimeline) => {
+            state.overlay = Some(Overlay::Prompt {
+                kind: PromptKind::AccessFilter,
+                input: filter,
+            });
+        }
+        (
+            Overlay::AccessLog {
+                entries,
+                filter,
+                scroll,
+                detail,
+            },
+            a,
+        ) => {
+            let n = entries
+                .as_ref()
+                .and_then(|e| e.as_ref().ok())
+                .map_or(0, Vec::len);
+            // Enter shows the selected access in full (and hides it again).
+            let (scroll, detail) = match a {
+                Action::OpenSelected | Action::Confirm => (scroll, !detail),
+                a => match list_cursor(scroll, a, n) {
+                    Some(scroll) => (scroll, detail),
+                    None => return,
+                },
+            };
+            state.overlay = Some(Overlay::AccessLog {
+                entries,
+                filter,
+                scroll,
+                detail,
+            });
+        }
+        (Overlay::AckChecks, Action::Confirm) => {
+            state.overlay = None;
+            orders::ack_checks(state);
+        }
+        (Overlay::ConfirmOrders, Action::Confirm) => {
+            state.overlay = None;
+            signing::confirmed(state, SignTarget::Orders, effects);
+        }
+        (Overlay::ConfirmSign { status }, Action::Confirm) => {
+            state.overlay = None;
+            signing::confirmed(state, SignTarget::Note(status), effects);
+        }
+        (Overlay::Drafts { cursor }, a) => {
+            let n = state.drafts.len();
+            if matches!(a, Action::OpenSelected | Action::Confirm) {
+                state.overlay = None;
+                if cursor < n {
+                    let draft = state.drafts.remove(cursor);
+                    open_patient_id(state, draft.patient_id.clone(), None, effects);
+                    if let Some(c) = &mut state.chart {
+                        c.note = Some(NoteState::new(draft));
+                        c.view = ChartView::Note;
+                    }
+                }
+            } else if let Some(cursor) = list_cursor(cursor, a, n) {
+                state.overlay = Some(Overlay::Drafts { cursor });
+            }
+        }
+        (
+            Overlay::Prompt { .. }
+            | Overlay::ConfirmQuit
+            | Overlay::ConfirmSign { .. }
+            | Overlay::AckChecks
+            | Overlay::ConfirmOrders
+            | Overlay::Signature { .. }
+            | Overlay::OrderFields { .. }
+            | Overlay::Override { .. }
+            | Overlay::Discontinue { .. }
+            | Overlay::Outbox { .. }
+            | Overlay::Palette { .. },
+            _,
+        ) => {}
+    }
+}
+
+pub(super) fn act(state: &mut State, action: Action, effects: &mut Vec<Effect>) {
+    match action {
+        Action::ShowHelp => {
+            state.overlay = Some(Overlay::Help {
+                context: state.context(),
+                query: String::new(),
+                scroll: 0,
+            });
+            return;
+        }
+        Action::OpenPalette => {
+            state.overlay = Some(Overlay::Palette {
+                context: state.context(),
+                input: String::new(),
+                cursor: 0,
+            });
+            return;
+        }
+        Action::Quit => {
+            state.overlay = Some(Overlay::ConfirmQuit);
+            return;
+        }
+        Action::RedrawScreen => {
+            state.full_redraw = true;
+            return;
+        }
+        Action::LockScreen => {
+            access::lock(state, effects);
+            return;
+        }
+        Action::BreakGlass if state.screen == Screen::Chart => {
+            if state.chart.as_ref().is_some_and(|c| c.withheld.is_some()) {
+                state.overlay = Some(Overlay::Prompt {
+                    kind: PromptKind::BreakGlass,
+                    input: String::new(),
+                });
+            }
+            return;
+        }
+        Action::ShowOutbox => {
+            state.overlay = Some(Overlay::Outbox {
+                cursor: 0,
+                compare: false,
+                scroll: 0,
+            });
+            return;
+        }
+        Action::ShowAccessLog if state.screen == Screen::Chart => {
+            access::open_access_log(state, String::new(), effects);
+            return;
+        }
+        Action::AcknowledgeNames if state.screen == Screen::Chart => {
+            if let Some(c) = &mut state.chart
+                && c.namesakes.is_some_and(|n| n > 0)
+            {
+                c.namesakes = Some(0);
+                state.names_acknowledged.insert(c.patient_id.clone());
+                let name = c
+                    .chart
+                    .patient
+                    .as_ref()
+                    .map(|p| p.display_name())
+                    .unwrap_or_default();
+                state.notice = Some(Notice {
+                    level: Level::Info,
+                    text: format!("similar names acknowledged for {name} (this session)"),
+                });
+            }
+            return;
+        }
+        Action::SearchPatients => {
+            leave_note(state, effects);
+            let was_search = state.screen == Screen::Search;
+            state.screen = Screen::Search;
+            state.search.focus = SearchFocus::Input;
+            if was_search || !state.search.query.is_empty() {
+                state.search.query.clear();
+                query_changed(state, effects);
+            }
+            return;
+        }
+        _ => {}
+    }
+    match state.screen {
+        Screen::Search => search_action(state, action, effects),
+        Screen::Chart => chart_action(state, action, effects),
+    }
+}

@@ -1,0 +1,519 @@
+//! The note pane: choosing a template, typing (with smart phrases), autosave, signing,
+//! saving unsigned, addenda. A note lives in its chart, so it can only be filed to that
+//! patient; the draft on disk names the patient too.
+
+use crossterm::event::{KeyCode, KeyModifiers};
+use serde_json::Value;
+
+use crate::workstation::chart::Target;
+use crate::workstation::client::FetchError;
+use crate::workstation::notes::document::DocStatus;
+use crate::workstation::notes::drafts::Draft;
+use crate::workstation::notes::{fill, phrases};
+
+use super::super::action::Action;
+use super::super::keymap::{Context, Key};
+use super::super::state::*;
+use super::chart::refresh_visible;
+use super::chart::timeline_rows;
+
+/// `n`: reopen this chart's note, resume its draft from an earlier session, or pick a template.
+pub(super) fn new_note(state: &mut State, effects: &mut Vec<Effect>) {
+    let Some(c) = &mut state.chart else { return };
+    if let Some(note) = &mut c.note {
+        c.view = ChartView::Note;
+        note.mode = NoteMode::Editing;
+        return;
+    }
+    if let Some(pos) = state
+        .drafts
+        .iter()
+        .position(|d| d.patient_id == c.patient_id)
+    {
+        let draft = state.drafts.remove(pos);
+        open_draft(state, draft, effects);
+        return;
+    }
+    state.overlay = Some(Overlay::Templates { cursor: 0 });
+}
+
+/// Opens `draft` in the current chart's note pane, if it is this patient's.
+pub(super) fn open_draft(state: &mut State, draft: Draft, effects: &mut Vec<Effect>) {
+    let Some(c) = &mut state.chart else { return };
+    if draft.patient_id != c.patient_id {
+        state.notice = Some(Notice {
+            level: Level::Error,
+            text: "that draft belongs to another patient; it was not opened here".into(),
+        });
+        return;
+    }
+    c.note = Some(NoteState::new(draft));
+    c.view = ChartView::Note;
+    let _ = effects;
+}
+
+/// A new note from template `index` (or an addendum to `appends`).
+pub(super) fn create_note(
+    state: &mut State,
+    index: usize,
+    appends: Option<(String, String)>,
+    effects: &mut Vec<Effect>,
+) {
+    let settings = state.notes.clone();
+    let zone = state.display.zone;
+    let today = state.display.today;
+    let server = state.display.server.clone();
+    let Some(c) = &mut state.chart else { return };
+    let Some(template) = settings.templates.get(index) else {
+        return;
+    };
+    let patient = c.chart.patient.clone().unwrap_or_default();
+    let values = [
+        ("name", patient.display_name()),
+        ("age", patient.age(today).unwrap_or_default()),
+        ("sex", patient.sex_word().to_string()),
+        ("mrn", patient.mrn.clone().unwrap_or_else(|| "none".into())),
+        ("date", today.to_string()),
+    ];
+    let chart = &c.chart;
+    let mut text = fill(&template.text, &values, |name| {
+        phrases::expand(name, chart, zone, &settings.phrases)
+    });
+    let mut title = template.name.clone();
+    if let Some((_, original)) = &appends {
+        title = format!("Addendum to {original}");
+        text = format!("Addendum to {original}\n\n{text}");
+    }
+    let draft = Draft {
+        id: uuid::Uuid::new_v4().to_string(),
+        server,
+        patient_id: c.patient_id.clone(),
+        patient_name: patient.display_name(),
+        mrn: patient.mrn.clone(),
+        encounter: c.chart.current_encounter(),
+        template: template.key.clone(),
+        title,
+        loinc: template.loinc.clone(),
+        loinc_display: template.loinc_display.clone(),
+        text,
+        created: String::new(),
+        saved: String::new(),
+        appends: appends.map(|(id, _)| id),
+        server_id: None,
+        server_version: None,
+        owner: state.access.user.as_ref().map(|u| u.username.clone()),
+    };
+    effects.push(Effect::SaveDraft(Box::new(draft.clone())));
+    let mut note = NoteState::new(draft);
+    // Start typing after the first heading still waiting for text (`S: `), else at the end.
+    let lines = note.editor.lines();
+    let start = lines
+        .iter()
+        .position(|l| l.ends_with(": "))
+        .map(|row| (row, lines[row].chars().count()))
+        .unwrap_or_else(|| {
+            let last = lines.len().saturating_sub(1);
+            (last, lines.get(last).map_or(0, |l| l.chars().count()))
+        });
+    note.editor.jump(start);
+    c.note = Some(note);
+    c.view = ChartView::Note;
+    follow_cursor(state);
+}
+
+/// Is the selected timeline item a signed note (something `a` can add an addendum to)?
+pub fn addendum_possible(c: &ChartState) -> bool {
+    matches!(c.selected(), Some(item) if matches!(item.target, Target::Entry(e)
+        if c.chart.entry_source(e).is_some_and(|s| s.starts_with("DocumentReference/"))
+            && !item.summary.contains("[PRELIMINARY]")))
+}
+
+/// `a` on a signed note in the timeline: an addendum that appends to it.
+pub(super) fn add_addendum(state: &mut State, effects: &mut Vec<Effect>) {
+    let Some(c) = &state.chart else { return };
+    let target = c.selected().map(|i| (i.target, i.summary.clone(), i.when));
+    let original = match target {
+        Some((Target::Entry(e), summary, when)) => c
+            .chart
+            .entry_source(e)
+            .and_then(|s| s.strip_prefix("DocumentReference/"))
+            .filter(|_| !summary.contains("[PRELIMINARY]"))
+            .map(|id| {
+                let title = summary.split(" - ").next().unwrap_or("note").to_string();
+                (
+                    id.to_string(),
+                    format!("{title} of {}", when.display(state.display.zone)),
+                )
+            }),
+        _ => None,
+    };
+    match original {
+        Some(original) => {
+            if c.note.is_some() {
+                state.notice = Some(Notice {
+                    level: Level::Warning,
+                    text: "finish or close the open note first (n reopens it)".into(),
+                });
+                return;
+            }
+            let free = state
+                .notes
+                .templates
+                .iter()
+                .position(|t| t.key == "free")
+                .unwrap_or(0);
+            create_note(state, free, Some(original), effects);
+        }
+        None => {
+            state.notice = Some(Notice {
+                level: Level::Info,
+                text: "select a signed note in the timeline to add an addendum".into(),
+            })
+        }
+    }
+}
+
+/// A key while the note pane is open; false if it was not the note's.
+pub(super) fn note_key(state: &mut State, key: Key, effects: &mut Vec<Effect>) -> bool {
+    let Some(c) = &mut state.chart else {
+        return false;
+    };
+    if c.view != ChartView::Note {
+        return false;
+    }
+    let Some(note) = &mut c.note else {
+        return false;
+    };
+    if note.mode == NoteMode::Editing {
+        let ctrl = key.mods.contains(KeyModifiers::CONTROL);
+        match key.code {
+            KeyCode::F(1) => {
+                state.overlay = Some(Overlay::Help {
+                    context: super::super::keymap::Context::Note,
+                    query: String::new(),
+                    scroll: 0,
+                });
+                return true;
+            }
+            KeyCode::Esc => {
+                note.mode = NoteMode::Command;
+                save_if_unsaved(note, effects);
+                return true;
+            }
+            KeyCode::Char('s') if ctrl => {
+                save_now(note, effects);
+                return true;
+            }
+            KeyCode::Tab | KeyCode::Char(' ') if key.mods.is_empty() && expand_phrase(state) => {
+                mark_edited(state, effects);
+                return true;
+            }
+            _ => {}
+        }
+        let Some(note) = state.chart.as_mut().and_then(|c| c.note.as_mut()) else {
+            return true;
+        };
+        if note.editor.input(key) {
+            mark_edited(state, effects);
+        }
+        follow_cursor(state);
+        return true;
+    }
+    // Keys the pane does not bind do nothing here (the chart's keys do not reach through).
+    if let Some(action) = super::resolve(state, Context::Note, key) {
+        note_action(state, action, effects);
+    }
+    true
+}
+
+pub(super) fn note_action(state: &mut State, action: Action, effects: &mut Vec<Effect>) {
+    let Some(c) = &mut state.chart else { return };
+    let Some(note) = &mut c.note else { return };
+    match action {
+        Action::EditNote => note.mode = NoteMode::Editing,
+        Action::SaveDraft => save_now(note, effects),
+        Action::CloseNote => {
+            save_if_unsaved(note, effects);
+            c.view = ChartView::Timeline;
+        }
+        Action::SignNote | Action::SaveNoteUnsigned => {
+            if note.sending.is_some() {
+                return;
+            }
+            let status = if action == Action::SignNote {
+                DocStatus::Final
+            } else {
+                DocStatus::Preliminary
+            };
+            state.overlay = Some(Overlay::ConfirmSign { status });
+        }
+        Action::MoveUp | Action::MoveDown => {
+            let code = if action == Action::MoveUp {
+                KeyCode::Up
+            } else {
+                KeyCode::Down
+            };
+            note.editor.input(Key::new(code, KeyModifiers::NONE));
+            follow_cursor(state);
+        }
+        other => super::act(state, other, effects),
+    }
+}
+
+/// The question before anything is written to the chart names the patient it goes to.
+pub fn sign_question(state: &State, status: DocStatus) -> String {
+    let Some(note) = state.chart.as_ref().and_then(|c| c.note.as_ref()) else {
+        return String::new();
+    };
+    let d = &note.draft;
+    let what = match status {
+        DocStatus::Final => "Sign",
+        DocStatus::Preliminary => "Save UNSIGNED (preliminary)",
+    };
+    let kind = if d.appends.is_some() {
+        "addendum".to_string()
+    } else {
+        d.loinc_display.to_lowercase()
+    };
+    format!(
+        "{what} {kind} for {} (MRN {})?",
+        d.patient_name,
+        d.mrn.as_deref().unwrap_or("none")
+    )
+}
+
+/// `y` to the sign question.
+pub(super) fn confirm_send(state: &mut State, status: DocStatus, effects: &mut Vec<Effect>) {
+    let Some(c) = &mut state.chart else { return };
+    let context = c.context;
+    let patient = c.patient_id.clone();
+    let Some(note) = &mut c.note else { return };
+    let draft = note.current();
+    if draft.patient_id != patient {
+        note.error = Some("this note belongs to another patient; it was not sent".into());
+        return;
+    }
+    note.sending = Some(status);
+    note.error = None;
+    note.draft = draft.clone();
+    note.unsaved = false;
+    // The draft on disk is the one being sent: if anything fails, it is still there.
+    effects.push(Effect::SaveDraft(Box::new(draft.clone())));
+    if state.storage.offline() && state.storage.open {
+        // Known to be offline: straight to the outbox.
+        effects.push(Effect::QueueNote {
+            context,
+            draft: Box::new(draft),
+            status,
+            author: state.notes.author_json(),
+        });
+        return;
+    }
+    effects.push(Effect::SendNote {
+        context,
+        draft: Box::new(draft),
+        status,
+        author: state.notes.author_json(),
+    });
+}
+
+/// A note signed or saved while the server could not be reached is safe in the outbox.
+pub(super) fn note_queued(
+    state: &mut State,
+    context: u64,
+    draft_id: String,
+    status: DocStatus,
+    effects: &mut Vec<Effect>,
+) {
+    let waiting = state.storage.waiting().max(1);
+    let Some(c) = state.chart.as_mut().filter(|c| c.context == context) else {
+        state.dropped_stale += 1;
+        return;
+    };
+    let Some(note) = c.note.as_ref().filter(|n| n.draft.id == draft_id) else {
+        return;
+    };
+    let who = format!(
+        "{} (MRN {})",
+        note.draft.patient_name,
+        note.draft.mrn.as_deref().unwrap_or("none")
+    );
+    let what = match status {
+        DocStatus::Final => "signed",
+        DocStatus::Preliminary => "saved unsigned",
+    };
+    let title = note.draft.title.to_lowercase();
+    c.note = None;
+    c.view = ChartView::Timeline;
+    state.notice = Some(Notice {
+        level: Level::Warning,
+        text: format!(
+            "in the OUTBOX ({waiting} waiting, F3): {what} {title} for {who}; sent when the server is back"
+        ),
+    });
+    if !state.storage.offline() {
+        effects.push(Effect::FlushOutbox);
+    }
+    state.dirty = true;
+}
+
+/// The outbox could not take the note: it stays in the editor, and on disk as a draft.
+pub(super) fn note_not_queued(state: &mut State, context: u64, error: String) {
+    let Some(c) = state.chart.as_mut().filter(|c| c.context == context) else {
+        state.dropped_stale += 1;
+        return;
+    };
+    if let Some(note) = &mut c.note {
+        note.sending = None;
+        note.error = Some(error);
+    }
+    state.dirty = true;
+}
+
+/// The server's answer to a send.
+pub(super) fn note_sent(
+    state: &mut State,
+    context: u64,
+    draft_id: String,
+    status: DocStatus,
+    result: Result<Value, FetchError>,
+    effects: &mut Vec<Effect>,
+) {
+    let rows = timeline_rows(state.size);
+    let current = state.chart.as_ref().is_some_and(|c| c.context == context);
+    if !current {
+        // The chart was closed while the note was on its way; a signed note's draft is done.
+        if status == DocStatus::Final && result.is_ok() {
+            effects.push(Effect::DeleteDraft(draft_id));
+        }
+        state.dropped_stale += 1;
+        return;
+    }
+    let Some(c) = &mut state.chart else { return };
+    let Some(note) = &mut c.note else { return };
+    note.sending = None;
+    match result {
+        Ok(resource) => {
+            let who = format!(
+                "{} (MRN {})",
+                note.draft.patient_name,
+                note.draft.mrn.as_deref().unwrap_or("none")
+            );
+            let title = note.draft.title.clone();
+            if status == DocStatus::Final {
+                effects.push(Effect::DeleteDraft(draft_id));
+                c.note = None;
+                c.view = ChartView::Timeline;
+                state.notice = Some(Notice {
+                    level: Level::Info,
+                    text: format!("signed {} filed to {who}", title.to_lowercase()),
+                });
+            } else {
+                note.draft.server_id = resource
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .map(str::to_string);
+                note.draft.server_version = resource
+                    .pointer("/meta/versionId")
+                    .and_then(Value::as_str)
+                    .map(str::to_string);
+                effects.push(Effect::SaveDraft(Box::new(note.current())));
+                state.notice = Some(Notice {
+                    level: Level::Info,
+                    text: format!("saved UNSIGNED (preliminary) to {who}; sign it when ready"),
+                });
+            }
+            c.chart.replace(resource);
+            refresh_visible(c, rows);
+        }
+        Err(e) => {
+            note.error = Some(match e {
+                FetchError::Conflict(_) => format!(
+                    "not filed: {e}. Your text is kept; close and reopen the chart to see the \
+                     other version, then sign again"
+                ),
+                other => format!("not filed: {other}. Your text is kept as a draft; try again"),
+            });
+        }
+    }
+}
+
+fn mark_edited(state: &mut State, effects: &mut Vec<Effect>) {
+    let Some(c) = &mut state.chart else { return };
+    let context = c.context;
+    let Some(note) = &mut c.note else { return };
+    note.unsaved = true;
+    if !note.autosave_pending {
+        note.autosave_pending = true;
+        effects.push(Effect::Autosave { context });
+    }
+}
+
+pub(super) fn autosave_due(state: &mut State, context: u64, effects: &mut Vec<Effect>) {
+    let Some(c) = &mut state.chart else { return };
+    if c.context != context {
+        return;
+    }
+    if let Some(note) = &mut c.note {
+        note.autosave_pending = false;
+        save_if_unsaved(note, effects);
+    }
+}
+
+pub(super) fn save_if_unsaved(note: &mut NoteState, effects: &mut Vec<Effect>) {
+    if note.unsaved {
+        save_now(note, effects);
+    }
+}
+
+/// Scrolls the note so the cursor stays on screen.
+pub(super) fn follow_cursor(state: &mut State) {
+    let body = super::super::layout::chart(state.size, false).body;
+    let width = body.width.saturating_sub(2) as usize;
+    let height = body.height.saturating_sub(3) as usize;
+    if let Some(note) = state.chart.as_mut().and_then(|c| c.note.as_mut()) {
+        let (row, col) = note.editor.cursor();
+        note.top = crate::workstation::wrap::follow(
+            note.editor.lines(),
+            note.top,
+            row,
+            col,
+            width,
+            height,
+        );
+    }
+}
+
+fn save_now(note: &mut NoteState, effects: &mut Vec<Effect>) {
+    note.unsaved = false;
+    note.recount();
+    effects.push(Effect::SaveDraft(Box::new(note.current())));
+}
+
+/// `.vitals` (or another phrase) just before the cursor: replaced by its text.
+fn expand_phrase(state: &mut State) -> bool {
+    let settings = state.notes.clone();
+    let zone = state.display.zone;
+    let Some(c) = &mut state.chart else {
+        return false;
+    };
+    let Some(note) = &mut c.note else {
+        return false;
+    };
+    let (row, col) = note.editor.cursor();
+    let Some(line) = note.editor.lines().get(row) else {
+        return false;
+    };
+    let before: String = line.chars().take(col).collect();
+    let token = before.rsplit(char::is_whitespace).next().unwrap_or("");
+    let Some(name) = token.strip_prefix('.').filter(|n| !n.is_empty()) else {
+        return false;
+    };
+    let Some(text) = phrases::expand(name, &c.chart, zone, &settings.phrases) else {
+        return false;
+    };
+    let n = token.chars().count();
+    note.editor.delete_before(n);
+    note.editor.insert_str(&text);
+    true
+}

@@ -1,0 +1,295 @@
+//! Offline work on the screen: charts from the cache and the server's changes merged in
+//! without moving the cursor, the server's reachability, and the outbox.
+
+use serde_json::Value;
+
+use crate::workstation::chart::Chart;
+use crate::workstation::vault::outbox::State as Sent;
+
+use super::super::state::*;
+use super::chart::{follow, refresh_visible, timeline_rows};
+use super::current_chart;
+
+/// Puts `resources` in place of the chart's content. The item the user had selected stays
+/// selected, on the same screen row; a user who has not moved stays at the newest item.
+fn replace_content(c: &mut ChartState, resources: Vec<Value>, rows: usize) {
+    let key = c
+        .moved
+        .then(|| c.selected().and_then(|i| c.chart.source_of(i.target)))
+        .flatten();
+    let row = c.cursor.saturating_sub(c.scroll);
+    let mut chart = Chart::for_patient(&c.patient_id);
+    if chart.patient.is_none() {
+        chart.patient = c.chart.patient.clone();
+    }
+    chart.add_page(resources);
+    chart.finish();
+    c.chart = chart;
+    let moved = c.moved;
+    c.moved = false;
+    refresh_visible(c, rows);
+    c.moved = moved;
+    if let Some(key) = key {
+        let found = c.visible.iter().position(|&i| {
+            c.chart
+                .timeline
+                .get(i as usize)
+                .and_then(|item| c.chart.source_of(item.target))
+                .as_deref()
+                == Some(key.as_str())
+        });
+        if let Some(p) = found {
+            c.cursor = p;
+            c.scroll = p.saturating_sub(row);
+            follow(c, rows);
+        }
+    }
+}
+
+pub(super) fn chart_cached(
+    state: &mut State,
+    context: u64,
+    resources: Vec<Value>,
+    fetched_ms: i64,
+) {
+    let rows = timeline_rows(state.size);
+    if let Some(c) = current_chart(state, context) {
+        replace_content(c, resources, rows);
+        c.cached = Some(fetched_ms);
+        state.dirty = true;
+    }
+}
+
+pub(super) fn chart_merged(state: &mut State, context: u64, resources: Vec<Value>) {
+    let rows = timeline_rows(state.size);
+    if let Some(c) = current_chart(state, context) {
+        replace_content(c, resources, rows);
+        c.cached = None;
+        state.dirty = true;
+    }
+}
+
+/// The server could (true) or could not (false) be reached.
+pub(super) fn connectivity(state: &mut State, online: bool, effects: &mut Vec<Effect>) {
+    if !online {
+        if state.storage.offline_since.is_none() {
+            state.storage.offline_since = Some(state.now_ms);
+            state.notice = Some(Notice {
+                level: Level::Warning,
+                text: if state.storage.open {
+                    "the server cannot be reached: read-only on cached charts; notes you sign wait in the outbox (F3)".into()
+                } else {
+                    "the server cannot be reached".into()
+                },
+            });
+        }
+        if !state.storage.probe_pending {
+            state.storage.probe_pending = true;
+            effects.push(Effect::Probe);
+        }
+        state.dirty = true;
+        return;
+    }
+    if state.storage.offline_since.take().is_none() {
+        return;
+    }
+    let mut text = String::from("the server is back");
+    let waiting = state.storage.waiting();
+    if waiting > 0 {
+        text.push_str(&format!(
+            "; sending {} from the outbox",
+            crate::workstation::count(waiting, "note", "notes")
+        ));
+    }
+    if state.storage.open {
+        effects.push(Effect::FlushOutbox);
+    }
+    if let Some(c) = &state.chart {
+        let basket = c.orders.as_ref().map_or(0, |o| o.basket.len());
+        if basket > 0 {
+            text.push_str(&format!(
+                "; {basket} orders in the basket are NOT signed: sign them now"
+            ));
+        }
+        if c.cached.is_some() && !c.loading {
+            // The cached chart gets the server's changes now.
+            effects.push(Effect::OpenChart {
+                context: c.context,
+                patient_id: c.patient_id.clone(),
+                check: true,
+                support: state.access.role() == Some("support"),
+            });
+        }
+    }
+    state.notice = Some(Notice {
+        level: Level::Info,
+        text,
+    });
+    state.dirty = true;
+}
+
+/// The answer to a probe.
+pub(super) fn probed(state: &mut State, online: bool, effects: &mut Vec<Effect>) {
+    state.storage.probe_pending = false;
+    if online || state.storage.offline() {
+        connectivity(state, online, effects);
+    }
+}
+
+pub(super) fn outbox(
+    state: &mut State,
+    entries: Vec<OutboxEntry>,
+    sent_now: usize,
+    effects: &mut Vec<Effect>,
+) {
+    let newly_stuck = entries
+        .iter()
+        .filter(|e| matches!(e.state, Sent::Conflict | Sent::Refused))
+        .count()
+        > state.storage.stuck();
+    state.storage.outbox = entries;
+    if let Some(Overlay::Outbox { cursor, .. }) = &mut state.overlay {
+        *cursor = (*cursor).min(state.storage.outbox.len().saturating_sub(1));
+    }
+    if newly_stuck {
+        state.notice = Some(Notice {
+            level: Level::Warning,
+            text: "a note in the outbox needs you (changed on the server, or refused): F3".into(),
+        });
+    } else if sent_now > 0 {
+        let waiting = state.storage.waiting();
+        state.notice = Some(Notice {
+            level: Level::Info,
+            text: if waiting > 0 {
+                format!(
+                    "{} sent from the outbox; {waiting} still waiting",
+                    crate::workstation::count(sent_now, "note", "notes")
+                )
+            } else {
+                format!(
+                    "{} sent from the outbox",
+                    crate::workstation::count(sent_now, "note", "notes")
+                )
+            },
+        });
+        // The open chart shows what was just filed.
+        if let Some(c) = &state.chart
+            && !state.storage.offline()
+            && c.withheld.is_none()
+        {
+            effects.push(Effect::OpenChart {
+                context: c.context,
+                patient_id: c.patient_id.clone(),
+                check: true,
+                support: state.access.role() == Some("support"),
+            });
+        }
+    }
+    state.dirty = true;
+}
+
+/// Keys in the outbox overlay: move, Enter to compare both copies of a conflict, `r` to take
+/// a stuck note back as a draft, `x` to discard a stuck note, F3 or Esc to close.
+pub(super) fn outbox_key(
+    state: &mut State,
+    key: super::super::keymap::Key,
+    effects: &mut Vec<Effect>,
+) -> bool {
+    use crossterm::event::KeyCode;
+    let Some(Overlay::Outbox {
+        cursor,
+        compare,
+        scroll,
+    }) = state.overlay.clone()
+    else {
+        return false;
+    };
+    let n = state.storage.outbox.len();
+    let entry = state.storage.outbox.get(cursor).cloned();
+    let stuck = entry
+        .as_ref()
+        .is_some_and(|e| matches!(e.state, Sent::Conflict | Sent::Refused));
+    match key.code {
+        KeyCode::Esc | KeyCode::F(3) if compare => {
+            state.overlay = Some(Overlay::Outbox {
+                cursor,
+                compare: false,
+                scroll: 0,
+            });
+        }
+        KeyCode::Esc | KeyCode::F(3) | KeyCode::Char('q') => state.overlay = None,
+        KeyCode::Down | KeyCode::Char('j') if compare => {
+            state.overlay = Some(Overlay::Outbox {
+                cursor,
+                compare,
+                scroll: scroll + 1,
+            });
+        }
+        KeyCode::Up | KeyCode::Char('k') if compare => {
+            state.overlay = Some(Overlay::Outbox {
+                cursor,
+                compare,
+                scroll: scroll.saturating_sub(1),
+            });
+        }
+        KeyCode::Down | KeyCode::Char('j') => {
+            state.overlay = Some(Overlay::Outbox {
+                cursor: (cursor + 1).min(n.saturating_sub(1)),
+                compare,
+                scroll,
+            });
+        }
+        KeyCode::Up | KeyCode::Char('k') => {
+            state.overlay = Some(Overlay::Outbox {
+                cursor: cursor.saturating_sub(1),
+                compare,
+                scroll,
+            });
+        }
+        KeyCode::Enter if entry.is_some() => {
+            state.overlay = Some(Overlay::Outbox {
+                cursor,
+                compare: true,
+                scroll: 0,
+            });
+        }
+        KeyCode::Char('r') if stuck => {
+            // The local copy becomes a draft again, on top of the server's current version, for
+            // the clinician to reconcile and sign.
+            let Some(e) = entry else { return true };
+            let mut draft = e.item.draft.clone();
+            if let Some(server) = &e.item.server_copy {
+                draft.server_id = server["id"].as_str().map(str::to_string);
+                draft.server_version = server
+                    .pointer("/meta/versionId")
+                    .and_then(Value::as_str)
+                    .map(str::to_string);
+            }
+            effects.push(Effect::SaveDraft(Box::new(draft.clone())));
+            effects.push(Effect::RemoveFromOutbox { seq: e.seq });
+            state.drafts.retain(|d| d.id != draft.id);
+            state.drafts.insert(0, draft);
+            state.overlay = Some(Overlay::Drafts { cursor: 0 });
+            state.notice = Some(Notice {
+                level: Level::Info,
+                text: "taken back as a draft: open it, reconcile with the server's copy, and sign again".into(),
+            });
+        }
+        KeyCode::Char('x') if stuck => {
+            if let Some(e) = entry {
+                effects.push(Effect::RemoveFromOutbox { seq: e.seq });
+                state.notice = Some(Notice {
+                    level: Level::Info,
+                    text: format!(
+                        "discarded your copy of the {} for {}; the server's stays",
+                        e.item.draft.title.to_lowercase(),
+                        e.item.draft.patient_name
+                    ),
+                });
+            }
+        }
+        _ => {}
+    }
+    state.dirty = true;
+    true
+}

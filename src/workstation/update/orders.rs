@@ -1,0 +1,643 @@
+//! The orders pane: the composer searches the catalog as the clinician types, Enter adds an
+//! order (or an order set) to the basket and opens its fields, checks run on every change and
+//! again before signing, high-severity alerts need an override reason, and the basket is
+//! signed as one transaction naming the patient.
+
+use crossterm::event::KeyCode;
+use serde_json::Value;
+
+use crate::workstation::client::FetchError;
+use crate::workstation::orders::basket::{self, Fields, Item, OVERRIDE_REASONS};
+use crate::workstation::orders::checks::{self, Settings};
+
+use super::super::action::Action;
+use super::super::keymap::{Context, Key};
+use super::super::state::*;
+
+/// Composer results shown.
+const PICKS: usize = 50;
+
+pub(super) fn open_orders(state: &mut State) {
+    let Some(c) = &mut state.chart else { return };
+    if c.orders.is_none() {
+        c.orders = Some(OrdersState::new());
+    }
+    c.view = ChartView::Orders;
+    run_checks(state);
+}
+
+/// Reviews the active medications against each other (CPRS's medication review): what the
+/// summary and the orders pane show before anything is ordered.
+pub(super) fn review_medications(state: &mut State) {
+    let settings = state.order_settings.clone();
+    let Some(c) = &mut state.chart else { return };
+    let patient = crate::workstation::orders::checks::Patient {
+        medications: crate::workstation::orders::from_chart::medications(&c.chart),
+        ..Default::default()
+    };
+    c.review = checks::review(&patient, &settings.knowledge);
+}
+
+/// Re-runs every check on the basket against the chart.
+pub(super) fn run_checks(state: &mut State) {
+    review_medications(state);
+    let settings = state.order_settings.clone();
+    let now_ms = state.now_ms;
+    let Some(c) = &mut state.chart else { return };
+    // Checks against half a chart would miss medications and allergies: say so instead.
+    let patient = match &c.error {
+        Some(e) => Err(format!("the chart did not load completely ({e})")),
+        None => crate::workstation::orders::from_chart::patient(&c.chart),
+    };
+    let Some(o) = &mut c.orders else { return };
+    match patient {
+        Ok(p) => {
+            let proposed: Vec<_> = o.basket.iter().map(Item::proposed).collect();
+            o.alerts = checks::check(
+                &proposed,
+                &p,
+                &settings.knowledge,
+                Settings {
+                    duplicate_test_window_ms: settings.duplicate_window_ms,
+                    now_ms,
+                },
+            );
+            o.checks_error = None;
+        }
+        Err(e) => {
+            o.alerts.clear();
+            o.checks_error = Some(e);
+        }
+    }
+    // An override stays only while its alert still fires.
+    let alerts = o.alerts.clone();
+    for (i, item) in o.basket.iter_mut().enumerate() {
+        item.overrides
+            .retain(|(a, _)| alerts.iter().any(|x| x.order == i && x.what == a.what));
+    }
+}
+
+fn search(state: &mut State) {
+    let settings = state.order_settings.clone();
+    let Some(o) = state.chart.as_mut().and_then(|c| c.orders.as_mut()) else {
+        return;
+    };
+    let q = o.query.trim().to_lowercase();
+    // Only the matches of a query this one extends may narrow it: the others go.
+    while o
+        .pools
+        .last()
+        .is_some_and(|(before, _)| !q.starts_with(before.as_str()))
+    {
+        o.pools.pop();
+    }
+    let within = o.pools.last().map(|(_, pool)| pool.as_slice());
+    let (hits, pool) = settings.catalog.search_within(&q, within, PICKS);
+    let mut picks: Vec<Pick> = settings
+        .catalog
+        .sets
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| !q.is_empty() && s.name.to_lowercase().contains(&q))
+        .map(|(i, _)| Pick::Set(i))
+        .collect();
+    picks.extend(hits.into_iter().map(Pick::Entry));
+    o.picks = picks;
+    if !q.is_empty() && o.pools.last().is_none_or(|(before, _)| *before != q) {
+        o.pools.push((q, pool));
+    }
+    o.pick_cursor = 0;
+}
+
+/// A key while the orders pane is open; false if it was not the pane's.
+pub(super) fn orders_key(state: &mut State, key: Key, effects: &mut Vec<Effect>) -> bool {
+    let focus = match state.chart.as_ref() {
+        Some(c) if c.view == ChartView::Orders => match &c.orders {
+            Some(o) => o.focus,
+            None => return false,
+        },
+        _ => return false,
+    };
+    if focus == OrdersFocus::Composer {
+        let o = state.chart.as_mut().and_then(|c| c.orders.as_mut());
+        let Some(o) = o else { return false };
+        if crate::workstation::line::edit_at(&mut o.query, &mut state.field_cursor, key) {
+            search(state);
+            return true;
+        }
+        match key.code {
+            KeyCode::Up => {
+                o.pick_cursor = o.pick_cursor.saturating_sub(1);
+                return true;
+            }
+            KeyCode::Down => {
+                o.pick_cursor = (o.pick_cursor + 1).min(o.picks.len().saturating_sub(1));
+                return true;
+            }
+            KeyCode::Enter => {
+                add_pick(state);
+                return true;
+            }
+            _ => {}
+        }
+    }
+    // Keys the pane does not bind do nothing here (the chart's keys do not reach through).
+    if let Some(action) = super::resolve(state, Context::Orders, key) {
+        orders_action(state, action, effects);
+    }
+    true
+}
+
+pub(super) fn orders_action(state: &mut State, action: Action, effects: &mut Vec<Effect>) {
+    let Some(c) = &mut state.chart else { return };
+    let active = active_orders(c).len();
+    let Some(o) = &mut c.orders else { return };
+    match action {
+        Action::NextPane | Action::PreviousPane => {
+            let order = [
+                OrdersFocus::Composer,
+                OrdersFocus::Basket,
+                OrdersFocus::Active,
+            ];
+            let at = order.iter().position(|f| *f == o.focus).unwrap_or(0);
+            let step = if action == Action::NextPane { 1 } else { 2 };
+            o.focus = order[(at + step) % 3];
+        }
+        Action::MoveUp | Action::MoveDown => {
+            let down = action == Action::MoveDown;
+            let (cursor, len) = match o.focus {
+                OrdersFocus::Basket => (&mut o.basket_cursor, o.basket.len()),
+                OrdersFocus::Active => (&mut o.active_cursor, active),
+                OrdersFocus::Composer => (&mut o.pick_cursor, o.picks.len()),
+            };
+            *cursor = if down {
+                (*cursor + 1).min(len.saturating_sub(1))
+            } else {
+                cursor.saturating_sub(1)
+            };
+        }
+        Action::OpenSelected => {
+            if o.focus == OrdersFocus::Basket && o.basket_cursor < o.basket.len() {
+                state.overlay = Some(Overlay::OrderFields {
+                    item: o.basket_cursor,
+                    field: 0,
+                });
+            }
+        }
+        Action::RemoveOrder => match o.focus {
+            OrdersFocus::Basket if o.basket_cursor < o.basket.len() => {
+                o.basket.remove(o.basket_cursor);
+                o.basket_cursor = o.basket_cursor.min(o.basket.len().saturating_sub(1));
+                run_checks(state);
+            }
+            OrdersFocus::Active if o.active_cursor < active => {
+                state.overlay = Some(Overlay::Discontinue {
+                    input: String::new(),
+                });
+            }
+            _ => {}
+        },
+        Action::SignOrders => begin_sign(state),
+        Action::Back => c.view = ChartView::Timeline,
+        other => super::act(state, other, effects),
+    }
+}
+
+/// The chart's active orders as (timeline entry index, `Type/id`, summary).
+pub fn active_orders(c: &ChartState) -> Vec<(usize, String, String)> {
+    c.chart
+        .entries
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| {
+            e.active
+                && matches!(
+                    e.kind,
+                    crate::workstation::chart::Kind::Order
+                        | crate::workstation::chart::Kind::Medication
+                )
+        })
+        .filter_map(|(i, e)| {
+            let source = c.chart.entry_source(i as u32)?;
+            // A draft or held order says so in its own words (`DRAFT: ...`).
+            let line = match crate::workstation::chart::state_mark(&e.status) {
+                Some(_) => e.summary.clone(),
+                None => format!("[active] {}", e.summary),
+            };
+            Some((i, source.to_string(), line))
+        })
+        .collect()
+}
+
+fn add_pick(state: &mut State) {
+    let settings = state.order_settings.clone();
+    let Some(o) = state.chart.as_mut().and_then(|c| c.orders.as_mut()) else {
+        return;
+    };
+    let Some(pick) = o.picks.get(o.pick_cursor).cloned() else {
+        return;
+    };
+    let added = match pick {
+        Pick::Set(i) => basket::expand_set(
+            &settings.catalog.sets[i],
+            &settings.catalog,
+            &settings.knowledge,
+        ),
+        Pick::Entry(hit) => {
+            let entry = &settings.catalog.entries[hit.entry];
+            vec![Item::new(entry, settings.knowledge.medication(&entry.code))]
+        }
+    };
+    let first = o.basket.len();
+    let count = added.len();
+    o.basket.extend(added);
+    o.basket_cursor = first;
+    o.query.clear();
+    o.picks.clear();
+    o.pools.clear();
+    o.focus = OrdersFocus::Basket;
+    run_checks(state);
+    // A single order opens its fields; a set is reviewed in the basket.
+    if count == 1 {
+        state.overlay = Some(Overlay::OrderFields {
+            item: first,
+            field: 0,
+        });
+    }
+}
+
+/// The fields of an item as (label, value) in form order.
+pub fn field_list(item: &Item) -> Vec<(&'static str, String)> {
+    match &item.fields {
+        Fields::Medication(m) => vec![
+            ("dose", m.dose.clone()),
+            ("unit", m.unit.clone()),
+            ("route", m.route.clone()),
+            ("frequency", m.frequency.clone()),
+            ("duration", m.duration_days.clone()),
+            ("as needed", if m.as_needed { "yes" } else { "no" }.into()),
+            ("indication", m.indication.clone()),
+        ],
+        Fields::Test(t) => vec![
+            ("priority", t.priority.clone()),
+            ("reason", t.reason.clone()),
+        ],
+    }
+}
+
+fn field_mut(item: &mut Item, field: usize) -> Option<&mut String> {
+    match &mut item.fields {
+        Fields::Medication(m) => match field {
+            0 => Some(&mut m.dose),
+            1 => Some(&mut m.unit),
+            2 => Some(&mut m.route),
+            3 => Some(&mut m.frequency),
+            4 => Some(&mut m.duration_days),
+            6 => Some(&mut m.indication),
+            _ => None,
+        },
+        Fields::Test(t) => match field {
+            0 => Some(&mut t.priority),
+            1 => Some(&mut t.reason),
+            _ => None,
+        },
+    }
+}
+
+/// Keys in the orders overlays that take text; false if not one of them.
+pub(super) fn overlay_key(state: &mut State, key: Key, effects: &mut Vec<Effect>) -> bool {
+    let Some(overlay) = state.overlay.clone() else {
+        return false;
+    };
+    match overlay {
+        Overlay::OrderFields { item, field } => {
+            let Some(o) = state.chart.as_mut().and_then(|c| c.orders.as_mut()) else {
+                return false;
+            };
+            let Some(it) = o.basket.get_mut(item) else {
+                state.overlay = None;
+                return true;
+            };
+            let n = field_list(it).len();
+            match key.code {
+                KeyCode::Up | KeyCode::BackTab => {
+                    state.overlay = Some(Overlay::OrderFields {
+                        item,
+                        field: field.saturating_sub(1),
+                    })
+                }
+                KeyCode::Down | KeyCode::Tab => {
+                    state.overlay = Some(Overlay::OrderFields {
+                        item,
+                        field: (field + 1).min(n - 1),
+                    })
+                }
+                KeyCode::Enter | KeyCode::Esc => {
+                    state.overlay = None;
+                    run_checks(state);
+                }
+                KeyCode::Backspace => {
+                    if let Some(v) = field_mut(it, field) {
+                        v.pop();
+                    }
+                }
+                _ => {
+                    if let Some(ch) = key.typed_char() {
+                        match (&mut it.fields, field) {
+                            (Fields::Medication(m), 5) => match ch {
+                                'y' | 'Y' => m.as_needed = true,
+                                'n' | 'N' => m.as_needed = false,
+                                ' ' => m.as_needed = !m.as_needed,
+                                _ => {}
+                            },
+                            _ => {
+                                if let Some(v) = field_mut(it, field) {
+                                    v.push(ch);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            true
+        }
+        Overlay::Override {
+            alert,
+            cursor,
+            mut text,
+        } => {
+            match key.code {
+                KeyCode::Up => {
+                    state.overlay = Some(Overlay::Override {
+                        alert,
+                        cursor: cursor.saturating_sub(1),
+                        text,
+                    })
+                }
+                KeyCode::Down => {
+                    state.overlay = Some(Overlay::Override {
+                        alert,
+                        cursor: (cursor + 1).min(OVERRIDE_REASONS.len() - 1),
+                        text,
+                    })
+                }
+                KeyCode::Esc => state.overlay = None,
+                _ if crate::workstation::line::edit_at(&mut text, &mut state.field_cursor, key) => {
+                    state.overlay = Some(Overlay::Override {
+                        alert,
+                        cursor,
+                        text,
+                    });
+                }
+                KeyCode::Enter => {
+                    let reason = if text.trim().is_empty() {
+                        OVERRIDE_REASONS[cursor].to_string()
+                    } else {
+                        text.trim().to_string()
+                    };
+                    if let Some(o) = state.chart.as_mut().and_then(|c| c.orders.as_mut()) {
+                        if let Some(a) = o.alerts.get(alert).cloned() {
+                            if let Some(item) = o.basket.get_mut(a.order) {
+                                item.overrides.push((a, reason));
+                            }
+                        }
+                    }
+                    state.overlay = None;
+                    begin_sign(state);
+                }
+                _ => {
+                    if let Some(ch) = key.typed_char() {
+                        text.push(ch);
+                        state.overlay = Some(Overlay::Override {
+                            alert,
+                            cursor,
+                            text,
+                        });
+                    }
+                }
+            }
+            true
+        }
+        Overlay::Discontinue { mut input } => {
+            match key.code {
+                KeyCode::Esc => state.overlay = None,
+                _ if crate::workstation::line::edit_at(
+                    &mut input,
+                    &mut state.field_cursor,
+                    key,
+                ) =>
+                {
+                    state.overlay = Some(Overlay::Discontinue { input });
+                }
+                KeyCode::Enter if !input.trim().is_empty() => {
+                    state.overlay = None;
+                    if let Some(c) = &mut state.chart {
+                        let context = c.context;
+                        let list = active_orders(c);
+                        if let Some(o) = &mut c.orders {
+                            if let Some((_, reference, _)) = list.get(o.active_cursor) {
+                                o.sending = true;
+                                effects.push(Effect::Discontinue {
+                                    context,
+                                    reference: reference.clone(),
+                                    reason: input.trim().to_string(),
+                                });
+                            }
+                        }
+                    }
+                }
+                _ => {
+                    if let Some(ch) = key.typed_char() {
+                        input.push(ch);
+                        state.overlay = Some(Overlay::Discontinue { input });
+                    }
+                }
+            }
+            true
+        }
+        _ => false,
+    }
+}
+
+/// `s`: fields first, then checks that did not run, then each high-severity alert's override
+/// reason, then the confirm that names the patient.
+pub(super) fn begin_sign(state: &mut State) {
+    run_checks(state);
+    let Some(o) = state.chart.as_ref().and_then(|c| c.orders.as_ref()) else {
+        return;
+    };
+    if o.basket.is_empty() || o.sending {
+        return;
+    }
+    if let Some(i) = o.basket.iter().position(|it| !it.problems().is_empty()) {
+        state.notice = Some(Notice {
+            level: Level::Warning,
+            text: format!(
+                "{} needs: {}",
+                o.basket[i].name,
+                o.basket[i].problems()[0].message
+            ),
+        });
+        state.overlay = Some(Overlay::OrderFields { item: i, field: 0 });
+        return;
+    }
+    if o.checks_error.is_some() && !o.checks_acknowledged {
+        state.overlay = Some(Overlay::AckChecks);
+        return;
+    }
+    let pending = o.alerts.iter().position(|a| {
+        a.needs_override()
+            && !o.basket[a.order]
+                .overrides
+                .iter()
+                .any(|(x, _)| x.what == a.what)
+    });
+    state.overlay = Some(match pending {
+        Some(alert) => Overlay::Override {
+            alert,
+            cursor: 0,
+            text: String::new(),
+        },
+        None => Overlay::ConfirmOrders,
+    });
+}
+
+/// The confirm question for signing the basket.
+pub fn sign_orders_question(state: &State) -> String {
+    let Some(c) = &state.chart else {
+        return String::new();
+    };
+    let n = c.orders.as_ref().map_or(0, |o| o.basket.len());
+    let p = c.chart.patient.clone().unwrap_or_default();
+    format!(
+        "Sign {n} order{} for {} (MRN {})?",
+        if n == 1 { "" } else { "s" },
+        p.display_name(),
+        p.mrn.as_deref().unwrap_or("none")
+    )
+}
+
+/// `y` to the sign question: the transaction goes out.
+/// Orders are never queued for later: offline, the basket stays unsigned, and says why.
+const ORDERS_OFFLINE: &str = "the server cannot be reached: NOTHING was ordered. The basket stays unsigned; sign it when the server is back (orders are never sent later on their own)";
+
+pub(super) fn confirm_sign(state: &mut State, effects: &mut Vec<Effect>) {
+    if state.storage.offline() {
+        if let Some(o) = state.chart.as_mut().and_then(|c| c.orders.as_mut()) {
+            o.error = Some(ORDERS_OFFLINE.into());
+        }
+        state.notice = Some(Notice {
+            level: Level::Warning,
+            text: ORDERS_OFFLINE.into(),
+        });
+        return;
+    }
+    let requester = state.notes.author_json();
+    let cosign = state.access.role() == Some("nurse");
+    let now = crate::fhir::date::instant(state.now_ms);
+    let Some(c) = &mut state.chart else { return };
+    let patient = c.chart.patient.clone().unwrap_or_default();
+    let encounter = c.chart.current_encounter();
+    let context = c.context;
+    let Some(o) = &mut c.orders else { return };
+    let ctx = basket::Context {
+        patient_id: c.patient_id.clone(),
+        patient_name: patient.display_name(),
+        encounter,
+        requester,
+        now,
+        cosign,
+    };
+    o.sending = true;
+    o.error = None;
+    effects.push(Effect::SignOrders {
+        context,
+        bundle: Box::new(basket::transaction(&o.basket, &ctx)),
+    });
+}
+
+pub(super) fn ack_checks(state: &mut State) {
+    if let Some(o) = state.chart.as_mut().and_then(|c| c.orders.as_mut()) {
+        o.checks_acknowledged = true;
+    }
+    begin_sign(state);
+}
+
+/// The answer to a sign or a discontinue: on success the chart reloads to show it.
+pub(super) fn sent(
+    state: &mut State,
+    context: u64,
+    result: Result<Value, FetchError>,
+    signed: bool,
+    effects: &mut Vec<Effect>,
+) {
+    let Some(c) = &mut state.chart else { return };
+    if c.context != context {
+        state.dropped_stale += 1;
+        return;
+    }
+    let who = c
+        .chart
+        .patient
+        .as_ref()
+        .map(|p| {
+            format!(
+                "{} (MRN {})",
+                p.display_name(),
+                p.mrn.as_deref().unwrap_or("none")
+            )
+        })
+        .unwrap_or_default();
+    let nurse = state.access.role() == Some("nurse");
+    let Some(o) = &mut c.orders else { return };
+    o.sending = false;
+    match result {
+        Ok(_) => {
+            let text = if signed && nurse {
+                let n = o.basket.len();
+                o.basket.clear();
+                o.alerts.clear();
+                o.checks_acknowledged = false;
+                format!(
+                    "{} filed for {who}; medication orders are drafts awaiting a physician's co-signature",
+                    crate::workstation::count(n, "order", "orders")
+                )
+            } else if signed {
+                let n = o.basket.len();
+                o.basket.clear();
+                o.alerts.clear();
+                o.checks_acknowledged = false;
+                format!(
+                    "{} signed for {who}",
+                    crate::workstation::count(n, "order", "orders")
+                )
+            } else {
+                format!("order discontinued for {who}")
+            };
+            state.notice = Some(Notice {
+                level: Level::Info,
+                text,
+            });
+            // Reload so the new orders (with their server ids) show in the chart.
+            let orders = c.orders.take();
+            super::act(state, Action::RefreshChart, effects);
+            if let Some(c) = &mut state.chart {
+                c.orders = orders;
+                c.view = ChartView::Orders;
+            }
+        }
+        Err(e) if signed && super::super::offline::is_offline(&e) => {
+            o.error = Some(ORDERS_OFFLINE.into());
+            effects.push(Effect::Probe);
+            state.storage.probe_pending = true;
+            state.storage.offline_since.get_or_insert(state.now_ms);
+        }
+        Err(e) => {
+            o.error = Some(if signed {
+                format!("not signed: {e}. Nothing was filed; the basket is kept")
+            } else {
+                format!("not discontinued: {e}")
+            });
+        }
+    }
+}

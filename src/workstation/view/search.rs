@@ -1,0 +1,254 @@
+//! The patient search screen: the query, then rows that tell two John Smiths apart.
+
+use ratatui::Frame;
+use ratatui::layout::{Position, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use super::{cell, fit, pane, spinner, status_line, styled};
+use crate::workstation::action::Action;
+use crate::workstation::layout;
+use crate::workstation::state::{Row, SearchFocus, SearchStatus, State};
+use crate::workstation::theme::Theme;
+
+const NAME_W: usize = 22;
+const SEX_W: usize = 2;
+const DOB_W: usize = 17;
+const MRN_W: usize = 10;
+
+pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let areas = layout::search(area);
+    let s = &state.search;
+    let input_focus = s.focus == SearchFocus::Input && state.overlay.is_none();
+    let title = Line::from(vec![styled(
+        " Find patient: name, MRN or date of birth ",
+        theme.title,
+    )]);
+    let input = pane(title, input_focus, state, theme);
+    let inner = input.inner(areas.input);
+    let shown = fit(&s.query, inner.width.saturating_sub(3) as usize);
+    frame.render_widget(
+        Paragraph::new(Line::from(vec![
+            styled("> ", theme.key),
+            Span::raw(shown.clone()),
+        ]))
+        .block(input),
+        areas.input,
+    );
+    if input_focus {
+        let col = crate::workstation::line::cursor_column(&shown, state.field_cursor);
+        let x = inner.x + 2 + col as u16;
+        frame.set_cursor_position(Position::new(
+            x.min(inner.right().saturating_sub(1)),
+            inner.y,
+        ));
+    }
+
+    let rows = s.shown();
+    let heading = match &s.status {
+        SearchStatus::Recent => " Recent patients ".to_string(),
+        SearchStatus::Typing => " Results ".to_string(),
+        SearchStatus::Searching => format!(" Searching {} ", spinner(state)),
+        SearchStatus::Done => format!(
+            " {} ",
+            crate::workstation::count(rows.len(), "patient", "patients")
+        ),
+        SearchStatus::NoMatch | SearchStatus::Failed(_) | SearchStatus::Hint(_) => {
+            " Results ".to_string()
+        }
+    };
+    let list = pane(
+        Line::from(styled(heading, theme.title)),
+        s.focus == SearchFocus::List,
+        state,
+        theme,
+    );
+    let inner = list.inner(areas.list);
+    frame.render_widget(list, areas.list);
+    let width = inner.width as usize;
+    let mut lines: Vec<Line> = Vec::new();
+    if rows.is_empty() {
+        let (text, style) = match &s.status {
+            SearchStatus::Recent => (
+                "No recent patients. Type a name (smith john), an MRN (0012345) or a date of \
+                 birth (1956-03-14, 14/03/1956, 1956)."
+                    .to_string(),
+                theme.dim,
+            ),
+            SearchStatus::Typing | SearchStatus::Searching | SearchStatus::Done => {
+                (String::new(), theme.dim)
+            }
+            SearchStatus::NoMatch => (
+                format!(
+                    "No patient matches \"{}\". Check the spelling, or search by MRN or date of \
+                     birth.",
+                    s.query.trim()
+                ),
+                theme.warning,
+            ),
+            SearchStatus::Hint(h) => (h.clone(), theme.dim),
+            SearchStatus::Failed(e) => (format!("Search failed: {e}"), theme.error),
+        };
+        for chunk in wrap(&text, width) {
+            lines.push(Line::from(styled(chunk, style)));
+        }
+    } else {
+        lines.push(Line::from(styled(
+            fit(
+                &format!(
+                    "{}{}{}{}{}",
+                    cell("Name", NAME_W + 1),
+                    cell("Sex", SEX_W + 2),
+                    cell("DOB (age)", DOB_W + 1),
+                    cell("MRN", MRN_W + 1),
+                    "Location / last visit"
+                ),
+                width,
+            ),
+            theme.dim,
+        )));
+        let visible = inner.height.saturating_sub(1) as usize;
+        for (i, row) in rows.iter().enumerate().skip(s.scroll).take(visible) {
+            lines.push(row_line(state, theme, row, i == s.cursor, width));
+        }
+    }
+    frame.render_widget(Paragraph::new(lines), inner);
+
+    let left = vec![styled(
+        format!("Server {}", state.display.server),
+        theme.dim,
+    )];
+    status_line(
+        state,
+        theme,
+        frame,
+        areas.status,
+        left,
+        &[
+            (Action::OpenSelected, "open"),
+            (Action::NextPane, "list"),
+            (Action::ShowHelp, "help"),
+            (Action::Quit, "quit"),
+            (Action::OpenPalette, "commands"),
+        ],
+    );
+}
+
+/// A location cut to `room` columns by dropping what is in brackets first: `Ward 4A
+/// (Cardiology), Bed 4A-01` becomes `Ward 4A, Bed 4A-01`, so the bed stays in view.
+fn short_location(location: &str, room: usize) -> String {
+    if location.chars().count() <= room {
+        return location.to_string();
+    }
+    let mut out = String::new();
+    let mut depth = 0usize;
+    for c in location.chars() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth = depth.saturating_sub(1),
+            _ if depth == 0 => out.push(c),
+            _ => {}
+        }
+    }
+    let out = out.split_whitespace().collect::<Vec<_>>().join(" ");
+    out.replace(" ,", ",")
+}
+
+fn row_line(
+    state: &State,
+    theme: &Theme,
+    row: &Row,
+    selected: bool,
+    width: usize,
+) -> Line<'static> {
+    let p = &row.patient;
+    let name = p.display_name();
+    let mut spans: Vec<Span> = Vec::new();
+    // The name with matched characters highlighted, cut to its column.
+    let chars: Vec<char> = name.chars().collect();
+    let shown = chars.len().min(NAME_W);
+    for (i, c) in chars.iter().take(shown).enumerate() {
+        let style = if row.matched.contains(&i) {
+            theme.matched
+        } else {
+            theme.base
+        };
+        spans.push(Span::styled(c.to_string(), style));
+    }
+    if chars.len() > NAME_W {
+        if let Some(last) = spans.last_mut() {
+            *last = Span::styled("…", theme.base);
+        }
+    }
+    let sex = match p.sex.as_str() {
+        "male" => "M",
+        "female" => "F",
+        "other" => "O",
+        _ => "U",
+    };
+    // The age column shows the age at death for a patient who died (marked DECEASED).
+    let dob = match (&p.birth_text, p.age(state.display.today)) {
+        (Some(b), Some(a)) => format!("{b} ({a})"),
+        (Some(b), None) => b.clone(),
+        _ => "DOB unknown".into(),
+    };
+    let rest = format!(
+        "{}{}{}{}",
+        " ".repeat(NAME_W + 1 - shown),
+        cell(sex, SEX_W + 2),
+        cell(&dob, DOB_W + 1),
+        cell(p.mrn.as_deref().unwrap_or("-"), MRN_W + 1),
+    );
+    spans.push(Span::raw(rest));
+    let room = width.saturating_sub(NAME_W + 1 + SEX_W + 2 + DOB_W + 1 + MRN_W + 1);
+    if p.deceased {
+        let mark = fit("DECEASED ", room);
+        spans.push(Span::styled(mark, theme.warning));
+    }
+    let room = room.saturating_sub(if p.deceased { 9 } else { 0 });
+    if let Some(loc) = row.location.as_deref() {
+        spans.push(Span::raw(fit(&short_location(loc, room), room)));
+    }
+    let mut line = Line::from(spans);
+    if selected {
+        let style = if state.search.focus == SearchFocus::List {
+            theme.selected
+        } else {
+            theme.selected_unfocused
+        };
+        line = line.patch_style(style);
+        // Selection spans the whole row.
+        let used: usize = line.spans.iter().map(|s| s.content.chars().count()).sum();
+        if used < width {
+            line.spans
+                .push(Span::styled(" ".repeat(width - used), style));
+        }
+    }
+    line
+}
+
+/// Word-wraps `text` to `width` columns.
+pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(10);
+    let mut out = Vec::new();
+    for para in text.split('\n') {
+        let mut line = String::new();
+        for word in para.split(' ') {
+            let need = line.chars().count() + word.chars().count() + usize::from(!line.is_empty());
+            if need > width && !line.is_empty() {
+                out.push(std::mem::take(&mut line));
+            }
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            line.push_str(word);
+            while line.chars().count() > width {
+                let head: String = line.chars().take(width).collect();
+                line = line.chars().skip(width).collect();
+                out.push(head);
+            }
+        }
+        out.push(line);
+    }
+    out
+}
