@@ -77,6 +77,7 @@ pub struct Cli {
     allow_insecure: bool,
     /// The key file (mode 0600) of an encrypted server database [or BEDSIDE_DB_KEY_FILE, or
     /// the key itself in BEDSIDE_DB_KEY]
+    #[cfg(feature = "server")]
     #[arg(long, global = true, value_name = "FILE")]
     key_file: Option<PathBuf>,
     /// Colour theme: default, light, high-contrast, mono, or themes/NAME.toml in the config directory

@@ -41,6 +41,12 @@ pub enum FetchError {
 }
 
 impl FetchError {
+    /// True when the server could not be reached or did not answer in time: the request may
+    /// not have arrived (offline work decides from this).
+    pub fn is_unreachable(&self) -> bool {
+        matches!(self, FetchError::Unreachable(_) | FetchError::Timeout(_))
+    }
+
     /// True when the server refused because the patient's record is restricted and needs
     /// break-the-glass.
     pub fn is_restricted(&self) -> bool {

@@ -360,11 +360,6 @@ impl Runner {
                 status,
                 author,
             } => {
-                let queue = self
-                    .drafts
-                    .as_ref()
-                    .filter(|w| w.outbox.is_some())
-                    .map(|w| w.jobs.clone());
                 tokio::spawn(async move {
                     let now = crate::fhir::date::instant(crate::fhir::date::now_ms());
                     let mut draft = *draft;
@@ -383,26 +378,14 @@ impl Runner {
                                 .await
                         }
                     };
-                    match (result, queue) {
-                        (Err(e), Some(queue)) if is_offline(&e) => {
-                            // Not reached: the note goes to the outbox (sent when the server
-                            // is back; the conditional create files it once even if this
-                            // attempt did arrive).
-                            let _ = tx.send(Msg::Connectivity(false));
-                            let _ = queue.send(DraftJob::Queue {
-                                context,
-                                item: Box::new(outbox_item(draft, status, &author)),
-                            });
-                        }
-                        (result, _) => {
-                            let _ = tx.send(Msg::NoteSent {
-                                context,
-                                draft_id: draft.id,
-                                status,
-                                result,
-                            });
-                        }
-                    }
+                    // What to do when the server was not reached is `update`'s to decide.
+                    let _ = tx.send(Msg::NoteSent {
+                        context,
+                        draft: Box::new(draft),
+                        status,
+                        author,
+                        result,
+                    });
                 });
             }
             Effect::SignOrders { context, bundle } => {
@@ -543,7 +526,6 @@ impl Runner {
                 password,
                 code,
                 replace,
-                same_user,
             } => {
                 let storage = self.storage.clone();
                 tokio::spawn(async move {
@@ -551,8 +533,8 @@ impl Runner {
                     // and the old one is revoked on the server.
                     let old = if replace { client.token() } else { None };
                     let result = client.login(&username, &password, code.as_deref()).await;
-                    match (result, storage) {
-                        (Ok(user), storage) => {
+                    match result {
+                        Ok(user) => {
                             if let Some(old) = old {
                                 client.revoke(old).await;
                             }
@@ -562,37 +544,48 @@ impl Runner {
                                 let _ = tx.send(Msg::VaultOpened(opened));
                             }
                         }
-                        (Err(crate::workstation::client::LoginError::Fetch(e)), Some(cfg))
-                            if is_offline(&e) =>
-                        {
-                            // The server cannot be reached: the password is checked against
-                            // this terminal's key file instead, for reading cached charts.
-                            match offline::open_offline(cfg, username, password).await {
-                                Ok(unlocked) => {
-                                    if !same_user {
-                                        // Another user's token must not be used for this one.
-                                        client.set_token(None);
-                                    }
-                                    let user = unlocked.offline_user.clone();
-                                    let _ = tx.send(Msg::Connectivity(false));
-                                    if let Some(user) = user {
-                                        let _ = tx.send(Msg::SignedIn(Ok(user)));
-                                    }
-                                    let _ = tx.send(Msg::VaultOpened(Ok(unlocked)));
-                                }
-                                Err(message) => {
-                                    let _ = tx.send(Msg::SignedIn(Err(
-                                        crate::workstation::client::LoginError::Refused(message),
-                                    )));
-                                }
-                            }
-                        }
-                        (result, _) => {
-                            let _ = tx.send(Msg::SignedIn(result));
+                        // Not reached: whether to sign in offline is `update`'s decision.
+                        Err(e) => {
+                            let _ = tx.send(Msg::SignedIn(Err(e)));
                         }
                     }
                 });
             }
+            Effect::OpenOffline {
+                username,
+                password,
+                same_user,
+                unreachable,
+            } => match self.storage.clone() {
+                Some(cfg) => {
+                    tokio::spawn(async move {
+                        match offline::open_offline(cfg, username, password).await {
+                            Ok(unlocked) => {
+                                if !same_user {
+                                    // Another user's token must not be used for this one.
+                                    client.set_token(None);
+                                }
+                                let user = unlocked.offline_user.clone();
+                                let _ = tx.send(Msg::Connectivity(false));
+                                if let Some(user) = user {
+                                    let _ = tx.send(Msg::SignedIn(Ok(user)));
+                                }
+                                let _ = tx.send(Msg::VaultOpened(Ok(unlocked)));
+                            }
+                            Err(message) => {
+                                let _ = tx.send(Msg::SignedIn(Err(
+                                    crate::workstation::client::LoginError::Refused(message),
+                                )));
+                            }
+                        }
+                    });
+                }
+                None => {
+                    let _ = tx.send(Msg::SignedIn(Err(
+                        crate::workstation::client::LoginError::Fetch(unreachable),
+                    )));
+                }
+            },
             Effect::OpenVault { secret } => match self.storage.clone() {
                 Some(cfg) => {
                     tokio::spawn(async move {

@@ -42,7 +42,7 @@ pub struct StorageConfig {
 
 /// The server could not be reached (as opposed to an answer that says no).
 pub fn is_offline(e: &FetchError) -> bool {
-    matches!(e, FetchError::Unreachable(_) | FetchError::Timeout(_))
+    e.is_unreachable()
 }
 
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Option<T> {

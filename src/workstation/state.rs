@@ -83,11 +83,14 @@ pub enum Msg {
         context: u64,
         result: Result<Value, FetchError>,
     },
-    /// The server's answer to signing or saving a note.
+    /// The server's answer to signing or saving a note, with the note as it was sent (so
+    /// that `update` can put it in the outbox when the server could not be reached).
     NoteSent {
         context: u64,
-        draft_id: String,
+        draft: Box<Draft>,
         status: DocStatus,
+        /// The author the note was sent under, as a FHIR Reference.
+        author: Value,
         result: Result<Value, FetchError>,
     },
     /// The answer to an electronic signature check: `Ok(true)` when it was checked on this
@@ -339,8 +342,16 @@ pub enum Effect {
         code: Option<String>,
         /// The previous user's token, revoked once the new one is held (switching user).
         replace: bool,
-        /// Unlocking for the user already signed in (offline, their token is kept).
+    },
+    /// The server could not be reached for a sign-in: check the password against this
+    /// terminal's key file instead, for reading cached charts (`update` decides to try).
+    OpenOffline {
+        username: String,
+        password: String,
+        /// Unlocking for the user already signed in: their token is kept; anyone else's goes.
         same_user: bool,
+        /// What the sign-in got, reported again if this terminal keeps no offline data.
+        unreachable: FetchError,
     },
     /// Replace a one-time password with the user's own, and sign in with it.
     ChangePassword {

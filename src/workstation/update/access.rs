@@ -82,17 +82,9 @@ pub(super) fn form_key(state: &mut State, key: Key, effects: &mut Vec<Effect>) {
             } else {
                 form.busy = true;
                 form.error = None;
-                let username = form.username.trim().to_lowercase();
-                let same_user = form.mode == FormMode::Unlock
-                    && state
-                        .access
-                        .user
-                        .as_ref()
-                        .is_some_and(|u| u.username == username);
                 // Kept until the answer: a one-time password is needed again to replace it.
                 form.current = form.password.clone();
                 effects.push(Effect::Login {
-                    same_user,
                     username: form.username.trim().to_lowercase(),
                     password: std::mem::take(&mut form.password),
                     code: form.needs_code.then(|| std::mem::take(&mut form.code)),
@@ -254,6 +246,30 @@ pub(super) fn signed_in(
     let Some(form) = &mut state.access.form else {
         return;
     };
+    if let Err(LoginError::Fetch(e)) = &result
+        && e.is_unreachable()
+        && state.storage.enabled
+        && form.mode != FormMode::NewPassword
+        && !form.current.is_empty()
+    {
+        // The server cannot be reached: the password is checked against this terminal's key
+        // file instead, for reading cached charts. The form stays busy until that answers.
+        let username = form.username.trim().to_lowercase();
+        let same_user = form.mode == FormMode::Unlock
+            && state
+                .access
+                .user
+                .as_ref()
+                .is_some_and(|u| u.username == username);
+        effects.push(Effect::OpenOffline {
+            username,
+            password: std::mem::take(&mut form.current),
+            same_user,
+            unreachable: e.clone(),
+        });
+        state.dirty = true;
+        return;
+    }
     form.busy = false;
     match result {
         Ok(user) => {

@@ -359,14 +359,25 @@ fn update_inner(state: &mut State, msg: Msg) -> Vec<Effect> {
         }
         Msg::NoteSent {
             context,
-            draft_id,
+            draft,
             status,
+            author,
             result,
         } => {
-            if result.is_ok() {
-                offline::connectivity(state, true, &mut effects);
+            match &result {
+                Ok(_) => offline::connectivity(state, true, &mut effects),
+                Err(e) if e.is_unreachable() => {
+                    offline::connectivity(state, false, &mut effects);
+                }
+                Err(_) => {}
             }
-            notes::note_sent(state, context, draft_id, status, result, &mut effects);
+            let sent = notes::Sent {
+                context,
+                draft,
+                status,
+                author,
+            };
+            notes::note_sent(state, sent, result, &mut effects);
             state.dirty = true;
         }
         Msg::VaultOpened(result) => access::vault_opened(state, result, &mut effects),

@@ -370,15 +370,41 @@ pub(super) fn note_not_queued(state: &mut State, context: u64, error: String) {
     state.dirty = true;
 }
 
-/// The server's answer to a send.
+/// A note as it was sent, back with the server's answer.
+pub(super) struct Sent {
+    pub context: u64,
+    pub draft: Box<Draft>,
+    pub status: DocStatus,
+    pub author: Value,
+}
+
+/// The server's answer to a send. When the server could not be reached, the note goes to the
+/// outbox (sent when the server is back; the conditional create files it once even if this
+/// attempt did arrive), whether or not its chart is still open.
 pub(super) fn note_sent(
     state: &mut State,
-    context: u64,
-    draft_id: String,
-    status: DocStatus,
+    sent: Sent,
     result: Result<Value, FetchError>,
     effects: &mut Vec<Effect>,
 ) {
+    let Sent {
+        context,
+        draft,
+        status,
+        author,
+    } = sent;
+    if let Err(e) = &result
+        && e.is_unreachable()
+    {
+        effects.push(Effect::QueueNote {
+            context,
+            draft,
+            status,
+            author,
+        });
+        return;
+    }
+    let draft_id = draft.id;
     let rows = timeline_rows(state.size);
     let current = state.chart.as_ref().is_some_and(|c| c.context == context);
     if !current {

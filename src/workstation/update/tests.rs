@@ -3,6 +3,8 @@
 use super::*;
 use crate::workstation::client::FetchError;
 use crate::workstation::keymap::Keymap;
+use crate::workstation::notes::document::DocStatus;
+use crate::workstation::notes::drafts::Draft;
 use crate::workstation::state::Display;
 use crossterm::event::{KeyEvent, KeyEventState};
 use ratatui::layout::Rect;
@@ -1052,4 +1054,178 @@ fn fields_take_the_line_editing_keys() {
     }
     key(&mut s, "ctrl-u");
     assert!(matches!(&s.overlay, Some(Overlay::Palette { input, .. }) if input.is_empty()));
+}
+
+/// A chart with a signed note on its way to the server: the `SendNote` effect's parts.
+fn sending_a_note(s: &mut State) -> (u64, Box<Draft>, DocStatus, Value) {
+    s.storage.enabled = true;
+    s.storage.open = true;
+    s.notes = Arc::new(NoteSettings {
+        templates: crate::workstation::notes::templates(None).0,
+        ..Default::default()
+    });
+    open_chart(s, vec![patient("p", "Doe")]);
+    let mut effects = Vec::new();
+    notes::create_note(s, 0, None, &mut effects);
+    effects.clear();
+    notes::confirm_send(s, DocStatus::Final, &mut effects);
+    let sent = effects.into_iter().find_map(|e| match e {
+        Effect::SendNote {
+            context,
+            draft,
+            status,
+            author,
+        } => Some((context, draft, status, author)),
+        _ => None,
+    });
+    sent.expect("signing sends the note")
+}
+
+#[test]
+fn a_note_the_server_did_not_get_goes_to_the_outbox_even_after_its_chart_closed() {
+    for close_first in [false, true] {
+        let mut s = state();
+        let (context, draft, status, author) = sending_a_note(&mut s);
+        if close_first {
+            s.chart = None;
+        }
+        let effects = update(
+            &mut s,
+            Msg::NoteSent {
+                context,
+                draft: draft.clone(),
+                status,
+                author: author.clone(),
+                result: Err(FetchError::Timeout(30)),
+            },
+        );
+        // `update` decides: into the outbox, and the terminal now knows it is offline.
+        assert!(
+            effects.contains(&Effect::QueueNote {
+                context,
+                draft,
+                status,
+                author
+            }),
+            "{effects:?}"
+        );
+        assert!(s.storage.offline());
+    }
+}
+
+#[test]
+fn a_note_the_server_refused_stays_in_the_editor_and_is_not_queued() {
+    let mut s = state();
+    let (context, draft, status, author) = sending_a_note(&mut s);
+    let effects = update(
+        &mut s,
+        Msg::NoteSent {
+            context,
+            draft,
+            status,
+            author,
+            result: Err(FetchError::Forbidden("no".into())),
+        },
+    );
+    assert!(
+        !effects
+            .iter()
+            .any(|e| matches!(e, Effect::QueueNote { .. } | Effect::DeleteDraft(_))),
+        "{effects:?}"
+    );
+    assert!(!s.storage.offline());
+    let note = s.chart.as_ref().and_then(|c| c.note.as_ref()).unwrap();
+    assert!(note.sending.is_none() && note.error.is_some());
+}
+
+/// A sign-in form with `username` and `password` submitted: the effects of Enter.
+fn signing_in(s: &mut State, mode: FormMode, username: &str, password: &str) -> Vec<Effect> {
+    s.access.form = Some(SignInForm::new(mode, ""));
+    if mode == FormMode::SignIn {
+        typed(s, username);
+        key(s, "tab");
+    } else if let Some(form) = &mut s.access.form {
+        form.username = username.into();
+        form.field = 1;
+    }
+    typed(s, password);
+    key(s, "enter")
+}
+
+#[test]
+fn a_sign_in_the_server_did_not_answer_is_checked_on_this_terminal() {
+    use crate::workstation::client::LoginError;
+    let unreachable = FetchError::Unreachable("connection refused".into());
+    let mut s = state();
+    s.storage.enabled = true;
+    let effects = signing_in(&mut s, FormMode::SignIn, "Doc", "lantern orchard");
+    assert!(effects.iter().any(|e| matches!(e, Effect::Login { .. })));
+    let effects = update(
+        &mut s,
+        Msg::SignedIn(Err(LoginError::Fetch(unreachable.clone()))),
+    );
+    assert_eq!(
+        effects,
+        vec![Effect::OpenOffline {
+            username: "doc".into(),
+            password: "lantern orchard".into(),
+            same_user: false,
+            unreachable: unreachable.clone(),
+        }]
+    );
+    let form = s.access.form.as_ref().expect("still signing in");
+    assert!(form.busy && form.current.is_empty() && form.error.is_none());
+
+    // Unlocking for the user already signed in keeps their token.
+    let mut s = state();
+    s.storage.enabled = true;
+    s.access.signed_in = true;
+    s.access.user = Some(crate::workstation::client::SignedIn {
+        username: "doc".into(),
+        name: "Doc".into(),
+        role: "physician".into(),
+        practitioner: None,
+    });
+    signing_in(&mut s, FormMode::Unlock, "doc", "lantern orchard");
+    let effects = update(
+        &mut s,
+        Msg::SignedIn(Err(LoginError::Fetch(FetchError::Timeout(10)))),
+    );
+    assert!(
+        matches!(
+            &effects[..],
+            [Effect::OpenOffline {
+                same_user: true,
+                ..
+            }]
+        ),
+        "{effects:?}"
+    );
+}
+
+#[test]
+fn a_sign_in_is_not_tried_offline_when_refused_or_when_nothing_is_kept_here() {
+    use crate::workstation::client::LoginError;
+    // Nothing kept on this terminal: the failure is shown, nothing else is tried.
+    let mut s = state();
+    signing_in(&mut s, FormMode::SignIn, "doc", "lantern orchard");
+    let effects = update(
+        &mut s,
+        Msg::SignedIn(Err(LoginError::Fetch(FetchError::Unreachable("x".into())))),
+    );
+    assert!(effects.is_empty(), "{effects:?}");
+    let form = s.access.form.as_ref().unwrap();
+    assert!(!form.busy && form.error.as_deref().unwrap().contains("cannot reach"));
+    // The server answered no: a refusal is never retried against the key file.
+    let mut s = state();
+    s.storage.enabled = true;
+    signing_in(&mut s, FormMode::SignIn, "doc", "wrong password");
+    let effects = update(
+        &mut s,
+        Msg::SignedIn(Err(LoginError::Refused(
+            "wrong username or password".into(),
+        ))),
+    );
+    assert!(effects.is_empty(), "{effects:?}");
+    assert!(!s.access.form.as_ref().unwrap().busy);
 }
