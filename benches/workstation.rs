@@ -614,7 +614,7 @@ async fn open_chart(base: &str, token: &str, runs: usize) {
 /// The chart cache (4): writing a 2,000-resource chart (serialize, seal, store, evict), and
 /// opening it from the cache to a drawn first screen (read, unseal, parse, build, draw).
 async fn cached_chart(base: &str, token: &str, charts: &[Vec<Value>], runs: usize) {
-    use bedside::workstation::offline::StorageConfig;
+    use bedside::workstation::runtime::offline::StorageConfig;
     use bedside::workstation::vault::cache::{CacheSettings, ChartCache};
     use bedside::workstation::vault::{Kdf, Vault};
     let home = tempfile::tempdir().unwrap();

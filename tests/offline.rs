@@ -10,7 +10,7 @@ use std::time::Duration;
 use bedside::server::seed::{Depth, SeedOptions};
 use bedside::workstation::app::Options;
 use bedside::workstation::headless::{Headless, test_display};
-use bedside::workstation::offline::StorageConfig;
+use bedside::workstation::runtime::offline::StorageConfig;
 use bedside::workstation::state::{ChartView, Msg, Overlay, State};
 use bedside::workstation::vault::cache::{CacheSettings, ChartCache};
 use bedside::workstation::vault::outbox::State as Sent;

@@ -99,7 +99,7 @@ pub(super) fn storage(
     server_id: &str,
     config: &crate::config::Config,
     warnings: &mut Vec<String>,
-) -> Option<crate::workstation::offline::StorageConfig> {
+) -> Option<crate::workstation::runtime::offline::StorageConfig> {
     let (site, _) = crate::config::load(&crate::config::site_config_path());
     let (settings, mut problems) =
         crate::workstation::vault::cache::cache_settings(&site.cache, &config.cache);
@@ -107,7 +107,7 @@ pub(super) fn storage(
     let local = std::env::var("USER")
         .or_else(|_| std::env::var("LOGNAME"))
         .unwrap_or_else(|_| "user".into());
-    Some(crate::workstation::offline::StorageConfig {
+    Some(crate::workstation::runtime::offline::StorageConfig {
         vault_root: crate::paths::vault_root().ok()?,
         cache_root: crate::paths::cache_root().ok()?,
         server_id: server_id.to_string(),

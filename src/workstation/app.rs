@@ -14,9 +14,9 @@ use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
 use crate::workstation::client::{FhirClient, SignedIn, Transport};
 
-use super::effects::Runner;
 use super::keymap::Keymap;
 use super::recent::RecentStore;
+use super::runtime::Runner;
 use super::state::{Display, Msg, NoteSettings, State};
 use super::theme::{self, Depth, Theme, Themes};
 use super::update::update;
@@ -53,7 +53,7 @@ pub struct Options {
     /// What needs an electronic signature (config.toml `signing`).
     pub signing: crate::config::Signing,
     /// Where offline data (cache, outbox, drafts) lives; none: nothing is kept on disk.
-    pub storage: Option<super::offline::StorageConfig>,
+    pub storage: Option<super::runtime::offline::StorageConfig>,
     /// The password of the user signed in before start (the demo), to open their vault.
     pub vault_secret: Option<String>,
     /// A vault opened by the caller (tests).
@@ -160,7 +160,7 @@ impl App {
         {
             let tx = tx.clone();
             tokio::spawn(async move {
-                let opened = super::offline::open_after_sign_in(cfg, user, secret).await;
+                let opened = super::runtime::offline::open_after_sign_in(cfg, user, secret).await;
                 let _ = tx.send(Msg::VaultOpened(opened));
             });
         }

@@ -104,12 +104,6 @@ pub enum Msg {
     SignedIn(Result<SignedIn, LoginError>),
     /// Time to check whether the terminal has been idle long enough to lock.
     IdleCheck,
-    /// The chart's patient is restricted (or the user is support staff): clinical content
-    /// needs break-the-glass. The banner has been sent; nothing else was loaded.
-    ChartRestricted {
-        context: u64,
-        restricted: bool,
-    },
     /// The answer to a break-the-glass request.
     GlassBroken {
         context: u64,
@@ -328,13 +322,23 @@ pub enum Effect {
     SaveRecent {
         patient_ids: Vec<String>,
     },
+    /// Show the cached copy (when `from_cache`) and fetch the patient's record; `update`
+    /// decides on the record (`Msg::ChartPatient`) whether the rest is loaded.
     OpenChart {
         context: u64,
         patient_id: String,
-        /// Check for a restricted record first (false once the glass is broken).
-        check: bool,
-        /// The user is support staff: clinical content needs break-the-glass on any chart.
-        support: bool,
+        from_cache: bool,
+    },
+    /// Load the rest of the chart (or the server's changes to the cached copy); keep the
+    /// complete chart in the cache only when `keep`.
+    LoadChartBody {
+        context: u64,
+        patient_id: String,
+        keep: bool,
+    },
+    /// Remove a patient's chart from this terminal's cache.
+    EvictCached {
+        patient_id: String,
     },
     Login {
         username: String,
@@ -632,6 +636,22 @@ impl NoteState {
     }
 }
 
+/// How a chart is being opened.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Opening {
+    /// Check for a restricted record first (false once the glass is broken).
+    pub check: bool,
+    /// The user is support staff: clinical content needs break-the-glass on any chart.
+    pub support: bool,
+}
+
+impl Opening {
+    /// Nothing clinical is shown, from the server or the cache, until the glass is broken.
+    pub fn withholds(self) -> bool {
+        self.check && self.support
+    }
+}
+
 #[derive(Debug)]
 pub struct ChartState {
     /// The patient-context generation every request for this chart carries.
@@ -657,6 +677,8 @@ pub struct ChartState {
     /// Clinical content withheld until the glass is broken: `true` for a restricted record,
     /// `false` for support staff (who see demographics only).
     pub withheld: Option<bool>,
+    /// How the chart is being opened: what `update` decides on when the record arrives.
+    pub opening: Opening,
     /// Shown from the cache, fetched from the server at this time (ms): until the server's
     /// changes are merged in, or for as long as the server cannot be reached.
     pub cached: Option<i64>,
@@ -693,6 +715,7 @@ impl ChartState {
             note: None,
             orders: None,
             withheld: None,
+            opening: Opening::default(),
             cached: None,
             review: Vec::new(),
             namesakes: None,

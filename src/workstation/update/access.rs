@@ -396,31 +396,6 @@ pub(super) fn idle_check(state: &mut State, effects: &mut Vec<Effect>) {
     }
 }
 
-/// The chart's clinical content needs break-the-glass: ask for a reason.
-pub(super) fn chart_restricted(state: &mut State, context: u64, restricted: bool) {
-    let Some(c) = state.chart.as_mut().filter(|c| c.context == context) else {
-        state.dropped_stale += 1;
-        return;
-    };
-    c.loading = false;
-    c.withheld = Some(restricted);
-    if c.cached.take().is_some() {
-        // Nothing shown from a cached copy of a chart that now needs emergency access.
-        let patient = c.chart.patient.clone();
-        c.chart = crate::workstation::chart::Chart::for_patient(&c.patient_id);
-        c.chart.patient = patient;
-        c.visible.clear();
-        c.cursor = 0;
-        c.scroll = 0;
-    }
-    c.chart.allergy_load = Some(crate::workstation::chart::AllergyLoad::Withheld { restricted });
-    state.overlay = Some(Overlay::Prompt {
-        kind: PromptKind::BreakGlass,
-        input: String::new(),
-    });
-    state.dirty = true;
-}
-
 /// The reason typed for break-the-glass.
 pub(super) fn break_glass(state: &mut State, reason: String, effects: &mut Vec<Effect>) {
     let Some(c) = &state.chart else { return };
@@ -454,12 +429,7 @@ pub(super) fn glass_broken(
             c.grant_until = until;
             c.loading = true;
             c.chart.allergy_load = Some(crate::workstation::chart::AllergyLoad::Loading);
-            effects.push(Effect::OpenChart {
-                context,
-                patient_id: c.patient_id.clone(),
-                check: false,
-                support: false,
-            });
+            effects.push(super::opening::open(c, false, false));
             state.notice = Some(Notice {
                 level: Level::Warning,
                 text: "emergency access granted for a limited time; it is audited and reviewed"

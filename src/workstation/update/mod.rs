@@ -5,6 +5,7 @@ mod access;
 mod chart;
 mod notes;
 mod offline;
+mod opening;
 mod orders;
 mod palette;
 mod search;
@@ -151,10 +152,6 @@ fn update_inner(state: &mut State, msg: Msg) -> Vec<Effect> {
         }
         Msg::SignedIn(result) => access::signed_in(state, result, &mut effects),
         Msg::IdleCheck => access::idle_check(state, &mut effects),
-        Msg::ChartRestricted {
-            context,
-            restricted,
-        } => access::chart_restricted(state, context, restricted),
         Msg::GlassBroken { context, result } => {
             access::glass_broken(state, context, result, &mut effects)
         }
@@ -223,36 +220,7 @@ fn update_inner(state: &mut State, msg: Msg) -> Vec<Effect> {
             }
         }
         Msg::ChartPatient { context, result } => {
-            if result.is_ok() && state.storage.offline() {
-                offline::connectivity(state, true, &mut effects);
-            }
-            if let Some(c) = current_chart(state, context) {
-                match result {
-                    Ok(patient) => {
-                        c.chart.add_page(vec![patient]);
-                        // Others by the same name: asked once per opening of the chart.
-                        if let Some(p) = &c.chart.patient
-                            && c.namesakes.is_none()
-                            && !p.family.is_empty()
-                            && !p.given.is_empty()
-                        {
-                            effects.push(Effect::FindNamesakes {
-                                context,
-                                family: p.family.clone(),
-                                given: p.given.split_whitespace().next().unwrap_or("").into(),
-                            });
-                        }
-                    }
-                    Err(FetchError::NotFound) => {
-                        c.error =
-                            Some("this patient is not on the server (deleted or merged?)".into());
-                        c.loading = false;
-                    }
-                    Err(e) => c.error = Some(format!("patient details: {e}")),
-                }
-                refresh_visible(c, rows);
-                state.dirty = true;
-            }
+            opening::patient_arrived(state, context, result, &mut effects);
         }
         Msg::ChartAllergies { context, result } => {
             if let Some(c) = current_chart(state, context) {
@@ -303,23 +271,7 @@ fn update_inner(state: &mut State, msg: Msg) -> Vec<Effect> {
                 state.dirty = true;
             }
         }
-        Msg::ChartDone { context } => {
-            let offline = state.storage.offline();
-            if let Some(c) = current_chart(state, context) {
-                c.loading = false;
-                if !offline {
-                    c.cached = None;
-                }
-                if c.error.is_none() {
-                    c.chart.finish();
-                } else {
-                    c.chart.end();
-                }
-                refresh_visible(c, rows);
-                state.dirty = true;
-            }
-            orders::review_medications(state);
-        }
+        Msg::ChartDone { context } => opening::chart_done(state, context),
         Msg::Shutdown(_) => {
             state.quit = true;
         }

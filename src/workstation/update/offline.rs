@@ -104,7 +104,8 @@ pub(super) fn connectivity(state: &mut State, online: bool, effects: &mut Vec<Ef
     if state.storage.open {
         effects.push(Effect::FlushOutbox);
     }
-    if let Some(c) = &state.chart {
+    let support = state.access.role() == Some("support");
+    if let Some(c) = &mut state.chart {
         let basket = c.orders.as_ref().map_or(0, |o| o.basket.len());
         if basket > 0 {
             text.push_str(&format!(
@@ -113,12 +114,7 @@ pub(super) fn connectivity(state: &mut State, online: bool, effects: &mut Vec<Ef
         }
         if c.cached.is_some() && !c.loading {
             // The cached chart gets the server's changes now.
-            effects.push(Effect::OpenChart {
-                context: c.context,
-                patient_id: c.patient_id.clone(),
-                check: true,
-                support: state.access.role() == Some("support"),
-            });
+            effects.push(super::opening::open(c, true, support));
         }
     }
     state.notice = Some(Notice {
@@ -173,16 +169,13 @@ pub(super) fn outbox(
             },
         });
         // The open chart shows what was just filed.
-        if let Some(c) = &state.chart
-            && !state.storage.offline()
+        let support = state.access.role() == Some("support");
+        let offline = state.storage.offline();
+        if let Some(c) = &mut state.chart
+            && !offline
             && c.withheld.is_none()
         {
-            effects.push(Effect::OpenChart {
-                context: c.context,
-                patient_id: c.patient_id.clone(),
-                check: true,
-                support: state.access.role() == Some("support"),
-            });
+            effects.push(super::opening::open(c, true, support));
         }
     }
     state.dirty = true;

@@ -626,7 +626,7 @@ pub(super) fn sent(
                 c.view = ChartView::Orders;
             }
         }
-        Err(e) if signed && super::super::offline::is_offline(&e) => {
+        Err(e) if signed && e.is_unreachable() => {
             o.error = Some(ORDERS_OFFLINE.into());
             effects.push(Effect::Probe);
             state.storage.probe_pending = true;

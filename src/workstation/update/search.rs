@@ -137,15 +137,15 @@ pub(super) fn open_patient_id(
     state.context += 1;
     let mut chart = Chart::for_patient(&id);
     chart.patient = known;
-    state.chart = Some(ChartState::new(state.context, chart));
+    let mut c = ChartState::new(state.context, chart);
+    effects.push(super::opening::open(
+        &mut c,
+        true,
+        state.access.role() == Some("support"),
+    ));
+    state.chart = Some(c);
     state.screen = Screen::Chart;
     state.overlay = None;
-    effects.push(Effect::OpenChart {
-        context: state.context,
-        patient_id: id.clone(),
-        check: true,
-        support: state.access.role() == Some("support"),
-    });
     state.recent_ids.retain(|x| *x != id);
     state.recent_ids.insert(0, id);
     state.recent_ids.truncate(RECENT_MAX);

@@ -1229,3 +1229,197 @@ fn a_sign_in_is_not_tried_offline_when_refused_or_when_nothing_is_kept_here() {
     assert!(effects.is_empty(), "{effects:?}");
     assert!(!s.access.form.as_ref().unwrap().busy);
 }
+
+fn restricted_patient(id: &str) -> Value {
+    let mut p = patient(id, "Hidden");
+    p["meta"] = json!({"security": [crate::fhir::restricted_label()]});
+    p
+}
+
+/// Opens patient `p` as `role` and returns the `OpenChart` effect's `from_cache`.
+fn opening_as(s: &mut State, role: &str) -> bool {
+    s.access.user = Some(crate::workstation::client::SignedIn {
+        username: "u".into(),
+        name: "U".into(),
+        role: role.into(),
+        practitioner: None,
+    });
+    let effects = update(s, Msg::OpenPatient("p".into()));
+    effects
+        .iter()
+        .find_map(|e| match e {
+            Effect::OpenChart { from_cache, .. } => Some(*from_cache),
+            _ => None,
+        })
+        .expect("opening a patient opens the chart")
+}
+
+#[test]
+fn a_restricted_record_stops_at_break_the_glass_and_leaves_the_cache() {
+    let mut s = state();
+    assert!(opening_as(&mut s, "physician"));
+    let effects = update(
+        &mut s,
+        Msg::ChartPatient {
+            context: 1,
+            result: Ok(restricted_patient("p")),
+        },
+    );
+    assert!(
+        effects.contains(&Effect::EvictCached {
+            patient_id: "p".into()
+        }),
+        "{effects:?}"
+    );
+    assert!(
+        !effects
+            .iter()
+            .any(|e| matches!(e, Effect::LoadChartBody { .. })),
+        "nothing clinical is asked for: {effects:?}"
+    );
+    let c = s.chart.as_ref().unwrap();
+    assert_eq!(c.withheld, Some(true));
+    assert!(!c.loading);
+    assert!(matches!(
+        s.overlay,
+        Some(Overlay::Prompt {
+            kind: PromptKind::BreakGlass,
+            ..
+        })
+    ));
+    // The glass broken: the chart loads, and is not kept on this terminal.
+    let effects = update(
+        &mut s,
+        Msg::GlassBroken {
+            context: 1,
+            result: Ok(None),
+        },
+    );
+    assert!(effects.contains(&Effect::OpenChart {
+        context: 1,
+        patient_id: "p".into(),
+        from_cache: true,
+    }));
+    let effects = update(
+        &mut s,
+        Msg::ChartPatient {
+            context: 1,
+            result: Ok(restricted_patient("p")),
+        },
+    );
+    assert!(effects.contains(&Effect::LoadChartBody {
+        context: 1,
+        patient_id: "p".into(),
+        keep: false,
+    }));
+    assert!(effects.contains(&Effect::EvictCached {
+        patient_id: "p".into()
+    }));
+}
+
+#[test]
+fn a_restricted_record_leaves_the_cache_even_when_its_chart_was_closed() {
+    let mut s = state();
+    opening_as(&mut s, "physician");
+    update(&mut s, Msg::OpenPatient("q".into()));
+    let effects = update(
+        &mut s,
+        Msg::ChartPatient {
+            context: 1,
+            result: Ok(restricted_patient("p")),
+        },
+    );
+    assert_eq!(
+        effects,
+        vec![Effect::EvictCached {
+            patient_id: "p".into()
+        }]
+    );
+}
+
+#[test]
+fn an_ordinary_record_loads_and_is_kept_and_support_staff_see_demographics_only() {
+    let mut s = state();
+    opening_as(&mut s, "nurse");
+    let effects = update(
+        &mut s,
+        Msg::ChartPatient {
+            context: 1,
+            result: Ok(patient("p", "Doe")),
+        },
+    );
+    assert!(effects.contains(&Effect::LoadChartBody {
+        context: 1,
+        patient_id: "p".into(),
+        keep: true,
+    }));
+    assert!(
+        !effects
+            .iter()
+            .any(|e| matches!(e, Effect::EvictCached { .. }))
+    );
+    // Support staff: nothing from the cache, and the glass before anything clinical.
+    let mut s = state();
+    assert!(!opening_as(&mut s, "support"));
+    let effects = update(
+        &mut s,
+        Msg::ChartPatient {
+            context: 1,
+            result: Ok(patient("p", "Doe")),
+        },
+    );
+    assert!(
+        !effects
+            .iter()
+            .any(|e| matches!(e, Effect::LoadChartBody { .. })),
+        "{effects:?}"
+    );
+    assert_eq!(s.chart.as_ref().unwrap().withheld, Some(false));
+}
+
+#[test]
+fn offline_a_cached_chart_stays_without_an_error_and_nothing_more_is_loaded() {
+    let mut s = state();
+    opening_as(&mut s, "physician");
+    update(
+        &mut s,
+        Msg::ChartCached {
+            context: 1,
+            resources: vec![patient("p", "Doe")],
+            fetched_ms: 1,
+        },
+    );
+    let effects = update(
+        &mut s,
+        Msg::ChartPatient {
+            context: 1,
+            result: Err(FetchError::Unreachable("no route".into())),
+        },
+    );
+    assert!(
+        !effects
+            .iter()
+            .any(|e| matches!(e, Effect::LoadChartBody { .. })),
+        "{effects:?}"
+    );
+    assert!(s.storage.offline());
+    let c = s.chart.as_ref().unwrap();
+    assert!(c.error.is_none() && !c.loading && c.cached == Some(1));
+    // Without a cached copy the failure is shown, and the rest is still tried.
+    let mut s = state();
+    opening_as(&mut s, "physician");
+    let effects = update(
+        &mut s,
+        Msg::ChartPatient {
+            context: 1,
+            result: Err(FetchError::Unreachable("no route".into())),
+        },
+    );
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::LoadChartBody { keep: true, .. })),
+        "{effects:?}"
+    );
+    assert!(s.chart.as_ref().unwrap().error.is_some());
+}

@@ -15,7 +15,7 @@ use crate::workstation::vault::cache::{CacheSettings, ChartCache};
 use crate::workstation::vault::outbox::{Item, Outbox, State as Sent};
 use crate::workstation::vault::{Kdf, Vault, VaultError};
 
-use super::state::{Msg, Unlocked};
+use crate::workstation::state::{Msg, Unlocked};
 
 /// How long to wait between asks while the server cannot be reached.
 pub const PROBE_EVERY: Duration = Duration::from_secs(3);
@@ -246,13 +246,6 @@ pub fn start_cache_writer(cache: Arc<ChartCache>) -> std::sync::mpsc::Sender<Cac
     jobs
 }
 
-/// What `load_chart` may use from the cache.
-#[derive(Clone)]
-pub struct ChartSources {
-    pub cache: Option<Arc<ChartCache>>,
-    pub writer: Option<std::sync::mpsc::Sender<CacheJob>>,
-}
-
 /// `Type/id` of a resource.
 fn key_of(r: &Value) -> String {
     format!(
@@ -325,7 +318,7 @@ pub async fn changes_since(
     let since = crate::fhir::date::instant(fetched_ms - SKEW_MS);
     let params = [
         ("_since", since),
-        ("_count", super::effects::EVERYTHING_PAGE.to_string()),
+        ("_count", super::timing::EVERYTHING_PAGE.to_string()),
     ];
     let first = client
         .get(&path, &params, crate::workstation::client::PAGE_TIMEOUT)
@@ -351,7 +344,7 @@ pub async fn changes_since(
     let first = client
         .get(
             &path,
-            &[("_count", super::effects::EVERYTHING_PAGE.to_string())],
+            &[("_count", super::timing::EVERYTHING_PAGE.to_string())],
             crate::workstation::client::PAGE_TIMEOUT,
         )
         .await;
@@ -363,7 +356,7 @@ pub async fn changes_since(
 /// note the server already holds as we would leave it counts as sent (a retry after a lost
 /// answer, or a kill between the send and the record of it).
 async fn send_item(client: &FhirClient, item: &Item) -> Result<Value, FetchError> {
-    let timeout = super::effects::SEND_TIMEOUT;
+    let timeout = super::timing::SEND_TIMEOUT;
     let resource = &item.resource;
     if resource.get("id").is_some() {
         return match client
@@ -446,7 +439,7 @@ pub fn flush(
                         }
                         Err(FetchError::Conflict(_)) => {
                             let current = client
-                                .get(&key_of(&item.resource), &[], super::effects::SEND_TIMEOUT)
+                                .get(&key_of(&item.resource), &[], super::timing::SEND_TIMEOUT)
                                 .await
                                 .ok();
                             item.server_copy = current;

@@ -1,56 +1,31 @@
 //! Runs `Effect`s as tokio tasks and sends their results back as `Msg`s, each tagged with the
 //! search generation or patient context it was made for. A new chart or search aborts the
-//! previous one's requests.
+//! previous one's requests. The runtime performs I/O and reports facts; what to make of them
+//! (offline, restricted, refused) is `update`'s to decide.
 
-use std::time::Duration;
+mod chart;
+mod drafts;
+pub mod offline;
+pub mod timing;
 
 use chrono::FixedOffset;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinHandle;
 
 use crate::workstation::chart::location_of;
-use crate::workstation::client::{
-    FetchError, FhirClient, PAGE_TIMEOUT, SEARCH_TIMEOUT, bundle_page,
-};
+use crate::workstation::client::{FetchError, FhirClient, SEARCH_TIMEOUT, bundle_page};
 
-use crate::workstation::notes::document::{DocStatus, document_reference};
-use crate::workstation::notes::drafts::{Draft, DraftStore};
+use crate::workstation::notes::document::document_reference;
+use crate::workstation::notes::drafts::DraftStore;
 use crate::workstation::vault::Vault;
 use crate::workstation::vault::cache::ChartCache;
-use crate::workstation::vault::outbox::{Item, Outbox};
+use crate::workstation::vault::outbox::Outbox;
 
-use super::offline::{self, CacheJob, ChartSources, StorageConfig, is_offline};
+use self::drafts::{DraftJob, DraftWriter, outbox_item, stamp};
+use self::offline::{CacheJob, StorageConfig, is_offline};
+use self::timing::{AUTOSAVE, DEBOUNCE, SEND_TIMEOUT, SPIN};
 use super::recent::RecentStore;
 use super::state::{Effect, Msg, SignTarget, Unlocked};
-use crate::workstation::chart::{Answer, AnswerOutcome};
-
-/// The pause after the last keystroke before a search is sent.
-pub const DEBOUNCE: Duration = Duration::from_millis(150);
-/// How often the spinner turns while something loads.
-pub const SPIN: Duration = Duration::from_millis(120);
-/// Resources per `$everything` page.
-pub const EVERYTHING_PAGE: usize = 250;
-
-/// Searched one by one when a server has no `$everything`.
-const CHART_TYPES: &[&str] = &[
-    "Encounter",
-    "AllergyIntolerance",
-    "Condition",
-    "MedicationRequest",
-    "MedicationStatement",
-    "Observation",
-    "DiagnosticReport",
-    "DocumentReference",
-    "Procedure",
-    "Immunization",
-    "ServiceRequest",
-];
-
-/// How soon after an edit the draft is written (never more is lost to a crash).
-pub const AUTOSAVE: Duration = Duration::from_secs(2);
-/// How long filing a note may take.
-pub const SEND_TIMEOUT: Duration = Duration::from_secs(20);
-
 pub struct Runner {
     client: FhirClient,
     tx: UnboundedSender<Msg>,
@@ -60,6 +35,8 @@ pub struct Runner {
     pub recent_file: Option<std::path::PathBuf>,
     zone: FixedOffset,
     chart_task: Option<JoinHandle<()>>,
+    /// What the first step of loading a chart keeps for the second.
+    held: chart::HeldSlot,
     search_task: Option<JoinHandle<()>>,
     /// Where offline data lives (none: nothing kept on disk).
     pub storage: Option<std::sync::Arc<StorageConfig>>,
@@ -88,6 +65,7 @@ impl Runner {
             recent_file: None,
             zone,
             chart_task: None,
+            held: Default::default(),
             search_task: None,
             storage: None,
             vault: None,
@@ -419,26 +397,32 @@ impl Runner {
             Effect::OpenChart {
                 context,
                 patient_id,
-                check,
-                support,
+                from_cache,
             } => {
                 if let Some(old) = self.chart_task.take() {
                     old.abort();
                 }
-                let sources = ChartSources {
-                    cache: self.cache.clone(),
-                    writer: self.cache_writer.clone(),
-                };
-                let task = load_chart(
-                    client,
-                    tx,
-                    context,
-                    patient_id,
-                    check && !support,
-                    check && support,
-                    sources,
-                );
+                let cache = self.cache.clone().filter(|_| from_cache);
+                let task = chart::open(client, tx, context, patient_id, cache, self.held.clone());
                 self.chart_task = Some(tokio::spawn(task));
+            }
+            Effect::LoadChartBody {
+                context,
+                patient_id,
+                keep,
+            } => {
+                if let Some(old) = self.chart_task.take() {
+                    old.abort();
+                }
+                let held = chart::take(&self.held, context);
+                let writer = self.cache_writer.clone().filter(|_| keep);
+                let task = chart::load_body(client, tx, patient_id, held, writer);
+                self.chart_task = Some(tokio::spawn(task));
+            }
+            Effect::EvictCached { patient_id } => {
+                if let Some(writer) = &self.cache_writer {
+                    let _ = writer.send(CacheJob::Remove(patient_id));
+                }
             }
             Effect::FindNamesakes {
                 context,
@@ -667,140 +651,6 @@ impl Runner {
         }
     }
 }
-
-enum DraftJob {
-    Save(Box<Draft>),
-    Delete(String),
-    /// Into the outbox, then the draft file goes (in that order: never neither).
-    Queue {
-        context: u64,
-        item: Box<Item>,
-    },
-    /// Wipe the key once everything before this is on disk.
-    Close,
-}
-
-/// The outbox entry for a note signed or saved while offline, stamped now.
-fn outbox_item(mut draft: Draft, status: DocStatus, author: &serde_json::Value) -> Item {
-    let now = chrono::Utc::now();
-    stamp(&mut draft, now);
-    let when = crate::fhir::date::instant(crate::fhir::date::now_ms());
-    let resource = document_reference(&draft, status, author, &when);
-    Item {
-        if_match: draft.server_version.clone(),
-        draft,
-        status,
-        resource,
-        message: None,
-        server_copy: None,
-    }
-}
-
-/// Draft writes (and outbox entries) go through one thread, in the order they were asked
-/// for: two saves of the same draft can never land out of order or race on the temporary
-/// file, and the key is wiped only after the last of them.
-struct DraftWriter {
-    store: DraftStore,
-    outbox: Option<std::sync::Arc<Outbox>>,
-    jobs: std::sync::mpsc::Sender<DraftJob>,
-}
-
-impl DraftWriter {
-    fn start(
-        store: DraftStore,
-        outbox: Option<std::sync::Arc<Outbox>>,
-        tx: UnboundedSender<Msg>,
-    ) -> DraftWriter {
-        let (jobs, queue) = std::sync::mpsc::channel::<DraftJob>();
-        let disk = store.clone();
-        let ob = outbox.clone();
-        let _ = std::thread::Builder::new()
-            .name("bedside-drafts".into())
-            .spawn(move || {
-                for job in queue {
-                    match job {
-                        DraftJob::Save(mut draft) => {
-                            let now = chrono::Utc::now();
-                            stamp(&mut draft, now);
-                            let result = disk
-                                .save(&draft)
-                                .map(|()| {
-                                    now.with_timezone(&chrono::Local)
-                                        .format("%H:%M:%S")
-                                        .to_string()
-                                })
-                                .map_err(|e| e.to_string());
-                            if let Err(e) = &result {
-                                tracing::error!("cannot save a draft: {e}");
-                            }
-                            let _ = tx.send(Msg::DraftSaved {
-                                id: draft.id.clone(),
-                                result,
-                            });
-                        }
-                        DraftJob::Delete(id) => {
-                            if let Err(e) = disk.delete(&id) {
-                                tracing::warn!("cannot delete a filed draft: {e}");
-                            }
-                        }
-                        DraftJob::Queue { context, item } => {
-                            let Some(outbox) = &ob else { continue };
-                            let now = crate::fhir::date::now_ms();
-                            match outbox.enqueue(&item, now) {
-                                Ok(_) => {
-                                    if let Err(e) = disk.delete(&item.draft.id) {
-                                        tracing::warn!("cannot delete a queued draft: {e}");
-                                    }
-                                    let _ = tx.send(Msg::NoteQueued {
-                                        context,
-                                        draft_id: item.draft.id.clone(),
-                                        status: item.status,
-                                    });
-                                    if let Ok(entries) = outbox.recent() {
-                                        let _ = tx.send(Msg::Outbox {
-                                            entries,
-                                            sent_now: 0,
-                                            error: None,
-                                        });
-                                    }
-                                }
-                                Err(e) => {
-                                    tracing::error!("cannot put a note in the outbox: {e}");
-                                    let _ = tx.send(Msg::NoteNotQueued {
-                                        context,
-                                        error: format!("the note could not be put in the outbox ({e}); it stays here as a draft"),
-                                    });
-                                }
-                            }
-                        }
-                        DraftJob::Close => {
-                            disk.close();
-                            break;
-                        }
-                    }
-                }
-            });
-        DraftWriter {
-            store,
-            outbox,
-            jobs,
-        }
-    }
-
-    fn send(&self, job: DraftJob) {
-        let _ = self.jobs.send(job);
-    }
-}
-
-/// Sets the draft's saved time (and created time, the first time).
-fn stamp(draft: &mut Draft, now: chrono::DateTime<chrono::Utc>) {
-    let now = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    if draft.created.is_empty() {
-        draft.created = now.clone();
-    }
-    draft.saved = now;
-}
-
 /// When `result` failed because the server cannot be reached: says so, and gives the cached
 /// patients (what search and the recent list fall back to).
 async fn offline_patients<T>(
@@ -828,290 +678,4 @@ async fn search(
 ) -> Result<Vec<serde_json::Value>, FetchError> {
     let bundle = client.get(rtype, params, SEARCH_TIMEOUT).await?;
     Ok(bundle_page(bundle)?.0)
-}
-
-/// Loads a chart: from the cache at once when it holds it (then the server's changes, merged
-/// in); otherwise the patient and allergies for the banner at once, the rest in pages. A
-/// complete chart goes to the cache, off this path.
-async fn load_chart(
-    client: FhirClient,
-    tx: UnboundedSender<Msg>,
-    context: u64,
-    id: String,
-    check: bool,
-    withhold: bool,
-    sources: ChartSources,
-) {
-    let started_ms = crate::fhir::date::now_ms();
-    // Support staff see no clinical content, so nothing of it is shown from the cache either.
-    let cache = sources.cache.clone().filter(|_| !withhold);
-    let mut cached_bytes = None;
-    if let Some(cache) = cache {
-        let pid = id.clone();
-        let c = cache.clone();
-        let found = tokio::task::spawn_blocking(move || c.get(&pid, started_ms))
-            .await
-            .ok();
-        match found {
-            Some(Ok(Some(mut hit))) => {
-                // The first part (banner, newest items) goes to the screen at once; the rest
-                // follows as a second page, as a chart from the server arrives in pages.
-                let fetched_ms = hit.fetched_ms;
-                let _ = tx.send(Msg::ChartCached {
-                    context,
-                    resources: std::mem::take(&mut hit.head),
-                    fetched_ms,
-                });
-                let rest = tokio::task::spawn_blocking(move || {
-                    let rest = cache.rest(&hit)?;
-                    let mut copy = hit.head_again();
-                    copy.extend(rest.iter().cloned());
-                    Ok::<_, crate::workstation::vault::VaultError>((rest, copy))
-                })
-                .await
-                .ok();
-                match rest {
-                    Some(Ok((rest, copy))) => {
-                        let _ = tx.send(Msg::ChartPage {
-                            context,
-                            result: Ok(rest),
-                        });
-                        cached_bytes = Some((copy, fetched_ms));
-                    }
-                    Some(Err(e)) => {
-                        // Half a cached chart is not shown as a chart: the server's is loaded.
-                        tracing::warn!("cannot read the rest of a cached chart: {e}");
-                        let _ = tx.send(Msg::ChartMerged {
-                            context,
-                            resources: Vec::new(),
-                        });
-                    }
-                    None => {}
-                }
-            }
-            Some(Err(e)) => tracing::warn!("cannot read the chart cache: {e}"),
-            _ => {}
-        }
-    }
-    let patient = client
-        .get(&format!("Patient/{id}"), &[], SEARCH_TIMEOUT)
-        .await;
-    if let (Err(e), Some(_)) = (&patient, &cached_bytes)
-        && is_offline(e)
-    {
-        // Offline: the cached chart stays on screen, marked with its age.
-        let _ = tx.send(Msg::Connectivity(false));
-        let _ = tx.send(Msg::ChartDone { context });
-        return;
-    }
-    // A restricted record (or any record, for support staff) shows its banner and asks for
-    // break-the-glass before anything clinical is requested.
-    let restricted = patient.as_ref().is_ok_and(crate::fhir::is_restricted);
-    let offline = matches!(&patient, Err(e) if is_offline(e));
-    let _ = tx.send(Msg::ChartPatient {
-        context,
-        result: patient,
-    });
-    if offline {
-        let _ = tx.send(Msg::Connectivity(false));
-    }
-    if restricted && let Some(w) = &sources.writer {
-        // Emergency access is for now, not for reading offline later.
-        let _ = w.send(CacheJob::Remove(id.clone()));
-    }
-    if withhold || (check && restricted) {
-        let _ = tx.send(Msg::ChartRestricted {
-            context,
-            restricted,
-        });
-        return;
-    }
-    let keep = |resources: Vec<serde_json::Value>| {
-        if let (Some(w), false) = (&sources.writer, restricted) {
-            let _ = w.send(CacheJob::Put {
-                patient_id: id.clone(),
-                resources,
-                fetched_ms: started_ms,
-            });
-        }
-    };
-    if let Some((cached, fetched_ms)) = cached_bytes {
-        match offline::changes_since(&client, &id, cached, fetched_ms).await {
-            Ok(Some((merged, changed))) => {
-                if changed {
-                    let _ = tx.send(Msg::ChartMerged {
-                        context,
-                        resources: merged.clone(),
-                    });
-                }
-                let _ = tx.send(Msg::ChartDone { context });
-                keep(merged);
-                return;
-            }
-            Ok(None) => {} // no `_since` here: the whole chart, below
-            Err(e) => {
-                if is_offline(&e) {
-                    let _ = tx.send(Msg::Connectivity(false));
-                } else {
-                    let _ = tx.send(Msg::ChartPage {
-                        context,
-                        result: Err(e),
-                    });
-                }
-                let _ = tx.send(Msg::ChartDone { context });
-                return;
-            }
-        }
-    }
-    // Reference parameters as `Patient/id`: every server reads that form; some read only it.
-    let patient_ref = format!("Patient/{id}");
-    let allergies = async {
-        let params = [
-            ("patient", patient_ref.clone()),
-            ("_count", "200".to_string()),
-        ];
-        let first = client
-            .get("AllergyIntolerance", &params, SEARCH_TIMEOUT)
-            .await;
-        let mut found = Vec::new();
-        let (answer, error) = follow_pages(
-            &client,
-            "AllergyIntolerance",
-            first,
-            ALLERGY_PAGES,
-            |page| found.extend(page),
-        )
-        .await;
-        let _ = tx.send(Msg::ChartAnswer { context, answer });
-        let result = match error {
-            Some(e) => Err(e),
-            None => Ok(found),
-        };
-        let _ = tx.send(Msg::ChartAllergies { context, result });
-    };
-    let pages = async {
-        let mut all = Vec::new();
-        let params = [("_count", EVERYTHING_PAGE.to_string())];
-        let first = client
-            .get(&format!("Patient/{id}/$everything"), &params, PAGE_TIMEOUT)
-            .await;
-        match first {
-            Err(e) if e.is_unsupported() => {
-                tracing::info!("no $everything on this server; loading the chart type by type");
-                let answer = Answer {
-                    what: "$everything".into(),
-                    outcome: AnswerOutcome::Unsupported,
-                };
-                let _ = tx.send(Msg::ChartAnswer { context, answer });
-                for rtype in CHART_TYPES {
-                    let params = [
-                        ("patient", patient_ref.clone()),
-                        ("_count", "500".to_string()),
-                    ];
-                    let first = client.get(rtype, &params, PAGE_TIMEOUT).await;
-                    if !send_pages(&client, &tx, context, rtype, first, None).await {
-                        return;
-                    }
-                }
-            }
-            first => {
-                if !send_pages(&client, &tx, context, "$everything", first, Some(&mut all)).await {
-                    return;
-                }
-                keep(all);
-            }
-        }
-        let _ = tx.send(Msg::ChartDone { context });
-    };
-    tokio::join!(allergies, pages);
-}
-
-/// Pages of the allergy list followed before the answer counts as cut short.
-const ALLERGY_PAGES: usize = 20;
-
-/// Follows a search's `next` links (at most `max_pages` pages), handing each page's resources
-/// to `page`; what the server answered, and the error that ended it, if one did.
-async fn follow_pages(
-    client: &FhirClient,
-    what: &str,
-    mut reply: Result<serde_json::Value, FetchError>,
-    max_pages: usize,
-    mut page: impl FnMut(Vec<serde_json::Value>),
-) -> (Answer, Option<FetchError>) {
-    let answer = |outcome| Answer {
-        what: what.to_string(),
-        outcome,
-    };
-    let mut count = 0usize;
-    let mut total = None;
-    let mut pages = 0;
-    loop {
-        let read = reply.and_then(|bundle| {
-            let claimed = bundle.get("total").and_then(serde_json::Value::as_u64);
-            Ok((claimed, bundle_page(bundle)?))
-        });
-        let (claimed, (resources, next)) = match read {
-            Ok(x) => x,
-            Err(e) => {
-                let outcome = if e.is_unsupported() {
-                    AnswerOutcome::Unsupported
-                } else {
-                    AnswerOutcome::Failed(e.to_string())
-                };
-                return (answer(outcome), Some(e));
-            }
-        };
-        if pages == 0 {
-            total = claimed;
-        }
-        pages += 1;
-        count += resources.len();
-        page(resources);
-        match next {
-            Some(link) if pages < max_pages => {
-                reply = client.follow(&link, PAGE_TIMEOUT).await;
-            }
-            next => {
-                let cut = next.is_some() || total.is_some_and(|t| t > count as u64);
-                let outcome = AnswerOutcome::Received { count, total, cut };
-                return (answer(outcome), None);
-            }
-        }
-    }
-}
-
-/// Sends a bundle's pages, following `next`, then what the server answered; false after an
-/// error (already reported).
-async fn send_pages(
-    client: &FhirClient,
-    tx: &UnboundedSender<Msg>,
-    context: u64,
-    what: &str,
-    reply: Result<serde_json::Value, FetchError>,
-    mut keep: Option<&mut Vec<serde_json::Value>>,
-) -> bool {
-    let (answer, error) = follow_pages(client, what, reply, usize::MAX, |resources| {
-        if let Some(all) = keep.as_deref_mut() {
-            all.extend(resources.iter().cloned());
-        }
-        let _ = tx.send(Msg::ChartPage {
-            context,
-            result: Ok(resources),
-        });
-    })
-    .await;
-    let _ = tx.send(Msg::ChartAnswer { context, answer });
-    match error {
-        None => true,
-        Some(e) => {
-            if is_offline(&e) {
-                let _ = tx.send(Msg::Connectivity(false));
-            }
-            let _ = tx.send(Msg::ChartPage {
-                context,
-                result: Err(e),
-            });
-            false
-        }
-    }
 }

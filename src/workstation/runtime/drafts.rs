@@ -1,0 +1,142 @@
+//! Draft writes and outbox entries, on one thread of their own in the order they were asked
+//! for, so that a note is always on disk somewhere: as a draft, in the outbox, or both.
+
+use tokio::sync::mpsc::UnboundedSender;
+
+use crate::workstation::notes::document::{DocStatus, document_reference};
+use crate::workstation::notes::drafts::{Draft, DraftStore};
+use crate::workstation::state::Msg;
+use crate::workstation::vault::outbox::{Item, Outbox};
+
+pub(super) enum DraftJob {
+    Save(Box<Draft>),
+    Delete(String),
+    /// Into the outbox, then the draft file goes (in that order: never neither).
+    Queue {
+        context: u64,
+        item: Box<Item>,
+    },
+    /// Wipe the key once everything before this is on disk.
+    Close,
+}
+
+/// The outbox entry for a note signed or saved while offline, stamped now.
+pub(super) fn outbox_item(mut draft: Draft, status: DocStatus, author: &serde_json::Value) -> Item {
+    let now = chrono::Utc::now();
+    stamp(&mut draft, now);
+    let when = crate::fhir::date::instant(crate::fhir::date::now_ms());
+    let resource = document_reference(&draft, status, author, &when);
+    Item {
+        if_match: draft.server_version.clone(),
+        draft,
+        status,
+        resource,
+        message: None,
+        server_copy: None,
+    }
+}
+
+/// Draft writes (and outbox entries) go through one thread, in the order they were asked
+/// for: two saves of the same draft can never land out of order or race on the temporary
+/// file, and the key is wiped only after the last of them.
+pub(super) struct DraftWriter {
+    pub(super) store: DraftStore,
+    pub(super) outbox: Option<std::sync::Arc<Outbox>>,
+    pub(super) jobs: std::sync::mpsc::Sender<DraftJob>,
+}
+
+impl DraftWriter {
+    pub(super) fn start(
+        store: DraftStore,
+        outbox: Option<std::sync::Arc<Outbox>>,
+        tx: UnboundedSender<Msg>,
+    ) -> DraftWriter {
+        let (jobs, queue) = std::sync::mpsc::channel::<DraftJob>();
+        let disk = store.clone();
+        let ob = outbox.clone();
+        let _ = std::thread::Builder::new()
+            .name("bedside-drafts".into())
+            .spawn(move || {
+                for job in queue {
+                    match job {
+                        DraftJob::Save(mut draft) => {
+                            let now = chrono::Utc::now();
+                            stamp(&mut draft, now);
+                            let result = disk
+                                .save(&draft)
+                                .map(|()| {
+                                    now.with_timezone(&chrono::Local)
+                                        .format("%H:%M:%S")
+                                        .to_string()
+                                })
+                                .map_err(|e| e.to_string());
+                            if let Err(e) = &result {
+                                tracing::error!("cannot save a draft: {e}");
+                            }
+                            let _ = tx.send(Msg::DraftSaved {
+                                id: draft.id.clone(),
+                                result,
+                            });
+                        }
+                        DraftJob::Delete(id) => {
+                            if let Err(e) = disk.delete(&id) {
+                                tracing::warn!("cannot delete a filed draft: {e}");
+                            }
+                        }
+                        DraftJob::Queue { context, item } => {
+                            let Some(outbox) = &ob else { continue };
+                            let now = crate::fhir::date::now_ms();
+                            match outbox.enqueue(&item, now) {
+                                Ok(_) => {
+                                    if let Err(e) = disk.delete(&item.draft.id) {
+                                        tracing::warn!("cannot delete a queued draft: {e}");
+                                    }
+                                    let _ = tx.send(Msg::NoteQueued {
+                                        context,
+                                        draft_id: item.draft.id.clone(),
+                                        status: item.status,
+                                    });
+                                    if let Ok(entries) = outbox.recent() {
+                                        let _ = tx.send(Msg::Outbox {
+                                            entries,
+                                            sent_now: 0,
+                                            error: None,
+                                        });
+                                    }
+                                }
+                                Err(e) => {
+                                    tracing::error!("cannot put a note in the outbox: {e}");
+                                    let _ = tx.send(Msg::NoteNotQueued {
+                                        context,
+                                        error: format!("the note could not be put in the outbox ({e}); it stays here as a draft"),
+                                    });
+                                }
+                            }
+                        }
+                        DraftJob::Close => {
+                            disk.close();
+                            break;
+                        }
+                    }
+                }
+            });
+        DraftWriter {
+            store,
+            outbox,
+            jobs,
+        }
+    }
+
+    pub(super) fn send(&self, job: DraftJob) {
+        let _ = self.jobs.send(job);
+    }
+}
+
+/// Sets the draft's saved time (and created time, the first time).
+pub(super) fn stamp(draft: &mut Draft, now: chrono::DateTime<chrono::Utc>) {
+    let now = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    if draft.created.is_empty() {
+        draft.created = now.clone();
+    }
+    draft.saved = now;
+}
