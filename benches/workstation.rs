@@ -732,6 +732,116 @@ async fn cached_chart(base: &str, token: &str, charts: &[Vec<Value>], runs: usiz
     );
 }
 
+/// A second user signs in at a shared terminal whose site wipes the cache at sign-out, with
+/// the first user's cache full: how long the screen's thread is held by the switch, the
+/// keystrokes right after it (while the old cache is removed in the background), and what the
+/// same work costs when done in place (what the screen's thread used to wait for).
+async fn sign_out_with_full_cache(base: &str, token: &str, charts: &[Vec<Value>]) {
+    use bedside::workstation::runtime::offline::{StorageConfig, ready};
+    use bedside::workstation::state::Unlocked;
+    use bedside::workstation::vault::cache::{CacheSettings, ChartCache, DEFAULT_MAX_CHARTS};
+    use bedside::workstation::vault::{Kdf, Vault, slug};
+    let home = tempfile::tempdir().unwrap();
+    let settings = CacheSettings {
+        wipe_on_sign_out: true,
+        ..CacheSettings::default()
+    };
+    let storage = StorageConfig {
+        vault_root: home.path().join("users"),
+        cache_root: home.path().join("cache"),
+        server_id: base.to_string(),
+        settings: settings.clone(),
+        kdf: Kdf::default(),
+        legacy_drafts: None,
+        local_user: "bench".into(),
+    };
+    let fill = |user: &str| {
+        let vault = Vault::open(&storage.vault_root, base, user, "bench-password").unwrap();
+        let cache = ChartCache::open(&storage.cache_root, vault.clone(), settings.clone()).unwrap();
+        for i in 0..DEFAULT_MAX_CHARTS {
+            let now = bedside::fhir::date::now_ms();
+            let chart = &charts[i % charts.len()];
+            cache.put(&format!("full-{i}"), chart, now, now).unwrap();
+        }
+        let stats = ChartCache::stats(cache.path()).unwrap();
+        (vault, stats)
+    };
+    // What the screen's thread used to wait for: the wipe and the next user's cache opened
+    // in place.
+    let (_, stats) = fill("before");
+    let started = Instant::now();
+    std::fs::remove_dir_all(storage.cache_root.join(slug(base, "before"))).unwrap();
+    let removal_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let (first, _) = fill("bench");
+    let second = Vault::open(&storage.vault_root, base, "second", "bench-password").unwrap();
+    let started = Instant::now();
+    let opened = ready(Some(&storage), &second);
+    let ready_ms = started.elapsed().as_secs_f64() * 1000.0;
+    println!(
+        "sign-out with a full cache ({} charts, {:.1} MB sealed): removing it in place {removal_ms:.1} ms, opening the next user's cache, outbox and drafts {ready_ms:.1} ms (both now off the screen's thread)",
+        stats.charts,
+        stats.bytes as f64 / 1_048_576.0
+    );
+    let old_dir = storage.cache_root.join(slug(base, "bench"));
+    let (base, token) = (base.to_string(), token.to_string());
+    let (switch, mut keys, gone) = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let mut options = bedside::workstation::app::Options::new(&base);
+            options.token = Some(token);
+            options.storage = Some(storage);
+            options.vault = Some(first);
+            let display = bedside::workstation::headless::test_display(&base, anchor());
+            let mut h = Headless::with_options(options, display, 120, 40).unwrap();
+            let _ = h.wait_for(Duration::from_millis(200), |_| false).await;
+            let started = Instant::now();
+            h.app.handle(Msg::VaultOpened(Ok(Unlocked {
+                vault: second,
+                offline_user: None,
+                set_aside: None,
+                ready: opened,
+            })));
+            h.draw().unwrap();
+            let switch = started.elapsed().as_secs_f64() * 1000.0;
+            let mut keys = Vec::new();
+            for i in 0..400 {
+                let code = if i % 2 == 0 {
+                    KeyCode::Char('a')
+                } else {
+                    KeyCode::Backspace
+                };
+                let started = Instant::now();
+                h.app.handle(key(code));
+                h.draw().unwrap();
+                keys.push(started.elapsed().as_secs_f64() * 1000.0);
+                if i % 40 == 0 {
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                }
+            }
+            let started = Instant::now();
+            while old_dir.exists() && started.elapsed() < Duration::from_secs(30) {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            (switch, keys, !old_dir.exists())
+        })
+    })
+    .join()
+    .unwrap();
+    println!(
+        "  the switch on the screen's thread (wipe renamed aside, handles moved): {switch:.2} ms"
+    );
+    report(
+        "  keystroke + frame right after the switch",
+        &mut keys,
+        "ms",
+    );
+    assert!(gone, "the old cache was not removed");
+    drop(home);
+}
+
 fn rss_kb(pid: u32) -> (u64, u64) {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     let field = |name: &str| {
@@ -885,12 +995,14 @@ fn main() {
         let token = auth.issue_for("bench").unwrap().token;
         if only_cache {
             cached_chart(&base, &token, &charts, runs).await;
+            sign_out_with_full_cache(&base, &token, &charts).await;
             server.stop().await;
             return;
         }
         if !only_pty {
             open_chart(&base, &token, runs).await;
             cached_chart(&base, &token, &charts, runs).await;
+            sign_out_with_full_cache(&base, &token, &charts).await;
         }
         let base2 = base.clone();
         tokio::task::spawn_blocking(move || on_pty(&base2, &token, runs))

@@ -53,7 +53,12 @@ fn local_users(vault_root: &Path, cache_root: &Path) -> Vec<LocalUser> {
         .flatten()
     {
         let dir = entry.path();
-        if users.iter().any(|u| u.cache_dir.as_ref() == Some(&dir)) {
+        if users.iter().any(|u| u.cache_dir.as_ref() == Some(&dir))
+            || entry
+                .file_name()
+                .to_string_lossy()
+                .contains(crate::workstation::runtime::offline::WIPING)
+        {
             continue;
         }
         let owner = rusqlite::Connection::open_with_flags(

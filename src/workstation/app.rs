@@ -149,7 +149,10 @@ impl App {
             signed_in && opts.user.is_none() && opts.storage.is_some() && opts.vault.is_none();
         runner.storage = opts.storage.map(std::sync::Arc::new);
         if let Some(vault) = opts.vault {
+            // Before the first frame: nothing is waiting for the screen yet.
+            let ready = super::runtime::offline::ready(runner.storage.as_deref(), &vault);
             runner.attach(super::state::Unlocked {
+                ready,
                 vault,
                 offline_user: None,
                 set_aside: None,

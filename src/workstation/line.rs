@@ -31,15 +31,16 @@ pub fn edit_at(text: &mut String, cursor: &mut Option<usize>, key: Key) -> bool 
             KeyCode::Char('w') if ctrl => at = delete_word(text, at),
             KeyCode::Backspace | KeyCode::Char('h') if key.code == KeyCode::Backspace || ctrl => {
                 if at > 0 {
-                    let b = byte(text, at - 1);
-                    text.remove(b);
-                    at -= 1;
+                    // A whole grapheme: a letter goes with its combining accent.
+                    let from = previous(text, at);
+                    text.replace_range(byte(text, from)..byte(text, at), "");
+                    at = from;
                 }
             }
             KeyCode::Delete | KeyCode::Char('d') if key.code == KeyCode::Delete || ctrl => {
                 if at < len {
-                    let b = byte(text, at);
-                    text.remove(b);
+                    let to = next(text, at);
+                    text.replace_range(byte(text, at)..byte(text, to), "");
                 }
             }
             KeyCode::Char('u') if ctrl => {
@@ -51,8 +52,8 @@ pub fn edit_at(text: &mut String, cursor: &mut Option<usize>, key: Key) -> bool 
                 let b = byte(text, at);
                 text.truncate(b);
             }
-            KeyCode::Left => at = at.saturating_sub(1),
-            KeyCode::Right => at = (at + 1).min(len),
+            KeyCode::Left => at = previous(text, at),
+            KeyCode::Right => at = next(text, at),
             KeyCode::Home => at = 0,
             KeyCode::Char('a') if ctrl => at = 0,
             KeyCode::End => at = len,
@@ -81,10 +82,35 @@ fn delete_word(text: &mut String, at: usize) -> usize {
     start
 }
 
-/// Where the cursor of the focused field `text` is drawn (a character column).
+/// The character index of the grapheme boundary before character `at` (0 at the start).
+fn previous(text: &str, at: usize) -> usize {
+    starts(text).take_while(|&i| i < at).last().unwrap_or(0)
+}
+
+/// The character index of the grapheme boundary after character `at` (the length at the end).
+fn next(text: &str, at: usize) -> usize {
+    let len = text.chars().count();
+    starts(text).find(|&i| i > at).unwrap_or(len)
+}
+
+/// The character index where each grapheme of `text` starts.
+fn starts(text: &str) -> impl Iterator<Item = usize> + '_ {
+    use unicode_segmentation::UnicodeSegmentation;
+    let mut chars = 0;
+    text.graphemes(true).map(move |g| {
+        let at = chars;
+        chars += g.chars().count();
+        at
+    })
+}
+
+/// Where the cursor of the focused field `text` is drawn: the display cells before it (a
+/// CJK character takes two, a combining accent none).
 pub fn cursor_column(text: &str, cursor: Option<usize>) -> usize {
     let len = text.chars().count();
-    cursor.unwrap_or(len).min(len)
+    let at = cursor.unwrap_or(len).min(len);
+    let byte = text.char_indices().nth(at).map_or(text.len(), |(b, _)| b);
+    super::text::width(&text[..byte])
 }
 
 #[cfg(test)]
@@ -123,5 +149,19 @@ mod tests {
         assert_eq!(keys("a b c", &["left", "left", "ctrl-w"]).0, "a  c");
         assert!(!edit(&mut String::new(), Key::parse("enter").unwrap()));
         assert_eq!(cursor_column("abc", Some(9)), 3);
+    }
+
+    #[test]
+    fn wide_characters_and_accents_edit_and_draw_whole() {
+        // `e` + COMBINING ACUTE ACCENT is one letter: one Left, one Backspace.
+        let jose = "Jose\u{301}";
+        assert_eq!(keys(jose, &["backspace"]).0, "Jos");
+        assert_eq!(keys(jose, &["left", "delete"]).0, "Jos");
+        assert_eq!(keys(jose, &["left", "x"]).0, "Josxe\u{301}");
+        assert_eq!(cursor_column(jose, None), 4);
+        // A CJK character takes two cells: the cursor is drawn after both.
+        assert_eq!(cursor_column("山田", None), 4);
+        assert_eq!(cursor_column("山田", Some(1)), 2);
+        assert_eq!(keys("山田", &["left", "backspace"]).0, "田");
     }
 }

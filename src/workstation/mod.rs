@@ -19,6 +19,7 @@ pub mod runtime;
 pub mod settings;
 pub mod state;
 pub mod terminal;
+pub mod text;
 pub mod theme;
 pub mod update;
 pub mod vault;

@@ -165,6 +165,8 @@ pub struct Unlocked {
     pub offline_user: Option<SignedIn>,
     /// Set aside: an older folder this password did not open (password changed).
     pub set_aside: Option<String>,
+    /// Its cache, outbox and drafts, already opened.
+    pub ready: crate::workstation::runtime::offline::Ready,
 }
 
 impl PartialEq for Unlocked {
@@ -369,7 +371,7 @@ pub enum Effect {
         secret: String,
     },
     /// Use this unlocked vault for the cache, outbox and drafts.
-    AttachVault(Unlocked),
+    AttachVault(Box<Unlocked>),
     /// Wipe the key from memory (the lock screen), after pending draft writes.
     CloseVault,
     /// Put a note signed or saved offline in the outbox.

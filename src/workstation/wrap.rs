@@ -2,22 +2,40 @@
 //! costs what a screenful does. Words move whole to the next row; a word longer than a row is
 //! cut at the row's end.
 
-/// The character ranges `[start, end)` of `line` shown on each screen row of `width`.
+/// The character ranges `[start, end)` of `line` shown on each screen row of `width`
+/// display cells (a CJK character takes two, a combining accent none and stays with its
+/// letter).
 pub fn rows(line: &str, width: usize) -> Vec<(usize, usize)> {
-    let width = width.max(1);
+    use unicode_width::UnicodeWidthChar;
+    let width = width.max(2);
     let chars: Vec<char> = line.chars().collect();
-    if chars.len() <= width {
+    let cells: Vec<usize> = chars.iter().map(|c| c.width().unwrap_or(0)).collect();
+    if cells.iter().sum::<usize>() <= width {
         return vec![(0, chars.len())];
     }
     let mut out = Vec::new();
     let mut start = 0;
-    while chars.len() - start > width {
-        let limit = start + width;
+    loop {
+        // The first character past the row: where the row's cells run out.
+        let mut used = 0;
+        let mut limit = start;
+        while limit < chars.len() && used + cells[limit] <= width {
+            used += cells[limit];
+            limit += 1;
+        }
+        // Zero-width marks after the last letter belong to it.
+        while limit < chars.len() && cells[limit] == 0 {
+            limit += 1;
+        }
+        if limit >= chars.len() {
+            break;
+        }
         // Break after the last space that fits; else cut the word.
         let end = (start + 1..=limit)
             .rev()
             .find(|&i| chars[i - 1] == ' ')
-            .unwrap_or(limit);
+            .unwrap_or(limit)
+            .max(start + 1);
         out.push((start, end));
         start = end;
     }
@@ -78,6 +96,10 @@ mod tests {
         assert_eq!(rows("ééééé ééé", 6), vec![(0, 6), (6, 9)]);
         assert_eq!(row_of(&rows("hello big world", 10), 12), 1);
         assert_eq!(row_of(&rows("hello", 10), 5), 0);
+        // Display cells: a CJK character takes two; an accent stays with its letter.
+        assert_eq!(rows("山田太郎", 5), vec![(0, 2), (2, 4)]);
+        assert_eq!(rows("山田太郎", 8), vec![(0, 4)]);
+        assert_eq!(rows("Jose\u{301}xyz", 4), vec![(0, 5), (5, 8)]);
     }
 
     #[test]

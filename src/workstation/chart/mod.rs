@@ -268,7 +268,7 @@ impl Chart {
         ];
         for list in &candidates {
             let text = format!("{label}: {}", list.join(", "));
-            if text.chars().count() <= width {
+            if crate::workstation::text::width(&text) <= width {
                 return (text, AllergyAlert::Allergic);
             }
         }
@@ -279,7 +279,7 @@ impl Chart {
                 names[..shown].join(", "),
                 names.len() - shown
             );
-            if text.chars().count() <= width {
+            if crate::workstation::text::width(&text) <= width {
                 return (text, AllergyAlert::Allergic);
             }
         }

@@ -81,36 +81,12 @@ impl Runner {
     pub fn attach(&mut self, unlocked: Unlocked) {
         self.close_vault(false);
         let vault = unlocked.vault;
-        let settings = self
-            .storage
-            .as_ref()
-            .map(|s| s.settings.clone())
-            .unwrap_or_default();
-        if let Some(cfg) = self.storage.as_ref().filter(|_| settings.enabled) {
-            match ChartCache::open(&cfg.cache_root, vault.clone(), settings) {
-                Ok(cache) => {
-                    let cache = std::sync::Arc::new(cache);
-                    self.cache_writer = Some(offline::start_cache_writer(cache.clone()));
-                    self.cache = Some(cache);
-                }
-                Err(e) => tracing::warn!("no chart cache this session: {e}"),
-            }
+        let ready = unlocked.ready;
+        if let Some(cache) = ready.cache {
+            self.cache_writer = Some(offline::start_cache_writer(cache.clone()));
+            self.cache = Some(cache);
         }
-        let outbox = match Outbox::open(vault.clone()) {
-            Ok(o) => Some(std::sync::Arc::new(o)),
-            Err(e) => {
-                tracing::error!("no outbox this session: {e}");
-                None
-            }
-        };
-        let store = DraftStore::new(vault.dir().join("drafts"), vault.clone());
-        if let Some(legacy) = self.storage.as_ref().and_then(|c| c.legacy_drafts.clone()) {
-            let owner = vault.username.clone();
-            let moved = store.adopt_plain(&legacy, Some(&owner));
-            if moved > 0 {
-                tracing::info!("{moved} drafts written in the clear were sealed");
-            }
-        }
+        let (store, outbox) = (ready.drafts, ready.outbox);
         self.drafts = Some(DraftWriter::start(store, outbox.clone(), self.tx.clone()));
         self.outbox = outbox;
         if self
@@ -161,11 +137,7 @@ impl Runner {
             let dir = cfg
                 .cache_root
                 .join(crate::workstation::vault::slug(&cfg.server_id, user));
-            if let Err(e) = std::fs::remove_dir_all(&dir)
-                && e.kind() != std::io::ErrorKind::NotFound
-            {
-                tracing::warn!("cannot wipe the chart cache at sign-out: {e}");
-            }
+            offline::wipe_cache(&cfg.cache_root, &dir);
         }
     }
 
@@ -583,7 +555,7 @@ impl Runner {
                     )));
                 }
             },
-            Effect::AttachVault(unlocked) => self.attach(unlocked),
+            Effect::AttachVault(unlocked) => self.attach(*unlocked),
             Effect::CloseVault => self.close_vault(false),
             Effect::FlushOutbox => self.report_outbox(true),
             Effect::RemoveFromOutbox { seq } => {
@@ -621,9 +593,11 @@ impl Runner {
                     let file = format!("recent-patients-{username}.json");
                     let path = template.with_file_name(file);
                     let store = RecentStore::new(path, &client.base());
-                    let ids = store.load();
+                    let file = store.clone();
                     self.recent = Some(store);
-                    let _ = tx.send(Msg::RecentIds(ids));
+                    tokio::task::spawn_blocking(move || {
+                        let _ = tx.send(Msg::RecentIds(file.load()));
+                    });
                 }
             }
             Effect::BreakGlass {

@@ -49,6 +49,95 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
     tokio::task::spawn_blocking(f).await.ok()
 }
 
+/// What an unlocked vault is used through, opened off the UI thread by the task that
+/// unlocked it (opening the cache may migrate it; drafts of an earlier version are sealed):
+/// the runner only moves these into place.
+#[derive(Clone)]
+pub struct Ready {
+    pub cache: Option<Arc<ChartCache>>,
+    pub outbox: Option<Arc<Outbox>>,
+    pub drafts: crate::workstation::notes::drafts::DraftStore,
+}
+
+impl std::fmt::Debug for Ready {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ready")
+            .field("cache", &self.cache.is_some())
+            .field("outbox", &self.outbox.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Opens `vault`'s cache (when the site keeps one), outbox and drafts. Blocking: call it from
+/// a blocking task, or before the screen starts.
+pub fn ready(cfg: Option<&StorageConfig>, vault: &Vault) -> Ready {
+    let settings = cfg.map(|c| c.settings.clone()).unwrap_or_default();
+    let cache = match cfg.filter(|_| settings.enabled) {
+        Some(cfg) => match ChartCache::open(&cfg.cache_root, vault.clone(), settings) {
+            Ok(cache) => Some(Arc::new(cache)),
+            Err(e) => {
+                tracing::warn!("no chart cache this session: {e}");
+                None
+            }
+        },
+        None => None,
+    };
+    let outbox = match Outbox::open(vault.clone()) {
+        Ok(o) => Some(Arc::new(o)),
+        Err(e) => {
+            tracing::error!("no outbox this session: {e}");
+            None
+        }
+    };
+    let drafts = crate::workstation::notes::drafts::DraftStore::new(
+        vault.dir().join("drafts"),
+        vault.clone(),
+    );
+    if let Some(legacy) = cfg.and_then(|c| c.legacy_drafts.as_deref()) {
+        let moved = drafts.adopt_plain(legacy, Some(&vault.username));
+        if moved > 0 {
+            tracing::info!("{moved} drafts written in the clear were sealed");
+        }
+    }
+    Ready {
+        cache,
+        outbox,
+        drafts,
+    }
+}
+
+/// Deletes a user's cached charts without making anyone wait: the folder is renamed aside at
+/// once (so a sign-in right after finds none and starts afresh), then removed in the
+/// background, with any left by an earlier run that was stopped meanwhile.
+pub fn wipe_cache(cache_root: &std::path::Path, dir: &std::path::Path) {
+    let aside = dir.with_file_name(format!(
+        "{}{WIPING}{}",
+        dir.file_name().unwrap_or_default().to_string_lossy(),
+        uuid::Uuid::new_v4().simple()
+    ));
+    match std::fs::rename(dir, &aside) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => tracing::warn!("cannot wipe the chart cache at sign-out: {e}"),
+    }
+    let root = cache_root.to_path_buf();
+    let _ = std::thread::Builder::new()
+        .name("bedside-wipe".into())
+        .spawn(move || {
+            let leftovers = std::fs::read_dir(&root).into_iter().flatten().flatten();
+            for entry in leftovers {
+                if entry.file_name().to_string_lossy().contains(WIPING)
+                    && let Err(e) = std::fs::remove_dir_all(entry.path())
+                {
+                    tracing::warn!("cannot wipe the chart cache at sign-out: {e}");
+                }
+            }
+        });
+}
+
+/// What a cache folder being wiped is renamed to include.
+pub const WIPING: &str = ".wiping-";
+
 /// Opens the user's vault with the password the server just accepted. A folder the password
 /// does not open (the password was changed since) is set aside, not deleted: its unsent notes
 /// can still be read with the old password.
@@ -96,6 +185,7 @@ pub async fn open_after_sign_in(
             tracing::warn!("cannot remember the user for offline unlock: {e}");
         }
         Ok(Unlocked {
+            ready: ready(Some(&cfg), &vault),
             vault,
             offline_user: None,
             set_aside,
@@ -133,6 +223,7 @@ pub async fn open_offline(
                 practitioner: None,
             });
         Ok(Unlocked {
+            ready: ready(Some(&cfg), &vault),
             vault,
             offline_user: Some(user),
             set_aside: None,
@@ -156,6 +247,7 @@ pub async fn open_with_passphrase(
             cfg.kdf,
         )
         .map(|vault| Unlocked {
+            ready: ready(Some(&cfg), &vault),
             vault,
             offline_user: None,
             set_aside: None,

@@ -190,7 +190,7 @@ pub(super) fn vault_opened(
     match result {
         Ok(unlocked) => {
             let set_aside = unlocked.set_aside.clone();
-            effects.push(Effect::AttachVault(unlocked));
+            effects.push(Effect::AttachVault(Box::new(unlocked)));
             state.storage.open = true;
             if let Some(form) = &state.access.form
                 && form.mode == FormMode::Passphrase

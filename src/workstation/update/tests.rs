@@ -1423,3 +1423,57 @@ fn offline_a_cached_chart_stays_without_an_error_and_nothing_more_is_loaded() {
     );
     assert!(s.chart.as_ref().unwrap().error.is_some());
 }
+
+#[test]
+fn cjk_names_and_combining_accents_keep_the_search_columns_in_line() {
+    let mut s = state();
+    let person = |id: &str, family: &str, given: &str, mrn: &str| {
+        json!({"resourceType": "Patient", "id": id, "birthDate": "1950-01-02",
+               "gender": "female",
+               "identifier": [{"type": {"coding": [{"code": "MR"}]}, "value": mrn}],
+               "name": [{"family": family, "given": [given]}]})
+    };
+    typed(&mut s, "a");
+    let generation = s.search.generation;
+    update(&mut s, Msg::SearchDue(generation));
+    update(
+        &mut s,
+        Msg::SearchDone {
+            generation,
+            result: Ok(vec![
+                person("a", "山田", "太郎", "MRN-CJK-1"),
+                person("b", "Garci\u{301}a", "Jose\u{301}", "MRN-ACC-2"),
+                person("c", "Smith", "John", "MRN-LAT-3"),
+            ]),
+        },
+    );
+    // Cell by cell, as the terminal gets it: a wide character's second cell is blank.
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+    let theme = crate::workstation::theme::Theme::color();
+    let mut t = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    t.draw(|f| crate::workstation::view::view(&s, &theme, f))
+        .unwrap();
+    let buffer = t.backend().buffer().clone();
+    let row = |y: u16| -> Vec<String> {
+        (0..80)
+            .map(|x| buffer[(x, y)].symbol().to_string())
+            .collect()
+    };
+    // The cell where `mrn` starts, on whichever row holds it.
+    let column = |mrn: &str| {
+        let first: Vec<String> = mrn.chars().map(|c| c.to_string()).collect();
+        (0..24)
+            .find_map(|y| {
+                let cells = row(y);
+                (0..80 - first.len()).find(|&x| cells[x..x + first.len()] == first[..])
+            })
+            .unwrap_or_else(|| panic!("{mrn} not on screen:\n{}", screen(&s)))
+    };
+    let cjk = column("MRN-CJK-1");
+    assert_eq!(cjk, column("MRN-ACC-2"), "{}", screen(&s));
+    assert_eq!(cjk, column("MRN-LAT-3"), "{}", screen(&s));
+    // The accent is drawn on its letter, in one cell.
+    let all: Vec<String> = (0..24).flat_map(row).collect();
+    assert!(all.iter().any(|c| c == "e\u{301}"), "{}", screen(&s));
+}

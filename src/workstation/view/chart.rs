@@ -242,7 +242,7 @@ fn clip(spans: Vec<Span<'static>>, width: usize) -> Line<'static> {
     let mut out = Vec::new();
     let mut used = 0;
     for s in spans {
-        let n = s.content.chars().count();
+        let n = crate::workstation::text::width(&s.content);
         if used + n <= width {
             used += n;
             out.push(s);

@@ -171,24 +171,7 @@ fn asciify(buf: &mut Buffer, area: Rect) {
     }
 }
 
-/// Cuts `s` to `width` characters, marking the cut.
-pub fn fit(s: &str, width: usize) -> String {
-    let n = s.chars().count();
-    if n <= width {
-        s.to_string()
-    } else if width == 0 {
-        String::new()
-    } else {
-        let mut out: String = s.chars().take(width - 1).collect();
-        out.push('…');
-        out
-    }
-}
-
-/// `s` padded or cut to exactly `width` characters.
-pub fn cell(s: &str, width: usize) -> String {
-    format!("{:<width$}", fit(s, width))
-}
+pub use crate::workstation::text::{cell, fit};
 
 /// The bottom line: a notice or what is loading on the left, the pane's main keys on the right.
 pub fn status_line(
@@ -229,9 +212,12 @@ pub fn status_line(
             Level::Warning => theme.warning,
             Level::Error => theme.error,
         };
-        let used: usize = spans.iter().map(|s| s.content.chars().count()).sum();
+        let used: usize = spans
+            .iter()
+            .map(|s| crate::workstation::text::width(&s.content))
+            .sum();
         let room = (area.width as usize).saturating_sub(used);
-        if n.text.chars().count() <= room {
+        if crate::workstation::text::width(&n.text) <= room {
             spans.push(Span::styled(n.text.clone(), style));
         } else {
             // Never cut: a message longer than the line is shown whole, wrapped, just above.
@@ -239,9 +225,12 @@ pub fn status_line(
             spans.push(Span::styled("message above (:messages lists them)", style));
         }
     } else {
-        let used: usize = spans.iter().map(|s| s.content.chars().count()).sum();
+        let used: usize = spans
+            .iter()
+            .map(|s| crate::workstation::text::width(&s.content))
+            .sum();
         let text: String = left.iter().map(|s| s.content.as_ref()).collect();
-        if used + text.chars().count() > area.width as usize {
+        if used + crate::workstation::text::width(&text) > area.width as usize {
             // A status too long for the line (a chart error): whole, above, in its style.
             let style = left
                 .iter()
@@ -255,7 +244,10 @@ pub fn status_line(
         }
     }
     // As many hints as fit, most useful first.
-    let left_width: usize = spans.iter().map(|s| s.content.chars().count()).sum();
+    let left_width: usize = spans
+        .iter()
+        .map(|s| crate::workstation::text::width(&s.content))
+        .sum();
     let width = area.width as usize;
     let mut right: Vec<Span> = Vec::new();
     let mut right_width = 0;
@@ -263,7 +255,7 @@ pub fn status_line(
         if let Some(key) = state.keymap.key_for(context, *action) {
             let key = key.to_string();
             let label = format!(" {label}  ");
-            let w = key.chars().count() + label.chars().count();
+            let w = crate::workstation::text::width(&key) + crate::workstation::text::width(&label);
             if left_width + right_width + w >= width {
                 break;
             }

@@ -69,7 +69,7 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, c: &Cha
     }
     let width = status.width as usize;
     let text: String = spans.iter().map(|s| s.content.as_ref()).collect();
-    let line = if text.chars().count() > width {
+    let line = if crate::workstation::text::width(&text) > width {
         let style = spans.first().map(|s| s.style).unwrap_or_default();
         Line::from(Span::styled(fit(&text, width), style))
     } else {

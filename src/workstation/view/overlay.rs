@@ -284,7 +284,7 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
                     crate::workstation::update::sign_orders_question(state)
                 }
             };
-            let w = (question.chars().count() as u16 + 4).clamp(50, area.width);
+            let w = (crate::workstation::text::width(&question) as u16 + 4).clamp(50, area.width);
             let r = centered(area, w, 6);
             let masked = "*".repeat(input.chars().count());
             let mut lines = vec![
@@ -505,7 +505,7 @@ fn palette(
             };
             spans.push(Span::styled(ch.to_string(), style));
         }
-        let used = e.label.chars().count().min(label_w);
+        let used = crate::workstation::text::width(&e.label).min(label_w);
         spans.push(Span::raw(" ".repeat(label_w - used + 1)));
         spans.push(styled(
             cell(e.keys.as_deref().unwrap_or(""), keys_w),
@@ -980,7 +980,7 @@ fn text_prompt(
     input: &str,
     hint: &str,
 ) {
-    let w = (title.chars().count() as u16 + 4).max(60);
+    let w = (crate::workstation::text::width(title) as u16 + 4).max(60);
     let r = centered(area, w.min(area.width), 4);
     let body = Paragraph::new(vec![
         Line::from(vec![styled("> ", theme.key), Span::raw(input.to_string())]),
@@ -1000,7 +1000,7 @@ fn confirm(
     question: &str,
     style: ratatui::style::Style,
 ) {
-    let w = (question.chars().count() as u16 + 4).clamp(30, area.width);
+    let w = (crate::workstation::text::width(question) as u16 + 4).clamp(30, area.width);
     let r = centered(area, w, 4);
     let body = Paragraph::new(vec![
         Line::from(styled(format!(" {question}"), style)),
@@ -1026,8 +1026,12 @@ fn list(
     items: &[String],
     cursor: usize,
 ) {
-    let widest = items.iter().map(|i| i.chars().count()).max().unwrap_or(10);
-    let w = (widest.max(title.chars().count()) as u16 + 4).min(area.width);
+    let widest = items
+        .iter()
+        .map(|i| crate::workstation::text::width(i))
+        .max()
+        .unwrap_or(10);
+    let w = (widest.max(crate::workstation::text::width(title)) as u16 + 4).min(area.width);
     let h = (items.len() as u16 + 2).min(area.height.saturating_sub(2));
     let r = centered(area, w, h);
     let rows = h.saturating_sub(2) as usize;

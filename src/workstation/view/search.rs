@@ -137,7 +137,7 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
 /// A location cut to `room` columns by dropping what is in brackets first: `Ward 4A
 /// (Cardiology), Bed 4A-01` becomes `Ward 4A, Bed 4A-01`, so the bed stays in view.
 fn short_location(location: &str, room: usize) -> String {
-    if location.chars().count() <= room {
+    if crate::workstation::text::width(location) <= room {
         return location.to_string();
     }
     let mut out = String::new();
@@ -164,21 +164,30 @@ fn row_line(
     let p = &row.patient;
     let name = p.display_name();
     let mut spans: Vec<Span> = Vec::new();
-    // The name with matched characters highlighted, cut to its column.
-    let chars: Vec<char> = name.chars().collect();
-    let shown = chars.len().min(NAME_W);
-    for (i, c) in chars.iter().take(shown).enumerate() {
-        let style = if row.matched.contains(&i) {
+    // The name with matched characters highlighted, cut to its column in display cells (a
+    // CJK name takes two cells a character; an accent stays on its letter).
+    let cut = crate::workstation::text::width(&name) > NAME_W;
+    let room = if cut { NAME_W - 1 } else { NAME_W };
+    let mut shown = 0;
+    let mut at = 0;
+    for g in unicode_segmentation::UnicodeSegmentation::graphemes(name.as_str(), true) {
+        let w = crate::workstation::text::width(g);
+        let n = g.chars().count();
+        if shown + w > room {
+            break;
+        }
+        let style = if (at..at + n).any(|i| row.matched.contains(&i)) {
             theme.matched
         } else {
             theme.base
         };
-        spans.push(Span::styled(c.to_string(), style));
+        spans.push(Span::styled(g.to_string(), style));
+        shown += w;
+        at += n;
     }
-    if chars.len() > NAME_W {
-        if let Some(last) = spans.last_mut() {
-            *last = Span::styled("…", theme.base);
-        }
+    if cut {
+        spans.push(Span::styled("…", theme.base));
+        shown += 1;
     }
     let sex = match p.sex.as_str() {
         "male" => "M",
@@ -218,7 +227,11 @@ fn row_line(
         };
         line = line.patch_style(style);
         // Selection spans the whole row.
-        let used: usize = line.spans.iter().map(|s| s.content.chars().count()).sum();
+        let used: usize = line
+            .spans
+            .iter()
+            .map(|s| crate::workstation::text::width(&s.content))
+            .sum();
         if used < width {
             line.spans
                 .push(Span::styled(" ".repeat(width - used), style));
@@ -234,7 +247,9 @@ pub fn wrap(text: &str, width: usize) -> Vec<String> {
     for para in text.split('\n') {
         let mut line = String::new();
         for word in para.split(' ') {
-            let need = line.chars().count() + word.chars().count() + usize::from(!line.is_empty());
+            let need = crate::workstation::text::width(&line)
+                + crate::workstation::text::width(word)
+                + usize::from(!line.is_empty());
             if need > width && !line.is_empty() {
                 out.push(std::mem::take(&mut line));
             }
@@ -242,9 +257,13 @@ pub fn wrap(text: &str, width: usize) -> Vec<String> {
                 line.push(' ');
             }
             line.push_str(word);
-            while line.chars().count() > width {
-                let head: String = line.chars().take(width).collect();
-                line = line.chars().skip(width).collect();
+            while crate::workstation::text::width(&line) > width {
+                let head = crate::workstation::text::take(&line, width).to_string();
+                if head.is_empty() {
+                    // One grapheme wider than the line: it goes on a line of its own.
+                    break;
+                }
+                line = line[head.len()..].to_string();
                 out.push(head);
             }
         }

@@ -89,7 +89,7 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, form: &
                 "Username",
                 form.username.clone(),
                 0,
-                form.username.chars().count(),
+                crate::workstation::text::width(&form.username),
             ),
             (
                 "Password",

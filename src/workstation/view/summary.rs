@@ -26,7 +26,7 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, c: &Cha
             .into_iter()
             .map(|l| {
                 let text: String = l.spans.iter().map(|s| s.content.as_ref()).collect();
-                if text.chars().count() > width {
+                if crate::workstation::text::width(&text) > width {
                     let style = l.spans.first().map(|s| s.style).unwrap_or_default();
                     Line::from(Span::styled(fit(&text, width), style))
                 } else {
