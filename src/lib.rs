@@ -8,6 +8,7 @@ pub mod fhir;
 pub mod files;
 pub mod paths;
 pub mod problem;
+pub mod secret;
 #[cfg(feature = "server")]
 pub mod server;
 #[cfg(feature = "workstation")]

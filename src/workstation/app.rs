@@ -163,7 +163,8 @@ impl App {
         {
             let tx = tx.clone();
             tokio::spawn(async move {
-                let opened = super::runtime::offline::open_after_sign_in(cfg, user, secret).await;
+                let opened =
+                    super::runtime::offline::open_after_sign_in(cfg, user, secret.into()).await;
                 let _ = tx.send(Msg::VaultOpened(opened));
             });
         }

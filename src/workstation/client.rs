@@ -118,11 +118,20 @@ fn is_loopback(url: &Url) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct FhirClient {
     http: reqwest::Client,
     base: Url,
     token: std::sync::Arc<std::sync::RwLock<Option<String>>>,
+}
+
+// The bearer token is never printed.
+impl std::fmt::Debug for FhirClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FhirClient")
+            .field("base", &self.base.as_str())
+            .finish_non_exhaustive()
+    }
 }
 
 impl FhirClient {

@@ -11,7 +11,7 @@ use super::keymap::Key;
 pub type Pos = (usize, usize);
 
 /// Lines `row..row + old.len()` became `new`.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 struct Change {
     row: usize,
     old: Vec<String>,
@@ -22,7 +22,7 @@ struct Change {
     typing: bool,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Editor {
     lines: Vec<String>,
     cursor: Pos,
@@ -35,6 +35,17 @@ pub struct Editor {
     clipboard: String,
     /// Bumped by every change to the text.
     version: u64,
+}
+
+// Note text is patient data: never printed.
+impl std::fmt::Debug for Editor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Editor")
+            .field("lines", &self.lines.len())
+            .field("cursor", &self.cursor)
+            .field("undo", &self.undo.len())
+            .finish_non_exhaustive()
+    }
 }
 
 /// Undo steps kept.

@@ -6,6 +6,8 @@ use chrono::{FixedOffset, NaiveDate};
 use ratatui::layout::Rect;
 use serde_json::Value;
 
+use crate::secret::Secret;
+
 use std::collections::BTreeMap;
 
 use crate::workstation::chart::{Chart, Kind, PatientInfo, Target};
@@ -252,7 +254,7 @@ pub enum FormMode {
     NewPassword,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct SignInForm {
     pub mode: FormMode,
     pub username: String,
@@ -268,6 +270,20 @@ pub struct SignInForm {
     pub confirm: String,
     pub error: Option<String>,
     pub busy: bool,
+}
+
+// The typed password, code and one-time password are never printed.
+impl std::fmt::Debug for SignInForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignInForm")
+            .field("mode", &self.mode)
+            .field("username", &self.username)
+            .field("field", &self.field)
+            .field("needs_code", &self.needs_code)
+            .field("error", &self.error)
+            .field("busy", &self.busy)
+            .finish_non_exhaustive()
+    }
 }
 
 impl SignInForm {
@@ -344,8 +360,8 @@ pub enum Effect {
     },
     Login {
         username: String,
-        password: String,
-        code: Option<String>,
+        password: Secret,
+        code: Option<Secret>,
         /// The previous user's token, revoked once the new one is held (switching user).
         replace: bool,
     },
@@ -353,7 +369,7 @@ pub enum Effect {
     /// terminal's key file instead, for reading cached charts (`update` decides to try).
     OpenOffline {
         username: String,
-        password: String,
+        password: Secret,
         /// Unlocking for the user already signed in: their token is kept; anyone else's goes.
         same_user: bool,
         /// What the sign-in got, reported again if this terminal keeps no offline data.
@@ -362,13 +378,13 @@ pub enum Effect {
     /// Replace a one-time password with the user's own, and sign in with it.
     ChangePassword {
         username: String,
-        current: String,
-        new: String,
-        code: Option<String>,
+        current: Secret,
+        new: Secret,
+        code: Option<Secret>,
     },
     /// Unwrap (or create) the offline data key with a passphrase (token-only servers).
     OpenVault {
-        secret: String,
+        secret: Secret,
     },
     /// Use this unlocked vault for the cache, outbox and drafts.
     AttachVault(Box<Unlocked>),
@@ -430,7 +446,7 @@ pub enum Effect {
     CheckSignature {
         context: u64,
         target: SignTarget,
-        secret: String,
+        secret: Secret,
     },
     SignOrders {
         context: u64,
@@ -824,7 +840,7 @@ pub enum Overlay {
     /// server before a note or an order basket is signed.
     Signature {
         target: SignTarget,
-        input: String,
+        input: Secret,
         error: Option<String>,
         /// Sent for checking: keys wait for the answer.
         checking: bool,

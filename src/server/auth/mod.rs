@@ -107,7 +107,7 @@ pub struct User {
 }
 
 /// Who is making a request: resolved from a valid bearer token.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Session {
     pub username: String,
     pub name: String,
@@ -127,11 +127,31 @@ impl Session {
 }
 
 /// A token handed out at sign-in. The token itself exists only here and with the client.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Issued {
     pub token: String,
     pub expires_in: u64,
     pub session: Session,
+}
+
+// The token, and the hash it is looked up by, are never printed.
+impl std::fmt::Debug for Issued {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Issued")
+            .field("expires_in", &self.expires_in)
+            .field("session", &self.session)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("username", &self.username)
+            .field("role", &self.role)
+            .field("expires_ms", &self.expires_ms)
+            .finish_non_exhaustive()
+    }
 }
 
 pub fn now_ms() -> i64 {
@@ -1040,6 +1060,26 @@ mod tests {
             Secret::Raw(_) => unreachable!(),
         };
         assert_eq!(totp_code(&b32, 59).as_deref(), Some("287082"));
+    }
+
+    #[test]
+    fn a_token_and_its_hash_never_print_by_debug() {
+        let session = Session {
+            username: "doc".into(),
+            name: "Doc".into(),
+            role: Role::Physician,
+            practitioner: None,
+            token_hash: "hash-of-the-token".into(),
+            expires_ms: 0,
+        };
+        let issued = Issued {
+            token: "the-bearer-token".into(),
+            expires_in: 60,
+            session,
+        };
+        let printed = format!("{issued:?}");
+        assert!(!printed.contains("the-bearer-token") && !printed.contains("hash-of"));
+        assert!(printed.contains("doc"));
     }
 
     #[test]

@@ -9,7 +9,7 @@ use crate::workstation::vault::Vault;
 
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct Draft {
     pub id: String,
     /// The FHIR base URL the note belongs to.
@@ -39,6 +39,22 @@ pub struct Draft {
     /// terminal) lists only their own drafts.
     #[serde(default)]
     pub owner: Option<String>,
+}
+
+// Note text and whom it is about are patient data: never printed.
+impl std::fmt::Debug for Draft {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Draft")
+            .field("id", &self.id)
+            .field("template", &self.template)
+            .field(
+                "text",
+                &format_args!("<{} characters>", self.text.chars().count()),
+            )
+            .field("server_id", &self.server_id)
+            .field("saved", &self.saved)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug, Clone)]

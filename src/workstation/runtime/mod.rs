@@ -12,6 +12,7 @@ use chrono::FixedOffset;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinHandle;
 
+use crate::secret::Secret;
 use crate::workstation::chart::location_of;
 use crate::workstation::client::{FetchError, FhirClient, SEARCH_TIMEOUT, bundle_page};
 
@@ -419,7 +420,7 @@ impl Runner {
                 let vault = self.vault.clone();
                 tokio::spawn(async move {
                     let mut result = client
-                        .check_signature(&secret, target.word())
+                        .check_signature(secret.expose(), target.word())
                         .await
                         .map(|()| false);
                     // Offline, a note may still be signed (into the outbox) once the key
@@ -427,8 +428,10 @@ impl Runner {
                     // password, or a token user's passphrase); orders never are.
                     let offline = matches!(&result, Err(e) if is_offline(e));
                     if let (true, Some(vault), SignTarget::Note(_)) = (offline, vault, target) {
-                        let checked =
-                            tokio::task::spawn_blocking(move || vault.check_secret(&secret)).await;
+                        let checked = tokio::task::spawn_blocking(move || {
+                            vault.check_secret(secret.expose())
+                        })
+                        .await;
                         result = match checked {
                             Ok(Ok(())) => Ok(true),
                             Ok(Err(crate::workstation::vault::VaultError::WrongSecret)) => {
@@ -461,7 +464,12 @@ impl Runner {
                 let storage = self.storage.clone();
                 tokio::spawn(async move {
                     let result = client
-                        .change_password(&username, &current, &new, code.as_deref())
+                        .change_password(
+                            &username,
+                            current.expose(),
+                            new.expose(),
+                            code.as_ref().map(Secret::expose),
+                        )
                         .await;
                     match result {
                         Ok(user) => {
@@ -488,7 +496,13 @@ impl Runner {
                     // A failed attempt leaves the held token alone; a new one replaces it,
                     // and the old one is revoked on the server.
                     let old = if replace { client.token() } else { None };
-                    let result = client.login(&username, &password, code.as_deref()).await;
+                    let result = client
+                        .login(
+                            &username,
+                            password.expose(),
+                            code.as_ref().map(Secret::expose),
+                        )
+                        .await;
                     match result {
                         Ok(user) => {
                             if let Some(old) = old {

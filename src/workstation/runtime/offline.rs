@@ -10,6 +10,7 @@ use std::time::Duration;
 use serde_json::Value;
 use tokio::sync::mpsc::UnboundedSender;
 
+use crate::secret::Secret;
 use crate::workstation::client::{FetchError, FhirClient, SignedIn, bundle_page};
 use crate::workstation::vault::cache::{CacheSettings, ChartCache};
 use crate::workstation::vault::outbox::{Item, Outbox, State as Sent};
@@ -144,12 +145,12 @@ pub const WIPING: &str = ".wiping-";
 pub async fn open_after_sign_in(
     cfg: Arc<StorageConfig>,
     user: SignedIn,
-    password: String,
+    password: Secret,
 ) -> Result<Unlocked, String> {
     blocking(move || {
         let root = &cfg.vault_root;
         let open = |pw: &str| Vault::open_with(root, &cfg.server_id, &user.username, pw, cfg.kdf);
-        let (vault, set_aside) = match open(&password) {
+        let (vault, set_aside) = match open(password.expose()) {
             Ok(v) => (v, None),
             Err(VaultError::WrongSecret) => {
                 let dir = Vault::dir_for(root, &cfg.server_id, &user.username);
@@ -166,7 +167,7 @@ pub async fn open_after_sign_in(
                     .cache_root
                     .join(crate::workstation::vault::slug(&cfg.server_id, &user.username));
                 let _ = std::fs::remove_dir_all(cache);
-                let v = open(&password).map_err(|e| format!("offline data: {e}"))?;
+                let v = open(password.expose()).map_err(|e| format!("offline data: {e}"))?;
                 (
                     v,
                     Some(format!(
@@ -200,7 +201,7 @@ pub async fn open_after_sign_in(
 pub async fn open_offline(
     cfg: Arc<StorageConfig>,
     username: String,
-    password: String,
+    password: Secret,
 ) -> Result<Unlocked, String> {
     blocking(move || {
         if !Vault::exists(&cfg.vault_root, &cfg.server_id, &username) {
@@ -208,7 +209,13 @@ pub async fn open_offline(
                 "the server cannot be reached, and this terminal holds no offline data for {username}"
             ));
         }
-        let vault = Vault::open_with(&cfg.vault_root, &cfg.server_id, &username, &password, cfg.kdf)
+        let vault = Vault::open_with(
+            &cfg.vault_root,
+            &cfg.server_id,
+            &username,
+            password.expose(),
+            cfg.kdf,
+        )
             .map_err(|e| match e {
                 VaultError::WrongSecret => "wrong username or password (checked on this terminal: the server cannot be reached)".to_string(),
                 e => format!("offline data: {e}"),
@@ -236,14 +243,14 @@ pub async fn open_offline(
 /// Opens the token user's vault with their passphrase.
 pub async fn open_with_passphrase(
     cfg: Arc<StorageConfig>,
-    secret: String,
+    secret: Secret,
 ) -> Result<Unlocked, String> {
     blocking(move || {
         Vault::open_with(
             &cfg.vault_root,
             &cfg.server_id,
             &cfg.local_user,
-            &secret,
+            secret.expose(),
             cfg.kdf,
         )
         .map(|vault| Unlocked {

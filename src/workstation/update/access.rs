@@ -86,8 +86,10 @@ pub(super) fn form_key(state: &mut State, key: Key, effects: &mut Vec<Effect>) {
                 form.current = form.password.clone();
                 effects.push(Effect::Login {
                     username: form.username.trim().to_lowercase(),
-                    password: std::mem::take(&mut form.password),
-                    code: form.needs_code.then(|| std::mem::take(&mut form.code)),
+                    password: std::mem::take(&mut form.password).into(),
+                    code: form
+                        .needs_code
+                        .then(|| std::mem::take(&mut form.code).into()),
                     replace: state.access.signed_in,
                 });
             }
@@ -140,10 +142,12 @@ fn new_password_key(form: &mut SignInForm, key: Key, effects: &mut Vec<Effect>) 
             form.error = None;
             effects.push(Effect::ChangePassword {
                 username: form.username.trim().to_lowercase(),
-                current: form.current.clone(),
+                current: form.current.clone().into(),
                 // Kept: the server may yet ask for a code.
-                new: form.password.clone(),
-                code: form.needs_code.then(|| std::mem::take(&mut form.code)),
+                new: form.password.clone().into(),
+                code: form
+                    .needs_code
+                    .then(|| std::mem::take(&mut form.code).into()),
             });
         }
         _ => {}
@@ -174,7 +178,7 @@ fn passphrase_key(form: &mut SignInForm, key: Key, effects: &mut Vec<Effect>) {
             form.busy = true;
             form.error = None;
             effects.push(Effect::OpenVault {
-                secret: std::mem::take(&mut form.password),
+                secret: std::mem::take(&mut form.password).into(),
             });
         }
         _ => {}
@@ -263,7 +267,7 @@ pub(super) fn signed_in(
                 .is_some_and(|u| u.username == username);
         effects.push(Effect::OpenOffline {
             username,
-            password: std::mem::take(&mut form.current),
+            password: std::mem::take(&mut form.current).into(),
             same_user,
             unreachable: e.clone(),
         });

@@ -22,7 +22,7 @@ pub(super) fn confirmed(state: &mut State, target: SignTarget, effects: &mut Vec
     if required {
         state.overlay = Some(Overlay::Signature {
             target,
-            input: String::new(),
+            input: Default::default(),
             error: None,
             checking: false,
         });
@@ -85,7 +85,7 @@ pub(super) fn signature_key(state: &mut State, key: Key, effects: &mut Vec<Effec
             return true;
         }
         _ => {
-            if !crate::workstation::line::edit_at(&mut input, &mut state.field_cursor, key) {
+            if !crate::workstation::line::edit_at(input.edit(), &mut state.field_cursor, key) {
                 return true;
             }
         }
@@ -146,7 +146,7 @@ pub(super) fn checked(
             };
             state.overlay = Some(Overlay::Signature {
                 target,
-                input: String::new(),
+                input: Default::default(),
                 error: Some(error),
                 checking: false,
             });

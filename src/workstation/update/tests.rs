@@ -406,7 +406,7 @@ fn orders_when_checks_cannot_run_must_be_acknowledged() {
     assert!(matches!(
         effects.as_slice(),
         [Effect::CheckSignature { context: 1, target: SignTarget::Orders, secret, .. }]
-            if secret == "wrong pw"
+            if secret.expose() == "wrong pw"
     ));
     // Keys wait while the server checks; a refusal says so and signs nothing.
     assert!(typed(&mut s, "zz").is_empty());
@@ -519,7 +519,7 @@ fn idle_lock_hides_the_chart_and_the_password_unlocks() {
     assert!(
         effects
             .iter()
-            .any(|e| matches!(e, Effect::Login { password, .. } if password == "secret"))
+            .any(|e| matches!(e, Effect::Login { password, .. } if password.expose() == "secret"))
     );
     let user = crate::workstation::client::SignedIn {
         username: "ada".into(),
@@ -800,7 +800,11 @@ fn a_one_time_password_is_replaced_at_sign_in() {
             current,
             new,
             ..
-        } => Some((username.clone(), current.clone(), new.clone())),
+        } => Some((
+            username.clone(),
+            current.expose().to_string(),
+            new.expose().to_string(),
+        )),
         _ => None,
     });
     assert_eq!(
@@ -1476,4 +1480,52 @@ fn cjk_names_and_combining_accents_keep_the_search_columns_in_line() {
     // The accent is drawn on its letter, in one cell.
     let all: Vec<String> = (0..24).flat_map(row).collect();
     assert!(all.iter().any(|c| c == "e\u{301}"), "{}", screen(&s));
+}
+
+#[test]
+fn secrets_and_note_text_never_print_by_debug() {
+    let mut s = state();
+    s.notes = Arc::new(NoteSettings {
+        templates: crate::workstation::notes::templates(None).0,
+        ..Default::default()
+    });
+    open_chart(&mut s, vec![patient("p", "Doe")]);
+    let mut effects = Vec::new();
+    notes::create_note(&mut s, 0, None, &mut effects);
+    typed(&mut s, "confides-a-secret");
+    let note = format!(
+        "{:?}",
+        s.chart.as_ref().and_then(|c| c.note.as_ref()).unwrap()
+    );
+    let mut form = SignInForm::new(FormMode::SignIn, "doc");
+    form.password = "hunter2-password".into();
+    form.code = "123456".into();
+    form.current = "one-time-pass".into();
+    let client = crate::workstation::client::FhirClient::new(
+        "http://127.0.0.1:9/fhir",
+        Some("tok-en-xyz".into()),
+    )
+    .unwrap();
+    let login = Effect::Login {
+        username: "doc".into(),
+        password: "hunter2-password".into(),
+        code: Some("123456".into()),
+        replace: false,
+    };
+    let sign = Overlay::Signature {
+        target: SignTarget::Orders,
+        input: "hunter2-password".into(),
+        error: None,
+        checking: false,
+    };
+    let printed = format!("{note} {form:?} {client:?} {login:?} {sign:?} {effects:?}");
+    for secret in [
+        "confides-a-secret",
+        "hunter2",
+        "123456",
+        "one-time-pass",
+        "tok-en-xyz",
+    ] {
+        assert!(!printed.contains(secret), "{secret} in {printed}");
+    }
 }

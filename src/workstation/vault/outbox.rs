@@ -53,7 +53,7 @@ impl State {
 }
 
 /// One note waiting (or sent). Everything but the order and state is sealed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct Item {
     pub draft: Draft,
     pub status: DocStatus,
@@ -68,6 +68,18 @@ pub struct Item {
     /// The server's copy, when it changed under us.
     #[serde(default)]
     pub server_copy: Option<Value>,
+}
+
+// The note and the server's copy are patient data: never printed.
+impl std::fmt::Debug for Item {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Item")
+            .field("draft", &self.draft)
+            .field("status", &self.status)
+            .field("if_match", &self.if_match)
+            .field("message", &self.message)
+            .finish_non_exhaustive()
+    }
 }
 
 /// An entry as listed.

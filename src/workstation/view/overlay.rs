@@ -286,7 +286,7 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
             };
             let w = (crate::workstation::text::width(&question) as u16 + 4).clamp(50, area.width);
             let r = centered(area, w, 6);
-            let masked = "*".repeat(input.chars().count());
+            let masked = "*".repeat(input.chars());
             let mut lines = vec![
                 Line::from(styled(format!(" {question}"), theme.warning)),
                 Line::from(vec![
