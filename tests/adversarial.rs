@@ -815,7 +815,7 @@ async fn bad_tokens_are_audited_and_a_flood_of_them_is_rate_limited() {
     });
     assert_eq!(
         after.len(),
-        bedside::server::guard::RefusalLog::PER_MINUTE as usize,
+        bedside::server::access::RefusalLog::PER_MINUTE as usize,
         "capped per address per minute"
     );
 }

@@ -8,7 +8,7 @@ use axum::response::Response;
 
 use super::AppState;
 use super::bundle::{self, Paging, offset_and_count};
-use super::handlers::{Ctx, blocking};
+use super::ctx::Ctx;
 use super::response::{ApiError, json_response, version_headers};
 use crate::fhir::IssueCode;
 use crate::server::audit::{self, Filter};
@@ -58,7 +58,10 @@ fn for_admin(json: String) -> String {
 pub async fn read(st: AppState, session: Session, id: String) -> Result<Response, ApiError> {
     let store = st.store.clone();
     let wanted = id.clone();
-    let found = blocking(&st, move || Ok(audit::read(&store, &wanted)?)).await?;
+    let found = st
+        .work
+        .try_run(move || Ok(audit::read(&store, &wanted)?))
+        .await?;
     let admin = session.role == crate::server::auth::Role::Admin;
     let found = found.map(|json| if admin { for_admin(json) } else { json });
     match found {
@@ -129,7 +132,10 @@ pub async fn search(st: AppState, session: Session, ctx: Ctx) -> Result<Response
     f.count = count;
     let patient = f.patient.clone();
     let store = st.store.clone();
-    let (rows, total) = blocking(&st, move || Ok(audit::search(&store, &f)?)).await?;
+    let (rows, total) = st
+        .work
+        .try_run(move || Ok(audit::search(&store, &f)?))
+        .await?;
     let rows: Vec<Row> = rows
         .into_iter()
         .map(|(id, recorded, json)| Row {
@@ -156,7 +162,7 @@ pub async fn search(st: AppState, session: Session, ctx: Ctx) -> Result<Response
     };
     let bundle = bundle::searchset(&ctx.base, Some(total), rows, Vec::new(), &paging, None);
     let response = json_response(StatusCode::OK, HeaderMap::new(), bundle.to_json());
-    Ok(super::gate::AuditNote {
+    Ok(super::access::AuditNote {
         patients: patient.into_iter().collect(),
         ..Default::default()
     }

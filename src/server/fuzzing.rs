@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 
-use super::gate::Gate;
+use super::access::Gate;
 use crate::server::auth::{Auth, Role, Session};
 use crate::server::store::Store;
 

@@ -3,15 +3,16 @@
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Extension, Path, RawQuery, State};
-use axum::http::header::{ACCEPT, CONTENT_LENGTH, CONTENT_TYPE};
+use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::Value;
 
 use super::AppState;
+use super::access::{AuditNote, Gate, RequestAudit, forbidden};
 use super::bundle::{self, Paging, expand_page, offset_and_count};
 use super::capability::capability_statement;
-use super::gate::{AuditNote, Gate, RequestAudit, forbidden};
+pub use super::ctx::{Ctx, Return, ctx};
 use super::interact::{self, Created};
 use super::response::{ApiError, json_response, parse_etag, version_headers};
 use super::transaction::process_bundle;
@@ -19,77 +20,6 @@ use crate::fhir::{IssueCode, is_supported, operation_outcome};
 use crate::server::auth::Session;
 use crate::server::auth::policy;
 use crate::server::store::{HistoryScope, Row, StoreError, Written};
-
-/// What every request carries: the base URL to write links with, its query, its preferences.
-pub struct Ctx {
-    pub base: String,
-    pub params: Vec<(String, String)>,
-    pub strict: bool,
-    pub prefer: Return,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Return {
-    Representation,
-    Minimal,
-    OperationOutcome,
-}
-
-pub(super) fn ctx(headers: &HeaderMap, query: Option<String>) -> Result<Ctx, ApiError> {
-    // Set by `origin::stamp` for every request (a client's own value is replaced).
-    let base = headers
-        .get(super::origin::BASE_HEADER)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("http://localhost/fhir")
-        .to_string();
-    let params: Vec<(String, String)> =
-        form_urlencoded::parse(query.unwrap_or_default().as_bytes())
-            .into_owned()
-            .collect();
-    let wants_xml = |v: &str| v.contains("xml") && !v.contains("json") && !v.contains("*/*");
-    let format = params
-        .iter()
-        .find(|(k, _)| k == "_format")
-        .map(|(_, v)| v.as_str());
-    let accept = headers.get(ACCEPT).and_then(|h| h.to_str().ok());
-    if format.is_some_and(wants_xml) || (format.is_none() && accept.is_some_and(wants_xml)) {
-        return Err(ApiError::new(
-            StatusCode::NOT_ACCEPTABLE,
-            IssueCode::NotSupported,
-            "this server speaks FHIR JSON only (application/fhir+json)",
-        ));
-    }
-    let mut strict = false;
-    let mut prefer = Return::Representation;
-    for pref in headers
-        .get_all("prefer")
-        .iter()
-        .filter_map(|h| h.to_str().ok())
-    {
-        for token in pref.split([',', ';']).map(str::trim) {
-            match token {
-                "handling=strict" => strict = true,
-                "return=minimal" => prefer = Return::Minimal,
-                "return=OperationOutcome" => prefer = Return::OperationOutcome,
-                _ => {}
-            }
-        }
-    }
-    Ok(Ctx {
-        base,
-        params: expand_page(params)?,
-        strict,
-        prefer,
-    })
-}
-
-/// Runs `f` on a blocking thread when the server has a worker free (see `work.rs`).
-pub(super) async fn blocking<T: Send + 'static>(
-    st: &AppState,
-    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
-) -> Result<T, ApiError> {
-    st.work.run(f).await?
-}
 
 /// Runs `f` with a gate for `session` on a blocking thread. What the gate noted for the audit
 /// goes with the answer, a refusal included.

@@ -4,7 +4,7 @@
 use axum::http::StatusCode;
 use serde_json::Value;
 
-use super::gate::Gate;
+use super::access::Gate;
 use super::response::ApiError;
 use crate::fhir::IssueCode;
 use crate::server::store::{Found, Lookup, Query, Row, StoreError, Tx, Written};

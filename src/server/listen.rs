@@ -18,7 +18,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::{Semaphore, watch};
 
-use super::guard::ClientAddr;
+use super::access::ClientAddr;
 
 /// How long a client may take, set in `ServerConfig` (and `bedside serve` flags).
 #[derive(Clone, Copy, Debug)]

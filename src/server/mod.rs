@@ -1,15 +1,15 @@
 //! The embedded FHIR R4 server: axum routes over the store, at `http://ADDR/fhir`.
 
+pub mod access;
 pub mod audit;
 mod audit_api;
 pub mod auth;
 pub mod backups;
 mod bundle;
 mod capability;
+mod ctx;
 #[doc(hidden)]
 pub mod fuzzing;
-pub mod gate;
-pub mod guard;
 mod handlers;
 pub mod import;
 mod interact;
@@ -50,7 +50,7 @@ pub struct AppState {
     pub auth: Auth,
     pub body_limit: usize,
     pub timeouts: Timeouts,
-    pub refusals: std::sync::Arc<guard::RefusalLog>,
+    pub refusals: std::sync::Arc<access::RefusalLog>,
     pub origin: std::sync::Arc<origin::Origin>,
     /// Admission to the database (workers, queue, wait).
     pub work: std::sync::Arc<work::Work>,
@@ -97,15 +97,24 @@ impl Default for ServerConfig {
 pub fn router(state: AppState) -> Router {
     use handlers::*;
     let auth = Router::new()
-        .route("/auth/login", post(guard::login))
-        .route("/auth/logout", post(guard::logout))
-        .route("/auth/password", post(guard::change_password))
-        .route("/auth/signature", post(guard::check_signature))
-        .route("/auth/signature-pin", post(guard::set_signature_pin))
-        .route("/auth/session", get(guard::whoami))
-        .route("/auth/break-glass", post(guard::break_glass))
-        .route("/auth/users", get(guard::list_users).post(guard::add_user))
-        .route("/auth/users/{username}/{change}", post(guard::change_user));
+        .route("/auth/login", post(access::routes::login))
+        .route("/auth/logout", post(access::routes::logout))
+        .route("/auth/password", post(access::routes::change_password))
+        .route("/auth/signature", post(access::routes::check_signature))
+        .route(
+            "/auth/signature-pin",
+            post(access::routes::set_signature_pin),
+        )
+        .route("/auth/session", get(access::routes::whoami))
+        .route("/auth/break-glass", post(access::routes::break_glass))
+        .route(
+            "/auth/users",
+            get(access::routes::list_users).post(access::routes::add_user),
+        )
+        .route(
+            "/auth/users/{username}/{change}",
+            post(access::routes::change_user),
+        );
     let fhir = Router::new()
         .route("/fhir", post(bundle_post).get(system_search))
         .route("/fhir/", post(bundle_post))
@@ -123,7 +132,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            guard::require_session,
+            access::require_session,
         ));
     let fhir = fhir.layer(DefaultBodyLimit::disable());
     let auth = auth.layer(DefaultBodyLimit::max(AUTH_BODY_LIMIT));

@@ -11,7 +11,7 @@ use axum::http::header::{CACHE_CONTROL, HOST, HeaderName, HeaderValue};
 use axum::middleware::Next;
 use axum::response::Response;
 
-use super::guard::ClientAddr;
+use super::access::ClientAddr;
 use super::{AppState, ServerConfig};
 
 /// The header the base URL is handed to the handlers in (any sent by a client is replaced).

@@ -19,7 +19,7 @@ pub struct ApiError {
     /// The patients the refused request concerned, for its audit record.
     pub patients: Vec<String>,
     /// The Bundle entries processed before the request failed, for their audit records.
-    pub entries: Option<Box<Vec<super::gate::EntryAudit>>>,
+    pub entries: Option<Box<Vec<super::access::EntryAudit>>>,
     /// Seconds the client should wait before trying again (sent as `Retry-After`).
     pub retry_after: Option<u16>,
 }
@@ -69,7 +69,7 @@ impl IntoResponse for ApiError {
             headers.insert(axum::http::header::RETRY_AFTER, HeaderValue::from(secs));
         }
         let response = json_response(self.status, headers, self.outcome.to_string());
-        super::gate::AuditNote {
+        super::access::AuditNote {
             patients: self.patients,
             entries: self.entries.map(|e| *e).unwrap_or_default(),
             ..Default::default()

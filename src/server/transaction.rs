@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use axum::http::StatusCode;
 use serde_json::Value;
 
+use super::access::{AuditNote, EntryAudit, Gate};
 use super::bundle::{self, Bundle, Entry, EntryResponse, raw};
-use super::gate::{AuditNote, EntryAudit, Gate};
 use super::interact::{self, Created};
 use super::response::ApiError;
 use crate::fhir::IssueCode;

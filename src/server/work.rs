@@ -91,6 +91,23 @@ impl Work {
         Self::on_thread(turn, f).await
     }
 
+    /// `run` for work that fails with an answer of its own.
+    pub async fn try_run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        self.run(f).await?
+    }
+
+    /// `run` for the `/auth` routes, which answer a refusal as it is.
+    pub async fn run_or_refuse<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, axum::response::Response> {
+        use axum::response::IntoResponse;
+        self.run(f).await.map_err(IntoResponse::into_response)
+    }
+
     /// `run` for work that writes, in the writers' lane.
     pub async fn run_write<T: Send + 'static>(
         &self,

@@ -7,6 +7,7 @@ use ratatui::layout::Rect;
 use serde_json::Value;
 
 use crate::secret::Secret;
+pub use crate::workstation::runtime::session::Unlocked;
 
 use std::collections::BTreeMap;
 
@@ -157,25 +158,6 @@ pub enum Msg {
 }
 
 pub use crate::workstation::vault::outbox::Entry as OutboxEntry;
-
-/// An unlocked vault handed from the task that opened it to the runner that uses it.
-#[derive(Clone, Debug)]
-pub struct Unlocked {
-    pub vault: crate::workstation::vault::Vault,
-    /// Opened while the server could not be reached (the password was checked against the
-    /// key file, not the server): who the key file says the user is.
-    pub offline_user: Option<SignedIn>,
-    /// Set aside: an older folder this password did not open (password changed).
-    pub set_aside: Option<String>,
-    /// Its cache, outbox and drafts, already opened.
-    pub ready: crate::workstation::runtime::offline::Ready,
-}
-
-impl PartialEq for Unlocked {
-    fn eq(&self, other: &Unlocked) -> bool {
-        self.vault.dir() == other.vault.dir()
-    }
-}
 
 /// The workstation's offline data and the server's reachability.
 #[derive(Debug, Clone, Default)]

@@ -289,14 +289,14 @@ pub fn rekey(db: &Path, from: Option<&DbKey>, to: Option<&DbKey>) -> super::Resu
             db.display()
         )));
     }
-    if super::backup::ServeLock::held(db) {
+    if super::lock::ServeLock::held(db) {
         return Err(StoreError::Conflict(format!(
             "a bedside server is running on {}; stop it before changing its key",
             db.display()
         )));
     }
     // Held throughout: no server starts on the files meanwhile.
-    let _lock = super::backup::ServeLock::acquire(db)?;
+    let _lock = super::lock::ServeLock::acquire(db)?;
     let mut done = Rekeyed {
         rewritten: Vec::new(),
         already: Vec::new(),
@@ -376,7 +376,7 @@ fn rewrite(file: &Path, from: Option<&DbKey>, to: Option<&DbKey>) -> super::Resu
             )));
         }
         drop(copy);
-        super::backup::sync_file(&partial)
+        super::lock::sync_file(&partial)
     })();
     if let Err(e) = copied {
         let _ = std::fs::remove_file(&partial);
@@ -384,7 +384,7 @@ fn rewrite(file: &Path, from: Option<&DbKey>, to: Option<&DbKey>) -> super::Resu
     }
     std::fs::rename(&partial, file)
         .map_err(|e| StoreError::invalid(format!("cannot replace {}: {e}", file.display())))?;
-    super::backup::sync_parent(file);
+    super::lock::sync_parent(file);
     // The old file's connection goes last; its write-ahead log was emptied above and is of
     // the old file, so it must not be applied to the new one.
     drop(source);

@@ -5,6 +5,7 @@ pub mod backup;
 mod error;
 mod group;
 pub mod key;
+mod lock;
 mod pool;
 mod read;
 mod schema;

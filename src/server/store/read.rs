@@ -250,7 +250,7 @@ impl Reader {
         let start = (offset.max(0) as usize).min(all.len());
         let end = (start + count.max(0) as usize).min(all.len());
         // 3. The page's JSON.
-        let rows = super::search::fetch(&self.conn, &all[start..end])?;
+        let rows = fetch(&self.conn, &all[start..end])?;
         Ok(Page {
             rows,
             has_next: (end as i64) < total,
@@ -332,4 +332,25 @@ fn read_exists(conn: &Connection, rtype: &str, id: &str) -> Result<()> {
     found
         .map(|_| ())
         .ok_or_else(|| StoreError::NotFound(rtype.to_string(), id.to_string()))
+}
+
+/// The stored JSON of the given row ids, in that order.
+pub(crate) fn fetch(conn: &Connection, rids: &[i64]) -> Result<Vec<Row>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT r.type, r.id, r.version, r.updated, v.json FROM resource r
+         JOIN version v ON v.rid = r.rid AND v.version = r.version WHERE r.rid = ?1",
+    )?;
+    let mut out = Vec::with_capacity(rids.len());
+    for rid in rids {
+        out.push(stmt.query_row([rid], |r| {
+            Ok(Row {
+                rtype: r.get(0)?,
+                id: r.get(1)?,
+                version: r.get(2)?,
+                updated: r.get(3)?,
+                json: r.get(4)?,
+            })
+        })?);
+    }
+    Ok(out)
 }

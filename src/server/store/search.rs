@@ -5,7 +5,7 @@
 use rusqlite::Connection;
 use rusqlite::types::Value as Sql;
 
-use super::read::read_current;
+use super::read::{fetch, read_current};
 use super::{ParamIds, Reader, Result, Row, StoreError, Tx};
 use crate::fhir::date::{DateRange, now_ms, parse_range};
 use crate::fhir::extract::normalize;
@@ -954,27 +954,6 @@ fn sorted(conn: &Connection, q: &Query, driver: Option<(usize, &Driver)>) -> Res
         has_next,
         total,
     })
-}
-
-/// The stored JSON of the given row ids, in that order.
-pub(crate) fn fetch(conn: &Connection, rids: &[i64]) -> Result<Vec<Row>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT r.type, r.id, r.version, r.updated, v.json FROM resource r
-         JOIN version v ON v.rid = r.rid AND v.version = r.version WHERE r.rid = ?1",
-    )?;
-    let mut out = Vec::with_capacity(rids.len());
-    for rid in rids {
-        out.push(stmt.query_row([rid], |r| {
-            Ok(Row {
-                rtype: r.get(0)?,
-                id: r.get(1)?,
-                version: r.get(2)?,
-                updated: r.get(3)?,
-                json: r.get(4)?,
-            })
-        })?);
-    }
-    Ok(out)
 }
 
 fn includes(conn: &Connection, q: &Query, rids: &[i64], matches: &[Row]) -> Result<Vec<Row>> {

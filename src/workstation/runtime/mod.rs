@@ -6,6 +6,7 @@
 mod chart;
 mod drafts;
 pub mod offline;
+pub mod session;
 pub mod timing;
 
 use chrono::FixedOffset;

@@ -2,7 +2,6 @@
 //! cache with the server's changes merged in, search over cached patients, and the outbox
 //! sent in order once the server is back.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -12,34 +11,18 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use crate::secret::Secret;
 use crate::workstation::client::{FetchError, FhirClient, SignedIn, bundle_page};
-use crate::workstation::vault::cache::{CacheSettings, ChartCache};
+use crate::workstation::vault::cache::ChartCache;
 use crate::workstation::vault::outbox::{Item, Outbox, State as Sent};
-use crate::workstation::vault::{Kdf, Vault, VaultError};
+use crate::workstation::vault::{Vault, VaultError};
 
-use crate::workstation::state::{Msg, Unlocked};
+pub use super::session::{Ready, StorageConfig, Unlocked, ready};
+use crate::workstation::state::Msg;
 
 /// How long to wait between asks while the server cannot be reached.
 pub const PROBE_EVERY: Duration = Duration::from_secs(3);
 /// Changes are asked for from this long before the cached copy was fetched (clock skew
 /// between this machine and the server).
 const SKEW_MS: i64 = 5 * 60 * 1000;
-
-/// Where a user's offline data lives, and the site's cache rules.
-#[derive(Debug, Clone)]
-pub struct StorageConfig {
-    /// Key files, outboxes and drafts: one folder per user under the data directory.
-    pub vault_root: PathBuf,
-    /// Cached charts: one folder per user under the cache directory.
-    pub cache_root: PathBuf,
-    /// What names the server in folder names (its URL; the demo's is fixed across runs).
-    pub server_id: String,
-    pub settings: CacheSettings,
-    pub kdf: Kdf,
-    /// Drafts an earlier bedside wrote in the clear, sealed and moved at the first sign-in.
-    pub legacy_drafts: Option<PathBuf>,
-    /// The name the vault goes by on a server where the user has only a token.
-    pub local_user: String,
-}
 
 /// The server could not be reached (as opposed to an answer that says no).
 pub fn is_offline(e: &FetchError) -> bool {
@@ -48,63 +31,6 @@ pub fn is_offline(e: &FetchError) -> bool {
 
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Option<T> {
     tokio::task::spawn_blocking(f).await.ok()
-}
-
-/// What an unlocked vault is used through, opened off the UI thread by the task that
-/// unlocked it (opening the cache may migrate it; drafts of an earlier version are sealed):
-/// the runner only moves these into place.
-#[derive(Clone)]
-pub struct Ready {
-    pub cache: Option<Arc<ChartCache>>,
-    pub outbox: Option<Arc<Outbox>>,
-    pub drafts: crate::workstation::notes::drafts::DraftStore,
-}
-
-impl std::fmt::Debug for Ready {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Ready")
-            .field("cache", &self.cache.is_some())
-            .field("outbox", &self.outbox.is_some())
-            .finish_non_exhaustive()
-    }
-}
-
-/// Opens `vault`'s cache (when the site keeps one), outbox and drafts. Blocking: call it from
-/// a blocking task, or before the screen starts.
-pub fn ready(cfg: Option<&StorageConfig>, vault: &Vault) -> Ready {
-    let settings = cfg.map(|c| c.settings.clone()).unwrap_or_default();
-    let cache = match cfg.filter(|_| settings.enabled) {
-        Some(cfg) => match ChartCache::open(&cfg.cache_root, vault.clone(), settings) {
-            Ok(cache) => Some(Arc::new(cache)),
-            Err(e) => {
-                tracing::warn!("no chart cache this session: {e}");
-                None
-            }
-        },
-        None => None,
-    };
-    let outbox = match Outbox::open(vault.clone()) {
-        Ok(o) => Some(Arc::new(o)),
-        Err(e) => {
-            tracing::error!("no outbox this session: {e}");
-            None
-        }
-    };
-    let drafts = crate::workstation::notes::drafts::DraftStore::new(
-        vault.dir().join("drafts"),
-        vault.clone(),
-    );
-    if let Some(legacy) = cfg.and_then(|c| c.legacy_drafts.as_deref()) {
-        let moved = drafts.adopt_plain(legacy, Some(&vault.username));
-        if moved > 0 {
-            tracing::info!("{moved} drafts written in the clear were sealed");
-        }
-    }
-    Ready {
-        cache,
-        outbox,
-        drafts,
-    }
 }
 
 /// Deletes a user's cached charts without making anyone wait: the folder is renamed aside at

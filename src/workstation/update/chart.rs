@@ -4,9 +4,9 @@
 use crate::workstation::chart::{Kind, Target};
 
 use super::super::action::Action;
-use super::super::layout;
 use super::super::state::*;
 use super::search::open_patient;
+use super::timeline::{follow, refresh_visible, timeline_rows};
 
 /// The filter menu: all, then each kind the chart has, with counts.
 pub fn filter_choices(state: &State) -> Vec<(Option<Kind>, usize)> {
@@ -110,11 +110,6 @@ pub(super) fn parse_day(s: &str) -> Option<chrono::NaiveDate> {
     None
 }
 
-/// Timeline lines on screen while the timeline has focus (what paging moves by).
-pub fn timeline_rows(size: ratatui::layout::Rect) -> usize {
-    layout::inner_rows(layout::chart(size, false).timeline)
-}
-
 /// Where a movement key takes a line position: one, a page of `page`, or either end (the
 /// far end is clamped by the caller).
 fn step(x: usize, action: Action, page: usize) -> usize {
@@ -126,46 +121,6 @@ fn step(x: usize, action: Action, page: usize) -> usize {
         Action::GoTop => 0,
         _ => usize::MAX / 2,
     }
-}
-
-/// Keeps the cursor on screen.
-pub(super) fn follow(c: &mut ChartState, rows: usize) {
-    let n = c.visible.len();
-    c.cursor = c.cursor.min(n.saturating_sub(1));
-    if c.cursor < c.scroll {
-        c.scroll = c.cursor;
-    } else if c.cursor >= c.scroll + rows {
-        c.scroll = c.cursor + 1 - rows;
-    }
-    c.scroll = c.scroll.min(n.saturating_sub(rows.min(n)));
-}
-
-/// Recomputes the visible lines after new data, a filter or a find, keeping the selected item
-/// selected once the user has moved.
-pub fn refresh_visible(c: &mut ChartState, rows: usize) {
-    let keep: Option<Target> = if c.moved { c.selected_target() } else { None };
-    let find = c.find.as_ref().map(|f| f.to_lowercase());
-    c.visible = c
-        .chart
-        .timeline
-        .iter()
-        .enumerate()
-        .filter(|(_, item)| c.filter.is_none_or(|k| item.kind == k))
-        .filter(|(_, item)| {
-            find.as_ref()
-                .is_none_or(|f| item.summary.to_lowercase().contains(f.as_str()))
-        })
-        .map(|(i, _)| i as u32)
-        .collect();
-    let timeline = &c.chart.timeline;
-    c.cursor = keep
-        .and_then(|t| {
-            c.visible
-                .iter()
-                .position(|&i| timeline[i as usize].target == t)
-        })
-        .unwrap_or(if c.moved { c.cursor } else { 0 });
-    follow(c, rows);
 }
 
 pub(super) fn chart_action(state: &mut State, action: Action, effects: &mut Vec<Effect>) {

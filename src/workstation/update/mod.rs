@@ -12,6 +12,7 @@ mod search;
 mod signing;
 #[cfg(test)]
 mod tests;
+mod timeline;
 
 use crossterm::event::{KeyCode, KeyEventKind};
 
@@ -24,11 +25,13 @@ use super::state::*;
 use chart::*;
 use search::*;
 
-pub use chart::{detail_members, filter_choices, refresh_visible, timeline_rows, trend_target};
+pub use chart::{detail_members, filter_choices, trend_target};
 pub use notes::addendum_possible;
 pub use notes::sign_question;
 pub use orders::{active_orders, field_list, sign_orders_question};
 pub use palette::{COMMANDS, Entry, What, entries as palette_entries, help_entries};
+use timeline::follow;
+pub use timeline::{refresh_visible, timeline_rows};
 
 /// How many recently opened patients are remembered.
 pub const RECENT_MAX: usize = 20;

@@ -14,8 +14,8 @@ use crate::workstation::notes::{fill, phrases};
 use super::super::action::Action;
 use super::super::keymap::{Context, Key};
 use super::super::state::*;
-use super::chart::refresh_visible;
-use super::chart::timeline_rows;
+use super::timeline::refresh_visible;
+use super::timeline::timeline_rows;
 
 /// `n`: reopen this chart's note, resume its draft from an earlier session, or pick a template.
 pub(super) fn new_note(state: &mut State, effects: &mut Vec<Effect>) {

@@ -7,8 +7,8 @@ use crate::workstation::chart::Chart;
 use crate::workstation::vault::outbox::State as Sent;
 
 use super::super::state::*;
-use super::chart::{follow, refresh_visible, timeline_rows};
 use super::current_chart;
+use super::timeline::{follow, refresh_visible, timeline_rows};
 
 /// Puts `resources` in place of the chart's content. The item the user had selected stays
 /// selected, on the same screen row; a user who has not moved stays at the newest item.

@@ -8,7 +8,7 @@ use serde_json::Value;
 use crate::workstation::client::FetchError;
 
 use super::super::state::*;
-use super::chart::{refresh_visible, timeline_rows};
+use super::timeline::{refresh_visible, timeline_rows};
 use super::{current_chart, offline, orders};
 
 /// The effect that opens `c`, remembering how (`check` for a restricted record first; the

@@ -9,76 +9,13 @@ use std::collections::HashMap;
 use axum::http::StatusCode;
 use serde_json::Value;
 
-use super::response::ApiError;
+use super::record::{AuditNote, RequestAudit};
 use crate::fhir::IssueCode;
-use crate::server::audit::Subtype;
 use crate::server::auth::policy::{self, Class, ReadAccess};
 use crate::server::auth::{Auth, Role, Session};
+use crate::server::response::ApiError;
 use crate::server::store::search::Scope;
 use crate::server::store::{Reader, Row, Tx};
-
-/// What a handler tells the audit about a request it served.
-#[derive(Clone, Debug, Default)]
-pub struct AuditNote {
-    pub patients: Vec<String>,
-    pub resources: Vec<String>,
-    /// Set when any of it was served under break-the-glass: the reason.
-    pub emergency: Option<String>,
-    /// Patients whose restriction label this request changed (each gets its own record).
-    pub label_changes: Vec<String>,
-    /// One record per entry of a batch or transaction.
-    pub entries: Vec<EntryAudit>,
-    /// The request's own record (and its label changes) were stored in its write's
-    /// transaction (`Gate::record_write`).
-    pub in_write: bool,
-}
-
-/// Who asked what, for the audit records of one FHIR request (set by the session check).
-#[derive(Clone, Debug)]
-pub struct RequestAudit {
-    pub agent: crate::server::audit::Agent,
-    pub address: Option<String>,
-    pub method: axum::http::Method,
-    pub path: String,
-    pub query: Option<String>,
-}
-
-impl AuditNote {
-    pub fn attach(self, mut response: axum::response::Response) -> axum::response::Response {
-        response.extensions_mut().insert(self);
-        response
-    }
-
-    /// Adds what `other` touched to this note.
-    pub fn merge(&mut self, other: AuditNote) {
-        for p in other.patients {
-            if !self.patients.contains(&p) {
-                self.patients.push(p);
-            }
-        }
-        self.resources.extend(other.resources);
-        if self.emergency.is_none() {
-            self.emergency = other.emergency;
-        }
-        self.label_changes.extend(other.label_changes);
-        self.entries.extend(other.entries);
-    }
-}
-
-/// The audit of one Bundle entry.
-#[derive(Clone, Debug)]
-pub struct EntryAudit {
-    pub index: usize,
-    pub subtype: Subtype,
-    pub status: u16,
-    pub patients: Vec<String>,
-    pub resources: Vec<String>,
-    pub query: Option<String>,
-    pub emergency: Option<String>,
-    pub description: Option<String>,
-    /// Stored in the entry's own write transaction.
-    pub in_write: bool,
-}
 
 /// How one resource may be shown to the requesting user.
 pub enum View {
@@ -134,7 +71,7 @@ impl Gate {
         let Some(request) = &self.request else {
             return Ok(());
         };
-        let events = super::guard::request_events(request, status, &self.note);
+        let events = super::record::request_events(request, status, &self.note);
         crate::server::audit::record_in(tx, &events)?;
         self.note.in_write = true;
         for entry in &mut self.note.entries {
@@ -152,8 +89,8 @@ impl Gate {
         let Some(entry) = self.note.entries.last() else {
             return Ok(());
         };
-        let mut events = vec![super::guard::entry_event(request, entry)];
-        events.extend(super::guard::label_events(
+        let mut events = vec![super::record::entry_event(request, entry)];
+        events.extend(super::record::label_events(
             request,
             self.note
                 .label_changes
