@@ -760,8 +760,15 @@ async fn sign_out_with_full_cache(base: &str, token: &str, charts: &[Vec<Value>]
         let cache = ChartCache::open(&storage.cache_root, vault.clone(), settings.clone()).unwrap();
         for i in 0..DEFAULT_MAX_CHARTS {
             let now = bedside::fhir::date::now_ms();
-            let chart = &charts[i % charts.len()];
-            cache.put(&format!("full-{i}"), chart, now, now).unwrap();
+            // Fifty different patients: each chart copy under its own Patient id.
+            let id = format!("full-{i}");
+            let mut chart = charts[i % charts.len()].clone();
+            for r in &mut chart {
+                if r["resourceType"] == "Patient" {
+                    r["id"] = json!(id);
+                }
+            }
+            cache.put(&id, &chart, now, now).unwrap();
         }
         let stats = ChartCache::stats(cache.path()).unwrap();
         (vault, stats)

@@ -1,0 +1,301 @@
+//! Reading a search's query parameters into a `Query`: each parameter checked against the
+//! server's table and the limits, `_sort`, `_include` and `_revinclude`, paging and `_total`.
+
+use super::condition::{add_param, date_condition};
+use super::*;
+
+pub(crate) fn parse(
+    rtype: &str,
+    params: &[(String, String)],
+    strict: bool,
+    scope: &Scope,
+    pids: &ParamIds,
+) -> Result<Query> {
+    if !is_supported(rtype) {
+        return Err(StoreError::UnknownType(rtype.to_string()));
+    }
+    check_limits(params)?;
+    let mut q = Query {
+        rtype: rtype.to_string(),
+        conds: Vec::new(),
+        order: String::new(),
+        count: DEFAULT_COUNT,
+        offset: 0,
+        total: Total::UpToCap,
+        summary_count: false,
+        includes: Vec::new(),
+        revincludes: Vec::new(),
+        canonical: Vec::new(),
+        ignored: Vec::new(),
+    };
+    let mut sort = Vec::new();
+    for (key, value) in params {
+        let (name, modifier) = match key.split_once(':') {
+            Some((n, m)) => (n, Some(m)),
+            None => (key.as_str(), None),
+        };
+        if name != "_offset" {
+            q.canonical.push((key.clone(), value.clone()));
+        }
+        match name {
+            "_count" => q.count = parse_count(value)?,
+            "_offset" => {
+                q.offset = value
+                    .parse()
+                    .ok()
+                    .filter(|o: &i64| *o >= 0)
+                    .ok_or_else(|| {
+                        StoreError::invalid(format!("_offset '{value}' is not a whole number"))
+                    })?
+            }
+            "_sort" => {
+                for key in value.split(',').filter(|k| !k.is_empty()) {
+                    sort.push(sort_expr(rtype, key, pids)?);
+                }
+            }
+            "_total" => {
+                q.total = match value.as_str() {
+                    "none" => Total::None,
+                    "estimate" => Total::UpToCap,
+                    "accurate" => Total::Accurate,
+                    _ => {
+                        return Err(StoreError::invalid(format!(
+                            "_total must be none, estimate or accurate, not '{value}'"
+                        )));
+                    }
+                }
+            }
+            "_summary" => match value.as_str() {
+                "count" => q.summary_count = true,
+                "false" => {}
+                _ => unsupported(
+                    &mut q,
+                    strict,
+                    format!("_summary={value} is not supported; full resources are returned"),
+                )?,
+            },
+            "_include" | "_revinclude"
+                if q.canonical[..q.canonical.len() - 1].contains(&(key.clone(), value.clone())) =>
+            {
+                // The same include twice adds nothing but work.
+            }
+            "_include" | "_revinclude" if modifier.is_some() => unsupported(
+                &mut q,
+                strict,
+                format!("{key} is not supported (only one level of _include/_revinclude)"),
+            )?,
+            "_include" => {
+                let (pid, _) = include_param(value, Some(rtype), pids)?;
+                q.includes.push(pid);
+            }
+            "_revinclude" => {
+                let (pid, source) = include_param(value, None, pids)?;
+                q.revincludes.push((pid, source));
+            }
+            "_format" | "_pretty" => {}
+            "_id" => {
+                let values = split_values(value);
+                let marks = vec!["?"; values.len()].join(",");
+                let args = values.into_iter().map(Sql::Text).collect();
+                q.conds.push(Cond {
+                    reads_resource: true,
+                    sql: format!("r.id IN ({marks})"),
+                    args,
+                    driver: None,
+                });
+            }
+            "_lastUpdated" => {
+                let mut ors = Vec::new();
+                let mut args = Vec::new();
+                for v in split_values(value) {
+                    ors.push(date_condition(
+                        &v,
+                        "r.updated",
+                        "r.updated",
+                        &mut args,
+                        name,
+                    )?);
+                }
+                q.conds.push(Cond {
+                    reads_resource: true,
+                    sql: format!("({})", ors.join(" OR ")),
+                    args,
+                    driver: None,
+                });
+            }
+            _ => match find(rtype, name) {
+                Some(param) => add_param(&mut q, param, pids.get(param), modifier, value)?,
+                None => unsupported(
+                    &mut q,
+                    strict,
+                    format!(
+                        "'{name}' is not a search parameter of {rtype} on this server; it was ignored"
+                    ),
+                )?,
+            },
+        }
+    }
+    if let Some(granted) = &scope.hide_restricted_except {
+        let marks = vec!["?"; granted.len()].join(",");
+        let except = if granted.is_empty() {
+            String::new()
+        } else {
+            format!(" AND x.patient_id NOT IN ({marks})")
+        };
+        // The rows of restricted charts, listed once (SQLite builds the set a single time for
+        // an uncorrelated IN), then a lookup per candidate.
+        q.conds.push(Cond {
+            reads_resource: false,
+            sql: format!(
+                "r.rid NOT IN (SELECT c.rid FROM restricted_patient x JOIN compartment c
+                 ON c.patient_id = x.patient_id WHERE 1{except})"
+            ),
+            args: granted.iter().cloned().map(Sql::Text).collect(),
+            driver: None,
+        });
+    }
+    if !sort.is_empty() {
+        // Ties follow the first key's direction, so "newest first" stays newest first.
+        let descending = sort[0].ends_with("DESC");
+        sort.push(
+            if descending {
+                "r.rid DESC"
+            } else {
+                "r.rid ASC"
+            }
+            .to_string(),
+        );
+    }
+    q.order = sort.join(", ");
+    Ok(q)
+}
+
+/// Refuses a search whose size alone would make it costly, naming the limit it passes.
+fn check_limits(params: &[(String, String)]) -> Result<()> {
+    let mut parameters = 0;
+    let mut includes = 0;
+    for (key, value) in params {
+        let name = key.split(':').next().unwrap_or_default();
+        if value.chars().count() > limits::VALUE_CHARS {
+            return Err(too_costly(format!(
+                "the value of '{name}' is longer than this server's limit of {} characters",
+                limits::VALUE_CHARS
+            )));
+        }
+        match name {
+            n if is_control_parameter(n) => {}
+            "_include" | "_revinclude" => includes += 1,
+            "_sort" => {
+                let keys = value.split(',').filter(|k| !k.is_empty()).count();
+                if keys > limits::SORT_KEYS {
+                    return Err(too_costly(format!(
+                        "_sort has {keys} keys; this server sorts by at most {}",
+                        limits::SORT_KEYS
+                    )));
+                }
+                parameters += 1;
+            }
+            _ => {
+                parameters += 1;
+                let values = split_values(value).len();
+                if values > limits::OR_VALUES {
+                    return Err(too_costly(format!(
+                        "'{name}' lists {values} values; this server accepts at most {} in one parameter",
+                        limits::OR_VALUES
+                    )));
+                }
+            }
+        }
+    }
+    if parameters > limits::PARAMETERS {
+        return Err(too_costly(format!(
+            "the search has {parameters} parameters; this server accepts at most {}",
+            limits::PARAMETERS
+        )));
+    }
+    if includes > limits::INCLUDES {
+        return Err(too_costly(format!(
+            "the search has {includes} _include/_revinclude parameters; this server accepts at most {}",
+            limits::INCLUDES
+        )));
+    }
+    Ok(())
+}
+
+fn unsupported(q: &mut Query, strict: bool, msg: String) -> Result<()> {
+    if strict {
+        Err(StoreError::invalid(msg.replace("; it was ignored", "")))
+    } else {
+        q.ignored.push(msg);
+        Ok(())
+    }
+}
+
+fn parse_count(value: &str) -> Result<i64> {
+    match value.parse::<i64>() {
+        Ok(n) if n >= 0 => Ok(n.min(MAX_COUNT)),
+        _ => Err(StoreError::invalid(format!(
+            "_count must be a whole number, not '{value}'"
+        ))),
+    }
+}
+
+fn sort_expr(rtype: &str, key: &str, pids: &ParamIds) -> Result<String> {
+    let (name, desc) = match key.strip_prefix('-') {
+        Some(n) => (n, true),
+        None => (key, false),
+    };
+    let dir = if desc { "DESC" } else { "ASC" };
+    let expr = match name {
+        "_id" => "r.id".to_string(),
+        "_lastUpdated" => "r.updated".to_string(),
+        _ => {
+            let param = find(rtype, name).ok_or_else(|| {
+                StoreError::invalid(format!(
+                    "cannot sort by '{name}': it is not a search parameter of {rtype}"
+                ))
+            })?;
+            let pid = pids.get(param);
+            let (col_asc, col_desc) = match param.kind {
+                Kind::String => ("value", "value"),
+                Kind::Token => ("code", "code"),
+                Kind::Date => ("lo", "hi"),
+                Kind::Reference => ("target_id", "target_id"),
+            };
+            let agg = if desc {
+                format!("MAX({col_desc})")
+            } else {
+                format!("MIN({col_asc})")
+            };
+            format!(
+                "(SELECT {agg} FROM {} WHERE rid = r.rid AND pid = {pid})",
+                table(param.kind)
+            )
+        }
+    };
+    Ok(format!("{expr} {dir}"))
+}
+
+/// `Type:param[:Target]` of an `_include` (whose Type must be the searched type) or a
+/// `_revinclude`; returns the parameter id and the source type.
+fn include_param(value: &str, searched: Option<&str>, pids: &ParamIds) -> Result<(i64, String)> {
+    let mut parts = value.split(':');
+    let (Some(source), Some(name)) = (parts.next(), parts.next()) else {
+        return Err(StoreError::invalid(format!(
+            "'{value}' is not of the form Type:parameter"
+        )));
+    };
+    if let Some(searched) = searched {
+        if source != searched {
+            return Err(StoreError::invalid(format!(
+                "_include={value} must start with the searched type {searched}"
+            )));
+        }
+    }
+    match find(source, name) {
+        Some(p) if p.kind == Kind::Reference => Ok((pids.get(p), source.to_string())),
+        _ => Err(StoreError::invalid(format!(
+            "'{name}' is not a reference parameter of {source}"
+        ))),
+    }
+}
