@@ -18,11 +18,12 @@ use std::time::{Duration, Instant};
 
 use bedside::server::store::Store;
 use bedside::workstation::chart::Chart;
+use bedside::workstation::features::chart::timeline::{refresh_visible, timeline_rows};
 use bedside::workstation::headless::{Headless, test_display};
 use bedside::workstation::keymap::Keymap;
 use bedside::workstation::state::{ChartState, Msg, Screen, State};
 use bedside::workstation::theme::Theme;
-use bedside::workstation::update::{refresh_visible, timeline_rows, update};
+use bedside::workstation::update::update;
 use bedside::workstation::view::view;
 use chrono::NaiveDate;
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyEventState, KeyModifiers};

@@ -144,7 +144,7 @@ async fn compose_check_override_sign_discontinue() {
     // Discontinue the new ibuprofen from the active list.
     let id = ibuprofen["id"].as_str().unwrap().to_string();
     let c = h.state().chart.as_ref().unwrap();
-    let list = bedside::workstation::update::active_orders(c);
+    let list = bedside::workstation::features::orders::active_orders(c);
     let pos = list
         .iter()
         .position(|(_, source, _)| *source == format!("MedicationRequest/{id}"))

@@ -57,7 +57,7 @@ async fn search_open_filter_and_read_a_result() {
     // Filter to results, open the first one's detail.
     h.keys("f").unwrap();
     assert!(h.screen().contains("Results"));
-    let choices = bedside::workstation::update::filter_choices(h.state());
+    let choices = bedside::workstation::features::chart::filter_choices(h.state());
     let results = choices
         .iter()
         .position(|(k, _)| *k == Some(bedside::workstation::chart::Kind::Result));

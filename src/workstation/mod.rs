@@ -7,6 +7,7 @@ pub mod backend;
 pub mod chart;
 pub mod client;
 pub mod editor;
+pub mod features;
 pub mod headless;
 pub mod keymap;
 pub mod layout;

@@ -82,6 +82,38 @@ pub fn follow(
     first
 }
 
+/// Word-wraps `text` to `width` columns.
+pub fn words(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(10);
+    let mut out = Vec::new();
+    for para in text.split('\n') {
+        let mut line = String::new();
+        for word in para.split(' ') {
+            let need = crate::workstation::text::width(&line)
+                + crate::workstation::text::width(word)
+                + usize::from(!line.is_empty());
+            if need > width && !line.is_empty() {
+                out.push(std::mem::take(&mut line));
+            }
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            line.push_str(word);
+            while crate::workstation::text::width(&line) > width {
+                let head = crate::workstation::text::take(&line, width).to_string();
+                if head.is_empty() {
+                    // One grapheme wider than the line: it goes on a line of its own.
+                    break;
+                }
+                line = line[head.len()..].to_string();
+                out.push(head);
+            }
+        }
+        out.push(line);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

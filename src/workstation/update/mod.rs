@@ -1,18 +1,16 @@
 //! `update`: one message in, the state changed, effects out. It never waits and never does
 //! I/O, so every behaviour here is tested by feeding messages.
 
-mod access;
-mod chart;
-mod notes;
-mod offline;
-mod opening;
-mod orders;
-mod palette;
-mod search;
-mod signing;
 #[cfg(test)]
 mod tests;
-mod timeline;
+
+use crate::workstation::features::access::{signature as signing, update as access};
+use crate::workstation::features::chart::{opening, timeline, update as chart};
+use crate::workstation::features::note::update as notes;
+use crate::workstation::features::offline::update as offline;
+use crate::workstation::features::orders::update as orders;
+use crate::workstation::features::palette::update as palette;
+use crate::workstation::features::search::update as search;
 
 use crossterm::event::{KeyCode, KeyEventKind};
 
@@ -20,23 +18,15 @@ use crate::workstation::chart::read_patient;
 use crate::workstation::client::FetchError;
 
 use super::action::Action;
-use super::keymap::{Context, Key, Lookup};
+use super::keymap::{Context, Key};
 use super::state::*;
 use chart::*;
 use search::*;
 
-pub use chart::{detail_members, filter_choices, trend_target};
-pub use notes::addendum_possible;
-pub use notes::sign_question;
-pub use orders::{active_orders, field_list, sign_orders_question};
-pub use palette::{COMMANDS, Entry, What, entries as palette_entries, help_entries};
-use timeline::follow;
-pub use timeline::{refresh_visible, timeline_rows};
-
-/// How many recently opened patients are remembered.
-pub const RECENT_MAX: usize = 20;
-/// Rows whose ward/bed or last visit is looked up after a search.
-const LOCATION_ROWS: usize = 30;
+use crate::workstation::features::chart::filter_choices;
+use crate::workstation::features::chart::load::open_patient_id;
+use crate::workstation::features::{Outcome, current_chart, leave_note, list_cursor, resolve};
+use timeline::{follow, refresh_visible, timeline_rows};
 
 /// Messages kept for `:messages`.
 const MESSAGES_KEPT: usize = 200;
@@ -342,11 +332,11 @@ fn update_inner(state: &mut State, msg: Msg) -> Vec<Effect> {
             fetched_ms,
         } => {
             offline::chart_cached(state, context, resources, fetched_ms);
-            orders::review_medications(state);
+            crate::workstation::features::orders::checks::review_medications(state);
         }
         Msg::ChartMerged { context, resources } => {
             offline::chart_merged(state, context, resources);
-            orders::review_medications(state);
+            crate::workstation::features::orders::checks::review_medications(state);
         }
         Msg::Connectivity(online) => offline::connectivity(state, online, &mut effects),
         Msg::Probed(online) => offline::probed(state, online, &mut effects),
@@ -365,44 +355,6 @@ fn update_inner(state: &mut State, msg: Msg) -> Vec<Effect> {
         effects.push(Effect::Tick);
     }
     effects
-}
-
-/// The open chart if `context` is still its context; a late reply for another patient is
-/// counted and dropped, never shown.
-fn current_chart(state: &mut State, context: u64) -> Option<&mut ChartState> {
-    let current = state.chart.as_ref().is_some_and(|c| c.context == context);
-    if !current {
-        state.dropped_stale += 1;
-        return None;
-    }
-    state.chart.as_mut()
-}
-
-/// The action of `key` in `context`, with the keys of a chord typed before it. The beginning
-/// of a chord is kept (and shown) until the next key; a key that ends no chord cancels it.
-pub(super) fn resolve(state: &mut State, context: Context, key: Key) -> Option<Action> {
-    let mut keys = std::mem::take(&mut state.chord);
-    if state.chord_context != context {
-        keys.clear();
-    }
-    keys.push(key);
-    match state.keymap.lookup_chord(context, &keys) {
-        Lookup::Action(a) => Some(a),
-        Lookup::Pending => {
-            state.chord = keys;
-            state.chord_context = context;
-            None
-        }
-        Lookup::Unbound if keys.len() > 1 => {
-            let typed: Vec<String> = keys.iter().map(Key::to_string).collect();
-            state.notice = Some(Notice {
-                level: Level::Info,
-                text: format!("{} is not bound here (? lists the keys)", typed.join(" ")),
-            });
-            None
-        }
-        Lookup::Unbound => None,
-    }
 }
 
 /// The labels of a pop-up list that takes accelerator letters, if one is open.
@@ -455,12 +407,16 @@ fn accelerator_key(state: &mut State, key: Key, effects: &mut Vec<Effect>) -> bo
 
 fn on_key(state: &mut State, key: Key, effects: &mut Vec<Effect>) {
     if let Some(overlay) = state.overlay.clone() {
+        match palette::palette_key(state, key, effects) {
+            Outcome::NotMine => {}
+            Outcome::Done => return,
+            Outcome::Pass(action) => return act(state, action, effects),
+        }
         if signing::signature_key(state, key, effects)
             || accelerator_key(state, key, effects)
             || orders::overlay_key(state, key, effects)
             || offline::outbox_key(state, key, effects)
-            || palette::palette_key(state, key, effects)
-            || palette::help_key(state, key)
+            || crate::workstation::features::help::update::help_key(state, key)
         {
             return;
         }
@@ -522,7 +478,12 @@ fn on_key(state: &mut State, key: Key, effects: &mut Vec<Effect>) {
             }
         }
         Screen::Chart => {
-            if notes::note_key(state, key, effects) || orders::orders_key(state, key, effects) {
+            for outcome in [notes::note_key, orders::orders_key] {
+                match outcome(state, key, effects) {
+                    Outcome::NotMine => continue,
+                    Outcome::Done => {}
+                    Outcome::Pass(action) => act(state, action, effects),
+                }
                 return;
             }
             let context = state.context();
@@ -530,25 +491,6 @@ fn on_key(state: &mut State, key: Key, effects: &mut Vec<Effect>) {
                 act(state, action, effects);
             }
         }
-    }
-}
-
-/// Moves a list cursor; `None` for actions that do not move it.
-fn list_cursor(cursor: usize, action: Action, len: usize) -> Option<usize> {
-    let last = len.saturating_sub(1);
-    Some(match action {
-        Action::MoveDown => (cursor + 1).min(last),
-        Action::MoveUp => cursor.saturating_sub(1),
-        Action::PageDown | Action::GoBottom => last,
-        Action::PageUp | Action::GoTop => 0,
-        _ => return None,
-    })
-}
-
-/// Leaving the note pane (another patient, the search screen): the draft reaches the disk.
-pub(super) fn leave_note(state: &mut State, effects: &mut Vec<Effect>) {
-    if let Some(note) = state.chart.as_mut().and_then(|c| c.note.as_mut()) {
-        notes::save_if_unsaved(note, effects);
     }
 }
 

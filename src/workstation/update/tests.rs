@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::workstation::client::FetchError;
+use crate::workstation::features::help::help_entries;
 use crate::workstation::keymap::Keymap;
 use crate::workstation::notes::document::DocStatus;
 use crate::workstation::notes::drafts::Draft;

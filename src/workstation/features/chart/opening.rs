@@ -7,24 +7,14 @@ use serde_json::Value;
 
 use crate::workstation::client::FetchError;
 
-use super::super::state::*;
-use super::timeline::{refresh_visible, timeline_rows};
-use super::{current_chart, offline, orders};
-
-/// The effect that opens `c`, remembering how (`check` for a restricted record first; the
-/// user is `support` staff).
-pub(super) fn open(c: &mut ChartState, check: bool, support: bool) -> Effect {
-    c.opening = Opening { check, support };
-    Effect::OpenChart {
-        context: c.context,
-        patient_id: c.patient_id.clone(),
-        // Support staff see no clinical content, so nothing of it is shown from the cache.
-        from_cache: !c.opening.withholds(),
-    }
-}
+use crate::workstation::features::chart::timeline::{refresh_visible, timeline_rows};
+use crate::workstation::features::current_chart;
+use crate::workstation::features::offline::update as offline;
+use crate::workstation::features::orders::checks as orders;
+use crate::workstation::state::*;
 
 /// The patient's record (or why it did not come), and what happens next.
-pub(super) fn patient_arrived(
+pub(crate) fn patient_arrived(
     state: &mut State,
     context: u64,
     result: Result<Value, FetchError>,
@@ -99,7 +89,7 @@ pub(super) fn patient_arrived(
 }
 
 /// The chart has loaded as far as it will.
-pub(super) fn chart_done(state: &mut State, context: u64) {
+pub(crate) fn chart_done(state: &mut State, context: u64) {
     let rows = timeline_rows(state.size);
     let offline = state.storage.offline();
     if let Some(c) = current_chart(state, context) {
@@ -119,7 +109,7 @@ pub(super) fn chart_done(state: &mut State, context: u64) {
 }
 
 /// The chart's clinical content needs break-the-glass: ask for a reason.
-pub(super) fn chart_restricted(state: &mut State, context: u64, restricted: bool) {
+pub(crate) fn chart_restricted(state: &mut State, context: u64, restricted: bool) {
     let Some(c) = state.chart.as_mut().filter(|c| c.context == context) else {
         state.dropped_stale += 1;
         return;

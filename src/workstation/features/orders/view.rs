@@ -6,13 +6,13 @@ use ratatui::layout::{Constraint, Layout, Position, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::search::wrap;
-use super::{cell, fit, pane, styled};
+use crate::workstation::features::orders::active_orders;
 use crate::workstation::orders::basket::Fields;
 use crate::workstation::orders::knowledge::Severity;
 use crate::workstation::state::{ChartState, OrdersFocus, Pick, State};
 use crate::workstation::theme::Theme;
-use crate::workstation::update::active_orders;
+use crate::workstation::view::widgets::{cell, fit, pane, styled};
+use crate::workstation::wrap::words as wrap;
 
 pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, c: &ChartState) {
     let Some(o) = &c.orders else { return };

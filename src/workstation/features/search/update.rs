@@ -3,18 +3,21 @@
 
 use serde_json::Value;
 
-use crate::workstation::chart::{Chart, read_patient};
+use crate::workstation::chart::read_patient;
 use crate::workstation::client::FetchError;
 
-use super::super::action::Action;
-use super::super::layout;
-use super::super::query;
-use super::super::state::*;
-use super::{LOCATION_ROWS, RECENT_MAX};
+use crate::workstation::action::Action;
+use crate::workstation::features::chart::load::open_patient;
+use crate::workstation::layout;
+use crate::workstation::query;
+use crate::workstation::state::*;
+
+/// Rows whose ward/bed or last visit is looked up after a search.
+const LOCATION_ROWS: usize = 30;
 
 /// A character typed into the query. `/` clears the query, except inside a date being typed
 /// (`14/03/1956`).
-pub(super) fn type_char(state: &mut State, c: char, effects: &mut Vec<Effect>) {
+pub(crate) fn type_char(state: &mut State, c: char, effects: &mut Vec<Effect>) {
     let q = &mut state.search.query;
     if c == '/' && !q.ends_with(|x: char| x.is_ascii_digit()) {
         q.clear();
@@ -24,7 +27,7 @@ pub(super) fn type_char(state: &mut State, c: char, effects: &mut Vec<Effect>) {
     query_changed(state, effects);
 }
 
-pub(super) fn query_changed(state: &mut State, effects: &mut Vec<Effect>) {
+pub(crate) fn query_changed(state: &mut State, effects: &mut Vec<Effect>) {
     let s = &mut state.search;
     s.generation += 1;
     s.cursor = 0;
@@ -40,7 +43,7 @@ pub(super) fn query_changed(state: &mut State, effects: &mut Vec<Effect>) {
     }
 }
 
-pub(super) fn start_search(state: &mut State, effects: &mut Vec<Effect>) {
+pub(crate) fn start_search(state: &mut State, effects: &mut Vec<Effect>) {
     let s = &mut state.search;
     match query::parse(&s.query) {
         Ok(q) => {
@@ -58,7 +61,7 @@ pub(super) fn start_search(state: &mut State, effects: &mut Vec<Effect>) {
     state.dirty = true;
 }
 
-pub(super) fn search_done(
+pub(crate) fn search_done(
     state: &mut State,
     result: Result<Vec<Value>, FetchError>,
     effects: &mut Vec<Effect>,
@@ -105,11 +108,11 @@ pub(super) fn search_done(
     }
 }
 
-pub(super) fn search_rows(size: ratatui::layout::Rect) -> usize {
+pub(crate) fn search_rows(size: ratatui::layout::Rect) -> usize {
     layout::inner_rows(layout::search(size).list)
 }
 
-pub(super) fn clamp_search(state: &mut State) {
+pub(crate) fn clamp_search(state: &mut State) {
     let rows = search_rows(state.size);
     let s = &mut state.search;
     let n = s.shown().len();
@@ -121,62 +124,7 @@ pub(super) fn clamp_search(state: &mut State) {
     }
 }
 
-pub(super) fn open_patient(state: &mut State, row: Row, effects: &mut Vec<Effect>) {
-    open_patient_id(state, row.patient.id.clone(), Some(row.patient), effects);
-}
-
-/// Opens a chart under a new patient context; `known` (from a search row) fills the banner
-/// until the server's copy arrives.
-pub(super) fn open_patient_id(
-    state: &mut State,
-    id: String,
-    known: Option<crate::workstation::chart::PatientInfo>,
-    effects: &mut Vec<Effect>,
-) {
-    super::leave_note(state, effects);
-    state.context += 1;
-    let mut chart = Chart::for_patient(&id);
-    chart.patient = known;
-    let mut c = ChartState::new(state.context, chart);
-    effects.push(super::opening::open(
-        &mut c,
-        true,
-        state.access.role() == Some("support"),
-    ));
-    state.chart = Some(c);
-    state.screen = Screen::Chart;
-    state.overlay = None;
-    state.recent_ids.retain(|x| *x != id);
-    state.recent_ids.insert(0, id);
-    state.recent_ids.truncate(RECENT_MAX);
-    // The recent list on screen follows at once.
-    let s = &mut state.search;
-    let row = state
-        .chart
-        .as_ref()
-        .and_then(|c| c.chart.patient.clone())
-        .map(|patient| Row {
-            patient,
-            matched: Vec::new(),
-            location: None,
-        });
-    if let Some(row) = row {
-        let location = s
-            .rows
-            .iter()
-            .chain(&s.recent)
-            .find(|r| r.patient.id == row.patient.id)
-            .and_then(|r| r.location.clone());
-        s.recent.retain(|r| r.patient.id != row.patient.id);
-        s.recent.insert(0, Row { location, ..row });
-        s.recent.truncate(RECENT_MAX);
-    }
-    effects.push(Effect::SaveRecent {
-        patient_ids: state.recent_ids.clone(),
-    });
-}
-
-pub(super) fn search_action(state: &mut State, action: Action, effects: &mut Vec<Effect>) {
+pub(crate) fn search_action(state: &mut State, action: Action, effects: &mut Vec<Effect>) {
     let rows = search_rows(state.size);
     let s = &mut state.search;
     let n = s.shown().len();

@@ -6,9 +6,9 @@ use serde_json::Value;
 use crate::workstation::chart::Chart;
 use crate::workstation::vault::outbox::State as Sent;
 
-use super::super::state::*;
-use super::current_chart;
-use super::timeline::{follow, refresh_visible, timeline_rows};
+use crate::workstation::features::chart::timeline::{follow, refresh_visible, timeline_rows};
+use crate::workstation::features::current_chart;
+use crate::workstation::state::*;
 
 /// Puts `resources` in place of the chart's content. The item the user had selected stays
 /// selected, on the same screen row; a user who has not moved stays at the newest item.
@@ -46,7 +46,7 @@ fn replace_content(c: &mut ChartState, resources: Vec<Value>, rows: usize) {
     }
 }
 
-pub(super) fn chart_cached(
+pub(crate) fn chart_cached(
     state: &mut State,
     context: u64,
     resources: Vec<Value>,
@@ -60,7 +60,7 @@ pub(super) fn chart_cached(
     }
 }
 
-pub(super) fn chart_merged(state: &mut State, context: u64, resources: Vec<Value>) {
+pub(crate) fn chart_merged(state: &mut State, context: u64, resources: Vec<Value>) {
     let rows = timeline_rows(state.size);
     if let Some(c) = current_chart(state, context) {
         replace_content(c, resources, rows);
@@ -70,7 +70,7 @@ pub(super) fn chart_merged(state: &mut State, context: u64, resources: Vec<Value
 }
 
 /// The server could (true) or could not (false) be reached.
-pub(super) fn connectivity(state: &mut State, online: bool, effects: &mut Vec<Effect>) {
+pub(crate) fn connectivity(state: &mut State, online: bool, effects: &mut Vec<Effect>) {
     if !online {
         if state.storage.offline_since.is_none() {
             state.storage.offline_since = Some(state.now_ms);
@@ -114,7 +114,9 @@ pub(super) fn connectivity(state: &mut State, online: bool, effects: &mut Vec<Ef
         }
         if c.cached.is_some() && !c.loading {
             // The cached chart gets the server's changes now.
-            effects.push(super::opening::open(c, true, support));
+            effects.push(crate::workstation::features::chart::load::open(
+                c, true, support,
+            ));
         }
     }
     state.notice = Some(Notice {
@@ -125,14 +127,14 @@ pub(super) fn connectivity(state: &mut State, online: bool, effects: &mut Vec<Ef
 }
 
 /// The answer to a probe.
-pub(super) fn probed(state: &mut State, online: bool, effects: &mut Vec<Effect>) {
+pub(crate) fn probed(state: &mut State, online: bool, effects: &mut Vec<Effect>) {
     state.storage.probe_pending = false;
     if online || state.storage.offline() {
         connectivity(state, online, effects);
     }
 }
 
-pub(super) fn outbox(
+pub(crate) fn outbox(
     state: &mut State,
     entries: Vec<OutboxEntry>,
     sent_now: usize,
@@ -175,7 +177,9 @@ pub(super) fn outbox(
             && !offline
             && c.withheld.is_none()
         {
-            effects.push(super::opening::open(c, true, support));
+            effects.push(crate::workstation::features::chart::load::open(
+                c, true, support,
+            ));
         }
     }
     state.dirty = true;
@@ -183,9 +187,9 @@ pub(super) fn outbox(
 
 /// Keys in the outbox overlay: move, Enter to compare both copies of a conflict, `r` to take
 /// a stuck note back as a draft, `x` to discard a stuck note, F3 or Esc to close.
-pub(super) fn outbox_key(
+pub(crate) fn outbox_key(
     state: &mut State,
-    key: super::super::keymap::Key,
+    key: crate::workstation::keymap::Key,
     effects: &mut Vec<Effect>,
 ) -> bool {
     use crossterm::event::KeyCode;

@@ -4,14 +4,15 @@
 
 use crossterm::event::KeyCode;
 
-use super::super::keymap::Key;
-use super::super::state::*;
-use super::{notes, orders};
 use crate::workstation::client::FetchError;
+use crate::workstation::features::note::update as notes;
+use crate::workstation::features::orders::update as orders;
+use crate::workstation::keymap::Key;
 use crate::workstation::notes::document::DocStatus;
+use crate::workstation::state::*;
 
 /// The clinician confirmed: ask for the signature where the site requires one, else go on.
-pub(super) fn confirmed(state: &mut State, target: SignTarget, effects: &mut Vec<Effect>) {
+pub(crate) fn confirmed(state: &mut State, target: SignTarget, effects: &mut Vec<Effect>) {
     let required = match target {
         // Offline, orders are refused whatever is typed: no signature to ask for.
         SignTarget::Orders if state.storage.offline() => false,
@@ -39,7 +40,7 @@ fn sign(state: &mut State, target: SignTarget, effects: &mut Vec<Effect>) {
 }
 
 /// A key while the signature is asked for; false when the overlay is not it.
-pub(super) fn signature_key(state: &mut State, key: Key, effects: &mut Vec<Effect>) -> bool {
+pub(crate) fn signature_key(state: &mut State, key: Key, effects: &mut Vec<Effect>) -> bool {
     let Some(Overlay::Signature {
         target,
         mut input,
@@ -108,7 +109,7 @@ fn what(target: SignTarget) -> &'static str {
 
 /// The server's answer to a signature check. The answer counts only for the chart it was
 /// asked on, and only while the signature is still being asked for.
-pub(super) fn checked(
+pub(crate) fn checked(
     state: &mut State,
     context: u64,
     target: SignTarget,

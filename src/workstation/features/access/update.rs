@@ -5,11 +5,11 @@ use serde_json::Value;
 
 use crate::workstation::client::{LoginError, SignedIn};
 
-use super::super::keymap::Key;
-use super::super::state::*;
+use crate::workstation::keymap::Key;
+use crate::workstation::state::*;
 
 /// Keys while the sign-in or lock screen shows: they go to its fields and nowhere else.
-pub(super) fn form_key(state: &mut State, key: Key, effects: &mut Vec<Effect>) {
+pub(crate) fn form_key(state: &mut State, key: Key, effects: &mut Vec<Effect>) {
     let Some(form) = &mut state.access.form else {
         return;
     };
@@ -186,7 +186,7 @@ fn passphrase_key(form: &mut SignInForm, key: Key, effects: &mut Vec<Effect>) {
 }
 
 /// The user's vault opened (or not): the cache, outbox and drafts can be used.
-pub(super) fn vault_opened(
+pub(crate) fn vault_opened(
     state: &mut State,
     result: Result<Unlocked, String>,
     effects: &mut Vec<Effect>,
@@ -242,7 +242,7 @@ fn field_mut(form: &mut SignInForm) -> &mut String {
 }
 
 /// The server's answer to a sign-in or unlock.
-pub(super) fn signed_in(
+pub(crate) fn signed_in(
     state: &mut State,
     result: Result<SignedIn, LoginError>,
     effects: &mut Vec<Effect>,
@@ -360,7 +360,7 @@ pub(super) fn signed_in(
 
 /// Locks the screen now: the open note goes to disk, and nothing but the lock screen is drawn
 /// until the same user's password (or another user's sign-in) is given.
-pub(super) fn lock(state: &mut State, effects: &mut Vec<Effect>) {
+pub(crate) fn lock(state: &mut State, effects: &mut Vec<Effect>) {
     if state.access.form.is_some() || !state.access.signed_in {
         return;
     }
@@ -393,7 +393,7 @@ pub(super) fn lock(state: &mut State, effects: &mut Vec<Effect>) {
 }
 
 /// Locks when the terminal has been idle for the configured time.
-pub(super) fn idle_check(state: &mut State, effects: &mut Vec<Effect>) {
+pub(crate) fn idle_check(state: &mut State, effects: &mut Vec<Effect>) {
     let idle = state.access.idle_ms;
     if idle > 0 && state.now_ms - state.access.last_input_ms >= idle {
         lock(state, effects);
@@ -401,7 +401,7 @@ pub(super) fn idle_check(state: &mut State, effects: &mut Vec<Effect>) {
 }
 
 /// The reason typed for break-the-glass.
-pub(super) fn break_glass(state: &mut State, reason: String, effects: &mut Vec<Effect>) {
+pub(crate) fn break_glass(state: &mut State, reason: String, effects: &mut Vec<Effect>) {
     let Some(c) = &state.chart else { return };
     if reason.trim().chars().count() < 4 {
         state.notice = Some(Notice {
@@ -417,7 +417,7 @@ pub(super) fn break_glass(state: &mut State, reason: String, effects: &mut Vec<E
     });
 }
 
-pub(super) fn glass_broken(
+pub(crate) fn glass_broken(
     state: &mut State,
     context: u64,
     result: Result<Option<i64>, crate::workstation::client::FetchError>,
@@ -433,7 +433,9 @@ pub(super) fn glass_broken(
             c.grant_until = until;
             c.loading = true;
             c.chart.allergy_load = Some(crate::workstation::chart::AllergyLoad::Loading);
-            effects.push(super::opening::open(c, false, false));
+            effects.push(crate::workstation::features::chart::load::open(
+                c, false, false,
+            ));
             state.notice = Some(Notice {
                 level: Level::Warning,
                 text: "emergency access granted for a limited time; it is audited and reviewed"
@@ -451,13 +453,13 @@ pub(super) fn glass_broken(
 }
 
 /// Opens the access log for the open chart.
-pub(super) fn open_access_log(state: &mut State, filter: String, effects: &mut Vec<Effect>) {
+pub(crate) fn open_access_log(state: &mut State, filter: String, effects: &mut Vec<Effect>) {
     let Some(c) = &state.chart else { return };
     let mut params = vec![("_count", "200".to_string())];
     for word in filter.split_whitespace() {
         let word = word.trim_start_matches("user:").trim_start_matches("date:");
         if word.starts_with(|ch: char| ch.is_ascii_digit()) {
-            match super::chart::parse_day(word) {
+            match crate::workstation::features::chart::update::parse_day(word) {
                 Some(day) => params.push(("date", day.format("%Y-%m-%d").to_string())),
                 None => {
                     state.notice = Some(Notice {
@@ -484,7 +486,7 @@ pub(super) fn open_access_log(state: &mut State, filter: String, effects: &mut V
     });
 }
 
-pub(super) fn access_log(
+pub(crate) fn access_log(
     state: &mut State,
     context: u64,
     result: Result<Vec<Value>, crate::workstation::client::FetchError>,

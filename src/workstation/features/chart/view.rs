@@ -6,12 +6,14 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
-use super::{ASCII_BORDER, cell, fit, pane, spinner, status_line, styled};
 use crate::workstation::action::Action;
 use crate::workstation::chart::{AllergyAlert, Precision};
 use crate::workstation::layout;
 use crate::workstation::state::{ChartFocus, ChartState, ChartView, State};
 use crate::workstation::theme::Theme;
+use crate::workstation::view::widgets::{
+    ASCII_BORDER, cell, fit, pane, spinner, status_line, styled,
+};
 
 pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
     let Some(c) = &state.chart else { return };
@@ -21,15 +23,27 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
         ChartView::Timeline => {
             timeline(state, theme, frame, areas.timeline, c);
             if areas.detail.height > 0 {
-                super::detail::draw(state, theme, frame, areas.detail, c);
+                crate::workstation::features::chart::detail::draw(
+                    state,
+                    theme,
+                    frame,
+                    areas.detail,
+                    c,
+                );
             }
         }
-        ChartView::Summary => super::summary::draw(state, theme, frame, areas.body, c),
-        ChartView::Trend { key, title } => {
-            super::trend::draw(state, theme, frame, areas.body, c, key, title)
+        ChartView::Summary => {
+            crate::workstation::features::chart::summary::draw(state, theme, frame, areas.body, c)
         }
-        ChartView::Note => super::note::draw(state, theme, frame, areas.body, c),
-        ChartView::Orders => super::orders::draw(state, theme, frame, areas.body, c),
+        ChartView::Trend { key, title } => crate::workstation::features::chart::trend::draw(
+            state, theme, frame, areas.body, c, key, title,
+        ),
+        ChartView::Note => {
+            crate::workstation::features::note::view::draw(state, theme, frame, areas.body, c)
+        }
+        ChartView::Orders => {
+            crate::workstation::features::orders::view::draw(state, theme, frame, areas.body, c)
+        }
     }
     let mut left = Vec::new();
     if c.loading {
@@ -78,8 +92,8 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
     // The few keys that matter most in the focused pane, and only those that act on the
     // selected item (no "addendum" on a lab result, no "trend" on a note).
     let acts = |a: &(Action, &str)| match a.0 {
-        Action::ShowTrend => crate::workstation::update::trend_target(c).is_some(),
-        Action::AddAddendum => crate::workstation::update::addendum_possible(c),
+        Action::ShowTrend => crate::workstation::features::chart::trend_target(c).is_some(),
+        Action::AddAddendum => crate::workstation::features::note::addendum_possible(c),
         _ => true,
     };
     let hints: &[(Action, &str)] = match (&c.view, c.focus) {
@@ -300,7 +314,7 @@ fn timeline(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, c: &Cha
         } else {
             theme.dim
         };
-        for part in super::search::wrap(text, width) {
+        for part in crate::workstation::wrap::words(text, width) {
             lines.push(Line::from(styled(part, style)));
         }
     }

@@ -6,11 +6,11 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::search::wrap;
-use super::{cell, fit, pane, styled};
 use crate::workstation::chart::{Detail, Flag, Obs, Target};
 use crate::workstation::state::{ChartFocus, ChartState, State};
 use crate::workstation::theme::Theme;
+use crate::workstation::view::widgets::{cell, fit, pane, styled};
+use crate::workstation::wrap::words as wrap;
 
 /// Previous values listed under a result.
 const PREVIOUS: usize = 6;

@@ -6,9 +6,9 @@ use ratatui::layout::{Position, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph};
 
-use super::{pane, styled};
 use crate::workstation::state::{FormMode, SignInForm, State};
 use crate::workstation::theme::Theme;
+use crate::workstation::view::widgets::{pane, styled};
 
 pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, form: &SignInForm) {
     frame.render_widget(Clear, area);
@@ -27,7 +27,7 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, form: &
     let w = 64.min(area.width);
     // The error in full, wrapped (a long one grows the box instead of being cut).
     let error_rows: Vec<String> = match (&form.error, form.busy) {
-        (Some(e), false) => super::search::wrap(e, w.saturating_sub(3) as usize),
+        (Some(e), false) => crate::workstation::wrap::words(e, w.saturating_sub(3) as usize),
         _ => Vec::new(),
     };
     let h = (14 + error_rows.len().saturating_sub(1) as u16).min(area.height);

@@ -6,9 +6,9 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::{fit, pane, styled};
 use crate::workstation::state::{ChartState, NoteMode, NoteState, State};
 use crate::workstation::theme::Theme;
+use crate::workstation::view::widgets::{fit, pane, styled};
 use crate::workstation::wrap;
 
 pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, c: &ChartState) {

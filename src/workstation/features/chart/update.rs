@@ -1,32 +1,15 @@
 //! The chart screen: moving through the timeline, filter, find, jump to a date, detail,
 //! trend and summary.
 
-use crate::workstation::chart::{Kind, Target};
+use crate::workstation::chart::Kind;
 
-use super::super::action::Action;
-use super::super::state::*;
-use super::search::open_patient;
-use super::timeline::{follow, refresh_visible, timeline_rows};
+use crate::workstation::action::Action;
+use crate::workstation::features::chart::load::open_patient;
+use crate::workstation::features::chart::timeline::{follow, refresh_visible, timeline_rows};
+use crate::workstation::features::chart::{detail_members, filter_choices, trend_target};
+use crate::workstation::state::*;
 
-/// The filter menu: all, then each kind the chart has, with counts.
-pub fn filter_choices(state: &State) -> Vec<(Option<Kind>, usize)> {
-    let Some(c) = &state.chart else {
-        return vec![(None, 0)];
-    };
-    let mut counts = std::collections::BTreeMap::new();
-    for item in &c.chart.timeline {
-        *counts.entry(item.kind).or_insert(0usize) += 1;
-    }
-    let mut out = vec![(None, c.chart.timeline.len())];
-    out.extend(
-        Kind::ALL
-            .iter()
-            .filter_map(|k| Some((Some(*k), *counts.get(k)?))),
-    );
-    out
-}
-
-pub(super) fn set_filter(state: &mut State, kind: Option<Kind>) {
+pub(crate) fn set_filter(state: &mut State, kind: Option<Kind>) {
     let rows = timeline_rows(state.size);
     if let Some(c) = &mut state.chart {
         c.filter = kind;
@@ -35,7 +18,7 @@ pub(super) fn set_filter(state: &mut State, kind: Option<Kind>) {
     }
 }
 
-pub(super) fn apply_prompt(state: &mut State, kind: PromptKind, input: String) {
+pub(crate) fn apply_prompt(state: &mut State, kind: PromptKind, input: String) {
     let rows = timeline_rows(state.size);
     let zone = state.display.zone;
     let Some(c) = &mut state.chart else { return };
@@ -92,7 +75,7 @@ pub(super) fn apply_prompt(state: &mut State, kind: PromptKind, input: String) {
 }
 
 /// The last day a typed date covers (`2024` means up to 2024-12-31).
-pub(super) fn parse_day(s: &str) -> Option<chrono::NaiveDate> {
+pub(crate) fn parse_day(s: &str) -> Option<chrono::NaiveDate> {
     use chrono::NaiveDate;
     if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
         return Some(d);
@@ -123,7 +106,7 @@ fn step(x: usize, action: Action, page: usize) -> usize {
     }
 }
 
-pub(super) fn chart_action(state: &mut State, action: Action, effects: &mut Vec<Effect>) {
+pub(crate) fn chart_action(state: &mut State, action: Action, effects: &mut Vec<Effect>) {
     let rows = timeline_rows(state.size);
     let Some(c) = &mut state.chart else {
         state.screen = Screen::Search;
@@ -261,11 +244,13 @@ pub(super) fn chart_action(state: &mut State, action: Action, effects: &mut Vec<
                 }
             }
         }
-        Action::NewNote => super::notes::new_note(state, effects),
-        Action::OpenOrders => super::orders::open_orders(state),
-        Action::AddAddendum => super::notes::add_addendum(state, effects),
+        Action::NewNote => crate::workstation::features::note::update::new_note(state, effects),
+        Action::OpenOrders => crate::workstation::features::orders::update::open_orders(state),
+        Action::AddAddendum => {
+            crate::workstation::features::note::update::add_addendum(state, effects)
+        }
         Action::CloseChart => {
-            super::leave_note(state, effects);
+            crate::workstation::features::leave_note(state, effects);
             state.chart = None;
             state.screen = Screen::Search;
             state.search.focus = SearchFocus::Input;
@@ -274,7 +259,7 @@ pub(super) fn chart_action(state: &mut State, action: Action, effects: &mut Vec<
     }
 }
 
-pub(super) fn move_to(c: &mut ChartState, cursor: usize, rows: usize) {
+pub(crate) fn move_to(c: &mut ChartState, cursor: usize, rows: usize) {
     if cursor != c.cursor {
         c.detail_scroll = 0;
         c.detail_cursor = 0;
@@ -282,38 +267,4 @@ pub(super) fn move_to(c: &mut ChartState, cursor: usize, rows: usize) {
     c.cursor = cursor;
     c.moved = true;
     follow(c, rows);
-}
-
-/// Lines the detail pane's cursor moves over (a report's results), 0 for scrolled text.
-pub fn detail_members(c: &ChartState) -> usize {
-    c.selected_target().map_or(0, |t| c.chart.members(t).len())
-}
-
-/// What `t` trends: the selected observation, or in a report the result under the detail
-/// cursor (else its first abnormal, else first numeric result).
-pub fn trend_target(c: &ChartState) -> Option<(String, String)> {
-    let chart = &c.chart;
-    let obs = match c.selected_target()? {
-        Target::Obs(i) => chart.obs_at(i)?,
-        target @ (Target::Report(_) | Target::Vitals(_)) => {
-            let results = chart.members(target);
-            if c.focus == ChartFocus::Detail {
-                results.get(c.detail_cursor).copied()?
-            } else {
-                results
-                    .iter()
-                    .find(|o| {
-                        o.flag != crate::workstation::chart::Flag::Normal && o.number.is_some()
-                    })
-                    .or_else(|| results.iter().find(|o| o.number.is_some()))
-                    .copied()?
-            }
-        }
-        Target::Entry(_) => return None,
-    };
-    let numeric = obs.number.is_some() || obs.components.iter().any(|x| x.number.is_some());
-    if !numeric {
-        return None;
-    }
-    Some((obs.key.clone()?, obs.name.clone()))
 }

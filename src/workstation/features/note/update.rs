@@ -11,14 +11,15 @@ use crate::workstation::notes::document::DocStatus;
 use crate::workstation::notes::drafts::Draft;
 use crate::workstation::notes::{fill, phrases};
 
-use super::super::action::Action;
-use super::super::keymap::{Context, Key};
-use super::super::state::*;
-use super::timeline::refresh_visible;
-use super::timeline::timeline_rows;
+use crate::workstation::action::Action;
+use crate::workstation::features::Outcome;
+use crate::workstation::features::chart::timeline::refresh_visible;
+use crate::workstation::features::chart::timeline::timeline_rows;
+use crate::workstation::keymap::{Context, Key};
+use crate::workstation::state::*;
 
 /// `n`: reopen this chart's note, resume its draft from an earlier session, or pick a template.
-pub(super) fn new_note(state: &mut State, effects: &mut Vec<Effect>) {
+pub(crate) fn new_note(state: &mut State, effects: &mut Vec<Effect>) {
     let Some(c) = &mut state.chart else { return };
     if let Some(note) = &mut c.note {
         c.view = ChartView::Note;
@@ -38,7 +39,7 @@ pub(super) fn new_note(state: &mut State, effects: &mut Vec<Effect>) {
 }
 
 /// Opens `draft` in the current chart's note pane, if it is this patient's.
-pub(super) fn open_draft(state: &mut State, draft: Draft, effects: &mut Vec<Effect>) {
+pub(crate) fn open_draft(state: &mut State, draft: Draft, effects: &mut Vec<Effect>) {
     let Some(c) = &mut state.chart else { return };
     if draft.patient_id != c.patient_id {
         state.notice = Some(Notice {
@@ -53,7 +54,7 @@ pub(super) fn open_draft(state: &mut State, draft: Draft, effects: &mut Vec<Effe
 }
 
 /// A new note from template `index` (or an addendum to `appends`).
-pub(super) fn create_note(
+pub(crate) fn create_note(
     state: &mut State,
     index: usize,
     appends: Option<(String, String)>,
@@ -121,15 +122,8 @@ pub(super) fn create_note(
     follow_cursor(state);
 }
 
-/// Is the selected timeline item a signed note (something `a` can add an addendum to)?
-pub fn addendum_possible(c: &ChartState) -> bool {
-    matches!(c.selected(), Some(item) if matches!(item.target, Target::Entry(e)
-        if c.chart.entry_source(e).is_some_and(|s| s.starts_with("DocumentReference/"))
-            && !item.summary.contains("[PRELIMINARY]")))
-}
-
 /// `a` on a signed note in the timeline: an addendum that appends to it.
-pub(super) fn add_addendum(state: &mut State, effects: &mut Vec<Effect>) {
+pub(crate) fn add_addendum(state: &mut State, effects: &mut Vec<Effect>) {
     let Some(c) = &state.chart else { return };
     let target = c.selected().map(|i| (i.target, i.summary.clone(), i.when));
     let original = match target {
@@ -174,61 +168,69 @@ pub(super) fn add_addendum(state: &mut State, effects: &mut Vec<Effect>) {
 }
 
 /// A key while the note pane is open; false if it was not the note's.
-pub(super) fn note_key(state: &mut State, key: Key, effects: &mut Vec<Effect>) -> bool {
+pub(crate) fn note_key(state: &mut State, key: Key, effects: &mut Vec<Effect>) -> Outcome {
     let Some(c) = &mut state.chart else {
-        return false;
+        return Outcome::NotMine;
     };
     if c.view != ChartView::Note {
-        return false;
+        return Outcome::NotMine;
     }
     let Some(note) = &mut c.note else {
-        return false;
+        return Outcome::NotMine;
     };
     if note.mode == NoteMode::Editing {
         let ctrl = key.mods.contains(KeyModifiers::CONTROL);
         match key.code {
             KeyCode::F(1) => {
                 state.overlay = Some(Overlay::Help {
-                    context: super::super::keymap::Context::Note,
+                    context: crate::workstation::keymap::Context::Note,
                     query: String::new(),
                     scroll: 0,
                 });
-                return true;
+                return Outcome::Done;
             }
             KeyCode::Esc => {
                 note.mode = NoteMode::Command;
                 save_if_unsaved(note, effects);
-                return true;
+                return Outcome::Done;
             }
             KeyCode::Char('s') if ctrl => {
                 save_now(note, effects);
-                return true;
+                return Outcome::Done;
             }
             KeyCode::Tab | KeyCode::Char(' ') if key.mods.is_empty() && expand_phrase(state) => {
                 mark_edited(state, effects);
-                return true;
+                return Outcome::Done;
             }
             _ => {}
         }
         let Some(note) = state.chart.as_mut().and_then(|c| c.note.as_mut()) else {
-            return true;
+            return Outcome::Done;
         };
         if note.editor.input(key) {
             mark_edited(state, effects);
         }
         follow_cursor(state);
-        return true;
+        return Outcome::Done;
     }
     // Keys the pane does not bind do nothing here (the chart's keys do not reach through).
-    if let Some(action) = super::resolve(state, Context::Note, key) {
-        note_action(state, action, effects);
+    if let Some(action) = crate::workstation::features::resolve(state, Context::Note, key) {
+        if let Some(other) = note_action(state, action, effects) {
+            return Outcome::Pass(other);
+        }
     }
-    true
+    Outcome::Done
 }
 
-pub(super) fn note_action(state: &mut State, action: Action, effects: &mut Vec<Effect>) {
-    let Some(c) = &mut state.chart else { return };
-    let Some(note) = &mut c.note else { return };
+pub(crate) fn note_action(
+    state: &mut State,
+    action: Action,
+    effects: &mut Vec<Effect>,
+) -> Option<Action> {
+    let Some(c) = &mut state.chart else {
+        return None;
+    };
+    let Some(note) = &mut c.note else { return None };
     match action {
         Action::EditNote => note.mode = NoteMode::Editing,
         Action::SaveDraft => save_now(note, effects),
@@ -238,7 +240,7 @@ pub(super) fn note_action(state: &mut State, action: Action, effects: &mut Vec<E
         }
         Action::SignNote | Action::SaveNoteUnsigned => {
             if note.sending.is_some() {
-                return;
+                return None;
             }
             let status = if action == Action::SignNote {
                 DocStatus::Final
@@ -256,34 +258,13 @@ pub(super) fn note_action(state: &mut State, action: Action, effects: &mut Vec<E
             note.editor.input(Key::new(code, KeyModifiers::NONE));
             follow_cursor(state);
         }
-        other => super::act(state, other, effects),
+        other => return Some(other),
     }
-}
-
-/// The question before anything is written to the chart names the patient it goes to.
-pub fn sign_question(state: &State, status: DocStatus) -> String {
-    let Some(note) = state.chart.as_ref().and_then(|c| c.note.as_ref()) else {
-        return String::new();
-    };
-    let d = &note.draft;
-    let what = match status {
-        DocStatus::Final => "Sign",
-        DocStatus::Preliminary => "Save UNSIGNED (preliminary)",
-    };
-    let kind = if d.appends.is_some() {
-        "addendum".to_string()
-    } else {
-        d.loinc_display.to_lowercase()
-    };
-    format!(
-        "{what} {kind} for {} (MRN {})?",
-        d.patient_name,
-        d.mrn.as_deref().unwrap_or("none")
-    )
+    None
 }
 
 /// `y` to the sign question.
-pub(super) fn confirm_send(state: &mut State, status: DocStatus, effects: &mut Vec<Effect>) {
+pub(crate) fn confirm_send(state: &mut State, status: DocStatus, effects: &mut Vec<Effect>) {
     let Some(c) = &mut state.chart else { return };
     let context = c.context;
     let patient = c.patient_id.clone();
@@ -318,7 +299,7 @@ pub(super) fn confirm_send(state: &mut State, status: DocStatus, effects: &mut V
 }
 
 /// A note signed or saved while the server could not be reached is safe in the outbox.
-pub(super) fn note_queued(
+pub(crate) fn note_queued(
     state: &mut State,
     context: u64,
     draft_id: String,
@@ -358,7 +339,7 @@ pub(super) fn note_queued(
 }
 
 /// The outbox could not take the note: it stays in the editor, and on disk as a draft.
-pub(super) fn note_not_queued(state: &mut State, context: u64, error: String) {
+pub(crate) fn note_not_queued(state: &mut State, context: u64, error: String) {
     let Some(c) = state.chart.as_mut().filter(|c| c.context == context) else {
         state.dropped_stale += 1;
         return;
@@ -371,7 +352,7 @@ pub(super) fn note_not_queued(state: &mut State, context: u64, error: String) {
 }
 
 /// A note as it was sent, back with the server's answer.
-pub(super) struct Sent {
+pub(crate) struct Sent {
     pub context: u64,
     pub draft: Box<Draft>,
     pub status: DocStatus,
@@ -381,7 +362,7 @@ pub(super) struct Sent {
 /// The server's answer to a send. When the server could not be reached, the note goes to the
 /// outbox (sent when the server is back; the conditional create files it once even if this
 /// attempt did arrive), whether or not its chart is still open.
-pub(super) fn note_sent(
+pub(crate) fn note_sent(
     state: &mut State,
     sent: Sent,
     result: Result<Value, FetchError>,
@@ -475,7 +456,7 @@ fn mark_edited(state: &mut State, effects: &mut Vec<Effect>) {
     }
 }
 
-pub(super) fn autosave_due(state: &mut State, context: u64, effects: &mut Vec<Effect>) {
+pub(crate) fn autosave_due(state: &mut State, context: u64, effects: &mut Vec<Effect>) {
     let Some(c) = &mut state.chart else { return };
     if c.context != context {
         return;
@@ -486,15 +467,15 @@ pub(super) fn autosave_due(state: &mut State, context: u64, effects: &mut Vec<Ef
     }
 }
 
-pub(super) fn save_if_unsaved(note: &mut NoteState, effects: &mut Vec<Effect>) {
+pub(crate) fn save_if_unsaved(note: &mut NoteState, effects: &mut Vec<Effect>) {
     if note.unsaved {
         save_now(note, effects);
     }
 }
 
 /// Scrolls the note so the cursor stays on screen.
-pub(super) fn follow_cursor(state: &mut State) {
-    let body = super::super::layout::chart(state.size, false).body;
+pub(crate) fn follow_cursor(state: &mut State) {
+    let body = crate::workstation::layout::chart(state.size, false).body;
     let width = body.width.saturating_sub(2) as usize;
     let height = body.height.saturating_sub(3) as usize;
     if let Some(note) = state.chart.as_mut().and_then(|c| c.note.as_mut()) {

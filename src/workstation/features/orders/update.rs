@@ -8,73 +8,24 @@ use serde_json::Value;
 
 use crate::workstation::client::FetchError;
 use crate::workstation::orders::basket::{self, Fields, Item, OVERRIDE_REASONS};
-use crate::workstation::orders::checks::{self, Settings};
 
-use super::super::action::Action;
-use super::super::keymap::{Context, Key};
-use super::super::state::*;
+use crate::workstation::action::Action;
+use crate::workstation::features::Outcome;
+use crate::workstation::features::orders::checks::run_checks;
+use crate::workstation::features::orders::{active_orders, field_list};
+use crate::workstation::keymap::{Context, Key};
+use crate::workstation::state::*;
 
 /// Composer results shown.
 const PICKS: usize = 50;
 
-pub(super) fn open_orders(state: &mut State) {
+pub(crate) fn open_orders(state: &mut State) {
     let Some(c) = &mut state.chart else { return };
     if c.orders.is_none() {
         c.orders = Some(OrdersState::new());
     }
     c.view = ChartView::Orders;
     run_checks(state);
-}
-
-/// Reviews the active medications against each other (CPRS's medication review): what the
-/// summary and the orders pane show before anything is ordered.
-pub(super) fn review_medications(state: &mut State) {
-    let settings = state.order_settings.clone();
-    let Some(c) = &mut state.chart else { return };
-    let patient = crate::workstation::orders::checks::Patient {
-        medications: crate::workstation::orders::from_chart::medications(&c.chart),
-        ..Default::default()
-    };
-    c.review = checks::review(&patient, &settings.knowledge);
-}
-
-/// Re-runs every check on the basket against the chart.
-pub(super) fn run_checks(state: &mut State) {
-    review_medications(state);
-    let settings = state.order_settings.clone();
-    let now_ms = state.now_ms;
-    let Some(c) = &mut state.chart else { return };
-    // Checks against half a chart would miss medications and allergies: say so instead.
-    let patient = match &c.error {
-        Some(e) => Err(format!("the chart did not load completely ({e})")),
-        None => crate::workstation::orders::from_chart::patient(&c.chart),
-    };
-    let Some(o) = &mut c.orders else { return };
-    match patient {
-        Ok(p) => {
-            let proposed: Vec<_> = o.basket.iter().map(Item::proposed).collect();
-            o.alerts = checks::check(
-                &proposed,
-                &p,
-                &settings.knowledge,
-                Settings {
-                    duplicate_test_window_ms: settings.duplicate_window_ms,
-                    now_ms,
-                },
-            );
-            o.checks_error = None;
-        }
-        Err(e) => {
-            o.alerts.clear();
-            o.checks_error = Some(e);
-        }
-    }
-    // An override stays only while its alert still fires.
-    let alerts = o.alerts.clone();
-    for (i, item) in o.basket.iter_mut().enumerate() {
-        item.overrides
-            .retain(|(a, _)| alerts.iter().any(|x| x.order == i && x.what == a.what));
-    }
 }
 
 fn search(state: &mut State) {
@@ -110,48 +61,53 @@ fn search(state: &mut State) {
 }
 
 /// A key while the orders pane is open; false if it was not the pane's.
-pub(super) fn orders_key(state: &mut State, key: Key, effects: &mut Vec<Effect>) -> bool {
+/// (The shape of every pane's key handler; the orders pane has no effect of its own to add.)
+pub(crate) fn orders_key(state: &mut State, key: Key, _effects: &mut Vec<Effect>) -> Outcome {
     let focus = match state.chart.as_ref() {
         Some(c) if c.view == ChartView::Orders => match &c.orders {
             Some(o) => o.focus,
-            None => return false,
+            None => return Outcome::NotMine,
         },
-        _ => return false,
+        _ => return Outcome::NotMine,
     };
     if focus == OrdersFocus::Composer {
         let o = state.chart.as_mut().and_then(|c| c.orders.as_mut());
-        let Some(o) = o else { return false };
+        let Some(o) = o else { return Outcome::NotMine };
         if crate::workstation::line::edit_at(&mut o.query, &mut state.field_cursor, key) {
             search(state);
-            return true;
+            return Outcome::Done;
         }
         match key.code {
             KeyCode::Up => {
                 o.pick_cursor = o.pick_cursor.saturating_sub(1);
-                return true;
+                return Outcome::Done;
             }
             KeyCode::Down => {
                 o.pick_cursor = (o.pick_cursor + 1).min(o.picks.len().saturating_sub(1));
-                return true;
+                return Outcome::Done;
             }
             KeyCode::Enter => {
                 add_pick(state);
-                return true;
+                return Outcome::Done;
             }
             _ => {}
         }
     }
     // Keys the pane does not bind do nothing here (the chart's keys do not reach through).
-    if let Some(action) = super::resolve(state, Context::Orders, key) {
-        orders_action(state, action, effects);
+    if let Some(action) = crate::workstation::features::resolve(state, Context::Orders, key) {
+        if let Some(other) = orders_action(state, action) {
+            return Outcome::Pass(other);
+        }
     }
-    true
+    Outcome::Done
 }
 
-pub(super) fn orders_action(state: &mut State, action: Action, effects: &mut Vec<Effect>) {
-    let Some(c) = &mut state.chart else { return };
+pub(crate) fn orders_action(state: &mut State, action: Action) -> Option<Action> {
+    let Some(c) = &mut state.chart else {
+        return None;
+    };
     let active = active_orders(c).len();
-    let Some(o) = &mut c.orders else { return };
+    let Some(o) = &mut c.orders else { return None };
     match action {
         Action::NextPane | Action::PreviousPane => {
             let order = [
@@ -199,34 +155,9 @@ pub(super) fn orders_action(state: &mut State, action: Action, effects: &mut Vec
         },
         Action::SignOrders => begin_sign(state),
         Action::Back => c.view = ChartView::Timeline,
-        other => super::act(state, other, effects),
+        other => return Some(other),
     }
-}
-
-/// The chart's active orders as (timeline entry index, `Type/id`, summary).
-pub fn active_orders(c: &ChartState) -> Vec<(usize, String, String)> {
-    c.chart
-        .entries
-        .iter()
-        .enumerate()
-        .filter(|(_, e)| {
-            e.active
-                && matches!(
-                    e.kind,
-                    crate::workstation::chart::Kind::Order
-                        | crate::workstation::chart::Kind::Medication
-                )
-        })
-        .filter_map(|(i, e)| {
-            let source = c.chart.entry_source(i as u32)?;
-            // A draft or held order says so in its own words (`DRAFT: ...`).
-            let line = match crate::workstation::chart::state_mark(&e.status) {
-                Some(_) => e.summary.clone(),
-                None => format!("[active] {}", e.summary),
-            };
-            Some((i, source.to_string(), line))
-        })
-        .collect()
+    None
 }
 
 fn add_pick(state: &mut State) {
@@ -266,25 +197,6 @@ fn add_pick(state: &mut State) {
     }
 }
 
-/// The fields of an item as (label, value) in form order.
-pub fn field_list(item: &Item) -> Vec<(&'static str, String)> {
-    match &item.fields {
-        Fields::Medication(m) => vec![
-            ("dose", m.dose.clone()),
-            ("unit", m.unit.clone()),
-            ("route", m.route.clone()),
-            ("frequency", m.frequency.clone()),
-            ("duration", m.duration_days.clone()),
-            ("as needed", if m.as_needed { "yes" } else { "no" }.into()),
-            ("indication", m.indication.clone()),
-        ],
-        Fields::Test(t) => vec![
-            ("priority", t.priority.clone()),
-            ("reason", t.reason.clone()),
-        ],
-    }
-}
-
 fn field_mut(item: &mut Item, field: usize) -> Option<&mut String> {
     match &mut item.fields {
         Fields::Medication(m) => match field {
@@ -305,7 +217,7 @@ fn field_mut(item: &mut Item, field: usize) -> Option<&mut String> {
 }
 
 /// Keys in the orders overlays that take text; false if not one of them.
-pub(super) fn overlay_key(state: &mut State, key: Key, effects: &mut Vec<Effect>) -> bool {
+pub(crate) fn overlay_key(state: &mut State, key: Key, effects: &mut Vec<Effect>) -> bool {
     let Some(overlay) = state.overlay.clone() else {
         return false;
     };
@@ -461,7 +373,7 @@ pub(super) fn overlay_key(state: &mut State, key: Key, effects: &mut Vec<Effect>
 
 /// `s`: fields first, then checks that did not run, then each high-severity alert's override
 /// reason, then the confirm that names the patient.
-pub(super) fn begin_sign(state: &mut State) {
+pub(crate) fn begin_sign(state: &mut State) {
     run_checks(state);
     let Some(o) = state.chart.as_ref().and_then(|c| c.orders.as_ref()) else {
         return;
@@ -502,26 +414,11 @@ pub(super) fn begin_sign(state: &mut State) {
     });
 }
 
-/// The confirm question for signing the basket.
-pub fn sign_orders_question(state: &State) -> String {
-    let Some(c) = &state.chart else {
-        return String::new();
-    };
-    let n = c.orders.as_ref().map_or(0, |o| o.basket.len());
-    let p = c.chart.patient.clone().unwrap_or_default();
-    format!(
-        "Sign {n} order{} for {} (MRN {})?",
-        if n == 1 { "" } else { "s" },
-        p.display_name(),
-        p.mrn.as_deref().unwrap_or("none")
-    )
-}
-
 /// `y` to the sign question: the transaction goes out.
 /// Orders are never queued for later: offline, the basket stays unsigned, and says why.
 const ORDERS_OFFLINE: &str = "the server cannot be reached: NOTHING was ordered. The basket stays unsigned; sign it when the server is back (orders are never sent later on their own)";
 
-pub(super) fn confirm_sign(state: &mut State, effects: &mut Vec<Effect>) {
+pub(crate) fn confirm_sign(state: &mut State, effects: &mut Vec<Effect>) {
     if state.storage.offline() {
         if let Some(o) = state.chart.as_mut().and_then(|c| c.orders.as_mut()) {
             o.error = Some(ORDERS_OFFLINE.into());
@@ -556,7 +453,7 @@ pub(super) fn confirm_sign(state: &mut State, effects: &mut Vec<Effect>) {
     });
 }
 
-pub(super) fn ack_checks(state: &mut State) {
+pub(crate) fn ack_checks(state: &mut State) {
     if let Some(o) = state.chart.as_mut().and_then(|c| c.orders.as_mut()) {
         o.checks_acknowledged = true;
     }
@@ -564,7 +461,7 @@ pub(super) fn ack_checks(state: &mut State) {
 }
 
 /// The answer to a sign or a discontinue: on success the chart reloads to show it.
-pub(super) fn sent(
+pub(crate) fn sent(
     state: &mut State,
     context: u64,
     result: Result<Value, FetchError>,
@@ -620,7 +517,7 @@ pub(super) fn sent(
             });
             // Reload so the new orders (with their server ids) show in the chart.
             let orders = c.orders.take();
-            super::act(state, Action::RefreshChart, effects);
+            crate::workstation::features::chart::load::refresh(state, effects);
             if let Some(c) = &mut state.chart {
                 c.orders = orders;
                 c.view = ChartView::Orders;

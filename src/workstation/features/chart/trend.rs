@@ -8,10 +8,10 @@ use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Axis, Chart, Dataset, GraphType, Paragraph};
 
-use super::{pane, styled};
 use crate::workstation::chart::value::short_number;
 use crate::workstation::state::{ChartState, State};
 use crate::workstation::theme::Theme;
+use crate::workstation::view::widgets::{pane, styled};
 
 const DAY_MS: f64 = 86_400_000.0;
 

@@ -4,8 +4,8 @@
 
 use crate::workstation::chart::Target;
 
-use super::super::layout;
-use super::super::state::*;
+use crate::workstation::layout;
+use crate::workstation::state::*;
 
 /// Timeline lines on screen while the timeline has focus (what paging moves by).
 pub fn timeline_rows(size: ratatui::layout::Rect) -> usize {

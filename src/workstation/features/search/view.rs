@@ -5,11 +5,11 @@ use ratatui::layout::{Position, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::{cell, fit, pane, spinner, status_line, styled};
 use crate::workstation::action::Action;
 use crate::workstation::layout;
 use crate::workstation::state::{Row, SearchFocus, SearchStatus, State};
 use crate::workstation::theme::Theme;
+use crate::workstation::view::widgets::{cell, fit, pane, spinner, status_line, styled};
 
 const NAME_W: usize = 22;
 const SEX_W: usize = 2;
@@ -89,7 +89,7 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
             SearchStatus::Hint(h) => (h.clone(), theme.dim),
             SearchStatus::Failed(e) => (format!("Search failed: {e}"), theme.error),
         };
-        for chunk in wrap(&text, width) {
+        for chunk in crate::workstation::wrap::words(&text, width) {
             lines.push(Line::from(styled(chunk, style)));
         }
     } else {
@@ -238,36 +238,4 @@ fn row_line(
         }
     }
     line
-}
-
-/// Word-wraps `text` to `width` columns.
-pub fn wrap(text: &str, width: usize) -> Vec<String> {
-    let width = width.max(10);
-    let mut out = Vec::new();
-    for para in text.split('\n') {
-        let mut line = String::new();
-        for word in para.split(' ') {
-            let need = crate::workstation::text::width(&line)
-                + crate::workstation::text::width(word)
-                + usize::from(!line.is_empty());
-            if need > width && !line.is_empty() {
-                out.push(std::mem::take(&mut line));
-            }
-            if !line.is_empty() {
-                line.push(' ');
-            }
-            line.push_str(word);
-            while crate::workstation::text::width(&line) > width {
-                let head = crate::workstation::text::take(&line, width).to_string();
-                if head.is_empty() {
-                    // One grapheme wider than the line: it goes on a line of its own.
-                    break;
-                }
-                line = line[head.len()..].to_string();
-                out.push(head);
-            }
-        }
-        out.push(line);
-    }
-    out
 }

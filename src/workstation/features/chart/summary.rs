@@ -6,11 +6,11 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::{cell, fit, pane, styled};
 use crate::workstation::chart::summary::summarise;
 use crate::workstation::chart::{Flag, value_text};
 use crate::workstation::state::{ChartState, State};
 use crate::workstation::theme::Theme;
+use crate::workstation::view::widgets::{cell, fit, pane, styled};
 
 pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, c: &ChartState) {
     let s = summarise(&c.chart);

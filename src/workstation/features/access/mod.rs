@@ -1,0 +1,6 @@
+//! Who is at the terminal: sign-in, the lock, the vault, electronic signatures, break-the-glass and the access log.
+
+pub mod overlay;
+pub mod signature;
+pub mod update;
+pub mod view;
