@@ -13,6 +13,7 @@
 #[path = "../tests/common/pty.rs"]
 mod pty;
 
+use bedside::workstation::msg::{AccessMsg, ChartMsg};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -528,8 +529,8 @@ fn composer_keys(iterations: usize) {
         knowledge,
         duplicate_window_ms: 86_400_000,
     });
-    update(&mut state, Msg::OpenPatient("bench".into()));
-    update(&mut state, Msg::ChartDone { context: 1 });
+    update(&mut state, Msg::Chart(ChartMsg::Open("bench".into())));
+    update(&mut state, Msg::Chart(ChartMsg::Done { context: 1 }));
     update(&mut state, key(KeyCode::Char('o')));
     let words = [
         "potassium s",
@@ -585,7 +586,7 @@ async fn open_chart(base: &str, token: &str, runs: usize) {
         let mut h = Headless::new(base, token, 120, 40, anchor()).unwrap();
         let started = Instant::now();
         h.app
-            .handle(Msg::OpenPatient(format!("bench-{}", run % 10)));
+            .handle(Msg::Chart(ChartMsg::Open(format!("bench-{}", run % 10))));
         let ok = h
             .wait_for(Duration::from_secs(30), |s| {
                 s.chart
@@ -704,7 +705,8 @@ async fn cached_chart(base: &str, token: &str, charts: &[Vec<Value>], runs: usiz
                 // Let the start-up work (drafts, outbox) settle first.
                 let _ = h.wait_for(Duration::from_millis(200), |_| false).await;
                 let started = Instant::now();
-                h.app.handle(Msg::OpenPatient(format!("bench-{}", run % n)));
+                h.app
+                    .handle(Msg::Chart(ChartMsg::Open(format!("bench-{}", run % n))));
                 let ok = h
                     .wait_for(Duration::from_secs(30), |s| {
                         s.chart
@@ -806,12 +808,14 @@ async fn sign_out_with_full_cache(base: &str, token: &str, charts: &[Vec<Value>]
             let mut h = Headless::with_options(options, display, 120, 40).unwrap();
             let _ = h.wait_for(Duration::from_millis(200), |_| false).await;
             let started = Instant::now();
-            h.app.handle(Msg::VaultOpened(Ok(Unlocked {
-                vault: second,
-                offline_user: None,
-                set_aside: None,
-                ready: opened,
-            })));
+            h.app.handle(Msg::Access(AccessMsg::VaultOpened(Box::new(Ok(
+                Unlocked {
+                    vault: second,
+                    offline_user: None,
+                    set_aside: None,
+                    ready: opened,
+                },
+            )))));
             h.draw().unwrap();
             let switch = started.elapsed().as_secs_f64() * 1000.0;
             let mut keys = Vec::new();

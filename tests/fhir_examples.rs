@@ -3,6 +3,7 @@
 
 mod common;
 
+use bedside::workstation::msg::ChartMsg;
 use std::path::PathBuf;
 
 use common::TestServer;
@@ -118,7 +119,7 @@ async fn render_every_chart(srv: &TestServer, files: &[(PathBuf, Value)]) {
     for (w, h) in [(80, 24), (160, 48)] {
         let mut app = Headless::new(&srv.base, &srv.token, w, h, today).unwrap();
         for id in &patients {
-            app.app.handle(Msg::OpenPatient(id.to_string()));
+            app.app.handle(Msg::Chart(ChartMsg::Open(id.to_string())));
             let loaded = app
                 .wait_for(std::time::Duration::from_secs(20), |s| {
                     s.chart.as_ref().is_some_and(|c| !c.loading)

@@ -5,6 +5,7 @@
 
 mod common;
 
+use bedside::workstation::msg::ChartMsg;
 use std::time::Duration;
 
 use bedside::server::seed::{Depth, SeedOptions};
@@ -153,7 +154,7 @@ async fn read_offline_sign_into_the_outbox_and_file_exactly_once() {
 
     // Opened again: the cached copy shows at once, marked, then the server's check clears it.
     h.keys("q").unwrap();
-    h.app.handle(Msg::OpenPatient(pid.clone()));
+    h.app.handle(Msg::Chart(ChartMsg::Open(pid.clone())));
     assert!(
         h.wait_for(WAIT, |s| s
             .chart
@@ -185,7 +186,7 @@ async fn read_offline_sign_into_the_outbox_and_file_exactly_once() {
         }))
         .await;
     h.keys("q").unwrap();
-    h.app.handle(Msg::OpenPatient(pid.clone()));
+    h.app.handle(Msg::Chart(ChartMsg::Open(pid.clone())));
     assert!(
         h.wait_for(WAIT, |s| loaded(s)
             && s.chart.as_ref().unwrap().chart.timeline.len() == items + 1)
@@ -213,7 +214,7 @@ async fn read_offline_sign_into_the_outbox_and_file_exactly_once() {
     // The server goes down. The chart is still readable, marked, and the status says so.
     server.stop().await;
     h.keys("q").unwrap();
-    h.app.handle(Msg::OpenPatient(pid.clone()));
+    h.app.handle(Msg::Chart(ChartMsg::Open(pid.clone())));
     assert!(
         h.wait_for(WAIT, |s| s.storage.offline() && loaded(s)).await,
         "{}",
@@ -238,7 +239,7 @@ async fn read_offline_sign_into_the_outbox_and_file_exactly_once() {
         "{}",
         h.screen()
     );
-    h.app.handle(Msg::OpenPatient(pid.clone()));
+    h.app.handle(Msg::Chart(ChartMsg::Open(pid.clone())));
     assert!(h.wait_for(WAIT, loaded).await);
 
     // Orders are never sent later: the basket stays unsigned, and says so.

@@ -4,6 +4,7 @@
 
 mod common;
 
+use bedside::workstation::msg::ChartMsg;
 use std::time::Duration;
 
 use bedside::server::seed::{Depth, SeedOptions};
@@ -44,7 +45,7 @@ async fn compose_check_override_sign_discontinue() {
     options.author = "Dr Test".into();
     let display = test_display(&server.base, opts.anchor);
     let mut h = Headless::with_options(options, display, 120, 40).unwrap();
-    h.app.handle(Msg::OpenPatient(pid.clone()));
+    h.app.handle(Msg::Chart(ChartMsg::Open(pid.clone())));
     assert!(h.wait_for(WAIT, loaded).await);
 
     // Compose: ibuprofen, which interacts with warfarin.

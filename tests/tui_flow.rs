@@ -3,6 +3,7 @@
 
 mod common;
 
+use bedside::workstation::msg::ChartMsg;
 use std::time::Duration;
 
 use bedside::server::seed::{Depth, SeedOptions};
@@ -161,7 +162,7 @@ async fn restricted_records_and_the_access_log() {
     ));
 
     let mut h = Headless::new(&server.base, &server.token, 120, 40, anchor()).unwrap();
-    h.app.handle(Msg::OpenPatient(vip.clone()));
+    h.app.handle(Msg::Chart(ChartMsg::Open(vip.clone())));
     let asking = |s: &bedside::workstation::state::State| {
         matches!(
             s.overlay,
@@ -207,7 +208,7 @@ async fn restricted_records_and_the_access_log() {
     });
     let display = bedside::workstation::headless::test_display(&server.base, anchor());
     let mut s = Headless::with_options(opts, display, 140, 40).unwrap();
-    s.app.handle(Msg::OpenPatient(vip.clone()));
+    s.app.handle(Msg::Chart(ChartMsg::Open(vip.clone())));
     assert!(
         s.wait_for(WAIT, asking).await,
         "{:?} {:?}",
@@ -239,7 +240,7 @@ async fn restricted_records_and_the_access_log() {
         let display = bedside::workstation::headless::test_display(&server.base, anchor());
         Headless::with_options(opts, display, 140, 40).unwrap()
     };
-    plain.app.handle(Msg::OpenPatient(ordinary));
+    plain.app.handle(Msg::Chart(ChartMsg::Open(ordinary)));
     assert!(plain.wait_for(WAIT, asking).await);
     plain.keys("<esc>").unwrap();
     let screen = plain.screen();
@@ -296,8 +297,9 @@ async fn a_patient_who_shares_a_name_is_flagged_until_acknowledged() {
     assert!(!h.screen().contains(&flag), "{}", h.screen());
     let id = h.state().chart.as_ref().unwrap().patient_id.clone();
     h.keys("q").unwrap();
-    h.app
-        .handle(bedside::workstation::state::Msg::OpenPatient(id));
+    h.app.handle(bedside::workstation::state::Msg::Chart(
+        bedside::workstation::msg::ChartMsg::Open(id),
+    ));
     assert!(
         h.wait_for(WAIT, |s| s
             .chart
@@ -316,8 +318,9 @@ async fn a_patient_who_shares_a_name_is_flagged_until_acknowledged() {
             "MRN-UNIQ-1",
         ))
         .await;
-    h.app
-        .handle(bedside::workstation::state::Msg::OpenPatient(unique));
+    h.app.handle(bedside::workstation::state::Msg::Chart(
+        bedside::workstation::msg::ChartMsg::Open(unique),
+    ));
     assert!(
         h.wait_for(WAIT, |s| s
             .chart

@@ -2,6 +2,7 @@
 //! per-type searches), a bearer token on every request, and replies it cannot read. The server
 //! here is a few canned routes, standing in for a hospital's server.
 
+use bedside::workstation::msg::ChartMsg;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -110,7 +111,7 @@ fn app(base: &str) -> Headless {
 async fn falls_back_to_searches_and_sends_the_token() {
     let (base, seen) = start().await;
     let mut h = app(&base);
-    h.app.handle(Msg::OpenPatient("p1".into()));
+    h.app.handle(Msg::Chart(ChartMsg::Open("p1".into())));
     assert!(
         h.wait_for(Duration::from_secs(10), |s| s
             .chart
@@ -146,7 +147,7 @@ async fn falls_back_to_searches_and_sends_the_token() {
 async fn an_unreadable_reply_is_a_clear_line_not_a_crash() {
     let (base, _) = start().await;
     let mut h = app(&base);
-    h.app.handle(Msg::OpenPatient("p2".into()));
+    h.app.handle(Msg::Chart(ChartMsg::Open("p2".into())));
     assert!(
         h.wait_for(Duration::from_secs(10), |s| s
             .chart
@@ -246,7 +247,7 @@ async fn strict(reads: Reads) -> String {
 async fn open_strict(reads: Reads) -> Headless {
     let base = strict(reads).await;
     let mut h = app(&base);
-    h.app.handle(Msg::OpenPatient("s1".into()));
+    h.app.handle(Msg::Chart(ChartMsg::Open("s1".into())));
     assert!(
         h.wait_for(Duration::from_secs(10), |s| s
             .chart

@@ -2,6 +2,7 @@
 //! when something changed (bursts of messages are coalesced into one frame; nothing is written
 //! while idle).
 
+use crate::workstation::msg::AccessMsg;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -165,7 +166,7 @@ impl App {
             tokio::spawn(async move {
                 let opened =
                     super::runtime::offline::open_after_sign_in(cfg, user, secret.into()).await;
-                let _ = tx.send(Msg::VaultOpened(opened));
+                let _ = tx.send(Msg::Access(AccessMsg::VaultOpened(Box::new(opened))));
             });
         }
         runner.recent_file = opts.recent_file.clone();
@@ -298,7 +299,7 @@ impl App {
             let msg = match self.idle_deadline() {
                 Some(wait) => match tokio::time::timeout(wait, self.rx.recv()).await {
                     Ok(msg) => msg,
-                    Err(_) => Some(Msg::IdleCheck),
+                    Err(_) => Some(Msg::Access(AccessMsg::IdleCheck)),
                 },
                 None => self.rx.recv().await,
             };

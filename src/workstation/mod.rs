@@ -12,6 +12,7 @@ pub mod headless;
 pub mod keymap;
 pub mod layout;
 pub mod line;
+pub mod msg;
 pub mod notes;
 pub mod orders;
 pub mod query;

@@ -3,6 +3,7 @@
 //! restricted, or the glass is broken), the allergies and the chart in pages, or only the
 //! server's changes to the cached copy. A complete chart goes to the cache, off this path.
 
+use crate::workstation::msg::{ChartMsg, OfflineMsg};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::mpsc::UnboundedSender;
@@ -101,11 +102,11 @@ pub async fn open(
                 // The first part (banner, newest items) goes to the screen at once; the rest
                 // follows as a second page, as a chart from the server arrives in pages.
                 let fetched_ms = hit.fetched_ms;
-                let _ = tx.send(Msg::ChartCached {
+                let _ = tx.send(Msg::Chart(ChartMsg::Cached {
                     context,
                     resources: std::mem::take(&mut hit.head),
                     fetched_ms,
-                });
+                }));
                 let rest = tokio::task::spawn_blocking(move || {
                     let rest = cache.rest(&hit)?;
                     let mut copy = hit.head_again();
@@ -116,19 +117,19 @@ pub async fn open(
                 .ok();
                 match rest {
                     Some(Ok((rest, copy))) => {
-                        let _ = tx.send(Msg::ChartPage {
+                        let _ = tx.send(Msg::Chart(ChartMsg::Page {
                             context,
                             result: Ok(rest),
-                        });
+                        }));
                         cached_bytes = Some((copy, fetched_ms));
                     }
                     Some(Err(e)) => {
                         // Half a cached chart is not shown as a chart: the server's is loaded.
                         tracing::warn!("cannot read the rest of a cached chart: {e}");
-                        let _ = tx.send(Msg::ChartMerged {
+                        let _ = tx.send(Msg::Chart(ChartMsg::Merged {
                             context,
                             resources: Vec::new(),
-                        });
+                        }));
                     }
                     None => {}
                 }
@@ -148,7 +149,7 @@ pub async fn open(
     let result = client
         .get(&format!("Patient/{id}"), &[], SEARCH_TIMEOUT)
         .await;
-    let _ = tx.send(Msg::ChartPatient { context, result });
+    let _ = tx.send(Msg::Chart(ChartMsg::Patient { context, result }));
 }
 
 /// The second step: the server's changes to the cached copy, or the allergies and the whole
@@ -174,26 +175,26 @@ pub async fn load_body(
         match offline::changes_since(&client, &id, cached, fetched_ms).await {
             Ok(Some((merged, changed))) => {
                 if changed {
-                    let _ = tx.send(Msg::ChartMerged {
+                    let _ = tx.send(Msg::Chart(ChartMsg::Merged {
                         context,
                         resources: merged.clone(),
-                    });
+                    }));
                 }
-                let _ = tx.send(Msg::ChartDone { context });
+                let _ = tx.send(Msg::Chart(ChartMsg::Done { context }));
                 keep(merged);
                 return;
             }
             Ok(None) => {} // no `_since` here: the whole chart, below
             Err(e) => {
                 if is_offline(&e) {
-                    let _ = tx.send(Msg::Connectivity(false));
+                    let _ = tx.send(Msg::Offline(OfflineMsg::Connectivity(false)));
                 } else {
-                    let _ = tx.send(Msg::ChartPage {
+                    let _ = tx.send(Msg::Chart(ChartMsg::Page {
                         context,
                         result: Err(e),
-                    });
+                    }));
                 }
-                let _ = tx.send(Msg::ChartDone { context });
+                let _ = tx.send(Msg::Chart(ChartMsg::Done { context }));
                 return;
             }
         }
@@ -217,12 +218,12 @@ pub async fn load_body(
             |page| found.extend(page),
         )
         .await;
-        let _ = tx.send(Msg::ChartAnswer { context, answer });
+        let _ = tx.send(Msg::Chart(ChartMsg::Answer { context, answer }));
         let result = match error {
             Some(e) => Err(e),
             None => Ok(found),
         };
-        let _ = tx.send(Msg::ChartAllergies { context, result });
+        let _ = tx.send(Msg::Chart(ChartMsg::Allergies { context, result }));
     };
     let pages = async {
         let mut all = Vec::new();
@@ -237,7 +238,7 @@ pub async fn load_body(
                     what: "$everything".into(),
                     outcome: AnswerOutcome::Unsupported,
                 };
-                let _ = tx.send(Msg::ChartAnswer { context, answer });
+                let _ = tx.send(Msg::Chart(ChartMsg::Answer { context, answer }));
                 for rtype in CHART_TYPES {
                     let params = [
                         ("patient", patient_ref.clone()),
@@ -256,7 +257,7 @@ pub async fn load_body(
                 keep(all);
             }
         }
-        let _ = tx.send(Msg::ChartDone { context });
+        let _ = tx.send(Msg::Chart(ChartMsg::Done { context }));
     };
     tokio::join!(allergies, pages);
 }
@@ -329,23 +330,23 @@ async fn send_pages(
         if let Some(all) = keep.as_deref_mut() {
             all.extend(resources.iter().cloned());
         }
-        let _ = tx.send(Msg::ChartPage {
+        let _ = tx.send(Msg::Chart(ChartMsg::Page {
             context,
             result: Ok(resources),
-        });
+        }));
     })
     .await;
-    let _ = tx.send(Msg::ChartAnswer { context, answer });
+    let _ = tx.send(Msg::Chart(ChartMsg::Answer { context, answer }));
     match error {
         None => true,
         Some(e) => {
             if is_offline(&e) {
-                let _ = tx.send(Msg::Connectivity(false));
+                let _ = tx.send(Msg::Offline(OfflineMsg::Connectivity(false)));
             }
-            let _ = tx.send(Msg::ChartPage {
+            let _ = tx.send(Msg::Chart(ChartMsg::Page {
                 context,
                 result: Err(e),
-            });
+            }));
             false
         }
     }

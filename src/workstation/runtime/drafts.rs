@@ -1,6 +1,7 @@
 //! Draft writes and outbox entries, on one thread of their own in the order they were asked
 //! for, so that a note is always on disk somewhere: as a draft, in the outbox, or both.
 
+use crate::workstation::msg::{NoteMsg, OfflineMsg};
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::workstation::notes::document::{DocStatus, document_reference};
@@ -73,10 +74,10 @@ impl DraftWriter {
                             if let Err(e) = &result {
                                 tracing::error!("cannot save a draft: {e}");
                             }
-                            let _ = tx.send(Msg::DraftSaved {
+                            let _ = tx.send(Msg::Note(NoteMsg::DraftSaved {
                                 id: draft.id.clone(),
                                 result,
-                            });
+                            }));
                         }
                         DraftJob::Delete(id) => {
                             if let Err(e) = disk.delete(&id) {
@@ -91,25 +92,25 @@ impl DraftWriter {
                                     if let Err(e) = disk.delete(&item.draft.id) {
                                         tracing::warn!("cannot delete a queued draft: {e}");
                                     }
-                                    let _ = tx.send(Msg::NoteQueued {
+                                    let _ = tx.send(Msg::Note(NoteMsg::Queued {
                                         context,
                                         draft_id: item.draft.id.clone(),
                                         status: item.status,
-                                    });
+                                    }));
                                     if let Ok(entries) = outbox.recent() {
-                                        let _ = tx.send(Msg::Outbox {
+                                        let _ = tx.send(Msg::Offline(OfflineMsg::Outbox {
                                             entries,
                                             sent_now: 0,
                                             error: None,
-                                        });
+                                        }));
                                     }
                                 }
                                 Err(e) => {
                                     tracing::error!("cannot put a note in the outbox: {e}");
-                                    let _ = tx.send(Msg::NoteNotQueued {
+                                    let _ = tx.send(Msg::Note(NoteMsg::NotQueued {
                                         context,
                                         error: format!("the note could not be put in the outbox ({e}); it stays here as a draft"),
-                                    });
+                                    }));
                                 }
                             }
                         }

@@ -9,6 +9,7 @@ pub mod offline;
 pub mod session;
 pub mod timing;
 
+use crate::workstation::msg::{AccessMsg, ChartMsg, NoteMsg, OfflineMsg, OrdersMsg, SearchMsg};
 use chrono::FixedOffset;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinHandle;
@@ -152,11 +153,11 @@ impl Runner {
         let ob = outbox.clone();
         tokio::task::spawn_blocking(move || {
             if let Ok(entries) = ob.recent() {
-                let _ = tx.send(Msg::Outbox {
+                let _ = tx.send(Msg::Offline(OfflineMsg::Outbox {
                     entries,
                     sent_now: 0,
                     error: None,
-                });
+                }));
             }
         });
         if flush {
@@ -181,7 +182,7 @@ impl Runner {
             Effect::Debounce { generation } => {
                 tokio::spawn(async move {
                     tokio::time::sleep(DEBOUNCE).await;
-                    let _ = tx.send(Msg::SearchDue(generation));
+                    let _ = tx.send(Msg::Search(SearchMsg::Due(generation)));
                 });
             }
             Effect::Tick => {
@@ -201,7 +202,7 @@ impl Runner {
                     if let Some(cards) = offline_patients(&result, cache, &tx).await {
                         result = Ok(offline::search_cached(&cards, &params));
                     }
-                    let _ = tx.send(Msg::SearchDone { generation, result });
+                    let _ = tx.send(Msg::Search(SearchMsg::Done { generation, result }));
                 }));
             }
             Effect::FetchLocations { patient_ids } => {
@@ -225,7 +226,7 @@ impl Runner {
                     while let Some(Ok(x)) = set.join_next().await {
                         found.push(x);
                     }
-                    let _ = tx.send(Msg::Locations(found));
+                    let _ = tx.send(Msg::Search(SearchMsg::Locations(found)));
                 });
             }
             Effect::LoadRecent { patient_ids } => {
@@ -244,7 +245,7 @@ impl Runner {
                         };
                         result = Ok(cards.into_iter().filter(|p| cached(&p)).collect());
                     }
-                    let _ = tx.send(Msg::RecentLoaded(result));
+                    let _ = tx.send(Msg::Search(SearchMsg::RecentLoaded(result)));
                 });
             }
             Effect::SaveRecent { patient_ids } => {
@@ -263,17 +264,17 @@ impl Runner {
                         if unreadable > 0 {
                             tracing::warn!("{unreadable} draft files could not be read");
                         }
-                        let _ = tx.send(Msg::DraftsFound(drafts));
+                        let _ = tx.send(Msg::Note(NoteMsg::DraftsFound(drafts)));
                     });
                 }
             }
             Effect::SaveDraft(draft) => match &self.drafts {
                 Some(writer) => writer.send(DraftJob::Save(draft)),
                 None => {
-                    let _ = tx.send(Msg::DraftSaved {
+                    let _ = tx.send(Msg::Note(NoteMsg::DraftSaved {
                         id: draft.id.clone(),
                         result: Err("no folder for drafts (is $HOME set?)".into()),
-                    });
+                    }));
                 }
             },
             Effect::DeleteDraft(id) => {
@@ -284,7 +285,7 @@ impl Runner {
             Effect::Autosave { context } => {
                 tokio::spawn(async move {
                     tokio::time::sleep(AUTOSAVE).await;
-                    let _ = tx.send(Msg::AutosaveDue { context });
+                    let _ = tx.send(Msg::Note(NoteMsg::AutosaveDue { context }));
                 });
             }
             Effect::QueueNote {
@@ -300,10 +301,10 @@ impl Runner {
                     });
                 }
                 _ => {
-                    let _ = tx.send(Msg::NoteNotQueued {
+                    let _ = tx.send(Msg::Note(NoteMsg::NotQueued {
                         context,
                         error: "the server cannot be reached and there is no outbox to keep the note in; it stays here as a draft".into(),
-                    });
+                    }));
                 }
             },
             Effect::SendNote {
@@ -331,19 +332,19 @@ impl Runner {
                         }
                     };
                     // What to do when the server was not reached is `update`'s to decide.
-                    let _ = tx.send(Msg::NoteSent {
+                    let _ = tx.send(Msg::Note(NoteMsg::Sent {
                         context,
                         draft: Box::new(draft),
                         status,
                         author,
                         result,
-                    });
+                    }));
                 });
             }
             Effect::SignOrders { context, bundle } => {
                 tokio::spawn(async move {
                     let result = client.post_bundle(&bundle, SEND_TIMEOUT).await;
-                    let _ = tx.send(Msg::OrdersSigned { context, result });
+                    let _ = tx.send(Msg::Orders(OrdersMsg::Signed { context, result }));
                 });
             }
             Effect::Discontinue {
@@ -365,7 +366,7 @@ impl Runner {
                             .await
                     }
                     .await;
-                    let _ = tx.send(Msg::Discontinued { context, result });
+                    let _ = tx.send(Msg::Orders(OrdersMsg::Discontinued { context, result }));
                 });
             }
             Effect::OpenChart {
@@ -410,7 +411,7 @@ impl Runner {
                         ("_count", "50".to_string()),
                     ];
                     let result = search(&client, "Patient", &params).await;
-                    let _ = tx.send(Msg::Namesakes { context, result });
+                    let _ = tx.send(Msg::Chart(ChartMsg::Namesakes { context, result }));
                 });
             }
             Effect::CheckSignature {
@@ -449,11 +450,11 @@ impl Runner {
                             )),
                         };
                     }
-                    let _ = tx.send(Msg::SignatureChecked {
+                    let _ = tx.send(Msg::Access(AccessMsg::SignatureChecked {
                         context,
                         target,
                         result,
-                    });
+                    }));
                 });
             }
             Effect::ChangePassword {
@@ -474,14 +475,15 @@ impl Runner {
                         .await;
                     match result {
                         Ok(user) => {
-                            let _ = tx.send(Msg::SignedIn(Ok(user.clone())));
+                            let _ = tx.send(Msg::Access(AccessMsg::SignedIn(Ok(user.clone()))));
                             if let Some(cfg) = storage {
                                 let opened = offline::open_after_sign_in(cfg, user, new).await;
-                                let _ = tx.send(Msg::VaultOpened(opened));
+                                let _ =
+                                    tx.send(Msg::Access(AccessMsg::VaultOpened(Box::new(opened))));
                             }
                         }
                         Err(e) => {
-                            let _ = tx.send(Msg::SignedIn(Err(e)));
+                            let _ = tx.send(Msg::Access(AccessMsg::SignedIn(Err(e))));
                         }
                     }
                 });
@@ -509,15 +511,16 @@ impl Runner {
                             if let Some(old) = old {
                                 client.revoke(old).await;
                             }
-                            let _ = tx.send(Msg::SignedIn(Ok(user.clone())));
+                            let _ = tx.send(Msg::Access(AccessMsg::SignedIn(Ok(user.clone()))));
                             if let Some(cfg) = storage {
                                 let opened = offline::open_after_sign_in(cfg, user, password).await;
-                                let _ = tx.send(Msg::VaultOpened(opened));
+                                let _ =
+                                    tx.send(Msg::Access(AccessMsg::VaultOpened(Box::new(opened))));
                             }
                         }
                         // Not reached: whether to sign in offline is `update`'s decision.
                         Err(e) => {
-                            let _ = tx.send(Msg::SignedIn(Err(e)));
+                            let _ = tx.send(Msg::Access(AccessMsg::SignedIn(Err(e))));
                         }
                     }
                 });
@@ -537,37 +540,39 @@ impl Runner {
                                     client.set_token(None);
                                 }
                                 let user = unlocked.offline_user.clone();
-                                let _ = tx.send(Msg::Connectivity(false));
+                                let _ = tx.send(Msg::Offline(OfflineMsg::Connectivity(false)));
                                 if let Some(user) = user {
-                                    let _ = tx.send(Msg::SignedIn(Ok(user)));
+                                    let _ = tx.send(Msg::Access(AccessMsg::SignedIn(Ok(user))));
                                 }
-                                let _ = tx.send(Msg::VaultOpened(Ok(unlocked)));
+                                let _ = tx.send(Msg::Access(AccessMsg::VaultOpened(Box::new(Ok(
+                                    unlocked,
+                                )))));
                             }
                             Err(message) => {
-                                let _ = tx.send(Msg::SignedIn(Err(
+                                let _ = tx.send(Msg::Access(AccessMsg::SignedIn(Err(
                                     crate::workstation::client::LoginError::Refused(message),
-                                )));
+                                ))));
                             }
                         }
                     });
                 }
                 None => {
-                    let _ = tx.send(Msg::SignedIn(Err(
+                    let _ = tx.send(Msg::Access(AccessMsg::SignedIn(Err(
                         crate::workstation::client::LoginError::Fetch(unreachable),
-                    )));
+                    ))));
                 }
             },
             Effect::OpenVault { secret } => match self.storage.clone() {
                 Some(cfg) => {
                     tokio::spawn(async move {
                         let opened = offline::open_with_passphrase(cfg, secret).await;
-                        let _ = tx.send(Msg::VaultOpened(opened));
+                        let _ = tx.send(Msg::Access(AccessMsg::VaultOpened(Box::new(opened))));
                     });
                 }
                 None => {
-                    let _ = tx.send(Msg::VaultOpened(Err(
+                    let _ = tx.send(Msg::Access(AccessMsg::VaultOpened(Box::new(Err(
                         "this workstation keeps no offline data".into(),
-                    )));
+                    )))));
                 }
             },
             Effect::AttachVault(unlocked) => self.attach(*unlocked),
@@ -581,11 +586,11 @@ impl Runner {
                             tracing::warn!("cannot remove an outbox entry: {e}");
                         }
                         if let Ok(entries) = outbox.recent() {
-                            let _ = tx.send(Msg::Outbox {
+                            let _ = tx.send(Msg::Offline(OfflineMsg::Outbox {
                                 entries,
                                 sent_now: 0,
                                 error: None,
-                            });
+                            }));
                         }
                     });
                 }
@@ -597,7 +602,7 @@ impl Runner {
                         .get("metadata", &[], std::time::Duration::from_secs(5))
                         .await;
                     let online = !matches!(&reply, Err(e) if is_offline(e));
-                    let _ = tx.send(Msg::Probed(online));
+                    let _ = tx.send(Msg::Offline(OfflineMsg::Probed(online)));
                 });
             }
             Effect::Logout => {
@@ -611,7 +616,7 @@ impl Runner {
                     let file = store.clone();
                     self.recent = Some(store);
                     tokio::task::spawn_blocking(move || {
-                        let _ = tx.send(Msg::RecentIds(file.load()));
+                        let _ = tx.send(Msg::Search(SearchMsg::RecentIds(file.load())));
                     });
                 }
             }
@@ -622,7 +627,7 @@ impl Runner {
             } => {
                 tokio::spawn(async move {
                     let result = client.break_glass(&patient_id, &reason).await;
-                    let _ = tx.send(Msg::GlassBroken { context, result });
+                    let _ = tx.send(Msg::Access(AccessMsg::GlassBroken { context, result }));
                 });
             }
             Effect::LoadAccessLog {
@@ -634,7 +639,7 @@ impl Runner {
                     let mut params = params;
                     params.push(("patient", format!("Patient/{patient_id}")));
                     let result = search(&client, "AuditEvent", &params).await;
-                    let _ = tx.send(Msg::AccessLog { context, result });
+                    let _ = tx.send(Msg::Access(AccessMsg::AccessLog { context, result }));
                 });
             }
         }
@@ -651,7 +656,7 @@ async fn offline_patients<T>(
     if !result.as_ref().err().is_some_and(is_offline) {
         return None;
     }
-    let _ = tx.send(Msg::Connectivity(false));
+    let _ = tx.send(Msg::Offline(OfflineMsg::Connectivity(false)));
     let now = crate::fhir::date::now_ms();
     tokio::task::spawn_blocking(move || cache.patients(now))
         .await

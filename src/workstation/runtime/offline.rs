@@ -2,6 +2,7 @@
 //! cache with the server's changes merged in, search over cached patients, and the outbox
 //! sent in order once the server is back.
 
+use crate::workstation::msg::OfflineMsg;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -455,7 +456,7 @@ pub fn flush(
                             Sent::Sent
                         }
                         Err(e) if is_offline(&e) => {
-                            let _ = tx.send(Msg::Connectivity(false));
+                            let _ = tx.send(Msg::Offline(OfflineMsg::Connectivity(false)));
                             break;
                         }
                         Err(e @ FetchError::Unauthorized(_)) => {
@@ -496,11 +497,11 @@ pub fn flush(
             .await
             .and_then(Result::ok)
             .unwrap_or_default();
-        let _ = tx.send(Msg::Outbox {
+        let _ = tx.send(Msg::Offline(OfflineMsg::Outbox {
             entries,
             sent_now,
             error,
-        });
+        }));
     });
 }
 

@@ -5,7 +5,7 @@
 mod tests;
 
 use crate::workstation::features::access::{signature as signing, update as access};
-use crate::workstation::features::chart::{opening, timeline, update as chart};
+use crate::workstation::features::chart::{timeline, update as chart};
 use crate::workstation::features::note::update as notes;
 use crate::workstation::features::offline::update as offline;
 use crate::workstation::features::orders::update as orders;
@@ -14,7 +14,6 @@ use crate::workstation::features::search::update as search;
 
 use crossterm::event::{KeyCode, KeyEventKind};
 
-use crate::workstation::chart::read_patient;
 use crate::workstation::client::FetchError;
 
 use super::action::Action;
@@ -25,8 +24,8 @@ use search::*;
 
 use crate::workstation::features::chart::filter_choices;
 use crate::workstation::features::chart::load::open_patient_id;
-use crate::workstation::features::{Outcome, current_chart, leave_note, list_cursor, resolve};
-use timeline::{follow, refresh_visible, timeline_rows};
+use crate::workstation::features::{Outcome, leave_note, list_cursor, resolve};
+use timeline::{follow, timeline_rows};
 
 /// Messages kept for `:messages`.
 const MESSAGES_KEPT: usize = 200;
@@ -88,26 +87,26 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
 fn session_ended(msg: &Msg) -> bool {
     let unauthorized = |r: Option<&FetchError>| matches!(r, Some(FetchError::Unauthorized(_)));
     match msg {
-        Msg::SearchDone { result, .. } => unauthorized(result.as_ref().err()),
-        Msg::RecentLoaded(result) => unauthorized(result.as_ref().err()),
-        Msg::ChartPatient { result, .. } => unauthorized(result.as_ref().err()),
-        Msg::ChartAllergies { result, .. } | Msg::ChartPage { result, .. } => {
+        Msg::Search(SearchMsg::Done { result, .. }) => unauthorized(result.as_ref().err()),
+        Msg::Search(SearchMsg::RecentLoaded(result)) => unauthorized(result.as_ref().err()),
+        Msg::Chart(ChartMsg::Patient { result, .. }) => unauthorized(result.as_ref().err()),
+        Msg::Chart(ChartMsg::Allergies { result, .. })
+        | Msg::Chart(ChartMsg::Page { result, .. }) => unauthorized(result.as_ref().err()),
+        Msg::Orders(OrdersMsg::Signed { result, .. })
+        | Msg::Orders(OrdersMsg::Discontinued { result, .. })
+        | Msg::Note(NoteMsg::Sent { result, .. }) => unauthorized(result.as_ref().err()),
+        Msg::Access(AccessMsg::GlassBroken { result, .. }) => unauthorized(result.as_ref().err()),
+        Msg::Access(AccessMsg::AccessLog { result, .. }) => unauthorized(result.as_ref().err()),
+        Msg::Access(AccessMsg::SignatureChecked { result, .. }) => {
             unauthorized(result.as_ref().err())
         }
-        Msg::OrdersSigned { result, .. }
-        | Msg::Discontinued { result, .. }
-        | Msg::NoteSent { result, .. } => unauthorized(result.as_ref().err()),
-        Msg::GlassBroken { result, .. } => unauthorized(result.as_ref().err()),
-        Msg::AccessLog { result, .. } => unauthorized(result.as_ref().err()),
-        Msg::SignatureChecked { result, .. } => unauthorized(result.as_ref().err()),
-        Msg::Outbox { error, .. } => unauthorized(error.as_ref()),
+        Msg::Offline(OfflineMsg::Outbox { error, .. }) => unauthorized(error.as_ref()),
         _ => false,
     }
 }
 
 fn update_inner(state: &mut State, msg: Msg) -> Vec<Effect> {
     let mut effects = Vec::new();
-    let rows = timeline_rows(state.size);
     match msg {
         Msg::Key(key) => {
             if key.kind == KeyEventKind::Release {
@@ -143,25 +142,6 @@ fn update_inner(state: &mut State, msg: Msg) -> Vec<Effect> {
             state.dirty = true;
             act(state, action, &mut effects);
         }
-        Msg::SignedIn(result) => access::signed_in(state, result, &mut effects),
-        Msg::IdleCheck => access::idle_check(state, &mut effects),
-        Msg::GlassBroken { context, result } => {
-            access::glass_broken(state, context, result, &mut effects)
-        }
-        Msg::AccessLog { context, result } => access::access_log(state, context, result),
-        Msg::RecentIds(ids) => {
-            state.recent_ids = ids;
-            if !state.recent_ids.is_empty() {
-                effects.push(Effect::LoadRecent {
-                    patient_ids: state.recent_ids.clone(),
-                });
-            }
-            state.dirty = true;
-        }
-        Msg::OpenPatient(id) => {
-            state.dirty = true;
-            open_patient_id(state, id, None, &mut effects);
-        }
         Msg::Tick => {
             state.tick_pending = false;
             if state.busy() {
@@ -169,186 +149,15 @@ fn update_inner(state: &mut State, msg: Msg) -> Vec<Effect> {
                 state.dirty = true;
             }
         }
-        Msg::SearchDue(generation) => {
-            if generation == state.search.generation {
-                start_search(state, &mut effects);
-            }
-        }
-        Msg::SearchDone { generation, result } => {
-            if generation != state.search.generation {
-                state.dropped_stale += 1;
-            } else {
-                search_done(state, result, &mut effects);
-                state.dirty = true;
-            }
-        }
-        Msg::Locations(found) => {
-            for (id, location) in found {
-                let rows = state.search.rows.iter_mut();
-                for row in rows.chain(state.search.recent.iter_mut()) {
-                    if row.patient.id == id {
-                        row.location = location.clone();
-                    }
-                }
-            }
-            state.dirty = true;
-        }
-        Msg::RecentLoaded(result) => {
-            if let Ok(resources) = result {
-                let mut rows: Vec<Row> = resources
-                    .iter()
-                    .filter_map(read_patient)
-                    .map(|patient| Row {
-                        patient,
-                        matched: Vec::new(),
-                        location: None,
-                    })
-                    .collect();
-                let order = &state.recent_ids;
-                rows.sort_by_key(|r| order.iter().position(|id| *id == r.patient.id));
-                let ids = rows.iter().map(|r| r.patient.id.clone()).collect();
-                state.search.recent = rows;
-                effects.push(Effect::FetchLocations { patient_ids: ids });
-                state.dirty = true;
-            }
-        }
-        Msg::ChartPatient { context, result } => {
-            opening::patient_arrived(state, context, result, &mut effects);
-        }
-        Msg::ChartAllergies { context, result } => {
-            if let Some(c) = current_chart(state, context) {
-                c.chart.set_allergies(result.map_err(|e| e.to_string()));
-                refresh_visible(c, rows);
-                state.dirty = true;
-            }
-        }
-        Msg::ChartPage { context, result } => {
-            if let Some(c) = current_chart(state, context) {
-                match result {
-                    Ok(resources) => c.chart.add_page(resources),
-                    Err(e) => {
-                        c.error = Some(format!("the chart is incomplete: {e}"));
-                        c.loading = false;
-                        c.chart.flush();
-                    }
-                }
-                refresh_visible(c, rows);
-                state.dirty = true;
-            }
-        }
-        Msg::SignatureChecked {
-            context,
-            target,
-            result,
-        } => {
-            signing::checked(state, context, target, result, &mut effects);
-            state.dirty = true;
-        }
-        Msg::Namesakes { context, result } => {
-            let acknowledged = state.names_acknowledged.clone();
-            if let Some(c) = current_chart(state, context)
-                && let (Ok(found), Some(p)) = (result, &c.chart.patient)
-            {
-                let n = crate::workstation::chart::namesakes(p, &found);
-                c.namesakes = Some(if acknowledged.contains(&c.patient_id) {
-                    0
-                } else {
-                    n
-                });
-                state.dirty = true;
-            }
-        }
-        Msg::ChartAnswer { context, answer } => {
-            if let Some(c) = current_chart(state, context) {
-                c.chart.add_answer(answer);
-                state.dirty = true;
-            }
-        }
-        Msg::ChartDone { context } => opening::chart_done(state, context),
         Msg::Shutdown(_) => {
             state.quit = true;
         }
-        Msg::DraftsFound(mut drafts) => {
-            // Another user's drafts are theirs: kept on disk, not listed here.
-            let me = state.access.user.as_ref().map(|u| u.username.clone());
-            drafts.retain(|d| d.owner.is_none() || d.owner == me);
-            if !drafts.is_empty() {
-                state.drafts = drafts;
-                if state.overlay.is_none() {
-                    state.overlay = Some(Overlay::Drafts { cursor: 0 });
-                }
-                state.dirty = true;
-            }
-        }
-        Msg::DraftSaved { id, result } => {
-            let note = state.chart.as_mut().and_then(|c| c.note.as_mut());
-            if let Some(note) = note.filter(|n| n.draft.id == id) {
-                note.saved = Some(result);
-                state.dirty = true;
-            } else if let Err(e) = result {
-                state.notice = Some(Notice {
-                    level: Level::Error,
-                    text: format!("a draft could not be saved: {e}"),
-                });
-                state.dirty = true;
-            }
-        }
-        Msg::AutosaveDue { context } => notes::autosave_due(state, context, &mut effects),
-        Msg::OrdersSigned { context, result } => {
-            orders::sent(state, context, result, true, &mut effects);
-            state.dirty = true;
-        }
-        Msg::Discontinued { context, result } => {
-            orders::sent(state, context, result, false, &mut effects);
-            state.dirty = true;
-        }
-        Msg::NoteSent {
-            context,
-            draft,
-            status,
-            author,
-            result,
-        } => {
-            match &result {
-                Ok(_) => offline::connectivity(state, true, &mut effects),
-                Err(e) if e.is_unreachable() => {
-                    offline::connectivity(state, false, &mut effects);
-                }
-                Err(_) => {}
-            }
-            let sent = notes::Sent {
-                context,
-                draft,
-                status,
-                author,
-            };
-            notes::note_sent(state, sent, result, &mut effects);
-            state.dirty = true;
-        }
-        Msg::VaultOpened(result) => access::vault_opened(state, result, &mut effects),
-        Msg::ChartCached {
-            context,
-            resources,
-            fetched_ms,
-        } => {
-            offline::chart_cached(state, context, resources, fetched_ms);
-            crate::workstation::features::orders::checks::review_medications(state);
-        }
-        Msg::ChartMerged { context, resources } => {
-            offline::chart_merged(state, context, resources);
-            crate::workstation::features::orders::checks::review_medications(state);
-        }
-        Msg::Connectivity(online) => offline::connectivity(state, online, &mut effects),
-        Msg::Probed(online) => offline::probed(state, online, &mut effects),
-        Msg::Outbox {
-            entries, sent_now, ..
-        } => offline::outbox(state, entries, sent_now, &mut effects),
-        Msg::NoteQueued {
-            context,
-            draft_id,
-            status,
-        } => notes::note_queued(state, context, draft_id, status, &mut effects),
-        Msg::NoteNotQueued { context, error } => notes::note_not_queued(state, context, error),
+        Msg::Search(msg) => search::on_msg(state, msg, &mut effects),
+        Msg::Chart(msg) => chart::on_msg(state, msg, &mut effects),
+        Msg::Note(msg) => notes::on_msg(state, msg, &mut effects),
+        Msg::Orders(msg) => orders::on_msg(state, msg, &mut effects),
+        Msg::Access(msg) => access::on_msg(state, msg, &mut effects),
+        Msg::Offline(msg) => offline::on_msg(state, msg, &mut effects),
     }
     if state.busy() && !state.tick_pending {
         state.tick_pending = true;

@@ -1,6 +1,7 @@
 //! Pure `update` tests: messages in, state out.
 
 use super::*;
+use crate::workstation::chart::read_patient;
 use crate::workstation::client::FetchError;
 use crate::workstation::features::help::help_entries;
 use crate::workstation::keymap::Keymap;
@@ -47,15 +48,15 @@ fn typed(s: &mut State, text: &str) -> Vec<Effect> {
 
 /// Opens patient `p` (context 1) with `resources` as the whole chart.
 fn open_chart(s: &mut State, resources: Vec<Value>) {
-    update(s, Msg::OpenPatient("p".into()));
+    update(s, Msg::Chart(ChartMsg::Open("p".into())));
     update(
         s,
-        Msg::ChartPage {
+        Msg::Chart(ChartMsg::Page {
             context: 1,
             result: Ok(resources),
-        },
+        }),
     );
-    update(s, Msg::ChartDone { context: 1 });
+    update(s, Msg::Chart(ChartMsg::Done { context: 1 }));
 }
 
 fn patient(id: &str, family: &str) -> Value {
@@ -69,8 +70,8 @@ fn typing_debounces_and_only_the_latest_search_counts() {
     assert_eq!(effects.len(), 3, "one debounce per key");
     assert_eq!(s.search.generation, 3);
     // An old pause fires: nothing is sent.
-    assert!(update(&mut s, Msg::SearchDue(2)).is_empty());
-    let effects = update(&mut s, Msg::SearchDue(3));
+    assert!(update(&mut s, Msg::Search(SearchMsg::Due(2))).is_empty());
+    let effects = update(&mut s, Msg::Search(SearchMsg::Due(3)));
     assert!(
         matches!(&effects[0], Effect::SearchPatients { generation: 3, params }
         if params.contains(&("name", "smi".to_string())))
@@ -78,19 +79,19 @@ fn typing_debounces_and_only_the_latest_search_counts() {
     // A reply to an older search is dropped.
     update(
         &mut s,
-        Msg::SearchDone {
+        Msg::Search(SearchMsg::Done {
             generation: 2,
             result: Ok(vec![patient("x", "Old")]),
-        },
+        }),
     );
     assert!(s.search.rows.is_empty());
     assert_eq!(s.dropped_stale, 1);
     update(
         &mut s,
-        Msg::SearchDone {
+        Msg::Search(SearchMsg::Done {
             generation: 3,
             result: Ok(vec![patient("p", "Smith")]),
-        },
+        }),
     );
     assert_eq!(s.search.rows.len(), 1);
     assert_eq!(s.search.status, SearchStatus::Done);
@@ -110,14 +111,14 @@ fn opening_a_patient_tags_requests_and_drops_late_replies() {
     let mut s = state();
     typed(&mut s, "smith");
     let due = s.search.generation;
-    update(&mut s, Msg::SearchDue(due));
+    update(&mut s, Msg::Search(SearchMsg::Due(due)));
     let generation = s.search.generation;
     update(
         &mut s,
-        Msg::SearchDone {
+        Msg::Search(SearchMsg::Done {
             generation,
             result: Ok(vec![patient("a", "Smith"), patient("b", "Smith")]),
-        },
+        }),
     );
     let effects = key(&mut s, "enter");
     assert!(
@@ -130,14 +131,14 @@ fn opening_a_patient_tags_requests_and_drops_late_replies() {
     key(&mut s, "/");
     typed(&mut s, "smith");
     let due = s.search.generation;
-    update(&mut s, Msg::SearchDue(due));
+    update(&mut s, Msg::Search(SearchMsg::Due(due)));
     let generation = s.search.generation;
     update(
         &mut s,
-        Msg::SearchDone {
+        Msg::Search(SearchMsg::Done {
             generation,
             result: Ok(vec![patient("a", "Smith"), patient("b", "Smith")]),
-        },
+        }),
     );
     key(&mut s, "down");
     key(&mut s, "enter");
@@ -147,10 +148,10 @@ fn opening_a_patient_tags_requests_and_drops_late_replies() {
                       "effectiveDateTime": "2026-01-01", "code": {"text": "K"}});
     update(
         &mut s,
-        Msg::ChartPage {
+        Msg::Chart(ChartMsg::Page {
             context: 1,
             result: Ok(vec![late]),
-        },
+        }),
     );
     assert!(s.chart.as_ref().unwrap().chart.timeline.is_empty());
     assert_eq!(s.dropped_stale, 1);
@@ -174,23 +175,23 @@ fn quit_asks_first_from_anywhere() {
 #[test]
 fn a_failed_chart_page_keeps_what_arrived_and_says_so() {
     let mut s = state();
-    update(&mut s, Msg::OpenPatient("p".into()));
+    update(&mut s, Msg::Chart(ChartMsg::Open("p".into())));
     update(
         &mut s,
-        Msg::ChartPage {
+        Msg::Chart(ChartMsg::Page {
             context: 1,
             result: Ok(vec![
                 json!({"resourceType": "Encounter", "id": "e", "status": "finished",
             "subject": {"reference": "Patient/p"}, "period": {"start": "2026-01-01"}}),
             ]),
-        },
+        }),
     );
     update(
         &mut s,
-        Msg::ChartPage {
+        Msg::Chart(ChartMsg::Page {
             context: 1,
             result: Err(FetchError::Timeout(30)),
-        },
+        }),
     );
     let c = s.chart.as_ref().unwrap();
     assert_eq!(c.chart.timeline.len(), 1);
@@ -269,8 +270,8 @@ fn state_with_orders() -> State {
 #[test]
 fn the_composer_searches_the_whole_catalog_again_after_an_edit() {
     let mut s = state_with_orders();
-    update(&mut s, Msg::OpenPatient("p".into()));
-    update(&mut s, Msg::ChartDone { context: 1 });
+    update(&mut s, Msg::Chart(ChartMsg::Open("p".into())));
+    update(&mut s, Msg::Chart(ChartMsg::Done { context: 1 }));
     typed(&mut s, "o");
     let picks = |s: &State| {
         s.chart
@@ -368,15 +369,15 @@ fn interactions_already_among_the_active_medications_are_shown() {
 #[test]
 fn orders_when_checks_cannot_run_must_be_acknowledged() {
     let mut s = state_with_orders();
-    update(&mut s, Msg::OpenPatient("p".into()));
+    update(&mut s, Msg::Chart(ChartMsg::Open("p".into())));
     update(
         &mut s,
-        Msg::ChartAllergies {
+        Msg::Chart(ChartMsg::Allergies {
             context: 1,
             result: Err(FetchError::Timeout(10)),
-        },
+        }),
     );
-    update(&mut s, Msg::ChartDone { context: 1 });
+    update(&mut s, Msg::Chart(ChartMsg::Done { context: 1 }));
     typed(&mut s, "o");
     assert_eq!(s.chart.as_ref().unwrap().view, ChartView::Orders);
     typed(&mut s, "cbc");
@@ -413,13 +414,13 @@ fn orders_when_checks_cannot_run_must_be_acknowledged() {
     assert!(typed(&mut s, "zz").is_empty());
     let effects = update(
         &mut s,
-        Msg::SignatureChecked {
+        Msg::Access(AccessMsg::SignatureChecked {
             context: 1,
             target: SignTarget::Orders,
             result: Err(FetchError::SignatureRefused(
                 "the signature code is not right".into(),
             )),
-        },
+        }),
     );
     assert!(effects.is_empty());
     match &s.overlay {
@@ -439,20 +440,20 @@ fn orders_when_checks_cannot_run_must_be_acknowledged() {
     key(&mut s, "enter");
     let late = update(
         &mut s,
-        Msg::SignatureChecked {
+        Msg::Access(AccessMsg::SignatureChecked {
             context: 99,
             target: SignTarget::Orders,
             result: Ok(false),
-        },
+        }),
     );
     assert!(late.is_empty());
     let effects = update(
         &mut s,
-        Msg::SignatureChecked {
+        Msg::Access(AccessMsg::SignatureChecked {
             context: 1,
             target: SignTarget::Orders,
             result: Ok(false),
-        },
+        }),
     );
     assert!(
         effects
@@ -500,13 +501,13 @@ fn idle_lock_hides_the_chart_and_the_password_unlocks() {
     s.access.idle_ms = 300_000;
     s.now_ms = 1_000_000;
     s.access.last_input_ms = s.now_ms;
-    update(&mut s, Msg::OpenPatient("p".into()));
+    update(&mut s, Msg::Chart(ChartMsg::Open("p".into())));
     // Not yet idle long enough.
     s.now_ms += 299_000;
-    update(&mut s, Msg::IdleCheck);
+    update(&mut s, Msg::Access(AccessMsg::IdleCheck));
     assert!(s.access.form.is_none());
     s.now_ms += 1_000;
-    update(&mut s, Msg::IdleCheck);
+    update(&mut s, Msg::Access(AccessMsg::IdleCheck));
     let form = s.access.form.clone().expect("locked");
     assert_eq!(form.mode, FormMode::Unlock);
     assert_eq!(form.username, "ada");
@@ -528,7 +529,7 @@ fn idle_lock_hides_the_chart_and_the_password_unlocks() {
         role: "physician".into(),
         practitioner: Some("pr1".into()),
     };
-    update(&mut s, Msg::SignedIn(Ok(user)));
+    update(&mut s, Msg::Access(AccessMsg::SignedIn(Ok(user))));
     assert!(s.access.form.is_none());
     assert!(s.chart.is_some(), "the same user finds the chart as it was");
     assert_eq!(
@@ -547,10 +548,10 @@ fn an_expired_token_locks_for_a_new_sign_in() {
     let generation = s.search.generation;
     update(
         &mut s,
-        Msg::SearchDone {
+        Msg::Search(SearchMsg::Done {
             generation,
             result: Err(FetchError::Unauthorized(401)),
-        },
+        }),
     );
     let form = s.access.form.as_ref().expect("locked");
     assert!(form.error.as_deref().unwrap().contains("expired"));
@@ -566,16 +567,16 @@ fn obs(id: &str, day: u32) -> Value {
 #[test]
 fn a_cached_chart_shows_at_once_and_merges_without_moving_the_cursor() {
     let mut s = state();
-    update(&mut s, Msg::OpenPatient("p".into()));
+    update(&mut s, Msg::Chart(ChartMsg::Open("p".into())));
     let mut cached = vec![patient("p", "Cached")];
     cached.extend((1..=20).map(|d| obs(&format!("o{d}"), d)));
     update(
         &mut s,
-        Msg::ChartCached {
+        Msg::Chart(ChartMsg::Cached {
             context: 1,
             resources: cached.clone(),
             fetched_ms: 1_000,
-        },
+        }),
     );
     let c = s.chart.as_ref().unwrap();
     assert_eq!(c.cached, Some(1_000));
@@ -595,10 +596,10 @@ fn a_cached_chart_shows_at_once_and_merges_without_moving_the_cursor() {
     merged[3]["valueQuantity"]["value"] = json!(99);
     update(
         &mut s,
-        Msg::ChartMerged {
+        Msg::Chart(ChartMsg::Merged {
             context: 1,
             resources: merged,
-        },
+        }),
     );
     let c = s.chart.as_ref().unwrap();
     assert_eq!(c.cached, None);
@@ -617,26 +618,26 @@ fn offline_keeps_the_cached_mark_probes_and_coming_back_flushes() {
     let mut s = state();
     s.storage.enabled = true;
     s.storage.open = true;
-    update(&mut s, Msg::OpenPatient("p".into()));
+    update(&mut s, Msg::Chart(ChartMsg::Open("p".into())));
     update(
         &mut s,
-        Msg::ChartCached {
+        Msg::Chart(ChartMsg::Cached {
             context: 1,
             resources: vec![patient("p", "Cached"), obs("o1", 1)],
             fetched_ms: 1,
-        },
+        }),
     );
-    let effects = update(&mut s, Msg::Connectivity(false));
+    let effects = update(&mut s, Msg::Offline(OfflineMsg::Connectivity(false)));
     assert!(effects.contains(&Effect::Probe), "asks again later");
     assert!(s.storage.offline());
     // A second offline signal does not start a second probe.
-    assert!(update(&mut s, Msg::Connectivity(false)).is_empty());
-    update(&mut s, Msg::ChartDone { context: 1 });
+    assert!(update(&mut s, Msg::Offline(OfflineMsg::Connectivity(false))).is_empty());
+    update(&mut s, Msg::Chart(ChartMsg::Done { context: 1 }));
     assert_eq!(s.chart.as_ref().unwrap().cached, Some(1), "still marked");
     // The probe says no: it asks again.
-    assert!(update(&mut s, Msg::Probed(false)).contains(&Effect::Probe));
+    assert!(update(&mut s, Msg::Offline(OfflineMsg::Probed(false))).contains(&Effect::Probe));
     // The probe says yes: the outbox is flushed and the cached chart refreshed.
-    let effects = update(&mut s, Msg::Probed(true));
+    let effects = update(&mut s, Msg::Offline(OfflineMsg::Probed(true)));
     assert!(!s.storage.offline());
     assert!(effects.contains(&Effect::FlushOutbox));
     assert!(
@@ -732,13 +733,13 @@ fn open_by_mrn_opens_the_only_match_and_lists_several() {
         "{effects:?}"
     );
     let generation = s.search.generation;
-    update(&mut s, Msg::SearchDue(generation));
+    update(&mut s, Msg::Search(SearchMsg::Due(generation)));
     let effects = update(
         &mut s,
-        Msg::SearchDone {
+        Msg::Search(SearchMsg::Done {
             generation,
             result: Ok(vec![patient("p42", "ONLY")]),
-        },
+        }),
     );
     assert_eq!(s.screen, Screen::Chart);
     assert!(
@@ -754,10 +755,10 @@ fn open_by_mrn_opens_the_only_match_and_lists_several() {
     let generation = s.search.generation;
     update(
         &mut s,
-        Msg::SearchDone {
+        Msg::Search(SearchMsg::Done {
             generation,
             result: Ok(vec![patient("a", "SMITH"), patient("b", "SMITH")]),
-        },
+        }),
     );
     assert_eq!(s.screen, Screen::Search);
     assert_eq!(s.search.rows.len(), 2);
@@ -776,7 +777,9 @@ fn a_one_time_password_is_replaced_at_sign_in() {
     assert!(effects.iter().any(|e| matches!(e, Effect::Login { .. })));
     update(
         &mut s,
-        Msg::SignedIn(Err(LoginError::MustChange("one-time".into()))),
+        Msg::Access(AccessMsg::SignedIn(Err(LoginError::MustChange(
+            "one-time".into(),
+        )))),
     );
     let form = s.access.form.clone().expect("still signing in");
     assert_eq!(form.mode, FormMode::NewPassword);
@@ -819,7 +822,9 @@ fn a_one_time_password_is_replaced_at_sign_in() {
     // Refused by the policy: the reason shows and the user chooses again.
     update(
         &mut s,
-        Msg::SignedIn(Err(LoginError::Refused("on the list".into()))),
+        Msg::Access(AccessMsg::SignedIn(Err(LoginError::Refused(
+            "on the list".into(),
+        )))),
     );
     let form = s.access.form.clone().unwrap();
     assert_eq!(form.mode, FormMode::NewPassword);
@@ -853,8 +858,8 @@ fn a_one_time_password_is_replaced_at_sign_in() {
 fn long_messages_are_never_cut_and_messages_lists_them() {
     let mut s = state();
     s.now_ms = 1_700_000_000_000;
-    update(&mut s, Msg::OpenPatient("p".into()));
-    update(&mut s, Msg::ChartDone { context: 1 });
+    update(&mut s, Msg::Chart(ChartMsg::Open("p".into())));
+    update(&mut s, Msg::Chart(ChartMsg::Done { context: 1 }));
     // Every message set through update lands in the session's list.
     key(&mut s, "d");
     typed(&mut s, "not a date at all");
@@ -950,7 +955,7 @@ fn pop_up_lists_take_an_accelerator_letter() {
 #[test]
 fn the_summary_at_80_columns_is_one_column_that_scrolls() {
     let mut s = state();
-    update(&mut s, Msg::OpenPatient("p".into()));
+    update(&mut s, Msg::Chart(ChartMsg::Open("p".into())));
     let subject = json!({"reference": "Patient/p"});
     let problems: Vec<Value> = (0..30)
         .map(|i| {
@@ -961,12 +966,12 @@ fn the_summary_at_80_columns_is_one_column_that_scrolls() {
         .collect();
     update(
         &mut s,
-        Msg::ChartPage {
+        Msg::Chart(ChartMsg::Page {
             context: 1,
             result: Ok(problems),
-        },
+        }),
     );
-    update(&mut s, Msg::ChartDone { context: 1 });
+    update(&mut s, Msg::Chart(ChartMsg::Done { context: 1 }));
     key(&mut s, "s");
     let first = screen(&s);
     assert!(first.contains("Summary - arrows scroll"), "{first}");
@@ -989,7 +994,7 @@ fn an_ascii_trend_draws_values_and_limits_apart() {
     let mut s = state();
     s.display.ascii = true;
     s.display.braille = false;
-    update(&mut s, Msg::OpenPatient("p".into()));
+    update(&mut s, Msg::Chart(ChartMsg::Open("p".into())));
     let subject = json!({"reference": "Patient/p"});
     let k = |id: &str, day: u32, v: f64| {
         json!({"resourceType": "Observation", "id": id, "status": "final", "subject": subject,
@@ -1000,12 +1005,12 @@ fn an_ascii_trend_draws_values_and_limits_apart() {
     };
     update(
         &mut s,
-        Msg::ChartPage {
+        Msg::Chart(ChartMsg::Page {
             context: 1,
             result: Ok(vec![k("a", 1, 3.9), k("b", 5, 6.2), k("c", 9, 4.4)]),
-        },
+        }),
     );
-    update(&mut s, Msg::ChartDone { context: 1 });
+    update(&mut s, Msg::Chart(ChartMsg::Done { context: 1 }));
     key(&mut s, "t");
     let shown = screen(&s);
     assert!(shown.is_ascii(), "{shown}");
@@ -1035,8 +1040,8 @@ fn fields_take_the_line_editing_keys() {
     key(&mut s, "ctrl-u");
     assert_eq!(s.search.query, "");
     // A prompt: the cursor is its own (it starts at the end of the new field).
-    update(&mut s, Msg::OpenPatient("p".into()));
-    update(&mut s, Msg::ChartDone { context: 1 });
+    update(&mut s, Msg::Chart(ChartMsg::Open("p".into())));
+    update(&mut s, Msg::Chart(ChartMsg::Done { context: 1 }));
     key(&mut s, "ctrl-f");
     typed(&mut s, "potasium");
     key(&mut s, "left");
@@ -1096,13 +1101,13 @@ fn a_note_the_server_did_not_get_goes_to_the_outbox_even_after_its_chart_closed(
         }
         let effects = update(
             &mut s,
-            Msg::NoteSent {
+            Msg::Note(NoteMsg::Sent {
                 context,
                 draft: draft.clone(),
                 status,
                 author: author.clone(),
                 result: Err(FetchError::Timeout(30)),
-            },
+            }),
         );
         // `update` decides: into the outbox, and the terminal now knows it is offline.
         assert!(
@@ -1124,13 +1129,13 @@ fn a_note_the_server_refused_stays_in_the_editor_and_is_not_queued() {
     let (context, draft, status, author) = sending_a_note(&mut s);
     let effects = update(
         &mut s,
-        Msg::NoteSent {
+        Msg::Note(NoteMsg::Sent {
             context,
             draft,
             status,
             author,
             result: Err(FetchError::Forbidden("no".into())),
-        },
+        }),
     );
     assert!(
         !effects
@@ -1167,7 +1172,9 @@ fn a_sign_in_the_server_did_not_answer_is_checked_on_this_terminal() {
     assert!(effects.iter().any(|e| matches!(e, Effect::Login { .. })));
     let effects = update(
         &mut s,
-        Msg::SignedIn(Err(LoginError::Fetch(unreachable.clone()))),
+        Msg::Access(AccessMsg::SignedIn(Err(LoginError::Fetch(
+            unreachable.clone(),
+        )))),
     );
     assert_eq!(
         effects,
@@ -1194,7 +1201,9 @@ fn a_sign_in_the_server_did_not_answer_is_checked_on_this_terminal() {
     signing_in(&mut s, FormMode::Unlock, "doc", "lantern orchard");
     let effects = update(
         &mut s,
-        Msg::SignedIn(Err(LoginError::Fetch(FetchError::Timeout(10)))),
+        Msg::Access(AccessMsg::SignedIn(Err(LoginError::Fetch(
+            FetchError::Timeout(10),
+        )))),
     );
     assert!(
         matches!(
@@ -1216,7 +1225,9 @@ fn a_sign_in_is_not_tried_offline_when_refused_or_when_nothing_is_kept_here() {
     signing_in(&mut s, FormMode::SignIn, "doc", "lantern orchard");
     let effects = update(
         &mut s,
-        Msg::SignedIn(Err(LoginError::Fetch(FetchError::Unreachable("x".into())))),
+        Msg::Access(AccessMsg::SignedIn(Err(LoginError::Fetch(
+            FetchError::Unreachable("x".into()),
+        )))),
     );
     assert!(effects.is_empty(), "{effects:?}");
     let form = s.access.form.as_ref().unwrap();
@@ -1227,9 +1238,9 @@ fn a_sign_in_is_not_tried_offline_when_refused_or_when_nothing_is_kept_here() {
     signing_in(&mut s, FormMode::SignIn, "doc", "wrong password");
     let effects = update(
         &mut s,
-        Msg::SignedIn(Err(LoginError::Refused(
+        Msg::Access(AccessMsg::SignedIn(Err(LoginError::Refused(
             "wrong username or password".into(),
-        ))),
+        )))),
     );
     assert!(effects.is_empty(), "{effects:?}");
     assert!(!s.access.form.as_ref().unwrap().busy);
@@ -1249,7 +1260,7 @@ fn opening_as(s: &mut State, role: &str) -> bool {
         role: role.into(),
         practitioner: None,
     });
-    let effects = update(s, Msg::OpenPatient("p".into()));
+    let effects = update(s, Msg::Chart(ChartMsg::Open("p".into())));
     effects
         .iter()
         .find_map(|e| match e {
@@ -1265,10 +1276,10 @@ fn a_restricted_record_stops_at_break_the_glass_and_leaves_the_cache() {
     assert!(opening_as(&mut s, "physician"));
     let effects = update(
         &mut s,
-        Msg::ChartPatient {
+        Msg::Chart(ChartMsg::Patient {
             context: 1,
             result: Ok(restricted_patient("p")),
-        },
+        }),
     );
     assert!(
         effects.contains(&Effect::EvictCached {
@@ -1295,10 +1306,10 @@ fn a_restricted_record_stops_at_break_the_glass_and_leaves_the_cache() {
     // The glass broken: the chart loads, and is not kept on this terminal.
     let effects = update(
         &mut s,
-        Msg::GlassBroken {
+        Msg::Access(AccessMsg::GlassBroken {
             context: 1,
             result: Ok(None),
-        },
+        }),
     );
     assert!(effects.contains(&Effect::OpenChart {
         context: 1,
@@ -1307,10 +1318,10 @@ fn a_restricted_record_stops_at_break_the_glass_and_leaves_the_cache() {
     }));
     let effects = update(
         &mut s,
-        Msg::ChartPatient {
+        Msg::Chart(ChartMsg::Patient {
             context: 1,
             result: Ok(restricted_patient("p")),
-        },
+        }),
     );
     assert!(effects.contains(&Effect::LoadChartBody {
         context: 1,
@@ -1326,13 +1337,13 @@ fn a_restricted_record_stops_at_break_the_glass_and_leaves_the_cache() {
 fn a_restricted_record_leaves_the_cache_even_when_its_chart_was_closed() {
     let mut s = state();
     opening_as(&mut s, "physician");
-    update(&mut s, Msg::OpenPatient("q".into()));
+    update(&mut s, Msg::Chart(ChartMsg::Open("q".into())));
     let effects = update(
         &mut s,
-        Msg::ChartPatient {
+        Msg::Chart(ChartMsg::Patient {
             context: 1,
             result: Ok(restricted_patient("p")),
-        },
+        }),
     );
     assert_eq!(
         effects,
@@ -1348,10 +1359,10 @@ fn an_ordinary_record_loads_and_is_kept_and_support_staff_see_demographics_only(
     opening_as(&mut s, "nurse");
     let effects = update(
         &mut s,
-        Msg::ChartPatient {
+        Msg::Chart(ChartMsg::Patient {
             context: 1,
             result: Ok(patient("p", "Doe")),
-        },
+        }),
     );
     assert!(effects.contains(&Effect::LoadChartBody {
         context: 1,
@@ -1368,10 +1379,10 @@ fn an_ordinary_record_loads_and_is_kept_and_support_staff_see_demographics_only(
     assert!(!opening_as(&mut s, "support"));
     let effects = update(
         &mut s,
-        Msg::ChartPatient {
+        Msg::Chart(ChartMsg::Patient {
             context: 1,
             result: Ok(patient("p", "Doe")),
-        },
+        }),
     );
     assert!(
         !effects
@@ -1388,18 +1399,18 @@ fn offline_a_cached_chart_stays_without_an_error_and_nothing_more_is_loaded() {
     opening_as(&mut s, "physician");
     update(
         &mut s,
-        Msg::ChartCached {
+        Msg::Chart(ChartMsg::Cached {
             context: 1,
             resources: vec![patient("p", "Doe")],
             fetched_ms: 1,
-        },
+        }),
     );
     let effects = update(
         &mut s,
-        Msg::ChartPatient {
+        Msg::Chart(ChartMsg::Patient {
             context: 1,
             result: Err(FetchError::Unreachable("no route".into())),
-        },
+        }),
     );
     assert!(
         !effects
@@ -1415,10 +1426,10 @@ fn offline_a_cached_chart_stays_without_an_error_and_nothing_more_is_loaded() {
     opening_as(&mut s, "physician");
     let effects = update(
         &mut s,
-        Msg::ChartPatient {
+        Msg::Chart(ChartMsg::Patient {
             context: 1,
             result: Err(FetchError::Unreachable("no route".into())),
-        },
+        }),
     );
     assert!(
         effects
@@ -1440,17 +1451,17 @@ fn cjk_names_and_combining_accents_keep_the_search_columns_in_line() {
     };
     typed(&mut s, "a");
     let generation = s.search.generation;
-    update(&mut s, Msg::SearchDue(generation));
+    update(&mut s, Msg::Search(SearchMsg::Due(generation)));
     update(
         &mut s,
-        Msg::SearchDone {
+        Msg::Search(SearchMsg::Done {
             generation,
             result: Ok(vec![
                 person("a", "山田", "太郎", "MRN-CJK-1"),
                 person("b", "Garci\u{301}a", "Jose\u{301}", "MRN-ACC-2"),
                 person("c", "Smith", "John", "MRN-LAT-3"),
             ]),
-        },
+        }),
     );
     // Cell by cell, as the terminal gets it: a wide character's second cell is blank.
     use ratatui::Terminal;

@@ -172,6 +172,7 @@ pub fn access_log(
     popup(state, theme, frame, r, title, Paragraph::new(lines));
 }
 
+#[allow(clippy::too_many_arguments)]
 pub fn signature(
     state: &State,
     theme: &Theme,

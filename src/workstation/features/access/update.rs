@@ -563,3 +563,23 @@ fn entry(event: &Value, zone: chrono::FixedOffset) -> AccessEntry {
         description: event["outcomeDesc"].as_str().map(str::to_string),
     }
 }
+
+/// What the runtime reported, for this feature.
+pub(crate) fn on_msg(state: &mut State, msg: AccessMsg, effects: &mut Vec<Effect>) {
+    use crate::workstation::features::access::signature as signing;
+    match msg {
+        AccessMsg::SignedIn(result) => signed_in(state, result, effects),
+        AccessMsg::IdleCheck => idle_check(state, effects),
+        AccessMsg::GlassBroken { context, result } => glass_broken(state, context, result, effects),
+        AccessMsg::AccessLog { context, result } => access_log(state, context, result),
+        AccessMsg::SignatureChecked {
+            context,
+            target,
+            result,
+        } => {
+            signing::checked(state, context, target, result, effects);
+            state.dirty = true;
+        }
+        AccessMsg::VaultOpened(result) => vault_opened(state, *result, effects),
+    }
+}

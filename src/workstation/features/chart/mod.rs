@@ -2,13 +2,17 @@
 
 pub mod detail;
 pub mod load;
+pub mod msg;
 pub mod opening;
 pub mod overlay;
+pub mod state;
 pub mod summary;
 pub mod timeline;
 pub mod trend;
 pub mod update;
 pub mod view;
+
+pub use msg::Msg;
 
 use crate::workstation::chart::{Kind, Target};
 use crate::workstation::state::*;

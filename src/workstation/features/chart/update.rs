@@ -268,3 +268,75 @@ pub(crate) fn move_to(c: &mut ChartState, cursor: usize, rows: usize) {
     c.moved = true;
     follow(c, rows);
 }
+
+/// What the runtime reported, for this feature.
+pub(crate) fn on_msg(state: &mut State, msg: ChartMsg, effects: &mut Vec<Effect>) {
+    use crate::workstation::features::chart::load::open_patient_id;
+    use crate::workstation::features::chart::opening;
+    use crate::workstation::features::current_chart;
+    use crate::workstation::features::offline::update as offline;
+    let rows = crate::workstation::features::chart::timeline::timeline_rows(state.size);
+    match msg {
+        ChartMsg::Open(id) => {
+            state.dirty = true;
+            open_patient_id(state, id, None, effects);
+        }
+        ChartMsg::Patient { context, result } => {
+            opening::patient_arrived(state, context, result, effects);
+        }
+        ChartMsg::Allergies { context, result } => {
+            if let Some(c) = current_chart(state, context) {
+                c.chart.set_allergies(result.map_err(|e| e.to_string()));
+                refresh_visible(c, rows);
+                state.dirty = true;
+            }
+        }
+        ChartMsg::Page { context, result } => {
+            if let Some(c) = current_chart(state, context) {
+                match result {
+                    Ok(resources) => c.chart.add_page(resources),
+                    Err(e) => {
+                        c.error = Some(format!("the chart is incomplete: {e}"));
+                        c.loading = false;
+                        c.chart.flush();
+                    }
+                }
+                refresh_visible(c, rows);
+                state.dirty = true;
+            }
+        }
+        ChartMsg::Namesakes { context, result } => {
+            let acknowledged = state.names_acknowledged.clone();
+            if let Some(c) = current_chart(state, context)
+                && let (Ok(found), Some(p)) = (result, &c.chart.patient)
+            {
+                let n = crate::workstation::chart::namesakes(p, &found);
+                c.namesakes = Some(if acknowledged.contains(&c.patient_id) {
+                    0
+                } else {
+                    n
+                });
+                state.dirty = true;
+            }
+        }
+        ChartMsg::Answer { context, answer } => {
+            if let Some(c) = current_chart(state, context) {
+                c.chart.add_answer(answer);
+                state.dirty = true;
+            }
+        }
+        ChartMsg::Done { context } => opening::chart_done(state, context),
+        ChartMsg::Cached {
+            context,
+            resources,
+            fetched_ms,
+        } => {
+            offline::chart_cached(state, context, resources, fetched_ms);
+            crate::workstation::features::orders::checks::review_medications(state);
+        }
+        ChartMsg::Merged { context, resources } => {
+            offline::chart_merged(state, context, resources);
+            crate::workstation::features::orders::checks::review_medications(state);
+        }
+    }
+}

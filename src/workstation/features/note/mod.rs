@@ -1,8 +1,12 @@
 //! Writing a note: the editor, templates and phrases, drafts, signing and sending (or queueing).
 
+pub mod msg;
 pub mod overlay;
+pub mod state;
 pub mod update;
 pub mod view;
+
+pub use msg::Msg;
 
 use crate::workstation::chart::Target;
 use crate::workstation::notes::document::DocStatus;

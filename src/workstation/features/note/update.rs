@@ -524,3 +524,65 @@ fn expand_phrase(state: &mut State) -> bool {
     note.editor.insert_str(&text);
     true
 }
+
+/// What the runtime reported, for this feature.
+pub(crate) fn on_msg(state: &mut State, msg: NoteMsg, effects: &mut Vec<Effect>) {
+    use crate::workstation::features::offline::update as offline;
+    match msg {
+        NoteMsg::DraftsFound(mut drafts) => {
+            // Another user's drafts are theirs: kept on disk, not listed here.
+            let me = state.access.user.as_ref().map(|u| u.username.clone());
+            drafts.retain(|d| d.owner.is_none() || d.owner == me);
+            if !drafts.is_empty() {
+                state.drafts = drafts;
+                if state.overlay.is_none() {
+                    state.overlay = Some(Overlay::Drafts { cursor: 0 });
+                }
+                state.dirty = true;
+            }
+        }
+        NoteMsg::DraftSaved { id, result } => {
+            let note = state.chart.as_mut().and_then(|c| c.note.as_mut());
+            if let Some(note) = note.filter(|n| n.draft.id == id) {
+                note.saved = Some(result);
+                state.dirty = true;
+            } else if let Err(e) = result {
+                state.notice = Some(Notice {
+                    level: Level::Error,
+                    text: format!("a draft could not be saved: {e}"),
+                });
+                state.dirty = true;
+            }
+        }
+        NoteMsg::AutosaveDue { context } => autosave_due(state, context, effects),
+        NoteMsg::Sent {
+            context,
+            draft,
+            status,
+            author,
+            result,
+        } => {
+            match &result {
+                Ok(_) => offline::connectivity(state, true, effects),
+                Err(e) if e.is_unreachable() => {
+                    offline::connectivity(state, false, effects);
+                }
+                Err(_) => {}
+            }
+            let sent = Sent {
+                context,
+                draft,
+                status,
+                author,
+            };
+            note_sent(state, sent, result, effects);
+            state.dirty = true;
+        }
+        NoteMsg::Queued {
+            context,
+            draft_id,
+            status,
+        } => note_queued(state, context, draft_id, status, effects),
+        NoteMsg::NotQueued { context, error } => note_not_queued(state, context, error),
+    }
+}

@@ -290,3 +290,14 @@ pub(crate) fn outbox_key(
     state.dirty = true;
     true
 }
+
+/// What the runtime reported, for this feature.
+pub(crate) fn on_msg(state: &mut State, msg: OfflineMsg, effects: &mut Vec<Effect>) {
+    match msg {
+        OfflineMsg::Connectivity(online) => connectivity(state, online, effects),
+        OfflineMsg::Probed(online) => probed(state, online, effects),
+        OfflineMsg::Outbox {
+            entries, sent_now, ..
+        } => outbox(state, entries, sent_now, effects),
+    }
+}

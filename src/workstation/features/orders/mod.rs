@@ -1,9 +1,13 @@
 //! Ordering: the composer, the basket, checks and overrides, signing, discontinuing.
 
 pub mod checks;
+pub mod msg;
 pub mod overlay;
+pub mod state;
 pub mod update;
 pub mod view;
+
+pub use msg::Msg;
 
 use crate::workstation::orders::basket::{Fields, Item};
 use crate::workstation::state::*;

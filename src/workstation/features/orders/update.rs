@@ -538,3 +538,17 @@ pub(crate) fn sent(
         }
     }
 }
+
+/// What the runtime reported, for this feature.
+pub(crate) fn on_msg(state: &mut State, msg: OrdersMsg, effects: &mut Vec<Effect>) {
+    match msg {
+        OrdersMsg::Signed { context, result } => {
+            sent(state, context, result, true, effects);
+            state.dirty = true;
+        }
+        OrdersMsg::Discontinued { context, result } => {
+            sent(state, context, result, false, effects);
+            state.dirty = true;
+        }
+    }
+}

@@ -168,3 +168,62 @@ pub(crate) fn search_action(state: &mut State, action: Action, effects: &mut Vec
     }
     clamp_search(state);
 }
+
+/// What the runtime reported, for this feature.
+pub(crate) fn on_msg(state: &mut State, msg: SearchMsg, effects: &mut Vec<Effect>) {
+    let _rows = crate::workstation::features::chart::timeline::timeline_rows(state.size);
+    match msg {
+        SearchMsg::RecentIds(ids) => {
+            state.recent_ids = ids;
+            if !state.recent_ids.is_empty() {
+                effects.push(Effect::LoadRecent {
+                    patient_ids: state.recent_ids.clone(),
+                });
+            }
+            state.dirty = true;
+        }
+        SearchMsg::Due(generation) => {
+            if generation == state.search.generation {
+                start_search(state, effects);
+            }
+        }
+        SearchMsg::Done { generation, result } => {
+            if generation != state.search.generation {
+                state.dropped_stale += 1;
+            } else {
+                search_done(state, result, effects);
+                state.dirty = true;
+            }
+        }
+        SearchMsg::Locations(found) => {
+            for (id, location) in found {
+                let rows = state.search.rows.iter_mut();
+                for row in rows.chain(state.search.recent.iter_mut()) {
+                    if row.patient.id == id {
+                        row.location = location.clone();
+                    }
+                }
+            }
+            state.dirty = true;
+        }
+        SearchMsg::RecentLoaded(result) => {
+            if let Ok(resources) = result {
+                let mut rows: Vec<Row> = resources
+                    .iter()
+                    .filter_map(read_patient)
+                    .map(|patient| Row {
+                        patient,
+                        matched: Vec::new(),
+                        location: None,
+                    })
+                    .collect();
+                let order = &state.recent_ids;
+                rows.sort_by_key(|r| order.iter().position(|id| *id == r.patient.id));
+                let ids = rows.iter().map(|r| r.patient.id.clone()).collect();
+                state.search.recent = rows;
+                effects.push(Effect::FetchLocations { patient_ids: ids });
+                state.dirty = true;
+            }
+        }
+    }
+}

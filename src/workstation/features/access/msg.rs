@@ -1,0 +1,36 @@
+//! What the runtime reports to this feature.
+
+use serde_json::Value;
+
+use crate::workstation::client::{FetchError, LoginError, SignedIn};
+use crate::workstation::features::access::state::*;
+use crate::workstation::runtime::session::Unlocked;
+
+/// Facts about who is at the terminal.
+#[derive(Debug)]
+pub enum Msg {
+    /// The answer to an electronic signature check: `Ok(true)` when it was checked on this
+    /// terminal (the server could not be reached; offline notes only).
+    SignatureChecked {
+        context: u64,
+        target: SignTarget,
+        result: Result<bool, FetchError>,
+    },
+    /// The answer to a sign-in (or unlock) attempt.
+    SignedIn(Result<SignedIn, LoginError>),
+    /// Time to check whether the terminal has been idle long enough to lock.
+    IdleCheck,
+    /// The answer to a break-the-glass request.
+    GlassBroken {
+        context: u64,
+        /// When the emergency grant ends (epoch ms), if the server says.
+        result: Result<Option<i64>, FetchError>,
+    },
+    /// AuditEvents for the open patient.
+    AccessLog {
+        context: u64,
+        result: Result<Vec<Value>, FetchError>,
+    },
+    /// The user's offline data (cache, outbox, drafts) is open, or why not.
+    VaultOpened(Box<Result<Unlocked, String>>),
+}

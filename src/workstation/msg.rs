@@ -1,0 +1,175 @@
+//! What flows through `update`: messages in (keys, and the facts the runtime reports, each
+//! tagged with what it was for) and effects out (work for the runtime).
+
+use serde_json::Value;
+
+use crate::secret::Secret;
+use crate::workstation::client::FetchError;
+use crate::workstation::features::access::state::*;
+use crate::workstation::notes::document::DocStatus;
+use crate::workstation::notes::drafts::Draft;
+use crate::workstation::runtime::session::Unlocked;
+
+pub use crate::workstation::features::access::msg::Msg as AccessMsg;
+pub use crate::workstation::features::chart::msg::Msg as ChartMsg;
+pub use crate::workstation::features::note::msg::Msg as NoteMsg;
+pub use crate::workstation::features::offline::msg::Msg as OfflineMsg;
+pub use crate::workstation::features::orders::msg::Msg as OrdersMsg;
+pub use crate::workstation::features::search::msg::Msg as SearchMsg;
+
+/// Messages into `update`: keys, and the results of effects, tagged with what they were for.
+#[derive(Debug)]
+pub enum Msg {
+    Key(crossterm::event::KeyEvent),
+    Resize(u16, u16),
+    /// An action from outside the keymap (tests, the command line).
+    Action(super::action::Action),
+    Tick,
+    /// The terminal went away or a signal asked us to stop.
+    Shutdown(&'static str),
+    Search(SearchMsg),
+    Chart(ChartMsg),
+    Note(NoteMsg),
+    Orders(OrdersMsg),
+    Access(AccessMsg),
+    Offline(OfflineMsg),
+}
+
+/// Work for the runtime; results come back as `Msg`s.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    Debounce {
+        generation: u64,
+    },
+    SearchPatients {
+        generation: u64,
+        params: Vec<(&'static str, String)>,
+    },
+    FetchLocations {
+        patient_ids: Vec<String>,
+    },
+    LoadRecent {
+        patient_ids: Vec<String>,
+    },
+    SaveRecent {
+        patient_ids: Vec<String>,
+    },
+    /// Show the cached copy (when `from_cache`) and fetch the patient's record; `update`
+    /// decides on the record (`Msg::ChartPatient`) whether the rest is loaded.
+    OpenChart {
+        context: u64,
+        patient_id: String,
+        from_cache: bool,
+    },
+    /// Load the rest of the chart (or the server's changes to the cached copy); keep the
+    /// complete chart in the cache only when `keep`.
+    LoadChartBody {
+        context: u64,
+        patient_id: String,
+        keep: bool,
+    },
+    /// Remove a patient's chart from this terminal's cache.
+    EvictCached {
+        patient_id: String,
+    },
+    Login {
+        username: String,
+        password: Secret,
+        code: Option<Secret>,
+        /// The previous user's token, revoked once the new one is held (switching user).
+        replace: bool,
+    },
+    /// The server could not be reached for a sign-in: check the password against this
+    /// terminal's key file instead, for reading cached charts (`update` decides to try).
+    OpenOffline {
+        username: String,
+        password: Secret,
+        /// Unlocking for the user already signed in: their token is kept; anyone else's goes.
+        same_user: bool,
+        /// What the sign-in got, reported again if this terminal keeps no offline data.
+        unreachable: FetchError,
+    },
+    /// Replace a one-time password with the user's own, and sign in with it.
+    ChangePassword {
+        username: String,
+        current: Secret,
+        new: Secret,
+        code: Option<Secret>,
+    },
+    /// Unwrap (or create) the offline data key with a passphrase (token-only servers).
+    OpenVault {
+        secret: Secret,
+    },
+    /// Use this unlocked vault for the cache, outbox and drafts.
+    AttachVault(Box<Unlocked>),
+    /// Wipe the key from memory (the lock screen), after pending draft writes.
+    CloseVault,
+    /// Put a note signed or saved offline in the outbox.
+    QueueNote {
+        context: u64,
+        draft: Box<Draft>,
+        status: DocStatus,
+        author: Value,
+    },
+    /// Send what the outbox holds, in order.
+    FlushOutbox,
+    /// Ask the server whether it is back, after a pause.
+    Probe,
+    /// Drop outbox entry `seq` (the clinician discarded it or took it back as a draft).
+    RemoveFromOutbox {
+        seq: i64,
+    },
+    Logout,
+    /// A user signed in: their recent patients and drafts are the ones to show.
+    UserChanged {
+        username: String,
+    },
+    BreakGlass {
+        context: u64,
+        patient_id: String,
+        reason: String,
+    },
+    LoadAccessLog {
+        context: u64,
+        patient_id: String,
+        params: Vec<(&'static str, String)>,
+    },
+    Tick,
+    LoadDrafts,
+    SaveDraft(Box<Draft>),
+    DeleteDraft(String),
+    Autosave {
+        context: u64,
+    },
+    SendNote {
+        context: u64,
+        draft: Box<Draft>,
+        status: DocStatus,
+        /// The signed-in author, as a FHIR Reference.
+        author: Value,
+    },
+    /// Post the basket's transaction Bundle.
+    /// Search patients by this family and given name (the similar-name warning).
+    FindNamesakes {
+        context: u64,
+        family: String,
+        given: String,
+    },
+    /// Check the user's electronic signature with the server (on this terminal's key file
+    /// when the server cannot be reached and a note is being signed).
+    CheckSignature {
+        context: u64,
+        target: SignTarget,
+        secret: Secret,
+    },
+    SignOrders {
+        context: u64,
+        bundle: Box<Value>,
+    },
+    /// Read `reference` for its version, then update it as discontinued.
+    Discontinue {
+        context: u64,
+        reference: String,
+        reason: String,
+    },
+}
