@@ -101,6 +101,34 @@ actions! {
     SignOrders => "sign_orders",
     /// Remove the selected basket item, or discontinue the selected active order
     RemoveOrder => "remove_order",
+    /// Undo the last change to the note
+    Undo => "undo",
+    /// Redo what was undone
+    Redo => "redo",
+    /// Select the whole note
+    SelectAll => "select_all",
+    /// Copy the selection
+    Copy => "copy",
+    /// Cut the selection
+    Cut => "cut",
+    /// Paste what was copied or cut
+    Paste => "paste",
+    /// Expand the smart phrase before the cursor (`.vitals`); elsewhere the key types itself
+    ExpandPhrase => "expand_phrase",
+    /// Send the form or the field: sign in, unlock, apply, answer
+    Submit => "submit",
+    /// Palette: put the highlighted command in the input, to add its argument
+    Complete => "complete",
+    /// Go to the next field of the form
+    NextField => "next_field",
+    /// Go to the previous field of the form
+    PreviousField => "previous_field",
+    /// At a locked terminal: sign in as another user (the open charts close)
+    SwitchUser => "switch_user",
+    /// Outbox: take the selected note back into the editor as a draft
+    TakeBack => "take_back_draft",
+    /// Outbox: discard your copy of the selected stuck note
+    Discard => "discard_note",
 }
 
 impl Action {

@@ -5,7 +5,34 @@
 
 use crossterm::event::{KeyCode, KeyModifiers};
 
+use super::action::Action;
 use super::keymap::Key;
+
+/// What the editor does besides typing and moving; each is an action in the keymap's
+/// `[editor]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Command {
+    Undo,
+    Redo,
+    SelectAll,
+    Copy,
+    Cut,
+    Paste,
+}
+
+impl Command {
+    pub fn of(action: Action) -> Option<Command> {
+        Some(match action {
+            Action::Undo => Command::Undo,
+            Action::Redo => Command::Redo,
+            Action::SelectAll => Command::SelectAll,
+            Action::Copy => Command::Copy,
+            Action::Cut => Command::Cut,
+            Action::Paste => Command::Paste,
+            _ => return None,
+        })
+    }
+}
 
 /// A position: line and character (not byte) within it.
 pub type Pos = (usize, usize);
@@ -301,39 +328,48 @@ impl Editor {
         Some(out)
     }
 
-    /// Handles a key; true when the text changed.
+    /// Runs a command bound in the keymap's `[editor]`; true when the text changed.
+    pub fn command(&mut self, command: Command) -> bool {
+        let version = self.version;
+        match command {
+            Command::Undo => {
+                self.undo();
+            }
+            Command::Redo => {
+                self.redo();
+            }
+            Command::SelectAll => {
+                let end = self.lines.len() - 1;
+                self.anchor = Some((0, 0));
+                self.cursor = (end, char_len(&self.lines[end]));
+            }
+            Command::Copy => {
+                if let Some(t) = self.selected_text() {
+                    self.clipboard = t;
+                }
+            }
+            Command::Cut => {
+                if let Some(t) = self.selected_text() {
+                    self.clipboard = t;
+                    self.delete_selection_or(|e| e.cursor);
+                }
+            }
+            Command::Paste => {
+                let text = self.clipboard.clone();
+                self.insert_str(&text);
+            }
+        }
+        self.version != version
+    }
+
+    /// Handles a typing or moving key (the commands come through `command`); true when the
+    /// text changed.
     pub fn input(&mut self, key: Key) -> bool {
         let ctrl = key.mods.contains(KeyModifiers::CONTROL);
         let shift = key.mods.contains(KeyModifiers::SHIFT);
         let version = self.version;
         match key.code {
             KeyCode::Char(c) if !ctrl && !key.mods.contains(KeyModifiers::ALT) => self.type_char(c),
-            KeyCode::Char('z') if ctrl => {
-                self.undo();
-            }
-            KeyCode::Char('y') if ctrl => {
-                self.redo();
-            }
-            KeyCode::Char('a') if ctrl => {
-                let end = self.lines.len() - 1;
-                self.anchor = Some((0, 0));
-                self.cursor = (end, char_len(&self.lines[end]));
-            }
-            KeyCode::Char('c') if ctrl => {
-                if let Some(t) = self.selected_text() {
-                    self.clipboard = t;
-                }
-            }
-            KeyCode::Char('x') if ctrl => {
-                if let Some(t) = self.selected_text() {
-                    self.clipboard = t;
-                    self.delete_selection_or(|e| e.cursor);
-                }
-            }
-            KeyCode::Char('v') if ctrl => {
-                let text = self.clipboard.clone();
-                self.insert_str(&text);
-            }
             KeyCode::Char('w') if ctrl => self.delete_selection_or(|e| e.word_left(e.cursor)),
             KeyCode::Enter => self.insert_str("\n"),
             KeyCode::Tab => self.insert_str("    "),
@@ -389,9 +425,16 @@ impl Editor {
 mod tests {
     use super::*;
 
+    /// Keys as the note pane gives them: the default keymap's `[editor]` commands, the rest
+    /// typed.
     fn keys(e: &mut Editor, seq: &str) {
+        let keymap = crate::workstation::keymap::Keymap::default_keymap();
+        let context = crate::workstation::keymap::Context::Editor;
         for k in crate::workstation::headless::parse_sequence(seq).unwrap() {
-            e.input(k);
+            match keymap.lookup_local(context, k).and_then(Command::of) {
+                Some(command) => e.command(command),
+                None => e.input(k),
+            };
         }
     }
 

@@ -42,12 +42,20 @@ pub enum Context {
     Note,
     /// The orders pane's basket and active-order lists (in the composer, keys search).
     Orders,
-    /// Pop-ups: help, pickers, questions, the outbox, the access log.
+    /// Pop-ups: help, pickers, questions, the access log.
     Dialogs,
+    /// Typing in the note (its line-editing keys, arrows, Home/End, Backspace, are fixed).
+    Editor,
+    /// Text fields: the sign-in and lock screens, prompts, order fields, the signature.
+    Form,
+    /// The outbox pop-up (falls back to `dialogs`).
+    Outbox,
+    /// The command palette: its input and list.
+    Palette,
 }
 
 impl Context {
-    pub const ALL: [Context; 7] = [
+    pub const ALL: [Context; 11] = [
         Context::Global,
         Context::Search,
         Context::Chart,
@@ -55,6 +63,10 @@ impl Context {
         Context::Note,
         Context::Orders,
         Context::Dialogs,
+        Context::Editor,
+        Context::Form,
+        Context::Outbox,
+        Context::Palette,
     ];
 
     pub fn name(self) -> &'static str {
@@ -66,6 +78,10 @@ impl Context {
             Context::Note => "note",
             Context::Orders => "orders",
             Context::Dialogs => "dialogs",
+            Context::Editor => "editor",
+            Context::Form => "form",
+            Context::Outbox => "outbox",
+            Context::Palette => "palette",
         }
     }
 
@@ -80,8 +96,10 @@ impl Context {
     /// The context consulted when this one has no binding for a key.
     pub fn parent(self) -> Option<Context> {
         match self {
-            Context::Global => None,
+            // Text fields take every key they do not bind: no fallback.
+            Context::Global | Context::Editor | Context::Form | Context::Palette => None,
             Context::Timeline => Some(Context::Chart),
+            Context::Outbox => Some(Context::Dialogs),
             _ => Some(Context::Global),
         }
     }
@@ -110,7 +128,9 @@ impl Context {
             ],
             Context::Note => &[Action::CloseNote, Action::Back, Action::SearchPatients],
             Context::Orders => &[Action::Back, Action::SearchPatients],
-            Context::Dialogs => &[Action::Back],
+            Context::Dialogs | Context::Editor => &[Action::Back],
+            Context::Form | Context::Palette => &[Action::Submit, Action::Back],
+            Context::Outbox => &[Action::Back, Action::ShowOutbox],
         }
     }
 }

@@ -12,7 +12,7 @@ use crate::workstation::features::orders::update as orders;
 use crate::workstation::features::palette::update as palette;
 use crate::workstation::features::search::update as search;
 
-use crossterm::event::{KeyCode, KeyEventKind};
+use crossterm::event::KeyEventKind;
 
 use crate::workstation::client::FetchError;
 
@@ -230,19 +230,25 @@ fn on_key(state: &mut State, key: Key, effects: &mut Vec<Effect>) {
             return;
         }
         if let Overlay::Prompt { kind, mut input } = overlay {
-            if super::line::edit_at(&mut input, &mut state.field_cursor, key) {
+            let action = state.keymap.lookup_local(Context::Form, key);
+            if action.is_none() && super::line::edit_at(&mut input, &mut state.field_cursor, key) {
                 state.overlay = Some(Overlay::Prompt { kind, input });
                 return;
             }
-            if key.code == KeyCode::Enter {
-                state.overlay = None;
-                match kind {
-                    PromptKind::BreakGlass => access::break_glass(state, input, effects),
-                    PromptKind::AccessFilter => access::open_access_log(state, input, effects),
-                    _ => apply_prompt(state, kind, input),
+            match action {
+                Some(Action::Submit) => {
+                    state.overlay = None;
+                    match kind {
+                        PromptKind::BreakGlass => access::break_glass(state, input, effects),
+                        PromptKind::AccessFilter => access::open_access_log(state, input, effects),
+                        _ => apply_prompt(state, kind, input),
+                    }
                 }
-                return;
+                Some(Action::Back) => state.overlay = None,
+                Some(Action::Quit) => state.overlay = Some(Overlay::ConfirmQuit),
+                _ => {}
             }
+            return;
         }
         if let Some(action) = resolve(state, Context::Dialogs, key) {
             dialog_action(state, action, effects);

@@ -2,12 +2,11 @@
 //! basket is signed only once the server has checked the signer's password (or signature
 //! PIN). A wrong one is counted by the server like a failed sign-in; nothing is signed.
 
-use crossterm::event::KeyCode;
-
+use crate::workstation::action::Action;
 use crate::workstation::client::FetchError;
 use crate::workstation::features::note::update as notes;
 use crate::workstation::features::orders::update as orders;
-use crate::workstation::keymap::Key;
+use crate::workstation::keymap::{Context, Key};
 use crate::workstation::notes::document::DocStatus;
 use crate::workstation::state::*;
 
@@ -50,16 +49,17 @@ pub(crate) fn signature_key(state: &mut State, key: Key, effects: &mut Vec<Effec
     else {
         return false;
     };
+    let action = state.keymap.lookup_local(Context::Form, key);
     if checking {
-        // Waiting for the server: only Esc (which abandons the signing, not the work).
-        if key.code == KeyCode::Esc {
+        // Waiting for the server: only Back (which abandons the signing, not the work).
+        if action == Some(Action::Back) {
             state.overlay = None;
         }
         return true;
     }
     let mut error = error;
-    match key.code {
-        KeyCode::Esc => {
+    match action {
+        Some(Action::Back) => {
             state.overlay = None;
             state.notice = Some(Notice {
                 level: Level::Info,
@@ -67,10 +67,10 @@ pub(crate) fn signature_key(state: &mut State, key: Key, effects: &mut Vec<Effec
             });
             return true;
         }
-        KeyCode::Enter if input.is_empty() => {
+        Some(Action::Submit) if input.is_empty() => {
             error = Some("type your password (or your signature PIN) to sign".into());
         }
-        KeyCode::Enter => {
+        Some(Action::Submit) => {
             let context = state.chart.as_ref().map_or(0, |c| c.context);
             effects.push(Effect::CheckSignature {
                 context,

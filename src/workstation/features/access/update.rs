@@ -1,20 +1,20 @@
 //! Sign-in, the idle lock, break-the-glass and the access log.
 
-use crossterm::event::{KeyCode, KeyModifiers};
 use serde_json::Value;
 
 use crate::workstation::client::{LoginError, SignedIn};
 
-use crate::workstation::keymap::Key;
+use crate::workstation::action::Action;
+use crate::workstation::keymap::{Context, Key};
 use crate::workstation::state::*;
 
 /// Keys while the sign-in or lock screen shows: they go to its fields and nowhere else.
 pub(crate) fn form_key(state: &mut State, key: Key, effects: &mut Vec<Effect>) {
+    let action = state.keymap.lookup_local(Context::Form, key);
     let Some(form) = &mut state.access.form else {
         return;
     };
-    let ctrl = key.mods.contains(KeyModifiers::CONTROL);
-    if ctrl && matches!(key.code, KeyCode::Char('c') | KeyCode::Char('q')) {
+    if action == Some(Action::Quit) {
         // Quitting from here shows nothing and keeps drafts (saved on the way out).
         state.quit = true;
         return;
@@ -22,7 +22,7 @@ pub(crate) fn form_key(state: &mut State, key: Key, effects: &mut Vec<Effect>) {
     if form.busy {
         return;
     }
-    // The line-editing keys, in whichever field has the focus.
+    // The line-editing keys (typing, arrows, Backspace...), in whichever field has the focus.
     let field = match (form.mode, form.field) {
         (FormMode::Passphrase, _) => &mut form.password,
         (FormMode::NewPassword, 3) => &mut form.confirm,
@@ -30,44 +30,35 @@ pub(crate) fn form_key(state: &mut State, key: Key, effects: &mut Vec<Effect>) {
         (FormMode::NewPassword, _) => &mut form.password,
         _ => field_mut(form),
     };
-    if crate::workstation::line::edit_at(field, &mut state.field_cursor, key) {
+    if action.is_none() && crate::workstation::line::edit_at(field, &mut state.field_cursor, key) {
         form.error = None;
         return;
     }
-    if ctrl {
-        return;
-    }
+    let Some(action) = action else { return };
     if form.mode == FormMode::Passphrase {
-        passphrase_key(form, key, effects);
+        passphrase_action(form, action, effects);
         return;
     }
     if form.mode == FormMode::NewPassword {
-        new_password_key(form, key, effects);
+        new_password_action(form, action, effects);
         return;
     }
     let fields = if form.needs_code { 3 } else { 2 };
-    match key.code {
-        KeyCode::Char(c) => {
-            field_mut(form).push(c);
-            form.error = None;
-        }
-        KeyCode::Backspace => {
-            field_mut(form).pop();
-        }
-        KeyCode::Tab | KeyCode::Down => form.field = (form.field + 1) % fields,
-        KeyCode::BackTab | KeyCode::Up => form.field = (form.field + fields - 1) % fields,
+    match action {
+        Action::NextField => form.field = (form.field + 1) % fields,
+        Action::PreviousField => form.field = (form.field + fields - 1) % fields,
         // Another user at a locked terminal: sign in as yourself (the previous user's charts
         // close; their drafts stay on disk).
-        KeyCode::F(2) if form.mode == FormMode::Unlock => {
+        Action::SwitchUser if form.mode == FormMode::Unlock => {
             *form = SignInForm::new(FormMode::SignIn, "");
             form.error = Some("sign in as another user: the open charts will close".into());
         }
-        KeyCode::Esc => {
+        Action::Back => {
             form.password.clear();
             form.code.clear();
             form.error = None;
         }
-        KeyCode::Enter => {
+        Action::Submit => {
             if form.username.trim().is_empty() {
                 form.field = 0;
                 form.error = Some("type your username".into());
@@ -100,44 +91,32 @@ pub(crate) fn form_key(state: &mut State, key: Key, effects: &mut Vec<Effect>) {
 
 /// Choosing a new password in place of a one-time one: typed twice (and the code, if the
 /// server asks for one). The server checks it against its policy and says why it refuses.
-fn new_password_key(form: &mut SignInForm, key: Key, effects: &mut Vec<Effect>) {
+fn new_password_action(form: &mut SignInForm, action: Action, effects: &mut Vec<Effect>) {
     let order: &[usize] = if form.needs_code { &[1, 3, 2] } else { &[1, 3] };
     let at = order.iter().position(|f| *f == form.field).unwrap_or(0);
-    let field = match form.field {
-        3 => &mut form.confirm,
-        2 => &mut form.code,
-        _ => &mut form.password,
-    };
-    match key.code {
-        KeyCode::Char(c) => {
-            field.push(c);
-            form.error = None;
-        }
-        KeyCode::Backspace => {
-            field.pop();
-        }
-        KeyCode::Tab | KeyCode::Down => form.field = order[(at + 1) % order.len()],
-        KeyCode::BackTab | KeyCode::Up => form.field = order[(at + order.len() - 1) % order.len()],
-        KeyCode::Esc => {
+    match action {
+        Action::NextField => form.field = order[(at + 1) % order.len()],
+        Action::PreviousField => form.field = order[(at + order.len() - 1) % order.len()],
+        Action::Back => {
             // Back to signing in: nothing was changed.
             let username = form.username.clone();
             *form = SignInForm::new(FormMode::SignIn, &username);
         }
-        KeyCode::Enter if form.field == 1 && form.confirm.is_empty() => form.field = 3,
-        KeyCode::Enter if form.password.is_empty() => {
+        Action::Submit if form.field == 1 && form.confirm.is_empty() => form.field = 3,
+        Action::Submit if form.password.is_empty() => {
             form.field = 1;
             form.error = Some("type the password you want to use from now on".into());
         }
-        KeyCode::Enter if form.password != form.confirm => {
+        Action::Submit if form.password != form.confirm => {
             form.confirm.clear();
             form.field = 3;
             form.error = Some("the two new passwords differ; type it again".into());
         }
-        KeyCode::Enter if form.needs_code && form.code.trim().is_empty() => {
+        Action::Submit if form.needs_code && form.code.trim().is_empty() => {
             form.field = 2;
             form.error = Some("type the 6-digit code from your authenticator app".into());
         }
-        KeyCode::Enter => {
+        Action::Submit => {
             form.busy = true;
             form.error = None;
             effects.push(Effect::ChangePassword {
@@ -158,23 +137,16 @@ fn new_password_key(form: &mut SignInForm, key: Key, effects: &mut Vec<Effect>) 
 pub const MIN_PASSPHRASE: usize = 8;
 
 /// The passphrase form (a token-only server): one field.
-fn passphrase_key(form: &mut SignInForm, key: Key, effects: &mut Vec<Effect>) {
+fn passphrase_action(form: &mut SignInForm, action: Action, effects: &mut Vec<Effect>) {
     form.field = 1;
-    match key.code {
-        KeyCode::Char(c) => {
-            form.password.push(c);
-            form.error = None;
-        }
-        KeyCode::Backspace => {
-            form.password.pop();
-        }
-        KeyCode::Esc => form.password.clear(),
-        KeyCode::Enter if form.password.chars().count() < MIN_PASSPHRASE => {
+    match action {
+        Action::Back => form.password.clear(),
+        Action::Submit if form.password.chars().count() < MIN_PASSPHRASE => {
             form.error = Some(format!(
                 "the passphrase needs at least {MIN_PASSPHRASE} characters"
             ));
         }
-        KeyCode::Enter => {
+        Action::Submit => {
             form.busy = true;
             form.error = None;
             effects.push(Effect::OpenVault {

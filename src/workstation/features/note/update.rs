@@ -179,30 +179,44 @@ pub(crate) fn note_key(state: &mut State, key: Key, effects: &mut Vec<Effect>) -
         return Outcome::NotMine;
     };
     if note.mode == NoteMode::Editing {
-        let ctrl = key.mods.contains(KeyModifiers::CONTROL);
-        match key.code {
-            KeyCode::F(1) => {
+        let bound = state.keymap.lookup_local(Context::Editor, key);
+        if bound == Some(Action::ExpandPhrase) && expand_phrase(state) {
+            mark_edited(state, effects);
+            return Outcome::Done;
+        }
+        let Some(note) = state.chart.as_mut().and_then(|c| c.note.as_mut()) else {
+            return Outcome::Done;
+        };
+        match bound {
+            Some(Action::ShowHelp) => {
                 state.overlay = Some(Overlay::Help {
-                    context: crate::workstation::keymap::Context::Note,
+                    context: Context::Editor,
                     query: String::new(),
                     scroll: 0,
                 });
                 return Outcome::Done;
             }
-            KeyCode::Esc => {
+            Some(Action::Back) => {
                 note.mode = NoteMode::Command;
                 save_if_unsaved(note, effects);
                 return Outcome::Done;
             }
-            KeyCode::Char('s') if ctrl => {
+            Some(Action::SaveDraft) => {
                 save_now(note, effects);
                 return Outcome::Done;
             }
-            KeyCode::Tab | KeyCode::Char(' ') if key.mods.is_empty() && expand_phrase(state) => {
-                mark_edited(state, effects);
-                return Outcome::Done;
+            Some(a) => {
+                if let Some(command) = crate::workstation::editor::Command::of(a)
+                    && note.editor.command(command)
+                {
+                    mark_edited(state, effects);
+                }
+                if crate::workstation::editor::Command::of(a).is_some() {
+                    follow_cursor(state);
+                    return Outcome::Done;
+                }
             }
-            _ => {}
+            None => {}
         }
         let Some(note) = state.chart.as_mut().and_then(|c| c.note.as_mut()) else {
             return Outcome::Done;

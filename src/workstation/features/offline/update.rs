@@ -6,6 +6,7 @@ use serde_json::Value;
 use crate::workstation::chart::Chart;
 use crate::workstation::vault::outbox::State as Sent;
 
+use crate::workstation::action::Action;
 use crate::workstation::features::chart::timeline::{follow, refresh_visible, timeline_rows};
 use crate::workstation::features::current_chart;
 use crate::workstation::state::*;
@@ -192,7 +193,6 @@ pub(crate) fn outbox_key(
     key: crate::workstation::keymap::Key,
     effects: &mut Vec<Effect>,
 ) -> bool {
-    use crossterm::event::KeyCode;
     let Some(Overlay::Outbox {
         cursor,
         compare,
@@ -206,51 +206,60 @@ pub(crate) fn outbox_key(
     let stuck = entry
         .as_ref()
         .is_some_and(|e| matches!(e.state, Sent::Conflict | Sent::Refused));
-    match key.code {
-        KeyCode::Esc | KeyCode::F(3) if compare => {
+    let Some(action) = crate::workstation::features::resolve(
+        state,
+        crate::workstation::keymap::Context::Outbox,
+        key,
+    ) else {
+        return true;
+    };
+    let down = matches!(
+        action,
+        Action::MoveDown | Action::PageDown | Action::GoBottom
+    );
+    let up = matches!(action, Action::MoveUp | Action::PageUp | Action::GoTop);
+    match action {
+        Action::Back | Action::ShowOutbox if compare => {
             state.overlay = Some(Overlay::Outbox {
                 cursor,
                 compare: false,
                 scroll: 0,
             });
         }
-        KeyCode::Esc | KeyCode::F(3) | KeyCode::Char('q') => state.overlay = None,
-        KeyCode::Down | KeyCode::Char('j') if compare => {
+        Action::Back | Action::ShowOutbox => state.overlay = None,
+        Action::Quit => state.overlay = Some(Overlay::ConfirmQuit),
+        Action::RedrawScreen => state.full_redraw = true,
+        a if compare && (down || up) => {
+            let scroll = match a {
+                Action::MoveDown => scroll + 1,
+                Action::PageDown => scroll + 10,
+                Action::MoveUp => scroll.saturating_sub(1),
+                Action::PageUp => scroll.saturating_sub(10),
+                Action::GoTop => 0,
+                _ => scroll,
+            };
             state.overlay = Some(Overlay::Outbox {
                 cursor,
-                compare,
-                scroll: scroll + 1,
-            });
-        }
-        KeyCode::Up | KeyCode::Char('k') if compare => {
-            state.overlay = Some(Overlay::Outbox {
-                cursor,
-                compare,
-                scroll: scroll.saturating_sub(1),
-            });
-        }
-        KeyCode::Down | KeyCode::Char('j') => {
-            state.overlay = Some(Overlay::Outbox {
-                cursor: (cursor + 1).min(n.saturating_sub(1)),
                 compare,
                 scroll,
             });
         }
-        KeyCode::Up | KeyCode::Char('k') => {
+        a if down || up => {
+            let cursor = crate::workstation::features::list_cursor(cursor, a, n).unwrap_or(cursor);
             state.overlay = Some(Overlay::Outbox {
-                cursor: cursor.saturating_sub(1),
+                cursor,
                 compare,
                 scroll,
             });
         }
-        KeyCode::Enter if entry.is_some() => {
+        Action::OpenSelected if entry.is_some() => {
             state.overlay = Some(Overlay::Outbox {
                 cursor,
                 compare: true,
                 scroll: 0,
             });
         }
-        KeyCode::Char('r') if stuck => {
+        Action::TakeBack if stuck => {
             // The local copy becomes a draft again, on top of the server's current version, for
             // the clinician to reconcile and sign.
             let Some(e) = entry else { return true };
@@ -272,7 +281,7 @@ pub(crate) fn outbox_key(
                 text: "taken back as a draft: open it, reconcile with the server's copy, and sign again".into(),
             });
         }
-        KeyCode::Char('x') if stuck => {
+        Action::Discard if stuck => {
             if let Some(e) = entry {
                 effects.push(Effect::RemoveFromOutbox { seq: e.seq });
                 state.notice = Some(Notice {

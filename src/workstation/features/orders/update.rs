@@ -77,16 +77,17 @@ pub(crate) fn orders_key(state: &mut State, key: Key, _effects: &mut Vec<Effect>
             search(state);
             return Outcome::Done;
         }
-        match key.code {
-            KeyCode::Up => {
+        // The list under the query moves with the pane's keys that are not typed (arrows).
+        match state.keymap.lookup_local(Context::Orders, key) {
+            Some(Action::MoveUp) => {
                 o.pick_cursor = o.pick_cursor.saturating_sub(1);
                 return Outcome::Done;
             }
-            KeyCode::Down => {
+            Some(Action::MoveDown) => {
                 o.pick_cursor = (o.pick_cursor + 1).min(o.picks.len().saturating_sub(1));
                 return Outcome::Done;
             }
-            KeyCode::Enter => {
+            Some(Action::OpenSelected) => {
                 add_pick(state);
                 return Outcome::Done;
             }
@@ -221,6 +222,7 @@ pub(crate) fn overlay_key(state: &mut State, key: Key, effects: &mut Vec<Effect>
     let Some(overlay) = state.overlay.clone() else {
         return false;
     };
+    let action = state.keymap.lookup_local(Context::Form, key);
     match overlay {
         Overlay::OrderFields { item, field } => {
             let Some(o) = state.chart.as_mut().and_then(|c| c.orders.as_mut()) else {
@@ -231,24 +233,24 @@ pub(crate) fn overlay_key(state: &mut State, key: Key, effects: &mut Vec<Effect>
                 return true;
             };
             let n = field_list(it).len();
-            match key.code {
-                KeyCode::Up | KeyCode::BackTab => {
+            match action {
+                Some(Action::PreviousField) => {
                     state.overlay = Some(Overlay::OrderFields {
                         item,
                         field: field.saturating_sub(1),
                     })
                 }
-                KeyCode::Down | KeyCode::Tab => {
+                Some(Action::NextField) => {
                     state.overlay = Some(Overlay::OrderFields {
                         item,
                         field: (field + 1).min(n - 1),
                     })
                 }
-                KeyCode::Enter | KeyCode::Esc => {
+                Some(Action::Submit | Action::Back) => {
                     state.overlay = None;
                     run_checks(state);
                 }
-                KeyCode::Backspace => {
+                _ if key.code == KeyCode::Backspace => {
                     if let Some(v) = field_mut(it, field) {
                         v.pop();
                     }
@@ -278,30 +280,35 @@ pub(crate) fn overlay_key(state: &mut State, key: Key, effects: &mut Vec<Effect>
             cursor,
             mut text,
         } => {
-            match key.code {
-                KeyCode::Up => {
+            match action {
+                Some(Action::PreviousField) => {
                     state.overlay = Some(Overlay::Override {
                         alert,
                         cursor: cursor.saturating_sub(1),
                         text,
                     })
                 }
-                KeyCode::Down => {
+                Some(Action::NextField) => {
                     state.overlay = Some(Overlay::Override {
                         alert,
                         cursor: (cursor + 1).min(OVERRIDE_REASONS.len() - 1),
                         text,
                     })
                 }
-                KeyCode::Esc => state.overlay = None,
-                _ if crate::workstation::line::edit_at(&mut text, &mut state.field_cursor, key) => {
+                Some(Action::Back) => state.overlay = None,
+                None if crate::workstation::line::edit_at(
+                    &mut text,
+                    &mut state.field_cursor,
+                    key,
+                ) =>
+                {
                     state.overlay = Some(Overlay::Override {
                         alert,
                         cursor,
                         text,
                     });
                 }
-                KeyCode::Enter => {
+                Some(Action::Submit) => {
                     let reason = if text.trim().is_empty() {
                         OVERRIDE_REASONS[cursor].to_string()
                     } else {
@@ -317,23 +324,14 @@ pub(crate) fn overlay_key(state: &mut State, key: Key, effects: &mut Vec<Effect>
                     state.overlay = None;
                     begin_sign(state);
                 }
-                _ => {
-                    if let Some(ch) = key.typed_char() {
-                        text.push(ch);
-                        state.overlay = Some(Overlay::Override {
-                            alert,
-                            cursor,
-                            text,
-                        });
-                    }
-                }
+                _ => {}
             }
             true
         }
         Overlay::Discontinue { mut input } => {
-            match key.code {
-                KeyCode::Esc => state.overlay = None,
-                _ if crate::workstation::line::edit_at(
+            match action {
+                Some(Action::Back) => state.overlay = None,
+                None if crate::workstation::line::edit_at(
                     &mut input,
                     &mut state.field_cursor,
                     key,
@@ -341,7 +339,7 @@ pub(crate) fn overlay_key(state: &mut State, key: Key, effects: &mut Vec<Effect>
                 {
                     state.overlay = Some(Overlay::Discontinue { input });
                 }
-                KeyCode::Enter if !input.trim().is_empty() => {
+                Some(Action::Submit) if !input.trim().is_empty() => {
                     state.overlay = None;
                     if let Some(c) = &mut state.chart {
                         let context = c.context;
@@ -358,12 +356,7 @@ pub(crate) fn overlay_key(state: &mut State, key: Key, effects: &mut Vec<Effect>
                         }
                     }
                 }
-                _ => {
-                    if let Some(ch) = key.typed_char() {
-                        input.push(ch);
-                        state.overlay = Some(Overlay::Discontinue { input });
-                    }
-                }
+                _ => {}
             }
             true
         }

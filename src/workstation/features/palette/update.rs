@@ -23,33 +23,34 @@ pub(crate) fn palette_key(state: &mut State, key: Key, effects: &mut Vec<Effect>
     let list = entries(state, context, &input);
     let last = list.len().saturating_sub(1);
     let mut cursor = cursor.min(last);
-    if let Some(c) = key.typed_char() {
+    let action = state.keymap.lookup_local(Context::Palette, key);
+    if let (None, Some(c)) = (action, key.typed_char()) {
         input.push(c);
         cursor = 0;
-    } else if key.mods.contains(crossterm::event::KeyModifiers::CONTROL)
+    } else if action.is_none()
+        && key.mods.contains(crossterm::event::KeyModifiers::CONTROL)
         && crate::workstation::line::edit(&mut input, key)
     {
         // Ctrl-U, Ctrl-W (Home and End move the list here).
         cursor = 0;
+    } else if action.is_none() && key.code == KeyCode::Backspace {
+        if input.is_empty() {
+            state.overlay = None;
+            return Outcome::Done;
+        }
+        input.pop();
+        cursor = 0;
     } else {
-        match key.code {
-            KeyCode::Esc => {
+        match action {
+            Some(Action::Back) => {
                 state.overlay = None;
                 return Outcome::Done;
             }
-            KeyCode::Backspace if input.is_empty() => {
-                state.overlay = None;
-                return Outcome::Done;
-            }
-            KeyCode::Backspace => {
-                input.pop();
-                cursor = 0;
-            }
-            KeyCode::Up => cursor = cursor.saturating_sub(1),
-            KeyCode::Down => cursor = (cursor + 1).min(last),
-            KeyCode::PageUp | KeyCode::Home => cursor = 0,
-            KeyCode::PageDown | KeyCode::End => cursor = last,
-            KeyCode::Tab => {
+            Some(Action::MoveUp) => cursor = cursor.saturating_sub(1),
+            Some(Action::MoveDown) => cursor = (cursor + 1).min(last),
+            Some(Action::GoTop | Action::PageUp) => cursor = 0,
+            Some(Action::GoBottom | Action::PageDown) => cursor = last,
+            Some(Action::Complete) => {
                 if let Some(e) = list.get(cursor) {
                     input = match &e.what {
                         What::Command(name) => format!("{name} "),
@@ -58,7 +59,7 @@ pub(crate) fn palette_key(state: &mut State, key: Key, effects: &mut Vec<Effect>
                     cursor = 0;
                 }
             }
-            KeyCode::Enter => match list.get(cursor).map(|e| e.what.clone()) {
+            Some(Action::Submit) => match list.get(cursor).map(|e| e.what.clone()) {
                 Some(What::Command(name)) => {
                     input = format!("{name} ");
                     cursor = 0;
