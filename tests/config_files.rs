@@ -93,13 +93,13 @@ theme   default (themes/default.toml) in 16 colours: TERM=xterm
 <CONFIG>/keymap.toml:5: [chart] "zz" is not a key
     fix: write one key per word: a character ("j", "G"), or a name such as enter, esc, tab, space, pagedown, f1, with ctrl-, alt- or shift- in front; keys apart by spaces make a chord ("g o")
 <CONFIG>/keymap.toml:6: [chart] "y": unknown action "fly"
-    fix: `bedside check-config --actions` lists every action
+    fix: did you mean "copy"? `bedside check-config --actions` lists them all
 <CONFIG>/keymap.toml:8: [chart] "shift-g" is the same key as "G" on line 7
     fix: keep one of the two lines; the first is used
 <CONFIG>/keymap.toml:9: [chart] "t t" (show_trend) conflicts with "t" (show_trend) in [chart]: a key cannot be both a binding and the start of a chord
     fix: bind another key, or unbind the other one with "t" = "none"
 <CONFIG>/keymap.toml:14: unknown context [chrt]
-    fix: did you mean [chart]? contexts: global, search, chart, timeline, note, orders, dialogs
+    fix: did you mean [chart]? contexts: global, search, chart, timeline, note, orders, dialogs, editor, form, outbox, palette
 
 6 problem(s); the workstation starts, using the defaults for those parts
 "#;

@@ -860,6 +860,27 @@ impl Keymap {
         best.cloned()
     }
 
+    /// The key to show for `action` in `context` in a hint (`Enter opens`), as the user's
+    /// keymap has it: a single key before a chord, Enter, Esc and the arrows before letters,
+    /// plain keys before modified ones. `:name` (the palette runs it) when no key is bound.
+    pub fn hint(&self, context: Context, action: Action) -> String {
+        let chain = context.chain();
+        let mut keys: Vec<&Chord> = Vec::new();
+        for (level, ctx) in chain.iter().enumerate() {
+            for (chord, a) in self.bindings.get(ctx).into_iter().flatten() {
+                let shadowed = chain[..level]
+                    .iter()
+                    .any(|c| self.bindings.get(c).is_some_and(|m| m.contains_key(chord)));
+                if *a == action && !shadowed {
+                    keys.push(chord);
+                }
+            }
+        }
+        keys.sort_by_key(|c| (hint_rank(c), c.to_string()));
+        keys.first()
+            .map_or_else(|| format!(":{}", action.name()), |c| c.to_string())
+    }
+
     /// The contexts where `action` has a key.
     pub fn contexts_of(&self, action: Action) -> Vec<Context> {
         Context::ALL
@@ -871,6 +892,26 @@ impl Keymap {
             })
             .collect()
     }
+}
+
+/// Which key a hint shows first: a single key before a chord; Enter and Esc, Tab, the arrows,
+/// then characters, then function keys, then other named keys; modified keys last.
+fn hint_rank(c: &Chord) -> (usize, u8) {
+    let Some(k) = c.0.first() else {
+        return (usize::MAX, u8::MAX);
+    };
+    let plain = k.mods.is_empty() || k.mods == KeyModifiers::SHIFT;
+    let kind = match k.code {
+        _ if !plain => 6,
+        KeyCode::Enter | KeyCode::Esc => 0,
+        KeyCode::Tab | KeyCode::BackTab => 1,
+        KeyCode::Up | KeyCode::Down | KeyCode::Left | KeyCode::Right => 2,
+        KeyCode::Char(' ') => 5,
+        KeyCode::Char(_) => 3,
+        KeyCode::F(_) => 4,
+        _ => 5,
+    };
+    (c.0.len(), kind)
 }
 
 /// Which of an action's keys to show first: single keys before chords, a character before a

@@ -55,7 +55,11 @@ pub fn resolve(state: &mut State, context: Context, key: Key) -> Option<Action> 
             let typed: Vec<String> = keys.iter().map(Key::to_string).collect();
             state.notice = Some(Notice {
                 level: Level::Info,
-                text: format!("{} is not bound here (? lists the keys)", typed.join(" ")),
+                text: format!(
+                    "{} is not bound here ({} lists the keys)",
+                    typed.join(" "),
+                    state.keymap.hint(Context::Global, Action::ShowHelp)
+                ),
             });
             None
         }

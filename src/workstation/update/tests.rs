@@ -1541,3 +1541,136 @@ fn secrets_and_note_text_never_print_by_debug() {
         assert!(!printed.contains(secret), "{secret} in {printed}");
     }
 }
+
+/// A keymap with the user's file merged over the default one.
+fn with_keymap(s: &mut State, user: &str) {
+    let mut k = Keymap::default_keymap();
+    k.merge(user, "keymap.toml");
+    assert!(k.problems.is_empty(), "{:?}", k.problems);
+    s.keymap = Arc::new(k);
+}
+
+#[test]
+fn the_sign_in_form_takes_its_keys_and_hints_from_the_keymap() {
+    let mut s = state();
+    with_keymap(
+        &mut s,
+        "[form]\n\"enter\" = \"none\"\n\"ctrl-j\" = \"submit\"\n\"tab\" = \"none\"\n\"f4\" = \"next_field\"\n",
+    );
+    s.access.signed_in = true;
+    s.access.user = Some(crate::workstation::client::SignedIn {
+        username: "ada".into(),
+        name: "Dr Ada".into(),
+        role: "physician".into(),
+        practitioner: None,
+    });
+    key(&mut s, "ctrl-l");
+    assert_eq!(s.access.form.as_ref().unwrap().mode, FormMode::Unlock);
+    typed(&mut s, "secret");
+    assert!(key(&mut s, "enter").is_empty(), "Enter is unbound here");
+    let shown = screen(&s);
+    assert!(shown.contains("Ctrl-j unlock"), "{shown}");
+    assert!(!shown.contains("Enter unlock"), "{shown}");
+    let effects = key(&mut s, "ctrl-j");
+    assert!(
+        matches!(&effects[..], [Effect::Login { .. }]),
+        "{effects:?}"
+    );
+
+    // A new sign-in: the next-field key is the user's, and the hint says so.
+    let mut s = state();
+    with_keymap(
+        &mut s,
+        "[form]\n\"tab\" = \"none\"\n\"down\" = \"none\"\n\"f4\" = \"next_field\"\n",
+    );
+    s.access.form = Some(SignInForm::new(FormMode::SignIn, ""));
+    typed(&mut s, "ada");
+    key(&mut s, "tab");
+    assert_eq!(s.access.form.as_ref().unwrap().field, 0, "Tab is unbound");
+    assert!(screen(&s).contains("F4 next field"));
+    key(&mut s, "f4");
+    assert_eq!(s.access.form.as_ref().unwrap().field, 1);
+}
+
+#[test]
+fn questions_show_the_dialog_keys_of_the_keymap_in_use() {
+    let mut s = state();
+    with_keymap(&mut s, "[dialogs]\n\"y\" = \"none\"\n\"o\" = \"confirm\"\n");
+    key(&mut s, "ctrl-c");
+    assert_eq!(s.overlay, Some(Overlay::ConfirmQuit));
+    let shown = screen(&s);
+    assert!(shown.contains("o yes"), "{shown}");
+    assert!(!shown.contains("y yes"), "{shown}");
+    key(&mut s, "y");
+    assert!(!s.quit, "y is unbound in this keymap");
+    key(&mut s, "o");
+    assert!(s.quit);
+}
+
+#[test]
+fn the_note_editor_takes_its_commands_from_the_keymap() {
+    let mut s = state();
+    with_keymap(
+        &mut s,
+        "[editor]\n\"ctrl-z\" = \"none\"\n\"ctrl-u\" = \"undo\"\n\"esc\" = \"none\"\n\"ctrl-g\" = \"back\"\n",
+    );
+    s.notes = Arc::new(NoteSettings {
+        templates: crate::workstation::notes::templates(None).0,
+        ..Default::default()
+    });
+    open_chart(&mut s, vec![patient("p", "Doe")]);
+    let mut effects = Vec::new();
+    notes::create_note(&mut s, 0, None, &mut effects);
+    let text = |s: &State| {
+        s.chart
+            .as_ref()
+            .unwrap()
+            .note
+            .as_ref()
+            .unwrap()
+            .editor
+            .text()
+    };
+    let before = text(&s);
+    typed(&mut s, "xyz");
+    assert_ne!(text(&s), before);
+    key(&mut s, "ctrl-z");
+    assert!(
+        text(&s).contains("xyz"),
+        "ctrl-z is unbound: nothing undone"
+    );
+    key(&mut s, "ctrl-u");
+    assert_eq!(text(&s), before, "the user's undo key undoes");
+    let shown = screen(&s);
+    assert!(shown.contains("Ctrl-g: commands"), "{shown}");
+    key(&mut s, "esc");
+    let mode = |s: &State| s.chart.as_ref().unwrap().note.as_ref().unwrap().mode;
+    assert_eq!(mode(&s), NoteMode::Editing, "Esc is unbound");
+    key(&mut s, "ctrl-g");
+    assert_eq!(mode(&s), NoteMode::Command);
+}
+
+#[test]
+fn hints_under_the_vista_and_vim_keymaps_name_their_own_keys() {
+    let vista = Keymap::shipped("vista").unwrap();
+    assert_eq!(vista.hint(Context::Orders, Action::SignOrders), "S G");
+    assert_eq!(vista.hint(Context::Note, Action::CloseNote), "Esc");
+    assert_eq!(vista.hint(Context::Chart, Action::BreakGlass), "B G");
+    let vim = Keymap::shipped("vim").unwrap();
+    assert_eq!(vim.hint(Context::Note, Action::SignNote), "s");
+    assert_eq!(vim.hint(Context::Dialogs, Action::Back), "Esc");
+    // An action with no key is run from the palette.
+    let mut k = Keymap::default_keymap();
+    k.merge("[global]\n\"f3\" = \"none\"\n", "keymap.toml");
+    assert_eq!(k.hint(Context::Global, Action::ShowOutbox), ":show_outbox");
+
+    // The orders pane under vista: the basket's title names vista's sign key.
+    let mut s = state();
+    s.keymap = Arc::new(vista);
+    open_chart(&mut s, vec![patient("p", "Doe")]);
+    key(&mut s, "a");
+    key(&mut s, "d");
+    assert_eq!(s.chart.as_ref().unwrap().view, ChartView::Orders);
+    let shown = screen(&s);
+    assert!(shown.contains("S G signs"), "{shown}");
+}

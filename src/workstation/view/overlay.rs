@@ -4,7 +4,9 @@
 use ratatui::Frame;
 use ratatui::layout::Rect;
 
+use crate::workstation::action::Action;
 use crate::workstation::features::{access, chart, help, note, offline, orders, palette};
+use crate::workstation::keymap::Context;
 use crate::workstation::state::{Overlay, PromptKind, State};
 use crate::workstation::theme::Theme;
 use crate::workstation::view::widgets::*;
@@ -32,8 +34,12 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
             input,
         } => access::overlay::break_glass(state, theme, frame, area, input),
         Overlay::Prompt { kind, input } => {
+            let apply = format!(
+                "text to look for, {} to apply",
+                state.keymap.hint(Context::Form, Action::Submit)
+            );
             let (title, hint) = match kind {
-                PromptKind::Find => (" Find in chart ", "text to look for, Enter to apply"),
+                PromptKind::Find => (" Find in chart ", apply.as_str()),
                 PromptKind::Date => (" Go to date ", "YYYY-MM-DD, YYYY-MM, YYYY or DD/MM/YYYY"),
                 PromptKind::AccessFilter => (
                     " Filter the access log ",

@@ -9,6 +9,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
 use crate::workstation::action::Action;
+use crate::workstation::keymap::Context;
 use crate::workstation::state::{Level, State};
 use crate::workstation::theme::Theme;
 
@@ -81,7 +82,10 @@ pub fn status_line(
     } else if waiting > 0 || state.storage.stuck() > 0 {
         let text = match state.storage.stuck() {
             0 => format!("outbox: {waiting} waiting"),
-            n => format!("outbox: {n} NEED YOU (F3)"),
+            n => format!(
+                "outbox: {n} NEED YOU ({})",
+                state.keymap.hint(Context::Global, Action::ShowOutbox)
+            ),
         };
         spans.push(Span::styled(text, theme.warning));
         spans.push(Span::raw(" | "));
@@ -243,7 +247,7 @@ pub fn text_prompt(
     field_cursor(state, theme, frame, r, (2, 0), input);
 }
 
-/// A yes/no question, centred; `y` and `n` are the dialog keymap's.
+/// A yes/no question, centred, with the keys of the user's `[dialogs]`.
 pub fn confirm(
     state: &State,
     theme: &Theme,
@@ -259,9 +263,12 @@ pub fn confirm(
         Line::from(styled(format!(" {question}"), style)),
         Line::from(vec![
             Span::raw(" "),
-            styled("y", theme.key),
+            styled(
+                state.keymap.hint(Context::Dialogs, Action::Confirm),
+                theme.key,
+            ),
             Span::raw(" yes  "),
-            styled("n", theme.key),
+            styled(state.keymap.hint(Context::Dialogs, Action::Back), theme.key),
             Span::raw(" no"),
         ]),
     ])

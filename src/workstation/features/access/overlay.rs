@@ -5,6 +5,8 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
+use crate::workstation::action::Action;
+use crate::workstation::keymap::Context;
 use crate::workstation::state::*;
 use crate::workstation::theme::Theme;
 use crate::workstation::view::widgets::*;
@@ -33,7 +35,11 @@ pub fn break_glass(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, 
             Span::raw(input.to_string()),
         ]),
         Line::from(styled(
-            " Enter to open the record   Esc to leave it closed".to_string(),
+            format!(
+                " {} to open the record   {} to leave it closed",
+                state.keymap.hint(Context::Form, Action::Submit),
+                state.keymap.hint(Context::Form, Action::Back)
+            ),
             theme.dim,
         )),
     ])
@@ -165,8 +171,14 @@ pub fn access_log(
         }
     }
     lines.extend(full);
+    let key = |a| state.keymap.hint(Context::Dialogs, a);
     lines.push(Line::from(styled(
-        " ! emergency access   Enter details   / filter by user or date   Esc close".to_string(),
+        format!(
+            " ! emergency access   {} details   {} filter by user or date   {} close",
+            key(Action::OpenSelected),
+            key(Action::FilterTimeline),
+            key(Action::Back)
+        ),
         theme.dim,
     )));
     popup(state, theme, frame, r, title, Paragraph::new(lines));
@@ -211,9 +223,9 @@ pub fn signature(
     }
     lines.push(Line::from(vec![
         Span::raw(" "),
-        styled("Enter", theme.key),
+        styled(state.keymap.hint(Context::Form, Action::Submit), theme.key),
         Span::raw(" signs  "),
-        styled("Esc", theme.key),
+        styled(state.keymap.hint(Context::Form, Action::Back), theme.key),
         Span::raw(" does not sign"),
     ]));
     let body = Paragraph::new(lines).wrap(ratatui::widgets::Wrap { trim: false });

@@ -378,7 +378,10 @@ pub(crate) fn break_glass(state: &mut State, reason: String, effects: &mut Vec<E
     if reason.trim().chars().count() < 4 {
         state.notice = Some(Notice {
             level: Level::Warning,
-            text: "give a reason for the emergency access (press B to try again)".into(),
+            text: format!(
+                "give a reason for the emergency access (press {} to try again)",
+                state.keymap.hint(Context::Chart, Action::BreakGlass)
+            ),
         });
         return;
     }

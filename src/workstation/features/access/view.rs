@@ -6,6 +6,8 @@ use ratatui::layout::{Position, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph};
 
+use crate::workstation::action::Action;
+use crate::workstation::keymap::Context;
 use crate::workstation::state::{FormMode, SignInForm, State};
 use crate::workstation::theme::Theme;
 use crate::workstation::view::widgets::{pane, styled};
@@ -137,16 +139,24 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, form: &
     } else {
         lines.push(Line::raw(""));
     }
+    let key = |a| state.keymap.hint(Context::Form, a);
+    let (submit, next, back, quit) = (
+        key(Action::Submit),
+        key(Action::NextField),
+        key(Action::Back),
+        key(Action::Quit),
+    );
     let keys = if passphrase {
-        " Enter continue  Ctrl-C quit"
+        format!(" {submit} continue  {quit} quit")
     } else if choosing {
-        " Enter set password  Tab next field  Esc back  Ctrl-C quit"
+        format!(" {submit} set password  {next} next field  {back} back  {quit} quit")
     } else if locked {
-        " Enter unlock  F2 sign in as another user  Ctrl-C quit"
+        let switch = key(Action::SwitchUser);
+        format!(" {submit} unlock  {switch} sign in as another user  {quit} quit")
     } else {
-        " Enter sign in  Tab next field  Ctrl-C quit"
+        format!(" {submit} sign in  {next} next field  {quit} quit")
     };
-    lines.push(Line::from(styled(keys.to_string(), theme.dim)));
+    lines.push(Line::from(styled(keys, theme.dim)));
     if let Some(password) = &state.access.demo_password {
         lines.push(Line::from(styled(
             format!(" demo only: the demo users' password is {password}"),

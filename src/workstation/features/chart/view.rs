@@ -8,6 +8,7 @@ use ratatui::widgets::{Block, Borders, Paragraph};
 
 use crate::workstation::action::Action;
 use crate::workstation::chart::{AllergyAlert, Precision};
+use crate::workstation::keymap::Context;
 use crate::workstation::layout;
 use crate::workstation::state::{ChartFocus, ChartState, ChartView, State};
 use crate::workstation::theme::Theme;
@@ -295,18 +296,27 @@ fn timeline(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, c: &Cha
     let mut lines: Vec<Line> = Vec::with_capacity(rows);
     let empty_answer = c.chart.empty_answer();
     if c.visible.is_empty() {
+        let key = |a| state.keymap.hint(Context::Timeline, a);
+        let (glass, log) = (key(Action::BreakGlass), key(Action::ShowAccessLog));
         let text = if c.withheld == Some(true) {
-            "Restricted record: clinical content withheld. B breaks the glass (with a reason); A shows who opened this chart."
+            format!(
+                "Restricted record: clinical content withheld. {glass} breaks the glass (with a reason); {log} shows who opened this chart."
+            )
         } else if c.withheld == Some(false) {
-            "Support view: demographics only. B breaks the glass (with a reason) for clinical content; A shows the access log."
+            format!(
+                "Support view: demographics only. {glass} breaks the glass (with a reason) for clinical content; {log} shows the access log."
+            )
         } else if c.loading {
-            "Loading..."
+            "Loading...".into()
         } else if c.filter.is_some() || c.find.is_some() {
-            "Nothing matches the filter. Esc clears it."
+            format!(
+                "Nothing matches the filter. {} clears it.",
+                key(Action::Back)
+            )
         } else if let Some(answer) = &empty_answer {
-            answer
+            answer.clone()
         } else {
-            "Nothing dated in this chart yet."
+            "Nothing dated in this chart yet.".into()
         };
         // Said in full, wrapped: the answers behind an empty chart are the point.
         let style = if empty_answer.is_some() {
@@ -314,7 +324,7 @@ fn timeline(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, c: &Cha
         } else {
             theme.dim
         };
-        for part in crate::workstation::wrap::words(text, width) {
+        for part in crate::workstation::wrap::words(&text, width) {
             lines.push(Line::from(styled(part, style)));
         }
     }

@@ -5,6 +5,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
+use crate::workstation::action::Action;
 use crate::workstation::keymap::{Chord, Context};
 use crate::workstation::state::*;
 use crate::workstation::theme::Theme;
@@ -36,9 +37,10 @@ pub fn help(
         ]),
         Line::from(styled(
             format!(
-                "Keys in [{}] of the {} keymap; : lists every action and command",
+                "Keys in [{}] of the {} keymap; {} lists every action and command",
                 context.name(),
-                state.keymap.name
+                state.keymap.name,
+                state.keymap.hint(Context::Global, Action::OpenPalette)
             ),
             theme.dim,
         )),
@@ -53,17 +55,40 @@ pub fn help(
             Span::raw(action.description()),
         ]));
     }
-    if context == Context::Note && query.is_empty() {
+    if matches!(context, Context::Note | Context::Editor) && query.is_empty() {
         lines.push(Line::raw(""));
+        let key = |a| state.keymap.hint(Context::Editor, a);
+        let bound = if context == Context::Note {
+            format!(
+                "While typing (after {}): {} undo, {} redo, {} copy, {} cut, {} paste, {} select \
+                 all, {} save, {} commands ([editor] in the keymap). ",
+                state.keymap.hint(Context::Note, Action::EditNote),
+                key(Action::Undo),
+                key(Action::Redo),
+                key(Action::Copy),
+                key(Action::Cut),
+                key(Action::Paste),
+                key(Action::SelectAll),
+                key(Action::SaveDraft),
+                key(Action::Back)
+            )
+        } else {
+            String::new()
+        };
         lines.push(Line::from(styled(
-            "While typing (after i or Enter): arrows, Home/End, PgUp/PgDn, Ctrl-Left/Right by \
-             word, Ctrl-Home/End, Shift+motion selects, Ctrl-A all, Ctrl-C/X/V copy/cut/paste, \
-             Ctrl-W delete word, Ctrl-Z undo, Ctrl-Y redo, Ctrl-S save, Esc commands.",
+            format!(
+                "{bound}Editing keys of every text: arrows, Home/End, PgUp/PgDn, Ctrl-Left/Right \
+                 by word, Ctrl-Home/End, Shift+motion selects, Backspace/Delete, Ctrl-W deletes \
+                 a word, Enter a new line."
+            ),
             theme.dim,
         )));
         lines.push(Line::raw(""));
         lines.push(Line::from(styled(
-            "Smart phrases: type the name, then Tab or Space",
+            format!(
+                "Smart phrases: type the name, then {}",
+                state.keymap.hint(Context::Editor, Action::ExpandPhrase)
+            ),
             theme.title,
         )));
         for (name, what) in crate::workstation::notes::phrases::BUILT_IN {
@@ -107,7 +132,10 @@ pub fn help(
         theme,
         frame,
         r,
-        " Help - type to search, arrows scroll, Esc closes ",
+        format!(
+            " Help - type to search, arrows scroll, {} closes ",
+            state.keymap.hint(Context::Dialogs, Action::Back)
+        ),
         body,
     );
     if scroll == 0 {
@@ -158,8 +186,9 @@ pub fn messages(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, scr
         frame,
         r,
         format!(
-            " Messages this session ({}) - arrows scroll, Esc closes ",
-            state.messages.len()
+            " Messages this session ({}) - arrows scroll, {} closes ",
+            state.messages.len(),
+            state.keymap.hint(Context::Dialogs, Action::Back)
         ),
         Paragraph::new(lines),
     );
@@ -203,7 +232,10 @@ pub fn problems(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, scr
         theme,
         frame,
         r,
-        " Settings problems - arrows scroll, Esc closes ",
+        format!(
+            " Settings problems - arrows scroll, {} closes ",
+            state.keymap.hint(Context::Dialogs, Action::Back)
+        ),
         body,
     );
 }

@@ -3,6 +3,8 @@
 use ratatui::Frame;
 use ratatui::layout::Rect;
 
+use crate::workstation::action::Action;
+use crate::workstation::keymap::Context;
 use crate::workstation::state::*;
 use crate::workstation::theme::Theme;
 use crate::workstation::view::widgets::*;
@@ -47,15 +49,12 @@ pub fn drafts(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, curso
             )
         })
         .collect();
-    list(
-        state,
-        theme,
-        frame,
-        area,
-        " Unsent drafts from an earlier session: Enter reopens, Esc later ",
-        &items,
-        cursor,
+    let title = format!(
+        " Unsent drafts from an earlier session: {} reopens, {} later ",
+        state.keymap.hint(Context::Dialogs, Action::OpenSelected),
+        state.keymap.hint(Context::Dialogs, Action::Back)
     );
+    list(state, theme, frame, area, &title, &items, cursor);
 }
 
 pub fn confirm_sign(

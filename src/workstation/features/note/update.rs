@@ -343,7 +343,8 @@ pub(crate) fn note_queued(
     state.notice = Some(Notice {
         level: Level::Warning,
         text: format!(
-            "in the OUTBOX ({waiting} waiting, F3): {what} {title} for {who}; sent when the server is back"
+            "in the OUTBOX ({waiting} waiting, {}): {what} {title} for {who}; sent when the server is back",
+            state.keymap.hint(Context::Global, Action::ShowOutbox)
         ),
     });
     if !state.storage.offline() {

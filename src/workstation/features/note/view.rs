@@ -6,6 +6,8 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
+use crate::workstation::action::Action;
+use crate::workstation::keymap::Context;
 use crate::workstation::state::{ChartState, NoteMode, NoteState, State};
 use crate::workstation::theme::Theme;
 use crate::workstation::view::widgets::{fit, pane, styled};
@@ -62,8 +64,26 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, c: &Cha
             spans.push(styled("  on server UNSIGNED", theme.warning));
         }
         let hint = match note.mode {
-            NoteMode::Editing => "  Esc: commands  Ctrl-S: save  .vitals+Tab: phrase  F1: help",
-            NoteMode::Command => "  s sign  d save unsigned  i edit  q close",
+            NoteMode::Editing => {
+                let key = |a| state.keymap.hint(Context::Editor, a);
+                format!(
+                    "  {}: commands  {}: save  .vitals+{}: phrase  {}: help",
+                    key(Action::Back),
+                    key(Action::SaveDraft),
+                    key(Action::ExpandPhrase),
+                    key(Action::ShowHelp)
+                )
+            }
+            NoteMode::Command => {
+                let key = |a| state.keymap.hint(Context::Note, a);
+                format!(
+                    "  {} sign  {} save unsigned  {} edit  {} close",
+                    key(Action::SignNote),
+                    key(Action::SaveNoteUnsigned),
+                    key(Action::EditNote),
+                    key(Action::CloseNote)
+                )
+            }
         };
         spans.push(styled(hint, theme.key));
     }

@@ -78,7 +78,13 @@ pub(crate) fn connectivity(state: &mut State, online: bool, effects: &mut Vec<Ef
             state.notice = Some(Notice {
                 level: Level::Warning,
                 text: if state.storage.open {
-                    "the server cannot be reached: read-only on cached charts; notes you sign wait in the outbox (F3)".into()
+                    format!(
+                        "the server cannot be reached: read-only on cached charts; notes you sign wait in the outbox ({})",
+                        state.keymap.hint(
+                            crate::workstation::keymap::Context::Global,
+                            Action::ShowOutbox
+                        )
+                    )
                 } else {
                     "the server cannot be reached".into()
                 },
@@ -153,7 +159,13 @@ pub(crate) fn outbox(
     if newly_stuck {
         state.notice = Some(Notice {
             level: Level::Warning,
-            text: "a note in the outbox needs you (changed on the server, or refused): F3".into(),
+            text: format!(
+                "a note in the outbox needs you (changed on the server, or refused): {}",
+                state.keymap.hint(
+                    crate::workstation::keymap::Context::Global,
+                    Action::ShowOutbox
+                )
+            ),
         });
     } else if sent_now > 0 {
         let waiting = state.storage.waiting();
@@ -187,7 +199,8 @@ pub(crate) fn outbox(
 }
 
 /// Keys in the outbox overlay: move, Enter to compare both copies of a conflict, `r` to take
-/// a stuck note back as a draft, `x` to discard a stuck note, F3 or Esc to close.
+/// a stuck note back as a draft, `x` to discard a stuck note, F3 or Esc to close (the keys
+/// are the default keymap's `[outbox]`).
 pub(crate) fn outbox_key(
     state: &mut State,
     key: crate::workstation::keymap::Key,

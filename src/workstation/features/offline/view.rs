@@ -5,6 +5,8 @@ use ratatui::layout::Rect;
 use ratatui::text::Line;
 use ratatui::widgets::Paragraph;
 
+use crate::workstation::action::Action;
+use crate::workstation::keymap::Context;
 use crate::workstation::state::*;
 use crate::workstation::theme::Theme;
 use crate::workstation::view::widgets::*;
@@ -21,6 +23,7 @@ pub fn outbox(
     scroll: usize,
 ) {
     use crate::workstation::vault::outbox::State as Sent;
+    let key = |a| state.keymap.hint(Context::Outbox, a);
     let r = Rect::new(
         area.x + 1,
         area.y + 1,
@@ -91,7 +94,14 @@ pub fn outbox(
         }
         lines.extend(body.into_iter().skip(scroll).take(rows));
         lines.push(Line::from(styled(
-            " up/down scroll   r take back as a draft   x discard mine   Esc back".to_string(),
+            format!(
+                " {}/{} scroll   {} take back as a draft   {} discard mine   {} back",
+                key(Action::MoveUp),
+                key(Action::MoveDown),
+                key(Action::TakeBack),
+                key(Action::Discard),
+                key(Action::Back)
+            ),
             theme.dim,
         )));
         popup(
@@ -162,7 +172,13 @@ pub fn outbox(
         lines.push(line);
     }
     lines.push(Line::from(styled(
-        " Enter show   r take back as a draft   x discard (stuck notes)   F3/Esc close".to_string(),
+        format!(
+            " {} show   {} take back as a draft   {} discard (stuck notes)   {} close",
+            key(Action::OpenSelected),
+            key(Action::TakeBack),
+            key(Action::Discard),
+            key(Action::Back)
+        ),
         theme.dim,
     )));
     let title = format!(

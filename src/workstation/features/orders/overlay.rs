@@ -5,6 +5,8 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
+use crate::workstation::action::Action;
+use crate::workstation::keymap::Context;
 use crate::workstation::state::*;
 use crate::workstation::theme::Theme;
 use crate::workstation::view::widgets::*;
@@ -48,8 +50,14 @@ pub fn fields(
         lines.push(line);
     }
     lines.push(Line::raw(""));
+    let hint = |a| state.keymap.hint(Context::Form, a);
     lines.push(Line::from(styled(
-        "Up/Down or Tab: field   type to edit   Enter: done",
+        format!(
+            "{}/{}: field   type to edit   {}: done",
+            hint(Action::PreviousField),
+            hint(Action::NextField),
+            hint(Action::Submit)
+        ),
         theme.dim,
     )));
     let w = area.width.saturating_sub(6).min(100);
@@ -168,13 +176,10 @@ pub fn discontinue(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, 
         })
         .unwrap_or_else(|| "the selected order".into());
     let title = format!(" Discontinue {what}: reason ");
-    text_prompt(
-        state,
-        theme,
-        frame,
-        area,
-        &title,
-        input,
-        "Enter discontinues, Esc keeps the order",
+    let hint = format!(
+        "{} discontinues, {} keeps the order",
+        state.keymap.hint(Context::Form, Action::Submit),
+        state.keymap.hint(Context::Form, Action::Back)
     );
+    text_prompt(state, theme, frame, area, &title, input, &hint);
 }

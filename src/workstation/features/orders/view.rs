@@ -6,7 +6,9 @@ use ratatui::layout::{Constraint, Layout, Position, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
+use crate::workstation::action::Action;
 use crate::workstation::features::orders::active_orders;
+use crate::workstation::keymap::Context;
 use crate::workstation::orders::basket::Fields;
 use crate::workstation::orders::knowledge::Severity;
 use crate::workstation::state::{ChartState, OrdersFocus, Pick, State};
@@ -142,7 +144,11 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, c: &Cha
     // Right: the basket, each order marked with its problems and alerts.
     let block = pane(
         Line::from(styled(
-            format!(" Basket ({}) - s signs ", o.basket.len()),
+            format!(
+                " Basket ({}) - {} signs ",
+                o.basket.len(),
+                state.keymap.hint(Context::Orders, Action::SignOrders)
+            ),
             theme.title,
         )),
         focused(OrdersFocus::Basket),

@@ -5,6 +5,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
+use crate::workstation::action::Action;
 use crate::workstation::keymap::Context;
 use crate::workstation::state::*;
 use crate::workstation::theme::Theme;
@@ -31,15 +32,22 @@ pub fn palette(
     let r = centered(area, w, h);
     let rows = h.saturating_sub(4) as usize;
     let inner_w = w.saturating_sub(2) as usize;
+    let hint = |a| state.keymap.hint(Context::Palette, a);
     let mut lines = vec![
         Line::from(vec![styled(": ", theme.key), Span::raw(input.to_string())]),
         Line::from(styled(
             if entries.is_empty() {
-                "nothing matches: Backspace, or Esc to close".to_string()
+                format!(
+                    "nothing matches: Backspace, or {} to close",
+                    hint(Action::Back)
+                )
             } else {
                 format!(
-                    "{} match; Enter runs, Tab completes, Esc closes",
-                    entries.len()
+                    "{} match; {} runs, {} completes, {} closes",
+                    entries.len(),
+                    hint(Action::Submit),
+                    hint(Action::Complete),
+                    hint(Action::Back)
                 )
             },
             theme.dim,
