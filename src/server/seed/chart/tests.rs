@@ -1,3 +1,4 @@
+use super::results::*;
 use super::*;
 use rand::SeedableRng;
 
