@@ -1,0 +1,95 @@
+//! Operations (`$everything` and the others), by GET and by POST.
+
+use axum::extract::{Extension, Path, RawQuery, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+
+use super::history::{listing_params, since_param};
+use super::*;
+
+pub async fn operation(
+    State(st): State<AppState>,
+    Extension(session): Extension<Session>,
+    Path((rtype, id, operation)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
+    let ctx = ctx(&headers, q)?;
+    check_type(&rtype)?;
+    if rtype != "Patient" || operation != "$everything" {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            IssueCode::NotSupported,
+            format!(
+                "{rtype}/{{id}}/{operation} is not an operation this server supports (Patient/{{id}}/$everything is)"
+            ),
+        ));
+    }
+    let (offset, count) = offset_and_count(&ctx.params, 100, 5000)?;
+    let since = since_param(&ctx.params)?;
+    let mut types: Vec<String> = ctx
+        .params
+        .iter()
+        .filter(|(k, _)| k == "_type")
+        .flat_map(|(_, v)| v.split(',').map(str::to_string))
+        .filter(|t| !t.is_empty())
+        .collect();
+    // A type named twice is listed once (and each is a known type, checked by the store).
+    types.sort_unstable();
+    types.dedup();
+    policy::read_access(session.role, "Patient").map_err(forbidden)?;
+    let patient = id.clone();
+    let (page, note) = gated(&st, session, move |gate, st| {
+        let reader = st.store.reader()?;
+        gate.restrictions_from(&reader, std::slice::from_ref(&patient));
+        // A restricted chart is refused whole (not served as metadata) so the workstation can
+        // offer break-the-glass; support staff get metadata of an unrestricted one.
+        if gate.is_restricted(&patient) && gate.glass(&patient).is_none() {
+            let mut refused = ApiError::new(
+                StatusCode::FORBIDDEN,
+                IssueCode::Forbidden,
+                format!(
+                    "forbidden: Patient/{patient} is a restricted record; break the glass (POST /auth/break-glass with a reason) to open it. Emergency access is audited."
+                ),
+            );
+            refused.patients = vec![patient.clone()];
+            return Err(refused);
+        }
+        let mut page = reader.everything(&patient, &types, since, offset, count)?;
+        page.rows = page
+            .rows
+            .into_iter()
+            .filter_map(|r| gate.listed(r))
+            .collect();
+        if !gate.note.patients.contains(&patient) {
+            gate.note.patients.push(patient.clone());
+        }
+        Ok(page)
+    })
+    .await?;
+    let url = format!("{}/Patient/{id}/$everything", ctx.base);
+    let params = listing_params(&ctx.params);
+    let paging = Paging {
+        url: &url,
+        params: &params,
+        offset,
+        count,
+        has_next: page.has_next,
+    };
+    let bundle = bundle::searchset(&ctx.base, page.total, page.rows, Vec::new(), &paging, None);
+    Ok(note.attach(json_response(
+        StatusCode::OK,
+        HeaderMap::new(),
+        bundle.to_json(),
+    )))
+}
+
+pub async fn operation_post(
+    st: State<AppState>,
+    session: Extension<Session>,
+    path: Path<(String, String, String)>,
+    headers: HeaderMap,
+    q: RawQuery,
+) -> Result<Response, ApiError> {
+    operation(st, session, path, headers, q).await
+}
