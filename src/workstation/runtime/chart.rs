@@ -6,6 +6,8 @@
 use crate::workstation::msg::{ChartMsg, OfflineMsg};
 use std::sync::{Arc, Mutex};
 
+use super::{Effect, Runner, search};
+
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::offline::{self, CacheJob, is_offline};
@@ -349,5 +351,62 @@ async fn send_pages(
             }));
             false
         }
+    }
+}
+
+impl Runner {
+    /// This feature's effects; any other comes back.
+    pub(super) fn run_chart(&mut self, effect: Effect) -> Option<Effect> {
+        let tx = self.tx.clone();
+        let client = self.client.clone();
+        match effect {
+            Effect::OpenChart {
+                context,
+                patient_id,
+                from_cache,
+            } => {
+                if let Some(old) = self.chart_task.take() {
+                    old.abort();
+                }
+                let cache = self.cache.clone().filter(|_| from_cache);
+                let task = self::open(client, tx, context, patient_id, cache, self.held.clone());
+                self.chart_task = Some(tokio::spawn(task));
+            }
+            Effect::LoadChartBody {
+                context,
+                patient_id,
+                keep,
+            } => {
+                if let Some(old) = self.chart_task.take() {
+                    old.abort();
+                }
+                let held = self::take(&self.held, context);
+                let writer = self.cache_writer.clone().filter(|_| keep);
+                let task = self::load_body(client, tx, patient_id, held, writer);
+                self.chart_task = Some(tokio::spawn(task));
+            }
+            Effect::EvictCached { patient_id } => {
+                if let Some(writer) = &self.cache_writer {
+                    let _ = writer.send(CacheJob::Remove(patient_id));
+                }
+            }
+            Effect::FindNamesakes {
+                context,
+                family,
+                given,
+            } => {
+                tokio::spawn(async move {
+                    let params = [
+                        ("family", family),
+                        ("given", given),
+                        ("_count", "50".to_string()),
+                    ];
+                    let result = search(&client, "Patient", &params).await;
+                    let _ = tx.send(Msg::Chart(ChartMsg::Namesakes { context, result }));
+                });
+            }
+            other => return Some(other),
+        }
+        None
     }
 }

@@ -7,6 +7,9 @@ use tokio::sync::mpsc::UnboundedSender;
 use crate::workstation::notes::document::{DocStatus, document_reference};
 use crate::workstation::notes::drafts::{Draft, DraftStore};
 use crate::workstation::state::Msg;
+
+use super::timing::{AUTOSAVE, SEND_TIMEOUT};
+use super::{Effect, Runner};
 use crate::workstation::vault::outbox::{Item, Outbox};
 
 pub(super) enum DraftJob {
@@ -140,4 +143,100 @@ pub(super) fn stamp(draft: &mut Draft, now: chrono::DateTime<chrono::Utc>) {
         draft.created = now.clone();
     }
     draft.saved = now;
+}
+
+impl Runner {
+    /// This feature's effects; any other comes back.
+    pub(super) fn run_drafts(&mut self, effect: Effect) -> Option<Effect> {
+        let tx = self.tx.clone();
+        let client = self.client.clone();
+        match effect {
+            Effect::LoadDrafts => {
+                if let Some(store) = self.drafts.as_ref().map(|w| w.store.clone()) {
+                    tokio::task::spawn_blocking(move || {
+                        let (drafts, unreadable) = store.load(None);
+                        if unreadable > 0 {
+                            tracing::warn!("{unreadable} draft files could not be read");
+                        }
+                        let _ = tx.send(Msg::Note(NoteMsg::DraftsFound(drafts)));
+                    });
+                }
+            }
+            Effect::SaveDraft(draft) => match &self.drafts {
+                Some(writer) => writer.send(DraftJob::Save(draft)),
+                None => {
+                    let _ = tx.send(Msg::Note(NoteMsg::DraftSaved {
+                        id: draft.id.clone(),
+                        result: Err("no folder for drafts (is $HOME set?)".into()),
+                    }));
+                }
+            },
+            Effect::DeleteDraft(id) => {
+                if let Some(writer) = &self.drafts {
+                    writer.send(DraftJob::Delete(id));
+                }
+            }
+            Effect::Autosave { context } => {
+                tokio::spawn(async move {
+                    tokio::time::sleep(AUTOSAVE).await;
+                    let _ = tx.send(Msg::Note(NoteMsg::AutosaveDue { context }));
+                });
+            }
+            Effect::QueueNote {
+                context,
+                draft,
+                status,
+                author,
+            } => match &self.drafts {
+                Some(writer) if writer.outbox.is_some() => {
+                    writer.send(DraftJob::Queue {
+                        context,
+                        item: Box::new(outbox_item(*draft, status, &author)),
+                    });
+                }
+                _ => {
+                    let _ = tx.send(Msg::Note(NoteMsg::NotQueued {
+                        context,
+                        error: "the server cannot be reached and there is no outbox to keep the note in; it stays here as a draft".into(),
+                    }));
+                }
+            },
+            Effect::SendNote {
+                context,
+                draft,
+                status,
+                author,
+            } => {
+                tokio::spawn(async move {
+                    let now = crate::fhir::date::instant(crate::fhir::date::now_ms());
+                    let mut draft = *draft;
+                    stamp(&mut draft, chrono::Utc::now());
+                    let doc = document_reference(&draft, status, &author, &now);
+                    let if_none_exist = format!("identifier=urn:bedside:draft|{}", draft.id);
+                    let result = match &draft.server_id {
+                        Some(_) => {
+                            client
+                                .write(&doc, None, draft.server_version.as_deref(), SEND_TIMEOUT)
+                                .await
+                        }
+                        None => {
+                            client
+                                .write(&doc, Some(&if_none_exist), None, SEND_TIMEOUT)
+                                .await
+                        }
+                    };
+                    // What to do when the server was not reached is `update`'s to decide.
+                    let _ = tx.send(Msg::Note(NoteMsg::Sent {
+                        context,
+                        draft: Box::new(draft),
+                        status,
+                        author,
+                        result,
+                    }));
+                });
+            }
+            other => return Some(other),
+        }
+        None
+    }
 }
