@@ -2,6 +2,7 @@
 
 pub mod msg;
 pub mod overlay;
+pub mod send;
 pub mod state;
 pub mod update;
 pub mod view;
