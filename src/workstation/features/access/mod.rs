@@ -1,5 +1,6 @@
 //! Who is at the terminal: sign-in, the lock, the vault, electronic signatures, break-the-glass and the access log.
 
+pub mod form;
 pub mod msg;
 pub mod overlay;
 pub mod signature;

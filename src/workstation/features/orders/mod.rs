@@ -1,6 +1,7 @@
 //! Ordering: the composer, the basket, checks and overrides, signing, discontinuing.
 
 pub mod checks;
+pub mod dialogs;
 pub mod msg;
 pub mod overlay;
 pub mod state;
