@@ -17,28 +17,11 @@ use crate::fhir::rewrite_references;
 use crate::server::audit::Subtype;
 use crate::server::store::{Lookup, Row, Store, Tx, Written};
 
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
-enum Method {
-    // Declared in the order a transaction processes them.
-    Delete,
-    Post,
-    Put,
-    Get,
-}
+mod batch;
+mod entry;
 
-struct Op {
-    index: usize,
-    method: Method,
-    rtype: String,
-    id: Option<String>,
-    version: Option<String>,
-    query: Option<Vec<(String, String)>>,
-    resource: Option<Value>,
-    full_url: Option<String>,
-    if_match: Option<String>,
-    if_none_exist: Option<Vec<(String, String)>>,
-    label: String,
-}
+use batch::batch;
+use entry::{Method, Op, parse_entry};
 
 /// The largest number of entries one Bundle may hold.
 pub const MAX_ENTRIES: usize = 5000;
@@ -159,87 +142,6 @@ fn audited_entry<T>(
         ..AuditNote::default()
     });
     result
-}
-
-fn parse_entry(index: usize, entry: Value, base: &str) -> Result<Op, ApiError> {
-    let fail = |msg: &str| ApiError::bad_request(format!("entry {index}: {msg}"));
-    let request = entry.get("request").ok_or_else(|| fail("has no request"))?;
-    let method = match request.get("method").and_then(Value::as_str) {
-        Some("GET") | Some("HEAD") => Method::Get,
-        Some("POST") => Method::Post,
-        Some("PUT") => Method::Put,
-        Some("DELETE") => Method::Delete,
-        Some(m) => return Err(fail(&format!("method {m} is not supported"))),
-        None => return Err(fail("request.method is missing")),
-    };
-    let url = request
-        .get("url")
-        .and_then(Value::as_str)
-        .ok_or_else(|| fail("request.url is missing"))?;
-    let relative = url
-        .strip_prefix(base)
-        .unwrap_or(url)
-        .trim_start_matches('/');
-    let (path, query) = match relative.split_once('?') {
-        Some((p, q)) => (
-            p,
-            Some(form_urlencoded::parse(q.as_bytes()).into_owned().collect()),
-        ),
-        None => (relative, None),
-    };
-    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-    let (rtype, id, version) = match segments.as_slice() {
-        [t] => (t.to_string(), None, None),
-        [t, id] => (t.to_string(), Some(id.to_string()), None),
-        [t, id, "_history", v] => (t.to_string(), Some(id.to_string()), Some(v.to_string())),
-        _ => {
-            return Err(fail(&format!(
-                "request.url '{url}' is not a resource URL this server understands"
-            )));
-        }
-    };
-    let header = |name: &str| {
-        request
-            .get(name)
-            .and_then(Value::as_str)
-            .map(str::to_string)
-    };
-    let op = Op {
-        index,
-        method,
-        label: format!(
-            "entry {index} ({} {url})",
-            request["method"].as_str().unwrap_or_default()
-        ),
-        rtype,
-        id,
-        version,
-        query,
-        resource: entry.get("resource").cloned(),
-        full_url: entry
-            .get("fullUrl")
-            .and_then(Value::as_str)
-            .map(str::to_string),
-        if_match: header("ifMatch").map(|v| super::response::parse_etag(&v)),
-        if_none_exist: header("ifNoneExist").map(|q| {
-            form_urlencoded::parse(q.trim_start_matches('?').as_bytes())
-                .into_owned()
-                .collect()
-        }),
-    };
-    match op.method {
-        Method::Post | Method::Put if op.resource.is_none() => Err(fail("has no resource")),
-        Method::Put if op.id.is_none() => Err(fail(
-            "PUT needs Type/id (conditional update is not supported)",
-        )),
-        Method::Post if op.id.is_some() => {
-            Err(fail("POST goes to the type, e.g. 'Patient', not to an id"))
-        }
-        Method::Delete if op.id.is_none() && op.query.is_none() => Err(fail(
-            "DELETE needs Type/id or Type?search (deleting a whole type is not allowed)",
-        )),
-        _ => Ok(op),
-    }
 }
 
 fn transaction(
@@ -437,97 +339,6 @@ fn read_entry(
                 response: Some(status_only("200 OK")),
                 ..Entry::default()
             })
-        }
-    }
-}
-
-fn batch(store: &Store, gate: &mut Gate, entries: Vec<Value>, base: &str) -> String {
-    let mut out = Bundle::new("batch-response");
-    for (index, entry) in entries.into_iter().enumerate() {
-        let result = parse_entry(index, entry, base).and_then(|op| {
-            if op.method == Method::Get {
-                return audited_entry(
-                    gate,
-                    &op,
-                    |gate| {
-                        let mut reader = store.reader()?;
-                        read_entry(gate, &mut reader, &op, base)
-                    },
-                    entry_status,
-                );
-            }
-            batch_write(store, gate, &op, base)
-        });
-        out.entry.push(match result {
-            Ok(entry) => entry,
-            Err(e) => Entry {
-                response: Some(EntryResponse {
-                    status: format!(
-                        "{} {}",
-                        e.status.as_u16(),
-                        e.status.canonical_reason().unwrap_or("")
-                    ),
-                    outcome: serde_json::value::to_raw_value(&e.outcome).ok(),
-                    ..EntryResponse::default()
-                }),
-                ..Entry::default()
-            },
-        });
-    }
-    out.to_json()
-}
-
-/// One writing entry of a batch, in a transaction of its own that also stores the entry's
-/// audit record (and those of the labels it changed): applied and audited, or neither.
-fn batch_write(store: &Store, gate: &mut Gate, op: &Op, base: &str) -> Result<Entry, ApiError> {
-    let labels_from = gate.note.label_changes.len();
-    let entries_before = gate.note.entries.len();
-    let written = store.write_with(|tx| {
-        let entry = audited_entry(
-            gate,
-            op,
-            |gate| match op.method {
-                Method::Post => {
-                    let created = interact::create(
-                        gate,
-                        tx,
-                        &op.rtype,
-                        op.resource.clone().unwrap_or_default(),
-                        None,
-                        op.if_none_exist.as_deref(),
-                    )?;
-                    Ok(created_entry(base, created))
-                }
-                _ => apply(gate, tx, op, base),
-            },
-            entry_status,
-        )?;
-        gate.record_entry(tx, labels_from)?;
-        Ok::<_, ApiError>(entry)
-    });
-    // What was rolled back changed no label; what committed has its records already.
-    gate.note.label_changes.truncate(labels_from);
-    match written {
-        Ok(entry) => {
-            if let Some(audit) = gate.note.entries.last_mut() {
-                audit.in_write = true;
-            }
-            Ok(entry)
-        }
-        Err(e) => {
-            // Refused before it was audited (or the commit failed after): the trail records
-            // the failure.
-            if gate.note.entries.len() == entries_before {
-                return audited_entry(gate, op, |_| Err::<Entry, _>(e), entry_status);
-            }
-            if let Some(audit) = gate.note.entries.last_mut() {
-                if audit.status < 400 {
-                    audit.status = e.status.as_u16();
-                    audit.description =
-                        Some(e.status.canonical_reason().unwrap_or("failed").to_string());
-                }
-            }
-            Err(e)
         }
     }
 }
