@@ -3,12 +3,16 @@
 
 use serde_json::Value;
 
-use super::value::{code_in, concept, first, list, text};
+use super::value::{code_in, codings, concept, first, list, text};
 use super::{Chart, Obs, PatientInfo};
 
+mod allergies;
+mod encounters;
 mod entries;
 mod observation;
 
+use allergies::*;
+use encounters::*;
 use entries::*;
 use observation::*;
 pub(crate) use observation::{obs_summary, report_summary, vital_order, vital_set_summary};
@@ -155,6 +159,42 @@ pub fn mrn(patient: &Value) -> Option<String> {
         .or(ids.first())
         .and_then(|i| text(i, "value"))
         .map(str::to_string)
+}
+
+// Shared by the readers.
+
+pub(super) fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+pub(super) fn text_at(r: &Value, pointer: &str) -> Option<String> {
+    r.pointer(pointer)
+        .and_then(Value::as_str)
+        .map(str::to_string)
+}
+
+pub(super) fn push_opt(fields: &mut Vec<(String, String)>, label: &str, value: Option<String>) {
+    if let Some(v) = value.filter(|v| !v.trim().is_empty()) {
+        fields.push((label.to_string(), v));
+    }
+}
+
+pub(super) fn push_codes(fields: &mut Vec<(String, String)>, concept: Option<&Value>) {
+    for (system, code, _) in codings(concept) {
+        let name = match system.as_str() {
+            SNOMED => "SNOMED CT",
+            ICD10CM => "ICD-10-CM",
+            LOINC => "LOINC",
+            "http://www.nlm.nih.gov/research/umls/rxnorm" => "RxNorm",
+            "http://hl7.org/fhir/sid/cvx" => "CVX",
+            _ => "Code",
+        };
+        fields.push((name.to_string(), code));
+    }
 }
 
 #[cfg(test)]
