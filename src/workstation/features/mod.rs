@@ -14,6 +14,15 @@ use crate::workstation::action::Action;
 use crate::workstation::keymap::{Context, Key, Lookup};
 use crate::workstation::state::*;
 
+/// A typed command: `:name argument`.
+#[derive(Debug)]
+pub struct Command {
+    pub name: &'static str,
+    /// What the argument is, for the list ("" when there is none).
+    pub argument: &'static str,
+    pub description: &'static str,
+}
+
 /// What a feature did with a key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {

@@ -15,6 +15,7 @@ pub mod view;
 pub use msg::Msg;
 
 use crate::workstation::chart::{Kind, Target};
+use crate::workstation::features::Command;
 use crate::workstation::state::*;
 
 // What both the update and the view read.
@@ -70,3 +71,22 @@ pub fn trend_target(c: &ChartState) -> Option<(String, String)> {
     }
     Some((obs.key.clone()?, obs.name.clone()))
 }
+
+/// The commands this feature advertises in the palette.
+pub const COMMANDS: &[Command] = &[
+    Command {
+        name: "filter",
+        argument: "labs|vitals|notes|meds|problems|orders|all",
+        description: "show one kind of item in the timeline",
+    },
+    Command {
+        name: "find",
+        argument: "text",
+        description: "find text in this chart's timeline",
+    },
+    Command {
+        name: "date",
+        argument: "day",
+        description: "jump to a date in the timeline (2024-03-14, 14/03/2024, 2024)",
+    },
+];

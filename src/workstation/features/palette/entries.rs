@@ -6,61 +6,18 @@ use fuzzy_matcher::FuzzyMatcher;
 use fuzzy_matcher::skim::SkimMatcherV2;
 
 use crate::workstation::action::Action;
+use crate::workstation::features::Command;
 use crate::workstation::keymap::Context;
 use crate::workstation::state::*;
 
-/// A typed command: `:name argument`.
-#[derive(Debug)]
-pub struct Command {
-    pub name: &'static str,
-    /// What the argument is, for the list ("" when there is none).
-    pub argument: &'static str,
-    pub description: &'static str,
+/// Every typed command, in the order the palette lists them: each feature advertises its own.
+fn commands() -> impl Iterator<Item = &'static Command> {
+    use crate::workstation::features::{chart, palette, search};
+    search::COMMANDS
+        .iter()
+        .chain(chart::COMMANDS)
+        .chain(palette::COMMANDS)
 }
-
-/// Every typed command, in the order the palette lists them.
-pub const COMMANDS: [Command; 8] = [
-    Command {
-        name: "open",
-        argument: "MRN or name",
-        description: "open a patient's chart (at once when one patient matches)",
-    },
-    Command {
-        name: "filter",
-        argument: "labs|vitals|notes|meds|problems|orders|all",
-        description: "show one kind of item in the timeline",
-    },
-    Command {
-        name: "find",
-        argument: "text",
-        description: "find text in this chart's timeline",
-    },
-    Command {
-        name: "date",
-        argument: "day",
-        description: "jump to a date in the timeline (2024-03-14, 14/03/2024, 2024)",
-    },
-    Command {
-        name: "theme",
-        argument: "name",
-        description: "change the colours for this session (default, light, high-contrast, mono...)",
-    },
-    Command {
-        name: "keys",
-        argument: "",
-        description: "the keys of the screen you came from (help)",
-    },
-    Command {
-        name: "problems",
-        argument: "",
-        description: "problems found in your keymap, theme and config files",
-    },
-    Command {
-        name: "messages",
-        argument: "",
-        description: "every message of this session, in full (newest last)",
-    },
-];
 
 /// What a palette line does when chosen.
 #[derive(Debug, Clone, PartialEq)]
@@ -90,7 +47,7 @@ pub fn entries(state: &State, context: Context, input: &str) -> Vec<Entry> {
     // (No let chains: the crate builds on Rust 1.85.)
     let typed_command = input
         .split_once(' ')
-        .and_then(|(name, rest)| Some((COMMANDS.iter().find(|c| c.name == name)?, rest)));
+        .and_then(|(name, rest)| Some((commands().find(|c| c.name == name)?, rest)));
     if let Some((cmd, rest)) = typed_command {
         return arguments(state, cmd, rest.trim());
     }
@@ -123,7 +80,7 @@ pub fn entries(state: &State, context: Context, input: &str) -> Vec<Entry> {
             },
         ));
     };
-    for (i, cmd) in COMMANDS.iter().enumerate() {
+    for (i, cmd) in commands().enumerate() {
         let (label, what) = if cmd.argument.is_empty() {
             (cmd.name.to_string(), What::Run(cmd.name.to_string()))
         } else {
@@ -139,7 +96,7 @@ pub fn entries(state: &State, context: Context, input: &str) -> Vec<Entry> {
             continue;
         }
         push(
-            COMMANDS.len() + i,
+            commands().count() + i,
             action.name().to_string(),
             binding(state, context, *action),
             action.description(),

@@ -6,3 +6,12 @@ pub mod update;
 pub mod view;
 
 pub use msg::Msg;
+
+use crate::workstation::features::Command;
+
+/// The commands this feature advertises in the palette.
+pub const COMMANDS: &[Command] = &[Command {
+    name: "open",
+    argument: "MRN or name",
+    description: "open a patient's chart (at once when one patient matches)",
+}];
