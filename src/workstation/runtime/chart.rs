@@ -368,7 +368,7 @@ impl Runner {
                 if let Some(old) = self.chart_task.take() {
                     old.abort();
                 }
-                let cache = self.cache.clone().filter(|_| from_cache);
+                let cache = self.cache().filter(|_| from_cache);
                 let task = self::open(client, tx, context, patient_id, cache, self.held.clone());
                 self.chart_task = Some(tokio::spawn(task));
             }
@@ -381,12 +381,12 @@ impl Runner {
                     old.abort();
                 }
                 let held = self::take(&self.held, context);
-                let writer = self.cache_writer.clone().filter(|_| keep);
+                let writer = self.cache_writer().filter(|_| keep);
                 let task = self::load_body(client, tx, patient_id, held, writer);
                 self.chart_task = Some(tokio::spawn(task));
             }
             Effect::EvictCached { patient_id } => {
-                if let Some(writer) = &self.cache_writer {
+                if let Some(writer) = self.cache_writer() {
                     let _ = writer.send(CacheJob::Remove(patient_id));
                 }
             }

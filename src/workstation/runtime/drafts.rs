@@ -152,7 +152,7 @@ impl Runner {
         let client = self.client.clone();
         match effect {
             Effect::LoadDrafts => {
-                if let Some(store) = self.drafts.as_ref().map(|w| w.store.clone()) {
+                if let Some(store) = self.drafts().map(|w| w.store.clone()) {
                     tokio::task::spawn_blocking(move || {
                         let (drafts, unreadable) = store.load(None);
                         if unreadable > 0 {
@@ -162,7 +162,7 @@ impl Runner {
                     });
                 }
             }
-            Effect::SaveDraft(draft) => match &self.drafts {
+            Effect::SaveDraft(draft) => match self.drafts() {
                 Some(writer) => writer.send(DraftJob::Save(draft)),
                 None => {
                     let _ = tx.send(Msg::Note(NoteMsg::DraftSaved {
@@ -172,7 +172,7 @@ impl Runner {
                 }
             },
             Effect::DeleteDraft(id) => {
-                if let Some(writer) = &self.drafts {
+                if let Some(writer) = self.drafts() {
                     writer.send(DraftJob::Delete(id));
                 }
             }
@@ -187,7 +187,7 @@ impl Runner {
                 draft,
                 status,
                 author,
-            } => match &self.drafts {
+            } => match self.drafts() {
                 Some(writer) if writer.outbox.is_some() => {
                     writer.send(DraftJob::Queue {
                         context,

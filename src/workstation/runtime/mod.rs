@@ -6,6 +6,7 @@
 mod chart;
 mod drafts;
 pub mod offline;
+mod open;
 mod orders;
 mod search;
 pub mod session;
@@ -26,7 +27,7 @@ use crate::workstation::vault::Vault;
 use crate::workstation::vault::cache::ChartCache;
 use crate::workstation::vault::outbox::Outbox;
 
-use self::drafts::{DraftJob, DraftWriter};
+use self::drafts::DraftWriter;
 use self::offline::{CacheJob, StorageConfig, is_offline};
 use self::timing::{DEBOUNCE, SEND_TIMEOUT, SPIN};
 use super::recent::RecentStore;
@@ -35,7 +36,6 @@ pub struct Runner {
     client: FhirClient,
     tx: UnboundedSender<Msg>,
     recent: Option<RecentStore>,
-    drafts: Option<DraftWriter>,
     /// Where recent-patient lists live (one file per signed-in user).
     pub recent_file: Option<std::path::PathBuf>,
     zone: FixedOffset,
@@ -46,10 +46,7 @@ pub struct Runner {
     /// Where offline data lives (none: nothing kept on disk).
     pub storage: Option<std::sync::Arc<StorageConfig>>,
     /// The signed-in user's unlocked vault, and what it opens.
-    vault: Option<Vault>,
-    cache: Option<std::sync::Arc<ChartCache>>,
-    cache_writer: Option<std::sync::mpsc::Sender<CacheJob>>,
-    outbox: Option<std::sync::Arc<Outbox>>,
+    session: Option<open::Session>,
     flushing: std::sync::Arc<std::sync::atomic::AtomicBool>,
     /// Who the last vault belonged to (their cache is wiped at sign-out when the site asks).
     last_user: Option<String>,
@@ -66,17 +63,13 @@ impl Runner {
             client,
             tx,
             recent,
-            drafts: None,
             recent_file: None,
             zone,
             chart_task: None,
             held: Default::default(),
             search_task: None,
             storage: None,
-            vault: None,
-            cache: None,
-            cache_writer: None,
-            outbox: None,
+            session: None,
             flushing: Default::default(),
             last_user: None,
         }
@@ -86,14 +79,6 @@ impl Runner {
     pub fn attach(&mut self, unlocked: Unlocked) {
         self.close_vault(false);
         let vault = unlocked.vault;
-        let ready = unlocked.ready;
-        if let Some(cache) = ready.cache {
-            self.cache_writer = Some(offline::start_cache_writer(cache.clone()));
-            self.cache = Some(cache);
-        }
-        let (store, outbox) = (ready.drafts, ready.outbox);
-        self.drafts = Some(DraftWriter::start(store, outbox.clone(), self.tx.clone()));
-        self.outbox = outbox;
         if self
             .last_user
             .as_ref()
@@ -103,34 +88,59 @@ impl Runner {
             self.sign_out();
         }
         self.last_user = Some(vault.username.clone());
-        self.vault = Some(vault);
+        self.session = Some(open::Session::open(
+            Some(vault),
+            unlocked.ready,
+            self.tx.clone(),
+        ));
         self.run(Effect::LoadDrafts);
         self.report_outbox(true);
     }
 
     /// Drafts with a key supplied by the caller (tests): the same as a sign-in's.
     pub fn keep_drafts(&mut self, store: DraftStore) {
-        self.drafts = Some(DraftWriter::start(store, None, self.tx.clone()));
+        let ready = session::Ready {
+            cache: None,
+            outbox: None,
+            drafts: store,
+        };
+        self.session = Some(open::Session::open(None, ready, self.tx.clone()));
     }
 
     /// Wipes the key from memory once the pending draft writes are done; with `sign_out`
     /// at a site that asks for it, the user's cached charts are deleted too.
     pub fn close_vault(&mut self, sign_out: bool) {
-        match self.drafts.take() {
-            Some(writer) => writer.send(DraftJob::Close),
-            None => {
-                if let Some(v) = &self.vault {
-                    v.close();
-                }
-            }
+        if let Some(session) = self.session.take() {
+            session.close();
         }
-        self.cache_writer = None;
-        self.cache = None;
-        self.outbox = None;
-        self.vault = None;
         if sign_out {
             self.sign_out();
         }
+    }
+
+    /// The open session's chart cache.
+    fn cache(&self) -> Option<std::sync::Arc<ChartCache>> {
+        self.session.as_ref().and_then(|s| s.cache.clone())
+    }
+
+    /// The open session's cache writer.
+    fn cache_writer(&self) -> Option<std::sync::mpsc::Sender<CacheJob>> {
+        self.session.as_ref().and_then(|s| s.cache_writer.clone())
+    }
+
+    /// The open session's outbox.
+    fn outbox(&self) -> Option<std::sync::Arc<Outbox>> {
+        self.session.as_ref().and_then(|s| s.outbox.clone())
+    }
+
+    /// The open session's draft writer.
+    fn drafts(&self) -> Option<&DraftWriter> {
+        self.session.as_ref().map(|s| &s.drafts)
+    }
+
+    /// The open session's vault.
+    fn vault(&self) -> Option<&Vault> {
+        self.session.as_ref().and_then(|s| s.vault.as_ref())
     }
 
     /// At sign-out: the cached charts go when the site asks for it.
@@ -148,7 +158,7 @@ impl Runner {
 
     /// Sends the outbox's list to the screen (and starts sending when `flush`).
     fn report_outbox(&self, flush: bool) {
-        let Some(outbox) = self.outbox.clone() else {
+        let Some(outbox) = self.outbox() else {
             return;
         };
         let tx = self.tx.clone();
@@ -174,7 +184,7 @@ impl Runner {
 
     /// The draft folder, for the synchronous save on the way out.
     pub fn draft_store(&self) -> Option<&DraftStore> {
-        self.drafts.as_ref().map(|w| &w.store)
+        self.drafts().map(|w| &w.store)
     }
 
     pub fn run(&mut self, effect: Effect) {
@@ -207,7 +217,7 @@ impl Runner {
             Effect::CloseVault => self.close_vault(false),
             Effect::FlushOutbox => self.report_outbox(true),
             Effect::RemoveFromOutbox { seq } => {
-                if let Some(outbox) = self.outbox.clone() {
+                if let Some(outbox) = self.outbox() {
                     let tx = self.tx.clone();
                     tokio::task::spawn_blocking(move || {
                         if let Err(e) = outbox.remove(seq) {

@@ -18,7 +18,7 @@ impl Runner {
                 if let Some(old) = self.search_task.take() {
                     old.abort();
                 }
-                let cache = self.cache.clone();
+                let cache = self.cache();
                 self.search_task = Some(tokio::spawn(async move {
                     let mut result = search(&client, "Patient", &params).await;
                     // Offline: the cached patients are searched instead.
@@ -53,7 +53,7 @@ impl Runner {
                 });
             }
             Effect::LoadRecent { patient_ids } => {
-                let cache = self.cache.clone();
+                let cache = self.cache();
                 tokio::spawn(async move {
                     let params = [
                         ("_id", patient_ids.join(",")),

@@ -13,7 +13,7 @@ impl Runner {
                 target,
                 secret,
             } => {
-                let vault = self.vault.clone();
+                let vault = self.vault().cloned();
                 tokio::spawn(async move {
                     let mut result = client
                         .check_signature(secret.expose(), target.word())
