@@ -4,7 +4,6 @@
 use crate::workstation::chart::Kind;
 
 use crate::workstation::action::Action;
-use crate::workstation::features::chart::load::open_patient;
 use crate::workstation::features::chart::timeline::{follow, refresh_visible, timeline_rows};
 use crate::workstation::features::chart::{detail_members, filter_choices, trend_target};
 use crate::workstation::state::*;
@@ -227,23 +226,7 @@ pub(crate) fn chart_action(state: &mut State, action: Action, effects: &mut Vec<
                 }
             }
         }
-        Action::RefreshChart => {
-            if let Some(patient) = c.chart.patient.clone() {
-                let (cursor, filter, find) = (c.cursor, c.filter, c.find.clone());
-                open_patient(
-                    state,
-                    Row {
-                        patient,
-                        matched: Vec::new(),
-                        location: None,
-                    },
-                    effects,
-                );
-                if let Some(c) = &mut state.chart {
-                    (c.cursor, c.filter, c.find, c.moved) = (cursor, filter, find, cursor > 0);
-                }
-            }
-        }
+        Action::RefreshChart => crate::workstation::features::chart::load::refresh(state, effects),
         Action::NewNote => crate::workstation::features::note::update::new_note(state, effects),
         Action::OpenOrders => crate::workstation::features::orders::update::open_orders(state),
         Action::AddAddendum => {

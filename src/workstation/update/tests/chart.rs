@@ -357,3 +357,32 @@ fn an_ordinary_record_loads_and_is_kept_and_support_staff_see_demographics_only(
     );
     assert_eq!(s.chart.as_ref().unwrap().withheld, Some(false));
 }
+
+#[test]
+fn reloading_the_chart_keeps_the_place_under_a_new_context() {
+    let mut s = state();
+    open_chart(
+        &mut s,
+        vec![
+            patient("p", "Doe"),
+            obs("o1", 1),
+            obs("o2", 2),
+            obs("o3", 3),
+        ],
+    );
+    key(&mut s, "j");
+    let cursor = s.chart.as_ref().unwrap().cursor;
+    assert!(cursor > 0);
+    let effects = key(&mut s, "r");
+    let c = s.chart.as_ref().unwrap();
+    assert_eq!(
+        c.context, 2,
+        "a reload is a new context: late replies to the old one are dropped"
+    );
+    assert_eq!(c.cursor, cursor, "the place in the timeline is kept");
+    assert!(
+        effects.iter().any(|e| matches!(e,
+            Effect::OpenChart { context: 2, patient_id, .. } if patient_id == "p")),
+        "{effects:?}"
+    );
+}
