@@ -355,8 +355,8 @@ async fn send_pages(
 }
 
 impl Runner {
-    /// This feature's effects; any other comes back.
-    pub(super) fn run_chart(&mut self, effect: Effect) -> Option<Effect> {
+    /// This feature's effects (`runs` sends only these here).
+    pub(super) fn run_chart(&mut self, effect: Effect) {
         let tx = self.tx.clone();
         let client = self.client.clone();
         match effect {
@@ -405,8 +405,7 @@ impl Runner {
                     let _ = tx.send(Msg::Chart(ChartMsg::Namesakes { context, result }));
                 });
             }
-            other => return Some(other),
+            _ => {}
         }
-        None
     }
 }

@@ -146,8 +146,8 @@ pub(super) fn stamp(draft: &mut Draft, now: chrono::DateTime<chrono::Utc>) {
 }
 
 impl Runner {
-    /// This feature's effects; any other comes back.
-    pub(super) fn run_drafts(&mut self, effect: Effect) -> Option<Effect> {
+    /// This feature's effects (`runs` sends only these here).
+    pub(super) fn run_drafts(&mut self, effect: Effect) {
         let tx = self.tx.clone();
         let client = self.client.clone();
         match effect {
@@ -235,8 +235,7 @@ impl Runner {
                     }));
                 });
             }
-            other => return Some(other),
+            _ => {}
         }
-        None
     }
 }

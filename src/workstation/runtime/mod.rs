@@ -187,23 +187,20 @@ impl Runner {
         self.drafts().map(|w| &w.store)
     }
 
+    /// Performs `effect` in the file that owns it (`runs`).
     pub fn run(&mut self, effect: Effect) {
-        // Each feature's effects run in its own file; what none takes is run here.
-        let Some(effect) = self.run_search(effect) else {
-            return;
-        };
-        let Some(effect) = self.run_drafts(effect) else {
-            return;
-        };
-        let Some(effect) = self.run_orders(effect) else {
-            return;
-        };
-        let Some(effect) = self.run_chart(effect) else {
-            return;
-        };
-        let Some(effect) = self.run_sign_in(effect) else {
-            return;
-        };
+        match runs(&effect) {
+            Runs::Search => self.run_search(effect),
+            Runs::Drafts => self.run_drafts(effect),
+            Runs::Orders => self.run_orders(effect),
+            Runs::Chart => self.run_chart(effect),
+            Runs::SignIn => self.run_sign_in(effect),
+            Runs::Runner => self.run_here(effect),
+        }
+    }
+
+    /// The vault's and the loop's own effects.
+    fn run_here(&mut self, effect: Effect) {
         let tx = self.tx.clone();
         let client = self.client.clone();
         match effect {
@@ -247,6 +244,55 @@ impl Runner {
         }
     }
 }
+/// Which of the runtime's files performs an effect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Runs {
+    Search,
+    Drafts,
+    Orders,
+    Chart,
+    SignIn,
+    Runner,
+}
+
+/// Where each effect is performed. Exhaustive on purpose: a new effect does not build until it
+/// is given a file, so none can be dropped unseen.
+fn runs(effect: &Effect) -> Runs {
+    match effect {
+        Effect::Debounce { .. }
+        | Effect::SearchPatients { .. }
+        | Effect::FetchLocations { .. }
+        | Effect::LoadRecent { .. }
+        | Effect::SaveRecent { .. } => Runs::Search,
+        Effect::LoadDrafts
+        | Effect::SaveDraft(_)
+        | Effect::DeleteDraft(_)
+        | Effect::Autosave { .. }
+        | Effect::QueueNote { .. }
+        | Effect::SendNote { .. } => Runs::Drafts,
+        Effect::SignOrders { .. } | Effect::Discontinue { .. } => Runs::Orders,
+        Effect::OpenChart { .. }
+        | Effect::LoadChartBody { .. }
+        | Effect::EvictCached { .. }
+        | Effect::FindNamesakes { .. } => Runs::Chart,
+        Effect::CheckSignature { .. }
+        | Effect::ChangePassword { .. }
+        | Effect::Login { .. }
+        | Effect::OpenOffline { .. }
+        | Effect::OpenVault { .. }
+        | Effect::Logout
+        | Effect::UserChanged { .. }
+        | Effect::BreakGlass { .. }
+        | Effect::LoadAccessLog { .. } => Runs::SignIn,
+        Effect::Tick
+        | Effect::AttachVault(_)
+        | Effect::CloseVault
+        | Effect::FlushOutbox
+        | Effect::RemoveFromOutbox { .. }
+        | Effect::Probe => Runs::Runner,
+    }
+}
+
 /// When `result` failed because the server cannot be reached: says so, and gives the cached
 /// patients (what search and the recent list fall back to).
 async fn offline_patients<T>(

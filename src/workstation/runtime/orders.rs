@@ -3,8 +3,8 @@
 use super::*;
 
 impl Runner {
-    /// This feature's effects; any other comes back.
-    pub(super) fn run_orders(&mut self, effect: Effect) -> Option<Effect> {
+    /// This feature's effects (`runs` sends only these here).
+    pub(super) fn run_orders(&mut self, effect: Effect) {
         let tx = self.tx.clone();
         let client = self.client.clone();
         match effect {
@@ -36,8 +36,7 @@ impl Runner {
                     let _ = tx.send(Msg::Orders(OrdersMsg::Discontinued { context, result }));
                 });
             }
-            other => return Some(other),
+            _ => {}
         }
-        None
     }
 }

@@ -3,8 +3,8 @@
 use super::*;
 
 impl Runner {
-    /// This feature's effects; any other comes back.
-    pub(super) fn run_search(&mut self, effect: Effect) -> Option<Effect> {
+    /// This feature's effects (`runs` sends only these here).
+    pub(super) fn run_search(&mut self, effect: Effect) {
         let tx = self.tx.clone();
         let client = self.client.clone();
         match effect {
@@ -80,8 +80,7 @@ impl Runner {
                     });
                 }
             }
-            other => return Some(other),
+            _ => {}
         }
-        None
     }
 }

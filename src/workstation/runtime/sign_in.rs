@@ -3,8 +3,8 @@
 use super::*;
 
 impl Runner {
-    /// This feature's effects; any other comes back.
-    pub(super) fn run_sign_in(&mut self, effect: Effect) -> Option<Effect> {
+    /// This feature's effects (`runs` sends only these here).
+    pub(super) fn run_sign_in(&mut self, effect: Effect) {
         let tx = self.tx.clone();
         let client = self.client.clone();
         match effect {
@@ -206,8 +206,7 @@ impl Runner {
                     let _ = tx.send(Msg::Access(AccessMsg::AccessLog { context, result }));
                 });
             }
-            other => return Some(other),
+            _ => {}
         }
-        None
     }
 }
