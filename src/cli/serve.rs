@@ -64,6 +64,10 @@ pub struct Args {
     /// Open connections at most; more clients wait to be accepted
     #[arg(long, value_name = "N", default_value_t = crate::server::listen::MAX_CONNECTIONS)]
     max_connections: usize,
+    /// A web origin whose browser apps may call the FHIR API (CORS), e.g.
+    /// https://app.example.org (repeatable; none by default)
+    #[arg(long, value_name = "ORIGIN", value_parser = crate::server::cors::check_origin)]
+    cors_origin: Vec<String>,
 }
 
 pub fn run(cli: &Cli, args: Args) -> Result<()> {
@@ -84,6 +88,7 @@ pub fn run(cli: &Cli, args: Args) -> Result<()> {
         queue_wait,
         max_db_size,
         max_connections,
+        cors_origin,
     } = args;
     super::logging::server();
     let db = db_or_default(db)?;
@@ -148,6 +153,7 @@ pub fn run(cli: &Cli, args: Args) -> Result<()> {
         work,
         backups,
         max_connections,
+        cors_origins: cors_origin,
         auth: crate::server::auth::Settings {
             signature_pins,
             ..Default::default()

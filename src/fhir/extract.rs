@@ -1,11 +1,36 @@
-//! Turns a resource into the rows of the search indexes: normalised strings, tokens, date
-//! ranges and references, plus the patient compartments the resource belongs to.
+//! Turns a resource into the rows of the search indexes (normalised strings, tokens, date
+//! ranges, numbers and quantities, references, composites) by evaluating each search
+//! parameter's FHIRPath expression, plus the patient compartments the resource belongs to.
+
+use std::cmp::Ordering;
 
 use serde_json::Value;
 
 use super::date::parse_range;
-use super::params::{Kind, Param, params};
+use super::params::{Kind, Param, find, params, row_sources};
 use super::parse_reference;
+use super::spec;
+
+/// A number in an index row, ordered totally (so rows sort and deduplicate).
+#[derive(Debug, Clone, Copy)]
+pub struct Num(pub f64);
+
+impl PartialEq for Num {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.total_cmp(&other.0) == Ordering::Equal
+    }
+}
+impl Eq for Num {}
+impl PartialOrd for Num {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Num {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.0.total_cmp(&other.0)
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum IndexValue {
@@ -14,6 +39,7 @@ pub enum IndexValue {
         value: String,
         raw: String,
     },
+    /// A token, and a uri (with an empty system).
     Token {
         system: String,
         code: String,
@@ -25,6 +51,25 @@ pub enum IndexValue {
     Reference {
         rtype: String,
         id: String,
+    },
+    /// A number (`system` and `code` empty) or a quantity: the range it covers (a Range's low
+    /// and high; a single value's own), and its unit.
+    Quantity {
+        lo: Num,
+        hi: Num,
+        system: String,
+        code: String,
+    },
+    /// A composite of two parts: the first a token (or a reference as `Type/id`), the second
+    /// a token or string (`code2`, `system2`) or a quantity, number or date (`lo2`..`hi2`, with
+    /// a quantity's unit in `system2`/`code2`).
+    Composite {
+        code1: String,
+        system1: String,
+        code2: String,
+        system2: String,
+        lo2: Num,
+        hi2: Num,
     },
 }
 
@@ -41,32 +86,24 @@ pub fn normalize(s: &str) -> String {
 }
 
 pub fn extract(resource_type: &str, id: &str, resource: &Value) -> Extracted {
-    let mut out = Extracted::default();
-    if resource_type == "Patient" {
-        out.compartments.push(id.to_string());
-    }
-    let mut nodes = Vec::new();
-    for param in params(resource_type)
-        .iter()
-        .filter(|p| p.alias_of.is_none())
-    {
-        nodes.clear();
-        for path in param.paths {
-            collect(resource, path, &mut nodes);
-        }
+    let mut out = Extracted {
+        compartments: compartments(resource_type, id, resource),
+        ..Extracted::default()
+    };
+    for param in params(resource_type).iter().filter(|p| !p.is_alias()) {
         let before = out.entries.len();
-        for node in &nodes {
-            index_node(param, node, &mut out);
-            if matches!(param.kind, Kind::String | Kind::Token)
-                && out.entries.len() - before > MAX_ROWS_PER_PARAM
-            {
+        if param.kind == Kind::Composite {
+            composite(param, resource, &mut out);
+            continue;
+        }
+        for item in param.expr.eval(resource) {
+            index_node(param, unwrap_extension(&item.value), &mut out);
+            if param.kind != Kind::Reference && out.entries.len() - before > MAX_ROWS_PER_PARAM {
                 out.entries.truncate(before + MAX_ROWS_PER_PARAM);
                 break;
             }
         }
     }
-    out.compartments.sort_unstable();
-    out.compartments.dedup();
     out.entries
         .sort_by(|a, b| (a.0.name, &a.1).cmp(&(b.0.name, &b.1)));
     out.entries
@@ -74,23 +111,125 @@ pub fn extract(resource_type: &str, id: &str, resource: &Value) -> Extracted {
     out
 }
 
-/// Follows a dotted path, flattening arrays at every step.
-fn collect<'a>(value: &'a Value, path: &str, out: &mut Vec<&'a Value>) {
-    let (step, rest) = match path.split_once('.') {
-        Some((s, r)) => (s, Some(r)),
-        None => (path, None),
-    };
-    let mut visit = |child: &'a Value| match rest {
-        Some(rest) => collect(child, rest, out),
-        None => out.push(child),
-    };
+/// An Extension stands for its value (`Patient.extension('...mothersMaidenName')` is a string).
+fn unwrap_extension(node: &Value) -> &Value {
+    if let Value::Object(map) = node {
+        if map.contains_key("url") {
+            if let Some((_, v)) = map.iter().find(|(k, _)| {
+                k.strip_prefix("value")
+                    .is_some_and(|s| s.starts_with(char::is_uppercase))
+            }) {
+                return v;
+            }
+        }
+    }
+    node
+}
+
+/// Patient references any resource of a type outside the compartment definition may hold,
+/// at most (a Group or Bundle naming more belongs to the first this many).
+const MAX_PATIENTS_NAMED: usize = 1000;
+
+/// The patients whose compartment holds this resource: itself for a Patient, and the Patient
+/// references of the parameters the specification's Patient CompartmentDefinition names for
+/// its type. A type outside that definition that can still hold patient data (Task, Device,
+/// Bundle, Binary, MessageHeader...) belongs to every patient it names anywhere, so the gate
+/// treats it as their data.
+pub fn compartments(resource_type: &str, id: &str, resource: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    if resource_type == "Patient" {
+        out.push(id.to_string());
+    }
+    match spec::patient_compartment(resource_type) {
+        Some(names) => {
+            for name in names {
+                let Some(param) = find(resource_type, name) else {
+                    continue;
+                };
+                for source in row_sources(resource_type, param) {
+                    for item in source.expr.eval(resource) {
+                        if let Some(("Patient", pid)) = reference_of(&item.value) {
+                            out.push(pid.to_string());
+                        }
+                    }
+                }
+            }
+        }
+        None if spec::holds_patient_data(resource_type) => {
+            patients_named(resource, &mut out, &mut 0);
+        }
+        None => {}
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// The top-level elements `compartments` reads for a resource of `resource_type`; `None`
+/// when it reads the whole resource (a type outside the compartment definition that can hold
+/// patient data).
+pub fn compartment_fields(resource_type: &str) -> Option<&'static [String]> {
+    static FIELDS: std::sync::OnceLock<std::collections::HashMap<&'static str, Vec<String>>> =
+        std::sync::OnceLock::new();
+    let table = FIELDS.get_or_init(|| {
+        let mut table = std::collections::HashMap::new();
+        for rtype in super::RESOURCE_TYPES {
+            let mut fields = Vec::new();
+            match spec::patient_compartment(rtype) {
+                Some(names) => {
+                    for name in names {
+                        for source in find(rtype, name)
+                            .map(|p| row_sources(rtype, p))
+                            .unwrap_or_default()
+                        {
+                            source.expr.top_fields(&mut fields);
+                        }
+                    }
+                }
+                None if spec::holds_patient_data(rtype) => continue,
+                None => {}
+            }
+            fields.sort();
+            fields.dedup();
+            table.insert(*rtype, fields);
+        }
+        table
+    });
+    table.get(resource_type).map(Vec::as_slice)
+}
+
+fn reference_of(node: &Value) -> Option<(&str, &str)> {
+    match node {
+        Value::Object(map) => map
+            .get("reference")
+            .and_then(Value::as_str)
+            .and_then(parse_reference),
+        _ => None,
+    }
+}
+
+/// Every Patient a value references or holds (a Bundle's Patient entries), walking at most
+/// a bounded number of nodes.
+fn patients_named(value: &Value, out: &mut Vec<String>, visited: &mut usize) {
+    *visited += 1;
+    if *visited > 200_000 || out.len() >= MAX_PATIENTS_NAMED {
+        return;
+    }
     match value {
-        Value::Array(items) => items.iter().for_each(|item| collect(item, path, out)),
-        Value::Object(map) => match map.get(step) {
-            Some(Value::Array(items)) => items.iter().for_each(&mut visit),
-            Some(child) => visit(child),
-            None => {}
-        },
+        Value::Object(map) => {
+            if let Some(Value::String(r)) = map.get("reference") {
+                if let Some(("Patient", id)) = parse_reference(r) {
+                    out.push(id.to_string());
+                }
+            }
+            if map.get("resourceType").and_then(Value::as_str) == Some("Patient") {
+                if let Some(id) = map.get("id").and_then(Value::as_str) {
+                    out.push(id.to_string());
+                }
+            }
+            map.values().for_each(|v| patients_named(v, out, visited));
+        }
+        Value::Array(items) => items.iter().for_each(|v| patients_named(v, out, visited)),
         _ => {}
     }
 }
@@ -111,30 +250,196 @@ fn index_node(param: &'static Param, node: &Value, out: &mut Extracted) {
             out.entries
                 .push((param, IndexValue::Token { system, code }));
         }),
+        Kind::Uri => {
+            if let Some(uri) = node.as_str() {
+                let code = bounded(uri, MAX_INDEXED_CHARS * 4).to_string();
+                out.entries.push((
+                    param,
+                    IndexValue::Token {
+                        system: String::new(),
+                        code,
+                    },
+                ));
+            }
+        }
         Kind::Date => {
             if let Some((lo, hi)) = date_range(node) {
                 out.entries.push((param, IndexValue::Date { lo, hi }));
             }
         }
+        Kind::Number | Kind::Quantity => {
+            if let Some(q) = quantity(node) {
+                out.entries.push((param, q));
+            }
+        }
         Kind::Reference => {
-            let Some((rtype, id)) = node
-                .get("reference")
-                .and_then(Value::as_str)
-                .and_then(parse_reference)
-            else {
+            let Some((rtype, id)) = (match node {
+                // A canonical (`Questionnaire/x` or its URL) where the element is one.
+                Value::String(s) => parse_reference(s),
+                _ => reference_of(node),
+            }) else {
                 return;
             };
             if !param.targets.is_empty() && !param.targets.contains(&rtype) {
                 return;
-            }
-            if param.is_patient_compartment() && rtype == "Patient" {
-                out.compartments.push(id.to_string());
             }
             let value = IndexValue::Reference {
                 rtype: rtype.to_string(),
                 id: id.to_string(),
             };
             out.entries.push((param, value));
+        }
+        Kind::Composite => {}
+    }
+}
+
+fn number(v: &Value) -> Option<f64> {
+    match v {
+        Value::Number(n) => n.as_f64(),
+        _ => None,
+    }
+}
+
+/// A number, Quantity (or Age, Duration...), Range or Money as an index row.
+fn quantity(node: &Value) -> Option<IndexValue> {
+    let text = |m: &serde_json::Map<String, Value>, k: &str| {
+        m.get(k)
+            .and_then(Value::as_str)
+            .map(|s| bounded(s, MAX_INDEXED_CHARS).to_string())
+            .unwrap_or_default()
+    };
+    match node {
+        Value::Number(_) => {
+            let v = number(node)?;
+            Some(IndexValue::Quantity {
+                lo: Num(v),
+                hi: Num(v),
+                system: String::new(),
+                code: String::new(),
+            })
+        }
+        Value::Object(m) if m.contains_key("low") || m.contains_key("high") => {
+            let low = m.get("low");
+            let high = m.get("high");
+            let lo = low.and_then(|l| l.get("value")).and_then(number);
+            let hi = high.and_then(|h| h.get("value")).and_then(number);
+            if lo.is_none() && hi.is_none() {
+                return None;
+            }
+            let unit = low.or(high).and_then(Value::as_object);
+            Some(IndexValue::Quantity {
+                lo: Num(lo.unwrap_or(f64::NEG_INFINITY)),
+                hi: Num(hi.unwrap_or(f64::INFINITY)),
+                system: unit.map(|u| text(u, "system")).unwrap_or_default(),
+                code: unit
+                    .map(|u| {
+                        let code = text(u, "code");
+                        if code.is_empty() {
+                            text(u, "unit")
+                        } else {
+                            code
+                        }
+                    })
+                    .unwrap_or_default(),
+            })
+        }
+        Value::Object(m) => {
+            let v = m.get("value").and_then(number)?;
+            let code = text(m, "code");
+            let code = if code.is_empty() {
+                // Money carries a currency; a Quantity without a code, its unit text.
+                let currency = text(m, "currency");
+                if currency.is_empty() {
+                    text(m, "unit")
+                } else {
+                    currency
+                }
+            } else {
+                code
+            };
+            Some(IndexValue::Quantity {
+                lo: Num(v),
+                hi: Num(v),
+                system: text(m, "system"),
+                code,
+            })
+        }
+        _ => None,
+    }
+}
+
+/// A composite's rows: for each node the parameter's expression finds, every pairing of its
+/// two parts (a Observation's code with its value).
+fn composite(param: &'static Param, resource: &Value, out: &mut Extracted) {
+    let [first, second] = param.components.as_slice() else {
+        return;
+    };
+    let before = out.entries.len();
+    for root in param.expr.eval(resource) {
+        let mut ones = Vec::new();
+        for item in first.expr.eval_on(root.clone()) {
+            let node = unwrap_extension(&item.value);
+            match first.kind {
+                Kind::Reference => {
+                    if let Some((t, id)) = reference_of(node) {
+                        ones.push((String::new(), format!("{t}/{id}")));
+                    }
+                }
+                _ => tokens(node, &mut |system, code| ones.push((system, code))),
+            }
+        }
+        if ones.is_empty() {
+            continue;
+        }
+        let mut twos: Vec<(String, String, f64, f64)> = Vec::new();
+        for item in second.expr.eval_on(root) {
+            let node = unwrap_extension(&item.value);
+            match second.kind {
+                Kind::Token => tokens(node, &mut |s, c| twos.push((s, c, 0.0, 0.0))),
+                Kind::String => {
+                    let mut parts = Vec::new();
+                    string_parts(node, &mut parts);
+                    for (raw, _) in parts {
+                        let v = normalize(bounded(raw, MAX_INDEXED_CHARS));
+                        twos.push((String::new(), v, 0.0, 0.0));
+                    }
+                }
+                Kind::Date => {
+                    if let Some((lo, hi)) = date_range(node) {
+                        twos.push((String::new(), String::new(), lo as f64, hi as f64));
+                    }
+                }
+                Kind::Quantity | Kind::Number => {
+                    if let Some(IndexValue::Quantity {
+                        lo,
+                        hi,
+                        system,
+                        code,
+                    }) = quantity(node)
+                    {
+                        twos.push((system, code, lo.0, hi.0));
+                    }
+                }
+                _ => {}
+            }
+        }
+        for (system1, code1) in &ones {
+            for (system2, code2, lo2, hi2) in &twos {
+                if out.entries.len() - before >= MAX_ROWS_PER_PARAM {
+                    return;
+                }
+                out.entries.push((
+                    param,
+                    IndexValue::Composite {
+                        code1: bounded(code1, MAX_INDEXED_CHARS * 2).to_string(),
+                        system1: bounded(system1, MAX_INDEXED_CHARS * 2).to_string(),
+                        code2: bounded(code2, MAX_INDEXED_CHARS * 2).to_string(),
+                        system2: bounded(system2, MAX_INDEXED_CHARS * 2).to_string(),
+                        lo2: Num(*lo2),
+                        hi2: Num(*hi2),
+                    },
+                ));
+            }
         }
     }
 }
@@ -253,6 +558,17 @@ fn tokens(node: &Value, emit: &mut dyn FnMut(String, String)) {
 fn date_range(node: &Value) -> Option<(i64, i64)> {
     match node {
         Value::String(s) => parse_range(s).map(|r| (r.lo, r.hi)),
+        // A Timing: from its first event to its last.
+        Value::Object(map) if map.contains_key("event") => {
+            let events: Vec<_> = map["event"]
+                .as_array()?
+                .iter()
+                .filter_map(|e| parse_range(e.as_str()?))
+                .collect();
+            let lo = events.iter().map(|r| r.lo).min()?;
+            let hi = events.iter().map(|r| r.hi).max()?;
+            Some((lo, hi))
+        }
         Value::Object(map) => {
             let start = map
                 .get("start")

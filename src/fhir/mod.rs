@@ -4,33 +4,21 @@
 pub mod date;
 pub mod extract;
 pub mod params;
+pub mod path;
+pub mod spec;
+pub mod subset;
+
+mod r4 {
+    pub mod types;
+}
 
 use std::collections::HashMap;
 
 use serde_json::{Map, Value, json};
 
-/// Resource types the embedded server stores and searches. Sorted, so the CapabilityStatement
-/// lists them in a stable order.
-pub const RESOURCE_TYPES: &[&str] = &[
-    "AllergyIntolerance",
-    "AuditEvent",
-    "Condition",
-    "DetectedIssue",
-    "DiagnosticReport",
-    "DocumentReference",
-    "Encounter",
-    "Flag",
-    "Immunization",
-    "Location",
-    "Medication",
-    "MedicationRequest",
-    "Observation",
-    "Organization",
-    "Patient",
-    "Practitioner",
-    "Procedure",
-    "ServiceRequest",
-];
+/// Every resource type of R4 (generated from the specification), sorted: the embedded server
+/// stores, searches and serves them all.
+pub use r4::types::RESOURCE_TYPES;
 
 pub fn is_supported(resource_type: &str) -> bool {
     RESOURCE_TYPES.binary_search(&resource_type).is_ok()

@@ -220,7 +220,8 @@ pub fn search_result(
         params: &query.canonical,
         offset: query.offset,
         count: query.count,
-        has_next: found.has_next,
+        // `_summary=count` asks for the number only: there is no next page of nothing.
+        has_next: found.has_next && !query.summary_count,
     };
     searchset(
         base,

@@ -59,12 +59,11 @@ fn resource(rtype: &str) -> Value {
         json!({ "name": "_lastUpdated", "type": "date", "documentation": "meta.lastUpdated" }),
     ];
     search_params.extend(ps.iter().map(|p| {
-        let documentation = match p.alias_of {
-            Some(of) if p.targets.is_empty() => format!("same as {of}"),
-            Some(of) => format!("{of}, {} targets only", p.targets.join(", ")),
-            None => format!("{}: {}", rtype, p.paths.join(" | ")),
-        };
-        json!({ "name": p.name, "type": p.kind.as_str(), "documentation": documentation })
+        json!({
+            "name": p.name,
+            "type": p.kind.as_str(),
+            "documentation": p.expression,
+        })
     }));
     let reference_params = ps.iter().filter(|p| p.kind == Kind::Reference);
     let includes: Vec<String> = reference_params

@@ -1,5 +1,6 @@
-//! `bedside import`: loads FHIR JSON Bundles (transaction, batch, collection, searchset),
-//! single resources and Bulk Data NDJSON files. References to `urn:uuid:` and to other
+//! `bedside import`: loads FHIR JSON Bundles (the entries of a transaction, batch,
+//! collection, searchset or history), single resources (a document or message Bundle is one:
+//! it is stored whole, as it was signed or sent) and Bulk Data NDJSON files. References to `urn:uuid:` and to other
 //! entries' full URLs are resolved; entries without an id get one derived from their fullUrl
 //! or content, so importing the same files again adds nothing. A bad file or entry is
 //! reported and skipped; it never undoes what was already imported.
@@ -156,6 +157,13 @@ fn import_json(store: &Store, file: &Path, summary: &mut ImportSummary) -> Resul
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_string();
+    if !matches!(
+        kind.as_str(),
+        "transaction" | "batch" | "collection" | "searchset" | "history"
+    ) {
+        // A document, a message or a response is a record in itself.
+        return write_each(store, file, vec![(0, value)], summary);
+    }
     let mut entries = prepare_bundle(&value);
     if kind == "transaction" {
         // A transaction is all or nothing, on import as over HTTP.

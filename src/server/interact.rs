@@ -136,6 +136,58 @@ pub fn update(
     Ok(written)
 }
 
+/// Operations one JSON Patch may hold.
+pub const MAX_PATCH_OPERATIONS: usize = 1000;
+
+/// A PATCH: `patch` (JSON Patch) applied to the current version, then written as an update
+/// would be, the gate judging the version replaced and the new one alike. A patch may not
+/// change the type or the id.
+pub fn patch(
+    gate: &mut Gate,
+    tx: &mut Tx,
+    rtype: &str,
+    id: &str,
+    patch: Value,
+    if_match: Option<&str>,
+) -> Result<Written, ApiError> {
+    let ops: json_patch::Patch = serde_json::from_value(patch).map_err(|e| {
+        ApiError::bad_request(format!(
+            "the body is not a JSON Patch (an array of operations such as \
+             {{\"op\": \"replace\", \"path\": \"/status\", \"value\": \"final\"}}): {e}"
+        ))
+    })?;
+    if ops.0.len() > MAX_PATCH_OPERATIONS {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            IssueCode::TooCostly,
+            format!(
+                "the patch has {} operations; this server applies at most {MAX_PATCH_OPERATIONS}",
+                ops.0.len()
+            ),
+        ));
+    }
+    let Some(mut resource) = before(tx, rtype, id)? else {
+        return Err(StoreError::NotFound(rtype.to_string(), id.to_string()).into());
+    };
+    json_patch::patch(&mut resource, &ops).map_err(|e| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            IssueCode::Processing,
+            format!("the patch could not be applied to {rtype}/{id}: {e}; nothing was changed"),
+        )
+    })?;
+    if resource.get("resourceType").and_then(Value::as_str) != Some(rtype)
+        || resource.get("id").and_then(Value::as_str) != Some(id)
+    {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            IssueCode::Processing,
+            "a patch may not change a resource's type or id",
+        ));
+    }
+    update(gate, tx, rtype, id, resource, if_match)
+}
+
 pub fn delete(
     gate: &mut Gate,
     tx: &mut Tx,
@@ -151,25 +203,102 @@ pub fn delete(
     Ok(deleted)
 }
 
-/// A conditional delete: the one resource `condition` matches, if any.
+/// Resources one conditional delete may remove; a condition matching more is refused (412)
+/// and removes none.
+pub const MAX_CONDITIONAL_DELETE: usize = 100;
+
+/// A conditional delete: every resource `condition` matches (none is fine), at most
+/// `MAX_CONDITIONAL_DELETE`, each as a delete of its own would be (gate and audit).
 pub fn delete_matching(
     gate: &mut Gate,
     tx: &mut Tx,
     rtype: &str,
     condition: &[(String, String)],
-) -> Result<Option<Written>, ApiError> {
+) -> Result<Vec<Written>, ApiError> {
     // The role must be allowed to delete before its condition is run: a refusal must not
     // depend on what matched.
     gate.check_removal(rtype, "", None)?;
+    if condition.is_empty() {
+        return Err(ApiError::bad_request(
+            "a conditional delete needs a condition (deleting a whole type is not allowed)",
+        ));
+    }
     let scope = gate.search_scope(rtype, condition)?;
-    let ids = tx.matching_ids_in(rtype, condition, &scope)?;
-    match ids.as_slice() {
-        [] => Ok(None),
-        [id] => delete(gate, tx, rtype, id),
+    let ids = tx.matching_ids_up_to(rtype, condition, &scope, MAX_CONDITIONAL_DELETE + 1)?;
+    if ids.len() > MAX_CONDITIONAL_DELETE {
+        return Err(ApiError::new(
+            StatusCode::PRECONDITION_FAILED,
+            IssueCode::TooCostly,
+            format!(
+                "the conditional delete matched more than {MAX_CONDITIONAL_DELETE} resources; nothing was deleted: make the condition more specific"
+            ),
+        ));
+    }
+    let mut deleted = Vec::new();
+    for id in ids {
+        deleted.extend(delete(gate, tx, rtype, &id)?);
+    }
+    Ok(deleted)
+}
+
+/// A conditional update (`PUT Type?condition`): the one resource `condition` matches is
+/// replaced; with no match the resource is created (under the id it carries, if any); more
+/// than one match is refused (412). The role is checked before the condition runs.
+pub fn update_matching(
+    gate: &mut Gate,
+    tx: &mut Tx,
+    rtype: &str,
+    condition: &[(String, String)],
+    resource: Value,
+    if_match: Option<&str>,
+) -> Result<Written, ApiError> {
+    let id = matched_update_id(gate, tx, rtype, condition, &resource)?;
+    update(gate, tx, rtype, &id, resource, if_match)
+}
+
+/// The id a conditional update writes to: the one match, or the resource's own id, or a new
+/// one.
+pub fn matched_update_id(
+    gate: &mut Gate,
+    tx: &mut Tx,
+    rtype: &str,
+    condition: &[(String, String)],
+    resource: &Value,
+) -> Result<String, ApiError> {
+    gate.check_change(rtype, None, None, resource)?;
+    if condition.is_empty() {
+        return Err(ApiError::bad_request(
+            "a conditional update needs a condition, e.g. PUT Patient?identifier=system|value",
+        ));
+    }
+    let scope = gate.search_scope(rtype, condition)?;
+    let body_id = resource.get("id").and_then(Value::as_str);
+    match tx.matching_ids_in(rtype, condition, &scope)?.as_slice() {
+        [] => match body_id {
+            Some(id) => {
+                if tx.read(rtype, id).is_ok() {
+                    return Err(ApiError::new(
+                        StatusCode::CONFLICT,
+                        IssueCode::Conflict,
+                        format!(
+                            "{rtype}/{id} exists but does not match the update's condition; nothing was written"
+                        ),
+                    ));
+                }
+                Ok(id.to_string())
+            }
+            None => Ok(uuid::Uuid::new_v4().to_string()),
+        },
+        [matched] => match body_id {
+            Some(id) if id != matched => Err(ApiError::bad_request(format!(
+                "the resource's id '{id}' is not the id of the resource the condition matched ({rtype}/{matched})"
+            ))),
+            _ => Ok(matched.clone()),
+        },
         _ => Err(ApiError::new(
             StatusCode::PRECONDITION_FAILED,
             IssueCode::Duplicate,
-            "the conditional delete matched more than one resource; make the condition more specific",
+            "the conditional update matched more than one resource; nothing was written: make the condition more specific",
         )),
     }
 }

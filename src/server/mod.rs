@@ -7,6 +7,7 @@ pub mod auth;
 pub mod backups;
 mod bundle;
 mod capability;
+pub mod cors;
 mod ctx;
 #[doc(hidden)]
 pub mod fuzzing;
@@ -76,6 +77,9 @@ pub struct ServerConfig {
     pub backups: Option<backups::Schedule>,
     /// Open connections at most; more clients wait to be accepted.
     pub max_connections: usize,
+    /// Web origins (`https://app.example.org`) whose browser apps may call the FHIR API
+    /// (CORS); empty: none.
+    pub cors_origins: Vec<String>,
 }
 
 impl Default for ServerConfig {
@@ -90,6 +94,7 @@ impl Default for ServerConfig {
             work: WorkLimits::default(),
             backups: None,
             max_connections: listen::MAX_CONNECTIONS,
+            cors_origins: Vec::new(),
         }
     }
 }
@@ -120,10 +125,19 @@ pub fn router(state: AppState) -> Router {
         .route("/fhir/", post(bundle_post))
         .route("/fhir/metadata", get(metadata))
         .route("/fhir/_history", get(history_system))
-        .route("/fhir/{rtype}", get(search_get).post(create))
+        .route(
+            "/fhir/{rtype}",
+            get(search_get)
+                .post(create)
+                .put(conditional_update)
+                .delete(conditional_delete),
+        )
         .route("/fhir/{rtype}/_search", post(search_post))
         .route("/fhir/{rtype}/_history", get(history_type))
-        .route("/fhir/{rtype}/{id}", get(read).put(update).delete(delete))
+        .route(
+            "/fhir/{rtype}/{id}",
+            get(read).put(update).patch(patch).delete(delete),
+        )
         .route("/fhir/{rtype}/{id}/_history", get(history_instance))
         .route("/fhir/{rtype}/{id}/_history/{vid}", get(vread))
         .route(
@@ -170,6 +184,7 @@ where
         }
     }
     let local = listener.local_addr()?;
+    let cors = cors::layer(&config.cors_origins);
     let app = router(AppState {
         store: store.clone(),
         auth,
@@ -187,6 +202,10 @@ where
             ..config.work
         })),
     });
+    let app = match cors {
+        Some(cors) => app.layer(cors),
+        None => app,
+    };
     let scheduled = config.backups.clone().map(|schedule| {
         tokio::spawn(backups::run_schedule(
             store.path().to_path_buf(),

@@ -173,6 +173,18 @@ fn transaction(
                 }
                 ids.insert(op.index, id);
             }
+            // A conditional update's target is found now too, so it can be referred to.
+            for op in ops
+                .iter_mut()
+                .filter(|op| op.method == Method::Put && op.id.is_none())
+            {
+                let (Some(cond), Some(resource)) = (&op.query, &op.resource) else {
+                    continue;
+                };
+                let id = interact::matched_update_id(gate, tx, &op.rtype, cond, resource)
+                    .map_err(|e| tagged(op, e))?;
+                op.id = Some(id);
+            }
             for op in ops.iter().filter(|op| op.method == Method::Put) {
                 if let (Some(full), Some(id)) = (&op.full_url, &op.id) {
                     map.insert(full.clone(), format!("{}/{id}", op.rtype));
@@ -297,9 +309,21 @@ fn apply(gate: &mut Gate, tx: &mut Tx, op: &Op, base: &str) -> Result<Entry, Api
             })
         }
         Method::Put => {
-            let id = op.id.as_deref().unwrap_or_default();
             let resource = op.resource.clone().unwrap_or_default();
-            let w = interact::update(gate, tx, &op.rtype, id, resource, op.if_match.as_deref())?;
+            let w = match (&op.id, &op.query) {
+                (Some(id), _) => {
+                    interact::update(gate, tx, &op.rtype, id, resource, op.if_match.as_deref())?
+                }
+                (None, Some(cond)) => interact::update_matching(
+                    gate,
+                    tx,
+                    &op.rtype,
+                    cond,
+                    resource,
+                    op.if_match.as_deref(),
+                )?,
+                (None, None) => return Err(ApiError::bad_request("PUT needs Type/id")),
+            };
             let status = if w.created { "201 Created" } else { "200 OK" };
             Ok(written_entry(base, w, status))
         }

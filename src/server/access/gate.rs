@@ -196,39 +196,43 @@ impl Gate {
 
     /// How `resource` may be shown.
     pub fn view(&mut self, rtype: &str, id: &str, resource: &Value) -> View {
-        let patient = policy::patient_of(rtype, id, resource);
-        self.view_of(rtype, patient)
+        let patients = policy::patients_of(rtype, id, resource);
+        self.view_of(rtype, &patients)
     }
 
-    /// `view` of a resource of `rtype` in `patient`'s compartment (or none).
-    fn view_of(&mut self, rtype: &str, patient: Option<String>) -> View {
+    /// `view` of a resource of `rtype` in the compartments of `patients` (or none). A record
+    /// in several charts (an Appointment of two patients, a Group) is shown whole only when
+    /// every one of them is open to the user.
+    fn view_of(&mut self, rtype: &str, patients: &[String]) -> View {
         let Ok(access) = policy::read_access(self.role(), rtype) else {
             return View::Hidden;
         };
-        if let Some(p) = &patient {
+        for p in patients {
             self.touched(p);
         }
         if policy::class(rtype) != Class::Clinical {
             return View::Full;
         }
-        let Some(patient) = patient else {
-            return match access {
-                ReadAccess::Full => View::Full,
-                ReadAccess::Metadata => View::Metadata,
-            };
+        let mut view = match access {
+            ReadAccess::Full => View::Full,
+            ReadAccess::Metadata => View::Metadata,
         };
-        let restricted = self.is_restricted(&patient);
-        if !restricted && access == ReadAccess::Full {
-            return View::Full;
+        if patients.is_empty() {
+            return view;
         }
-        match self.glass(&patient) {
-            Some(reason) => {
-                self.emergency(reason);
-                View::Full
+        view = View::Full;
+        for patient in patients {
+            let restricted = self.is_restricted(patient);
+            if !restricted && access == ReadAccess::Full {
+                continue;
             }
-            None if restricted => View::Restricted(restricted_message(&patient)),
-            None => View::Metadata,
+            match self.glass(patient) {
+                Some(reason) => self.emergency(reason),
+                None if restricted => return View::Restricted(restricted_message(patient)),
+                None => view = View::Metadata,
+            }
         }
+        view
     }
 
     /// One resource read on its own: whole, cut to metadata, or refused.
@@ -257,8 +261,8 @@ impl Gate {
     /// A row in a listing: whole, cut to metadata, or left out (a type the role may not read).
     pub fn listed(&mut self, mut row: Row) -> Option<Row> {
         // Most rows are shown whole: for those only whose they are is read from the text.
-        if let Some(patient) = policy::patient_of_json(&row.rtype, &row.id, &row.json) {
-            match self.view_of(&row.rtype, patient) {
+        if let Some(patients) = policy::patients_of_json(&row.rtype, &row.id, &row.json) {
+            match self.view_of(&row.rtype, &patients) {
                 View::Full => return Some(row),
                 View::Hidden => return None,
                 View::Metadata | View::Restricted(_) => {}
@@ -359,12 +363,13 @@ impl Gate {
         let mut patients: Vec<String> = Vec::new();
         let new_patient = rtype == "Patient" && before.is_none();
         if !new_patient {
-            patients.extend(policy::patient_of(rtype, id, after));
+            patients.extend(policy::patients_of(rtype, id, after));
         }
         if let Some(before) = before {
-            patients.extend(policy::patient_of(rtype, id, before));
+            patients.extend(policy::patients_of(rtype, id, before));
         }
         patients.retain(|p| !p.is_empty());
+        patients.sort();
         patients.dedup();
         for patient in &patients {
             self.touched(patient);
@@ -403,7 +408,7 @@ impl Gate {
     ) -> Result<(), ApiError> {
         policy::check_delete(self.role(), rtype).map_err(forbidden)?;
         if let Some(before) = before {
-            if let Some(patient) = policy::patient_of(rtype, id, before) {
+            for patient in policy::patients_of(rtype, id, before) {
                 self.touched(&patient);
                 self.require_glass_if_restricted(&patient)?;
             }

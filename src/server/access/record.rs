@@ -89,10 +89,14 @@ pub(super) fn classify(method: &Method, path: &str) -> (Subtype, Vec<String>, Op
     match (method, segments.as_slice()) {
         (_, []) => (Subtype::Transaction, Vec::new(), None),
         (&Method::POST, [_]) => (Subtype::Create, Vec::new(), None),
+        // Conditional update and delete: which records, the handler notes.
+        (&Method::PUT, [_]) => (Subtype::Update, Vec::new(), None),
+        (&Method::DELETE, [_]) => (Subtype::Delete, Vec::new(), None),
         (_, ["_history"]) | (_, [_, "_history"]) => (Subtype::History, Vec::new(), None),
         (_, [_]) | (_, [_, "_search"]) => (Subtype::Search, Vec::new(), None),
         (&Method::PUT, [t, id]) => (Subtype::Update, resource(t, id), patient(t, id)),
         (&Method::DELETE, [t, id]) => (Subtype::Delete, resource(t, id), patient(t, id)),
+        (&Method::PATCH, [t, id]) => (Subtype::Patch, resource(t, id), patient(t, id)),
         (_, [t, id]) => (Subtype::Read, resource(t, id), patient(t, id)),
         (_, [t, id, "_history"]) => (Subtype::History, resource(t, id), patient(t, id)),
         (_, [t, id, "_history", _]) => (Subtype::Vread, resource(t, id), patient(t, id)),

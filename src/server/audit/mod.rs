@@ -26,6 +26,8 @@ pub enum Subtype {
     History,
     Create,
     Update,
+    /// An update by JSON Patch.
+    Patch,
     Delete,
     Operation,
     Transaction,
@@ -59,6 +61,7 @@ impl Subtype {
             Subtype::History => "history",
             Subtype::Create => "create",
             Subtype::Update => "update",
+            Subtype::Patch => "patch",
             Subtype::Delete => "delete",
             Subtype::Operation => "operation",
             Subtype::Transaction => "transaction",
@@ -81,7 +84,9 @@ impl Subtype {
         match self {
             Subtype::Read | Subtype::Vread | Subtype::History => "R",
             Subtype::Create => "C",
-            Subtype::Update | Subtype::SecurityLabel | Subtype::PasswordChange => "U",
+            Subtype::Update | Subtype::Patch | Subtype::SecurityLabel | Subtype::PasswordChange => {
+                "U"
+            }
             Subtype::Delete => "D",
             _ => "E",
         }
@@ -109,6 +114,7 @@ impl Subtype {
             Subtype::History => (rest_type, rest("history-instance")),
             Subtype::Create => (rest_type, rest("create")),
             Subtype::Update => (rest_type, rest("update")),
+            Subtype::Patch => (rest_type, rest("patch")),
             Subtype::Delete => (rest_type, rest("delete")),
             Subtype::Operation => (rest_type, rest("operation")),
             Subtype::Transaction => (rest_type, rest("transaction")),

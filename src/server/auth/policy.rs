@@ -72,11 +72,18 @@ pub enum Class {
     Audit,
 }
 
+/// A type is clinical when it can hold patient data: one of its elements can reference a
+/// Patient or any resource (per the specification's definitions: Observation, Task, Bundle,
+/// Coverage...). The rest (Practitioner, Organization, Location, Medication, ValueSet,
+/// Questionnaire, Slot...) is the shared directory.
 pub fn class(rtype: &str) -> Class {
     match rtype {
         "Patient" => Class::Demographic,
-        "Practitioner" | "Organization" | "Location" | "Medication" => Class::Directory,
         "AuditEvent" => Class::Audit,
+        // An unknown type is treated as patient data: the closed side.
+        t if crate::fhir::is_supported(t) && !crate::fhir::spec::holds_patient_data(t) => {
+            Class::Directory
+        }
         _ => Class::Clinical,
     }
 }
@@ -305,49 +312,30 @@ pub fn check_delete(role: Role, rtype: &str) -> Result<(), Denied> {
     ))
 }
 
-/// The patient a resource belongs to: itself for a Patient, else its `subject` or `patient`
-/// reference when that names a Patient.
-pub fn patient_of(rtype: &str, id: &str, resource: &Value) -> Option<String> {
-    if rtype == "Patient" {
-        return Some(id.to_string());
-    }
-    ["subject", "patient"].iter().find_map(|field| {
-        let reference = resource[field]["reference"].as_str()?;
-        let rest = reference.rsplit_once("Patient/")?.1;
-        let id = rest.split('/').next()?;
-        (!id.is_empty()).then(|| id.to_string())
-    })
+/// The patients a resource belongs to: its patient compartments (itself for a Patient; the
+/// Patient references the specification's compartment definition names for its type; every
+/// Patient named by a type outside that definition that can hold patient data).
+pub fn patients_of(rtype: &str, id: &str, resource: &Value) -> Vec<String> {
+    crate::fhir::extract::compartments(rtype, id, resource)
 }
 
-/// `patient_of` read straight from a stored resource's JSON text, without building the whole
-/// document: only `subject` and `patient` are kept, the rest is skipped. `None` when the text
-/// does not have the plain shape this expects (the caller then parses it whole).
-pub fn patient_of_json(rtype: &str, id: &str, json: &str) -> Option<Option<String>> {
-    use std::borrow::Cow;
-    #[derive(serde::Deserialize)]
-    struct Reference<'a> {
-        #[serde(borrow, default)]
-        reference: Option<Cow<'a, str>>,
+/// `patients_of` read from a stored resource's JSON text without building the whole
+/// document: only the top-level elements the compartment definition reads for this type are
+/// parsed, the rest is skipped. `None` when the text does not have the plain shape this
+/// expects (the caller then parses it whole).
+pub fn patients_of_json(rtype: &str, id: &str, json: &str) -> Option<Vec<String>> {
+    use serde_json::value::RawValue;
+    let fields = crate::fhir::extract::compartment_fields(rtype)?;
+    // A key written with escapes fails here (it cannot be borrowed), and the whole parse
+    // decides; a repeated key keeps its last value, as the whole parse does.
+    let top: std::collections::HashMap<&str, &RawValue> = serde_json::from_str(json).ok()?;
+    let mut small = serde_json::Map::new();
+    for field in fields {
+        if let Some(raw) = top.get(field.as_str()) {
+            small.insert(field.clone(), serde_json::from_str(raw.get()).ok()?);
+        }
     }
-    #[derive(serde::Deserialize)]
-    struct Whose<'a> {
-        #[serde(borrow, default)]
-        subject: Option<Reference<'a>>,
-        #[serde(borrow, default)]
-        patient: Option<Reference<'a>>,
-    }
-    if rtype == "Patient" {
-        return Some(Some(id.to_string()));
-    }
-    // A duplicate or oddly shaped field fails here, and the whole parse decides.
-    let whose: Whose = serde_json::from_str(json).ok()?;
-    let from = |field: Option<Reference>| {
-        let reference = field?.reference?;
-        let rest = reference.rsplit_once("Patient/")?.1;
-        let id = rest.split('/').next()?;
-        (!id.is_empty()).then(|| id.to_string())
-    };
-    Some(from(whose.subject).or_else(|| from(whose.patient)))
+    Some(patients_of(rtype, id, &Value::Object(small)))
 }
 
 pub use crate::fhir::{is_restricted, restricted_label};
@@ -370,9 +358,12 @@ pub fn metadata_only(rtype: &str, id: &str, resource: &Value) -> Value {
         None => meta["tag"] = Value::Array(vec![subsetted]),
     }
     out["meta"] = meta;
-    for field in ["subject", "patient"] {
-        if let Some(reference) = resource[field]["reference"].as_str() {
-            out[field] = serde_json::json!({"reference": reference});
+    // Whose it is: the references that place it in a patient's compartment, kept as they are.
+    if let Some(fields) = crate::fhir::extract::compartment_fields(rtype) {
+        for field in fields {
+            if let Some(reference) = resource[field]["reference"].as_str() {
+                out[field.as_str()] = serde_json::json!({"reference": reference});
+            }
         }
     }
     out
@@ -396,25 +387,34 @@ mod tests {
             r#"{"subject":{"reference":"Patient/a"},"subject":{"reference":"Patient/b"}}"#,
             r#"{"subject":{"reference":7}}"#,
             r#"{"subject":null,"patient":{"reference":"Patient/p6"}}"#,
+            r#"{"performer":[{"reference":"Practitioner/d1"},{"reference":"Patient/p7"}]}"#,
+            r#"{"\u0073ubject":{"reference":"Patient/p8"}}"#,
         ];
-        for text in texts {
-            let whole: Value = serde_json::from_str(text).unwrap();
-            let expected = patient_of("Observation", "o1", &whole);
-            match patient_of_json("Observation", "o1", text) {
-                Some(found) => assert_eq!(found, expected, "{text}"),
-                // Left to the whole parse: only for shapes it cannot read plainly.
-                None => assert!(
-                    text.contains(r#""subject":"Patient"#)
-                        || text.matches("\"subject\"").count() > 1
-                        || text.contains(":7"),
-                    "{text}"
-                ),
+        for rtype in ["Observation", "AllergyIntolerance", "Coverage", "Task"] {
+            for text in texts {
+                let whole: Value = serde_json::from_str(text).unwrap();
+                let expected = patients_of(rtype, "o1", &whole);
+                match patients_of_json(rtype, "o1", text) {
+                    Some(found) => assert_eq!(found, expected, "{rtype} {text}"),
+                    // Left to the whole parse: an escaped key, or a type read whole.
+                    None => assert!(text.contains("\\u0073") || rtype == "Task", "{text}"),
+                }
             }
         }
-        assert_eq!(
-            patient_of_json("Patient", "p9", "{not json"),
-            Some(Some("p9".into()))
-        );
+        let obs = |text: &str| patients_of_json("Observation", "o1", text);
+        assert_eq!(obs(texts[0]), Some(vec!["p1".to_string()]));
+        assert_eq!(obs(texts[10]), Some(vec!["p7".to_string()]));
+        assert_eq!(obs(texts[7]), Some(vec!["b".to_string()]));
+        assert_eq!(patients_of_json("Patient", "p9", "{not json"), None);
+        // A Task is not in the compartment definition: every Patient it names.
+        let task = json!({"for": {"reference": "Patient/t1"},
+            "input": [{"valueReference": {"reference": "Patient/t2"}}]});
+        assert_eq!(patients_of("Task", "x", &task), ["t1", "t2"]);
+        assert_eq!(class("Task"), Class::Clinical);
+        assert_eq!(class("Coverage"), Class::Clinical);
+        assert_eq!(class("Questionnaire"), Class::Directory);
+        assert_eq!(class("Slot"), Class::Directory);
+        assert_eq!(class("PractitionerRole"), Class::Directory);
     }
 
     #[test]
@@ -449,7 +449,7 @@ mod tests {
         let obs = json!({"resourceType": "Observation", "id": "o1",
             "subject": {"reference": "http://x/fhir/Patient/p9"}, "valueQuantity": {"value": 1},
             "meta": {"versionId": "2"}});
-        assert_eq!(patient_of("Observation", "o1", &obs).as_deref(), Some("p9"));
+        assert_eq!(patients_of("Observation", "o1", &obs), ["p9"]);
         let cut = metadata_only("Observation", "o1", &obs);
         assert!(cut.get("valueQuantity").is_none());
         assert_eq!(cut["meta"]["versionId"], "2");

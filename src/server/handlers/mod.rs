@@ -16,6 +16,7 @@ pub use super::ctx::{Ctx, Return, ctx};
 use super::interact::{self, Created};
 use super::response::{ApiError, json_response, parse_etag, version_headers};
 use super::transaction::process_bundle;
+use crate::fhir::subset::Subset;
 use crate::fhir::{IssueCode, is_supported, operation_outcome};
 use crate::server::auth::Session;
 use crate::server::auth::policy;
@@ -138,7 +139,41 @@ pub(super) async fn read_body(
     }
 }
 
+/// Refuses a body this server cannot read (XML, a form) with 415, before reading it.
+pub(super) fn check_body_type(headers: &HeaderMap, also: &[&str]) -> Result<(), ApiError> {
+    let Some(content_type) = headers.get(CONTENT_TYPE) else {
+        return Ok(());
+    };
+    let mime = content_type
+        .to_str()
+        .unwrap_or_default()
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    let json = matches!(
+        mime.as_str(),
+        "application/fhir+json" | "application/json" | "application/json+fhir" | "text/json"
+    );
+    if json || also.contains(&mime.as_str()) {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        IssueCode::NotSupported,
+        format!("this server reads FHIR JSON (Content-Type: application/fhir+json), not '{mime}'"),
+    ))
+}
+
 fn parse_json(bytes: &[u8]) -> Result<Value, ApiError> {
+    if bytes.first() == Some(&b'<') {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            IssueCode::NotSupported,
+            "this server reads FHIR JSON (application/fhir+json); the body looks like XML",
+        ));
+    }
     if bytes.is_empty() {
         return Err(ApiError::bad_request(
             "the request has no body; send a FHIR resource as JSON",
@@ -187,15 +222,43 @@ pub async fn read(
     headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
-    ctx(&headers, q)?;
+    let ctx = ctx(&headers, q)?;
     if rtype == "AuditEvent" {
         return super::audit_api::read(st, session, id).await;
     }
-    let (row, note) = gated(&st, session, move |gate, st| {
+    let subset = Subset::from_params(&ctx.params).map_err(ApiError::bad_request)?;
+    let (mut row, note) = gated(&st, session, move |gate, st| {
         interact::read(gate, &mut st.store.reader()?, &rtype, &id)
     })
     .await?;
+    if not_modified(&headers, &row) {
+        let mut response = json_response(
+            StatusCode::NOT_MODIFIED,
+            version_headers(row.version, row.updated, None),
+            String::new(),
+        );
+        response.headers_mut().remove(CONTENT_TYPE);
+        return Ok(note.attach(response));
+    }
+    row.json = subset.apply_json(&row.rtype, row.json);
     Ok(note.attach(row_response(StatusCode::OK, row, None)))
+}
+
+/// Whether a conditional read (`If-None-Match: W/"3"`, `If-Modified-Since: <date>`) finds the
+/// client's copy current. `If-None-Match` decides when both are sent, as HTTP says.
+fn not_modified(headers: &HeaderMap, row: &Row) -> bool {
+    if let Some(tags) = headers.get("if-none-match").and_then(|v| v.to_str().ok()) {
+        let current = row.version.to_string();
+        return tags
+            .split(',')
+            .any(|t| t.trim() == "*" || parse_etag(t) == current);
+    }
+    let since = headers
+        .get("if-modified-since")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| chrono::DateTime::parse_from_rfc2822(v).ok());
+    // HTTP dates have whole seconds: the version is unmodified if it is no newer than that.
+    since.is_some_and(|t| row.updated / 1000 <= t.timestamp())
 }
 
 pub async fn vread(
@@ -237,6 +300,7 @@ pub async fn create(
 ) -> Result<Response, ApiError> {
     let ctx = ctx(&headers, q)?;
     check_type(&rtype)?;
+    check_body_type(&headers, &[])?;
     let resource = parse_json(&read_body(&st, &headers, body, st.body_limit).await?)?;
     let condition: Option<Vec<(String, String)>> = headers
         .get("if-none-exist")
@@ -282,6 +346,7 @@ pub async fn update(
 ) -> Result<Response, ApiError> {
     let ctx = ctx(&headers, q)?;
     check_type(&rtype)?;
+    check_body_type(&headers, &[])?;
     let resource = parse_json(&read_body(&st, &headers, body, st.body_limit).await?)?;
     let if_match = headers
         .get("if-match")
@@ -306,6 +371,45 @@ pub async fn update(
         StatusCode::OK
     };
     Ok(note.attach(written_response(&ctx, written, status)))
+}
+
+/// `PATCH /fhir/Type/id` with a JSON Patch (`application/json-patch+json`).
+pub async fn patch(
+    State(st): State<AppState>,
+    Extension(session): Extension<Session>,
+    Extension(request): Extension<RequestAudit>,
+    Path((rtype, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let ctx = ctx(&headers, q)?;
+    check_type(&rtype)?;
+    let is_patch = headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().starts_with("application/json-patch+json"));
+    if !is_patch {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            IssueCode::NotSupported,
+            "PATCH takes a JSON Patch: send it with Content-Type: application/json-patch+json",
+        ));
+    }
+    let body = parse_json(&read_body(&st, &headers, body, st.body_limit).await?)?;
+    let if_match = headers
+        .get("if-match")
+        .and_then(|v| v.to_str().ok())
+        .map(parse_etag);
+    let (written, note) = gated_write(&st, session, request, move |gate, st| {
+        st.store.write_with(|tx| {
+            let written = interact::patch(gate, tx, &rtype, &id, body, if_match.as_deref())?;
+            gate.record_write(tx, StatusCode::OK.as_u16())?;
+            Ok(written)
+        })
+    })
+    .await?;
+    Ok(note.attach(written_response(&ctx, written, StatusCode::OK)))
 }
 
 pub async fn delete(
@@ -333,6 +437,94 @@ pub async fn delete(
     let mut response = json_response(StatusCode::NO_CONTENT, headers, String::new());
     response.headers_mut().remove(CONTENT_TYPE);
     Ok(note.attach(response))
+}
+
+/// `PUT /fhir/Type?condition`: replaces the one resource the condition matches, or creates
+/// it.
+pub async fn conditional_update(
+    State(st): State<AppState>,
+    Extension(session): Extension<Session>,
+    Extension(request): Extension<RequestAudit>,
+    Path(rtype): Path<String>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let ctx = ctx(&headers, q)?;
+    check_type(&rtype)?;
+    check_body_type(&headers, &[])?;
+    let resource = parse_json(&read_body(&st, &headers, body, st.body_limit).await?)?;
+    let if_match = headers
+        .get("if-match")
+        .and_then(|v| v.to_str().ok())
+        .map(parse_etag);
+    let condition = ctx.params.clone();
+    let (written, note) = gated_write(&st, session, request, move |gate, st| {
+        st.store.write_with(|tx| {
+            let written = interact::update_matching(
+                gate,
+                tx,
+                &rtype,
+                &condition,
+                resource,
+                if_match.as_deref(),
+            )?;
+            let status = if written.created {
+                StatusCode::CREATED
+            } else {
+                StatusCode::OK
+            };
+            gate.record_write(tx, status.as_u16())?;
+            Ok(written)
+        })
+    })
+    .await?;
+    let status = if written.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok(note.attach(written_response(&ctx, written, status)))
+}
+
+/// `DELETE /fhir/Type?condition`: deletes every resource the condition matches (at most
+/// `interact::MAX_CONDITIONAL_DELETE`; more, and none is deleted).
+pub async fn conditional_delete(
+    State(st): State<AppState>,
+    Extension(session): Extension<Session>,
+    Extension(request): Extension<RequestAudit>,
+    Path(rtype): Path<String>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
+    let ctx = ctx(&headers, q)?;
+    check_type(&rtype)?;
+    let condition = ctx.params.clone();
+    let (deleted, note) = gated_write(&st, session, request, move |gate, st| {
+        st.store.write_with(|tx| {
+            let deleted = interact::delete_matching(gate, tx, &rtype, &condition)?;
+            gate.record_write(tx, StatusCode::OK.as_u16())?;
+            Ok(deleted)
+        })
+    })
+    .await?;
+    let message = match deleted.len() {
+        0 => "nothing matched the condition; nothing was deleted".to_string(),
+        n => format!(
+            "deleted {n}: {}",
+            deleted
+                .iter()
+                .map(|w| format!("{}/{}", w.rtype, w.id))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    let outcome = operation_outcome("information", IssueCode::Informational, &message);
+    Ok(note.attach(json_response(
+        StatusCode::OK,
+        HeaderMap::new(),
+        outcome.to_string(),
+    )))
 }
 
 pub async fn search_get(
@@ -384,10 +576,16 @@ async fn search(
     }
     let params = ctx.params.clone();
     let strict = ctx.strict;
-    let ((query, found), note) = gated(&st, session, move |gate, st| {
+    let subset = Subset::from_params(&params).map_err(ApiError::bad_request)?;
+    let ((query, mut found), note) = gated(&st, session, move |gate, st| {
         interact::search(gate, &mut st.store.reader()?, &rtype, &params, strict)
     })
     .await?;
+    if !subset.is_full() {
+        for row in &mut found.matches {
+            row.json = subset.apply_json(&row.rtype, std::mem::take(&mut row.json));
+        }
+    }
     let bundle = bundle::search_result(&ctx.base, &query, found);
     Ok(note.attach(json_response(
         StatusCode::OK,
@@ -413,6 +611,7 @@ pub async fn bundle_post(
     body: Body,
 ) -> Result<Response, ApiError> {
     let ctx = ctx(&headers, q)?;
+    check_body_type(&headers, &[])?;
     let bundle = parse_json(&read_body(&st, &headers, body, st.body_limit).await?)?;
     let base = ctx.base.clone();
     let (response, note) = gated_write(&st, session, request, move |gate, st| {

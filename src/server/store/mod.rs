@@ -73,13 +73,42 @@ struct Listing {
 const LISTINGS_KEPT: usize = 16;
 
 /// The database ids of the search parameters, keyed by the registry entry's address (the
-/// registry tables are `static`, so each entry has exactly one).
-pub(crate) struct ParamIds(HashMap<usize, i64>);
+/// registry is built once and never freed, so each entry has exactly one). An alias has the
+/// ids of the parameters whose rows answer it.
+pub(crate) struct ParamIds(HashMap<usize, Vec<i64>>);
 
 impl ParamIds {
+    /// The id of a parameter with rows of its own (what index rows are written under).
     pub(crate) fn get(&self, param: &'static Param) -> i64 {
         // Every registry entry is given an id when the store opens.
-        self.0[&(param as *const Param as usize)]
+        self.0[&(param as *const Param as usize)][0]
+    }
+
+    /// The ids whose rows answer `param`.
+    pub(crate) fn of(&self, param: &'static Param) -> Pids {
+        Pids(self.0[&(param as *const Param as usize)].clone())
+    }
+}
+
+/// The parameter ids whose index rows answer one search parameter (one, or an alias's
+/// several).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Pids(Vec<i64>);
+
+impl Pids {
+    /// An SQL test of the column `col` (`x.pid = 5`, `pid IN (5,7)`); the ids are the
+    /// store's own integers, never text from a request.
+    pub(crate) fn test(&self, col: &str) -> String {
+        match self.0.as_slice() {
+            [one] => format!("{col} = {one}"),
+            many => format!(
+                "{col} IN ({})",
+                many.iter()
+                    .map(i64::to_string)
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ),
+        }
     }
 }
 

@@ -62,6 +62,23 @@ CREATE TABLE IF NOT EXISTS idx_ref (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS idx_ref_rid ON idx_ref (rid, pid);
 
+-- Numbers and quantities: the range a value covers (a Range's low to high) and its unit.
+CREATE TABLE IF NOT EXISTS idx_quantity (
+    pid INTEGER NOT NULL, lo REAL NOT NULL, hi REAL NOT NULL, system TEXT NOT NULL,
+    code TEXT NOT NULL, rid INTEGER NOT NULL,
+    PRIMARY KEY (pid, lo, hi, system, code, rid)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS idx_quantity_rid ON idx_quantity (rid, pid);
+
+-- Composites of two parts (an Observation's code with its value): the first a token, the
+-- second a token or string (code2, system2) or a range (lo2..hi2) with a quantity's unit.
+CREATE TABLE IF NOT EXISTS idx_composite (
+    pid INTEGER NOT NULL, code1 TEXT NOT NULL, system1 TEXT NOT NULL, code2 TEXT NOT NULL,
+    system2 TEXT NOT NULL, lo2 REAL NOT NULL, hi2 REAL NOT NULL, rid INTEGER NOT NULL,
+    PRIMARY KEY (pid, code1, system1, code2, system2, lo2, hi2, rid)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS idx_composite_rid ON idx_composite (rid, pid);
+
 -- Patient compartments: which resources belong to which patient's chart.
 CREATE TABLE IF NOT EXISTS compartment (
     patient_id TEXT NOT NULL, rid INTEGER NOT NULL,

@@ -113,12 +113,12 @@ pub(super) fn init_schema(conn: &mut Connection) -> Result<()> {
 
 /// Gives every registry parameter a database id and, when the registry has changed since the
 /// database was last indexed, rebuilds the indexes so searches see every resource.
-pub(super) fn load_param_ids(conn: &mut Connection) -> Result<HashMap<usize, i64>> {
+pub(super) fn load_param_ids(conn: &mut Connection) -> Result<HashMap<usize, Vec<i64>>> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut ids = HashMap::new();
     let mut signature = format!("v{INDEX_VERSION};");
     for rtype in RESOURCE_TYPES {
-        for param in params(rtype).iter().filter(|p| p.alias_of.is_none()) {
+        for param in params(rtype).iter().filter(|p| !p.is_alias()) {
             tx.execute(
                 "INSERT OR IGNORE INTO search_param (type, name) VALUES (?1, ?2)",
                 (rtype, param.name),
@@ -128,21 +128,19 @@ pub(super) fn load_param_ids(conn: &mut Connection) -> Result<HashMap<usize, i64
                 (rtype, param.name),
                 |r| r.get(0),
             )?;
-            ids.insert(param as *const Param as usize, pid);
+            ids.insert(param as *const Param as usize, vec![pid]);
             signature.push_str(&format!(
-                "{rtype}.{}:{:?}{:?};",
-                param.name, param.kind, param.paths
+                "{rtype}.{}:{:?}:{};",
+                param.name, param.kind, param.expression
             ));
         }
-        // An alias shares the id (and so the rows) of the parameter it stands for.
-        for param in params(rtype) {
-            if let Some(base) = param
-                .alias_of
-                .and_then(|of| crate::fhir::params::find(rtype, of))
-            {
-                let pid = ids[&(base as *const Param as usize)];
-                ids.insert(param as *const Param as usize, pid);
-            }
+        // An alias has the ids (and so the rows) of the parameters it stands for.
+        for param in params(rtype).iter().filter(|p| p.is_alias()) {
+            let of: Vec<i64> = crate::fhir::params::row_sources(rtype, param)
+                .into_iter()
+                .flat_map(|base| ids[&(base as *const Param as usize)].clone())
+                .collect();
+            ids.insert(param as *const Param as usize, of);
         }
     }
     let stored: Option<String> = tx

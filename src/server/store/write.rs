@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 
 use super::{ParamIds, Result, StoreError};
 use crate::fhir::date::{instant, now_ms};
-use crate::fhir::extract::{IndexValue, extract};
+use crate::fhir::extract::{IndexValue, Num, extract};
 use crate::fhir::{is_supported, valid_id, with_meta};
 
 /// A write inside an open transaction (the caller begins it, and commits or rolls it back).
@@ -30,11 +30,17 @@ struct PendingIndex {
     dates: Vec<(i64, i64, i64, i64)>,
     /// (pid, target_id, target_type, rid)
     refs: Vec<(i64, String, String, i64)>,
+    /// (pid, lo, hi, system, code, rid)
+    quantities: Vec<(i64, Num, Num, String, String, i64)>,
+    /// (pid, code1, system1, code2, system2, lo2, hi2, rid)
+    composites: Vec<Composite>,
     /// (patient_id, rid)
     compartments: Vec<(String, i64)>,
     /// (patient_id, rid) of restricted Patients
     restricted: Vec<(String, i64)>,
 }
+
+type Composite = (i64, String, String, String, String, Num, Num, i64);
 
 /// What a write did.
 #[derive(Debug, Clone)]
@@ -84,6 +90,10 @@ impl<'a> Tx<'a> {
         p.dates.dedup();
         p.refs.sort_unstable();
         p.refs.dedup();
+        p.quantities.sort_unstable();
+        p.quantities.dedup();
+        p.composites.sort_unstable();
+        p.composites.dedup();
         p.compartments.sort_unstable();
         p.compartments.dedup();
         let mut stmt = self.tx.prepare_cached(
@@ -109,6 +119,22 @@ impl<'a> Tx<'a> {
         )?;
         for row in p.refs.drain(..) {
             stmt.execute(params![row.0, row.1, row.2, row.3])?;
+        }
+        let mut stmt = self.tx.prepare_cached(
+            "INSERT OR IGNORE INTO idx_quantity (pid, lo, hi, system, code, rid)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?;
+        for row in p.quantities.drain(..) {
+            stmt.execute(params![row.0, row.1.0, row.2.0, row.3, row.4, row.5])?;
+        }
+        let mut stmt = self.tx.prepare_cached(
+            "INSERT OR IGNORE INTO idx_composite (pid, code1, system1, code2, system2, lo2, hi2, rid)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )?;
+        for row in p.composites.drain(..) {
+            stmt.execute(params![
+                row.0, row.1, row.2, row.3, row.4, row.5.0, row.6.0, row.7
+            ])?;
         }
         let mut stmt = self.tx.prepare_cached(
             "INSERT OR IGNORE INTO compartment (patient_id, rid) VALUES (?1, ?2)",
@@ -306,6 +332,22 @@ impl<'a> Tx<'a> {
                 IndexValue::Token { system, code } => p.tokens.push((pid, code, system, rid)),
                 IndexValue::Date { lo, hi } => p.dates.push((pid, lo, hi, rid)),
                 IndexValue::Reference { rtype, id } => p.refs.push((pid, id, rtype, rid)),
+                IndexValue::Quantity {
+                    lo,
+                    hi,
+                    system,
+                    code,
+                } => p.quantities.push((pid, lo, hi, system, code, rid)),
+                IndexValue::Composite {
+                    code1,
+                    system1,
+                    code2,
+                    system2,
+                    lo2,
+                    hi2,
+                } => p
+                    .composites
+                    .push((pid, code1, system1, code2, system2, lo2, hi2, rid)),
             }
         }
         p.compartments.extend(
@@ -329,6 +371,8 @@ impl<'a> Tx<'a> {
             "DELETE FROM idx_token WHERE rid = ?1",
             "DELETE FROM idx_date WHERE rid = ?1",
             "DELETE FROM idx_ref WHERE rid = ?1",
+            "DELETE FROM idx_quantity WHERE rid = ?1",
+            "DELETE FROM idx_composite WHERE rid = ?1",
             "DELETE FROM compartment WHERE rid = ?1",
             "DELETE FROM restricted_patient WHERE rid = ?1",
         ] {
@@ -341,7 +385,8 @@ impl<'a> Tx<'a> {
     pub(crate) fn reindex_all(&mut self) -> Result<()> {
         self.tx.execute_batch(
             "DELETE FROM idx_string; DELETE FROM idx_token; DELETE FROM idx_date;
-             DELETE FROM idx_ref; DELETE FROM compartment; DELETE FROM restricted_patient;",
+             DELETE FROM idx_ref; DELETE FROM idx_quantity; DELETE FROM idx_composite;
+             DELETE FROM compartment; DELETE FROM restricted_patient;",
         )?;
         let rows: Vec<(i64, String, String, String)> = {
             let mut stmt = self.tx.prepare(

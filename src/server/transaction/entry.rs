@@ -93,8 +93,8 @@ pub(super) fn parse_entry(index: usize, entry: Value, base: &str) -> Result<Op, 
     };
     match op.method {
         Method::Post | Method::Put if op.resource.is_none() => Err(fail("has no resource")),
-        Method::Put if op.id.is_none() => Err(fail(
-            "PUT needs Type/id (conditional update is not supported)",
+        Method::Put if op.id.is_none() && op.query.is_none() => Err(fail(
+            "PUT needs Type/id, or Type?search for a conditional update",
         )),
         Method::Post if op.id.is_some() => {
             Err(fail("POST goes to the type, e.g. 'Patient', not to an id"))

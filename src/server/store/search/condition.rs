@@ -6,12 +6,13 @@ use super::*;
 pub(super) fn add_param(
     q: &mut Query,
     param: &'static Param,
-    pid: i64,
+    pids: Pids,
     modifier: Option<&str>,
     value: &str,
 ) -> Result<()> {
     let name = param.name;
     let tbl = table(param.kind);
+    let pid_test = pids.test("pid");
     let mut args = Vec::new();
     if modifier == Some("missing") {
         let op = match value {
@@ -23,7 +24,7 @@ pub(super) fn add_param(
                 )));
             }
         };
-        let sql = format!("{op} (SELECT 1 FROM {tbl} WHERE rid = r.rid AND pid = {pid})");
+        let sql = format!("{op} (SELECT 1 FROM {tbl} WHERE rid = r.rid AND {pid_test})");
         q.conds.push(Cond {
             reads_resource: false,
             sql,
@@ -54,12 +55,8 @@ pub(super) fn add_param(
                         args.push(Sql::Text(v));
                     }
                     Some("contains") => {
-                        let escaped = norm
-                            .replace('\\', "\\\\")
-                            .replace('%', "\\%")
-                            .replace('_', "\\_");
                         ors.push("value LIKE ? ESCAPE '\\'".to_string());
-                        args.push(Sql::Text(format!("%{escaped}%")));
+                        args.push(Sql::Text(format!("%{}%", like_escape(&norm))));
                     }
                     Some(m) => return Err(bad_modifier(name, m)),
                 }
@@ -72,20 +69,30 @@ pub(super) fn add_param(
                 Some(m) => return Err(bad_modifier(name, m)),
             }
             for v in values {
-                match v.split_once('|') {
+                ors.push(token_condition(&v, "code", "system", &mut args));
+            }
+        }
+        Kind::Uri => {
+            for v in values {
+                match modifier {
                     None => {
                         ors.push("code = ?".to_string());
                         args.push(Sql::Text(v));
                     }
-                    Some((system, "")) => {
-                        ors.push("system = ?".to_string());
-                        args.push(Sql::Text(system.to_string()));
+                    // The stored uri starts with the one searched.
+                    Some("below") => {
+                        ors.push("(code >= ? AND code < ?)".to_string());
+                        args.push(Sql::Text(v.clone()));
+                        args.push(Sql::Text(format!("{v}\u{10FFFF}")));
                     }
-                    Some((system, code)) => {
-                        ors.push("(code = ? AND system = ?)".to_string());
-                        args.push(Sql::Text(code.to_string()));
-                        args.push(Sql::Text(system.to_string()));
+                    // The searched uri starts with the one stored.
+                    Some("above") => {
+                        drivable = false;
+                        ors.push("(? >= code AND substr(?, 1, length(code)) = code)".to_string());
+                        args.push(Sql::Text(v.clone()));
+                        args.push(Sql::Text(v));
                     }
+                    Some(m) => return Err(bad_modifier(name, m)),
                 }
             }
         }
@@ -96,6 +103,21 @@ pub(super) fn add_param(
             drivable = values.iter().all(|v| bounds_start(v));
             for v in values {
                 ors.push(date_condition(&v, "lo", "hi", &mut args, name)?);
+            }
+        }
+        Kind::Number | Kind::Quantity => {
+            if let Some(m) = modifier {
+                return Err(bad_modifier(name, m));
+            }
+            drivable = values.iter().all(|v| bounds_start(v));
+            for v in values {
+                ors.push(quantity_condition(
+                    &v,
+                    param.kind == Kind::Quantity,
+                    ["lo", "hi", "system", "code"],
+                    &mut args,
+                    name,
+                )?);
             }
         }
         Kind::Reference => {
@@ -111,7 +133,15 @@ pub(super) fn add_param(
                 };
                 let rtype = rtype
                     .or(type_modifier.map(str::to_string))
+                    .or(param.alias_target.map(str::to_string))
                     .or_else(|| (param.targets.len() == 1).then(|| param.targets[0].to_string()));
+                if let (Some(t), Some(only)) = (&rtype, param.alias_target) {
+                    if t != only {
+                        // `patient=Group/1`: no Group is a patient.
+                        ors.push("0".to_string());
+                        continue;
+                    }
+                }
                 args.push(Sql::Text(id));
                 match rtype {
                     Some(t) => {
@@ -122,24 +152,61 @@ pub(super) fn add_param(
                 }
             }
         }
+        Kind::Composite => {
+            if let Some(m) = modifier {
+                return Err(bad_modifier(name, m));
+            }
+            let [_, second] = param.components.as_slice() else {
+                return Err(StoreError::invalid(format!(
+                    "{name} is a composite this server does not index"
+                )));
+            };
+            for v in values {
+                let Some((a, b)) = v.split_once('$') else {
+                    return Err(StoreError::invalid(format!(
+                        "'{v}' is not a value for the composite {name}: give both parts, as code$value"
+                    )));
+                };
+                let first = token_condition(a, "code1", "system1", &mut args);
+                let second = match second.kind {
+                    Kind::Token => token_condition(b, "code2", "system2", &mut args),
+                    Kind::String => {
+                        let norm = normalize(b);
+                        args.push(Sql::Text(norm.clone()));
+                        args.push(Sql::Text(format!("{norm}\u{10FFFF}")));
+                        "(code2 >= ? AND code2 < ?)".to_string()
+                    }
+                    Kind::Date => date_condition(b, "lo2", "hi2", &mut args, name)?,
+                    kind => quantity_condition(
+                        b,
+                        kind == Kind::Quantity,
+                        ["lo2", "hi2", "system2", "code2"],
+                        &mut args,
+                        name,
+                    )?,
+                };
+                ors.push(format!("({first} AND {second})"));
+            }
+        }
     }
     let clause = ors.join(" OR ");
     // Tested per candidate through the table's index by rid: a broad condition such as
     // gender=female costs a lookup per candidate, not a list of half the population.
     let op = if negate { "NOT EXISTS" } else { "EXISTS" };
-    let sql =
-        format!("{op} (SELECT 1 FROM {tbl} WHERE rid = r.rid AND pid = {pid} AND ({clause}))");
+    let sql = format!("{op} (SELECT 1 FROM {tbl} WHERE rid = r.rid AND {pid_test} AND ({clause}))");
     let driver = (drivable && !negate).then(|| {
         let (key, rank) = match param.kind {
             Kind::Token if name == "identifier" => (&["code", "system", "rid"][..], 0),
             Kind::Reference => (&["target_id", "target_type", "rid"][..], 1),
+            Kind::Composite => (&["code1", "system1", "code2", "rid"][..], 1),
             Kind::String => (&["value", "rid", "raw"][..], 2),
-            Kind::Token => (&["code", "system", "rid"][..], 3),
+            Kind::Token | Kind::Uri => (&["code", "system", "rid"][..], 3),
             Kind::Date => (&["lo", "hi", "rid"][..], 4),
+            Kind::Number | Kind::Quantity => (&["lo", "hi", "rid"][..], 4),
         };
         Driver {
             table: tbl,
-            pid,
+            pids,
             clause: clause.clone(),
             key,
             rank,
@@ -152,6 +219,107 @@ pub(super) fn add_param(
         driver,
     });
     Ok(())
+}
+
+fn like_escape(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+/// `code`, `system|code`, `system|` or `|code` over the columns `code` and `system`.
+fn token_condition(v: &str, code: &str, system: &str, args: &mut Vec<Sql>) -> String {
+    match v.split_once('|') {
+        None => {
+            args.push(Sql::Text(v.to_string()));
+            format!("{code} = ?")
+        }
+        Some((sys, "")) => {
+            args.push(Sql::Text(sys.to_string()));
+            format!("{system} = ?")
+        }
+        Some((sys, c)) => {
+            args.push(Sql::Text(c.to_string()));
+            args.push(Sql::Text(sys.to_string()));
+            format!("({code} = ? AND {system} = ?)")
+        }
+    }
+}
+
+const PREFIXES: &[&str] = &["eq", "ne", "gt", "lt", "ge", "le", "sa", "eb", "ap"];
+
+fn split_prefix(value: &str) -> (&str, &str) {
+    match value.get(..2) {
+        Some(p) if PREFIXES.contains(&p) => (p, &value[2..]),
+        _ => ("eq", value),
+    }
+}
+
+/// A number or quantity comparison (`5.4`, `gt100`, `le5.4|http://unitsofmeasure.org|mmol/L`,
+/// `5||mg`) against a stored range `lo`..`hi` with its unit. A number matches within its
+/// precision, as FHIR asks: `100` is 99.5 to 100.5, `100.0` is 99.95 to 100.05.
+fn quantity_condition(
+    value: &str,
+    with_unit: bool,
+    [lo, hi, system_col, code_col]: [&str; 4],
+    args: &mut Vec<Sql>,
+    name: &str,
+) -> Result<String> {
+    let (prefix, rest) = split_prefix(value);
+    let mut parts = rest.splitn(3, '|');
+    let number = parts.next().unwrap_or_default();
+    let (system, code) = (parts.next(), parts.next());
+    if !with_unit && (system.is_some() || code.is_some()) {
+        return Err(StoreError::invalid(format!(
+            "'{value}' is not a number for {name}"
+        )));
+    }
+    let v: f64 = number
+        .parse()
+        .ok()
+        .filter(|v: &f64| v.is_finite())
+        .ok_or_else(|| {
+            StoreError::invalid(format!(
+                "'{value}' is not a valid {} for {name}: use a number, optionally after a \
+                 prefix such as gt or le{}",
+                if with_unit { "quantity" } else { "number" },
+                if with_unit { ", then |system|unit" } else { "" }
+            ))
+        })?;
+    let decimals = number
+        .split_once('.')
+        .map_or(0, |(_, d)| d.trim_start_matches(['e', 'E']).len()) as i32;
+    let half = 0.5 * 10f64.powi(-decimals);
+    let (p_lo, p_hi) = (v - half, v + half);
+    let (sql, binds): (String, Vec<f64>) = match prefix {
+        "eq" => (format!("({lo} >= ? AND {hi} < ?)"), vec![p_lo, p_hi]),
+        "ne" => (format!("NOT ({lo} >= ? AND {hi} < ?)"), vec![p_lo, p_hi]),
+        "gt" => (format!("{hi} > ?"), vec![v]),
+        "lt" => (format!("{lo} < ?"), vec![v]),
+        "ge" => (format!("{hi} >= ?"), vec![v]),
+        "le" => (format!("{lo} <= ?"), vec![v]),
+        "sa" => (format!("{lo} > ?"), vec![v]),
+        "eb" => (format!("{hi} < ?"), vec![v]),
+        _ => {
+            // `ap`: within 10% either side.
+            let slack = (v.abs() / 10.0).max(half);
+            (
+                format!("({hi} >= ? AND {lo} <= ?)"),
+                vec![v - slack, v + slack],
+            )
+        }
+    };
+    args.extend(binds.into_iter().map(Sql::Real));
+    let mut sql = sql;
+    if let Some(system) = system.filter(|s| !s.is_empty()) {
+        sql.push_str(&format!(" AND {system_col} = ?"));
+        args.push(Sql::Text(system.to_string()));
+    }
+    if let Some(code) = code.filter(|c| !c.is_empty()) {
+        sql.push_str(&format!(" AND {code_col} = ?"));
+        args.push(Sql::Text(code.to_string()));
+    }
+    Ok(format!("({sql})"))
 }
 
 fn bad_modifier(name: &str, modifier: &str) -> StoreError {
@@ -168,11 +336,7 @@ pub(super) fn date_condition(
     args: &mut Vec<Sql>,
     name: &str,
 ) -> Result<String> {
-    const PREFIXES: &[&str] = &["eq", "ne", "gt", "lt", "ge", "le", "sa", "eb", "ap"];
-    let (prefix, rest) = match value.get(..2) {
-        Some(p) if PREFIXES.contains(&p) => (p, &value[2..]),
-        _ => ("eq", value),
-    };
+    let (prefix, rest) = split_prefix(value);
     let DateRange { lo: p_lo, hi: p_hi } = parse_range(rest).ok_or_else(|| {
         StoreError::invalid(format!(
             "'{value}' is not a valid date for {name}: use YYYY, YYYY-MM, YYYY-MM-DD or a full \

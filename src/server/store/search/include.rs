@@ -23,21 +23,27 @@ pub(super) fn includes(
         .collect::<Vec<_>>()
         .join(",");
     let mut targets: Vec<(String, String)> = Vec::new();
-    for pid in &q.includes {
+    for (pids, only) in &q.includes {
+        let only = only.map_or(String::new(), |t| format!(" AND target_type = '{t}'"));
         let sql = format!(
-            "SELECT DISTINCT target_type, target_id FROM idx_ref WHERE pid = {pid} AND rid IN ({rid_list})"
+            "SELECT DISTINCT target_type, target_id FROM idx_ref WHERE {}{only} AND rid IN ({rid_list})",
+            pids.test("pid")
         );
         let mut stmt = conn.prepare(&sql)?;
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
         targets.extend(rows.collect::<rusqlite::Result<Vec<_>>>()?);
     }
-    for (pid, source) in &q.revincludes {
+    for (pids, only, source) in &q.revincludes {
+        if only.is_some_and(|t| t != q.rtype) {
+            continue;
+        }
         let ids: Vec<Sql> = matches.iter().map(|r| Sql::Text(r.id.clone())).collect();
         let marks = vec!["?"; ids.len()].join(",");
         let sql = format!(
             "SELECT DISTINCT r.type, r.id FROM idx_ref x JOIN resource r ON r.rid = x.rid
-             WHERE x.pid = {pid} AND x.target_type = '{}' AND x.target_id IN ({marks})
+             WHERE {} AND x.target_type = '{}' AND x.target_id IN ({marks})
                AND r.type = '{source}' AND r.deleted = 0 LIMIT {MAX_INCLUDED}",
+            pids.test("x.pid"),
             q.rtype
         );
         let mut stmt = conn.prepare(&sql)?;

@@ -6,7 +6,7 @@ use rusqlite::Connection;
 use rusqlite::types::Value as Sql;
 
 use super::read::{fetch, read_current};
-use super::{ParamIds, Reader, Result, Row, StoreError, Tx};
+use super::{ParamIds, Pids, Reader, Result, Row, StoreError, Tx};
 use crate::fhir::date::{DateRange, now_ms, parse_range};
 use crate::fhir::extract::normalize;
 use crate::fhir::params::{Kind, Param, find};
@@ -103,7 +103,7 @@ pub(super) struct Cond {
 #[derive(Debug)]
 pub(super) struct Driver {
     pub(super) table: &'static str,
-    pub(super) pid: i64,
+    pub(super) pids: Pids,
     /// The OR of the values, over the index's columns.
     pub(super) clause: String,
     /// The index key after `pid`, for ORDER BY.
@@ -123,8 +123,10 @@ pub struct Query {
     pub offset: i64,
     pub total: Total,
     pub summary_count: bool,
-    pub(super) includes: Vec<i64>,
-    pub(super) revincludes: Vec<(i64, String)>,
+    /// `_include`s: the parameter's ids, and the one target type an alias keeps.
+    pub(super) includes: Vec<(Pids, Option<&'static str>)>,
+    /// `_revinclude`s: the parameter's ids, its alias's target type, and the source type.
+    pub(super) revincludes: Vec<(Pids, Option<&'static str>, String)>,
     /// The parameters this search was made of, without paging: what `self` and `next` repeat.
     pub canonical: Vec<(String, String)>,
     /// Parameters that were ignored, and why, for the client's OperationOutcome.
@@ -182,9 +184,20 @@ impl Tx<'_> {
         params: &[(String, String)],
         scope: &Scope,
     ) -> Result<Vec<String>> {
+        self.matching_ids_up_to(rtype, params, scope, 2)
+    }
+
+    /// The ids matching a condition, at most `limit` of them.
+    pub fn matching_ids_up_to(
+        &mut self,
+        rtype: &str,
+        params: &[(String, String)],
+        scope: &Scope,
+        limit: usize,
+    ) -> Result<Vec<String>> {
         self.flush_index()?;
         let mut query = parse(rtype, params, true, scope, self.pids())?;
-        query.count = 2;
+        query.count = limit as i64;
         query.offset = 0;
         query.total = Total::None;
         query.order.clear();
@@ -228,9 +241,11 @@ pub(super) fn split_values(value: &str) -> Vec<String> {
 pub(super) fn table(kind: Kind) -> &'static str {
     match kind {
         Kind::String => "idx_string",
-        Kind::Token => "idx_token",
+        Kind::Token | Kind::Uri => "idx_token",
         Kind::Date => "idx_date",
         Kind::Reference => "idx_ref",
+        Kind::Number | Kind::Quantity => "idx_quantity",
+        Kind::Composite => "idx_composite",
     }
 }
 

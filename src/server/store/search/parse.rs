@@ -67,12 +67,13 @@ pub(crate) fn parse(
             }
             "_summary" => match value.as_str() {
                 "count" => q.summary_count = true,
-                "false" => {}
-                _ => unsupported(
-                    &mut q,
-                    strict,
-                    format!("_summary={value} is not supported; full resources are returned"),
-                )?,
+                // Which elements come back is the handler's (`fhir::subset`).
+                "true" | "text" | "data" | "false" => {}
+                _ => {
+                    return Err(StoreError::invalid(format!(
+                        "_summary must be true, text, data, count or false, not '{value}'"
+                    )));
+                }
             },
             "_include" | "_revinclude"
                 if q.canonical[..q.canonical.len() - 1].contains(&(key.clone(), value.clone())) =>
@@ -85,12 +86,13 @@ pub(crate) fn parse(
                 format!("{key} is not supported (only one level of _include/_revinclude)"),
             )?,
             "_include" => {
-                let (pid, _) = include_param(value, Some(rtype), pids)?;
-                q.includes.push(pid);
+                let (param, _) = include_param(value, Some(rtype))?;
+                q.includes.push((pids.of(param), param.alias_target));
             }
             "_revinclude" => {
-                let (pid, source) = include_param(value, None, pids)?;
-                q.revincludes.push((pid, source));
+                let (param, source) = include_param(value, None)?;
+                q.revincludes
+                    .push((pids.of(param), param.alias_target, source));
             }
             "_format" | "_pretty" => {}
             "_id" => {
@@ -124,7 +126,7 @@ pub(crate) fn parse(
                 });
             }
             _ => match find(rtype, name) {
-                Some(param) => add_param(&mut q, param, pids.get(param), modifier, value)?,
+                Some(param) => add_param(&mut q, param, pids.of(param), modifier, value)?,
                 None => unsupported(
                     &mut q,
                     strict,
@@ -255,12 +257,13 @@ fn sort_expr(rtype: &str, key: &str, pids: &ParamIds) -> Result<String> {
                     "cannot sort by '{name}': it is not a search parameter of {rtype}"
                 ))
             })?;
-            let pid = pids.get(param);
+            let pid = pids.of(param).test("pid");
             let (col_asc, col_desc) = match param.kind {
                 Kind::String => ("value", "value"),
-                Kind::Token => ("code", "code"),
-                Kind::Date => ("lo", "hi"),
+                Kind::Token | Kind::Uri => ("code", "code"),
+                Kind::Date | Kind::Number | Kind::Quantity => ("lo", "hi"),
                 Kind::Reference => ("target_id", "target_id"),
+                Kind::Composite => ("code1", "code1"),
             };
             let agg = if desc {
                 format!("MAX({col_desc})")
@@ -268,7 +271,7 @@ fn sort_expr(rtype: &str, key: &str, pids: &ParamIds) -> Result<String> {
                 format!("MIN({col_asc})")
             };
             format!(
-                "(SELECT {agg} FROM {} WHERE rid = r.rid AND pid = {pid})",
+                "(SELECT {agg} FROM {} WHERE rid = r.rid AND {pid})",
                 table(param.kind)
             )
         }
@@ -278,7 +281,7 @@ fn sort_expr(rtype: &str, key: &str, pids: &ParamIds) -> Result<String> {
 
 /// `Type:param[:Target]` of an `_include` (whose Type must be the searched type) or a
 /// `_revinclude`; returns the parameter id and the source type.
-fn include_param(value: &str, searched: Option<&str>, pids: &ParamIds) -> Result<(i64, String)> {
+fn include_param(value: &str, searched: Option<&str>) -> Result<(&'static Param, String)> {
     let mut parts = value.split(':');
     let (Some(source), Some(name)) = (parts.next(), parts.next()) else {
         return Err(StoreError::invalid(format!(
@@ -293,7 +296,7 @@ fn include_param(value: &str, searched: Option<&str>, pids: &ParamIds) -> Result
         }
     }
     match find(source, name) {
-        Some(p) if p.kind == Kind::Reference => Ok((pids.get(p), source.to_string())),
+        Some(p) if p.kind == Kind::Reference => Ok((p, source.to_string())),
         _ => Err(StoreError::invalid(format!(
             "'{name}' is not a reference parameter of {source}"
         ))),

@@ -41,8 +41,10 @@ fn choose_driver<'q>(conn: &Connection, q: &'q Query) -> Result<Option<(usize, &
     let mut scored = Vec::with_capacity(candidates.len());
     for (index, d) in candidates {
         let sql = format!(
-            "SELECT COUNT(*) FROM (SELECT 1 FROM {} x WHERE x.pid = {} AND ({}) LIMIT {PROBE_LIMIT})",
-            d.table, d.pid, d.clause
+            "SELECT COUNT(*) FROM (SELECT 1 FROM {} x WHERE {} AND ({}) LIMIT {PROBE_LIMIT})",
+            d.table,
+            d.pids.test("x.pid"),
+            d.clause
         );
         let args = rusqlite::params_from_iter(q.conds[index].args.iter());
         let rows: i64 = conn.prepare_cached(&sql)?.query_row(args, |r| r.get(0))?;
@@ -119,9 +121,9 @@ fn stream(conn: &Connection, q: &Query, index: usize, d: &Driver) -> Result<List
     let sql = if reads_resource {
         format!(
             "SELECT x.rid FROM {} x JOIN resource r ON r.rid = x.rid
-             WHERE x.pid = {} AND ({}) AND r.deleted = 0{filter} ORDER BY {}",
+             WHERE {} AND ({}) AND r.deleted = 0{filter} ORDER BY {}",
             d.table,
-            d.pid,
+            d.pids.test("x.pid"),
             d.clause,
             order("x")
         )
@@ -129,9 +131,9 @@ fn stream(conn: &Connection, q: &Query, index: usize, d: &Driver) -> Result<List
         // Index rows exist only for current, undeleted resources, so the index answers alone.
         // It is named `r` so that the other conditions' `r.rid` refer to its rows.
         format!(
-            "SELECT r.rid FROM {} r WHERE r.pid = {} AND ({}){filter} ORDER BY {}",
+            "SELECT r.rid FROM {} r WHERE {} AND ({}){filter} ORDER BY {}",
             d.table,
-            d.pid,
+            d.pids.test("r.pid"),
             d.clause,
             order("r")
         )
@@ -172,8 +174,10 @@ fn sorted(conn: &Connection, q: &Query, driver: Option<(usize, &Driver)>) -> Res
     let (driver_sql, driver_args) = match driver {
         Some((index, d)) => (
             format!(
-                "r.rid IN (SELECT rid FROM {} WHERE pid = {} AND ({})) AND ",
-                d.table, d.pid, d.clause
+                "r.rid IN (SELECT rid FROM {} WHERE {} AND ({})) AND ",
+                d.table,
+                d.pids.test("pid"),
+                d.clause
             ),
             q.conds[index].args.iter().collect(),
         ),
