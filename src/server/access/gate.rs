@@ -318,17 +318,36 @@ impl Gate {
                 }
             }
         }
-        let content = params
-            .iter()
-            .find(|(k, v)| policy::tests_content(rtype, k, v));
-        let Some((key, _)) = content else {
+        // Every type whose content the search tests (through a chain or `_has` too) must be
+        // one the role may read: in full, or as metadata only within charts it holds a grant
+        // on.
+        let mut content: Option<&String> = None;
+        let mut metadata_only = false;
+        for (key, value) in params {
+            for tested in policy::content_tested(rtype, key, value) {
+                content.get_or_insert(key);
+                match policy::read_access(self.role(), &tested) {
+                    Ok(ReadAccess::Full) => {}
+                    Ok(ReadAccess::Metadata) => metadata_only = true,
+                    Err(denied) => {
+                        let mut refused = forbidden(denied);
+                        refused.outcome["issue"][0]["diagnostics"] = Value::String(format!(
+                            "'{key}' tests {tested} records: {}",
+                            refused.diagnostics()
+                        ));
+                        return Err(refused);
+                    }
+                }
+            }
+        }
+        let Some(key) = content else {
             return Ok(Scope::all());
         };
         // A metadata-only role may test content only within charts it holds a grant on.
         let grants = self.grants();
         let named = named_patients(params);
         let within_grants = !named.is_empty() && named.iter().all(|p| grants.contains(p));
-        if access == ReadAccess::Metadata && !within_grants {
+        if (metadata_only || access == ReadAccess::Metadata) && !within_grants {
             return Err(forbidden(policy::Denied {
                 permission: "clinical.search",
                 role: self.role(),

@@ -277,6 +277,70 @@ pub fn include_types(name: &str, value: &str) -> Vec<String> {
 /// it is, whose it is, when it was stored, or how the answer is paged): a role that may not
 /// read the content may not learn it from a match either.
 pub fn tests_content(rtype: &str, key: &str, value: &str) -> bool {
+    !content_tested(rtype, key, value).is_empty()
+}
+
+/// The types whose content a search parameter tests: `rtype` itself for a parameter on its
+/// clinical content, and the types a chain or a `_has` reaches (`Patient?_has:Observation:...`
+/// tests Observations). Each must be readable in full by the role that searches.
+pub fn content_tested(rtype: &str, key: &str, value: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    collect_tested(rtype, key, value, &mut out, 0);
+    out.sort();
+    out.dedup();
+    out
+}
+
+fn collect_tested(rtype: &str, key: &str, value: &str, out: &mut Vec<String>, depth: usize) {
+    if depth > 4 {
+        out.push(rtype.to_string());
+        return;
+    }
+    if let Some(rest) = key.strip_prefix("_has:") {
+        let mut parts = rest.splitn(3, ':');
+        let source = parts.next().unwrap_or_default();
+        let inner = parts.nth(1).unwrap_or_default();
+        // Which source records point here is itself the source's content.
+        out.push(source.to_string());
+        collect_tested(source, inner, value, out, depth + 1);
+        return;
+    }
+    if let Some((head, rest)) = key.split_once('.') {
+        let (name, target) = match head.split_once(':') {
+            Some((n, t)) => (n, Some(t)),
+            None => (head, None),
+        };
+        if class(rtype) == Class::Clinical {
+            out.push(rtype.to_string());
+        }
+        let targets: Vec<String> = match target {
+            Some(t) => vec![t.to_string()],
+            None => crate::fhir::params::find(rtype, name)
+                .map(|p| {
+                    p.alias_target
+                        .map(|t| vec![t.to_string()])
+                        .unwrap_or_else(|| p.targets.iter().map(|t| t.to_string()).collect())
+                })
+                .unwrap_or_default(),
+        };
+        if targets.is_empty() {
+            // Unknown targets: the closed side.
+            out.push(rtype.to_string());
+        }
+        for t in targets {
+            if class(&t) == Class::Clinical {
+                out.push(t.clone());
+            }
+            collect_tested(&t, rest, value, out, depth + 1);
+        }
+        return;
+    }
+    if plain_tests_content(rtype, key, value) {
+        out.push(rtype.to_string());
+    }
+}
+
+fn plain_tests_content(rtype: &str, key: &str, value: &str) -> bool {
     if class(rtype) != Class::Clinical {
         return false;
     }

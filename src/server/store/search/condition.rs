@@ -3,13 +3,13 @@
 
 use super::*;
 
-pub(super) fn add_param(
-    q: &mut Query,
+/// One search parameter's condition on a candidate `r`.
+pub(super) fn param_cond(
     param: &'static Param,
     pids: Pids,
     modifier: Option<&str>,
     value: &str,
-) -> Result<()> {
+) -> Result<Cond> {
     let name = param.name;
     let tbl = table(param.kind);
     let pid_test = pids.test("pid");
@@ -25,13 +25,12 @@ pub(super) fn add_param(
             }
         };
         let sql = format!("{op} (SELECT 1 FROM {tbl} WHERE rid = r.rid AND {pid_test})");
-        q.conds.push(Cond {
+        return Ok(Cond {
             reads_resource: false,
             sql,
             args,
             driver: None,
         });
-        return Ok(());
     }
     let values = split_values(value);
     if values.is_empty() {
@@ -212,13 +211,12 @@ pub(super) fn add_param(
             rank,
         }
     });
-    q.conds.push(Cond {
+    Ok(Cond {
         reads_resource: false,
         sql,
         args,
         driver,
-    });
-    Ok(())
+    })
 }
 
 fn like_escape(s: &str) -> String {

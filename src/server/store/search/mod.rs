@@ -12,6 +12,7 @@ use crate::fhir::extract::normalize;
 use crate::fhir::params::{Kind, Param, find};
 use crate::fhir::{is_supported, parse_reference};
 
+mod chain;
 mod condition;
 mod include;
 mod parse;
@@ -19,6 +20,8 @@ mod plan;
 
 pub(crate) use parse::parse;
 pub(crate) use plan::run;
+
+pub use chain::MAX_LINKS;
 
 pub const DEFAULT_COUNT: i64 = 20;
 pub const MAX_COUNT: i64 = 1000;
@@ -112,6 +115,19 @@ pub(super) struct Driver {
     pub(super) rank: u8,
 }
 
+/// One `_include` or `_revinclude`.
+#[derive(Debug)]
+pub(super) struct Include {
+    /// The reference parameter's ids.
+    pub(super) pids: Pids,
+    /// The one target type an alias keeps (`patient`: Patient).
+    pub(super) only: Option<&'static str>,
+    /// The type holding the reference.
+    pub(super) source: String,
+    /// `:iterate`: applied again to what was included, not only to the matches.
+    pub(super) iterate: bool,
+}
+
 /// A parsed search, ready to run.
 #[derive(Debug)]
 pub struct Query {
@@ -123,10 +139,8 @@ pub struct Query {
     pub offset: i64,
     pub total: Total,
     pub summary_count: bool,
-    /// `_include`s: the parameter's ids, and the one target type an alias keeps.
-    pub(super) includes: Vec<(Pids, Option<&'static str>)>,
-    /// `_revinclude`s: the parameter's ids, its alias's target type, and the source type.
-    pub(super) revincludes: Vec<(Pids, Option<&'static str>, String)>,
+    pub(super) includes: Vec<Include>,
+    pub(super) revincludes: Vec<Include>,
     /// The parameters this search was made of, without paging: what `self` and `next` repeat.
     pub canonical: Vec<(String, String)>,
     /// Parameters that were ignored, and why, for the client's OperationOutcome.

@@ -1,7 +1,7 @@
 //! Reading a search's query parameters into a `Query`: each parameter checked against the
 //! server's table and the limits, `_sort`, `_include` and `_revinclude`, paging and `_total`.
 
-use super::condition::{add_param, date_condition};
+use super::chain::{condition, restricted_filter};
 use super::*;
 
 pub(crate) fn parse(
@@ -80,53 +80,35 @@ pub(crate) fn parse(
             {
                 // The same include twice adds nothing but work.
             }
-            "_include" | "_revinclude" if modifier.is_some() => unsupported(
-                &mut q,
-                strict,
-                format!("{key} is not supported (only one level of _include/_revinclude)"),
-            )?,
+            "_include" | "_revinclude"
+                if modifier.is_some_and(|m| m != "iterate" && m != "recurse") =>
+            {
+                return Err(StoreError::invalid(format!(
+                    "{key}: the only modifier of {name} is :iterate"
+                )));
+            }
             "_include" => {
-                let (param, _) = include_param(value, Some(rtype))?;
-                q.includes.push((pids.of(param), param.alias_target));
+                let iterate = modifier.is_some();
+                let (param, source) = include_param(value, (!iterate).then_some(rtype))?;
+                q.includes.push(Include {
+                    pids: pids.of(param),
+                    only: param.alias_target,
+                    source,
+                    iterate,
+                });
             }
             "_revinclude" => {
                 let (param, source) = include_param(value, None)?;
-                q.revincludes
-                    .push((pids.of(param), param.alias_target, source));
+                q.revincludes.push(Include {
+                    pids: pids.of(param),
+                    only: param.alias_target,
+                    source,
+                    iterate: modifier.is_some(),
+                });
             }
             "_format" | "_pretty" => {}
-            "_id" => {
-                let values = split_values(value);
-                let marks = vec!["?"; values.len()].join(",");
-                let args = values.into_iter().map(Sql::Text).collect();
-                q.conds.push(Cond {
-                    reads_resource: true,
-                    sql: format!("r.id IN ({marks})"),
-                    args,
-                    driver: None,
-                });
-            }
-            "_lastUpdated" => {
-                let mut ors = Vec::new();
-                let mut args = Vec::new();
-                for v in split_values(value) {
-                    ors.push(date_condition(
-                        &v,
-                        "r.updated",
-                        "r.updated",
-                        &mut args,
-                        name,
-                    )?);
-                }
-                q.conds.push(Cond {
-                    reads_resource: true,
-                    sql: format!("({})", ors.join(" OR ")),
-                    args,
-                    driver: None,
-                });
-            }
-            _ => match find(rtype, name) {
-                Some(param) => add_param(&mut q, param, pids.of(param), modifier, value)?,
+            _ => match condition(rtype, key, value, pids, scope, 0)? {
+                Some(cond) => q.conds.push(cond),
                 None => unsupported(
                     &mut q,
                     strict,
@@ -137,22 +119,11 @@ pub(crate) fn parse(
             },
         }
     }
-    if let Some(granted) = &scope.hide_restricted_except {
-        let marks = vec!["?"; granted.len()].join(",");
-        let except = if granted.is_empty() {
-            String::new()
-        } else {
-            format!(" AND x.patient_id NOT IN ({marks})")
-        };
-        // The rows of restricted charts, listed once (SQLite builds the set a single time for
-        // an uncorrelated IN), then a lookup per candidate.
+    if let (Some(sql), args) = restricted_filter(scope) {
         q.conds.push(Cond {
             reads_resource: false,
-            sql: format!(
-                "r.rid NOT IN (SELECT c.rid FROM restricted_patient x JOIN compartment c
-                 ON c.patient_id = x.patient_id WHERE 1{except})"
-            ),
-            args: granted.iter().cloned().map(Sql::Text).collect(),
+            sql,
+            args,
             driver: None,
         });
     }

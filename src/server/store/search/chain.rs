@@ -1,0 +1,265 @@
+//! One search condition, whatever its form: a plain parameter (`code=...`), `_id` and
+//! `_lastUpdated`, a chain through a reference (`subject:Patient.name=smith`,
+//! `encounter.patient.identifier=...`) or a reverse chain (`_has:Observation:patient:code=...`),
+//! each link at most `MAX_LINKS` deep. A chain is an index condition on the reference index
+//! (so it can drive the search); the resources at its far end are found through their own
+//! index first. The inner queries leave out restricted charts as the outer one does.
+
+use super::condition::{date_condition, param_cond};
+use super::*;
+
+/// Links in one chained or reverse-chained parameter (`a.b.c` has two).
+pub const MAX_LINKS: usize = 2;
+
+/// The condition for `key=value` on `rtype`; `None` when `key` is not a parameter of
+/// `rtype` (the caller ignores or refuses it).
+pub(super) fn condition(
+    rtype: &str,
+    key: &str,
+    value: &str,
+    pids: &ParamIds,
+    scope: &Scope,
+    depth: usize,
+) -> Result<Option<Cond>> {
+    if let Some(rest) = key.strip_prefix("_has:") {
+        return has(rtype, rest, value, pids, scope, depth).map(Some);
+    }
+    let (head, tail) = match key.split_once('.') {
+        Some((h, t)) => (h, Some(t)),
+        None => (key, None),
+    };
+    let (name, modifier) = match head.split_once(':') {
+        Some((n, m)) => (n, Some(m)),
+        None => (head, None),
+    };
+    if let Some(tail) = tail {
+        return chain(rtype, name, modifier, tail, value, pids, scope, depth).map(Some);
+    }
+    match name {
+        "_id" => {
+            if let Some(m) = modifier {
+                return Err(StoreError::invalid(format!(
+                    "the modifier ':{m}' is not supported for '_id'"
+                )));
+            }
+            let values = split_values(value);
+            let marks = vec!["?"; values.len()].join(",");
+            Ok(Some(Cond {
+                reads_resource: true,
+                sql: format!("r.id IN ({marks})"),
+                args: values.into_iter().map(Sql::Text).collect(),
+                driver: None,
+            }))
+        }
+        "_lastUpdated" => {
+            let mut ors = Vec::new();
+            let mut args = Vec::new();
+            for v in split_values(value) {
+                ors.push(date_condition(
+                    &v,
+                    "r.updated",
+                    "r.updated",
+                    &mut args,
+                    name,
+                )?);
+            }
+            if ors.is_empty() {
+                return Err(StoreError::invalid("_lastUpdated needs a value"));
+            }
+            Ok(Some(Cond {
+                reads_resource: true,
+                sql: format!("({})", ors.join(" OR ")),
+                args,
+                driver: None,
+            }))
+        }
+        _ => match find(rtype, name) {
+            Some(param) => param_cond(param, pids.of(param), modifier, value).map(Some),
+            None => Ok(None),
+        },
+    }
+}
+
+fn too_deep() -> StoreError {
+    StoreError::TooCostly(format!(
+        "a chained or _has parameter may have at most {MAX_LINKS} links"
+    ))
+}
+
+/// `ref[:Type].rest=value`: resources whose `ref` points at one matching `rest=value`.
+#[allow(clippy::too_many_arguments)]
+fn chain(
+    rtype: &str,
+    name: &str,
+    modifier: Option<&str>,
+    rest: &str,
+    value: &str,
+    pids: &ParamIds,
+    scope: &Scope,
+    depth: usize,
+) -> Result<Cond> {
+    if depth >= MAX_LINKS {
+        return Err(too_deep());
+    }
+    let param = find(rtype, name)
+        .filter(|p| p.kind == Kind::Reference)
+        .ok_or_else(|| {
+            StoreError::invalid(format!(
+                "'{name}' is not a reference parameter of {rtype}, so it cannot be chained"
+            ))
+        })?;
+    let targets: Vec<&str> = match (modifier, param.alias_target) {
+        (Some(t), _) => {
+            if !is_supported(t) || (!param.targets.is_empty() && !param.targets.contains(&t)) {
+                return Err(StoreError::invalid(format!(
+                    "{rtype}.{name} does not refer to '{t}'"
+                )));
+            }
+            vec![t]
+        }
+        (None, Some(t)) => vec![t],
+        (None, None) if !param.targets.is_empty() => param.targets.to_vec(),
+        (None, None) => {
+            return Err(StoreError::invalid(format!(
+                "{rtype}.{name} may refer to any type: name one, as {name}:Patient.{rest}"
+            )));
+        }
+    };
+    let mut ors = Vec::new();
+    let mut args = Vec::new();
+    for target in targets {
+        let Some(inner) = condition(target, rest, value, pids, scope, depth + 1)? else {
+            continue;
+        };
+        let (ids, inner_args) = matching(target, &inner, "r.id", scope);
+        ors.push(format!("(target_type = ? AND target_id IN ({ids}))"));
+        args.push(Sql::Text(target.to_string()));
+        args.extend(inner_args);
+    }
+    if ors.is_empty() {
+        let first = rest.split([':', '.']).next().unwrap_or(rest);
+        return Err(StoreError::invalid(format!(
+            "'{first}' is not a search parameter of what {rtype}.{name} refers to"
+        )));
+    }
+    let pids = pids.of(param);
+    let clause = ors.join(" OR ");
+    Ok(Cond {
+        reads_resource: false,
+        sql: format!(
+            "EXISTS (SELECT 1 FROM idx_ref WHERE rid = r.rid AND {} AND ({clause}))",
+            pids.test("pid")
+        ),
+        args,
+        driver: Some(Driver {
+            table: "idx_ref",
+            pids,
+            clause,
+            key: &["target_id", "target_type", "rid"],
+            rank: 1,
+        }),
+    })
+}
+
+/// `Type:ref:rest=value` after `_has:`: resources that a `Type` matching `rest=value` points
+/// at through its `ref`.
+fn has(
+    rtype: &str,
+    spec: &str,
+    value: &str,
+    pids: &ParamIds,
+    scope: &Scope,
+    depth: usize,
+) -> Result<Cond> {
+    if depth >= MAX_LINKS {
+        return Err(too_deep());
+    }
+    let mut parts = spec.splitn(3, ':');
+    let (Some(source), Some(name), Some(rest)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(StoreError::invalid(format!(
+            "'_has:{spec}' is not of the form _has:Type:reference:parameter"
+        )));
+    };
+    if !is_supported(source) {
+        return Err(StoreError::UnknownType(source.to_string()));
+    }
+    let param = find(source, name)
+        .filter(|p| p.kind == Kind::Reference)
+        .ok_or_else(|| {
+            StoreError::invalid(format!("'{name}' is not a reference parameter of {source}"))
+        })?;
+    let refers = param.alias_target.map_or_else(
+        || param.targets.is_empty() || param.targets.contains(&rtype),
+        |t| t == rtype,
+    );
+    if !refers {
+        return Err(StoreError::invalid(format!(
+            "{source}.{name} does not refer to {rtype}"
+        )));
+    }
+    let inner = condition(source, rest, value, pids, scope, depth + 1)?.ok_or_else(|| {
+        let first = rest.split([':', '.']).next().unwrap_or(rest);
+        StoreError::invalid(format!("'{first}' is not a search parameter of {source}"))
+    })?;
+    let (rids, mut inner_args) = matching(source, &inner, "r.rid", scope);
+    let mut args = vec![Sql::Text(rtype.to_string())];
+    args.append(&mut inner_args);
+    Ok(Cond {
+        reads_resource: true,
+        sql: format!(
+            "r.id IN (SELECT x.target_id FROM idx_ref x WHERE {} AND x.target_type = ? AND x.rid IN ({rids}))",
+            pids.of(param).test("x.pid")
+        ),
+        args,
+        driver: None,
+    })
+}
+
+/// A query selecting `column` (`r.id` or `r.rid`) of the resources of `rtype` that meet
+/// `cond`, through its index when it has one, leaving out what `scope` hides.
+fn matching(rtype: &str, cond: &Cond, column: &str, scope: &Scope) -> (String, Vec<Sql>) {
+    let mut args: Vec<Sql> = cond.args.clone();
+    let (hidden, hidden_args) = restricted_filter(scope);
+    args.extend(hidden_args);
+    let hidden = hidden.map(|h| format!(" AND {h}")).unwrap_or_default();
+    let sql = match &cond.driver {
+        // The index rows of current resources only: no need to test `deleted`.
+        Some(d) => format!(
+            "SELECT {column} FROM resource r WHERE r.rid IN (SELECT d.rid FROM {} d WHERE {} AND ({})){hidden}",
+            d.table,
+            d.pids.test("d.pid"),
+            d.clause
+        ),
+        None => {
+            args.insert(0, Sql::Text(rtype.to_string()));
+            format!(
+                "SELECT {column} FROM resource r WHERE r.type = ? AND r.deleted = 0 AND {}{hidden}",
+                cond.sql
+            )
+        }
+    };
+    (sql, args)
+}
+
+/// The test that leaves out resources in restricted charts (those of the listed grants
+/// excepted), as SQL over the candidate `r`, when `scope` asks for it.
+pub(super) fn restricted_filter(scope: &Scope) -> (Option<String>, Vec<Sql>) {
+    let Some(granted) = &scope.hide_restricted_except else {
+        return (None, Vec::new());
+    };
+    let marks = vec!["?"; granted.len()].join(",");
+    let except = if granted.is_empty() {
+        String::new()
+    } else {
+        format!(" AND x.patient_id NOT IN ({marks})")
+    };
+    // The rows of restricted charts, listed once (SQLite builds the set a single time for an
+    // uncorrelated IN), then a lookup per candidate.
+    (
+        Some(format!(
+            "r.rid NOT IN (SELECT c.rid FROM restricted_patient x JOIN compartment c
+             ON c.patient_id = x.patient_id WHERE 1{except})"
+        )),
+        granted.iter().cloned().map(Sql::Text).collect(),
+    )
+}

@@ -1,0 +1,684 @@
+//! The whole of FHIR R4 over real HTTP (issue 18): every type served, the spec's search
+//! parameters (number, quantity, uri, composite, `_tag`...), chaining and `_has`,
+//! `_include:iterate`, `_summary` and `_elements`, conditional reads, updates and deletes,
+//! JSON Patch, 415 and CORS; and each of those tried against the gate as an attacker would.
+
+mod common;
+
+use bedside::server::ServerConfig;
+use bedside::server::auth::{Role, policy};
+use common::{TestServer, body, client_with, diagnostics, ids, link};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+fn obs(patient: &str, loinc: &str, value: f64, unit: &str) -> Value {
+    json!({"resourceType": "Observation", "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": loinc}]},
+        "valueQuantity": {"value": value, "unit": unit, "system": "http://unitsofmeasure.org", "code": unit},
+        "subject": {"reference": format!("Patient/{patient}")}})
+}
+
+struct World {
+    srv: TestServer,
+    smith: String,
+    jones: String,
+    /// A restricted patient (meta.security R), with a Task, a Coverage and a Group naming it.
+    vip: String,
+}
+
+async fn world() -> World {
+    world_with(ServerConfig::default()).await
+}
+
+async fn world_with(config: ServerConfig) -> World {
+    let srv = TestServer::start_with(config).await;
+    let mut smith = common::patient("Smith", "Anna", "1960-01-01", "female", "S1");
+    smith["telecom"] = json!([{"system": "phone", "value": "555-0100"},
+        {"system": "email", "value": "anna@example.org"}]);
+    smith["address"] = json!([{"city": "Springfield", "postalCode": "12345"}]);
+    smith["meta"] = json!({"tag": [{"system": "urn:tags", "code": "study-a"}],
+        "profile": ["http://hl7.org/fhir/us/core/StructureDefinition/us-core-patient"]});
+    let smith = srv.create(smith).await;
+    let jones = srv
+        .create(common::patient("Jones", "Bob", "1970-01-01", "male", "J1"))
+        .await;
+    let mut vip = common::patient("Star", "Vera", "1980-01-01", "female", "V1");
+    vip["meta"] = json!({"security": [policy::restricted_label()]});
+    let vip = srv.create(vip).await;
+    // The restricted chart's records are written straight to the store: over the API they
+    // would (rightly) need break-the-glass.
+    let v = vip.clone();
+    srv.store
+        .write(|tx| {
+            tx.create(obs(&v, "2345-7", 9.9, "mmol/L"), Some("vip-glucose"))?;
+            tx.create(
+                json!({"resourceType": "Task", "status": "requested", "intent": "order",
+                    "description": "call the family",
+                    "for": {"reference": format!("Patient/{v}")}}),
+                Some("vip-task"),
+            )?;
+            tx.create(
+                json!({"resourceType": "Coverage", "status": "active",
+                    "beneficiary": {"reference": format!("Patient/{v}")},
+                    "payor": [{"display": "Acme Health"}]}),
+                Some("vip-coverage"),
+            )?;
+            tx.create(
+                json!({"resourceType": "Group", "type": "person", "actual": true,
+                    "member": [{"entity": {"reference": format!("Patient/{v}")}}]}),
+                Some("vip-group"),
+            )?;
+            Ok(())
+        })
+        .unwrap();
+    World {
+        srv,
+        smith,
+        jones,
+        vip,
+    }
+}
+
+#[tokio::test]
+async fn every_type_is_served_and_searched() {
+    let w = world().await;
+    let srv = &w.srv;
+    // Types the feature issues need, and a few more.
+    let coverage = srv
+        .create(json!({"resourceType": "Coverage", "status": "active",
+            "beneficiary": {"reference": format!("Patient/{}", w.smith)},
+            "payor": [{"display": "Acme"}]}))
+        .await;
+    let related = srv
+        .create(json!({"resourceType": "RelatedPerson", "active": true,
+            "patient": {"reference": format!("Patient/{}", w.smith)},
+            "name": [{"family": "Smith", "given": ["Carl"]}]}))
+        .await;
+    let task = srv
+        .create(
+            json!({"resourceType": "Task", "status": "requested", "intent": "order",
+            "for": {"reference": format!("Patient/{}", w.smith)}}),
+        )
+        .await;
+    for (path, id) in [
+        (
+            format!("Coverage?beneficiary=Patient/{}", w.smith),
+            &coverage,
+        ),
+        (format!("RelatedPerson?patient={}", w.smith), &related),
+        (format!("Task?patient={}", w.smith), &task),
+    ] {
+        let (status, bundle) = srv.get(&path).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {bundle}");
+        assert_eq!(ids(&bundle), [id.clone()], "{path}");
+    }
+    // $everything of Smith holds them (Task: every Patient a type outside the compartment
+    // definition names).
+    let (_, all) = srv
+        .get(&format!("Patient/{}/$everything?_count=100", w.smith))
+        .await;
+    let found = ids_any(&all);
+    for id in [&coverage, &related, &task] {
+        assert!(found.contains(id), "{id} not in $everything: {found:?}");
+    }
+    // The CapabilityStatement lists all 146 types, each with its parameters.
+    let (_, cap) = srv.get("metadata").await;
+    let resources = cap["rest"][0]["resource"].as_array().unwrap();
+    assert_eq!(resources.len(), 146);
+    let observation = resources
+        .iter()
+        .find(|r| r["type"] == "Observation")
+        .unwrap();
+    let names: Vec<&str> = observation["searchParam"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["name"].as_str())
+        .collect();
+    for n in [
+        "code-value-quantity",
+        "value-quantity",
+        "combo-code",
+        "_tag",
+        "patient",
+    ] {
+        assert!(names.contains(&n), "{n} missing");
+    }
+}
+
+/// Every entry's resource id, whatever its search mode.
+fn ids_any(bundle: &Value) -> Vec<String> {
+    bundle["entry"]
+        .as_array()
+        .map(|e| {
+            e.iter()
+                .filter_map(|e| e["resource"]["id"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn the_parameters_that_were_ignored_now_narrow() {
+    let w = world().await;
+    let srv = &w.srv;
+    let glucose = srv.create(obs(&w.smith, "2345-7", 5.4, "mmol/L")).await;
+    let high = srv.create(obs(&w.jones, "2345-7", 12.0, "mmol/L")).await;
+    let cases: Vec<(String, Vec<&String>)> = vec![
+        ("Patient?phone=555-0100".into(), vec![&w.smith]),
+        ("Patient?email=anna@example.org".into(), vec![&w.smith]),
+        ("Patient?address-city=springfield".into(), vec![&w.smith]),
+        ("Patient?_tag=urn:tags|study-a".into(), vec![&w.smith]),
+        (
+            "Patient?_profile=http://hl7.org/fhir/us/core/StructureDefinition/us-core-patient"
+                .into(),
+            vec![&w.smith],
+        ),
+        ("Observation?value-quantity=5.4".into(), vec![&glucose]),
+        ("Observation?value-quantity=gt10".into(), vec![&high]),
+        (
+            "Observation?value-quantity=le6|http://unitsofmeasure.org|mmol/L".into(),
+            vec![&glucose],
+        ),
+        ("Observation?value-quantity=5.4||mg".into(), vec![]),
+        (
+            "Observation?code-value-quantity=http://loinc.org|2345-7$gt10".into(),
+            vec![&high],
+        ),
+        ("Observation?combo-code=2345-7&_sort=_id".into(), {
+            let mut v = vec![&glucose, &high];
+            v.sort();
+            v
+        }),
+        (format!("Observation?patient.name=smith"), vec![&glucose]),
+        (
+            format!("Observation?subject:Patient.identifier=J1"),
+            vec![&high],
+        ),
+        (
+            "Patient?_has:Observation:patient:value-quantity=gt10".into(),
+            vec![&w.jones],
+        ),
+    ];
+    for (path, want) in cases {
+        let (status, bundle) = srv.get(&path).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {bundle}");
+        let mut got = ids(&bundle);
+        if !path.contains("_sort") {
+            got.sort();
+        }
+        let mut want: Vec<String> = want.into_iter().cloned().collect();
+        if !path.contains("_sort") {
+            want.sort();
+        }
+        assert_eq!(got, want, "{path}");
+    }
+    // Bad values are refused, not ignored.
+    for path in [
+        "Observation?value-quantity=lots",
+        "Observation?code-value-quantity=2345-7",
+        "Observation?patient.nonsense=1",
+        "Observation?patient.organization.partof.name=x",
+        "Patient?_has:Observation:nonsense:code=x",
+        "Patient?_summary=maybe",
+    ] {
+        let (status, outcome) = srv.get(path).await;
+        assert!(
+            status == StatusCode::BAD_REQUEST,
+            "{path}: {status} {outcome}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn summary_elements_count_and_conditional_reads() {
+    let w = world().await;
+    let srv = &w.srv;
+    let (_, bundle) = srv.get("Patient?_summary=count").await;
+    // Patients are listed by their demographics, restricted ones too (to be found and opened
+    // with break-the-glass).
+    assert_eq!(bundle["total"], 3, "{bundle}");
+    assert!(bundle.get("entry").is_none());
+    assert_eq!(link(&bundle, "next"), None);
+    let (_, bundle) = srv.get("Patient?_summary=count&_count=1").await;
+    assert_eq!(link(&bundle, "next"), None, "{bundle}");
+    let (_, one) = srv
+        .get(&format!("Patient/{}?_elements=birthDate", w.smith))
+        .await;
+    assert_eq!(one["birthDate"], "1960-01-01");
+    assert!(one.get("name").is_none() && one.get("telecom").is_none());
+    assert!(
+        one["meta"]["tag"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["code"] == "SUBSETTED")
+    );
+    let (_, list) = srv.get("Patient?_summary=true&name=smith").await;
+    let p = &list["entry"][0]["resource"];
+    assert!(p.get("name").is_some(), "{p}");
+
+    // 304 when the client's copy is current.
+    let url = srv.url(&format!("Patient/{}", w.smith));
+    let first = srv.http.get(&url).send().await.unwrap();
+    let etag = first.headers()["etag"].to_str().unwrap().to_string();
+    let modified = first.headers()["last-modified"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let again = srv
+        .http
+        .get(&url)
+        .header("If-None-Match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+    assert!(again.text().await.unwrap().is_empty());
+    let since = srv
+        .http
+        .get(&url)
+        .header("If-Modified-Since", &modified)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(since.status(), StatusCode::NOT_MODIFIED);
+    let stale = srv
+        .http
+        .get(&url)
+        .header("If-None-Match", "W/\"0\"")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stale.status(), StatusCode::OK);
+    // A restricted record is refused before any 304: the tag is no way around the gate.
+    let vip = srv
+        .http
+        .get(srv.url(&format!("Patient/{}/_history/1", w.vip)))
+        .send()
+        .await
+        .unwrap();
+    let _ = vip;
+    let task = srv
+        .http
+        .get(srv.url("Task/vip-task"))
+        .header("If-None-Match", "W/\"1\"")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(task.status(), StatusCode::FORBIDDEN);
+    // XML is 415, not "invalid JSON".
+    let xml = srv
+        .http
+        .post(srv.url("Patient"))
+        .header("content-type", "application/fhir+xml")
+        .body("<Patient xmlns=\"http://hl7.org/fhir\"/>")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(xml.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let (_, outcome) = body(xml).await;
+    assert!(diagnostics(&outcome).contains("JSON"));
+}
+
+#[tokio::test]
+async fn conditional_update_delete_and_patch() {
+    let w = world().await;
+    let srv = &w.srv;
+    // Conditional update: creates when nothing matches, then updates the one match.
+    let (status, made) = srv
+        .put(
+            "Patient?identifier=http://hospital.example/mrn|C1",
+            &common::patient("Cond", "Carla", "1990-01-01", "female", "C1"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{made}");
+    let id = made["id"].as_str().unwrap().to_string();
+    let mut changed = common::patient("Cond", "Carla", "1990-02-02", "female", "C1");
+    changed["id"] = json!(id);
+    let (status, updated) = srv
+        .put(
+            "Patient?identifier=http://hospital.example/mrn|C1",
+            &changed,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{updated}");
+    assert_eq!(updated["id"], id.as_str());
+    assert_eq!(updated["meta"]["versionId"], "2");
+    // Two matches: 412, nothing written.
+    let (status, _) = srv
+        .put(
+            "Patient?gender=female",
+            &common::patient("X", "Y", "2000-01-01", "female", "X"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::PRECONDITION_FAILED);
+    // An id that is not the match's: 400.
+    let mut other = changed.clone();
+    other["id"] = json!(w.jones);
+    let (status, _) = srv
+        .put("Patient?identifier=http://hospital.example/mrn|C1", &other)
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    // JSON Patch.
+    let patch = |path: &str, ops: Value, content_type: &'static str| {
+        srv.http
+            .patch(srv.url(path))
+            .header("content-type", content_type)
+            .body(ops.to_string())
+            .send()
+    };
+    let ok = patch(
+        &format!("Patient/{id}"),
+        json!([{"op": "replace", "path": "/birthDate", "value": "1991-03-03"}]),
+        "application/json-patch+json",
+    )
+    .await
+    .unwrap();
+    let (status, patched) = body(ok).await;
+    assert_eq!(status, StatusCode::OK, "{patched}");
+    assert_eq!(patched["birthDate"], "1991-03-03");
+    assert_eq!(patched["meta"]["versionId"], "3");
+    for (ops, want) in [
+        (
+            json!([{"op": "replace", "path": "/id", "value": "other"}]),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            json!([{"op": "remove", "path": "/nothing/here"}]),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (json!({"op": "nonsense"}), StatusCode::BAD_REQUEST),
+    ] {
+        let r = patch(&format!("Patient/{id}"), ops, "application/json-patch+json")
+            .await
+            .unwrap();
+        assert_eq!(r.status(), want);
+    }
+    let wrong = patch(&format!("Patient/{id}"), json!([]), "application/fhir+json")
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let (_, now) = srv.get(&format!("Patient/{id}")).await;
+    assert_eq!(
+        now["meta"]["versionId"], "3",
+        "a refused patch changed nothing"
+    );
+
+    // Conditional delete: every match, none is fine.
+    for n in 0..3 {
+        srv.create(obs(&w.jones, "8867-4", 60.0 + f64::from(n), "/min"))
+            .await;
+    }
+    let gone = srv
+        .http
+        .delete(srv.url(&format!("Observation?code=8867-4&patient={}", w.jones)))
+        .send()
+        .await
+        .unwrap();
+    let (status, outcome) = body(gone).await;
+    assert_eq!(status, StatusCode::OK, "{outcome}");
+    assert!(diagnostics(&outcome).starts_with("deleted 3"), "{outcome}");
+    let (_, left) = srv.get("Observation?code=8867-4").await;
+    assert!(ids(&left).is_empty());
+    let none = srv
+        .http
+        .delete(srv.url("Observation?code=nothing-like-it"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(none.status(), StatusCode::OK);
+    let unconditional = srv
+        .http
+        .delete(srv.url("Observation"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unconditional.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn include_iterate_follows_what_was_included() {
+    let w = world().await;
+    let srv = &w.srv;
+    let org = srv
+        .create(json!({"resourceType": "Organization", "name": "Parent Org"}))
+        .await;
+    let practitioner = srv
+        .create(json!({"resourceType": "Practitioner", "name": [{"family": "Doc"}]}))
+        .await;
+    let role = srv
+        .create(json!({"resourceType": "PractitionerRole",
+            "practitioner": {"reference": format!("Practitioner/{practitioner}")},
+            "organization": {"reference": format!("Organization/{org}")}}))
+        .await;
+    let mut o = obs(&w.smith, "2345-7", 5.0, "mmol/L");
+    o["performer"] = json!([{"reference": format!("PractitionerRole/{role}")}]);
+    let o = srv.create(o).await;
+    let (_, plain) = srv
+        .get(&format!(
+            "Observation?_id={o}&_include=Observation:performer"
+        ))
+        .await;
+    let found = ids_any(&plain);
+    assert!(found.contains(&role) && !found.contains(&org), "{found:?}");
+    let (_, iterated) = srv
+        .get(&format!(
+            "Observation?_id={o}&_include=Observation:performer&_include:iterate=PractitionerRole:organization&_include:iterate=PractitionerRole:practitioner"
+        ))
+        .await;
+    let found = ids_any(&iterated);
+    for id in [&o, &role, &org, &practitioner] {
+        assert!(found.contains(id), "{id} missing from {found:?}");
+    }
+}
+
+#[tokio::test]
+async fn cors_for_configured_origins_only() {
+    let config = ServerConfig {
+        cors_origins: vec!["https://app.example.org".into()],
+        ..ServerConfig::default()
+    };
+    let w = world_with(config).await;
+    let srv = &w.srv;
+    let plain = reqwest::Client::new();
+    // The preflight carries no token and is answered anyway.
+    let preflight = plain
+        .request(Method::OPTIONS, srv.url("Patient"))
+        .header("Origin", "https://app.example.org")
+        .header("Access-Control-Request-Method", "GET")
+        .header("Access-Control-Request-Headers", "authorization")
+        .send()
+        .await
+        .unwrap();
+    assert!(preflight.status().is_success(), "{}", preflight.status());
+    assert_eq!(
+        preflight.headers()["access-control-allow-origin"],
+        "https://app.example.org"
+    );
+    let real = srv
+        .http
+        .get(srv.url("Patient"))
+        .header("Origin", "https://app.example.org")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        real.headers()["access-control-allow-origin"],
+        "https://app.example.org"
+    );
+    let evil = srv
+        .http
+        .get(srv.url("Patient"))
+        .header("Origin", "https://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert!(evil.headers().get("access-control-allow-origin").is_none());
+    // The preflight opens no data: without a token the request itself is still 401.
+    let anonymous = plain
+        .get(srv.url("Patient"))
+        .header("Origin", "https://app.example.org")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+}
+
+/// The gate through every new way in: types outside the compartment definition, the new
+/// search forms, conditional writes, PATCH and the conditional read.
+#[tokio::test]
+async fn the_gate_holds_through_the_new_entry_points() {
+    let w = world().await;
+    let srv = &w.srv;
+    let support = client_with(&srv.user("s.support", Role::Support));
+    let admin = &srv.admin_http;
+    // Records naming the restricted patient, of types the old server did not have.
+    for path in ["Task/vip-task", "Coverage/vip-coverage", "Group/vip-group"] {
+        let (status, outcome) = srv.get(path).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{path}: {outcome}");
+        assert!(diagnostics(&outcome).contains("restricted"), "{path}");
+        let (status, _) = body(admin.get(srv.url(path)).send().await.unwrap()).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "admin reads {path}");
+    }
+    // Searches by content leave the restricted chart out, whichever form they take.
+    for path in [
+        "Task?status=requested".to_string(),
+        "Coverage?status=active".to_string(),
+        "Observation?code=2345-7".to_string(),
+        "Observation?value-quantity=9.9".to_string(),
+        "Observation?code-value-quantity=2345-7$9.9".to_string(),
+        "Observation?patient.name=star".to_string(),
+        "Observation?subject:Patient.identifier=V1".to_string(),
+        "Patient?_has:Observation:patient:code=2345-7".to_string(),
+        "Patient?_has:Task:patient:status=requested".to_string(),
+        format!("Task?_id=vip-task"),
+        "Group?_summary=count".to_string(),
+    ] {
+        let (status, bundle) = srv.get(&path).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {bundle}");
+        let text = bundle["entry"].to_string();
+        for content in ["call the family", "Acme Health", "9.9"] {
+            assert!(!text.contains(content), "{path} showed {content}: {text}");
+        }
+        if path.contains("_id=") {
+            // Asked for by id, it is listed cut to its metadata.
+            assert_eq!(
+                bundle["entry"][0]["resource"]["meta"]["tag"][0]["code"],
+                "SUBSETTED"
+            );
+            continue;
+        }
+        let found = ids_any(&bundle);
+        assert!(
+            !found.iter().any(|id| id.starts_with("vip") || *id == w.vip),
+            "{path} showed the restricted chart: {found:?}"
+        );
+    }
+    // A metadata-only role may not test content through a chain or _has either.
+    for path in [
+        "Patient?_has:Observation:patient:code=2345-7",
+        "Observation?patient.name=smith",
+        "Task?status=requested",
+    ] {
+        let (status, _) = body(support.get(srv.url(path)).send().await.unwrap()).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "support: {path}");
+    }
+    // Writes: PATCH, conditional update and conditional delete of the restricted chart's
+    // records are refused, and change nothing.
+    let p = srv
+        .http
+        .patch(srv.url("Task/vip-task"))
+        .header("content-type", "application/json-patch+json")
+        .body(json!([{"op": "replace", "path": "/status", "value": "cancelled"}]).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(p.status(), StatusCode::FORBIDDEN);
+    // A patch that moves an ordinary record into the restricted chart is refused too.
+    let mine = srv
+        .create(
+            json!({"resourceType": "Task", "status": "requested", "intent": "order",
+            "for": {"reference": format!("Patient/{}", w.smith)}}),
+        )
+        .await;
+    let p = srv
+        .http
+        .patch(srv.url(&format!("Task/{mine}")))
+        .header("content-type", "application/json-patch+json")
+        .body(
+            json!([{"op": "replace", "path": "/for/reference", "value": format!("Patient/{}", w.vip)}])
+                .to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(p.status(), StatusCode::FORBIDDEN);
+    let gone = srv
+        .http
+        .delete(srv.url(&format!("Task?patient={}", w.vip)))
+        .send()
+        .await
+        .unwrap();
+    let (status, outcome) = body(gone).await;
+    // Nothing matched as far as this user may see: none deleted.
+    assert!(
+        status == StatusCode::OK || status == StatusCode::FORBIDDEN,
+        "{status} {outcome}"
+    );
+    let (status, _) = srv
+        .put(
+            "Task?_id=vip-task",
+            &json!({"resourceType": "Task", "status": "cancelled", "intent": "order",
+                "for": {"reference": format!("Patient/{}", w.vip)}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let task = srv
+        .store
+        .reader()
+        .unwrap()
+        .read("Task", "vip-task")
+        .unwrap();
+    assert!(
+        task.json.contains("\"requested\""),
+        "the restricted Task was changed"
+    );
+    // Support sees a Task as metadata only, a nurse may not write one.
+    let (status, t) = body(
+        support
+            .get(srv.url(&format!("Task/{mine}")))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(t.get("status").is_none(), "support saw content: {t}");
+    let nurse = client_with(&srv.user("n.nurse", Role::Nurse));
+    let r = nurse
+        .post(srv.url("Task"))
+        .header("content-type", "application/fhir+json")
+        .body(
+            json!({"resourceType": "Task", "status": "requested", "intent": "order",
+            "for": {"reference": format!("Patient/{}", w.smith)}})
+            .to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    // The directory stays the administrator's: a physician may not write a ValueSet.
+    let (status, _) = body(
+        srv.http
+            .post(srv.url("ValueSet"))
+            .header("content-type", "application/fhir+json")
+            .body(json!({"resourceType": "ValueSet", "status": "draft"}).to_string())
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}
