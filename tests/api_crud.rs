@@ -272,9 +272,14 @@ async fn errors_are_operation_outcomes() {
             "JSON only",
         ),
         (
-            srv.http.patch(srv.url("Patient/1")),
+            srv.http.patch(srv.url("metadata")),
             StatusCode::METHOD_NOT_ALLOWED,
             "method",
+        ),
+        (
+            srv.http.patch(srv.url("Patient/1")),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "JSON Patch",
         ),
         (
             srv.http.get(format!("{}/../nowhere", srv.base)),

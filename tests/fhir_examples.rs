@@ -81,26 +81,61 @@ async fn official_examples_round_trip() {
     })
     .await
     .unwrap();
-    if summary.rejected > 0 {
-        let mut why: std::collections::BTreeMap<String, usize> = Default::default();
-        for r in &summary.rejections {
-            let reason = r.split(": ").skip(1).collect::<Vec<_>>().join(": ");
-            *why.entry(reason.chars().take(160).collect()).or_default() += 1;
-        }
-        let mut top: Vec<_> = why.into_iter().collect();
-        top.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
-        top.truncate(40);
-        panic!(
-            "{} rejected: {top:#?} {:?}",
-            summary.rejected, summary.rejections
-        );
-    }
-    assert!(summary.imported as usize >= files.len());
+    // The official examples the validator refuses, each for a real fault of the example
+    // (known errata of the R4 publication):
+    let invalid: &[(&str, &str)] = &[
+        ("SearchParameter-codesystem-extensions-", "no base (1..*)"),
+        ("SearchParameter-valueset-extensions-", "no base (1..*)"),
+        (
+            "CodeSystem-v2-0550.json",
+            "codes end in a non-breaking space",
+        ),
+        (
+            "Bundle-v2-valuesets.json entry 814",
+            "the same CodeSystem, inside",
+        ),
+        ("ImplementationGuide-fhir.json", "no name (1..1)"),
+        ("ig-r4.json", "no name (1..1)"),
+        (
+            "DeviceMetric-example.json",
+            "parent refers to a DeviceDefinition, not a Device",
+        ),
+        (
+            "DeviceUseStatement-example.json",
+            "reasonReference refers to a Procedure",
+        ),
+        (
+            "MedicationRequest-medrx0301.json",
+            "dispenseRequest.performer is a Practitioner",
+        ),
+        (
+            "Observation-clinical-gender.json",
+            "performer refers to an Encounter",
+        ),
+        (
+            "OrganizationAffiliation-orgrole1.json",
+            "network refers to a 'Network'",
+        ),
+        ("Questionnaire-qs1.json", "items without linkId (1..1)"),
+    ];
+    let unexplained: Vec<&String> = summary
+        .rejections
+        .iter()
+        .filter(|r| !invalid.iter().any(|(name, _)| r.contains(name)))
+        .collect();
+    assert!(unexplained.is_empty(), "{unexplained:#?}");
+    assert_eq!(summary.rejected, 20, "{:#?}", summary.rejections);
+    let refused = |path: &PathBuf| {
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        invalid
+            .iter()
+            .any(|(n, _)| name.starts_with(n.split(' ').next().unwrap()))
+    };
 
     let mut mismatches = Vec::new();
     let mut bad_ids = Vec::new();
     let mut read = 0;
-    for (path, input) in files.iter().filter(|(_, v)| !unpacked(v)) {
+    for (path, input) in files.iter().filter(|(p, v)| !unpacked(v) && !refused(p)) {
         let id = input["id"].as_str().unwrap_or_default();
         if !bedside::fhir::valid_id(id) {
             // Stored under an id derived from its content: the example's own breaks the

@@ -110,7 +110,7 @@ async fn every_type_is_served_and_searched() {
     ] {
         let (status, bundle) = srv.get(&path).await;
         assert_eq!(status, StatusCode::OK, "{path}: {bundle}");
-        assert_eq!(ids(&bundle), [id.clone()], "{path}");
+        assert_eq!(ids(&bundle), std::slice::from_ref(id), "{path}");
     }
     // $everything of Smith holds them (Task: every Patient a type outside the compartment
     // definition names).
@@ -190,9 +190,9 @@ async fn the_parameters_that_were_ignored_now_narrow() {
             v.sort();
             v
         }),
-        (format!("Observation?patient.name=smith"), vec![&glucose]),
+        ("Observation?patient.name=smith".to_string(), vec![&glucose]),
         (
-            format!("Observation?subject:Patient.identifier=J1"),
+            "Observation?subject:Patient.identifier=J1".to_string(),
             vec![&high],
         ),
         (
@@ -292,13 +292,6 @@ async fn summary_elements_count_and_conditional_reads() {
         .unwrap();
     assert_eq!(stale.status(), StatusCode::OK);
     // A restricted record is refused before any 304: the tag is no way around the gate.
-    let vip = srv
-        .http
-        .get(srv.url(&format!("Patient/{}/_history/1", w.vip)))
-        .send()
-        .await
-        .unwrap();
-    let _ = vip;
     let task = srv
         .http
         .get(srv.url("Task/vip-task"))
@@ -553,7 +546,7 @@ async fn the_gate_holds_through_the_new_entry_points() {
         "Observation?subject:Patient.identifier=V1".to_string(),
         "Patient?_has:Observation:patient:code=2345-7".to_string(),
         "Patient?_has:Task:patient:status=requested".to_string(),
-        format!("Task?_id=vip-task"),
+        "Task?_id=vip-task".to_string(),
         "Group?_summary=count".to_string(),
     ] {
         let (status, bundle) = srv.get(&path).await;
@@ -681,4 +674,137 @@ async fn the_gate_holds_through_the_new_entry_points() {
     )
     .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn validation_on_write_validate_and_lastn() {
+    let w = world().await;
+    let srv = &w.srv;
+    // The issue's findings: refused with the element's path, nothing stored.
+    let (status, outcome) = srv
+        .post(
+            "Patient",
+            &json!({"resourceType": "Patient", "birthDate": "not-a-date", "gender": "banana"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{outcome}");
+    let expressions: Vec<&str> = outcome["issue"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|i| i["expression"][0].as_str())
+        .collect();
+    assert_eq!(expressions, ["Patient.birthDate", "Patient.gender"]);
+    let (_, count) = srv.get("Patient?_summary=count").await;
+    assert_eq!(count["total"], 3);
+    // An update and a patch are judged the same way.
+    let (status, _) = srv
+        .put(
+            &format!("Patient/{}", w.smith),
+            &json!({"resourceType": "Patient", "id": w.smith, "unknownElement": 1}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let r = srv
+        .http
+        .patch(srv.url(&format!("Patient/{}", w.smith)))
+        .header("content-type", "application/json-patch+json")
+        .body(json!([{"op": "add", "path": "/gender", "value": "banana"}]).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    // $validate: the same verdict, nothing stored; by the resource or by Parameters.
+    let (status, verdict) = srv
+        .post(
+            "Observation/$validate",
+            &json!({"resourceType": "Observation", "valueQuantity": {"value": "high"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let text = verdict.to_string();
+    for path in [
+        "Observation.status",
+        "Observation.code",
+        "Observation.valueQuantity.value",
+    ] {
+        assert!(text.contains(path), "{path}: {verdict}");
+    }
+    let (_, fine) = srv
+        .post(
+            &format!("Patient/{}/$validate", w.smith),
+            &json!({"resourceType": "Parameters", "parameter": [{"name": "resource",
+                "resource": {"resourceType": "Patient", "gender": "female"}}]}),
+        )
+        .await;
+    assert_eq!(fine["issue"][0]["severity"], "information", "{fine}");
+    let (_, count) = srv.get("Observation?_summary=count").await;
+    assert_eq!(count["total"], 1, "$validate stored nothing");
+
+    // $lastn: the newest per code.
+    for (loinc, value, day) in [
+        ("8867-4", 80.0, "2026-01-01"),
+        ("8867-4", 90.0, "2026-01-03"),
+        ("8867-4", 70.0, "2026-01-02"),
+        ("8310-5", 37.0, "2026-01-01"),
+    ] {
+        let mut o = obs(&w.smith, loinc, value, "/min");
+        o["effectiveDateTime"] = json!(format!("{day}T08:00:00Z"));
+        srv.create(o).await;
+    }
+    let (status, last) = srv
+        .get(&format!("Observation/$lastn?patient={}", w.smith))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{last}");
+    let values: Vec<f64> = last["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["resource"]["valueQuantity"]["value"].as_f64())
+        .collect();
+    assert_eq!(values.len(), 2, "{last}");
+    assert!(
+        values.contains(&90.0) && values.contains(&37.0),
+        "{values:?}"
+    );
+    let (_, two) = srv
+        .get(&format!(
+            "Observation/$lastn?patient={}&code=8867-4&max=2",
+            w.smith
+        ))
+        .await;
+    let values: Vec<f64> = two["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["resource"]["valueQuantity"]["value"].as_f64())
+        .collect();
+    assert_eq!(values, [90.0, 70.0]);
+    let (status, _) = srv.get("Observation/$lastn?code=8867-4").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "a patient is needed");
+    // The restricted chart's latest results are not handed out.
+    let (status, vip) = srv
+        .get(&format!("Observation/$lastn?patient={}", w.vip))
+        .await;
+    assert!(
+        status == StatusCode::FORBIDDEN || ids_any(&vip).is_empty(),
+        "{status} {vip}"
+    );
+    let support = client_with(&srv.user("s.support", Role::Support));
+    let (status, _) = body(
+        support
+            .get(srv.url(&format!(
+                "Observation/$lastn?patient={}&code=8867-4",
+                w.smith
+            )))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "support may not search by code"
+    );
 }

@@ -106,6 +106,45 @@ fn split_zone(t: &str) -> Option<(&str, i64)> {
     Some((t, 0))
 }
 
+/// A FHIR `date`: `YYYY`, `YYYY-MM` or `YYYY-MM-DD`, a real one.
+pub fn is_date(s: &str) -> bool {
+    s.trim() == s && !s.contains('T') && parse_range(s).is_some()
+}
+
+/// A FHIR `dateTime`: a date, or a date and a time with seconds and a zone.
+pub fn is_date_time(s: &str) -> bool {
+    match s.split_once('T') {
+        None => is_date(s),
+        Some((_, t)) => s.trim() == s && full_clock(t) && parse_range(s).is_some() && has_zone(t),
+    }
+}
+
+/// A FHIR `instant`: a day, a time with seconds, and a zone.
+pub fn is_instant(s: &str) -> bool {
+    s.split_once('T').is_some_and(|(d, _)| d.len() == 10) && is_date_time(s)
+}
+
+/// A FHIR `time`: `hh:mm:ss`, perhaps with a fraction.
+pub fn is_time(s: &str) -> bool {
+    full_clock(s) && parse_range(&format!("2000-01-01T{s}Z")).is_some()
+}
+
+fn has_zone(t: &str) -> bool {
+    t.ends_with('Z') || t.get(8..).is_some_and(|rest| rest.contains(['+', '-']))
+}
+
+/// `hh:mm:ss` at the start of a time (seconds are required).
+fn full_clock(t: &str) -> bool {
+    let b = t.as_bytes();
+    b.len() >= 8
+        && b[2] == b':'
+        && b[5] == b':'
+        && b[..8]
+            .iter()
+            .enumerate()
+            .all(|(i, c)| i == 2 || i == 5 || c.is_ascii_digit())
+}
+
 /// An `instant` as FHIR writes it: UTC with milliseconds.
 pub fn instant(ms: i64) -> String {
     DateTime::<Utc>::from_timestamp_millis(ms)
@@ -145,6 +184,31 @@ mod tests {
         assert_eq!(exact.lo, ms("2020-05-01T10:00:00.250Z"));
         assert_eq!(exact.lo, exact.hi);
         assert!(parse_range("2020-05-01T10:00").is_some());
+    }
+
+    #[test]
+    fn formats_of_the_primitive_types() {
+        for ok in [
+            "2020",
+            "2020-02",
+            "2020-02-29",
+            "2020-02-29T10:00:00Z",
+            "2020-02-29T10:00:00.5+02:00",
+        ] {
+            assert!(is_date_time(ok), "{ok}");
+        }
+        for bad in [
+            "2020-02-30",
+            "2020-02-29T10:00Z",
+            "2020-02-29T10:00:00",
+            "not-a-date",
+            " 2020",
+        ] {
+            assert!(!is_date_time(bad), "{bad}");
+        }
+        assert!(is_date("1956-03-14") && !is_date("1956-03-14T00:00:00Z"));
+        assert!(is_instant("2020-01-01T00:00:00.000Z") && !is_instant("2020-01-01"));
+        assert!(is_time("10:30:00") && !is_time("10:30") && !is_time("25:00:00"));
     }
 
     #[test]

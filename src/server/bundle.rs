@@ -20,9 +20,9 @@ pub struct Bundle {
     #[serde(rename = "type")]
     kind: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    total: Option<i64>,
+    pub(super) total: Option<i64>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    link: Vec<Link>,
+    pub(super) link: Vec<Link>,
     /// Written by `to_json`, which puts each entry's resource in as it is.
     #[serde(skip)]
     pub entry: Vec<Entry>,
@@ -35,7 +35,7 @@ struct BundleMeta {
 }
 
 #[derive(Serialize)]
-struct Link {
+pub(super) struct Link {
     relation: &'static str,
     url: String,
 }

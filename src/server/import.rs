@@ -312,6 +312,17 @@ fn apply_entry(tx: &mut Tx, e: Prepared) -> Result<bool, StoreError> {
     if let Some(obj) = resource.as_object_mut() {
         obj.insert("id".into(), Value::String(e.id.clone()));
     }
+    let issues = crate::fhir::validate::validate(&resource);
+    if let Some(first) = issues.first() {
+        let more = match issues.len() {
+            1 => String::new(),
+            n => format!(" (and {} more)", n - 1),
+        };
+        return Err(StoreError::invalid(format!(
+            "not valid FHIR R4: {}: {}{more}",
+            first.path, first.message
+        )));
+    }
     Ok(!tx.upsert(&e.rtype, &e.id, resource)?.unchanged)
 }
 

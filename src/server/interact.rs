@@ -61,6 +61,18 @@ fn before(tx: &mut Tx, rtype: &str, id: &str) -> Result<Option<Value>, ApiError>
     }
 }
 
+/// Refuses a resource that breaks the specification's definitions (400, every problem listed
+/// with its path).
+pub fn check_valid(resource: &Value) -> Result<(), ApiError> {
+    let issues = crate::fhir::validate::validate(resource);
+    if issues.is_empty() {
+        return Ok(());
+    }
+    let mut refused = ApiError::bad_request("");
+    refused.outcome = crate::fhir::validate::outcome(&issues);
+    Err(refused)
+}
+
 /// Creates `resource` (as `id` when the caller assigned one), unless `condition` matches an
 /// existing resource, which is then returned as the user may see it.
 pub fn create(
@@ -78,6 +90,7 @@ pub fn create(
             )));
         }
     }
+    check_valid(&resource)?;
     gate.check_change(rtype, None, None, &resource)?;
     if let Some(condition) = condition {
         let scope = gate.search_scope(rtype, condition)?;
@@ -129,6 +142,7 @@ pub fn update(
     resource: Value,
     if_match: Option<&str>,
 ) -> Result<Written, ApiError> {
+    check_valid(&resource)?;
     let before = before(tx, rtype, id)?;
     gate.check_change(rtype, Some(id), before.as_ref(), &resource)?;
     let written = tx.update(rtype, id, resource, if_match)?;

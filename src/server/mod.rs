@@ -136,7 +136,11 @@ pub fn router(state: AppState) -> Router {
         .route("/fhir/{rtype}/_history", get(history_type))
         .route(
             "/fhir/{rtype}/{id}",
-            get(read).put(update).patch(patch).delete(delete),
+            get(read)
+                .post(type_operation_post)
+                .put(update)
+                .patch(patch)
+                .delete(delete),
         )
         .route("/fhir/{rtype}/{id}/_history", get(history_instance))
         .route("/fhir/{rtype}/{id}/_history/{vid}", get(vread))

@@ -24,9 +24,11 @@ use crate::server::store::{HistoryScope, Row, StoreError, Written};
 
 mod history;
 mod operation;
+mod type_operation;
 
 pub use history::{history_instance, history_system, history_type};
 pub use operation::{operation, operation_post};
+pub use type_operation::type_operation_post;
 
 /// Runs `f` with a gate for `session` on a blocking thread. What the gate noted for the audit
 /// goes with the answer, a refusal included.
@@ -222,6 +224,9 @@ pub async fn read(
     headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
+    if id.starts_with('$') {
+        return type_operation::type_operation_get(st, session, rtype, id, headers, q).await;
+    }
     let ctx = ctx(&headers, q)?;
     if rtype == "AuditEvent" {
         return super::audit_api::read(st, session, id).await;

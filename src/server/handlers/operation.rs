@@ -90,6 +90,15 @@ pub async fn operation_post(
     path: Path<(String, String, String)>,
     headers: HeaderMap,
     q: RawQuery,
+    body: axum::body::Body,
 ) -> Result<Response, ApiError> {
+    if path.0.2 == "$validate" {
+        // `$validate` of an instance: the body as an update of it would be judged.
+        let ctx = ctx(&headers, q.0)?;
+        check_type(&path.0.0)?;
+        check_body_type(&headers, &[])?;
+        let body = parse_json(&read_body(&st.0, &headers, body, st.0.body_limit).await?)?;
+        return super::type_operation::validate_response(&path.0.0, body, &ctx);
+    }
     operation(st, session, path, headers, q).await
 }
