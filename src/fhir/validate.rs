@@ -417,14 +417,12 @@ impl Validator {
         };
         let name = vs.rsplit('/').next().unwrap_or(vs);
         match (code, value) {
-            ("code", Value::String(c)) => {
-                if !in_set(None, c) {
-                    self.push(
-                        path,
-                        IssueCode::Value,
-                        format!("'{c}' is not a code of the value set {name}"),
-                    );
-                }
+            ("code", Value::String(c)) if !in_set(None, c) => {
+                self.push(
+                    path,
+                    IssueCode::Value,
+                    format!("'{c}' is not a code of the value set {name}"),
+                );
             }
             ("Coding", Value::Object(m)) => {
                 let system = m.get("system").and_then(Value::as_str);
