@@ -808,3 +808,153 @@ async fn validation_on_write_validate_and_lastn() {
         "support may not search by code"
     );
 }
+
+/// Runs an export as `client` and returns the manifest (after polling its status).
+async fn export(srv: &TestServer, client: &reqwest::Client, path: &str) -> (StatusCode, Value) {
+    let kick = client
+        .get(srv.url(path))
+        .header("Prefer", "respond-async")
+        .send()
+        .await
+        .unwrap();
+    if kick.status() != StatusCode::ACCEPTED {
+        return body(kick).await;
+    }
+    let status_url = kick.headers()["content-location"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    for _ in 0..200 {
+        let r = client.get(&status_url).send().await.unwrap();
+        if r.status() != StatusCode::ACCEPTED {
+            let (status, mut manifest) = body(r).await;
+            manifest["_status"] = json!(status_url);
+            return (status, manifest);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the export did not finish");
+}
+
+/// Every line of every file of `manifest`, fetched as `client`.
+async fn lines(client: &reqwest::Client, manifest: &Value) -> Vec<Value> {
+    let mut out = Vec::new();
+    for file in manifest["output"].as_array().unwrap() {
+        let r = client
+            .get(file["url"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(r.headers()["content-type"], "application/fhir+ndjson");
+        let text = r.text().await.unwrap();
+        let n = text.lines().count();
+        assert_eq!(n as u64, file["count"].as_u64().unwrap());
+        out.extend(
+            text.lines()
+                .map(|l| serde_json::from_str::<Value>(l).unwrap()),
+        );
+    }
+    out
+}
+
+#[tokio::test]
+async fn bulk_export_behind_the_gate() {
+    let w = world().await;
+    let srv = &w.srv;
+    srv.create(obs(&w.smith, "2345-7", 5.4, "mmol/L")).await;
+    // Asked for without Prefer: respond-async: 400.
+    let r = srv.http.get(srv.url("$export")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+
+    let (status, manifest) = export(srv, &srv.http, "Patient/$export").await;
+    assert_eq!(status, StatusCode::OK, "{manifest}");
+    assert_eq!(manifest["requiresAccessToken"], true);
+    let all = lines(&srv.http, &manifest).await;
+    let find = |id: &str| all.iter().find(|r| r["id"] == id).cloned();
+    assert!(find(&w.smith).is_some());
+    assert_eq!(
+        find("vip-glucose").unwrap()["meta"]["tag"][0]["code"],
+        "SUBSETTED"
+    );
+    assert!(find("vip-glucose").unwrap().get("valueQuantity").is_none());
+    assert!(
+        all.iter().all(|r| r["resourceType"] != "AuditEvent"),
+        "the audit trail is never exported"
+    );
+    // Another user may not see the job or its files.
+    let other = client_with(&srv.user("other.physician", Role::Physician));
+    let status_url = manifest["_status"].as_str().unwrap();
+    assert_eq!(
+        other.get(status_url).send().await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
+    let file_url = manifest["output"][0]["url"].as_str().unwrap();
+    assert_eq!(
+        other.get(file_url).send().await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
+    // DELETE removes it.
+    let d = srv.http.delete(status_url).send().await.unwrap();
+    assert_eq!(d.status(), StatusCode::ACCEPTED);
+    assert_eq!(
+        srv.http.get(file_url).send().await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
+
+    // _type and _since narrow it.
+    let (_, only) = export(srv, &srv.http, "$export?_type=Observation").await;
+    let types: Vec<&str> = only["output"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|o| o["type"].as_str())
+        .collect();
+    assert_eq!(types, ["Observation"]);
+    let (_, future) = export(srv, &srv.http, "$export?_since=2999-01-01T00:00:00Z").await;
+    assert!(future["output"].as_array().unwrap().is_empty());
+
+    // Support's export is metadata only; an administrator's holds no patient data.
+    let support = client_with(&srv.user("s.support", Role::Support));
+    let (status, m) = export(srv, &support, "$export?_type=Observation,Task").await;
+    assert_eq!(status, StatusCode::OK, "{m}");
+    for r in lines(&support, &m).await {
+        assert!(
+            r.get("valueQuantity").is_none() && r.get("description").is_none(),
+            "{r}"
+        );
+    }
+    let (status, _) = export(srv, &srv.admin_http, "Patient/$export").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (_, m) = export(srv, &srv.admin_http, "$export").await;
+    for r in lines(&srv.admin_http, &m).await {
+        let class = policy::class(r["resourceType"].as_str().unwrap());
+        assert_eq!(class, policy::Class::Directory, "{r}");
+    }
+    // Group level: the group's members only; a group naming the restricted patient is refused.
+    let group = srv
+        .create(
+            json!({"resourceType": "Group", "type": "person", "actual": true,
+            "member": [{"entity": {"reference": format!("Patient/{}", w.jones)}}]}),
+        )
+        .await;
+    let (status, m) = export(srv, &srv.http, &format!("Group/{group}/$export")).await;
+    assert_eq!(status, StatusCode::OK, "{m}");
+    let members = lines(&srv.http, &m).await;
+    assert!(members.iter().any(|r| r["id"] == w.jones.as_str()));
+    assert!(!members.iter().any(|r| r["id"] == w.smith.as_str()));
+    let (status, _) = export(srv, &srv.http, "Group/vip-group/$export").await;
+    assert_ne!(status, StatusCode::OK);
+    // Each finished export is audited with the patients it wrote.
+    let (events, _) = bedside::server::audit::search(
+        &srv.store,
+        &bedside::server::audit::Filter {
+            subtype: Some("export".into()),
+            patient: Some(w.smith.clone()),
+            count: 50,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert!(!events.is_empty(), "no export audit naming the patient");
+}

@@ -9,6 +9,7 @@ mod bundle;
 mod capability;
 pub mod cors;
 mod ctx;
+pub mod export;
 #[doc(hidden)]
 pub mod fuzzing;
 mod handlers;
@@ -55,6 +56,8 @@ pub struct AppState {
     pub origin: std::sync::Arc<origin::Origin>,
     /// Admission to the database (workers, queue, wait).
     pub work: std::sync::Arc<work::Work>,
+    /// Bulk Data export jobs and their files.
+    pub exports: std::sync::Arc<export::Exports>,
 }
 
 /// How a server is run: body limit, time limits, sign-in settings and how it is reached.
@@ -125,6 +128,12 @@ pub fn router(state: AppState) -> Router {
         .route("/fhir/", post(bundle_post))
         .route("/fhir/metadata", get(metadata))
         .route("/fhir/_history", get(history_system))
+        .route("/fhir/$export", get(export_system))
+        .route(
+            "/fhir/$export-status/{job}",
+            get(export::status).delete(export::delete),
+        )
+        .route("/fhir/$export-file/{job}/{file}", get(export::file))
         .route(
             "/fhir/{rtype}",
             get(search_get)
@@ -189,7 +198,10 @@ where
     }
     let local = listener.local_addr()?;
     let cors = cors::layer(&config.cors_origins);
+    let exports = std::sync::Arc::new(export::Exports::new(store.path()));
+    let sweeper = export::sweep_every_minute(exports.clone());
     let app = router(AppState {
+        exports,
         store: store.clone(),
         auth,
         body_limit: config.body_limit,
@@ -226,6 +238,7 @@ where
         Duration::from_secs(30),
     )
     .await;
+    sweeper.abort();
     if let Some(task) = scheduled {
         task.abort();
     }

@@ -9,5 +9,5 @@ pub mod routes;
 pub mod session;
 
 pub use gate::{Gate, forbidden};
-pub use record::{AuditNote, EntryAudit, RequestAudit};
+pub use record::{AuditNote, EntryAudit, RequestAudit, agent};
 pub use session::{ClientAddr, RefusalLog, require_session};

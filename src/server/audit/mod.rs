@@ -50,6 +50,8 @@ pub enum Subtype {
     Restore,
     /// The database encrypted, given a new key, or decrypted (`bedside rekey`).
     Rekey,
+    /// A bulk export (`$export`) finished: what it wrote, for whom.
+    Export,
 }
 
 impl Subtype {
@@ -76,6 +78,7 @@ impl Subtype {
             Subtype::Backup => "backup",
             Subtype::Restore => "restore",
             Subtype::Rekey => "rekey",
+            Subtype::Export => "export",
         }
     }
 
@@ -156,6 +159,7 @@ impl Subtype {
                 alert,
                 Coding::shown(OURS, "rekey", "Database encryption key changed"),
             ),
+            Subtype::Export => (dcm("110106", "Export"), rest("operation")),
         }
     }
 }

@@ -532,6 +532,16 @@ pub async fn conditional_delete(
     )))
 }
 
+/// `GET /fhir/$export`: a system-level Bulk Data export.
+pub async fn export_system(
+    State(st): State<AppState>,
+    Extension(session): Extension<Session>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
+    super::export::kick_off(st, session, super::export::Level::System, headers, q).await
+}
+
 pub async fn search_get(
     State(st): State<AppState>,
     Extension(session): Extension<Session>,

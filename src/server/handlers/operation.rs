@@ -14,6 +14,10 @@ pub async fn operation(
     headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
+    if rtype == "Group" && operation == "$export" {
+        let level = crate::server::export::Level::Group(id);
+        return crate::server::export::kick_off(st, session, level, headers, q).await;
+    }
     let ctx = ctx(&headers, q)?;
     check_type(&rtype)?;
     if rtype != "Patient" || operation != "$everything" {

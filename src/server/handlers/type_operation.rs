@@ -18,8 +18,12 @@ pub(super) async fn type_operation_get(
     headers: HeaderMap,
     q: Option<String>,
 ) -> Result<Response, ApiError> {
-    let ctx = ctx(&headers, q)?;
     check_type(&rtype)?;
+    if (rtype.as_str(), operation.as_str()) == ("Patient", "$export") {
+        let level = crate::server::export::Level::Patient;
+        return crate::server::export::kick_off(st, session, level, headers, q).await;
+    }
+    let ctx = ctx(&headers, q)?;
     match (rtype.as_str(), operation.as_str()) {
         ("Observation", "$lastn") => lastn(st, session, ctx).await,
         _ => Err(unknown(&rtype, &operation)),

@@ -79,7 +79,58 @@ impl super::Tx<'_> {
     }
 }
 
+/// Which resources a bulk export takes.
+#[derive(Debug, Clone)]
+pub enum Within {
+    /// Every resource of the type (system-level export).
+    All,
+    /// Those in any patient's compartment (Patient-level export).
+    AnyPatient,
+    /// Those in the compartments of these patients (Group-level export).
+    Patients(Vec<String>),
+}
+
 impl Reader {
+    /// One page of a bulk export: up to `limit` current resources of `rtype` after the row id
+    /// `after`, in row-id order, changed since `since_ms` if given, with their row ids.
+    pub fn export_page(
+        &self,
+        rtype: &str,
+        within: &Within,
+        since_ms: Option<i64>,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<(i64, Row)>> {
+        if !is_supported(rtype) {
+            return Err(StoreError::UnknownType(rtype.to_string()));
+        }
+        let mut args: Vec<rusqlite::types::Value> = vec![
+            rtype.to_string().into(),
+            after.into(),
+            since_ms.unwrap_or(i64::MIN).into(),
+        ];
+        let within_sql = match within {
+            Within::All => String::new(),
+            Within::AnyPatient => " AND r.rid IN (SELECT rid FROM compartment)".to_string(),
+            Within::Patients(ids) => {
+                let marks = vec!["?"; ids.len()].join(",");
+                args.extend(ids.iter().cloned().map(Into::into));
+                format!(" AND r.rid IN (SELECT rid FROM compartment WHERE patient_id IN ({marks}))")
+            }
+        };
+        let sql = format!(
+            "SELECT r.rid FROM resource r WHERE r.type = ?1 AND r.rid > ?2 AND r.updated >= ?3
+             AND r.deleted = 0{within_sql} ORDER BY r.rid LIMIT {limit}"
+        );
+        let rids: Vec<i64> = self
+            .conn
+            .prepare_cached(&sql)?
+            .query_map(rusqlite::params_from_iter(args.iter()), |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        let rows = fetch(&self.conn, &rids)?;
+        Ok(rids.into_iter().zip(rows).collect())
+    }
+
     pub fn read(&self, rtype: &str, id: &str) -> Result<Row> {
         read_current(&self.conn, rtype, id)
     }
