@@ -6,6 +6,7 @@ mod common;
 use bedside::workstation::msg::ChartMsg;
 use std::path::PathBuf;
 
+use bedside::fhir::extract::IndexValue;
 use common::TestServer;
 use serde_json::Value;
 
@@ -163,7 +164,160 @@ async fn official_examples_round_trip() {
         summary.imported,
         bad_ids.len()
     );
+    search_by_every_parameter(&srv, &files, &refused).await;
     render_every_chart(&srv, &files).await;
+}
+
+/// A search value that must find a resource whose index holds `v`, or `None` for values a
+/// search cannot spell (a separator inside a code).
+fn search_value(param: &bedside::fhir::params::Param, v: &IndexValue) -> Option<String> {
+    use bedside::fhir::params::Kind;
+    let esc = |s: &str| {
+        s.replace('\\', "\\\\")
+            .replace(',', "\\,")
+            .replace('$', "\\$")
+    };
+    let instant = |ms: i64| bedside::fhir::date::instant(ms);
+    let number = |lo: f64, hi: f64| {
+        if lo == hi && lo.is_finite() {
+            Some(format!("{lo}"))
+        } else if lo.is_finite() {
+            Some(format!("ge{lo}"))
+        } else if hi.is_finite() {
+            Some(format!("le{hi}"))
+        } else {
+            None
+        }
+    };
+    let token = |system: &str, code: &str| {
+        if code.contains('|') || system.contains('|') || code.is_empty() {
+            None
+        } else if system.is_empty() {
+            Some(esc(code))
+        } else {
+            Some(format!("{}|{}", esc(system), esc(code)))
+        }
+    };
+    match v {
+        IndexValue::String { value, .. } => (!value.is_empty()).then(|| esc(value)),
+        IndexValue::Token { system, code } => token(system, code),
+        IndexValue::Date { lo, hi } => {
+            if *lo > i64::MIN / 2 {
+                Some(format!("ge{}", instant(*lo)))
+            } else if *hi < i64::MAX / 2 {
+                Some(format!("le{}", instant(*hi)))
+            } else {
+                None
+            }
+        }
+        IndexValue::Reference { rtype, id } => Some(format!("{rtype}/{id}")),
+        IndexValue::Quantity {
+            lo,
+            hi,
+            system,
+            code,
+        } => {
+            let n = number(lo.0, hi.0)?;
+            if param.kind == Kind::Quantity
+                && !code.is_empty()
+                && !code.contains('|')
+                && !system.contains('|')
+            {
+                Some(format!("{n}|{}|{}", esc(system), esc(code)))
+            } else {
+                Some(n)
+            }
+        }
+        IndexValue::Composite {
+            code1,
+            system1,
+            code2,
+            system2,
+            lo2,
+            hi2,
+        } => {
+            let first = token(system1, code1)?;
+            let second = match param.components.get(1)?.kind {
+                Kind::Token => token(system2, code2)?,
+                Kind::String => esc(code2),
+                Kind::Date => format!("ge{}", instant(lo2.0 as i64)),
+                _ => number(lo2.0, hi2.0)?,
+            };
+            Some(format!("{first}${second}"))
+        }
+    }
+}
+
+/// For every search parameter of the specification that has a value in the examples, a
+/// search by that value (and the example's id) finds the example: up to three examples per
+/// parameter.
+async fn search_by_every_parameter(
+    srv: &TestServer,
+    files: &[(PathBuf, Value)],
+    refused: &dyn Fn(&PathBuf) -> bool,
+) {
+    use std::collections::HashMap;
+    let reader = srv.store.reader().unwrap();
+    let mut tried: HashMap<(String, &'static str), usize> = HashMap::new();
+    let mut misses = Vec::new();
+    let mut searches = 0;
+    for (path, v) in files {
+        let (Some(rtype), Some(id)) = (v["resourceType"].as_str(), v["id"].as_str()) else {
+            continue;
+        };
+        if rtype == "Bundle" && v["type"] != "document" && v["type"] != "message" {
+            continue;
+        }
+        if refused(path) || !bedside::fhir::valid_id(id) {
+            continue;
+        }
+        let extracted = bedside::fhir::extract::extract(rtype, id, v);
+        let mut done: Vec<&str> = Vec::new();
+        for (param, value) in &extracted.entries {
+            if done.contains(&param.name) {
+                continue;
+            }
+            let n = tried.entry((rtype.to_string(), param.name)).or_default();
+            if *n >= 3 {
+                continue;
+            }
+            let Some(search) = search_value(param, value) else {
+                continue;
+            };
+            done.push(param.name);
+            *n += 1;
+            searches += 1;
+            let params = vec![
+                (param.name.to_string(), search.clone()),
+                ("_id".to_string(), id.to_string()),
+            ];
+            let found = match reader.search(rtype, &params, true) {
+                Ok((_, found)) => found.matches.iter().any(|r| r.id == id),
+                Err(e) => {
+                    misses.push(format!("{rtype}?{}={search} (id {id}): {e}", param.name));
+                    continue;
+                }
+            };
+            if !found {
+                misses.push(format!("{rtype}?{}={search} did not find {id}", param.name));
+            }
+        }
+    }
+    let total: usize = bedside::fhir::RESOURCE_TYPES
+        .iter()
+        .map(|t| {
+            bedside::fhir::params::params(t)
+                .iter()
+                .filter(|p| !p.is_alias())
+                .count()
+        })
+        .sum();
+    assert!(misses.is_empty(), "{} misses: {misses:#?}", misses.len());
+    eprintln!(
+        "{} of the {total} indexed search parameters have a value in the examples; {searches} searches by those values each found their example",
+        tried.len()
+    );
+    assert!(tried.len() > 1000, "{} parameters covered", tried.len());
 }
 
 /// Every chart the examples make opens and renders in every view without an error: each

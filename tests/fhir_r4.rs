@@ -958,3 +958,88 @@ async fn bulk_export_behind_the_gate() {
     .unwrap();
     assert!(!events.is_empty(), "no export audit naming the patient");
 }
+
+/// Nothing the CapabilityStatement declares answers 405 (or "no such endpoint"), for any of
+/// the 146 types.
+#[tokio::test]
+async fn nothing_declared_answers_405() {
+    let srv = TestServer::start().await;
+    let (_, cap) = srv.get("metadata").await;
+    let rest = &cap["rest"][0];
+    let mut tried = 0;
+    for resource in rest["resource"].as_array().unwrap() {
+        let t = resource["type"].as_str().unwrap();
+        let mut requests: Vec<(Method, String, Option<&str>)> = Vec::new();
+        for i in resource["interaction"].as_array().unwrap() {
+            let (method, path, body) = match i["code"].as_str().unwrap() {
+                "read" => (Method::GET, format!("{t}/none"), None),
+                "vread" => (Method::GET, format!("{t}/none/_history/1"), None),
+                "update" => (Method::PUT, format!("{t}/none"), Some("{}")),
+                "patch" => (Method::PATCH, format!("{t}/none"), Some("[]")),
+                "delete" => (Method::DELETE, format!("{t}/none"), None),
+                "history-instance" => (Method::GET, format!("{t}/none/_history"), None),
+                "history-type" => (Method::GET, format!("{t}/_history"), None),
+                "create" => (Method::POST, t.to_string(), Some("{}")),
+                "search-type" => (Method::GET, format!("{t}?_count=1"), None),
+                other => panic!("{t} declares {other}, which this test does not know"),
+            };
+            requests.push((method, path, body));
+        }
+        assert_eq!(resource["conditionalDelete"], "multiple");
+        requests.push((Method::DELETE, format!("{t}?_id=none"), None));
+        requests.push((Method::PUT, format!("{t}?_id=none"), Some("{}")));
+        for op in resource["operation"].as_array().unwrap() {
+            match op["name"].as_str().unwrap() {
+                "validate" => requests.push((Method::POST, format!("{t}/$validate"), Some("{}"))),
+                "lastn" => requests.push((Method::GET, format!("{t}/$lastn?patient=x"), None)),
+                "everything" => requests.push((Method::GET, format!("{t}/none/$everything"), None)),
+                "export" => {} // tried in bulk_export_behind_the_gate
+                other => panic!("{t} declares ${other}, which this test does not know"),
+            }
+        }
+        for (method, path, body) in requests {
+            let content_type = if method == Method::PATCH {
+                "application/json-patch+json"
+            } else {
+                "application/fhir+json"
+            };
+            let mut request = srv.http.request(method.clone(), srv.url(&path));
+            if let Some(b) = body {
+                request = request.header("content-type", content_type).body(b);
+            }
+            let r = request.send().await.unwrap();
+            let status = r.status();
+            let (_, answer) = body_of(r).await;
+            assert_ne!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
+            assert!(
+                !answer.to_string().contains("no such endpoint"),
+                "{method} {path}: {answer}"
+            );
+            tried += 1;
+        }
+    }
+    for (method, path) in [
+        (Method::GET, "_history"),
+        (Method::POST, ""),
+        (Method::GET, "metadata"),
+    ] {
+        let r = srv
+            .http
+            .request(method.clone(), srv.url(path))
+            .send()
+            .await
+            .unwrap();
+        assert_ne!(
+            r.status(),
+            StatusCode::METHOD_NOT_ALLOWED,
+            "{method} {path}"
+        );
+    }
+    assert!(tried > 146 * 11, "{tried} requests");
+}
+
+async fn body_of(r: reqwest::Response) -> (StatusCode, Value) {
+    let status = r.status();
+    let text = r.text().await.unwrap_or_default();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}

@@ -7,8 +7,14 @@ use serde_json::{Value, json};
 use crate::fhir::RESOURCE_TYPES;
 use crate::fhir::params::{Kind, params};
 
-pub fn capability_statement(base: &str) -> Value {
-    let resources: Vec<Value> = RESOURCE_TYPES.iter().map(|t| resource(t)).collect();
+/// The statement's resources, the same for every request: built once.
+fn resources() -> &'static Vec<Value> {
+    static RESOURCES: std::sync::OnceLock<Vec<Value>> = std::sync::OnceLock::new();
+    RESOURCES.get_or_init(|| RESOURCE_TYPES.iter().map(|t| resource(t)).collect())
+}
+
+pub fn capability_statement(base: &str, cors: bool) -> Value {
+    let resources = resources();
     json!({
         "resourceType": "CapabilityStatement",
         "status": "active",
@@ -22,21 +28,27 @@ pub fn capability_statement(base: &str) -> Value {
         "rest": [{
             "mode": "server",
             "security": {
-                "cors": false,
+                "cors": cors,
                 "description": "Every request but GET /metadata needs Authorization: Bearer <token> from POST /auth/login ({username, password, totp}). Roles: physician, nurse, support, admin; a refusal is 403 with an OperationOutcome naming the missing permission. Restricted records need POST /auth/break-glass with a reason. Every access is recorded as an AuditEvent (GET /AuditEvent, support and admin only; admin without patients). Accounts created or reset by an administrator get a one-time password, replaced at first sign-in with POST /auth/password. Request bodies: 16 MiB (FHIR), 64 KiB (/auth); headers must arrive within 10 s, bodies within 30 s."
             },
-            "documentation": "Search: parameters AND, comma-separated values OR. String search is a \
-                case- and accent-insensitive prefix match on each word (modifiers :exact, :contains). \
-                Token modifiers: :not, :missing. Reference modifiers: :[type], :missing. Dates take \
-                eq, ne, gt, lt, ge, le, sa, eb, ap. Unknown parameters are ignored and reported \
-                unless Prefer: handling=strict. _count defaults to 20, at most 1000. Without _sort, \
-                results come in the order of the most selective index (a name search: \
-                alphabetical by the matched name). Bundle.total is exact up to 1000 matches; \
-                above that it is given only with _total=accurate or _summary=count. Chained \
-                parameters, _has, _elements and _include:iterate are not supported. Limits (400 \
-                too-costly beyond them): 32 search parameters, 100 values in one OR-list, 1024 \
-                characters in one value, 4 _sort keys, 8 _include/_revinclude, 5000 Bundle \
-                entries. A role that sees metadata only may not search by clinical content; \
+            "documentation": "Every R4 resource type and every search parameter of the \
+                specification (generated from its SearchParameter definitions; the two composites \
+                of three parts excepted). Search: parameters AND, comma-separated values OR. \
+                String search is a case- and accent-insensitive prefix match on each word \
+                (modifiers :exact, :contains). Token modifiers: :not, :missing. Uri: :below, \
+                :above. Reference: :[type], :missing, chains of up to two links \
+                (subject:Patient.name=x) and _has (two links). Dates, numbers and quantities take \
+                eq, ne, gt, lt, ge, le, sa, eb, ap; a quantity's unit is matched by its code \
+                (value|system|code). _include/_revinclude with :iterate (three levels), _summary \
+                (true, text, data, count), _elements, _tag, _security, _profile. Unknown \
+                parameters are ignored and reported unless Prefer: handling=strict. _count \
+                defaults to 20, at most 1000. Bundle.total is exact up to 1000 matches; above \
+                that it is given only with _total=accurate or _summary=count. Writes are validated \
+                against the R4 definitions (unknown elements refused). Limits (400 too-costly \
+                beyond them): 32 search parameters, 100 values in one OR-list, 1024 characters in \
+                one value, 4 _sort keys, 8 _include/_revinclude, 5000 Bundle entries, 100 \
+                resources per conditional delete, 1000 JSON Patch operations. A role that sees \
+                metadata only may not search by clinical content (chains and _has included); \
                 searches by content leave out restricted charts without a break-the-glass grant.",
             "resource": resources,
             "interaction": [
@@ -44,6 +56,13 @@ pub fn capability_statement(base: &str) -> Value {
                 { "code": "batch" },
                 { "code": "history-system" }
             ],
+            "operation": [{
+                "name": "export",
+                "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export",
+                "documentation": "Bulk Data export (Prefer: respond-async): _type, _since, NDJSON \
+                    files of 10,000 resources; one job per user; files kept one hour. Every \
+                    resource as the requester may read it."
+            }],
             "searchParam": [
                 { "name": "_id", "type": "token" },
                 { "name": "_lastUpdated", "type": "date" }
@@ -89,13 +108,13 @@ fn resource(rtype: &str) -> Value {
         "readHistory": true,
         "updateCreate": true,
         "conditionalCreate": true,
-        "conditionalRead": "not-supported",
-        "conditionalUpdate": false,
-        "conditionalDelete": "single",
+        "conditionalRead": "full-support",
+        "conditionalUpdate": true,
+        "conditionalDelete": "multiple",
         "interaction": [
-            { "code": "read" }, { "code": "vread" }, { "code": "update" }, { "code": "delete" },
-            { "code": "history-instance" }, { "code": "history-type" }, { "code": "create" },
-            { "code": "search-type" }
+            { "code": "read" }, { "code": "vread" }, { "code": "update" }, { "code": "patch" },
+            { "code": "delete" }, { "code": "history-instance" }, { "code": "history-type" },
+            { "code": "create" }, { "code": "search-type" }
         ],
         "searchInclude": includes,
         "searchRevInclude": revincludes,
@@ -105,13 +124,39 @@ fn resource(rtype: &str) -> Value {
             "valueString": sorts.join(",")
         }]
     });
-    if rtype == "Patient" {
-        out["operation"] = json!([{
-            "name": "everything",
-            "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything",
-            "documentation": "Paged (_count default 100, at most 5000); _since and _type are \
-                supported. AuditEvents are included only when _type names them."
-        }]);
+    let mut operations = vec![json!({
+        "name": "validate",
+        "definition": "http://hl7.org/fhir/OperationDefinition/Resource-validate",
+        "documentation": "POST the resource (or Parameters with a 'resource'): the verdict a \
+            create or update would give, as an OperationOutcome; nothing is stored."
+    })];
+    match rtype {
+        "Patient" => {
+            operations.push(json!({
+                "name": "everything",
+                "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything",
+                "documentation": "Paged (_count default 100, at most 5000); _since and _type \
+                    are supported. AuditEvents are included only when _type names them."
+            }));
+            operations.push(json!({
+                "name": "export",
+                "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export",
+                "documentation": "Bulk Data export of every patient's compartment."
+            }));
+        }
+        "Group" => operations.push(json!({
+            "name": "export",
+            "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export",
+            "documentation": "Bulk Data export of the compartments of the group's patients."
+        })),
+        "Observation" => operations.push(json!({
+            "name": "lastn",
+            "definition": "http://hl7.org/fhir/OperationDefinition/Observation-lastn",
+            "documentation": "The newest max (1 to 100, default 1) Observations per code of a \
+                patient's search (patient is required)."
+        })),
+        _ => {}
     }
+    out["operation"] = Value::Array(operations);
     out
 }

@@ -58,6 +58,8 @@ pub struct AppState {
     pub work: std::sync::Arc<work::Work>,
     /// Bulk Data export jobs and their files.
     pub exports: std::sync::Arc<export::Exports>,
+    /// Whether any web origin may call the API (CORS), for the CapabilityStatement.
+    pub cors: bool,
 }
 
 /// How a server is run: body limit, time limits, sign-in settings and how it is reached.
@@ -202,6 +204,7 @@ where
     let sweeper = export::sweep_every_minute(exports.clone());
     let app = router(AppState {
         exports,
+        cors: !config.cors_origins.is_empty(),
         store: store.clone(),
         auth,
         body_limit: config.body_limit,

@@ -208,12 +208,16 @@ fn written_response(ctx: &Ctx, w: Written, status: StatusCode) -> Response {
     json_response(status, headers, body)
 }
 
-pub async fn metadata(headers: HeaderMap, RawQuery(q): RawQuery) -> Result<Response, ApiError> {
+pub async fn metadata(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
     let ctx = ctx(&headers, q)?;
     Ok(json_response(
         StatusCode::OK,
         HeaderMap::new(),
-        capability_statement(&ctx.base).to_string(),
+        capability_statement(&ctx.base, st.cors).to_string(),
     ))
 }
 

@@ -289,9 +289,14 @@ fn quantity_condition(
         .map_or(0, |(_, d)| d.trim_start_matches(['e', 'E']).len()) as i32;
     let half = 0.5 * 10f64.powi(-decimals);
     let (p_lo, p_hi) = (v - half, v + half);
+    // Beyond about 1e16 the half-unit is lost in rounding: the value itself is the bound.
+    let below = if p_hi > v { "<" } else { "<=" };
     let (sql, binds): (String, Vec<f64>) = match prefix {
-        "eq" => (format!("({lo} >= ? AND {hi} < ?)"), vec![p_lo, p_hi]),
-        "ne" => (format!("NOT ({lo} >= ? AND {hi} < ?)"), vec![p_lo, p_hi]),
+        "eq" => (format!("({lo} >= ? AND {hi} {below} ?)"), vec![p_lo, p_hi]),
+        "ne" => (
+            format!("NOT ({lo} >= ? AND {hi} {below} ?)"),
+            vec![p_lo, p_hi],
+        ),
         "gt" => (format!("{hi} > ?"), vec![v]),
         "lt" => (format!("{lo} < ?"), vec![v]),
         "ge" => (format!("{hi} >= ?"), vec![v]),
