@@ -342,3 +342,26 @@ fn the_import_report_goes_to_the_state_folder_not_the_working_directory() {
     let mode = std::fs::metadata(&reports[0]).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o600);
 }
+
+/// The synthetic population is valid FHIR R4 (as the server's validation judges every write),
+/// so a clinician can change any seeded record through the API.
+#[test]
+fn seeded_records_are_valid_fhir() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("v.db");
+    seed(&Store::open(&db).unwrap(), &opts(40, 3, 1), |_| {}).unwrap();
+    let mut problems = BTreeMap::new();
+    let mut n = 0;
+    for (key, mut v) in dump(&db) {
+        n += 1;
+        let id = key.split('/').nth(1).unwrap().to_string();
+        v["id"] = json!(id);
+        for issue in bedside::fhir::validate::validate(&v) {
+            problems
+                .entry(format!("{}: {}", issue.path, issue.message))
+                .or_insert(key.clone());
+        }
+    }
+    assert!(n > 1000, "{n} resources");
+    assert!(problems.is_empty(), "{problems:#?}");
+}
