@@ -102,7 +102,10 @@ fn main() {
     }
     let minimal = encrypted_copy(&minimal);
     let full = encrypted_copy(&full);
+    database_size(&minimal);
+    database_size(&full);
     import_rate(&full, &dir);
+    examples_import_rate(&dir);
 
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
@@ -228,6 +231,47 @@ fn import_rate(full: &Path, dir: &Path) {
     let secs = started.elapsed().as_secs_f64();
     println!(
         "import NDJSON: {} resources in {secs:.1} s = {:.0} resources/s ({} rejected)",
+        s.imported,
+        s.imported as f64 / secs,
+        s.rejected
+    );
+}
+
+/// The size of a database file per million resources (index rows and every version included).
+fn database_size(db: &Path) {
+    let resources: i64 = open(db)
+        .read_side(|conn| Ok(conn.query_row("SELECT COUNT(*) FROM resource", [], |r| r.get(0))?))
+        .unwrap();
+    let bytes = std::fs::metadata(db).map(|m| m.len()).unwrap_or(0) as f64;
+    println!(
+        "database {}: {:.0} MB for {resources} resources = {:.0} MB per million resources",
+        db.file_name().unwrap().to_string_lossy(),
+        bytes / 1e6,
+        bytes / 1e6 / resources as f64 * 1e6
+    );
+}
+
+/// Imports the whole official R4 example package (every type; fetched by
+/// `.ci/fetch-fhir-examples`) into a new database, validation included.
+fn examples_import_rate(dir: &Path) {
+    let package = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/fhir-examples/package");
+    if !package.join("Patient-example.json").exists() {
+        println!("official examples: not fetched (run .ci/fetch-fhir-examples)");
+        return;
+    }
+    let files = bedside::server::import::collect_files(&[package]).unwrap();
+    let target = dir.join("examples-target.db");
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", target.display()));
+    }
+    let _ = std::fs::remove_file(bedside::server::store::trail_path(&target));
+    let store = open(&target);
+    let started = Instant::now();
+    let s = bedside::server::import::import_files(&store, &files, |_| {});
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "import the official R4 examples: {} files, {} resources in {secs:.1} s = {:.0} resources/s ({} refused: the invalid examples and the package's own index files)",
+        s.files,
         s.imported,
         s.imported as f64 / secs,
         s.rejected

@@ -138,12 +138,26 @@ async fn conditional_create() {
 #[tokio::test]
 async fn unknown_elements_extensions_and_decimals_round_trip() {
     let srv = TestServer::start().await;
+    // An element R4 does not define is refused (the server's stated policy), with its path.
+    let (status, outcome) = srv
+        .post(
+            "Observation",
+            &serde_json::json!({"resourceType": "Observation", "status": "final",
+                "code": {"text": "x"}, "somethingFromAnotherSystem": {"nested": [1]}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        outcome["issue"][0]["expression"][0],
+        "Observation.somethingFromAnotherSystem"
+    );
+    // Extensions (where another system's data belongs) and decimals round-trip as sent.
     let text = r#"{"resourceType":"Observation","status":"final",
         "code":{"coding":[{"system":"http://loinc.org","code":"2823-3"}]},
         "valueQuantity":{"value":6.10,"unit":"mmol/L"},
         "extension":[{"url":"http://other.example/ext","valueDecimal":1.500}],
         "_status":{"extension":[{"url":"http://other.example/why","valueString":"kept"}]},
-        "somethingFromAnotherSystem":{"nested":[1,2.0,"x"]}}"#;
+        "component":[{"code":{"text":"x"},"valueQuantity":{"value":2.0}}]}"#;
     let resp = srv
         .http
         .post(srv.url("Observation"))

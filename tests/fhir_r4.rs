@@ -1043,3 +1043,38 @@ async fn body_of(r: reqwest::Response) -> (StatusCode, Value) {
     let text = r.text().await.unwrap_or_default();
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
+
+#[tokio::test]
+async fn list_members_and_a_restricted_list() {
+    let w = world().await;
+    let srv = &w.srv;
+    let ward = srv
+        .create(
+            json!({"resourceType": "List", "status": "current", "mode": "working",
+            "title": "Ward 7", "entry": [
+                {"item": {"reference": format!("Patient/{}", w.smith)}},
+                {"item": {"reference": format!("Patient/{}", w.jones)}}]}),
+        )
+        .await;
+    let (status, bundle) = srv.get(&format!("Patient?_list={ward}&_sort=_id")).await;
+    assert_eq!(status, StatusCode::OK, "{bundle}");
+    let mut want = vec![w.smith.clone(), w.jones.clone()];
+    want.sort();
+    assert_eq!(ids(&bundle), want);
+    let (_, none) = srv.get(&format!("Observation?_list={ward}")).await;
+    assert!(ids(&none).is_empty());
+    // A List of the restricted chart does not give its members away.
+    let v = w.vip.clone();
+    srv.store
+        .write(|tx| {
+            tx.create(
+                json!({"resourceType": "List", "status": "current", "mode": "working",
+                    "subject": {"reference": format!("Patient/{v}")},
+                    "entry": [{"item": {"reference": format!("Patient/{v}")}}]}),
+                Some("vip-list"),
+            )
+        })
+        .unwrap();
+    let (status, _) = srv.get("Patient?_list=vip-list").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}

@@ -197,7 +197,7 @@ fn import_resolves_references_reports_rejections_and_does_not_duplicate() {
     std::fs::write(data.join("tx.json"), transaction.to_string()).unwrap();
     let collection = json!({"resourceType": "Bundle", "type": "collection", "entry": [
         {"fullUrl": "http://other.example/fhir/Practitioner/doc1", "resource": {"resourceType": "Practitioner", "name": [{"family": "Who"}]}},
-        {"resource": {"resourceType": "Encounter", "status": "finished",
+        {"resource": {"resourceType": "Encounter", "status": "finished", "class": {"code": "AMB"},
                       "participant": [{"individual": {"reference": "http://other.example/fhir/Practitioner/doc1"}}]}},
         {"resource": {"resourceType": "Spaceship"}}
     ]});

@@ -124,12 +124,7 @@ fn resource(rtype: &str) -> Value {
             "valueString": sorts.join(",")
         }]
     });
-    let mut operations = vec![json!({
-        "name": "validate",
-        "definition": "http://hl7.org/fhir/OperationDefinition/Resource-validate",
-        "documentation": "POST the resource (or Parameters with a 'resource'): the verdict a \
-            create or update would give, as an OperationOutcome; nothing is stored."
-    })];
+    let mut operations = Vec::new();
     match rtype {
         "Patient" => {
             operations.push(json!({
@@ -157,6 +152,12 @@ fn resource(rtype: &str) -> Value {
         })),
         _ => {}
     }
+    operations.push(json!({
+        "name": "validate",
+        "definition": "http://hl7.org/fhir/OperationDefinition/Resource-validate",
+        "documentation": "POST the resource (or Parameters with a 'resource'): the verdict a \
+            create or update would give, as an OperationOutcome; nothing is stored."
+    }));
     out["operation"] = Value::Array(operations);
     out
 }

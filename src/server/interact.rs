@@ -36,6 +36,12 @@ pub fn search(
     if let Some(reader) = src.snapshot() {
         gate.restrictions_named(reader, params);
     }
+    // A List's members are its content: `_list` needs the List itself to be readable.
+    for (_, value) in params.iter().filter(|(k, _)| k == "_list") {
+        for id in value.split(',').filter(|v| !v.is_empty()) {
+            read(gate, src, "List", id.rsplit('/').next().unwrap_or_default())?;
+        }
+    }
     let scope = gate.search_scope(rtype, params)?;
     let (query, mut found) = src.find(rtype, params, strict, &scope)?;
     found.matches = found
@@ -90,8 +96,9 @@ pub fn create(
             )));
         }
     }
-    check_valid(&resource)?;
+    // The role first: a refusal does not depend on what was sent.
     gate.check_change(rtype, None, None, &resource)?;
+    check_valid(&resource)?;
     if let Some(condition) = condition {
         let scope = gate.search_scope(rtype, condition)?;
         match tx.matching_ids_in(rtype, condition, &scope)?.as_slice() {
@@ -142,9 +149,16 @@ pub fn update(
     resource: Value,
     if_match: Option<&str>,
 ) -> Result<Written, ApiError> {
-    check_valid(&resource)?;
+    if let Some(t) = resource.get("resourceType").and_then(Value::as_str) {
+        if t != rtype {
+            return Err(ApiError::bad_request(format!(
+                "the resource is a {t} but the URL is for {rtype}"
+            )));
+        }
+    }
     let before = before(tx, rtype, id)?;
     gate.check_change(rtype, Some(id), before.as_ref(), &resource)?;
+    check_valid(&resource)?;
     let written = tx.update(rtype, id, resource, if_match)?;
     gate.wrote(&written);
     Ok(written)

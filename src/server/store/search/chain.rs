@@ -51,6 +51,28 @@ pub(super) fn condition(
                 driver: None,
             }))
         }
+        // The resources a List holds (`Patient?_list=ward-7`).
+        "_list" => {
+            let item = find("List", "item").ok_or_else(|| StoreError::invalid("no List.item"))?;
+            let ids: Vec<String> = split_values(value)
+                .into_iter()
+                .map(|v| v.rsplit('/').next().unwrap_or_default().to_string())
+                .collect();
+            let marks = vec!["?"; ids.len()].join(",");
+            let mut args: Vec<Sql> = ids.into_iter().map(Sql::Text).collect();
+            args.push(Sql::Text(rtype.to_string()));
+            Ok(Some(Cond {
+                reads_resource: true,
+                sql: format!(
+                    "r.id IN (SELECT x.target_id FROM resource l JOIN idx_ref x ON x.rid = l.rid
+                     WHERE l.type = 'List' AND l.id IN ({marks}) AND l.deleted = 0 AND {}
+                       AND x.target_type = ?)",
+                    pids.of(item).test("x.pid")
+                ),
+                args,
+                driver: None,
+            }))
+        }
         "_lastUpdated" => {
             let mut ors = Vec::new();
             let mut args = Vec::new();
