@@ -13,7 +13,8 @@ Writes, into src/fhir/r4/ (committed; rerun this script to regenerate them byte 
   types, reference targets, required value set), what validation and FHIRPath read;
 - valuesets.json: the codes of every value set bound `required` that the package can expand.
 
-Usage: python3 tools/fhir-r4/generate.py [package-dir]
+Usage: python3 tools/fhir-r4/generate.py [package-dir [output-dir]]
+(tests/fhir_examples.rs regenerates them into a temporary folder and compares.)
 """
 
 import glob
@@ -24,7 +25,7 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PKG = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "target/fhir-examples/package")
-OUT = os.path.join(ROOT, "src/fhir/r4")
+OUT = sys.argv[2] if len(sys.argv) > 2 else os.path.join(ROOT, "src/fhir/r4")
 SOURCE = "hl7.fhir.r4.examples 4.0.1 (npm, CC0): the FHIR R4 specification's own definitions"
 
 
