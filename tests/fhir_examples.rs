@@ -51,7 +51,11 @@ fn generated_tables_are_reproducible() {
             return;
         }
     };
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
     for name in [
         "search-parameters.json",
         "compartment.json",
@@ -61,7 +65,10 @@ fn generated_tables_are_reproducible() {
     ] {
         let made = std::fs::read(out.path().join(name)).unwrap();
         let committed = std::fs::read(root.join("src/fhir/r4").join(name)).unwrap();
-        assert!(made == committed, "src/fhir/r4/{name} differs from what the generator makes");
+        assert!(
+            made == committed,
+            "src/fhir/r4/{name} differs from what the generator makes"
+        );
     }
 }
 

@@ -361,25 +361,40 @@ pub async fn update(
         .get("if-match")
         .and_then(|v| v.to_str().ok())
         .map(parse_etag);
+    version_write(st, session, request, &ctx, move |gate, tx| {
+        interact::update(gate, tx, &rtype, &id, resource, if_match.as_deref())
+    })
+    .await
+}
+
+/// Runs a write that makes one version (an update, a conditional update, a patch) and
+/// answers it: 201 when it created the resource, 200 when it replaced one.
+async fn version_write(
+    st: AppState,
+    session: Session,
+    request: RequestAudit,
+    ctx: &Ctx,
+    f: impl FnOnce(&mut Gate, &mut crate::server::store::Tx) -> Result<Written, ApiError>
+    + Send
+    + 'static,
+) -> Result<Response, ApiError> {
+    let created_or_ok = |w: &Written| {
+        if w.created {
+            StatusCode::CREATED
+        } else {
+            StatusCode::OK
+        }
+    };
     let (written, note) = gated_write(&st, session, request, move |gate, st| {
         st.store.write_with(|tx| {
-            let written = interact::update(gate, tx, &rtype, &id, resource, if_match.as_deref())?;
-            let status = if written.created {
-                StatusCode::CREATED
-            } else {
-                StatusCode::OK
-            };
-            gate.record_write(tx, status.as_u16())?;
+            let written = f(gate, tx)?;
+            gate.record_write(tx, created_or_ok(&written).as_u16())?;
             Ok(written)
         })
     })
     .await?;
-    let status = if written.created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    Ok(note.attach(written_response(&ctx, written, status)))
+    let status = created_or_ok(&written);
+    Ok(note.attach(written_response(ctx, written, status)))
 }
 
 /// `PATCH /fhir/Type/id` with a JSON Patch (`application/json-patch+json`).
@@ -410,15 +425,10 @@ pub async fn patch(
         .get("if-match")
         .and_then(|v| v.to_str().ok())
         .map(parse_etag);
-    let (written, note) = gated_write(&st, session, request, move |gate, st| {
-        st.store.write_with(|tx| {
-            let written = interact::patch(gate, tx, &rtype, &id, body, if_match.as_deref())?;
-            gate.record_write(tx, StatusCode::OK.as_u16())?;
-            Ok(written)
-        })
+    version_write(st, session, request, &ctx, move |gate, tx| {
+        interact::patch(gate, tx, &rtype, &id, body, if_match.as_deref())
     })
-    .await?;
-    Ok(note.attach(written_response(&ctx, written, StatusCode::OK)))
+    .await
 }
 
 pub async fn delete(
@@ -468,32 +478,10 @@ pub async fn conditional_update(
         .and_then(|v| v.to_str().ok())
         .map(parse_etag);
     let condition = ctx.params.clone();
-    let (written, note) = gated_write(&st, session, request, move |gate, st| {
-        st.store.write_with(|tx| {
-            let written = interact::update_matching(
-                gate,
-                tx,
-                &rtype,
-                &condition,
-                resource,
-                if_match.as_deref(),
-            )?;
-            let status = if written.created {
-                StatusCode::CREATED
-            } else {
-                StatusCode::OK
-            };
-            gate.record_write(tx, status.as_u16())?;
-            Ok(written)
-        })
+    version_write(st, session, request, &ctx, move |gate, tx| {
+        interact::update_matching(gate, tx, &rtype, &condition, resource, if_match.as_deref())
     })
-    .await?;
-    let status = if written.created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    Ok(note.attach(written_response(&ctx, written, status)))
+    .await
 }
 
 /// `DELETE /fhir/Type?condition`: deletes every resource the condition matches (at most

@@ -102,6 +102,17 @@ pub(super) fn condition(
     }
 }
 
+/// The reference parameter `name` of `rtype`, which a chain or `_has` goes through.
+fn reference_param(rtype: &str, name: &str) -> Result<&'static Param> {
+    find(rtype, name)
+        .filter(|p| p.kind == Kind::Reference)
+        .ok_or_else(|| {
+            StoreError::invalid(format!(
+                "'{name}' is not a reference parameter of {rtype}, so it cannot be chained"
+            ))
+        })
+}
+
 fn too_deep() -> StoreError {
     StoreError::TooCostly(format!(
         "a chained or _has parameter may have at most {MAX_LINKS} links"
@@ -123,13 +134,7 @@ fn chain(
     if depth >= MAX_LINKS {
         return Err(too_deep());
     }
-    let param = find(rtype, name)
-        .filter(|p| p.kind == Kind::Reference)
-        .ok_or_else(|| {
-            StoreError::invalid(format!(
-                "'{name}' is not a reference parameter of {rtype}, so it cannot be chained"
-            ))
-        })?;
+    let param = reference_param(rtype, name)?;
     let targets: Vec<&str> = match (modifier, param.alias_target) {
         (Some(t), _) => {
             if !is_supported(t) || (!param.targets.is_empty() && !param.targets.contains(&t)) {
@@ -205,11 +210,7 @@ fn has(
     if !is_supported(source) {
         return Err(StoreError::UnknownType(source.to_string()));
     }
-    let param = find(source, name)
-        .filter(|p| p.kind == Kind::Reference)
-        .ok_or_else(|| {
-            StoreError::invalid(format!("'{name}' is not a reference parameter of {source}"))
-        })?;
+    let param = reference_param(source, name)?;
     let refers = param.alias_target.map_or_else(
         || param.targets.is_empty() || param.targets.contains(&rtype),
         |t| t == rtype,
