@@ -328,10 +328,14 @@ async fn search_by_every_parameter(
             done.push(param.name);
             *n += 1;
             searches += 1;
-            let params = vec![
-                (param.name.to_string(), search.clone()),
-                ("_id".to_string(), id.to_string()),
-            ];
+            // A logical reference (by identifier) is found with `:identifier`.
+            let key = match (param.kind, value) {
+                (bedside::fhir::params::Kind::Reference, IndexValue::Token { .. }) => {
+                    format!("{}:identifier", param.name)
+                }
+                _ => param.name.to_string(),
+            };
+            let params = vec![(key, search.clone()), ("_id".to_string(), id.to_string())];
             let found = match reader.search(rtype, &params, true) {
                 Ok((_, found)) => found.matches.iter().any(|r| r.id == id),
                 Err(e) => {

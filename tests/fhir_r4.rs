@@ -164,7 +164,15 @@ async fn the_parameters_that_were_ignored_now_narrow() {
     let srv = &w.srv;
     let glucose = srv.create(obs(&w.smith, "2345-7", 5.4, "mmol/L")).await;
     let high = srv.create(obs(&w.jones, "2345-7", 12.0, "mmol/L")).await;
+    let mut logical = obs(&w.jones, "718-7", 13.0, "g/dL");
+    logical["subject"] =
+        json!({"identifier": {"system": "http://hospital.example/mrn", "value": "ELSEWHERE-1"}});
+    let logical = srv.create(logical).await;
     let cases: Vec<(String, Vec<&String>)> = vec![
+        (
+            "Observation?subject:identifier=http://hospital.example/mrn|ELSEWHERE-1".into(),
+            vec![&logical],
+        ),
         ("Patient?phone=555-0100".into(), vec![&w.smith]),
         ("Patient?email=anna@example.org".into(), vec![&w.smith]),
         ("Patient?address-city=springfield".into(), vec![&w.smith]),

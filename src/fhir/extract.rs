@@ -273,6 +273,16 @@ fn index_node(param: &'static Param, node: &Value, out: &mut Extracted) {
             }
         }
         Kind::Reference => {
+            // A logical reference (`{"identifier": {...}}`), for `:identifier`: a token row
+            // under the reference parameter's own id.
+            if let Some(identifier) = node.get("identifier").filter(|i| i.is_object()) {
+                tokens(identifier, &mut |system, code| {
+                    let system = bounded(&system, MAX_INDEXED_CHARS * 2).to_string();
+                    let code = bounded(&code, MAX_INDEXED_CHARS * 2).to_string();
+                    out.entries
+                        .push((param, IndexValue::Token { system, code }));
+                });
+            }
             let Some((rtype, id)) = (match node {
                 // A canonical (`Questionnaire/x` or its URL) where the element is one.
                 Value::String(s) => parse_reference(s),

@@ -75,25 +75,32 @@ pub fn outcome(issues: &[Issue]) -> Value {
     serde_json::json!({"resourceType": "OperationOutcome", "issue": list})
 }
 
-/// The elements of each structure by path, and the children of each path.
+/// The elements of each structure: the children of each path by name, and those required.
 struct Index {
-    by_path: HashMap<(&'static str, &'static str), &'static Element>,
-    children: HashMap<(&'static str, &'static str), Vec<&'static Element>>,
+    /// (structure, parent path) -> the child elements by their last name (`value[x]` too).
+    children: HashMap<(&'static str, &'static str), HashMap<&'static str, &'static Element>>,
+    /// (structure, parent path) -> the child elements that must be present.
+    required: HashMap<(&'static str, &'static str), Vec<&'static Element>>,
 }
 
 fn index() -> &'static Index {
     static I: OnceLock<Index> = OnceLock::new();
     I.get_or_init(|| {
-        let mut by_path = HashMap::new();
-        let mut children: HashMap<(&str, &str), Vec<&Element>> = HashMap::new();
+        let mut children: HashMap<(&str, &str), HashMap<&str, &Element>> = HashMap::new();
+        let mut required: HashMap<(&str, &str), Vec<&Element>> = HashMap::new();
         for (name, s) in structures() {
             for e in &s.elements {
-                by_path.insert((name.as_str(), e.p.as_str()), e);
-                let parent = e.p.rsplit_once('.').map_or("", |(p, _)| p);
-                children.entry((name.as_str(), parent)).or_default().push(e);
+                let (parent, last) = e.p.rsplit_once('.').unwrap_or(("", e.p.as_str()));
+                children
+                    .entry((name.as_str(), parent))
+                    .or_default()
+                    .insert(last, e);
+                if e.min > 0 {
+                    required.entry((name.as_str(), parent)).or_default().push(e);
+                }
             }
         }
-        Index { by_path, children }
+        Index { children, required }
     })
 }
 
@@ -102,21 +109,13 @@ fn type_codes(e: &Element) -> impl Iterator<Item = &str> {
     e.t.iter().filter_map(|t| t.first().and_then(Value::as_str))
 }
 
-/// The target types of an element's Reference or canonical type.
-fn targets(e: &Element, code: &str) -> Vec<&'static str> {
-    let _ = code;
+/// The target types an element's Reference type allows (empty: any).
+fn reference_targets(e: &Element) -> impl Iterator<Item = &str> {
     e.t.iter()
-        .filter(|t| t.first().and_then(Value::as_str).is_some_and(|c| c == code))
+        .filter(|t| t.first().and_then(Value::as_str) == Some("Reference"))
         .filter_map(|t| t.get(1).and_then(Value::as_array))
         .flatten()
         .filter_map(Value::as_str)
-        .filter_map(|s| {
-            super::RESOURCE_TYPES.iter().copied().find(|t| *t == s).or(
-                // "Resource" (any) stays as itself.
-                (s == "Resource").then_some("Resource"),
-            )
-        })
-        .collect()
 }
 
 struct Validator {
@@ -137,11 +136,14 @@ impl Validator {
         });
     }
 
-    /// A whole resource (the root, a contained one, a Bundle entry's).
-    fn resource(&mut self, value: &Value, at: Option<&str>, depth: usize) {
+    /// A whole resource (the root, a contained one, a Bundle entry's), at `at` (the root:
+    /// none).
+    fn resource(&mut self, value: &Value, at: Option<&mut String>, depth: usize) {
+        let mut own = String::new();
+        let here: &str = at.as_deref().map_or("", String::as_str);
         let Value::Object(map) = value else {
             self.push(
-                at.unwrap_or_default(),
+                here,
                 IssueCode::Structure,
                 "a resource must be a JSON object",
             );
@@ -149,43 +151,47 @@ impl Validator {
         };
         let Some(rtype) = map.get("resourceType").and_then(Value::as_str) else {
             self.push(
-                at.unwrap_or_default(),
+                here,
                 IssueCode::Required,
                 "the resource has no resourceType",
             );
             return;
         };
-        let Some(structure) = structures().get(rtype).filter(|s| s.kind == "resource") else {
+        let found = structures()
+            .get_key_value(rtype)
+            .filter(|(_, s)| s.kind == "resource");
+        let Some((name, structure)) = found else {
+            let at = if here.is_empty() { rtype } else { here };
             self.push(
-                at.unwrap_or(rtype),
+                at,
                 IssueCode::NotSupported,
                 format!("'{rtype}' is not a FHIR R4 resource type"),
             );
             return;
         };
         if structure.is_abstract {
-            self.push(
-                at.unwrap_or(rtype),
-                IssueCode::Invalid,
-                format!("'{rtype}' is abstract"),
-            );
+            let at = if here.is_empty() { rtype } else { here };
+            self.push(at, IssueCode::Invalid, format!("'{rtype}' is abstract"));
             return;
         }
-        let path = at.map_or_else(|| rtype.to_string(), str::to_string);
-        let name = structures()
-            .get_key_value(rtype)
-            .map(|(k, _)| k.as_str())
-            .unwrap_or_default();
-        self.object(map, name, "", &path, depth, true);
+        let path = match at {
+            Some(p) => p,
+            None => {
+                own.push_str(rtype);
+                &mut own
+            }
+        };
+        self.object(map, name.as_str(), "", path, depth, true);
     }
 
-    /// The members of `map`, an instance of the element `prefix` of the structure `stype`.
+    /// The members of `map`, an instance of the element `prefix` of the structure `stype`,
+    /// at `path` (a buffer each member's name is added to and taken off again).
     fn object(
         &mut self,
         map: &Map<String, Value>,
         stype: &'static str,
-        prefix: &str,
-        path: &str,
+        prefix: &'static str,
+        path: &mut String,
         depth: usize,
         is_resource: bool,
     ) {
@@ -194,6 +200,7 @@ impl Validator {
             return;
         }
         let idx = index();
+        let children = idx.children.get(&(stype, prefix));
         for (key, value) in map {
             if is_resource && key == "resourceType" {
                 continue;
@@ -202,90 +209,95 @@ impl Validator {
                 Some(k) => (k, true),
                 None => (key.as_str(), false),
             };
-            let child = if prefix.is_empty() {
-                name.to_string()
-            } else {
-                format!("{prefix}.{name}")
+            let len = path.len();
+            path.push('.');
+            path.push_str(name);
+            let found = match children.and_then(|c| c.get(name)) {
+                Some(e) => Some((*e, None)),
+                None => choice_of(stype, prefix, name),
             };
-            let here = format!("{path}.{name}");
-            let (element, choice) = match idx.by_path.get(&(stype, child.as_str())) {
-                Some(e) => (*e, None),
-                None => match choice_of(stype, prefix, name) {
-                    Some((e, t)) => (e, Some(t)),
-                    None => {
-                        self.push(
-                            &here,
-                            IssueCode::Structure,
-                            format!("'{key}' is not an element of {}", type_label(stype, prefix)),
-                        );
-                        continue;
-                    }
-                },
-            };
-            if extension {
-                self.primitive_extension(value, &here, element, depth);
-                continue;
-            }
-            let many = element.max != "1" && element.max != "0";
-            match (value, many) {
-                (Value::Array(items), true) => {
-                    if items.is_empty() {
-                        self.push(&here, IssueCode::Structure, "an array may not be empty");
-                    }
-                    for (i, item) in items.iter().enumerate() {
-                        if item.is_null() && map.contains_key(&format!("_{name}")) {
-                            continue;
-                        }
-                        self.value(
-                            item,
-                            element,
-                            choice,
-                            stype,
-                            &child,
-                            &format!("{here}[{i}]"),
-                            depth,
-                        );
-                    }
+            match found {
+                None => self.push(
+                    path,
+                    IssueCode::Structure,
+                    format!("'{key}' is not an element of {}", type_label(stype, prefix)),
+                ),
+                Some((_, _)) if extension => self.primitive_extension(value, path, depth),
+                Some((element, choice)) => {
+                    self.member(map, name, value, element, choice, stype, path, depth)
                 }
-                (Value::Array(_), false) => self.push(
-                    &here,
-                    IssueCode::Structure,
-                    "this element repeats at most once: give a single value, not an array",
-                ),
-                (_, true) => self.push(
-                    &here,
-                    IssueCode::Structure,
-                    "this element repeats: give an array",
-                ),
-                (one, false) => self.value(one, element, choice, stype, &child, &here, depth),
             }
+            path.truncate(len);
         }
         // Required elements.
-        if let Some(children) = idx.children.get(&(stype, prefix)) {
-            for e in children.iter().filter(|e| e.min > 0) {
-                let last = e.p.rsplit('.').next().unwrap_or(&e.p);
-                let present = match last.strip_suffix("[x]") {
-                    Some(base) => map.keys().any(|k| {
-                        let k = k.strip_prefix('_').unwrap_or(k);
-                        k.strip_prefix(base)
-                            .is_some_and(|s| s.starts_with(char::is_uppercase))
-                    }),
-                    None => map.contains_key(last) || map.contains_key(&format!("_{last}")),
-                };
-                if !present {
-                    self.push(
-                        &format!("{path}.{}", last.trim_end_matches("[x]")),
-                        IssueCode::Required,
-                        "this element is required",
-                    );
-                }
+        for e in idx.required.get(&(stype, prefix)).into_iter().flatten() {
+            let last = e.p.rsplit('.').next().unwrap_or(&e.p);
+            let present = match last.strip_suffix("[x]") {
+                Some(base) => map.keys().any(|k| {
+                    let k = k.strip_prefix('_').unwrap_or(k);
+                    k.strip_prefix(base)
+                        .is_some_and(|s| s.starts_with(char::is_uppercase))
+                }),
+                None => map.contains_key(last) || map.contains_key(&format!("_{last}")),
+            };
+            if !present {
+                self.push(
+                    &format!("{path}.{}", last.trim_end_matches("[x]")),
+                    IssueCode::Required,
+                    "this element is required",
+                );
             }
         }
     }
 
+    /// One member `name` of `map`: its cardinality, then each of its values.
+    #[allow(clippy::too_many_arguments)]
+    fn member(
+        &mut self,
+        map: &Map<String, Value>,
+        name: &str,
+        value: &Value,
+        element: &'static Element,
+        choice: Option<&'static str>,
+        stype: &'static str,
+        path: &mut String,
+        depth: usize,
+    ) {
+        let many = element.max != "1" && element.max != "0";
+        match (value, many) {
+            (Value::Array(items), true) => {
+                if items.is_empty() {
+                    self.push(path, IssueCode::Structure, "an array may not be empty");
+                }
+                for (i, item) in items.iter().enumerate() {
+                    if item.is_null() && map.contains_key(&format!("_{name}")) {
+                        continue;
+                    }
+                    let len = path.len();
+                    path.push('[');
+                    path.push_str(&i.to_string());
+                    path.push(']');
+                    self.value(item, element, choice, stype, path, depth);
+                    path.truncate(len);
+                }
+            }
+            (Value::Array(_), false) => self.push(
+                path,
+                IssueCode::Structure,
+                "this element repeats at most once: give a single value, not an array",
+            ),
+            (_, true) => self.push(
+                path,
+                IssueCode::Structure,
+                "this element repeats: give an array",
+            ),
+            (one, false) => self.value(one, element, choice, stype, path, depth),
+        }
+    }
+
     /// `_birthDate`: the id and extensions of a primitive.
-    fn primitive_extension(&mut self, value: &Value, path: &str, element: &Element, depth: usize) {
-        let check = |v: &mut Self, item: &Value, at: &str| match item {
+    fn primitive_extension(&mut self, value: &Value, path: &mut String, depth: usize) {
+        let check = |v: &mut Self, item: &Value, at: &mut String| match item {
             Value::Null => {}
             // A primitive's own structure: its id and extensions (its value is the other key).
             Value::Object(m) => v.object(m, "string", "", at, depth + 1, false),
@@ -295,31 +307,33 @@ impl Validator {
                 "a primitive's extensions are an object",
             ),
         };
-        let _ = element;
         match value {
             Value::Array(items) => {
                 for (i, item) in items.iter().enumerate() {
-                    check(self, item, &format!("{path}[{i}]"));
+                    let len = path.len();
+                    path.push_str(&format!("[{i}]"));
+                    check(self, item, path);
+                    path.truncate(len);
                 }
             }
             one => check(self, one, path),
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn value(
         &mut self,
         value: &Value,
         element: &'static Element,
         choice: Option<&'static str>,
         stype: &'static str,
-        child: &str,
-        path: &str,
+        path: &mut String,
         depth: usize,
     ) {
+        // The element's own path in its structure: where its children are.
+        let child: &'static str = element.p.as_str();
         if let Some(reference) = &element.content_ref {
             if let Value::Object(m) = value {
-                self.object(m, stype, reference, path, depth + 1, false);
+                self.object(m, stype, reference.as_str(), path, depth + 1, false);
             } else {
                 self.push(path, IssueCode::Structure, "expected an object");
             }
@@ -387,7 +401,6 @@ impl Validator {
     }
 
     fn reference(&mut self, m: &Map<String, Value>, element: &Element, path: &str) {
-        let allowed = targets(element, "Reference");
         let Some((rtype, _)) = m
             .get("reference")
             .and_then(Value::as_str)
@@ -395,16 +408,22 @@ impl Validator {
         else {
             return;
         };
-        if !allowed.is_empty() && !allowed.contains(&"Resource") && !allowed.contains(&rtype) {
-            self.push(
-                &format!("{path}.reference"),
-                IssueCode::Value,
-                format!(
-                    "a reference to a {rtype} is not allowed here (only {})",
-                    allowed.join(", ")
-                ),
-            );
+        let mut allowed = reference_targets(element).peekable();
+        if allowed.peek().is_none() {
+            return;
         }
+        if reference_targets(element).any(|t| t == rtype || t == "Resource") {
+            return;
+        }
+        let list: Vec<&str> = reference_targets(element).collect();
+        self.push(
+            &format!("{path}.reference"),
+            IssueCode::Value,
+            format!(
+                "a reference to a {rtype} is not allowed here (only {})",
+                list.join(", ")
+            ),
+        );
     }
 
     fn binding(&mut self, value: &Value, vs: &str, code: &str, path: &str) {
@@ -543,19 +562,14 @@ fn type_label(stype: &str, prefix: &str) -> String {
 /// (`Quantity`), when the type is one the element allows.
 fn choice_of(
     stype: &'static str,
-    prefix: &str,
+    prefix: &'static str,
     key: &str,
-) -> Option<(&'static Element, &'static str)> {
-    let idx = index();
+) -> Option<(&'static Element, Option<&'static str>)> {
+    let children = index().children.get(&(stype, prefix))?;
     for (at, _) in key.char_indices().filter(|(_, c)| c.is_uppercase()) {
         let base = &key[..at];
         let suffix = &key[at..];
-        let path = if prefix.is_empty() {
-            format!("{base}[x]")
-        } else {
-            format!("{prefix}.{base}[x]")
-        };
-        let Some(e) = idx.by_path.get(&(stype, path.as_str())) else {
+        let Some(e) = children.get(format!("{base}[x]").as_str()) else {
             continue;
         };
         let t = type_codes(e).find(|c| {
@@ -563,7 +577,7 @@ fn choice_of(
                 && (c.starts_with(char::is_uppercase) || suffix[1..] == c[1..])
         })?;
         let t = structures().get_key_value(t).map(|(k, _)| k.as_str())?;
-        return Some((e, t));
+        return Some((e, Some(t)));
     }
     None
 }

@@ -36,6 +36,29 @@ pub(super) fn param_cond(
     if values.is_empty() {
         return Err(StoreError::invalid(format!("{name} needs a value")));
     }
+    if param.kind == Kind::Reference && modifier == Some("identifier") {
+        // References by a business identifier (`subject:identifier=mrn|123`), indexed as
+        // tokens under the reference parameter.
+        let ors: Vec<String> = values
+            .iter()
+            .map(|v| token_condition(v, "code", "system", &mut args))
+            .collect();
+        let clause = ors.join(" OR ");
+        return Ok(Cond {
+            reads_resource: false,
+            sql: format!(
+                "EXISTS (SELECT 1 FROM idx_token WHERE rid = r.rid AND {pid_test} AND ({clause}))"
+            ),
+            args,
+            driver: Some(Driver {
+                table: "idx_token",
+                pids,
+                clause,
+                key: &["code", "system", "rid"],
+                rank: 0,
+            }),
+        });
+    }
     let mut ors = Vec::new();
     let mut negate = false;
     let mut drivable = true;
