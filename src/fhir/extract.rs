@@ -86,11 +86,25 @@ pub fn normalize(s: &str) -> String {
 }
 
 pub fn extract(resource_type: &str, id: &str, resource: &Value) -> Extracted {
+    extract_with(resource_type, id, resource, true)
+}
+
+/// `extract` evaluating every parameter, even those whose elements the resource lacks (the
+/// tests check that skipping those loses nothing).
+#[doc(hidden)]
+pub fn extract_every_parameter(resource_type: &str, id: &str, resource: &Value) -> Extracted {
+    extract_with(resource_type, id, resource, false)
+}
+
+fn extract_with(resource_type: &str, id: &str, resource: &Value, skip: bool) -> Extracted {
     let mut out = Extracted {
         compartments: compartments(resource_type, id, resource),
         ..Extracted::default()
     };
-    for param in params(resource_type).iter().filter(|p| !p.is_alias()) {
+    for param in params(resource_type)
+        .iter()
+        .filter(|p| !p.is_alias() && (!skip || p.applies_to(resource)))
+    {
         let before = out.entries.len();
         if param.kind == Kind::Composite {
             composite(param, resource, &mut out);
@@ -126,10 +140,6 @@ fn unwrap_extension(node: &Value) -> &Value {
     node
 }
 
-/// Patient references any resource of a type outside the compartment definition may hold,
-/// at most (a Group or Bundle naming more belongs to the first this many).
-const MAX_PATIENTS_NAMED: usize = 1000;
-
 /// The patients whose compartment holds this resource: itself for a Patient, and the Patient
 /// references of the parameters the specification's Patient CompartmentDefinition names for
 /// its type. A type outside that definition that can still hold patient data (Task, Device,
@@ -156,7 +166,7 @@ pub fn compartments(resource_type: &str, id: &str, resource: &Value) -> Vec<Stri
             }
         }
         None if spec::holds_patient_data(resource_type) => {
-            patients_named(resource, &mut out, &mut 0);
+            patients_named(resource, &mut out);
         }
         None => {}
     }
@@ -208,13 +218,11 @@ fn reference_of(node: &Value) -> Option<(&str, &str)> {
     }
 }
 
-/// Every Patient a value references or holds (a Bundle's Patient entries), walking at most
-/// a bounded number of nodes.
-fn patients_named(value: &Value, out: &mut Vec<String>, visited: &mut usize) {
-    *visited += 1;
-    if *visited > 200_000 || out.len() >= MAX_PATIENTS_NAMED {
-        return;
-    }
+/// Every Patient a value references or holds (a Bundle's Patient entries). All of them, with
+/// no cap: a record is judged by every chart it names (a cap would let the one past it
+/// through). The walk is as long as the JSON, which the body limit bounds, and as deep as
+/// serde_json's nesting limit lets a document be.
+fn patients_named(value: &Value, out: &mut Vec<String>) {
     match value {
         Value::Object(map) => {
             if let Some(Value::String(r)) = map.get("reference") {
@@ -227,9 +235,9 @@ fn patients_named(value: &Value, out: &mut Vec<String>, visited: &mut usize) {
                     out.push(id.to_string());
                 }
             }
-            map.values().for_each(|v| patients_named(v, out, visited));
+            map.values().for_each(|v| patients_named(v, out));
         }
-        Value::Array(items) => items.iter().for_each(|v| patients_named(v, out, visited)),
+        Value::Array(items) => items.iter().for_each(|v| patients_named(v, out)),
         _ => {}
     }
 }
@@ -683,6 +691,23 @@ mod tests {
         // Words carry no copy of the whole string.
         assert!(x.entries.iter().any(|(_, v)| matches!(v,
             IndexValue::String { value, raw } if value == "word1" && raw.is_empty())));
+    }
+
+    #[test]
+    fn every_member_of_a_huge_group_and_bundle_counts() {
+        // One past any cap would escape the gate: the last patient named must be found.
+        let members: Vec<Value> = (0..210_000)
+            .map(|i| json!({"entity": {"reference": format!("Patient/p{i}")}}))
+            .collect();
+        let group = json!({"resourceType": "Group", "member": members});
+        let c = compartments("Group", "g", &group);
+        assert_eq!(c.len(), 210_000);
+        assert!(c.contains(&"p209999".to_string()));
+        let entries: Vec<Value> = (0..5_000)
+            .map(|i| json!({"resource": {"resourceType": "Patient", "id": format!("b{i}")}}))
+            .collect();
+        let bundle = json!({"resourceType": "Bundle", "type": "collection", "entry": entries});
+        assert_eq!(compartments("Bundle", "b", &bundle).len(), 5_000);
     }
 
     #[test]

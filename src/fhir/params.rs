@@ -75,6 +75,43 @@ pub struct Param {
     pub alias_of: &'static [&'static str],
     /// With `alias_of`: only references to this type count (`patient` of `subject`).
     pub alias_target: Option<&'static str>,
+    /// The top-level elements the expression can find anything under, in groups of which
+    /// each must have one present (a composite of the whole resource needs both its parts);
+    /// a resource without them has no rows for this parameter, so extraction skips it. An
+    /// empty group: always evaluated.
+    pub needs: Vec<Vec<String>>,
+}
+
+impl Param {
+    /// Whether `resource` has an element this parameter could find anything under.
+    pub fn applies_to(&self, resource: &serde_json::Value) -> bool {
+        let Some(map) = resource.as_object() else {
+            return false;
+        };
+        let present = |field: &str| {
+            map.contains_key(field)
+                || map.keys().any(|k| {
+                    k.strip_prefix(field)
+                        .is_some_and(|rest| rest.starts_with(char::is_uppercase))
+                })
+        };
+        self.needs
+            .iter()
+            .all(|group| group.is_empty() || group.iter().any(|f| present(f)))
+    }
+}
+
+/// The top-level elements `expr` finds anything under; empty (always evaluated) when it can
+/// make a value of their absence.
+fn fields_of(expr: &Expr) -> Vec<String> {
+    let mut out = Vec::new();
+    if !expr.absent_is_empty() {
+        return out;
+    }
+    expr.top_fields(&mut out);
+    out.sort();
+    out.dedup();
+    out
 }
 
 impl Param {
@@ -123,10 +160,17 @@ fn table() -> &'static HashMap<&'static str, Vec<Param>> {
                 if kind == Kind::Composite && (components.len() != 2 || p.c.len() != 2) {
                     continue;
                 }
+                let root = fields_of(&expr);
+                let needs = if kind == Kind::Composite && root.is_empty() {
+                    components.iter().map(|c| fields_of(&c.expr)).collect()
+                } else {
+                    vec![root]
+                };
                 list.push(Param {
                     name: leak(name),
                     kind,
                     expression: leak(p.e),
+                    needs,
                     expr,
                     targets: leak_all(p.t),
                     components,

@@ -382,6 +382,13 @@ impl Expr {
                     Node::This | Node::Type(_) => out.push(name.clone()),
                     _ => walk(base, out),
                 },
+                // `extension('url')` on the resource reads its `extension`.
+                Node::Call(base, name, _)
+                    if matches!(**base, Node::This | Node::Type(_))
+                        && (name == "extension" || name == "hasExtension") =>
+                {
+                    out.push("extension".into())
+                }
                 Node::Index(base, _)
                 | Node::Is(base, _)
                 | Node::As(base, _)
@@ -394,6 +401,30 @@ impl Expr {
             }
         }
         walk(&self.0, out);
+    }
+
+    /// Whether the expression gives nothing for a resource that lacks every element
+    /// `top_fields` names. Not so for one that makes a value of an absence: `exists()`,
+    /// `empty()`, `not()`, `and`/`or`, a literal (`Patient.deceased.exists() and ...` is
+    /// `false` for a patient without `deceased`).
+    pub fn absent_is_empty(&self) -> bool {
+        fn walk(node: &Node) -> bool {
+            match node {
+                Node::This | Node::Type(_) | Node::Member(..) | Node::Index(..) => match node {
+                    Node::Member(base, _) | Node::Index(base, _) => walk(base),
+                    _ => true,
+                },
+                Node::Lit(_) | Node::And(..) | Node::Or(..) => false,
+                Node::Call(_, name, _) if matches!(name.as_str(), "exists" | "empty" | "not") => {
+                    false
+                }
+                Node::Call(base, _, _) | Node::Is(base, _) | Node::As(base, _) => walk(base),
+                // A union is empty when both sides are; a comparison when either is.
+                Node::Union(a, b) => walk(a) && walk(b),
+                Node::Eq(a, b, _) => walk(a) || walk(b),
+            }
+        }
+        walk(&self.0)
     }
 
     /// The collection this expression gives for `resource`.
@@ -409,9 +440,11 @@ impl Expr {
     }
 }
 
-/// Items any one evaluation may visit: a hostile resource of a million array elements costs a
-/// bounded amount (the rest is left out; the request body limit bounds it before this).
-const FUEL: usize = 200_000;
+/// Items any one evaluation may visit. Not a limit in practice: the subset evaluated here has
+/// no recursion (no `descendants()`), so its cost is linear in the resource, which the request
+/// body limit bounds; and a limit would be unsafe, for a Group's compartments must see every
+/// member (one past a limit would escape the gate).
+const FUEL: usize = usize::MAX;
 
 /// The type names data types and primitives use as choice suffixes (`valueQuantity`).
 fn is_type_suffix(s: &str) -> bool {

@@ -388,17 +388,39 @@ pub fn patients_of(rtype: &str, id: &str, resource: &Value) -> Vec<String> {
 /// parsed, the rest is skipped. `None` when the text does not have the plain shape this
 /// expects (the caller then parses it whole).
 pub fn patients_of_json(rtype: &str, id: &str, json: &str) -> Option<Vec<String>> {
-    use serde_json::value::RawValue;
-    let fields = crate::fhir::extract::compartment_fields(rtype)?;
-    // A key written with escapes fails here (it cannot be borrowed), and the whole parse
-    // decides; a repeated key keeps its last value, as the whole parse does.
-    let top: std::collections::HashMap<&str, &RawValue> = serde_json::from_str(json).ok()?;
-    let mut small = serde_json::Map::new();
-    for field in fields {
-        if let Some(raw) = top.get(field.as_str()) {
-            small.insert(field.clone(), serde_json::from_str(raw.get()).ok()?);
+    use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
+    /// Keeps the top-level members named in `fields`, skipping the others unbuilt.
+    struct Pick<'f>(&'f [String]);
+    impl<'de> DeserializeSeed<'de> for Pick<'_> {
+        type Value = serde_json::Map<String, Value>;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_map(self)
         }
     }
+    impl<'de> Visitor<'de> for Pick<'_> {
+        type Value = serde_json::Map<String, Value>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a resource")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut out = serde_json::Map::new();
+            // Keys are read as written: an escaped key fails the borrow, and the caller
+            // parses the whole text instead.
+            while let Some(key) = map.next_key::<&str>()? {
+                if self.0.iter().any(|f| f == key) {
+                    // A repeated key keeps its last value, as the whole parse does.
+                    out.insert(key.to_string(), map.next_value()?);
+                } else {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+            Ok(out)
+        }
+    }
+    let fields = crate::fhir::extract::compartment_fields(rtype)?;
+    let mut de = serde_json::Deserializer::from_str(json);
+    let small = Pick(fields).deserialize(&mut de).ok()?;
+    de.end().ok()?;
     Some(patients_of(rtype, id, &Value::Object(small)))
 }
 
