@@ -4,6 +4,7 @@
 //!
 //!   cargo bench --bench backend -- [--patients 1000000] [--charts 10000] [--requests 500]
 //!   BENCH_ONLY=flood cargo bench --bench backend   # issue 14's floods: time and memory each
+//!   BENCH_ONLY=import cargo bench --bench backend -- ...  # database sizes and import rates only
 //!   cargo bench --bench backend -- --encrypted ...   # the same with encryption at rest on
 //!
 //! Databases are cached in target/bench/ between runs.
@@ -106,6 +107,9 @@ fn main() {
     database_size(&full);
     import_rate(&full, &dir);
     examples_import_rate(&dir);
+    if std::env::var("BENCH_ONLY").is_ok_and(|v| v == "import") {
+        return;
+    }
 
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
@@ -225,6 +229,33 @@ fn import_rate(full: &Path, dir: &Path) {
         let _ = std::fs::remove_file(format!("{}{suffix}", target.display()));
     }
     let _ = std::fs::remove_file(bedside::server::store::trail_path(&target));
+    // What each part of an import costs, on its own.
+    let text = std::fs::read_to_string(&ndjson).unwrap();
+    let parsed: Vec<serde_json::Value> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let started = Instant::now();
+    let invalid = parsed
+        .iter()
+        .filter(|v| !bedside::fhir::validate::validate(v).is_empty())
+        .count();
+    let validate = started.elapsed().as_secs_f64();
+    let started = Instant::now();
+    let rows: usize = parsed
+        .iter()
+        .map(|v| {
+            let t = v["resourceType"].as_str().unwrap_or_default();
+            bedside::fhir::extract::extract(t, "x", v).entries.len()
+        })
+        .sum();
+    let extract = started.elapsed().as_secs_f64();
+    println!(
+        "of which: validation {:.1} µs per resource ({invalid} invalid), index extraction {:.1} µs ({:.1} rows each)",
+        validate * 1e6 / parsed.len() as f64,
+        extract * 1e6 / parsed.len() as f64,
+        rows as f64 / parsed.len() as f64
+    );
     let store = open(&target);
     let started = Instant::now();
     let s = bedside::server::import::import_files(&store, &[ndjson], |_| {});

@@ -183,7 +183,10 @@ async fn the_parameters_that_were_ignored_now_narrow() {
             vec![&w.smith],
         ),
         ("Observation?value-quantity=5.4".into(), vec![&glucose]),
-        ("Observation?value-quantity=gt10".into(), vec![&high, &logical]),
+        (
+            "Observation?value-quantity=gt10".into(),
+            vec![&high, &logical],
+        ),
         (
             "Observation?value-quantity=le6|http://unitsofmeasure.org|mmol/L".into(),
             vec![&glucose],

@@ -101,9 +101,10 @@ fn extract_with(resource_type: &str, id: &str, resource: &Value, skip: bool) -> 
         compartments: compartments(resource_type, id, resource),
         ..Extracted::default()
     };
+    let present = super::params::present_elements(resource);
     for param in params(resource_type)
         .iter()
-        .filter(|p| !p.is_alias() && (!skip || p.applies_to(resource)))
+        .filter(|p| !p.is_alias() && (!skip || p.applies_to(&present)))
     {
         let before = out.entries.len();
         if param.kind == Kind::Composite {
@@ -150,17 +151,12 @@ pub fn compartments(resource_type: &str, id: &str, resource: &Value) -> Vec<Stri
     if resource_type == "Patient" {
         out.push(id.to_string());
     }
-    match spec::patient_compartment(resource_type) {
-        Some(names) => {
-            for name in names {
-                let Some(param) = find(resource_type, name) else {
-                    continue;
-                };
-                for source in row_sources(resource_type, param) {
-                    for item in source.expr.eval(resource) {
-                        if let Some(("Patient", pid)) = reference_of(&item.value) {
-                            out.push(pid.to_string());
-                        }
+    match compartment_sources(resource_type) {
+        Some(sources) => {
+            for source in sources {
+                for item in source.expr.eval(resource) {
+                    if let Some(("Patient", pid)) = reference_of(&item.value) {
+                        out.push(pid.to_string());
                     }
                 }
             }
@@ -173,6 +169,34 @@ pub fn compartments(resource_type: &str, id: &str, resource: &Value) -> Vec<Stri
     out.sort_unstable();
     out.dedup();
     out
+}
+
+/// The parameters whose references place a resource of `resource_type` in a patient's
+/// compartment (the definition's, through their aliases to the rows' own); `None` when the
+/// type is not in the definition.
+fn compartment_sources(resource_type: &str) -> Option<&'static [&'static Param]> {
+    static SOURCES: std::sync::OnceLock<
+        std::collections::HashMap<&'static str, Vec<&'static Param>>,
+    > = std::sync::OnceLock::new();
+    SOURCES
+        .get_or_init(|| {
+            super::RESOURCE_TYPES
+                .iter()
+                .filter_map(|rtype| {
+                    let names = spec::patient_compartment(rtype)?;
+                    let mut sources: Vec<&'static Param> = names
+                        .iter()
+                        .filter_map(|n| find(rtype, n))
+                        .flat_map(|p| row_sources(rtype, p))
+                        .collect();
+                    sources.sort_by_key(|p| p.name);
+                    sources.dedup_by_key(|p| p.name);
+                    Some((*rtype, sources))
+                })
+                .collect()
+        })
+        .get(resource_type)
+        .map(Vec::as_slice)
 }
 
 /// The top-level elements `compartments` reads for a resource of `resource_type`; `None`

@@ -83,22 +83,33 @@ pub struct Param {
 }
 
 impl Param {
-    /// Whether `resource` has an element this parameter could find anything under.
-    pub fn applies_to(&self, resource: &serde_json::Value) -> bool {
-        let Some(map) = resource.as_object() else {
-            return false;
-        };
-        let present = |field: &str| {
-            map.contains_key(field)
-                || map.keys().any(|k| {
-                    k.strip_prefix(field)
-                        .is_some_and(|rest| rest.starts_with(char::is_uppercase))
-                })
-        };
-        self.needs
-            .iter()
-            .all(|group| group.is_empty() || group.iter().any(|f| present(f)))
+    /// Whether a resource with the top-level elements `present` (see `present_elements`) has
+    /// one this parameter could find anything under.
+    pub fn applies_to(&self, present: &[&str]) -> bool {
+        self.needs.iter().all(|group| {
+            group.is_empty()
+                || group
+                    .iter()
+                    .any(|f| present.binary_search(&f.as_str()).is_ok())
+        })
     }
+}
+
+/// A resource's top-level element names, a choice element under its own name too
+/// (`valueQuantity`: `value`), sorted.
+pub fn present_elements(resource: &serde_json::Value) -> Vec<&str> {
+    let mut out = Vec::new();
+    if let Some(map) = resource.as_object() {
+        for key in map.keys() {
+            out.push(key.as_str());
+            for (at, _) in key.char_indices().skip(1).filter(|(_, c)| c.is_uppercase()) {
+                out.push(&key[..at]);
+            }
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
 }
 
 /// The top-level elements `expr` finds anything under; empty (always evaluated) when it can

@@ -96,7 +96,7 @@ fn import_ndjson(store: &Store, file: &Path, summary: &mut ImportSummary) -> Res
         scope.spawn(move || parse_lines(BufReader::new(handle), send));
         for message in parsed {
             match message {
-                Parsed::Chunk(chunk) => write_each(store, file, chunk, summary)?,
+                Parsed::Chunk(chunk) => write_each(store, file, chunk, summary, true)?,
                 Parsed::Rejected(line, why) => reject(summary, &place(file, line), &why),
             }
         }
@@ -115,10 +115,15 @@ fn parse_lines(reader: impl BufRead, send: std::sync::mpsc::SyncSender<Parsed>) 
             )),
             Ok(line) if line.trim().is_empty() => None,
             Ok(line) => match serde_json::from_str::<Value>(&line) {
-                Ok(resource) => {
-                    chunk.push((number, resource));
-                    (chunk.len() >= CHUNK).then(|| Parsed::Chunk(std::mem::take(&mut chunk)))
-                }
+                // Validated here, beside the writer rather than in its way, under the id it
+                // will be stored with.
+                Ok(mut resource) => match settle_and_check(&mut resource) {
+                    Err(why) => Some(Parsed::Rejected(number, why)),
+                    Ok(()) => {
+                        chunk.push((number, resource));
+                        (chunk.len() >= CHUNK).then(|| Parsed::Chunk(std::mem::take(&mut chunk)))
+                    }
+                },
                 Err(e) => Some(Parsed::Rejected(number, format!("not valid JSON: {e}"))),
             },
         };
@@ -150,7 +155,7 @@ fn import_json(store: &Store, file: &Path, summary: &mut ImportSummary) -> Resul
     let value: Value = serde_json::from_slice(&text).map_err(|e| format!("not valid JSON: {e}"))?;
     let place = file.display().to_string();
     if value.get("resourceType").and_then(Value::as_str) != Some("Bundle") {
-        return write_each(store, file, vec![(0, value)], summary);
+        return write_each(store, file, vec![(0, value)], summary, false);
     }
     let kind = value
         .get("type")
@@ -162,7 +167,7 @@ fn import_json(store: &Store, file: &Path, summary: &mut ImportSummary) -> Resul
         "transaction" | "batch" | "collection" | "searchset" | "history"
     ) {
         // A document, a message or a response is a record in itself.
-        return write_each(store, file, vec![(0, value)], summary);
+        return write_each(store, file, vec![(0, value)], summary, false);
     }
     let mut entries = prepare_bundle(&value);
     if kind == "transaction" {
@@ -211,6 +216,8 @@ struct Prepared {
     rtype: String,
     id: String,
     resource: Option<Value>,
+    /// Validated already (on the reading thread), under its settled id.
+    checked: bool,
 }
 
 fn prepare_bundle(bundle: &Value) -> Vec<Prepared> {
@@ -258,6 +265,7 @@ fn prepare_bundle(bundle: &Value) -> Vec<Prepared> {
             rtype,
             id,
             resource,
+            checked: false,
         });
     }
     for p in &mut prepared {
@@ -312,18 +320,37 @@ fn apply_entry(tx: &mut Tx, e: Prepared) -> Result<bool, StoreError> {
     if let Some(obj) = resource.as_object_mut() {
         obj.insert("id".into(), Value::String(e.id.clone()));
     }
-    let issues = crate::fhir::validate::validate(&resource);
-    if let Some(first) = issues.first() {
-        let more = match issues.len() {
-            1 => String::new(),
-            n => format!(" (and {} more)", n - 1),
-        };
-        return Err(StoreError::invalid(format!(
-            "not valid FHIR R4: {}: {}{more}",
-            first.path, first.message
-        )));
+    if !e.checked {
+        check(&resource).map_err(StoreError::invalid)?;
     }
     Ok(!tx.upsert(&e.rtype, &e.id, resource)?.unchanged)
+}
+
+/// An NDJSON line's resource with the id it will be stored under, validated.
+fn settle_and_check(resource: &mut Value) -> Result<(), String> {
+    let id = entry_id(resource, None, "");
+    if let Some(obj) = resource.as_object_mut() {
+        obj.insert("id".into(), Value::String(id));
+    }
+    check(resource)
+}
+
+/// The first problem validation finds (and how many more), worded for the report.
+fn check(resource: &Value) -> Result<(), String> {
+    let issues = crate::fhir::validate::validate(resource);
+    match issues.first() {
+        None => Ok(()),
+        Some(first) => {
+            let more = match issues.len() {
+                1 => String::new(),
+                n => format!(" (and {} more)", n - 1),
+            };
+            Err(format!(
+                "not valid FHIR R4: {}: {}{more}",
+                first.path, first.message
+            ))
+        }
+    }
 }
 
 fn write_each(
@@ -331,6 +358,7 @@ fn write_each(
     file: &Path,
     items: Vec<(usize, Value)>,
     summary: &mut ImportSummary,
+    checked: bool,
 ) -> Result<(), String> {
     if items.is_empty() {
         return Ok(());
@@ -353,6 +381,7 @@ fn write_each(
                     rtype,
                     id,
                     resource: Some(resource),
+                    checked,
                 },
             )
         });
