@@ -25,13 +25,10 @@ pub struct Item<'a> {
 
 impl<'a> Item<'a> {
     fn node(value: &'a Value) -> Item<'a> {
-        let ty = value
-            .get("resourceType")
-            .and_then(Value::as_str)
-            .map(Cow::Borrowed);
+        // A resource's type is read when asked (`is_type`), not for every node walked.
         Item {
             value: Cow::Borrowed(value),
-            ty,
+            ty: None,
             resolved: false,
         }
     }
@@ -50,6 +47,9 @@ impl<'a> Item<'a> {
         let name = name.rsplit('.').next().unwrap_or(name);
         if let Some(ty) = &self.ty {
             return ty.eq_ignore_ascii_case(name) || (name == "Resource" && self.resolved);
+        }
+        if let Some(rtype) = self.value.get("resourceType").and_then(Value::as_str) {
+            return rtype == name || name == "Resource" || name == "DomainResource";
         }
         match &*self.value {
             Value::String(_) => matches!(
@@ -463,9 +463,9 @@ fn member<'a>(item: &Item<'a>, name: &str, out: &mut Vec<Item<'a>>, fuel: &mut u
     };
     let push =
         |child: &'a Value, ty: Option<Cow<'a, str>>, out: &mut Vec<Item<'a>>, fuel: &mut usize| {
-            let items: Box<dyn Iterator<Item = &'a Value>> = match child {
-                Value::Array(a) => Box::new(a.iter()),
-                one => Box::new(std::iter::once(one)),
+            let items: &'a [Value] = match child {
+                Value::Array(a) => a,
+                one => std::slice::from_ref(one),
             };
             for v in items {
                 if *fuel == 0 {
@@ -487,7 +487,7 @@ fn member<'a>(item: &Item<'a>, name: &str, out: &mut Vec<Item<'a>>, fuel: &mut u
     for (key, child) in map {
         if let Some(suffix) = key.strip_prefix(name) {
             if is_type_suffix(suffix) {
-                push(child, Some(Cow::Owned(suffix.to_string())), out, fuel);
+                push(child, Some(Cow::Borrowed(suffix)), out, fuel);
             }
         }
     }

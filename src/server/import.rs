@@ -82,9 +82,13 @@ pub fn import_files(
 }
 
 /// What the NDJSON reader hands the writer.
+/// A resource to store: its line (0 for a whole file), and its index rows if they were
+/// extracted ahead.
+type Item = (usize, Value, Option<crate::fhir::extract::Extracted>);
+
 enum Parsed {
-    /// Resources with their line numbers.
-    Chunk(Vec<(usize, Value)>),
+    /// Resources with their line numbers, and their index rows when they were checked.
+    Chunk(Vec<Item>),
     Rejected(usize, String),
 }
 
@@ -120,7 +124,8 @@ fn parse_lines(reader: impl BufRead, send: std::sync::mpsc::SyncSender<Parsed>) 
                 Ok(mut resource) => match settle_and_check(&mut resource) {
                     Err(why) => Some(Parsed::Rejected(number, why)),
                     Ok(()) => {
-                        chunk.push((number, resource));
+                        let extracted = extract_ahead(&resource);
+                        chunk.push((number, resource, extracted));
                         (chunk.len() >= CHUNK).then(|| Parsed::Chunk(std::mem::take(&mut chunk)))
                     }
                 },
@@ -155,7 +160,7 @@ fn import_json(store: &Store, file: &Path, summary: &mut ImportSummary) -> Resul
     let value: Value = serde_json::from_slice(&text).map_err(|e| format!("not valid JSON: {e}"))?;
     let place = file.display().to_string();
     if value.get("resourceType").and_then(Value::as_str) != Some("Bundle") {
-        return write_each(store, file, vec![(0, value)], summary, false);
+        return write_each(store, file, vec![(0, value, None)], summary, false);
     }
     let kind = value
         .get("type")
@@ -167,7 +172,7 @@ fn import_json(store: &Store, file: &Path, summary: &mut ImportSummary) -> Resul
         "transaction" | "batch" | "collection" | "searchset" | "history"
     ) {
         // A document, a message or a response is a record in itself.
-        return write_each(store, file, vec![(0, value)], summary, false);
+        return write_each(store, file, vec![(0, value, None)], summary, false);
     }
     let mut entries = prepare_bundle(&value);
     if kind == "transaction" {
@@ -218,6 +223,8 @@ struct Prepared {
     resource: Option<Value>,
     /// Validated already (on the reading thread), under its settled id.
     checked: bool,
+    /// Its index rows, extracted on the reading thread too.
+    extracted: Option<crate::fhir::extract::Extracted>,
 }
 
 fn prepare_bundle(bundle: &Value) -> Vec<Prepared> {
@@ -266,6 +273,7 @@ fn prepare_bundle(bundle: &Value) -> Vec<Prepared> {
             id,
             resource,
             checked: false,
+            extracted: None,
         });
     }
     for p in &mut prepared {
@@ -323,7 +331,18 @@ fn apply_entry(tx: &mut Tx, e: Prepared) -> Result<bool, StoreError> {
     if !e.checked {
         check(&resource).map_err(StoreError::invalid)?;
     }
-    Ok(!tx.upsert(&e.rtype, &e.id, resource)?.unchanged)
+    let written = match e.extracted {
+        Some(x) => tx.upsert_extracted(&e.rtype, &e.id, resource, x)?,
+        None => tx.upsert(&e.rtype, &e.id, resource)?,
+    };
+    Ok(!written.unchanged)
+}
+
+/// A resource's index rows, as the writer would extract them (its id settled).
+fn extract_ahead(resource: &Value) -> Option<crate::fhir::extract::Extracted> {
+    let rtype = resource.get("resourceType")?.as_str()?;
+    let id = resource.get("id")?.as_str()?;
+    crate::fhir::is_supported(rtype).then(|| crate::fhir::extract::extract(rtype, id, resource))
 }
 
 /// An NDJSON line's resource with the id it will be stored under, validated.
@@ -356,7 +375,7 @@ fn check(resource: &Value) -> Result<(), String> {
 fn write_each(
     store: &Store,
     file: &Path,
-    items: Vec<(usize, Value)>,
+    items: Vec<Item>,
     summary: &mut ImportSummary,
     checked: bool,
 ) -> Result<(), String> {
@@ -366,7 +385,7 @@ fn write_each(
     let prepared = items
         .into_iter()
         .enumerate()
-        .map(|(index, (line, resource))| {
+        .map(|(index, (line, resource, extracted))| {
             let rtype = resource
                 .get("resourceType")
                 .and_then(Value::as_str)
@@ -382,6 +401,7 @@ fn write_each(
                     id,
                     resource: Some(resource),
                     checked,
+                    extracted,
                 },
             )
         });

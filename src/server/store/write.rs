@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 
 use super::{ParamIds, Result, StoreError};
 use crate::fhir::date::{instant, now_ms};
-use crate::fhir::extract::{IndexValue, Num, extract};
+use crate::fhir::extract::{Extracted, IndexValue, Num, extract};
 use crate::fhir::{is_supported, valid_id, with_meta};
 
 /// A write inside an open transaction (the caller begins it, and commits or rolls it back).
@@ -15,6 +15,8 @@ pub struct Tx<'a> {
     pids: &'a ParamIds,
     now: i64,
     pending: PendingIndex,
+    /// Index rows extracted ahead for the next write (`upsert_extracted`): type, id, rows.
+    extracted: Option<(String, String, Extracted)>,
 }
 
 /// Index rows waiting to be written. They are written in key order when the transaction
@@ -69,6 +71,7 @@ impl<'a> Tx<'a> {
             pids,
             now: now_ms(),
             pending: PendingIndex::default(),
+            extracted: None,
         }
     }
 
@@ -209,6 +212,21 @@ impl<'a> Tx<'a> {
 
     /// Stores `resource` as `rtype/id` unless the same content is already current; used by
     /// imports so that loading the same file twice adds nothing.
+    /// `upsert` with the resource's index rows already extracted (by a bulk load, on another
+    /// thread than the writer's). They must be `extract(rtype, id, &resource)`.
+    pub fn upsert_extracted(
+        &mut self,
+        rtype: &str,
+        id: &str,
+        resource: Value,
+        extracted: Extracted,
+    ) -> Result<Written> {
+        self.extracted = Some((rtype.to_string(), id.to_string(), extracted));
+        let written = self.upsert(rtype, id, resource);
+        self.extracted = None;
+        written
+    }
+
     pub fn upsert(&mut self, rtype: &str, id: &str, resource: Value) -> Result<Written> {
         check_id(id)?;
         let (_, body) = check_body(resource, Some(rtype))?;
@@ -323,7 +341,10 @@ impl<'a> Tx<'a> {
     }
 
     fn index(&mut self, rid: i64, rtype: &str, id: &str, resource: &Value) -> Result<()> {
-        let extracted = extract(rtype, id, resource);
+        let extracted = match self.extracted.take() {
+            Some((t, i, x)) if t == rtype && i == id => x,
+            _ => extract(rtype, id, resource),
+        };
         let p = &mut self.pending;
         for (param, value) in extracted.entries {
             let pid = self.pids.get(param);
