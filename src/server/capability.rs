@@ -13,6 +13,25 @@ fn resources() -> &'static Vec<Value> {
     RESOURCES.get_or_init(|| RESOURCE_TYPES.iter().map(|t| resource(t)).collect())
 }
 
+/// The statement as JSON text, built once per base URL (a few, behind proxies) and then
+/// served from memory: it is 700 KB and anyone may ask for it.
+pub fn capability_json(base: &str, cors: bool) -> std::sync::Arc<String> {
+    type Cache = std::sync::Mutex<Vec<(String, bool, std::sync::Arc<String>)>>;
+    static CACHE: std::sync::OnceLock<Cache> = std::sync::OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    let mut entries = cache.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, _, json)) = entries.iter().find(|(b, c, _)| b == base && *c == cors) {
+        return json.clone();
+    }
+    let json = std::sync::Arc::new(capability_statement(base, cors).to_string());
+    // A Host header is the client's to choose: keep a few, not one per name sent.
+    if entries.len() >= 8 {
+        entries.remove(0);
+    }
+    entries.push((base.to_string(), cors, json.clone()));
+    json
+}
+
 pub fn capability_statement(base: &str, cors: bool) -> Value {
     let resources = resources();
     json!({

@@ -11,7 +11,7 @@ use serde_json::Value;
 use super::AppState;
 use super::access::{AuditNote, Gate, RequestAudit, forbidden};
 use super::bundle::{self, Paging, expand_page, offset_and_count};
-use super::capability::capability_statement;
+use super::capability::capability_json;
 pub use super::ctx::{Ctx, Return, ctx};
 use super::interact::{self, Created};
 use super::response::{ApiError, json_response, parse_etag, version_headers};
@@ -217,7 +217,7 @@ pub async fn metadata(
     Ok(json_response(
         StatusCode::OK,
         HeaderMap::new(),
-        capability_statement(&ctx.base, st.cors).to_string(),
+        capability_json(&ctx.base, st.cors).as_ref().clone(),
     ))
 }
 
