@@ -216,7 +216,7 @@ impl Parser {
         }
     }
 
-    fn expect(&mut self, sym: &str) -> Result<(), String> {
+    fn require(&mut self, sym: &str) -> Result<(), String> {
         if self.eat(sym) {
             Ok(())
         } else {
@@ -312,7 +312,7 @@ impl Parser {
                     _ => return Err("an index expected".into()),
                 };
                 self.at += 1;
-                self.expect("]")?;
+                self.require("]")?;
                 node = Node::Index(Box::new(node), n);
             } else {
                 return Ok(node);
@@ -330,7 +330,7 @@ impl Parser {
             if self.eat(")") {
                 return Ok(args);
             }
-            self.expect(",")?;
+            self.require(",")?;
         }
     }
 
@@ -342,7 +342,7 @@ impl Parser {
             Tok::Num(n) => Ok(Node::Lit(Lit::Num(n))),
             Tok::Sym("(") => {
                 let inner = self.or()?;
-                self.expect(")")?;
+                self.require(")")?;
                 Ok(inner)
             }
             Tok::Ident(name) => match name.as_str() {

@@ -20,6 +20,20 @@ const COMPARTMENT_JSON: &str = include_str!("r4/compartment.json");
 const ELEMENTS_JSON: &str = include_str!("r4/elements.json");
 const VALUESETS_JSON: &str = include_str!("r4/valuesets.json");
 
+/// One of the embedded tables, read. Safe to expect: the text is not outside data but a file of
+/// this crate compiled into the binary (`include_str!`), regenerated only by the generator and
+/// read whole by `tests::every_table_reads` on every CI run, so it cannot fail in a build that
+/// passed its tests. A failure could only be a broken build, and then nothing the server
+/// decides about who may see what could be trusted: stopping is the safe side.
+fn embedded<T: serde::de::DeserializeOwned>(name: &str, text: &'static str) -> T {
+    match serde_json::from_str(text) {
+        Ok(table) => table,
+        Err(e) => {
+            panic!("the embedded table src/fhir/r4/{name} cannot be read ({e}): a broken build")
+        }
+    }
+}
+
 /// One search parameter as the generated table has it.
 #[derive(Debug, Deserialize)]
 pub(crate) struct RawParam {
@@ -47,9 +61,7 @@ struct ParamsFile {
 }
 
 pub(crate) fn raw_params() -> HashMap<String, HashMap<String, RawParam>> {
-    serde_json::from_str::<ParamsFile>(PARAMS_JSON)
-        .expect("the embedded search-parameter table is valid JSON (a build artefact)")
-        .params
+    embedded::<ParamsFile>("search-parameters.json", PARAMS_JSON).params
 }
 
 #[derive(Deserialize)]
@@ -66,8 +78,7 @@ struct Compartments {
 fn compartments() -> &'static Compartments {
     static C: OnceLock<Compartments> = OnceLock::new();
     C.get_or_init(|| {
-        let file: CompartmentFile = serde_json::from_str(COMPARTMENT_JSON)
-            .expect("the embedded compartment definition is valid JSON (a build artefact)");
+        let file: CompartmentFile = embedded("compartment.json", COMPARTMENT_JSON);
         Compartments {
             patient: file.patient,
             patient_data: file.patient_data.into_iter().collect(),
@@ -131,11 +142,7 @@ struct ElementsFile {
 /// Every resource and data type of R4, by name.
 pub fn structures() -> &'static HashMap<String, Structure> {
     static S: OnceLock<HashMap<String, Structure>> = OnceLock::new();
-    S.get_or_init(|| {
-        serde_json::from_str::<ElementsFile>(ELEMENTS_JSON)
-            .expect("the embedded element table is valid JSON (a build artefact)")
-            .types
-    })
+    S.get_or_init(|| embedded::<ElementsFile>("elements.json", ELEMENTS_JSON).types)
 }
 
 /// Whether `suffix` names a data type as a choice element's suffix does (`Quantity`,
@@ -167,10 +174,20 @@ struct ValueSetsFile {
 /// expand it (those bindings are not checked).
 pub fn value_set(url: &str) -> Option<&'static HashMap<String, Vec<String>>> {
     static V: OnceLock<HashMap<String, HashMap<String, Vec<String>>>> = OnceLock::new();
-    V.get_or_init(|| {
-        serde_json::from_str::<ValueSetsFile>(VALUESETS_JSON)
-            .expect("the embedded value sets are valid JSON (a build artefact)")
-            .required
-    })
-    .get(url)
+    V.get_or_init(|| embedded::<ValueSetsFile>("valuesets.json", VALUESETS_JSON).required)
+        .get(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_table_reads() {
+        assert_eq!(raw_params().len(), RESOURCE_TYPES.len());
+        assert!(patient_compartment("Observation").is_some());
+        assert!(holds_patient_data("Task") && !holds_patient_data("ValueSet"));
+        assert!(structures().len() > 200);
+        assert!(value_set("http://hl7.org/fhir/ValueSet/administrative-gender").is_some());
+    }
 }
