@@ -435,6 +435,13 @@ impl Validator {
             None => set.values().any(|codes| codes.iter().any(|x| x == c)),
         };
         let name = vs.rsplit('/').next().unwrap_or(vs);
+        // A Coding of one of the value set's systems with a code the set does not hold.
+        let coding_outside = |coding: &Value| {
+            let s = coding.get("system").and_then(Value::as_str)?;
+            let c = coding.get("code").and_then(Value::as_str)?;
+            (set.contains_key(s) && !in_set(Some(s), c))
+                .then(|| format!("'{c}' is not a code of {s} in the value set {name}"))
+        };
         match (code, value) {
             ("code", Value::String(c)) if !in_set(None, c) => {
                 self.push(
@@ -443,31 +450,16 @@ impl Validator {
                     format!("'{c}' is not a code of the value set {name}"),
                 );
             }
-            ("Coding", Value::Object(m)) => {
-                let system = m.get("system").and_then(Value::as_str);
-                if let (Some(s), Some(c)) = (system, m.get("code").and_then(Value::as_str)) {
-                    if set.contains_key(s) && !in_set(Some(s), c) {
-                        self.push(
-                            path,
-                            IssueCode::Value,
-                            format!("'{c}' is not a code of {s} in the value set {name}"),
-                        );
-                    }
+            ("Coding", coding) => {
+                if let Some(wrong) = coding_outside(coding) {
+                    self.push(path, IssueCode::Value, wrong);
                 }
             }
             ("CodeableConcept", Value::Object(m)) => {
                 let codings = m.get("coding").and_then(Value::as_array);
                 for (i, coding) in codings.into_iter().flatten().enumerate() {
-                    let system = coding.get("system").and_then(Value::as_str);
-                    let c = coding.get("code").and_then(Value::as_str);
-                    if let (Some(s), Some(c)) = (system, c) {
-                        if set.contains_key(s) && !in_set(Some(s), c) {
-                            self.push(
-                                &format!("{path}.coding[{i}]"),
-                                IssueCode::Value,
-                                format!("'{c}' is not a code of {s} in the value set {name}"),
-                            );
-                        }
+                    if let Some(wrong) = coding_outside(coding) {
+                        self.push(&format!("{path}.coding[{i}]"), IssueCode::Value, wrong);
                     }
                 }
             }
@@ -648,6 +640,20 @@ mod tests {
         assert_eq!(
             paths(json!({"resourceType": "Patient", "id": "a b"})),
             ["Patient.id"]
+        );
+    }
+
+    #[test]
+    fn required_codeable_concepts_are_checked_by_system() {
+        let sys = "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical";
+        let a = |code: &str| {
+            json!({"resourceType": "AllergyIntolerance", "patient": {"reference": "Patient/p"},
+                "clinicalStatus": {"coding": [{"system": sys, "code": code}]}})
+        };
+        assert!(paths(a("active")).is_empty());
+        assert_eq!(
+            paths(a("maybe")),
+            ["AllergyIntolerance.clinicalStatus.coding[0]"]
         );
     }
 

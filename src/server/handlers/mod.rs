@@ -141,8 +141,27 @@ pub(super) async fn read_body(
     }
 }
 
+/// A request's body as FHIR JSON: its type checked (415) before a byte is read, read within
+/// the limits, parsed.
+pub(super) async fn json_body(
+    st: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Value, ApiError> {
+    check_body_type(headers)?;
+    parse_json(&read_body(st, headers, body, st.body_limit).await?)
+}
+
+/// The version an `If-Match` header names, if any.
+fn if_match(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get("if-match")
+        .and_then(|v| v.to_str().ok())
+        .map(parse_etag)
+}
+
 /// Refuses a body this server cannot read (XML, a form) with 415, before reading it.
-pub(super) fn check_body_type(headers: &HeaderMap, also: &[&str]) -> Result<(), ApiError> {
+fn check_body_type(headers: &HeaderMap) -> Result<(), ApiError> {
     let Some(content_type) = headers.get(CONTENT_TYPE) else {
         return Ok(());
     };
@@ -158,7 +177,7 @@ pub(super) fn check_body_type(headers: &HeaderMap, also: &[&str]) -> Result<(), 
         mime.as_str(),
         "application/fhir+json" | "application/json" | "application/json+fhir" | "text/json"
     );
-    if json || also.contains(&mime.as_str()) {
+    if json {
         return Ok(());
     }
     Err(ApiError::new(
@@ -309,8 +328,7 @@ pub async fn create(
 ) -> Result<Response, ApiError> {
     let ctx = ctx(&headers, q)?;
     check_type(&rtype)?;
-    check_body_type(&headers, &[])?;
-    let resource = parse_json(&read_body(&st, &headers, body, st.body_limit).await?)?;
+    let resource = json_body(&st, &headers, body).await?;
     let condition: Option<Vec<(String, String)>> = headers
         .get("if-none-exist")
         .and_then(|v| v.to_str().ok())
@@ -355,12 +373,8 @@ pub async fn update(
 ) -> Result<Response, ApiError> {
     let ctx = ctx(&headers, q)?;
     check_type(&rtype)?;
-    check_body_type(&headers, &[])?;
-    let resource = parse_json(&read_body(&st, &headers, body, st.body_limit).await?)?;
-    let if_match = headers
-        .get("if-match")
-        .and_then(|v| v.to_str().ok())
-        .map(parse_etag);
+    let resource = json_body(&st, &headers, body).await?;
+    let if_match = if_match(&headers);
     version_write(st, session, request, &ctx, move |gate, tx| {
         interact::update(gate, tx, &rtype, &id, resource, if_match.as_deref())
     })
@@ -421,10 +435,7 @@ pub async fn patch(
         ));
     }
     let body = parse_json(&read_body(&st, &headers, body, st.body_limit).await?)?;
-    let if_match = headers
-        .get("if-match")
-        .and_then(|v| v.to_str().ok())
-        .map(parse_etag);
+    let if_match = if_match(&headers);
     version_write(st, session, request, &ctx, move |gate, tx| {
         interact::patch(gate, tx, &rtype, &id, body, if_match.as_deref())
     })
@@ -471,12 +482,8 @@ pub async fn conditional_update(
 ) -> Result<Response, ApiError> {
     let ctx = ctx(&headers, q)?;
     check_type(&rtype)?;
-    check_body_type(&headers, &[])?;
-    let resource = parse_json(&read_body(&st, &headers, body, st.body_limit).await?)?;
-    let if_match = headers
-        .get("if-match")
-        .and_then(|v| v.to_str().ok())
-        .map(parse_etag);
+    let resource = json_body(&st, &headers, body).await?;
+    let if_match = if_match(&headers);
     let condition = ctx.params.clone();
     version_write(st, session, request, &ctx, move |gate, tx| {
         interact::update_matching(gate, tx, &rtype, &condition, resource, if_match.as_deref())
@@ -618,8 +625,7 @@ pub async fn bundle_post(
     body: Body,
 ) -> Result<Response, ApiError> {
     let ctx = ctx(&headers, q)?;
-    check_body_type(&headers, &[])?;
-    let bundle = parse_json(&read_body(&st, &headers, body, st.body_limit).await?)?;
+    let bundle = json_body(&st, &headers, body).await?;
     let base = ctx.base.clone();
     let (response, note) = gated_write(&st, session, request, move |gate, st| {
         process_bundle(&st.store, gate, bundle, &base)

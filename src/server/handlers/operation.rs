@@ -100,8 +100,7 @@ pub async fn operation_post(
         // `$validate` of an instance: the body as an update of it would be judged.
         let ctx = ctx(&headers, q.0)?;
         check_type(&path.0.0)?;
-        check_body_type(&headers, &[])?;
-        let body = parse_json(&read_body(&st.0, &headers, body, st.0.body_limit).await?)?;
+        let body = super::json_body(&st.0, &headers, body).await?;
         return super::type_operation::validate_response(&path.0.0, body, &ctx);
     }
     operation(st, session, path, headers, q).await

@@ -53,8 +53,7 @@ pub async fn type_operation_post(
     match operation.as_str() {
         "$validate" => {
             let ctx = ctx(&headers, q)?;
-            check_body_type(&headers, &[])?;
-            let body = parse_json(&read_body(&st, &headers, body, st.body_limit).await?)?;
+            let body = json_body(&st, &headers, body).await?;
             validate_response(&rtype, body, &ctx)
         }
         "$lastn" => type_operation_get(st, session, rtype, operation, headers, q).await,

@@ -21,6 +21,10 @@ pub(super) fn condition(
     scope: &Scope,
     depth: usize,
 ) -> Result<Option<Cond>> {
+    let linked = key.starts_with("_has:") || key.contains('.');
+    if linked && depth >= MAX_LINKS {
+        return Err(too_deep());
+    }
     if let Some(rest) = key.strip_prefix("_has:") {
         return has(rtype, rest, value, pids, scope, depth).map(Some);
     }
@@ -131,9 +135,6 @@ fn chain(
     scope: &Scope,
     depth: usize,
 ) -> Result<Cond> {
-    if depth >= MAX_LINKS {
-        return Err(too_deep());
-    }
     let param = reference_param(rtype, name)?;
     let targets: Vec<&str> = match (modifier, param.alias_target) {
         (Some(t), _) => {
@@ -198,9 +199,6 @@ fn has(
     scope: &Scope,
     depth: usize,
 ) -> Result<Cond> {
-    if depth >= MAX_LINKS {
-        return Err(too_deep());
-    }
     let mut parts = spec.splitn(3, ':');
     let (Some(source), Some(name), Some(rest)) = (parts.next(), parts.next(), parts.next()) else {
         return Err(StoreError::invalid(format!(
