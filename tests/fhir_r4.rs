@@ -580,6 +580,43 @@ async fn the_gate_holds_through_the_new_entry_points() {
             "{path} showed the restricted chart: {found:?}"
         );
     }
+    // History, a batch entry and an _include of the restricted chart's new types give no
+    // content either.
+    let (_, history) = srv.get("Task/vip-task/_history").await;
+    assert!(
+        !history.to_string().contains("call the family"),
+        "{history}"
+    );
+    let (_, batch) = srv
+        .post(
+            "",
+            &json!({"resourceType": "Bundle", "type": "batch", "entry": [
+                {"request": {"method": "GET", "url": "Task/vip-task"}},
+                {"request": {"method": "GET", "url": "Coverage?status=active"}}]}),
+        )
+        .await;
+    let text = batch.to_string();
+    assert!(
+        !text.contains("call the family") && !text.contains("Acme Health"),
+        "{text}"
+    );
+    assert!(
+        batch["entry"][0]["response"]["status"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("403")
+    );
+    let (_, included) = srv
+        .get(&format!(
+            "Patient?_id={}&_revinclude=Task:patient&_revinclude=Coverage:beneficiary",
+            w.vip
+        ))
+        .await;
+    let text = included.to_string();
+    assert!(
+        !text.contains("call the family") && !text.contains("Acme Health"),
+        "{text}"
+    );
     // A metadata-only role may not test content through a chain or _has either.
     for path in [
         "Patient?_has:Observation:patient:code=2345-7",
