@@ -241,7 +241,7 @@ fn search_value(param: &bedside::fhir::params::Param, v: &IndexValue) -> Option<
     };
     match v {
         IndexValue::String { value, .. } => (!value.is_empty()).then(|| esc(value)),
-        IndexValue::Token { system, code } => token(system, code),
+        IndexValue::Token { system, code, .. } => token(system, code),
         IndexValue::Date { lo, hi } => {
             if *lo > i64::MIN / 2 {
                 Some(format!("ge{}", instant(*lo)))
@@ -257,6 +257,7 @@ fn search_value(param: &bedside::fhir::params::Param, v: &IndexValue) -> Option<
             hi,
             system,
             code,
+            ..
         } => {
             let n = number(lo.0, hi.0)?;
             if param.kind == Kind::Quantity
@@ -276,7 +277,8 @@ fn search_value(param: &bedside::fhir::params::Param, v: &IndexValue) -> Option<
             system2,
             lo2,
             hi2,
-        } => {
+            ..
+        } if param.kind == Kind::Composite => {
             let first = token(system1, code1)?;
             let second = match param.components.get(1)?.kind {
                 Kind::Token => token(system2, code2)?,
@@ -285,6 +287,17 @@ fn search_value(param: &bedside::fhir::params::Param, v: &IndexValue) -> Option<
                 _ => number(lo2.0, hi2.0)?,
             };
             Some(format!("{first}${second}"))
+        }
+        // An Identifier's type and value, for `:of-type`.
+        IndexValue::Composite {
+            code1,
+            system1,
+            code2,
+            ..
+        } => {
+            let plain = [system1, code1, code2].iter().all(|s| !s.contains('|'));
+            (plain && !code1.is_empty() && !code2.is_empty())
+                .then(|| format!("{}|{}|{}", esc(system1), esc(code1), esc(code2)))
         }
     }
 }
@@ -341,6 +354,9 @@ async fn search_by_every_parameter(
             let key = match (param.kind, value) {
                 (bedside::fhir::params::Kind::Reference, IndexValue::Token { .. }) => {
                     format!("{}:identifier", param.name)
+                }
+                (bedside::fhir::params::Kind::Token, IndexValue::Composite { .. }) => {
+                    format!("{}:of-type", param.name)
                 }
                 _ => param.name.to_string(),
             };

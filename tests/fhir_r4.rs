@@ -1126,3 +1126,160 @@ async fn list_members_and_a_restricted_list() {
     let (status, _) = srv.get("Patient?_list=vip-list").await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
+
+/// Runs each search and compares the ids found (sorted) with those wanted.
+async fn expect_ids(srv: &TestServer, cases: Vec<(String, Vec<&String>)>) {
+    for (path, want) in cases {
+        let (status, bundle) = srv.get(&path).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {bundle}");
+        let mut got = ids(&bundle);
+        got.sort();
+        let mut want: Vec<String> = want.into_iter().cloned().collect();
+        want.sort();
+        assert_eq!(got, want, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn token_modifiers_value_sets_hierarchies_and_ucum_units() {
+    let w = world().await;
+    let srv = &w.srv;
+    // A code system with a hierarchy, and value sets over it (one a cycle, one too large).
+    srv.create(
+        json!({"resourceType": "CodeSystem", "url": "urn:cs:test", "status": "active",
+        "content": "complete", "concept": [{"code": "disease", "concept": [
+            {"code": "infection", "concept": [{"code": "pneumonia"}]},
+            {"code": "cancer"}]}]}),
+    )
+    .await;
+    srv.create(
+        json!({"resourceType": "ValueSet", "url": "urn:vs:infections", "status": "active",
+        "compose": {"include": [{"system": "urn:cs:test",
+            "filter": [{"property": "concept", "op": "is-a", "value": "infection"}]}]}}),
+    )
+    .await;
+    srv.create(
+        json!({"resourceType": "ValueSet", "url": "urn:vs:cycle", "status": "active",
+        "compose": {"include": [{"valueSet": ["urn:vs:cycle"]}]}}),
+    )
+    .await;
+    let many: Vec<Value> = (0..1001)
+        .map(|i| json!({"code": format!("c{i}")}))
+        .collect();
+    srv.create(
+        json!({"resourceType": "ValueSet", "url": "urn:vs:huge", "status": "active",
+        "compose": {"include": [{"system": "urn:cs:test", "concept": many}]}}),
+    )
+    .await;
+    let condition = |patient: &str, code: &str, display: &str| {
+        json!({"resourceType": "Condition", "subject": {"reference": format!("Patient/{patient}")},
+            "verificationStatus": {"coding": [{"system":
+                "http://terminology.hl7.org/CodeSystem/condition-ver-status", "code": "confirmed"}]},
+            "code": {"coding": [{"system": "urn:cs:test", "code": code, "display": display}]}})
+    };
+    let pneumonia = srv
+        .create(condition(&w.smith, "pneumonia", "Pneumonia, lobar"))
+        .await;
+    let cancer = srv.create(condition(&w.jones, "cancer", "Cancer")).await;
+    let mut free_text = condition(&w.jones, "x", "");
+    free_text["code"] = json!({"text": "Lung nodule, query cause"});
+    let free_text = srv.create(free_text).await;
+    // The restricted chart has a pneumonia too: no modifier shows it without a grant.
+    let v = w.vip.clone();
+    srv.store
+        .write(|tx| {
+            tx.create(
+                condition(&v, "pneumonia", "Pneumonia, lobar"),
+                Some("vip-pneumonia"),
+            )?;
+            Ok(())
+        })
+        .unwrap();
+    let mut typed = common::patient("Other", "Otto", "1950-05-05", "male", "O1");
+    typed["identifier"] = json!([{"system": "urn:mrn", "value": "OT-1",
+        "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203",
+            "code": "MR"}], "text": "Medical record number"}}]);
+    let typed = srv.create(typed).await;
+    // Quantities in units other than the ones searched.
+    let weight = srv.create(obs(&w.smith, "29463-7", 70_000.0, "g")).await;
+    let temperature = srv.create(obs(&w.smith, "8310-5", 37.0, "Cel")).await;
+
+    expect_ids(
+        srv,
+        vec![
+            ("Condition?code:below=urn:cs:test|infection".into(), vec![&pneumonia]),
+            ("Condition?code:below=urn:cs:test|disease".into(), vec![&pneumonia, &cancer]),
+            ("Condition?code:above=urn:cs:test|pneumonia".into(), vec![&pneumonia]),
+            ("Condition?code:above=urn:cs:test|infection".into(), vec![]),
+            ("Condition?code:in=urn:vs:infections".into(), vec![&pneumonia]),
+            ("Condition?code:not-in=urn:vs:infections".into(), vec![&cancer, &free_text]),
+            // The spec's own required value set, without a copy on the server.
+            (
+                "Condition?verification-status:in=http://hl7.org/fhir/ValueSet/condition-ver-status"
+                    .into(),
+                vec![&pneumonia, &cancer, &free_text],
+            ),
+            ("Condition?code:text=lobar".into(), vec![&pneumonia]),
+            ("Condition?code:text=PNEUMO".into(), vec![&pneumonia]),
+            ("Condition?code:text=lung".into(), vec![&free_text]),
+            ("Condition?code:text=obar".into(), vec![]),
+            ("Condition?code:text=lung,cancer".into(), vec![&free_text, &cancer]),
+            (
+                "Patient?identifier:of-type=http://terminology.hl7.org/CodeSystem/v2-0203|MR|OT-1"
+                    .into(),
+                vec![&typed],
+            ),
+            (
+                "Patient?identifier:of-type=http://terminology.hl7.org/CodeSystem/v2-0203|DL|OT-1"
+                    .into(),
+                vec![],
+            ),
+            ("Patient?identifier:text=medical record".into(), vec![&typed]),
+            // Reverse chains and chains carry the modifiers, and the restricted chart stays out.
+            (
+                "Patient?_has:Condition:patient:code:in=urn:vs:infections".into(),
+                vec![&w.smith],
+            ),
+            (
+                "Condition?subject:Patient.identifier:of-type=http://terminology.hl7.org/CodeSystem/v2-0203|MR|OT-1"
+                    .into(),
+                vec![],
+            ),
+            // UCUM: the same amount in another unit of the same dimension.
+            ("Observation?value-quantity=70|http://unitsofmeasure.org|kg".into(), vec![&weight]),
+            ("Observation?value-quantity=70||kg".into(), vec![&weight]),
+            ("Observation?value-quantity=gt69.9||kg".into(), vec![&weight]),
+            ("Observation?value-quantity=70000000|http://unitsofmeasure.org|mg".into(), vec![&weight]),
+            ("Observation?value-quantity=lt69.9||kg".into(), vec![]),
+            ("Observation?value-quantity=70||mol".into(), vec![]),
+            ("Observation?value-quantity=98.6||[degF]".into(), vec![&temperature]),
+            ("Observation?value-quantity=310.15||K".into(), vec![&temperature]),
+            (
+                "Observation?code-value-quantity=http://loinc.org|29463-7$70|http://unitsofmeasure.org|kg"
+                    .into(),
+                vec![&weight],
+            ),
+            // The unit as written still matches as before.
+            ("Observation?value-quantity=70000||g".into(), vec![&weight]),
+        ],
+    )
+    .await;
+    // What cannot be answered exactly is refused, saying why.
+    for (path, why) in [
+        ("Condition?code:below=infection", "system|code"),
+        ("Condition?code:below=urn:cs:unknown|x", "no CodeSystem"),
+        (
+            "Condition?code:below=urn:cs:test|nonsense",
+            "not in the CodeSystem",
+        ),
+        ("Condition?code:in=urn:vs:missing", "no ValueSet"),
+        ("Condition?code:in=urn:vs:cycle", "includes itself"),
+        ("Condition?code:in=urn:vs:huge", "more than 1000"),
+        ("Patient?identifier:of-type=MR|OT-1", "system|code|value"),
+        ("Condition?code:exact=x", "not supported"),
+    ] {
+        let (status, outcome) = srv.get(path).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {outcome}");
+        assert!(diagnostics(&outcome).contains(why), "{path}: {outcome}");
+    }
+}

@@ -39,10 +39,14 @@ pub enum IndexValue {
         value: String,
         raw: String,
     },
-    /// A token, and a uri (with an empty system).
+    /// A token, and a uri (with an empty system). `text` is the text that goes with the code
+    /// (a CodeableConcept's text, else the Coding's display; an Identifier's type text),
+    /// normalised, for `:text`; a CodeableConcept with text and no coding has a row with an
+    /// empty code and system.
     Token {
         system: String,
         code: String,
+        text: String,
     },
     Date {
         lo: i64,
@@ -53,12 +57,13 @@ pub enum IndexValue {
         id: String,
     },
     /// A number (`system` and `code` empty) or a quantity: the range it covers (a Range's low
-    /// and high; a single value's own), and its unit.
+    /// and high; a single value's own), and its unit; a UCUM quantity also in canonical units.
     Quantity {
         lo: Num,
         hi: Num,
         system: String,
         code: String,
+        canon: Option<Canonical>,
     },
     /// A composite of two parts: the first a token (or a reference as `Type/id`), the second
     /// a token or string (`code2`, `system2`) or a quantity, number or date (`lo2`..`hi2`, with
@@ -70,7 +75,68 @@ pub enum IndexValue {
         system2: String,
         lo2: Num,
         hi2: Num,
+        canon2: Option<Canonical>,
     },
+}
+
+/// A UCUM quantity in the canonical base units: `5 mg` is `0.005 g`, `37 Cel` is `310.15 K`, so
+/// a search in one unit finds values written in another of the same dimension.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Canonical {
+    pub lo: Num,
+    pub hi: Num,
+    /// The dimension in base units (`g.m-3`), standing for every unit of that dimension.
+    pub unit: String,
+}
+
+/// The UCUM system URI.
+pub const UCUM: &str = "http://unitsofmeasure.org";
+
+/// A value range in a UCUM unit, in canonical units: `None` for a unit UCUM does not define,
+/// or one without a linear scale (arbitrary units such as `[IU]`, logarithmic ones).
+pub fn canonical(lo: f64, hi: f64, code: &str) -> Option<Canonical> {
+    let (dimension, factor, offset) = ucum_scale(code)?;
+    let lo = factor * lo + offset;
+    let hi = factor * hi + offset;
+    (!lo.is_nan() && !hi.is_nan()).then_some(Canonical {
+        lo: Num(lo),
+        hi: Num(hi),
+        unit: dimension,
+    })
+}
+
+/// A UCUM unit's dimension, and its factor and offset to base units.
+type Scale = (String, f64, f64);
+
+/// A UCUM unit's scale, remembered per thread: a database
+/// holds a few hundred distinct units among millions of values.
+fn ucum_scale(code: &str) -> Option<Scale> {
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+    const REMEMBERED: usize = 4096;
+    thread_local! {
+        static SCALES: RefCell<HashMap<String, Option<Scale>>> =
+            RefCell::new(HashMap::new());
+    }
+    if code.is_empty() || code.len() > 64 {
+        return None;
+    }
+    SCALES.with(|cache| {
+        if let Some(known) = cache.borrow().get(code) {
+            return known.clone();
+        }
+        let scale = ucum::analyze(code).ok().and_then(|a| {
+            let linear = !a.is_special || a.offset != 0.0;
+            (linear && a.factor.is_finite() && a.factor > 0.0 && a.offset.is_finite())
+                .then(|| (a.dimension.to_string(), a.factor, a.offset))
+        });
+        let mut cache = cache.borrow_mut();
+        if cache.len() >= REMEMBERED {
+            cache.clear();
+        }
+        cache.insert(code.to_string(), scale.clone());
+        scale
+    })
 }
 
 #[derive(Debug, Default)]
@@ -275,13 +341,17 @@ fn index_node(param: &'static Param, node: &Value, out: &mut Extracted) {
                 push_string(param, raw, words, out);
             }
         }
-        Kind::Token => tokens(node, &mut |system, code| {
-            // Codes and systems are short; a longer one is indexed by its beginning.
-            let system = bounded(&system, MAX_INDEXED_CHARS * 2).to_string();
-            let code = bounded(&code, MAX_INDEXED_CHARS * 2).to_string();
-            out.entries
-                .push((param, IndexValue::Token { system, code }));
-        }),
+        Kind::Token => {
+            tokens(node, &mut |system, code, text| {
+                // Codes and systems are short; a longer one is indexed by its beginning.
+                let system = bounded(system, MAX_INDEXED_CHARS * 2).to_string();
+                let code = bounded(code, MAX_INDEXED_CHARS * 2).to_string();
+                let text = text.map(token_text).unwrap_or_default();
+                out.entries
+                    .push((param, IndexValue::Token { system, code, text }));
+            });
+            of_type(param, node, out);
+        }
         Kind::Uri => {
             if let Some(uri) = node.as_str() {
                 let code = bounded(uri, MAX_INDEXED_CHARS * 4).to_string();
@@ -290,6 +360,7 @@ fn index_node(param: &'static Param, node: &Value, out: &mut Extracted) {
                     IndexValue::Token {
                         system: String::new(),
                         code,
+                        text: String::new(),
                     },
                 ));
             }
@@ -308,11 +379,12 @@ fn index_node(param: &'static Param, node: &Value, out: &mut Extracted) {
             // A logical reference (`{"identifier": {...}}`), for `:identifier`: a token row
             // under the reference parameter's own id.
             if let Some(identifier) = node.get("identifier").filter(|i| i.is_object()) {
-                tokens(identifier, &mut |system, code| {
-                    let system = bounded(&system, MAX_INDEXED_CHARS * 2).to_string();
-                    let code = bounded(&code, MAX_INDEXED_CHARS * 2).to_string();
+                tokens(identifier, &mut |system, code, _| {
+                    let system = bounded(system, MAX_INDEXED_CHARS * 2).to_string();
+                    let code = bounded(code, MAX_INDEXED_CHARS * 2).to_string();
+                    let text = String::new();
                     out.entries
-                        .push((param, IndexValue::Token { system, code }));
+                        .push((param, IndexValue::Token { system, code, text }));
                 });
             }
             let Some((rtype, id)) = (match node {
@@ -358,6 +430,7 @@ fn quantity(node: &Value) -> Option<IndexValue> {
                 hi: Num(v),
                 system: String::new(),
                 code: String::new(),
+                canon: None,
             })
         }
         Value::Object(m) if m.contains_key("low") || m.contains_key("high") => {
@@ -369,25 +442,29 @@ fn quantity(node: &Value) -> Option<IndexValue> {
                 return None;
             }
             let unit = low.or(high).and_then(Value::as_object);
+            let (lo, hi) = (lo.unwrap_or(f64::NEG_INFINITY), hi.unwrap_or(f64::INFINITY));
+            let system = unit.map(|u| text(u, "system")).unwrap_or_default();
+            let ucum_code = unit.map(|u| text(u, "code")).unwrap_or_default();
+            let canon = (system == UCUM)
+                .then(|| canonical(lo, hi, &ucum_code))
+                .flatten();
             Some(IndexValue::Quantity {
-                lo: Num(lo.unwrap_or(f64::NEG_INFINITY)),
-                hi: Num(hi.unwrap_or(f64::INFINITY)),
-                system: unit.map(|u| text(u, "system")).unwrap_or_default(),
-                code: unit
-                    .map(|u| {
-                        let code = text(u, "code");
-                        if code.is_empty() {
-                            text(u, "unit")
-                        } else {
-                            code
-                        }
-                    })
-                    .unwrap_or_default(),
+                lo: Num(lo),
+                hi: Num(hi),
+                system,
+                code: if ucum_code.is_empty() {
+                    unit.map(|u| text(u, "unit")).unwrap_or_default()
+                } else {
+                    ucum_code
+                },
+                canon,
             })
         }
         Value::Object(m) => {
             let v = m.get("value").and_then(number)?;
             let code = text(m, "code");
+            let system = text(m, "system");
+            let canon = (system == UCUM).then(|| canonical(v, v, &code)).flatten();
             let code = if code.is_empty() {
                 // Money carries a currency; a Quantity without a code, its unit text.
                 let currency = text(m, "currency");
@@ -402,8 +479,9 @@ fn quantity(node: &Value) -> Option<IndexValue> {
             Some(IndexValue::Quantity {
                 lo: Num(v),
                 hi: Num(v),
-                system: text(m, "system"),
+                system,
                 code,
+                canon,
             })
         }
         _ => None,
@@ -427,28 +505,33 @@ fn composite(param: &'static Param, resource: &Value, out: &mut Extracted) {
                         ones.push((String::new(), format!("{t}/{id}")));
                     }
                 }
-                _ => tokens(node, &mut |system, code| ones.push((system, code))),
+                _ => tokens(node, &mut |system, code, _| {
+                    ones.push((system.to_string(), code.to_string()))
+                }),
             }
         }
         if ones.is_empty() {
             continue;
         }
-        let mut twos: Vec<(String, String, f64, f64)> = Vec::new();
+        type Second = (String, String, f64, f64, Option<Canonical>);
+        let mut twos: Vec<Second> = Vec::new();
         for item in second.expr.eval_on(root) {
             let node = unwrap_extension(&item.value);
             match second.kind {
-                Kind::Token => tokens(node, &mut |s, c| twos.push((s, c, 0.0, 0.0))),
+                Kind::Token => tokens(node, &mut |s, c, _| {
+                    twos.push((s.to_string(), c.to_string(), 0.0, 0.0, None))
+                }),
                 Kind::String => {
                     let mut parts = Vec::new();
                     string_parts(node, &mut parts);
                     for (raw, _) in parts {
                         let v = normalize(bounded(raw, MAX_INDEXED_CHARS));
-                        twos.push((String::new(), v, 0.0, 0.0));
+                        twos.push((String::new(), v, 0.0, 0.0, None));
                     }
                 }
                 Kind::Date => {
                     if let Some((lo, hi)) = date_range(node) {
-                        twos.push((String::new(), String::new(), lo as f64, hi as f64));
+                        twos.push((String::new(), String::new(), lo as f64, hi as f64, None));
                     }
                 }
                 Kind::Quantity | Kind::Number => {
@@ -457,16 +540,17 @@ fn composite(param: &'static Param, resource: &Value, out: &mut Extracted) {
                         hi,
                         system,
                         code,
+                        canon,
                     }) = quantity(node)
                     {
-                        twos.push((system, code, lo.0, hi.0));
+                        twos.push((system, code, lo.0, hi.0, canon));
                     }
                 }
                 _ => {}
             }
         }
         for (system1, code1) in &ones {
-            for (system2, code2, lo2, hi2) in &twos {
+            for (system2, code2, lo2, hi2, canon2) in &twos {
                 if out.entries.len() - before >= MAX_ROWS_PER_PARAM {
                     return;
                 }
@@ -479,6 +563,7 @@ fn composite(param: &'static Param, resource: &Value, out: &mut Extracted) {
                         system2: bounded(system2, MAX_INDEXED_CHARS * 2).to_string(),
                         lo2: Num(*lo2),
                         hi2: Num(*hi2),
+                        canon2: canon2.clone(),
                     },
                 ));
             }
@@ -571,14 +656,29 @@ fn string_parts<'a>(node: &'a Value, out: &mut Vec<(&'a str, bool)>) {
     }
 }
 
-/// Tokens of a code, Coding, CodeableConcept, Identifier or ContactPoint.
-fn tokens(node: &Value, emit: &mut dyn FnMut(String, String)) {
+/// Tokens of a code, Coding, CodeableConcept, Identifier or ContactPoint, each with the text
+/// that goes with it (see `IndexValue::Token`).
+fn tokens(node: &Value, emit: &mut dyn FnMut(&str, &str, Option<&str>)) {
     match node {
-        Value::String(s) => emit(String::new(), s.clone()),
-        Value::Bool(b) => emit(String::new(), b.to_string()),
+        Value::String(s) => emit("", s, None),
+        Value::Bool(b) => emit("", if *b { "true" } else { "false" }, None),
         Value::Object(map) => {
+            let text = map.get("text").and_then(Value::as_str);
             if let Some(Value::Array(codings)) = map.get("coding") {
-                codings.iter().for_each(|c| tokens(c, emit));
+                for coding in codings {
+                    let display = coding.get("display").and_then(Value::as_str);
+                    tokens(coding, &mut |s, c, _| emit(s, c, text.or(display)));
+                }
+                if codings.is_empty() {
+                    if let Some(text) = text {
+                        emit("", "", Some(text));
+                    }
+                }
+                return;
+            }
+            if text.is_some() && !map.contains_key("code") && !map.contains_key("value") {
+                // A CodeableConcept of text alone.
+                emit("", "", text);
                 return;
             }
             let system = map
@@ -589,11 +689,56 @@ fn tokens(node: &Value, emit: &mut dyn FnMut(String, String)) {
                 .get("code")
                 .or_else(|| map.get("value"))
                 .and_then(Value::as_str);
+            // A Coding's display; an Identifier's type text.
+            let text = map.get("display").and_then(Value::as_str).or_else(|| {
+                map.get("type")
+                    .and_then(|t| t.get("text"))
+                    .and_then(Value::as_str)
+            });
             if let Some(code) = code {
-                emit(system.to_string(), code.to_string());
+                emit(system, code, text);
             }
         }
         _ => {}
+    }
+}
+
+/// The normalised, bounded text of a token for `:text`.
+fn token_text(text: &str) -> String {
+    let text = normalize(bounded(text, MAX_INDEXED_CHARS));
+    bounded(&text, MAX_INDEXED_CHARS).to_string()
+}
+
+/// An Identifier's type with its value, for `identifier:of-type=system|code|value`: a
+/// composite row under the identifier parameter (type as the first part, value as the second).
+fn of_type(param: &'static Param, node: &Value, out: &mut Extracted) {
+    let Some(value) = node.get("value").and_then(Value::as_str) else {
+        return;
+    };
+    let Some(codings) = node
+        .get("type")
+        .and_then(|t| t.get("coding"))
+        .and_then(Value::as_array)
+    else {
+        return;
+    };
+    for coding in codings {
+        let Some(code) = coding.get("code").and_then(Value::as_str) else {
+            continue;
+        };
+        let system = coding.get("system").and_then(Value::as_str).unwrap_or("");
+        out.entries.push((
+            param,
+            IndexValue::Composite {
+                code1: bounded(code, MAX_INDEXED_CHARS * 2).to_string(),
+                system1: bounded(system, MAX_INDEXED_CHARS * 2).to_string(),
+                code2: bounded(value, MAX_INDEXED_CHARS * 2).to_string(),
+                system2: String::new(),
+                lo2: Num(0.0),
+                hi2: Num(0.0),
+                canon2: None,
+            },
+        ));
     }
 }
 
@@ -665,11 +810,50 @@ mod tests {
             values(&x, "identifier"),
             [IndexValue::Token {
                 system: "urn:mrn".into(),
-                code: "0012345".into()
+                code: "0012345".into(),
+                text: String::new(),
             }]
         );
         assert_eq!(x.compartments, ["p1"]);
         assert_eq!(values(&x, "birthdate").len(), 1);
+    }
+
+    #[test]
+    fn token_text_and_ucum_canonical_values() {
+        let o = json!({"resourceType": "Observation", "status": "final",
+            "code": {"coding": [{"system": "http://loinc.org", "code": "2339-0",
+                "display": "Glucose [Mass/volume] in Blood"}]},
+            "category": [{"text": "Laboratory"}],
+            "valueQuantity": {"value": 90, "system": UCUM, "code": "mg/dL"}});
+        let x = extract("Observation", "o1", &o);
+        assert_eq!(
+            values(&x, "code"),
+            [IndexValue::Token {
+                system: "http://loinc.org".into(),
+                code: "2339-0".into(),
+                text: "glucose [mass/volume] in blood".into(),
+            }]
+        );
+        // A concept of text alone still has a row, for `:text`.
+        assert_eq!(
+            values(&x, "category"),
+            [IndexValue::Token {
+                system: String::new(),
+                code: String::new(),
+                text: "laboratory".into(),
+            }]
+        );
+        let [IndexValue::Quantity { canon: Some(c), .. }] = &values(&x, "value-quantity")[..]
+        else {
+            panic!("no canonical quantity");
+        };
+        // 90 mg/dL is 900 g/m3 (the dimension written m-3.g).
+        assert!((c.lo.0 - 900.0).abs() < 1e-6 && c.unit == "m-3.g", "{c:?}");
+        // Units UCUM does not scale linearly are kept as written only.
+        assert!(canonical(1.0, 1.0, "[IU]/L").is_none());
+        assert!(canonical(1.0, 1.0, "not a unit").is_none());
+        let celsius = canonical(37.0, 37.0, "Cel").unwrap();
+        assert!((celsius.lo.0 - 310.15).abs() < 1e-6 && celsius.unit == "K");
     }
 
     #[test]

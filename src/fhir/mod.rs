@@ -7,6 +7,7 @@ pub mod params;
 pub mod path;
 pub mod spec;
 pub mod subset;
+pub mod terminology;
 pub mod validate;
 
 mod r4 {

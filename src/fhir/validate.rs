@@ -76,18 +76,22 @@ pub fn outcome(issues: &[Issue]) -> Value {
 }
 
 /// The elements of each structure: the children of each path by name, and those required.
+/// Looked up for every element of every resource written: a fast hash (the keys are the
+/// spec's own, fixed at start).
+type Fast<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
 struct Index {
     /// (structure, parent path) -> the child elements by their last name (`value[x]` too).
-    children: HashMap<(&'static str, &'static str), HashMap<&'static str, &'static Element>>,
+    children: Fast<(&'static str, &'static str), Fast<&'static str, &'static Element>>,
     /// (structure, parent path) -> the child elements that must be present.
-    required: HashMap<(&'static str, &'static str), Vec<&'static Element>>,
+    required: Fast<(&'static str, &'static str), Vec<&'static Element>>,
 }
 
 fn index() -> &'static Index {
     static I: OnceLock<Index> = OnceLock::new();
     I.get_or_init(|| {
-        let mut children: HashMap<(&str, &str), HashMap<&str, &Element>> = HashMap::new();
-        let mut required: HashMap<(&str, &str), Vec<&Element>> = HashMap::new();
+        let mut children: Fast<(&str, &str), Fast<&str, &Element>> = Fast::default();
+        let mut required: Fast<(&str, &str), Vec<&Element>> = Fast::default();
         for (name, s) in structures() {
             for e in &s.elements {
                 let (parent, last) = e.p.rsplit_once('.').unwrap_or(("", e.p.as_str()));

@@ -44,8 +44,11 @@ CREATE TABLE IF NOT EXISTS idx_string (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS idx_string_rid ON idx_string (rid, pid);
 
+-- `text`: the text that goes with the code (display, CodeableConcept.text), normalised, for
+-- `:text`; NULL when there is none.
 CREATE TABLE IF NOT EXISTS idx_token (
     pid INTEGER NOT NULL, code TEXT NOT NULL, system TEXT NOT NULL, rid INTEGER NOT NULL,
+    text TEXT,
     PRIMARY KEY (pid, code, system, rid)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS idx_token_rid ON idx_token (rid, pid);
@@ -62,10 +65,11 @@ CREATE TABLE IF NOT EXISTS idx_ref (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS idx_ref_rid ON idx_ref (rid, pid);
 
--- Numbers and quantities: the range a value covers (a Range's low to high) and its unit.
+-- Numbers and quantities: the range a value covers (a Range's low to high) and its unit; for
+-- a UCUM unit, also the range in canonical base units (clo..chi) and its dimension (cunit).
 CREATE TABLE IF NOT EXISTS idx_quantity (
     pid INTEGER NOT NULL, lo REAL NOT NULL, hi REAL NOT NULL, system TEXT NOT NULL,
-    code TEXT NOT NULL, rid INTEGER NOT NULL,
+    code TEXT NOT NULL, rid INTEGER NOT NULL, clo REAL, chi REAL, cunit TEXT,
     PRIMARY KEY (pid, lo, hi, system, code, rid)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS idx_quantity_rid ON idx_quantity (rid, pid);
@@ -75,6 +79,7 @@ CREATE INDEX IF NOT EXISTS idx_quantity_rid ON idx_quantity (rid, pid);
 CREATE TABLE IF NOT EXISTS idx_composite (
     pid INTEGER NOT NULL, code1 TEXT NOT NULL, system1 TEXT NOT NULL, code2 TEXT NOT NULL,
     system2 TEXT NOT NULL, lo2 REAL NOT NULL, hi2 REAL NOT NULL, rid INTEGER NOT NULL,
+    clo2 REAL, chi2 REAL, cunit2 TEXT,
     PRIMARY KEY (pid, code1, system1, code2, system2, lo2, hi2, rid)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS idx_composite_rid ON idx_composite (rid, pid);

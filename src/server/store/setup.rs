@@ -102,6 +102,28 @@ pub(super) fn init_schema(conn: &mut Connection) -> Result<()> {
     if !has_pin {
         tx.execute("ALTER TABLE auth_user ADD COLUMN signature_pin TEXT", [])?;
     }
+    // Index columns added by issue 18 (filled by the reindex their INDEX_VERSION brings).
+    for (table, column, kind) in [
+        ("idx_token", "text", "TEXT"),
+        ("idx_quantity", "clo", "REAL"),
+        ("idx_quantity", "chi", "REAL"),
+        ("idx_quantity", "cunit", "TEXT"),
+        ("idx_composite", "clo2", "REAL"),
+        ("idx_composite", "chi2", "REAL"),
+        ("idx_composite", "cunit2", "TEXT"),
+    ] {
+        let has: bool = tx
+            .prepare(&format!(
+                "SELECT 1 FROM pragma_table_info('{table}') WHERE name = '{column}'"
+            ))?
+            .exists([])?;
+        if !has {
+            tx.execute(
+                &format!("ALTER TABLE {table} ADD COLUMN {column} {kind}"),
+                [],
+            )?;
+        }
+    }
     // The write generation that `$everything` listings are cached under.
     tx.execute(
         "INSERT OR IGNORE INTO store_info (key, value) VALUES ('generation', '0')",

@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 
 use super::{ParamIds, Result, StoreError};
 use crate::fhir::date::{instant, now_ms};
-use crate::fhir::extract::{Extracted, IndexValue, Num, extract};
+use crate::fhir::extract::{Canonical, Extracted, IndexValue, Num, extract};
 use crate::fhir::{is_supported, valid_id, with_meta};
 
 /// A write inside an open transaction (the caller begins it, and commits or rolls it back).
@@ -26,15 +26,15 @@ pub struct Tx<'a> {
 struct PendingIndex {
     /// (pid, value, rid, raw)
     strings: Vec<(i64, String, i64, String)>,
-    /// (pid, code, system, rid)
-    tokens: Vec<(i64, String, String, i64)>,
+    /// (pid, code, system, rid, text)
+    tokens: Vec<(i64, String, String, i64, String)>,
     /// (pid, lo, hi, rid)
     dates: Vec<(i64, i64, i64, i64)>,
     /// (pid, target_id, target_type, rid)
     refs: Vec<(i64, String, String, i64)>,
-    /// (pid, lo, hi, system, code, rid)
-    quantities: Vec<(i64, Num, Num, String, String, i64)>,
-    /// (pid, code1, system1, code2, system2, lo2, hi2, rid)
+    /// (pid, lo, hi, system, code, rid, canonical)
+    quantities: Vec<Quantity>,
+    /// (pid, code1, system1, code2, system2, lo2, hi2, rid, canonical)
     composites: Vec<Composite>,
     /// (patient_id, rid)
     compartments: Vec<(String, i64)>,
@@ -42,7 +42,19 @@ struct PendingIndex {
     restricted: Vec<(String, i64)>,
 }
 
-type Composite = (i64, String, String, String, String, Num, Num, i64);
+type Quantity = (i64, Num, Num, String, String, i64, Option<Canonical>);
+
+type Composite = (
+    i64,
+    String,
+    String,
+    String,
+    String,
+    Num,
+    Num,
+    i64,
+    Option<Canonical>,
+);
 
 /// What a write did.
 #[derive(Debug, Clone)]
@@ -106,10 +118,12 @@ impl<'a> Tx<'a> {
             stmt.execute(params![row.0, row.1, row.2, row.3])?;
         }
         let mut stmt = self.tx.prepare_cached(
-            "INSERT OR IGNORE INTO idx_token (pid, code, system, rid) VALUES (?1, ?2, ?3, ?4)",
+            "INSERT OR IGNORE INTO idx_token (pid, code, system, rid, text)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
         )?;
         for row in p.tokens.drain(..) {
-            stmt.execute(params![row.0, row.1, row.2, row.3])?;
+            let text = (!row.4.is_empty()).then_some(row.4);
+            stmt.execute(params![row.0, row.1, row.2, row.3, text])?;
         }
         let mut stmt = self.tx.prepare_cached(
             "INSERT OR IGNORE INTO idx_date (pid, lo, hi, rid) VALUES (?1, ?2, ?3, ?4)",
@@ -124,19 +138,42 @@ impl<'a> Tx<'a> {
             stmt.execute(params![row.0, row.1, row.2, row.3])?;
         }
         let mut stmt = self.tx.prepare_cached(
-            "INSERT OR IGNORE INTO idx_quantity (pid, lo, hi, system, code, rid)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT OR IGNORE INTO idx_quantity (pid, lo, hi, system, code, rid, clo, chi, cunit)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         )?;
         for row in p.quantities.drain(..) {
-            stmt.execute(params![row.0, row.1.0, row.2.0, row.3, row.4, row.5])?;
+            let c = row.6.as_ref();
+            stmt.execute(params![
+                row.0,
+                row.1.0,
+                row.2.0,
+                row.3,
+                row.4,
+                row.5,
+                c.map(|c| c.lo.0),
+                c.map(|c| c.hi.0),
+                c.map(|c| &c.unit)
+            ])?;
         }
         let mut stmt = self.tx.prepare_cached(
-            "INSERT OR IGNORE INTO idx_composite (pid, code1, system1, code2, system2, lo2, hi2, rid)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            "INSERT OR IGNORE INTO idx_composite
+             (pid, code1, system1, code2, system2, lo2, hi2, rid, clo2, chi2, cunit2)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         )?;
         for row in p.composites.drain(..) {
+            let c = row.8.as_ref();
             stmt.execute(params![
-                row.0, row.1, row.2, row.3, row.4, row.5.0, row.6.0, row.7
+                row.0,
+                row.1,
+                row.2,
+                row.3,
+                row.4,
+                row.5.0,
+                row.6.0,
+                row.7,
+                c.map(|c| c.lo.0),
+                c.map(|c| c.hi.0),
+                c.map(|c| &c.unit)
             ])?;
         }
         let mut stmt = self.tx.prepare_cached(
@@ -350,7 +387,9 @@ impl<'a> Tx<'a> {
             let pid = self.pids.get(param);
             match value {
                 IndexValue::String { value, raw } => p.strings.push((pid, value, rid, raw)),
-                IndexValue::Token { system, code } => p.tokens.push((pid, code, system, rid)),
+                IndexValue::Token { system, code, text } => {
+                    p.tokens.push((pid, code, system, rid, text))
+                }
                 IndexValue::Date { lo, hi } => p.dates.push((pid, lo, hi, rid)),
                 IndexValue::Reference { rtype, id } => p.refs.push((pid, id, rtype, rid)),
                 IndexValue::Quantity {
@@ -358,7 +397,8 @@ impl<'a> Tx<'a> {
                     hi,
                     system,
                     code,
-                } => p.quantities.push((pid, lo, hi, system, code, rid)),
+                    canon,
+                } => p.quantities.push((pid, lo, hi, system, code, rid, canon)),
                 IndexValue::Composite {
                     code1,
                     system1,
@@ -366,9 +406,10 @@ impl<'a> Tx<'a> {
                     system2,
                     lo2,
                     hi2,
+                    canon2,
                 } => p
                     .composites
-                    .push((pid, code1, system1, code2, system2, lo2, hi2, rid)),
+                    .push((pid, code1, system1, code2, system2, lo2, hi2, rid, canon2)),
             }
         }
         p.compartments.extend(

@@ -7,6 +7,7 @@
 
 use super::condition::{date_condition, param_cond};
 use super::*;
+use crate::fhir::terminology::Definitions;
 
 /// Links in one chained or reverse-chained parameter (`a.b.c` has two).
 pub const MAX_LINKS: usize = 2;
@@ -19,6 +20,7 @@ pub(super) fn condition(
     value: &str,
     pids: &ParamIds,
     scope: &Scope,
+    defs: &dyn Definitions,
     depth: usize,
 ) -> Result<Option<Cond>> {
     let linked = key.starts_with("_has:") || key.contains('.');
@@ -26,7 +28,7 @@ pub(super) fn condition(
         return Err(too_deep());
     }
     if let Some(rest) = key.strip_prefix("_has:") {
-        return has(rtype, rest, value, pids, scope, depth).map(Some);
+        return has(rtype, rest, value, pids, scope, defs, depth).map(Some);
     }
     let (head, tail) = match key.split_once('.') {
         Some((h, t)) => (h, Some(t)),
@@ -37,7 +39,7 @@ pub(super) fn condition(
         None => (head, None),
     };
     if let Some(tail) = tail {
-        return chain(rtype, name, modifier, tail, value, pids, scope, depth).map(Some);
+        return chain(rtype, name, modifier, tail, value, pids, scope, defs, depth).map(Some);
     }
     match name {
         "_id" => {
@@ -100,7 +102,7 @@ pub(super) fn condition(
             }))
         }
         _ => match find(rtype, name) {
-            Some(param) => param_cond(param, pids.of(param), modifier, value).map(Some),
+            Some(param) => param_cond(param, pids.of(param), modifier, value, defs).map(Some),
             None => Ok(None),
         },
     }
@@ -133,6 +135,7 @@ fn chain(
     value: &str,
     pids: &ParamIds,
     scope: &Scope,
+    defs: &dyn Definitions,
     depth: usize,
 ) -> Result<Cond> {
     let param = reference_param(rtype, name)?;
@@ -156,7 +159,7 @@ fn chain(
     let mut ors = Vec::new();
     let mut args = Vec::new();
     for target in targets {
-        let Some(inner) = condition(target, rest, value, pids, scope, depth + 1)? else {
+        let Some(inner) = condition(target, rest, value, pids, scope, defs, depth + 1)? else {
             continue;
         };
         let (ids, inner_args) = matching(target, &inner, "r.id", scope);
@@ -197,6 +200,7 @@ fn has(
     value: &str,
     pids: &ParamIds,
     scope: &Scope,
+    defs: &dyn Definitions,
     depth: usize,
 ) -> Result<Cond> {
     let mut parts = spec.splitn(3, ':');
@@ -218,7 +222,7 @@ fn has(
             "{source}.{name} does not refer to {rtype}"
         )));
     }
-    let inner = condition(source, rest, value, pids, scope, depth + 1)?.ok_or_else(|| {
+    let inner = condition(source, rest, value, pids, scope, defs, depth + 1)?.ok_or_else(|| {
         let first = rest.split([':', '.']).next().unwrap_or(rest);
         StoreError::invalid(format!("'{first}' is not a search parameter of {source}"))
     })?;

@@ -1,7 +1,10 @@
 //! One search parameter as SQL: the condition over its index table (with its modifiers and
 //! prefixes), and the index scan that can drive the search when it is the most selective.
 
+use super::terminology::terminology_condition;
 use super::*;
+use crate::fhir::extract::{UCUM, canonical};
+use crate::fhir::terminology::Definitions;
 
 /// One search parameter's condition on a candidate `r`.
 pub(super) fn param_cond(
@@ -9,6 +12,7 @@ pub(super) fn param_cond(
     pids: Pids,
     modifier: Option<&str>,
     value: &str,
+    defs: &dyn Definitions,
 ) -> Result<Cond> {
     let name = param.name;
     let tbl = table(param.kind);
@@ -59,6 +63,42 @@ pub(super) fn param_cond(
             }),
         });
     }
+    if param.kind == Kind::Token && modifier == Some("of-type") {
+        // `identifier:of-type=type-system|type-code|value`: the identifier's type and value,
+        // indexed as a composite under the identifier parameter.
+        let mut ors = Vec::new();
+        for v in &values {
+            let parts: Vec<&str> = v.splitn(3, '|').collect();
+            let [system, code, value] = parts.as_slice() else {
+                return Err(StoreError::invalid(format!(
+                    "{name}:of-type takes the type's system, its code and the value, as \
+                     system|code|value"
+                )));
+            };
+            if code.is_empty() || value.is_empty() {
+                return Err(StoreError::invalid(format!(
+                    "{name}:of-type needs the type's code and the value"
+                )));
+            }
+            ors.push("(code1 = ? AND system1 = ? AND code2 = ?)".to_string());
+            args.extend([code, system, value].map(|s| Sql::Text(s.to_string())));
+        }
+        let clause = ors.join(" OR ");
+        return Ok(Cond {
+            reads_resource: false,
+            sql: format!(
+                "EXISTS (SELECT 1 FROM idx_composite WHERE rid = r.rid AND {pid_test} AND ({clause}))"
+            ),
+            args,
+            driver: Some(Driver {
+                table: "idx_composite",
+                pids,
+                clause,
+                key: &["code1", "system1", "code2", "rid"],
+                rank: 0,
+            }),
+        });
+    }
     let mut ors = Vec::new();
     let mut negate = false;
     let mut drivable = true;
@@ -85,13 +125,25 @@ pub(super) fn param_cond(
             }
         }
         Kind::Token => {
-            match modifier {
-                None => {}
-                Some("not") => negate = true,
-                Some(m) => return Err(bad_modifier(name, m)),
-            }
+            negate = matches!(modifier, Some("not" | "not-in"));
             for v in values {
-                ors.push(token_condition(&v, "code", "system", &mut args));
+                ors.push(match modifier {
+                    None | Some("not") => token_condition(&v, "code", "system", &mut args),
+                    // The text that goes with the code, from its start or a word's start:
+                    // `code:text=glucose` finds "Fasting glucose".
+                    Some("text") => {
+                        drivable = false;
+                        let norm = normalize(&v);
+                        args.push(Sql::Text(norm.clone()));
+                        args.push(Sql::Text(format!("{norm}\u{10FFFF}")));
+                        args.push(Sql::Text(format!("% {}%", like_escape(&norm))));
+                        "((text >= ? AND text < ?) OR text LIKE ? ESCAPE '\\')".to_string()
+                    }
+                    Some(m @ ("in" | "not-in" | "above" | "below")) => {
+                        terminology_condition(name, m, &v, defs, &mut args)?
+                    }
+                    Some(m) => return Err(bad_modifier(name, m)),
+                });
             }
         }
         Kind::Uri => {
@@ -136,7 +188,7 @@ pub(super) fn param_cond(
                 ors.push(quantity_condition(
                     &v,
                     param.kind == Kind::Quantity,
-                    ["lo", "hi", "system", "code"],
+                    QUANTITY_COLUMNS,
                     &mut args,
                     name,
                 )?);
@@ -202,7 +254,7 @@ pub(super) fn param_cond(
                     kind => quantity_condition(
                         b,
                         kind == Kind::Quantity,
-                        ["lo2", "hi2", "system2", "code2"],
+                        COMPOSITE_QUANTITY_COLUMNS,
                         &mut args,
                         name,
                     )?,
@@ -276,13 +328,21 @@ fn split_prefix(value: &str) -> (&str, &str) {
     }
 }
 
+/// The columns of a quantity: its range, unit, and canonical range and dimension.
+type QuantityColumns = [&'static str; 7];
+const QUANTITY_COLUMNS: QuantityColumns = ["lo", "hi", "system", "code", "clo", "chi", "cunit"];
+const COMPOSITE_QUANTITY_COLUMNS: QuantityColumns =
+    ["lo2", "hi2", "system2", "code2", "clo2", "chi2", "cunit2"];
+
 /// A number or quantity comparison (`5.4`, `gt100`, `le5.4|http://unitsofmeasure.org|mmol/L`,
 /// `5||mg`) against a stored range `lo`..`hi` with its unit. A number matches within its
-/// precision, as FHIR asks: `100` is 99.5 to 100.5, `100.0` is 99.95 to 100.05.
+/// precision, as FHIR asks: `100` is 99.5 to 100.5, `100.0` is 99.95 to 100.05. A UCUM unit
+/// (its system given as UCUM, or no system) also matches values stored in any unit of the same
+/// dimension, compared in base units: `5|http://unitsofmeasure.org|mg` finds `5000 ug`.
 fn quantity_condition(
     value: &str,
     with_unit: bool,
-    [lo, hi, system_col, code_col]: [&str; 4],
+    [lo, hi, system_col, code_col, clo, chi, cunit]: QuantityColumns,
     args: &mut Vec<Sql>,
     name: &str,
 ) -> Result<String> {
@@ -311,11 +371,45 @@ fn quantity_condition(
         .split_once('.')
         .map_or(0, |(_, d)| d.trim_start_matches(['e', 'E']).len()) as i32;
     let half = 0.5 * 10f64.powi(-decimals);
+    let system = system.filter(|s| !s.is_empty());
+    let code = code.filter(|c| !c.is_empty());
+    let mut sql = comparison(prefix, v, half, [lo, hi], &|x| x, args);
+    if let Some(system) = system {
+        sql.push_str(&format!(" AND {system_col} = ?"));
+        args.push(Sql::Text(system.to_string()));
+    }
+    if let Some(code) = code {
+        sql.push_str(&format!(" AND {code_col} = ?"));
+        args.push(Sql::Text(code.to_string()));
+    }
+    let sql = format!("({sql})");
+    let ucum = code.filter(|_| system.is_none_or(|s| s == UCUM));
+    let Some(scale) = ucum.and_then(|c| canonical(0.0, 1.0, c).map(|z| (z, c))) else {
+        return Ok(sql);
+    };
+    let (zero_one, _) = scale;
+    let (offset, factor) = (zero_one.lo.0, zero_one.hi.0 - zero_one.lo.0);
+    let mut canon = comparison(prefix, v, half, [clo, chi], &|x| factor * x + offset, args);
+    canon.push_str(&format!(" AND {cunit} = ?"));
+    args.push(Sql::Text(zero_one.unit));
+    Ok(format!("({sql} OR ({canon}))"))
+}
+
+/// A prefixed comparison of `v` (written with a precision of `half` either side) against the
+/// range columns `[lo, hi]`, with the bounds passed through `scale` (to canonical units).
+fn comparison(
+    prefix: &str,
+    v: f64,
+    half: f64,
+    [lo, hi]: [&str; 2],
+    scale: &dyn Fn(f64) -> f64,
+    args: &mut Vec<Sql>,
+) -> String {
     let (p_lo, p_hi) = (v - half, v + half);
     // Beyond about 1e16 the half-unit is lost in rounding: the value itself is the bound.
     let below = if p_hi > v { "<" } else { "<=" };
     let (sql, binds): (String, Vec<f64>) = match prefix {
-        "eq" => (format!("({lo} >= ? AND {hi} {below} ?)"), vec![p_lo, p_hi]),
+        "eq" => (format!("{lo} >= ? AND {hi} {below} ?"), vec![p_lo, p_hi]),
         "ne" => (
             format!("NOT ({lo} >= ? AND {hi} {below} ?)"),
             vec![p_lo, p_hi],
@@ -330,22 +424,13 @@ fn quantity_condition(
             // `ap`: within 10% either side.
             let slack = (v.abs() / 10.0).max(half);
             (
-                format!("({hi} >= ? AND {lo} <= ?)"),
+                format!("{hi} >= ? AND {lo} <= ?"),
                 vec![v - slack, v + slack],
             )
         }
     };
-    args.extend(binds.into_iter().map(Sql::Real));
-    let mut sql = sql;
-    if let Some(system) = system.filter(|s| !s.is_empty()) {
-        sql.push_str(&format!(" AND {system_col} = ?"));
-        args.push(Sql::Text(system.to_string()));
-    }
-    if let Some(code) = code.filter(|c| !c.is_empty()) {
-        sql.push_str(&format!(" AND {code_col} = ?"));
-        args.push(Sql::Text(code.to_string()));
-    }
-    Ok(format!("({sql})"))
+    args.extend(binds.into_iter().map(|b| Sql::Real(scale(b))));
+    sql
 }
 
 fn bad_modifier(name: &str, modifier: &str) -> StoreError {

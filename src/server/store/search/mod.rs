@@ -17,6 +17,7 @@ mod condition;
 mod include;
 mod parse;
 mod plan;
+mod terminology;
 
 pub(crate) use parse::parse;
 pub(crate) use plan::run;
@@ -173,7 +174,7 @@ impl Reader {
         strict: bool,
         scope: &Scope,
     ) -> Result<(Query, Found)> {
-        let query = parse(rtype, params, strict, scope, self.store.pids())?;
+        let query = parse(rtype, params, strict, scope, self.store.pids(), &self.conn)?;
         // One read transaction: the page, its total and its includes see the same snapshot.
         let _snapshot = self.conn.unchecked_transaction()?;
         let found = run(&self.conn, &query)?;
@@ -210,7 +211,7 @@ impl Tx<'_> {
         limit: usize,
     ) -> Result<Vec<String>> {
         self.flush_index()?;
-        let mut query = parse(rtype, params, true, scope, self.pids())?;
+        let mut query = parse(rtype, params, true, scope, self.pids(), self.conn())?;
         query.count = limit as i64;
         query.offset = 0;
         query.total = Total::None;
@@ -229,7 +230,7 @@ impl Tx<'_> {
         scope: &Scope,
     ) -> Result<(Query, Found)> {
         self.flush_index()?;
-        let query = parse(rtype, params, strict, scope, self.pids())?;
+        let query = parse(rtype, params, strict, scope, self.pids(), self.conn())?;
         let found = run(self.conn(), &query)?;
         Ok((query, found))
     }

@@ -2,6 +2,7 @@
 //! server's table and the limits, `_sort`, `_include` and `_revinclude`, paging and `_total`.
 
 use super::chain::{condition, restricted_filter};
+use super::terminology::Stored;
 use super::*;
 
 pub(crate) fn parse(
@@ -10,7 +11,9 @@ pub(crate) fn parse(
     strict: bool,
     scope: &Scope,
     pids: &ParamIds,
+    conn: &Connection,
 ) -> Result<Query> {
+    let defs = Stored { conn, pids };
     if !is_supported(rtype) {
         return Err(StoreError::UnknownType(rtype.to_string()));
     }
@@ -107,7 +110,7 @@ pub(crate) fn parse(
                 });
             }
             "_format" | "_pretty" => {}
-            _ => match condition(rtype, key, value, pids, scope, 0)? {
+            _ => match condition(rtype, key, value, pids, scope, &defs, 0)? {
                 Some(cond) => q.conds.push(cond),
                 None => unsupported(
                     &mut q,
