@@ -302,6 +302,35 @@ fn search_value(param: &bedside::fhir::params::Param, v: &IndexValue) -> Option<
     }
 }
 
+/// The composite row a pairing of two parts' rows makes (the first a token).
+fn pair_row(first: &IndexValue, second: &IndexValue) -> IndexValue {
+    use bedside::fhir::extract::Num;
+    let IndexValue::Token { system, code, .. } = first else {
+        panic!("the first part of a pair is a token: {first:?}");
+    };
+    let (code2, system2, lo2, hi2, canon2) = match second.clone() {
+        IndexValue::Token { system, code, .. } => (code, system, 0.0, 0.0, None),
+        IndexValue::Date { lo, hi } => (String::new(), String::new(), lo as f64, hi as f64, None),
+        IndexValue::Quantity {
+            lo,
+            hi,
+            system,
+            code,
+            canon,
+        } => (code, system, lo.0, hi.0, canon),
+        other => panic!("not a second part of a pair: {other:?}"),
+    };
+    IndexValue::Composite {
+        code1: code.clone(),
+        system1: system.clone(),
+        code2,
+        system2,
+        lo2: Num(lo2),
+        hi2: Num(hi2),
+        canon2,
+    }
+}
+
 /// For every search parameter of the specification that has a value in the examples, a
 /// search by that value (and the example's id) finds the example: up to three examples per
 /// parameter.
@@ -335,8 +364,41 @@ async fn search_by_every_parameter(
                 .collect::<Vec<_>>()
         };
         assert_eq!(rows(&extracted), rows(&every), "{rtype}/{id}");
+        // A paired composite (`code-value-quantity`) stores no rows: the rows it would have
+        // are exactly every pairing of its two parts' own rows, so both matching is the same.
+        let mut paired = Vec::new();
+        for param in bedside::fhir::params::params(rtype) {
+            let Some([a, b]) = param.pair else { continue };
+            let own = bedside::fhir::extract::composite_rows(param, v);
+            let of = |name: &str| -> Vec<IndexValue> {
+                extracted
+                    .entries
+                    .iter()
+                    .filter(|(p, _)| p.name == name)
+                    .map(|(_, v)| v.clone())
+                    .collect()
+            };
+            let mut product = Vec::new();
+            for first in of(a) {
+                for second in of(b) {
+                    product.push(pair_row(&first, &second));
+                }
+            }
+            let mut own: Vec<String> = own.iter().map(|r| format!("{r:?}")).collect();
+            let mut product: Vec<String> = product.iter().map(|r| format!("{r:?}")).collect();
+            own.sort();
+            own.dedup();
+            product.sort();
+            product.dedup();
+            assert_eq!(own, product, "{rtype}/{id} {}", param.name);
+            paired.extend(
+                bedside::fhir::extract::composite_rows(param, v)
+                    .into_iter()
+                    .map(|row| (param, row)),
+            );
+        }
         let mut done: Vec<&str> = Vec::new();
-        for (param, value) in &extracted.entries {
+        for (param, value) in extracted.entries.iter().chain(paired.iter()) {
             if done.contains(&param.name) {
                 continue;
             }

@@ -1203,6 +1203,10 @@ async fn token_modifiers_value_sets_hierarchies_and_ucum_units() {
     // Quantities in units other than the ones searched.
     let weight = srv.create(obs(&w.smith, "29463-7", 70_000.0, "g")).await;
     let temperature = srv.create(obs(&w.smith, "8310-5", 37.0, "Cel")).await;
+    let mut absent = obs(&w.smith, "8310-5", 0.0, "Cel");
+    absent.as_object_mut().unwrap().remove("valueQuantity");
+    absent["dataAbsentReason"] = json!({"text": "patient refused"});
+    let absent = srv.create(absent).await;
 
     expect_ids(
         srv,
@@ -1261,6 +1265,35 @@ async fn token_modifiers_value_sets_hierarchies_and_ucum_units() {
             ),
             // The unit as written still matches as before.
             ("Observation?value-quantity=70000||g".into(), vec![&weight]),
+            // A composite of the whole Observation is answered by both its parts matching:
+            // alone, in an OR-list, through the combo alias, and for :missing.
+            (
+                "Observation?code-value-quantity=http://loinc.org|8310-5$gt36,http://loinc.org|29463-7$lt1"
+                    .into(),
+                vec![&temperature],
+            ),
+            ("Observation?code-value-quantity=8310-5$gt36||Cel".into(), vec![&temperature]),
+            ("Observation?code-value-quantity=29463-7$gt36||Cel".into(), vec![]),
+            (
+                "Observation?combo-code-value-quantity=http://loinc.org|29463-7$70||kg".into(),
+                vec![&weight],
+            ),
+            (
+                "Observation?code=8310-5&code-value-quantity:missing=true".into(),
+                vec![&absent],
+            ),
+            (
+                "Observation?code=8310-5&code-value-quantity:missing=false".into(),
+                vec![&temperature],
+            ),
+            (
+                "Observation?code=8310-5&combo-code-value-quantity:missing=true".into(),
+                vec![&absent],
+            ),
+            (
+                "Patient?_has:Observation:patient:code-value-quantity=8310-5$ge37||Cel".into(),
+                vec![&w.smith],
+            ),
         ],
     )
     .await;
@@ -1277,6 +1310,12 @@ async fn token_modifiers_value_sets_hierarchies_and_ucum_units() {
         ("Condition?code:in=urn:vs:huge", "more than 1000"),
         ("Patient?identifier:of-type=MR|OT-1", "system|code|value"),
         ("Condition?code:exact=x", "not supported"),
+        (
+            "Observation?code-value-quantity:missing=maybe",
+            "true or false",
+        ),
+        ("Observation?code-value-quantity=8310-5", "code$value"),
+        ("Observation?code-value-quantity:text=x", "not supported"),
     ] {
         let (status, outcome) = srv.get(path).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {outcome}");

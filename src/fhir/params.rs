@@ -80,6 +80,11 @@ pub struct Param {
     /// a resource without them has no rows for this parameter, so extraction skips it. An
     /// empty group: always evaluated.
     pub needs: Vec<Vec<String>>,
+    /// A composite of the whole resource (`code-value-quantity` of an Observation) whose two
+    /// parts are this type's own parameters (`code`, `value-quantity`): every value of one is
+    /// paired with every value of the other, so it is answered from their rows (both must
+    /// match) and stores none of its own.
+    pub pair: Option<[&'static str; 2]>,
 }
 
 impl Param {
@@ -187,12 +192,45 @@ fn table() -> &'static HashMap<&'static str, Vec<Param>> {
                     components,
                     alias_of: leak_all(p.a),
                     alias_target: p.f.map(leak),
+                    pair: None,
                 });
             }
             list.sort_by_key(|p| p.name);
+            let pairs: Vec<(usize, [&'static str; 2])> = list
+                .iter()
+                .enumerate()
+                .filter_map(|(i, p)| Some((i, pair_of(&list, &rtype, p)?)))
+                .collect();
+            for (i, pair) in pairs {
+                list[i].pair = Some(pair);
+            }
             out.insert(leak(rtype), list);
         }
         out
+    })
+}
+
+/// The two parameters a composite of the whole resource is made of, when it is named after
+/// them (`code-value-quantity`: `code` and `value-quantity`) and they are of its parts'
+/// kinds. A string second part is left out: `value-string` also finds a CodeableConcept's
+/// text, which the composite's part does not. (`tests/fhir_examples.rs` checks the pairing on
+/// every official example.)
+fn pair_of(list: &[Param], rtype: &str, p: &Param) -> Option<[&'static str; 2]> {
+    if p.kind != Kind::Composite || p.expression != rtype {
+        return None;
+    }
+    let [first, second] = p.components.as_slice() else {
+        return None;
+    };
+    let own = |name: &str, kind: Kind| {
+        list.iter()
+            .find(|q| q.name == name && q.kind == kind && !q.is_alias())
+            .map(|q| q.name)
+    };
+    p.name.match_indices('-').find_map(|(at, _)| {
+        let a = own(&p.name[..at], first.kind)?;
+        let b = own(&p.name[at + 1..], second.kind)?;
+        (first.kind == Kind::Token && second.kind != Kind::String).then_some([a, b])
     })
 }
 

@@ -39,7 +39,7 @@ pub const DEFAULT_READERS: u32 = 16;
 /// The writer's page cache while serving, in KiB (negative: SQLite's unit for KiB).
 const WRITER_CACHE_KIB: i64 = -64_000;
 /// Bumped whenever index extraction changes meaning, so existing databases are reindexed.
-const INDEX_VERSION: u32 = 5;
+const INDEX_VERSION: u32 = 6;
 
 /// A handle to one database; cheap to clone and share between tasks.
 #[derive(Clone)]

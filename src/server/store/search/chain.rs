@@ -102,9 +102,110 @@ pub(super) fn condition(
             }))
         }
         _ => match find(rtype, name) {
-            Some(param) => param_cond(param, pids.of(param), modifier, value, defs).map(Some),
+            Some(param) => answered(rtype, param, modifier, value, pids, defs).map(Some),
             None => Ok(None),
         },
+    }
+}
+
+/// A parameter's condition from the rows that answer it: its own, its pair's (a composite of
+/// the whole resource: both parts match), or for an alias each of its sources'.
+fn answered(
+    rtype: &str,
+    param: &'static Param,
+    modifier: Option<&str>,
+    value: &str,
+    pids: &ParamIds,
+    defs: &dyn Definitions,
+) -> Result<Cond> {
+    let sources = crate::fhir::params::row_sources(rtype, param);
+    if let Some([a, b]) = param.pair {
+        return paired(rtype, param.name, [a, b], modifier, value, pids, defs);
+    }
+    if !param.is_alias() || sources.iter().all(|s| s.pair.is_none()) {
+        return param_cond(param, pids.of(param), modifier, value, defs);
+    }
+    // `combo-code-value-quantity`: the pair's answer or the other source's rows.
+    let mut conds = Vec::new();
+    for source in sources {
+        conds.push(answered(rtype, source, modifier, value, pids, defs)?);
+    }
+    let negative = modifier == Some("missing") && value == "true";
+    Ok(joined(conds, if negative { " AND " } else { " OR " }))
+}
+
+/// `a$b` of a paired composite: the first part's parameter matches `a` and the second's `b`.
+fn paired(
+    rtype: &str,
+    name: &str,
+    [a, b]: [&'static str; 2],
+    modifier: Option<&str>,
+    value: &str,
+    pids: &ParamIds,
+    defs: &dyn Definitions,
+) -> Result<Cond> {
+    let part = |n: &str| find(rtype, n).ok_or_else(|| StoreError::invalid(format!("no {n}")));
+    let (a, b) = (part(a)?, part(b)?);
+    match modifier {
+        None => {}
+        Some("missing") => {
+            let present = |p| param_cond(p, pids.of(p), Some("missing"), "false", defs);
+            let both = joined(vec![present(a)?, present(b)?], " AND ");
+            return match value {
+                "false" => Ok(both),
+                "true" => Ok(negated(both)),
+                _ => Err(StoreError::invalid(format!(
+                    "{name}:missing takes true or false, not '{value}'"
+                ))),
+            };
+        }
+        Some(m) => {
+            return Err(StoreError::invalid(format!(
+                "the modifier ':{m}' is not supported for '{name}'"
+            )));
+        }
+    }
+    let mut ors = Vec::new();
+    for v in split_values(value) {
+        let Some((x, y)) = v.split_once('$') else {
+            return Err(StoreError::invalid(format!(
+                "'{v}' is not a value for the composite {name}: give both parts, as code$value"
+            )));
+        };
+        ors.push(joined(
+            vec![
+                param_cond(a, pids.of(a), None, x, defs)?,
+                param_cond(b, pids.of(b), None, y, defs)?,
+            ],
+            " AND ",
+        ));
+    }
+    if ors.is_empty() {
+        return Err(StoreError::invalid(format!("{name} needs a value")));
+    }
+    Ok(joined(ors, " OR "))
+}
+
+/// Conditions joined into one (`AND` or `OR`); it cannot drive a search on its own.
+fn joined(conds: Vec<Cond>, op: &str) -> Cond {
+    let reads_resource = conds.iter().any(|c| c.reads_resource);
+    let sql = conds
+        .iter()
+        .map(|c| format!("({})", c.sql))
+        .collect::<Vec<_>>()
+        .join(op);
+    Cond {
+        reads_resource,
+        sql: format!("({sql})"),
+        args: conds.into_iter().flat_map(|c| c.args).collect(),
+        driver: None,
+    }
+}
+
+fn negated(c: Cond) -> Cond {
+    Cond {
+        sql: format!("NOT {}", c.sql),
+        ..c
     }
 }
 

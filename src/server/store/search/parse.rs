@@ -5,6 +5,21 @@ use super::chain::{condition, restricted_filter};
 use super::terminology::Stored;
 use super::*;
 
+/// `code-value-quantity=http://loinc.org|2345-7$gt10` of a paired composite, as its parts'
+/// names and values (`code`, `http://loinc.org|2345-7`, `value-quantity`, `gt10`).
+fn single_pair<'v>(
+    rtype: &str,
+    key: &str,
+    value: &'v str,
+) -> Option<(&'static str, &'v str, &'static str, &'v str)> {
+    let [a, b] = find(rtype, key)?.pair?;
+    if split_values(value).len() != 1 || value.contains('\\') {
+        return None;
+    }
+    let (x, y) = value.split_once('$')?;
+    Some((a, x, b, y))
+}
+
 pub(crate) fn parse(
     rtype: &str,
     params: &[(String, String)],
@@ -110,6 +125,14 @@ pub(crate) fn parse(
                 });
             }
             "_format" | "_pretty" => {}
+            // A paired composite of one value is its two parts, each able to drive the search.
+            _ if let Some((a, x, b, y)) = single_pair(rtype, key, value) => {
+                for (name, part) in [(a, x), (b, y)] {
+                    if let Some(cond) = condition(rtype, name, part, pids, scope, &defs, 0)? {
+                        q.conds.push(cond);
+                    }
+                }
+            }
             _ => match condition(rtype, key, value, pids, scope, &defs, 0)? {
                 Some(cond) => q.conds.push(cond),
                 None => unsupported(
