@@ -424,7 +424,21 @@ async fn search_by_every_parameter(
             };
             let params = vec![(key, search.clone()), ("_id".to_string(), id.to_string())];
             let found = match reader.search(rtype, &params, true) {
-                Ok((_, found)) => found.matches.iter().any(|r| r.id == id),
+                Ok((_, found)) => {
+                    // A listed row carries its patients from the compartment index: the gate
+                    // judges it by them, so they are exactly those its JSON names.
+                    for row in &found.matches {
+                        let json: Value = serde_json::from_str(&row.json).unwrap();
+                        let mut want =
+                            bedside::server::auth::policy::patients_of(&row.rtype, &row.id, &json);
+                        want.sort();
+                        want.dedup();
+                        let mut got = row.patients.clone().unwrap_or_default();
+                        got.sort();
+                        assert_eq!(got, want, "{}/{} patients", row.rtype, row.id);
+                    }
+                    found.matches.iter().any(|r| r.id == id)
+                }
                 Err(e) => {
                     misses.push(format!("{rtype}?{}={search} (id {id}): {e}", param.name));
                     continue;

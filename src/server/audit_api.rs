@@ -144,6 +144,7 @@ pub async fn search(st: AppState, session: Session, ctx: Ctx) -> Result<Response
             version: 1,
             updated: recorded,
             json: if admin { for_admin(json) } else { json },
+            patients: None,
         })
         .collect();
     let url = format!("{}/AuditEvent", ctx.base);

@@ -269,8 +269,13 @@ impl Gate {
                 _ => Some(row),
             };
         }
-        // Most rows are shown whole: for those only whose they are is read from the text.
-        if let Some(patients) = policy::patients_of_json(&row.rtype, &row.id, &row.json) {
+        // Most rows are shown whole: for those only whose they are is needed, from the
+        // compartment index the listing read, else from the text.
+        let patients = row
+            .patients
+            .take()
+            .or_else(|| policy::patients_of_json(&row.rtype, &row.id, &row.json));
+        if let Some(patients) = patients {
             match self.view_of(&row.rtype, &patients) {
                 View::Full => return Some(row),
                 View::Hidden => return None,

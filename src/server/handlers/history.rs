@@ -114,6 +114,7 @@ async fn history(
                         version: entry.version,
                         updated: entry.updated,
                         json,
+                        patients: None,
                     };
                     entry.json = Some(gate.single(row)?.json);
                 } else {

@@ -13,6 +13,9 @@ pub struct Row {
     pub version: i64,
     pub updated: i64,
     pub json: String,
+    /// The patients whose compartments hold it, as the index has them (listings only; `None`
+    /// where not read): lets the gate judge a listed row without parsing its JSON.
+    pub patients: Option<Vec<String>>,
 }
 
 /// One version in a history listing; `json` is `None` for a delete.
@@ -68,6 +71,7 @@ pub(crate) fn read_current(conn: &Connection, rtype: &str, id: &str) -> Result<R
             version,
             updated,
             json,
+            patients: None,
         }),
     }
 }
@@ -174,6 +178,7 @@ impl Reader {
                 version,
                 updated,
                 json,
+                patients: None,
             }),
         }
     }
@@ -385,21 +390,35 @@ fn read_exists(conn: &Connection, rtype: &str, id: &str) -> Result<()> {
         .ok_or_else(|| StoreError::NotFound(rtype.to_string(), id.to_string()))
 }
 
-/// The stored JSON of the given row ids, in that order.
+/// The stored JSON of the given row ids, in that order, each with the patients whose
+/// compartments hold it.
 pub(crate) fn fetch(conn: &Connection, rids: &[i64]) -> Result<Vec<Row>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT r.type, r.id, r.version, r.updated, v.json FROM resource r
+        "SELECT r.type, r.id, r.version, r.updated, v.json,
+                CASE WHEN r.type = 'Patient' THEN NULL ELSE
+                (SELECT group_concat(c.patient_id, char(31)) FROM compartment c WHERE c.rid = r.rid)
+                END
+         FROM resource r
          JOIN version v ON v.rid = r.rid AND v.version = r.version WHERE r.rid = ?1",
     )?;
     let mut out = Vec::with_capacity(rids.len());
     for rid in rids {
         out.push(stmt.query_row([rid], |r| {
+            let rtype: String = r.get(0)?;
+            // A Patient is judged by its own id (the gate does not ask).
+            let patients: Option<String> = r.get(5)?;
+            let patients = (rtype != "Patient").then(|| {
+                patients
+                    .map(|p| p.split('\u{1f}').map(str::to_string).collect())
+                    .unwrap_or_default()
+            });
             Ok(Row {
-                rtype: r.get(0)?,
+                rtype,
                 id: r.get(1)?,
                 version: r.get(2)?,
                 updated: r.get(3)?,
                 json: r.get(4)?,
+                patients,
             })
         })?);
     }
