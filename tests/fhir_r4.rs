@@ -1322,3 +1322,35 @@ async fn token_modifiers_value_sets_hierarchies_and_ucum_units() {
         assert!(diagnostics(&outcome).contains(why), "{path}: {outcome}");
     }
 }
+
+/// A search that would scan for long is stopped at the time limit and refused as too costly,
+/// and the reader it ran on serves the next search normally. (The limit is set to nothing, so
+/// that the scan is stopped at SQLite's first check, however fast this machine is.)
+#[tokio::test]
+async fn a_search_past_its_time_limit_is_stopped() {
+    let w = world().await;
+    let srv = &w.srv;
+    let smith = w.smith.clone();
+    srv.store
+        .write(|tx| {
+            for i in 0..2_000 {
+                tx.create(obs(&smith, "2345-7", f64::from(i % 90), "mmol/L"), None)?;
+            }
+            Ok(())
+        })
+        .unwrap();
+    // `:text` cannot use an index: every Observation is examined.
+    let broad = "Observation?code:text=nothing-like-this";
+    srv.store.set_search_time(std::time::Duration::ZERO);
+    let (status, outcome) = srv.get(broad).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{outcome}");
+    assert!(diagnostics(&outcome).contains("was stopped"), "{outcome}");
+    assert_eq!(outcome["issue"][0]["code"], "too-costly");
+    srv.store
+        .set_search_time(bedside::server::store::search::SEARCH_TIME);
+    for _ in 0..20 {
+        let (status, bundle) = srv.get(broad).await;
+        assert_eq!(status, StatusCode::OK, "{bundle}");
+        assert!(ids(&bundle).is_empty());
+    }
+}

@@ -54,11 +54,14 @@ pub fn capability_statement(base: &str, cors: bool) -> Value {
                 specification (generated from its SearchParameter definitions; the two composites \
                 of three parts excepted). Search: parameters AND, comma-separated values OR. \
                 String search is a case- and accent-insensitive prefix match on each word \
-                (modifiers :exact, :contains). Token modifiers: :not, :missing. Uri: :below, \
-                :above. Reference: :[type], :missing, chains of up to two links \
+                (modifiers :exact, :contains). Token modifiers: :not, :missing, :text, :in and \
+                :not-in (a ValueSet on this server or a required value set of the spec), :above \
+                and :below (by a CodeSystem on this server), :of-type on identifiers. Uri: \
+                :below, :above. Reference: :[type], :identifier, :missing, chains of up to two links \
                 (subject:Patient.name=x) and _has (two links). Dates, numbers and quantities take \
                 eq, ne, gt, lt, ge, le, sa, eb, ap; a quantity's unit is matched by its code \
-                (value|system|code). _include/_revinclude with :iterate (three levels), _summary \
+                (value|system|code) and, for a UCUM unit, by any unit of the same dimension \
+                (70|http://unitsofmeasure.org|kg finds 70000 g). _include/_revinclude with :iterate (three levels), _summary \
                 (true, text, data, count), _elements, _tag, _security, _profile. Unknown \
                 parameters are ignored and reported unless Prefer: handling=strict. _count \
                 defaults to 20, at most 1000. Bundle.total is exact up to 1000 matches; above \
@@ -66,7 +69,8 @@ pub fn capability_statement(base: &str, cors: bool) -> Value {
                 against the R4 definitions (unknown elements refused). Limits (400 too-costly \
                 beyond them): 32 search parameters, 100 values in one OR-list, 1024 characters in \
                 one value, 4 _sort keys, 8 _include/_revinclude, 5000 Bundle entries, 100 \
-                resources per conditional delete, 1000 JSON Patch operations. A role that sees \
+                resources per conditional delete, 1000 JSON Patch operations, 1000 codes in a \
+                value set or hierarchy, 10 s of running time per search. A role that sees \
                 metadata only may not search by clinical content (chains and _has included); \
                 searches by content leave out restricted charts without a break-the-glass grant.",
             "resource": resources,

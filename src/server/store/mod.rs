@@ -59,6 +59,8 @@ struct Inner {
     /// Recent `$everything` member listings, so paging a large chart does not list its
     /// compartment again for every page.
     listings: Mutex<Vec<Listing>>,
+    /// A search's time limit on a reader, in ns (0: the default).
+    search_ns: std::sync::atomic::AtomicU64,
 }
 
 /// Row ids of one `$everything` listing, valid while the database's write generation is
@@ -190,6 +192,7 @@ impl Store {
                 trail,
                 pids: ParamIds(pids),
                 listings: Mutex::new(Vec::new()),
+                search_ns: std::sync::atomic::AtomicU64::new(0),
             }),
         })
     }
@@ -301,6 +304,26 @@ impl Store {
             writer.groups.load(Ordering::Relaxed),
             writer.grouped.load(Ordering::Relaxed),
         )
+    }
+
+    /// How long a search on a reader may run (`search::SEARCH_TIME` unless set).
+    pub fn search_time(&self) -> Duration {
+        match self
+            .inner
+            .search_ns
+            .load(std::sync::atomic::Ordering::Relaxed)
+        {
+            0 => search::SEARCH_TIME,
+            ns => Duration::from_nanos(ns),
+        }
+    }
+
+    /// Sets how long a search on a reader may run (the tests shorten it to nothing).
+    pub fn set_search_time(&self, limit: Duration) {
+        let ns = u64::try_from(limit.as_nanos()).unwrap_or(u64::MAX).max(1);
+        self.inner
+            .search_ns
+            .store(ns, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// A read-only connection from the pool.

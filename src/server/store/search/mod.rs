@@ -2,6 +2,8 @@
 //! Parameters AND together; comma-separated values OR. Unknown parameters are ignored (and
 //! reported) unless the client asked for strict handling.
 
+use std::time::{Duration, Instant};
+
 use rusqlite::Connection;
 use rusqlite::types::Value as Sql;
 
@@ -157,6 +159,34 @@ pub struct Found {
     pub has_next: bool,
 }
 
+/// How long one search may run (its matches, total and includes) before SQLite is stopped
+/// and the search refused as too costly: a broad scan (`code:text=a`, `value-quantity:missing`
+/// over millions of rows) must not hold a reader, or the writer, for minutes.
+pub const SEARCH_TIME: Duration = Duration::from_secs(10);
+
+/// Runs `f` on `conn`, stopping SQLite once `limit` has passed.
+fn within<T>(conn: &Connection, limit: Duration, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    let deadline = Instant::now() + limit;
+    // Checked every thousand virtual-machine steps: microseconds apart.
+    conn.progress_handler(1000, Some(move || Instant::now() >= deadline))?;
+    let out = f();
+    // The pooled connection goes back without the handler, whatever happened.
+    let cleared = conn.progress_handler(0, None::<fn() -> bool>);
+    let out = out.and_then(|found| cleared.map(|()| found).map_err(StoreError::from));
+    out.map_err(|e| match e {
+        StoreError::Db(rusqlite::Error::SqliteFailure(f, _))
+            if f.code == rusqlite::ErrorCode::OperationInterrupted =>
+        {
+            too_costly(format!(
+                "the search ran for more than {} s and was stopped: narrow it (a patient, a \
+                 code, a date range) so that fewer records are examined",
+                limit.as_secs_f64()
+            ))
+        }
+        e => e,
+    })
+}
+
 impl Reader {
     pub fn search(
         &self,
@@ -177,7 +207,9 @@ impl Reader {
         let query = parse(rtype, params, strict, scope, self.store.pids(), &self.conn)?;
         // One read transaction: the page, its total and its includes see the same snapshot.
         let _snapshot = self.conn.unchecked_transaction()?;
-        let found = run(&self.conn, &query)?;
+        let found = within(&self.conn, self.store.search_time(), || {
+            run(&self.conn, &query)
+        })?;
         Ok((query, found))
     }
 }
@@ -218,7 +250,7 @@ impl Tx<'_> {
         query.order.clear();
         query.includes.clear();
         query.revincludes.clear();
-        let found = run(self.conn(), &query)?;
+        let found = within(self.conn(), SEARCH_TIME, || run(self.conn(), &query))?;
         Ok(found.matches.into_iter().map(|r| r.id).collect())
     }
 
@@ -231,7 +263,7 @@ impl Tx<'_> {
     ) -> Result<(Query, Found)> {
         self.flush_index()?;
         let query = parse(rtype, params, strict, scope, self.pids(), self.conn())?;
-        let found = run(self.conn(), &query)?;
+        let found = within(self.conn(), SEARCH_TIME, || run(self.conn(), &query))?;
         Ok((query, found))
     }
 }
