@@ -563,20 +563,29 @@ fn composite(param: &'static Param, resource: &Value, out: &mut Extracted) {
                 if out.entries.len() - before >= MAX_ROWS_PER_PARAM {
                     return;
                 }
-                out.entries.push((
-                    param,
-                    IndexValue::Composite {
-                        code1: bounded(code1, MAX_INDEXED_CHARS * 2).to_string(),
-                        system1: bounded(system1, MAX_INDEXED_CHARS * 2).to_string(),
-                        code2: bounded(code2, MAX_INDEXED_CHARS * 2).to_string(),
-                        system2: bounded(system2, MAX_INDEXED_CHARS * 2).to_string(),
-                        lo2: Num(*lo2),
-                        hi2: Num(*hi2),
-                        canon2: canon2.clone(),
-                    },
-                ));
+                let parts = [code1.as_str(), system1, code2, system2];
+                let row = composite_row(parts, [*lo2, *hi2], canon2.clone());
+                out.entries.push((param, row));
             }
         }
+    }
+}
+
+/// A composite row of two parts, its texts bounded.
+fn composite_row(
+    [code1, system1, code2, system2]: [&str; 4],
+    [lo2, hi2]: [f64; 2],
+    canon2: Option<Canonical>,
+) -> IndexValue {
+    let text = |s: &str| bounded(s, MAX_INDEXED_CHARS * 2).to_string();
+    IndexValue::Composite {
+        code1: text(code1),
+        system1: text(system1),
+        code2: text(code2),
+        system2: text(system2),
+        lo2: Num(lo2),
+        hi2: Num(hi2),
+        canon2,
     }
 }
 
@@ -736,18 +745,8 @@ fn of_type(param: &'static Param, node: &Value, out: &mut Extracted) {
             continue;
         };
         let system = coding.get("system").and_then(Value::as_str).unwrap_or("");
-        out.entries.push((
-            param,
-            IndexValue::Composite {
-                code1: bounded(code, MAX_INDEXED_CHARS * 2).to_string(),
-                system1: bounded(system, MAX_INDEXED_CHARS * 2).to_string(),
-                code2: bounded(value, MAX_INDEXED_CHARS * 2).to_string(),
-                system2: String::new(),
-                lo2: Num(0.0),
-                hi2: Num(0.0),
-                canon2: None,
-            },
-        ));
+        let row = composite_row([code, system, value, ""], [0.0, 0.0], None);
+        out.entries.push((param, row));
     }
 }
 

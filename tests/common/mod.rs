@@ -195,6 +195,17 @@ pub fn ids(bundle: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// Searches `path` and checks that it finds exactly `want`, in any order.
+pub async fn expect_ids(srv: &TestServer, path: &str, want: &[&String]) {
+    let (status, bundle) = srv.get(path).await;
+    assert_eq!(status, StatusCode::OK, "{path}: {bundle}");
+    let mut got = ids(&bundle);
+    got.sort();
+    let mut want: Vec<String> = want.iter().map(|w| w.to_string()).collect();
+    want.sort();
+    assert_eq!(got, want, "{path}");
+}
+
 pub fn diagnostics(outcome: &Value) -> String {
     assert_eq!(outcome["resourceType"], "OperationOutcome", "{outcome}");
     outcome["issue"][0]["diagnostics"]
