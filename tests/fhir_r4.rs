@@ -1291,6 +1291,20 @@ async fn token_modifiers_value_sets_hierarchies_and_ucum_units() {
         ],
     )
     .await;
+    // A role that sees metadata only cannot learn content through the new modifiers either.
+    let support = client_with(&srv.user("t18.support", Role::Support));
+    for path in [
+        "Condition?code:text=pneumonia",
+        "Condition?code:in=urn:vs:infections",
+        "Condition?code:below=urn:cs:test|infection",
+        "Observation?value-quantity=70||kg",
+        "Observation?code-value-quantity=8310-5$gt36||Cel",
+        "Patient?_has:Condition:patient:code:below=urn:cs:test|infection",
+        "Patient?identifier:of-type=http://terminology.hl7.org/CodeSystem/v2-0203|MR|OT-1&_has:Condition:patient:code:text=pneu",
+    ] {
+        let response = support.get(srv.url(path)).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{path}");
+    }
     // What cannot be answered exactly is refused, saying why.
     for (path, why) in [
         ("Condition?code:below=infection", "system|code"),
