@@ -207,15 +207,7 @@ impl FhirClient {
     /// Follows a `Bundle.link` URL. Only links on the same server are followed: the sign-in
     /// token must never be sent to a host the user did not choose.
     pub async fn follow(&self, link: &str, timeout: Duration) -> Result<Value, FetchError> {
-        let url = self
-            .base
-            .join(link)
-            .map_err(|_| FetchError::Malformed("a paging link is not a URL".into()))?;
-        if url.origin() != self.base.origin() {
-            return Err(FetchError::Malformed(
-                "a paging link points to another server; it was not followed".into(),
-            ));
-        }
+        let url = paging_url(&self.base, link)?;
         self.get_url(url, timeout).await
     }
 
@@ -380,6 +372,33 @@ impl FhirClient {
         }
         Ok(value)
     }
+}
+
+/// Where a `Bundle.link` of the server at `base` leads, if it may be followed: on the same
+/// origin only, so the sign-in token never goes to a host the user did not choose. A server
+/// behind a TLS-terminating proxy writes its links as `http://` on its own host: such a link
+/// is followed over https, as the user connected. Any other origin is refused, naming it (not
+/// the link's path and query, which can name a patient).
+pub(crate) fn paging_url(base: &Url, link: &str) -> Result<Url, FetchError> {
+    let mut url = base
+        .join(link)
+        .map_err(|_| FetchError::Malformed("a paging link is not a URL".into()))?;
+    let behind_proxy = base.scheme() == "https"
+        && url.scheme() == "http"
+        && url.host_str() == base.host_str()
+        && url.port().is_none_or(|p| Some(p) == base.port());
+    if behind_proxy && url.set_scheme("https").is_ok() && url.set_port(base.port()).is_ok() {
+        return Ok(url);
+    }
+    if url.origin() != base.origin() {
+        return Err(FetchError::Malformed(format!(
+            "the server's paging link leads to {} instead of {}, so it was not followed and \
+             the list may be incomplete (check the server's base URL setting)",
+            url.origin().ascii_serialization(),
+            base.origin().ascii_serialization()
+        )));
+    }
+    Ok(url)
 }
 
 /// A `Retry-After` in seconds (the HTTP-date form is read as "a little while"), capped at a

@@ -19,3 +19,51 @@ fn bundle_pages() {
     assert!(bundle_page(json!({"resourceType": "Patient"})).is_err());
     assert!(bundle_page(json!({"resourceType": "Bundle", "entry": 3})).is_err());
 }
+
+#[test]
+fn paging_links_stay_on_the_server_and_survive_a_tls_proxy() {
+    let base = Url::parse("https://fhir.example.org/r4/").unwrap();
+    let ok = |link: &str| paging_url(&base, link).map(|u| u.to_string());
+    assert_eq!(
+        ok("https://fhir.example.org/r4/Patient?page=2").unwrap(),
+        "https://fhir.example.org/r4/Patient?page=2"
+    );
+    assert_eq!(
+        ok("Patient?page=2").unwrap(),
+        "https://fhir.example.org/r4/Patient?page=2"
+    );
+    // Behind a TLS-terminating proxy the server believes it is plain http.
+    assert_eq!(
+        ok("http://fhir.example.org/r4/Patient?page=2").unwrap(),
+        "https://fhir.example.org/r4/Patient?page=2"
+    );
+    for (link, named) in [
+        (
+            "https://evil.example.net/r4/Patient?page=2",
+            "https://evil.example.net",
+        ),
+        (
+            "http://fhir.example.org:8080/r4/Patient?page=2",
+            "http://fhir.example.org:8080",
+        ),
+        (
+            "https://fhir.example.org:8443/r4/Patient?page=2",
+            "https://fhir.example.org:8443",
+        ),
+    ] {
+        let Err(FetchError::Malformed(why)) = ok(link) else {
+            panic!("{link} was followed");
+        };
+        assert!(
+            why.contains(named) && why.contains("https://fhir.example.org"),
+            "{why}"
+        );
+        assert!(
+            !why.contains("page=2"),
+            "the link's query is not shown: {why}"
+        );
+    }
+    // A plain-http base never upgrades or downgrades.
+    let local = Url::parse("http://127.0.0.1:8080/fhir/").unwrap();
+    assert!(paging_url(&local, "https://127.0.0.1:8080/fhir/x").is_err());
+}
