@@ -55,7 +55,7 @@ async fn https_with_a_self_signed_certificate() {
     // Not trusting it: refused, and the message says what to do.
     let untrusted = FhirClient::new(&base, None).unwrap();
     match untrusted.get("metadata", &[], SEARCH_TIMEOUT).await {
-        Err(FetchError::Unreachable(why)) => assert!(why.contains("--ca-cert"), "{why}"),
+        Err(FetchError::Tls(why)) => assert!(why.contains("--ca-cert"), "{why}"),
         other => panic!("an untrusted certificate was accepted: {other:?}"),
     }
 
@@ -89,4 +89,99 @@ fn plain_http_only_on_this_machine() {
     };
     assert!(FhirClient::with_transport("http://fhir.hospital.example/r4", None, &insecure).is_ok());
     assert!(FhirClient::new("https://fhir.hospital.example/r4", None).is_ok());
+}
+
+/// A TLS server on 127.0.0.1 with `cert` and its key: its port and what stops it.
+async fn tls_server(
+    dir: &std::path::Path,
+    cert: &rcgen::Certificate,
+    key: &rcgen::KeyPair,
+) -> (u16, tokio::sync::oneshot::Sender<()>) {
+    let name = rand_suffix().to_string();
+    let cert_pem = dir.join(format!("{name}.pem"));
+    let key_pem = dir.join(format!("{name}.key"));
+    std::fs::write(&cert_pem, cert.pem()).unwrap();
+    std::fs::write(&key_pem, key.serialize_pem()).unwrap();
+    let store = bedside::server::store::Store::open(&dir.join(format!("{name}.db"))).unwrap();
+    let config = tls::server_config(&cert_pem, &key_pem).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let listener = tls::TlsListener::new(listener, config).unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(serve(store, listener, ServerConfig::default(), async {
+        let _ = stopped.await;
+    }));
+    (port, stop)
+}
+
+fn rand_suffix() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    N.fetch_add(1, Ordering::Relaxed)
+}
+
+/// Each way a certificate can be wrong is named as a TLS problem with its fix, not as "the
+/// server cannot be reached", and none of them counts as being offline.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn certificate_problems_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let trusting = |cert: &rcgen::Certificate| Transport {
+        ca_cert_pem: Some(cert.pem().into_bytes()),
+        allow_insecure: false,
+    };
+    let mut expired = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+    expired.not_before = rcgen::date_time_ymd(2020, 1, 1);
+    expired.not_after = rcgen::date_time_ymd(2021, 1, 1);
+    let expired = expired.self_signed(&key).unwrap();
+    // Expired and made as a CA, as `openssl req -x509` makes one: passing it does not excuse
+    // its date.
+    let mut expired_ca = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+    expired_ca.not_before = rcgen::date_time_ymd(2020, 1, 1);
+    expired_ca.not_after = rcgen::date_time_ymd(2021, 1, 1);
+    expired_ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let expired_ca = expired_ca.self_signed(&key).unwrap();
+    let other = rcgen::CertificateParams::new(vec!["fhir.elsewhere.example".to_string()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    let plain = rcgen::CertificateParams::new(vec!["localhost".to_string()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    for (cert, trusted, want) in [
+        (&expired, true, "has expired"),
+        (&expired_ca, true, "has expired"),
+        (&other, true, "another name"),
+        (&plain, false, "--ca-cert"),
+    ] {
+        let (port, stop) = tls_server(dir.path(), cert, &key).await;
+        let base = format!("https://localhost:{port}/fhir");
+        let transport = if trusted {
+            trusting(cert)
+        } else {
+            Transport::default()
+        };
+        let client = FhirClient::with_transport(&base, None, &transport).unwrap();
+        match client.get("metadata", &[], SEARCH_TIMEOUT).await {
+            Err(e @ FetchError::Tls(_)) => {
+                assert!(e.to_string().contains(want), "{want}: {e}");
+                assert!(!e.is_unreachable(), "{e}");
+                assert!(!e.to_string().contains("cannot reach"), "{e}");
+            }
+            other => panic!("{want}: {other:?}"),
+        }
+        let _ = stop.send(());
+    }
+    // A self-signed server certificate made as most tools make one (`openssl req -x509`: it
+    // is also a CA) is trusted when passed with --ca-cert.
+    let mut ca_style = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+    ca_style.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let ca_style = ca_style.self_signed(&key).unwrap();
+    let (port, stop) = tls_server(dir.path(), &ca_style, &key).await;
+    let base = format!("https://localhost:{port}/fhir");
+    let client = FhirClient::with_transport(&base, None, &trusting(&ca_style)).unwrap();
+    let metadata = client.get("metadata", &[], SEARCH_TIMEOUT).await;
+    assert!(metadata.is_ok(), "{metadata:?}");
+    let _ = stop.send(());
 }

@@ -8,6 +8,7 @@ use reqwest::{StatusCode, Url};
 use serde_json::Value;
 
 mod auth;
+mod tls;
 
 pub use auth::{LoginError, SignedIn};
 
@@ -22,6 +23,10 @@ pub enum FetchError {
     Timeout(u64),
     #[error("cannot reach the server: {0}")]
     Unreachable(String),
+    /// The connection was made but the server's certificate was refused (expired, for another
+    /// name, not trusted): a TLS problem with its fix, not an outage.
+    #[error("{0}")]
+    Tls(String),
     #[error("the server did not accept the sign-in (HTTP {0}): sign in again")]
     Unauthorized(u16),
     #[error("not allowed: {0}")]
@@ -47,6 +52,8 @@ pub enum FetchError {
 impl FetchError {
     /// True when the server could not be reached or did not answer in time: the request may
     /// not have arrived (offline work decides from this).
+    /// A certificate problem is not: it is shown as it is, with its fix, and nothing falls
+    /// back to working offline behind it.
     pub fn is_unreachable(&self) -> bool {
         matches!(self, FetchError::Unreachable(_) | FetchError::Timeout(_))
     }
@@ -137,15 +144,10 @@ impl FhirClient {
             builder = builder.tls_built_in_root_certs(false);
         }
         if let Some(pem) = &transport.ca_cert_pem {
-            let certs = reqwest::Certificate::from_pem_bundle(pem)
-                .map_err(|e| FetchError::BadUrl(format!("the CA certificate is not PEM ({e})")))?;
-            if certs.is_empty() {
-                return Err(FetchError::BadUrl(
-                    "the CA certificate file holds no certificate".into(),
-                ));
-            }
-            for cert in certs {
-                builder = builder.add_root_certificate(cert);
+            let certs = tls::certificates(pem).map_err(FetchError::BadUrl)?;
+            if base.scheme() == "https" {
+                let config = tls::client_config(certs).map_err(FetchError::BadUrl)?;
+                builder = builder.use_preconfigured_tls(config);
             }
         }
         let http = builder
@@ -425,15 +427,40 @@ fn transport(e: reqwest::Error, timeout: Duration) -> FetchError {
     };
     if e.is_timeout() {
         FetchError::Timeout(timeout.as_secs())
-    } else if chain.contains("certificate") || chain.contains("unknownissuer") {
-        FetchError::Unreachable(
-            "the server's certificate is not trusted (pass its CA with --ca-cert)".into(),
-        )
+    } else if let Some(why) = certificate_problem(&chain) {
+        FetchError::Tls(why)
     } else if e.is_connect() {
         FetchError::Unreachable("connection refused or host unreachable".into())
     } else {
         FetchError::Unreachable("the connection dropped".into())
     }
+}
+
+/// What is wrong with the server's certificate, named as a TLS problem with its fix, from the
+/// text of a connection error (lower case); `None` when the error is not about a certificate.
+pub(crate) fn certificate_problem(chain: &str) -> Option<String> {
+    let why = if chain.contains("certificate expired") {
+        "the server's certificate has expired: the server must renew it (or this terminal's clock \
+         is wrong)"
+    } else if chain.contains("certificate not valid yet") {
+        "the server's certificate is not valid yet: check this terminal's clock"
+    } else if chain.contains("not valid for name") || chain.contains("notvalidforname") {
+        "the server's certificate is for another name than the one in the server URL: use the \
+         name the certificate was issued for"
+    } else if chain.contains("unknownissuer")
+        || chain.contains("unknown issuer")
+        || chain.contains("caUsedAsEndEntity".to_lowercase().as_str())
+    {
+        "the server's certificate is not trusted: pass its CA (or, for a self-signed server, \
+         the server's own certificate) with --ca-cert"
+    } else if chain.contains("revoked") {
+        "the server's certificate has been revoked"
+    } else if chain.contains("invalid peer certificate") || chain.contains("certificate") {
+        "the server's certificate was refused (check it with `bedside doctor`)"
+    } else {
+        return None;
+    };
+    Some(why.to_string())
 }
 
 /// The first issue's text of an OperationOutcome.

@@ -459,7 +459,9 @@ pub fn flush(
                             let _ = tx.send(Msg::Offline(OfflineMsg::Connectivity(false)));
                             break;
                         }
-                        Err(e @ FetchError::Unauthorized(_)) => {
+                        // Kept in place for the next flush: the sign-in or the server's
+                        // certificate must be fixed first, and the note was never sent.
+                        Err(e @ (FetchError::Unauthorized(_) | FetchError::Tls(_))) => {
                             error = Some(e);
                             break;
                         }
