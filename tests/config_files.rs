@@ -236,6 +236,17 @@ async fn doctor_reports_the_terminal_paths_and_server() {
         out.contains(": reachable in ") && out.contains(&format!("bedside {version}, FHIR 4.0.1")),
         "{out}"
     );
+    // What the workstation relies on, as the embedded server declares it.
+    for line in [
+        "          metadata: a CapabilityStatement\n",
+        "          Patient/$everything: declared",
+        "          Observation?patient= (reference search): declared",
+        "          sign-in: bedside's own sign-in (username and password)",
+        "          TLS: none (plain http)",
+        "          SMART sign-in: not offered",
+    ] {
+        assert!(out.contains(line), "{line}: {out}");
+    }
     // A server that is not there, named after the command as the README writes it.
     let (ok, out) = bedside(
         home.path(),

@@ -507,38 +507,157 @@ pub fn bundle_page(bundle: Value) -> Result<(Vec<Value>, Option<String>), FetchE
 }
 
 /// `bedside doctor`'s check of a server: does it answer `GET metadata` (which needs no
-/// sign-in), how fast, and what it says it is. One line, never an error.
+/// sign-in), how fast, and what it says it is, then a line each for what the workstation
+/// relies on: the CapabilityStatement, `$everything`, reference search, the TLS connection,
+/// and the ways to sign in. Never an error.
 pub async fn probe_server(base: &str, transport: &Transport) -> String {
     let client = match FhirClient::with_transport(base, None, transport) {
         Ok(c) => c,
         Err(e) => return format!("not usable: {e}"),
     };
     let started = std::time::Instant::now();
-    match client.get("metadata", &[], Duration::from_secs(5)).await {
-        Ok(cs) => {
-            let ms = started.elapsed().as_millis();
-            let text = |v: &Value| v.as_str().map(str::to_string);
-            let software = match (
-                cs.pointer("/software/name").and_then(text),
-                cs.pointer("/software/version").and_then(text),
-            ) {
-                (Some(n), Some(v)) => format!("{n} {v}"),
-                (Some(n), None) => n,
-                _ => "software not named".into(),
-            };
-            let fhir = cs
-                .get("fhirVersion")
-                .and_then(text)
-                .unwrap_or_else(|| "version not given".into());
-            let warning = if fhir.starts_with("4.0") {
-                ""
-            } else {
-                " (bedside speaks FHIR R4, 4.0.x)"
-            };
-            format!("reachable in {ms} ms: {software}, FHIR {fhir}{warning}")
+    let cs = match client.get("metadata", &[], Duration::from_secs(5)).await {
+        Ok(cs) => cs,
+        Err(e) => return format!("NOT reachable: {e}"),
+    };
+    let ms = started.elapsed().as_millis();
+    let mut lines = vec![format!("reachable in {ms} ms: {}", identity(&cs))];
+    lines.extend(capability_report(&cs));
+    lines.push(if client.base.scheme() == "https" {
+        "TLS: the server's certificate is trusted".to_string()
+    } else {
+        "TLS: none (plain http)".to_string()
+    });
+    let smart = client
+        .get(
+            ".well-known/smart-configuration",
+            &[],
+            Duration::from_secs(5),
+        )
+        .await;
+    lines.push(match smart {
+        Ok(conf) => smart_report(&conf),
+        Err(FetchError::NotFound) => {
+            "SMART sign-in: not offered (no .well-known/smart-configuration)".into()
         }
-        Err(e) => format!("NOT reachable: {e}"),
+        // SMART's discovery document is public by definition.
+        Err(FetchError::Unauthorized(status)) => format!(
+            "SMART sign-in: not offered (.well-known/smart-configuration answers HTTP {status})"
+        ),
+        Err(e) => format!("SMART sign-in: unknown ({e})"),
+    });
+    lines.join("\n          ")
+}
+
+/// The software and FHIR version a CapabilityStatement names.
+fn identity(cs: &Value) -> String {
+    let text = |v: &Value| v.as_str().map(str::to_string);
+    let software = match (
+        cs.pointer("/software/name").and_then(text),
+        cs.pointer("/software/version").and_then(text),
+    ) {
+        (Some(n), Some(v)) => format!("{n} {v}"),
+        (Some(n), None) => n,
+        _ => "software not named".into(),
+    };
+    let fhir = cs
+        .get("fhirVersion")
+        .and_then(text)
+        .unwrap_or_else(|| "version not given".into());
+    let warning = if fhir.starts_with("4.0") {
+        ""
+    } else {
+        " (bedside speaks FHIR R4, 4.0.x)"
+    };
+    format!("{software}, FHIR {fhir}{warning}")
+}
+
+/// What a server's `metadata` says about what the workstation needs: one line each.
+pub(crate) fn capability_report(cs: &Value) -> Vec<String> {
+    if cs.get("resourceType").and_then(Value::as_str) != Some("CapabilityStatement") {
+        return vec![format!(
+            "metadata: NOT a CapabilityStatement ({}): the server's abilities are unknown",
+            cs.get("resourceType")
+                .and_then(Value::as_str)
+                .unwrap_or("no resourceType")
+        )];
     }
+    let rest = cs.pointer("/rest/0").cloned().unwrap_or(Value::Null);
+    let resource = |rtype: &str| {
+        rest.get("resource")
+            .and_then(Value::as_array)
+            .and_then(|all| all.iter().find(|r| r["type"] == rtype))
+    };
+    let named = |list: Option<&Value>, name: &str| {
+        list.and_then(Value::as_array)
+            .is_some_and(|all| all.iter().any(|o| o["name"] == name))
+    };
+    let everything = named(
+        resource("Patient").and_then(|p| p.get("operation")),
+        "everything",
+    ) || named(rest.get("operation"), "everything");
+    let by_patient = named(
+        resource("Observation").and_then(|o| o.get("searchParam")),
+        "patient",
+    ) || named(
+        resource("Observation").and_then(|o| o.get("searchParam")),
+        "subject",
+    );
+    let security = rest
+        .pointer("/security/description")
+        .and_then(Value::as_str);
+    let smart_declared = rest
+        .pointer("/security/service")
+        .and_then(Value::as_array)
+        .is_some_and(|s| s.iter().any(|c| c.to_string().contains("SMART-on-FHIR")));
+    let mut ways = Vec::new();
+    if security.is_some_and(|d| d.contains("/auth/login")) {
+        ways.push("bedside's own sign-in (username and password)");
+    }
+    if smart_declared {
+        ways.push("SMART on FHIR (declared)");
+    }
+    vec![
+        "metadata: a CapabilityStatement".to_string(),
+        if everything {
+            "Patient/$everything: declared (a chart opens in one request)".to_string()
+        } else {
+            "Patient/$everything: NOT declared (a chart opens type by type)".to_string()
+        },
+        if by_patient {
+            "Observation?patient= (reference search): declared".to_string()
+        } else {
+            "Observation?patient= (reference search): NOT declared (charts may be incomplete)"
+                .to_string()
+        },
+        if ways.is_empty() {
+            "sign-in: none declared (a token with --token)".to_string()
+        } else {
+            format!("sign-in: {}", ways.join("; "))
+        },
+    ]
+}
+
+/// One line from a `.well-known/smart-configuration`.
+pub(crate) fn smart_report(conf: &Value) -> String {
+    let has = |k: &str| conf.get(k).and_then(Value::as_str).is_some();
+    let list = |k: &str| -> Vec<&str> {
+        conf.get(k)
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default()
+    };
+    if !has("authorization_endpoint") || !has("token_endpoint") {
+        return "SMART sign-in: the configuration lacks an authorization or token endpoint".into();
+    }
+    let grants = list("grant_types_supported");
+    let device = grants.iter().any(|g| g.ends_with("device_code"));
+    let pkce = list("code_challenge_methods_supported").contains(&"S256");
+    format!(
+        "SMART sign-in: offered (authorization code{}; PKCE S256 {})",
+        if device { ", device code" } else { "" },
+        if pkce { "yes" } else { "NOT offered" }
+    )
 }
 
 #[cfg(test)]

@@ -67,3 +67,31 @@ fn paging_links_stay_on_the_server_and_survive_a_tls_proxy() {
     let local = Url::parse("http://127.0.0.1:8080/fhir/").unwrap();
     assert!(paging_url(&local, "https://127.0.0.1:8080/fhir/x").is_err());
 }
+
+#[test]
+fn doctor_reads_what_a_server_declares() {
+    let cs = json!({"resourceType": "CapabilityStatement", "rest": [{
+    "security": {"description": "Bearer <token> from POST /auth/login"},
+    "resource": [
+        {"type": "Patient", "operation": [{"name": "everything"}]},
+        {"type": "Observation", "searchParam": [{"name": "patient"}]}
+    ]}]});
+    let lines = capability_report(&cs).join("\n");
+    assert!(lines.contains("$everything: declared"), "{lines}");
+    assert!(lines.contains("reference search): declared"), "{lines}");
+    assert!(lines.contains("bedside's own sign-in"), "{lines}");
+    let bare = capability_report(&json!({"resourceType": "CapabilityStatement"})).join("\n");
+    assert!(bare.contains("$everything: NOT declared"), "{bare}");
+    assert!(bare.contains("sign-in: none declared"), "{bare}");
+    let odd = capability_report(&json!({"resourceType": "Bundle"})).join("\n");
+    assert!(odd.contains("NOT a CapabilityStatement (Bundle)"), "{odd}");
+    let smart = smart_report(&json!({
+        "authorization_endpoint": "https://idp/authorize", "token_endpoint": "https://idp/token",
+        "grant_types_supported": ["authorization_code", "urn:ietf:params:oauth:grant-type:device_code"],
+        "code_challenge_methods_supported": ["S256"]}));
+    assert_eq!(
+        smart,
+        "SMART sign-in: offered (authorization code, device code; PKCE S256 yes)"
+    );
+    assert!(smart_report(&json!({"token_endpoint": "x"})).contains("lacks"));
+}
