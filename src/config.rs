@@ -43,6 +43,43 @@ pub struct Config {
     /// server runs).
     #[serde(default)]
     pub backup: Option<BackupConfig>,
+    /// `[servers.NAME]`: the servers this terminal works against, chosen with
+    /// `bedside --profile NAME`.
+    #[serde(default)]
+    pub servers: std::collections::BTreeMap<String, ServerProfile>,
+}
+
+/// `[servers.NAME]`: one FHIR server and how to sign in to it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerProfile {
+    /// Its FHIR R4 base URL.
+    pub url: String,
+    /// How to sign in: `password` (the server's own sign-in screen, the default) or `token`
+    /// (a bearer token from `--token` or `BEDSIDE_TOKEN`).
+    #[serde(default)]
+    pub sign_in: SignIn,
+    /// A PEM CA certificate for this server's HTTPS (`--ca-cert` wins over it).
+    #[serde(default)]
+    pub ca_cert: Option<PathBuf>,
+}
+
+/// How a profile signs in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SignIn {
+    #[default]
+    Password,
+    Token,
+}
+
+impl SignIn {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SignIn::Password => "username and password",
+            SignIn::Token => "a bearer token",
+        }
+    }
 }
 
 /// `[backup]`: how often the server backs its database up, where to, and how many to keep.
@@ -200,8 +237,8 @@ pub fn load_checked(path: &Path) -> (Config, Vec<crate::problem::Problem>) {
                 let problem = Problem::from_toml(&file, &text, &e);
                 let fix = if problem.message.contains("unknown field") {
                     "the settings are: server, theme, keymap, ascii, idle_lock_seconds, [backup], \
-                     duplicate_test_hours, ca_cert, [cache]; every setting of this file is \
-                     ignored until it is fixed"
+                     duplicate_test_hours, ca_cert, [cache], [servers.NAME] (url, sign_in, \
+                     ca_cert); every setting of this file is ignored until it is fixed"
                 } else {
                     "correct the line; every setting of this file is ignored until it is fixed"
                 };

@@ -259,3 +259,76 @@ async fn doctor_reports_the_terminal_paths_and_server() {
         "{out}"
     );
 }
+
+/// `[servers.NAME]` profiles: `--profile` picks the server (doctor names it and how it signs
+/// in), an unknown name lists the known ones, a token profile without a token says so before
+/// any screen opens, and a bad profile is a config problem with its line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_profiles() {
+    let server = common::TestServer::start().await;
+    let config = format!(
+        "[servers.ward]\nurl = \"{}\"\n\n[servers.epic]\nurl = \"https://fhir.example.org/r4\"\nsign_in = \"token\"\n",
+        server.base
+    );
+    let home = home_with(&[], &config);
+    let home_path = home.path().to_path_buf();
+    let base = server.base.clone();
+    let (ok, out) = tokio::task::spawn_blocking(move || {
+        bedside(&home_path, "xterm", &["--profile", "ward", "doctor"])
+    })
+    .await
+    .unwrap();
+    assert!(ok, "{out}");
+    assert!(
+        out.contains(&format!(
+            "profile   ward: {base}, signing in with username and password"
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("server    {base}: reachable in ")),
+        "{out}"
+    );
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_bedside"))
+            .args(args)
+            .env("HOME", home.path())
+            .env("XDG_CONFIG_HOME", home.path().join("config"))
+            .env("XDG_DATA_HOME", home.path().join("data"))
+            .env("XDG_CACHE_HOME", home.path().join("cache"))
+            .env("BEDSIDE_SITE_CONFIG", home.path().join("no-site.toml"))
+            .env_remove("BEDSIDE_SERVER")
+            .env_remove("BEDSIDE_TOKEN")
+            .env_remove("BEDSIDE_PROFILE")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    let (ok, err) = run(&["--profile", "nowhere"]);
+    assert!(!ok);
+    assert!(
+        err.contains("no profile 'nowhere'") && err.contains("[servers.epic], [servers.ward]"),
+        "{err}"
+    );
+    let (ok, err) = run(&["--profile", "epic"]);
+    assert!(!ok);
+    assert!(err.contains("signs in with a bearer token"), "{err}");
+    let (ok, err) = run(&["--profile", "ward", "--server", "http://127.0.0.1:9/fhir"]);
+    assert!(!ok);
+    assert!(err.contains("give one"), "{err}");
+    // A sign-in way this version does not have is a config problem, with its line.
+    let bad = home_with(
+        &[],
+        "[servers.x]\nurl = \"https://x.example/r4\"\nsign_in = \"smart\"\n",
+    );
+    let (ok, out) = bedside(bad.path(), "xterm", &["check-config"]);
+    assert!(!ok);
+    assert!(
+        out.contains("config.toml:3: unknown variant `smart`"),
+        "{out}"
+    );
+}

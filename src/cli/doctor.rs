@@ -31,12 +31,20 @@ pub fn run(cli: &Cli) -> Result<()> {
         0 => println!("settings  no problems"),
         n => println!("settings  {n} problem(s): run `bedside check-config`"),
     }
-    let server = cli.server.clone().or(settings.config.server.clone());
-    let Some(server) = server else {
-        println!("server    none set (--server, BEDSIDE_SERVER or server in config.toml)");
+    let Some(target) = super::workstation::target(cli, &settings.config)? else {
+        println!(
+            "server    none set (--server, BEDSIDE_SERVER, --profile or server in config.toml)"
+        );
         return Ok(());
     };
-    let transport = transport(cli, &settings.config)?;
+    let server = target.url.clone();
+    if let Some(name) = &target.profile {
+        println!(
+            "profile   {name}: {server}, signing in with {}",
+            target.sign_in.as_str()
+        );
+    }
+    let transport = transport(cli, &settings.config, target.ca_cert.as_ref())?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -54,6 +54,9 @@ pub struct Cli {
     /// `doctor`: `bedside doctor --server URL` checks that server)
     #[arg(long, env = "BEDSIDE_SERVER", global = true)]
     server: Option<String>,
+    /// Work against the server of `[servers.NAME]` in config.toml (its URL, sign-in and CA)
+    #[arg(long, env = "BEDSIDE_PROFILE", global = true, value_name = "NAME")]
+    profile: Option<String>,
     /// Bearer token sent with every request (Authorization: Bearer ...)
     // A URL-safe base64 token may begin with `-`.
     #[arg(

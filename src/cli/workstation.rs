@@ -5,21 +5,29 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 
 use super::Cli;
+use crate::config::SignIn;
 use crate::workstation::Options;
 
 pub fn run(cli: &Cli) -> Result<()> {
     super::logging::workstation();
     let (config, mut warnings) = config_file();
-    let Some(server) = cli.server.clone().or(config.server.clone()) else {
+    let Some(target) = target(cli, &config)? else {
         anyhow::bail!(
-            "no FHIR server given: use `bedside --server URL`, set BEDSIDE_SERVER, put \
-             server = \"URL\" in {}, or try `bedside demo`",
+            "no FHIR server given: use `bedside --server URL` or `--profile NAME`, set \
+             BEDSIDE_SERVER, put server = \"URL\" in {}, or try `bedside demo`",
             config_path()
                 .map(|p| p.display().to_string())
                 .unwrap_or_else(|| "config.toml".into())
         );
     };
-    let transport = transport(cli, &config)?;
+    if target.sign_in == SignIn::Token && cli.token.is_none() {
+        anyhow::bail!(
+            "the profile {} signs in with a bearer token: pass --token or set BEDSIDE_TOKEN",
+            target.profile.as_deref().unwrap_or_default()
+        );
+    }
+    let server = target.url.clone();
+    let transport = transport(cli, &config, target.ca_cert.as_ref())?;
     crate::workstation::client::FhirClient::with_transport(&server, None, &transport)?;
     let mut opts = workstation_options(server, cli.token.clone(), cli);
     opts.transport = transport;
@@ -40,12 +48,67 @@ pub fn run(cli: &Cli) -> Result<()> {
     runtime.block_on(crate::workstation::run_terminal(opts))
 }
 
-/// How to reach the server: the CA to trust and whether plain HTTP may leave this machine.
+/// The server to work against: `--server` (or `BEDSIDE_SERVER`), or the profile of
+/// `--profile NAME`, or `server` in config.toml; `None` when nothing names one.
+pub(super) struct Target {
+    pub url: String,
+    /// The profile's CA certificate (`--ca-cert` wins over it).
+    pub ca_cert: Option<PathBuf>,
+    pub sign_in: SignIn,
+    pub profile: Option<String>,
+}
+
+pub(super) fn target(cli: &Cli, config: &crate::config::Config) -> Result<Option<Target>> {
+    let Some(name) = &cli.profile else {
+        return Ok(cli
+            .server
+            .clone()
+            .or(config.server.clone())
+            .map(|url| Target {
+                url,
+                ca_cert: None,
+                sign_in: SignIn::Password,
+                profile: None,
+            }));
+    };
+    let Some(profile) = config.servers.get(name) else {
+        let known: Vec<&str> = config.servers.keys().map(String::as_str).collect();
+        anyhow::bail!(
+            "no profile '{name}': config.toml has {}",
+            if known.is_empty() {
+                "no [servers.NAME] table".to_string()
+            } else {
+                format!("[servers.{}]", known.join("], [servers."))
+            }
+        );
+    };
+    if let Some(server) = cli.server.as_ref().filter(|s| **s != profile.url) {
+        anyhow::bail!(
+            "both --server (or BEDSIDE_SERVER) {server} and --profile {name} ({}) name a \
+             server: give one",
+            profile.url
+        );
+    }
+    Ok(Some(Target {
+        url: profile.url.clone(),
+        ca_cert: profile.ca_cert.clone(),
+        sign_in: profile.sign_in,
+        profile: Some(name.clone()),
+    }))
+}
+
+/// How to reach the server: the CA to trust (`--ca-cert`, else the profile's, else
+/// config.toml's) and whether plain HTTP may leave this machine.
 pub(super) fn transport(
     cli: &Cli,
     config: &crate::config::Config,
+    profile_ca: Option<&PathBuf>,
 ) -> Result<crate::workstation::client::Transport> {
-    let ca = cli.ca_cert.clone().or(config.ca_cert.clone());
+    let ca = cli
+        .ca_cert
+        .clone()
+        .or(profile_ca.cloned())
+        .or(config.ca_cert.clone());
     let ca_cert_pem = match ca {
         Some(path) => Some(
             std::fs::read(&path)
