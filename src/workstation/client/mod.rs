@@ -27,7 +27,7 @@ pub enum FetchError {
     /// name, not trusted): a TLS problem with its fix, not an outage.
     #[error("{0}")]
     Tls(String),
-    #[error("the server did not accept the sign-in (HTTP {0}): sign in again")]
+    #[error("the server did not accept the sign-in or token (HTTP {0})")]
     Unauthorized(u16),
     #[error("not allowed: {0}")]
     Forbidden(String),

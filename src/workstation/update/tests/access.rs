@@ -59,6 +59,12 @@ fn idle_lock_hides_the_chart_and_the_password_unlocks() {
 fn an_expired_token_locks_for_a_new_sign_in() {
     let mut s = state();
     s.access.signed_in = true;
+    s.access.user = Some(crate::workstation::client::SignedIn {
+        username: "ada".into(),
+        name: "Dr Ada".into(),
+        role: "physician".into(),
+        practitioner: None,
+    });
     let generation = s.search.generation;
     update(
         &mut s,
@@ -69,6 +75,33 @@ fn an_expired_token_locks_for_a_new_sign_in() {
     );
     let form = s.access.form.as_ref().expect("locked");
     assert!(form.error.as_deref().unwrap().contains("expired"));
+    assert!(
+        form.error
+            .as_deref()
+            .unwrap()
+            .contains("enter your password")
+    );
+}
+
+#[test]
+fn an_expired_command_line_token_says_how_to_get_going_again() {
+    // Started with --token: no sign-in of the server's own, so no password to enter.
+    let mut s = state();
+    s.storage.enabled = true;
+    s.access.signed_in = true;
+    let generation = s.search.generation;
+    update(
+        &mut s,
+        Msg::Search(SearchMsg::Done {
+            generation,
+            result: Err(FetchError::Unauthorized(401)),
+        }),
+    );
+    let form = s.access.form.as_ref().expect("locked");
+    let error = form.error.as_deref().unwrap();
+    assert!(error.contains("--token"), "{error}");
+    assert!(!error.contains("enter your password"), "{error}");
+    assert_eq!(form.mode, FormMode::Passphrase);
 }
 
 #[test]
