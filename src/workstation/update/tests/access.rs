@@ -55,31 +55,34 @@ fn idle_lock_hides_the_chart_and_the_password_unlocks() {
     assert!(s.access.form.is_some());
 }
 
-#[test]
-fn an_expired_token_locks_for_a_new_sign_in() {
-    let mut s = state();
+/// A search answered 401 (the token expired or was revoked): the lock screen's error.
+fn refused_search(s: &mut State) -> (FormMode, String) {
     s.access.signed_in = true;
-    s.access.user = Some(crate::workstation::client::SignedIn {
-        username: "ada".into(),
-        name: "Dr Ada".into(),
-        role: "physician".into(),
-        practitioner: None,
-    });
     let generation = s.search.generation;
     update(
-        &mut s,
+        s,
         Msg::Search(SearchMsg::Done {
             generation,
             result: Err(FetchError::Unauthorized(401)),
         }),
     );
     let form = s.access.form.as_ref().expect("locked");
-    assert!(form.error.as_deref().unwrap().contains("expired"));
+    (form.mode, form.error.clone().unwrap_or_default())
+}
+
+#[test]
+fn an_expired_token_locks_for_a_new_sign_in() {
+    let mut s = state();
+    s.access.user = Some(crate::workstation::client::SignedIn {
+        username: "ada".into(),
+        name: "Dr Ada".into(),
+        role: "physician".into(),
+        practitioner: None,
+    });
+    let (_, error) = refused_search(&mut s);
     assert!(
-        form.error
-            .as_deref()
-            .unwrap()
-            .contains("enter your password")
+        error.contains("expired") && error.contains("enter your password"),
+        "{error}"
     );
 }
 
@@ -88,20 +91,10 @@ fn an_expired_command_line_token_says_how_to_get_going_again() {
     // Started with --token: no sign-in of the server's own, so no password to enter.
     let mut s = state();
     s.storage.enabled = true;
-    s.access.signed_in = true;
-    let generation = s.search.generation;
-    update(
-        &mut s,
-        Msg::Search(SearchMsg::Done {
-            generation,
-            result: Err(FetchError::Unauthorized(401)),
-        }),
-    );
-    let form = s.access.form.as_ref().expect("locked");
-    let error = form.error.as_deref().unwrap();
+    let (mode, error) = refused_search(&mut s);
     assert!(error.contains("--token"), "{error}");
     assert!(!error.contains("enter your password"), "{error}");
-    assert_eq!(form.mode, FormMode::Passphrase);
+    assert_eq!(mode, FormMode::Passphrase);
 }
 
 #[test]
