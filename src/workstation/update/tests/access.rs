@@ -93,6 +93,7 @@ fn an_expired_command_line_token_says_how_to_get_going_again() {
     s.storage.enabled = true;
     let (mode, error) = refused_search(&mut s);
     assert!(error.contains("--token"), "{error}");
+    assert!(error.contains("Press Ctrl-c to quit"), "{error}");
     assert!(!error.contains("enter your password"), "{error}");
     assert_eq!(mode, FormMode::Passphrase);
 }
