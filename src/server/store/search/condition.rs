@@ -47,21 +47,8 @@ pub(super) fn param_cond(
             .iter()
             .map(|v| token_condition(v, "code", "system", &mut args))
             .collect();
-        let clause = ors.join(" OR ");
-        return Ok(Cond {
-            reads_resource: false,
-            sql: format!(
-                "EXISTS (SELECT 1 FROM idx_token WHERE rid = r.rid AND {pid_test} AND ({clause}))"
-            ),
-            args,
-            driver: Some(Driver {
-                table: "idx_token",
-                pids,
-                clause,
-                key: &["code", "system", "rid"],
-                rank: 0,
-            }),
-        });
+        let key = Some((&["code", "system", "rid"][..], 0));
+        return Ok(index_cond("idx_token", pids, &ors, args, false, key));
     }
     if param.kind == Kind::Token && modifier == Some("of-type") {
         // `identifier:of-type=type-system|type-code|value`: the identifier's type and value,
@@ -83,21 +70,8 @@ pub(super) fn param_cond(
             ors.push("(code1 = ? AND system1 = ? AND code2 = ?)".to_string());
             args.extend([code, system, value].map(|s| Sql::Text(s.to_string())));
         }
-        let clause = ors.join(" OR ");
-        return Ok(Cond {
-            reads_resource: false,
-            sql: format!(
-                "EXISTS (SELECT 1 FROM idx_composite WHERE rid = r.rid AND {pid_test} AND ({clause}))"
-            ),
-            args,
-            driver: Some(Driver {
-                table: "idx_composite",
-                pids,
-                clause,
-                key: &["code1", "system1", "code2", "rid"],
-                rank: 0,
-            }),
-        });
+        let key = Some((&["code1", "system1", "code2", "rid"][..], 0));
+        return Ok(index_cond("idx_composite", pids, &ors, args, false, key));
     }
     let mut ors = Vec::new();
     let mut negate = false;
@@ -263,35 +237,57 @@ pub(super) fn param_cond(
             }
         }
     }
+    let key = match param.kind {
+        Kind::Token if name == "identifier" => (&["code", "system", "rid"][..], 0),
+        Kind::Reference => (&["target_id", "target_type", "rid"][..], 1),
+        Kind::Composite => (&["code1", "system1", "code2", "rid"][..], 1),
+        Kind::String => (&["value", "rid", "raw"][..], 2),
+        Kind::Token | Kind::Uri => (&["code", "system", "rid"][..], 3),
+        Kind::Date => (&["lo", "hi", "rid"][..], 4),
+        Kind::Number | Kind::Quantity => (&["lo", "hi", "rid"][..], 4),
+    };
+    Ok(index_cond(
+        tbl,
+        pids,
+        &ors,
+        args,
+        negate,
+        drivable.then_some(key),
+    ))
+}
+
+/// The condition "an index row of `pids` in `table` meets one of `ors`" (or none does, with
+/// `negate`). It is tested per candidate through the table's index by rid: a broad condition
+/// such as gender=female costs a lookup per candidate, not a list of half the population. With
+/// `key` (the index key after `pid`, and the kind's usual selectivity) a positive condition can
+/// also drive the search.
+fn index_cond(
+    table: &'static str,
+    pids: Pids,
+    ors: &[String],
+    args: Vec<Sql>,
+    negate: bool,
+    key: Option<(&'static [&'static str], u8)>,
+) -> Cond {
     let clause = ors.join(" OR ");
-    // Tested per candidate through the table's index by rid: a broad condition such as
-    // gender=female costs a lookup per candidate, not a list of half the population.
     let op = if negate { "NOT EXISTS" } else { "EXISTS" };
-    let sql = format!("{op} (SELECT 1 FROM {tbl} WHERE rid = r.rid AND {pid_test} AND ({clause}))");
-    let driver = (drivable && !negate).then(|| {
-        let (key, rank) = match param.kind {
-            Kind::Token if name == "identifier" => (&["code", "system", "rid"][..], 0),
-            Kind::Reference => (&["target_id", "target_type", "rid"][..], 1),
-            Kind::Composite => (&["code1", "system1", "code2", "rid"][..], 1),
-            Kind::String => (&["value", "rid", "raw"][..], 2),
-            Kind::Token | Kind::Uri => (&["code", "system", "rid"][..], 3),
-            Kind::Date => (&["lo", "hi", "rid"][..], 4),
-            Kind::Number | Kind::Quantity => (&["lo", "hi", "rid"][..], 4),
-        };
-        Driver {
-            table: tbl,
-            pids,
-            clause: clause.clone(),
-            key,
-            rank,
-        }
+    let sql = format!(
+        "{op} (SELECT 1 FROM {table} WHERE rid = r.rid AND {} AND ({clause}))",
+        pids.test("pid")
+    );
+    let driver = key.filter(|_| !negate).map(|(key, rank)| Driver {
+        table,
+        pids,
+        clause,
+        key,
+        rank,
     });
-    Ok(Cond {
+    Cond {
         reads_resource: false,
         sql,
         args,
         driver,
-    })
+    }
 }
 
 fn like_escape(s: &str) -> String {
