@@ -14,6 +14,30 @@ use super::spec;
 pub const MAX_CODES: usize = 1000;
 /// Value sets nested inside one another (`compose.include.valueSet`) at most.
 const MAX_DEPTH: usize = 4;
+/// Definitions (value sets, code systems) read for one expansion at most: nesting is shallow,
+/// but each level may name many, and a fan of them must not cost their product.
+pub const MAX_DEFINITIONS: usize = 64;
+
+/// An expansion under way: the value sets on the path from the top (a cycle is one of them
+/// again), and how many definitions have been read.
+#[derive(Default)]
+struct Walk {
+    path: HashSet<String>,
+    read: usize,
+}
+
+impl Walk {
+    fn read_one(&mut self, url: &str) -> Result<(), TermError> {
+        self.read += 1;
+        if self.read > MAX_DEFINITIONS {
+            return Err(TermError::TooMany(format!(
+                "expanding it reads more than {MAX_DEFINITIONS} value sets and code systems \
+                 (at {url})"
+            )));
+        }
+        Ok(())
+    }
+}
 
 /// One member of an expansion: a code of a system, or every code of a system (an include
 /// that names a system alone).
@@ -40,8 +64,7 @@ pub trait Definitions {
 
 /// The members of the value set `url` (a `|version` suffix is ignored).
 pub fn expand(url: &str, defs: &dyn Definitions) -> Result<Vec<Member>, TermError> {
-    let mut seen = HashSet::new();
-    let members = expand_at(url, defs, 0, &mut seen)?;
+    let members = expand_at(url, defs, 0, &mut Walk::default())?;
     Ok(members.into_iter().collect())
 }
 
@@ -49,17 +72,18 @@ fn expand_at(
     url: &str,
     defs: &dyn Definitions,
     depth: usize,
-    seen: &mut HashSet<String>,
+    walk: &mut Walk,
 ) -> Result<BTreeSet<Member>, TermError> {
     let url = url.split('|').next().unwrap_or_default();
-    if depth > MAX_DEPTH || !seen.insert(url.to_string()) {
+    walk.read_one(url)?;
+    if depth > MAX_DEPTH || !walk.path.insert(url.to_string()) {
         return Err(TermError::Invalid(format!(
             "the value set {url} includes itself or nests more than {MAX_DEPTH} deep"
         )));
     }
-    // `seen` is the path from the top: a value set reached twice by two branches is fine.
-    let out = expand_one(url, defs, depth, seen);
-    seen.remove(url);
+    // A value set reached twice by two branches is fine; on one path, it is a cycle.
+    let out = expand_one(url, defs, depth, walk);
+    walk.path.remove(url);
     out
 }
 
@@ -67,7 +91,7 @@ fn expand_one(
     url: &str,
     defs: &dyn Definitions,
     depth: usize,
-    seen: &mut HashSet<String>,
+    walk: &mut Walk,
 ) -> Result<BTreeSet<Member>, TermError> {
     let Some(vs) = defs.value_set(url) else {
         let Some(by_system) = spec::value_set(url) else {
@@ -98,13 +122,13 @@ fn expand_one(
     };
     let mut out = BTreeSet::new();
     for include in array(compose, "include") {
-        out.extend(part(include, url, defs, depth, seen)?);
+        out.extend(part(include, url, defs, depth, walk)?);
         if out.len() > MAX_CODES {
             return bounded(out, url);
         }
     }
     for exclude in array(compose, "exclude") {
-        for member in part(exclude, url, defs, depth, seen)? {
+        for member in part(exclude, url, defs, depth, walk)? {
             match &member {
                 Member::Code { system, .. } if !out.contains(&Member::System(system.clone())) => {
                     out.remove(&member);
@@ -164,7 +188,7 @@ fn part(
     url: &str,
     defs: &dyn Definitions,
     depth: usize,
-    seen: &mut HashSet<String>,
+    walk: &mut Walk,
 ) -> Result<BTreeSet<Member>, TermError> {
     let nested = array(part, "valueSet");
     let system = text(part, "system");
@@ -179,7 +203,7 @@ fn part(
             )));
         }
         for (i, other) in nested.iter().filter_map(Value::as_str).enumerate() {
-            let members = expand_at(other, defs, depth + 1, seen)?;
+            let members = expand_at(other, defs, depth + 1, walk)?;
             out = if i == 0 {
                 members
             } else {
@@ -209,6 +233,9 @@ fn part(
             let property = text(filter, "property").unwrap_or_default();
             let op = text(filter, "op").unwrap_or_default();
             let value = text(filter, "value").unwrap_or_default();
+            if matches!(op, "is-a" | "descendent-of") {
+                walk.read_one(system)?;
+            }
             let codes = match (property, op) {
                 ("concept", "=") => vec![value.to_string()],
                 ("concept", "is-a") => subsumed(system, value, Direction::Below, defs)?,
@@ -450,6 +477,26 @@ mod tests {
             expand("urn:flood", &d),
             Err(TermError::TooMany(_))
         ));
+    }
+
+    #[test]
+    fn a_fan_of_nested_value_sets_is_cut_short() {
+        // Each level names the next twenty times: 20^4 reads if each were followed.
+        let mut sets = Vec::new();
+        for level in 0..4 {
+            let next = vec![json!(format!("urn:fan{}", level + 1)); 20];
+            sets.push(
+                json!({"resourceType": "ValueSet", "url": format!("urn:fan{level}"),
+                "compose": {"include": [{"valueSet": next}]}}),
+            );
+        }
+        sets.push(json!({"resourceType": "ValueSet", "url": "urn:fan4",
+            "compose": {"include": [{"system": "urn:z", "concept": [{"code": "1"}]}]}}));
+        let d = defs(&sets);
+        let Err(TermError::TooMany(why)) = expand("urn:fan0", &d) else {
+            panic!("a fan of value sets was expanded");
+        };
+        assert!(why.contains(&MAX_DEFINITIONS.to_string()), "{why}");
     }
 
     #[test]
