@@ -55,13 +55,30 @@ pub struct Config {
 pub struct ServerProfile {
     /// Its FHIR R4 base URL.
     pub url: String,
-    /// How to sign in: `password` (the server's own sign-in screen, the default) or `token`
-    /// (a bearer token from `--token` or `BEDSIDE_TOKEN`).
+    /// How to sign in: `password` (the server's own sign-in screen, the default), `token`
+    /// (a bearer token from `--token` or `BEDSIDE_TOKEN`) or `smart` (the hospital's identity
+    /// provider, found through the server's `.well-known/smart-configuration`).
     #[serde(default)]
     pub sign_in: SignIn,
     /// A PEM CA certificate for this server's HTTPS (`--ca-cert` wins over it).
     #[serde(default)]
     pub ca_cert: Option<PathBuf>,
+    /// `smart`: bedside's client id at the provider [default: bedside].
+    #[serde(default)]
+    pub client_id: Option<String>,
+    /// `smart`: the scopes asked for [default: openid fhirUser offline_access user/*.cruds,
+    /// less those the server does not list].
+    #[serde(default)]
+    pub scopes: Option<String>,
+    /// `smart`: how the browser step is finished: `loopback` (a browser on this machine),
+    /// `paste` (a link and QR code, then the address it lands on pasted back) or `device` (a
+    /// code entered on any device) [default: chosen from where the terminal is].
+    #[serde(default)]
+    pub way: Option<String>,
+    /// `smart`, `paste`: the redirect address registered at the provider [default:
+    /// http://127.0.0.1/callback].
+    #[serde(default)]
+    pub redirect_uri: Option<String>,
 }
 
 /// How a profile signs in.
@@ -71,6 +88,7 @@ pub enum SignIn {
     #[default]
     Password,
     Token,
+    Smart,
 }
 
 impl SignIn {
@@ -78,6 +96,7 @@ impl SignIn {
         match self {
             SignIn::Password => "username and password",
             SignIn::Token => "a bearer token",
+            SignIn::Smart => "the hospital's identity provider (SMART)",
         }
     }
 }

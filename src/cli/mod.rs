@@ -106,7 +106,7 @@ enum Command {
     Demo(demo::Args),
     /// Run the embedded FHIR R4 server (base URL http://ADDR/fhir)
     #[cfg(feature = "server")]
-    Serve(serve::Args),
+    Serve(Box<serve::Args>),
     /// Manage the embedded server's users (works on the database file directly)
     #[cfg(feature = "server")]
     User {
@@ -156,7 +156,7 @@ pub fn main() -> Result<()> {
         #[cfg(all(feature = "server", feature = "workstation"))]
         Command::Demo(args) => demo::run(&cli, args),
         #[cfg(feature = "server")]
-        Command::Serve(args) => serve::run(&cli, args),
+        Command::Serve(args) => serve::run(&cli, *args),
         #[cfg(feature = "server")]
         Command::User { action } => user::run(action, db_key(&cli)?.as_ref()),
         #[cfg(feature = "workstation")]

@@ -68,6 +68,19 @@ pub struct Args {
     /// https://app.example.org (repeatable; none by default)
     #[arg(long, value_name = "ORIGIN", value_parser = crate::server::cors::check_origin)]
     cors_origin: Vec<String>,
+    /// Accept access tokens (JWT) from the site's OpenID Connect provider, e.g.
+    /// https://login.example.org/realms/hospital (needs --oidc-audience)
+    #[arg(long, value_name = "URL", requires = "oidc_audience")]
+    oidc_issuer: Option<String>,
+    /// What the provider's tokens for this server carry in `aud`
+    #[arg(long, value_name = "AUD", requires = "oidc_issuer")]
+    oidc_audience: Option<String>,
+    /// The token claim naming the bedside user (the account, whose role applies)
+    #[arg(long, value_name = "CLAIM", default_value = "sub")]
+    oidc_user_claim: String,
+    /// Seconds of clock skew allowed on a token's exp and nbf (at most 300)
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    oidc_leeway: u64,
 }
 
 pub fn run(cli: &Cli, args: Args) -> Result<()> {
@@ -89,7 +102,30 @@ pub fn run(cli: &Cli, args: Args) -> Result<()> {
         max_db_size,
         max_connections,
         cors_origin,
+        oidc_issuer,
+        oidc_audience,
+        oidc_user_claim,
+        oidc_leeway,
     } = args;
+    let oidc = match oidc_issuer.zip(oidc_audience) {
+        Some((issuer, audience)) => {
+            let mut settings = crate::server::auth::oidc::OidcSettings::new(&issuer, &audience)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            settings.user_claim = oidc_user_claim.trim().to_string();
+            let leeway = std::time::Duration::from_secs(oidc_leeway);
+            anyhow::ensure!(
+                leeway <= crate::server::auth::oidc::OidcSettings::MAX_LEEWAY,
+                "--oidc-leeway is {oidc_leeway} s; at most 300 s of clock skew is allowed"
+            );
+            settings.leeway = leeway;
+            eprintln!(
+                "accepting tokens from {} for {} (the {} claim names the bedside user)",
+                settings.issuer, settings.audience, settings.user_claim
+            );
+            Some(settings)
+        }
+        None => None,
+    };
     super::logging::server();
     let db = db_or_default(db)?;
     let defaults = crate::server::WorkLimits::default();
@@ -154,6 +190,7 @@ pub fn run(cli: &Cli, args: Args) -> Result<()> {
         backups,
         max_connections,
         cors_origins: cors_origin,
+        oidc,
         auth: crate::server::auth::Settings {
             signature_pins,
             ..Default::default()

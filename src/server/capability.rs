@@ -15,20 +15,35 @@ fn resources() -> &'static Vec<Value> {
 
 /// The statement as JSON text, built once per base URL (a few, behind proxies) and then
 /// served from memory: it is 700 KB and anyone may ask for it.
-pub fn capability_json(base: &str, cors: bool) -> std::sync::Arc<String> {
-    type Cache = std::sync::Mutex<Vec<(String, bool, std::sync::Arc<String>)>>;
+pub fn capability_json(base: &str, cors: bool, smart: bool) -> std::sync::Arc<String> {
+    type Cache = std::sync::Mutex<Vec<(String, (bool, bool), std::sync::Arc<String>)>>;
     static CACHE: std::sync::OnceLock<Cache> = std::sync::OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
     let mut entries = cache.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some((_, _, json)) = entries.iter().find(|(b, c, _)| b == base && *c == cors) {
+    if let Some((_, _, json)) = entries
+        .iter()
+        .find(|(b, c, _)| b == base && *c == (cors, smart))
+    {
         return json.clone();
     }
-    let json = std::sync::Arc::new(capability_statement(base, cors).to_string());
+    let mut statement = capability_statement(base, cors);
+    if smart {
+        statement["rest"][0]["security"]["service"] = json!([{"coding": [{
+            "system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
+            "code": "SMART-on-FHIR"}]}]);
+        statement["rest"][0]["security"]["description"] = json!(format!(
+            "Sign in with the site's identity provider (SMART App Launch, standalone): its endpoints are at {base}/.well-known/smart-configuration. Its access tokens (JWT, RS256 or ES256) name a bedside account, whose role applies; scopes user/*.rs (read) or user/*.cruds (read and write). Bedside's own sign-in works too. {}",
+            statement["rest"][0]["security"]["description"]
+                .as_str()
+                .unwrap_or_default()
+        ));
+    }
+    let json = std::sync::Arc::new(statement.to_string());
     // A Host header is the client's to choose: keep a few, not one per name sent.
     if entries.len() >= 8 {
         entries.remove(0);
     }
-    entries.push((base.to_string(), cors, json.clone()));
+    entries.push((base.to_string(), (cors, smart), json.clone()));
     json
 }
 

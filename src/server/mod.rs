@@ -60,6 +60,8 @@ pub struct AppState {
     pub exports: std::sync::Arc<export::Exports>,
     /// Whether any web origin may call the API (CORS), for the CapabilityStatement.
     pub cors: bool,
+    /// The site's identity provider, whose JWT access tokens are accepted beside bedside's own.
+    pub oidc: Option<std::sync::Arc<auth::oidc::Provider>>,
 }
 
 /// How a server is run: body limit, time limits, sign-in settings and how it is reached.
@@ -85,6 +87,8 @@ pub struct ServerConfig {
     /// Web origins (`https://app.example.org`) whose browser apps may call the FHIR API
     /// (CORS); empty: none.
     pub cors_origins: Vec<String>,
+    /// The site's identity provider (`--oidc-issuer`, `--oidc-audience`).
+    pub oidc: Option<auth::oidc::OidcSettings>,
 }
 
 impl Default for ServerConfig {
@@ -100,6 +104,7 @@ impl Default for ServerConfig {
             backups: None,
             max_connections: listen::MAX_CONNECTIONS,
             cors_origins: Vec::new(),
+            oidc: None,
         }
     }
 }
@@ -116,6 +121,10 @@ pub fn router(state: AppState) -> Router {
             post(access::routes::set_signature_pin),
         )
         .route("/auth/session", get(access::routes::whoami))
+        .route(
+            "/fhir/.well-known/smart-configuration",
+            get(access::routes::smart_configuration),
+        )
         .route("/auth/break-glass", post(access::routes::break_glass))
         .route(
             "/auth/users",
@@ -202,7 +211,13 @@ where
     let cors = cors::layer(&config.cors_origins);
     let exports = std::sync::Arc::new(export::Exports::new(store.path()));
     let sweeper = export::sweep_every_minute(exports.clone());
+    let oidc = match config.oidc.clone().map(auth::oidc::Provider::new) {
+        Some(Ok(provider)) => Some(std::sync::Arc::new(provider)),
+        Some(Err(e)) => return Err(std::io::Error::other(e)),
+        None => None,
+    };
     let app = router(AppState {
+        oidc,
         exports,
         cors: !config.cors_origins.is_empty(),
         store: store.clone(),

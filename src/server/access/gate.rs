@@ -380,6 +380,20 @@ impl Gate {
         })
     }
 
+    /// A token whose scopes allow reading only (a provider's `user/*.rs`) changes nothing,
+    /// whichever way the change comes (REST, a batch or transaction entry, a conditional
+    /// operation, PATCH).
+    fn require_write_scope(&self) -> Result<(), ApiError> {
+        if self.session.may_write {
+            return Ok(());
+        }
+        Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            IssueCode::Forbidden,
+            "forbidden: this sign-in's scopes allow reading only (user/*.rs); sign in with write scopes (user/*.cruds) to make changes",
+        ))
+    }
+
     /// May this user write `after` over `before` (the version it replaces, if any)? Checks the
     /// role against both versions, both patients' restriction, and a restriction label change.
     pub fn check_change(
@@ -389,6 +403,7 @@ impl Gate {
         before: Option<&Value>,
         after: &Value,
     ) -> Result<(), ApiError> {
+        self.require_write_scope()?;
         let actor = self.session.reference();
         policy::check_change(self.role(), rtype, before, after, actor.as_deref())
             .map_err(forbidden)?;
@@ -439,6 +454,7 @@ impl Gate {
         id: &str,
         before: Option<&Value>,
     ) -> Result<(), ApiError> {
+        self.require_write_scope()?;
         policy::check_delete(self.role(), rtype).map_err(forbidden)?;
         if let Some(before) = before {
             for patient in policy::patients_of(rtype, id, before) {

@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 use crate::fhir::IssueCode;
 use crate::server::AppState;
 use crate::server::audit::{self, Agent, Event, Subtype};
+use crate::server::auth::oidc::{self, TokenError};
 use crate::server::auth::{AuthError, Session};
 use crate::server::response::ApiError;
 use crate::server::store::Store;
@@ -63,6 +64,9 @@ async fn session_for(st: &AppState, headers: &HeaderMap) -> Result<Session, Resp
             "sign in first: POST /auth/login, then send Authorization: Bearer <access_token>",
         ));
     };
+    if let Some(provider) = st.oidc.as_ref().filter(|_| oidc::looks_like_jwt(&token)) {
+        return provider_session(st, provider, token).await;
+    }
     // Usually answered here at once; only when every reader is busy does it wait its turn.
     let checked = match st.auth.try_session(&token) {
         Some(checked) => Ok(checked),
@@ -73,6 +77,57 @@ async fn session_for(st: &AppState, headers: &HeaderMap) -> Result<Session, Resp
     };
     match checked {
         Ok(Ok(session)) => Ok(session),
+        Ok(Err(AuthError::Store(e))) => Err(ApiError::from(e).into_response()),
+        Ok(Err(e)) => Err(unauthorized(&e.to_string())),
+        Err(refused) => Err(refused.into_response()),
+    }
+}
+
+/// The session of a JWT from the site's identity provider: the token checked (its signature
+/// once, then remembered until it expires), then the bedside account it names.
+async fn provider_session(
+    st: &AppState,
+    provider: &oidc::Provider,
+    token: String,
+) -> Result<Session, Response> {
+    let verified = match provider.verify(&token).await {
+        Ok(verified) => verified,
+        Err(TokenError::Invalid(message)) => return Err(unauthorized(&message)),
+        Err(TokenError::Forbidden(message)) => {
+            return Err(
+                ApiError::new(StatusCode::FORBIDDEN, IssueCode::Forbidden, message).into_response(),
+            );
+        }
+        Err(TokenError::Unavailable(message)) => {
+            return Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                IssueCode::Transient,
+                message,
+            )
+            .into_response());
+        }
+    };
+    let auth = st.auth.clone();
+    match st
+        .work
+        .run(move || auth.provider_session(&token, &verified))
+        .await
+    {
+        Ok(Ok(session)) => Ok(session),
+        Ok(Err(AuthError::UnknownUser(user))) => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            IssueCode::Forbidden,
+            format!(
+                "the identity provider's user {user:?} has no bedside account: an administrator adds it with `bedside user add {user} --role ...`"
+            ),
+        )
+        .into_response()),
+        Ok(Err(AuthError::Disabled)) => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            IssueCode::Forbidden,
+            AuthError::Disabled.to_string(),
+        )
+        .into_response()),
         Ok(Err(AuthError::Store(e))) => Err(ApiError::from(e).into_response()),
         Ok(Err(e)) => Err(unauthorized(&e.to_string())),
         Err(refused) => Err(refused.into_response()),

@@ -4,6 +4,7 @@
 //! and what each role may do is in `policy`.
 
 mod mfa;
+pub mod oidc;
 pub mod password;
 pub mod policy;
 mod sealed;
@@ -118,6 +119,9 @@ pub struct Session {
     pub practitioner: Option<String>,
     pub token_hash: String,
     pub expires_ms: i64,
+    /// The token allows changes: always for bedside's own; for a provider's token, when its
+    /// scopes say so (`oidc::Reach`).
+    pub may_write: bool,
 }
 
 impl Session {
@@ -324,6 +328,31 @@ impl Auth {
         }
     }
 
+    /// The session of a token the site's identity provider issued (checked by
+    /// `oidc::Provider::verify`): the bedside account its claim names, with that account's
+    /// role. A provider's user with no account, or a disabled one, is refused.
+    pub fn provider_session(
+        &self,
+        token: &str,
+        verified: &oidc::Verified,
+    ) -> Result<Session, AuthError> {
+        let Some(user) = self.find(&verified.user)? else {
+            return Err(AuthError::UnknownUser(verified.user.clone()));
+        };
+        if user.disabled {
+            return Err(AuthError::Disabled);
+        }
+        Ok(Session {
+            role: Role::parse(&user.role).ok_or(AuthError::InvalidToken)?,
+            username: user.username,
+            name: user.name,
+            practitioner: user.practitioner,
+            token_hash: hash_token(token),
+            expires_ms: verified.expires_ms,
+            may_write: verified.writes,
+        })
+    }
+
     fn find(&self, username: &str) -> Result<Option<UserRow>, AuthError> {
         Ok(self.store.read_side(|c| {
             Ok(c.query_row(
@@ -454,6 +483,7 @@ fn session_of(found: Option<TokenRow>, hash: String, now: i64) -> Result<Session
         practitioner,
         token_hash: hash,
         expires_ms: expires,
+        may_write: true,
     })
 }
 

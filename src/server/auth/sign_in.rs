@@ -224,6 +224,7 @@ impl Auth {
                 practitioner: user.practitioner.clone(),
                 token_hash: hash,
                 expires_ms: expires,
+                may_write: true,
             },
         })
     }

@@ -20,6 +20,7 @@ fn a_token_and_its_hash_never_print_by_debug() {
         practitioner: None,
         token_hash: "hash-of-the-token".into(),
         expires_ms: 0,
+        may_write: true,
     };
     let issued = Issued {
         token: "the-bearer-token".into(),

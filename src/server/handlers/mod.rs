@@ -236,7 +236,9 @@ pub async fn metadata(
     Ok(json_response(
         StatusCode::OK,
         HeaderMap::new(),
-        capability_json(&ctx.base, st.cors).as_ref().clone(),
+        capability_json(&ctx.base, st.cors, st.oidc.is_some())
+            .as_ref()
+            .clone(),
     ))
 }
 

@@ -8,6 +8,7 @@ use reqwest::{StatusCode, Url};
 use serde_json::Value;
 
 mod auth;
+pub mod smart;
 mod tls;
 
 pub use auth::{LoginError, SignedIn};
@@ -181,6 +182,11 @@ impl FhirClient {
     /// The token held now (to revoke it once a new one replaces it).
     pub fn token(&self) -> Option<String> {
         self.current_token()
+    }
+
+    /// The HTTP client (its CA and timeouts), for the identity provider's endpoints.
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
     }
 
     /// The base URL without its trailing slash, as users write it.

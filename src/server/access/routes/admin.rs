@@ -20,8 +20,16 @@ async fn admin_session(
     st: &AppState,
     headers: &HeaderMap,
     info: ClientAddr,
+    changes: bool,
 ) -> Result<Session, Response> {
     let session = session_or_refusal(st, headers, Some(info.0.ip()), "/auth/users".into()).await?;
+    if changes && !session.may_write {
+        return Err(auth_error(
+            StatusCode::FORBIDDEN,
+            "insufficient_scope",
+            "this sign-in's scopes allow reading only (user/*.rs): sign in with write scopes to manage users",
+        ));
+    }
     if !session.role.manages_users() {
         return Err(forbidden(policy::Denied {
             permission: "users.manage",
@@ -38,7 +46,7 @@ pub async fn list_users(
     ConnectInfo(info): ConnectInfo<ClientAddr>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(r) = admin_session(&st, &headers, info).await {
+    if let Err(r) = admin_session(&st, &headers, info, false).await {
         return r;
     }
     let auth = st.auth.clone();
@@ -72,7 +80,7 @@ pub async fn add_user(
     headers: HeaderMap,
     body: axum::body::Body,
 ) -> Response {
-    let session = match admin_session(&st, &headers, info).await {
+    let session = match admin_session(&st, &headers, info, true).await {
         Ok(s) => s,
         Err(r) => return r,
     };
@@ -129,7 +137,7 @@ pub async fn change_user(
     Path((username, change)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    let session = match admin_session(&st, &headers, info).await {
+    let session = match admin_session(&st, &headers, info, true).await {
         Ok(s) => s,
         Err(r) => return r,
     };

@@ -38,6 +38,28 @@ pub(super) async fn auth_body<T: serde::de::DeserializeOwned>(
     })
 }
 
+/// `.well-known/smart-configuration`: where a SMART app signs in to this server (the site's
+/// identity provider, `serve --oidc-issuer`); 404 when the server has only its own sign-in.
+pub async fn smart_configuration(
+    axum::extract::State(st): axum::extract::State<AppState>,
+) -> Response {
+    let Some(provider) = st.oidc.clone() else {
+        return auth_error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "this server has no identity provider: sign in with POST /auth/login",
+        );
+    };
+    match provider.smart_configuration().await {
+        Ok(document) => Json(document).into_response(),
+        Err(e) => auth_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "temporarily_unavailable",
+            &format!("the identity provider cannot be reached: {e}"),
+        ),
+    }
+}
+
 pub(super) fn auth_error(status: StatusCode, code: &str, message: &str) -> Response {
     (
         status,
