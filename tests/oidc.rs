@@ -711,3 +711,99 @@ async fn read_only_scopes_change_nothing_by_any_path() {
     assert_eq!(now["gender"], "female");
     assert_eq!(now["meta"]["versionId"], read.1["meta"]["versionId"]);
 }
+
+/// The workstation itself (the `bedside` binary on a terminal): `--sign-in-way paste` prints
+/// the link, the user pastes where the browser landed, the screen names the server and the
+/// way in, the chart's server accepts the provider's token; when the provider cannot renew
+/// the token, the screen locks and says what to do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_workstation_signs_in_by_pasting_and_locks_when_renewal_fails() {
+    let mut provider = Provider::start(10, "RS256");
+    let srv = TestServer::start_with(start_config(&provider, 0)).await;
+    srv.user("dr.smart", Role::Physician);
+    srv.create(patient("Okafor", "Ada", "1970-01-02", "female", "MRN-1"))
+        .await;
+    let base = srv.base.clone();
+    let handle = tokio::runtime::Handle::current();
+    let pty = tokio::task::spawn_blocking(move || {
+        let (cols, rows) = (120, 40);
+        let mut pty = common::pty::Pty::spawn(
+            &["--server", &base, "--sign-in-way", "paste"],
+            cols,
+            rows,
+            "xterm-256color",
+        );
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let url = loop {
+            let out = String::from_utf8_lossy(&pty.output()).to_string();
+            if let Some(at) = out.find("/auth?") {
+                let start = out[..at].rfind("http://").unwrap();
+                let end = start + out[start..].find(['\r', '\n']).unwrap_or(out.len() - start);
+                if out[end..].contains("paste it here") {
+                    break out[start..end].to_string();
+                }
+            }
+            assert!(Instant::now() < deadline, "no sign-in link: {out}");
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let out = String::from_utf8_lossy(&pty.output()).to_string();
+        assert!(out.contains("by a browser anywhere"), "{out}");
+        assert!(out.contains('▀') || out.contains('▄'), "no QR code: {out}");
+        let landed = handle
+            .block_on(Browser::new("dr.smart").play(&url, Some("http://127.0.0.1/callback")))
+            .unwrap();
+        pty.send(format!("{landed}\r").as_bytes());
+        // The offline-data passphrase: the screen names the server and the way in.
+        assert!(
+            pty.wait_for_text(
+                "Signed in with the identity provider",
+                cols,
+                rows,
+                Duration::from_secs(60)
+            ),
+            "{}",
+            pty.screen(cols, rows)
+        );
+        assert!(pty.screen(cols, rows).contains(&base));
+        pty.passphrase(cols, rows);
+        assert!(pty.wait_for_text("Find patient", cols, rows, Duration::from_secs(60)));
+        pty.send(b"Okafor");
+        assert!(
+            pty.wait_for_text("MRN-1", cols, rows, Duration::from_secs(30)),
+            "{}",
+            pty.screen(cols, rows)
+        );
+        pty
+    })
+    .await
+    .unwrap();
+    // The provider goes away: the renewal (at 8 s of the token's 10) fails, the screen locks.
+    drop(std::mem::replace(
+        &mut provider.child,
+        Command::new("true").spawn().unwrap(),
+    ));
+    let _ = provider.child.wait();
+    tokio::task::spawn_blocking(move || {
+        let (cols, rows) = (120, 40);
+        // Locked: for a user without the server's own sign-in, the offline data's passphrase
+        // screen, with why and what to do.
+        assert!(
+            pty.wait_for_text(
+                "identity provider ended",
+                cols,
+                rows,
+                Duration::from_secs(30)
+            ),
+            "{}",
+            pty.screen(cols, rows)
+        );
+        let screen = pty.screen(cols, rows);
+        assert!(
+            !screen.contains("MRN-1"),
+            "the chart stays hidden: {screen}"
+        );
+        assert!(screen.contains("start bedside again"), "{screen}");
+    })
+    .await
+    .unwrap();
+}

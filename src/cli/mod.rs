@@ -66,6 +66,11 @@ pub struct Cli {
         allow_hyphen_values = true
     )]
     token: Option<String>,
+    /// Sign in with the hospital's identity provider (SMART), finishing the browser step by
+    /// `loopback` (a browser here), `paste` (a link and QR code, then paste where it lands) or
+    /// `device` (a code entered on any device); `auto` chooses from where the terminal is
+    #[arg(long, value_name = "WAY", env = "BEDSIDE_SIGN_IN_WAY")]
+    sign_in_way: Option<String>,
     /// Draw with ASCII only (terminals without Unicode box drawing)
     #[arg(long, global = true)]
     ascii: bool,

@@ -28,9 +28,44 @@ pub fn run(cli: &Cli) -> Result<()> {
     }
     let server = target.url.clone();
     let transport = transport(cli, &config, target.ca_cert.as_ref())?;
-    crate::workstation::client::FhirClient::with_transport(&server, None, &transport)?;
-    let mut opts = workstation_options(server, cli.token.clone(), cli);
+    let fhir = crate::workstation::client::FhirClient::with_transport(&server, None, &transport)?;
+    // One thread is plenty for a client: the work is waiting on the network, and one
+    // allocator heap instead of one per worker keeps the workstation small.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let mut token = cli.token.clone();
+    let mut provider = None;
+    if target.sign_in == SignIn::Smart && token.is_none() {
+        let (tokens, renewal, way) = runtime.block_on(smart_sign_in(&fhir, &target, cli))?;
+        token = Some(tokens.access.clone());
+        provider = Some((tokens, renewal, way));
+    }
+    let mut opts = workstation_options(server, token, cli);
     opts.transport = transport;
+    match provider {
+        Some((tokens, renewal, way)) => {
+            if let Some(who) = &tokens.who {
+                opts.author = who.clone();
+            }
+            opts.fhir_user = tokens.fhir_user.clone();
+            opts.way_in = Some(format!(
+                "the identity provider{} ({})",
+                target
+                    .profile
+                    .as_ref()
+                    .map(|p| format!(" of profile {p}"))
+                    .unwrap_or_default(),
+                way
+            ));
+            opts.renewal = Some(renewal);
+        }
+        None if opts.token.is_some() => {
+            opts.way_in = Some("a bearer token (--token or BEDSIDE_TOKEN)".into());
+        }
+        None => {}
+    }
     if let Some(hours) = config.duplicate_test_hours {
         opts.duplicate_test_hours = hours;
     }
@@ -39,12 +74,6 @@ pub fn run(cli: &Cli) -> Result<()> {
     let server_id = opts.server.trim_end_matches('/').to_string();
     opts.storage = storage(&server_id, &config, &mut warnings);
     opts.warnings.append(&mut warnings);
-    // One thread is plenty for a client: the work is waiting on the network, and one
-    // allocator heap instead of one per worker keeps the workstation small.
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
     runtime.block_on(crate::workstation::run_terminal(opts))
 }
 
@@ -56,6 +85,8 @@ pub(super) struct Target {
     pub ca_cert: Option<PathBuf>,
     pub sign_in: SignIn,
     pub profile: Option<String>,
+    /// The profile's SMART settings (client id, scopes, way, redirect address).
+    pub smart: crate::config::ServerProfile,
 }
 
 pub(super) fn target(cli: &Cli, config: &crate::config::Config) -> Result<Option<Target>> {
@@ -65,9 +96,23 @@ pub(super) fn target(cli: &Cli, config: &crate::config::Config) -> Result<Option
             .clone()
             .or(config.server.clone())
             .map(|url| Target {
+                smart: crate::config::ServerProfile {
+                    url: url.clone(),
+                    sign_in: SignIn::Password,
+                    ca_cert: None,
+                    client_id: None,
+                    scopes: None,
+                    way: None,
+                    redirect_uri: None,
+                },
                 url,
                 ca_cert: None,
-                sign_in: SignIn::Password,
+                // `--sign-in-way` alone: the identity provider of the server given.
+                sign_in: if cli.sign_in_way.is_some() {
+                    SignIn::Smart
+                } else {
+                    SignIn::Password
+                },
                 profile: None,
             }));
     };
@@ -92,9 +137,184 @@ pub(super) fn target(cli: &Cli, config: &crate::config::Config) -> Result<Option
     Ok(Some(Target {
         url: profile.url.clone(),
         ca_cert: profile.ca_cert.clone(),
-        sign_in: profile.sign_in,
+        sign_in: if cli.sign_in_way.is_some() {
+            SignIn::Smart
+        } else {
+            profile.sign_in
+        },
         profile: Some(name.clone()),
+        smart: profile.clone(),
     }))
+}
+
+/// Signs in with the server's identity provider before the screen starts: the browser step
+/// finished the chosen way (printed here, with a QR code for a phone when the link is to be
+/// opened elsewhere). The tokens, how to renew them, and the way it went.
+async fn smart_sign_in(
+    fhir: &crate::workstation::client::FhirClient,
+    target: &Target,
+    cli: &Cli,
+) -> Result<(
+    crate::workstation::client::smart::Tokens,
+    crate::workstation::Renewal,
+    &'static str,
+)> {
+    use crate::workstation::client::smart::{self, Shown, Way};
+    let Some(config) = smart::discover(fhir.http(), &target.url)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", e))
+        .context("cannot read the server's SMART configuration")?
+    else {
+        anyhow::bail!(
+            "{} publishes no .well-known/smart-configuration: it has no identity provider to sign in with (try its own sign-in, or --token)",
+            target.url
+        );
+    };
+    let way_text = cli
+        .sign_in_way
+        .clone()
+        .or(target.smart.way.clone())
+        .unwrap_or_else(|| "auto".into());
+    let way = match way_text.as_str() {
+        "auto" => Way::automatic(&config, &|k| std::env::var(k).ok()),
+        other => Way::parse(other).with_context(|| {
+            format!("the sign-in way {other:?} is not one of auto, loopback, paste, device")
+        })?,
+    };
+    if way == Way::Device && config.device_authorization_endpoint.is_none() {
+        anyhow::bail!(
+            "this server's identity provider does not offer sign-in with a device code: use --sign-in-way paste or loopback"
+        );
+    }
+    let client = smart::Client {
+        scopes: config.scopes(
+            target
+                .smart
+                .scopes
+                .as_deref()
+                .unwrap_or(smart::DEFAULT_SCOPES),
+        ),
+        config,
+        client_id: target
+            .smart
+            .client_id
+            .clone()
+            .unwrap_or_else(|| "bedside".into()),
+        fhir_base: target.url.clone(),
+    };
+    let redirect = target
+        .smart
+        .redirect_uri
+        .clone()
+        .unwrap_or_else(|| "http://127.0.0.1/callback".into());
+    eprintln!(
+        "Signing in to {}{} with its identity provider, by {}.",
+        target.url,
+        target
+            .profile
+            .as_ref()
+            .map(|p| format!(" (profile {p})"))
+            .unwrap_or_default(),
+        way.describe()
+    );
+    // What the user pastes, from the terminal (paste only): one line each time one is asked
+    // for, so nothing is left reading the terminal once the screen starts.
+    let (paste_tx, mut pasted) = tokio::sync::mpsc::channel(1);
+    let (more, wanted) = std::sync::mpsc::channel::<()>();
+    if way == Way::Paste {
+        let _ = more.send(());
+        std::thread::spawn(move || {
+            while wanted.recv().is_ok() {
+                let mut line = String::new();
+                match std::io::stdin().read_line(&mut line) {
+                    Ok(n) if n > 0 => {}
+                    _ => break,
+                }
+                if paste_tx.blocking_send(line).is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    let mut show = move |shown: Shown| match shown {
+        Shown::OpenUrl(url) => {
+            let opened = open_browser(&url);
+            eprintln!(
+                "{}\n  {url}\nWaiting for the browser (10 minutes at most)...",
+                if opened {
+                    "Your browser opens the sign-in page. If it does not, open:"
+                } else {
+                    "Open this address in a browser on this machine:"
+                }
+            );
+        }
+        Shown::PasteUrl(url) => {
+            if let Some(qr) = smart::qr_text(&url) {
+                eprintln!("{qr}");
+            }
+            eprintln!(
+                "Open this address in a browser (or scan the code with a phone):\n  {url}\n\nAfter signing in, the browser lands on a page that may not load. Copy its whole address (or the code in it), paste it here and press Enter:"
+            );
+        }
+        Shown::DeviceCode {
+            uri,
+            code,
+            complete,
+        } => {
+            if let Some(qr) = complete.as_deref().and_then(smart::qr_text) {
+                eprintln!("{qr}");
+            }
+            eprintln!(
+                "On any device, open {uri} and enter the code\n\n    {code}\n\n(or scan the QR code). Waiting for you to finish there..."
+            );
+        }
+        Shown::TryAgain(why) => {
+            eprintln!("{why}. Paste again:");
+            let _ = more.send(());
+        }
+    };
+    let http = fhir.http().clone();
+    let tokens = smart::sign_in(&http, &client, way, &redirect, &mut show, &mut pasted)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .context("the sign-in with the identity provider did not finish")?;
+    eprintln!(
+        "Signed in{}.",
+        tokens
+            .who
+            .as_ref()
+            .map(|w| format!(" as {w}"))
+            .unwrap_or_default()
+    );
+    let renewal = crate::workstation::Renewal {
+        client,
+        refresh: tokens.refresh.clone(),
+        expires_in: tokens.expires_in,
+    };
+    let way_name = match way {
+        Way::Loopback => "browser here",
+        Way::Paste => "link, pasted back",
+        Way::Device => "device code",
+    };
+    Ok((tokens, renewal, way_name))
+}
+
+/// Opens `url` in the desktop's browser; false when there is no way to.
+fn open_browser(url: &str) -> bool {
+    let opener = if cfg!(target_os = "macos") {
+        "open"
+    } else if cfg!(windows) {
+        "explorer"
+    } else {
+        "xdg-open"
+    };
+    std::process::Command::new(opener)
+        .arg(url)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .is_ok()
 }
 
 /// How to reach the server: the CA to trust (`--ca-cert`, else the profile's, else

@@ -76,23 +76,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             .push_back((state.now_ms, n.level, n.text.clone()));
     }
     if session_ended && state.access.signed_in {
-        // The token expired or was revoked: lock, so the user signs in again where they are
-        // (the open note is saved first, as for any lock). A user who came with a token
-        // (no sign-in of the server's own) cannot get a new one here: say how instead.
-        let token_user = state.access.user.is_none();
-        let quit = state.keymap.hint(Context::Form, Action::Quit);
-        access::lock(state, &mut effects);
-        if let Some(form) = &mut state.access.form {
-            form.error = Some(if token_user {
-                format!(
-                    "the server no longer accepts the token bedside was started with (expired \
-                     or revoked). Any open note is saved. Press {quit} to quit, then start \
-                     bedside again with a new --token (or BEDSIDE_TOKEN)"
-                )
-            } else {
-                "your sign-in expired or was revoked: enter your password".into()
-            });
-        }
+        access::sign_in_ended(state, None, &mut effects);
     }
     effects
 }

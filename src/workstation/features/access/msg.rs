@@ -31,6 +31,8 @@ pub enum Msg {
         context: u64,
         result: Result<Vec<Value>, FetchError>,
     },
+    /// The identity provider would not renew the access token (why): the screen locks.
+    RenewalFailed(String),
     /// The user's offline data (cache, outbox, drafts) is open, or why not.
     VaultOpened(Box<Result<Unlocked, String>>),
 }

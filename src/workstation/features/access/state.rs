@@ -20,6 +20,11 @@ pub struct Access {
     pub demo_password: Option<String>,
     /// What needs an electronic signature (config.toml `signing`).
     pub signing: crate::config::Signing,
+    /// How the user got in, when not by the server's own sign-in (a token, the hospital's
+    /// identity provider): named on the sign-in and lock screens.
+    pub way_in: Option<String>,
+    /// Signed in through the hospital's identity provider (renewed by its refresh token).
+    pub by_provider: bool,
 }
 
 impl Access {

@@ -400,5 +400,36 @@ pub(crate) fn on_msg(state: &mut State, msg: AccessMsg, effects: &mut Vec<Effect
             state.dirty = true;
         }
         AccessMsg::VaultOpened(result) => vault_opened(state, *result, effects),
+        AccessMsg::RenewalFailed(why) => {
+            if state.access.signed_in {
+                sign_in_ended(state, Some(&why), effects);
+            }
+        }
+    }
+}
+
+/// The server no longer accepts the token (expired, revoked, or the provider would not renew
+/// it: `why`): lock, so the next sign-in happens where the user is (the open note is saved
+/// first, as for any lock). A user who came with a token or through the identity provider
+/// cannot sign in again on this screen: it says how instead.
+pub(crate) fn sign_in_ended(state: &mut State, why: Option<&str>, effects: &mut Vec<Effect>) {
+    let token_user = state.access.user.is_none();
+    let quit = state.keymap.hint(Context::Form, Action::Quit);
+    let provider = state.access.by_provider;
+    lock(state, effects);
+    if let Some(form) = &mut state.access.form {
+        form.error = Some(match (provider, token_user) {
+            (true, _) => format!(
+                "your sign-in with the identity provider ended{}. Any open note is saved. Press \
+                 {quit} to quit, then start bedside again to sign in",
+                why.map(|w| format!(" ({w})")).unwrap_or_default()
+            ),
+            (false, true) => format!(
+                "the server no longer accepts the token bedside was started with (expired \
+                 or revoked). Any open note is saved. Press {quit} to quit, then start \
+                 bedside again with a new --token (or BEDSIDE_TOKEN)"
+            ),
+            (false, false) => "your sign-in expired or was revoked: enter your password".into(),
+        });
     }
 }

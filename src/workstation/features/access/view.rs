@@ -32,7 +32,13 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, form: &
         (Some(e), false) => crate::workstation::wrap::words(e, w.saturating_sub(3) as usize),
         _ => Vec::new(),
     };
-    let h = (14 + error_rows.len().saturating_sub(1) as u16).min(area.height);
+    // Where, and how the user got in, when not by the server's own sign-in.
+    let way_rows = if state.access.way_in.is_some() && (locked || passphrase) {
+        2
+    } else {
+        0
+    };
+    let h = (14 + way_rows + error_rows.len().saturating_sub(1) as u16).min(area.height);
     let r = Rect::new(
         area.x + (area.width - w) / 2,
         area.y + (area.height - h) / 2,
@@ -40,7 +46,17 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, form: &
         h,
     );
     let mut lines = Vec::new();
-    if passphrase {
+    if passphrase && state.access.way_in.is_some() {
+        lines.push(Line::raw(
+            " Signed in elsewhere, not by this server: a passphrase",
+        ));
+        lines.push(Line::raw(
+            " seals the charts, notes and drafts this terminal keeps.",
+        ));
+        lines.push(Line::raw(
+            " Asked once per session, and to unlock. At least 8 characters.",
+        ));
+    } else if passphrase {
         lines.push(Line::raw(
             " This server gave a token, not a sign-in: a passphrase",
         ));
@@ -71,6 +87,16 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, form: &
         lines.push(Line::raw(" Sign in to see patient records."));
         lines.push(Line::from(styled(
             format!(" {}", state.display.server),
+            theme.dim,
+        )));
+    }
+    if let Some(way) = state.access.way_in.as_ref().filter(|_| way_rows > 0) {
+        lines.push(Line::from(styled(
+            format!(" {}", state.display.server),
+            theme.dim,
+        )));
+        lines.push(Line::from(styled(
+            format!(" Signed in with {way}"),
             theme.dim,
         )));
     }
