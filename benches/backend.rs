@@ -69,6 +69,10 @@ fn main() {
         flood();
         return;
     }
+    jwt_cost();
+    if std::env::var("BENCH_ONLY").is_ok_and(|v| v == "jwt") {
+        return;
+    }
     let patients = arg("--patients", 1_000_000);
     let charts = arg("--charts", 10_000);
     let requests = arg("--requests", 500) as usize;
@@ -185,6 +189,94 @@ fn main() {
         server.memory(&format!("server on {charts} full charts"));
         server.stop();
     });
+}
+
+/// A throwaway RSA key (RSAPrivateKey DER, 2048 bits) made for this benchmark with `openssl genpkey`:
+/// it signs the tokens whose checking is timed. It protects nothing.
+const BENCH_RSA_KEY: &str = "MIIEowIBAAKCAQEA3Bem6PqhG+tIGw0lyvbTeyC09C4lFfdUgReFX1F69AoWHwQiLPkSMcqy1OLjdR4o8M1L0NMEguFRcDkJpvm+48bQJgWBG7+OAlV9s0G+msRw6y2xZZdEn6rB6Esd90bI10VQdX9oGZbPp14zZaawPDsMXC6HpCLJt3VK6tU7J+3EYb+3cJUlblbJ6OoUdIVmnFFeZI9740Z5w1M5IqOPmVnjPkhvm9EjCFKAZWbolYDvu/7LE96u/Eqg0OD4mBQjx4EyR2VU2NAlansenMnwGvj6uHV+QzYMNxwt4+eQMHt8FgS87JAMwdZjRXUcfC3y9DXzeYotiWwTUw4GHdJ1eQIDAQABAoIBAA4lS6+BXaB8lJ5Uen+F3LLMYoT9Ku9d/aWXEZXo7T+edFcwU1Ko/CqMw3CxAnsxDI2UNvwSy/aY17ygQIa7BNyr7GM9NalHEbAEYaIHUY0DSi9QuQGgDCOSUd3bEhp7XLDlU2tchyAklBpxkK5xsmBfT9yO4F3uycs2STHjBuclH6l9/aOekFt86q4sWtrS+JlyRo+WdHCOqihHJRZTdsDJiKv/5E3YMD+QmxEHFEpj5AEvoXBy7urY/PJRpTMH5Y2J6dW2k4MDNYIrc6cc83VAyIrOv/+gPMoI2Q69tcYVGmZB1CxOWxiNanNk0osa9T6XAlxkzQx6BV1XIic119kCgYEA9KbXwjE9orMEVP4bQ6L0RlITRniOM3yl5qsnd/jP27fMPae//wO66jenbP0QTzjOY2dmAvBXliHl4MTd+IxhEo3CYMtPkoIjFKsjOHGKhmA/INI7/NCWaCzMMmMeQYfDuMhCxCAgoYGnQIcl892nF5orXw2LMXTmUatB7yWtdaUCgYEA5k0s3tB0BrwYdKssRIk2kF3XI041XdBNARUx3FJxVNT3HdJiNpv3gQWxwNMfoLfHrzi2ZxL76tQO7R/RuDe3SUFQZ9E/h3ioJsF+Qn6OPE6UgaWFRm5tAlamN+thw4Y26HeB3gIehYBkwrAXWXzgewx5ro/DYHINkiBtn5qewEUCgYAPma/6Zw9qF4Y4MTfl2TdAYK1v+fH/YHxnuBQ9NzVx6kdwywiYJ1G8662WapCmrJWkiwxbNZ4wKZsx+Pu6hKEQANAbQfuh+QBpqfwF9l+B8BM2cZF3rolYvTqMH/vm69RULRjszqumANF8cOG/qiukeqU3W3K7xZuGK6h5qmpkLQKBgQCiq3J9M7owo52Wku2iv1S2JkJ24qAZUq+Bi0n7uJPqer7N5rOOpR3umWoTrEyTxhwarTFRnvwnw3+DiE0nFNu2t5amrgt0kgobzeJz71ZiTJLi/FomBIuk8jVYHD+izuNr0jX97XtHiwgg6CamA+m/oHE2lr9HGWhyhctIx/tIDQKBgFID4qttNLlDFKg59F7gWmNgsA8bXJ1TWhBFvCCjqqPVVx09J3OM717mUDbmIOpPZqnluy6/g+BLOIrr0qjD098Z7aJ5zY/aWAz5jpEARfZWa7HCPM4khSj6U1hU2LyaKZ6TcuZ5XzSijwrV+YmXqIKTSfs53gyIX/8JRMzyjG9V";
+
+/// What checking an identity provider's access token costs the server (`serve --oidc-issuer`):
+/// the signature of a token not seen before (RS256 and ES256), and a token seen before (its
+/// hash looked up). Keys as if fetched from the provider; no network.
+fn jwt_cost() {
+    use base64::Engine;
+    use bedside::server::auth::oidc::{OidcSettings, Provider};
+    use ring::signature::{self, KeyPair};
+    let b64 = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    let rng = ring::rand::SystemRandom::new();
+    let rsa_der = base64::engine::general_purpose::STANDARD
+        .decode(BENCH_RSA_KEY)
+        .unwrap();
+    let rsa = signature::RsaKeyPair::from_der(&rsa_der).unwrap();
+    let ec_der =
+        signature::EcdsaKeyPair::generate_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
+            .unwrap();
+    let ec = signature::EcdsaKeyPair::from_pkcs8(
+        &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+        ec_der.as_ref(),
+        &rng,
+    )
+    .unwrap();
+    let point = ec.public_key().as_ref();
+    let rsa_public: ring::rsa::PublicKeyComponents<Vec<u8>> = rsa.public_key().into();
+    let jwks = serde_json::json!({"keys": [
+        {"kty": "RSA", "kid": "rsa", "alg": "RS256", "use": "sig",
+         "n": b64(&rsa_public.n), "e": b64(&rsa_public.e)},
+        {"kty": "EC", "kid": "ec", "alg": "ES256", "use": "sig", "crv": "P-256",
+         "x": b64(&point[1..33]), "y": b64(&point[33..65])}
+    ]});
+    let issuer = "https://login.bench.example";
+    let settings = OidcSettings::new(issuer, "https://bedside.bench/fhir").unwrap();
+    let provider = Provider::with_keys(settings, &jwks).unwrap();
+    let now = chrono::Utc::now().timestamp();
+    let token = |alg: &str, i: usize| {
+        let header = b64(format!(
+            r#"{{"alg":"{alg}","kid":"{}","typ":"at+jwt"}}"#,
+            if alg == "RS256" { "rsa" } else { "ec" }
+        )
+        .as_bytes());
+        let claims = serde_json::json!({"iss": issuer, "aud": "https://bedside.bench/fhir",
+            "sub": format!("user{i}"), "exp": now + 3600, "iat": now,
+            "jti": format!("{i}"), "scope": "openid fhirUser user/*.cruds"});
+        let body = b64(claims.to_string().as_bytes());
+        let signed = format!("{header}.{body}");
+        let signature = if alg == "RS256" {
+            let mut sig = vec![0; rsa.public().modulus_len()];
+            rsa.sign(
+                &signature::RSA_PKCS1_SHA256,
+                &rng,
+                signed.as_bytes(),
+                &mut sig,
+            )
+            .unwrap();
+            sig
+        } else {
+            ec.sign(&rng, signed.as_bytes()).unwrap().as_ref().to_vec()
+        };
+        format!("{signed}.{}", b64(&signature))
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let n = 2_000;
+    for alg in ["RS256", "ES256"] {
+        let tokens: Vec<String> = (0..n).map(|i| token(alg, i)).collect();
+        let started = Instant::now();
+        for t in &tokens {
+            rt.block_on(provider.verify(t)).unwrap();
+        }
+        let first = started.elapsed();
+        let started = Instant::now();
+        for t in &tokens {
+            rt.block_on(provider.verify(t)).unwrap();
+        }
+        let again = started.elapsed();
+        println!(
+            "provider token check ({alg}): {:.1} us per new token (signature), {:.2} us per token seen before (n={n})",
+            first.as_secs_f64() * 1e6 / n as f64,
+            again.as_secs_f64() * 1e6 / n as f64
+        );
+    }
 }
 
 fn ensure_seeded(path: &Path, opts: SeedOptions) {

@@ -150,6 +150,21 @@ impl Provider {
         })
     }
 
+    /// A provider whose keys are `jwks` (a JWK Set), as if just fetched: for benchmarks and
+    /// tests that sign their own tokens.
+    pub fn with_keys(settings: OidcSettings, jwks: &Value) -> Result<Provider, String> {
+        let set: JwkSet =
+            serde_json::from_value(jwks.clone()).map_err(|e| format!("not a JWK Set: {e}"))?;
+        let provider = Provider::new(settings)?;
+        {
+            let mut keys = provider.keys.write().unwrap_or_else(|p| p.into_inner());
+            keys.keys = usable_keys(&set);
+            keys.fetched = Some(Instant::now());
+            keys.fetched_ms = super::now_ms();
+        }
+        Ok(provider)
+    }
+
     pub fn settings(&self) -> &OidcSettings {
         &self.settings
     }
