@@ -461,7 +461,7 @@ async fn each_role_through_the_providers_token_meets_the_same_gate_and_audit() {
                     srv.url(path)
                 }
             };
-            let fresh = async {
+            let fresh = || async {
                 if path.contains("{new}") {
                     let id = srv.create(obs_template.clone()).await;
                     path.replace("{new}", &id)
@@ -469,17 +469,9 @@ async fn each_role_through_the_providers_token_meets_the_same_gate_and_audit() {
                     path.clone()
                 }
             };
-            let first = url(&srv, &fresh.await);
+            let first = url(&srv, &fresh().await);
             let (a, a_body) = status_of(&own, method.clone(), &first, body.as_ref()).await;
-            let fresh = async {
-                if path.contains("{new}") {
-                    let id = srv.create(obs_template.clone()).await;
-                    path.replace("{new}", &id)
-                } else {
-                    path.clone()
-                }
-            };
-            let second = url(&srv, &fresh.await);
+            let second = url(&srv, &fresh().await);
             let (b, b_body) = status_of(&theirs, method.clone(), &second, body.as_ref()).await;
             assert_eq!(
                 a, b,

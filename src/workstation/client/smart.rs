@@ -370,20 +370,7 @@ impl Client {
         http: &reqwest::Client,
         form: &[(&str, &str)],
     ) -> Result<Tokens, SmartError> {
-        let response = http
-            .post(&self.config.token_endpoint)
-            .header("Accept", "application/json")
-            .form(form)
-            .timeout(CALL_TIMEOUT)
-            .send()
-            .await
-            .map_err(|e| transport(e, CALL_TIMEOUT))?;
-        let status = response.status();
-        let reply = json_reply(response).await?;
-        if !status.is_success() {
-            return Err(refusal(&reply, status.as_u16()));
-        }
-        tokens_of(&reply)
+        tokens_of(&post_form(http, &self.config.token_endpoint, form).await?)
     }
 
     /// Starts the device grant: what to show the user, and what to poll with.
@@ -393,22 +380,11 @@ impl Client {
                 "this identity provider does not offer sign-in with a device code".into(),
             ));
         };
-        let response = http
-            .post(endpoint)
-            .header("Accept", "application/json")
-            .form(&[
-                ("client_id", self.client_id.as_str()),
-                ("scope", self.scopes.as_str()),
-            ])
-            .timeout(CALL_TIMEOUT)
-            .send()
-            .await
-            .map_err(|e| transport(e, CALL_TIMEOUT))?;
-        let status = response.status();
-        let reply = json_reply(response).await?;
-        if !status.is_success() {
-            return Err(refusal(&reply, status.as_u16()));
-        }
+        let form = [
+            ("client_id", self.client_id.as_str()),
+            ("scope", self.scopes.as_str()),
+        ];
+        let reply = post_form(http, endpoint, &form).await?;
         let text = |k: &str| reply[k].as_str().map(str::to_string);
         let (Some(device_code), Some(user_code), Some(verification_uri)) = (
             text("device_code"),
@@ -490,6 +466,28 @@ pub struct DeviceCode {
     pub verification_uri_complete: Option<String>,
     pub expires_in: u64,
     pub interval: u64,
+}
+
+/// POSTs a form to one of the provider's endpoints; its JSON reply, or its refusal.
+async fn post_form(
+    http: &reqwest::Client,
+    endpoint: &str,
+    form: &[(&str, &str)],
+) -> Result<Value, SmartError> {
+    let response = http
+        .post(endpoint)
+        .header("Accept", "application/json")
+        .form(form)
+        .timeout(CALL_TIMEOUT)
+        .send()
+        .await
+        .map_err(|e| transport(e, CALL_TIMEOUT))?;
+    let status = response.status();
+    let reply = json_reply(response).await?;
+    if !status.is_success() {
+        return Err(refusal(&reply, status.as_u16()));
+    }
+    Ok(reply)
 }
 
 fn refusal(reply: &Value, status: u16) -> SmartError {

@@ -46,20 +46,12 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, form: &
         h,
     );
     let mut lines = Vec::new();
-    if passphrase && state.access.way_in.is_some() {
-        lines.push(Line::raw(
-            " Signed in elsewhere, not by this server: a passphrase",
-        ));
-        lines.push(Line::raw(
-            " seals the charts, notes and drafts this terminal keeps.",
-        ));
-        lines.push(Line::raw(
-            " Asked once per session, and to unlock. At least 8 characters.",
-        ));
-    } else if passphrase {
-        lines.push(Line::raw(
-            " This server gave a token, not a sign-in: a passphrase",
-        ));
+    if passphrase {
+        lines.push(Line::raw(if state.access.by_provider {
+            " Signed in by the identity provider: a passphrase"
+        } else {
+            " This server gave a token, not a sign-in: a passphrase"
+        }));
         lines.push(Line::raw(
             " seals the charts, notes and drafts this terminal keeps.",
         ));
