@@ -323,12 +323,18 @@ async fn server_profiles() {
     // A sign-in way this version does not have is a config problem, with its line.
     let bad = home_with(
         &[],
-        "[servers.x]\nurl = \"https://x.example/r4\"\nsign_in = \"smart\"\n",
+        "[servers.x]\nurl = \"https://x.example/r4\"\nsign_in = \"kerberos\"\n",
     );
     let (ok, out) = bedside(bad.path(), "xterm", &["check-config"]);
     assert!(!ok);
     assert!(
-        out.contains("config.toml:3: unknown variant `smart`"),
+        out.contains("config.toml:3: unknown variant `kerberos`"),
         "{out}"
     );
+    let smart = home_with(
+        &[],
+        "[servers.x]\nurl = \"https://x.example/r4\"\nsign_in = \"smart\"\nclient_id = \"ward-7\"\nway = \"device\"\n",
+    );
+    let (ok, out) = bedside(smart.path(), "xterm", &["check-config"]);
+    assert!(ok, "{out}");
 }

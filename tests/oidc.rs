@@ -799,3 +799,48 @@ async fn the_workstation_signs_in_by_pasting_and_locks_when_renewal_fails() {
     .await
     .unwrap();
 }
+
+/// A server with no identity provider: `--sign-in-way` ends before the screen with why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_without_an_identity_provider_says_so() {
+    let srv = TestServer::start().await;
+    let home = tempfile::tempdir().unwrap();
+    let run = |base: String, way: &'static str, home: std::path::PathBuf| {
+        tokio::task::spawn_blocking(move || {
+            Command::new(env!("CARGO_BIN_EXE_bedside"))
+                .args(["--server", &base, "--sign-in-way", way])
+                .env("HOME", &home)
+                .env("XDG_CONFIG_HOME", home.join(".config"))
+                .env_remove("BEDSIDE_PROFILE")
+                .env_remove("BEDSIDE_TOKEN")
+                .stdin(Stdio::null())
+                .output()
+                .unwrap()
+        })
+    };
+    let out = run(srv.base.clone(), "paste", home.path().to_path_buf())
+        .await
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("publishes no .well-known/smart-configuration"),
+        "{err}"
+    );
+    // A way that does not exist is named.
+    let provider = Provider::start(300, "RS256");
+    let with = TestServer::start_with(start_config(&provider, 60)).await;
+    let out = run(
+        with.base.clone(),
+        "carrier-pigeon",
+        home.path().to_path_buf(),
+    )
+    .await
+    .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("not one of auto, loopback, paste, device"),
+        "{err}"
+    );
+}
