@@ -52,6 +52,10 @@ struct Provider {
 
 impl Provider {
     fn start(ttl: u64, alg: &str) -> Provider {
+        Provider::start_with(ttl, alg, 3600)
+    }
+
+    fn start_with(ttl: u64, alg: &str, refresh_ttl: u64) -> Provider {
         node_modules();
         let mut child = Command::new("node")
             .arg(concat!(
@@ -61,6 +65,7 @@ impl Provider {
             .env("OIDC_AUDIENCE", AUDIENCE)
             .env("OIDC_ACCESS_TTL", ttl.to_string())
             .env("OIDC_ALG", alg)
+            .env("OIDC_REFRESH_TTL", refresh_ttl.to_string())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -706,19 +711,21 @@ async fn read_only_scopes_change_nothing_by_any_path() {
 
 /// The workstation itself (the `bedside` binary on a terminal): `--sign-in-way paste` prints
 /// the link, the user pastes where the browser landed, the screen names the server and the
-/// way in, the chart's server accepts the provider's token; when the provider cannot renew
-/// the token, the screen locks and says what to do.
+/// way in, the server accepts the provider's token. When the provider will not renew it (the
+/// refresh token lived 5 s), the screen locks, says why, and signs in again right there: the
+/// link drawn on the lock screen, the landing address pasted into it, the passphrase, and
+/// work goes on.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_workstation_signs_in_by_pasting_and_locks_when_renewal_fails() {
-    let mut provider = Provider::start(10, "RS256");
+async fn the_workstation_signs_in_by_pasting_and_again_at_the_lock_screen() {
+    let provider = Provider::start_with(10, "RS256", 5);
     let srv = TestServer::start_with(start_config(&provider, 0)).await;
     srv.user("dr.smart", Role::Physician);
     srv.create(patient("Okafor", "Ada", "1970-01-02", "female", "MRN-1"))
         .await;
     let base = srv.base.clone();
     let handle = tokio::runtime::Handle::current();
-    let pty = tokio::task::spawn_blocking(move || {
-        let (cols, rows) = (120, 40);
+    tokio::task::spawn_blocking(move || {
+        let (cols, rows) = (120, 60);
         let mut pty = common::pty::Pty::spawn(
             &["--server", &base, "--sign-in-way", "paste"],
             cols,
@@ -765,36 +772,67 @@ async fn the_workstation_signs_in_by_pasting_and_locks_when_renewal_fails() {
             "{}",
             pty.screen(cols, rows)
         );
-        pty
-    })
-    .await
-    .unwrap();
-    // The provider goes away: the renewal (at 8 s of the token's 10) fails, the screen locks.
-    drop(std::mem::replace(
-        &mut provider.child,
-        Command::new("true").spawn().unwrap(),
-    ));
-    let _ = provider.child.wait();
-    tokio::task::spawn_blocking(move || {
-        let (cols, rows) = (120, 40);
-        // Locked: for a user without the server's own sign-in, the offline data's passphrase
-        // screen, with why and what to do.
+
+        // The renewal (at 8 s) finds the refresh token expired: locked, with why.
         assert!(
-            pty.wait_for_text(
-                "identity provider ended",
-                cols,
-                rows,
-                Duration::from_secs(30)
-            ),
+            pty.wait_for_text("sign in again", cols, rows, Duration::from_secs(30)),
             "{}",
             pty.screen(cols, rows)
         );
         let screen = pty.screen(cols, rows);
+        assert!(screen.contains("identity provider ended"), "{screen}");
         assert!(
             !screen.contains("MRN-1"),
             "the chart stays hidden: {screen}"
         );
-        assert!(screen.contains("start bedside again"), "{screen}");
+        // Enter: the new sign-in's link on the lock screen (wrapped: joined back here).
+        pty.send(b"\r");
+        assert!(
+            pty.wait_for_text("paste the address", cols, rows, Duration::from_secs(30)),
+            "{}",
+            pty.screen(cols, rows)
+        );
+        let screen = pty.screen(cols, rows);
+        if std::env::var("SHOW_SCREEN").is_ok() {
+            eprintln!("{screen}");
+        }
+        let rows_text: Vec<&str> = screen.lines().collect();
+        let asked = rows_text
+            .iter()
+            .position(|l| l.contains("Open this address"))
+            .expect("the lock screen says what to open");
+        let first = asked
+            + rows_text[asked..]
+                .iter()
+                .position(|l| l.contains("http://127.0.0.1"))
+                .expect("the link is on the lock screen");
+        let mut url = String::new();
+        for row in &rows_text[first..] {
+            let inner = row.trim().trim_matches(['┃', '│']).trim();
+            if inner.starts_with("Then paste") {
+                break;
+            }
+            url.push_str(inner);
+        }
+        assert!(
+            url.contains("/auth?") && url.contains("code_challenge="),
+            "{url}"
+        );
+        let landed = handle
+            .block_on(Browser::new("dr.smart").play(&url, Some("http://127.0.0.1/callback")))
+            .unwrap();
+        pty.send(format!("{landed}\r").as_bytes());
+        assert!(
+            pty.wait_for_text("signed in again", cols, rows, Duration::from_secs(30)),
+            "{}",
+            pty.screen(cols, rows)
+        );
+        pty.passphrase(cols, rows);
+        assert!(
+            pty.wait_for_text("MRN-1", cols, rows, Duration::from_secs(30)),
+            "back where the user was: {}",
+            pty.screen(cols, rows)
+        );
     })
     .await
     .unwrap();

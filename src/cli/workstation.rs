@@ -238,7 +238,7 @@ async fn smart_sign_in(
     }
     let mut show = move |shown: Shown| match shown {
         Shown::OpenUrl(url) => {
-            let opened = open_browser(&url);
+            let opened = smart::open_browser(&url);
             eprintln!(
                 "{}\n  {url}\nWaiting for the browser (10 minutes at most)...",
                 if opened {
@@ -290,6 +290,9 @@ async fn smart_sign_in(
         client,
         refresh: tokens.refresh.clone(),
         expires_in: tokens.expires_in,
+        way,
+        paste_redirect: redirect,
+        who: tokens.who.clone(),
     };
     let way_name = match way {
         Way::Loopback => "browser here",
@@ -297,24 +300,6 @@ async fn smart_sign_in(
         Way::Device => "device code",
     };
     Ok((tokens, renewal, way_name))
-}
-
-/// Opens `url` in the desktop's browser; false when there is no way to.
-fn open_browser(url: &str) -> bool {
-    let opener = if cfg!(target_os = "macos") {
-        "open"
-    } else if cfg!(windows) {
-        "explorer"
-    } else {
-        "xdg-open"
-    };
-    std::process::Command::new(opener)
-        .arg(url)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .is_ok()
 }
 
 /// How to reach the server: the CA to trust (`--ca-cert`, else the profile's, else

@@ -67,52 +67,15 @@ pub struct Options {
     /// Settings problems found before start (a keymap or theme that does not exist), listed
     /// with the keymap's and the theme's.
     pub problems: Vec<crate::problem::Problem>,
-    /// A sign-in with the hospital's identity provider: how its tokens are renewed.
-    pub renewal: Option<Renewal>,
+    /// A sign-in with the hospital's identity provider: how its tokens are renewed, and how
+    /// the user signs in again when they cannot be.
+    pub renewal: Option<super::runtime::provider::Renewal>,
     /// The user's own FHIR resource (`Practitioner/123`, SMART `fhirUser`): the author and
     /// requester of what they sign, when the server has no sign-in of its own to say.
     pub fhir_user: Option<String>,
     /// How the user got in, for the sign-in and lock screens ("the identity provider at ...
     /// (device code)", "a bearer token"); none: the server's own sign-in.
     pub way_in: Option<String>,
-}
-
-/// Renews a provider's access token before it expires (the refresh token, in memory only).
-pub struct Renewal {
-    pub client: super::client::smart::Client,
-    pub refresh: Option<String>,
-    pub expires_in: Option<u64>,
-}
-
-impl Renewal {
-    /// Renews the token `fhir` sends until a renewal fails; then reports why (the screen
-    /// locks). Without a refresh token there is nothing to renew: the token's expiry locks.
-    pub async fn run(self, fhir: FhirClient, tx: UnboundedSender<Msg>) {
-        let Renewal {
-            client,
-            mut refresh,
-            mut expires_in,
-        } = self;
-        loop {
-            let Some(token) = refresh.clone() else {
-                return;
-            };
-            // At four fifths of the token's life (never more often than every 10 s).
-            let life = expires_in.unwrap_or(300).max(10);
-            tokio::time::sleep(std::time::Duration::from_secs(life * 4 / 5)).await;
-            match client.refresh(fhir.http(), &token).await {
-                Ok(tokens) => {
-                    fhir.set_token(Some(tokens.access));
-                    refresh = tokens.refresh;
-                    expires_in = tokens.expires_in;
-                }
-                Err(e) => {
-                    let _ = tx.send(Msg::Access(AccessMsg::RenewalFailed(e.to_string())));
-                    return;
-                }
-            }
-        }
-    }
 }
 
 impl Options {
@@ -285,10 +248,13 @@ impl App {
             demo_password: opts.demo_password,
             signing: opts.signing,
             way_in: opts.way_in,
-            by_provider: opts.renewal.is_some(),
+            provider: opts.renewal.as_ref().map(|r| super::state::ProviderAccess {
+                who: r.who.clone(),
+                ..Default::default()
+            }),
         };
         if let Some(renewal) = opts.renewal {
-            tokio::spawn(renewal.run(client.clone(), tx.clone()));
+            runner.provider(renewal);
         }
         state.storage.enabled = storage_enabled;
         state.storage.open = vault_given;

@@ -28,7 +28,8 @@ pub mod vault;
 pub mod view;
 pub mod wrap;
 
-pub use app::{App, Options, Renewal, run_terminal};
+pub use app::{App, Options, run_terminal};
+pub use runtime::provider::Renewal;
 
 /// `1 order`, `2 orders`, `0 orders`: a count that agrees with its noun (`plural` for the
 /// irregular: `count(n, "match", "matches")`).

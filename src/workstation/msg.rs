@@ -120,6 +120,14 @@ pub enum Effect {
         seq: i64,
     },
     Logout,
+    /// Sign in again with the identity provider (the lock screen, after the sign-in ended).
+    ProviderSignIn,
+    /// What the user pasted for that sign-in (the address the browser landed on, or a code).
+    ProviderPaste(Secret),
+    /// Send the new sign-in's tokens from now on: the same person signed in.
+    ProviderAccept,
+    /// Drop the new sign-in's tokens: someone else signed in.
+    ProviderDiscard,
     /// A user signed in: their recent patients and drafts are the ones to show.
     UserChanged {
         username: String,

@@ -10,6 +10,7 @@
 // - OIDC_AUDIENCE: the resource its access tokens are for (required).
 // - OIDC_ACCESS_TTL: access-token lifetime in seconds (default 300).
 // - OIDC_ALG: RS256 (default) or ES256, how access tokens are signed.
+// - OIDC_REFRESH_TTL: refresh-token lifetime in seconds (default 3600).
 //
 // Test-only routes, for what a hospital's provider does on its own schedule:
 // - POST /test/rotate: new signing keys (the old ones are dropped from the JWKS).
@@ -28,6 +29,7 @@ if (!audience) {
 }
 const accessTtl = Number(process.env.OIDC_ACCESS_TTL || 300);
 const alg = process.env.OIDC_ALG || 'RS256';
+const refreshTtl = Number(process.env.OIDC_REFRESH_TTL || 3600);
 
 function keys() {
   const rsa = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
@@ -89,7 +91,7 @@ function provider(issuer) {
         }),
       },
     },
-    ttl: { AccessToken: accessTtl, RefreshToken: 3600, DeviceCode: 600 },
+    ttl: { AccessToken: accessTtl, RefreshToken: refreshTtl, DeviceCode: 600 },
     issueRefreshToken: async (ctx, client, code) =>
       client.grantTypeAllowed('refresh_token') && code.scopes.has('offline_access'),
     rotateRefreshToken: true,

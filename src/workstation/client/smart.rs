@@ -762,6 +762,24 @@ pub async fn sign_in(
     }
 }
 
+/// Opens `url` in the desktop's browser; false when there is no way to.
+pub fn open_browser(url: &str) -> bool {
+    let opener = if cfg!(target_os = "macos") {
+        "open"
+    } else if cfg!(windows) {
+        "explorer"
+    } else {
+        "xdg-open"
+    };
+    std::process::Command::new(opener)
+        .arg(url)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .is_ok()
+}
+
 /// The authorization URL as a QR code in text (two rows per line, half blocks), for a phone.
 pub fn qr_text(url: &str) -> Option<String> {
     let code =

@@ -8,6 +8,7 @@ mod drafts;
 pub mod offline;
 mod open;
 mod orders;
+pub mod provider;
 mod search;
 pub mod session;
 mod sign_in;
@@ -50,6 +51,7 @@ pub struct Runner {
     flushing: std::sync::Arc<std::sync::atomic::AtomicBool>,
     /// Who the last vault belonged to (their cache is wiped at sign-out when the site asks).
     last_user: Option<String>,
+    provider: Option<provider::Link>,
 }
 
 impl Runner {
@@ -72,6 +74,7 @@ impl Runner {
             session: None,
             flushing: Default::default(),
             last_user: None,
+            provider: None,
         }
     }
 
@@ -281,6 +284,10 @@ fn runs(effect: &Effect) -> Runs {
         | Effect::OpenOffline { .. }
         | Effect::OpenVault { .. }
         | Effect::Logout
+        | Effect::ProviderSignIn
+        | Effect::ProviderPaste(_)
+        | Effect::ProviderAccept
+        | Effect::ProviderDiscard
         | Effect::UserChanged { .. }
         | Effect::BreakGlass { .. }
         | Effect::LoadAccessLog { .. } => Runs::SignIn,

@@ -169,6 +169,10 @@ impl Runner {
                     )))));
                 }
             },
+            Effect::ProviderSignIn => self.provider_sign_in(),
+            Effect::ProviderPaste(text) => self.provider_paste(text.expose().to_string()),
+            Effect::ProviderAccept => self.provider_accept(),
+            Effect::ProviderDiscard => self.provider_discard(),
             Effect::Logout => {
                 tokio::spawn(async move { client.logout().await });
             }

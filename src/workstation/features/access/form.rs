@@ -22,6 +22,7 @@ pub(crate) fn form_key(state: &mut State, key: Key, effects: &mut Vec<Effect>) {
     // The line-editing keys (typing, arrows, Backspace...), in whichever field has the focus.
     let field = match (form.mode, form.field) {
         (FormMode::Passphrase, _) => &mut form.password,
+        (FormMode::Provider, _) => &mut form.code,
         (FormMode::NewPassword, 3) => &mut form.confirm,
         (FormMode::NewPassword, 2) => &mut form.code,
         (FormMode::NewPassword, _) => &mut form.password,
@@ -38,6 +39,15 @@ pub(crate) fn form_key(state: &mut State, key: Key, effects: &mut Vec<Effect>) {
     }
     if form.mode == FormMode::NewPassword {
         new_password_action(form, action, effects);
+        return;
+    }
+    if form.mode == FormMode::Provider {
+        let shown = state
+            .access
+            .provider
+            .as_ref()
+            .and_then(|p| p.shown.as_ref());
+        provider_action(form, shown, action, effects);
         return;
     }
     let fields = if form.needs_code { 3 } else { 2 };
@@ -125,6 +135,37 @@ fn new_password_action(form: &mut SignInForm, action: Action, effects: &mut Vec<
                     .needs_code
                     .then(|| std::mem::take(&mut form.code).into()),
             });
+        }
+        _ => {}
+    }
+}
+
+/// Signing in again with the identity provider: Submit starts it; once it shows a link to
+/// open elsewhere, Submit sends what was pasted (the address the browser landed on).
+fn provider_action(
+    form: &mut SignInForm,
+    shown: Option<&crate::workstation::client::smart::Shown>,
+    action: Action,
+    effects: &mut Vec<Effect>,
+) {
+    use crate::workstation::client::smart::Shown;
+    form.field = 2;
+    match action {
+        Action::Back => form.code.clear(),
+        Action::Submit if shown.is_none() => {
+            form.busy = true;
+            form.error = None;
+            effects.push(Effect::ProviderSignIn);
+        }
+        // Waiting on the browser here, or on another device: nothing to send from here.
+        Action::Submit if !matches!(shown, Some(Shown::PasteUrl(_))) => {}
+        Action::Submit if form.code.trim().is_empty() => {
+            form.error = Some("paste the address the browser landed on (or the code in it)".into());
+        }
+        Action::Submit => {
+            form.busy = true;
+            form.error = None;
+            effects.push(Effect::ProviderPaste(std::mem::take(&mut form.code).into()));
         }
         _ => {}
     }

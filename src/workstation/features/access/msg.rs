@@ -33,6 +33,11 @@ pub enum Msg {
     },
     /// The identity provider would not renew the access token (why): the screen locks.
     RenewalFailed(String),
+    /// What a new sign-in with the provider asks the user to do.
+    ProviderShown(crate::workstation::client::smart::Shown),
+    /// A new sign-in with the provider finished: who signed in (the runtime holds the tokens
+    /// until they are accepted), or why it did not.
+    ProviderSignedIn(Result<Option<String>, String>),
     /// The user's offline data (cache, outbox, drafts) is open, or why not.
     VaultOpened(Box<Result<Unlocked, String>>),
 }

@@ -24,7 +24,16 @@ pub struct Access {
     /// identity provider): named on the sign-in and lock screens.
     pub way_in: Option<String>,
     /// Signed in through the hospital's identity provider (renewed by its refresh token).
-    pub by_provider: bool,
+    pub provider: Option<ProviderAccess>,
+}
+
+/// A sign-in through the hospital's identity provider.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ProviderAccess {
+    /// Who signed in at start (the ID token's name): a new sign-in must be them.
+    pub who: Option<String>,
+    /// What a new sign-in asks the user to do (a link, a code), while one is under way.
+    pub shown: Option<crate::workstation::client::smart::Shown>,
 }
 
 impl Access {
@@ -43,6 +52,9 @@ pub enum FormMode {
     Unlock,
     /// The account has a one-time password: the user chooses their own (typed twice).
     NewPassword,
+    /// The identity provider's sign-in ended: the user signs in with it again (the field is
+    /// where a pasted answer goes).
+    Provider,
 }
 
 #[derive(Clone, PartialEq, Eq)]

@@ -405,6 +405,8 @@ pub(crate) fn on_msg(state: &mut State, msg: AccessMsg, effects: &mut Vec<Effect
                 sign_in_ended(state, Some(&why), effects);
             }
         }
+        AccessMsg::ProviderShown(shown) => provider_shown(state, shown),
+        AccessMsg::ProviderSignedIn(result) => provider_signed_in(state, result, effects),
     }
 }
 
@@ -415,21 +417,121 @@ pub(crate) fn on_msg(state: &mut State, msg: AccessMsg, effects: &mut Vec<Effect
 pub(crate) fn sign_in_ended(state: &mut State, why: Option<&str>, effects: &mut Vec<Effect>) {
     let token_user = state.access.user.is_none();
     let quit = state.keymap.hint(Context::Form, Action::Quit);
-    let provider = state.access.by_provider;
+    let submit = state.keymap.hint(Context::Form, Action::Submit);
+    let provider = state.access.provider.is_some();
+    if provider
+        && state
+            .access
+            .form
+            .as_ref()
+            .is_some_and(|f| f.mode == FormMode::Provider)
+    {
+        // Already asking for a new sign-in (another reply said the same).
+        return;
+    }
     lock(state, effects);
+    if provider {
+        // Signed in through the identity provider: sign in with it again, here.
+        let who = state
+            .access
+            .provider
+            .as_ref()
+            .and_then(|p| p.who.clone())
+            .unwrap_or_default();
+        if let Some(p) = &mut state.access.provider {
+            p.shown = None;
+        }
+        let mut form = SignInForm::new(FormMode::Provider, &who);
+        form.error = Some(format!(
+            "your sign-in with the identity provider ended{}. Any open note is saved. Press \
+             {submit} to sign in again, or {quit} to quit",
+            why.map(|w| format!(" ({w})")).unwrap_or_default()
+        ));
+        state.access.form = Some(form);
+        return;
+    }
     if let Some(form) = &mut state.access.form {
-        form.error = Some(match (provider, token_user) {
-            (true, _) => format!(
-                "your sign-in with the identity provider ended{}. Any open note is saved. Press \
-                 {quit} to quit, then start bedside again to sign in",
-                why.map(|w| format!(" ({w})")).unwrap_or_default()
-            ),
-            (false, true) => format!(
+        form.error = Some(if token_user {
+            format!(
                 "the server no longer accepts the token bedside was started with (expired \
                  or revoked). Any open note is saved. Press {quit} to quit, then start \
                  bedside again with a new --token (or BEDSIDE_TOKEN)"
-            ),
-            (false, false) => "your sign-in expired or was revoked: enter your password".into(),
+            )
+        } else {
+            "your sign-in expired or was revoked: enter your password".into()
         });
     }
+}
+
+/// What a new sign-in with the identity provider asks the user to do.
+fn provider_shown(state: &mut State, shown: crate::workstation::client::smart::Shown) {
+    use crate::workstation::client::smart::Shown;
+    let Some(form) = &mut state.access.form else {
+        return;
+    };
+    if form.mode != FormMode::Provider {
+        return;
+    }
+    if let Shown::TryAgain(why) = &shown {
+        form.busy = false;
+        form.error = Some(format!("{why}: paste again"));
+        return;
+    }
+    form.error = None;
+    // Waiting on the browser or another device; a paste is typed here.
+    form.busy = false;
+    if let Some(p) = &mut state.access.provider {
+        p.shown = Some(shown);
+    }
+    state.dirty = true;
+}
+
+/// A new sign-in with the identity provider finished. The same person: their tokens are used
+/// and the offline data opens with their passphrase. Someone else: their tokens are dropped
+/// (this terminal's data is not theirs).
+fn provider_signed_in(
+    state: &mut State,
+    result: Result<Option<String>, String>,
+    effects: &mut Vec<Effect>,
+) {
+    let Some(form) = &mut state.access.form else {
+        return;
+    };
+    if form.mode != FormMode::Provider {
+        return;
+    }
+    form.busy = false;
+    let Some(provider) = &mut state.access.provider else {
+        return;
+    };
+    provider.shown = None;
+    match result {
+        Err(why) => {
+            form.error = Some(format!("the sign-in did not finish: {why}"));
+        }
+        Ok(who) if provider.who.is_some() && who != provider.who => {
+            effects.push(Effect::ProviderDiscard);
+            let quit = state.keymap.hint(Context::Form, Action::Quit);
+            form.error = Some(format!(
+                "{} signed in, but this terminal is in use by {}: their work stays locked. \
+                 Press {quit} to quit, then start bedside again to work as yourself",
+                who.as_deref().unwrap_or("someone else"),
+                provider.who.as_deref().unwrap_or_default()
+            ));
+        }
+        Ok(_) => {
+            effects.push(Effect::ProviderAccept);
+            if state.storage.enabled {
+                // The data key left memory at the lock: the passphrase brings it back.
+                let mut next = SignInForm::new(FormMode::Passphrase, &form.username);
+                next.error = Some("signed in again: your passphrase opens the offline data".into());
+                state.access.form = Some(next);
+            } else {
+                state.access.form = None;
+                state.access.last_input_ms = state.now_ms;
+                state.full_redraw = true;
+            }
+        }
+    }
+    state.dirty = true;
 }

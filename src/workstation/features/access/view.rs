@@ -14,6 +14,10 @@ use crate::workstation::view::widgets::{pane, styled};
 
 pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, form: &SignInForm) {
     frame.render_widget(Clear, area);
+    if form.mode == FormMode::Provider {
+        draw_provider(state, theme, frame, area, form);
+        return;
+    }
     let locked = form.mode == FormMode::Unlock;
     let passphrase = form.mode == FormMode::Passphrase;
     let choosing = form.mode == FormMode::NewPassword;
@@ -47,7 +51,7 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, form: &
     );
     let mut lines = Vec::new();
     if passphrase {
-        lines.push(Line::raw(if state.access.by_provider {
+        lines.push(Line::raw(if state.access.provider.is_some() {
             " Signed in by the identity provider: a passphrase"
         } else {
             " This server gave a token, not a sign-in: a passphrase"
@@ -188,6 +192,143 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, form: &
         frame.set_cursor_position(Position::new(
             (inner.x + cursor_col as u16).min(inner.right().saturating_sub(1)),
             inner.y + cursor_line as u16,
+        ));
+    }
+}
+
+/// The lock screen of a user whose sign-in with the identity provider ended: sign in with it
+/// again here. What the provider's sign-in asks is drawn in full: the link (wrapped, to copy),
+/// its QR code when the screen has room, or the device code.
+fn draw_provider(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, form: &SignInForm) {
+    use crate::workstation::client::smart::{Shown, qr_text};
+    let shown = state
+        .access
+        .provider
+        .as_ref()
+        .and_then(|p| p.shown.as_ref());
+    // A QR code only where it fits whole with the rest (it is useless cut); the box widens
+    // for it.
+    let qr_of = |url: &str| -> Vec<String> {
+        qr_text(url)
+            .map(|q| q.lines().map(str::to_string).collect::<Vec<_>>())
+            .filter(|q| {
+                q.len() + 16 <= area.height as usize
+                    && q.iter()
+                        .all(|l| l.chars().count() + 3 <= area.width as usize)
+            })
+            .unwrap_or_default()
+    };
+    let qr_rows = match shown {
+        Some(Shown::PasteUrl(url)) => qr_of(url),
+        Some(Shown::DeviceCode {
+            complete: Some(url),
+            ..
+        }) => qr_of(url),
+        _ => Vec::new(),
+    };
+    let qr_width = qr_rows.iter().map(|l| l.chars().count()).max().unwrap_or(0) as u16;
+    let w = 76.max(qr_width + 3).min(area.width);
+    let text_width = w.saturating_sub(3) as usize;
+    let mut lines = vec![
+        Line::raw(" This terminal is locked."),
+        Line::from(styled(format!(" {}", state.display.server), theme.dim)),
+    ];
+    if let Some(way) = &state.access.way_in {
+        lines.push(Line::from(styled(
+            format!(" Signed in with {way}"),
+            theme.dim,
+        )));
+    }
+    if !form.username.is_empty() {
+        lines.push(Line::raw(format!(" In use by {}.", form.username)));
+    }
+    lines.push(Line::raw(""));
+    let wrapped = |text: &str| -> Vec<Line<'static>> {
+        crate::workstation::wrap::words(text, text_width)
+            .into_iter()
+            .map(|row| Line::raw(format!(" {row}")))
+            .collect()
+    };
+    let qr: Vec<Line<'static>> = qr_rows.iter().map(|l| Line::raw(format!(" {l}"))).collect();
+    let mut cursor = None;
+    match shown {
+        None if form.busy => lines.push(Line::raw(" Asking the identity provider...")),
+        None => {}
+        Some(Shown::OpenUrl(url)) => {
+            lines.push(Line::raw(
+                " Your browser opens the sign-in page. If it does not, open:",
+            ));
+            lines.extend(wrapped(url));
+            lines.push(Line::raw(" Waiting for the browser..."));
+        }
+        Some(Shown::PasteUrl(url)) => {
+            lines.push(Line::raw(
+                " Open this address in a browser (or scan the code):",
+            ));
+            lines.extend(qr.iter().cloned());
+            lines.extend(wrapped(url));
+            lines.push(Line::raw(" Then paste the address the browser lands on:"));
+            cursor = Some(lines.len());
+            let shown_text: String = {
+                let n = form.code.chars().count();
+                let skip = n.saturating_sub(text_width.saturating_sub(14));
+                form.code.chars().skip(skip).collect()
+            };
+            lines.push(Line::from(vec![
+                styled("> Answer    ".to_string(), theme.key),
+                Span::raw(shown_text),
+            ]));
+        }
+        Some(Shown::DeviceCode {
+            uri,
+            code,
+            complete,
+        }) => {
+            let _ = complete;
+            lines.extend(qr.iter().cloned());
+            lines.push(Line::raw(format!(" On any device, open {uri}")));
+            lines.push(Line::raw(" and enter the code"));
+            lines.push(Line::from(styled(format!("     {code}"), theme.title)));
+            lines.push(Line::raw(" Waiting for you to finish there..."));
+        }
+        Some(Shown::TryAgain(_)) => {}
+    }
+    lines.push(Line::raw(""));
+    if let Some(error) = form.error.as_ref().filter(|_| !form.busy) {
+        for row in crate::workstation::wrap::words(error, text_width) {
+            lines.push(Line::from(styled(format!(" {row}"), theme.error)));
+        }
+    } else if form.busy && shown.is_some() {
+        lines.push(Line::raw(" checking..."));
+    }
+    let key = |a| state.keymap.hint(Context::Form, a);
+    let (submit, quit) = (key(Action::Submit), key(Action::Quit));
+    let keys = match shown {
+        None => format!(" {submit} sign in with the identity provider  {quit} quit"),
+        Some(Shown::PasteUrl(_)) => format!(" {submit} send what was pasted  {quit} quit"),
+        Some(_) => format!(" {quit} quit"),
+    };
+    lines.push(Line::from(styled(keys, theme.dim)));
+    let h = (lines.len() as u16 + 2).min(area.height);
+    let r = Rect::new(
+        area.x + (area.width - w) / 2,
+        area.y + (area.height - h) / 2,
+        w,
+        h,
+    );
+    let block = pane(
+        Line::from(styled(" bedside: LOCKED, sign in again ", theme.title)),
+        true,
+        state,
+        theme,
+    );
+    let inner = block.inner(r);
+    frame.render_widget(Paragraph::new(lines).block(block), r);
+    if let Some(line) = cursor.filter(|_| !form.busy) {
+        let col = 12 + form.code.chars().count().min(text_width.saturating_sub(14));
+        frame.set_cursor_position(Position::new(
+            (inner.x + col as u16).min(inner.right().saturating_sub(1)),
+            inner.y + line as u16,
         ));
     }
 }

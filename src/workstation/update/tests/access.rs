@@ -396,3 +396,99 @@ fn the_sign_in_form_takes_its_keys_and_hints_from_the_keymap() {
     key(&mut s, "f4");
     assert_eq!(s.access.form.as_ref().unwrap().field, 1);
 }
+
+/// Signed in through the identity provider: when its sign-in ends (a renewal refused, or a
+/// 401), the lock screen signs in with it again; the same person's tokens are used and the
+/// passphrase opens the offline data; someone else's are dropped.
+#[test]
+fn a_provider_sign_in_that_ended_is_done_again_at_the_lock_screen() {
+    use crate::workstation::client::smart::Shown;
+    let mut s = state();
+    s.storage.enabled = true;
+    s.access.signed_in = true;
+    s.access.provider = Some(ProviderAccess {
+        who: Some("dr.smart".into()),
+        shown: None,
+    });
+    update(
+        &mut s,
+        Msg::Access(AccessMsg::RenewalFailed(
+            "the identity provider refused: invalid_grant".into(),
+        )),
+    );
+    let form = s.access.form.clone().expect("locked");
+    assert_eq!(form.mode, FormMode::Provider);
+    let error = form.error.unwrap_or_default();
+    assert!(
+        error.contains("invalid_grant") && error.contains("Press Enter to sign in again"),
+        "{error}"
+    );
+    // A 401 on top of it leaves the form as it is.
+    let (mode, _) = refused_search(&mut s);
+    assert_eq!(mode, FormMode::Provider);
+
+    // Enter starts the sign-in; the link to open elsewhere, then a paste.
+    let effects = key(&mut s, "enter");
+    assert!(effects.iter().any(|e| matches!(e, Effect::ProviderSignIn)));
+    assert!(
+        key(&mut s, "enter").is_empty(),
+        "busy: nothing more until it answers"
+    );
+    update(
+        &mut s,
+        Msg::Access(AccessMsg::ProviderShown(Shown::PasteUrl(
+            "https://idp.example/auth?x=1".into(),
+        ))),
+    );
+    let effects = key(&mut s, "enter");
+    assert!(effects.is_empty());
+    assert!(
+        s.access
+            .form
+            .as_ref()
+            .unwrap()
+            .error
+            .as_ref()
+            .is_some_and(|e| e.contains("paste"))
+    );
+    typed(&mut s, "http://127.0.0.1/callback?code=c&state=s");
+    let effects = key(&mut s, "enter");
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::ProviderPaste(t) if t.expose().contains("code=c")))
+    );
+    // A wrong paste: say so, paste again.
+    update(
+        &mut s,
+        Msg::Access(AccessMsg::ProviderShown(Shown::TryAgain(
+            "not this sign-in".into(),
+        ))),
+    );
+    assert!(!s.access.form.as_ref().unwrap().busy);
+
+    // Someone else signed in at this terminal: their tokens are dropped, the lock stays.
+    let effects = update(
+        &mut s,
+        Msg::Access(AccessMsg::ProviderSignedIn(Ok(Some("dr.other".into())))),
+    );
+    assert!(effects.iter().any(|e| matches!(e, Effect::ProviderDiscard)));
+    let form = s.access.form.clone().expect("still locked");
+    assert_eq!(form.mode, FormMode::Provider);
+    assert!(
+        form.error
+            .unwrap_or_default()
+            .contains("in use by dr.smart")
+    );
+
+    // The same person: their tokens are used, the passphrase opens the offline data.
+    key(&mut s, "enter");
+    let effects = update(
+        &mut s,
+        Msg::Access(AccessMsg::ProviderSignedIn(Ok(Some("dr.smart".into())))),
+    );
+    assert!(effects.iter().any(|e| matches!(e, Effect::ProviderAccept)));
+    let form = s.access.form.clone().expect("the passphrase next");
+    assert_eq!(form.mode, FormMode::Passphrase);
+    assert!(form.error.unwrap_or_default().contains("signed in again"));
+}
