@@ -247,6 +247,51 @@ async fn doctor_reports_the_terminal_paths_and_server() {
     ] {
         assert!(out.contains(line), "{line}: {out}");
     }
+    // With a token, doctor tries what a chart is opened by, and prints no patient data.
+    server
+        .create(common::patient(
+            "Doctorcheck",
+            "Ada",
+            "1950-02-03",
+            "female",
+            "MRN-DOC-1",
+        ))
+        .await;
+    for (token, want) in [
+        (server.token.clone(), "works"),
+        ("not-a-token".to_string(), "FAILS"),
+    ] {
+        let home_path = home.path().to_path_buf();
+        let base = server.base.clone();
+        let (ok, out) = tokio::task::spawn_blocking(move || {
+            bedside(
+                &home_path,
+                "xterm",
+                &["--server", &base, "--token", &token, "doctor"],
+            )
+        })
+        .await
+        .unwrap();
+        assert!(ok, "{out}");
+        assert!(
+            out.contains(&format!("with the token: patient search {want}")),
+            "{out}"
+        );
+        if want == "works" {
+            assert!(
+                out.contains("with the token: Patient/$everything works"),
+                "{out}"
+            );
+            assert!(
+                out.contains("with the token: Observation?patient=Patient/id works"),
+                "{out}"
+            );
+        }
+        assert!(
+            !out.contains("Doctorcheck") && !out.contains("MRN-DOC-1"),
+            "{out}"
+        );
+    }
     // A server that is not there, named after the command as the README writes it.
     let (ok, out) = bedside(
         home.path(),

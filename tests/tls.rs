@@ -4,7 +4,9 @@
 mod common;
 
 use bedside::server::{ServerConfig, serve, tls};
-use bedside::workstation::client::{FetchError, FhirClient, SEARCH_TIMEOUT, Transport};
+use bedside::workstation::client::{
+    FetchError, FhirClient, SEARCH_TIMEOUT, Transport, probe_server,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn https_with_a_self_signed_certificate() {
@@ -171,6 +173,18 @@ async fn certificate_problems_are_named() {
             }
             other => panic!("{want}: {other:?}"),
         }
+        // `bedside doctor` names the same problem and still shows the chain it was offered.
+        let report = probe_server(&base, &transport, None).await;
+        assert!(report.contains("NOT reachable"), "{report}");
+        assert!(report.contains("certificate is REFUSED"), "{report}");
+        assert!(report.contains(want), "{want}: {report}");
+        assert!(
+            report.contains("server \"CN=rcgen self signed cert\""),
+            "{report}"
+        );
+        if want == "has expired" {
+            assert!(report.contains("EXPIRED 2021-01-01"), "{report}");
+        }
         let _ = stop.send(());
     }
     // A self-signed server certificate made as most tools make one (`openssl req -x509`: it
@@ -183,5 +197,91 @@ async fn certificate_problems_are_named() {
     let client = FhirClient::with_transport(&base, None, &trusting(&ca_style)).unwrap();
     let metadata = client.get("metadata", &[], SEARCH_TIMEOUT).await;
     assert!(metadata.is_ok(), "{metadata:?}");
+    let _ = stop.send(());
+}
+
+/// `bedside doctor` on a server whose certificate a hospital CA issued: the protocol, the
+/// verdict, and each certificate sent with its subject, names, issuer and end date.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn doctor_shows_the_certificate_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca.distinguished_name = rcgen::DistinguishedName::new();
+    ca.distinguished_name
+        .push(rcgen::DnType::CommonName, "Hospital Test CA");
+    let issuer = rcgen::Issuer::from_params(&ca, &ca_key);
+    let ca = ca.self_signed(&ca_key).unwrap();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut leaf = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+    leaf.distinguished_name = rcgen::DistinguishedName::new();
+    leaf.distinguished_name
+        .push(rcgen::DnType::CommonName, "fhir.ward.example");
+    leaf.not_after = rcgen::date_time_ymd(2999, 1, 1);
+    let leaf = leaf.signed_by(&key, &issuer).unwrap();
+
+    // The server sends its own certificate and the CA's.
+    let cert_pem = dir.path().join("chain.pem");
+    let key_pem = dir.path().join("chain.key");
+    std::fs::write(&cert_pem, format!("{}{}", leaf.pem(), ca.pem())).unwrap();
+    std::fs::write(&key_pem, key.serialize_pem()).unwrap();
+    let store = bedside::server::store::Store::open(&dir.path().join("chain.db")).unwrap();
+    let config = tls::server_config(&cert_pem, &key_pem).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let listener = tls::TlsListener::new(listener, config).unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(serve(store, listener, ServerConfig::default(), async {
+        let _ = stopped.await;
+    }));
+    let base = format!("https://localhost:{port}/fhir");
+
+    let trusted = Transport {
+        ca_cert_pem: Some(ca.pem().into_bytes()),
+        allow_insecure: false,
+    };
+    let report = probe_server(&base, &trusted, None).await;
+    assert!(report.contains("reachable in"), "{report}");
+    assert!(report.contains("TLS: TLSv1_3 with TLS13_"), "{report}");
+    assert!(report.contains("the certificate is trusted"), "{report}");
+    assert!(
+        report.contains(
+            "server \"CN=fhir.ward.example\" for localhost, issued by \"CN=Hospital Test CA\", \
+             valid until 2999-01-01"
+        ),
+        "{report}"
+    );
+    assert!(
+        report.contains("chain  \"CN=Hospital Test CA\", self-signed"),
+        "{report}"
+    );
+
+    // Without the CA the same chain is refused, and the report says how to fix it.
+    let report = probe_server(&base, &Transport::default(), None).await;
+    assert!(report.contains("certificate is REFUSED"), "{report}");
+    assert!(report.contains("--ca-cert"), "{report}");
+    assert!(
+        report.contains("issued by \"CN=Hospital Test CA\""),
+        "{report}"
+    );
+
+    // A port that speaks no TLS: the handshake's failure, not a hang.
+    let plain = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let plain_port = plain.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        use std::io::Write;
+        if let Ok((mut s, _)) = plain.accept() {
+            let _ = s.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n");
+        }
+    });
+    let report = probe_server(
+        &format!("https://localhost:{plain_port}/fhir"),
+        &trusted,
+        None,
+    )
+    .await;
+    assert!(report.contains("NOT reachable"), "{report}");
+    assert!(report.contains("TLS: the TLS handshake failed"), "{report}");
     let _ = stop.send(());
 }

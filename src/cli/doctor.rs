@@ -50,7 +50,9 @@ pub fn run(cli: &Cli) -> Result<()> {
         .build()
         .context("cannot start the async runtime")?;
     let line = runtime.block_on(crate::workstation::client::probe_server(
-        &server, &transport,
+        &server,
+        &transport,
+        cli.token.clone(),
     ));
     println!("server    {server}: {line}");
     Ok(())

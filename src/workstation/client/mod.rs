@@ -515,25 +515,34 @@ pub fn bundle_page(bundle: Value) -> Result<(Vec<Value>, Option<String>), FetchE
 /// `bedside doctor`'s check of a server: does it answer `GET metadata` (which needs no
 /// sign-in), how fast, and what it says it is, then a line each for what the workstation
 /// relies on: the CapabilityStatement, `$everything`, reference search, the TLS connection,
-/// and the ways to sign in. Never an error.
-pub async fn probe_server(base: &str, transport: &Transport) -> String {
+/// and the ways to sign in. With a token it also tries `$everything` and reference search on
+/// the first patient the server finds (no patient data is printed). Never an error.
+pub async fn probe_server(base: &str, transport: &Transport, token: Option<String>) -> String {
     let client = match FhirClient::with_transport(base, None, transport) {
         Ok(c) => c,
         Err(e) => return format!("not usable: {e}"),
     };
+    let tls = if client.base.scheme() == "https" {
+        tls_report(&client.base, transport).await
+    } else {
+        vec!["TLS: none (plain http)".to_string()]
+    };
     let started = std::time::Instant::now();
     let cs = match client.get("metadata", &[], Duration::from_secs(5)).await {
         Ok(cs) => cs,
-        Err(e) => return format!("NOT reachable: {e}"),
+        Err(e) => {
+            let mut lines = vec![format!("NOT reachable: {e}")];
+            lines.extend(tls);
+            return lines.join("\n          ");
+        }
     };
     let ms = started.elapsed().as_millis();
     let mut lines = vec![format!("reachable in {ms} ms: {}", identity(&cs))];
     lines.extend(capability_report(&cs));
-    lines.push(if client.base.scheme() == "https" {
-        "TLS: the server's certificate is trusted".to_string()
-    } else {
-        "TLS: none (plain http)".to_string()
-    });
+    if let Some(token) = token {
+        lines.extend(try_chart_requests(&client, token).await);
+    }
+    lines.extend(tls);
     let smart = client
         .get(
             ".well-known/smart-configuration",
@@ -553,6 +562,91 @@ pub async fn probe_server(base: &str, transport: &Transport) -> String {
         Err(e) => format!("SMART sign-in: unknown ({e})"),
     });
     lines.join("\n          ")
+}
+
+/// What the server does, with the user's token, with the requests a chart is opened by.
+async fn try_chart_requests(client: &FhirClient, token: String) -> Vec<String> {
+    client.set_token(Some(token));
+    let limit = Duration::from_secs(10);
+    let one = [("_count", "1".to_string())];
+    let found = match client.get("Patient", &one, limit).await {
+        Ok(found) => bundle_page(found),
+        Err(e) => Err(e),
+    };
+    let id = match found {
+        Ok((patients, _)) => patients
+            .first()
+            .and_then(|p| p.get("id"))
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        Err(e) => return vec![format!("with the token: patient search FAILS ({e})")],
+    };
+    let Some(id) = id.filter(|id| crate::fhir::valid_id(id)) else {
+        return vec![
+            "with the token: patient search works; no patient to try $everything on".into(),
+        ];
+    };
+    let verdict = |answer: Result<Value, FetchError>| match answer.map(bundle_page) {
+        Ok(Ok(_)) => "works".to_string(),
+        Ok(Err(e)) | Err(e) => format!("FAILS ({e})"),
+    };
+    let everything = client
+        .get(&format!("Patient/{id}/$everything"), &one, limit)
+        .await;
+    let by_patient = client
+        .get(
+            "Observation",
+            &[
+                ("patient", format!("Patient/{id}")),
+                ("_count", "1".to_string()),
+            ],
+            limit,
+        )
+        .await;
+    vec![
+        "with the token: patient search works".into(),
+        format!(
+            "with the token: Patient/$everything {}",
+            verdict(everything)
+        ),
+        format!(
+            "with the token: Observation?patient=Patient/id {}",
+            verdict(by_patient)
+        ),
+    ]
+}
+
+/// What a TLS handshake with the server shows: protocol and cipher, the workstation's
+/// verdict on the certificate, and the chain the server sent.
+async fn tls_report(base: &Url, transport: &Transport) -> Vec<String> {
+    let host = base.host_str().unwrap_or_default().to_string();
+    let port = base.port_or_known_default().unwrap_or(443);
+    let passed = match transport.ca_cert_pem.as_deref().map(tls::certificates) {
+        None => Vec::new(),
+        Some(Ok(certs)) => certs,
+        Some(Err(e)) => return vec![format!("TLS: not checked ({e})")],
+    };
+    let shaken = tokio::task::spawn_blocking(move || {
+        tls::handshake(&host, port, passed, Duration::from_secs(5))
+    })
+    .await;
+    let shaken = match shaken {
+        Ok(Ok(h)) => h,
+        Ok(Err(e)) => return vec![format!("TLS: {e}")],
+        Err(_) => return vec!["TLS: not checked (the check stopped)".into()],
+    };
+    let mut lines = vec![match &shaken.refused {
+        None => format!("TLS: {}; the certificate is trusted", shaken.protocol),
+        Some(why) => format!(
+            "TLS: {}; the certificate is REFUSED: {why}",
+            shaken.protocol
+        ),
+    }];
+    for (n, cert) in shaken.chain.iter().enumerate() {
+        let role = if n == 0 { "server" } else { "chain " };
+        lines.push(format!("  {role} {cert}"));
+    }
+    lines
 }
 
 /// The software and FHIR version a CapabilityStatement names.
