@@ -111,6 +111,7 @@ fn stats_and_purge_per_user_leave_no_patient_data() {
                 if_match: None,
                 message: None,
                 server_copy: None,
+                record: None,
             };
             o.enqueue(&item, now).unwrap();
         }

@@ -539,3 +539,97 @@ async fn count_notes(server: &TestServer, text: &str) -> usize {
         })
         .unwrap_or_default()
 }
+
+/// Vital signs recorded while the server is down wait in the outbox (sealed) and reach the
+/// server exactly once when it is back: each Observation of the set, and NEWS2.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vital_signs_recorded_offline_are_sent_exactly_once() {
+    let mut server = seeded().await;
+    let home = tempfile::tempdir().unwrap();
+    let mut h = workstation(&server, home.path());
+    h.keys("smith john").unwrap();
+    assert!(
+        h.wait_for(WAIT, |s| !s.search.rows.is_empty() && !s.busy())
+            .await
+    );
+    h.keys("<enter>").unwrap();
+    assert!(h.wait_for(WAIT, loaded).await);
+    let pid = h.state().chart.as_ref().unwrap().patient_id.clone();
+    wait_until("the chart reaches the cache", || {
+        cache_charts(home.path()) == 1
+    })
+    .await;
+    let count = |server: &TestServer| {
+        let (base, pid) = (server.base.clone(), pid.clone());
+        let token = server.token.clone();
+        async move {
+            let client = common::client_with(&token);
+            let b: Value = client
+                .get(format!(
+                    "{base}/Observation?patient=Patient/{pid}&identifier=urn:bedside:vitals|&_count=100"
+                ))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            b["entry"].as_array().map_or(0, Vec::len)
+        }
+    };
+    assert_eq!(count(&server).await, 0);
+
+    server.stop().await;
+    h.keys("q").unwrap();
+    h.app.handle(Msg::Chart(ChartMsg::Open(pid.clone())));
+    assert!(
+        h.wait_for(WAIT, |s| s.storage.offline() && loaded(s)).await,
+        "{}",
+        h.screen()
+    );
+    h.keys("v").unwrap();
+    h.keys("T 38.4 HR 104 RR 21 BP 101/64 SpO2 94 O2 air ACVPU A<enter>")
+        .unwrap();
+    assert!(
+        h.wait_for(WAIT, |s| s.storage.waiting() == 1).await,
+        "{}",
+        h.screen()
+    );
+    let notice = h.state().notice.as_ref().unwrap().text.clone();
+    assert!(notice.starts_with("NOT on the server yet"), "{notice}");
+    // Sealed like a note.
+    let outbox_file = every_file(home.path())
+        .into_iter()
+        .find(|p| p.ends_with("outbox.db"))
+        .unwrap();
+    let bytes = std::fs::read(outbox_file).unwrap();
+    assert!(!bytes.windows(13).any(|w| w == b"urn:bedside:v"));
+
+    server.restart().await;
+    assert!(
+        h.wait_for(WAIT, |s| !s.storage.offline()
+            && s.storage.waiting() == 0
+            && s.storage.outbox.iter().any(|e| e.state == Sent::Sent))
+            .await,
+        "{}",
+        h.screen()
+    );
+    // Seven signs and NEWS2 (RR 2, SpO2 1, SBP 1, HR 1, T 1: 6, medium).
+    assert_eq!(count(&server).await, 8);
+    let (_, b) = server
+        .get(&format!(
+            "Observation?patient=Patient/{pid}&code=http://snomed.info/sct|1104051000000101"
+        ))
+        .await;
+    assert_eq!(b["entry"][0]["resource"]["valueInteger"], 6);
+    // Sent again (a lost answer, a flush after a kill): nothing new is filed.
+    let entry = h.state().storage.outbox[0].clone();
+    let client =
+        bedside::workstation::client::FhirClient::new(&server.base, Some(server.token.clone()))
+            .unwrap();
+    client
+        .post_bundle(entry.item.record.as_ref().unwrap(), WAIT)
+        .await
+        .unwrap();
+    assert_eq!(count(&server).await, 8);
+}

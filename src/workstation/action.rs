@@ -101,6 +101,10 @@ actions! {
     SignOrders => "sign_orders",
     /// Remove the selected basket item, or discontinue the selected active order
     RemoveOrder => "remove_order",
+    /// Record vital signs for this patient (one line or a field per sign; NEWS2; the flowsheet)
+    RecordVitals => "record_vitals",
+    /// Vital signs: switch between the one-line entry and a field per sign
+    SwitchEntry => "switch_entry",
     /// Undo the last change to the note
     Undo => "undo",
     /// Redo what was undone

@@ -17,6 +17,7 @@ pub mod notes;
 pub mod orders;
 pub mod query;
 pub mod recent;
+pub mod record;
 pub mod runtime;
 pub mod settings;
 pub mod state;

@@ -16,6 +16,7 @@ pub use crate::workstation::features::note::msg::Msg as NoteMsg;
 pub use crate::workstation::features::offline::msg::Msg as OfflineMsg;
 pub use crate::workstation::features::orders::msg::Msg as OrdersMsg;
 pub use crate::workstation::features::search::msg::Msg as SearchMsg;
+pub use crate::workstation::features::vitals::msg::Msg as VitalsMsg;
 
 /// Messages into `update`: keys, and the results of effects, tagged with what they were for.
 #[derive(Debug)]
@@ -31,6 +32,7 @@ pub enum Msg {
     Chart(ChartMsg),
     Note(NoteMsg),
     Orders(OrdersMsg),
+    Vitals(VitalsMsg),
     Access(AccessMsg),
     Offline(OfflineMsg),
 }
@@ -173,6 +175,17 @@ pub enum Effect {
     SignOrders {
         context: u64,
         bundle: Box<Value>,
+    },
+    /// Post a set of vital signs (a transaction of `sent` entries).
+    RecordVitals {
+        context: u64,
+        bundle: Box<Value>,
+        sent: usize,
+    },
+    /// Keep a set of vital signs in the outbox (the server cannot be reached).
+    QueueVitals {
+        context: u64,
+        item: Box<crate::workstation::vault::outbox::Item>,
     },
     /// Read `reference` for its version, then update it as discontinued.
     Discontinue {

@@ -266,6 +266,7 @@ impl State {
             (Screen::Chart, Some(c)) => match c.view {
                 ChartView::Note => Context::Note,
                 ChartView::Orders => Context::Orders,
+                ChartView::Vitals => Context::Vitals,
                 ChartView::Timeline if c.focus == ChartFocus::Timeline => Context::Timeline,
                 _ => Context::Chart,
             },

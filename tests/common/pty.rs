@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 pub struct Pty {
     pub child: Child,
     closed: Arc<std::sync::atomic::AtomicBool>,
+    /// The reader has read everything the process wrote (the pty's other end closed).
+    drained: Arc<std::sync::atomic::AtomicBool>,
     master: Option<std::fs::File>,
     output: Arc<Mutex<Vec<u8>>>,
     pub started: Instant,
@@ -119,6 +121,8 @@ impl Pty {
         let arrived = arrivals.clone();
         let closed = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let stop = closed.clone();
+        let drained = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let all_read = drained.clone();
         std::thread::spawn(move || {
             use rustix::event::{PollFd, PollFlags, Timespec, poll};
             let mut buf = [0u8; 65536];
@@ -139,7 +143,10 @@ impl Pty {
                     continue;
                 }
                 match reader.read(&mut buf) {
-                    Ok(0) | Err(_) => return,
+                    Ok(0) | Err(_) => {
+                        all_read.store(true, std::sync::atomic::Ordering::SeqCst);
+                        return;
+                    }
                     Ok(n) => {
                         let mut first = first.lock().unwrap();
                         if first.is_none() {
@@ -155,6 +162,7 @@ impl Pty {
         Pty {
             child,
             closed,
+            drained,
             master: Some(master),
             output,
             started,
@@ -276,6 +284,14 @@ impl Pty {
         let deadline = Instant::now() + timeout;
         while Instant::now() < deadline {
             if let Ok(Some(status)) = self.child.try_wait() {
+                // What it wrote last may still be on its way through the pty: read it all
+                // (the other end closes with the process) before anyone looks.
+                let until = Instant::now() + Duration::from_secs(2);
+                while !self.drained.load(std::sync::atomic::Ordering::SeqCst)
+                    && Instant::now() < until
+                {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
                 return Some(status);
             }
             std::thread::sleep(Duration::from_millis(10));

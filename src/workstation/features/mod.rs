@@ -9,6 +9,7 @@ pub mod offline;
 pub mod orders;
 pub mod palette;
 pub mod search;
+pub mod vitals;
 
 use crate::workstation::action::Action;
 use crate::workstation::keymap::{Context, Key, Lookup};

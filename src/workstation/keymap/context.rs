@@ -14,6 +14,8 @@ pub enum Context {
     Note,
     /// The orders pane's basket and active-order lists (in the composer, keys search).
     Orders,
+    /// The vital-signs pane: its entry takes typed keys; these are the others.
+    Vitals,
     /// Pop-ups: help, pickers, questions, the access log.
     Dialogs,
     /// Typing in the note (its line-editing keys, arrows, Home/End, Backspace, are fixed).
@@ -27,13 +29,14 @@ pub enum Context {
 }
 
 impl Context {
-    pub const ALL: [Context; 11] = [
+    pub const ALL: [Context; 12] = [
         Context::Global,
         Context::Search,
         Context::Chart,
         Context::Timeline,
         Context::Note,
         Context::Orders,
+        Context::Vitals,
         Context::Dialogs,
         Context::Editor,
         Context::Form,
@@ -49,6 +52,7 @@ impl Context {
             Context::Timeline => "timeline",
             Context::Note => "note",
             Context::Orders => "orders",
+            Context::Vitals => "vitals",
             Context::Dialogs => "dialogs",
             Context::Editor => "editor",
             Context::Form => "form",
@@ -100,6 +104,7 @@ impl Context {
             ],
             Context::Note => &[Action::CloseNote, Action::Back, Action::SearchPatients],
             Context::Orders => &[Action::Back, Action::SearchPatients],
+            Context::Vitals => &[Action::Back],
             Context::Dialogs | Context::Editor => &[Action::Back],
             Context::Form | Context::Palette => &[Action::Submit, Action::Back],
             Context::Outbox => &[Action::Back, Action::ShowOutbox],

@@ -20,6 +20,11 @@ pub(super) enum DraftJob {
         context: u64,
         item: Box<Item>,
     },
+    /// A record (vital signs) into the outbox; no draft file is involved.
+    QueueRecord {
+        context: u64,
+        item: Box<Item>,
+    },
     /// Wipe the key once everything before this is on disk.
     Close,
 }
@@ -37,6 +42,7 @@ pub(super) fn outbox_item(mut draft: Draft, status: DocStatus, author: &serde_js
         resource,
         message: None,
         server_copy: None,
+        record: None,
     }
 }
 
@@ -115,6 +121,26 @@ impl DraftWriter {
                                         error: format!("the note could not be put in the outbox ({e}); it stays here as a draft"),
                                     }));
                                 }
+                            }
+                        }
+                        DraftJob::QueueRecord { context, item } => {
+                            let Some(outbox) = &ob else { continue };
+                            let result = outbox
+                                .enqueue(&item, crate::fhir::date::now_ms())
+                                .map(|_| ())
+                                .map_err(|e| e.to_string());
+                            if let Err(e) = &result {
+                                tracing::error!("cannot put a record in the outbox: {e}");
+                            }
+                            let _ = tx.send(Msg::Vitals(
+                                crate::workstation::msg::VitalsMsg::Queued { context, result },
+                            ));
+                            if let Ok(entries) = outbox.recent() {
+                                let _ = tx.send(Msg::Offline(OfflineMsg::Outbox {
+                                    entries,
+                                    sent_now: 0,
+                                    error: None,
+                                }));
                             }
                         }
                         DraftJob::Close => {
@@ -198,6 +224,17 @@ impl Runner {
                     let _ = tx.send(Msg::Note(NoteMsg::NotQueued {
                         context,
                         error: "the server cannot be reached and there is no outbox to keep the note in; it stays here as a draft".into(),
+                    }));
+                }
+            },
+            Effect::QueueVitals { context, item } => match self.drafts() {
+                Some(writer) if writer.outbox.is_some() => {
+                    writer.send(DraftJob::QueueRecord { context, item });
+                }
+                _ => {
+                    let _ = tx.send(Msg::Vitals(crate::workstation::msg::VitalsMsg::Queued {
+                        context,
+                        result: Err("there is no outbox on this terminal to keep it in".into()),
                     }));
                 }
             },

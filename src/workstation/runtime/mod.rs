@@ -9,6 +9,7 @@ pub mod offline;
 mod open;
 mod orders;
 pub mod provider;
+mod record;
 mod search;
 pub mod session;
 mod sign_in;
@@ -196,6 +197,7 @@ impl Runner {
             Runs::Search => self.run_search(effect),
             Runs::Drafts => self.run_drafts(effect),
             Runs::Orders => self.run_orders(effect),
+            Runs::Record => self.run_record(effect),
             Runs::Chart => self.run_chart(effect),
             Runs::SignIn => self.run_sign_in(effect),
             Runs::Runner => self.run_here(effect),
@@ -253,6 +255,7 @@ enum Runs {
     Search,
     Drafts,
     Orders,
+    Record,
     Chart,
     SignIn,
     Runner,
@@ -272,8 +275,10 @@ fn runs(effect: &Effect) -> Runs {
         | Effect::DeleteDraft(_)
         | Effect::Autosave { .. }
         | Effect::QueueNote { .. }
+        | Effect::QueueVitals { .. }
         | Effect::SendNote { .. } => Runs::Drafts,
         Effect::SignOrders { .. } | Effect::Discontinue { .. } => Runs::Orders,
+        Effect::RecordVitals { .. } => Runs::Record,
         Effect::OpenChart { .. }
         | Effect::LoadChartBody { .. }
         | Effect::EvictCached { .. }

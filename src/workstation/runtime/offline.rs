@@ -383,6 +383,19 @@ pub async fn changes_since(
 /// answer, or a kill between the send and the record of it).
 async fn send_item(client: &FhirClient, item: &Item) -> Result<Value, FetchError> {
     let timeout = super::timing::SEND_TIMEOUT;
+    if let Some(bundle) = &item.record {
+        // Each entry is a conditional create: sent again, it is filed once.
+        let answer = client.post_bundle(bundle, timeout).await?;
+        let sent = bundle["entry"].as_array().map_or(0, Vec::len);
+        let filed = crate::workstation::record::vitals::filed(&answer);
+        return if filed == sent {
+            Ok(answer)
+        } else {
+            Err(FetchError::Malformed(format!(
+                "the server's answer shows {filed} of {sent} values filed"
+            )))
+        };
+    }
     let resource = &item.resource;
     if resource.get("id").is_some() {
         return match client

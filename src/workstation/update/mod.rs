@@ -12,6 +12,7 @@ use crate::workstation::features::offline::update as offline;
 use crate::workstation::features::orders::update as orders;
 use crate::workstation::features::palette::update as palette;
 use crate::workstation::features::search::update as search;
+use crate::workstation::features::vitals::update as vitals;
 
 use crossterm::event::KeyEventKind;
 
@@ -61,6 +62,8 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
     let before = state.notice.clone();
     let field = field_identity(state);
     let mut effects = update_inner(state, msg);
+    // The flowsheet follows the chart's observations as pages arrive.
+    vitals::sync(state);
     if field_identity(state) != field {
         state.field_cursor = None;
     }
@@ -92,7 +95,8 @@ fn session_ended(msg: &Msg) -> bool {
         | Msg::Chart(ChartMsg::Page { result, .. }) => unauthorized(result.as_ref().err()),
         Msg::Orders(OrdersMsg::Signed { result, .. })
         | Msg::Orders(OrdersMsg::Discontinued { result, .. })
-        | Msg::Note(NoteMsg::Sent { result, .. }) => unauthorized(result.as_ref().err()),
+        | Msg::Note(NoteMsg::Sent { result, .. })
+        | Msg::Vitals(VitalsMsg::Recorded { result, .. }) => unauthorized(result.as_ref().err()),
         Msg::Access(AccessMsg::GlassBroken { result, .. }) => unauthorized(result.as_ref().err()),
         Msg::Access(AccessMsg::AccessLog { result, .. }) => unauthorized(result.as_ref().err()),
         Msg::Access(AccessMsg::SignatureChecked { result, .. }) => {
@@ -154,6 +158,7 @@ fn update_inner(state: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::Chart(msg) => chart::on_msg(state, msg, &mut effects),
         Msg::Note(msg) => notes::on_msg(state, msg, &mut effects),
         Msg::Orders(msg) => orders::on_msg(state, msg, &mut effects),
+        Msg::Vitals(msg) => vitals::on_msg(state, msg, &mut effects),
         Msg::Access(msg) => access::on_msg(state, msg, &mut effects),
         Msg::Offline(msg) => offline::on_msg(state, msg, &mut effects),
     }
@@ -291,7 +296,7 @@ fn on_key(state: &mut State, key: Key, effects: &mut Vec<Effect>) {
             }
         }
         Screen::Chart => {
-            for outcome in [notes::note_key, orders::orders_key] {
+            for outcome in [notes::note_key, orders::orders_key, vitals::vitals_key] {
                 match outcome(state, key, effects) {
                     Outcome::NotMine => continue,
                     Outcome::Done => {}

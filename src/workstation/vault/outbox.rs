@@ -68,6 +68,11 @@ pub struct Item {
     /// The server's copy, when it changed under us.
     #[serde(default)]
     pub server_copy: Option<Value>,
+    /// A record written at the bedside (a set of vital signs) instead of a note: the
+    /// transaction to post, each entry a conditional create so it is filed once however often
+    /// it is sent. `draft` then only names it for the list (patient, title, what it says).
+    #[serde(default)]
+    pub record: Option<Value>,
 }
 
 // The note and the server's copy are patient data: never printed.
@@ -307,6 +312,7 @@ mod tests {
             if_match: None,
             message: None,
             server_copy: None,
+            record: None,
         }
     }
 

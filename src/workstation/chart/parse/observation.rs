@@ -195,22 +195,28 @@ pub(crate) fn obs_summary(o: &Obs) -> String {
     }
 }
 
-/// Where a vital sign goes in a set's line: BP, HR, RR, T, SpO2, then weight and the rest.
+/// Where a vital sign goes in a set's line: NEWS2 (the set's score) first, then BP, HR, RR,
+/// T, SpO2, then weight and the rest.
 pub(crate) fn vital_order(o: &Obs) -> (u8, String) {
+    if o.key.as_deref() == Some("http://snomed.info/sct|1104051000000101") {
+        return (0, o.name.clone());
+    }
     let code = o
         .key
         .as_deref()
         .and_then(|k| k.strip_prefix("http://loinc.org|"));
     let rank = match code {
-        Some("85354-9" | "55284-4") => 0,
-        Some("8867-4") => 1,
-        Some("9279-1") => 2,
-        Some("8310-5") => 3,
-        Some("59408-5" | "2708-6") => 4,
-        Some("29463-7") => 5,
-        Some("8302-2") => 6,
-        Some("39156-5") => 7,
-        _ => 8,
+        Some("85354-9" | "55284-4") => 1,
+        Some("8867-4") => 2,
+        Some("9279-1") => 3,
+        Some("8310-5") => 4,
+        Some("59408-5" | "2708-6") => 5,
+        Some("3151-8" | "3150-0") => 6,
+        Some("29463-7") => 8,
+        Some("8302-2") => 9,
+        Some("39156-5") => 10,
+        _ if o.key.as_deref() == Some("http://snomed.info/sct|1104441000000107") => 7,
+        _ => 11,
     };
     (rank, o.name.clone())
 }
@@ -221,17 +227,24 @@ pub(crate) fn vital_set_summary(set: &[&Obs]) -> String {
     let mut parts = Vec::new();
     for o in set {
         let abbr = match vital_order(o).0 {
-            0 => "BP",
-            1 => "HR",
-            2 => "RR",
-            3 => "T",
-            4 => "SpO2",
-            5 => "Wt",
-            6 => "Ht",
-            7 => "BMI",
+            0 => "NEWS2",
+            1 => "BP",
+            2 => "HR",
+            3 => "RR",
+            4 => "T",
+            5 => "SpO2",
+            6 => "O2",
+            7 => "ACVPU",
+            8 => "Wt",
+            9 => "Ht",
+            10 => "BMI",
             _ => short_name(o),
         };
         let value = match &o.value {
+            // No supplemental oxygen is written as bedside records it: a flow of 0.
+            Some(_) if abbr == "O2" && o.number == Some(0.0) => "air".to_string(),
+            // `A (alert)`: the letter.
+            Some(v) if abbr == "ACVPU" => v.split_whitespace().next().unwrap_or(v).to_string(),
             Some(v) => v.clone(),
             None => o
                 .components

@@ -17,6 +17,7 @@ pub enum ChartView {
     Trend { key: String, title: String },
     Note,
     Orders,
+    Vitals,
 }
 
 /// How a chart is being opened.
@@ -57,6 +58,8 @@ pub struct ChartState {
     pub moved: bool,
     pub note: Option<NoteState>,
     pub orders: Option<OrdersState>,
+    /// The vital-signs pane of this chart (its entry is kept when the pane closes).
+    pub vitals: Option<crate::workstation::features::vitals::state::VitalsState>,
     /// Clinical content withheld until the glass is broken: `true` for a restricted record,
     /// `false` for support staff (who see demographics only).
     pub withheld: Option<bool>,
@@ -97,6 +100,7 @@ impl ChartState {
             moved: false,
             note: None,
             orders: None,
+            vitals: None,
             withheld: None,
             opening: Opening::default(),
             cached: None,

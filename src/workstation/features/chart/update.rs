@@ -229,6 +229,7 @@ pub(crate) fn chart_action(state: &mut State, action: Action, effects: &mut Vec<
         Action::RefreshChart => crate::workstation::features::chart::load::refresh(state, effects),
         Action::NewNote => crate::workstation::features::note::update::new_note(state, effects),
         Action::OpenOrders => crate::workstation::features::orders::update::open_orders(state),
+        Action::RecordVitals => crate::workstation::features::vitals::update::open_vitals(state),
         Action::AddAddendum => {
             crate::workstation::features::note::update::add_addendum(state, effects)
         }

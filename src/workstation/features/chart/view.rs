@@ -45,6 +45,9 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
         ChartView::Orders => {
             crate::workstation::features::orders::view::draw(state, theme, frame, areas.body, c)
         }
+        ChartView::Vitals => {
+            crate::workstation::features::vitals::view::draw(state, theme, frame, areas.body, c)
+        }
     }
     let mut left = Vec::new();
     if c.loading {
@@ -128,6 +131,11 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
             (Action::EditNote, "edit"),
             (Action::CloseNote, "close"),
             (Action::ShowHelp, "help"),
+        ],
+        (ChartView::Vitals, _) => &[
+            (Action::Submit, "record"),
+            (Action::SwitchEntry, "fields/line"),
+            (Action::Back, "back"),
         ],
         (ChartView::Orders, _) => &[
             (Action::SignOrders, "sign"),

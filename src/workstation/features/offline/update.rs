@@ -272,6 +272,14 @@ pub(crate) fn outbox_key(
                 scroll: 0,
             });
         }
+        Action::TakeBack if stuck && entry.as_ref().is_some_and(|e| e.item.record.is_some()) => {
+            // A set of vital signs is not a note: it cannot become a draft. Its values are in
+            // the entry shown; record them again from the chart, then discard this one.
+            state.notice = Some(Notice {
+                level: Level::Warning,
+                text: "a set of vital signs cannot be taken back as a draft: record it again from the chart's vital signs, then discard this one".into(),
+            });
+        }
         Action::TakeBack if stuck => {
             // The local copy becomes a draft again, on top of the server's current version, for
             // the clinician to reconcile and sign.

@@ -69,11 +69,12 @@ pub fn outbox(
             ),
             theme.title,
         )));
-        body.extend(
+        let text = if e.item.record.is_some() {
+            e.item.draft.text.clone()
+        } else {
             note_text(&e.item.resource)
-                .lines()
-                .map(|l| Line::raw(format!("   {l}"))),
-        );
+        };
+        body.extend(text.lines().map(|l| Line::raw(format!("   {l}"))));
         if let Some(server) = &e.item.server_copy {
             let by = server
                 .pointer("/author/0/display")

@@ -7,6 +7,7 @@ mod keys;
 mod offline;
 mod orders;
 mod search;
+mod vitals;
 
 use super::*;
 use crate::workstation::chart::read_patient;
