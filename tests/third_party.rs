@@ -369,6 +369,58 @@ async fn search_chart_note_and_a_checked_order_on_a_third_party_server() {
         "{}",
         issues[0]
     );
+
+    // A set of vital signs with NEWS2: one transaction of conditional creates, read back with
+    // its codes, units and the score's references resolved by the third-party server.
+    h.keys("<esc>v").unwrap();
+    assert_eq!(h.state().chart.as_ref().unwrap().view, ChartView::Vitals);
+    h.keys("T 38.4 HR 104 RR 21 BP 101/64 SpO2 94 O2 air ACVPU A<enter>")
+        .unwrap();
+    assert!(
+        h.wait_for(WAIT, |s| s
+            .notice
+            .as_ref()
+            .is_some_and(|n| n.text.contains("recorded for OKAFOR, Ada")))
+            .await,
+        "{:?}",
+        h.state().notice
+    );
+    let vitals = sekmet
+        .search(&format!(
+            "Observation?subject=Patient/{pid}&category=vital-signs&_count=50"
+        ))
+        .await;
+    let ours: Vec<&Value> = vitals
+        .iter()
+        .filter(|o| {
+            o["identifier"][0]["system"] == "urn:bedside:vitals"
+        })
+        .collect();
+    assert_eq!(ours.len(), 8, "{vitals:#?}");
+    let code = |o: &Value| o["code"]["coding"][0]["code"].as_str().unwrap_or("").to_string();
+    let news = ours
+        .iter()
+        .find(|o| code(o) == "1104051000000101")
+        .expect("NEWS2");
+    assert_eq!(news["valueInteger"], 6);
+    for r in news["derivedFrom"].as_array().unwrap() {
+        let r = r["reference"].as_str().unwrap();
+        assert!(r.starts_with("Observation/"), "{r}: the transaction's references resolved");
+    }
+    let bp = ours.iter().find(|o| code(o) == "85354-9").unwrap();
+    assert_eq!(bp["component"][0]["valueQuantity"]["code"], "mm[Hg]");
+    // And the flowsheet shows it after the reload.
+    assert!(
+        h.wait_for(WAIT, |s| loaded(s)
+            && s.chart
+                .as_ref()
+                .and_then(|c| c.vitals.as_ref())
+                .is_some_and(|v| !v.sheet.is_empty()))
+            .await,
+        "{}",
+        h.screen()
+    );
+    assert!(h.screen().contains("101/64"), "{}", h.screen());
 }
 
 /// Fills whatever required fields the order form asks for (an indication, say).
