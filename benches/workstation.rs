@@ -9,6 +9,7 @@
 //!    screen of the timeline, then the whole chart.
 //! 4. Bytes written on a pty: one cursor move, a full 80x24 repaint, two idle seconds.
 //! 5. The binary's memory after opening 10 charts of 2,000 resources in one session.
+//! 7. Recording vital signs: keystroke + frame in the line and the form, the flowsheet build.
 
 #[path = "../tests/common/pty.rs"]
 mod pty;
@@ -578,6 +579,111 @@ fn composer_keys(iterations: usize) {
     );
 }
 
+/// 7. Recording vital signs (issue 20): each keystroke of a full set typed in the pane, and of
+///    the same set in the form, with a full 80x24 frame, over a chart with 5,000 sets on the
+///    flowsheet; and the flowsheet's build when the chart changes.
+fn vitals_keys(iterations: usize) {
+    let display = test_display("http://bench/fhir", anchor());
+    let size = Rect::new(0, 0, 80, 24);
+    let mut state = State::new(
+        display,
+        Arc::new(Keymap::default_keymap()),
+        size,
+        Vec::new(),
+    );
+    let subject = json!({"reference": "Patient/bench"});
+    let mut resources = vec![json!({"resourceType": "Patient", "id": "bench",
+        "name": [{"family": "Bench", "given": ["Vita"]}], "birthDate": "1950-01-01"})];
+    let sets = 5_000;
+    for i in 0..sets {
+        let when = chrono::DateTime::from_timestamp(1_700_000_000 + i as i64 * 3_600, 0)
+            .unwrap()
+            .to_rfc3339();
+        let vital = |id: String, code: &str, value: f64| {
+            json!({"resourceType": "Observation", "id": id, "status": "final",
+                "subject": subject, "effectiveDateTime": when,
+                "category": [{"coding": [{"code": "vital-signs"}]}],
+                "code": {"coding": [{"system": "http://loinc.org", "code": code}]},
+                "valueQuantity": {"value": value}})
+        };
+        resources.push(vital(format!("hr{i}"), "8867-4", 60.0 + (i % 60) as f64));
+        resources.push(vital(format!("t{i}"), "8310-5", 36.5));
+        resources.push(vital(format!("rr{i}"), "9279-1", 16.0));
+        resources.push(vital(format!("s{i}"), "2708-6", 97.0));
+    }
+    update(&mut state, Msg::Chart(ChartMsg::Open("bench".into())));
+    update(
+        &mut state,
+        Msg::Chart(ChartMsg::Page {
+            context: 1,
+            result: Ok(resources),
+        }),
+    );
+    update(&mut state, Msg::Chart(ChartMsg::Done { context: 1 }));
+    let started = Instant::now();
+    update(&mut state, key(KeyCode::Char('v')));
+    let built = started.elapsed();
+    let shown = state
+        .chart
+        .as_ref()
+        .and_then(|c| c.vitals.as_ref())
+        .map_or(0, |v| v.sheet.len());
+    assert_eq!(shown, sets);
+    println!(
+        "{:<58} {:.1} ms for {shown} sets (once per change to the chart)",
+        "flowsheet built",
+        built.as_secs_f64() * 1000.0
+    );
+    let theme = Theme::color();
+    let backend = CrosstermBackend::new(Counting(Arc::new(
+        std::sync::atomic::AtomicUsize::new(0),
+    )));
+    let mut terminal = Terminal::with_options(
+        backend,
+        TerminalOptions {
+            viewport: Viewport::Fixed(size),
+        },
+    )
+    .unwrap();
+    terminal.draw(|f| view(&state, &theme, f)).unwrap();
+    let line = "T 37.9 HR 112 RR 22 BP 92/58 SpO2 93 O2 2L ACVPU A";
+    let fields = ["37.9", "112", "22", "92/58", "93", "2L", "A"];
+    let mut samples = Vec::new();
+    let mut time = |state: &mut State, code: KeyCode, terminal: &mut Terminal<_>| {
+        let started = Instant::now();
+        std::hint::black_box(update(state, key(code)));
+        terminal.draw(|f| view(state, &theme, f)).unwrap();
+        samples.push(started.elapsed().as_secs_f64() * 1000.0);
+        samples.len()
+    };
+    let mut done = 0;
+    while done < iterations {
+        for c in line.chars() {
+            time(&mut state, KeyCode::Char(c), &mut terminal);
+        }
+        for _ in line.chars() {
+            time(&mut state, KeyCode::Backspace, &mut terminal);
+        }
+        time(&mut state, KeyCode::F(2), &mut terminal);
+        for f in fields {
+            for c in f.chars() {
+                time(&mut state, KeyCode::Char(c), &mut terminal);
+            }
+            time(&mut state, KeyCode::Tab, &mut terminal);
+        }
+        // Back to the line, emptied.
+        time(&mut state, KeyCode::F(2), &mut terminal);
+        for _ in 0..40 {
+            done = time(&mut state, KeyCode::Backspace, &mut terminal);
+        }
+    }
+    report(
+        &format!("vitals keystroke + frame, 80x24, {sets} sets on the sheet"),
+        &mut samples,
+        "ms",
+    );
+}
+
 /// 3. Opening a 2,000-resource chart in the headless app against the embedded server.
 async fn open_chart(base: &str, token: &str, runs: usize) {
     let mut first = Vec::new();
@@ -983,6 +1089,7 @@ fn main() {
         order_checks(iterations.min(2000));
         catalog_search(iterations.min(2000));
         composer_keys(iterations.min(2000));
+        vitals_keys(iterations.min(2000));
     }
     if only_keys {
         return;
