@@ -635,9 +635,7 @@ fn vitals_keys(iterations: usize) {
         built.as_secs_f64() * 1000.0
     );
     let theme = Theme::color();
-    let backend = CrosstermBackend::new(Counting(Arc::new(
-        std::sync::atomic::AtomicUsize::new(0),
-    )));
+    let backend = CrosstermBackend::new(Counting(Arc::new(std::sync::atomic::AtomicUsize::new(0))));
     let mut terminal = Terminal::with_options(
         backend,
         TerminalOptions {

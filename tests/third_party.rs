@@ -392,12 +392,15 @@ async fn search_chart_note_and_a_checked_order_on_a_third_party_server() {
         .await;
     let ours: Vec<&Value> = vitals
         .iter()
-        .filter(|o| {
-            o["identifier"][0]["system"] == "urn:bedside:vitals"
-        })
+        .filter(|o| o["identifier"][0]["system"] == "urn:bedside:vitals")
         .collect();
     assert_eq!(ours.len(), 8, "{vitals:#?}");
-    let code = |o: &Value| o["code"]["coding"][0]["code"].as_str().unwrap_or("").to_string();
+    let code = |o: &Value| {
+        o["code"]["coding"][0]["code"]
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    };
     let news = ours
         .iter()
         .find(|o| code(o) == "1104051000000101")
@@ -405,7 +408,10 @@ async fn search_chart_note_and_a_checked_order_on_a_third_party_server() {
     assert_eq!(news["valueInteger"], 6);
     for r in news["derivedFrom"].as_array().unwrap() {
         let r = r["reference"].as_str().unwrap();
-        assert!(r.starts_with("Observation/"), "{r}: the transaction's references resolved");
+        assert!(
+            r.starts_with("Observation/"),
+            "{r}: the transaction's references resolved"
+        );
     }
     let bp = ours.iter().find(|o| code(o) == "85354-9").unwrap();
     assert_eq!(bp["component"][0]["valueQuantity"]["code"], "mm[Hg]");

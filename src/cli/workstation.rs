@@ -415,5 +415,6 @@ pub(super) fn workstation_options(server: String, token: Option<String>, cli: &C
     opts.templates_dir = dirs.as_ref().map(|d| d.config_dir().join("templates"));
     opts.phrases_file = dirs.as_ref().map(|d| d.config_dir().join("phrases.toml"));
     opts.orders_dir = dirs.as_ref().map(|d| d.config_dir().join("orders"));
+    opts.record_dir = dirs.as_ref().map(|d| d.config_dir().join("record"));
     opts
 }

@@ -105,6 +105,16 @@ actions! {
     RecordVitals => "record_vitals",
     /// Vital signs: switch between the one-line entry and a field per sign
     SwitchEntry => "switch_entry",
+    /// Allergies and problems: the lists, and recording them (new, none known, entered in error)
+    OpenLists => "allergies_and_problems",
+    /// Allergies and problems: add to the list with focus
+    AddEntry => "add_entry",
+    /// Allergies: record "no known drug allergies" (only when the list is known and has none)
+    RecordNoKnownDrugAllergies => "no_known_drug_allergies",
+    /// Allergies and problems: mark the selected entry entered in error, with a reason
+    EnteredInError => "entered_in_error",
+    /// Problems: mark the selected problem resolved
+    ResolveProblem => "resolve_problem",
     /// Undo the last change to the note
     Undo => "undo",
     /// Redo what was undone

@@ -41,6 +41,8 @@ pub struct Options {
     pub author: String,
     /// The user's order catalog, drug tables and order sets (`orders/` in the config dir).
     pub orders_dir: Option<PathBuf>,
+    /// A site's own term lists (`allergens.toml`, `conditions.toml`), if any.
+    pub record_dir: Option<PathBuf>,
     /// Hours within which a repeated test is flagged.
     pub duplicate_test_hours: u32,
     /// Who the token belongs to, when it came from a sign-in (the demo signs in itself).
@@ -92,6 +94,7 @@ impl Options {
             phrases_file: None,
             author: "bedside user".into(),
             orders_dir: None,
+            record_dir: None,
             duplicate_test_hours: 24,
             user: None,
             idle_lock: None,
@@ -199,7 +202,11 @@ impl App {
             opts.orders_dir.as_deref(),
         );
         warnings.extend(problems);
+        let (terms, problems) =
+            crate::workstation::record::terms::Terms::load(&knowledge, opts.record_dir.as_deref());
+        warnings.extend(problems);
         let mut state = State::new(display, Arc::new(opts.keymap), size, recent_ids);
+        state.record_terms = Arc::new(terms);
         state.themes = Arc::new(themes);
         state.set_theme(theme);
         state.full_redraw = false;

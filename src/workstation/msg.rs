@@ -12,6 +12,7 @@ use crate::workstation::runtime::session::Unlocked;
 
 pub use crate::workstation::features::access::msg::Msg as AccessMsg;
 pub use crate::workstation::features::chart::msg::Msg as ChartMsg;
+pub use crate::workstation::features::lists::msg::Msg as ListsMsg;
 pub use crate::workstation::features::note::msg::Msg as NoteMsg;
 pub use crate::workstation::features::offline::msg::Msg as OfflineMsg;
 pub use crate::workstation::features::orders::msg::Msg as OrdersMsg;
@@ -33,6 +34,7 @@ pub enum Msg {
     Note(NoteMsg),
     Orders(OrdersMsg),
     Vitals(VitalsMsg),
+    Lists(ListsMsg),
     Access(AccessMsg),
     Offline(OfflineMsg),
 }
@@ -184,6 +186,25 @@ pub enum Effect {
     },
     /// Keep a set of vital signs in the outbox (the server cannot be reached).
     QueueVitals {
+        context: u64,
+        item: Box<crate::workstation::vault::outbox::Item>,
+    },
+    /// Post a new allergy or problem (a one-entry transaction, a conditional create).
+    WriteEntry {
+        context: u64,
+        bundle: Box<Value>,
+    },
+    /// Read `reference` for its version, then update it with `change` (`If-Match`).
+    ChangeEntry {
+        context: u64,
+        reference: String,
+        what: String,
+        change: crate::workstation::record::entries::Change,
+        /// Who changes it, for the note kept with it.
+        who: String,
+    },
+    /// Keep a new allergy or problem in the outbox (the server cannot be reached).
+    QueueEntry {
         context: u64,
         item: Box<crate::workstation::vault::outbox::Item>,
     },

@@ -34,6 +34,8 @@ pub enum PromptKind {
     Date,
     /// The reason for emergency access to the open chart.
     BreakGlass,
+    /// Why an allergy or problem entry was entered in error.
+    EnteredInError,
     /// Filter the access log: a username and/or a date.
     AccessFilter,
 }
@@ -155,6 +157,8 @@ pub struct State {
     pub screen: Screen,
     pub notes: Arc<NoteSettings>,
     pub order_settings: Arc<OrderSettings>,
+    /// The coded terms offered for allergies, reactions and problems.
+    pub record_terms: Arc<crate::workstation::record::terms::Terms>,
     pub access: Access,
     pub storage: Storage,
     /// Now, for the checks (set by the runtime; tests fix it).
@@ -210,6 +214,7 @@ impl State {
             screen: Screen::Search,
             notes: Arc::new(NoteSettings::default()),
             order_settings: Arc::new(OrderSettings::default()),
+            record_terms: Arc::new(crate::workstation::record::terms::Terms::default()),
             access: Access::default(),
             storage: Storage::default(),
             now_ms: 0,
@@ -267,6 +272,7 @@ impl State {
                 ChartView::Note => Context::Note,
                 ChartView::Orders => Context::Orders,
                 ChartView::Vitals => Context::Vitals,
+                ChartView::Lists => Context::Lists,
                 ChartView::Timeline if c.focus == ChartFocus::Timeline => Context::Timeline,
                 _ => Context::Chart,
             },

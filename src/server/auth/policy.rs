@@ -7,6 +7,7 @@
 //! | clinical content: read | yes | yes | metadata only; whole with break-the-glass | no |
 //! | notes (DocumentReference): write | yes | yes | no | no |
 //! | vital signs (Observation, category vital-signs): write | yes | yes | no | no |
+//! | allergies and intolerances (AllergyIntolerance): write | yes | yes | no | no |
 //! | medication orders | sign | draft, for a physician to co-sign | no | no |
 //! | other clinical and patient writes | yes | no | no | no |
 //! | directory writes | no | no | no | yes |
@@ -181,7 +182,8 @@ pub fn check_write(role: Role, rtype: &str, resource: &Value) -> Result<(), Deni
             "patient registration details are changed by physicians or registration staff",
         ),
         Class::Clinical => match rtype {
-            "DocumentReference" | "DetectedIssue" => Ok(()),
+            // Nurses take and record the allergy history at admission.
+            "DocumentReference" | "DetectedIssue" | "AllergyIntolerance" => Ok(()),
             "Observation" if is_vital_sign(resource) => Ok(()),
             "Observation" => none(
                 "results.write",
@@ -194,7 +196,7 @@ pub fn check_write(role: Role, rtype: &str, resource: &Value) -> Result<(), Deni
             ),
             _ => none(
                 "clinical.write",
-                "nurses write notes, record vital signs and draft medication orders",
+                "nurses write notes, record vital signs and allergies, and draft medication orders",
             ),
         },
     }
@@ -516,6 +518,10 @@ mod tests {
         assert!(check_write(Role::Nurse, "Observation", &vital).is_ok());
         assert!(check_write(Role::Nurse, "Observation", &lab).is_err());
         assert!(check_write(Role::Physician, "Observation", &lab).is_ok());
+        // The allergy history, yes; diagnoses, no.
+        assert!(check_write(Role::Nurse, "AllergyIntolerance", &json!({})).is_ok());
+        assert!(check_write(Role::Nurse, "Condition", &json!({})).is_err());
+        assert!(check_write(Role::Support, "AllergyIntolerance", &json!({})).is_err());
     }
 
     #[test]

@@ -202,6 +202,10 @@ impl PatientInfo {
 
 #[derive(Debug, Clone)]
 pub struct Allergy {
+    /// The AllergyIntolerance's id ("" when the server gave none).
+    pub id: String,
+    /// Recorded as text with no code (an entry the checks can only match by name).
+    pub uncoded: bool,
     pub substance: String,
     /// The substance's RxNorm code, when it is coded that way (for order checks).
     pub rxnorm: Option<String>,

@@ -4,6 +4,7 @@
 pub mod access;
 pub mod chart;
 pub mod help;
+pub mod lists;
 pub mod note;
 pub mod offline;
 pub mod orders;

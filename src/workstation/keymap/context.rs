@@ -16,6 +16,8 @@ pub enum Context {
     Orders,
     /// The vital-signs pane: its entry takes typed keys; these are the others.
     Vitals,
+    /// The allergies-and-problems pane (in its form, letters type; these are the other keys).
+    Lists,
     /// Pop-ups: help, pickers, questions, the access log.
     Dialogs,
     /// Typing in the note (its line-editing keys, arrows, Home/End, Backspace, are fixed).
@@ -29,7 +31,7 @@ pub enum Context {
 }
 
 impl Context {
-    pub const ALL: [Context; 12] = [
+    pub const ALL: [Context; 13] = [
         Context::Global,
         Context::Search,
         Context::Chart,
@@ -37,6 +39,7 @@ impl Context {
         Context::Note,
         Context::Orders,
         Context::Vitals,
+        Context::Lists,
         Context::Dialogs,
         Context::Editor,
         Context::Form,
@@ -53,6 +56,7 @@ impl Context {
             Context::Note => "note",
             Context::Orders => "orders",
             Context::Vitals => "vitals",
+            Context::Lists => "lists",
             Context::Dialogs => "dialogs",
             Context::Editor => "editor",
             Context::Form => "form",
@@ -104,7 +108,7 @@ impl Context {
             ],
             Context::Note => &[Action::CloseNote, Action::Back, Action::SearchPatients],
             Context::Orders => &[Action::Back, Action::SearchPatients],
-            Context::Vitals => &[Action::Back],
+            Context::Vitals | Context::Lists => &[Action::Back],
             Context::Dialogs | Context::Editor => &[Action::Back],
             Context::Form | Context::Palette => &[Action::Submit, Action::Back],
             Context::Outbox => &[Action::Back, Action::ShowOutbox],

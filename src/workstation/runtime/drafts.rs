@@ -12,6 +12,26 @@ use super::timing::{AUTOSAVE, SEND_TIMEOUT};
 use super::{Effect, Runner};
 use crate::workstation::vault::outbox::{Item, Outbox};
 
+/// Which feature a queued record belongs to.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Reply {
+    Vitals,
+    Lists,
+}
+
+impl Reply {
+    fn msg(self, context: u64, result: Result<(), String>) -> Msg {
+        match self {
+            Reply::Vitals => {
+                Msg::Vitals(crate::workstation::msg::VitalsMsg::Queued { context, result })
+            }
+            Reply::Lists => {
+                Msg::Lists(crate::workstation::msg::ListsMsg::Queued { context, result })
+            }
+        }
+    }
+}
+
 pub(super) enum DraftJob {
     Save(Box<Draft>),
     Delete(String),
@@ -20,10 +40,12 @@ pub(super) enum DraftJob {
         context: u64,
         item: Box<Item>,
     },
-    /// A record (vital signs) into the outbox; no draft file is involved.
+    /// A record (vital signs, an allergy, a problem) into the outbox; no draft file is
+    /// involved. `reply` says which feature hears that it is there.
     QueueRecord {
         context: u64,
         item: Box<Item>,
+        reply: Reply,
     },
     /// Wipe the key once everything before this is on disk.
     Close,
@@ -123,7 +145,11 @@ impl DraftWriter {
                                 }
                             }
                         }
-                        DraftJob::QueueRecord { context, item } => {
+                        DraftJob::QueueRecord {
+                            context,
+                            item,
+                            reply,
+                        } => {
                             let Some(outbox) = &ob else { continue };
                             let result = outbox
                                 .enqueue(&item, crate::fhir::date::now_ms())
@@ -132,9 +158,7 @@ impl DraftWriter {
                             if let Err(e) = &result {
                                 tracing::error!("cannot put a record in the outbox: {e}");
                             }
-                            let _ = tx.send(Msg::Vitals(
-                                crate::workstation::msg::VitalsMsg::Queued { context, result },
-                            ));
+                            let _ = tx.send(reply.msg(context, result));
                             if let Ok(entries) = outbox.recent() {
                                 let _ = tx.send(Msg::Offline(OfflineMsg::Outbox {
                                     entries,
@@ -176,6 +200,10 @@ impl Runner {
     pub(super) fn run_drafts(&mut self, effect: Effect) {
         let tx = self.tx.clone();
         let client = self.client.clone();
+        let effect_kind = match &effect {
+            Effect::QueueVitals { .. } => Reply::Vitals,
+            _ => Reply::Lists,
+        };
         match effect {
             Effect::LoadDrafts => {
                 if let Some(store) = self.drafts().map(|w| w.store.clone()) {
@@ -227,17 +255,28 @@ impl Runner {
                     }));
                 }
             },
-            Effect::QueueVitals { context, item } => match self.drafts() {
-                Some(writer) if writer.outbox.is_some() => {
-                    writer.send(DraftJob::QueueRecord { context, item });
+            Effect::QueueVitals { context, item } | Effect::QueueEntry { context, item } => {
+                let reply = if matches!(effect_kind, Reply::Vitals) {
+                    Reply::Vitals
+                } else {
+                    Reply::Lists
+                };
+                match self.drafts() {
+                    Some(writer) if writer.outbox.is_some() => {
+                        writer.send(DraftJob::QueueRecord {
+                            context,
+                            item,
+                            reply,
+                        });
+                    }
+                    _ => {
+                        let _ = tx.send(reply.msg(
+                            context,
+                            Err("there is no outbox on this terminal to keep it in".into()),
+                        ));
+                    }
                 }
-                _ => {
-                    let _ = tx.send(Msg::Vitals(crate::workstation::msg::VitalsMsg::Queued {
-                        context,
-                        result: Err("there is no outbox on this terminal to keep it in".into()),
-                    }));
-                }
-            },
+            }
             Effect::SendNote {
                 context,
                 draft,

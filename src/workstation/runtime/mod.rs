@@ -276,9 +276,12 @@ fn runs(effect: &Effect) -> Runs {
         | Effect::Autosave { .. }
         | Effect::QueueNote { .. }
         | Effect::QueueVitals { .. }
+        | Effect::QueueEntry { .. }
         | Effect::SendNote { .. } => Runs::Drafts,
         Effect::SignOrders { .. } | Effect::Discontinue { .. } => Runs::Orders,
-        Effect::RecordVitals { .. } => Runs::Record,
+        Effect::RecordVitals { .. } | Effect::WriteEntry { .. } | Effect::ChangeEntry { .. } => {
+            Runs::Record
+        }
         Effect::OpenChart { .. }
         | Effect::LoadChartBody { .. }
         | Effect::EvictCached { .. }

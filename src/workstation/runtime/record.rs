@@ -1,4 +1,5 @@
-//! Writing the record: a set of vital signs as one transaction.
+//! Writing the record: a set of vital signs as one transaction, a new allergy or problem (a
+//! conditional create), and a change to one (read for its version, then `If-Match`).
 
 use super::*;
 
@@ -7,20 +8,68 @@ impl Runner {
     pub(super) fn run_record(&mut self, effect: Effect) {
         let tx = self.tx.clone();
         let client = self.client.clone();
-        if let Effect::RecordVitals {
-            context,
-            bundle,
-            sent,
-        } = effect
-        {
-            tokio::spawn(async move {
-                let result = client.post_bundle(&bundle, SEND_TIMEOUT).await;
-                let _ = tx.send(Msg::Vitals(crate::workstation::msg::VitalsMsg::Recorded {
-                    context,
-                    sent,
-                    result,
-                }));
-            });
+        match effect {
+            Effect::RecordVitals {
+                context,
+                bundle,
+                sent,
+            } => {
+                tokio::spawn(async move {
+                    let result = client.post_bundle(&bundle, SEND_TIMEOUT).await;
+                    let _ = tx.send(Msg::Vitals(crate::workstation::msg::VitalsMsg::Recorded {
+                        context,
+                        sent,
+                        result,
+                    }));
+                });
+            }
+            Effect::WriteEntry { context, bundle } => {
+                tokio::spawn(async move {
+                    let result = client.post_bundle(&bundle, SEND_TIMEOUT).await;
+                    let _ = tx.send(Msg::Lists(crate::workstation::msg::ListsMsg::Written {
+                        context,
+                        result,
+                    }));
+                });
+            }
+            Effect::ChangeEntry {
+                context,
+                reference,
+                what,
+                change,
+                who,
+            } => {
+                tokio::spawn(async move {
+                    let done = change.words();
+                    let result = async {
+                        let current = client.get(&reference, &[], SEND_TIMEOUT).await?;
+                        let version = current
+                            .pointer("/meta/versionId")
+                            .and_then(serde_json::Value::as_str)
+                            .map(str::to_string);
+                        let now = crate::fhir::date::instant(crate::fhir::date::now_ms());
+                        let update = crate::workstation::record::entries::changed(
+                            &current, &change, &who, &now,
+                        )
+                        .ok_or_else(|| {
+                            crate::workstation::client::FetchError::Malformed(format!(
+                                "{reference} cannot be {done}"
+                            ))
+                        })?;
+                        client
+                            .write(&update, None, version.as_deref(), SEND_TIMEOUT)
+                            .await
+                    }
+                    .await;
+                    let _ = tx.send(Msg::Lists(crate::workstation::msg::ListsMsg::Changed {
+                        context,
+                        what,
+                        done,
+                        result,
+                    }));
+                });
+            }
+            _ => {}
         }
     }
 }

@@ -7,6 +7,7 @@ mod tests;
 
 use crate::workstation::features::access::{signature as signing, update as access};
 use crate::workstation::features::chart::{timeline, update as chart};
+use crate::workstation::features::lists::update as lists;
 use crate::workstation::features::note::update as notes;
 use crate::workstation::features::offline::update as offline;
 use crate::workstation::features::orders::update as orders;
@@ -96,7 +97,9 @@ fn session_ended(msg: &Msg) -> bool {
         Msg::Orders(OrdersMsg::Signed { result, .. })
         | Msg::Orders(OrdersMsg::Discontinued { result, .. })
         | Msg::Note(NoteMsg::Sent { result, .. })
-        | Msg::Vitals(VitalsMsg::Recorded { result, .. }) => unauthorized(result.as_ref().err()),
+        | Msg::Vitals(VitalsMsg::Recorded { result, .. })
+        | Msg::Lists(ListsMsg::Written { result, .. })
+        | Msg::Lists(ListsMsg::Changed { result, .. }) => unauthorized(result.as_ref().err()),
         Msg::Access(AccessMsg::GlassBroken { result, .. }) => unauthorized(result.as_ref().err()),
         Msg::Access(AccessMsg::AccessLog { result, .. }) => unauthorized(result.as_ref().err()),
         Msg::Access(AccessMsg::SignatureChecked { result, .. }) => {
@@ -159,6 +162,7 @@ fn update_inner(state: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::Note(msg) => notes::on_msg(state, msg, &mut effects),
         Msg::Orders(msg) => orders::on_msg(state, msg, &mut effects),
         Msg::Vitals(msg) => vitals::on_msg(state, msg, &mut effects),
+        Msg::Lists(msg) => lists::on_msg(state, msg, &mut effects),
         Msg::Access(msg) => access::on_msg(state, msg, &mut effects),
         Msg::Offline(msg) => offline::on_msg(state, msg, &mut effects),
     }
@@ -243,6 +247,9 @@ fn on_key(state: &mut State, key: Key, effects: &mut Vec<Effect>) {
                     state.overlay = None;
                     match kind {
                         PromptKind::BreakGlass => access::break_glass(state, input, effects),
+                        PromptKind::EnteredInError => {
+                            lists::entered_in_error(state, input, effects)
+                        }
                         PromptKind::AccessFilter => access::open_access_log(state, input, effects),
                         _ => apply_prompt(state, kind, input),
                     }
@@ -296,7 +303,12 @@ fn on_key(state: &mut State, key: Key, effects: &mut Vec<Effect>) {
             }
         }
         Screen::Chart => {
-            for outcome in [notes::note_key, orders::orders_key, vitals::vitals_key] {
+            for outcome in [
+                notes::note_key,
+                orders::orders_key,
+                vitals::vitals_key,
+                lists::lists_key,
+            ] {
                 match outcome(state, key, effects) {
                     Outcome::NotMine => continue,
                     Outcome::Done => {}

@@ -46,6 +46,10 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
                     "a username and/or a date (2026-11-21); empty shows all",
                 ),
                 PromptKind::BreakGlass => (" Break the glass ", ""),
+                PromptKind::EnteredInError => (
+                    " Entered in error: why? ",
+                    "the reason is kept with the entry (wrong patient, wrong substance...)",
+                ),
             };
             text_prompt(state, theme, frame, area, title, input, hint);
         }

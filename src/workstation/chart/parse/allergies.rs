@@ -27,6 +27,11 @@ pub(super) fn allergy(r: &Value) -> Allergy {
         .find_map(|re| text(re, "severity"))
         .map(str::to_string);
     Allergy {
+        id: text(r, "id").unwrap_or("").to_string(),
+        uncoded: r
+            .pointer("/code/coding")
+            .and_then(Value::as_array)
+            .is_none_or(|c| c.is_empty()),
         substance,
         rxnorm: code_in(
             r.get("code"),

@@ -74,6 +74,27 @@ pub fn open_patient_id(
     });
 }
 
+/// Reloads the open chart after a write, keeping the panes open on it as they were (the
+/// note, the basket, the vital-signs entry, the allergies-and-problems form) and the view.
+/// The flowsheet is rebuilt and the basket checked again once the new record arrives.
+pub fn refresh_keeping(state: &mut State, effects: &mut Vec<Effect>) {
+    let Some(c) = &mut state.chart else { return };
+    let kept = (
+        c.note.take(),
+        c.orders.take(),
+        c.vitals.take(),
+        c.lists.take(),
+        c.view.clone(),
+    );
+    refresh(state, effects);
+    if let Some(c) = &mut state.chart {
+        (c.note, c.orders, c.vitals, c.lists, c.view) = kept;
+        if let Some(v) = &mut c.vitals {
+            v.sheet_for = usize::MAX;
+        }
+    }
+}
+
 /// Reloads the open chart under a new context, keeping the place in its timeline.
 pub fn refresh(state: &mut State, effects: &mut Vec<Effect>) {
     let Some(c) = &state.chart else { return };

@@ -18,6 +18,7 @@ pub enum ChartView {
     Note,
     Orders,
     Vitals,
+    Lists,
 }
 
 /// How a chart is being opened.
@@ -60,6 +61,8 @@ pub struct ChartState {
     pub orders: Option<OrdersState>,
     /// The vital-signs pane of this chart (its entry is kept when the pane closes).
     pub vitals: Option<crate::workstation::features::vitals::state::VitalsState>,
+    /// The allergies-and-problems pane of this chart (a form being filled is kept).
+    pub lists: Option<crate::workstation::features::lists::state::ListsState>,
     /// Clinical content withheld until the glass is broken: `true` for a restricted record,
     /// `false` for support staff (who see demographics only).
     pub withheld: Option<bool>,
@@ -101,6 +104,7 @@ impl ChartState {
             note: None,
             orders: None,
             vitals: None,
+            lists: None,
             withheld: None,
             opening: Opening::default(),
             cached: None,

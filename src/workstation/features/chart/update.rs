@@ -69,7 +69,7 @@ pub(crate) fn apply_prompt(state: &mut State, kind: PromptKind, input: String) {
             }
         },
         // Handled where the effects are (update::access).
-        PromptKind::BreakGlass | PromptKind::AccessFilter => {}
+        PromptKind::BreakGlass | PromptKind::AccessFilter | PromptKind::EnteredInError => {}
     }
 }
 
@@ -230,6 +230,7 @@ pub(crate) fn chart_action(state: &mut State, action: Action, effects: &mut Vec<
         Action::NewNote => crate::workstation::features::note::update::new_note(state, effects),
         Action::OpenOrders => crate::workstation::features::orders::update::open_orders(state),
         Action::RecordVitals => crate::workstation::features::vitals::update::open_vitals(state),
+        Action::OpenLists => crate::workstation::features::lists::update::open_lists(state),
         Action::AddAddendum => {
             crate::workstation::features::note::update::add_addendum(state, effects)
         }
@@ -272,7 +273,13 @@ pub(crate) fn on_msg(state: &mut State, msg: ChartMsg, effects: &mut Vec<Effect>
             if let Some(c) = current_chart(state, context) {
                 c.chart.set_allergies(result.map_err(|e| e.to_string()));
                 refresh_visible(c, rows);
+                // A basket waiting to be signed is checked against the allergies as they are
+                // now (one just recorded, say).
+                let basket = c.orders.as_ref().is_some_and(|o| !o.basket.is_empty());
                 state.dirty = true;
+                if basket {
+                    crate::workstation::features::orders::checks::run_checks(state);
+                }
             }
         }
         ChartMsg::Page { context, result } => {

@@ -48,6 +48,9 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
         ChartView::Vitals => {
             crate::workstation::features::vitals::view::draw(state, theme, frame, areas.body, c)
         }
+        ChartView::Lists => {
+            crate::workstation::features::lists::view::draw(state, theme, frame, areas.body, c)
+        }
     }
     let mut left = Vec::new();
     if c.loading {
@@ -135,6 +138,18 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
         (ChartView::Vitals, _) => &[
             (Action::Submit, "record"),
             (Action::SwitchEntry, "fields/line"),
+            (Action::Back, "back"),
+        ],
+        (ChartView::Lists, _) if c.lists.as_ref().is_some_and(|l| l.form.is_some()) => &[
+            (Action::Submit, "pick/record"),
+            (Action::NextField, "next field"),
+            (Action::Back, "close"),
+        ],
+        (ChartView::Lists, _) => &[
+            (Action::AddEntry, "add"),
+            (Action::RecordNoKnownDrugAllergies, "NKDA"),
+            (Action::EnteredInError, "in error"),
+            (Action::ResolveProblem, "resolve"),
             (Action::Back, "back"),
         ],
         (ChartView::Orders, _) => &[

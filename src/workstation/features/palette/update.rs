@@ -107,6 +107,9 @@ fn run_action(
         Context::Orders if state.chart.as_ref().is_some_and(|c| c.orders.is_some()) => {
             crate::workstation::features::orders::update::orders_action(state, action)
         }
+        Context::Lists if state.chart.as_ref().is_some_and(|c| c.lists.is_some()) => {
+            crate::workstation::features::lists::update::lists_action(state, action, effects)
+        }
         Context::Vitals if state.chart.as_ref().is_some_and(|c| c.vitals.is_some()) => {
             crate::workstation::features::vitals::update::vitals_action(state, action, effects)
         }

@@ -350,15 +350,7 @@ fn done(state: &mut State, level: Level, text: String, effects: &mut Vec<Effect>
     state.notice = Some(Notice { level, text });
     state.field_cursor = None;
     if reload {
-        let vitals = state.chart.as_mut().and_then(|c| c.vitals.take());
-        crate::workstation::features::chart::load::refresh(state, effects);
-        if let Some(c) = &mut state.chart {
-            c.vitals = vitals;
-            c.view = ChartView::Vitals;
-            if let Some(v) = &mut c.vitals {
-                v.sheet_for = usize::MAX;
-            }
-        }
+        crate::workstation::features::chart::load::refresh_keeping(state, effects);
     }
 }
 

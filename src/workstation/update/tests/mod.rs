@@ -4,6 +4,7 @@
 mod access;
 mod chart;
 mod keys;
+mod lists;
 mod offline;
 mod orders;
 mod search;
