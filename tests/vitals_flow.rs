@@ -60,7 +60,7 @@ async fn a_nurse_records_a_set_with_news2_and_the_server_holds_it() {
         .create(
             json!({"resourceType": "Patient", "name": [{"family": "Vitalis", "given": ["Ann"]}],
             "birthDate": "1948-06-01", "gender": "female",
-            "identifier": [{"system": "urn:test:mrn", "value": "MRN-VIT-1",
+            "identifier": [{"system": "http://hospital.example/mrn", "value": "MRN-VIT-1",
                             "type": {"coding": [{"code": "MR"}]}}]}),
         )
         .await;

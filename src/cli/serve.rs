@@ -81,6 +81,10 @@ pub struct Args {
     /// Seconds of clock skew allowed on a token's exp and nbf (at most 300)
     #[arg(long, value_name = "SECS", default_value_t = 60)]
     oidc_leeway: u64,
+    /// The identifier system the server numbers new patients in (their MRN: sequential,
+    /// 7 digits, never changed once given)
+    #[arg(long, value_name = "URI", default_value = crate::server::seed::MRN_SYSTEM)]
+    mrn_system: String,
 }
 
 pub fn run(cli: &Cli, args: Args) -> Result<()> {
@@ -106,7 +110,15 @@ pub fn run(cli: &Cli, args: Args) -> Result<()> {
         oidc_audience,
         oidc_user_claim,
         oidc_leeway,
+        mrn_system,
     } = args;
+    let mrn_system = mrn_system.trim().to_string();
+    anyhow::ensure!(
+        mrn_system.contains(':')
+            && !mrn_system.chars().any(|c| c.is_whitespace() || c == '|')
+            && mrn_system.len() <= 255,
+        "--mrn-system must be a URI, such as https://hospital.example/mrn"
+    );
     let oidc = match oidc_issuer.zip(oidc_audience) {
         Some((issuer, audience)) => {
             let mut settings = crate::server::auth::oidc::OidcSettings::new(&issuer, &audience)
@@ -191,6 +203,10 @@ pub fn run(cli: &Cli, args: Args) -> Result<()> {
         max_connections,
         cors_origins: cors_origin,
         oidc,
+        mrn: crate::server::mrn::MrnPolicy {
+            system: mrn_system,
+            ..Default::default()
+        },
         auth: crate::server::auth::Settings {
             signature_pins,
             ..Default::default()

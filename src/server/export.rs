@@ -201,6 +201,16 @@ pub async fn kick_off(
     if !matches!(level, Level::System) {
         policy::read_access(session.role, "Patient").map_err(super::access::forbidden)?;
     }
+    // A bulk copy of patients' records is not registration work: registration staff register
+    // one patient at a time.
+    if session.role == policy::Role::Clerk {
+        return Err(super::access::forbidden(policy::Denied {
+            permission: "export",
+            role: session.role,
+            detail: "registration staff register one patient at a time; bulk export is not theirs"
+                .into(),
+        }));
+    }
     {
         let jobs = st.exports.jobs();
         let running = |j: &&Job| matches!(j.state, State_::Running { .. });

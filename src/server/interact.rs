@@ -118,6 +118,9 @@ pub fn create(
     if let (Some(_), Some(obj)) = (id, resource.as_object_mut()) {
         obj.remove("id");
     }
+    if rtype == "Patient" {
+        crate::server::mrn::assign(tx, &gate.mrn, &mut resource)?;
+    }
     let written = tx.create(resource, id)?;
     gate.wrote(&written);
     Ok(Created::New(written))
@@ -159,6 +162,14 @@ pub fn update(
     let before = before(tx, rtype, id)?;
     gate.check_change(rtype, Some(id), before.as_ref(), &resource)?;
     check_valid(&resource)?;
+    let mut resource = resource;
+    if rtype == "Patient" {
+        match &before {
+            // Created by this PUT: numbered as any new patient.
+            None => crate::server::mrn::assign(tx, &gate.mrn, &mut resource)?,
+            Some(_) => crate::server::mrn::check_kept(&gate.mrn, before.as_ref(), &resource)?,
+        }
+    }
     let written = tx.update(rtype, id, resource, if_match)?;
     gate.wrote(&written);
     Ok(written)

@@ -16,6 +16,7 @@ mod handlers;
 pub mod import;
 mod interact;
 pub mod listen;
+pub mod mrn;
 mod origin;
 mod response;
 pub mod seed;
@@ -62,6 +63,8 @@ pub struct AppState {
     pub cors: bool,
     /// The site's identity provider, whose JWT access tokens are accepted beside bedside's own.
     pub oidc: Option<std::sync::Arc<auth::oidc::Provider>>,
+    /// The site's MRN system.
+    pub mrn: mrn::MrnPolicy,
 }
 
 /// How a server is run: body limit, time limits, sign-in settings and how it is reached.
@@ -89,6 +92,8 @@ pub struct ServerConfig {
     pub cors_origins: Vec<String>,
     /// The site's identity provider (`--oidc-issuer`, `--oidc-audience`).
     pub oidc: Option<auth::oidc::OidcSettings>,
+    /// The MRN system the server assigns numbers in (`--mrn-system`).
+    pub mrn: mrn::MrnPolicy,
 }
 
 impl Default for ServerConfig {
@@ -105,6 +110,7 @@ impl Default for ServerConfig {
             max_connections: listen::MAX_CONNECTIONS,
             cors_origins: Vec::new(),
             oidc: None,
+            mrn: mrn::MrnPolicy::default(),
         }
     }
 }
@@ -218,6 +224,7 @@ where
     };
     let app = router(AppState {
         oidc,
+        mrn: config.mrn.clone(),
         exports,
         cors: !config.cors_origins.is_empty(),
         store: store.clone(),

@@ -40,6 +40,8 @@ pub struct Gate {
     pub note: AuditNote,
     /// The request being served, when its writes store their own audit records.
     pub request: Option<RequestAudit>,
+    /// The site's MRN system: numbers for new patients, kept on updates.
+    pub mrn: crate::server::mrn::MrnPolicy,
 }
 
 impl Gate {
@@ -52,6 +54,7 @@ impl Gate {
             grants: None,
             note: AuditNote::default(),
             request: None,
+            mrn: crate::server::mrn::MrnPolicy::default(),
         }
     }
 

@@ -1,20 +1,23 @@
 //! What each role may do, decided by the server (hiding a menu entry is not a control).
 //!
-//! | | physician | nurse | support | admin |
-//! |---|---|---|---|---|
-//! | patients (demographics): read, search | yes | yes | yes | no |
-//! | directory (Practitioner, Organization, Location, Medication): read | yes | yes | yes | yes |
-//! | clinical content: read | yes | yes | metadata only; whole with break-the-glass | no |
-//! | notes (DocumentReference): write | yes | yes | no | no |
-//! | vital signs (Observation, category vital-signs): write | yes | yes | no | no |
-//! | allergies and intolerances (AllergyIntolerance): write | yes | yes | no | no |
-//! | medication orders | sign | draft, for a physician to co-sign | no | no |
-//! | other clinical and patient writes | yes | no | no | no |
-//! | directory writes | no | no | no | yes |
-//! | delete | yes (not audit) | no | no | no |
-//! | audit trail: read | no | no | yes | yes |
-//! | user management | no | no | no | yes |
-//! | break-the-glass | yes | yes | yes | no |
+//! | | physician | nurse | support | admin | clerk |
+//! |---|---|---|---|---|---|
+//! | patients (demographics): read, search | yes | yes | yes | no | yes |
+//! | patients: register and edit (Patient, Coverage) | yes | yes | no | no | yes |
+//! | directory (Practitioner, Organization, Location, Medication): read | yes | yes | yes | yes | yes |
+//! | clinical content: read | yes | yes | metadata only; whole with break-the-glass | no | Coverage only |
+//! | notes (DocumentReference): write | yes | yes | no | no | no |
+//! | vital signs (Observation, category vital-signs): write | yes | yes | no | no | no |
+//! | allergies and intolerances (AllergyIntolerance): write | yes | yes | no | no | no |
+//! | medication orders | sign | draft, for a physician to co-sign | no | no | no |
+//! | other clinical writes | yes | no | no | no | no |
+//! | directory writes | no | no | no | yes | no |
+//! | delete | yes (not audit) | no | no | no | no |
+//! | audit trail: read | no | no | yes | yes | no |
+//! | user management | no | no | no | yes | no |
+//! | break-the-glass | yes | yes | yes | no | no |
+//!
+//! A new Patient is given its MRN by the server (`mrn.rs`), and an MRN never changes.
 //!
 //! Restricted patients (`meta.security` R) need break-the-glass for clinical content whatever
 //! the role; the server checks that beside these rules.
@@ -28,10 +31,18 @@ pub enum Role {
     Nurse,
     Support,
     Admin,
+    /// Registration staff: patients' demographics and insurance, nothing clinical.
+    Clerk,
 }
 
 impl Role {
-    pub const ALL: [Role; 4] = [Role::Physician, Role::Nurse, Role::Support, Role::Admin];
+    pub const ALL: [Role; 5] = [
+        Role::Physician,
+        Role::Nurse,
+        Role::Support,
+        Role::Admin,
+        Role::Clerk,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -39,6 +50,7 @@ impl Role {
             Role::Nurse => "nurse",
             Role::Support => "support",
             Role::Admin => "admin",
+            Role::Clerk => "clerk",
         }
     }
 
@@ -52,7 +64,7 @@ impl Role {
     }
 
     pub fn may_break_glass(self) -> bool {
-        self != Role::Admin
+        !matches!(self, Role::Admin | Role::Clerk)
     }
 
     pub fn may_read_audit(self) -> bool {
@@ -143,6 +155,12 @@ pub fn read_access(role: Role, rtype: &str) -> Result<ReadAccess, Denied> {
             "administrators manage users and have no access to patient records",
         )),
         (Class::Demographic, _) => Ok(ReadAccess::Full),
+        (Class::Clinical, Role::Clerk) if rtype == "Coverage" => Ok(ReadAccess::Full),
+        (Class::Clinical, Role::Clerk) => Err(Denied::new(
+            role,
+            "clinical.read",
+            "registration staff see patients' demographics and insurance (Coverage), nothing clinical",
+        )),
         (Class::Clinical, Role::Support) => Ok(ReadAccess::Metadata),
         (Class::Clinical, _) => Ok(ReadAccess::Full),
     }
@@ -170,6 +188,18 @@ pub fn check_write(role: Role, rtype: &str, resource: &Value) -> Result<(), Deni
         Class::Directory => none(
             "directory.write",
             "practitioners, organisations, locations and medications are maintained by administrators",
+        ),
+        // Registration: clerks, nurses and physicians register patients and their insurance.
+        Class::Demographic if matches!(role, Role::Clerk | Role::Nurse | Role::Physician) => Ok(()),
+        Class::Clinical
+            if rtype == "Coverage"
+                && matches!(role, Role::Clerk | Role::Nurse | Role::Physician) =>
+        {
+            Ok(())
+        }
+        _ if role == Role::Clerk => none(
+            "clinical.write",
+            "registration staff write patients' demographics and insurance (Coverage) only",
         ),
         _ if !role.is_clinical() => none(
             "clinical.write",

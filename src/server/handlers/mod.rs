@@ -63,6 +63,7 @@ async fn gated_as<T: Send + 'static>(
         let st = state;
         let mut gate = Gate::new(&st.auth, &session);
         gate.request = request;
+        gate.mrn = st.mrn.clone();
         match f(&mut gate, &st) {
             Ok(value) => Ok((value, gate.note)),
             Err(mut refused) => {

@@ -42,6 +42,10 @@ pub async fn operation(
     types.sort_unstable();
     types.dedup();
     policy::read_access(session.role, "Patient").map_err(forbidden)?;
+    // The whole chart is clinical: a role that reads no clinical content (registration
+    // staff) is refused it whole, rather than served a page whose total counts what it
+    // may not see.
+    policy::read_access(session.role, "Observation").map_err(forbidden)?;
     let patient = id.clone();
     let (page, note) = gated(&st, session, move |gate, st| {
         let reader = st.store.reader()?;

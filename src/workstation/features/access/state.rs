@@ -40,6 +40,11 @@ impl Access {
     pub fn role(&self) -> Option<&str> {
         self.user.as_ref().map(|u| u.role.as_str())
     }
+
+    /// Support staff and registration clerks see a chart's demographics only.
+    pub fn demographics_only(&self) -> bool {
+        matches!(self.role(), Some("support" | "clerk"))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -39,7 +39,7 @@ pub fn open_patient_id(
     effects.push(crate::workstation::features::chart::load::open(
         &mut c,
         true,
-        state.access.role() == Some("support"),
+        state.access.demographics_only(),
     ));
     state.chart = Some(c);
     state.screen = Screen::Chart;

@@ -111,7 +111,7 @@ pub(crate) fn connectivity(state: &mut State, online: bool, effects: &mut Vec<Ef
     if state.storage.open {
         effects.push(Effect::FlushOutbox);
     }
-    let support = state.access.role() == Some("support");
+    let support = state.access.demographics_only();
     if let Some(c) = &mut state.chart {
         let basket = c.orders.as_ref().map_or(0, |o| o.basket.len());
         if basket > 0 {
@@ -184,7 +184,7 @@ pub(crate) fn outbox(
             },
         });
         // The open chart shows what was just filed.
-        let support = state.access.role() == Some("support");
+        let support = state.access.demographics_only();
         let offline = state.storage.offline();
         if let Some(c) = &mut state.chart
             && !offline
