@@ -105,6 +105,8 @@ actions! {
     RecordVitals => "record_vitals",
     /// Vital signs: switch between the one-line entry and a field per sign
     SwitchEntry => "switch_entry",
+    /// Register a new patient (the record is looked for first; the server gives the MRN)
+    RegisterPatient => "register_patient",
     /// Allergies and problems: the lists, and recording them (new, none known, entered in error)
     OpenLists => "allergies_and_problems",
     /// Allergies and problems: add to the list with focus

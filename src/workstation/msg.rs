@@ -16,6 +16,7 @@ pub use crate::workstation::features::lists::msg::Msg as ListsMsg;
 pub use crate::workstation::features::note::msg::Msg as NoteMsg;
 pub use crate::workstation::features::offline::msg::Msg as OfflineMsg;
 pub use crate::workstation::features::orders::msg::Msg as OrdersMsg;
+pub use crate::workstation::features::register::msg::Msg as RegisterMsg;
 pub use crate::workstation::features::search::msg::Msg as SearchMsg;
 pub use crate::workstation::features::vitals::msg::Msg as VitalsMsg;
 
@@ -35,6 +36,7 @@ pub enum Msg {
     Orders(OrdersMsg),
     Vitals(VitalsMsg),
     Lists(ListsMsg),
+    Register(RegisterMsg),
     Access(AccessMsg),
     Offline(OfflineMsg),
 }
@@ -188,6 +190,16 @@ pub enum Effect {
     QueueVitals {
         context: u64,
         item: Box<crate::workstation::vault::outbox::Item>,
+    },
+    /// Search patients by each of `searches` (likely existing records before a registration).
+    FindDuplicates {
+        generation: u64,
+        searches: Vec<Vec<(&'static str, String)>>,
+    },
+    /// Post a registration (a transaction: the Patient, and a Coverage).
+    RegisterPatient {
+        generation: u64,
+        bundle: Box<Value>,
     },
     /// Post a new allergy or problem (a one-entry transaction, a conditional create).
     WriteEntry {

@@ -159,6 +159,8 @@ pub struct State {
     pub order_settings: Arc<OrderSettings>,
     /// The coded terms offered for allergies, reactions and problems.
     pub record_terms: Arc<crate::workstation::record::terms::Terms>,
+    /// The registration form, while a patient is being registered.
+    pub register: Option<crate::workstation::features::register::RegisterState>,
     pub access: Access,
     pub storage: Storage,
     /// Now, for the checks (set by the runtime; tests fix it).
@@ -215,6 +217,7 @@ impl State {
             notes: Arc::new(NoteSettings::default()),
             order_settings: Arc::new(OrderSettings::default()),
             record_terms: Arc::new(crate::workstation::record::terms::Terms::default()),
+            register: None,
             access: Access::default(),
             storage: Storage::default(),
             now_ms: 0,
@@ -267,6 +270,7 @@ impl State {
     /// The keymap context of the focused pane, under any pop-up.
     pub fn pane_context(&self) -> Context {
         match (self.screen, &self.chart) {
+            (Screen::Search, _) if self.register.is_some() => Context::Register,
             (Screen::Search, _) | (Screen::Chart, None) => Context::Search,
             (Screen::Chart, Some(c)) => match c.view {
                 ChartView::Note => Context::Note,

@@ -9,6 +9,7 @@ pub mod note;
 pub mod offline;
 pub mod orders;
 pub mod palette;
+pub mod register;
 pub mod search;
 pub mod vitals;
 

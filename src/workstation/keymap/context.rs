@@ -18,6 +18,8 @@ pub enum Context {
     Vitals,
     /// The allergies-and-problems pane (in its form, letters type; these are the other keys).
     Lists,
+    /// The registration form (letters type; these are the other keys).
+    Register,
     /// Pop-ups: help, pickers, questions, the access log.
     Dialogs,
     /// Typing in the note (its line-editing keys, arrows, Home/End, Backspace, are fixed).
@@ -31,7 +33,7 @@ pub enum Context {
 }
 
 impl Context {
-    pub const ALL: [Context; 13] = [
+    pub const ALL: [Context; 14] = [
         Context::Global,
         Context::Search,
         Context::Chart,
@@ -40,6 +42,7 @@ impl Context {
         Context::Orders,
         Context::Vitals,
         Context::Lists,
+        Context::Register,
         Context::Dialogs,
         Context::Editor,
         Context::Form,
@@ -57,6 +60,7 @@ impl Context {
             Context::Orders => "orders",
             Context::Vitals => "vitals",
             Context::Lists => "lists",
+            Context::Register => "register",
             Context::Dialogs => "dialogs",
             Context::Editor => "editor",
             Context::Form => "form",
@@ -108,7 +112,7 @@ impl Context {
             ],
             Context::Note => &[Action::CloseNote, Action::Back, Action::SearchPatients],
             Context::Orders => &[Action::Back, Action::SearchPatients],
-            Context::Vitals | Context::Lists => &[Action::Back],
+            Context::Vitals | Context::Lists | Context::Register => &[Action::Back],
             Context::Dialogs | Context::Editor => &[Action::Back],
             Context::Form | Context::Palette => &[Action::Submit, Action::Back],
             Context::Outbox => &[Action::Back, Action::ShowOutbox],

@@ -3,5 +3,6 @@
 
 pub mod entries;
 pub mod news2;
+pub mod registration;
 pub mod terms;
 pub mod vitals;

@@ -279,9 +279,11 @@ fn runs(effect: &Effect) -> Runs {
         | Effect::QueueEntry { .. }
         | Effect::SendNote { .. } => Runs::Drafts,
         Effect::SignOrders { .. } | Effect::Discontinue { .. } => Runs::Orders,
-        Effect::RecordVitals { .. } | Effect::WriteEntry { .. } | Effect::ChangeEntry { .. } => {
-            Runs::Record
-        }
+        Effect::RecordVitals { .. }
+        | Effect::WriteEntry { .. }
+        | Effect::ChangeEntry { .. }
+        | Effect::FindDuplicates { .. }
+        | Effect::RegisterPatient { .. } => Runs::Record,
         Effect::OpenChart { .. }
         | Effect::LoadChartBody { .. }
         | Effect::EvictCached { .. }

@@ -23,6 +23,43 @@ impl Runner {
                     }));
                 });
             }
+            Effect::FindDuplicates {
+                generation,
+                searches,
+            } => {
+                tokio::spawn(async move {
+                    let result = async {
+                        let mut all = Vec::new();
+                        for params in searches {
+                            let page = client
+                                .get(
+                                    "Patient",
+                                    &params,
+                                    crate::workstation::client::SEARCH_TIMEOUT,
+                                )
+                                .await
+                                .map_err(|e| e.to_string())?;
+                            let (found, _) = crate::workstation::client::bundle_page(page)
+                                .map_err(|e| e.to_string())?;
+                            all.extend(found);
+                        }
+                        Ok(all)
+                    }
+                    .await;
+                    let _ = tx.send(Msg::Register(crate::workstation::msg::RegisterMsg::Found {
+                        generation,
+                        result,
+                    }));
+                });
+            }
+            Effect::RegisterPatient { generation, bundle } => {
+                tokio::spawn(async move {
+                    let result = client.post_bundle(&bundle, SEND_TIMEOUT).await;
+                    let _ = tx.send(Msg::Register(
+                        crate::workstation::msg::RegisterMsg::Created { generation, result },
+                    ));
+                });
+            }
             Effect::WriteEntry { context, bundle } => {
                 tokio::spawn(async move {
                     let result = client.post_bundle(&bundle, SEND_TIMEOUT).await;

@@ -99,7 +99,8 @@ fn session_ended(msg: &Msg) -> bool {
         | Msg::Note(NoteMsg::Sent { result, .. })
         | Msg::Vitals(VitalsMsg::Recorded { result, .. })
         | Msg::Lists(ListsMsg::Written { result, .. })
-        | Msg::Lists(ListsMsg::Changed { result, .. }) => unauthorized(result.as_ref().err()),
+        | Msg::Lists(ListsMsg::Changed { result, .. })
+        | Msg::Register(RegisterMsg::Created { result, .. }) => unauthorized(result.as_ref().err()),
         Msg::Access(AccessMsg::GlassBroken { result, .. }) => unauthorized(result.as_ref().err()),
         Msg::Access(AccessMsg::AccessLog { result, .. }) => unauthorized(result.as_ref().err()),
         Msg::Access(AccessMsg::SignatureChecked { result, .. }) => {
@@ -163,6 +164,9 @@ fn update_inner(state: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::Orders(msg) => orders::on_msg(state, msg, &mut effects),
         Msg::Vitals(msg) => vitals::on_msg(state, msg, &mut effects),
         Msg::Lists(msg) => lists::on_msg(state, msg, &mut effects),
+        Msg::Register(msg) => {
+            crate::workstation::features::register::update::on_msg(state, msg, &mut effects)
+        }
         Msg::Access(msg) => access::on_msg(state, msg, &mut effects),
         Msg::Offline(msg) => offline::on_msg(state, msg, &mut effects),
     }
@@ -265,6 +269,11 @@ fn on_key(state: &mut State, key: Key, effects: &mut Vec<Effect>) {
         }
         return;
     }
+    if state.screen == Screen::Search
+        && crate::workstation::features::register::update::register_key(state, key, effects)
+    {
+        return;
+    }
     match state.screen {
         Screen::Search => {
             if state.search.focus == SearchFocus::Input {
@@ -340,6 +349,10 @@ pub(super) fn act(state: &mut State, action: Action, effects: &mut Vec<Effect>) 
                 input: String::new(),
                 cursor: 0,
             });
+            return;
+        }
+        Action::RegisterPatient => {
+            crate::workstation::features::register::update::open_register(state);
             return;
         }
         Action::Quit => {

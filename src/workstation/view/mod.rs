@@ -30,6 +30,9 @@ pub fn view(state: &State, theme: &Theme, frame: &mut Frame) {
         signin::draw(state, theme, frame, area, form);
     } else {
         match state.screen {
+            Screen::Search if state.register.is_some() => {
+                crate::workstation::features::register::view::draw(state, theme, frame, area)
+            }
             Screen::Search => search::draw(state, theme, frame, area),
             Screen::Chart => chart::draw(state, theme, frame, area),
         }

@@ -107,6 +107,10 @@ fn run_action(
         Context::Orders if state.chart.as_ref().is_some_and(|c| c.orders.is_some()) => {
             crate::workstation::features::orders::update::orders_action(state, action)
         }
+        Context::Register if state.register.is_some() => {
+            crate::workstation::features::register::update::register_action(state, action, effects);
+            None
+        }
         Context::Lists if state.chart.as_ref().is_some_and(|c| c.lists.is_some()) => {
             crate::workstation::features::lists::update::lists_action(state, action, effects)
         }
