@@ -9,34 +9,14 @@ mod common;
 use std::time::Duration;
 
 use bedside::server::auth::Role;
-use bedside::workstation::Options;
-use bedside::workstation::headless::{Headless, test_display};
 use bedside::workstation::msg::ChartMsg;
 use bedside::workstation::orders::checks::AlertKind;
 use bedside::workstation::state::{ChartView, Msg, State};
 use common::TestServer;
+use common::screen::{loaded, notice};
 use serde_json::{Value, json};
 
 const WAIT: Duration = Duration::from_secs(20);
-
-fn loaded(s: &State) -> bool {
-    s.chart.as_ref().is_some_and(|c| !c.loading)
-}
-
-fn notice(s: &State) -> String {
-    s.notice
-        .as_ref()
-        .map(|n| n.text.clone())
-        .unwrap_or_default()
-}
-
-fn app(server: &TestServer, token: &str, author: &str) -> Headless {
-    let mut options = Options::new(&server.base);
-    options.token = Some(token.to_string());
-    options.author = author.into();
-    let display = test_display(&server.base, chrono::Utc::now().date_naive());
-    Headless::with_options(options, display, 100, 30).unwrap()
-}
 
 async fn patient(server: &TestServer) -> String {
     server
@@ -65,7 +45,7 @@ async fn allergies_and_problems_are_recorded_corrected_and_checked() {
     let server = TestServer::start().await;
     let pid = patient(&server).await;
     let doctor = server.user("dr.lists", Role::Physician);
-    let mut h = app(&server, &doctor, "Dr Lists");
+    let mut h = common::screen::workstation(&server.base, &doctor, "Dr Lists", 100, 30);
     h.app.handle(Msg::Chart(ChartMsg::Open(pid.clone())));
     assert!(h.wait_for(WAIT, loaded).await);
 
@@ -218,7 +198,7 @@ async fn a_nurse_records_an_allergy_but_not_a_diagnosis() {
     let server = TestServer::start().await;
     let pid = patient(&server).await;
     let nurse = server.user("rn.lists", Role::Nurse);
-    let mut h = app(&server, &nurse, "Nurse Lists");
+    let mut h = common::screen::workstation(&server.base, &nurse, "Nurse Lists", 100, 30);
     h.app.handle(Msg::Chart(ChartMsg::Open(pid.clone())));
     assert!(h.wait_for(WAIT, loaded).await);
     h.keys("pa").unwrap();

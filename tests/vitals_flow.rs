@@ -9,36 +9,14 @@ mod common;
 use std::time::{Duration, Instant};
 
 use bedside::server::auth::Role;
-use bedside::workstation::Options;
 use bedside::workstation::client::{FhirClient, SEARCH_TIMEOUT as SEND_TIMEOUT};
-use bedside::workstation::headless::{Headless, test_display};
 use bedside::workstation::msg::ChartMsg;
-use bedside::workstation::state::{ChartView, Msg, State};
+use bedside::workstation::state::{ChartView, Msg};
 use common::TestServer;
+use common::screen::{loaded, notice};
 use serde_json::{Value, json};
 
 const WAIT: Duration = Duration::from_secs(20);
-
-fn loaded(s: &State) -> bool {
-    s.chart.as_ref().is_some_and(|c| !c.loading)
-}
-
-fn notice(s: &State) -> String {
-    s.notice
-        .as_ref()
-        .map(|n| n.text.clone())
-        .unwrap_or_default()
-}
-
-fn app(server: &TestServer, token: &str, author: &str) -> Headless {
-    let mut options = Options::new(&server.base);
-    options.token = Some(token.to_string());
-    options.author = author.into();
-    // The real clock: the set is taken now.
-    let today = chrono::Utc::now().date_naive();
-    let display = test_display(&server.base, today);
-    Headless::with_options(options, display, 80, 24).unwrap()
-}
 
 async fn vitals(server: &TestServer, pid: &str) -> Vec<Value> {
     let (_, b) = server
@@ -65,7 +43,7 @@ async fn a_nurse_records_a_set_with_news2_and_the_server_holds_it() {
         )
         .await;
     let nurse = server.user("nurse.vit", Role::Nurse);
-    let mut h = app(&server, &nurse, "Nurse Vit");
+    let mut h = common::screen::workstation(&server.base, &nurse, "Nurse Vit", 80, 24);
     h.app.handle(Msg::Chart(ChartMsg::Open(pid.clone())));
     assert!(h.wait_for(WAIT, loaded).await);
     h.keys("v").unwrap();
@@ -186,7 +164,7 @@ async fn a_role_that_may_not_record_vitals_is_refused_and_keeps_the_values() {
         )
         .await;
     let support = server.user("support.vit", Role::Support);
-    let mut h = app(&server, &support, "IT Support");
+    let mut h = common::screen::workstation(&server.base, &support, "IT Support", 80, 24);
     h.app.handle(Msg::Chart(ChartMsg::Open(pid.clone())));
     assert!(h.wait_for(WAIT, loaded).await);
     // Support sees demographics only: the pane does not open over a withheld chart.

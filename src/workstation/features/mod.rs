@@ -26,6 +26,21 @@ pub struct Command {
     pub description: &'static str,
 }
 
+/// "QUILL, Ann (MRN 0001234)": how a write names the patient it wrote to.
+pub fn patient_label(c: &ChartState) -> String {
+    c.chart
+        .patient
+        .as_ref()
+        .map(|p| {
+            format!(
+                "{} (MRN {})",
+                p.display_name(),
+                p.mrn.as_deref().unwrap_or("none")
+            )
+        })
+        .unwrap_or_default()
+}
+
 /// What a feature did with a key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {

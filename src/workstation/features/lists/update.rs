@@ -12,13 +12,10 @@ use crate::workstation::features::lists::{
     allergy_rows, choice, has_drug_allergy, has_nkda, picks, problem_rows, segment, term_named,
 };
 use crate::workstation::keymap::{Context, Key};
-use crate::workstation::notes::document::DocStatus;
-use crate::workstation::notes::drafts::Draft;
 use crate::workstation::record::entries::{
     self, Change, Coded, NewAllergy, NewProblem, create_once,
 };
 use crate::workstation::state::*;
-use crate::workstation::vault::outbox::Item;
 
 pub(crate) fn open_lists(state: &mut State) {
     let Some(c) = &mut state.chart else { return };
@@ -562,47 +559,29 @@ fn change(
 
 /// The entry on its way goes to the outbox: sent, once, when the server is back.
 fn queue(state: &mut State, effects: &mut Vec<Effect>) {
-    let server = state.display.server.clone();
-    let owner = state.access.user.as_ref().map(|u| u.username.clone());
-    let now = crate::fhir::date::instant(state.now_ms);
-    let Some(c) = &mut state.chart else { return };
-    let patient = c.chart.patient.clone().unwrap_or_default();
-    let encounter = c.chart.current_encounter();
-    let context = c.context;
-    let Some(sent) = c.lists.as_ref().and_then(|l| l.sending.clone()) else {
+    let Some(sent) = state
+        .chart
+        .as_ref()
+        .and_then(|c| c.lists.as_ref())
+        .and_then(|l| l.sending.clone())
+    else {
         return;
     };
-    let draft = Draft {
-        id: sent.id.clone(),
-        server,
-        patient_id: c.patient_id.clone(),
-        patient_name: patient.display_name(),
-        mrn: patient.mrn.clone(),
-        encounter,
-        template: "record".into(),
-        title: capitalised(&sent.what),
-        loinc: String::new(),
-        loinc_display: String::new(),
-        text: capitalised(&sent.what),
-        created: now.clone(),
-        saved: now,
-        appends: None,
-        server_id: None,
-        server_version: None,
-        owner,
-    };
-    effects.push(Effect::QueueEntry {
-        context,
-        item: Box::new(Item {
-            draft,
-            status: DocStatus::Final,
-            resource: Value::Null,
-            if_match: None,
-            message: None,
-            server_copy: None,
-            record: Some(sent.bundle),
-        }),
-    });
+    let what = capitalised(&sent.what);
+    let queued = crate::workstation::features::offline::record_item(
+        state,
+        &sent.id,
+        "record",
+        what.clone(),
+        what,
+        sent.bundle,
+    );
+    if let Some((context, item)) = queued {
+        effects.push(Effect::QueueEntry {
+            context,
+            item: Box::new(item),
+        });
+    }
 }
 
 fn capitalised(s: &str) -> String {
@@ -611,20 +590,6 @@ fn capitalised(s: &str) -> String {
         Some(f) => f.to_uppercase().chain(chars).collect(),
         None => String::new(),
     }
-}
-
-fn who(c: &ChartState) -> String {
-    c.chart
-        .patient
-        .as_ref()
-        .map(|p| {
-            format!(
-                "{} (MRN {})",
-                p.display_name(),
-                p.mrn.as_deref().unwrap_or("none")
-            )
-        })
-        .unwrap_or_default()
 }
 
 fn settled(state: &mut State, text: String, level: Level) {
@@ -651,7 +616,7 @@ pub(crate) fn on_msg(state: &mut State, msg: super::Msg, effects: &mut Vec<Effec
             let Some(c) = crate::workstation::features::current_chart(state, context) else {
                 return;
             };
-            let who = who(c);
+            let who = crate::workstation::features::patient_label(c);
             let Some(sent) = c.lists.as_ref().and_then(|l| l.sending.clone()) else {
                 return;
             };
@@ -687,7 +652,7 @@ pub(crate) fn on_msg(state: &mut State, msg: super::Msg, effects: &mut Vec<Effec
             let Some(c) = crate::workstation::features::current_chart(state, context) else {
                 return;
             };
-            let who = who(c);
+            let who = crate::workstation::features::patient_label(c);
             let Some(sent) = c.lists.as_ref().and_then(|l| l.sending.clone()) else {
                 return;
             };
@@ -717,7 +682,7 @@ pub(crate) fn on_msg(state: &mut State, msg: super::Msg, effects: &mut Vec<Effec
             let Some(c) = crate::workstation::features::current_chart(state, context) else {
                 return;
             };
-            let who = who(c);
+            let who = crate::workstation::features::patient_label(c);
             match result {
                 Ok(_) => {
                     state.notice = Some(Notice {

@@ -318,18 +318,7 @@ pub(crate) fn sent(
         state.dropped_stale += 1;
         return;
     }
-    let who = c
-        .chart
-        .patient
-        .as_ref()
-        .map(|p| {
-            format!(
-                "{} (MRN {})",
-                p.display_name(),
-                p.mrn.as_deref().unwrap_or("none")
-            )
-        })
-        .unwrap_or_default();
+    let who = crate::workstation::features::patient_label(c);
     let nurse = state.access.role() == Some("nurse");
     let Some(o) = &mut c.orders else { return };
     o.sending = false;

@@ -1,19 +1,14 @@
 //! The vital-signs pane: typing the line (or the fields), Enter to record, the checks that
 //! stop or ask first, and the server's answer.
 
-use serde_json::Value;
-
 use crate::workstation::action::Action;
 use crate::workstation::features::Outcome;
 use crate::workstation::features::vitals::state::{FIELDS, Pending, VitalsState};
 use crate::workstation::features::vitals::{flowsheet, preview};
 use crate::workstation::keymap::{Context, Key};
-use crate::workstation::notes::document::DocStatus;
-use crate::workstation::notes::drafts::Draft;
 use crate::workstation::record::news2::Risk;
 use crate::workstation::record::vitals::{self, Sign};
 use crate::workstation::state::*;
-use crate::workstation::vault::outbox::Item;
 
 /// More than this between the time taken and the time recorded makes a late entry.
 const LATE_MS: i64 = 15 * 60_000;
@@ -280,61 +275,28 @@ pub(crate) fn submit(state: &mut State, effects: &mut Vec<Effect>) {
 
 /// The set on its way goes to the outbox: sent, once, when the server is back.
 fn queue(state: &mut State, effects: &mut Vec<Effect>) {
-    let server = state.display.server.clone();
-    let owner = state.access.user.as_ref().map(|u| u.username.clone());
-    let now = crate::fhir::date::instant(state.now_ms);
-    let Some(c) = &mut state.chart else { return };
-    let patient = c.chart.patient.clone().unwrap_or_default();
-    let encounter = c.chart.current_encounter();
-    let context = c.context;
-    let Some(v) = &mut c.vitals else { return };
-    let Some(p) = v.pending.clone() else { return };
-    let draft = Draft {
-        id: p.set_id.clone(),
-        server,
-        patient_id: c.patient_id.clone(),
-        patient_name: patient.display_name(),
-        mrn: patient.mrn.clone(),
-        encounter,
-        template: "vitals".into(),
-        title: format!("Vital signs ({})", p.signs),
-        loinc: "85353-1".into(),
-        loinc_display: "Vital signs panel".into(),
-        text: format!("{}\n{}{}", p.shown, p.signs, p.score),
-        created: now.clone(),
-        saved: now,
-        appends: None,
-        server_id: None,
-        server_version: None,
-        owner,
-    };
-    effects.push(Effect::QueueVitals {
-        context,
-        item: Box::new(Item {
-            draft,
-            status: DocStatus::Final,
-            resource: Value::Null,
-            if_match: None,
-            message: None,
-            server_copy: None,
-            record: Some(p.bundle),
-        }),
-    });
-}
-
-/// "QUILL, Ann (MRN 0001)".
-fn who(c: &ChartState) -> String {
-    c.chart
-        .patient
+    let Some(p) = state
+        .chart
         .as_ref()
-        .map(|p| {
-            format!(
-                "{} (MRN {})",
-                p.display_name(),
-                p.mrn.as_deref().unwrap_or("none")
-            )
-        })
-        .unwrap_or_default()
+        .and_then(|c| c.vitals.as_ref())
+        .and_then(|v| v.pending.clone())
+    else {
+        return;
+    };
+    let queued = crate::workstation::features::offline::record_item(
+        state,
+        &p.set_id,
+        "vitals",
+        format!("Vital signs ({})", p.signs),
+        format!("{}\n{}{}", p.shown, p.signs, p.score),
+        p.bundle,
+    );
+    if let Some((context, item)) = queued {
+        effects.push(Effect::QueueVitals {
+            context,
+            item: Box::new(item),
+        });
+    }
 }
 
 fn done(state: &mut State, level: Level, text: String, effects: &mut Vec<Effect>, reload: bool) {
@@ -377,7 +339,7 @@ pub(crate) fn on_msg(state: &mut State, msg: super::Msg, effects: &mut Vec<Effec
             let Some(c) = crate::workstation::features::current_chart(state, context) else {
                 return;
             };
-            let who = who(c);
+            let who = crate::workstation::features::patient_label(c);
             let Some(p) = c.vitals.as_ref().and_then(|v| v.pending.clone()) else {
                 return;
             };
@@ -410,7 +372,7 @@ pub(crate) fn on_msg(state: &mut State, msg: super::Msg, effects: &mut Vec<Effec
             let Some(c) = crate::workstation::features::current_chart(state, context) else {
                 return;
             };
-            let who = who(c);
+            let who = crate::workstation::features::patient_label(c);
             let Some(p) = c.vitals.as_ref().and_then(|v| v.pending.clone()) else {
                 return;
             };
