@@ -170,8 +170,34 @@ pub fn update(
             Some(_) => crate::server::mrn::check_kept(&gate.mrn, before.as_ref(), &resource)?,
         }
     }
+    if gate.correction.is_some()
+        && gate.role() == crate::server::auth::Role::Support
+        && if_match.is_none()
+    {
+        return Err(ApiError::new(
+            StatusCode::PRECONDITION_REQUIRED,
+            IssueCode::Required,
+            format!(
+                "a correction names the version it corrects: send If-Match: W/\"n\" with the version of Patient/{id} you read"
+            ),
+        ));
+    }
     let written = tx.update(rtype, id, resource, if_match)?;
     gate.wrote(&written);
+    if let Some(reason) = gate.correction.clone() {
+        // Why it changed, beside the version it made (and in the audit record).
+        let target = format!("{rtype}/{id}/_history/{}", written.version);
+        let recorded = crate::fhir::date::instant(written.updated);
+        let provenance = crate::server::correction::provenance(
+            &target,
+            &recorded,
+            &gate.session.username,
+            &reason,
+        );
+        let stored = tx.create(provenance, None)?;
+        gate.wrote(&stored);
+        gate.note.reason = Some(reason);
+    }
     Ok(written)
 }
 

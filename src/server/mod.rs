@@ -7,6 +7,7 @@ pub mod auth;
 pub mod backups;
 mod bundle;
 mod capability;
+pub mod correction;
 pub mod cors;
 mod ctx;
 pub mod export;

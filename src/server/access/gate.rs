@@ -42,6 +42,9 @@ pub struct Gate {
     pub request: Option<RequestAudit>,
     /// The site's MRN system: numbers for new patients, kept on updates.
     pub mrn: crate::server::mrn::MrnPolicy,
+    /// The reason a `PUT` or `PATCH Patient/id` gave for its change (`X-Provenance`); never
+    /// set for a Bundle's entries.
+    pub correction: Option<String>,
 }
 
 impl Gate {
@@ -55,6 +58,7 @@ impl Gate {
             note: AuditNote::default(),
             request: None,
             mrn: crate::server::mrn::MrnPolicy::default(),
+            correction: None,
         }
     }
 
@@ -408,8 +412,14 @@ impl Gate {
     ) -> Result<(), ApiError> {
         self.require_write_scope()?;
         let actor = self.session.reference();
-        policy::check_change(self.role(), rtype, before, after, actor.as_deref())
-            .map_err(forbidden)?;
+        match (before, &self.correction) {
+            // Support corrects registration details, with a reason, a version at a time.
+            (Some(before), Some(_)) if rtype == "Patient" && self.role() == Role::Support => {
+                policy::check_correction(self.role(), before, after).map_err(forbidden)?
+            }
+            _ => policy::check_change(self.role(), rtype, before, after, actor.as_deref())
+                .map_err(forbidden)?,
+        }
         let id = id.unwrap_or_default();
         let mut patients: Vec<String> = Vec::new();
         let new_patient = rtype == "Patient" && before.is_none();

@@ -14,6 +14,8 @@ pub struct AuditNote {
     pub resources: Vec<String>,
     /// Set when any of it was served under break-the-glass: the reason.
     pub emergency: Option<String>,
+    /// The reason the request gave for its change (`X-Provenance`).
+    pub reason: Option<String>,
     /// Patients whose restriction label this request changed (each gets its own record).
     pub label_changes: Vec<String>,
     /// One record per entry of a batch or transaction.
@@ -144,6 +146,7 @@ pub fn request_events(request: &RequestAudit, status: u16, note: &AuditNote) -> 
             note.resources.clone()
         };
         event.emergency_reason = note.emergency.clone();
+        event.reason = note.reason.clone();
         if !success {
             event.description = Some(
                 StatusCode::from_u16(status)

@@ -193,6 +193,8 @@ pub struct Event {
     pub query: Option<String>,
     /// Set for emergency access: the reason given.
     pub emergency_reason: Option<String>,
+    /// The reason given for a change (a correction of a patient's details).
+    pub reason: Option<String>,
     /// HTTP status answered, if any.
     pub status: Option<u16>,
 }
@@ -209,6 +211,7 @@ impl Event {
             resources: Vec::new(),
             query: None,
             emergency_reason: None,
+            reason: None,
             status: None,
         }
     }
@@ -324,16 +327,25 @@ impl Event {
                 )],
             },
             outcome_desc: (!description.is_empty()).then_some(description),
-            purpose_of_event: self.emergency_reason.as_deref().map(|reason| {
-                [CodeableConcept {
-                    coding: [Coding::shown(
-                        "http://terminology.hl7.org/CodeSystem/v3-ActReason",
-                        "BTG",
-                        "break the glass",
-                    )],
-                    text: Some(reason),
-                }]
-            }),
+            purpose_of_event: {
+                let purposes: Vec<_> = [
+                    (&self.emergency_reason, "BTG", "break the glass"),
+                    (&self.reason, "PATADMIN", "patient administration"),
+                ]
+                .into_iter()
+                .filter_map(|(text, code, display)| {
+                    Some(CodeableConcept {
+                        coding: [Coding::shown(
+                            "http://terminology.hl7.org/CodeSystem/v3-ActReason",
+                            code,
+                            display,
+                        )],
+                        text: Some(text.as_deref()?),
+                    })
+                })
+                .collect();
+                (!purposes.is_empty()).then_some(purposes)
+            },
             entity,
         }
     }

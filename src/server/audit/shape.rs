@@ -59,7 +59,7 @@ pub struct AuditEvent<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub outcome_desc: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub purpose_of_event: Option<[CodeableConcept<'a>; 1]>,
+    pub purpose_of_event: Option<Vec<CodeableConcept<'a>>>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub entity: Vec<Entity<'a>>,
 }

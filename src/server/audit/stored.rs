@@ -51,6 +51,9 @@ struct Compact<'a> {
     q: Text<'a>,
     #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
     btg: Text<'a>,
+    /// The reason given for a change.
+    #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+    why: Text<'a>,
 }
 
 fn succeeded() -> bool {
@@ -82,6 +85,7 @@ pub(super) fn compact(event: &Event) -> String {
         res: Cow::Borrowed(&event.resources),
         q: borrowed(&event.query),
         btg: borrowed(&event.emergency_reason),
+        why: borrowed(&event.reason),
     };
     // Serializing strings, numbers and a unit enum to a String cannot fail.
     serde_json::to_string(&form).unwrap_or_default()
@@ -110,6 +114,7 @@ pub fn render(id: &str, recorded_ms: i64, stored: &str) -> String {
                 resources: form.res.into_owned(),
                 query: owned(form.q),
                 emergency_reason: owned(form.btg),
+                reason: owned(form.why),
                 status: form.st,
             };
             event.json(id, recorded_ms)

@@ -3,7 +3,7 @@
 //! | | physician | nurse | support | admin | clerk |
 //! |---|---|---|---|---|---|
 //! | patients (demographics): read, search | yes | yes | yes | no | yes |
-//! | patients: register and edit (Patient, Coverage) | yes | yes | no | no | yes |
+//! | patients: register and edit (Patient, Coverage) | yes | yes | correct details, with a reason | no | yes |
 //! | directory (Practitioner, Organization, Location, Medication): read | yes | yes | yes | yes | yes |
 //! | clinical content: read | yes | yes | metadata only; whole with break-the-glass | no | Coverage only |
 //! | notes (DocumentReference): write | yes | yes | no | no | no |
@@ -230,6 +230,38 @@ pub fn check_write(role: Role, rtype: &str, resource: &Value) -> Result<(), Deni
             ),
         },
     }
+}
+
+/// Elements of a Patient a support correction leaves alone: they change what the record is
+/// (merged, inactive, deceased, whose), not how its details are written.
+const NOT_CORRECTED: &[&str] = &[
+    "active",
+    "link",
+    "deceasedBoolean",
+    "deceasedDateTime",
+    "managingOrganization",
+];
+
+/// May `role` correct the Patient `before` into `after`? Support staff correct registration
+/// details (names, birth date, sex, addresses, contacts, language) when they give a reason;
+/// whether the record is active, merged or deceased is not theirs to change, and its
+/// restriction label and MRN are guarded for every role.
+pub fn check_correction(role: Role, before: &Value, after: &Value) -> Result<(), Denied> {
+    if role != Role::Support {
+        return check_change(role, "Patient", Some(before), after, None);
+    }
+    for field in NOT_CORRECTED {
+        if before.get(*field) != after.get(*field) {
+            return Err(Denied::new(
+                role,
+                "demographics.correct",
+                format!(
+                    "a correction changes registration details; '{field}' says whether the record is active, merged or deceased and is changed by clinicians or the merge"
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The Practitioners a resource names as its author: who requested, wrote, performed or

@@ -154,6 +154,15 @@ pub(super) async fn json_body(
 }
 
 /// The version an `If-Match` header names, if any.
+/// The reason a change to `Patient/id` gives (`X-Provenance`); other types keep theirs to
+/// themselves.
+fn patient_reason(rtype: &str, headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    if rtype != "Patient" {
+        return Ok(None);
+    }
+    crate::server::correction::reason(headers)
+}
+
 fn if_match(headers: &HeaderMap) -> Option<String> {
     headers
         .get("if-match")
@@ -378,7 +387,9 @@ pub async fn update(
     check_type(&rtype)?;
     let resource = json_body(&st, &headers, body).await?;
     let if_match = if_match(&headers);
+    let reason = patient_reason(&rtype, &headers)?;
     version_write(st, session, request, &ctx, move |gate, tx| {
+        gate.correction = reason;
         interact::update(gate, tx, &rtype, &id, resource, if_match.as_deref())
     })
     .await
@@ -439,7 +450,9 @@ pub async fn patch(
     }
     let body = parse_json(&read_body(&st, &headers, body, st.body_limit).await?)?;
     let if_match = if_match(&headers);
+    let reason = patient_reason(&rtype, &headers)?;
     version_write(st, session, request, &ctx, move |gate, tx| {
+        gate.correction = reason;
         interact::patch(gate, tx, &rtype, &id, body, if_match.as_deref())
     })
     .await
