@@ -107,6 +107,8 @@ actions! {
     SwitchEntry => "switch_entry",
     /// Register a new patient (the record is looked for first; the server gives the MRN)
     RegisterPatient => "register_patient",
+    /// Edit this patient's registration details (saved only over the version read; support staff give a reason)
+    EditDemographics => "edit_demographics",
     /// Allergies and problems: the lists, and recording them (new, none known, entered in error)
     OpenLists => "allergies_and_problems",
     /// Allergies and problems: add to the list with focus

@@ -201,6 +201,19 @@ pub enum Effect {
         generation: u64,
         bundle: Box<Value>,
     },
+    /// Read `Patient/{patient_id}` as the server holds it now, to edit it.
+    ReadForEdit {
+        generation: u64,
+        patient_id: String,
+    },
+    /// Update a patient's registration details: `PUT` with `If-Match: W/"version"`, and the
+    /// reason as `X-Provenance` when one was given. On a conflict the current version is read.
+    SaveDemographics {
+        generation: u64,
+        patient: Box<Value>,
+        version: String,
+        reason: Option<String>,
+    },
     /// Post a new allergy or problem (a one-entry transaction, a conditional create).
     WriteEntry {
         context: u64,

@@ -270,13 +270,16 @@ impl State {
     /// The keymap context of the focused pane, under any pop-up.
     pub fn pane_context(&self) -> Context {
         match (self.screen, &self.chart) {
-            (Screen::Search, _) if self.register.is_some() => Context::Register,
+            (Screen::Search, _) if self.register.as_ref().is_some_and(|r| r.editing.is_none()) => {
+                Context::Register
+            }
             (Screen::Search, _) | (Screen::Chart, None) => Context::Search,
             (Screen::Chart, Some(c)) => match c.view {
                 ChartView::Note => Context::Note,
                 ChartView::Orders => Context::Orders,
                 ChartView::Vitals => Context::Vitals,
                 ChartView::Lists => Context::Lists,
+                ChartView::Demographics => Context::Register,
                 ChartView::Timeline if c.focus == ChartFocus::Timeline => Context::Timeline,
                 _ => Context::Chart,
             },

@@ -197,6 +197,10 @@ pub fn check_write(role: Role, rtype: &str, resource: &Value) -> Result<(), Deni
         {
             Ok(())
         }
+        Class::Demographic if role == Role::Support => none(
+            "demographics.correct",
+            "support staff correct a patient's registration details only with a reason: PUT or PATCH Patient/id with an X-Provenance header (a Provenance whose reason says why) and If-Match",
+        ),
         _ if role == Role::Clerk => none(
             "clinical.write",
             "registration staff write patients' demographics and insurance (Coverage) only",

@@ -258,6 +258,43 @@ impl FhirClient {
         self.send(request, timeout).await
     }
 
+    /// Updates `resource` (`PUT base/Type/id`) only if the server still holds `version`
+    /// (`If-Match`), saying why when `reason` is given (FHIR's `X-Provenance` header: a
+    /// Provenance with that reason, which the server keeps and audits).
+    pub async fn update_with_reason(
+        &self,
+        resource: &Value,
+        version: &str,
+        reason: Option<&str>,
+        timeout: Duration,
+    ) -> Result<Value, FetchError> {
+        let (Some(rtype), Some(id)) = (
+            resource.get("resourceType").and_then(Value::as_str),
+            resource.get("id").and_then(Value::as_str),
+        ) else {
+            return Err(FetchError::BadUrl(
+                "an update needs the resource's type and id".into(),
+            ));
+        };
+        let url = self
+            .base
+            .join(&format!("{rtype}/{id}"))
+            .map_err(|e| FetchError::BadUrl(e.to_string()))?;
+        let mut request = self
+            .http
+            .put(url)
+            .header("content-type", "application/fhir+json")
+            .header("prefer", "return=representation")
+            .header("if-match", format!("W/\"{version}\""))
+            .body(resource.to_string());
+        if let Some(reason) = reason {
+            let provenance =
+                serde_json::json!({"resourceType": "Provenance", "reason": [{"text": reason}]});
+            request = request.header("x-provenance", ascii_json(&provenance.to_string()));
+        }
+        self.send(request, timeout).await
+    }
+
     /// Posts a batch or transaction Bundle to the base URL; returns the response Bundle.
     pub async fn post_bundle(
         &self,
@@ -758,6 +795,23 @@ pub(crate) fn smart_report(conf: &Value) -> String {
         if device { ", device code" } else { "" },
         if pkce { "yes" } else { "NOT offered" }
     )
+}
+
+/// JSON text with every character outside printable ASCII written as `\uXXXX`, so that it
+/// can travel in an HTTP header (a reason with accents, in another script).
+fn ascii_json(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
+        if (' '..='~').contains(&c) {
+            out.push(c);
+        } else {
+            let mut units = [0u16; 2];
+            for u in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{u:04x}"));
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -95,3 +95,16 @@ fn doctor_reads_what_a_server_declares() {
     );
     assert!(smart_report(&json!({"token_endpoint": "x"})).contains("lacks"));
 }
+
+#[test]
+fn a_reason_travels_in_a_header_as_ascii() {
+    let json = serde_json::json!({"reason": [{"text": "nom mal orthographi\u{e9} \u{1f600}"}]})
+        .to_string();
+    let header = super::ascii_json(&json);
+    assert!(
+        header.bytes().all(|b| (b' '..=b'~').contains(&b)),
+        "{header}"
+    );
+    let back: serde_json::Value = serde_json::from_str(&header).unwrap();
+    assert_eq!(back.to_string(), json);
+}

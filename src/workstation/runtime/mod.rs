@@ -283,7 +283,9 @@ fn runs(effect: &Effect) -> Runs {
         | Effect::WriteEntry { .. }
         | Effect::ChangeEntry { .. }
         | Effect::FindDuplicates { .. }
-        | Effect::RegisterPatient { .. } => Runs::Record,
+        | Effect::RegisterPatient { .. }
+        | Effect::ReadForEdit { .. }
+        | Effect::SaveDemographics { .. } => Runs::Record,
         Effect::OpenChart { .. }
         | Effect::LoadChartBody { .. }
         | Effect::EvictCached { .. }

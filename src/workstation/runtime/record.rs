@@ -60,6 +60,46 @@ impl Runner {
                     ));
                 });
             }
+            Effect::ReadForEdit {
+                generation,
+                patient_id,
+            } => {
+                tokio::spawn(async move {
+                    let result = client
+                        .get(&format!("Patient/{patient_id}"), &[], SEND_TIMEOUT)
+                        .await;
+                    let _ = tx.send(Msg::Register(
+                        crate::workstation::msg::RegisterMsg::Loaded { generation, result },
+                    ));
+                });
+            }
+            Effect::SaveDemographics {
+                generation,
+                patient,
+                version,
+                reason,
+            } => {
+                tokio::spawn(async move {
+                    let result = client
+                        .update_with_reason(&patient, &version, reason.as_deref(), SEND_TIMEOUT)
+                        .await;
+                    // Crossed with another edit: what the server holds now, to show beside.
+                    let current = match (&result, patient["id"].as_str()) {
+                        (Err(crate::workstation::client::FetchError::Conflict(_)), Some(id)) => {
+                            client
+                                .get(&format!("Patient/{id}"), &[], SEND_TIMEOUT)
+                                .await
+                                .ok()
+                        }
+                        _ => None,
+                    };
+                    let _ = tx.send(Msg::Register(crate::workstation::msg::RegisterMsg::Saved {
+                        generation,
+                        result,
+                        current,
+                    }));
+                });
+            }
             Effect::WriteEntry { context, bundle } => {
                 tokio::spawn(async move {
                     let result = client.post_bundle(&bundle, SEND_TIMEOUT).await;

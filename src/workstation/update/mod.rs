@@ -65,6 +65,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
     let mut effects = update_inner(state, msg);
     // The flowsheet follows the chart's observations as pages arrive.
     vitals::sync(state);
+    crate::workstation::features::register::update::sync(state);
     if field_identity(state) != field {
         state.field_cursor = None;
     }
@@ -270,9 +271,13 @@ fn on_key(state: &mut State, key: Key, effects: &mut Vec<Effect>) {
         return;
     }
     if state.screen == Screen::Search
-        && crate::workstation::features::register::update::register_key(state, key, effects)
+        && state.register.as_ref().is_some_and(|r| r.editing.is_none())
     {
-        return;
+        match crate::workstation::features::register::update::register_key(state, key, effects) {
+            Outcome::NotMine => {}
+            Outcome::Done => return,
+            Outcome::Pass(action) => return act(state, action, effects),
+        }
     }
     match state.screen {
         Screen::Search => {
@@ -317,6 +322,7 @@ fn on_key(state: &mut State, key: Key, effects: &mut Vec<Effect>) {
                 orders::orders_key,
                 vitals::vitals_key,
                 lists::lists_key,
+                crate::workstation::features::register::update::demographics_key,
             ] {
                 match outcome(state, key, effects) {
                     Outcome::NotMine => continue,
@@ -353,6 +359,10 @@ pub(super) fn act(state: &mut State, action: Action, effects: &mut Vec<Effect>) 
         }
         Action::RegisterPatient => {
             crate::workstation::features::register::update::open_register(state);
+            return;
+        }
+        Action::EditDemographics if state.screen == Screen::Chart => {
+            crate::workstation::features::register::update::open_edit(state, effects);
             return;
         }
         Action::Quit => {

@@ -30,7 +30,7 @@ pub fn view(state: &State, theme: &Theme, frame: &mut Frame) {
         signin::draw(state, theme, frame, area, form);
     } else {
         match state.screen {
-            Screen::Search if state.register.is_some() => {
+            Screen::Search if state.register.as_ref().is_some_and(|r| r.editing.is_none()) => {
                 crate::workstation::features::register::view::draw(state, theme, frame, area)
             }
             Screen::Search => search::draw(state, theme, frame, area),

@@ -14,11 +14,16 @@ pub enum ChartFocus {
 pub enum ChartView {
     Timeline,
     Summary,
-    Trend { key: String, title: String },
+    Trend {
+        key: String,
+        title: String,
+    },
     Note,
     Orders,
     Vitals,
     Lists,
+    /// The patient's registration details being edited (`features/register`).
+    Demographics,
 }
 
 /// How a chart is being opened.

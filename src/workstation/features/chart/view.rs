@@ -51,6 +51,9 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
         ChartView::Lists => {
             crate::workstation::features::lists::view::draw(state, theme, frame, areas.body, c)
         }
+        ChartView::Demographics => {
+            crate::workstation::features::register::view::draw(state, theme, frame, areas.body)
+        }
     }
     let mut left = Vec::new();
     if c.loading {
@@ -151,6 +154,11 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
             (Action::EnteredInError, "in error"),
             (Action::ResolveProblem, "resolve"),
             (Action::Back, "back"),
+        ],
+        (ChartView::Demographics, _) => &[
+            (Action::Submit, "save/choose"),
+            (Action::NextField, "next field"),
+            (Action::Back, "close"),
         ],
         (ChartView::Orders, _) => &[
             (Action::SignOrders, "sign"),

@@ -1,6 +1,8 @@
 //! Registering a patient: the form, the search for likely existing records before anything
 //! is created ("is it one of these?", what agrees marked), an explicit choice to register a
-//! new one anyway, and the new chart opened with the MRN the server gave.
+//! new one anyway, and the new chart opened with the MRN the server gave. The same form edits
+//! the open chart's patient: read for its version, saved with `If-Match` (and a reason, which
+//! support staff must give), an edit that crossed another shown beside it with the choice.
 
 pub mod msg;
 pub mod update;
@@ -8,10 +10,13 @@ pub mod view;
 
 pub use msg::Msg;
 
+use serde_json::Value;
+
 use crate::workstation::record::registration::{Candidate, Registration, SEXES};
 
-/// The form's fields: label, required, and a hint.
-pub const FIELDS: [(&str, bool, &str); 20] = [
+/// The form's fields: label, required, and a hint. The insurance rows are for registering
+/// (a Coverage of its own); the reason row for editing.
+pub const FIELDS: [(&str, bool, &str); 21] = [
     ("family name", true, ""),
     ("given names", true, ""),
     ("sex", true, "female | male | other | unknown"),
@@ -32,7 +37,17 @@ pub const FIELDS: [(&str, bool, &str); 20] = [
     ("member number", false, ""),
     ("cover from", false, "YYYY-MM-DD"),
     ("cover to", false, "YYYY-MM-DD"),
+    (
+        "reason",
+        false,
+        "why the details change; support staff must give one",
+    ),
 ];
+
+/// The rows of insurance, shown when registering.
+const INSURANCE: std::ops::Range<usize> = 16..20;
+/// The reason row, shown when editing.
+pub const REASON: usize = 20;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Stage {
@@ -46,6 +61,32 @@ pub enum Stage {
         cursor: usize,
     },
     Creating,
+    /// Editing: the patient's current version is being read.
+    Loading,
+    /// Editing: the change is on its way.
+    Saving,
+    /// Editing: someone changed the record since it was read. `theirs` is the server's
+    /// version; `both` the rows both changed differently; `cursor` 0 saves this user's
+    /// changes over theirs (their other changes kept), 1 takes theirs into the form.
+    Crossed {
+        theirs: Box<Value>,
+        theirs_values: Vec<String>,
+        both: Vec<usize>,
+        cursor: usize,
+    },
+}
+
+/// Editing a registered patient: which, and the version the form was read from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Editing {
+    pub patient_id: String,
+    /// The patient as the banner named them when the edit began.
+    pub label: String,
+    /// `meta.versionId` of `base`, sent as `If-Match`.
+    pub version: String,
+    pub base: Box<Value>,
+    /// The form's fields as `base` holds them.
+    pub base_values: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -58,6 +99,8 @@ pub struct RegisterState {
     pub id: String,
     /// Answers for an earlier stage are dropped.
     pub generation: u64,
+    /// Set when the form edits a registered patient.
+    pub editing: Option<Editing>,
 }
 
 impl RegisterState {
@@ -69,7 +112,61 @@ impl RegisterState {
             error: None,
             id: uuid::Uuid::new_v4().to_string(),
             generation,
+            editing: None,
         }
+    }
+
+    /// The rows the form shows, in order: no insurance when editing, no reason when
+    /// registering.
+    pub fn rows(&self) -> Vec<usize> {
+        (0..FIELDS.len())
+            .filter(|i| match self.editing {
+                Some(_) => !INSURANCE.contains(i),
+                None => *i != REASON,
+            })
+            .collect()
+    }
+
+    /// The field `step` rows from the one with the cursor (wrapping).
+    pub fn step(&mut self, step: isize) {
+        let rows = self.rows();
+        let here = rows.iter().position(|i| *i == self.at).unwrap_or(0);
+        let n = rows.len() as isize;
+        self.at = rows[((here as isize + step).rem_euclid(n)) as usize];
+    }
+
+    /// The form's fields of `reg` (the reason row left as it is).
+    pub fn values_of(&self, reg: &Registration) -> Vec<String> {
+        let mut v = vec![
+            reg.family.clone(),
+            reg.given.clone(),
+            reg.sex.clone(),
+            reg.gender_identity.clone(),
+            reg.birth_date.clone(),
+            reg.address.clone(),
+            reg.city.clone(),
+            reg.postcode.clone(),
+            reg.phone.clone(),
+            reg.email.clone(),
+            reg.language.clone(),
+            if reg.interpreter { "yes" } else { "no" }.into(),
+            reg.contact_name.clone(),
+            reg.contact_phone.clone(),
+            reg.contact_relationship.clone(),
+            reg.gp.clone(),
+            reg.insurer.clone(),
+            reg.member_number.clone(),
+            reg.cover_from.clone(),
+            reg.cover_to.clone(),
+        ];
+        v.push(self.values.get(REASON).cloned().unwrap_or_default());
+        v
+    }
+
+    /// The reason typed, if any.
+    pub fn reason(&self) -> Option<String> {
+        let r = self.values.get(REASON)?.trim();
+        (!r.is_empty()).then(|| r.to_string())
     }
 
     /// The form as a registration (choices completed from their first letters).

@@ -16,4 +16,27 @@ pub enum Msg {
         generation: u64,
         result: Result<Value, FetchError>,
     },
+    /// The patient to edit, as the server holds it now.
+    Loaded {
+        generation: u64,
+        result: Result<Value, FetchError>,
+    },
+    /// The server's answer to an edit; after a conflict, its current version (when it could
+    /// be read).
+    Saved {
+        generation: u64,
+        result: Result<Value, FetchError>,
+        current: Option<Value>,
+    },
+}
+
+impl Msg {
+    pub fn generation(&self) -> u64 {
+        match self {
+            Msg::Found { generation, .. }
+            | Msg::Created { generation, .. }
+            | Msg::Loaded { generation, .. }
+            | Msg::Saved { generation, .. } => *generation,
+        }
+    }
 }

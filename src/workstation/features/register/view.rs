@@ -6,18 +6,24 @@ use ratatui::layout::{Position, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use crate::workstation::features::register::{FIELDS, Stage};
+use crate::workstation::features::register::{FIELDS, RegisterState, Stage};
 use crate::workstation::state::State;
 use crate::workstation::theme::Theme;
 use crate::workstation::view::widgets::{fit, pane, styled};
 
 pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
     let Some(r) = &state.register else { return };
-    let title = match &r.stage {
-        Stage::Form => " Register a patient (the MRN is given by the server) ",
-        Stage::Searching => " Register a patient: looking for them first... ",
-        Stage::Candidates { .. } => " Register a patient: is it one of these? ",
-        Stage::Creating => " Register a patient: registering... ",
+    let title = match (&r.stage, &r.editing) {
+        (Stage::Form, Some(e)) => format!(" Details of {} (version {}) ", e.label, e.version),
+        (Stage::Loading, Some(e)) => format!(" Details of {}: reading... ", e.label),
+        (Stage::Saving, Some(e)) => format!(" Details of {}: saving... ", e.label),
+        (Stage::Crossed { .. }, Some(e)) => {
+            format!(" Details of {}: changed by someone else ", e.label)
+        }
+        (Stage::Form, _) => " Register a patient (the MRN is given by the server) ".into(),
+        (Stage::Searching, _) => " Register a patient: looking for them first... ".into(),
+        (Stage::Candidates { .. }, _) => " Register a patient: is it one of these? ".into(),
+        (_, _) => " Register a patient: registering... ".into(),
     };
     let block = pane(
         Line::from(styled(title, theme.title)),
@@ -111,10 +117,39 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
         frame.render_widget(Paragraph::new(lines), inner);
         return;
     }
+    if let Stage::Crossed {
+        theirs,
+        theirs_values,
+        both,
+        cursor,
+    } = &r.stage
+    {
+        crossed(
+            r,
+            theirs,
+            theirs_values,
+            both,
+            *cursor,
+            theme,
+            width,
+            &mut lines,
+        );
+        frame.render_widget(Paragraph::new(lines), inner);
+        return;
+    }
+    if r.stage == Stage::Loading && r.error.is_none() {
+        lines.push(Line::from(styled(
+            "reading the details the server holds now...",
+            theme.dim,
+        )));
+    }
     let labels = 17usize;
+    let shown = r.rows();
+    let here = shown.iter().position(|i| *i == r.at).unwrap_or(0);
     let rows = inner.height.saturating_sub(1) as usize;
-    let skip = (r.at + 1).saturating_sub(rows);
-    for (i, (label, required, hint)) in FIELDS.iter().enumerate().skip(skip).take(rows) {
+    let skip = (here + 1).saturating_sub(rows);
+    let fields = shown.iter().map(|i| (*i, FIELDS[*i]));
+    for (i, (label, required, hint)) in fields.skip(skip).take(rows) {
         let style = if i == r.at {
             theme.selected
         } else {
@@ -127,7 +162,7 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
         };
         lines.push(Line::from(vec![
             styled(
-                format!("{:>15}{} ", label, if *required { "*" } else { " " }),
+                format!("{:>15}{} ", label, if required { "*" } else { " " }),
                 theme.dim,
             ),
             Span::styled(
@@ -145,7 +180,101 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
         let col = crate::workstation::line::cursor_column(&r.values[r.at], state.field_cursor);
         frame.set_cursor_position(Position::new(
             (inner.x + labels as u16 + col as u16).min(inner.right().saturating_sub(1)),
-            inner.y + (r.at - skip) as u16,
+            inner.y + (here - skip) as u16,
         ));
+    }
+}
+
+/// An edit that crossed another: each field that differs, this user's value beside the
+/// server's (`!` where both changed it differently), then the two choices.
+#[allow(clippy::too_many_arguments)]
+fn crossed(
+    r: &RegisterState,
+    theirs: &serde_json::Value,
+    theirs_values: &[String],
+    both: &[usize],
+    cursor: usize,
+    theme: &Theme,
+    width: usize,
+    lines: &mut Vec<Line<'static>>,
+) {
+    let when: String = theirs
+        .pointer("/meta/lastUpdated")
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or("?")
+        .chars()
+        .take(16)
+        .map(|c| if c == 'T' { ' ' } else { c })
+        .collect();
+    let version = theirs
+        .pointer("/meta/versionId")
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or("?");
+    lines.push(Line::from(styled(
+        fit(
+            &format!("NOT saved: version {version} was saved {when}; both stay in the history."),
+            width,
+        ),
+        theme.warning,
+    )));
+    let col = width.saturating_sub(18) / 2;
+    lines.push(Line::from(styled(
+        format!(
+            "{:>15}   {:<col$} {}",
+            "",
+            fit("yours", col),
+            "on the server"
+        ),
+        theme.dim,
+    )));
+    let mut differ = 0;
+    for i in r.rows().into_iter().filter(|i| *i != super::REASON) {
+        let mine = r.values.get(i).map(String::as_str).unwrap_or_default();
+        let server = theirs_values.get(i).map(String::as_str).unwrap_or_default();
+        if mine.trim() == server.trim() {
+            continue;
+        }
+        differ += 1;
+        let mark = if both.contains(&i) { "!" } else { " " };
+        let style = if both.contains(&i) {
+            theme.warning
+        } else {
+            theme.base
+        };
+        lines.push(Line::from(vec![
+            styled(format!("{:>15} {mark} ", FIELDS[i].0), theme.dim),
+            Span::styled(format!("{:<col$} ", fit(mine, col)), style),
+            Span::styled(fit(server, col), style),
+        ]));
+    }
+    if differ == 0 {
+        lines.push(Line::from(styled(
+            "  (the fields shown here agree; the change was elsewhere in the record)",
+            theme.dim,
+        )));
+    }
+    if !both.is_empty() {
+        lines.push(Line::from(styled(
+            "  ! changed by both: saving yours replaces theirs there",
+            theme.dim,
+        )));
+    }
+    lines.push(Line::raw(""));
+    for (n, choice) in [
+        "Save my changes over theirs (their other changes kept)",
+        "Take theirs: drop my changes",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let line = Line::from(vec![
+            styled(if n == cursor { ">" } else { " " }, theme.key),
+            Span::raw(format!(" {choice}")),
+        ]);
+        lines.push(if n == cursor {
+            line.patch_style(theme.selected)
+        } else {
+            line
+        });
     }
 }

@@ -7,6 +7,7 @@ mod keys;
 mod lists;
 mod offline;
 mod orders;
+mod register;
 mod search;
 mod vitals;
 
