@@ -106,6 +106,49 @@ async fn allergies_and_problems_are_recorded_corrected_and_checked() {
     );
     assert_eq!(allergy["recorder"]["display"], "Dr Lists");
 
+    // Edited in place: read for its version, the form filled, saved with If-Match.
+    h.keys("e").unwrap();
+    assert!(
+        h.wait_for(WAIT, |s| s
+            .chart
+            .as_ref()
+            .and_then(|c| c.lists.as_ref())
+            .and_then(|l| l.form.as_ref())
+            .is_some_and(|f| f.editing.is_some()))
+            .await,
+        "{}",
+        h.screen()
+    );
+    assert!(
+        h.screen().contains("Edit allergy (version 1)"),
+        "{}",
+        h.screen()
+    );
+    h.keys("<tab><tab><tab><tab><tab>low<tab><tab><tab>seen by the allergist<enter>")
+        .unwrap();
+    assert!(
+        h.wait_for(WAIT, |s| notice(s).contains("is changed for LISTED, Lee"))
+            .await,
+        "{}\n{}",
+        notice(h.state()),
+        h.screen()
+    );
+    let held = search(
+        &server,
+        &format!("AllergyIntolerance?patient=Patient/{pid}"),
+    )
+    .await;
+    assert_eq!(held.len(), 1, "the same entry, not a second one");
+    assert_eq!(held[0]["criticality"], "low");
+    assert_eq!(held[0]["meta"]["versionId"], "2");
+    assert_eq!(held[0]["identifier"], allergy["identifier"]);
+    assert!(
+        held[0]["note"]
+            .to_string()
+            .contains("seen by the allergist")
+    );
+    assert!(h.wait_for(WAIT, loaded).await);
+
     // A problem from the list, with its two codes.
     h.keys("<tab>a").unwrap();
     h.keys("htn<enter><enter>").unwrap();

@@ -427,6 +427,70 @@ async fn search_chart_note_and_a_checked_order_on_a_third_party_server() {
         h.screen()
     );
     assert!(h.screen().contains("101/64"), "{}", h.screen());
+
+    // A problem from the coded list: a conditional create, read back with both codes.
+    h.keys("<esc>p").unwrap();
+    assert_eq!(h.state().chart.as_ref().unwrap().view, ChartView::Lists);
+    h.keys("<tab>a").unwrap();
+    h.keys("htn<enter><enter>").unwrap();
+    assert!(
+        h.wait_for(WAIT, |s| s.notice.as_ref().is_some_and(|n| n
+            .text
+            .starts_with("Problem Essential hypertension recorded")))
+            .await,
+        "{:?}\n{}",
+        h.state().notice,
+        h.screen()
+    );
+    let problems = sekmet
+        .search(&format!("Condition?subject=Patient/{pid}"))
+        .await;
+    let htn = problems
+        .iter()
+        .find(|c| c["code"]["coding"][1]["code"] == "I10")
+        .unwrap_or_else(|| panic!("{problems:#?}"));
+    assert_eq!(htn["code"]["coding"][0]["code"], "59621000");
+    assert_eq!(htn["subject"]["reference"], format!("Patient/{pid}"));
+
+    // The patient's details edited: read for the version, saved with If-Match.
+    h.keys("<esc>D").unwrap();
+    let ready = |s: &State| {
+        s.register.as_ref().is_some_and(|r| {
+            r.stage == bedside::workstation::features::register::Stage::Form
+                && r.editing.as_ref().is_some_and(|e| !e.version.is_empty())
+        })
+    };
+    assert!(
+        h.wait_for(WAIT, ready).await,
+        "{:?}\n{}",
+        h.state().notice,
+        h.screen()
+    );
+    for _ in 0..8 {
+        h.keys("<tab>").unwrap();
+    }
+    for _ in 0..30 {
+        h.keys("<backspace>").unwrap();
+    }
+    h.keys("0113 496 7777<enter>").unwrap();
+    assert!(
+        h.wait_for(WAIT, |s| s
+            .notice
+            .as_ref()
+            .is_some_and(|n| n.text.contains("details saved")))
+            .await,
+        "{:?}\n{}",
+        h.state().notice,
+        h.screen()
+    );
+    let patient = sekmet.search(&format!("Patient?_id={pid}")).await;
+    assert_eq!(patient.len(), 1);
+    assert!(
+        patient[0]["telecom"].to_string().contains("0113 496 7777"),
+        "{}",
+        patient[0]
+    );
+    assert!(patient[0]["identifier"].to_string().contains("MRN-4411"));
 }
 
 /// Fills whatever required fields the order form asks for (an indication, say).

@@ -115,6 +115,8 @@ actions! {
     AddEntry => "add_entry",
     /// Allergies: record "no known drug allergies" (only when the list is known and has none)
     RecordNoKnownDrugAllergies => "no_known_drug_allergies",
+    /// Allergies and problems: edit the selected entry (saved over the version read)
+    EditEntry => "edit_entry",
     /// Allergies and problems: mark the selected entry entered in error, with a reason
     EnteredInError => "entered_in_error",
     /// Problems: mark the selected problem resolved

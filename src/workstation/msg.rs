@@ -214,6 +214,19 @@ pub enum Effect {
         version: String,
         reason: Option<String>,
     },
+    /// Read an allergy or problem (`Type/id`) to edit it.
+    ReadEntry {
+        context: u64,
+        reference: String,
+    },
+    /// Update an allergy or problem with `If-Match: W/"version"`; on a conflict the current
+    /// version is read.
+    UpdateEntry {
+        context: u64,
+        resource: Box<Value>,
+        version: String,
+        what: String,
+    },
     /// Post a new allergy or problem (a one-entry transaction, a conditional create).
     WriteEntry {
         context: u64,

@@ -286,6 +286,136 @@ pub fn changed(current: &Value, change: &Change, who: &str, now: &str) -> Option
     Some(r)
 }
 
+/// The words of a CodeableConcept: its text, else its first coding's display or code.
+fn words(c: &Value) -> String {
+    c["text"]
+        .as_str()
+        .or_else(|| c["coding"][0]["display"].as_str())
+        .or_else(|| c["coding"][0]["code"].as_str())
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// The entry form's fields (by label) as an AllergyIntolerance or a Condition holds them, to
+/// edit it. The note starts empty: a note typed is added to those it has.
+pub fn form_values(resource: &Value) -> Vec<(&'static str, String)> {
+    let code = |key: &str| {
+        resource[key]["coding"][0]["code"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    let onset = resource["onsetDateTime"]
+        .as_str()
+        .map(|d| d.chars().take(10).collect())
+        .unwrap_or_default();
+    match resource["resourceType"].as_str() {
+        Some("AllergyIntolerance") => {
+            let reactions: Vec<String> = resource["reaction"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .flat_map(|r| r["manifestation"].as_array().into_iter().flatten())
+                .map(words)
+                .filter(|w| !w.is_empty())
+                .collect();
+            vec![
+                ("substance", words(&resource["code"])),
+                (
+                    "category",
+                    resource["category"][0].as_str().unwrap_or_default().into(),
+                ),
+                ("type", resource["type"].as_str().unwrap_or_default().into()),
+                ("reactions", reactions.join(", ")),
+                (
+                    "severity",
+                    resource["reaction"][0]["severity"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .into(),
+                ),
+                (
+                    "criticality",
+                    resource["criticality"].as_str().unwrap_or_default().into(),
+                ),
+                ("verification", code("verificationStatus")),
+                ("onset", onset),
+                ("note", String::new()),
+            ]
+        }
+        Some("Condition") => vec![
+            ("problem", words(&resource["code"])),
+            ("status", code("clinicalStatus")),
+            ("verification", code("verificationStatus")),
+            (
+                "category",
+                resource["category"][0]["coding"][0]["code"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .into(),
+            ),
+            ("onset", onset),
+            ("note", String::new()),
+        ],
+        _ => Vec::new(),
+    }
+}
+
+/// The elements of an entry the form edits; the rest (identifier, patient, recorder, when it
+/// was recorded, other notes and extensions) is kept from the version edited.
+const EDITED: &[&str] = &[
+    "code",
+    "category",
+    "type",
+    "reaction",
+    "criticality",
+    "clinicalStatus",
+    "verificationStatus",
+    "onsetDateTime",
+    "onsetString",
+    "onsetAge",
+    "onsetPeriod",
+    "onsetRange",
+];
+
+/// `current` (the version the form was filled from) with what the form now says (`new`, built
+/// as a new entry would be) in place of the elements the form edits; the form's note, if any,
+/// added to the notes with who edited it and when. `None` when the two are not the same kind.
+pub fn edited(current: &Value, new: &Value, who: &str, now: &str) -> Option<Value> {
+    if current["resourceType"] != new["resourceType"] || !current.is_object() {
+        return None;
+    }
+    let mut r = current.clone();
+    let (Some(out), Some(from)) = (r.as_object_mut(), new.as_object()) else {
+        return None;
+    };
+    for key in EDITED {
+        out.remove(*key);
+        if let Some(v) = from.get(*key) {
+            out.insert((*key).to_string(), v.clone());
+        }
+    }
+    let typed = from["note"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|n| n["text"].as_str())
+        .collect::<Vec<_>>()
+        .join("; ");
+    let text = if typed.is_empty() {
+        format!("Edited by {who} at {now}")
+    } else {
+        format!("Edited by {who} at {now}: {typed}")
+    };
+    let mut notes = match out.remove("note") {
+        Some(Value::Array(notes)) => notes,
+        _ => Vec::new(),
+    };
+    notes.push(json!({"text": text}));
+    out.insert("note".into(), Value::Array(notes));
+    Some(r)
+}
+
 /// A one-entry transaction creating `resource` once (a conditional create on its identifier):
 /// what the outbox keeps and sends.
 pub fn create_once(resource: &Value) -> Value {
@@ -461,5 +591,39 @@ mod tests {
                 .unwrap_err()
                 .contains("not a date")
         );
+    }
+
+    #[test]
+    fn an_edit_replaces_what_the_form_holds_and_keeps_the_rest() {
+        let current = json!({"resourceType": "AllergyIntolerance", "id": "a1",
+            "identifier": [{"system": RECORD_SYSTEM, "value": "x"}],
+            "patient": {"reference": "Patient/p"}, "recorder": {"display": "Dr A"},
+            "recordedDate": "2020-01-01",
+            "code": {"text": "penicillin"}, "category": ["medication"], "type": "allergy",
+            "criticality": "low", "onsetString": "childhood",
+            "verificationStatus": status(ALLERGY_VERIFICATION_SYSTEM, "unconfirmed"),
+            "note": [{"text": "from the GP letter"}]});
+        let values = form_values(&current);
+        assert!(values.contains(&("substance", "penicillin".into())));
+        assert!(values.contains(&("verification", "unconfirmed".into())));
+        let new = json!({"resourceType": "AllergyIntolerance", "identifier": [{"value": "new"}],
+            "code": {"text": "amoxicillin"}, "category": ["medication"], "type": "allergy",
+            "criticality": "high", "onsetDateTime": "2019",
+            "verificationStatus": status(ALLERGY_VERIFICATION_SYSTEM, "confirmed"),
+            "recorder": {"display": "Dr B"}, "note": [{"text": "rash on amoxicillin"}]});
+        let e = edited(&current, &new, "Dr B", "2026-12-02T10:00:00Z").unwrap();
+        assert_eq!(e["code"]["text"], "amoxicillin");
+        assert_eq!(e["criticality"], "high");
+        assert!(e.get("onsetString").is_none());
+        assert_eq!(e["onsetDateTime"], "2019");
+        assert_eq!(e["identifier"], current["identifier"], "the same entry");
+        assert_eq!(e["recorder"], current["recorder"]);
+        assert_eq!(e["note"][0]["text"], "from the GP letter");
+        assert_eq!(
+            e["note"][1]["text"],
+            "Edited by Dr B at 2026-12-02T10:00:00Z: rash on amoxicillin"
+        );
+        let condition = json!({"resourceType": "Condition"});
+        assert!(edited(&current, &condition, "x", "y").is_none());
     }
 }

@@ -285,6 +285,8 @@ fn runs(effect: &Effect) -> Runs {
         | Effect::FindDuplicates { .. }
         | Effect::RegisterPatient { .. }
         | Effect::ReadForEdit { .. }
+        | Effect::ReadEntry { .. }
+        | Effect::UpdateEntry { .. }
         | Effect::SaveDemographics { .. } => Runs::Record,
         Effect::OpenChart { .. }
         | Effect::LoadChartBody { .. }

@@ -100,6 +100,49 @@ impl Runner {
                     }));
                 });
             }
+            Effect::ReadEntry { context, reference } => {
+                tokio::spawn(async move {
+                    let result = client.get(&reference, &[], SEND_TIMEOUT).await;
+                    let _ = tx.send(Msg::Lists(crate::workstation::msg::ListsMsg::Read {
+                        context,
+                        reference,
+                        result,
+                    }));
+                });
+            }
+            Effect::UpdateEntry {
+                context,
+                resource,
+                version,
+                what,
+            } => {
+                tokio::spawn(async move {
+                    let result = client
+                        .write(&resource, None, Some(&version), SEND_TIMEOUT)
+                        .await;
+                    let current = match (
+                        &result,
+                        resource["resourceType"].as_str(),
+                        resource["id"].as_str(),
+                    ) {
+                        (
+                            Err(crate::workstation::client::FetchError::Conflict(_)),
+                            Some(t),
+                            Some(id),
+                        ) => client
+                            .get(&format!("{t}/{id}"), &[], SEND_TIMEOUT)
+                            .await
+                            .ok(),
+                        _ => None,
+                    };
+                    let _ = tx.send(Msg::Lists(crate::workstation::msg::ListsMsg::Edited {
+                        context,
+                        what,
+                        result,
+                        current,
+                    }));
+                });
+            }
             Effect::WriteEntry { context, bundle } => {
                 tokio::spawn(async move {
                     let result = client.post_bundle(&bundle, SEND_TIMEOUT).await;

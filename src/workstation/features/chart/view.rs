@@ -150,6 +150,7 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
         ],
         (ChartView::Lists, _) => &[
             (Action::AddEntry, "add"),
+            (Action::EditEntry, "edit"),
             (Action::RecordNoKnownDrugAllergies, "NKDA"),
             (Action::EnteredInError, "in error"),
             (Action::ResolveProblem, "resolve"),

@@ -67,6 +67,16 @@ pub struct EntryForm {
     /// The cursor has just come to this field: the first letter typed into a choice replaces
     /// what it says (its default), as in any form.
     pub fresh: bool,
+    /// Set when the form edits an entry already recorded.
+    pub editing: Option<EntryEdit>,
+}
+
+/// The entry a form edits: which, and the version it was filled from (sent as `If-Match`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct EntryEdit {
+    pub reference: String,
+    pub version: String,
+    pub base: Box<serde_json::Value>,
 }
 
 impl EntryForm {
@@ -113,6 +123,7 @@ impl EntryForm {
             at: 0,
             pick: 0,
             fresh: true,
+            editing: None,
         }
     }
 
@@ -148,7 +159,40 @@ impl EntryForm {
             at: 0,
             pick: 0,
             fresh: true,
+            editing: None,
         }
+    }
+
+    /// The form for `resource` (an AllergyIntolerance or a Condition), filled from it.
+    pub fn editing(
+        resource: &serde_json::Value,
+        reference: String,
+        version: String,
+    ) -> Option<EntryForm> {
+        let mut form = match resource["resourceType"].as_str()? {
+            "AllergyIntolerance" => EntryForm::allergy(),
+            "Condition" => EntryForm::problem(),
+            _ => return None,
+        };
+        for (label, value) in crate::workstation::record::entries::form_values(resource) {
+            // What the entry does not say keeps the form's default, except that an entry
+            // never verified is not made "confirmed" by being edited.
+            let value = match (label, value.is_empty()) {
+                ("verification", true) => "unconfirmed".to_string(),
+                (_, true) => continue,
+                (_, false) => value,
+            };
+            if let Some(f) = form.fields.iter_mut().find(|f| f.label == label) {
+                f.value = value;
+            }
+        }
+        form.fresh = false;
+        form.editing = Some(EntryEdit {
+            reference,
+            version,
+            base: Box::new(resource.clone()),
+        });
+        Some(form)
     }
 
     pub fn value(&self, label: &str) -> &str {

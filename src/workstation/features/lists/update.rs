@@ -152,6 +152,19 @@ pub(crate) fn lists_action(
             state.field_cursor = None;
         }
         Action::RecordNoKnownDrugAllergies => no_known_drug_allergies(state, effects),
+        Action::EditEntry => match selected(c) {
+            _ if state.storage.offline() => warn(
+                state,
+                "NOT editable now: the server cannot be reached, and an edit is made on the version it holds".into(),
+            ),
+            Some((reference, _)) => {
+                effects.push(Effect::ReadEntry {
+                    context: c.context,
+                    reference,
+                });
+            }
+            None => warn(state, "nothing selected to edit".into()),
+        },
         Action::EnteredInError => {
             let target = selected(c);
             match target {
@@ -444,9 +457,44 @@ fn submit(state: &mut State, effects: &mut Vec<Effect>) {
     else {
         return;
     };
-    match read_form(state, &form) {
-        Ok((resource, what)) => write(state, resource, what, effects),
-        Err(why) => warn(state, format!("NOT recorded: {why}")),
+    match (read_form(state, &form), &form.editing) {
+        (Ok((resource, what)), Some(edit)) => {
+            let who = state.notes.author.clone();
+            let now = crate::fhir::date::instant(state.now_ms);
+            let Some(mut update) = entries::edited(&edit.base, &resource, &who, &now) else {
+                return warn(
+                    state,
+                    format!(
+                        "NOT changed: {} is not an entry this form edits",
+                        edit.reference
+                    ),
+                );
+            };
+            if let Some(o) = update.as_object_mut() {
+                o.remove("meta");
+            }
+            let Some(c) = &mut state.chart else { return };
+            let context = c.context;
+            let Some(l) = &mut c.lists else { return };
+            if l.sending.is_some() {
+                return;
+            }
+            l.sending = Some(Sent {
+                what: what.clone(),
+                bundle: update.clone(),
+                id: edit.reference.clone(),
+            });
+            l.error = None;
+            effects.push(Effect::UpdateEntry {
+                context,
+                resource: Box::new(update),
+                version: edit.version.clone(),
+                what,
+            });
+        }
+        (Ok((resource, what)), None) => write(state, resource, what, effects),
+        (Err(why), Some(_)) => warn(state, format!("NOT changed: {why}")),
+        (Err(why), None) => warn(state, format!("NOT recorded: {why}")),
     }
 }
 
@@ -670,6 +718,107 @@ pub(crate) fn on_msg(state: &mut State, msg: super::Msg, effects: &mut Vec<Effec
                     format!(
                         "NOT recorded: the server cannot be reached and the outbox could not keep it ({e}); what was typed is kept in the form"
                     ),
+                ),
+            }
+        }
+        super::Msg::Read {
+            context,
+            reference,
+            result,
+        } => {
+            let Some(c) = crate::workstation::features::current_chart(state, context) else {
+                return;
+            };
+            let version = result.as_ref().ok().and_then(|r| {
+                r.pointer("/meta/versionId")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+            });
+            let same = |r: &Value| {
+                format!(
+                    "{}/{}",
+                    r["resourceType"].as_str().unwrap_or_default(),
+                    r["id"].as_str().unwrap_or_default()
+                ) == reference
+            };
+            match (result, version) {
+                (Ok(r), Some(version)) if same(&r) => {
+                    match super::state::EntryForm::editing(&r, reference, version) {
+                        Some(form) => {
+                            if let Some(l) = &mut c.lists {
+                                l.form = Some(form);
+                                l.error = None;
+                            }
+                            state.field_cursor = None;
+                        }
+                        None => warn(state, "this entry is not an allergy or a problem".into()),
+                    }
+                }
+                (Ok(r), None) if same(&r) => warn(
+                    state,
+                    "NOT editable: the server gives no version for this entry, so an edit could overwrite another unseen; mark it entered in error and record it again".into(),
+                ),
+                (Ok(_), _) => warn(state, format!("the server's answer is not {reference}; nothing to edit")),
+                (Err(e), _) => warn(state, format!("the entry could not be read to edit it: {e}")),
+            }
+        }
+        super::Msg::Edited {
+            context,
+            what,
+            result,
+            current,
+        } => {
+            let Some(c) = crate::workstation::features::current_chart(state, context) else {
+                return;
+            };
+            let who = crate::workstation::features::patient_label(c);
+            match result {
+                Ok(_) => {
+                    settled(
+                        state,
+                        format!("the {what} is changed for {who}"),
+                        Level::Info,
+                    );
+                    crate::workstation::features::chart::load::refresh_keeping(state, effects);
+                }
+                Err(crate::workstation::client::FetchError::Conflict(_)) => {
+                    // The form keeps what was typed; it is now made over the server's version,
+                    // so Enter is an explicit choice to save it over the other change.
+                    let version = current
+                        .as_ref()
+                        .and_then(|r| r.pointer("/meta/versionId"))
+                        .and_then(Value::as_str)
+                        .map(str::to_string);
+                    let rebased = match (
+                        current,
+                        version,
+                        c.lists.as_mut().and_then(|l| l.form.as_mut()),
+                    ) {
+                        (Some(r), Some(version), Some(form)) => match &mut form.editing {
+                            Some(edit) => {
+                                edit.version = version;
+                                *edit.base = r;
+                                true
+                            }
+                            None => false,
+                        },
+                        _ => false,
+                    };
+                    let text = if rebased {
+                        format!(
+                            "NOT changed: someone else changed the {what} since you opened it (both versions stay in its history). Your edit is kept: Enter saves it over theirs, Esc Esc leaves theirs"
+                        )
+                    } else {
+                        format!(
+                            "NOT changed: someone else changed the {what} since you opened it; nothing was overwritten. Your edit is kept in the form"
+                        )
+                    };
+                    kept(state, text);
+                    crate::workstation::features::chart::load::refresh_keeping(state, effects);
+                }
+                Err(e) => kept(
+                    state,
+                    format!("NOT changed: {e}. Your edit is kept in the form"),
                 ),
             }
         }

@@ -144,9 +144,11 @@ fn form(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, c: &ChartSt
         .as_ref()
         .map(|p| p.display_name())
         .unwrap_or_default();
-    let what = match f.kind {
-        FormKind::Allergy => "New allergy or intolerance",
-        FormKind::Problem => "New problem",
+    let what = match (f.kind, &f.editing) {
+        (FormKind::Allergy, None) => "New allergy or intolerance".to_string(),
+        (FormKind::Problem, None) => "New problem".to_string(),
+        (FormKind::Allergy, Some(e)) => format!("Edit allergy (version {})", e.version),
+        (FormKind::Problem, Some(e)) => format!("Edit problem (version {})", e.version),
     };
     let title = if l.sending.is_some() {
         format!(" {what} for {patient}: sending... ")

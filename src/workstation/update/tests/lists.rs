@@ -421,3 +421,118 @@ fn a_dropped_connection_keeps_the_entry_in_the_outbox() {
             .is_none()
     );
 }
+
+#[test]
+fn an_entry_is_edited_on_the_version_read_and_a_crossed_edit_is_kept() {
+    let mut s = lists_open(vec![adult(), amoxicillin_allergy()]);
+    let effects = key(&mut s, "e");
+    let reference = effects
+        .iter()
+        .find_map(|e| match e {
+            Effect::ReadEntry { reference, .. } => Some(reference.clone()),
+            _ => None,
+        })
+        .expect("read first, for its version");
+    assert_eq!(reference, "AllergyIntolerance/a1");
+    let mut held = amoxicillin_allergy();
+    held["meta"] = json!({"versionId": "2"});
+    held["identifier"] = json!([{"system": "urn:bedside:record", "value": "first"}]);
+    update(
+        &mut s,
+        Msg::Lists(ListsMsg::Read {
+            context: 1,
+            reference: reference.clone(),
+            result: Ok(held.clone()),
+        }),
+    );
+    let form = s
+        .chart
+        .as_ref()
+        .unwrap()
+        .lists
+        .as_ref()
+        .unwrap()
+        .form
+        .clone();
+    let form = form.expect("the form, filled");
+    assert_eq!(form.value("substance"), "amoxicillin");
+    assert!(
+        screen(&s).contains("Edit allergy (version 2)"),
+        "{}",
+        screen(&s)
+    );
+    // Criticality high, with a note.
+    for _ in 0..5 {
+        key(&mut s, "tab");
+    }
+    typed(&mut s, "high");
+    for _ in 0..3 {
+        key(&mut s, "tab");
+    }
+    typed(&mut s, "anaphylaxis in 2019");
+    let effects = key(&mut s, "enter");
+    let sent = effects.iter().find_map(|e| match e {
+        Effect::UpdateEntry {
+            resource, version, ..
+        } => Some(((**resource).clone(), version.clone())),
+        _ => None,
+    });
+    let (resource, version) =
+        sent.unwrap_or_else(|| panic!("an update: {}\n{}", notice(&s), screen(&s)));
+    assert_eq!(version, "2");
+    assert_eq!(resource["id"], "a1");
+    assert_eq!(resource["criticality"], "high");
+    assert_eq!(resource["identifier"], held["identifier"], "the same entry");
+    assert!(resource["note"].to_string().contains("anaphylaxis in 2019"));
+    // Crossed with another edit: the form is kept, now over the server's version 3.
+    let mut theirs = held.clone();
+    theirs["meta"] = json!({"versionId": "3"});
+    update(
+        &mut s,
+        Msg::Lists(ListsMsg::Edited {
+            context: 1,
+            what: "allergy to amoxicillin".into(),
+            result: Err(FetchError::Conflict(412)),
+            current: Some(theirs),
+        }),
+    );
+    assert!(
+        notice(&s).contains("Enter saves it over theirs"),
+        "{}",
+        notice(&s)
+    );
+    let effects = key(&mut s, "enter");
+    let context = effects
+        .iter()
+        .find_map(|e| match e {
+            Effect::UpdateEntry {
+                version, context, ..
+            } if version == "3" => Some(*context),
+            _ => None,
+        })
+        .expect("sent again over version 3");
+    update(
+        &mut s,
+        Msg::Lists(ListsMsg::Edited {
+            context,
+            what: "allergy to amoxicillin".into(),
+            result: Ok(held),
+            current: None,
+        }),
+    );
+    assert!(
+        notice(&s).contains("is changed for QUILL, Ann"),
+        "{}",
+        notice(&s)
+    );
+    assert!(
+        s.chart
+            .as_ref()
+            .unwrap()
+            .lists
+            .as_ref()
+            .unwrap()
+            .form
+            .is_none()
+    );
+}
