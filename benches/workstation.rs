@@ -682,6 +682,158 @@ fn vitals_keys(iterations: usize) {
     );
 }
 
+/// 8. The record's forms (issue 20): each keystroke of a full registration typed in the form
+///    (then the search for the patient and the explicit choice), and of an allergy typed in
+///    its form (the coded list searched as each letter comes), with a full 80x24 frame; and
+///    the keystrokes a registration takes.
+fn record_form_keys(iterations: usize) {
+    use bedside::workstation::msg::RegisterMsg;
+    use bedside::workstation::orders::knowledge::Knowledge;
+    use bedside::workstation::record::terms::Terms;
+    let display = test_display("http://bench/fhir", anchor());
+    let size = Rect::new(0, 0, 80, 24);
+    let mut state = State::new(
+        display,
+        Arc::new(Keymap::default_keymap()),
+        size,
+        Vec::new(),
+    );
+    let (knowledge, _) = Knowledge::load(None);
+    let (terms, _) = Terms::load(&knowledge, None);
+    state.record_terms = Arc::new(terms);
+    let theme = Theme::color();
+    let backend = CrosstermBackend::new(Counting(Arc::new(std::sync::atomic::AtomicUsize::new(0))));
+    let mut terminal = Terminal::with_options(
+        backend,
+        TerminalOptions {
+            viewport: Viewport::Fixed(size),
+        },
+    )
+    .unwrap();
+    let required = ["Okafor", "Ada", "f", "", "1950-03-04"];
+    let full = [
+        "Okafor",
+        "Ada",
+        "f",
+        "",
+        "1950-03-04",
+        "2 Mill Lane",
+        "Leeds",
+        "LS1 4AB",
+        "07700 900123",
+        "ada@example.org",
+        "Twi",
+        "y",
+        "Kofi Okafor",
+        "07700 900456",
+        "brother",
+        "Dr Lee",
+        "Northern Health",
+        "NH-7788",
+        "2026-01-01",
+        "",
+    ];
+    // Keystrokes: Ctrl-N, each field and a Tab after it (none after the last one typed),
+    // Enter (the search first), Down past what was found and Enter (register new).
+    let count = |fields: &[&str]| {
+        let last = fields.iter().rposition(|f| !f.is_empty()).unwrap_or(0);
+        1 + fields[..=last]
+            .iter()
+            .map(|f| f.chars().count())
+            .sum::<usize>()
+            + last
+            + 1
+            + 2
+    };
+    println!(
+        "{:<58} {} (required fields only), {} (every field, with insurance)",
+        "keystrokes to register a patient (none found first)",
+        count(&required),
+        count(&full)
+    );
+    let mut samples = Vec::new();
+    let mut time = |state: &mut State, msg: Msg, terminal: &mut Terminal<_>| {
+        let started = Instant::now();
+        std::hint::black_box(update(state, msg));
+        terminal.draw(|f| view(state, &theme, f)).unwrap();
+        samples.push(started.elapsed().as_secs_f64() * 1000.0);
+        samples.len()
+    };
+    let mut done = 0;
+    while done < iterations {
+        time(
+            &mut state,
+            Msg::Key(KeyEvent::new(KeyCode::Char('n'), KeyModifiers::CONTROL)),
+            &mut terminal,
+        );
+        for f in full {
+            for c in f.chars() {
+                time(&mut state, key(KeyCode::Char(c)), &mut terminal);
+            }
+            time(&mut state, key(KeyCode::Tab), &mut terminal);
+        }
+        time(&mut state, key(KeyCode::Enter), &mut terminal);
+        let generation = state.register.as_ref().map_or(0, |r| r.generation);
+        update(
+            &mut state,
+            Msg::Register(RegisterMsg::Found {
+                generation,
+                result: Ok(Vec::new()),
+            }),
+        );
+        time(&mut state, key(KeyCode::Esc), &mut terminal);
+        time(&mut state, key(KeyCode::Esc), &mut terminal);
+        done = time(&mut state, key(KeyCode::Esc), &mut terminal);
+    }
+    report(
+        "registration form keystroke + frame, 80x24",
+        &mut samples,
+        "ms",
+    );
+
+    // An allergy typed in its form on an open chart.
+    update(&mut state, Msg::Chart(ChartMsg::Open("bench".into())));
+    let context = state.chart.as_ref().map_or(0, |c| c.context);
+    update(
+        &mut state,
+        Msg::Chart(ChartMsg::Page {
+            context,
+            result: Ok(vec![json!({"resourceType": "Patient", "id": "bench",
+                "name": [{"family": "Bench", "given": ["Al"]}], "birthDate": "1950-01-01"})]),
+        }),
+    );
+    update(&mut state, Msg::Chart(ChartMsg::Done { context }));
+    update(&mut state, key(KeyCode::Char('p')));
+    let mut samples = Vec::new();
+    let mut time = |state: &mut State, code: KeyCode, terminal: &mut Terminal<_>| {
+        let started = Instant::now();
+        std::hint::black_box(update(state, key(code)));
+        terminal.draw(|f| view(state, &theme, f)).unwrap();
+        samples.push(started.elapsed().as_secs_f64() * 1000.0);
+        samples.len()
+    };
+    let mut done = 0;
+    while done < iterations {
+        time(&mut state, KeyCode::Char('a'), &mut terminal);
+        for c in "penicillin".chars() {
+            time(&mut state, KeyCode::Char(c), &mut terminal);
+        }
+        for _ in 0..3 {
+            time(&mut state, KeyCode::Tab, &mut terminal);
+        }
+        for c in "anaphylaxis".chars() {
+            time(&mut state, KeyCode::Char(c), &mut terminal);
+        }
+        time(&mut state, KeyCode::Esc, &mut terminal);
+        done = time(&mut state, KeyCode::Esc, &mut terminal);
+    }
+    report(
+        "allergy form keystroke + frame, 80x24 (coded search)",
+        &mut samples,
+        "ms",
+    );
+}
+
 /// 3. Opening a 2,000-resource chart in the headless app against the embedded server.
 async fn open_chart(base: &str, token: &str, runs: usize) {
     let mut first = Vec::new();
@@ -1088,6 +1240,7 @@ fn main() {
         catalog_search(iterations.min(2000));
         composer_keys(iterations.min(2000));
         vitals_keys(iterations.min(2000));
+        record_form_keys(iterations.min(2000));
     }
     if only_keys {
         return;
