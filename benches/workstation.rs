@@ -579,18 +579,31 @@ fn composer_keys(iterations: usize) {
     );
 }
 
-/// 7. Recording vital signs (issue 20): each keystroke of a full set typed in the pane, and of
-///    the same set in the form, with a full 80x24 frame, over a chart with 5,000 sets on the
-///    flowsheet; and the flowsheet's build when the chart changes.
-fn vitals_keys(iterations: usize) {
-    let display = test_display("http://bench/fhir", anchor());
+/// A state and a terminal of 80x24 drawing into memory, for the forms' keystroke benches.
+fn screen_80x24() -> (State, Terminal<CrosstermBackend<Counting>>) {
     let size = Rect::new(0, 0, 80, 24);
-    let mut state = State::new(
-        display,
+    let state = State::new(
+        test_display("http://bench/fhir", anchor()),
         Arc::new(Keymap::default_keymap()),
         size,
         Vec::new(),
     );
+    let backend = CrosstermBackend::new(Counting(Arc::new(std::sync::atomic::AtomicUsize::new(0))));
+    let terminal = Terminal::with_options(
+        backend,
+        TerminalOptions {
+            viewport: Viewport::Fixed(size),
+        },
+    )
+    .unwrap();
+    (state, terminal)
+}
+
+/// 7. Recording vital signs (issue 20): each keystroke of a full set typed in the pane, and of
+///    the same set in the form, with a full 80x24 frame, over a chart with 5,000 sets on the
+///    flowsheet; and the flowsheet's build when the chart changes.
+fn vitals_keys(iterations: usize) {
+    let (mut state, mut terminal) = screen_80x24();
     let subject = json!({"reference": "Patient/bench"});
     let mut resources = vec![json!({"resourceType": "Patient", "id": "bench",
         "name": [{"family": "Bench", "given": ["Vita"]}], "birthDate": "1950-01-01"})];
@@ -635,14 +648,6 @@ fn vitals_keys(iterations: usize) {
         built.as_secs_f64() * 1000.0
     );
     let theme = Theme::color();
-    let backend = CrosstermBackend::new(Counting(Arc::new(std::sync::atomic::AtomicUsize::new(0))));
-    let mut terminal = Terminal::with_options(
-        backend,
-        TerminalOptions {
-            viewport: Viewport::Fixed(size),
-        },
-    )
-    .unwrap();
     terminal.draw(|f| view(&state, &theme, f)).unwrap();
     let line = "T 37.9 HR 112 RR 22 BP 92/58 SpO2 93 O2 2L ACVPU A";
     let fields = ["37.9", "112", "22", "92/58", "93", "2L", "A"];
@@ -690,26 +695,11 @@ fn record_form_keys(iterations: usize) {
     use bedside::workstation::msg::RegisterMsg;
     use bedside::workstation::orders::knowledge::Knowledge;
     use bedside::workstation::record::terms::Terms;
-    let display = test_display("http://bench/fhir", anchor());
-    let size = Rect::new(0, 0, 80, 24);
-    let mut state = State::new(
-        display,
-        Arc::new(Keymap::default_keymap()),
-        size,
-        Vec::new(),
-    );
+    let (mut state, mut terminal) = screen_80x24();
     let (knowledge, _) = Knowledge::load(None);
     let (terms, _) = Terms::load(&knowledge, None);
     state.record_terms = Arc::new(terms);
     let theme = Theme::color();
-    let backend = CrosstermBackend::new(Counting(Arc::new(std::sync::atomic::AtomicUsize::new(0))));
-    let mut terminal = Terminal::with_options(
-        backend,
-        TerminalOptions {
-            viewport: Viewport::Fixed(size),
-        },
-    )
-    .unwrap();
     let required = ["Okafor", "Ada", "f", "", "1950-03-04"];
     let full = [
         "Okafor",

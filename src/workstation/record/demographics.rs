@@ -6,6 +6,7 @@
 
 use serde_json::{Map, Value, json};
 
+use super::concept_words;
 use super::registration::Registration;
 
 const INTERPRETER: &str = "http://hl7.org/fhir/StructureDefinition/patient-interpreterRequired";
@@ -14,16 +15,6 @@ const EMERGENCY: &str = "C";
 
 fn text(v: &Value) -> String {
     v.as_str().unwrap_or_default().to_string()
-}
-
-/// A CodeableConcept in words: its text, or its first coding's display, or its code.
-fn concept_words(c: &Value) -> String {
-    c["text"]
-        .as_str()
-        .or_else(|| c["coding"][0]["display"].as_str())
-        .or_else(|| c["coding"][0]["code"].as_str())
-        .unwrap_or_default()
-        .to_string()
 }
 
 /// Which of a Patient's names the form shows: the official one, else the usual, else the

@@ -286,16 +286,6 @@ pub fn changed(current: &Value, change: &Change, who: &str, now: &str) -> Option
     Some(r)
 }
 
-/// The words of a CodeableConcept: its text, else its first coding's display or code.
-fn words(c: &Value) -> String {
-    c["text"]
-        .as_str()
-        .or_else(|| c["coding"][0]["display"].as_str())
-        .or_else(|| c["coding"][0]["code"].as_str())
-        .unwrap_or_default()
-        .to_string()
-}
-
 /// The entry form's fields (by label) as an AllergyIntolerance or a Condition holds them, to
 /// edit it. The note starts empty: a note typed is added to those it has.
 pub fn form_values(resource: &Value) -> Vec<(&'static str, String)> {
@@ -316,11 +306,11 @@ pub fn form_values(resource: &Value) -> Vec<(&'static str, String)> {
                 .into_iter()
                 .flatten()
                 .flat_map(|r| r["manifestation"].as_array().into_iter().flatten())
-                .map(words)
+                .map(super::concept_words)
                 .filter(|w| !w.is_empty())
                 .collect();
             vec![
-                ("substance", words(&resource["code"])),
+                ("substance", super::concept_words(&resource["code"])),
                 (
                     "category",
                     resource["category"][0].as_str().unwrap_or_default().into(),
@@ -344,7 +334,7 @@ pub fn form_values(resource: &Value) -> Vec<(&'static str, String)> {
             ]
         }
         Some("Condition") => vec![
-            ("problem", words(&resource["code"])),
+            ("problem", super::concept_words(&resource["code"])),
             ("status", code("clinicalStatus")),
             ("verification", code("verificationStatus")),
             (

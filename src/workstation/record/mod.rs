@@ -7,3 +7,13 @@ pub mod news2;
 pub mod registration;
 pub mod terms;
 pub mod vitals;
+
+/// The words of a CodeableConcept: its text, else its first coding's display, else its code.
+pub fn concept_words(c: &serde_json::Value) -> String {
+    c["text"]
+        .as_str()
+        .or_else(|| c["coding"][0]["display"].as_str())
+        .or_else(|| c["coding"][0]["code"].as_str())
+        .unwrap_or_default()
+        .to_string()
+}
