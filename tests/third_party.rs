@@ -3,8 +3,10 @@
 //! environment under `target/` by `.ci/run` (or here on the first run) and started on an
 //! ephemeral port with a static bearer token and strict validation of what it is sent.
 //!
-//! Search, the chart, a signed note, and a signed order that the drug-allergy check stops
-//! until it is overridden with a reason: each written resource read back from SEKMET.
+//! Search, the chart, a signed note, a signed order that the drug-allergy check stops until it
+//! is overridden with a reason, a set of vital signs with NEWS2, a coded problem, the
+//! patient's details edited (If-Match), a coded allergy, and a patient registered after the
+//! search for them: each written resource read back from SEKMET.
 
 mod common;
 
@@ -491,6 +493,83 @@ async fn search_chart_note_and_a_checked_order_on_a_third_party_server() {
         patient[0]
     );
     assert!(patient[0]["identifier"].to_string().contains("MRN-4411"));
+
+    // An allergy recorded from the coded list, read back coded.
+    assert!(h.wait_for(WAIT, loaded).await);
+    h.keys("p").unwrap();
+    // The pane kept its focus on the problems: Tab to the allergies.
+    h.keys("<tab>a").unwrap();
+    assert!(h.screen().contains("New allergy"), "{}", h.screen());
+    h.keys("latex<enter><tab><tab><tab>urtic<enter><tab><tab>low<enter>")
+        .unwrap();
+    assert!(
+        h.wait_for(WAIT, |s| s
+            .notice
+            .as_ref()
+            .is_some_and(
+                |n| n.text.contains("atex") && n.text.contains("recorded for OKAFOR, Ada")
+            ))
+        .await,
+        "{:?}\n{}",
+        h.state().notice,
+        h.screen()
+    );
+    let allergies = sekmet
+        .search(&format!("AllergyIntolerance?patient=Patient/{pid}"))
+        .await;
+    let latex = allergies
+        .iter()
+        .find(|a| {
+            a["code"]["text"]
+                .as_str()
+                .is_some_and(|t| t.to_lowercase().contains("latex"))
+        })
+        .unwrap_or_else(|| panic!("{allergies:#?}"));
+    assert!(latex["code"]["coding"][0]["code"].is_string(), "{latex}");
+    assert_eq!(latex["category"][0], "environment");
+    assert_eq!(latex["patient"]["reference"], format!("Patient/{pid}"));
+
+    // A patient registered: looked for first, then the Patient (and nothing twice).
+    h.keys("<esc>q").unwrap();
+    h.keys("<ctrl-n>").unwrap();
+    for field in [
+        "Third",
+        "Tess",
+        "f",
+        "",
+        "1981-05-06",
+        "",
+        "",
+        "",
+        "0113 496 1234",
+    ] {
+        h.keys(field).unwrap();
+        h.keys("<tab>").unwrap();
+    }
+    h.keys("<enter>").unwrap();
+    let choosing = |s: &State| {
+        matches!(
+            s.register.as_ref().map(|r| &r.stage),
+            Some(bedside::workstation::features::register::Stage::Candidates { .. })
+        )
+    };
+    assert!(h.wait_for(WAIT, choosing).await, "{}", h.screen());
+    // Down to "register as a new patient", whatever the search found.
+    for _ in 0..20 {
+        h.keys("<down>").unwrap();
+    }
+    h.keys("<enter>").unwrap();
+    assert!(
+        h.wait_for(WAIT, |s| s.register.is_none() && s.chart.is_some())
+            .await,
+        "{:?}\n{}",
+        h.state().notice,
+        h.screen()
+    );
+    let registered = sekmet.search("Patient?family=Third").await;
+    assert_eq!(registered.len(), 1, "{registered:#?}");
+    assert_eq!(registered[0]["birthDate"], "1981-05-06");
+    assert_eq!(registered[0]["telecom"][0]["value"], "0113 496 1234");
 }
 
 /// Fills whatever required fields the order form asks for (an indication, say).
