@@ -331,6 +331,9 @@ fn apply_entry(tx: &mut Tx, e: Prepared) -> Result<bool, StoreError> {
     if !e.checked {
         check(&resource).map_err(StoreError::invalid)?;
     }
+    if e.rtype == "Encounter" {
+        crate::server::beds::check(tx, Some(&e.id), &resource)?;
+    }
     let written = match e.extracted {
         Some(x) => tx.upsert_extracted(&e.rtype, &e.id, resource, x)?,
         None => tx.upsert(&e.rtype, &e.id, resource)?,

@@ -121,6 +121,9 @@ pub fn create(
     if rtype == "Patient" {
         crate::server::mrn::assign(tx, &gate.mrn, &mut resource)?;
     }
+    if rtype == "Encounter" {
+        crate::server::beds::check(tx, id, &resource)?;
+    }
     let written = tx.create(resource, id)?;
     gate.wrote(&written);
     Ok(Created::New(written))
@@ -181,6 +184,9 @@ pub fn update(
                 "a correction names the version it corrects: send If-Match: W/\"n\" with the version of Patient/{id} you read"
             ),
         ));
+    }
+    if rtype == "Encounter" {
+        crate::server::beds::check(tx, Some(id), &resource)?;
     }
     let written = tx.update(rtype, id, resource, if_match)?;
     gate.wrote(&written);

@@ -5,6 +5,7 @@ pub mod audit;
 mod audit_api;
 pub mod auth;
 pub mod backups;
+mod beds;
 mod bundle;
 mod capability;
 pub mod correction;

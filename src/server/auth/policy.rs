@@ -9,6 +9,7 @@
 //! | notes (DocumentReference): write | yes | yes | no | no | no |
 //! | vital signs (Observation, category vital-signs): write | yes | yes | no | no | no |
 //! | allergies and intolerances (AllergyIntolerance): write | yes | yes | no | no | no |
+//! | admissions, transfers, discharges (Encounter): write | yes | yes | no | no | no |
 //! | medication orders | sign | draft, for a physician to co-sign | no | no | no |
 //! | other clinical writes | yes | no | no | no | no |
 //! | directory writes | no | no | no | yes | no |
@@ -216,8 +217,9 @@ pub fn check_write(role: Role, rtype: &str, resource: &Value) -> Result<(), Deni
             "patient registration details are changed by physicians or registration staff",
         ),
         Class::Clinical => match rtype {
-            // Nurses take and record the allergy history at admission.
-            "DocumentReference" | "DetectedIssue" | "AllergyIntolerance" => Ok(()),
+            // Nurses take and record the allergy history at admission, and admit, move and
+            // discharge the ward's patients (bed management).
+            "DocumentReference" | "DetectedIssue" | "AllergyIntolerance" | "Encounter" => Ok(()),
             "Observation" if is_vital_sign(resource) => Ok(()),
             "Observation" => none(
                 "results.write",
@@ -230,7 +232,7 @@ pub fn check_write(role: Role, rtype: &str, resource: &Value) -> Result<(), Deni
             ),
             _ => none(
                 "clinical.write",
-                "nurses write notes, record vital signs and allergies, and draft medication orders",
+                "nurses write notes, record vital signs and allergies, admit, transfer and discharge, and draft medication orders",
             ),
         },
     }
