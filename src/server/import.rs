@@ -338,6 +338,9 @@ fn apply_entry(tx: &mut Tx, e: Prepared) -> Result<bool, StoreError> {
         Some(x) => tx.upsert_extracted(&e.rtype, &e.id, resource, x)?,
         None => tx.upsert(&e.rtype, &e.id, resource)?,
     };
+    if !written.unchanged {
+        crate::server::inbox::on_result(tx, &written, crate::fhir::date::now_ms())?;
+    }
     Ok(!written.unchanged)
 }
 

@@ -126,6 +126,10 @@ pub fn create(
     }
     let written = tx.create(resource, id)?;
     gate.wrote(&written);
+    if let Some(task) = crate::server::inbox::on_result(tx, &written, crate::fhir::date::now_ms())?
+    {
+        gate.wrote(&task);
+    }
     Ok(Created::New(written))
 }
 
@@ -190,6 +194,10 @@ pub fn update(
     }
     let written = tx.update(rtype, id, resource, if_match)?;
     gate.wrote(&written);
+    if let Some(task) = crate::server::inbox::on_result(tx, &written, crate::fhir::date::now_ms())?
+    {
+        gate.wrote(&task);
+    }
     if let Some(reason) = gate.correction.clone() {
         // Why it changed, beside the version it made (and in the audit record).
         let target = format!("{rtype}/{id}/_history/{}", written.version);

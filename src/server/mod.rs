@@ -16,6 +16,7 @@ pub mod export;
 pub mod fuzzing;
 mod handlers;
 pub mod import;
+pub mod inbox;
 mod interact;
 pub mod listen;
 pub mod mrn;
