@@ -222,7 +222,8 @@ fn an_import_of_new_results_fills_the_inbox_and_history_does_not() {
         new.to_string(),
     ];
     std::fs::write(&file, lines.join("\n")).unwrap();
-    let summary = bedside::server::import::import_files(&store, std::slice::from_ref(&file), |_| {});
+    let summary =
+        bedside::server::import::import_files(&store, std::slice::from_ref(&file), |_| {});
     assert_eq!(summary.rejected, 0, "{:?}", summary.rejections);
     let count = |focus: &str| {
         let (_, found) = store

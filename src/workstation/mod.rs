@@ -4,6 +4,7 @@
 pub mod action;
 pub mod app;
 pub mod backend;
+pub mod census;
 pub mod chart;
 pub mod client;
 pub mod editor;

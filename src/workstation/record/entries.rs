@@ -155,6 +155,9 @@ impl NewAllergy {
     }
 }
 
+/// SNOMED CT: no known drug allergy.
+pub const NKDA_CODE: &str = "409137002";
+
 /// "No known drug allergies", asserted: an AllergyIntolerance of its own (SNOMED CT 409137002),
 /// confirmed, which the banner shows as such.
 pub fn no_known_drug_allergies(ctx: &Context) -> Value {
@@ -163,7 +166,7 @@ pub fn no_known_drug_allergies(ctx: &Context) -> Value {
         "identifier": [{"system": RECORD_SYSTEM, "value": ctx.id}],
         "clinicalStatus": status(ALLERGY_CLINICAL, "active"),
         "verificationStatus": status(ALLERGY_VERIFICATION_SYSTEM, "confirmed"),
-        "code": {"coding": [{"system": SNOMED, "code": "409137002", "display": "No known drug allergy"}], "text": "No known drug allergies"},
+        "code": {"coding": [{"system": SNOMED, "code": NKDA_CODE, "display": "No known drug allergy"}], "text": "No known drug allergies"},
         "patient": {"reference": format!("Patient/{}", ctx.patient_id), "display": ctx.patient_name},
         "recordedDate": ctx.now,
         "recorder": ctx.recorder,

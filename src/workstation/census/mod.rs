@@ -1,0 +1,383 @@
+//! A ward's census, with no UI code: the wards a site has, and one row per patient staying on
+//! a ward built from the server's answers (the stays with their patients, beds and clinicians;
+//! the patients' allergies, NEWS2 scores, results waiting for review, unsigned notes and
+//! orders waiting for a co-signature). A part the server did not answer in full is unknown
+//! on every row, never "none".
+
+use chrono::NaiveDate;
+use serde_json::Value;
+
+use crate::workstation::chart::read_patient;
+use crate::workstation::record::vitals::NEWS2_CODE;
+
+/// A ward: a Location that is one (physical type `wa`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ward {
+    pub id: String,
+    pub name: String,
+}
+
+fn physical_type(l: &Value) -> Option<&str> {
+    l["physicalType"]["coding"]
+        .as_array()?
+        .iter()
+        .find_map(|c| c["code"].as_str())
+}
+
+/// The wards among `locations`, by name.
+pub fn wards(locations: &[Value]) -> Vec<Ward> {
+    let mut out: Vec<Ward> = locations
+        .iter()
+        .filter(|l| l["resourceType"] == "Location" && physical_type(l) == Some("wa"))
+        .filter(|l| l["status"] != "inactive")
+        .filter_map(|l| {
+            Some(Ward {
+                id: l["id"].as_str()?.to_string(),
+                name: l["name"].as_str().unwrap_or("(unnamed ward)").to_string(),
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    out
+}
+
+/// One part of the census as the server answered it: `None` when it failed or was cut short.
+pub type Part = Option<Vec<Value>>;
+
+/// What the runtime fetched for a ward's census.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Fetched {
+    /// The stays under way on the ward, with their patients, locations and practitioners.
+    pub stays: Vec<Value>,
+    pub allergies: Part,
+    pub news2: Part,
+    pub reviews: Part,
+    pub unsigned: Part,
+    pub drafts: Part,
+}
+
+/// The allergy column: what the server's answer says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AllergyMark {
+    /// Active allergies recorded (how many).
+    Known(usize),
+    /// "No known drug allergies" recorded, nothing else active.
+    Nkda,
+    /// The answer came and lists nothing: not assessed.
+    NotAssessed,
+    /// The answer failed or was partial.
+    Unknown,
+}
+
+/// Results waiting for review: critical, abnormal, the rest. `None`: unknown.
+pub type Reviews = Option<(usize, usize, usize)>;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    pub patient_id: String,
+    pub bed: String,
+    pub name: String,
+    pub mrn: Option<String>,
+    /// `72y F`.
+    pub age_sex: String,
+    /// Days since admission (0 on the day).
+    pub days: Option<i64>,
+    pub attending: Option<String>,
+    pub allergies: AllergyMark,
+    /// The latest NEWS2 and the one before it; `Err(())` when unknown.
+    pub news2: Result<(Option<i64>, Option<i64>), ()>,
+    pub reviews: Reviews,
+    pub unsigned: Option<usize>,
+    pub cosign: Option<usize>,
+    pub deceased: bool,
+    pub restricted: bool,
+}
+
+fn reference_id<'a>(v: &'a Value, rtype: &str) -> Option<&'a str> {
+    v["reference"]
+        .as_str()?
+        .strip_prefix(rtype)?
+        .strip_prefix('/')
+}
+
+/// The resources of `part` about `patient` (by `subject` or `patient` or `for`).
+fn about<'a>(part: &'a [Value], patient: &'a str) -> impl Iterator<Item = &'a Value> + 'a {
+    part.iter().filter(move |r| {
+        ["subject", "patient", "for"]
+            .iter()
+            .any(|k| reference_id(&r[*k], "Patient") == Some(patient))
+    })
+}
+
+fn code_in(concept: &Value, code: &str) -> bool {
+    concept["coding"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|c| c["code"] == code)
+}
+
+fn allergy_mark(part: &Part, patient: &str) -> AllergyMark {
+    let Some(all) = part else {
+        return AllergyMark::Unknown;
+    };
+    let active: Vec<&Value> = about(all, patient)
+        .filter(|a| !code_in(&a["verificationStatus"], "entered-in-error"))
+        .filter(|a| a["clinicalStatus"].is_null() || code_in(&a["clinicalStatus"], "active"))
+        .collect();
+    let nkda = |a: &&Value| code_in(&a["code"], crate::workstation::record::entries::NKDA_CODE);
+    match (
+        active.iter().filter(|a| !nkda(a)).count(),
+        active.iter().any(nkda),
+    ) {
+        (0, true) => AllergyMark::Nkda,
+        (0, false) => AllergyMark::NotAssessed,
+        (n, _) => AllergyMark::Known(n),
+    }
+}
+
+fn when(r: &Value) -> &str {
+    r["effectiveDateTime"]
+        .as_str()
+        .or_else(|| r["issued"].as_str())
+        .unwrap_or_default()
+}
+
+fn news2(part: &Part, patient: &str) -> Result<(Option<i64>, Option<i64>), ()> {
+    let Some(all) = part else { return Err(()) };
+    let mut scores: Vec<(&str, i64)> = about(all, patient)
+        .filter(|o| code_in(&o["code"], NEWS2_CODE))
+        .filter(|o| !matches!(o["status"].as_str(), Some("entered-in-error" | "cancelled")))
+        .filter_map(|o| Some((when(o), o["valueInteger"].as_i64()?)))
+        .collect();
+    scores.sort_by(|a, b| b.0.cmp(a.0));
+    Ok((scores.first().map(|s| s.1), scores.get(1).map(|s| s.1)))
+}
+
+fn reviews(part: &Part, patient: &str) -> Reviews {
+    let all = part.as_ref()?;
+    let mut out = (0, 0, 0);
+    for t in about(all, patient).filter(|t| {
+        matches!(
+            t["status"].as_str(),
+            Some("requested" | "received" | "accepted" | "ready" | "in-progress")
+        )
+    }) {
+        match t["priority"].as_str() {
+            Some("stat" | "asap") => out.0 += 1,
+            Some("urgent") => out.1 += 1,
+            _ => out.2 += 1,
+        }
+    }
+    Some(out)
+}
+
+fn count(part: &Part, patient: &str) -> Option<usize> {
+    Some(about(part.as_ref()?, patient).count())
+}
+
+fn sex_letter(sex: &str) -> &'static str {
+    match sex {
+        "female" => "F",
+        "male" => "M",
+        "other" => "O",
+        _ => "?",
+    }
+}
+
+/// The display name of a practitioner resource.
+fn practitioner_name(p: &Value) -> Option<String> {
+    let n = &p["name"][0];
+    if let Some(t) = n["text"].as_str() {
+        return Some(t.to_string());
+    }
+    let family = n["family"].as_str()?;
+    let prefix = n["prefix"][0]
+        .as_str()
+        .map(|p| format!("{p} "))
+        .unwrap_or_default();
+    Some(format!("{prefix}{family}"))
+}
+
+/// The census rows of a ward, by bed.
+pub fn rows(fetched: &Fetched, today: NaiveDate) -> Vec<Row> {
+    let by_id = |rtype: &str, id: &str| {
+        fetched
+            .stays
+            .iter()
+            .find(|r| r["resourceType"] == rtype && r["id"] == id)
+    };
+    let mut out = Vec::new();
+    let mut seen = Vec::new();
+    for e in fetched
+        .stays
+        .iter()
+        .filter(|r| r["resourceType"] == "Encounter")
+    {
+        let Some(pid) = reference_id(&e["subject"], "Patient") else {
+            continue;
+        };
+        if seen.contains(&pid) {
+            continue;
+        }
+        seen.push(pid);
+        let patient = by_id("Patient", pid);
+        let info = patient.and_then(read_patient);
+        // The bed: the active location that is a bed, by its name.
+        let bed = e["location"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|l| l["status"].is_null() || l["status"] == "active")
+            .filter_map(|l| {
+                let id = reference_id(&l["location"], "Location")?;
+                let loc = by_id("Location", id);
+                let is_bed = physical_type(l) == Some("bd")
+                    || loc.is_some_and(|x| physical_type(x) == Some("bd"));
+                is_bed.then(|| {
+                    loc.and_then(|x| x["name"].as_str())
+                        .or_else(|| l["location"]["display"].as_str())
+                        .unwrap_or(id)
+                        .to_string()
+                })
+            })
+            .next()
+            .unwrap_or_else(|| "-".into());
+        let admitted = e["period"]["start"]
+            .as_str()
+            .and_then(|s| NaiveDate::parse_from_str(s.get(..10)?, "%Y-%m-%d").ok());
+        let attending = e["participant"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|p| {
+                p["type"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|t| code_in(t, "ATND"))
+            })
+            .or_else(|| e["participant"].get(0))
+            .and_then(|p| {
+                let id = reference_id(&p["individual"], "Practitioner")?;
+                by_id("Practitioner", id)
+                    .and_then(practitioner_name)
+                    .or_else(|| p["individual"]["display"].as_str().map(str::to_string))
+            });
+        let restricted = patient.is_some_and(|p| {
+            p["meta"]["security"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|s| s["code"] == "R")
+        });
+        out.push(Row {
+            patient_id: pid.to_string(),
+            bed,
+            name: info
+                .as_ref()
+                .map_or_else(|| "(patient not returned)".into(), |i| i.display_name()),
+            mrn: info.as_ref().and_then(|i| i.mrn.clone()),
+            age_sex: info.as_ref().map_or_else(String::new, |i| {
+                format!(
+                    "{} {}",
+                    i.age(today).unwrap_or_else(|| "?".into()),
+                    sex_letter(&i.sex)
+                )
+            }),
+            days: admitted.map(|a| (today - a).num_days().max(0)),
+            attending,
+            allergies: allergy_mark(&fetched.allergies, pid),
+            news2: news2(&fetched.news2, pid),
+            reviews: reviews(&fetched.reviews, pid),
+            unsigned: count(&fetched.unsigned, pid),
+            cosign: count(&fetched.drafts, pid),
+            deceased: info.as_ref().is_some_and(|i| i.deceased),
+            restricted,
+        });
+    }
+    out.sort_by(|a, b| {
+        natural(&a.bed)
+            .cmp(&natural(&b.bed))
+            .then(a.name.cmp(&b.name))
+    });
+    out
+}
+
+/// A key that sorts `A bed 2` before `A bed 10`.
+fn natural(s: &str) -> Vec<(String, u64)> {
+    let mut out = Vec::new();
+    let mut text = String::new();
+    let mut digits = String::new();
+    for c in s.chars() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+        } else {
+            if !digits.is_empty() {
+                out.push((
+                    std::mem::take(&mut text),
+                    digits.parse().unwrap_or(u64::MAX),
+                ));
+                digits.clear();
+            }
+            text.push(c);
+        }
+    }
+    out.push((text, digits.parse().unwrap_or(0)));
+    out
+}
+
+/// How the census is ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Sort {
+    #[default]
+    Bed,
+    Name,
+    /// The highest NEWS2 first.
+    News2,
+    /// The most results waiting (critical first).
+    Results,
+    /// The longest stay first.
+    Stay,
+}
+
+impl Sort {
+    pub fn next(self) -> Sort {
+        match self {
+            Sort::Bed => Sort::Name,
+            Sort::Name => Sort::News2,
+            Sort::News2 => Sort::Results,
+            Sort::Results => Sort::Stay,
+            Sort::Stay => Sort::Bed,
+        }
+    }
+
+    pub fn words(self) -> &'static str {
+        match self {
+            Sort::Bed => "bed",
+            Sort::Name => "name",
+            Sort::News2 => "NEWS2",
+            Sort::Results => "results",
+            Sort::Stay => "length of stay",
+        }
+    }
+}
+
+/// `rows` in the order `sort` asks (the bed order breaks ties); unknown values go last.
+pub fn sorted(rows: &[Row], sort: Sort) -> Vec<Row> {
+    let mut out = rows.to_vec();
+    match sort {
+        Sort::Bed => {}
+        Sort::Name => out.sort_by(|a, b| a.name.cmp(&b.name)),
+        Sort::News2 => {
+            out.sort_by_key(|r| std::cmp::Reverse(r.news2.ok().and_then(|n| n.0).unwrap_or(-1)))
+        }
+        Sort::Results => out
+            .sort_by_key(|r| std::cmp::Reverse(r.reviews.map_or((0, 0, 0), |(c, a, n)| (c, a, n)))),
+        Sort::Stay => out.sort_by_key(|r| std::cmp::Reverse(r.days.unwrap_or(-1))),
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;
