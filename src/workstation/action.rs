@@ -107,6 +107,14 @@ actions! {
     SwitchEntry => "switch_entry",
     /// Register a new patient (the record is looked for first; the server gives the MRN)
     RegisterPatient => "register_patient",
+    /// The ward census: a ward's patients, one row each (F4 from anywhere comes back to it)
+    OpenCensus => "ward_census",
+    /// Census: the next sort order (bed, name, NEWS2, results, length of stay)
+    SortList => "sort_list",
+    /// Census: choose another ward
+    ChooseWard => "choose_ward",
+    /// Census: ask the server again now (it is asked every minute while on screen)
+    RefreshList => "refresh_list",
     /// Edit this patient's registration details (saved only over the version read; support staff give a reason)
     EditDemographics => "edit_demographics",
     /// Allergies and problems: the lists, and recording them (new, none known, entered in error)

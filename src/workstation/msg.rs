@@ -11,6 +11,7 @@ use crate::workstation::notes::drafts::Draft;
 use crate::workstation::runtime::session::Unlocked;
 
 pub use crate::workstation::features::access::msg::Msg as AccessMsg;
+pub use crate::workstation::features::census::msg::Msg as CensusMsg;
 pub use crate::workstation::features::chart::msg::Msg as ChartMsg;
 pub use crate::workstation::features::lists::msg::Msg as ListsMsg;
 pub use crate::workstation::features::note::msg::Msg as NoteMsg;
@@ -37,6 +38,7 @@ pub enum Msg {
     Vitals(VitalsMsg),
     Lists(ListsMsg),
     Register(RegisterMsg),
+    Census(CensusMsg),
     Access(AccessMsg),
     Offline(OfflineMsg),
 }
@@ -200,6 +202,23 @@ pub enum Effect {
     RegisterPatient {
         generation: u64,
         bundle: Box<Value>,
+    },
+    /// The site's Locations, to pick a ward from.
+    LoadWards {
+        generation: u64,
+    },
+    /// A ward's census: its stays and, for their patients, the columns' parts.
+    /// `clinical`: the user reads clinical content (support staff and clerks do not: those
+    /// columns are not asked for, and show as unknown).
+    LoadCensus {
+        generation: u64,
+        ward_id: String,
+        clinical: bool,
+    },
+    /// Report `Due` after this many seconds (the census's poll).
+    CensusDue {
+        generation: u64,
+        after_seconds: u64,
     },
     /// Read `Patient/{patient_id}` as the server holds it now, to edit it.
     ReadForEdit {

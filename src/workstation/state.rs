@@ -26,6 +26,8 @@ pub use crate::workstation::msg::*;
 pub enum Screen {
     Search,
     Chart,
+    /// A ward's census (`features/census`).
+    Census,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -159,6 +161,8 @@ pub struct State {
     pub order_settings: Arc<OrderSettings>,
     /// The coded terms offered for allergies, reactions and problems.
     pub record_terms: Arc<crate::workstation::record::terms::Terms>,
+    /// The ward census, once opened (kept while charts are opened from it).
+    pub census: Option<crate::workstation::features::census::CensusState>,
     /// The registration form, while a patient is being registered.
     pub register: Option<crate::workstation::features::register::RegisterState>,
     pub access: Access,
@@ -218,6 +222,7 @@ impl State {
             order_settings: Arc::new(OrderSettings::default()),
             record_terms: Arc::new(crate::workstation::record::terms::Terms::default()),
             register: None,
+            census: None,
             access: Access::default(),
             storage: Storage::default(),
             now_ms: 0,
@@ -273,6 +278,7 @@ impl State {
             (Screen::Search, _) if self.register.as_ref().is_some_and(|r| r.editing.is_none()) => {
                 Context::Register
             }
+            (Screen::Census, _) => Context::Census,
             (Screen::Search, _) | (Screen::Chart, None) => Context::Search,
             (Screen::Chart, Some(c)) => match c.view {
                 ChartView::Note => Context::Note,

@@ -10,6 +10,10 @@ use serde_json::Value;
 use crate::workstation::chart::read_patient;
 use crate::workstation::record::vitals::NEWS2_CODE;
 
+/// The review Tasks the server makes for new results (`server/inbox.rs`).
+pub const TASK_SYSTEM: &str = "urn:bedside:task";
+pub const REVIEW: &str = "review-result";
+
 /// A ward: a Location that is one (physical type `wa`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ward {

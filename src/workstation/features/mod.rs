@@ -2,6 +2,7 @@
 //! commands it advertises. `update` and `view` at the top only dispatch to them.
 
 pub mod access;
+pub mod census;
 pub mod chart;
 pub mod help;
 pub mod lists;

@@ -20,6 +20,8 @@ pub enum Context {
     Lists,
     /// The registration form (letters type; these are the other keys).
     Register,
+    /// A ward's census and its ward picker.
+    Census,
     /// Pop-ups: help, pickers, questions, the access log.
     Dialogs,
     /// Typing in the note (its line-editing keys, arrows, Home/End, Backspace, are fixed).
@@ -33,7 +35,7 @@ pub enum Context {
 }
 
 impl Context {
-    pub const ALL: [Context; 14] = [
+    pub const ALL: [Context; 15] = [
         Context::Global,
         Context::Search,
         Context::Chart,
@@ -43,6 +45,7 @@ impl Context {
         Context::Vitals,
         Context::Lists,
         Context::Register,
+        Context::Census,
         Context::Dialogs,
         Context::Editor,
         Context::Form,
@@ -61,6 +64,7 @@ impl Context {
             Context::Vitals => "vitals",
             Context::Lists => "lists",
             Context::Register => "register",
+            Context::Census => "census",
             Context::Dialogs => "dialogs",
             Context::Editor => "editor",
             Context::Form => "form",
@@ -104,6 +108,7 @@ impl Context {
         match self {
             Context::Global => &[],
             Context::Search => &[Action::Quit],
+            Context::Census => &[Action::Back, Action::SearchPatients, Action::Quit],
             Context::Chart | Context::Timeline => &[
                 Action::Back,
                 Action::CloseChart,

@@ -3,6 +3,7 @@
 //! previous one's requests. The runtime performs I/O and reports facts; what to make of them
 //! (offline, restricted, refused) is `update`'s to decide.
 
+mod census;
 mod chart;
 mod drafts;
 pub mod offline;
@@ -195,6 +196,7 @@ impl Runner {
     pub fn run(&mut self, effect: Effect) {
         match runs(&effect) {
             Runs::Search => self.run_search(effect),
+            Runs::Census => self.run_census(effect),
             Runs::Drafts => self.run_drafts(effect),
             Runs::Orders => self.run_orders(effect),
             Runs::Record => self.run_record(effect),
@@ -253,6 +255,7 @@ impl Runner {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Runs {
     Search,
+    Census,
     Drafts,
     Orders,
     Record,
@@ -270,6 +273,9 @@ fn runs(effect: &Effect) -> Runs {
         | Effect::FetchLocations { .. }
         | Effect::LoadRecent { .. }
         | Effect::SaveRecent { .. } => Runs::Search,
+        Effect::LoadWards { .. } | Effect::LoadCensus { .. } | Effect::CensusDue { .. } => {
+            Runs::Census
+        }
         Effect::LoadDrafts
         | Effect::SaveDraft(_)
         | Effect::DeleteDraft(_)

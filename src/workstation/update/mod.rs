@@ -169,6 +169,9 @@ fn update_inner(state: &mut State, msg: Msg) -> Vec<Effect> {
             crate::workstation::features::register::update::on_msg(state, msg, &mut effects)
         }
         Msg::Access(msg) => access::on_msg(state, msg, &mut effects),
+        Msg::Census(msg) => {
+            crate::workstation::features::census::update::on_msg(state, msg, &mut effects)
+        }
         Msg::Offline(msg) => offline::on_msg(state, msg, &mut effects),
     }
     if state.busy() && !state.tick_pending {
@@ -280,6 +283,12 @@ fn on_key(state: &mut State, key: Key, effects: &mut Vec<Effect>) {
         }
     }
     match state.screen {
+        Screen::Census => {
+            match crate::workstation::features::census::update::census_key(state, key, effects) {
+                Outcome::NotMine | Outcome::Done => {}
+                Outcome::Pass(action) => act(state, action, effects),
+            }
+        }
         Screen::Search => {
             if state.search.focus == SearchFocus::Input {
                 // No name, MRN or date has a `?` or a `:`: they open help and the command
@@ -355,6 +364,10 @@ pub(super) fn act(state: &mut State, action: Action, effects: &mut Vec<Effect>) 
                 input: String::new(),
                 cursor: 0,
             });
+            return;
+        }
+        Action::OpenCensus => {
+            crate::workstation::features::census::update::open_census(state, effects);
             return;
         }
         Action::RegisterPatient => {
@@ -433,5 +446,6 @@ pub(super) fn act(state: &mut State, action: Action, effects: &mut Vec<Effect>) 
     match state.screen {
         Screen::Search => search_action(state, action, effects),
         Screen::Chart => chart_action(state, action, effects),
+        Screen::Census => {}
     }
 }

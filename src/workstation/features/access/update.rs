@@ -106,6 +106,8 @@ pub(crate) fn signed_in(
                 // A different person: close the previous user's charts. Their open note is
                 // already on disk (saved when the screen locked).
                 state.chart = None;
+                state.census = None;
+                state.register = None;
                 state.overlay = None;
                 state.notice = None;
                 state.screen = Screen::Search;

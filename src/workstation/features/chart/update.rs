@@ -239,6 +239,7 @@ pub(crate) fn chart_action(state: &mut State, action: Action, effects: &mut Vec<
             state.chart = None;
             state.screen = Screen::Search;
             state.search.focus = SearchFocus::Input;
+            crate::workstation::features::census::update::after_close(state, effects);
         }
         _ => {}
     }

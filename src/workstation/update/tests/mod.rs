@@ -2,6 +2,7 @@
 //! beside.
 
 mod access;
+mod census;
 mod chart;
 mod keys;
 mod lists;

@@ -1,0 +1,283 @@
+//! The census screen: one row per patient that fits 80 columns (bed, name, age/sex, days,
+//! allergies, NEWS2 and its trend, results waiting, unsigned notes, co-signatures) and grows
+//! with the width (attending, MRN); how fresh it is; the ward picker.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use crate::workstation::action::Action;
+use crate::workstation::census::{AllergyMark, Row};
+use crate::workstation::state::State;
+use crate::workstation::theme::Theme;
+use crate::workstation::view::widgets::{cell, fit, pane, status_line, styled};
+
+const BED_W: usize = 9;
+const NAME_W: usize = 22;
+const AGE_W: usize = 6;
+const DAYS_W: usize = 4;
+const ALG_W: usize = 5;
+const NEWS_W: usize = 6;
+const RES_W: usize = 8;
+const COUNT_W: usize = 4;
+const ATTENDING_W: usize = 16;
+const MRN_W: usize = 10;
+
+/// "14:02, 35 s ago", or how long ago in minutes.
+fn freshness(state: &State, loaded_ms: i64) -> String {
+    let at = chrono::DateTime::from_timestamp_millis(loaded_ms)
+        .map(|t| {
+            t.with_timezone(&state.display.zone)
+                .format("%H:%M")
+                .to_string()
+        })
+        .unwrap_or_default();
+    let ago = (state.now_ms - loaded_ms).max(0) / 1000;
+    if ago < 120 {
+        format!("{at}, {ago} s ago")
+    } else {
+        format!("{at}, {} min ago", ago / 60)
+    }
+}
+
+pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let Some(c) = &state.census else { return };
+    let [body, status] = Layout::vertical([Constraint::Min(3), Constraint::Length(1)]).areas(area);
+    let title = match (&c.ward, c.loaded_ms) {
+        (Some(w), Some(at)) => format!(
+            " {}: {} patient{}, updated {}; by {} ",
+            w.name,
+            c.rows.len(),
+            if c.rows.len() == 1 { "" } else { "s" },
+            freshness(state, at),
+            c.sort.words()
+        ),
+        (Some(w), None) => format!(" {}: loading... ", w.name),
+        (None, _) => " Ward census ".to_string(),
+    };
+    let block = pane(
+        Line::from(styled(title, theme.title)),
+        state.overlay.is_none(),
+        state,
+        theme,
+    );
+    let inner = block.inner(body);
+    frame.render_widget(block, body);
+    let width = inner.width as usize;
+    let mut lines: Vec<Line> = Vec::new();
+    if let Some(pick) = c.picking {
+        match &c.wards {
+            None => lines.push(Line::from(styled("reading the wards...", theme.dim))),
+            Some(Err(e)) => lines.push(Line::from(styled(fit(e, width), theme.error))),
+            Some(Ok(w)) if w.is_empty() => lines.push(Line::from(styled(
+                "The server lists no wards (Locations of physical type ward).",
+                theme.warning,
+            ))),
+            Some(Ok(w)) => {
+                lines.push(Line::from(styled("Which ward? (Enter)", theme.dim)));
+                for (i, ward) in w.iter().enumerate() {
+                    let line = Line::from(vec![
+                        styled(if i == pick { ">" } else { " " }, theme.key),
+                        Span::raw(format!(" {}", ward.name)),
+                    ]);
+                    lines.push(if i == pick {
+                        line.patch_style(theme.selected)
+                    } else {
+                        line
+                    });
+                }
+            }
+        }
+    } else {
+        if let Some(e) = &c.error {
+            let shown = match c.loaded_ms {
+                Some(at) => format!(
+                    "NOT UP TO DATE: {e}. The rows are from {}",
+                    freshness(state, at)
+                ),
+                None => format!("The census could not be read: {e}"),
+            };
+            lines.push(Line::from(styled(fit(&shown, width), theme.error)));
+        }
+        if c.wards.is_none() {
+            lines.push(Line::from(styled("reading the wards...", theme.dim)));
+        }
+        let wide = width >= 100;
+        let wider = width >= 120;
+        let mut header = format!(
+            "{}{}{}{}{}{}{}{}{}",
+            cell("Bed", BED_W + 1),
+            cell("Patient", NAME_W + 1),
+            cell("Age", AGE_W + 1),
+            cell("Days", DAYS_W + 1),
+            cell("Allg", ALG_W + 1),
+            cell("NEWS2", NEWS_W + 1),
+            cell("Results", RES_W + 1),
+            cell("Uns", COUNT_W),
+            cell("Cos", COUNT_W),
+        );
+        if wide {
+            header.push_str(&cell(" Attending", ATTENDING_W + 1));
+        }
+        if wider {
+            header.push_str(&cell("MRN", MRN_W));
+        }
+        lines.push(Line::from(styled(fit(&header, width), theme.dim)));
+        if c.rows.is_empty() && c.loaded_ms.is_some() && c.error.is_none() {
+            lines.push(Line::from(styled(
+                "No patients are staying on this ward (the server's answer).",
+                theme.dim,
+            )));
+        }
+        let visible = inner.height.saturating_sub(lines.len() as u16 + 1) as usize;
+        let skip = (c.cursor + 1).saturating_sub(visible);
+        for (i, row) in c.rows.iter().enumerate().skip(skip).take(visible) {
+            lines.push(row_line(row, theme, i == c.cursor, wide, wider, width));
+        }
+        lines.push(Line::from(styled(
+            fit(
+                "Allg ALGn/NKDA/---- not assessed/???? unknown; NEWS2 H,M risk; C crit A abn",
+                width,
+            ),
+            theme.dim,
+        )));
+    }
+    frame.render_widget(Paragraph::new(lines), inner);
+    let left = if c.loading {
+        vec![styled("refreshing the census...", theme.warning)]
+    } else {
+        Vec::new()
+    };
+    status_line(
+        state,
+        theme,
+        frame,
+        status,
+        left,
+        &[
+            (Action::Submit, "open"),
+            (Action::SortList, "sort"),
+            (Action::ChooseWard, "ward"),
+            (Action::RefreshList, "refresh"),
+            (Action::Back, "back"),
+        ],
+    );
+}
+
+fn row_line(
+    row: &Row,
+    theme: &Theme,
+    selected: bool,
+    wide: bool,
+    wider: bool,
+    width: usize,
+) -> Line<'static> {
+    let mut name = row.name.clone();
+    if row.restricted {
+        name = format!("[R] {name}");
+    }
+    if row.deceased {
+        name.push_str(" DECEASED");
+    }
+    let (allergy, allergy_style) = match &row.allergies {
+        AllergyMark::Known(n) => (format!("ALG{n}"), theme.allergy),
+        AllergyMark::Nkda => ("NKDA".to_string(), theme.allergy_none),
+        AllergyMark::NotAssessed => ("----".to_string(), theme.warning),
+        AllergyMark::Unknown => ("????".to_string(), theme.allergy_unknown),
+    };
+    let (news, news_style) = match row.news2 {
+        Err(()) => ("?".to_string(), theme.error),
+        Ok((None, _)) => ("-".to_string(), theme.dim),
+        Ok((Some(n), before)) => {
+            let trend = match before {
+                Some(b) if b < n => "↑",
+                Some(b) if b > n => "↓",
+                Some(_) => "=",
+                None => "",
+            };
+            let band = if n >= 7 {
+                " H"
+            } else if n >= 5 {
+                " M"
+            } else {
+                ""
+            };
+            let style = if n >= 7 {
+                theme.critical
+            } else if n >= 5 {
+                theme.abnormal
+            } else {
+                theme.base
+            };
+            (format!("{n}{trend}{band}"), style)
+        }
+    };
+    let (results, results_style) = match row.reviews {
+        None => ("?".to_string(), theme.error),
+        Some((0, 0, 0)) => (String::new(), theme.base),
+        Some((c, a, n)) => {
+            let mut parts = Vec::new();
+            if c > 0 {
+                parts.push(format!("{c}C"));
+            }
+            if a > 0 {
+                parts.push(format!("{a}A"));
+            }
+            if n > 0 {
+                parts.push(n.to_string());
+            }
+            let style = if c > 0 {
+                theme.critical
+            } else if a > 0 {
+                theme.abnormal
+            } else {
+                theme.base
+            };
+            (parts.join(" "), style)
+        }
+    };
+    let count = |n: Option<usize>| match n {
+        None => "?".to_string(),
+        Some(0) => String::new(),
+        Some(n) => n.to_string(),
+    };
+    let mut spans = vec![
+        Span::raw(cell(&row.bed, BED_W + 1)),
+        Span::styled(cell(&name, NAME_W + 1), theme.base),
+        Span::raw(cell(&row.age_sex, AGE_W + 1)),
+        Span::raw(cell(
+            &row.days.map(|d| format!("{d}d")).unwrap_or_default(),
+            DAYS_W + 1,
+        )),
+        Span::styled(cell(&allergy, ALG_W + 1), allergy_style),
+        Span::styled(cell(&news, NEWS_W + 1), news_style),
+        Span::styled(cell(&results, RES_W + 1), results_style),
+        Span::raw(cell(&count(row.unsigned), COUNT_W)),
+        Span::raw(cell(&count(row.cosign), COUNT_W)),
+    ];
+    if wide {
+        spans.push(Span::raw(cell(
+            &format!(" {}", row.attending.as_deref().unwrap_or("")),
+            ATTENDING_W + 1,
+        )));
+    }
+    if wider {
+        spans.push(Span::raw(cell(row.mrn.as_deref().unwrap_or(""), MRN_W)));
+    }
+    let used: usize = spans
+        .iter()
+        .map(|s| crate::workstation::text::width(&s.content))
+        .sum();
+    if used > width {
+        // Narrower than 80: the name gives way first.
+        let keep = NAME_W.saturating_sub(used - width);
+        spans[1] = Span::styled(cell(&name, keep + 1), theme.base);
+    }
+    let line = Line::from(spans);
+    if selected {
+        line.patch_style(theme.selected)
+    } else {
+        line
+    }
+}
