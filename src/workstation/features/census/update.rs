@@ -129,9 +129,7 @@ fn census_action(state: &mut State, action: Action, effects: &mut Vec<Effect>) -
         }
         Action::RefreshList => load(state, effects),
         Action::Submit => {
-            let Some(row) = c.rows.get(c.cursor) else {
-                return None;
-            };
+            let row = c.rows.get(c.cursor)?;
             let id = row.patient_id.clone();
             c.opened_from = true;
             crate::workstation::features::chart::load::open_patient_id(state, id, None, effects);
