@@ -3,8 +3,8 @@
 
 use super::*;
 use crate::workstation::census::Fetched;
-use crate::workstation::record::vitals::NEWS2_CODE as NEWS2;
 use crate::workstation::msg::CensusMsg;
+use crate::workstation::record::vitals::NEWS2_CODE as NEWS2;
 
 fn locations() -> Vec<Value> {
     vec![
