@@ -2,6 +2,7 @@
 //!
 //!   cargo bench --bench load -- --terminals 50 --writers 5 --seconds 30 [--warmup 3]
 //!   cargo bench --bench load -- --terminals 200 --writers 5 --seconds 30 --slow-write 12
+//!   cargo bench --bench load -- --census 1 --terminals 50 --seconds 30
 //!
 //! Each terminal loops without pause: a name search, a patient read, the patient's allergy
 //! search and the first page of their `$everything`, each on its own kept-alive connection.
@@ -116,6 +117,11 @@ fn main() {
 
     let (patients, families, tokens) = prepare(&db, terminals + writers + 1);
     let mut server = Server::start(&db);
+    if arg("--census", 0) == 1 {
+        census_load(&server, &tokens[..terminals], seconds, warmup);
+        server.stop();
+        return;
+    }
     println!(
         "load: {terminals} terminals + {writers} writers for {seconds} s (after {warmup} s untimed) against {} ({} charts)",
         server.base,
@@ -405,6 +411,123 @@ async fn terminal(
         }
     }
     tally
+}
+
+/// The census's searches for one ward, as the workstation makes them (`runtime/census.rs`):
+/// the stays with their patients, locations and practitioners, then one search per column for
+/// all the ward's patients. Returns whether every answer was a success.
+async fn census_once(http: &mut Http, base: &str, ward: &str) -> Result<(), String> {
+    let url = format!(
+        "{base}/Encounter?location=Location/{ward}&status=arrived,triaged,in-progress,onleave&_include=Encounter:subject&_include=Encounter:location&_include=Encounter:participant&_count=500"
+    );
+    let (status, body) = http.send(hyper::Method::GET, &url, None).await?;
+    if !status.is_success() {
+        return Err(format!("HTTP {status}"));
+    }
+    let bundle: serde_json::Value = serde_json::from_slice(&body).map_err(|e| e.to_string())?;
+    let mut ids: Vec<&str> = bundle["entry"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["resource"]["resourceType"] == "Encounter")
+        .filter_map(|e| e["resource"]["subject"]["reference"].as_str())
+        .filter_map(|r| r.strip_prefix("Patient/"))
+        .collect();
+    ids.sort();
+    ids.dedup();
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let ids = ids.join(",");
+    let since = (chrono::Utc::now() - chrono::Duration::days(14)).format("%Y-%m-%d");
+    let month = (chrono::Utc::now() - chrono::Duration::days(30)).format("%Y-%m-%d");
+    for url in [
+        format!("{base}/AllergyIntolerance?patient={ids}&_count=500"),
+        format!("{base}/Observation?patient={ids}&code=http://snomed.info/sct|1104051000000101&date=ge{since}&_count=500"),
+        format!("{base}/Task?patient={ids}&code=urn:bedside:task|review-result&status=requested,received,accepted,ready,in-progress&_count=500"),
+        format!("{base}/DocumentReference?patient={ids}&date=ge{month}&_count=500"),
+        format!("{base}/MedicationRequest?patient={ids}&status=draft&_count=500"),
+    ] {
+        get(http, &url).await?;
+    }
+    Ok(())
+}
+
+/// Terminals each showing a ward's census, asking for it again as soon as it arrives (the
+/// workstation asks once a minute): the server's CPU per census, and what 50 terminals
+/// polling every minute cost.
+fn census_load(server: &Server, tokens: &[String], seconds: u64, warmup: u64) {
+    let wards: Vec<String> = bedside::server::seed::WARDS
+        .iter()
+        .map(|(code, _, _)| format!("ward-{code}"))
+        .collect();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let stop = Arc::new(AtomicBool::new(false));
+        let measuring = Arc::new(AtomicBool::new(false));
+        let mut tasks = Vec::new();
+        for (t, token) in tokens.iter().enumerate() {
+            let mut http = Http::new(&server.base, token);
+            let base = server.base.clone();
+            let ward = wards[t % wards.len()].clone();
+            let (stop, measuring) = (stop.clone(), measuring.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut times = Vec::new();
+                let mut errors = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    let started = Instant::now();
+                    let outcome = census_once(&mut http, &base, &ward).await;
+                    if measuring.load(Ordering::Relaxed) {
+                        match outcome {
+                            Ok(()) => times.push(started.elapsed()),
+                            Err(_) => errors += 1,
+                        }
+                    }
+                }
+                (times, errors)
+            }));
+        }
+        tokio::time::sleep(Duration::from_secs(warmup)).await;
+        measuring.store(true, Ordering::Relaxed);
+        let cpu_before = process_cpu(server.child.id());
+        let started = Instant::now();
+        tokio::time::sleep(Duration::from_secs(seconds)).await;
+        let cpu = process_cpu(server.child.id()) - cpu_before;
+        let elapsed = started.elapsed().as_secs_f64();
+        stop.store(true, Ordering::Relaxed);
+        let mut times = Vec::new();
+        let mut errors = 0;
+        for task in tasks {
+            let (t, e) = task.await.unwrap();
+            times.extend(t);
+            errors += e;
+        }
+        times.sort();
+        let ms = |p: f64| {
+            times
+                .get(((times.len() as f64 * p) as usize).min(times.len().saturating_sub(1)))
+                .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+        };
+        let per = cpu / times.len().max(1) as f64;
+        println!(
+            "census: {} terminals, {} censuses in {elapsed:.1} s ({:.1}/s), {errors} errors; p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms",
+            tokens.len(),
+            times.len(),
+            times.len() as f64 / elapsed,
+            ms(0.5),
+            ms(0.95),
+            ms(0.99)
+        );
+        println!(
+            "census: server CPU {:.1} ms per census (6 searches); 50 terminals asking once a minute: {:.2} censuses/s, {:.1}% of one core",
+            per * 1000.0,
+            50.0 / 60.0,
+            per * 50.0 / 60.0 * 100.0
+        );
+    });
 }
 
 /// When a simulated user stops, and whether what it does counts yet.

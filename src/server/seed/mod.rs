@@ -14,6 +14,7 @@ use crate::server::store::{Result, Store};
 
 pub use catalog::LOINC;
 pub use chart::{MRN_SYSTEM, is_restricted_index};
+pub use names::WARDS;
 
 /// How much of a chart each patient gets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
