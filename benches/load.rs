@@ -443,8 +443,12 @@ async fn census_once(http: &mut Http, base: &str, ward: &str) -> Result<(), Stri
     let month = (chrono::Utc::now() - chrono::Duration::days(30)).format("%Y-%m-%d");
     for url in [
         format!("{base}/AllergyIntolerance?patient={ids}&_count=500"),
-        format!("{base}/Observation?patient={ids}&code=http://snomed.info/sct|1104051000000101&date=ge{since}&_count=500"),
-        format!("{base}/Task?patient={ids}&code=urn:bedside:task|review-result&status=requested,received,accepted,ready,in-progress&_count=500"),
+        format!(
+            "{base}/Observation?patient={ids}&code=http://snomed.info/sct|1104051000000101&date=ge{since}&_count=500"
+        ),
+        format!(
+            "{base}/Task?patient={ids}&code=urn:bedside:task|review-result&status=requested,received,accepted,ready,in-progress&_count=500"
+        ),
         format!("{base}/DocumentReference?patient={ids}&date=ge{month}&_count=500"),
         format!("{base}/MedicationRequest?patient={ids}&status=draft&_count=500"),
     ] {

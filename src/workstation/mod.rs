@@ -10,6 +10,7 @@ pub mod client;
 pub mod editor;
 pub mod features;
 pub mod headless;
+pub mod inbox;
 pub mod keymap;
 pub mod layout;
 pub mod line;

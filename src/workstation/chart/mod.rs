@@ -460,6 +460,12 @@ pub fn read_patient(resource: &Value) -> Option<PatientInfo> {
         .then(|| parse::patient(value::text(resource, "id").unwrap_or(""), resource))
 }
 
+/// An Observation resource read as the chart reads it (value, unit, flag, range).
+pub fn read_observation(resource: &Value) -> Option<Obs> {
+    (value::text(resource, "resourceType") == Some("Observation"))
+        .then(|| parse::observation(value::text(resource, "id").unwrap_or(""), resource))
+}
+
 /// How many patients in `found` (a name search) other than `patient` share the family name
 /// and the first given name: the wrong-patient risk CPRS warns of at patient selection.
 pub fn namesakes(patient: &PatientInfo, found: &[Value]) -> usize {

@@ -15,7 +15,9 @@ use allergies::*;
 use encounters::*;
 use entries::*;
 use observation::*;
-pub(crate) use observation::{obs_summary, report_summary, vital_order, vital_set_summary};
+pub(crate) use observation::{
+    obs_summary, observation, report_summary, vital_order, vital_set_summary,
+};
 pub use observation::{obs_value, short_name};
 
 const SNOMED: &str = "http://snomed.info/sct";

@@ -130,7 +130,7 @@ pub(super) fn flag_for(r: &Value, number: Option<f64>, range: &Option<Range>) ->
     }
 }
 
-pub(super) fn observation(id: &str, r: &Value) -> Obs {
+pub(crate) fn observation(id: &str, r: &Value) -> Obs {
     let (value, num, unit) = value_of(r);
     let range = range_of(r);
     let mut flag = flag_for(r, num, &range);
