@@ -109,6 +109,14 @@ actions! {
     RegisterPatient => "register_patient",
     /// The ward census: a ward's patients, one row each (F4 from anywhere comes back to it)
     OpenCensus => "ward_census",
+    /// The results inbox: results waiting for my review, per patient, critical first
+    OpenInbox => "results_inbox",
+    /// Inbox: acknowledge the selected result
+    AcknowledgeResult => "acknowledge",
+    /// Inbox: acknowledge all of the selected patient's results
+    AcknowledgePatient => "acknowledge_patient",
+    /// Inbox: acknowledge every normal result at once
+    AcknowledgeNormal => "acknowledge_normal",
     /// Census: the next sort order (bed, name, NEWS2, results, length of stay)
     SortList => "sort_list",
     /// Census: choose another ward

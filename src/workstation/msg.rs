@@ -13,6 +13,7 @@ use crate::workstation::runtime::session::Unlocked;
 pub use crate::workstation::features::access::msg::Msg as AccessMsg;
 pub use crate::workstation::features::census::msg::Msg as CensusMsg;
 pub use crate::workstation::features::chart::msg::Msg as ChartMsg;
+pub use crate::workstation::features::inbox::msg::Msg as InboxMsg;
 pub use crate::workstation::features::lists::msg::Msg as ListsMsg;
 pub use crate::workstation::features::note::msg::Msg as NoteMsg;
 pub use crate::workstation::features::offline::msg::Msg as OfflineMsg;
@@ -39,6 +40,7 @@ pub enum Msg {
     Lists(ListsMsg),
     Register(RegisterMsg),
     Census(CensusMsg),
+    Inbox(InboxMsg),
     Access(AccessMsg),
     Offline(OfflineMsg),
 }
@@ -202,6 +204,23 @@ pub enum Effect {
     RegisterPatient {
         generation: u64,
         bundle: Box<Value>,
+    },
+    /// `owner`'s results waiting for review (their Tasks, results, patients, earlier values).
+    LoadInbox {
+        generation: u64,
+        owner: String,
+    },
+    /// Acknowledge `count` results for `who`: a transaction of Task updates.
+    AcknowledgeResults {
+        generation: u64,
+        count: usize,
+        who: String,
+        bundle: Box<Value>,
+    },
+    /// Report the inbox's `Due` after this many seconds.
+    InboxDue {
+        generation: u64,
+        after_seconds: u64,
     },
     /// The site's Locations, to pick a ward from.
     LoadWards {

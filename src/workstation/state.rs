@@ -28,6 +28,8 @@ pub enum Screen {
     Chart,
     /// A ward's census (`features/census`).
     Census,
+    /// The results inbox (`features/inbox`).
+    Inbox,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -161,6 +163,8 @@ pub struct State {
     pub order_settings: Arc<OrderSettings>,
     /// The coded terms offered for allergies, reactions and problems.
     pub record_terms: Arc<crate::workstation::record::terms::Terms>,
+    /// The results inbox, once opened.
+    pub inbox: Option<crate::workstation::features::inbox::InboxState>,
     /// The ward census, once opened (kept while charts are opened from it).
     pub census: Option<crate::workstation::features::census::CensusState>,
     /// The registration form, while a patient is being registered.
@@ -223,6 +227,7 @@ impl State {
             record_terms: Arc::new(crate::workstation::record::terms::Terms::default()),
             register: None,
             census: None,
+            inbox: None,
             access: Access::default(),
             storage: Storage::default(),
             now_ms: 0,
@@ -279,6 +284,7 @@ impl State {
                 Context::Register
             }
             (Screen::Census, _) => Context::Census,
+            (Screen::Inbox, _) => Context::Inbox,
             (Screen::Search, _) | (Screen::Chart, None) => Context::Search,
             (Screen::Chart, Some(c)) => match c.view {
                 ChartView::Note => Context::Note,

@@ -5,6 +5,7 @@ pub mod access;
 pub mod census;
 pub mod chart;
 pub mod help;
+pub mod inbox;
 pub mod lists;
 pub mod note;
 pub mod offline;

@@ -68,7 +68,10 @@ pub fn search(owner: &str) -> Vec<(&'static str, String)> {
         ("owner", owner.to_string()),
         ("code", format!("{TASK_SYSTEM}|{REVIEW}")),
         ("status", OPEN.to_string()),
-        ("_include", "Task:focus".to_string()),
+        // Typed: a focus may be any resource, and an include that could reach the audit
+        // trail is refused.
+        ("_include", "Task:focus:Observation".to_string()),
+        ("_include", "Task:focus:DiagnosticReport".to_string()),
         ("_include", "Task:patient".to_string()),
         ("_count", "500".to_string()),
     ]

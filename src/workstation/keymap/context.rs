@@ -22,6 +22,8 @@ pub enum Context {
     Register,
     /// A ward's census and its ward picker.
     Census,
+    /// The results inbox.
+    Inbox,
     /// Pop-ups: help, pickers, questions, the access log.
     Dialogs,
     /// Typing in the note (its line-editing keys, arrows, Home/End, Backspace, are fixed).
@@ -35,7 +37,7 @@ pub enum Context {
 }
 
 impl Context {
-    pub const ALL: [Context; 15] = [
+    pub const ALL: [Context; 16] = [
         Context::Global,
         Context::Search,
         Context::Chart,
@@ -46,6 +48,7 @@ impl Context {
         Context::Lists,
         Context::Register,
         Context::Census,
+        Context::Inbox,
         Context::Dialogs,
         Context::Editor,
         Context::Form,
@@ -65,6 +68,7 @@ impl Context {
             Context::Lists => "lists",
             Context::Register => "register",
             Context::Census => "census",
+            Context::Inbox => "inbox",
             Context::Dialogs => "dialogs",
             Context::Editor => "editor",
             Context::Form => "form",
@@ -108,7 +112,9 @@ impl Context {
         match self {
             Context::Global => &[],
             Context::Search => &[Action::Quit],
-            Context::Census => &[Action::Back, Action::SearchPatients, Action::Quit],
+            Context::Census | Context::Inbox => {
+                &[Action::Back, Action::SearchPatients, Action::Quit]
+            }
             Context::Chart | Context::Timeline => &[
                 Action::Back,
                 Action::CloseChart,

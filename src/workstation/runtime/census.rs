@@ -1,4 +1,4 @@
-//! The ward census: the site's wards, a ward's stays with their patients, beds and
+//! The ward census and the results inbox. The census: the site's wards, a ward's stays with their patients, beds and
 //! clinicians, and for those patients (in one search per kind, not one per patient) their
 //! allergies, NEWS2 scores, results waiting for review, unsigned notes and draft orders. A part
 //! that fails or has more than one page is reported as not known.
@@ -76,9 +76,72 @@ impl Runner {
                     }));
                 });
             }
+            Effect::LoadInbox { generation, owner } => {
+                tokio::spawn(async move {
+                    let result = inbox(&client, &owner).await;
+                    let _ = tx.send(Msg::Inbox(crate::workstation::msg::InboxMsg::Loaded {
+                        generation,
+                        result,
+                    }));
+                });
+            }
+            Effect::AcknowledgeResults {
+                generation,
+                count,
+                who,
+                bundle,
+            } => {
+                tokio::spawn(async move {
+                    let result = client.post_bundle(&bundle, SEARCH_TIMEOUT).await;
+                    let _ = tx.send(Msg::Inbox(
+                        crate::workstation::msg::InboxMsg::Acknowledged {
+                            generation,
+                            count,
+                            who,
+                            result,
+                        },
+                    ));
+                });
+            }
+            Effect::InboxDue {
+                generation,
+                after_seconds,
+            } => {
+                tokio::spawn(async move {
+                    tokio::time::sleep(Duration::from_secs(after_seconds)).await;
+                    let _ = tx.send(Msg::Inbox(crate::workstation::msg::InboxMsg::Due {
+                        generation,
+                    }));
+                });
+            }
             _ => {}
         }
     }
+}
+
+/// `owner`'s results waiting for review, and their patients' earlier results of those codes
+/// (the value before each; empty if that search fails: the previous values are then left out).
+async fn inbox(
+    client: &FhirClient,
+    owner: &str,
+) -> Result<(Vec<serde_json::Value>, Vec<serde_json::Value>), FetchError> {
+    let params = crate::workstation::inbox::search(owner);
+    let found = all_pages(client, "Task", &params, 4).await?;
+    let groups = crate::workstation::inbox::groups(&found, &[]);
+    let (patients, codes) = crate::workstation::inbox::codes(&groups);
+    if patients.is_empty() || codes.is_empty() {
+        return Ok((found, Vec::new()));
+    }
+    let params = [
+        ("patient", patients.join(",")),
+        ("code", codes.join(",")),
+        ("_sort", "-date".to_string()),
+        ("_count", PAGE.to_string()),
+    ];
+    let earlier = all_pages(client, "Observation", &params, 2)
+        .await
+        .unwrap_or_default();
+    Ok((found, earlier))
 }
 
 async fn census(client: &FhirClient, ward_id: &str, clinical: bool) -> Result<Fetched, FetchError> {

@@ -273,9 +273,12 @@ fn runs(effect: &Effect) -> Runs {
         | Effect::FetchLocations { .. }
         | Effect::LoadRecent { .. }
         | Effect::SaveRecent { .. } => Runs::Search,
-        Effect::LoadWards { .. } | Effect::LoadCensus { .. } | Effect::CensusDue { .. } => {
-            Runs::Census
-        }
+        Effect::LoadWards { .. }
+        | Effect::LoadCensus { .. }
+        | Effect::CensusDue { .. }
+        | Effect::LoadInbox { .. }
+        | Effect::AcknowledgeResults { .. }
+        | Effect::InboxDue { .. } => Runs::Census,
         Effect::LoadDrafts
         | Effect::SaveDraft(_)
         | Effect::DeleteDraft(_)

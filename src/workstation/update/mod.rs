@@ -169,6 +169,9 @@ fn update_inner(state: &mut State, msg: Msg) -> Vec<Effect> {
             crate::workstation::features::register::update::on_msg(state, msg, &mut effects)
         }
         Msg::Access(msg) => access::on_msg(state, msg, &mut effects),
+        Msg::Inbox(msg) => {
+            crate::workstation::features::inbox::update::on_msg(state, msg, &mut effects)
+        }
         Msg::Census(msg) => {
             crate::workstation::features::census::update::on_msg(state, msg, &mut effects)
         }
@@ -283,6 +286,12 @@ fn on_key(state: &mut State, key: Key, effects: &mut Vec<Effect>) {
         }
     }
     match state.screen {
+        Screen::Inbox => {
+            match crate::workstation::features::inbox::update::inbox_key(state, key, effects) {
+                Outcome::NotMine | Outcome::Done => {}
+                Outcome::Pass(action) => act(state, action, effects),
+            }
+        }
         Screen::Census => {
             match crate::workstation::features::census::update::census_key(state, key, effects) {
                 Outcome::NotMine | Outcome::Done => {}
@@ -366,6 +375,10 @@ pub(super) fn act(state: &mut State, action: Action, effects: &mut Vec<Effect>) 
             });
             return;
         }
+        Action::OpenInbox => {
+            crate::workstation::features::inbox::update::open_inbox(state, effects);
+            return;
+        }
         Action::OpenCensus => {
             crate::workstation::features::census::update::open_census(state, effects);
             return;
@@ -446,6 +459,6 @@ pub(super) fn act(state: &mut State, action: Action, effects: &mut Vec<Effect>) 
     match state.screen {
         Screen::Search => search_action(state, action, effects),
         Screen::Chart => chart_action(state, action, effects),
-        Screen::Census => {}
+        Screen::Census | Screen::Inbox => {}
     }
 }

@@ -35,6 +35,9 @@ pub fn view(state: &State, theme: &Theme, frame: &mut Frame) {
             }
             Screen::Search => search::draw(state, theme, frame, area),
             Screen::Chart => chart::draw(state, theme, frame, area),
+            Screen::Inbox => {
+                crate::workstation::features::inbox::view::draw(state, theme, frame, area)
+            }
             Screen::Census => {
                 crate::workstation::features::census::view::draw(state, theme, frame, area)
             }

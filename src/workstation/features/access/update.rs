@@ -107,6 +107,7 @@ pub(crate) fn signed_in(
                 // already on disk (saved when the screen locked).
                 state.chart = None;
                 state.census = None;
+                state.inbox = None;
                 state.register = None;
                 state.overlay = None;
                 state.notice = None;

@@ -4,6 +4,7 @@
 mod access;
 mod census;
 mod chart;
+mod inbox;
 mod keys;
 mod lists;
 mod offline;

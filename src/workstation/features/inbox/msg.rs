@@ -1,0 +1,24 @@
+//! What the runtime reports to this feature.
+
+use serde_json::Value;
+
+use crate::workstation::client::FetchError;
+
+#[derive(Debug)]
+pub enum Msg {
+    /// The review Tasks with their results and patients, and those patients' earlier results
+    /// of the same codes (empty when that search failed).
+    Loaded {
+        generation: u64,
+        result: Result<(Vec<Value>, Vec<Value>), FetchError>,
+    },
+    /// The server's answer to an acknowledgement of `count` results for `who`.
+    Acknowledged {
+        generation: u64,
+        count: usize,
+        who: String,
+        result: Result<Value, FetchError>,
+    },
+    /// Time to ask again (if the inbox is still on screen).
+    Due { generation: u64 },
+}
