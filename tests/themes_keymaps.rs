@@ -173,7 +173,9 @@ async fn help_lists_exactly_the_bound_actions_after_an_override() {
          \"ctrl-p\" = \"move_up\"\n\
          [global]\n\
          \"f3\" = \"none\"\n\
-         \"f5\" = \"none\"\n",
+         \"f4\" = \"none\"\n\
+         \"f5\" = \"none\"\n\
+         \"f6\" = \"none\"\n",
     )
     .unwrap();
     let keymap = Keymap::load(Some("default"), Some(&file));

@@ -45,6 +45,13 @@ pub enum Msg {
     Offline(OfflineMsg),
 }
 
+/// The lists asked for again while they are on screen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Polled {
+    Census,
+    Inbox,
+}
+
 /// Work for the runtime; results come back as `Msg`s.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
@@ -217,8 +224,9 @@ pub enum Effect {
         who: String,
         bundle: Box<Value>,
     },
-    /// Report the inbox's `Due` after this many seconds.
-    InboxDue {
+    /// Report `what`'s `Due` after this many seconds (a list kept up to date on screen).
+    Poll {
+        what: Polled,
         generation: u64,
         after_seconds: u64,
     },
@@ -233,11 +241,6 @@ pub enum Effect {
         generation: u64,
         ward_id: String,
         clinical: bool,
-    },
-    /// Report `Due` after this many seconds (the census's poll).
-    CensusDue {
-        generation: u64,
-        after_seconds: u64,
     },
     /// Read `Patient/{patient_id}` as the server holds it now, to edit it.
     ReadForEdit {

@@ -5,6 +5,7 @@
 
 use super::*;
 use crate::workstation::census::Fetched;
+use crate::workstation::msg::Polled;
 use std::time::Duration;
 
 /// Stays followed through at most this many pages (of `PAGE`).
@@ -65,15 +66,21 @@ impl Runner {
                     }));
                 });
             }
-            Effect::CensusDue {
+            Effect::Poll {
+                what,
                 generation,
                 after_seconds,
             } => {
                 tokio::spawn(async move {
                     tokio::time::sleep(Duration::from_secs(after_seconds)).await;
-                    let _ = tx.send(Msg::Census(crate::workstation::msg::CensusMsg::Due {
-                        generation,
-                    }));
+                    let _ = tx.send(match what {
+                        Polled::Census => {
+                            Msg::Census(crate::workstation::msg::CensusMsg::Due { generation })
+                        }
+                        Polled::Inbox => {
+                            Msg::Inbox(crate::workstation::msg::InboxMsg::Due { generation })
+                        }
+                    });
                 });
             }
             Effect::LoadInbox { generation, owner } => {
@@ -101,17 +108,6 @@ impl Runner {
                             result,
                         },
                     ));
-                });
-            }
-            Effect::InboxDue {
-                generation,
-                after_seconds,
-            } => {
-                tokio::spawn(async move {
-                    tokio::time::sleep(Duration::from_secs(after_seconds)).await;
-                    let _ = tx.send(Msg::Inbox(crate::workstation::msg::InboxMsg::Due {
-                        generation,
-                    }));
                 });
             }
             _ => {}

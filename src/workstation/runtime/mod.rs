@@ -275,10 +275,9 @@ fn runs(effect: &Effect) -> Runs {
         | Effect::SaveRecent { .. } => Runs::Search,
         Effect::LoadWards { .. }
         | Effect::LoadCensus { .. }
-        | Effect::CensusDue { .. }
+        | Effect::Poll { .. }
         | Effect::LoadInbox { .. }
-        | Effect::AcknowledgeResults { .. }
-        | Effect::InboxDue { .. } => Runs::Census,
+        | Effect::AcknowledgeResults { .. } => Runs::Census,
         Effect::LoadDrafts
         | Effect::SaveDraft(_)
         | Effect::DeleteDraft(_)

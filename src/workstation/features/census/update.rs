@@ -61,7 +61,6 @@ pub(crate) fn census_key(state: &mut State, key: Key, effects: &mut Vec<Effect>)
 
 /// The census's own actions; others are handed back.
 fn census_action(state: &mut State, action: Action, effects: &mut Vec<Effect>) -> Option<Action> {
-    let page = state.size.height.saturating_sub(6).max(1) as usize;
     let c = state.census.as_mut()?;
     if let Some(pick) = c.picking {
         let n = match &c.wards {
@@ -99,14 +98,12 @@ fn census_action(state: &mut State, action: Action, effects: &mut Vec<Effect>) -
         }
         return None;
     }
-    let n = c.rows.len();
+    if let Some(cursor) = crate::workstation::features::list_cursor(c.cursor, action, c.rows.len())
+    {
+        c.cursor = cursor;
+        return None;
+    }
     match action {
-        Action::MoveDown => c.cursor = (c.cursor + 1).min(n.saturating_sub(1)),
-        Action::MoveUp => c.cursor = c.cursor.saturating_sub(1),
-        Action::PageDown => c.cursor = (c.cursor + page).min(n.saturating_sub(1)),
-        Action::PageUp => c.cursor = c.cursor.saturating_sub(page),
-        Action::GoTop => c.cursor = 0,
-        Action::GoBottom => c.cursor = n.saturating_sub(1),
         Action::SortList => {
             let at = c.rows.get(c.cursor).map(|r| r.patient_id.clone());
             c.sort = c.sort.next();
@@ -199,7 +196,8 @@ pub(crate) fn on_msg(state: &mut State, msg: super::Msg, effects: &mut Vec<Effec
                 }
                 Err(e) => c.error = Some(e.to_string()),
             }
-            effects.push(Effect::CensusDue {
+            effects.push(Effect::Poll {
+                what: crate::workstation::msg::Polled::Census,
                 generation: c.generation,
                 after_seconds: POLL_SECONDS,
             });

@@ -23,9 +23,7 @@ fn load(state: &mut State, effects: &mut Vec<Effect>) {
     let owner = state.notes.author_reference.clone();
     let Some(i) = &mut state.inbox else { return };
     let Some(owner) = owner else {
-        i.error = Some(
-            "not linked to a practitioner: which results are yours is unknown".into(),
-        );
+        i.error = Some("not linked to a practitioner: which results are yours is unknown".into());
         return;
     };
     state.context += 1;
@@ -51,16 +49,14 @@ pub(crate) fn inbox_key(state: &mut State, key: Key, effects: &mut Vec<Effect>) 
 }
 
 fn inbox_action(state: &mut State, action: Action, effects: &mut Vec<Effect>) -> Option<Action> {
-    let page = state.size.height.saturating_sub(6).max(1) as usize;
     let i = state.inbox.as_mut()?;
-    let n = i.items().len();
+    if let Some(cursor) =
+        crate::workstation::features::list_cursor(i.cursor, action, i.items().len())
+    {
+        i.cursor = cursor;
+        return None;
+    }
     match action {
-        Action::MoveDown => i.cursor = (i.cursor + 1).min(n.saturating_sub(1)),
-        Action::MoveUp => i.cursor = i.cursor.saturating_sub(1),
-        Action::PageDown => i.cursor = (i.cursor + page).min(n.saturating_sub(1)),
-        Action::PageUp => i.cursor = i.cursor.saturating_sub(page),
-        Action::GoTop => i.cursor = 0,
-        Action::GoBottom => i.cursor = n.saturating_sub(1),
         Action::RefreshList => load(state, effects),
         Action::Submit => {
             let (g, _) = i.selected()?;
@@ -158,7 +154,8 @@ pub(crate) fn on_msg(state: &mut State, msg: super::Msg, effects: &mut Vec<Effec
                 }
                 Err(e) => i.error = Some(e.to_string()),
             }
-            effects.push(Effect::InboxDue {
+            effects.push(Effect::Poll {
+                what: crate::workstation::msg::Polled::Inbox,
                 generation: i.generation,
                 after_seconds: POLL_SECONDS,
             });
