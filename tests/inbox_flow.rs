@@ -148,6 +148,16 @@ async fn results_are_reviewed_and_acknowledged_on_the_server() {
     options.fhir_user = Some(practitioner.clone());
     let display = test_display(&server.base, chrono::Utc::now().date_naive());
     let mut h = Headless::with_options(options, display, 100, 30).unwrap();
+    // On the search screen, the critical result is said on the status line at once.
+    assert!(
+        h.wait_for(WAIT, |s| s.notice.as_ref().is_some_and(|n| n
+            .text
+            .starts_with("CRITICAL result for INBOX, Ida: Potassium")))
+            .await,
+        "{:?}",
+        h.state().notice
+    );
+    assert_eq!(h.state().screen, Screen::Search);
     h.keys("<f6>").unwrap();
     assert_eq!(h.state().screen, Screen::Inbox);
     assert!(

@@ -50,6 +50,7 @@ pub enum Msg {
 pub enum Polled {
     Census,
     Inbox,
+    Critical,
 }
 
 /// Work for the runtime; results come back as `Msg`s.
@@ -211,6 +212,11 @@ pub enum Effect {
     RegisterPatient {
         generation: u64,
         bundle: Box<Value>,
+    },
+    /// `owner`'s critical results waiting for review (the watch on every screen).
+    LoadCritical {
+        generation: u64,
+        owner: String,
     },
     /// `owner`'s results waiting for review (their Tasks, results, patients, earlier values).
     LoadInbox {

@@ -163,6 +163,8 @@ pub struct State {
     pub order_settings: Arc<OrderSettings>,
     /// The coded terms offered for allergies, reactions and problems.
     pub record_terms: Arc<crate::workstation::record::terms::Terms>,
+    /// The watch for critical results, on every screen.
+    pub critical: crate::workstation::features::inbox::CriticalWatch,
     /// The results inbox, once opened.
     pub inbox: Option<crate::workstation::features::inbox::InboxState>,
     /// The ward census, once opened (kept while charts are opened from it).
@@ -228,6 +230,7 @@ impl State {
             register: None,
             census: None,
             inbox: None,
+            critical: Default::default(),
             access: Access::default(),
             storage: Storage::default(),
             now_ms: 0,
@@ -319,6 +322,12 @@ impl State {
             return Vec::new();
         }
         let mut effects = vec![Effect::LoadDrafts];
+        if let Some(owner) = &self.notes.author_reference {
+            effects.push(Effect::LoadCritical {
+                generation: self.critical.generation,
+                owner: owner.clone(),
+            });
+        }
         if !self.recent_ids.is_empty() {
             effects.push(Effect::LoadRecent {
                 patient_ids: self.recent_ids.clone(),

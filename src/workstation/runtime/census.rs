@@ -80,7 +80,23 @@ impl Runner {
                         Polled::Inbox => {
                             Msg::Inbox(crate::workstation::msg::InboxMsg::Due { generation })
                         }
+                        Polled::Critical => {
+                            Msg::Inbox(crate::workstation::msg::InboxMsg::CriticalDue {
+                                generation,
+                            })
+                        }
                     });
+                });
+            }
+            Effect::LoadCritical { generation, owner } => {
+                tokio::spawn(async move {
+                    let mut params = crate::workstation::inbox::search(&owner);
+                    params.push(("priority", "stat".to_string()));
+                    let result = all_pages(&client, "Task", &params, 1).await;
+                    let _ = tx.send(Msg::Inbox(crate::workstation::msg::InboxMsg::Critical {
+                        generation,
+                        result,
+                    }));
                 });
             }
             Effect::LoadInbox { generation, owner } => {

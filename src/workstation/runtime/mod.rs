@@ -277,6 +277,7 @@ fn runs(effect: &Effect) -> Runs {
         | Effect::LoadCensus { .. }
         | Effect::Poll { .. }
         | Effect::LoadInbox { .. }
+        | Effect::LoadCritical { .. }
         | Effect::AcknowledgeResults { .. } => Runs::Census,
         Effect::LoadDrafts
         | Effect::SaveDraft(_)

@@ -108,6 +108,7 @@ pub(crate) fn signed_in(
                 state.chart = None;
                 state.census = None;
                 state.inbox = None;
+                state.critical = Default::default();
                 state.register = None;
                 state.overlay = None;
                 state.notice = None;
@@ -132,6 +133,7 @@ pub(crate) fn signed_in(
                     username: user.username.clone(),
                 });
                 effects.push(Effect::LoadDrafts);
+                crate::workstation::features::inbox::update::watch_critical(state, effects);
             }
             state.notice = Some(Notice {
                 level: Level::Info,

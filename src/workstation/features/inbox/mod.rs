@@ -14,6 +14,18 @@ use crate::workstation::inbox::{Group, Item, Urgency};
 /// How often the inbox is asked again while it is on screen.
 pub const POLL_SECONDS: u64 = 60;
 
+/// How often any terminal asks whether a critical result is waiting for its user.
+pub const CRITICAL_SECONDS: u64 = 15;
+
+/// Critical results reach the clinician responsible on whatever screen they are: a message on
+/// the status line, never a pop-up that takes the keys.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CriticalWatch {
+    /// Review Tasks already told about.
+    pub seen: std::collections::HashSet<String>,
+    pub generation: u64,
+}
+
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct InboxState {
     pub groups: Vec<Group>,

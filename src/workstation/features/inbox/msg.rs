@@ -21,4 +21,11 @@ pub enum Msg {
     },
     /// Time to ask again (if the inbox is still on screen).
     Due { generation: u64 },
+    /// The critical results waiting for the user (Tasks with their results and patients).
+    Critical {
+        generation: u64,
+        result: Result<Vec<Value>, FetchError>,
+    },
+    /// Time to ask for critical results again.
+    CriticalDue { generation: u64 },
 }

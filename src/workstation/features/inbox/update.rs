@@ -129,7 +129,91 @@ fn acknowledge(state: &mut State, items: Vec<Item>, who: String, effects: &mut V
     });
 }
 
+/// (Re)starts the watch for the user's critical results (after a sign-in).
+pub(crate) fn watch_critical(state: &mut State, effects: &mut Vec<Effect>) {
+    let Some(owner) = state.notes.author_reference.clone() else {
+        return;
+    };
+    state.context += 1;
+    state.critical.generation = state.context;
+    effects.push(Effect::LoadCritical {
+        generation: state.critical.generation,
+        owner,
+    });
+}
+
+/// The critical results waiting: those not told about yet go on the status line.
+fn critical(
+    state: &mut State,
+    generation: u64,
+    result: Result<Vec<serde_json::Value>, crate::workstation::client::FetchError>,
+    effects: &mut Vec<Effect>,
+) {
+    if generation != state.critical.generation {
+        state.dropped_stale += 1;
+        return;
+    }
+    if let Ok(found) = result {
+        let new: Vec<(String, String)> = groups(&found, &[])
+            .into_iter()
+            .flat_map(|g| {
+                // Only what is critical: a server that ignored `priority` must not turn a
+                // normal result into an alarm.
+                g.items
+                    .into_iter()
+                    .filter(|i| i.urgency == crate::workstation::inbox::Urgency::Critical)
+                    .map(move |i| {
+                        (
+                            i.task_id.clone(),
+                            format!("{}: {} {} {}", g.name, i.name, i.value, i.flag),
+                        )
+                    })
+            })
+            .filter(|(id, _)| !state.critical.seen.contains(id))
+            .collect();
+        if !new.is_empty() {
+            let review = state.keymap.hint(Context::Global, Action::OpenInbox);
+            let text = match new.as_slice() {
+                [(_, one)] => format!("CRITICAL result for {} ({review} to review)", one.trim()),
+                many => format!(
+                    "{} CRITICAL results waiting for your review, first {} ({review})",
+                    many.len(),
+                    many[0].1.trim()
+                ),
+            };
+            state.notice = Some(Notice {
+                level: Level::Error,
+                text,
+            });
+            state.dirty = true;
+            state
+                .critical
+                .seen
+                .extend(new.into_iter().map(|(id, _)| id));
+        }
+    }
+    effects.push(Effect::Poll {
+        what: crate::workstation::msg::Polled::Critical,
+        generation,
+        after_seconds: super::CRITICAL_SECONDS,
+    });
+}
+
 pub(crate) fn on_msg(state: &mut State, msg: super::Msg, effects: &mut Vec<Effect>) {
+    match msg {
+        super::Msg::Critical { generation, result } => {
+            return critical(state, generation, result, effects);
+        }
+        super::Msg::CriticalDue { generation } => {
+            if generation == state.critical.generation
+                && let Some(owner) = state.notes.author_reference.clone()
+            {
+                effects.push(Effect::LoadCritical { generation, owner });
+            }
+            return;
+        }
+        _ => {}
+    }
     state.dirty = true;
     let now = state.now_ms;
     let on_screen = state.screen == Screen::Inbox;
@@ -196,5 +280,6 @@ pub(crate) fn on_msg(state: &mut State, msg: super::Msg, effects: &mut Vec<Effec
                 load(state, effects);
             }
         }
+        super::Msg::Critical { .. } | super::Msg::CriticalDue { .. } => {}
     }
 }

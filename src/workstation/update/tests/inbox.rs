@@ -105,3 +105,58 @@ fn without_a_practitioner_the_inbox_does_not_guess() {
         screen(&s)
     );
 }
+
+#[test]
+fn a_critical_result_reaches_the_status_line_once_without_taking_the_keys() {
+    let mut s = state();
+    let mut notes = (*s.notes).clone();
+    notes.author_reference = Some("Practitioner/d1".into());
+    s.notes = Arc::new(notes);
+    let generation = s.critical.generation;
+    let effects = update(
+        &mut s,
+        Msg::Inbox(InboxMsg::Critical {
+            generation,
+            result: Ok(found()),
+        }),
+    );
+    let text = s.notice.as_ref().unwrap().text.clone();
+    assert!(
+        text.starts_with("CRITICAL result for QUILL, Ann: Potassium 6.9 mmol/L H!!"),
+        "{text}"
+    );
+    assert!(text.contains("F6"), "{text}");
+    assert!(s.overlay.is_none(), "no pop-up takes the keys");
+    assert_eq!(s.screen, Screen::Search);
+    assert!(effects.iter().any(|e| matches!(
+        e,
+        Effect::Poll {
+            what: crate::workstation::msg::Polled::Critical,
+            ..
+        }
+    )));
+    // The same answer again: nothing new to say.
+    s.notice = None;
+    update(
+        &mut s,
+        Msg::Inbox(InboxMsg::Critical {
+            generation,
+            result: Ok(found()),
+        }),
+    );
+    assert!(s.notice.is_none());
+    // A stale answer is dropped; the poll asks again.
+    update(
+        &mut s,
+        Msg::Inbox(InboxMsg::Critical {
+            generation: generation + 7,
+            result: Ok(Vec::new()),
+        }),
+    );
+    let effects = update(&mut s, Msg::Inbox(InboxMsg::CriticalDue { generation }));
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::LoadCritical { owner, .. } if owner == "Practitioner/d1"))
+    );
+}
