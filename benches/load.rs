@@ -440,7 +440,6 @@ async fn census_once(http: &mut Http, base: &str, ward: &str) -> Result<(), Stri
     }
     let ids = ids.join(",");
     let since = (chrono::Utc::now() - chrono::Duration::days(14)).format("%Y-%m-%d");
-    let month = (chrono::Utc::now() - chrono::Duration::days(30)).format("%Y-%m-%d");
     for url in [
         format!("{base}/AllergyIntolerance?patient={ids}&_count=500"),
         format!(
@@ -449,7 +448,7 @@ async fn census_once(http: &mut Http, base: &str, ward: &str) -> Result<(), Stri
         format!(
             "{base}/Task?patient={ids}&code=urn:bedside:task|review-result&status=requested,received,accepted,ready,in-progress&_count=500"
         ),
-        format!("{base}/DocumentReference?patient={ids}&date=ge{month}&_count=500"),
+        format!("{base}/DocumentReference?patient={ids}&_count=500"),
         format!("{base}/MedicationRequest?patient={ids}&status=draft&_count=500"),
     ] {
         get(http, &url).await?;

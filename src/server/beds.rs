@@ -61,7 +61,11 @@ fn beds_held(tx: &mut Tx, encounter: &Value) -> Vec<String> {
 /// holds is held by another Encounter. The answer names the bed, not who is in it.
 pub fn check(tx: &mut Tx, id: Option<&str>, encounter: &Value) -> Result<(), StoreError> {
     for bed in beds_held(tx, encounter) {
-        let params = vec![("location".to_string(), bed.clone())];
+        // Only stays under way: a bed's years of finished stays are never read.
+        let params = vec![
+            ("location".to_string(), bed.clone()),
+            ("status".to_string(), HOLDING.join(",")),
+        ];
         let others = tx.matching_ids_in("Encounter", &params, &Scope::all())?;
         for other in others.iter().filter(|o| Some(o.as_str()) != id) {
             let Ok(row) = tx.read("Encounter", other) else {

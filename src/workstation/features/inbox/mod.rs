@@ -24,6 +24,8 @@ pub struct CriticalWatch {
     /// Review Tasks already told about.
     pub seen: std::collections::HashSet<String>,
     pub generation: u64,
+    /// The last look failed (said once, until one succeeds again).
+    pub failing: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -23,7 +23,7 @@ fn load(state: &mut State, effects: &mut Vec<Effect>) {
     let owner = state.notes.author_reference.clone();
     let Some(i) = &mut state.inbox else { return };
     let Some(owner) = owner else {
-        i.error = Some("not linked to a practitioner: which results are yours is unknown".into());
+        i.error = Some("not linked to a practitioner: whose results is unknown".into());
         return;
     };
     state.context += 1;
@@ -153,7 +153,22 @@ fn critical(
         state.dropped_stale += 1;
         return;
     }
+    if let Err(e) = &result
+        && !state.critical.failing
+    {
+        // A watch that cannot look must not pass for one that found nothing.
+        state.critical.failing = true;
+        let review = state.keymap.hint(Context::Global, Action::OpenInbox);
+        state.notice = Some(Notice {
+            level: Level::Warning,
+            text: format!(
+                "critical results are NOT being checked: {e}. Look in the inbox ({review})"
+            ),
+        });
+        state.dirty = true;
+    }
     if let Ok(found) = result {
+        state.critical.failing = false;
         let new: Vec<(String, String)> = groups(&found, &[])
             .into_iter()
             .flat_map(|g| {

@@ -43,7 +43,7 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
     if let Some(e) = &inbox.error {
         let text = match inbox.loaded_ms {
             Some(_) => format!("NOT UP TO DATE: {e}"),
-            None => format!("NOT READ: {e}"),
+            None => format!("Could not be read: {e}"),
         };
         lines.push(Line::from(styled(fit(&text, width), theme.error)));
     }

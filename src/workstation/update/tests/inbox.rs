@@ -100,7 +100,7 @@ fn without_a_practitioner_the_inbox_does_not_guess() {
             .any(|e| matches!(e, Effect::LoadInbox { .. }))
     );
     assert!(
-        screen(&s).contains("not linked to a practitioner: which results are yours is unknown"),
+        screen(&s).contains("not linked to a practitioner: whose results is unknown"),
         "{}",
         screen(&s)
     );
@@ -159,4 +159,29 @@ fn a_critical_result_reaches_the_status_line_once_without_taking_the_keys() {
             .iter()
             .any(|e| matches!(e, Effect::LoadCritical { owner, .. } if owner == "Practitioner/d1"))
     );
+}
+
+#[test]
+fn a_critical_watch_that_cannot_look_says_so_once() {
+    let mut s = state();
+    let generation = s.critical.generation;
+    let failed = |s: &mut State| {
+        update(
+            s,
+            Msg::Inbox(InboxMsg::Critical {
+                generation,
+                result: Err(FetchError::Timeout(10)),
+            }),
+        )
+    };
+    let effects = failed(&mut s);
+    let text = s.notice.as_ref().unwrap().text.clone();
+    assert!(text.contains("NOT being checked"), "{text}");
+    assert!(
+        effects.iter().any(|e| matches!(e, Effect::Poll { .. })),
+        "it keeps trying"
+    );
+    s.notice = None;
+    failed(&mut s);
+    assert!(s.notice.is_none(), "said once");
 }
