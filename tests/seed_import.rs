@@ -108,6 +108,39 @@ fn seeding_is_deterministic_and_plausible() {
             .iter()
             .all(|e| e["status"] == "in-progress" && e["location"].as_array().unwrap().len() == 2)
     );
+    // Every inpatient has a care team naming a ward team; the demo physician is on some, and
+    // `bedside demo`'s users find their seeded Practitioner by its identifier.
+    let teams: Vec<&Value> = of("CareTeam").filter(|c| c["subject"].is_null()).collect();
+    assert_eq!(teams.len(), 2, "Medicine A and B");
+    let cared: Vec<&Value> = of("CareTeam").filter(|c| !c["subject"].is_null()).collect();
+    assert_eq!(cared.len(), inpatients.len());
+    assert!(
+        cared
+            .iter()
+            .all(|c| c["participant"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|m| m["member"]["reference"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("CareTeam/team-med-")))
+    );
+    assert!(
+        cared
+            .iter()
+            .any(|c| c.to_string().contains("Practitioner/prac-demo-physician")),
+        "the demo physician has patients"
+    );
+    let auth = bedside::server::auth::Auth::new(Store::open(&a).unwrap());
+    bedside::server::auth::ensure_demo_users(&auth).unwrap();
+    assert_eq!(
+        auth.user(bedside::server::auth::DEMO_PHYSICIAN)
+            .unwrap()
+            .practitioner
+            .as_deref(),
+        Some("prac-demo-physician")
+    );
     let interpretations: std::collections::HashSet<String> = of("Observation")
         .filter_map(|o| {
             o["interpretation"][0]["coding"][0]["code"]

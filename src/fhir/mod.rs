@@ -129,6 +129,34 @@ pub fn parse_reference(reference: &str) -> Option<(&str, &str)> {
     }
 }
 
+/// The code (`List.code`) of a personal patient list: one clinician's own list, read and
+/// changed only by whom its `source` names (the server's rule; the workstation's lists).
+pub const PERSONAL_LIST: (&str, &str) = ("urn:bedside:list", "personal");
+
+/// For a personal patient list, whose it is: `Some(practitioner id)`, or `Some("")` when its
+/// `source` names no practitioner (then it is no one's to read). `None`: not a personal list.
+pub fn personal_list_owner(rtype: &str, resource: &Value) -> Option<String> {
+    if rtype != "List" {
+        return None;
+    }
+    let (system, code) = PERSONAL_LIST;
+    let personal = resource["code"]["coding"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|c| c["system"] == system && c["code"] == code);
+    if !personal {
+        return None;
+    }
+    Some(
+        resource["source"]["reference"]
+            .as_str()
+            .and_then(|r| r.strip_prefix("Practitioner/"))
+            .unwrap_or_default()
+            .to_string(),
+    )
+}
+
 const CONFIDENTIALITY: &str = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality";
 
 /// True when a Patient is marked restricted (`meta.security` R or V).

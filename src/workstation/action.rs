@@ -107,7 +107,7 @@ actions! {
     SwitchEntry => "switch_entry",
     /// Register a new patient (the record is looked for first; the server gives the MRN)
     RegisterPatient => "register_patient",
-    /// The ward census: a ward's patients, one row each (F4 from anywhere comes back to it)
+    /// Patient lists: my patients, my teams', my own, a ward's census; one row each (F4 from anywhere comes back to it)
     OpenCensus => "ward_census",
     /// The results inbox: results waiting for my review, per patient, critical first
     OpenInbox => "results_inbox",
@@ -119,8 +119,14 @@ actions! {
     AcknowledgeNormal => "acknowledge_normal",
     /// Census: the next sort order (bed, name, NEWS2, results, length of stay)
     SortList => "sort_list",
-    /// Census: choose another ward
+    /// Patient lists: choose another list (my patients, a team's, one of my own, a ward)
     ChooseWard => "choose_ward",
+    /// Patient lists: start a new list of my own (kept on the server, on any terminal)
+    NewList => "new_list",
+    /// My own list: take the selected patient off it
+    RemoveFromList => "remove_from_list",
+    /// Add this patient to one of my own lists (or a new one)
+    AddToList => "add_to_list",
     /// Census: ask the server again now (it is asked every minute while on screen)
     RefreshList => "refresh_list",
     /// Edit this patient's registration details (saved only over the version read; support staff give a reason)

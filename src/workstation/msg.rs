@@ -236,17 +236,25 @@ pub enum Effect {
         generation: u64,
         after_seconds: u64,
     },
-    /// The site's Locations, to pick a ward from.
-    LoadWards {
+    /// What the patient lists are made from: the site's Locations (its wards) and, for a user
+    /// with a practitioner (`me`: `Practitioner/id`), their teams and their own lists.
+    LoadLists {
         generation: u64,
+        me: Option<String>,
     },
-    /// A ward's census: its stays and, for their patients, the columns' parts.
-    /// `clinical`: the user reads clinical content (support staff and clerks do not: those
-    /// columns are not asked for, and show as unknown).
+    /// A list's rows: its patients' stays and, for them, the columns' parts. `clinical`: the
+    /// user reads clinical content (support staff and clerks do not: those columns are not
+    /// asked for, and show as unknown).
     LoadCensus {
         generation: u64,
-        ward_id: String,
+        source: crate::workstation::census::Source,
+        me: Option<String>,
         clinical: bool,
+    },
+    /// Change one of my own lists: read it for its version and write it back with
+    /// `If-Match` (read again once if it changed meanwhile), or make a new one.
+    ChangeList {
+        change: crate::workstation::census::ListChange,
     },
     /// Read `Patient/{patient_id}` as the server holds it now, to edit it.
     ReadForEdit {

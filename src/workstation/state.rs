@@ -42,6 +42,8 @@ pub enum PromptKind {
     EnteredInError,
     /// Filter the access log: a username and/or a date.
     AccessFilter,
+    /// The name of a new patient list of my own.
+    NewList,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

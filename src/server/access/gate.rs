@@ -201,6 +201,22 @@ impl Gate {
         policy::read_access(self.role(), rtype).map_err(forbidden)
     }
 
+    /// Whether `resource` is a personal patient list that is not this user's: hidden whichever
+    /// way it is asked for, and not to be changed.
+    pub fn others_list(&self, rtype: &str, resource: &Value) -> bool {
+        crate::fhir::personal_list_owner(rtype, resource).is_some_and(|owner| {
+            owner.is_empty() || self.session.practitioner.as_deref() != Some(owner.as_str())
+        })
+    }
+
+    fn refuse_others_list(&self) -> ApiError {
+        forbidden(policy::Denied {
+            permission: "list.personal",
+            role: self.role(),
+            detail: "a personal patient list is read and changed only by the clinician it belongs to (its source)".into(),
+        })
+    }
+
     /// How `resource` may be shown.
     pub fn view(&mut self, rtype: &str, id: &str, resource: &Value) -> View {
         let patients = policy::patients_of(rtype, id, resource);
@@ -245,6 +261,9 @@ impl Gate {
     /// One resource read on its own: whole, cut to metadata, or refused.
     pub fn single(&mut self, mut row: Row) -> Result<Row, ApiError> {
         let value: Value = serde_json::from_str(&row.json).unwrap_or(Value::Null);
+        if self.others_list(&row.rtype, &value) {
+            return Err(self.refuse_others_list());
+        }
         match self.view(&row.rtype, &row.id, &value) {
             View::Full => {}
             View::Metadata => {
@@ -267,6 +286,12 @@ impl Gate {
 
     /// A row in a listing: whole, cut to metadata, or left out (a type the role may not read).
     pub fn listed(&mut self, mut row: Row) -> Option<Row> {
+        if row.rtype == "List" {
+            let value: Value = serde_json::from_str(&row.json).unwrap_or(Value::Null);
+            if self.others_list(&row.rtype, &value) {
+                return None;
+            }
+        }
         // A patient's own record or the directory's is shown as its type allows: only whose it
         // is (for the audit) is needed, and that is its id.
         if policy::class(&row.rtype) != Class::Clinical {
@@ -307,6 +332,9 @@ impl Gate {
         let Ok(value) = serde_json::from_str::<Value>(&json) else {
             return Some(json);
         };
+        if self.others_list(rtype, &value) {
+            return None;
+        }
         match self.view(rtype, id, &value) {
             View::Full => Some(json),
             View::Hidden => None,
@@ -361,8 +389,12 @@ impl Gate {
                 }
             }
         }
+        let me = Some(self.session.practitioner.clone().unwrap_or_default());
         let Some(key) = content else {
-            return Ok(Scope::all());
+            return Ok(Scope {
+                hide_lists_not_of: me,
+                ..Scope::all()
+            });
         };
         // A metadata-only role may test content only within charts it holds a grant on.
         let grants = self.grants();
@@ -380,10 +412,14 @@ impl Gate {
         // A search within named charts that are open to the user has nothing to leave out.
         let open = |gate: &mut Gate, p: &String| grants.contains(p) || !gate.is_restricted(p);
         if !named.is_empty() && named.iter().all(|p| open(self, p)) {
-            return Ok(Scope::all());
+            return Ok(Scope {
+                hide_lists_not_of: me,
+                ..Scope::all()
+            });
         }
         Ok(Scope {
             hide_restricted_except: Some(grants),
+            hide_lists_not_of: me,
         })
     }
 
@@ -411,6 +447,9 @@ impl Gate {
         after: &Value,
     ) -> Result<(), ApiError> {
         self.require_write_scope()?;
+        if self.others_list(rtype, after) || before.is_some_and(|b| self.others_list(rtype, b)) {
+            return Err(self.refuse_others_list());
+        }
         let actor = self.session.reference();
         match (before, &self.correction) {
             // Support corrects registration details, with a reason, a version at a time.
@@ -469,6 +508,9 @@ impl Gate {
     ) -> Result<(), ApiError> {
         self.require_write_scope()?;
         policy::check_delete(self.role(), rtype).map_err(forbidden)?;
+        if before.is_some_and(|b| self.others_list(rtype, b)) {
+            return Err(self.refuse_others_list());
+        }
         if let Some(before) = before {
             for patient in policy::patients_of(rtype, id, before) {
                 self.touched(&patient);

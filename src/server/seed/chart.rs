@@ -90,6 +90,28 @@ impl Generator {
                 "qualification": [{"code": {"text": role}}]
             }));
         }
+        // The demo's clinicians (`bedside demo`'s users find theirs by this identifier).
+        for (id, user, family, given, prefix) in DEMO_STAFF {
+            out.push(json!({
+                "resourceType": "Practitioner", "id": id, "active": true,
+                "identifier": [{"system": crate::server::auth::USER_SYSTEM, "value": user}],
+                "name": [{"text": format!("{given} {family}"), "family": family, "given": [given], "prefix": [prefix]}]
+            }));
+        }
+        // Two clinical teams: CareTeams with no patient, their members the clinicians. A
+        // patient's own CareTeam names the team as a participant (`a team's list`).
+        for (id, name, members) in TEAMS {
+            let participant: Vec<Value> = members
+                .iter()
+                .map(|m| json!({"member": reference("Practitioner", m)}))
+                .collect();
+            out.push(json!({
+                "resourceType": "CareTeam", "id": id, "status": "active", "name": name,
+                "category": [{"coding": [{"system": "http://loinc.org", "code": "LA28866-4", "display": "Population-focused care team"}]}],
+                "participant": participant,
+                "managingOrganization": [{"reference": format!("Organization/{ORG_ID}")}]
+            }));
+        }
         for (code, name, beds) in WARDS {
             out.push(json!({
                 "resourceType": "Location", "id": format!("ward-{code}"), "status": "active",
@@ -266,9 +288,9 @@ impl Generator {
     }
 
     fn admission(&mut self, chart: &mut Chart, problems: &[usize]) {
-        let bed = self.next_bed;
+        let index = self.next_bed;
         self.next_bed += 1;
-        let (ward, bed) = (self.beds[bed].ward.clone(), self.beds[bed].bed.clone());
+        let (ward, bed) = (self.beds[index].ward.clone(), self.beds[index].bed.clone());
         let admitted = self.now - self.rng.random_range(4..24 * 7) * HOUR;
         let enc = self.encounter(
             chart,
@@ -279,6 +301,7 @@ impl Generator {
             None,
             Some((&ward, &bed)),
         );
+        self.care_team(chart, &enc, index);
         self.note(chart, &enc, admitted + HOUR, 1, problems);
         if problems.contains(&2) || problems.contains(&9) {
             self.single(chart, &enc, admitted + HOUR, &TROPONIN, None);
@@ -320,6 +343,37 @@ impl Generator {
                 "encounter": reference("Encounter", &enc)
             }));
         }
+    }
+
+    /// The inpatient's care team: the attending of the stay `enc`, the ward team (by bed), and
+    /// on every third bed the demo physician. Made without drawing on the generator, so the
+    /// rest of the population is as it was.
+    fn care_team(&mut self, chart: &mut Chart, enc: &str, bed: usize) {
+        let attending = chart
+            .out
+            .iter()
+            .find(|r| r["resourceType"] == "Encounter" && r["id"] == enc)
+            .and_then(|e| e["participant"][0]["individual"]["reference"].as_str())
+            .map(str::to_string);
+        let mut participant = Vec::new();
+        if let Some(attending) = attending {
+            participant.push(json!({
+                "role": [{"coding": [{"system": SNOMED, "code": "405279007", "display": "Attending physician"}]}],
+                "member": {"reference": attending}
+            }));
+        }
+        let (team, name, _) = TEAMS[bed % TEAMS.len()];
+        participant
+            .push(json!({"member": {"reference": format!("CareTeam/{team}"), "display": name}}));
+        if bed % 3 == 0 {
+            participant.push(json!({"member": reference("Practitioner", DEMO_STAFF[0].0)}));
+        }
+        chart.out.push(json!({
+            "resourceType": "CareTeam", "id": format!("ct-{}", chart.patient), "status": "active",
+            "name": "Inpatient care team",
+            "subject": subject(&chart.patient), "encounter": reference("Encounter", enc),
+            "participant": participant
+        }));
     }
 
     #[allow(clippy::too_many_arguments)]

@@ -356,6 +356,32 @@ pub const STAFF: &[(&str, &str, &str)] = &[
     ("Brennan", "Cathal", "Nurse"),
 ];
 
+/// The demo's own clinicians: (id, username, family, given, prefix).
+pub const DEMO_STAFF: &[(&str, &str, &str, &str, &str)] = &[
+    ("prac-demo-physician", "demo.physician", "Park", "Ada", "Dr"),
+    ("prac-demo-nurse", "demo.nurse", "Okafor", "Sam", "Nurse"),
+];
+
+/// Teams: (CareTeam id, name, members).
+pub const TEAMS: &[(&str, &str, &[&str])] = &[
+    (
+        "team-med-a",
+        "Medicine A",
+        &[
+            "prac-0",
+            "prac-1",
+            "prac-5",
+            "prac-demo-physician",
+            "prac-demo-nurse",
+        ],
+    ),
+    (
+        "team-med-b",
+        "Medicine B",
+        &["prac-2", "prac-3", "prac-4", "prac-6", "prac-7"],
+    ),
+];
+
 /// Wards: (code, name, beds).
 pub const WARDS: &[(&str, &str, u32)] = &[
     ("4A", "Ward 4A (Cardiology)", 24),

@@ -1,5 +1,5 @@
-//! A ward's census, with no UI code: the wards a site has, and one row per patient staying on
-//! a ward built from the server's answers (the stays with their patients, beds and clinicians;
+//! Patient lists, with no UI code: the lists a user can open (my patients, my teams', my own
+//! lists, the site's wards), and one row per patient on a list built from the server's answers (the stays with their patients, beds and clinicians;
 //! the patients' allergies, NEWS2 scores, results waiting for review, unsigned notes and
 //! orders waiting for a co-signature). A part the server did not answer in full is unknown
 //! on every row, never "none".
@@ -45,14 +45,226 @@ pub fn wards(locations: &[Value]) -> Vec<Ward> {
     out
 }
 
+/// A list of patients the user can open.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// My patients: where I am on the care team or a participant of a stay under way.
+    Mine,
+    /// A team's patients: those whose CareTeam names the team (a CareTeam with no patient).
+    Team { id: String, name: String },
+    /// One of my own lists (a FHIR `List` on the server, coded personal, its source me).
+    Personal { id: String, name: String },
+    /// A ward's census: the stays under way at the Location.
+    Ward(Ward),
+}
+
+impl Source {
+    /// What the picker and the title say.
+    pub fn title(&self) -> String {
+        match self {
+            Source::Mine => "My patients".into(),
+            Source::Team { name, .. } => format!("Team {name}"),
+            Source::Personal { name, .. } => format!("My list: {name}"),
+            Source::Ward(w) => w.name.clone(),
+        }
+    }
+
+    /// The same list, whatever its name became (answers are matched by it).
+    pub fn key(&self) -> String {
+        match self {
+            Source::Mine => "mine".into(),
+            Source::Team { id, .. } => format!("team/{id}"),
+            Source::Personal { id, .. } => format!("list/{id}"),
+            Source::Ward(w) => format!("ward/{}", w.id),
+        }
+    }
+
+    pub fn is_personal(&self) -> bool {
+        matches!(self, Source::Personal { .. })
+    }
+}
+
+/// The lists a user can open: my patients (with a practitioner to be), my teams (CareTeams
+/// with no patient), my own lists by name, then the wards.
+pub fn sources(me: bool, locations: &[Value], teams: &[Value], lists: &[Value]) -> Vec<Source> {
+    let mut out = Vec::new();
+    if me {
+        out.push(Source::Mine);
+    }
+    let mut t: Vec<Source> = teams
+        .iter()
+        .filter(|c| c["resourceType"] == "CareTeam" && c["subject"].is_null())
+        .filter(|c| c["status"].is_null() || c["status"] == "active")
+        .filter_map(|c| {
+            Some(Source::Team {
+                id: c["id"].as_str()?.to_string(),
+                name: c["name"].as_str().unwrap_or("(unnamed team)").to_string(),
+            })
+        })
+        .collect();
+    t.sort_by_key(Source::title);
+    out.extend(t);
+    let mut l: Vec<Source> = lists
+        .iter()
+        .filter(|l| crate::fhir::personal_list_owner("List", l).is_some())
+        .filter(|l| l["status"] == "current")
+        .filter_map(|l| {
+            Some(Source::Personal {
+                id: l["id"].as_str()?.to_string(),
+                name: l["title"].as_str().unwrap_or("(untitled)").to_string(),
+            })
+        })
+        .collect();
+    l.sort_by_key(Source::title);
+    out.extend(l);
+    out.extend(wards(locations).into_iter().map(Source::Ward));
+    out
+}
+
+/// At most this many patients on a list that is not a ward (each is asked for by id).
+pub const MAX_MEMBERS: usize = 200;
+
+/// The patients on a personal list, in its order (deleted entries left out).
+pub fn list_members(list: &Value) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for e in list["entry"].as_array().into_iter().flatten() {
+        if e["deleted"] == true {
+            continue;
+        }
+        if let Some(id) = reference_id(&e["item"], "Patient")
+            && !out.iter().any(|x| x == id)
+        {
+            out.push(id.to_string());
+        }
+    }
+    out
+}
+
+/// The patients of the CareTeams (and stays) returned: their subjects, active ones only.
+pub fn subjects(resources: &[Value]) -> Vec<String> {
+    let mut out: Vec<String> = resources
+        .iter()
+        .filter(|r| matches!(r["resourceType"].as_str(), Some("CareTeam" | "Encounter")))
+        .filter(|r| {
+            !matches!(
+                r["status"].as_str(),
+                Some("inactive" | "entered-in-error" | "finished" | "cancelled")
+            )
+        })
+        .filter_map(|r| reference_id(&r["subject"], "Patient"))
+        .map(str::to_string)
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// A change to one of my own lists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ListChange {
+    /// A new list, with a first patient when one is given.
+    Create {
+        title: String,
+        owner: String,
+        patient: Option<(String, String)>,
+    },
+    /// Add a patient (id, name for the entry) to the list.
+    Add {
+        list_id: String,
+        patient: (String, String),
+    },
+    /// Take a patient off the list.
+    Remove { list_id: String, patient_id: String },
+}
+
+impl ListChange {
+    /// What the status line says when it is done.
+    pub fn words(&self, list: &str) -> String {
+        match self {
+            ListChange::Create { title, patient, .. } => match patient {
+                Some((_, name)) => format!("New list {title:?} with {name}"),
+                None => format!("New list {title:?}"),
+            },
+            ListChange::Add { patient, .. } => format!("{} added to {list}", patient.1),
+            ListChange::Remove { .. } => format!("Taken off {list}"),
+        }
+    }
+}
+
+fn entry(patient: &(String, String), now: &str) -> Value {
+    serde_json::json!({
+        "item": {"reference": format!("Patient/{}", patient.0), "display": patient.1},
+        "date": now
+    })
+}
+
+/// A new personal list (`owner`: `Practitioner/id`).
+pub fn new_list(title: &str, owner: &str, patient: Option<&(String, String)>, now: &str) -> Value {
+    let (system, code) = crate::fhir::PERSONAL_LIST;
+    let mut list = serde_json::json!({
+        "resourceType": "List",
+        "status": "current",
+        "mode": "working",
+        "title": title,
+        "code": {"coding": [{"system": system, "code": code, "display": "Personal patient list"}]},
+        "source": {"reference": owner},
+        "date": now
+    });
+    if let Some(p) = patient {
+        list["entry"] = serde_json::json!([entry(p, now)]);
+    }
+    list
+}
+
+/// `list` with `change` applied (an Add of a patient already on it, or a Remove of one not on
+/// it, leaves it as it was: `None`).
+pub fn changed_list(list: &Value, change: &ListChange, now: &str) -> Option<Value> {
+    let mut out = list.clone();
+    let entries = out["entry"].as_array().cloned().unwrap_or_default();
+    let on = |e: &Value, id: &str| {
+        e["deleted"] != true && reference_id(&e["item"], "Patient") == Some(id)
+    };
+    match change {
+        ListChange::Create { .. } => return None,
+        ListChange::Add { patient, .. } => {
+            if entries.iter().any(|e| on(e, &patient.0)) {
+                return None;
+            }
+            let mut entries = entries;
+            entries.push(entry(patient, now));
+            out["entry"] = Value::Array(entries);
+        }
+        ListChange::Remove { patient_id, .. } => {
+            if !entries.iter().any(|e| on(e, patient_id)) {
+                return None;
+            }
+            let kept: Vec<Value> = entries.into_iter().filter(|e| !on(e, patient_id)).collect();
+            if kept.is_empty() {
+                // An empty working list has no entries (`emptyReason` says why).
+                if let Some(o) = out.as_object_mut() {
+                    o.remove("entry");
+                }
+            } else {
+                out["entry"] = Value::Array(kept);
+            }
+        }
+    }
+    out["date"] = Value::String(now.to_string());
+    Some(out)
+}
+
 /// One part of the census as the server answered it: `None` when it failed or was cut short.
 pub type Part = Option<Vec<Value>>;
 
 /// What the runtime fetched for a ward's census.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Fetched {
-    /// The stays under way on the ward, with their patients, locations and practitioners.
+    /// The stays under way on the ward (or of the list's patients), with their patients,
+    /// locations and practitioners.
     pub stays: Vec<Value>,
+    /// The patients on a list that is not a ward, in its order: each has a row, staying
+    /// anywhere or not.
+    pub members: Vec<String>,
     pub allergies: Part,
     pub news2: Part,
     pub reviews: Part,
@@ -203,16 +415,97 @@ fn practitioner_name(p: &Value) -> Option<String> {
     Some(format!("{prefix}{family}"))
 }
 
-/// The census rows of a ward, by bed.
+fn by_id<'a>(fetched: &'a Fetched, rtype: &str, id: &str) -> Option<&'a Value> {
+    fetched
+        .stays
+        .iter()
+        .find(|r| r["resourceType"] == rtype && r["id"] == id)
+}
+
+/// The row of patient `pid`, staying in `stay` (or not staying anywhere).
+fn row(fetched: &Fetched, pid: &str, stay: Option<&Value>, today: NaiveDate) -> Row {
+    let patient = by_id(fetched, "Patient", pid);
+    let info = patient.and_then(read_patient);
+    let e = stay.unwrap_or(&Value::Null);
+    // The bed: the active location that is a bed, by its name.
+    let bed = e["location"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|l| l["status"].is_null() || l["status"] == "active")
+        .filter_map(|l| {
+            let id = reference_id(&l["location"], "Location")?;
+            let loc = by_id(fetched, "Location", id);
+            let is_bed = physical_type(l) == Some("bd")
+                || loc.is_some_and(|x| physical_type(x) == Some("bd"));
+            is_bed.then(|| {
+                loc.and_then(|x| x["name"].as_str())
+                    .or_else(|| l["location"]["display"].as_str())
+                    .unwrap_or(id)
+                    .to_string()
+            })
+        })
+        .next()
+        .unwrap_or_else(|| "-".into());
+    let admitted = e["period"]["start"]
+        .as_str()
+        .and_then(|s| NaiveDate::parse_from_str(s.get(..10)?, "%Y-%m-%d").ok());
+    let attending = e["participant"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|p| {
+            p["type"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|t| code_in(t, "ATND"))
+        })
+        .or_else(|| e["participant"].get(0))
+        .and_then(|p| {
+            let id = reference_id(&p["individual"], "Practitioner")?;
+            by_id(fetched, "Practitioner", id)
+                .and_then(practitioner_name)
+                .or_else(|| p["individual"]["display"].as_str().map(str::to_string))
+        });
+    let restricted = patient.is_some_and(|p| {
+        p["meta"]["security"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|s| s["code"] == "R")
+    });
+    Row {
+        patient_id: pid.to_string(),
+        bed,
+        name: info
+            .as_ref()
+            .map_or_else(|| "(patient not returned)".into(), |i| i.display_name()),
+        mrn: info.as_ref().and_then(|i| i.mrn.clone()),
+        age_sex: info.as_ref().map_or_else(String::new, |i| {
+            format!(
+                "{} {}",
+                i.age(today).unwrap_or_else(|| "?".into()),
+                sex_letter(&i.sex)
+            )
+        }),
+        days: admitted.map(|a| (today - a).num_days().max(0)),
+        attending,
+        allergies: allergy_mark(&fetched.allergies, pid),
+        news2: news2(&fetched.news2, pid),
+        reviews: reviews(&fetched.reviews, pid),
+        unsigned: count(&fetched.unsigned, pid),
+        cosign: count(&fetched.drafts, pid),
+        deceased: info.as_ref().is_some_and(|i| i.deceased),
+        restricted,
+    }
+}
+
+/// The rows of a list: one per patient staying (a ward's, or the list's patients'), then the
+/// list's patients not staying anywhere; by bed.
 pub fn rows(fetched: &Fetched, today: NaiveDate) -> Vec<Row> {
-    let by_id = |rtype: &str, id: &str| {
-        fetched
-            .stays
-            .iter()
-            .find(|r| r["resourceType"] == rtype && r["id"] == id)
-    };
     let mut out = Vec::new();
-    let mut seen = Vec::new();
+    let mut seen: Vec<&str> = Vec::new();
     for e in fetched
         .stays
         .iter()
@@ -225,80 +518,15 @@ pub fn rows(fetched: &Fetched, today: NaiveDate) -> Vec<Row> {
             continue;
         }
         seen.push(pid);
-        let patient = by_id("Patient", pid);
-        let info = patient.and_then(read_patient);
-        // The bed: the active location that is a bed, by its name.
-        let bed = e["location"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|l| l["status"].is_null() || l["status"] == "active")
-            .filter_map(|l| {
-                let id = reference_id(&l["location"], "Location")?;
-                let loc = by_id("Location", id);
-                let is_bed = physical_type(l) == Some("bd")
-                    || loc.is_some_and(|x| physical_type(x) == Some("bd"));
-                is_bed.then(|| {
-                    loc.and_then(|x| x["name"].as_str())
-                        .or_else(|| l["location"]["display"].as_str())
-                        .unwrap_or(id)
-                        .to_string()
-                })
-            })
-            .next()
-            .unwrap_or_else(|| "-".into());
-        let admitted = e["period"]["start"]
-            .as_str()
-            .and_then(|s| NaiveDate::parse_from_str(s.get(..10)?, "%Y-%m-%d").ok());
-        let attending = e["participant"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .find(|p| {
-                p["type"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .any(|t| code_in(t, "ATND"))
-            })
-            .or_else(|| e["participant"].get(0))
-            .and_then(|p| {
-                let id = reference_id(&p["individual"], "Practitioner")?;
-                by_id("Practitioner", id)
-                    .and_then(practitioner_name)
-                    .or_else(|| p["individual"]["display"].as_str().map(str::to_string))
-            });
-        let restricted = patient.is_some_and(|p| {
-            p["meta"]["security"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .any(|s| s["code"] == "R")
-        });
-        out.push(Row {
-            patient_id: pid.to_string(),
-            bed,
-            name: info
-                .as_ref()
-                .map_or_else(|| "(patient not returned)".into(), |i| i.display_name()),
-            mrn: info.as_ref().and_then(|i| i.mrn.clone()),
-            age_sex: info.as_ref().map_or_else(String::new, |i| {
-                format!(
-                    "{} {}",
-                    i.age(today).unwrap_or_else(|| "?".into()),
-                    sex_letter(&i.sex)
-                )
-            }),
-            days: admitted.map(|a| (today - a).num_days().max(0)),
-            attending,
-            allergies: allergy_mark(&fetched.allergies, pid),
-            news2: news2(&fetched.news2, pid),
-            reviews: reviews(&fetched.reviews, pid),
-            unsigned: count(&fetched.unsigned, pid),
-            cosign: count(&fetched.drafts, pid),
-            deceased: info.as_ref().is_some_and(|i| i.deceased),
-            restricted,
-        });
+        out.push(row(fetched, pid, Some(e), today));
+    }
+    // A list's patients who are not staying anywhere: a row each, with no bed.
+    for pid in &fetched.members {
+        if seen.contains(&pid.as_str()) {
+            continue;
+        }
+        seen.push(pid.as_str());
+        out.push(row(fetched, pid, None, today));
     }
     out.sort_by(|a, b| {
         natural(&a.bed)

@@ -55,6 +55,7 @@ fn a_row_per_patient_by_bed_with_what_the_server_said() {
         ]),
         unsigned: Some(vec![]),
         drafts: None,
+        members: Vec::new(),
     };
     let rows = rows(&fetched, today());
     assert_eq!(rows.len(), 2);

@@ -1,10 +1,12 @@
-//! The ward census and the results inbox. The census: the site's wards, a ward's stays with their patients, beds and
-//! clinicians, and for those patients (in one search per kind, not one per patient) their
-//! allergies, NEWS2 scores, results waiting for review, unsigned notes and draft orders. A part
-//! that fails or has more than one page is reported as not known.
+//! Patient lists and the results inbox. The lists: the site's wards, my teams and my own
+//! lists; a list's patients (a ward's stays; my care teams and stays; a team's patients; the
+//! entries of my own list) with their stays, beds and clinicians, and for those patients (in
+//! one search per kind, not one per patient) their allergies, NEWS2 scores, results waiting
+//! for review, unsigned notes and draft orders. A part that fails or has more pages than are
+//! read is reported as not known. My own lists are changed over the version read.
 
 use super::*;
-use crate::workstation::census::Fetched;
+use crate::workstation::census::{Fetched, ListChange, Source};
 use crate::workstation::msg::Polled;
 use std::time::Duration;
 
@@ -42,28 +44,63 @@ impl Runner {
         let tx = self.tx.clone();
         let client = self.client.clone();
         match effect {
-            Effect::LoadWards { generation } => {
+            Effect::LoadLists { generation, me } => {
                 tokio::spawn(async move {
-                    let params = [("_count", PAGE.to_string())];
-                    let result = all_pages(&client, "Location", &params, 4).await;
-                    let _ = tx.send(Msg::Census(crate::workstation::msg::CensusMsg::Wards {
+                    let count = ("_count", PAGE.to_string());
+                    let first = [count.clone()];
+                    let locations = all_pages(&client, "Location", &first, 4);
+                    let teams = async {
+                        let me = me.as_ref()?;
+                        let params = [
+                            ("participant", me.clone()),
+                            ("status", "active".to_string()),
+                            ("subject:missing", "true".to_string()),
+                            count.clone(),
+                        ];
+                        Some(all_pages(&client, "CareTeam", &params, 1).await)
+                    };
+                    let personal = async {
+                        let me = me.as_ref()?;
+                        let (system, code) = crate::fhir::PERSONAL_LIST;
+                        let params = [
+                            ("source", me.clone()),
+                            ("code", format!("{system}|{code}")),
+                            ("status", "current".to_string()),
+                            count.clone(),
+                        ];
+                        Some(all_pages(&client, "List", &params, 1).await)
+                    };
+                    let (locations, teams, personal) = tokio::join!(locations, teams, personal);
+                    let _ = tx.send(Msg::Census(crate::workstation::msg::CensusMsg::Lists {
                         generation,
-                        result,
+                        locations,
+                        teams,
+                        personal,
                     }));
                 });
             }
             Effect::LoadCensus {
                 generation,
-                ward_id,
+                source,
+                me,
                 clinical,
             } => {
                 tokio::spawn(async move {
-                    let result = census(&client, &ward_id, clinical).await;
+                    let key = source.key();
+                    let result = census(&client, &source, me.as_deref(), clinical).await;
                     let _ = tx.send(Msg::Census(crate::workstation::msg::CensusMsg::Loaded {
                         generation,
-                        ward_id,
+                        key,
                         result,
                     }));
+                });
+            }
+            Effect::ChangeList { change } => {
+                tokio::spawn(async move {
+                    let result = change_list(&client, &change).await;
+                    let _ = tx.send(Msg::Census(
+                        crate::workstation::msg::CensusMsg::ListChanged { change, result },
+                    ));
                 });
             }
             Effect::Poll {
@@ -156,16 +193,150 @@ async fn inbox(
     Ok((found, earlier))
 }
 
-async fn census(client: &FhirClient, ward_id: &str, clinical: bool) -> Result<Fetched, FetchError> {
-    let params = [
-        ("location", format!("Location/{ward_id}")),
-        ("status", "arrived,triaged,in-progress,onleave".to_string()),
+/// A stay under way.
+const UNDER_WAY: &str = "arrived,triaged,in-progress,onleave";
+
+fn now_text() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// Makes or changes one of my own lists; a change is written over the version read, and read
+/// again once if another terminal changed the list meanwhile. `Ok(Some(id))` for a new list.
+async fn change_list(
+    client: &FhirClient,
+    change: &ListChange,
+) -> Result<Option<String>, FetchError> {
+    let list_id = match change {
+        ListChange::Create {
+            title,
+            owner,
+            patient,
+        } => {
+            let list =
+                crate::workstation::census::new_list(title, owner, patient.as_ref(), &now_text());
+            let made = client.write(&list, None, None, SEND_TIMEOUT).await?;
+            return Ok(made["id"].as_str().map(str::to_string));
+        }
+        ListChange::Add { list_id, .. } | ListChange::Remove { list_id, .. } => list_id,
+    };
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        let list = client
+            .get(&format!("List/{list_id}"), &[], SEND_TIMEOUT)
+            .await?;
+        let Some(version) = list["meta"]["versionId"].as_str().map(str::to_string) else {
+            return Err(FetchError::Malformed(
+                "the list came back without its version: not changed".into(),
+            ));
+        };
+        let Some(changed) = crate::workstation::census::changed_list(&list, change, &now_text())
+        else {
+            return Ok(None); // already as asked
+        };
+        match client
+            .write(&changed, None, Some(&version), SEND_TIMEOUT)
+            .await
+        {
+            Err(FetchError::Conflict(_)) if tries < 2 => continue,
+            Err(e) => return Err(e),
+            Ok(_) => return Ok(None),
+        }
+    }
+}
+
+/// The patients on `source` (not a ward): at most `MAX_MEMBERS`.
+async fn members(
+    client: &FhirClient,
+    source: &Source,
+    me: Option<&str>,
+) -> Result<Vec<String>, FetchError> {
+    let count = ("_count", PAGE.to_string());
+    let mut found = match source {
+        Source::Ward(_) => Vec::new(),
+        Source::Mine => {
+            let me = me.ok_or_else(|| {
+                FetchError::Malformed("no practitioner is linked to this sign-in".into())
+            })?;
+            let teams = [
+                ("participant", me.to_string()),
+                ("status", "active".to_string()),
+                count.clone(),
+            ];
+            let stays = [
+                ("participant", me.to_string()),
+                ("status", UNDER_WAY.to_string()),
+                count.clone(),
+            ];
+            let (teams, stays) = tokio::join!(
+                all_pages(client, "CareTeam", &teams, 2),
+                all_pages(client, "Encounter", &stays, 2)
+            );
+            let mut all = teams?;
+            all.extend(stays?);
+            crate::workstation::census::subjects(&all)
+        }
+        Source::Team { id, .. } => {
+            let params = [
+                ("participant", format!("CareTeam/{id}")),
+                ("status", "active".to_string()),
+                count.clone(),
+            ];
+            crate::workstation::census::subjects(&all_pages(client, "CareTeam", &params, 2).await?)
+        }
+        Source::Personal { id, .. } => {
+            let list = client
+                .get(&format!("List/{id}"), &[], SEARCH_TIMEOUT)
+                .await?;
+            crate::workstation::census::list_members(&list)
+        }
+    };
+    if found.len() > crate::workstation::census::MAX_MEMBERS {
+        return Err(FetchError::Malformed(format!(
+            "{} patients: a list shows at most {}",
+            found.len(),
+            crate::workstation::census::MAX_MEMBERS
+        )));
+    }
+    found.dedup();
+    Ok(found)
+}
+
+async fn census(
+    client: &FhirClient,
+    source: &Source,
+    me: Option<&str>,
+    clinical: bool,
+) -> Result<Fetched, FetchError> {
+    let includes = [
         ("_include", "Encounter:subject".to_string()),
         ("_include", "Encounter:location".to_string()),
         ("_include", "Encounter:participant".to_string()),
         ("_count", PAGE.to_string()),
+        ("status", UNDER_WAY.to_string()),
     ];
-    let stays = all_pages(client, "Encounter", &params, STAY_PAGES).await?;
+    let members = members(client, source, me).await?;
+    let stays = match source {
+        Source::Ward(ward) => {
+            let mut params = vec![("location", format!("Location/{}", ward.id))];
+            params.extend(includes.iter().cloned());
+            all_pages(client, "Encounter", &params, STAY_PAGES).await?
+        }
+        _ if members.is_empty() => Vec::new(),
+        _ => {
+            let ids = members.join(",");
+            let mut params = vec![("patient", ids.clone())];
+            params.extend(includes.iter().cloned());
+            let patients = [("_id", ids), ("_count", PAGE.to_string())];
+            let (stays, patients) = tokio::join!(
+                all_pages(client, "Encounter", &params, 2),
+                all_pages(client, "Patient", &patients, 1)
+            );
+            let mut all = stays?;
+            all.extend(patients?);
+            all
+        }
+    };
     let mut patients: Vec<String> = stays
         .iter()
         .filter(|r| r["resourceType"] == "Encounter")
@@ -173,11 +344,13 @@ async fn census(client: &FhirClient, ward_id: &str, clinical: bool) -> Result<Fe
         .filter_map(|r| r.strip_prefix("Patient/"))
         .map(str::to_string)
         .collect();
+    patients.extend(members.iter().cloned());
     patients.sort();
     patients.dedup();
     if !clinical {
         return Ok(Fetched {
             stays,
+            members,
             ..Fetched::default()
         });
     }
@@ -185,6 +358,7 @@ async fn census(client: &FhirClient, ward_id: &str, clinical: bool) -> Result<Fe
         let known = Some(Vec::new());
         return Ok(Fetched {
             stays,
+            members,
             allergies: known.clone(),
             news2: known.clone(),
             reviews: known.clone(),
@@ -249,6 +423,7 @@ async fn census(client: &FhirClient, ward_id: &str, clinical: bool) -> Result<Fe
     });
     Ok(Fetched {
         stays,
+        members,
         allergies,
         news2,
         reviews,

@@ -273,8 +273,9 @@ fn runs(effect: &Effect) -> Runs {
         | Effect::FetchLocations { .. }
         | Effect::LoadRecent { .. }
         | Effect::SaveRecent { .. } => Runs::Search,
-        Effect::LoadWards { .. }
+        Effect::LoadLists { .. }
         | Effect::LoadCensus { .. }
+        | Effect::ChangeList { .. }
         | Effect::Poll { .. }
         | Effect::LoadInbox { .. }
         | Effect::LoadCritical { .. }

@@ -262,6 +262,11 @@ fn on_key(state: &mut State, key: Key, effects: &mut Vec<Effect>) {
                             lists::entered_in_error(state, input, effects)
                         }
                         PromptKind::AccessFilter => access::open_access_log(state, input, effects),
+                        PromptKind::NewList => {
+                            crate::workstation::features::census::update::new_list(
+                                state, input, effects,
+                            )
+                        }
                         _ => apply_prompt(state, kind, input),
                     }
                 }
@@ -385,6 +390,10 @@ pub(super) fn act(state: &mut State, action: Action, effects: &mut Vec<Effect>) 
         }
         Action::RegisterPatient => {
             crate::workstation::features::register::update::open_register(state);
+            return;
+        }
+        Action::AddToList if state.screen == Screen::Chart => {
+            crate::workstation::features::census::update::add_to_list(state, effects);
             return;
         }
         Action::EditDemographics if state.screen == Screen::Chart => {

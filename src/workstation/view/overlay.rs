@@ -46,6 +46,10 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
                     "a username and/or a date (2026-11-21); empty shows all",
                 ),
                 PromptKind::BreakGlass => (" Break the glass ", ""),
+                PromptKind::NewList => (
+                    " New list of my own: its name ",
+                    "kept on the server, yours alone; Esc makes nothing",
+                ),
                 PromptKind::EnteredInError => (
                     " Entered in error: why? ",
                     "the reason is kept with the entry (wrong patient, wrong substance...)",

@@ -347,7 +347,11 @@ fn matching(rtype: &str, cond: &Cond, column: &str, scope: &Scope) -> (String, V
     let mut args: Vec<Sql> = cond.args.clone();
     let (hidden, hidden_args) = restricted_filter(scope);
     args.extend(hidden_args);
-    let hidden = hidden.map(|h| format!(" AND {h}")).unwrap_or_default();
+    let mut hidden = hidden.map(|h| format!(" AND {h}")).unwrap_or_default();
+    if let (Some(sql), mine) = private_lists_filter(rtype, scope) {
+        hidden.push_str(&format!(" AND {sql}"));
+        args.extend(mine);
+    }
     let sql = match &cond.driver {
         // The index rows of current resources only: no need to test `deleted`.
         Some(d) => format!(
@@ -365,6 +369,29 @@ fn matching(rtype: &str, cond: &Cond, column: &str, scope: &Scope) -> (String, V
         }
     };
     (sql, args)
+}
+
+/// The test that leaves out other users' personal lists, as SQL over the candidate `r`, when
+/// the search is of Lists and `scope` asks for it.
+pub(super) fn private_lists_filter(rtype: &str, scope: &Scope) -> (Option<String>, Vec<Sql>) {
+    let Some(me) = &scope.hide_lists_not_of else {
+        return (None, Vec::new());
+    };
+    if rtype != "List" {
+        return (None, Vec::new());
+    }
+    let (system, code) = crate::fhir::PERSONAL_LIST;
+    (
+        Some(format!(
+            "r.rid NOT IN (SELECT t.rid FROM idx_token t WHERE t.pid IN
+             (SELECT pid FROM search_param WHERE type = 'List' AND name = 'code')
+             AND t.code = '{code}' AND t.system = '{system}'
+             AND NOT EXISTS (SELECT 1 FROM idx_ref f WHERE f.rid = t.rid
+               AND f.pid IN (SELECT pid FROM search_param WHERE type = 'List' AND name = 'source')
+               AND f.target_type = 'Practitioner' AND f.target_id = ?))"
+        )),
+        vec![Sql::Text(me.clone())],
+    )
 }
 
 /// The test that leaves out resources in restricted charts (those of the listed grants

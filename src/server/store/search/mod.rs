@@ -51,6 +51,11 @@ pub struct Scope {
     /// Leave out resources in the compartment of a restricted patient, except those of the
     /// patients listed (the user's break-the-glass grants). `None`: leave nothing out.
     pub hide_restricted_except: Option<Vec<String>>,
+    /// Leave out the personal patient lists (`List` coded `urn:bedside:list|personal`) whose
+    /// `source` is not `Practitioner/{this}`: a user's own lists are theirs alone, in a List
+    /// search and wherever a search tests Lists (`_has:List`, a chain). `None`: leave none
+    /// out (the server's own searches).
+    pub hide_lists_not_of: Option<String>,
 }
 
 impl Scope {

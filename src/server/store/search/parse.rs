@@ -1,7 +1,7 @@
 //! Reading a search's query parameters into a `Query`: each parameter checked against the
 //! server's table and the limits, `_sort`, `_include` and `_revinclude`, paging and `_total`.
 
-use super::chain::{condition, restricted_filter};
+use super::chain::{condition, private_lists_filter, restricted_filter};
 use super::terminology::Stored;
 use super::*;
 
@@ -145,13 +145,15 @@ pub(crate) fn parse(
             },
         }
     }
-    if let (Some(sql), args) = restricted_filter(scope) {
-        q.conds.push(Cond {
-            reads_resource: false,
-            sql,
-            args,
-            driver: None,
-        });
+    for (sql, args) in [restricted_filter(scope), private_lists_filter(rtype, scope)] {
+        if let Some(sql) = sql {
+            q.conds.push(Cond {
+                reads_resource: false,
+                sql,
+                args,
+                driver: None,
+            });
+        }
     }
     if !sort.is_empty() {
         // Ties follow the first key's direction, so "newest first" stays newest first.

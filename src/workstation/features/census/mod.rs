@@ -1,7 +1,10 @@
-//! The ward's census: pick a ward, see one row per patient staying there (bed, name, age and
-//! sex, days since admission, attending, allergies, NEWS2 and its trend, results waiting for
-//! review, unsigned notes, orders waiting for co-signature), sorted from the keyboard, kept up
-//! to date while it is on screen, Enter to open a chart and the list one key away (F4).
+//! Patient lists: pick a list (my patients, a team's, one of my own, a ward's census), see one
+//! row per patient (bed, name, age and sex, days since admission, attending, allergies, NEWS2
+//! and its trend, results waiting for review, unsigned notes, orders waiting for
+//! co-signature), sorted from the keyboard, kept up to date while it is on screen, Enter to
+//! open a chart and the list one key away (F4). My own lists are kept on the server (a FHIR
+//! `List`), so they follow me to any terminal: a patient is added from the chart (`+`) and
+//! taken off on the list (`x`).
 
 pub mod msg;
 pub mod update;
@@ -9,18 +12,30 @@ pub mod view;
 
 pub use msg::Msg;
 
-use crate::workstation::census::{Fetched, Row, Sort, Ward};
+use crate::workstation::census::{Fetched, Row, Sort, Source};
 
-/// How often the census is asked again while it is on screen.
+/// How often the list is asked again while it is on screen.
 pub const POLL_SECONDS: u64 = 60;
+
+/// A line of the list picker: a list to open, or a new list of my own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pick {
+    Open(Source),
+    NewList,
+}
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CensusState {
-    /// The site's wards: `None` while they are asked for.
-    pub wards: Option<Result<Vec<Ward>, String>>,
-    /// The ward picker is open (with its cursor).
+    /// The lists the user can open: `None` while they are asked for.
+    pub lists: Option<Result<Vec<Source>, String>>,
+    /// Part of the lists could not be read (my teams, my own lists): said above the picker.
+    pub lists_note: Option<String>,
+    /// The list picker is open (with its cursor).
     pub picking: Option<usize>,
-    pub ward: Option<Ward>,
+    /// A patient (id, name) is being added to one of my lists: the picker offers only those,
+    /// and a new one; done or not, the chart comes back.
+    pub adding: Option<(String, String)>,
+    pub source: Option<Source>,
     pub fetched: Option<Fetched>,
     /// The rows, in `sort` order.
     pub rows: Vec<Row>,
@@ -33,6 +48,28 @@ pub struct CensusState {
     pub loaded_ms: Option<i64>,
     /// Answers for an earlier request are dropped.
     pub generation: u64,
+    /// The same for the lists (asked apart from the rows).
+    pub lists_generation: u64,
     /// A chart was opened from the list: closing it comes back here.
     pub opened_from: bool,
+}
+
+impl CensusState {
+    /// The picker's lines: every list (while adding a patient, only my own lists), then a new
+    /// list of my own when the user has a practitioner to own it.
+    pub fn picks(&self, me: bool) -> Vec<Pick> {
+        let lists = match &self.lists {
+            Some(Ok(l)) => l.clone(),
+            _ => Vec::new(),
+        };
+        let mut out: Vec<Pick> = lists
+            .into_iter()
+            .filter(|s| self.adding.is_none() || s.is_personal())
+            .map(Pick::Open)
+            .collect();
+        if me && self.lists.as_ref().is_some_and(|l| l.is_ok()) {
+            out.push(Pick::NewList);
+        }
+        out
+    }
 }

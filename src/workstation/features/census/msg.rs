@@ -2,22 +2,31 @@
 
 use serde_json::Value;
 
-use crate::workstation::census::Fetched;
+use crate::workstation::census::{Fetched, ListChange};
 use crate::workstation::client::FetchError;
 
 #[derive(Debug)]
 pub enum Msg {
-    /// The site's Locations (the wards are picked from them).
-    Wards {
+    /// What the lists are made from: the site's Locations (its wards), my teams (CareTeams
+    /// with no patient that name me) and my own lists; `None` when not asked (no practitioner).
+    Lists {
         generation: u64,
-        result: Result<Vec<Value>, FetchError>,
+        locations: Result<Vec<Value>, FetchError>,
+        teams: Option<Result<Vec<Value>, FetchError>>,
+        personal: Option<Result<Vec<Value>, FetchError>>,
     },
-    /// A ward's census as the server answered it.
+    /// A list's rows as the server answered them (`key`: the list's `Source::key`).
     Loaded {
         generation: u64,
-        ward_id: String,
+        key: String,
         result: Result<Fetched, FetchError>,
     },
     /// Time to ask again (the list is refreshed if it is still on screen).
     Due { generation: u64 },
+    /// One of my own lists was changed (or made: its id), or not. Always reported, whatever
+    /// is on screen by then.
+    ListChanged {
+        change: ListChange,
+        result: Result<Option<String>, FetchError>,
+    },
 }

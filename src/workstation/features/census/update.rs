@@ -1,51 +1,102 @@
-//! The census: opening it (the wards first), picking a ward, moving, sorting, opening a chart,
-//! and the answers, including the poll that keeps it up to date while it is on screen.
+//! Patient lists: opening them (the lists first), picking one, moving, sorting, opening a
+//! chart, my own lists (made, a patient added from the chart, taken off), and the answers,
+//! including the poll that keeps a list up to date while it is on screen.
 
 use crate::workstation::action::Action;
-use crate::workstation::census::{Sort, rows, sorted, wards};
+use crate::workstation::census::{ListChange, Sort, Source, rows, sorted, sources};
 use crate::workstation::features::Outcome;
-use crate::workstation::features::census::{CensusState, POLL_SECONDS};
+use crate::workstation::features::census::{CensusState, POLL_SECONDS, Pick};
 use crate::workstation::keymap::{Context, Key};
 use crate::workstation::state::*;
 
-/// F4: the census on screen; the wards are asked for the first time, the ward shown is
-/// asked again.
+/// The longest name a list of my own may have.
+const TITLE_CHARS: usize = 60;
+
+fn me(state: &State) -> Option<String> {
+    state.notes.author_reference.clone()
+}
+
+/// Asks for the lists the user can open.
+fn load_lists(state: &mut State, effects: &mut Vec<Effect>) {
+    let me = me(state);
+    let Some(c) = &mut state.census else { return };
+    state.context += 1;
+    c.lists_generation = state.context;
+    c.lists = None;
+    effects.push(Effect::LoadLists {
+        generation: c.lists_generation,
+        me,
+    });
+}
+
+/// F4: the lists on screen; the lists are asked for the first time, the list shown is asked
+/// again.
 pub(crate) fn open_census(state: &mut State, effects: &mut Vec<Effect>) {
     crate::workstation::features::leave_note(state, effects);
     state.screen = Screen::Census;
     state.overlay = None;
     let c = state.census.get_or_insert_with(CensusState::default);
     c.opened_from = false;
-    match (&c.wards, &c.ward) {
-        (None, _) | (Some(Err(_)), _) => {
-            state.context += 1;
-            c.generation = state.context;
-            c.wards = None;
-            effects.push(Effect::LoadWards {
-                generation: c.generation,
-            });
-        }
-        (Some(Ok(_)), None) => c.picking = Some(0),
-        (Some(Ok(_)), Some(_)) => load(state, effects),
+    c.adding = None;
+    let shown = c.source.is_some();
+    if !matches!(c.lists, Some(Ok(_))) {
+        load_lists(state, effects);
+    } else if !shown {
+        c.picking = Some(0);
+    }
+    if shown {
+        load(state, effects);
     }
 }
 
-/// Asks for the chosen ward's census again.
+/// `+` on a chart: which of my lists should this patient go on?
+pub(crate) fn add_to_list(state: &mut State, effects: &mut Vec<Effect>) {
+    let Some(patient) = state.chart.as_ref().map(|c| {
+        let name = c
+            .chart
+            .patient
+            .as_ref()
+            .map(|p| p.display_name())
+            .unwrap_or_else(|| c.patient_id.clone());
+        (c.patient_id.clone(), name)
+    }) else {
+        return;
+    };
+    if me(state).is_none() {
+        state.notice = Some(Notice {
+            level: Level::Warning,
+            text: "lists of your own need a practitioner record linked to your sign-in".into(),
+        });
+        return;
+    }
+    crate::workstation::features::leave_note(state, effects);
+    state.screen = Screen::Census;
+    let c = state.census.get_or_insert_with(CensusState::default);
+    c.adding = Some(patient);
+    c.picking = Some(0);
+    if !matches!(c.lists, Some(Ok(_))) {
+        load_lists(state, effects);
+    }
+}
+
+/// Asks for the chosen list again.
 fn load(state: &mut State, effects: &mut Vec<Effect>) {
     let clinical = !state.access.demographics_only();
+    let me = me(state);
     let Some(c) = &mut state.census else { return };
-    let Some(ward) = &c.ward else { return };
+    let Some(source) = &c.source else { return };
     state.context += 1;
     c.generation = state.context;
     c.loading = true;
     effects.push(Effect::LoadCensus {
         generation: c.generation,
-        ward_id: ward.id.clone(),
+        source: source.clone(),
+        me,
         clinical,
     });
 }
 
-/// A key while the census is on screen.
+/// A key while the lists are on screen.
 pub(crate) fn census_key(state: &mut State, key: Key, effects: &mut Vec<Effect>) -> Outcome {
     if state.screen != Screen::Census || state.census.is_none() {
         return Outcome::NotMine;
@@ -59,44 +110,87 @@ pub(crate) fn census_key(state: &mut State, key: Key, effects: &mut Vec<Effect>)
     }
 }
 
-/// The census's own actions; others are handed back.
-fn census_action(state: &mut State, action: Action, effects: &mut Vec<Effect>) -> Option<Action> {
+fn ask_title(state: &mut State) {
+    state.field_cursor = None;
+    state.overlay = Some(Overlay::Prompt {
+        kind: PromptKind::NewList,
+        input: String::new(),
+    });
+}
+
+/// The picker's keys.
+fn pick_action(
+    state: &mut State,
+    pick: usize,
+    action: Action,
+    effects: &mut Vec<Effect>,
+) -> Option<Action> {
+    let has_me = me(state).is_some();
     let c = state.census.as_mut()?;
-    if let Some(pick) = c.picking {
-        let n = match &c.wards {
-            Some(Ok(w)) => w.len(),
-            _ => 0,
-        };
-        match action {
-            Action::MoveDown => c.picking = Some((pick + 1).min(n.saturating_sub(1))),
-            Action::MoveUp => c.picking = Some(pick.saturating_sub(1)),
-            Action::Submit => {
-                let chosen = match &c.wards {
-                    Some(Ok(w)) => w.get(pick).cloned(),
-                    _ => None,
-                };
-                if let Some(ward) = chosen {
-                    if c.ward.as_ref() != Some(&ward) {
+    let picks = c.picks(has_me);
+    match action {
+        Action::MoveDown => c.picking = Some((pick + 1).min(picks.len().saturating_sub(1))),
+        Action::MoveUp => c.picking = Some(pick.saturating_sub(1)),
+        Action::NewList if has_me => ask_title(state),
+        Action::Submit => match picks.get(pick).cloned() {
+            Some(Pick::NewList) => ask_title(state),
+            Some(Pick::Open(source)) => match c.adding.take() {
+                Some(patient) => {
+                    c.picking = None;
+                    if let Source::Personal { id, .. } = &source {
+                        change(
+                            state,
+                            ListChange::Add {
+                                list_id: id.clone(),
+                                patient,
+                            },
+                            effects,
+                        );
+                    }
+                    back_to_chart(state);
+                }
+                None => {
+                    if c.source.as_ref() != Some(&source) {
                         c.rows.clear();
                         c.fetched = None;
                         c.loaded_ms = None;
                         c.cursor = 0;
                     }
-                    c.ward = Some(ward);
+                    c.source = Some(source);
                     c.picking = None;
                     c.error = None;
                     load(state, effects);
                 }
+            },
+            None => {}
+        },
+        Action::Back => {
+            c.picking = None;
+            if c.adding.take().is_some() {
+                back_to_chart(state);
+            } else if c.source.is_none() {
+                state.screen = Screen::Search;
             }
-            Action::Back => {
-                c.picking = None;
-                if c.ward.is_none() {
-                    state.screen = Screen::Search;
-                }
-            }
-            other => return Some(other),
         }
-        return None;
+        other => return Some(other),
+    }
+    None
+}
+
+fn back_to_chart(state: &mut State) {
+    state.screen = if state.chart.is_some() {
+        Screen::Chart
+    } else {
+        Screen::Search
+    };
+}
+
+/// The lists' own actions; others are handed back.
+fn census_action(state: &mut State, action: Action, effects: &mut Vec<Effect>) -> Option<Action> {
+    let has_me = me(state).is_some();
+    let c = state.census.as_mut()?;
+    if let Some(pick) = c.picking {
+        return pick_action(state, pick, action, effects);
     }
     if let Some(cursor) = crate::workstation::features::list_cursor(c.cursor, action, c.rows.len())
     {
@@ -118,11 +212,29 @@ fn census_action(state: &mut State, action: Action, effects: &mut Vec<Effect>) -
                 .unwrap_or(0);
         }
         Action::ChooseWard => {
-            let at = match (&c.wards, &c.ward) {
-                (Some(Ok(w)), Some(ward)) => w.iter().position(|x| x == ward).unwrap_or(0),
-                _ => 0,
-            };
+            let picks = c.picks(has_me);
+            let at = c
+                .source
+                .as_ref()
+                .and_then(|s| picks.iter().position(|p| *p == Pick::Open(s.clone())))
+                .unwrap_or(0);
             c.picking = Some(at);
+        }
+        Action::NewList if has_me => ask_title(state),
+        Action::RemoveFromList => {
+            let (Some(Source::Personal { id, .. }), Some(row)) = (&c.source, c.rows.get(c.cursor))
+            else {
+                state.notice = Some(Notice {
+                    level: Level::Info,
+                    text: "only a list of your own has patients taken off it here".into(),
+                });
+                return None;
+            };
+            let removal = ListChange::Remove {
+                list_id: id.clone(),
+                patient_id: row.patient_id.clone(),
+            };
+            change(state, removal, effects);
         }
         Action::RefreshList => load(state, effects),
         Action::Submit => {
@@ -137,7 +249,45 @@ fn census_action(state: &mut State, action: Action, effects: &mut Vec<Effect>) -
     None
 }
 
-/// Closing a chart opened from the census comes back to it.
+fn change(state: &mut State, change: ListChange, effects: &mut Vec<Effect>) {
+    state.notice = Some(Notice {
+        level: Level::Info,
+        text: "saving your list...".into(),
+    });
+    effects.push(Effect::ChangeList { change });
+}
+
+/// The new list's name was typed: made (with the patient being added, if one is).
+pub(crate) fn new_list(state: &mut State, title: String, effects: &mut Vec<Effect>) {
+    let title: String = title.trim().chars().take(TITLE_CHARS).collect();
+    let Some(owner) = me(state) else { return };
+    if title.is_empty() {
+        state.notice = Some(Notice {
+            level: Level::Warning,
+            text: "a list needs a name: nothing was made".into(),
+        });
+        return;
+    }
+    let patient = state.census.as_mut().and_then(|c| {
+        c.picking = None;
+        c.adding.take()
+    });
+    let adding = patient.is_some();
+    change(
+        state,
+        ListChange::Create {
+            title,
+            owner,
+            patient,
+        },
+        effects,
+    );
+    if adding {
+        back_to_chart(state);
+    }
+}
+
+/// Closing a chart opened from a list comes back to it.
 pub(crate) fn after_close(state: &mut State, effects: &mut Vec<Effect>) {
     if state.census.as_ref().is_some_and(|c| c.opened_from) {
         open_census(state, effects);
@@ -149,35 +299,70 @@ pub(crate) fn on_msg(state: &mut State, msg: super::Msg, effects: &mut Vec<Effec
     let today = state.display.today;
     let now = state.now_ms;
     let on_screen = state.screen == Screen::Census;
+    let has_me = me(state).is_some();
     let Some(c) = &mut state.census else { return };
     match msg {
-        super::Msg::Wards { generation, result } => {
-            if generation != c.generation {
+        super::Msg::Lists {
+            generation,
+            locations,
+            teams,
+            personal,
+        } => {
+            if generation != c.lists_generation {
                 state.dropped_stale += 1;
                 return;
             }
-            match result {
-                Ok(locations) => {
-                    let w = wards(&locations);
-                    // One ward: nothing to pick.
-                    if w.len() == 1 {
-                        c.ward = w.first().cloned();
-                        c.wards = Some(Ok(w));
-                        load(state, effects);
-                    } else {
-                        c.picking = Some(0);
-                        c.wards = Some(Ok(w));
-                    }
+            let locations = match locations {
+                Ok(l) => l,
+                Err(e) => {
+                    c.lists = Some(Err(format!("the lists could not be read: {e}")));
+                    return;
                 }
-                Err(e) => c.wards = Some(Err(format!("the wards could not be read: {e}"))),
+            };
+            let mut missing = Vec::new();
+            let mut part = |r: Option<Result<Vec<serde_json::Value>, _>>, what: &str| match r {
+                Some(Ok(v)) => v,
+                Some(Err(e)) => {
+                    missing.push(format!("{what} ({e})"));
+                    Vec::new()
+                }
+                None => Vec::new(),
+            };
+            let teams = part(teams, "your teams");
+            let personal = part(personal, "your own lists");
+            c.lists_note = (!missing.is_empty())
+                .then(|| format!("NOT SHOWN: {} could not be read", missing.join(", ")));
+            let found = sources(has_me, &locations, &teams, &personal);
+            // The list shown is kept under its new name; one that is gone is left.
+            if let Some(shown) = &c.source
+                && let Some(now) = found.iter().find(|s| s.key() == shown.key())
+            {
+                c.source = Some(now.clone());
+            }
+            let wards: Vec<&Source> = found
+                .iter()
+                .filter(|s| matches!(s, Source::Ward(_)))
+                .collect();
+            // Only one ward and nothing else: nothing to pick.
+            if found.len() == 1 && wards.len() == 1 && c.adding.is_none() {
+                c.source = found.first().cloned();
+                c.lists = Some(Ok(found));
+                c.picking = None;
+                load(state, effects);
+            } else {
+                let at = c.picking.unwrap_or(0);
+                c.lists = Some(Ok(found));
+                if c.source.is_none() || c.adding.is_some() || c.picking.is_some() {
+                    c.picking = Some(at.min(c.picks(has_me).len().saturating_sub(1)));
+                }
             }
         }
         super::Msg::Loaded {
             generation,
-            ward_id,
+            key,
             result,
         } => {
-            if generation != c.generation || c.ward.as_ref().is_none_or(|w| w.id != ward_id) {
+            if generation != c.generation || c.source.as_ref().is_none_or(|s| s.key() != key) {
                 state.dropped_stale += 1;
                 return;
             }
@@ -203,8 +388,68 @@ pub(crate) fn on_msg(state: &mut State, msg: super::Msg, effects: &mut Vec<Effec
             });
         }
         super::Msg::Due { generation } => {
-            if generation == c.generation && on_screen && !c.loading {
+            if generation == c.generation && on_screen && !c.loading && c.picking.is_none() {
                 load(state, effects);
+            }
+        }
+        super::Msg::ListChanged { change, result } => {
+            let list = match &change {
+                ListChange::Create { title, .. } => format!("{title:?}"),
+                ListChange::Add { list_id, .. } | ListChange::Remove { list_id, .. } => c
+                    .lists
+                    .as_ref()
+                    .and_then(|l| l.as_ref().ok())
+                    .and_then(|l| l.iter().find(|s| s.key() == format!("list/{list_id}")))
+                    .map_or_else(|| "your list".into(), Source::title),
+            };
+            match result {
+                Ok(made) => {
+                    state.notice = Some(Notice {
+                        level: Level::Info,
+                        text: change.words(&list),
+                    });
+                    // A new list made from the picker is opened.
+                    if let (
+                        Some(id),
+                        ListChange::Create {
+                            title,
+                            patient: None,
+                            ..
+                        },
+                    ) = (made, &change)
+                    {
+                        c.source = Some(Source::Personal {
+                            id,
+                            name: title.clone(),
+                        });
+                        c.rows.clear();
+                        c.fetched = None;
+                        c.loaded_ms = None;
+                        c.cursor = 0;
+                        c.picking = None;
+                    }
+                    let shown = c.source.as_ref().map(Source::key);
+                    let touched = match &change {
+                        ListChange::Add { list_id, .. } | ListChange::Remove { list_id, .. } => {
+                            Some(format!("list/{list_id}"))
+                        }
+                        ListChange::Create { .. } => shown.clone(),
+                    };
+                    let keep_picking = c.picking;
+                    load_lists(state, effects);
+                    if let Some(c) = &mut state.census {
+                        c.picking = keep_picking;
+                    }
+                    if on_screen && shown.is_some() && shown == touched {
+                        load(state, effects);
+                    }
+                }
+                Err(e) => {
+                    state.notice = Some(Notice {
+                        level: Level::Error,
+                        text: format!("NOT SAVED: {list} was not changed: {e}"),
+                    })
+                }
             }
         }
     }

@@ -1,6 +1,6 @@
-//! The census screen: one row per patient that fits 80 columns (bed, name, age/sex, days,
+//! The patient list screen: one row per patient that fits 80 columns (bed, name, age/sex, days,
 //! allergies, NEWS2 and its trend, results waiting, unsigned notes, co-signatures) and grows
-//! with the width (attending, MRN); how fresh it is; the ward picker.
+//! with the width (attending, MRN); how fresh it is; the list picker.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -8,7 +8,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use crate::workstation::action::Action;
-use crate::workstation::census::{AllergyMark, Row};
+use crate::workstation::census::{AllergyMark, Row, Source};
+use crate::workstation::features::census::Pick;
 use crate::workstation::state::State;
 use crate::workstation::theme::Theme;
 use crate::workstation::view::widgets::{cell, fit, pane, status_line, styled};
@@ -44,17 +45,21 @@ fn freshness(state: &State, loaded_ms: i64) -> String {
 pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
     let Some(c) = &state.census else { return };
     let [body, status] = Layout::vertical([Constraint::Min(3), Constraint::Length(1)]).areas(area);
-    let title = match (&c.ward, c.loaded_ms) {
+    let title = match (&c.source, c.loaded_ms) {
+        _ if c.picking.is_some() => match &c.adding {
+            Some((_, name)) => format!(" Add {name} to which list? "),
+            None => " Patient lists ".to_string(),
+        },
         (Some(w), Some(at)) => format!(
             " {}: {} patient{}, updated {}; by {} ",
-            w.name,
+            w.title(),
             c.rows.len(),
             if c.rows.len() == 1 { "" } else { "s" },
             freshness(state, at),
             c.sort.words()
         ),
-        (Some(w), None) => format!(" {}: loading... ", w.name),
-        (None, _) => " Ward census ".to_string(),
+        (Some(w), None) => format!(" {}: loading... ", w.title()),
+        (None, _) => " Patient lists ".to_string(),
     };
     let block = pane(
         Line::from(styled(title, theme.title)),
@@ -67,19 +72,40 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
     let width = inner.width as usize;
     let mut lines: Vec<Line> = Vec::new();
     if let Some(pick) = c.picking {
-        match &c.wards {
-            None => lines.push(Line::from(styled("reading the wards...", theme.dim))),
+        let picks = c.picks(state.notes.author_reference.is_some());
+        if let Some(note) = &c.lists_note {
+            lines.push(Line::from(styled(fit(note, width), theme.error)));
+        }
+        match &c.lists {
+            None => lines.push(Line::from(styled("reading the lists...", theme.dim))),
             Some(Err(e)) => lines.push(Line::from(styled(fit(e, width), theme.error))),
-            Some(Ok(w)) if w.is_empty() => lines.push(Line::from(styled(
-                "The server lists no wards (Locations of physical type ward).",
+            Some(Ok(_)) if picks.is_empty() => lines.push(Line::from(styled(
+                "No lists: the server lists no wards (Locations of physical type ward), and no practitioner is linked to this sign-in.",
                 theme.warning,
             ))),
-            Some(Ok(w)) => {
-                lines.push(Line::from(styled("Which ward? (Enter)", theme.dim)));
-                for (i, ward) in w.iter().enumerate() {
+            Some(Ok(_)) => {
+                lines.push(Line::from(styled(
+                    if c.adding.is_some() {
+                        "Which of your lists? (Enter)"
+                    } else {
+                        "Which list? (Enter)"
+                    },
+                    theme.dim,
+                )));
+                let visible = inner.height.saturating_sub(lines.len() as u16) as usize;
+                let skip = (pick + 1).saturating_sub(visible);
+                for (i, p) in picks.iter().enumerate().skip(skip).take(visible) {
+                    let (kind, name) = match p {
+                        Pick::Open(Source::Mine) => ("", "My patients".to_string()),
+                        Pick::Open(Source::Team { name, .. }) => ("Team", name.clone()),
+                        Pick::Open(Source::Personal { name, .. }) => ("My list", name.clone()),
+                        Pick::Open(Source::Ward(w)) => ("Ward", w.name.clone()),
+                        Pick::NewList => ("", "New list of my own...".to_string()),
+                    };
                     let line = Line::from(vec![
                         styled(if i == pick { ">" } else { " " }, theme.key),
-                        Span::raw(format!(" {}", ward.name)),
+                        styled(format!(" {kind:<8}"), theme.dim),
+                        Span::raw(fit(&name, width.saturating_sub(10))),
                     ]);
                     lines.push(if i == pick {
                         line.patch_style(theme.selected)
@@ -100,8 +126,8 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
             };
             lines.push(Line::from(styled(fit(&shown, width), theme.error)));
         }
-        if c.wards.is_none() {
-            lines.push(Line::from(styled("reading the wards...", theme.dim)));
+        if c.lists.is_none() {
+            lines.push(Line::from(styled("reading the lists...", theme.dim)));
         }
         let wide = width >= 100;
         let wider = width >= 120;
@@ -125,10 +151,13 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
         }
         lines.push(Line::from(styled(fit(&header, width), theme.dim)));
         if c.rows.is_empty() && c.loaded_ms.is_some() && c.error.is_none() {
-            lines.push(Line::from(styled(
-                "No patients are staying on this ward (the server's answer).",
-                theme.dim,
-            )));
+            let empty = match &c.source {
+                Some(Source::Ward(_)) => {
+                    "No patients are staying on this ward (the server's answer)."
+                }
+                _ => "No patients on this list (the server's answer).",
+            };
+            lines.push(Line::from(styled(empty, theme.dim)));
         }
         let visible = inner.height.saturating_sub(lines.len() as u16 + 1) as usize;
         let skip = (c.cursor + 1).saturating_sub(visible);
@@ -145,24 +174,34 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
     }
     frame.render_widget(Paragraph::new(lines), inner);
     let left = if c.loading {
-        vec![styled("refreshing the census...", theme.warning)]
+        vec![styled("refreshing the list...", theme.warning)]
     } else {
         Vec::new()
     };
-    status_line(
-        state,
-        theme,
-        frame,
-        status,
-        left,
+    let keys: &[(Action, &str)] = if c.picking.is_some() {
+        &[
+            (Action::Submit, "choose"),
+            (Action::NewList, "new list"),
+            (Action::Back, "back"),
+        ]
+    } else if c.source.as_ref().is_some_and(Source::is_personal) {
         &[
             (Action::Submit, "open"),
             (Action::SortList, "sort"),
-            (Action::ChooseWard, "ward"),
+            (Action::ChooseWard, "lists"),
+            (Action::RemoveFromList, "take off"),
+            (Action::Back, "back"),
+        ]
+    } else {
+        &[
+            (Action::Submit, "open"),
+            (Action::SortList, "sort"),
+            (Action::ChooseWard, "lists"),
             (Action::RefreshList, "refresh"),
             (Action::Back, "back"),
-        ],
-    );
+        ]
+    };
+    status_line(state, theme, frame, status, left, keys);
 }
 
 fn row_line(

@@ -69,7 +69,10 @@ pub(crate) fn apply_prompt(state: &mut State, kind: PromptKind, input: String) {
             }
         },
         // Handled where the effects are (update::access).
-        PromptKind::BreakGlass | PromptKind::AccessFilter | PromptKind::EnteredInError => {}
+        PromptKind::BreakGlass
+        | PromptKind::AccessFilter
+        | PromptKind::EnteredInError
+        | PromptKind::NewList => {}
     }
 }
 

@@ -51,6 +51,7 @@ fn fetched() -> Fetched {
         ]),
         unsigned: Some(vec![]),
         drafts: None,
+        members: Vec::new(),
     }
 }
 
@@ -62,18 +63,23 @@ fn census_on_screen() -> (State, u64) {
     let generation = effects
         .iter()
         .find_map(|e| match e {
-            Effect::LoadWards { generation } => Some(*generation),
+            Effect::LoadLists { generation, me } => {
+                assert_eq!(*me, None, "no practitioner: no lists of my own");
+                Some(*generation)
+            }
             _ => None,
         })
         .expect("the wards are asked for");
     update(
         &mut s,
-        Msg::Census(CensusMsg::Wards {
+        Msg::Census(CensusMsg::Lists {
             generation,
-            result: Ok(locations()),
+            locations: Ok(locations()),
+            teams: None,
+            personal: None,
         }),
     );
-    assert!(screen(&s).contains("Which ward?"), "{}", screen(&s));
+    assert!(screen(&s).contains("Which list?"), "{}", screen(&s));
     key(&mut s, "down");
     let effects = key(&mut s, "enter");
     let (generation, ward) = effects
@@ -81,21 +87,22 @@ fn census_on_screen() -> (State, u64) {
         .find_map(|e| match e {
             Effect::LoadCensus {
                 generation,
-                ward_id,
+                source,
                 clinical,
+                ..
             } => {
                 assert!(clinical);
-                Some((*generation, ward_id.clone()))
+                Some((*generation, source.key()))
             }
             _ => None,
         })
         .expect("the census is asked for");
-    assert_eq!(ward, "ward-B");
+    assert_eq!(ward, "ward/ward-B");
     update(
         &mut s,
         Msg::Census(CensusMsg::Loaded {
             generation,
-            ward_id: ward,
+            key: ward,
             result: Ok(fetched()),
         }),
     );
@@ -192,7 +199,7 @@ fn the_poll_late_answers_and_failures() {
         &mut s,
         Msg::Census(CensusMsg::Loaded {
             generation,
-            ward_id: "ward-B".into(),
+            key: "ward/ward-B".into(),
             result: Ok(other),
         }),
     );
@@ -203,7 +210,7 @@ fn the_poll_late_answers_and_failures() {
         &mut s,
         Msg::Census(CensusMsg::Loaded {
             generation: next,
-            ward_id: "ward-B".into(),
+            key: "ward/ward-B".into(),
             result: Err(FetchError::Timeout(10)),
         }),
     );
@@ -220,4 +227,250 @@ fn the_poll_late_answers_and_failures() {
             .iter()
             .any(|e| matches!(e, Effect::LoadCensus { .. }))
     );
+}
+
+fn lists_with_me() -> State {
+    let mut s = state();
+    s.now_ms = 1_795_168_800_000;
+    s.notes = Arc::new(crate::workstation::features::note::state::NoteSettings {
+        author_reference: Some("Practitioner/me".into()),
+        ..Default::default()
+    });
+    let effects = key(&mut s, "f4");
+    let generation = effects
+        .iter()
+        .find_map(|e| match e {
+            Effect::LoadLists { generation, me } => {
+                assert_eq!(me.as_deref(), Some("Practitioner/me"));
+                Some(*generation)
+            }
+            _ => None,
+        })
+        .expect("the lists are asked for");
+    let (system, code) = crate::fhir::PERSONAL_LIST;
+    update(
+        &mut s,
+        Msg::Census(CensusMsg::Lists {
+            generation,
+            locations: Ok(locations()),
+            teams: Some(Ok(vec![
+                json!({"resourceType": "CareTeam", "id": "team-a", "status": "active", "name": "Medicine A"}),
+            ])),
+            personal: Some(Ok(vec![
+                json!({"resourceType": "List", "id": "l1", "status": "current", "mode": "working",
+                    "title": "Post-take", "code": {"coding": [{"system": system, "code": code}]},
+                    "source": {"reference": "Practitioner/me"}}),
+            ])),
+        }),
+    );
+    s
+}
+
+fn change_of(effects: &[Effect]) -> crate::workstation::census::ListChange {
+    effects
+        .iter()
+        .find_map(|e| match e {
+            Effect::ChangeList { change } => Some(change.clone()),
+            _ => None,
+        })
+        .expect("a change to a list of my own")
+}
+
+#[test]
+fn my_patients_teams_and_lists_of_my_own() {
+    use crate::workstation::census::{ListChange, Source};
+    let mut s = lists_with_me();
+    insta::assert_snapshot!("lists_picker_80x24", screen(&s));
+    let text = screen(&s);
+    for shown in [
+        "My patients",
+        "Team",
+        "Medicine A",
+        "My list",
+        "Post-take",
+        "Beech Ward",
+        "New list of my own",
+    ] {
+        assert!(text.contains(shown), "{shown}: {text}");
+    }
+    // My patients: the list's patients, staying or not.
+    let effects = key(&mut s, "enter");
+    let generation = effects
+        .iter()
+        .find_map(|e| match e {
+            Effect::LoadCensus {
+                generation, source, ..
+            } => {
+                assert_eq!(*source, Source::Mine);
+                Some(*generation)
+            }
+            _ => None,
+        })
+        .expect("my patients are asked for");
+    let mut mine = fetched();
+    mine.stays.push(json!({"resourceType": "Patient", "id": "p3",
+        "name": [{"family": "Outpatient", "given": ["Olu"]}], "gender": "male", "birthDate": "1970-01-01"}));
+    mine.members = vec!["p1".into(), "p3".into()];
+    update(
+        &mut s,
+        Msg::Census(CensusMsg::Loaded {
+            generation,
+            key: "mine".into(),
+            result: Ok(mine),
+        }),
+    );
+    let c = s.census.as_ref().unwrap();
+    assert_eq!(c.rows.len(), 3, "the stays and the patient not staying");
+    let olu = c.rows.iter().find(|r| r.patient_id == "p3").unwrap();
+    assert_eq!(olu.bed, "-");
+    assert!(
+        screen(&s).contains("My patients: 3 patients"),
+        "{}",
+        screen(&s)
+    );
+    // `x` takes patients off my own lists only.
+    let effects = key(&mut s, "x");
+    assert!(
+        !effects
+            .iter()
+            .any(|e| matches!(e, Effect::ChangeList { .. }))
+    );
+
+    // A new list from the list screen: named, made, then opened.
+    key(&mut s, "n");
+    typed(&mut s, "Night round");
+    let effects = key(&mut s, "enter");
+    assert_eq!(
+        change_of(&effects),
+        ListChange::Create {
+            title: "Night round".into(),
+            owner: "Practitioner/me".into(),
+            patient: None
+        }
+    );
+    let effects = update(
+        &mut s,
+        Msg::Census(CensusMsg::ListChanged {
+            change: change_of(&effects),
+            result: Ok(Some("l2".into())),
+        }),
+    );
+    assert_eq!(
+        s.census.as_ref().unwrap().source,
+        Some(Source::Personal {
+            id: "l2".into(),
+            name: "Night round".into()
+        })
+    );
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::LoadLists { .. }))
+    );
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::LoadCensus { .. }))
+    );
+    assert!(s.notice.as_ref().unwrap().text.contains("New list"));
+
+    // From a chart, `+` adds the patient to one of my lists: only mine are offered.
+    open_chart(&mut s, vec![patient("p", "Pickering")]);
+    assert_eq!(s.screen, Screen::Chart);
+    let effects = key(&mut s, "+");
+    assert_eq!(s.screen, Screen::Census);
+    let generation = effects
+        .iter()
+        .find_map(|e| match e {
+            Effect::LoadLists { generation, .. } => Some(*generation),
+            _ => None,
+        })
+        .expect("the lists were being read again: asked for");
+    let (system, code) = crate::fhir::PERSONAL_LIST;
+    update(
+        &mut s,
+        Msg::Census(CensusMsg::Lists {
+            generation,
+            locations: Ok(locations()),
+            teams: Some(Ok(vec![])),
+            personal: Some(Ok(vec![
+                json!({"resourceType": "List", "id": "l1", "status": "current", "title": "Post-take",
+                    "code": {"coding": [{"system": system, "code": code}]}, "source": {"reference": "Practitioner/me"}}),
+            ])),
+        }),
+    );
+    let text = screen(&s);
+    assert!(text.contains("to which list?"), "{text}");
+    assert!(!text.contains("Beech Ward"), "only my own lists: {text}");
+    let effects = key(&mut s, "enter");
+    match change_of(&effects) {
+        ListChange::Add { list_id, patient } => {
+            assert_eq!(list_id, "l1");
+            assert_eq!(patient.0, "p");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(s.screen, Screen::Chart, "back to the chart");
+    // It failed: said, in the error style.
+    update(
+        &mut s,
+        Msg::Census(CensusMsg::ListChanged {
+            change: change_of(&effects),
+            result: Err(FetchError::Timeout(10)),
+        }),
+    );
+    assert!(s.notice.as_ref().unwrap().text.starts_with("NOT SAVED"));
+}
+
+#[test]
+fn a_list_of_my_own_takes_a_patient_off_and_a_failed_part_is_said() {
+    use crate::workstation::census::ListChange;
+    let mut s = lists_with_me();
+    // My list: Post-take is the third line.
+    key(&mut s, "down");
+    key(&mut s, "down");
+    let effects = key(&mut s, "enter");
+    let generation = effects
+        .iter()
+        .find_map(|e| match e {
+            Effect::LoadCensus { generation, .. } => Some(*generation),
+            _ => None,
+        })
+        .unwrap();
+    let mut mine = fetched();
+    mine.members = vec!["p1".into(), "p2".into()];
+    update(
+        &mut s,
+        Msg::Census(CensusMsg::Loaded {
+            generation,
+            key: "list/l1".into(),
+            result: Ok(mine),
+        }),
+    );
+    assert!(screen(&s).contains("take off"), "{}", screen(&s));
+    let effects = key(&mut s, "x");
+    assert_eq!(
+        change_of(&effects),
+        ListChange::Remove {
+            list_id: "l1".into(),
+            patient_id: "p1".into()
+        }
+    );
+    // The lists again, my teams failing: the wards and my lists still shown, the gap said.
+    let effects = key(&mut s, "w");
+    assert!(effects.is_empty());
+    // (as if asked again: the answer to the latest request for the lists)
+    let g = s.census.as_ref().unwrap().lists_generation;
+    update(
+        &mut s,
+        Msg::Census(CensusMsg::Lists {
+            generation: g,
+            locations: Ok(locations()),
+            teams: Some(Err(FetchError::Timeout(10))),
+            personal: Some(Ok(vec![])),
+        }),
+    );
+    let text = screen(&s);
+    assert!(text.contains("NOT SHOWN: your teams"), "{text}");
+    assert!(text.contains("Beech Ward"), "{text}");
 }
