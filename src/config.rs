@@ -16,6 +16,13 @@ pub struct Config {
     /// A test ordered or resulted this many hours ago is flagged as a duplicate (default 24).
     #[serde(default)]
     pub duplicate_test_hours: Option<u32>,
+    /// The results safety net lists a critical result still waiting for review after this many
+    /// hours (default 1).
+    #[serde(default)]
+    pub overdue_critical_hours: Option<u32>,
+    /// ... and an abnormal one after this many days (default 3).
+    #[serde(default)]
+    pub overdue_abnormal_days: Option<u32>,
     /// Lock the screen after this many idle seconds. In the site file it is the longest
     /// allowed; a user's file or `--idle-lock` can only make it shorter.
     #[serde(default)]
@@ -194,6 +201,19 @@ pub const DEFAULT_IDLE_LOCK: u64 = 300;
 
 /// The idle lock in seconds from the site's setting (a ceiling), the user's and the command
 /// line's (the command line wins over the user's file), and what to tell the user about it.
+/// The safety net's limits (hours for critical results, days for abnormal ones): the site's
+/// are the longest a result may wait; a user's file can only make them shorter. At least 1.
+pub fn overdue_limits(site: &Config, user: &Config) -> (Option<u32>, Option<u32>) {
+    let shorter = |a: Option<u32>, b: Option<u32>| match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b).max(1)),
+        (a, b) => a.or(b).map(|v| v.max(1)),
+    };
+    (
+        shorter(site.overdue_critical_hours, user.overdue_critical_hours),
+        shorter(site.overdue_abnormal_days, user.overdue_abnormal_days),
+    )
+}
+
 pub fn idle_lock_seconds(
     site: Option<u64>,
     user: Option<u64>,
@@ -256,7 +276,7 @@ pub fn load_checked(path: &Path) -> (Config, Vec<crate::problem::Problem>) {
                 let problem = Problem::from_toml(&file, &text, &e);
                 let fix = if problem.message.contains("unknown field") {
                     "the settings are: server, theme, keymap, ascii, idle_lock_seconds, [backup], \
-                     duplicate_test_hours, ca_cert, [cache], [servers.NAME] (url, sign_in, \
+                     duplicate_test_hours, overdue_critical_hours, overdue_abnormal_days, ca_cert, [cache], [servers.NAME] (url, sign_in, \
                      ca_cert); every setting of this file is ignored until it is fixed"
                 } else {
                     "correct the line; every setting of this file is ignored until it is fixed"
@@ -313,6 +333,20 @@ mod tests {
 
     #[test]
     fn the_site_idle_lock_is_a_ceiling() {
+        let site = Config {
+            overdue_critical_hours: Some(4),
+            ..Config::default()
+        };
+        let user = Config {
+            overdue_critical_hours: Some(8),
+            overdue_abnormal_days: Some(0),
+            ..Config::default()
+        };
+        assert_eq!(
+            overdue_limits(&site, &user),
+            (Some(4), Some(1)),
+            "only shorter, at least 1"
+        );
         assert_eq!(idle_lock_seconds(None, None, None).0, DEFAULT_IDLE_LOCK);
         assert_eq!(idle_lock_seconds(Some(120), None, None).0, 120);
         assert_eq!(idle_lock_seconds(Some(120), Some(60), None).0, 60);

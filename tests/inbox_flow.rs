@@ -12,6 +12,7 @@ use bedside::server::auth::Role;
 use bedside::workstation::Options;
 use bedside::workstation::headless::{Headless, test_display};
 use bedside::workstation::state::{Screen, State};
+use common::screen::notice;
 use common::{TestServer, body, client_with};
 use serde_json::{Value, json};
 
@@ -251,4 +252,98 @@ async fn results_are_reviewed_and_acknowledged_on_the_server() {
         h.screen()
             .contains("No results are waiting for your review")
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forwarded_to_a_colleague_and_the_safety_net_by_clinician() {
+    let server = TestServer::start().await;
+    let token = server.user("dr.net", Role::Physician);
+    let session = |token: String| {
+        let root = server.root();
+        async move {
+            let (_, me) = body(
+                client_with(&token)
+                    .get(format!("{root}/auth/session"))
+                    .send()
+                    .await
+                    .unwrap(),
+            )
+            .await;
+            format!("Practitioner/{}", me["practitioner"].as_str().unwrap())
+        }
+    };
+    let me = session(token.clone()).await;
+    let colleague = session(server.user("chenwright", Role::Physician)).await;
+    let p = server
+        .create(
+            json!({"resourceType": "Patient", "name": [{"family": "Netted", "given": ["Nia"]}]}),
+        )
+        .await;
+    let o = server
+        .create(
+            json!({"resourceType": "ServiceRequest", "status": "active", "intent": "order",
+            "code": {"text": "U&E"}, "subject": {"reference": format!("Patient/{p}")},
+            "requester": {"reference": me}}),
+        )
+        .await;
+    server
+        .create(result(&p, &o, "2823-3", "Potassium", 6.9, "HH", &at(1)))
+        .await;
+    assert_eq!(open_tasks(&server).await.len(), 1);
+
+    let mut options = Options::new(&server.base);
+    options.token = Some(token.clone());
+    options.author = "Dr Net".into();
+    options.fhir_user = Some(me.clone());
+    // Every result is overdue at once (a site sets hours and days).
+    options.overdue = bedside::workstation::inbox::Overdue {
+        critical_ms: 1,
+        abnormal_ms: 1,
+    };
+    let display = test_display(&server.base, chrono::Utc::now().date_naive());
+    let mut h = Headless::with_options(options, display, 80, 24).unwrap();
+    h.keys("<f6>").unwrap();
+    assert!(
+        h.wait_for(WAIT, |s| settled(s) && waiting(s) == 1).await,
+        "{}",
+        h.screen()
+    );
+    // The safety net, mine: the critical result waiting.
+    h.keys("S").unwrap();
+    assert!(
+        h.wait_for(WAIT, |s| settled(s) && waiting(s) == 1).await,
+        "{}",
+        h.screen()
+    );
+    assert!(h.screen().contains("SAFETY NET (mine)"), "{}", h.screen());
+    // Forwarded from there, by name, with a comment.
+    h.keys("f").unwrap();
+    h.keys("chenw: K+ 6.9, please review today<enter>").unwrap();
+    assert!(
+        h.wait_for(WAIT, |s| notice(s).starts_with("result forwarded to"))
+            .await,
+        "{:?}",
+        h.state().notice
+    );
+    assert!(
+        h.wait_for(WAIT, |s| settled(s) && waiting(s) == 0).await,
+        "no longer mine: {}",
+        h.screen()
+    );
+    let tasks = open_tasks(&server).await;
+    assert_eq!(tasks.len(), 1, "still to review");
+    assert_eq!(tasks[0]["owner"]["reference"], colleague.as_str());
+    let note = tasks[0]["note"][0]["text"].as_str().unwrap();
+    assert!(note.contains("Forwarded by Dr Net"), "{note}");
+    assert!(note.ends_with("K+ 6.9, please review today"), "{note}");
+    // Everyone's: under the colleague's name now.
+    h.keys("S").unwrap();
+    assert!(
+        h.wait_for(WAIT, |s| settled(s) && waiting(s) == 1).await,
+        "{}",
+        h.screen()
+    );
+    let screen = h.screen();
+    assert!(screen.contains("chenwright | NETTED, Nia"), "{screen}");
+    assert!(screen.contains("CRIT"), "{screen}");
 }

@@ -69,6 +69,14 @@ pub fn run(cli: &Cli) -> Result<()> {
     if let Some(hours) = config.duplicate_test_hours {
         opts.duplicate_test_hours = hours;
     }
+    let (site, _) = crate::config::load(&crate::config::site_config_path());
+    let (hours, days) = crate::config::overdue_limits(&site, &config);
+    if let Some(hours) = hours {
+        opts.overdue.critical_ms = i64::from(hours) * 3_600_000;
+    }
+    if let Some(days) = days {
+        opts.overdue.abnormal_ms = i64::from(days) * 86_400_000;
+    }
     opts.idle_lock = Some(idle_lock(cli, &config, &mut warnings));
     opts.signing = signing(&config);
     let server_id = opts.server.trim_end_matches('/').to_string();

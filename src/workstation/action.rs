@@ -117,6 +117,10 @@ actions! {
     AcknowledgePatient => "acknowledge_patient",
     /// Inbox: acknowledge every normal result at once
     AcknowledgeNormal => "acknowledge_normal",
+    /// Inbox: forward the selected result to a colleague, with a comment
+    ForwardResult => "forward_result",
+    /// Inbox: the safety net: results waiting too long (mine, then everyone's), then my inbox again
+    SafetyNet => "safety_net",
     /// Census: the next sort order (bed, name, NEWS2, results, length of stay)
     SortList => "sort_list",
     /// Patient lists: choose another list (my patients, a team's, one of my own, a ward)

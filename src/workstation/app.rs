@@ -45,6 +45,8 @@ pub struct Options {
     pub record_dir: Option<PathBuf>,
     /// Hours within which a repeated test is flagged.
     pub duplicate_test_hours: u32,
+    /// The safety net's limits: critical results waiting longer (ms), abnormal ones.
+    pub overdue: crate::workstation::inbox::Overdue,
     /// Who the token belongs to, when it came from a sign-in (the demo signs in itself).
     pub user: Option<SignedIn>,
     /// Lock the screen after this long without a key (none: never; tests).
@@ -96,6 +98,7 @@ impl Options {
             orders_dir: None,
             record_dir: None,
             duplicate_test_hours: 24,
+            overdue: Default::default(),
             user: None,
             idle_lock: None,
             transport: Transport::default(),
@@ -219,6 +222,7 @@ impl App {
             knowledge,
             duplicate_window_ms: i64::from(opts.duplicate_test_hours) * 3_600_000,
         });
+        state.overdue = opts.overdue;
         state.notes = Arc::new(NoteSettings {
             templates,
             phrases,

@@ -221,7 +221,19 @@ pub enum Effect {
     /// `owner`'s results waiting for review (their Tasks, results, patients, earlier values).
     LoadInbox {
         generation: u64,
-        owner: String,
+        query: crate::workstation::inbox::InboxQuery,
+    },
+    /// The practitioners whose name is `name` (to forward a result with `comment`).
+    FindColleague {
+        generation: u64,
+        name: String,
+        comment: String,
+    },
+    /// Forward a result: a transaction changing its review Task's owner.
+    ForwardResult {
+        generation: u64,
+        to: String,
+        bundle: Box<Value>,
     },
     /// Acknowledge `count` results for `who`: a transaction of Task updates.
     AcknowledgeResults {

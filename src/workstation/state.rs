@@ -44,6 +44,8 @@ pub enum PromptKind {
     AccessFilter,
     /// The name of a new patient list of my own.
     NewList,
+    /// Forward a result: the colleague's name, a colon, a comment.
+    Forward,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -167,6 +169,8 @@ pub struct State {
     pub record_terms: Arc<crate::workstation::record::terms::Terms>,
     /// The watch for critical results, on every screen.
     pub critical: crate::workstation::features::inbox::CriticalWatch,
+    /// How long a result may wait before the safety net lists it (the site's settings).
+    pub overdue: crate::workstation::inbox::Overdue,
     /// The results inbox, once opened.
     pub inbox: Option<crate::workstation::features::inbox::InboxState>,
     /// The ward census, once opened (kept while charts are opened from it).
@@ -233,6 +237,7 @@ impl State {
             census: None,
             inbox: None,
             critical: Default::default(),
+            overdue: Default::default(),
             access: Access::default(),
             storage: Storage::default(),
             now_ms: 0,

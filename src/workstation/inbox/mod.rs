@@ -42,10 +42,14 @@ pub struct Item {
     pub previous: Option<String>,
     /// The result's code, to find the value before it.
     pub code: Option<String>,
+    /// When the Task was made (the result came in), as the server wrote it.
+    pub authored: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Group {
+    /// In the safety net: the clinician responsible (or that no one is); in my inbox, none.
+    pub owner: Option<String>,
     pub patient_id: String,
     pub name: String,
     pub mrn: Option<String>,
@@ -197,12 +201,14 @@ pub fn groups(found: &[Value], earlier: &[Value]) -> Vec<Group> {
             when,
             previous,
             code,
+            authored: task["authoredOn"].as_str().unwrap_or_default().to_string(),
         };
         match out.iter_mut().find(|g| g.patient_id == patient) {
             Some(g) => g.items.push(item),
             None => {
                 let info = find(&format!("Patient/{patient}")).and_then(read_patient);
                 out.push(Group {
+                    owner: None,
                     patient_id: patient.to_string(),
                     name: info
                         .as_ref()
@@ -223,6 +229,173 @@ pub fn groups(found: &[Value], earlier: &[Value]) -> Vec<Group> {
             .then(a.name.cmp(&b.name))
     });
     out
+}
+
+/// The safety net's search: the review Tasks still open that are `priority` (`stat`:
+/// critical, `urgent`: abnormal) and were made before `before`, `owner`'s or everyone's,
+/// with their results, patients and owners.
+pub fn overdue_search(
+    owner: Option<&str>,
+    priority: &str,
+    before: &str,
+) -> Vec<(&'static str, String)> {
+    let mut params = search(owner.unwrap_or_default());
+    params.retain(|(k, _)| *k != "owner");
+    if let Some(o) = owner {
+        params.push(("owner", o.to_string()));
+    }
+    params.push(("priority", priority.to_string()));
+    params.push(("authored-on", format!("lt{before}")));
+    params.push(("_include", "Task:owner:Practitioner".to_string()));
+    params.push(("_sort", "authored-on".to_string()));
+    params
+}
+
+/// Which review Tasks to read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InboxQuery {
+    /// `owner`'s results waiting (my inbox).
+    Mine(String),
+    /// The safety net: critical results made before `critical_before`, abnormal ones before
+    /// `abnormal_before`, still open; `owner`'s, or everyone's.
+    Overdue {
+        owner: Option<String>,
+        critical_before: String,
+        abnormal_before: String,
+    },
+}
+
+/// How long a result may wait for review before the safety net lists it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Overdue {
+    pub critical_ms: i64,
+    pub abnormal_ms: i64,
+}
+
+impl Default for Overdue {
+    fn default() -> Overdue {
+        Overdue {
+            critical_ms: 3_600_000,
+            abnormal_ms: 3 * 86_400_000,
+        }
+    }
+}
+
+/// `9 h` or `3 d`: how long something has waited.
+pub fn waited(ms: i64) -> String {
+    let hours = ms.max(0) / 3_600_000;
+    if hours < 48 {
+        format!("{hours} h")
+    } else {
+        format!("{} d", hours / 24)
+    }
+}
+
+/// The safety net: of `found` (open review Tasks with their results, patients and owners),
+/// the critical ones waiting longer than `limits.critical_ms` and the abnormal ones longer
+/// than `limits.abnormal_ms` at `now_ms` (judged here too, whatever the server matched),
+/// grouped by the clinician responsible and then by patient; no one responsible first.
+pub fn overdue(found: &[Value], now_ms: i64, limits: Overdue) -> Vec<Group> {
+    let owner_name = |task: &Value| -> String {
+        let Some(reference) = task["owner"]["reference"].as_str() else {
+            return "NO ONE responsible".to_string();
+        };
+        let (rtype, id) = reference.split_once('/').unwrap_or(("", reference));
+        found
+            .iter()
+            .find(|r| r["resourceType"] == rtype && r["id"] == id)
+            .and_then(|p| {
+                let n = &p["name"][0];
+                n["text"].as_str().map(str::to_string).or_else(|| {
+                    let family = n["family"].as_str()?;
+                    let prefix = n["prefix"][0]
+                        .as_str()
+                        .map(|p| format!("{p} "))
+                        .unwrap_or_default();
+                    Some(format!("{prefix}{family}"))
+                })
+            })
+            .or_else(|| task["owner"]["display"].as_str().map(str::to_string))
+            .unwrap_or_else(|| reference.to_string())
+    };
+    let mut out: Vec<Group> = Vec::new();
+    for task in found.iter().filter(|r| r["resourceType"] == "Task") {
+        let owner = owner_name(task);
+        // One task at a time through `groups`, so each keeps its own reading.
+        let mut alone: Vec<Value> = vec![task.clone()];
+        alone.extend(
+            found
+                .iter()
+                .filter(|r| r["resourceType"] != "Task")
+                .cloned(),
+        );
+        for mut g in groups(&alone, &[]) {
+            g.items.retain(|i| {
+                let Some(at) = crate::fhir::date::parse_range(&i.authored).map(|r| r.lo) else {
+                    return false;
+                };
+                match i.urgency {
+                    Urgency::Critical => now_ms - at > limits.critical_ms,
+                    Urgency::Abnormal => now_ms - at > limits.abnormal_ms,
+                    Urgency::Normal => false,
+                }
+            });
+            if g.items.is_empty() {
+                continue;
+            }
+            match out.iter_mut().find(|x| {
+                x.patient_id == g.patient_id && x.owner.as_deref() == Some(owner.as_str())
+            }) {
+                Some(x) => x.items.append(&mut g.items),
+                None => {
+                    g.owner = Some(owner.clone());
+                    out.push(g);
+                }
+            }
+        }
+    }
+    for g in &mut out {
+        g.items
+            .sort_by(|a, b| a.urgency.cmp(&b.urgency).then(a.authored.cmp(&b.authored)));
+    }
+    out.sort_by(|a, b| {
+        let nobody = |g: &Group| !g.owner.as_deref().is_some_and(|o| o.starts_with("NO ONE"));
+        nobody(a)
+            .cmp(&nobody(b))
+            .then(a.owner.cmp(&b.owner))
+            .then(a.most_urgent().cmp(&b.most_urgent()))
+            .then(a.name.cmp(&b.name))
+    });
+    out
+}
+
+/// The transaction that forwards `item` to `to` (a Reference with its display) with
+/// `comment`, as `by` at `now`: the Task's owner changed on the version read, who forwarded
+/// it, to whom and why in its note. It stays open: the colleague acknowledges it.
+pub fn forward(item: &Item, to: &Value, by: &Value, comment: &str, now: &str) -> Value {
+    let mut t = item.task.clone();
+    if let Some(o) = t.as_object_mut() {
+        o.remove("meta");
+        o.insert("owner".into(), to.clone());
+        o.insert("lastModified".into(), json!(now));
+        let mut notes = match o.remove("note") {
+            Some(Value::Array(n)) => n,
+            _ => Vec::new(),
+        };
+        let from = by["display"].as_str().unwrap_or("a clinician");
+        let whom = to["display"].as_str().unwrap_or("a colleague");
+        let mut note = json!({"text": format!("Forwarded by {from} to {whom} at {now}: {comment}"), "time": now});
+        if let Some(r) = by.get("reference") {
+            note["authorReference"] = json!({"reference": r});
+        }
+        notes.push(note);
+        o.insert("note".into(), Value::Array(notes));
+    }
+    let mut request = json!({"method": "PUT", "url": format!("Task/{}", item.task_id)});
+    if !item.version.is_empty() {
+        request["ifMatch"] = json!(format!("W/\"{}\"", item.version));
+    }
+    json!({"resourceType": "Bundle", "type": "transaction", "entry": [{"resource": t, "request": request}]})
 }
 
 /// The codes of `groups`' results, per patient: what the search for earlier values asks.

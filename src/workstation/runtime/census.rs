@@ -136,9 +136,71 @@ impl Runner {
                     }));
                 });
             }
-            Effect::LoadInbox { generation, owner } => {
+            Effect::FindColleague {
+                generation,
+                name,
+                comment,
+            } => {
                 tokio::spawn(async move {
-                    let result = inbox(&client, &owner).await;
+                    let params = [
+                        ("name", name.clone()),
+                        ("active", "true".to_string()),
+                        ("_count", "20".to_string()),
+                    ];
+                    let result = all_pages(&client, "Practitioner", &params, 1).await;
+                    let _ = tx.send(Msg::Inbox(crate::workstation::msg::InboxMsg::Colleagues {
+                        generation,
+                        name,
+                        comment,
+                        result,
+                    }));
+                });
+            }
+            Effect::ForwardResult {
+                generation,
+                to,
+                bundle,
+            } => {
+                tokio::spawn(async move {
+                    let result = client.post_bundle(&bundle, SEARCH_TIMEOUT).await;
+                    let _ = tx.send(Msg::Inbox(crate::workstation::msg::InboxMsg::Forwarded {
+                        generation,
+                        to,
+                        result,
+                    }));
+                });
+            }
+            Effect::LoadInbox { generation, query } => {
+                tokio::spawn(async move {
+                    let result = match query {
+                        crate::workstation::inbox::InboxQuery::Mine(owner) => {
+                            inbox(&client, &owner).await
+                        }
+                        crate::workstation::inbox::InboxQuery::Overdue {
+                            owner,
+                            critical_before,
+                            abnormal_before,
+                        } => {
+                            let critical = crate::workstation::inbox::overdue_search(
+                                owner.as_deref(),
+                                "stat",
+                                &critical_before,
+                            );
+                            let abnormal = crate::workstation::inbox::overdue_search(
+                                owner.as_deref(),
+                                "urgent",
+                                &abnormal_before,
+                            );
+                            let (c, a) = tokio::join!(
+                                all_pages(&client, "Task", &critical, 4),
+                                all_pages(&client, "Task", &abnormal, 4)
+                            );
+                            c.and_then(|mut c| {
+                                c.extend(a?);
+                                Ok((c, Vec::new()))
+                            })
+                        }
+                    };
                     let _ = tx.send(Msg::Inbox(crate::workstation::msg::InboxMsg::Loaded {
                         generation,
                         result,

@@ -279,7 +279,9 @@ fn runs(effect: &Effect) -> Runs {
         | Effect::Poll { .. }
         | Effect::LoadInbox { .. }
         | Effect::LoadCritical { .. }
-        | Effect::AcknowledgeResults { .. } => Runs::Census,
+        | Effect::AcknowledgeResults { .. }
+        | Effect::FindColleague { .. }
+        | Effect::ForwardResult { .. } => Runs::Census,
         Effect::LoadDrafts
         | Effect::SaveDraft(_)
         | Effect::DeleteDraft(_)

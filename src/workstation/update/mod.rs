@@ -262,6 +262,11 @@ fn on_key(state: &mut State, key: Key, effects: &mut Vec<Effect>) {
                             lists::entered_in_error(state, input, effects)
                         }
                         PromptKind::AccessFilter => access::open_access_log(state, input, effects),
+                        PromptKind::Forward => {
+                            crate::workstation::features::inbox::update::forward_to(
+                                state, input, effects,
+                            )
+                        }
                         PromptKind::NewList => {
                             crate::workstation::features::census::update::new_list(
                                 state, input, effects,

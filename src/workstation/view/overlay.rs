@@ -46,6 +46,10 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
                     "a username and/or a date (2026-11-21); empty shows all",
                 ),
                 PromptKind::BreakGlass => (" Break the glass ", ""),
+                PromptKind::Forward => (
+                    " Forward the result to ",
+                    "a colleague's name, a colon, your comment (Chen: K+ 6.1, please review)",
+                ),
                 PromptKind::NewList => (
                     " New list of my own: its name ",
                     "kept on the server, yours alone; Esc makes nothing",

@@ -72,7 +72,8 @@ pub(crate) fn apply_prompt(state: &mut State, kind: PromptKind, input: String) {
         PromptKind::BreakGlass
         | PromptKind::AccessFilter
         | PromptKind::EnteredInError
-        | PromptKind::NewList => {}
+        | PromptKind::NewList
+        | PromptKind::Forward => {}
     }
 }
 

@@ -1,7 +1,10 @@
 //! The results inbox (F6): the results waiting for the signed-in clinician's review, grouped
 //! per patient, critical and abnormal first, each with its value, flag, range and the value
 //! before it; acknowledged one at a time, a patient's all, or all the normal ones at once, on
-//! the server (the review Tasks completed), so every terminal sees the same list.
+//! the server (the review Tasks completed), so every terminal sees the same list; forwarded to
+//! a colleague with a comment (the Task's owner changed). The safety net (`S`): the critical
+//! results still waiting after hours and the abnormal ones after days, mine or everyone's by
+//! the clinician responsible (for the ward manager).
 
 pub mod msg;
 pub mod update;
@@ -28,8 +31,33 @@ pub struct CriticalWatch {
     pub failing: bool,
 }
 
+/// What the inbox shows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum InboxView {
+    /// My results waiting for review.
+    #[default]
+    Mine,
+    /// The safety net: my results waiting too long.
+    OverdueMine,
+    /// The safety net: everyone's results waiting too long, by the clinician responsible.
+    OverdueAll,
+}
+
+impl InboxView {
+    pub fn next(self) -> InboxView {
+        match self {
+            InboxView::Mine => InboxView::OverdueMine,
+            InboxView::OverdueMine => InboxView::OverdueAll,
+            InboxView::OverdueAll => InboxView::Mine,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct InboxState {
+    pub view: InboxView,
+    /// The result being forwarded (its colleague and comment are asked for).
+    pub forwarding: Option<Item>,
     pub groups: Vec<Group>,
     /// The item with the cursor, counted across the groups.
     pub cursor: usize,

@@ -28,4 +28,17 @@ pub enum Msg {
     },
     /// Time to ask for critical results again.
     CriticalDue { generation: u64 },
+    /// The practitioners named `name` (to forward a result to, with `comment`).
+    Colleagues {
+        generation: u64,
+        name: String,
+        comment: String,
+        result: Result<Vec<Value>, FetchError>,
+    },
+    /// The server's answer to forwarding a result to `to`.
+    Forwarded {
+        generation: u64,
+        to: String,
+        result: Result<Value, FetchError>,
+    },
 }

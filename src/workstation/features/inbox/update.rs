@@ -1,12 +1,13 @@
 //! The inbox: opening it, moving, acknowledging (one, a patient's all, all the normal ones),
-//! opening a patient's chart, and the answers, with the poll while it is on screen.
+//! forwarding one to a colleague with a comment, the safety net, opening a patient's chart,
+//! and the answers, with the poll while it is on screen.
 
 use serde_json::json;
 
 use crate::workstation::action::Action;
 use crate::workstation::features::Outcome;
-use crate::workstation::features::inbox::{InboxState, POLL_SECONDS};
-use crate::workstation::inbox::{Item, Urgency, acknowledgement, groups};
+use crate::workstation::features::inbox::{InboxState, InboxView, POLL_SECONDS};
+use crate::workstation::inbox::{InboxQuery, Item, Urgency, acknowledgement, groups, overdue};
 use crate::workstation::keymap::{Context, Key};
 use crate::workstation::state::*;
 
@@ -21,17 +22,32 @@ pub(crate) fn open_inbox(state: &mut State, effects: &mut Vec<Effect>) {
 
 fn load(state: &mut State, effects: &mut Vec<Effect>) {
     let owner = state.notes.author_reference.clone();
+    let (now, limits) = (state.now_ms, state.overdue);
     let Some(i) = &mut state.inbox else { return };
-    let Some(owner) = owner else {
-        i.error = Some("not linked to a practitioner: whose results is unknown".into());
-        return;
+    let before = |ms: i64| crate::fhir::date::instant(now - ms);
+    let query = match (i.view, owner) {
+        (InboxView::OverdueAll, _) => InboxQuery::Overdue {
+            owner: None,
+            critical_before: before(limits.critical_ms),
+            abnormal_before: before(limits.abnormal_ms),
+        },
+        (_, None) => {
+            i.error = Some("not linked to a practitioner: whose results is unknown".into());
+            return;
+        }
+        (InboxView::Mine, Some(owner)) => InboxQuery::Mine(owner),
+        (InboxView::OverdueMine, Some(owner)) => InboxQuery::Overdue {
+            owner: Some(owner),
+            critical_before: before(limits.critical_ms),
+            abnormal_before: before(limits.abnormal_ms),
+        },
     };
     state.context += 1;
     i.generation = state.context;
     i.loading = true;
     effects.push(Effect::LoadInbox {
         generation: i.generation,
-        owner,
+        query,
     });
 }
 
@@ -56,8 +72,41 @@ fn inbox_action(state: &mut State, action: Action, effects: &mut Vec<Effect>) ->
         i.cursor = cursor;
         return None;
     }
+    // Another clinician's result is theirs to acknowledge: the safety net forwards it.
+    if i.view == InboxView::OverdueAll
+        && matches!(
+            action,
+            Action::AcknowledgeResult | Action::AcknowledgePatient | Action::AcknowledgeNormal
+        )
+    {
+        let forward = state.keymap.hint(Context::Inbox, Action::ForwardResult);
+        state.notice = Some(Notice {
+            level: Level::Warning,
+            text: format!(
+                "the clinician responsible acknowledges their results: forward it ({forward}) to someone who will act on it"
+            ),
+        });
+        return None;
+    }
     match action {
         Action::RefreshList => load(state, effects),
+        Action::SafetyNet => {
+            i.view = i.view.next();
+            i.groups.clear();
+            i.cursor = 0;
+            i.loaded_ms = None;
+            i.error = None;
+            load(state, effects);
+        }
+        Action::ForwardResult => {
+            let (_, item) = i.selected()?;
+            i.forwarding = Some(item.clone());
+            state.field_cursor = None;
+            state.overlay = Some(Overlay::Prompt {
+                kind: PromptKind::Forward,
+                input: String::new(),
+            });
+        }
         Action::Submit => {
             let (g, _) = i.selected()?;
             let id = g.patient_id.clone();
@@ -101,6 +150,117 @@ fn inbox_action(state: &mut State, action: Action, effects: &mut Vec<Effect>) ->
         other => return Some(other),
     }
     None
+}
+
+/// The colleague and comment were typed (`Chen: please review`): the colleague is looked for.
+pub(crate) fn forward_to(state: &mut State, input: String, effects: &mut Vec<Effect>) {
+    let Some(i) = &mut state.inbox else { return };
+    if i.forwarding.is_none() {
+        return;
+    }
+    let (name, comment) = input.split_once(':').unwrap_or((input.as_str(), ""));
+    let (name, comment) = (name.trim().to_string(), comment.trim().to_string());
+    if name.chars().count() < 2 || comment.is_empty() {
+        state.notice = Some(Notice {
+            level: Level::Warning,
+            text: "NOT forwarded: type the colleague's name, a colon, then your comment".into(),
+        });
+        state.overlay = Some(Overlay::Prompt {
+            kind: PromptKind::Forward,
+            input,
+        });
+        return;
+    }
+    state.context += 1;
+    i.generation = state.context;
+    effects.push(Effect::FindColleague {
+        generation: i.generation,
+        name,
+        comment,
+    });
+}
+
+/// The practitioners found for a forward: exactly one gets it.
+fn colleagues(
+    state: &mut State,
+    name: String,
+    comment: String,
+    found: Vec<serde_json::Value>,
+    effects: &mut Vec<Effect>,
+) {
+    let me = state.notes.author_reference.clone();
+    let by_name = state.notes.author.clone();
+    let now = crate::fhir::date::instant(state.now_ms);
+    let Some(i) = &mut state.inbox else { return };
+    let mut people: Vec<(String, String)> = found
+        .iter()
+        .filter(|p| p["resourceType"] == "Practitioner" && p["active"] != false)
+        .filter_map(|p| {
+            let reference = format!("Practitioner/{}", p["id"].as_str()?);
+            let n = &p["name"][0];
+            let display = n["text"].as_str().map(str::to_string).unwrap_or_else(|| {
+                let given = n["given"][0].as_str().unwrap_or_default();
+                let prefix = n["prefix"][0].as_str().unwrap_or_default();
+                format!(
+                    "{prefix} {given} {}",
+                    n["family"].as_str().unwrap_or_default()
+                )
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+            });
+            Some((reference, display))
+        })
+        .filter(|(r, _)| Some(r) != me.as_ref())
+        .collect();
+    people.sort();
+    people.dedup();
+    let again = |state: &mut State, text: String| {
+        state.notice = Some(Notice {
+            level: Level::Warning,
+            text,
+        });
+        state.overlay = Some(Overlay::Prompt {
+            kind: PromptKind::Forward,
+            input: format!("{name}: {comment}"),
+        });
+    };
+    match people.as_slice() {
+        [] => again(
+            state,
+            format!("NOT forwarded: no colleague is named {name:?}"),
+        ),
+        [(reference, display)] => {
+            let Some(item) = i.forwarding.take() else {
+                return;
+            };
+            let to = json!({"reference": reference, "display": display});
+            let mut by = json!({"display": by_name});
+            if let Some(r) = me {
+                by["reference"] = json!(r);
+            }
+            let bundle = crate::workstation::inbox::forward(&item, &to, &by, &comment, &now);
+            state.context += 1;
+            i.generation = state.context;
+            i.sending = true;
+            effects.push(Effect::ForwardResult {
+                generation: i.generation,
+                to: display.clone(),
+                bundle: Box::new(bundle),
+            });
+        }
+        many => {
+            let names: Vec<&str> = many.iter().take(4).map(|(_, d)| d.as_str()).collect();
+            again(
+                state,
+                format!(
+                    "NOT forwarded: {} colleagues match {name:?} ({}): type more of the name",
+                    many.len(),
+                    names.join(", ")
+                ),
+            );
+        }
+    }
 }
 
 /// Sends the acknowledgement of `items` (for `who`, named in the answer's message).
@@ -231,9 +391,52 @@ pub(crate) fn on_msg(state: &mut State, msg: super::Msg, effects: &mut Vec<Effec
     }
     state.dirty = true;
     let now = state.now_ms;
+    let limits = state.overdue;
     let on_screen = state.screen == Screen::Inbox;
     let Some(i) = &mut state.inbox else { return };
     match msg {
+        super::Msg::Colleagues {
+            generation,
+            name,
+            comment,
+            result,
+        } => {
+            if generation != i.generation {
+                state.dropped_stale += 1;
+                return;
+            }
+            match result {
+                Ok(found) => colleagues(state, name, comment, found, effects),
+                Err(e) => {
+                    i.forwarding = None;
+                    state.notice = Some(Notice {
+                        level: Level::Warning,
+                        text: format!("NOT forwarded: the colleagues could not be looked up: {e}"),
+                    });
+                }
+            }
+        }
+        super::Msg::Forwarded {
+            generation,
+            to,
+            result,
+        } => {
+            if generation != i.generation {
+                state.dropped_stale += 1;
+                return;
+            }
+            i.sending = false;
+            let (level, text) = match result {
+                Ok(_) => (Level::Info, format!("result forwarded to {to}")),
+                Err(crate::workstation::client::FetchError::Conflict(_)) => (
+                    Level::Warning,
+                    "NOT forwarded: it was acknowledged or changed meanwhile on another terminal. The list is read again".into(),
+                ),
+                Err(e) => (Level::Warning, format!("NOT forwarded: {e}")),
+            };
+            state.notice = Some(Notice { level, text });
+            load(state, effects);
+        }
         super::Msg::Loaded { generation, result } => {
             if generation != i.generation {
                 state.dropped_stale += 1;
@@ -243,7 +446,12 @@ pub(crate) fn on_msg(state: &mut State, msg: super::Msg, effects: &mut Vec<Effec
             match result {
                 Ok((found, earlier)) => {
                     let at = i.selected().map(|(_, it)| it.task_id.clone());
-                    i.groups = groups(&found, &earlier);
+                    i.groups = match i.view {
+                        InboxView::Mine => groups(&found, &earlier),
+                        InboxView::OverdueMine | InboxView::OverdueAll => {
+                            overdue(&found, now, limits)
+                        }
+                    };
                     i.cursor = at
                         .and_then(|id| i.items().iter().position(|(_, it)| it.task_id == id))
                         .unwrap_or(0)

@@ -7,6 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use crate::workstation::action::Action;
+use crate::workstation::features::inbox::InboxView;
 use crate::workstation::inbox::Urgency;
 use crate::workstation::state::State;
 use crate::workstation::theme::Theme;
@@ -16,19 +17,38 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
     let Some(inbox) = &state.inbox else { return };
     let [body, status] = Layout::vertical([Constraint::Min(3), Constraint::Length(1)]).areas(area);
     let (c, a, n) = inbox.counts();
-    let title = match inbox.loaded_ms {
-        Some(at) => {
-            let time = chrono::DateTime::from_timestamp_millis(at)
-                .map(|t| {
-                    t.with_timezone(&state.display.zone)
-                        .format("%H:%M")
-                        .to_string()
-                })
-                .unwrap_or_default();
-            format!(" Results to review: {c} critical, {a} abnormal, {n} normal (updated {time}) ")
+    let (crit, abn) = (
+        crate::workstation::inbox::waited(state.overdue.critical_ms),
+        crate::workstation::inbox::waited(state.overdue.abnormal_ms),
+    );
+    let net = match inbox.view {
+        InboxView::Mine => None,
+        InboxView::OverdueMine => Some("mine"),
+        InboxView::OverdueAll => Some("everyone's"),
+    };
+    let title = match (inbox.loaded_ms, net) {
+        (Some(_), Some(whose)) => format!(
+            " SAFETY NET ({whose}): {c} critical >{crit}, {a} abnormal >{abn} unacknowledged "
+        ),
+        (None, Some(whose)) => {
+            format!(" SAFETY NET ({whose}): critical >{crit}, abnormal >{abn}: reading... ")
         }
-        None if inbox.loading => " Results to review: loading... ".to_string(),
-        None => " Results to review ".to_string(),
+        (loaded, None) => match loaded {
+            Some(at) => {
+                let time = chrono::DateTime::from_timestamp_millis(at)
+                    .map(|t| {
+                        t.with_timezone(&state.display.zone)
+                            .format("%H:%M")
+                            .to_string()
+                    })
+                    .unwrap_or_default();
+                format!(
+                    " Results to review: {c} critical, {a} abnormal, {n} normal (updated {time}) "
+                )
+            }
+            None if inbox.loading => " Results to review: loading... ".to_string(),
+            None => " Results to review ".to_string(),
+        },
     };
     let block = pane(
         Line::from(styled(title, theme.title)),
@@ -49,7 +69,10 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
     }
     if inbox.groups.is_empty() && inbox.loaded_ms.is_some() && inbox.error.is_none() {
         lines.push(Line::from(styled(
-            "No results are waiting for your review (the server's answer).",
+            match inbox.view {
+                InboxView::Mine => "No results are waiting for your review (the server's answer).",
+                _ => "No results have waited longer than that (the server's answer).",
+            },
             theme.dim,
         )));
     }
@@ -61,7 +84,11 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
             Line::from(styled(
                 fit(
                     &format!(
-                        "{} (MRN {}): {}",
+                        "{}{} (MRN {}): {}",
+                        g.owner
+                            .as_deref()
+                            .map(|o| format!("{o} | "))
+                            .unwrap_or_default(),
                         g.name,
                         g.mrn.as_deref().unwrap_or("none"),
                         crate::workstation::count(g.items.len(), "result", "results")
@@ -82,12 +109,25 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
                 .as_deref()
                 .map(|p| format!(" was {p}"))
                 .unwrap_or_default();
-            let when: String = item
-                .when
-                .chars()
-                .take(16)
-                .map(|c| if c == 'T' { ' ' } else { c })
-                .collect();
+            let when: String = match inbox.view {
+                // In the safety net: how long it has waited.
+                InboxView::OverdueMine | InboxView::OverdueAll => {
+                    crate::fhir::date::parse_range(&item.authored)
+                        .map(|r| {
+                            format!(
+                                "waiting {}",
+                                crate::workstation::inbox::waited(state.now_ms - r.lo)
+                            )
+                        })
+                        .unwrap_or_default()
+                }
+                InboxView::Mine => item
+                    .when
+                    .chars()
+                    .take(16)
+                    .map(|c| if c == 'T' { ' ' } else { c })
+                    .collect(),
+            };
             let text = format!(
                 " {mark} {}{}{} {} {}{}",
                 cell(&item.name, 14),
@@ -122,7 +162,7 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
     lines.extend(all.into_iter().skip(skip).take(visible).map(|(_, l)| l));
     frame.render_widget(Paragraph::new(lines), inner);
     let left = if inbox.sending {
-        vec![styled("acknowledging...", theme.warning)]
+        vec![styled("sending...", theme.warning)]
     } else if inbox.loading {
         vec![styled("reading...", theme.dim)]
     } else {
@@ -134,12 +174,22 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
         frame,
         status,
         left,
-        &[
-            (Action::AcknowledgeResult, "ack"),
-            (Action::AcknowledgePatient, "ack patient"),
-            (Action::AcknowledgeNormal, "ack normals"),
-            (Action::Submit, "chart"),
-            (Action::Back, "back"),
-        ],
+        if inbox.view == InboxView::OverdueAll {
+            &[
+                (Action::ForwardResult, "forward"),
+                (Action::SafetyNet, "my inbox"),
+                (Action::Submit, "chart"),
+                (Action::Back, "back"),
+            ]
+        } else {
+            &[
+                (Action::AcknowledgeResult, "ack"),
+                (Action::AcknowledgePatient, "patient"),
+                (Action::AcknowledgeNormal, "normals"),
+                (Action::ForwardResult, "fwd"),
+                (Action::SafetyNet, "net"),
+                (Action::Submit, "chart"),
+            ]
+        },
     );
 }
