@@ -175,7 +175,8 @@ async fn help_lists_exactly_the_bound_actions_after_an_override() {
          \"f3\" = \"none\"\n\
          \"f4\" = \"none\"\n\
          \"f5\" = \"none\"\n\
-         \"f6\" = \"none\"\n",
+         \"f6\" = \"none\"\n\
+         \"f7\" = \"none\"\n",
     )
     .unwrap();
     let keymap = Keymap::load(Some("default"), Some(&file));

@@ -117,6 +117,10 @@ actions! {
     AcknowledgePatient => "acknowledge_patient",
     /// Inbox: acknowledge every normal result at once
     AcknowledgeNormal => "acknowledge_normal",
+    /// My unsigned work: orders waiting for my co-signature (or my drafts), my unsigned notes
+    OpenWork => "work_queue",
+    /// Reject the draft order under review or selected, with a reason the nurse sees
+    RejectOrder => "reject_order",
     /// Inbox: forward the selected result to a colleague, with a comment
     ForwardResult => "forward_result",
     /// Inbox: the safety net: results waiting too long (mine, then everyone's), then my inbox again

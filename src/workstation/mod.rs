@@ -29,6 +29,7 @@ pub mod theme;
 pub mod update;
 pub mod vault;
 pub mod view;
+pub mod work;
 pub mod wrap;
 
 pub use app::{App, Options, run_terminal};

@@ -21,6 +21,7 @@ pub use crate::workstation::features::orders::msg::Msg as OrdersMsg;
 pub use crate::workstation::features::register::msg::Msg as RegisterMsg;
 pub use crate::workstation::features::search::msg::Msg as SearchMsg;
 pub use crate::workstation::features::vitals::msg::Msg as VitalsMsg;
+pub use crate::workstation::features::work::msg::Msg as WorkMsg;
 
 /// Messages into `update`: keys, and the results of effects, tagged with what they were for.
 #[derive(Debug)]
@@ -41,6 +42,7 @@ pub enum Msg {
     Register(RegisterMsg),
     Census(CensusMsg),
     Inbox(InboxMsg),
+    Work(WorkMsg),
     Access(AccessMsg),
     Offline(OfflineMsg),
 }
@@ -51,6 +53,7 @@ pub enum Polled {
     Census,
     Inbox,
     Critical,
+    Work,
 }
 
 /// Work for the runtime; results come back as `Msg`s.
@@ -228,6 +231,19 @@ pub enum Effect {
         generation: u64,
         name: String,
         comment: String,
+    },
+    /// My unsigned work: medication orders (a prescriber's: every draft waiting; a nurse's
+    /// (`nurse`): those they entered since `since`) and my unsigned notes.
+    LoadWork {
+        generation: u64,
+        me: String,
+        nurse: bool,
+        since: String,
+    },
+    /// Co-sign or reject a draft order: a transaction on the version read.
+    SaveCosign {
+        words: String,
+        bundle: Box<Value>,
     },
     /// Forward a result: a transaction changing its review Task's owner.
     ForwardResult {

@@ -30,6 +30,8 @@ pub enum Screen {
     Census,
     /// The results inbox (`features/inbox`).
     Inbox,
+    /// My unsigned work: orders to co-sign, unsigned notes (`features/work`).
+    Work,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,6 +48,10 @@ pub enum PromptKind {
     NewList,
     /// Forward a result: the colleague's name, a colon, a comment.
     Forward,
+    /// Why a nurse's draft order is rejected (the nurse sees it).
+    CosignReject,
+    /// Why a high-severity alert on an order being co-signed is overridden.
+    CosignOverride,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,6 +105,8 @@ pub enum Overlay {
     },
     /// Checks did not run: sign anyway?
     AckChecks,
+    /// A nurse's draft order under review over its chart: co-sign or reject.
+    Cosign,
     /// "Sign 3 orders for SMITH, John (MRN ...)?"
     ConfirmOrders,
     /// This session's messages, newest last.
@@ -169,6 +177,8 @@ pub struct State {
     pub record_terms: Arc<crate::workstation::record::terms::Terms>,
     /// The watch for critical results, on every screen.
     pub critical: crate::workstation::features::inbox::CriticalWatch,
+    /// My unsigned work (F7), once opened.
+    pub work: Option<crate::workstation::features::work::WorkState>,
     /// How long a result may wait before the safety net lists it (the site's settings).
     pub overdue: crate::workstation::inbox::Overdue,
     /// The results inbox, once opened.
@@ -238,6 +248,7 @@ impl State {
             inbox: None,
             critical: Default::default(),
             overdue: Default::default(),
+            work: None,
             access: Access::default(),
             storage: Storage::default(),
             now_ms: 0,
@@ -295,6 +306,7 @@ impl State {
             }
             (Screen::Census, _) => Context::Census,
             (Screen::Inbox, _) => Context::Inbox,
+            (Screen::Work, _) => Context::Work,
             (Screen::Search, _) | (Screen::Chart, None) => Context::Search,
             (Screen::Chart, Some(c)) => match c.view {
                 ChartView::Note => Context::Note,

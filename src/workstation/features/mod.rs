@@ -14,6 +14,7 @@ pub mod palette;
 pub mod register;
 pub mod search;
 pub mod vitals;
+pub mod work;
 
 use crate::workstation::action::Action;
 use crate::workstation::keymap::{Context, Key, Lookup};

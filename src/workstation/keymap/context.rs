@@ -24,6 +24,8 @@ pub enum Context {
     Census,
     /// The results inbox.
     Inbox,
+    /// My unsigned work (F7).
+    Work,
     /// Pop-ups: help, pickers, questions, the access log.
     Dialogs,
     /// Typing in the note (its line-editing keys, arrows, Home/End, Backspace, are fixed).
@@ -37,7 +39,7 @@ pub enum Context {
 }
 
 impl Context {
-    pub const ALL: [Context; 16] = [
+    pub const ALL: [Context; 17] = [
         Context::Global,
         Context::Search,
         Context::Chart,
@@ -49,6 +51,7 @@ impl Context {
         Context::Register,
         Context::Census,
         Context::Inbox,
+        Context::Work,
         Context::Dialogs,
         Context::Editor,
         Context::Form,
@@ -69,6 +72,7 @@ impl Context {
             Context::Register => "register",
             Context::Census => "census",
             Context::Inbox => "inbox",
+            Context::Work => "work",
             Context::Dialogs => "dialogs",
             Context::Editor => "editor",
             Context::Form => "form",
@@ -112,7 +116,7 @@ impl Context {
         match self {
             Context::Global => &[],
             Context::Search => &[Action::Quit],
-            Context::Census | Context::Inbox => {
+            Context::Census | Context::Inbox | Context::Work => {
                 &[Action::Back, Action::SearchPatients, Action::Quit]
             }
             Context::Chart | Context::Timeline => &[

@@ -342,6 +342,12 @@ pub fn transaction(items: &[Item], ctx: &Context) -> Value {
                 if !issue_refs.is_empty() {
                     r["detectedIssue"] = json!(issue_refs);
                 }
+                // A nurse's draft says who entered it, to be found once co-signed.
+                if ctx.cosign
+                    && let Some(tag) = crate::workstation::work::entered_by_tag(&ctx.requester)
+                {
+                    r["meta"] = json!({"tag": [tag]});
+                }
                 r
             }
             Fields::Test(t) => {

@@ -122,6 +122,9 @@ impl Runner {
                                 generation,
                             })
                         }
+                        Polled::Work => {
+                            Msg::Work(crate::workstation::msg::WorkMsg::Due { generation })
+                        }
                     });
                 });
             }
@@ -132,6 +135,39 @@ impl Runner {
                     let result = all_pages(&client, "Task", &params, 1).await;
                     let _ = tx.send(Msg::Inbox(crate::workstation::msg::InboxMsg::Critical {
                         generation,
+                        result,
+                    }));
+                });
+            }
+            Effect::LoadWork {
+                generation,
+                me,
+                nurse,
+                since,
+            } => {
+                tokio::spawn(async move {
+                    let (drafts, notes) =
+                        tokio::join!(work_orders(&client, &me, nurse, &since), async {
+                            let params = [
+                                ("author", me.clone()),
+                                ("status", "current".to_string()),
+                                ("_include", "DocumentReference:subject:Patient".to_string()),
+                                ("_count", PAGE.to_string()),
+                            ];
+                            all_pages(&client, "DocumentReference", &params, 4).await
+                        });
+                    let _ = tx.send(Msg::Work(crate::workstation::msg::WorkMsg::Loaded {
+                        generation,
+                        drafts,
+                        notes,
+                    }));
+                });
+            }
+            Effect::SaveCosign { words, bundle } => {
+                tokio::spawn(async move {
+                    let result = client.post_bundle(&bundle, SEND_TIMEOUT).await;
+                    let _ = tx.send(Msg::Work(crate::workstation::msg::WorkMsg::Saved {
+                        words,
                         result,
                     }));
                 });
@@ -253,6 +289,53 @@ async fn inbox(
         .await
         .unwrap_or_default();
     Ok((found, earlier))
+}
+
+/// The medication orders of my work: a prescriber's queue (every draft waiting, oldest first)
+/// or a nurse's own (entered since `since`, whatever became of them), with their patients and
+/// practitioners.
+async fn work_orders(
+    client: &FhirClient,
+    me: &str,
+    nurse: bool,
+    since: &str,
+) -> Result<Vec<serde_json::Value>, FetchError> {
+    let mut params = vec![
+        ("_include", "MedicationRequest:subject:Patient".to_string()),
+        (
+            "_include",
+            "MedicationRequest:requester:Practitioner".to_string(),
+        ),
+        ("_count", PAGE.to_string()),
+    ];
+    if nurse {
+        let id = me.strip_prefix("Practitioner/").unwrap_or(me);
+        params.push((
+            "_tag",
+            format!("{}|{id}", crate::workstation::work::ENTERED_BY),
+        ));
+        params.push(("authoredon", format!("ge{since}")));
+    } else {
+        params.push(("status", "draft".to_string()));
+        params.push(("_sort", "authoredon".to_string()));
+    }
+    let mut found = all_pages(client, "MedicationRequest", &params, 4).await?;
+    // A signed order names its recorder (the nurse): that name too.
+    if nurse {
+        let recorders: Vec<String> = found
+            .iter()
+            .filter_map(|m| m["recorder"]["reference"].as_str())
+            .filter_map(|r| r.strip_prefix("Practitioner/"))
+            .map(str::to_string)
+            .collect();
+        if !recorders.is_empty() {
+            let params = [("_id", recorders.join(",")), ("_count", PAGE.to_string())];
+            if let Ok(more) = all_pages(client, "Practitioner", &params, 1).await {
+                found.extend(more);
+            }
+        }
+    }
+    Ok(found)
 }
 
 /// A stay under way.

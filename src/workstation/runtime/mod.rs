@@ -281,6 +281,8 @@ fn runs(effect: &Effect) -> Runs {
         | Effect::LoadCritical { .. }
         | Effect::AcknowledgeResults { .. }
         | Effect::FindColleague { .. }
+        | Effect::LoadWork { .. }
+        | Effect::SaveCosign { .. }
         | Effect::ForwardResult { .. } => Runs::Census,
         Effect::LoadDrafts
         | Effect::SaveDraft(_)

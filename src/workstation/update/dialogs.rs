@@ -120,6 +120,17 @@ pub(super) fn dialog_action(state: &mut State, action: Action, effects: &mut Vec
             state.overlay = None;
             orders::ack_checks(state);
         }
+        (Overlay::Cosign, Action::Confirm) => {
+            state.overlay = None;
+            crate::workstation::features::work::update::sign_review(state, effects);
+        }
+        (Overlay::Cosign, Action::RejectOrder) => {
+            state.field_cursor = None;
+            state.overlay = Some(Overlay::Prompt {
+                kind: PromptKind::CosignReject,
+                input: String::new(),
+            });
+        }
         (Overlay::ConfirmOrders, Action::Confirm) => {
             state.overlay = None;
             signing::confirmed(state, SignTarget::Orders, effects);
@@ -149,6 +160,7 @@ pub(super) fn dialog_action(state: &mut State, action: Action, effects: &mut Vec
             | Overlay::ConfirmQuit
             | Overlay::ConfirmSign { .. }
             | Overlay::AckChecks
+            | Overlay::Cosign
             | Overlay::ConfirmOrders
             | Overlay::Signature { .. }
             | Overlay::OrderFields { .. }

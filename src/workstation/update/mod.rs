@@ -175,6 +175,9 @@ fn update_inner(state: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::Census(msg) => {
             crate::workstation::features::census::update::on_msg(state, msg, &mut effects)
         }
+        Msg::Work(msg) => {
+            crate::workstation::features::work::update::on_msg(state, msg, &mut effects)
+        }
         Msg::Offline(msg) => offline::on_msg(state, msg, &mut effects),
     }
     if state.busy() && !state.tick_pending {
@@ -262,6 +265,16 @@ fn on_key(state: &mut State, key: Key, effects: &mut Vec<Effect>) {
                             lists::entered_in_error(state, input, effects)
                         }
                         PromptKind::AccessFilter => access::open_access_log(state, input, effects),
+                        PromptKind::CosignReject => {
+                            crate::workstation::features::work::update::reject(
+                                state, input, effects,
+                            )
+                        }
+                        PromptKind::CosignOverride => {
+                            crate::workstation::features::work::update::override_reason(
+                                state, input, effects,
+                            )
+                        }
                         PromptKind::Forward => {
                             crate::workstation::features::inbox::update::forward_to(
                                 state, input, effects,
@@ -304,6 +317,12 @@ fn on_key(state: &mut State, key: Key, effects: &mut Vec<Effect>) {
         }
         Screen::Census => {
             match crate::workstation::features::census::update::census_key(state, key, effects) {
+                Outcome::NotMine | Outcome::Done => {}
+                Outcome::Pass(action) => act(state, action, effects),
+            }
+        }
+        Screen::Work => {
+            match crate::workstation::features::work::update::work_key(state, key, effects) {
                 Outcome::NotMine | Outcome::Done => {}
                 Outcome::Pass(action) => act(state, action, effects),
             }
@@ -393,6 +412,10 @@ pub(super) fn act(state: &mut State, action: Action, effects: &mut Vec<Effect>) 
             crate::workstation::features::census::update::open_census(state, effects);
             return;
         }
+        Action::OpenWork => {
+            crate::workstation::features::work::update::open_work(state, effects);
+            return;
+        }
         Action::RegisterPatient => {
             crate::workstation::features::register::update::open_register(state);
             return;
@@ -473,6 +496,6 @@ pub(super) fn act(state: &mut State, action: Action, effects: &mut Vec<Effect>) 
     match state.screen {
         Screen::Search => search_action(state, action, effects),
         Screen::Chart => chart_action(state, action, effects),
-        Screen::Census | Screen::Inbox => {}
+        Screen::Census | Screen::Inbox | Screen::Work => {}
     }
 }

@@ -41,6 +41,9 @@ pub fn view(state: &State, theme: &Theme, frame: &mut Frame) {
             Screen::Census => {
                 crate::workstation::features::census::view::draw(state, theme, frame, area)
             }
+            Screen::Work => {
+                crate::workstation::features::work::view::draw(state, theme, frame, area)
+            }
         }
         overlay::draw(state, theme, frame, area);
         chord_keys(state, theme, frame, area);

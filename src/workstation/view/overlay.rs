@@ -46,6 +46,14 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
                     "a username and/or a date (2026-11-21); empty shows all",
                 ),
                 PromptKind::BreakGlass => (" Break the glass ", ""),
+                PromptKind::CosignReject => (
+                    " Reject the draft order: why? ",
+                    "the nurse who entered it sees this reason",
+                ),
+                PromptKind::CosignOverride => (
+                    " Override the high-severity alert: why? ",
+                    "kept with the order as a DetectedIssue, as for any override",
+                ),
                 PromptKind::Forward => (
                     " Forward the result to ",
                     "a colleague's name, a colon, your comment (Chen: K+ 6.1, please review)",
@@ -91,6 +99,9 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
         } => orders::overlay::override_reason(state, theme, frame, area, *alert, *cursor, text),
         Overlay::AckChecks => orders::overlay::ack_checks(state, theme, frame, area),
         Overlay::ConfirmOrders => orders::overlay::confirm_orders(state, theme, frame, area),
+        Overlay::Cosign => {
+            crate::workstation::features::work::view::cosign(state, theme, frame, area)
+        }
         Overlay::Signature {
             target,
             input,

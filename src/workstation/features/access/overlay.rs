@@ -202,6 +202,14 @@ pub fn signature(
         crate::workstation::state::SignTarget::Orders => {
             crate::workstation::features::orders::sign_orders_question(state)
         }
+        crate::workstation::state::SignTarget::Cosign => state
+            .work
+            .as_ref()
+            .and_then(|w| w.reviewing.as_ref())
+            .map_or_else(
+                || "Co-sign the order?".into(),
+                |d| format!("Co-sign {} for {}?", d.medication, d.patient),
+            ),
     };
     let w = (crate::workstation::text::width(&question) as u16 + 4).clamp(50, area.width);
     let r = centered(area, w, 6);

@@ -15,7 +15,7 @@ pub(crate) fn confirmed(state: &mut State, target: SignTarget, effects: &mut Vec
     let required = match target {
         // Offline, orders are refused whatever is typed: no signature to ask for.
         SignTarget::Orders if state.storage.offline() => false,
-        SignTarget::Orders => state.access.signing.orders(),
+        SignTarget::Orders | SignTarget::Cosign => state.access.signing.orders(),
         SignTarget::Note(DocStatus::Final) => state.access.signing.notes(),
         SignTarget::Note(DocStatus::Preliminary) => false,
     };
@@ -35,6 +35,9 @@ fn sign(state: &mut State, target: SignTarget, effects: &mut Vec<Effect>) {
     match target {
         SignTarget::Orders => orders::confirm_sign(state, effects),
         SignTarget::Note(status) => notes::confirm_send(state, status, effects),
+        SignTarget::Cosign => {
+            crate::workstation::features::work::update::send_cosign(state, effects)
+        }
     }
 }
 
@@ -104,6 +107,7 @@ fn what(target: SignTarget) -> &'static str {
     match target {
         SignTarget::Orders => "order basket",
         SignTarget::Note(_) => "note",
+        SignTarget::Cosign => "draft order",
     }
 }
 

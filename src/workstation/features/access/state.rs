@@ -134,6 +134,8 @@ pub struct AccessEntry {
 pub enum SignTarget {
     Note(DocStatus),
     Orders,
+    /// A nurse's draft order, co-signed.
+    Cosign,
 }
 
 impl SignTarget {
@@ -142,6 +144,7 @@ impl SignTarget {
         match self {
             SignTarget::Note(_) => "note",
             SignTarget::Orders => "orders",
+            SignTarget::Cosign => "co-signature",
         }
     }
 }

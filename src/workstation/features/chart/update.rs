@@ -73,7 +73,9 @@ pub(crate) fn apply_prompt(state: &mut State, kind: PromptKind, input: String) {
         | PromptKind::AccessFilter
         | PromptKind::EnteredInError
         | PromptKind::NewList
-        | PromptKind::Forward => {}
+        | PromptKind::Forward
+        | PromptKind::CosignReject
+        | PromptKind::CosignOverride => {}
     }
 }
 

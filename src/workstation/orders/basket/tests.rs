@@ -165,3 +165,22 @@ fn discontinuing_sets_the_status_and_reason() {
     let sr = json!({"resourceType": "ServiceRequest", "id": "s", "status": "active"});
     assert_eq!(discontinued(sr, "not needed")["status"], "revoked");
 }
+
+#[test]
+fn a_nurses_medication_order_is_a_draft_that_says_who_entered_it() {
+    let (k, c) = setup();
+    let warfarin = c.by_code("rxnorm:11289").unwrap();
+    let item = Item::new(warfarin, k.medication("11289"));
+    let nurse = Context {
+        requester: json!({"reference": "Practitioner/n1", "display": "Nurse Fraser"}),
+        cosign: true,
+        ..ctx()
+    };
+    let b = transaction(&[item], &nurse);
+    let order = &b["entry"][0]["resource"];
+    assert_eq!(order["status"], "draft");
+    assert_eq!(
+        order["meta"]["tag"][0],
+        json!({"system": crate::workstation::work::ENTERED_BY, "code": "n1"})
+    );
+}

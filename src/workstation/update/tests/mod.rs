@@ -12,6 +12,7 @@ mod orders;
 mod register;
 mod search;
 mod vitals;
+mod work;
 
 use super::*;
 use crate::workstation::chart::read_patient;
