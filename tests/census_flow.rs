@@ -12,7 +12,7 @@ use bedside::server::auth::Role;
 use bedside::workstation::census::AllergyMark;
 use bedside::workstation::state::{Screen, State};
 use common::TestServer;
-use common::screen::loaded;
+use common::screen::{loaded, notice};
 use serde_json::json;
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -165,5 +165,214 @@ async fn the_census_shows_the_ward_and_opens_charts() {
             .rows
             .iter()
             .any(|r| r.patient_id == *cy)
+    );
+}
+
+fn board_ready(s: &State) -> bool {
+    s.census
+        .as_ref()
+        .and_then(|c| c.board.as_ref())
+        .is_some_and(|b| matches!(b.beds, Some(Ok(_))))
+}
+
+fn settled(s: &State) -> bool {
+    s.census
+        .as_ref()
+        .is_some_and(|c| !c.loading && c.loaded_ms.is_some() && c.adt.is_none())
+}
+
+/// Admit from the chart, the bed board, transfer and discharge from the ward's list, at
+/// 80x24 with keys; a bed taken meanwhile by another terminal is refused by the server and
+/// said so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admit_transfer_and_discharge_from_the_keyboard() {
+    let server = TestServer::start().await;
+    server
+        .put(
+            "Location/ward-D",
+            &json!({"resourceType": "Location", "id": "ward-D", "status": "active", "name": "Daisy Ward",
+                "physicalType": {"coding": [{"code": "wa"}]}}),
+        )
+        .await;
+    for b in 1..=3 {
+        server
+            .put(
+                &format!("Location/bed-D-{b}"),
+                &json!({"resourceType": "Location", "id": format!("bed-D-{b}"), "status": "active",
+                    "name": format!("Daisy {b}"), "physicalType": {"coding": [{"code": "bd"}]},
+                    "partOf": {"reference": "Location/ward-D"}}),
+            )
+            .await;
+    }
+    let p = server
+        .create(
+            json!({"resourceType": "Patient", "name": [{"family": "Admitted", "given": ["Ada"]}],
+            "gender": "female", "birthDate": "1950-01-01"}),
+        )
+        .await;
+    let other = server
+        .create(json!({"resourceType": "Patient", "name": [{"family": "Other", "given": ["Olu"]}]}))
+        .await;
+    let doctor = server.user("dr.adt", Role::Physician);
+    let mut h = common::screen::workstation(&server.base, &doctor, "Dr Adt", 80, 24);
+    // The chart, then I: the ward (the only one), then the first free bed.
+    h.keys("/").unwrap();
+    h.keys("Admitted").unwrap();
+    assert!(
+        h.wait_for(WAIT, |s| s.search.rows.len() == 1).await,
+        "{}",
+        h.screen()
+    );
+    h.keys("<enter>").unwrap();
+    assert!(h.wait_for(WAIT, loaded).await);
+    h.keys("I").unwrap();
+    assert!(
+        h.wait_for(WAIT, |s| s
+            .census
+            .as_ref()
+            .is_some_and(|c| !c.wards().is_empty()))
+            .await,
+        "{}",
+        h.screen()
+    );
+    assert!(h.screen().contains("To which ward?"), "{}", h.screen());
+    h.keys("<enter>").unwrap();
+    assert!(h.wait_for(WAIT, board_ready).await, "{}", h.screen());
+    // Meanwhile another terminal puts someone in Daisy 1.
+    let (status, reply) = server
+        .post(
+            "Encounter",
+            &json!({"resourceType": "Encounter", "status": "in-progress", "class": {"code": "IMP"},
+                "subject": {"reference": format!("Patient/{other}")}, "period": {"start": now()},
+                "location": [{"location": {"reference": "Location/ward-D"}, "status": "active"},
+                             {"location": {"reference": "Location/bed-D-1"}, "status": "active"}]}),
+        )
+        .await;
+    assert!(status.is_success(), "{reply}");
+    let screen = h.screen();
+    assert!(
+        screen.contains("Daisy 1") && screen.contains("FREE"),
+        "{screen}"
+    );
+    h.keys("<enter>").unwrap();
+    assert!(
+        h.screen().contains("ADMITTED, Ada admitted to Daisy 1?"),
+        "{}",
+        h.screen()
+    );
+    h.keys("<enter>").unwrap();
+    assert!(
+        h.wait_for(WAIT, |s| notice(s)
+            .starts_with("NOT saved: that bed is held"))
+            .await,
+        "{:?}",
+        h.state().notice
+    );
+    assert_eq!(h.state().screen, Screen::Chart, "back to the chart");
+    // Again: the board now shows Daisy 1 taken, and the cursor starts on a free bed.
+    h.keys("I").unwrap();
+    h.keys("<enter>").unwrap();
+    assert!(h.wait_for(WAIT, board_ready).await, "{}", h.screen());
+    assert!(h.screen().contains("OTHER, Olu"), "{}", h.screen());
+    h.keys("<enter>").unwrap();
+    assert!(
+        h.screen().contains("admitted to Daisy 2?"),
+        "{}",
+        h.screen()
+    );
+    h.keys("<enter>").unwrap();
+    assert!(
+        h.wait_for(WAIT, |s| notice(s) == "ADMITTED, Ada admitted to Daisy 2")
+            .await,
+        "{:?}",
+        h.state().notice
+    );
+
+    // The ward's list: both there; `t` moves Ada to Daisy 3, `d` discharges her.
+    h.keys("<f4>").unwrap();
+    assert!(
+        h.wait_for(WAIT, |s| settled(s) && rows(s) == 2).await,
+        "{}",
+        h.screen()
+    );
+    let at = h
+        .state()
+        .census
+        .as_ref()
+        .unwrap()
+        .rows
+        .iter()
+        .position(|r| r.patient_id == p)
+        .unwrap();
+    for _ in 0..at {
+        h.keys("<down>").unwrap();
+    }
+    h.keys("t<enter>").unwrap();
+    assert!(h.wait_for(WAIT, board_ready).await, "{}", h.screen());
+    h.keys("<enter>").unwrap();
+    assert!(
+        h.screen().contains("moved to Daisy Ward, Daisy 3?"),
+        "{}",
+        h.screen()
+    );
+    h.keys("<enter>").unwrap();
+    assert!(
+        h.wait_for(WAIT, |s| settled(s)
+            && s.census
+                .as_ref()
+                .unwrap()
+                .rows
+                .iter()
+                .any(|r| r.bed == "Daisy 3"))
+            .await,
+        "{}",
+        h.screen()
+    );
+    let (_, stays) = server
+        .get(&format!("Encounter?patient={p}&status=in-progress"))
+        .await;
+    let stay = &stays["entry"][0]["resource"];
+    let locations = stay["location"].as_array().unwrap();
+    assert_eq!(locations.len(), 4, "the old bed kept, completed: {stay}");
+    assert_eq!(locations[1]["status"], "completed");
+    // The bed board.
+    h.keys("b").unwrap();
+    assert!(h.wait_for(WAIT, board_ready).await);
+    let screen = h.screen();
+    assert!(screen.contains("3 beds: 1 free, 2 occupied"), "{screen}");
+    h.keys("<esc>").unwrap();
+    // Discharge home.
+    let at = h
+        .state()
+        .census
+        .as_ref()
+        .unwrap()
+        .rows
+        .iter()
+        .position(|r| r.patient_id == p)
+        .unwrap();
+    h.keys("<home>").unwrap();
+    for _ in 0..at {
+        h.keys("<down>").unwrap();
+    }
+    h.keys("d").unwrap();
+    assert!(
+        h.screen().contains("Where does the patient go?"),
+        "{}",
+        h.screen()
+    );
+    h.keys("<enter><enter>").unwrap();
+    assert!(
+        h.wait_for(WAIT, |s| settled(s) && rows(s) == 1).await,
+        "{}",
+        h.screen()
+    );
+    assert_eq!(notice(h.state()), "ADMITTED, Ada discharged (Home)");
+    let id = stay["id"].as_str().unwrap();
+    let (_, ended) = server.get(&format!("Encounter/{id}")).await;
+    assert_eq!(ended["status"], "finished");
+    assert_eq!(
+        ended["hospitalization"]["dischargeDisposition"]["coding"][0]["code"],
+        "home"
     );
 }

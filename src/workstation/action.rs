@@ -129,6 +129,14 @@ actions! {
     SortList => "sort_list",
     /// Patient lists: choose another list (my patients, a team's, one of my own, a ward)
     ChooseWard => "choose_ward",
+    /// Patient lists: the ward's bed board (free and occupied beds)
+    BedBoard => "bed_board",
+    /// Patient lists: move the selected patient to another bed or ward
+    TransferPatient => "transfer_patient",
+    /// Patient lists: discharge the selected patient, with where they go
+    DischargePatient => "discharge_patient",
+    /// Admit this patient to a ward and a free bed
+    AdmitPatient => "admit_patient",
     /// Patient lists: start a new list of my own (kept on the server, on any terminal)
     NewList => "new_list",
     /// My own list: take the selected patient off it

@@ -279,6 +279,16 @@ pub enum Effect {
         me: Option<String>,
         clinical: bool,
     },
+    /// A ward's bed board: its beds and the stays under way there.
+    LoadBoard {
+        generation: u64,
+        ward_id: String,
+    },
+    /// Write an admission (a new stay), a transfer or a discharge (the stay read for its
+    /// version, changed, written with `If-Match`, read again once if it changed meanwhile).
+    Adt {
+        change: Box<crate::workstation::census::adt::AdtChange>,
+    },
     /// Change one of my own lists: read it for its version and write it back with
     /// `If-Match` (read again once if it changed meanwhile), or make a new one.
     ChangeList {

@@ -8,6 +8,8 @@ use chrono::NaiveDate;
 use serde_json::Value;
 
 use crate::workstation::chart::read_patient;
+
+pub mod adt;
 use crate::workstation::record::vitals::NEWS2_CODE;
 
 /// The review Tasks the server makes for new results (`server/inbox.rs`).
@@ -307,6 +309,8 @@ pub struct Row {
     pub cosign: Option<usize>,
     pub deceased: bool,
     pub restricted: bool,
+    /// The stay (Encounter id) the row is for, if the patient is staying.
+    pub stay: Option<String>,
 }
 
 fn reference_id<'a>(v: &'a Value, rtype: &str) -> Option<&'a str> {
@@ -498,6 +502,7 @@ fn row(fetched: &Fetched, pid: &str, stay: Option<&Value>, today: NaiveDate) -> 
         cosign: count(&fetched.drafts, pid),
         deceased: info.as_ref().is_some_and(|i| i.deceased),
         restricted,
+        stay: e["id"].as_str().map(str::to_string),
     }
 }
 

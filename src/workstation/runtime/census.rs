@@ -95,6 +95,41 @@ impl Runner {
                     }));
                 });
             }
+            Effect::LoadBoard {
+                generation,
+                ward_id,
+            } => {
+                tokio::spawn(async move {
+                    let beds = [
+                        ("partof", format!("Location/{ward_id}")),
+                        ("_count", PAGE.to_string()),
+                    ];
+                    let stays = [
+                        ("location", format!("Location/{ward_id}")),
+                        ("status", UNDER_WAY.to_string()),
+                        ("_include", "Encounter:subject".to_string()),
+                        ("_count", PAGE.to_string()),
+                    ];
+                    let (beds, stays) = tokio::join!(
+                        all_pages(&client, "Location", &beds, 2),
+                        all_pages(&client, "Encounter", &stays, STAY_PAGES)
+                    );
+                    let result = beds.and_then(|b| Ok((b, stays?)));
+                    let _ = tx.send(Msg::Census(crate::workstation::msg::CensusMsg::Board {
+                        generation,
+                        result,
+                    }));
+                });
+            }
+            Effect::Adt { change } => {
+                tokio::spawn(async move {
+                    let result = adt(&client, &change).await;
+                    let _ = tx.send(Msg::Census(crate::workstation::msg::CensusMsg::AdtDone {
+                        change,
+                        result,
+                    }));
+                });
+            }
             Effect::ChangeList { change } => {
                 tokio::spawn(async move {
                     let result = change_list(&client, &change).await;
@@ -343,6 +378,45 @@ const UNDER_WAY: &str = "arrived,triaged,in-progress,onleave";
 
 fn now_text() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// Writes an admission (a new stay) or changes a stay (over the version read, read again
+/// once if another terminal changed it meanwhile; a bed held elsewhere is the server's 409).
+async fn adt(
+    client: &FhirClient,
+    change: &crate::workstation::census::adt::AdtChange,
+) -> Result<(), FetchError> {
+    use crate::workstation::census::adt::AdtChange;
+    let stay_id = match change {
+        AdtChange::Admit { encounter, .. } => {
+            client.write(encounter, None, None, SEND_TIMEOUT).await?;
+            return Ok(());
+        }
+        AdtChange::Transfer { stay_id, .. } | AdtChange::Discharge { stay_id, .. } => stay_id,
+    };
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        let stay = client
+            .get(&format!("Encounter/{stay_id}"), &[], SEND_TIMEOUT)
+            .await?;
+        let Some(version) = stay["meta"]["versionId"].as_str().map(str::to_string) else {
+            return Err(FetchError::Malformed(
+                "the stay came back without its version: not changed".into(),
+            ));
+        };
+        let Some(changed) = change.apply(&stay, &now_text()) else {
+            return Ok(());
+        };
+        match client
+            .write(&changed, None, Some(&version), SEND_TIMEOUT)
+            .await
+        {
+            Err(FetchError::Conflict(412)) if tries < 2 => continue,
+            Err(e) => return Err(e),
+            Ok(_) => return Ok(()),
+        }
+    }
 }
 
 /// Makes or changes one of my own lists; a change is written over the version read, and read

@@ -276,6 +276,8 @@ fn runs(effect: &Effect) -> Runs {
         Effect::LoadLists { .. }
         | Effect::LoadCensus { .. }
         | Effect::ChangeList { .. }
+        | Effect::LoadBoard { .. }
+        | Effect::Adt { .. }
         | Effect::Poll { .. }
         | Effect::LoadInbox { .. }
         | Effect::LoadCritical { .. }

@@ -420,6 +420,10 @@ pub(super) fn act(state: &mut State, action: Action, effects: &mut Vec<Effect>) 
             crate::workstation::features::register::update::open_register(state);
             return;
         }
+        Action::AdmitPatient if state.screen == Screen::Chart => {
+            crate::workstation::features::census::adt::admit(state, effects);
+            return;
+        }
         Action::AddToList if state.screen == Screen::Chart => {
             crate::workstation::features::census::update::add_to_list(state, effects);
             return;

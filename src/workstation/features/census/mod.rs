@@ -6,13 +6,15 @@
 //! `List`), so they follow me to any terminal: a patient is added from the chart (`+`) and
 //! taken off on the list (`x`).
 
+pub mod adt;
 pub mod msg;
 pub mod update;
 pub mod view;
 
 pub use msg::Msg;
 
-use crate::workstation::census::{Fetched, Row, Sort, Source};
+use crate::workstation::census::adt::{AdtChange, BedRow};
+use crate::workstation::census::{Fetched, Row, Sort, Source, Ward};
 
 /// How often the list is asked again while it is on screen.
 pub const POLL_SECONDS: u64 = 60;
@@ -24,8 +26,52 @@ pub enum Pick {
     NewList,
 }
 
+/// A ward's bed board: its beds, free or with whom.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Board {
+    pub ward: Ward,
+    /// `None` while asked for.
+    pub beds: Option<Result<Vec<BedRow>, String>>,
+    pub cursor: usize,
+    pub generation: u64,
+}
+
+/// An admission, transfer or discharge being chosen.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AdtKind {
+    Admit,
+    Transfer { stay_id: String },
+    Discharge { stay_id: String },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum AdtStep {
+    /// Which ward (the cursor over the wards).
+    Ward(usize),
+    /// Which bed (on the bed board).
+    Bed,
+    /// Where the patient goes (the cursor over the dispositions).
+    Disposition(usize),
+    /// The change, named in full, waiting for Enter.
+    Confirm(Box<AdtChange>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Adt {
+    pub kind: AdtKind,
+    /// The patient (id, name).
+    pub patient: (String, String),
+    pub step: AdtStep,
+    /// Started from a chart: done or not, the chart comes back.
+    pub from_chart: bool,
+}
+
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CensusState {
+    /// An admission, transfer or discharge being chosen.
+    pub adt: Option<Adt>,
+    /// The bed board shown (`b`), or the one a bed is chosen from.
+    pub board: Option<Board>,
     /// The lists the user can open: `None` while they are asked for.
     pub lists: Option<Result<Vec<Source>, String>>,
     /// Part of the lists could not be read (my teams, my own lists): said above the picker.
@@ -71,5 +117,21 @@ impl CensusState {
             out.push(Pick::NewList);
         }
         out
+    }
+}
+
+impl CensusState {
+    /// The wards among the lists.
+    pub fn wards(&self) -> Vec<Ward> {
+        match &self.lists {
+            Some(Ok(l)) => l
+                .iter()
+                .filter_map(|s| match s {
+                    Source::Ward(w) => Some(w.clone()),
+                    _ => None,
+                })
+                .collect(),
+            _ => Vec::new(),
+        }
     }
 }

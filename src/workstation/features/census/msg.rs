@@ -2,6 +2,7 @@
 
 use serde_json::Value;
 
+use crate::workstation::census::adt::AdtChange;
 use crate::workstation::census::{Fetched, ListChange};
 use crate::workstation::client::FetchError;
 
@@ -23,6 +24,16 @@ pub enum Msg {
     },
     /// Time to ask again (the list is refreshed if it is still on screen).
     Due { generation: u64 },
+    /// A ward's beds and the stays under way there (with their patients).
+    Board {
+        generation: u64,
+        result: Result<(Vec<Value>, Vec<Value>), FetchError>,
+    },
+    /// The answer to an admission, transfer or discharge.
+    AdtDone {
+        change: Box<AdtChange>,
+        result: Result<(), FetchError>,
+    },
     /// One of my own lists was changed (or made: its id), or not. Always reported, whatever
     /// is on screen by then.
     ListChanged {

@@ -17,7 +17,7 @@ fn me(state: &State) -> Option<String> {
 }
 
 /// Asks for the lists the user can open.
-fn load_lists(state: &mut State, effects: &mut Vec<Effect>) {
+pub(crate) fn load_lists(state: &mut State, effects: &mut Vec<Effect>) {
     let me = me(state);
     let Some(c) = &mut state.census else { return };
     state.context += 1;
@@ -77,6 +77,11 @@ pub(crate) fn add_to_list(state: &mut State, effects: &mut Vec<Effect>) {
     if !matches!(c.lists, Some(Ok(_))) {
         load_lists(state, effects);
     }
+}
+
+/// Asks for the list shown again (after a change to it).
+pub(crate) fn reload(state: &mut State, effects: &mut Vec<Effect>) {
+    load(state, effects);
 }
 
 /// Asks for the chosen list again.
@@ -189,6 +194,9 @@ fn back_to_chart(state: &mut State) {
 fn census_action(state: &mut State, action: Action, effects: &mut Vec<Effect>) -> Option<Action> {
     let has_me = me(state).is_some();
     let c = state.census.as_mut()?;
+    if c.adt.is_some() || c.board.is_some() {
+        return super::adt::key(state, action, effects);
+    }
     if let Some(pick) = c.picking {
         return pick_action(state, pick, action, effects);
     }
@@ -237,6 +245,9 @@ fn census_action(state: &mut State, action: Action, effects: &mut Vec<Effect>) -
             change(state, removal, effects);
         }
         Action::RefreshList => load(state, effects),
+        Action::BedBoard => super::adt::show_board(state, effects),
+        Action::TransferPatient => super::adt::start(state, false),
+        Action::DischargePatient => super::adt::start(state, true),
         Action::Submit => {
             let row = c.rows.get(c.cursor)?;
             let id = row.patient_id.clone();
@@ -387,6 +398,8 @@ pub(crate) fn on_msg(state: &mut State, msg: super::Msg, effects: &mut Vec<Effec
                 after_seconds: POLL_SECONDS,
             });
         }
+        super::Msg::Board { generation, result } => super::adt::on_board(state, generation, result),
+        super::Msg::AdtDone { change, result } => super::adt::done(state, &change, result, effects),
         super::Msg::Due { generation } => {
             if generation == c.generation && on_screen && !c.loading && c.picking.is_none() {
                 load(state, effects);

@@ -8,8 +8,10 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use crate::workstation::action::Action;
+use crate::workstation::census::adt::DISPOSITIONS;
 use crate::workstation::census::{AllergyMark, Row, Source};
-use crate::workstation::features::census::Pick;
+use crate::workstation::features::census::{AdtKind, AdtStep, Pick};
+use crate::workstation::keymap::Context;
 use crate::workstation::state::State;
 use crate::workstation::theme::Theme;
 use crate::workstation::view::widgets::{cell, fit, pane, status_line, styled};
@@ -46,6 +48,19 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
     let Some(c) = &state.census else { return };
     let [body, status] = Layout::vertical([Constraint::Min(3), Constraint::Length(1)]).areas(area);
     let title = match (&c.source, c.loaded_ms) {
+        _ if c.adt.is_some() => {
+            let a = c.adt.as_ref().map(|a| (&a.kind, &a.patient.1));
+            match a {
+                Some((AdtKind::Admit, name)) => format!(" Admit {name} "),
+                Some((AdtKind::Transfer { .. }, name)) => format!(" Transfer {name} "),
+                Some((AdtKind::Discharge { .. }, name)) => format!(" Discharge {name} "),
+                None => String::new(),
+            }
+        }
+        _ if c.board.is_some() => format!(
+            " Bed board: {} ",
+            c.board.as_ref().map_or("", |b| b.ward.name.as_str())
+        ),
         _ if c.picking.is_some() => match &c.adding {
             Some((_, name)) => format!(" Add {name} to which list? "),
             None => " Patient lists ".to_string(),
@@ -71,7 +86,9 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
     frame.render_widget(block, body);
     let width = inner.width as usize;
     let mut lines: Vec<Line> = Vec::new();
-    if let Some(pick) = c.picking {
+    if c.adt.is_some() || c.board.is_some() {
+        adt_lines(state, theme, c, width, inner.height as usize, &mut lines);
+    } else if let Some(pick) = c.picking {
         let picks = c.picks(state.notes.author_reference.is_some());
         if let Some(note) = &c.lists_note {
             lines.push(Line::from(styled(fit(note, width), theme.error)));
@@ -178,7 +195,11 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
     } else {
         Vec::new()
     };
-    let keys: &[(Action, &str)] = if c.picking.is_some() {
+    let keys: &[(Action, &str)] = if c.adt.is_some() {
+        &[(Action::Submit, "choose"), (Action::Back, "back")]
+    } else if c.board.is_some() {
+        &[(Action::RefreshList, "refresh"), (Action::Back, "back")]
+    } else if c.picking.is_some() {
         &[
             (Action::Submit, "choose"),
             (Action::NewList, "new list"),
@@ -192,16 +213,134 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
             (Action::RemoveFromList, "take off"),
             (Action::Back, "back"),
         ]
+    } else if matches!(c.source, Some(Source::Ward(_))) {
+        &[
+            (Action::Submit, "open"),
+            (Action::SortList, "sort"),
+            (Action::ChooseWard, "lists"),
+            (Action::BedBoard, "beds"),
+            (Action::TransferPatient, "move"),
+            (Action::DischargePatient, "discharge"),
+        ]
     } else {
         &[
             (Action::Submit, "open"),
             (Action::SortList, "sort"),
             (Action::ChooseWard, "lists"),
-            (Action::RefreshList, "refresh"),
-            (Action::Back, "back"),
+            (Action::TransferPatient, "move"),
+            (Action::DischargePatient, "discharge"),
         ]
     };
     status_line(state, theme, frame, status, left, keys);
+}
+
+/// The bed board, or the steps of an admission, transfer or discharge.
+fn adt_lines(
+    state: &State,
+    theme: &Theme,
+    c: &crate::workstation::features::census::CensusState,
+    width: usize,
+    height: usize,
+    lines: &mut Vec<Line<'static>>,
+) {
+    let pick = |lines: &mut Vec<Line<'static>>, i: usize, at: usize, text: String, style| {
+        let line = Line::from(vec![
+            styled(if i == at { ">" } else { " " }, theme.key),
+            Span::styled(fit(&format!(" {text}"), width.saturating_sub(1)), style),
+        ]);
+        lines.push(if i == at {
+            line.patch_style(theme.selected)
+        } else {
+            line
+        });
+    };
+    let step = c.adt.as_ref().map(|a| &a.step);
+    match step {
+        Some(AdtStep::Ward(at)) => {
+            lines.push(Line::from(styled("To which ward? (Enter)", theme.dim)));
+            let wards = c.wards();
+            if c.lists.is_none() {
+                lines.push(Line::from(styled("reading the wards...", theme.dim)));
+            } else if wards.is_empty() {
+                lines.push(Line::from(styled(
+                    "The server lists no wards (Locations of physical type ward).",
+                    theme.warning,
+                )));
+            }
+            for (i, w) in wards.iter().enumerate() {
+                pick(lines, i, *at, w.name.clone(), theme.base);
+            }
+            return;
+        }
+        Some(AdtStep::Disposition(at)) => {
+            lines.push(Line::from(styled(
+                "Where does the patient go? (Enter)",
+                theme.dim,
+            )));
+            for (i, (_, d)) in DISPOSITIONS.iter().enumerate() {
+                pick(lines, i, *at, d.to_string(), theme.base);
+            }
+            return;
+        }
+        Some(AdtStep::Confirm(change)) => {
+            lines.push(Line::from(styled(
+                fit(&format!("{}?", change.words()), width),
+                theme.banner_name,
+            )));
+            lines.push(Line::from(styled(
+                format!(
+                    "{} saves it on the server; {} changes nothing",
+                    state.keymap.hint(Context::Census, Action::Submit),
+                    state.keymap.hint(Context::Census, Action::Back)
+                ),
+                theme.dim,
+            )));
+            return;
+        }
+        Some(AdtStep::Bed) | None => {}
+    }
+    let Some(b) = &c.board else { return };
+    if step.is_some() {
+        lines.push(Line::from(styled(
+            format!("Which free bed on {}? (Enter)", b.ward.name),
+            theme.dim,
+        )));
+    }
+    match &b.beds {
+        None => lines.push(Line::from(styled("reading the beds...", theme.dim))),
+        Some(Err(e)) => lines.push(Line::from(styled(fit(e, width), theme.error))),
+        Some(Ok(beds)) if beds.is_empty() => lines.push(Line::from(styled(
+            "The server lists no beds on this ward (Locations of physical type bed, part of it).",
+            theme.warning,
+        ))),
+        Some(Ok(beds)) => {
+            let free = beds.iter().filter(|r| r.free()).count();
+            lines.push(Line::from(styled(
+                format!(
+                    "{} beds: {free} free, {} occupied",
+                    beds.len(),
+                    beds.iter().filter(|r| r.occupant.is_some()).count()
+                ),
+                theme.dim,
+            )));
+            let visible = height.saturating_sub(lines.len());
+            let skip = (b.cursor + 1).saturating_sub(visible);
+            for (i, r) in beds.iter().enumerate().skip(skip).take(visible) {
+                let (what, style) = match (&r.occupant, r.closed) {
+                    (Some((name, _)), _) => (name.clone(), theme.base),
+                    (None, true) => ("OUT OF SERVICE".to_string(), theme.dim),
+                    (None, false) => ("FREE".to_string(), theme.allergy_none),
+                };
+                pick(
+                    lines,
+                    i,
+                    b.cursor,
+                    format!("{}{what}", cell(&r.name, 14)),
+                    style,
+                );
+            }
+        }
+    }
 }
 
 fn row_line(
