@@ -633,3 +633,123 @@ async fn vital_signs_recorded_offline_are_sent_exactly_once() {
         .unwrap();
     assert_eq!(count(&server).await, 8);
 }
+
+/// A ward's census is kept sealed on the terminal; when the server cannot be reached it is
+/// shown from there, marked as a cached copy with its time, never as the server's answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_census_is_kept_sealed_and_shown_as_cached_in_downtime() {
+    let mut server = seeded().await;
+    let home = tempfile::tempdir().unwrap();
+    let mut h = workstation(&server, home.path());
+    h.keys("<f4>").unwrap();
+    assert!(
+        h.wait_for(WAIT, |s| s
+            .census
+            .as_ref()
+            .is_some_and(
+                |c| c.picking.is_some() && matches!(c.lists, Some(Ok(_)))
+            ))
+        .await,
+        "{}",
+        h.screen()
+    );
+    // Ward 4A (the seed fills beds ward by ward, 4A first).
+    let wards = h.state().census.as_ref().unwrap().picks(false);
+    let first = wards
+        .iter()
+        .position(|p| {
+            matches!(
+                p,
+                bedside::workstation::features::census::Pick::Open(
+                    bedside::workstation::census::Source::Ward(w)
+                ) if w.name.starts_with("Ward 4A")
+            )
+        })
+        .unwrap();
+    for _ in 0..first {
+        h.keys("<down>").unwrap();
+    }
+    h.keys("<enter>").unwrap();
+    let rows = |s: &State| s.census.as_ref().map_or(0, |c| c.rows.len());
+    assert!(
+        h.wait_for(WAIT, |s| rows(s) > 0 && !s.census.as_ref().unwrap().loading)
+            .await,
+        "{}",
+        h.screen()
+    );
+    let shown = rows(h.state());
+    let name = h.state().census.as_ref().unwrap().rows[0].name.clone();
+    let family = name.split(',').next().unwrap().to_string();
+    let db = || {
+        every_file(home.path())
+            .into_iter()
+            .find(|f| f.ends_with("charts.db"))
+    };
+    wait_until("the census snapshot reaches the cache", || {
+        db().is_some_and(|f| {
+            rusqlite::Connection::open(&f)
+                .and_then(|c| {
+                    c.query_row("SELECT count(*) FROM snapshot", [], |r| r.get::<_, i64>(0))
+                })
+                .is_ok_and(|n| n == 1)
+        })
+    })
+    .await;
+    for f in every_file(home.path()) {
+        let bytes = std::fs::read(&f).unwrap();
+        assert!(
+            !bytes.windows(family.len()).any(|w| w == family.as_bytes()),
+            "{} holds a patient's name in the clear",
+            f.display()
+        );
+    }
+    // Downtime: asked again, the server is not there.
+    server.stop().await;
+    h.keys("r").unwrap();
+    assert!(
+        h.wait_for(WAIT, |s| s
+            .census
+            .as_ref()
+            .is_some_and(|c| !c.loading && c.error.is_some()))
+            .await,
+        "{}",
+        h.screen()
+    );
+    assert_eq!(rows(h.state()), shown, "the rows stay");
+    // A new terminal (nothing shown yet) opens the sealed copy, said to be one.
+    drop(h);
+    let mut h = workstation(&server, home.path());
+    h.keys("<f4>").unwrap();
+    assert!(
+        h.wait_for(WAIT, |s| s
+            .census
+            .as_ref()
+            .is_some_and(
+                |c| c.picking.is_some() && matches!(c.lists, Some(Ok(_)))
+            ))
+        .await,
+        "{}",
+        h.screen()
+    );
+    assert!(
+        h.screen().contains("CACHED COPY of the lists"),
+        "{}",
+        h.screen()
+    );
+    for _ in 0..first {
+        h.keys("<down>").unwrap();
+    }
+    h.keys("<enter>").unwrap();
+    assert!(
+        h.wait_for(WAIT, |s| s
+            .census
+            .as_ref()
+            .is_some_and(|c| c.cached_from.is_some()))
+            .await,
+        "{}",
+        h.screen()
+    );
+    assert_eq!(rows(h.state()), shown);
+    let screen = h.screen();
+    assert!(screen.contains("CACHED COPY, NOT UP TO DATE"), "{screen}");
+}

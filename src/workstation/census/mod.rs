@@ -258,14 +258,15 @@ pub fn changed_list(list: &Value, change: &ListChange, now: &str) -> Option<Valu
 /// One part of the census as the server answered it: `None` when it failed or was cut short.
 pub type Part = Option<Vec<Value>>;
 
-/// What the runtime fetched for a ward's census.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// What the runtime fetched for a ward's census (kept whole as the list's snapshot).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Fetched {
     /// The stays under way on the ward (or of the list's patients), with their patients,
     /// locations and practitioners.
     pub stays: Vec<Value>,
     /// The patients on a list that is not a ward, in its order: each has a row, staying
     /// anywhere or not.
+    #[serde(default)]
     pub members: Vec<String>,
     pub allergies: Part,
     pub news2: Part,

@@ -45,6 +45,7 @@ impl Runner {
         let client = self.client.clone();
         match effect {
             Effect::LoadLists { generation, me } => {
+                let (cache, writer) = (self.cache(), self.cache_writer());
                 tokio::spawn(async move {
                     let count = ("_count", PAGE.to_string());
                     let first = [count.clone()];
@@ -70,12 +71,56 @@ impl Runner {
                         ];
                         Some(all_pages(&client, "List", &params, 1).await)
                     };
-                    let (locations, teams, personal) = tokio::join!(locations, teams, personal);
+                    let (mut locations, mut teams, mut personal) =
+                        tokio::join!(locations, teams, personal);
+                    let mut cached_at = None;
+                    match &locations {
+                        // Kept, sealed, so a terminal in downtime can still choose a list.
+                        Ok(l) => {
+                            let ok = |p: &Option<Result<Vec<serde_json::Value>, FetchError>>| {
+                                p.as_ref().and_then(|r| r.as_ref().ok()).cloned()
+                            };
+                            if let Some(w) = writer {
+                                let body = serde_json::json!({
+                                    "locations": l, "teams": ok(&teams), "personal": ok(&personal)
+                                });
+                                let _ = w.send(super::offline::CacheJob::Snapshot {
+                                    name: "lists".into(),
+                                    body,
+                                    fetched_ms: crate::fhir::date::now_ms(),
+                                });
+                            }
+                        }
+                        Err(e) if super::offline::is_offline(e) => {
+                            if let Some(cache) = cache {
+                                let now = crate::fhir::date::now_ms();
+                                let kept = tokio::task::spawn_blocking(move || {
+                                    cache.get_snapshot("lists", now)
+                                })
+                                .await
+                                .ok()
+                                .and_then(Result::ok)
+                                .flatten();
+                                if let Some((body, at)) = kept {
+                                    let part = |k: &str| body[k].as_array().cloned().map(Ok);
+                                    locations = Ok(body["locations"]
+                                        .as_array()
+                                        .cloned()
+                                        .unwrap_or_default());
+                                    teams = part("teams");
+                                    personal = part("personal");
+                                    cached_at = Some(at);
+                                }
+                            }
+                        }
+                        Err(_) => {}
+                    }
                     let _ = tx.send(Msg::Census(crate::workstation::msg::CensusMsg::Lists {
                         generation,
                         locations,
                         teams,
                         personal,
+                        cached_at,
                     }));
                 });
             }
@@ -85,13 +130,51 @@ impl Runner {
                 me,
                 clinical,
             } => {
+                let (cache, writer) = (self.cache(), self.cache_writer());
                 tokio::spawn(async move {
                     let key = source.key();
                     let result = census(&client, &source, me.as_deref(), clinical).await;
+                    let name = format!("census:{key}");
+                    let mut cached = None;
+                    match &result {
+                        // Kept, sealed, for downtime.
+                        Ok(fetched) => {
+                            if let (Some(w), Ok(body)) = (writer, serde_json::to_value(fetched)) {
+                                let _ = w.send(super::offline::CacheJob::Snapshot {
+                                    name,
+                                    body,
+                                    fetched_ms: crate::fhir::date::now_ms(),
+                                });
+                            }
+                        }
+                        Err(e) if super::offline::is_offline(e) => {
+                            let _ = tx.send(Msg::Offline(
+                                crate::workstation::msg::OfflineMsg::Connectivity(false),
+                            ));
+                            if let Some(cache) = cache {
+                                let now = crate::fhir::date::now_ms();
+                                cached = tokio::task::spawn_blocking(move || {
+                                    cache.get_snapshot(&name, now)
+                                })
+                                .await
+                                .ok()
+                                .and_then(Result::ok)
+                                .flatten()
+                                .and_then(|(body, at)| {
+                                    Some(Box::new((
+                                        serde_json::from_value::<Fetched>(body).ok()?,
+                                        at,
+                                    )))
+                                });
+                            }
+                        }
+                        Err(_) => {}
+                    }
                     let _ = tx.send(Msg::Census(crate::workstation::msg::CensusMsg::Loaded {
                         generation,
                         key,
                         result,
+                        cached,
                     }));
                 });
             }

@@ -240,6 +240,12 @@ pub enum CacheJob {
         fetched_ms: i64,
     },
     Remove(String),
+    /// A patient list's snapshot (`name`), for downtime.
+    Snapshot {
+        name: String,
+        body: Value,
+        fetched_ms: i64,
+    },
 }
 
 pub fn start_cache_writer(cache: Arc<ChartCache>) -> std::sync::mpsc::Sender<CacheJob> {
@@ -262,6 +268,11 @@ pub fn start_cache_writer(cache: Arc<ChartCache>) -> std::sync::mpsc::Sender<Cac
                         )
                         .map(|_| ()),
                     CacheJob::Remove(id) => cache.remove(&id),
+                    CacheJob::Snapshot {
+                        name,
+                        body,
+                        fetched_ms,
+                    } => cache.put_snapshot(&name, &body, fetched_ms),
                 };
                 match result {
                     Ok(()) | Err(VaultError::Locked) => {}

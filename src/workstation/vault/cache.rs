@@ -112,6 +112,12 @@ CREATE TABLE IF NOT EXISTS chart (
     fetched_ms INTEGER NOT NULL,
     opened_ms INTEGER NOT NULL
 );
+-- Snapshots of patient lists (a ward's census) for downtime, sealed like the charts.
+CREATE TABLE IF NOT EXISTS snapshot (
+    key TEXT PRIMARY KEY,
+    body BLOB NOT NULL,
+    fetched_ms INTEGER NOT NULL
+);
 ";
 
 pub struct ChartCache {
@@ -162,6 +168,10 @@ fn head_aad(key: &str) -> Vec<u8> {
 
 fn rest_aad(key: &str) -> Vec<u8> {
     format!("bedside-cache-v1|rest|{key}").into_bytes()
+}
+
+fn snapshot_aad(key: &str) -> Vec<u8> {
+    format!("bedside-cache-v1|snapshot|{key}").into_bytes()
 }
 
 /// When a resource happened, as its ISO text (which sorts as time does).
@@ -419,9 +429,63 @@ impl ChartCache {
         Ok(out)
     }
 
-    /// Deletes every cached chart (sign-out at a site that asks for it).
+    /// Keeps `body` as the snapshot named `name` (a patient list: `census:ward/ID`) fetched at
+    /// `fetched_ms`, sealed; the name is kept only as the vault's keyed lookup of it.
+    pub fn put_snapshot(
+        &self,
+        name: &str,
+        body: &Value,
+        fetched_ms: i64,
+    ) -> Result<(), VaultError> {
+        if !self.settings.enabled {
+            return Ok(());
+        }
+        let key = self.vault.lookup(&format!("snapshot:{name}"))?;
+        let plain = Zeroize(
+            serde_json::to_vec(body)
+                .map_err(|e| VaultError::Io(format!("cannot write a snapshot ({e})")))?,
+        );
+        let sealed = self.vault.seal(&snapshot_aad(&key), &plain.0)?;
+        self.conn().execute(
+            "INSERT OR REPLACE INTO snapshot (key, body, fetched_ms) VALUES (?1, ?2, ?3)",
+            params![key, sealed, fetched_ms],
+        )?;
+        Ok(())
+    }
+
+    /// The snapshot named `name` and when it was fetched, unless missing or expired (then
+    /// removed).
+    pub fn get_snapshot(
+        &self,
+        name: &str,
+        now_ms: i64,
+    ) -> Result<Option<(Value, i64)>, VaultError> {
+        let key = self.vault.lookup(&format!("snapshot:{name}"))?;
+        let conn = self.conn();
+        let row: Option<(Vec<u8>, i64)> = conn
+            .query_row(
+                "SELECT body, fetched_ms FROM snapshot WHERE key = ?1",
+                [&key],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let Some((sealed, fetched_ms)) = row else {
+            return Ok(None);
+        };
+        if now_ms - fetched_ms > self.settings.ttl_ms {
+            conn.execute("DELETE FROM snapshot WHERE key = ?1", [&key])?;
+            return Ok(None);
+        }
+        let plain = Plain(self.vault.open_sealed(&snapshot_aad(&key), &sealed)?);
+        let body = serde_json::from_slice(&plain.0)
+            .map_err(|e| VaultError::Corrupt(format!("a cached snapshot is not JSON ({e})")))?;
+        Ok(Some((body, fetched_ms)))
+    }
+
+    /// Deletes every cached chart and snapshot (sign-out at a site that asks for it).
     pub fn wipe(&self) -> Result<usize, VaultError> {
         let conn = self.conn();
+        conn.execute("DELETE FROM snapshot", [])?;
         let n = conn.execute("DELETE FROM chart", [])?;
         // Checkpoint so the WAL holds no old pages either (they are encrypted regardless).
         let _ = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);");

@@ -92,6 +92,9 @@ pub struct CensusState {
     pub error: Option<String>,
     /// When the rows shown were fetched (epoch ms).
     pub loaded_ms: Option<i64>,
+    /// The rows shown are this terminal's sealed snapshot, fetched then (the server could
+    /// not be reached).
+    pub cached_from: Option<i64>,
     /// Answers for an earlier request are dropped.
     pub generation: u64,
     /// The same for the lists (asked apart from the rows).

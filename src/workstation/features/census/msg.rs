@@ -15,12 +15,16 @@ pub enum Msg {
         locations: Result<Vec<Value>, FetchError>,
         teams: Option<Result<Vec<Value>, FetchError>>,
         personal: Option<Result<Vec<Value>, FetchError>>,
+        /// The server could not be reached: these are this terminal's sealed copy, from then.
+        cached_at: Option<i64>,
     },
-    /// A list's rows as the server answered them (`key`: the list's `Source::key`).
+    /// A list's rows as the server answered them (`key`: the list's `Source::key`); when it
+    /// could not be reached, the snapshot kept of that list and when it was fetched.
     Loaded {
         generation: u64,
         key: String,
         result: Result<Fetched, FetchError>,
+        cached: Option<Box<(Fetched, i64)>>,
     },
     /// Time to ask again (the list is refreshed if it is still on screen).
     Due { generation: u64 },

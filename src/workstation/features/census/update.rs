@@ -3,7 +3,7 @@
 //! including the poll that keeps a list up to date while it is on screen.
 
 use crate::workstation::action::Action;
-use crate::workstation::census::{ListChange, Sort, Source, rows, sorted, sources};
+use crate::workstation::census::{Fetched, ListChange, Sort, Source, rows, sorted, sources};
 use crate::workstation::features::Outcome;
 use crate::workstation::features::census::{CensusState, POLL_SECONDS, Pick};
 use crate::workstation::keymap::{Context, Key};
@@ -318,6 +318,7 @@ pub(crate) fn on_msg(state: &mut State, msg: super::Msg, effects: &mut Vec<Effec
             locations,
             teams,
             personal,
+            cached_at,
         } => {
             if generation != c.lists_generation {
                 state.dropped_stale += 1;
@@ -343,6 +344,18 @@ pub(crate) fn on_msg(state: &mut State, msg: super::Msg, effects: &mut Vec<Effec
             let personal = part(personal, "your own lists");
             c.lists_note = (!missing.is_empty())
                 .then(|| format!("NOT SHOWN: {} could not be read", missing.join(", ")));
+            if let Some(at) = cached_at {
+                let when = chrono::DateTime::from_timestamp_millis(at)
+                    .map(|t| {
+                        t.with_timezone(&state.display.zone)
+                            .format("%d %b %H:%M")
+                            .to_string()
+                    })
+                    .unwrap_or_default();
+                c.lists_note = Some(format!(
+                    "CACHED COPY of the lists from {when}: the server cannot be reached"
+                ));
+            }
             let found = sources(has_me, &locations, &teams, &personal);
             // The list shown is kept under its new name; one that is gone is left.
             if let Some(shown) = &c.source
@@ -372,25 +385,40 @@ pub(crate) fn on_msg(state: &mut State, msg: super::Msg, effects: &mut Vec<Effec
             generation,
             key,
             result,
+            cached,
         } => {
             if generation != c.generation || c.source.as_ref().is_none_or(|s| s.key() != key) {
                 state.dropped_stale += 1;
                 return;
             }
             c.loading = false;
+            let show = |c: &mut CensusState, fetched: Fetched, at: i64| {
+                let keep = c.rows.get(c.cursor).map(|r| r.patient_id.clone());
+                c.rows = sorted(&rows(&fetched, today), c.sort);
+                c.cursor = keep
+                    .and_then(|id| c.rows.iter().position(|r| r.patient_id == id))
+                    .unwrap_or(0)
+                    .min(c.rows.len().saturating_sub(1));
+                c.fetched = Some(fetched);
+                c.loaded_ms = Some(at);
+            };
             match result {
                 Ok(fetched) => {
-                    let at = c.rows.get(c.cursor).map(|r| r.patient_id.clone());
-                    c.rows = sorted(&rows(&fetched, today), c.sort);
-                    c.cursor = at
-                        .and_then(|id| c.rows.iter().position(|r| r.patient_id == id))
-                        .unwrap_or(0)
-                        .min(c.rows.len().saturating_sub(1));
-                    c.fetched = Some(fetched);
-                    c.loaded_ms = Some(now);
+                    show(c, fetched, now);
                     c.error = None;
+                    c.cached_from = None;
                 }
-                Err(e) => c.error = Some(e.to_string()),
+                Err(e) => {
+                    c.error = Some(e.to_string());
+                    // Downtime: the snapshot kept of this list, when it is newer than the
+                    // rows shown, said to be a cached copy.
+                    if let Some((fetched, at)) = cached.map(|b| *b)
+                        && c.loaded_ms.is_none_or(|shown| at > shown)
+                    {
+                        show(c, fetched, at);
+                        c.cached_from = Some(at);
+                    }
+                }
             }
             effects.push(Effect::Poll {
                 what: crate::workstation::msg::Polled::Census,

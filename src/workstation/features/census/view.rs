@@ -134,12 +134,16 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
         }
     } else {
         if let Some(e) = &c.error {
-            let shown = match c.loaded_ms {
-                Some(at) => format!(
+            let shown = match (c.loaded_ms, c.cached_from) {
+                (Some(at), Some(_)) => format!(
+                    "CACHED COPY, NOT UP TO DATE: {e}. This terminal's copy from {}",
+                    freshness(state, at)
+                ),
+                (Some(at), None) => format!(
                     "NOT UP TO DATE: {e}. The rows are from {}",
                     freshness(state, at)
                 ),
-                None => format!("The census could not be read: {e}"),
+                (None, _) => format!("The list could not be read: {e}"),
             };
             lines.push(Line::from(styled(fit(&shown, width), theme.error)));
         }

@@ -77,6 +77,7 @@ fn census_on_screen() -> (State, u64) {
             locations: Ok(locations()),
             teams: None,
             personal: None,
+            cached_at: None,
         }),
     );
     assert!(screen(&s).contains("Which list?"), "{}", screen(&s));
@@ -104,6 +105,7 @@ fn census_on_screen() -> (State, u64) {
             generation,
             key: ward,
             result: Ok(fetched()),
+            cached: None,
         }),
     );
     (s, generation)
@@ -201,6 +203,7 @@ fn the_poll_late_answers_and_failures() {
             generation,
             key: "ward/ward-B".into(),
             result: Ok(other),
+            cached: None,
         }),
     );
     assert_eq!(s.census.as_ref().unwrap().rows.len(), 2);
@@ -212,6 +215,7 @@ fn the_poll_late_answers_and_failures() {
             generation: next,
             key: "ward/ward-B".into(),
             result: Err(FetchError::Timeout(10)),
+            cached: None,
         }),
     );
     let text = screen(&s);
@@ -261,6 +265,7 @@ fn lists_with_me() -> State {
                     "title": "Post-take", "code": {"coding": [{"system": system, "code": code}]},
                     "source": {"reference": "Practitioner/me"}}),
             ])),
+            cached_at: None,
         }),
     );
     s
@@ -317,6 +322,7 @@ fn my_patients_teams_and_lists_of_my_own() {
             generation,
             key: "mine".into(),
             result: Ok(mine),
+            cached: None,
         }),
     );
     let c = s.census.as_ref().unwrap();
@@ -397,6 +403,7 @@ fn my_patients_teams_and_lists_of_my_own() {
                 json!({"resourceType": "List", "id": "l1", "status": "current", "title": "Post-take",
                     "code": {"coding": [{"system": system, "code": code}]}, "source": {"reference": "Practitioner/me"}}),
             ])),
+            cached_at: None,
         }),
     );
     let text = screen(&s);
@@ -445,6 +452,7 @@ fn a_list_of_my_own_takes_a_patient_off_and_a_failed_part_is_said() {
             generation,
             key: "list/l1".into(),
             result: Ok(mine),
+            cached: None,
         }),
     );
     assert!(screen(&s).contains("take off"), "{}", screen(&s));
@@ -468,9 +476,103 @@ fn a_list_of_my_own_takes_a_patient_off_and_a_failed_part_is_said() {
             locations: Ok(locations()),
             teams: Some(Err(FetchError::Timeout(10))),
             personal: Some(Ok(vec![])),
+            cached_at: None,
         }),
     );
     let text = screen(&s);
     assert!(text.contains("NOT SHOWN: your teams"), "{text}");
     assert!(text.contains("Beech Ward"), "{text}");
+}
+
+#[test]
+fn in_downtime_the_terminals_sealed_copy_is_shown_as_cached() {
+    let mut s = state();
+    s.now_ms = 1_795_168_800_000;
+    let effects = key(&mut s, "f4");
+    let generation = effects
+        .iter()
+        .find_map(|e| match e {
+            Effect::LoadLists { generation, .. } => Some(*generation),
+            _ => None,
+        })
+        .unwrap();
+    update(
+        &mut s,
+        Msg::Census(CensusMsg::Lists {
+            generation,
+            locations: Ok(locations()),
+            teams: None,
+            personal: None,
+            cached_at: None,
+        }),
+    );
+    key(&mut s, "down");
+    let effects = key(&mut s, "enter");
+    let generation = effects
+        .iter()
+        .find_map(|e| match e {
+            Effect::LoadCensus { generation, .. } => Some(*generation),
+            _ => None,
+        })
+        .unwrap();
+    // The server cannot be reached; this terminal kept the list 3 hours ago.
+    let at = s.now_ms - 3 * 3_600_000;
+    update(
+        &mut s,
+        Msg::Census(CensusMsg::Loaded {
+            generation,
+            key: "ward/ward-B".into(),
+            result: Err(FetchError::Unreachable("connection refused".into())),
+            cached: Some(Box::new((fetched(), at))),
+        }),
+    );
+    let c = s.census.as_ref().unwrap();
+    assert_eq!(c.rows.len(), 2);
+    assert_eq!(c.cached_from, Some(at));
+    let text = screen(&s);
+    assert!(text.contains("CACHED COPY, NOT UP TO DATE"), "{text}");
+    assert!(text.contains("180 min ago"), "{text}");
+    // Rows newer than the copy are kept over it.
+    let effects = key(&mut s, "r");
+    let generation = effects
+        .iter()
+        .find_map(|e| match e {
+            Effect::LoadCensus { generation, .. } => Some(*generation),
+            _ => None,
+        })
+        .unwrap();
+    update(
+        &mut s,
+        Msg::Census(CensusMsg::Loaded {
+            generation,
+            key: "ward/ward-B".into(),
+            result: Ok(fetched()),
+            cached: None,
+        }),
+    );
+    assert_eq!(s.census.as_ref().unwrap().cached_from, None);
+    let g = s.census.as_ref().unwrap().generation;
+    let effects = update(&mut s, Msg::Census(CensusMsg::Due { generation: g }));
+    let generation = effects
+        .iter()
+        .find_map(|e| match e {
+            Effect::LoadCensus { generation, .. } => Some(*generation),
+            _ => None,
+        })
+        .unwrap();
+    let mut old = fetched();
+    old.stays.clear();
+    update(
+        &mut s,
+        Msg::Census(CensusMsg::Loaded {
+            generation,
+            key: "ward/ward-B".into(),
+            result: Err(FetchError::Timeout(10)),
+            cached: Some(Box::new((old, at))),
+        }),
+    );
+    let c = s.census.as_ref().unwrap();
+    assert_eq!(c.rows.len(), 2, "the newer rows stay");
+    assert_eq!(c.cached_from, None);
+    assert!(screen(&s).contains("NOT UP TO DATE"));
 }
