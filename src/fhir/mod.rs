@@ -129,6 +129,10 @@ pub fn parse_reference(reference: &str) -> Option<(&str, &str)> {
     }
 }
 
+/// The type (`Composition.type`) of an I-PASS shift handoff summary: a local code, as LOINC
+/// has no code for I-PASS.
+pub const HANDOFF: (&str, &str) = ("urn:bedside:note", "ipass-handoff");
+
 /// The code (`List.code`) of a personal patient list: one clinician's own list, read and
 /// changed only by whom its `source` names (the server's rule; the workstation's lists).
 pub const PERSONAL_LIST: (&str, &str) = ("urn:bedside:list", "personal");

@@ -129,6 +129,10 @@ actions! {
     SortList => "sort_list",
     /// Patient lists: choose another list (my patients, a team's, one of my own, a ward)
     ChooseWard => "choose_ward",
+    /// Patient lists: the selected patient's I-PASS handoff (filled from the chart, saved on the server)
+    Handoff => "handoff",
+    /// Patient lists: write the whole list's handoff as text and PDF
+    PrintHandoff => "print_handoff",
     /// Patient lists: the ward's bed board (free and occupied beds)
     BedBoard => "bed_board",
     /// Patient lists: move the selected patient to another bed or ward

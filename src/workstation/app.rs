@@ -45,6 +45,8 @@ pub struct Options {
     pub record_dir: Option<PathBuf>,
     /// Hours within which a repeated test is flagged.
     pub duplicate_test_hours: u32,
+    /// Where the list's handoff is written (`None`: bedside's state folder).
+    pub handoff_dir: Option<std::path::PathBuf>,
     /// The safety net's limits: critical results waiting longer (ms), abnormal ones.
     pub overdue: crate::workstation::inbox::Overdue,
     /// Who the token belongs to, when it came from a sign-in (the demo signs in itself).
@@ -99,6 +101,7 @@ impl Options {
             record_dir: None,
             duplicate_test_hours: 24,
             overdue: Default::default(),
+            handoff_dir: None,
             user: None,
             idle_lock: None,
             transport: Transport::default(),
@@ -223,6 +226,7 @@ impl App {
             duplicate_window_ms: i64::from(opts.duplicate_test_hours) * 3_600_000,
         });
         state.overdue = opts.overdue;
+        state.handoff_dir = opts.handoff_dir.clone();
         state.notes = Arc::new(NoteSettings {
             templates,
             phrases,

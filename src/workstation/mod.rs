@@ -9,6 +9,7 @@ pub mod chart;
 pub mod client;
 pub mod editor;
 pub mod features;
+pub mod handoff;
 pub mod headless;
 pub mod inbox;
 pub mod keymap;

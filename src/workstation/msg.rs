@@ -279,6 +279,26 @@ pub enum Effect {
         me: Option<String>,
         clinical: bool,
     },
+    /// What I-PASS handoffs are filled from, for `patients`: active problems, active
+    /// orders, active flags, and the handoffs kept.
+    LoadHandoffs {
+        generation: u64,
+        patients: Vec<String>,
+    },
+    /// Save a handoff: an update of one's own (`If-Match: version`) or a new one.
+    SaveHandoff {
+        resource: Box<Value>,
+        version: Option<String>,
+        name: String,
+    },
+    /// Write the list's handoff as `name`.txt and `name`.pdf in `dir` (else the private
+    /// `handoff` folder in bedside's state folder).
+    WriteHandoff {
+        dir: Option<std::path::PathBuf>,
+        name: String,
+        text: String,
+        pdf: Vec<u8>,
+    },
     /// A ward's bed board: its beds and the stays under way there.
     LoadBoard {
         generation: u64,

@@ -177,6 +177,8 @@ pub struct State {
     pub record_terms: Arc<crate::workstation::record::terms::Terms>,
     /// The watch for critical results, on every screen.
     pub critical: crate::workstation::features::inbox::CriticalWatch,
+    /// Where the list's handoff is written (`None`: bedside's state folder).
+    pub handoff_dir: Option<std::path::PathBuf>,
     /// My unsigned work (F7), once opened.
     pub work: Option<crate::workstation::features::work::WorkState>,
     /// How long a result may wait before the safety net lists it (the site's settings).
@@ -249,6 +251,7 @@ impl State {
             critical: Default::default(),
             overdue: Default::default(),
             work: None,
+            handoff_dir: None,
             access: Access::default(),
             storage: Storage::default(),
             now_ms: 0,

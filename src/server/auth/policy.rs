@@ -226,6 +226,8 @@ pub fn check_write(role: Role, rtype: &str, resource: &Value) -> Result<(), Deni
                 "nurses record vital signs (category vital-signs); other results come from the lab or a physician",
             ),
             "MedicationRequest" if resource["status"] == "draft" => Ok(()),
+            // The shift handoff (I-PASS) of their patients.
+            "Composition" if is_handoff(resource) => Ok(()),
             "MedicationRequest" => none(
                 "orders.sign",
                 "a nurse's medication order needs a physician's co-signature: file it with status 'draft' for a physician to sign",
@@ -290,6 +292,15 @@ fn authors(resource: &Value) -> Vec<&str> {
         }
     }
     out
+}
+
+/// An I-PASS handoff summary (a Composition of the handoff type), which nurses write too.
+fn is_handoff(resource: &Value) -> bool {
+    resource["type"]["coding"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|c| c["system"] == crate::fhir::HANDOFF.0 && c["code"] == crate::fhir::HANDOFF.1)
 }
 
 /// May `role` (acting as the Practitioner `actor`) replace `before` with `after`? The new

@@ -204,6 +204,61 @@ impl Runner {
                     }));
                 });
             }
+            Effect::LoadHandoffs {
+                generation,
+                patients,
+            } => {
+                tokio::spawn(async move {
+                    let result = handoff_parts(&client, &patients).await;
+                    let _ = tx.send(Msg::Census(crate::workstation::msg::CensusMsg::Handoffs {
+                        generation,
+                        result,
+                    }));
+                });
+            }
+            Effect::SaveHandoff {
+                resource,
+                version,
+                name,
+            } => {
+                tokio::spawn(async move {
+                    let result = client
+                        .write(&resource, None, version.as_deref(), SEND_TIMEOUT)
+                        .await;
+                    let _ = tx.send(Msg::Census(
+                        crate::workstation::msg::CensusMsg::HandoffSaved { name, result },
+                    ));
+                });
+            }
+            Effect::WriteHandoff {
+                dir,
+                name,
+                text,
+                pdf,
+            } => {
+                tokio::spawn(async move {
+                    let result = tokio::task::spawn_blocking(move || {
+                        let dir = match dir {
+                            Some(d) => d,
+                            None => crate::paths::state_dir()
+                                .map_err(|e| e.to_string())?
+                                .join("handoff"),
+                        };
+                        crate::files::private_dir(&dir).map_err(|e| e.to_string())?;
+                        let txt = dir.join(format!("{name}.txt"));
+                        crate::files::write_private_file(&txt, text.as_bytes())
+                            .map_err(|e| e.to_string())?;
+                        crate::files::write_private_file(&dir.join(format!("{name}.pdf")), &pdf)
+                            .map_err(|e| e.to_string())?;
+                        Ok(txt.display().to_string())
+                    })
+                    .await
+                    .unwrap_or_else(|e| Err(e.to_string()));
+                    let _ = tx.send(Msg::Census(
+                        crate::workstation::msg::CensusMsg::HandoffWritten { result },
+                    ));
+                });
+            }
             Effect::Adt { change } => {
                 tokio::spawn(async move {
                     let result = adt(&client, &change).await;
@@ -461,6 +516,50 @@ const UNDER_WAY: &str = "arrived,triaged,in-progress,onleave";
 
 fn now_text() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// What the handoffs of `patients` are filled from: one search per kind for them all. A
+/// part that fails fails the whole (a handoff filled from half the chart would mislead).
+async fn handoff_parts(
+    client: &FhirClient,
+    patients: &[String],
+) -> Result<crate::workstation::features::census::handoff::Parts, FetchError> {
+    let ids = patients.join(",");
+    let count = ("_count", PAGE.to_string());
+    let (system, code) = crate::fhir::HANDOFF;
+    let problems = [
+        ("patient", ids.clone()),
+        ("clinical-status", "active,recurrence,relapse".to_string()),
+        count.clone(),
+    ];
+    let orders = [
+        ("patient", ids.clone()),
+        ("status", "active".to_string()),
+        count.clone(),
+    ];
+    let flags = [
+        ("patient", ids.clone()),
+        ("status", "active".to_string()),
+        count.clone(),
+    ];
+    let kept = [
+        ("patient", ids.clone()),
+        ("type", format!("{system}|{code}")),
+        ("_sort", "-date".to_string()),
+        count.clone(),
+    ];
+    let (problems, orders, flags, compositions) = tokio::join!(
+        all_pages(client, "Condition", &problems, 2),
+        all_pages(client, "ServiceRequest", &orders, 2),
+        all_pages(client, "Flag", &flags, 2),
+        all_pages(client, "Composition", &kept, 2)
+    );
+    Ok(crate::workstation::features::census::handoff::Parts {
+        problems: problems?,
+        orders: orders?,
+        flags: flags?,
+        compositions: compositions?,
+    })
 }
 
 /// Writes an admission (a new stay) or changes a stay (over the version read, read again

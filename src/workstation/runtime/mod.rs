@@ -277,6 +277,9 @@ fn runs(effect: &Effect) -> Runs {
         | Effect::LoadCensus { .. }
         | Effect::ChangeList { .. }
         | Effect::LoadBoard { .. }
+        | Effect::LoadHandoffs { .. }
+        | Effect::SaveHandoff { .. }
+        | Effect::WriteHandoff { .. }
         | Effect::Adt { .. }
         | Effect::Poll { .. }
         | Effect::LoadInbox { .. }

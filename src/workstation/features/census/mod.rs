@@ -7,6 +7,7 @@
 //! taken off on the list (`x`).
 
 pub mod adt;
+pub mod handoff;
 pub mod msg;
 pub mod update;
 pub mod view;
@@ -66,8 +67,30 @@ pub struct Adt {
     pub from_chart: bool,
 }
 
+/// The I-PASS handoff of one patient, being edited.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HandoffEdit {
+    pub row: Row,
+    pub ipass: crate::workstation::handoff::IPass,
+    /// As read (or filled in), to know whether anything was typed.
+    pub original: crate::workstation::handoff::IPass,
+    /// The latest kept on the server (anyone's).
+    pub saved: Option<crate::workstation::handoff::Saved>,
+    /// 0: the severity; 1 to 4: the text parts.
+    pub field: usize,
+    pub loading: bool,
+    pub sending: bool,
+    pub generation: u64,
+    /// Esc once with changes: Esc again discards them.
+    pub discard_armed: bool,
+}
+
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CensusState {
+    /// The handoff being edited (`h`).
+    pub handoff: Option<HandoffEdit>,
+    /// The whole list's handoff is being read to be written (its request).
+    pub printing: Option<u64>,
     /// An admission, transfer or discharge being chosen.
     pub adt: Option<Adt>,
     /// The bed board shown (`b`), or the one a bed is chosen from.

@@ -38,6 +38,18 @@ pub enum Msg {
         change: Box<AdtChange>,
         result: Result<(), FetchError>,
     },
+    /// What the handoff is filled from, for the patients asked.
+    Handoffs {
+        generation: u64,
+        result: Result<super::handoff::Parts, FetchError>,
+    },
+    /// The answer to saving `name`'s handoff.
+    HandoffSaved {
+        name: String,
+        result: Result<Value, FetchError>,
+    },
+    /// Where the list's handoff was written (the text file), or why not.
+    HandoffWritten { result: Result<String, String> },
     /// One of my own lists was changed (or made: its id), or not. Always reported, whatever
     /// is on screen by then.
     ListChanged {

@@ -106,6 +106,10 @@ pub(crate) fn census_key(state: &mut State, key: Key, effects: &mut Vec<Effect>)
     if state.screen != Screen::Census || state.census.is_none() {
         return Outcome::NotMine;
     }
+    if state.census.as_ref().is_some_and(|c| c.handoff.is_some()) {
+        super::handoff::key(state, key, effects);
+        return Outcome::Done;
+    }
     match crate::workstation::features::resolve(state, Context::Census, key) {
         Some(action) => match census_action(state, action, effects) {
             Some(other) => Outcome::Pass(other),
@@ -246,6 +250,8 @@ fn census_action(state: &mut State, action: Action, effects: &mut Vec<Effect>) -
         }
         Action::RefreshList => load(state, effects),
         Action::BedBoard => super::adt::show_board(state, effects),
+        Action::Handoff => super::handoff::edit(state, effects),
+        Action::PrintHandoff => super::handoff::print(state, effects),
         Action::TransferPatient => super::adt::start(state, false),
         Action::DischargePatient => super::adt::start(state, true),
         Action::Submit => {
@@ -427,6 +433,24 @@ pub(crate) fn on_msg(state: &mut State, msg: super::Msg, effects: &mut Vec<Effec
             });
         }
         super::Msg::Board { generation, result } => super::adt::on_board(state, generation, result),
+        super::Msg::Handoffs { generation, result } => {
+            super::handoff::on_parts(state, generation, result, effects)
+        }
+        super::Msg::HandoffSaved { name, result } => super::handoff::saved(state, name, result),
+        super::Msg::HandoffWritten { result } => {
+            state.notice = Some(match result {
+                Ok(path) => Notice {
+                    level: Level::Info,
+                    text: format!(
+                        "handoff written to {path} (and .pdf); it holds patient data: keep it private"
+                    ),
+                },
+                Err(e) => Notice {
+                    level: Level::Warning,
+                    text: format!("NOT written: {e}"),
+                },
+            });
+        }
         super::Msg::AdtDone { change, result } => super::adt::done(state, &change, result, effects),
         super::Msg::Due { generation } => {
             if generation == c.generation && on_screen && !c.loading && c.picking.is_none() {

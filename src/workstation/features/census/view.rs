@@ -48,6 +48,10 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
     let Some(c) = &state.census else { return };
     let [body, status] = Layout::vertical([Constraint::Min(3), Constraint::Length(1)]).areas(area);
     let title = match (&c.source, c.loaded_ms) {
+        _ if c.handoff.is_some() => format!(
+            " I-PASS handoff: {} ",
+            c.handoff.as_ref().map_or("", |h| h.row.name.as_str())
+        ),
         _ if c.adt.is_some() => {
             let a = c.adt.as_ref().map(|a| (&a.kind, &a.patient.1));
             match a {
@@ -86,7 +90,9 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
     frame.render_widget(block, body);
     let width = inner.width as usize;
     let mut lines: Vec<Line> = Vec::new();
-    if c.adt.is_some() || c.board.is_some() {
+    if let Some(h) = &c.handoff {
+        handoff_lines(state, theme, h, width, &mut lines);
+    } else if c.adt.is_some() || c.board.is_some() {
         adt_lines(state, theme, c, width, inner.height as usize, &mut lines);
     } else if let Some(pick) = c.picking {
         let picks = c.picks(state.notes.author_reference.is_some());
@@ -199,7 +205,9 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
     } else {
         Vec::new()
     };
-    let keys: &[(Action, &str)] = if c.adt.is_some() {
+    let keys: &[(Action, &str)] = if c.handoff.is_some() {
+        &[]
+    } else if c.adt.is_some() {
         &[(Action::Submit, "choose"), (Action::Back, "back")]
     } else if c.board.is_some() {
         &[(Action::RefreshList, "refresh"), (Action::Back, "back")]
@@ -236,6 +244,94 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
         ]
     };
     status_line(state, theme, frame, status, left, keys);
+}
+
+/// The handoff form: the patient (bed, MRN), where it came from, and the five parts, the
+/// one being typed in marked; long text wraps.
+fn handoff_lines(
+    state: &State,
+    theme: &Theme,
+    h: &crate::workstation::features::census::HandoffEdit,
+    width: usize,
+    lines: &mut Vec<Line<'static>>,
+) {
+    use crate::workstation::handoff::SECTIONS;
+    lines.push(Line::from(styled(
+        fit(
+            &format!(
+                "{} | {} | {} | MRN {}",
+                h.row.bed,
+                h.row.name,
+                h.row.age_sex,
+                h.row.mrn.as_deref().unwrap_or("none")
+            ),
+            width,
+        ),
+        theme.banner_name,
+    )));
+    if h.loading {
+        lines.push(Line::from(styled(
+            "reading the chart and the handoffs kept...",
+            theme.dim,
+        )));
+        return;
+    }
+    let origin = match &h.saved {
+        Some(s) => format!(
+            "Last saved by {} at {}",
+            s.author["display"].as_str().unwrap_or("someone"),
+            s.date
+                .chars()
+                .take(16)
+                .collect::<String>()
+                .replace('T', " ")
+        ),
+        None => "Not saved yet: filled from the chart; check every part".to_string(),
+    };
+    lines.push(Line::from(styled(fit(&origin, width), theme.dim)));
+    let severity = h.ipass.severity.map_or(
+        "NOT CHOSEN (s, w or u)",
+        crate::workstation::handoff::Severity::words,
+    );
+    let texts = h.ipass.fields();
+    for (i, title) in SECTIONS.iter().enumerate() {
+        let value = if i == 0 { severity } else { texts[i - 1] };
+        let mark = if i == h.field { ">" } else { " " };
+        let style = match (i, h.ipass.severity) {
+            (0, None) => theme.warning,
+            (0, Some(crate::workstation::handoff::Severity::Unstable)) => theme.critical,
+            _ => theme.base,
+        };
+        lines.push(Line::from(vec![
+            styled(mark, theme.key),
+            styled(format!(" {title}:"), theme.title),
+        ]));
+        let wrapped = crate::workstation::wrap::words(
+            if value.is_empty() { "-" } else { value },
+            width.saturating_sub(4).max(10),
+        );
+        for w in wrapped {
+            let line = Line::from(Span::styled(format!("   {w}"), style));
+            lines.push(if i == h.field {
+                line.patch_style(theme.selected)
+            } else {
+                line
+            });
+        }
+    }
+    lines.push(Line::from(styled(
+        fit(
+            &format!(
+                "{} next part  {} saves on the server  {} leaves{}",
+                state.keymap.hint(Context::Form, Action::NextField),
+                state.keymap.hint(Context::Form, Action::Submit),
+                state.keymap.hint(Context::Form, Action::Back),
+                if h.sending { "  (saving...)" } else { "" }
+            ),
+            width,
+        ),
+        theme.dim,
+    )));
 }
 
 /// The bed board, or the steps of an admission, transfer or discharge.
