@@ -129,6 +129,8 @@ actions! {
     SortList => "sort_list",
     /// Patient lists: choose another list (my patients, a team's, one of my own, a ward)
     ChooseWard => "choose_ward",
+    /// Patient lists: show all, or only those with results waiting, NEWS2 5+, or unsigned work
+    FilterList => "filter_list",
     /// Patient lists: the selected patient's I-PASS handoff (filled from the chart, saved on the server)
     Handoff => "handoff",
     /// Patient lists: write the whole list's handoff as text and PDF

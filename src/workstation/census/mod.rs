@@ -601,6 +601,55 @@ impl Sort {
     }
 }
 
+/// Which rows a list shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Filter {
+    #[default]
+    All,
+    /// Results waiting for review (or not known).
+    Results,
+    /// NEWS2 5 or more (or not known).
+    Sick,
+    /// Unsigned notes or orders waiting for co-signature (or not known).
+    Unsigned,
+}
+
+impl Filter {
+    pub fn next(self) -> Filter {
+        match self {
+            Filter::All => Filter::Results,
+            Filter::Results => Filter::Sick,
+            Filter::Sick => Filter::Unsigned,
+            Filter::Unsigned => Filter::All,
+        }
+    }
+
+    pub fn words(self) -> &'static str {
+        match self {
+            Filter::All => "all",
+            Filter::Results => "results waiting",
+            Filter::Sick => "NEWS2 5+",
+            Filter::Unsigned => "unsigned work",
+        }
+    }
+
+    /// Whether `row` is shown. A value not known is shown: a filter never hides what it
+    /// cannot judge.
+    pub fn keeps(self, row: &Row) -> bool {
+        match self {
+            Filter::All => true,
+            Filter::Results => row.reviews.is_none_or(|(c, a, n)| c + a + n > 0),
+            Filter::Sick => match row.news2 {
+                Err(()) => true,
+                Ok((score, _)) => score.is_some_and(|n| n >= 5),
+            },
+            Filter::Unsigned => {
+                row.unsigned.is_none_or(|n| n > 0) || row.cosign.is_none_or(|n| n > 0)
+            }
+        }
+    }
+}
+
 /// `rows` in the order `sort` asks (the bed order breaks ties); unknown values go last.
 pub fn sorted(rows: &[Row], sort: Sort) -> Vec<Row> {
     let mut out = rows.to_vec();

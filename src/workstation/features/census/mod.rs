@@ -106,9 +106,10 @@ pub struct CensusState {
     pub adding: Option<(String, String)>,
     pub source: Option<Source>,
     pub fetched: Option<Fetched>,
-    /// The rows, in `sort` order.
+    /// The rows shown: in `sort` order, those `filter` keeps.
     pub rows: Vec<Row>,
     pub sort: Sort,
+    pub filter: crate::workstation::census::Filter,
     pub cursor: usize,
     pub loading: bool,
     /// Why the last load failed (the rows shown, if any, are from before).

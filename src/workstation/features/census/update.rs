@@ -3,7 +3,7 @@
 //! including the poll that keeps a list up to date while it is on screen.
 
 use crate::workstation::action::Action;
-use crate::workstation::census::{Fetched, ListChange, Sort, Source, rows, sorted, sources};
+use crate::workstation::census::{Fetched, ListChange, Source, rows, sorted, sources};
 use crate::workstation::features::Outcome;
 use crate::workstation::features::census::{CensusState, POLL_SECONDS, Pick};
 use crate::workstation::keymap::{Context, Key};
@@ -211,17 +211,12 @@ fn census_action(state: &mut State, action: Action, effects: &mut Vec<Effect>) -
     }
     match action {
         Action::SortList => {
-            let at = c.rows.get(c.cursor).map(|r| r.patient_id.clone());
             c.sort = c.sort.next();
-            c.rows = sorted(&c.rows, c.sort);
-            if c.sort == Sort::Bed
-                && let Some(f) = &c.fetched
-            {
-                c.rows = rows(f, state.display.today);
-            }
-            c.cursor = at
-                .and_then(|id| c.rows.iter().position(|r| r.patient_id == id))
-                .unwrap_or(0);
+            arrange(c, state.display.today);
+        }
+        Action::FilterList => {
+            c.filter = c.filter.next();
+            arrange(c, state.display.today);
         }
         Action::ChooseWard => {
             let picks = c.picks(has_me);
@@ -302,6 +297,22 @@ pub(crate) fn new_list(state: &mut State, title: String, effects: &mut Vec<Effec
     if adding {
         back_to_chart(state);
     }
+}
+
+/// The rows shown, from what was fetched: sorted, then filtered; the cursor stays on the
+/// patient it was on.
+fn arrange(c: &mut CensusState, today: chrono::NaiveDate) {
+    let keep = c.rows.get(c.cursor).map(|r| r.patient_id.clone());
+    let Some(f) = &c.fetched else { return };
+    let filter = c.filter;
+    c.rows = sorted(&rows(f, today), c.sort)
+        .into_iter()
+        .filter(|r| filter.keeps(r))
+        .collect();
+    c.cursor = keep
+        .and_then(|id| c.rows.iter().position(|r| r.patient_id == id))
+        .unwrap_or(0)
+        .min(c.rows.len().saturating_sub(1));
 }
 
 /// Closing a chart opened from a list comes back to it.
@@ -399,13 +410,8 @@ pub(crate) fn on_msg(state: &mut State, msg: super::Msg, effects: &mut Vec<Effec
             }
             c.loading = false;
             let show = |c: &mut CensusState, fetched: Fetched, at: i64| {
-                let keep = c.rows.get(c.cursor).map(|r| r.patient_id.clone());
-                c.rows = sorted(&rows(&fetched, today), c.sort);
-                c.cursor = keep
-                    .and_then(|id| c.rows.iter().position(|r| r.patient_id == id))
-                    .unwrap_or(0)
-                    .min(c.rows.len().saturating_sub(1));
                 c.fetched = Some(fetched);
+                arrange(c, today);
                 c.loaded_ms = Some(at);
             };
             match result {

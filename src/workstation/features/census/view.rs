@@ -70,10 +70,15 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
             None => " Patient lists ".to_string(),
         },
         (Some(w), Some(at)) => format!(
-            " {}: {} patient{}, updated {}; by {} ",
+            " {}: {} patient{}{}, updated {}; by {} ",
             w.title(),
             c.rows.len(),
             if c.rows.len() == 1 { "" } else { "s" },
+            if c.filter == crate::workstation::census::Filter::All {
+                String::new()
+            } else {
+                format!(" ({})", c.filter.words())
+            },
             freshness(state, at),
             c.sort.words()
         ),

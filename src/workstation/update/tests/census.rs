@@ -576,3 +576,31 @@ fn in_downtime_the_terminals_sealed_copy_is_shown_as_cached() {
     assert_eq!(c.cached_from, None);
     assert!(screen(&s).contains("NOT UP TO DATE"));
 }
+
+#[test]
+fn filtering_never_hides_what_it_cannot_judge() {
+    let (mut s, _) = census_on_screen();
+    let ids = |s: &State| -> Vec<String> {
+        s.census
+            .as_ref()
+            .unwrap()
+            .rows
+            .iter()
+            .map(|r| r.patient_id.clone())
+            .collect()
+    };
+    key(&mut s, "f");
+    assert_eq!(ids(&s), ["p2"], "results waiting");
+    assert!(
+        screen(&s).contains("1 patient (results waiting)"),
+        "{}",
+        screen(&s)
+    );
+    key(&mut s, "f");
+    assert_eq!(ids(&s), ["p2"], "NEWS2 5+");
+    key(&mut s, "f");
+    // Co-signatures are not known (that part failed): both shown.
+    assert_eq!(ids(&s), ["p1", "p2"], "unsigned work");
+    key(&mut s, "f");
+    assert_eq!(ids(&s), ["p1", "p2"], "all");
+}
