@@ -76,6 +76,15 @@ impl IPass {
     }
 }
 
+/// What the handoffs are filled from (each a search for the list's patients).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Parts {
+    pub problems: Vec<Value>,
+    pub orders: Vec<Value>,
+    pub flags: Vec<Value>,
+    pub compositions: Vec<Value>,
+}
+
 /// A handoff as kept on the server.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Saved {

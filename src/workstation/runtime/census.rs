@@ -523,7 +523,7 @@ fn now_text() -> String {
 async fn handoff_parts(
     client: &FhirClient,
     patients: &[String],
-) -> Result<crate::workstation::features::census::handoff::Parts, FetchError> {
+) -> Result<crate::workstation::handoff::Parts, FetchError> {
     let ids = patients.join(",");
     let count = ("_count", PAGE.to_string());
     let (system, code) = crate::fhir::HANDOFF;
@@ -554,7 +554,7 @@ async fn handoff_parts(
         all_pages(client, "Flag", &flags, 2),
         all_pages(client, "Composition", &kept, 2)
     );
-    Ok(crate::workstation::features::census::handoff::Parts {
+    Ok(crate::workstation::handoff::Parts {
         problems: problems?,
         orders: orders?,
         flags: flags?,

@@ -122,7 +122,9 @@ pub(super) fn dialog_action(state: &mut State, action: Action, effects: &mut Vec
         }
         (Overlay::Cosign, Action::Confirm) => {
             state.overlay = None;
-            crate::workstation::features::work::update::sign_review(state, effects);
+            if crate::workstation::features::work::update::sign_review(state) {
+                signing::confirmed(state, SignTarget::Cosign, effects);
+            }
         }
         (Overlay::Cosign, Action::RejectOrder) => {
             state.field_cursor = None;

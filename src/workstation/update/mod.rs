@@ -271,9 +271,11 @@ fn on_key(state: &mut State, key: Key, effects: &mut Vec<Effect>) {
                             )
                         }
                         PromptKind::CosignOverride => {
-                            crate::workstation::features::work::update::override_reason(
-                                state, input, effects,
-                            )
+                            if crate::workstation::features::work::update::override_reason(
+                                state, input,
+                            ) {
+                                signing::confirmed(state, SignTarget::Cosign, effects);
+                            }
                         }
                         PromptKind::Forward => {
                             crate::workstation::features::inbox::update::forward_to(
@@ -421,7 +423,7 @@ pub(super) fn act(state: &mut State, action: Action, effects: &mut Vec<Effect>) 
             return;
         }
         Action::AdmitPatient if state.screen == Screen::Chart => {
-            crate::workstation::features::census::adt::admit(state, effects);
+            crate::workstation::features::census::update::admit(state, effects);
             return;
         }
         Action::AddToList if state.screen == Screen::Chart => {

@@ -7,8 +7,9 @@ use crate::workstation::census::adt::{AdtChange, DISPOSITIONS, admission, board}
 use crate::workstation::features::census::{Adt, AdtKind, AdtStep, Board, CensusState};
 use crate::workstation::state::*;
 
-/// `I` on a chart: admit this patient to a ward and bed.
-pub(crate) fn admit(state: &mut State, effects: &mut Vec<Effect>) {
+/// `I` on a chart: admit this patient to a ward and bed. True when the wards are still to
+/// be asked for.
+pub(crate) fn admit(state: &mut State, effects: &mut Vec<Effect>) -> bool {
     let Some(patient) = state.chart.as_ref().map(|c| {
         let name = c
             .chart
@@ -18,7 +19,7 @@ pub(crate) fn admit(state: &mut State, effects: &mut Vec<Effect>) {
             .unwrap_or_else(|| c.patient_id.clone());
         (c.patient_id.clone(), name)
     }) else {
-        return;
+        return false;
     };
     crate::workstation::features::leave_note(state, effects);
     state.screen = Screen::Census;
@@ -31,9 +32,7 @@ pub(crate) fn admit(state: &mut State, effects: &mut Vec<Effect>) {
         step: AdtStep::Ward(0),
         from_chart: true,
     });
-    if !matches!(c.lists, Some(Ok(_))) {
-        super::update::load_lists(state, effects);
-    }
+    !matches!(c.lists, Some(Ok(_)))
 }
 
 /// `t` or `d` on a list's row: move or end that patient's stay.
@@ -290,7 +289,8 @@ pub(crate) fn on_board(
     }
 }
 
-/// The answer to an admission, transfer or discharge.
+/// The answer to an admission, transfer or discharge (the list is asked again by the
+/// caller).
 pub(crate) fn done(
     state: &mut State,
     change: &AdtChange,
@@ -311,9 +311,6 @@ pub(crate) fn done(
         Err(e) => (Level::Warning, format!("NOT saved: {e}")),
     };
     state.notice = Some(Notice { level, text });
-    if state.screen == Screen::Census {
-        super::update::reload(state, effects);
-    }
     // The chart open shows the stay as it now is (the screen stays where it is).
     if state.chart.as_ref().is_some_and(|c| match change {
         AdtChange::Admit { patient, .. }

@@ -6,19 +6,10 @@ use crate::workstation::action::Action;
 use crate::workstation::census::Row;
 use crate::workstation::features::census::HandoffEdit;
 use crate::workstation::handoff::{
-    IPass, Saved, Severity, composition, latest, pdf, prefill, text,
+    IPass, Parts, Saved, Severity, composition, latest, pdf, prefill, text,
 };
 use crate::workstation::keymap::{Context, Key};
 use crate::workstation::state::*;
-
-/// What the handoff is filled from (each a search for the list's patients).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Parts {
-    pub problems: Vec<serde_json::Value>,
-    pub orders: Vec<serde_json::Value>,
-    pub flags: Vec<serde_json::Value>,
-    pub compositions: Vec<serde_json::Value>,
-}
 
 fn ask(state: &mut State, patients: Vec<String>, effects: &mut Vec<Effect>) -> u64 {
     state.context += 1;

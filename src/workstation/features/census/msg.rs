@@ -41,7 +41,7 @@ pub enum Msg {
     /// What the handoff is filled from, for the patients asked.
     Handoffs {
         generation: u64,
-        result: Result<super::handoff::Parts, FetchError>,
+        result: Result<crate::workstation::handoff::Parts, FetchError>,
     },
     /// The answer to saving `name`'s handoff.
     HandoffSaved {

@@ -17,7 +17,7 @@ fn me(state: &State) -> Option<String> {
 }
 
 /// Asks for the lists the user can open.
-pub(crate) fn load_lists(state: &mut State, effects: &mut Vec<Effect>) {
+fn load_lists(state: &mut State, effects: &mut Vec<Effect>) {
     let me = me(state);
     let Some(c) = &mut state.census else { return };
     state.context += 1;
@@ -79,9 +79,11 @@ pub(crate) fn add_to_list(state: &mut State, effects: &mut Vec<Effect>) {
     }
 }
 
-/// Asks for the list shown again (after a change to it).
-pub(crate) fn reload(state: &mut State, effects: &mut Vec<Effect>) {
-    load(state, effects);
+/// `I` on a chart: admit the patient (the wards asked for when not known yet).
+pub(crate) fn admit(state: &mut State, effects: &mut Vec<Effect>) {
+    if super::adt::admit(state, effects) {
+        load_lists(state, effects);
+    }
 }
 
 /// Asks for the chosen list again.
@@ -457,7 +459,12 @@ pub(crate) fn on_msg(state: &mut State, msg: super::Msg, effects: &mut Vec<Effec
                 },
             });
         }
-        super::Msg::AdtDone { change, result } => super::adt::done(state, &change, result, effects),
+        super::Msg::AdtDone { change, result } => {
+            super::adt::done(state, &change, result, effects);
+            if state.screen == Screen::Census {
+                load(state, effects);
+            }
+        }
         super::Msg::Due { generation } => {
             if generation == c.generation && on_screen && !c.loading && c.picking.is_none() {
                 load(state, effects);

@@ -155,9 +155,9 @@ pub fn review_checks(state: &State) -> Result<Vec<Alert>, String> {
     ))
 }
 
-/// `y` on the review: the checks again, an override reason for a high-severity alert, then
-/// the signature where the site asks for one.
-pub(crate) fn sign_review(state: &mut State, effects: &mut Vec<Effect>) {
+/// `y` on the review: the checks again, an override reason for a high-severity alert. True
+/// when it may be signed (the caller asks for the signature where the site requires one).
+pub(crate) fn sign_review(state: &mut State) -> bool {
     let alerts = match review_checks(state) {
         Ok(a) => a,
         Err(why) => {
@@ -166,20 +166,21 @@ pub(crate) fn sign_review(state: &mut State, effects: &mut Vec<Effect>) {
                 text: format!("NOT co-signed: the order checks could not run ({why})"),
             });
             state.overlay = Some(Overlay::Cosign);
-            return;
+            return false;
         }
     };
     let high = alerts.iter().filter(|a| a.needs_override()).count();
     let given = state.work.as_ref().map_or(0, |w| w.overrides.len());
     if high > given {
         ask(state, PromptKind::CosignOverride);
-        return;
+        return false;
     }
-    crate::workstation::features::access::signature::confirmed(state, SignTarget::Cosign, effects);
+    true
 }
 
-/// The override reason was typed: kept for every high-severity alert, then signed.
-pub(crate) fn override_reason(state: &mut State, reason: String, effects: &mut Vec<Effect>) {
+/// The override reason was typed: kept for every high-severity alert. True when it may be
+/// signed.
+pub(crate) fn override_reason(state: &mut State, reason: String) -> bool {
     let reason = reason.trim().to_string();
     if reason.len() < 3 {
         state.notice = Some(Notice {
@@ -187,10 +188,10 @@ pub(crate) fn override_reason(state: &mut State, reason: String, effects: &mut V
             text: "NOT co-signed: a high-severity alert needs the reason it is overridden".into(),
         });
         state.overlay = Some(Overlay::Cosign);
-        return;
+        return false;
     }
     let Ok(alerts) = review_checks(state) else {
-        return sign_review(state, effects);
+        return sign_review(state);
     };
     if let Some(w) = &mut state.work {
         w.overrides = alerts
@@ -199,7 +200,7 @@ pub(crate) fn override_reason(state: &mut State, reason: String, effects: &mut V
             .map(|a| (format!("{} - {}", a.what, a.why), reason.clone()))
             .collect();
     }
-    sign_review(state, effects);
+    sign_review(state)
 }
 
 fn words(draft: &Draft) -> String {
