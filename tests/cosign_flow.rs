@@ -23,18 +23,6 @@ use serde_json::{Value, json};
 const WAIT: Duration = Duration::from_secs(20);
 const RXNORM: &str = "http://www.nlm.nih.gov/research/umls/rxnorm";
 
-async fn practitioner(srv: &TestServer, token: &str) -> String {
-    let (_, me) = body(
-        client_with(token)
-            .get(format!("{}/auth/session", srv.root()))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    me["practitioner"].as_str().unwrap().to_string()
-}
-
 fn draft(patient: &str, nurse: &str, rxcui: &str, name: &str) -> Value {
     json!({"resourceType": "MedicationRequest", "status": "draft", "intent": "order",
         "meta": {"tag": [{"system": bedside::workstation::work::ENTERED_BY, "code": nurse}]},
@@ -78,8 +66,8 @@ async fn a_nurses_draft_is_co_signed_with_the_checks_rerun_or_rejected_with_a_re
     let srv = TestServer::start().await;
     let nurse_token = srv.user("ward.nurse", Role::Nurse);
     let doctor_token = srv.user("dr.cosign", Role::Physician);
-    let nurse = practitioner(&srv, &nurse_token).await;
-    let doctor = practitioner(&srv, &doctor_token).await;
+    let nurse = srv.practitioner_of(&nurse_token).await;
+    let doctor = srv.practitioner_of(&doctor_token).await;
     let nurse_client = client_with(&nurse_token);
     let p = srv
         .create(

@@ -20,18 +20,6 @@ use serde_json::json;
 
 const WAIT: Duration = Duration::from_secs(20);
 
-async fn practitioner(srv: &TestServer, token: &str) -> String {
-    let (_, me) = body(
-        client_with(token)
-            .get(format!("{}/auth/session", srv.root()))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    me["practitioner"].as_str().unwrap().to_string()
-}
-
 fn workstation(
     srv: &TestServer,
     token: &str,
@@ -112,8 +100,8 @@ async fn a_handoff_filled_from_the_chart_saved_read_on_the_next_shift_and_printe
     let doctor_token = srv.user("dr.handoff", Role::Physician);
     let nurse_token = srv.user("night.nurse", Role::Nurse);
     let (doctor, nurse) = (
-        practitioner(&srv, &doctor_token).await,
-        practitioner(&srv, &nurse_token).await,
+        srv.practitioner_of(&doctor_token).await,
+        srv.practitioner_of(&nurse_token).await,
     );
     let dir = tempfile::tempdir().unwrap();
 

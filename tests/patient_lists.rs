@@ -21,18 +21,6 @@ use serde_json::{Value, json};
 
 const WAIT: Duration = Duration::from_secs(20);
 
-async fn practitioner(srv: &TestServer, token: &str) -> String {
-    let (_, me) = body(
-        client_with(token)
-            .get(format!("{}/auth/session", srv.root()))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    me["practitioner"].as_str().unwrap().to_string()
-}
-
 fn personal(owner: &str, patient: &str) -> Value {
     let (system, code) = bedside::fhir::PERSONAL_LIST;
     json!({"resourceType": "List", "status": "current", "mode": "working", "title": "Post-take",
@@ -67,8 +55,8 @@ async fn a_personal_list_is_its_owners_alone_through_every_way_in() {
     let a = client_with(&a_token);
     let b = client_with(&b_token);
     let (a_id, b_id) = (
-        practitioner(&srv, &a_token).await,
-        practitioner(&srv, &b_token).await,
+        srv.practitioner_of(&a_token).await,
+        srv.practitioner_of(&b_token).await,
     );
     let p = srv
         .create(
@@ -226,7 +214,7 @@ fn picker(s: &State) -> bool {
 async fn my_patients_a_teams_list_and_a_list_of_my_own_at_80x24() {
     let srv = TestServer::start().await;
     let token = srv.user("dr.lists", Role::Physician);
-    let me = practitioner(&srv, &token).await;
+    let me = srv.practitioner_of(&token).await;
     let doctor = client_with(&token);
     let mut p = Vec::new();
     for family in ["Mine", "Clinic", "Teamed", "Elsewhere"] {

@@ -58,6 +58,23 @@ impl TestServer {
         srv
     }
 
+    /// The Practitioner id the holder of `token` acts as (`/auth/session`).
+    #[allow(dead_code)]
+    pub async fn practitioner_of(&self, token: &str) -> String {
+        let (_, me) = body(
+            client_with(token)
+                .get(format!("{}/auth/session", self.root()))
+                .send()
+                .await
+                .expect("session"),
+        )
+        .await;
+        me["practitioner"]
+            .as_str()
+            .expect("a practitioner")
+            .to_string()
+    }
+
     /// Adds a user (if new) and returns a token for them.
     pub fn user(&self, username: &str, role: Role) -> String {
         match self.auth.add_user(username, "", role, TEST_PASSWORD) {

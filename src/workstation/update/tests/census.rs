@@ -55,6 +55,17 @@ fn fetched() -> Fetched {
     }
 }
 
+/// The generation of the list asked for in `effects`.
+fn census_asked(effects: &[Effect]) -> u64 {
+    effects
+        .iter()
+        .find_map(|e| match e {
+            Effect::LoadCensus { generation, .. } => Some(*generation),
+            _ => None,
+        })
+        .expect("the list is asked for")
+}
+
 fn census_on_screen() -> (State, u64) {
     let mut s = state();
     s.now_ms = 1_795_168_800_000;
@@ -187,13 +198,7 @@ fn the_poll_late_answers_and_failures() {
             .any(|e| matches!(e, Effect::LoadCensus { .. }))
     );
     let effects = update(&mut s, Msg::Census(CensusMsg::Due { generation }));
-    let next = effects
-        .iter()
-        .find_map(|e| match e {
-            Effect::LoadCensus { generation, .. } => Some(*generation),
-            _ => None,
-        })
-        .expect("asked again");
+    let next = census_asked(&effects);
     // A late answer for the earlier request is dropped.
     let mut other = fetched();
     other.stays.clear();
@@ -437,13 +442,7 @@ fn a_list_of_my_own_takes_a_patient_off_and_a_failed_part_is_said() {
     key(&mut s, "down");
     key(&mut s, "down");
     let effects = key(&mut s, "enter");
-    let generation = effects
-        .iter()
-        .find_map(|e| match e {
-            Effect::LoadCensus { generation, .. } => Some(*generation),
-            _ => None,
-        })
-        .unwrap();
+    let generation = census_asked(&effects);
     let mut mine = fetched();
     mine.members = vec!["p1".into(), "p2".into()];
     update(
@@ -508,13 +507,7 @@ fn in_downtime_the_terminals_sealed_copy_is_shown_as_cached() {
     );
     key(&mut s, "down");
     let effects = key(&mut s, "enter");
-    let generation = effects
-        .iter()
-        .find_map(|e| match e {
-            Effect::LoadCensus { generation, .. } => Some(*generation),
-            _ => None,
-        })
-        .unwrap();
+    let generation = census_asked(&effects);
     // The server cannot be reached; this terminal kept the list 3 hours ago.
     let at = s.now_ms - 3 * 3_600_000;
     update(
@@ -534,13 +527,7 @@ fn in_downtime_the_terminals_sealed_copy_is_shown_as_cached() {
     assert!(text.contains("180 min ago"), "{text}");
     // Rows newer than the copy are kept over it.
     let effects = key(&mut s, "r");
-    let generation = effects
-        .iter()
-        .find_map(|e| match e {
-            Effect::LoadCensus { generation, .. } => Some(*generation),
-            _ => None,
-        })
-        .unwrap();
+    let generation = census_asked(&effects);
     update(
         &mut s,
         Msg::Census(CensusMsg::Loaded {
@@ -553,13 +540,7 @@ fn in_downtime_the_terminals_sealed_copy_is_shown_as_cached() {
     assert_eq!(s.census.as_ref().unwrap().cached_from, None);
     let g = s.census.as_ref().unwrap().generation;
     let effects = update(&mut s, Msg::Census(CensusMsg::Due { generation: g }));
-    let generation = effects
-        .iter()
-        .find_map(|e| match e {
-            Effect::LoadCensus { generation, .. } => Some(*generation),
-            _ => None,
-        })
-        .unwrap();
+    let generation = census_asked(&effects);
     let mut old = fetched();
     old.stays.clear();
     update(
