@@ -11,6 +11,7 @@ mod capability;
 pub mod correction;
 pub mod cors;
 mod ctx;
+pub mod dedupe;
 pub mod export;
 #[doc(hidden)]
 pub mod fuzzing;

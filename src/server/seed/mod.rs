@@ -3,7 +3,7 @@
 
 mod catalog;
 mod chart;
-mod names;
+pub(crate) mod names;
 
 use chrono::NaiveDate;
 use rand::SeedableRng;
