@@ -5,6 +5,7 @@
 //!   cargo bench --bench backend -- [--patients 1000000] [--charts 10000] [--requests 500]
 //!   BENCH_ONLY=flood cargo bench --bench backend   # issue 14's floods: time and memory each
 //!   BENCH_ONLY=import cargo bench --bench backend -- ...  # database sizes and import rates only
+//!   BENCH_ONLY=dedupe cargo bench --bench backend -- [--dedupe-people 1000000]  # duplicates
 //!   cargo bench --bench backend -- --encrypted ...   # the same with encryption at rest on
 //!
 //! Databases are cached in target/bench/ between runs.
@@ -67,6 +68,10 @@ fn encrypted_copy(plain: &Path) -> PathBuf {
 fn main() {
     if std::env::var("BENCH_ONLY").is_ok_and(|v| v == "flood") {
         flood();
+        return;
+    }
+    if std::env::var("BENCH_ONLY").is_ok_and(|v| v == "dedupe") {
+        dedupe(arg("--dedupe-people", 1_000_000) as usize);
         return;
     }
     jwt_cost();
@@ -198,6 +203,44 @@ const BENCH_RSA_KEY: &str = "MIIEowIBAAKCAQEA3Bem6PqhG+tIGw0lyvbTeyC09C4lFfdUgRe
 /// What checking an identity provider's access token costs the server (`serve --oidc-issuer`):
 /// the signature of a token not seen before (RS256 and ES256), and a token seen before (its
 /// hash looked up). Keys as if fetched from the provider; no network.
+/// The duplicate finder on a labelled synthetic population of `people` (and 5 % of them
+/// duplicated): blocking, pairs compared, time on the machine's cores, precision and recall
+/// at the default thresholds.
+fn dedupe(people: usize) {
+    use bedside::server::dedupe::{Thresholds, blocking, synthetic};
+    let started = Instant::now();
+    let l = synthetic::population(people, people / 20, 11);
+    println!(
+        "dedupe: {} records ({} true pairs) generated in {:.1} s",
+        l.people.len(),
+        l.truth.len(),
+        started.elapsed().as_secs_f64()
+    );
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let started = Instant::now();
+    let pairs = blocking::pairs(&l.people);
+    let blocked = started.elapsed();
+    let started = Instant::now();
+    let acc = synthetic::measure(&l, Thresholds::default(), threads);
+    let total = started.elapsed();
+    println!(
+        "dedupe: {} candidate pairs from blocking in {:.1} s; whole scan (blocking + scoring) {:.1} s on {threads} threads",
+        pairs.len(),
+        blocked.as_secs_f64(),
+        total.as_secs_f64()
+    );
+    println!(
+        "dedupe: sure {} ({} true), review {} ({} true); precision {:.4}, recall {:.4} (with review {:.4})",
+        acc.sure,
+        acc.sure_true,
+        acc.review,
+        acc.review_true,
+        acc.precision,
+        acc.recall,
+        acc.recall_with_review
+    );
+}
+
 fn jwt_cost() {
     use base64::Engine;
     use bedside::server::auth::oidc::{OidcSettings, Provider};
