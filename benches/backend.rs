@@ -239,6 +239,28 @@ fn dedupe(people: usize) {
         acc.recall,
         acc.recall_with_review
     );
+    // Precision and recall at other sure thresholds, from one scan.
+    let all = bedside::server::dedupe::find(
+        &l.people,
+        Thresholds {
+            sure: f64::INFINITY,
+            review: Thresholds::default().review,
+        },
+        threads,
+    );
+    for sure in [16.0, 18.0, 20.0, 21.0, 22.0, 24.0] {
+        let above: Vec<_> = all.iter().filter(|c| c.comparison.score >= sure).collect();
+        let hits = above
+            .iter()
+            .filter(|c| l.truth.contains(&(c.a.min(c.b), c.a.max(c.b))))
+            .count();
+        println!(
+            "dedupe: sure at {sure:>4}: {} pairs, precision {:.4}, recall {:.4}",
+            above.len(),
+            hits as f64 / above.len().max(1) as f64,
+            hits as f64 / l.truth.len().max(1) as f64
+        );
+    }
 }
 
 fn jwt_cost() {

@@ -2,6 +2,7 @@
 //! here, what a valid id is, and how an OperationOutcome looks.
 
 pub mod date;
+pub mod diff;
 pub mod extract;
 pub mod params;
 pub mod path;

@@ -1,11 +1,9 @@
-//! Blocking: only records sharing a key are compared. Each record gets a few keys (family
-//! name's sound with the birth year; given name's sound with day and month; the whole birth
-//! date with sex; each phone; each identifier; the family name's sound with the postcode),
+//! Blocking: only records sharing a key are compared. Each record gets a few keys (`keys`),
 //! so a typo in one field still meets its duplicate through another. Keys are hashed and
 //! sorted, not kept in maps; a block larger than `MAX_BLOCK` (a common name in a common
 //! year) is compared only within a sliding window of its records sorted by full name.
 
-use super::{Person, phonetic};
+use super::Person;
 
 /// Records in one block compared all against all; above this, a window.
 pub const MAX_BLOCK: usize = 64;
@@ -19,26 +17,39 @@ fn hash(parts: &[&str]) -> u64 {
     h.finish()
 }
 
-/// The blocking keys of one record.
+/// The blocking keys of one record: its names' sounds with the birth year and the day and
+/// month as a set (robust to a typo in the other name and to day and month swapped; given
+/// and family share the key, so swapped names meet); the given name's sound with the day,
+/// month and decade (robust to the family name changing); the family name's sound with the
+/// given initial and the year (robust to a day or month typo); the birth date with sex and
+/// the family initial; each phone and identifier; the names with the postcode.
 pub fn keys(p: &Person) -> Vec<u64> {
-    let mut out = Vec::with_capacity(8);
-    let family = p.family.first().map(|f| phonetic(f)).unwrap_or_default();
-    let given = p.given.first().map(|g| phonetic(g)).unwrap_or_default();
+    let mut out = Vec::with_capacity(10);
+    let family = p.family_sound.first().map_or("", String::as_str);
+    let given = p.given_sound.first().map_or("", String::as_str);
+    let f1 = p.family.first().and_then(|f| f.get(..1)).unwrap_or("");
+    let g1 = p.given.first().and_then(|g| g.get(..1)).unwrap_or("");
     if let Some((y, m, d)) = p.birth {
-        let (y, md) = (y.to_string(), format!("{m:02}{d:02}"));
-        if !family.is_empty() {
-            out.push(hash(&["fy", &family, &y]));
+        let (y, decade) = (y.to_string(), (y / 10).to_string());
+        let md = format!("{m:02}{d:02}");
+        let pair = format!("{:02}{:02}", m.min(d), m.max(d));
+        for name in [family, given] {
+            if !name.is_empty() {
+                out.push(hash(&["ny", name, &y, &pair]));
+            }
         }
         if !given.is_empty() {
-            out.push(hash(&["gmd", &given, &md]));
-            // Given and family swapped: the same key from the other side.
-            out.push(hash(&["fy", &given, &y]));
+            out.push(hash(&["gmd", given, &md, &decade]));
+        }
+        if !family.is_empty() {
+            out.push(hash(&["fgy", family, g1, &y]));
         }
         out.push(hash(&[
             "dob",
             &y,
             &md,
             &p.sex.map(String::from).unwrap_or_default(),
+            f1,
         ]));
     }
     for phone in &p.phones {
@@ -49,7 +60,7 @@ pub fn keys(p: &Person) -> Vec<u64> {
     }
     if !family.is_empty() {
         for pc in &p.postcodes {
-            out.push(hash(&["fpc", &family, pc]));
+            out.push(hash(&["fpc", family, g1, pc]));
         }
     }
     out.sort_unstable();

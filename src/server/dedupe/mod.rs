@@ -31,6 +31,18 @@ pub struct Person {
     pub street: Vec<String>,
     /// `system|value` of identifiers other than this site's MRN (national numbers, insurance).
     pub identifiers: Vec<String>,
+    /// The phonetic codes of `given` and `family`, word by word (computed once: `sounded`).
+    pub given_sound: Vec<String>,
+    pub family_sound: Vec<String>,
+}
+
+impl Person {
+    /// With the phonetic codes of its names filled in.
+    pub fn sounded(mut self) -> Person {
+        self.given_sound = self.given.iter().map(|w| phonetic(w)).collect();
+        self.family_sound = self.family.iter().map(|w| phonetic(w)).collect();
+        self
+    }
 }
 
 fn fold(s: &str) -> String {
@@ -121,17 +133,21 @@ pub fn person(p: &Value, mrn_system: &str) -> Option<Person> {
             ))
         })
         .collect();
-    Some(Person {
-        id,
-        given,
-        family,
-        birth,
-        sex,
-        phones,
-        postcodes,
-        street,
-        identifiers,
-    })
+    Some(
+        Person {
+            id,
+            given,
+            family,
+            birth,
+            sex,
+            phones,
+            postcodes,
+            street,
+            identifiers,
+            ..Person::default()
+        }
+        .sounded(),
+    )
 }
 
 /// A phonetic key of a name word (Double Metaphone's primary code).
@@ -244,7 +260,7 @@ pub fn weight(field: Field, level: Level) -> f64 {
         .map_or(0.0, |(_, m, u)| (m / u).log2())
 }
 
-fn close_word(a: &str, b: &str) -> bool {
+fn close_word(a: &str, b: &str, sa: &str, sb: &str) -> bool {
     if a == b {
         return true;
     }
@@ -252,26 +268,54 @@ fn close_word(a: &str, b: &str) -> bool {
     if (a.len() == 1 && b.starts_with(a)) || (b.len() == 1 && a.starts_with(b)) {
         return true;
     }
-    if a.len() >= 3 && b.len() >= 3 && strsim::jaro_winkler(a, b) >= 0.9 {
+    if a.len() >= 2 && b.len() >= 2 && !sa.is_empty() && sa == sb {
         return true;
     }
-    a.len() >= 2 && b.len() >= 2 && phonetic(a) == phonetic(b)
+    a.len() >= 3 && b.len() >= 3 && strsim::jaro_winkler(a, b) >= 0.9
 }
 
-fn names(a: &[String], b: &[String]) -> Level {
+fn sound(s: &[String], i: usize) -> &str {
+    s.get(i).map_or("", String::as_str)
+}
+
+fn names(a: &[String], b: &[String], sa: &[String], sb: &[String]) -> Level {
     if a.is_empty() || b.is_empty() {
         return Level::Missing;
     }
     if a.first() == b.first() || a.concat() == b.concat() {
         return Level::Exact;
     }
-    if a.iter().any(|x| b.iter().any(|y| x == y && x.len() > 1)) {
-        return Level::Close;
-    }
-    if a.iter().any(|x| b.iter().any(|y| close_word(x, y))) {
-        return Level::Close;
+    for (i, x) in a.iter().enumerate() {
+        for (j, y) in b.iter().enumerate() {
+            if (x == y && x.len() > 1) || close_word(x, y, sound(sa, i), sound(sb, j)) {
+                return Level::Close;
+            }
+        }
     }
     Level::Disagree
+}
+
+/// Digit strings one typo apart: one digit different, or two adjacent ones swapped.
+fn one_typo(x: &str, y: &str) -> bool {
+    if x.len() != y.len() {
+        return false;
+    }
+    let diff: Vec<usize> = x
+        .bytes()
+        .zip(y.bytes())
+        .enumerate()
+        .filter(|(_, (p, q))| p != q)
+        .map(|(i, _)| i)
+        .collect();
+    match diff.as_slice() {
+        [_] => true,
+        [i, j] => {
+            *j == i + 1
+                && x.as_bytes()[*i] == y.as_bytes()[*j]
+                && x.as_bytes()[*j] == y.as_bytes()[*i]
+        }
+        _ => false,
+    }
 }
 
 fn birth(a: Option<(u16, u8, u8)>, b: Option<(u16, u8, u8)>) -> Level {
@@ -281,21 +325,17 @@ fn birth(a: Option<(u16, u8, u8)>, b: Option<(u16, u8, u8)>) -> Level {
     if (ya, ma, da) == (yb, mb, db) {
         return Level::Exact;
     }
-    let same = [ya == yb, ma == mb, da == db]
+    // Day and month swapped, or one of year, month and day a typo away.
+    let swapped = ya == yb && ma == db && da == mb;
+    let (a8, b8) = (
+        format!("{ya:04}{ma:02}{da:02}"),
+        format!("{yb:04}{mb:02}{db:02}"),
+    );
+    let parts_off = [ya != yb, ma != mb, da != db]
         .iter()
         .filter(|x| **x)
         .count();
-    let swapped = ya == yb && ma == db && da == mb;
-    // A digit off in the year (1956 / 1965, 1956 / 1957).
-    let year_typo = ma == mb && da == db && {
-        let (x, y) = (format!("{ya:04}"), format!("{yb:04}"));
-        let diff = x.chars().zip(y.chars()).filter(|(p, q)| p != q).count();
-        let transposed =
-            x.len() == 4 && x[..2] == y[..2] && x[2..] == y[2..].chars().rev().collect::<String>();
-        diff == 1 || transposed
-    };
-    // Day and month swapped, a digit off in the year, or one of day and month off.
-    if swapped || year_typo || (same == 2 && ya == yb) {
+    if swapped || (parts_off == 1 && one_typo(&a8, &b8)) {
         return Level::Transposed;
     }
     Level::Disagree
@@ -361,14 +401,62 @@ pub struct Comparison {
     pub score: f64,
 }
 
-/// Compares two records field by field.
+/// How common each name is in the records scanned: an agreement on a rare name weighs more
+/// than one on a common name (the u of an exact name is its frequency, within bounds).
+#[derive(Debug, Clone, Default)]
+pub struct Frequencies {
+    family: std::collections::HashMap<String, u32>,
+    given: std::collections::HashMap<String, u32>,
+    n: u32,
+}
+
+/// The bounds of a name's u: no name weighs more than log2(m / 0.0005) nor less than
+/// log2(m / 0.05), however rare or common it is.
+const NAME_U: (f64, f64) = (0.0005, 0.05);
+
+impl Frequencies {
+    pub fn of(people: &[Person]) -> Frequencies {
+        let mut f = Frequencies {
+            n: people.len() as u32,
+            ..Frequencies::default()
+        };
+        for p in people {
+            if let Some(w) = p.family.first() {
+                *f.family.entry(w.clone()).or_default() += 1;
+            }
+            if let Some(w) = p.given.first() {
+                *f.given.entry(w.clone()).or_default() += 1;
+            }
+        }
+        f
+    }
+
+    fn u(
+        &self,
+        table: &std::collections::HashMap<String, u32>,
+        word: Option<&String>,
+    ) -> Option<f64> {
+        let count = *table.get(word?)?;
+        Some((f64::from(count) / f64::from(self.n.max(1))).clamp(NAME_U.0, NAME_U.1))
+    }
+}
+
+/// Compares two records field by field (name weights from the field's fixed u).
 pub fn compare(a: &Person, b: &Person) -> Comparison {
-    let (mut family, mut given) = (names(&a.family, &b.family), names(&a.given, &b.given));
+    compare_with(a, b, None)
+}
+
+/// Compares two records field by field; with `freq`, an exact name weighs by how common it is.
+pub fn compare_with(a: &Person, b: &Person, freq: Option<&Frequencies>) -> Comparison {
+    let (mut family, mut given) = (
+        names(&a.family, &b.family, &a.family_sound, &b.family_sound),
+        names(&a.given, &b.given, &a.given_sound, &b.given_sound),
+    );
     // Given and family swapped on one of them.
     if family == Level::Disagree
         && given == Level::Disagree
-        && names(&a.family, &b.given) == Level::Exact
-        && names(&a.given, &b.family) == Level::Exact
+        && names(&a.family, &b.given, &a.family_sound, &b.given_sound) == Level::Exact
+        && names(&a.given, &b.family, &a.given_sound, &b.family_sound) == Level::Exact
     {
         family = Level::Swapped;
         given = Level::Swapped;
@@ -391,12 +479,32 @@ pub fn compare(a: &Person, b: &Person) -> Comparison {
             identifiers(&a.identifiers, &b.identifiers),
         ),
     ];
+    let exact_u = |field: Field| -> Option<f64> {
+        let f = freq?;
+        match field {
+            Field::Family => f.u(&f.family, a.family.first()),
+            Field::Given => f.u(&f.given, a.given.first()),
+            _ => None,
+        }
+    };
     let parts: Vec<Part> = levels
         .into_iter()
-        .map(|(field, level)| Part {
-            field,
-            level,
-            weight: weight(field, level),
+        .map(|(field, level)| {
+            let weight = match (level, exact_u(field)) {
+                (Level::Exact, Some(u)) => {
+                    let m = probabilities(field)
+                        .iter()
+                        .find(|(l, _, _)| *l == Level::Exact)
+                        .map_or(0.9, |(_, m, _)| *m);
+                    (m / u).log2()
+                }
+                _ => weight(field, level),
+            };
+            Part {
+                field,
+                level,
+                weight,
+            }
         })
         .collect();
     let score = parts.iter().map(|p| p.weight).sum();
@@ -452,6 +560,8 @@ pub struct Candidate {
 /// first. Scans on `threads` threads.
 pub fn find(people: &[Person], t: Thresholds, threads: usize) -> Vec<Candidate> {
     let pairs = blocking::pairs(people);
+    let freq = Frequencies::of(people);
+    let freq = &freq;
     let threads = threads.max(1);
     let chunk = pairs.len().div_ceil(threads).max(1);
     let mut out: Vec<Candidate> = std::thread::scope(|s| {
@@ -461,7 +571,8 @@ pub fn find(people: &[Person], t: Thresholds, threads: usize) -> Vec<Candidate> 
                 s.spawn(move || {
                     part.iter()
                         .filter_map(|&(a, b)| {
-                            let comparison = compare(&people[a as usize], &people[b as usize]);
+                            let comparison =
+                                compare_with(&people[a as usize], &people[b as usize], Some(freq));
                             let verdict = t.verdict(comparison.score);
                             (verdict != Verdict::Different).then_some(Candidate {
                                 a: a as usize,

@@ -76,7 +76,7 @@ fn base(rng: &mut ChaCha8Rng, i: usize) -> Person {
             rng.random_range(0..1_000_000_000u64)
         ));
     }
-    p
+    p.sounded()
 }
 
 /// A duplicate of `p`: one to three of the errors registration makes.
@@ -111,7 +111,7 @@ fn duplicate(rng: &mut ChaCha8Rng, p: &Person, id: String) -> Person {
             _ => d.identifiers.clear(),
         }
     }
-    d
+    d.sounded()
 }
 
 /// `people` distinct people and, for `duplicated` of them, one or two duplicates each.
