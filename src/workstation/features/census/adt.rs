@@ -10,15 +10,7 @@ use crate::workstation::state::*;
 /// `I` on a chart: admit this patient to a ward and bed. True when the wards are still to
 /// be asked for.
 pub(crate) fn admit(state: &mut State, effects: &mut Vec<Effect>) -> bool {
-    let Some(patient) = state.chart.as_ref().map(|c| {
-        let name = c
-            .chart
-            .patient
-            .as_ref()
-            .map(|p| p.display_name())
-            .unwrap_or_else(|| c.patient_id.clone());
-        (c.patient_id.clone(), name)
-    }) else {
+    let Some(patient) = super::chart_patient(state) else {
         return false;
     };
     crate::workstation::features::leave_note(state, effects);

@@ -51,15 +51,7 @@ pub(crate) fn open_census(state: &mut State, effects: &mut Vec<Effect>) {
 
 /// `+` on a chart: which of my lists should this patient go on?
 pub(crate) fn add_to_list(state: &mut State, effects: &mut Vec<Effect>) {
-    let Some(patient) = state.chart.as_ref().map(|c| {
-        let name = c
-            .chart
-            .patient
-            .as_ref()
-            .map(|p| p.display_name())
-            .unwrap_or_else(|| c.patient_id.clone());
-        (c.patient_id.clone(), name)
-    }) else {
+    let Some(patient) = super::chart_patient(state) else {
         return;
     };
     if me(state).is_none() {
@@ -109,6 +101,12 @@ pub(crate) fn census_key(state: &mut State, key: Key, effects: &mut Vec<Effect>)
         return Outcome::NotMine;
     }
     if state.census.as_ref().is_some_and(|c| c.handoff.is_some()) {
+        // Locking the screen and quitting work from the form too (what is typed stays).
+        if let Some(a @ (Action::LockScreen | Action::Quit)) =
+            state.keymap.lookup_local(Context::Global, key)
+        {
+            return Outcome::Pass(a);
+        }
         super::handoff::key(state, key, effects);
         return Outcome::Done;
     }

@@ -96,7 +96,7 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
     let width = inner.width as usize;
     let mut lines: Vec<Line> = Vec::new();
     if let Some(h) = &c.handoff {
-        handoff_lines(state, theme, h, width, &mut lines);
+        handoff_lines(state, theme, h, width, inner.height as usize, &mut lines);
     } else if c.adt.is_some() || c.board.is_some() {
         adt_lines(state, theme, c, width, inner.height as usize, &mut lines);
     } else if let Some(pick) = c.picking {
@@ -258,6 +258,7 @@ fn handoff_lines(
     theme: &Theme,
     h: &crate::workstation::features::census::HandoffEdit,
     width: usize,
+    height: usize,
     lines: &mut Vec<Line<'static>>,
 ) {
     use crate::workstation::handoff::SECTIONS;
@@ -299,6 +300,8 @@ fn handoff_lines(
         crate::workstation::handoff::Severity::words,
     );
     let texts = h.ipass.fields();
+    let head = lines.len();
+    let mut editing_end = head;
     for (i, title) in SECTIONS.iter().enumerate() {
         let value = if i == 0 { severity } else { texts[i - 1] };
         let mark = if i == h.field { ">" } else { " " };
@@ -323,6 +326,15 @@ fn handoff_lines(
                 line
             });
         }
+        if i == h.field {
+            editing_end = lines.len();
+        }
+    }
+    // The part being typed in stays on screen (the patient's line and the hint too): parts
+    // above it give way first.
+    let over = (editing_end + 1).saturating_sub(height);
+    if over > 0 {
+        lines.drain(head..(head + over).min(lines.len()));
     }
     lines.push(Line::from(styled(
         fit(
