@@ -10,7 +10,7 @@ use crate::workstation::state::*;
 /// `I` on a chart: admit this patient to a ward and bed. True when the wards are still to
 /// be asked for.
 pub(crate) fn admit(state: &mut State, effects: &mut Vec<Effect>) -> bool {
-    let Some(patient) = super::chart_patient(state) else {
+    let Some(patient) = chart_patient(state) else {
         return false;
     };
     crate::workstation::features::leave_note(state, effects);
@@ -313,4 +313,16 @@ pub(crate) fn done(
         crate::workstation::features::chart::load::refresh_keeping(state, effects);
         state.screen = screen;
     }
+}
+
+/// The open chart's patient (id, name), for a list entry or an admission.
+pub(crate) fn chart_patient(state: &State) -> Option<(String, String)> {
+    let c = state.chart.as_ref()?;
+    let name = c
+        .chart
+        .patient
+        .as_ref()
+        .map(|p| p.display_name())
+        .unwrap_or_else(|| c.patient_id.clone());
+    Some((c.patient_id.clone(), name))
 }

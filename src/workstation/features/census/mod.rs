@@ -162,15 +162,3 @@ impl CensusState {
         }
     }
 }
-
-/// The open chart's patient (id, name), for a list entry or an admission.
-pub fn chart_patient(state: &crate::workstation::state::State) -> Option<(String, String)> {
-    let c = state.chart.as_ref()?;
-    let name = c
-        .chart
-        .patient
-        .as_ref()
-        .map(|p| p.display_name())
-        .unwrap_or_else(|| c.patient_id.clone());
-    Some((c.patient_id.clone(), name))
-}

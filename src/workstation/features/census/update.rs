@@ -51,7 +51,7 @@ pub(crate) fn open_census(state: &mut State, effects: &mut Vec<Effect>) {
 
 /// `+` on a chart: which of my lists should this patient go on?
 pub(crate) fn add_to_list(state: &mut State, effects: &mut Vec<Effect>) {
-    let Some(patient) = super::chart_patient(state) else {
+    let Some(patient) = super::adt::chart_patient(state) else {
         return;
     };
     if me(state).is_none() {
