@@ -15,7 +15,7 @@ pub mod dedupe;
 pub mod export;
 #[doc(hidden)]
 pub mod fuzzing;
-mod handlers;
+pub(crate) mod handlers;
 pub mod import;
 pub mod inbox;
 mod interact;
@@ -25,6 +25,7 @@ mod origin;
 mod response;
 pub mod seed;
 pub mod store;
+pub mod support;
 pub mod tls;
 mod transaction;
 pub mod work;

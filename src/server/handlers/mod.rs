@@ -42,7 +42,7 @@ pub(super) async fn gated<T: Send + 'static>(
 
 /// `gated` for a request that writes: its writes store the request's audit records in their
 /// own transactions (`Gate::record_write`).
-pub(super) async fn gated_write<T: Send + 'static>(
+pub(crate) async fn gated_write<T: Send + 'static>(
     st: &AppState,
     session: Session,
     request: RequestAudit,

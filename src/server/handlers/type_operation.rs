@@ -26,6 +26,9 @@ pub(super) async fn type_operation_get(
     let ctx = ctx(&headers, q)?;
     match (rtype.as_str(), operation.as_str()) {
         ("Observation", "$lastn") => lastn(st, session, ctx).await,
+        ("Patient", "$duplicates") => {
+            crate::server::support::duplicates_get(st, session, ctx.params).await
+        }
         _ => Err(unknown(&rtype, &operation)),
     }
 }
@@ -44,12 +47,29 @@ fn unknown(rtype: &str, operation: &str) -> ApiError {
 pub async fn type_operation_post(
     State(st): State<AppState>,
     Extension(session): Extension<Session>,
+    Extension(request): Extension<RequestAudit>,
     Path((rtype, operation)): Path<(String, String)>,
     headers: HeaderMap,
     RawQuery(q): RawQuery,
     body: Body,
 ) -> Result<Response, ApiError> {
     check_type(&rtype)?;
+    use crate::server::support;
+    match (rtype.as_str(), operation.as_str()) {
+        ("Patient", "$merge") => {
+            let body = json_body(&st, &headers, body).await?;
+            return support::merge_post(st, session, request, body).await;
+        }
+        ("Patient", "$unmerge") => {
+            let body = json_body(&st, &headers, body).await?;
+            return support::unmerge_post(st, session, request, body).await;
+        }
+        ("Patient", "$not-duplicate") => {
+            let body = json_body(&st, &headers, body).await?;
+            return support::not_duplicate(st, session, body).await;
+        }
+        _ => {}
+    }
     match operation.as_str() {
         "$validate" => {
             let ctx = ctx(&headers, q)?;

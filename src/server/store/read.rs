@@ -348,14 +348,17 @@ impl Reader {
             }
         }
         members.sort_unstable();
-        // 2. What the compartment references and is not itself in it (other patients excluded).
+        // 2. What the compartment references and is not itself in it: practitioners, places,
+        // medications. Another patient's records are never part of this chart, even when one
+        // of its records points at them (a merge's Provenance, a misfiled document's).
         // Distinct targets first: a large chart has tens of thousands of references to a few
         // hundred resources.
         let referenced_sql = "SELECT t.rid, t.type, t.updated FROM (
                  SELECT DISTINCT x.target_type AS tt, x.target_id AS ti FROM compartment c
                  JOIN idx_ref x ON x.rid = c.rid
                  WHERE c.patient_id = ?1 AND x.target_type != 'Patient') d
-             JOIN resource t ON t.type = d.tt AND t.id = d.ti WHERE t.deleted = 0";
+             JOIN resource t ON t.type = d.tt AND t.id = d.ti WHERE t.deleted = 0
+             AND NOT EXISTS (SELECT 1 FROM compartment o WHERE o.rid = t.rid)";
         let mut referenced: Vec<i64> = listed(&self.conn, referenced_sql, patient_id)?
             .into_iter()
             .filter(|(rid, rtype, updated)| {

@@ -132,6 +132,17 @@ CREATE TABLE IF NOT EXISTS auth_btg (
     expires    INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS auth_btg_user ON auth_btg (username, patient_id, expires);
+
+-- Pairs of patient records support staff judged to be two people (see src/server/support):
+-- never proposed as duplicates again. `a` sorts before `b`.
+CREATE TABLE IF NOT EXISTS dedupe_distinct (
+    a        TEXT NOT NULL,
+    b        TEXT NOT NULL,
+    username TEXT NOT NULL,
+    reason   TEXT NOT NULL,
+    recorded INTEGER NOT NULL,
+    PRIMARY KEY (a, b)
+) WITHOUT ROWID;
 ";
 
 /// The audit tables. They are in the resource database (the records of resource writes, made

@@ -1,0 +1,578 @@
+//! The support desk's duplicate patients: found with an explanation, marked "not a
+//! duplicate", merged (`Patient/$merge` with preview) and the merge undone. Attacked from the
+//! other roles, through a batch and a transaction, with hostile bodies, with a restricted
+//! record, and by undoing over a later change.
+
+mod common;
+
+use bedside::server::auth::Role;
+use common::{TestServer, body, client_with, diagnostics, ids};
+use reqwest::{Client, StatusCode};
+use serde_json::{Value, json};
+
+struct Desk {
+    srv: TestServer,
+    support: Client,
+    a: String,
+    b: String,
+}
+
+fn person(family: &str, given: &str, birth: &str, phone: &str) -> Value {
+    json!({"resourceType": "Patient", "active": true,
+        "name": [{"family": family, "given": [given]}],
+        "birthDate": birth, "gender": "female",
+        "telecom": [{"system": "phone", "value": phone}],
+        "address": [{"line": ["12 Mill Lane"], "postalCode": "AB1 2CD"}]})
+}
+
+fn observation(patient: &str, value: f64) -> Value {
+    json!({"resourceType": "Observation", "status": "final",
+        "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "laboratory"}]}],
+        "code": {"coding": [{"system": "http://loinc.org", "code": "2823-3", "display": "Potassium"}]},
+        "subject": {"reference": format!("Patient/{patient}")},
+        "effectiveDateTime": "2026-11-01T08:00:00Z",
+        "valueQuantity": {"value": value, "unit": "mmol/L", "system": "http://unitsofmeasure.org", "code": "mmol/L"}})
+}
+
+fn order(patient: &str) -> Value {
+    json!({"resourceType": "MedicationRequest", "status": "active", "intent": "order",
+        "medicationCodeableConcept": {"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "197361", "display": "amlodipine 5 MG Oral Tablet"}]},
+        "subject": {"reference": format!("Patient/{patient}")}})
+}
+
+async fn desk() -> Desk {
+    let srv = TestServer::start().await;
+    let a = srv
+        .create(person(
+            "Harrowgate",
+            "Eleanor",
+            "1948-03-12",
+            "07700 900123",
+        ))
+        .await;
+    let b = srv
+        .create(person("Harrowgate", "Elenor", "1948-12-03", "07700 900123"))
+        .await;
+    // Someone else entirely.
+    srv.create(person("Okonkwo", "Chidi", "1990-07-01", "07700 900999"))
+        .await;
+    for v in [4.1, 4.3, 5.9] {
+        srv.create(observation(&a, v)).await;
+    }
+    srv.create(observation(&b, 3.8)).await;
+    srv.create(order(&a)).await;
+    let support = client_with(&srv.user("desk.support", Role::Support));
+    Desk { srv, support, a, b }
+}
+
+fn params(list: &[(&str, Value)]) -> Value {
+    json!({"resourceType": "Parameters", "parameter": list.iter().map(|(n, v)| {
+        let key = match v {
+            Value::Bool(_) => "valueBoolean",
+            Value::Object(_) => "valueReference",
+            _ => "valueString",
+        };
+        json!({"name": n, key: v})
+    }).collect::<Vec<_>>()})
+}
+
+fn reference(id: &str) -> Value {
+    json!({"reference": format!("Patient/{id}")})
+}
+
+fn merge_params(source: &str, target: &str, extra: &[(&str, Value)]) -> Value {
+    let mut list = vec![
+        ("source-patient", reference(source)),
+        ("target-patient", reference(target)),
+    ];
+    list.extend(extra.iter().cloned());
+    params(&list)
+}
+
+async fn post(
+    http: &Client,
+    srv: &TestServer,
+    path: &str,
+    body_json: &Value,
+) -> (StatusCode, Value) {
+    body(
+        http.post(srv.url(path))
+            .header("content-type", "application/fhir+json")
+            .body(body_json.to_string())
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
+}
+
+async fn get(http: &Client, srv: &TestServer, path: &str) -> (StatusCode, Value) {
+    body(http.get(srv.url(path)).send().await.unwrap()).await
+}
+
+fn parameter<'a>(p: &'a Value, name: &str) -> Vec<&'a Value> {
+    p["parameter"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|x| x["name"] == name)
+        .collect()
+}
+
+fn pairs(p: &Value) -> Vec<(String, String)> {
+    parameter(p, "pair")
+        .into_iter()
+        .map(|pair| {
+            let part = |n: &str| {
+                pair["part"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|x| x["name"] == n)
+                    .unwrap()["valueReference"]["reference"]
+                    .as_str()
+                    .unwrap()
+                    .trim_start_matches("Patient/")
+                    .to_string()
+            };
+            (part("patient"), part("other"))
+        })
+        .collect()
+}
+
+fn same_pair(found: &(String, String), x: &str, y: &str) -> bool {
+    (found.0 == x && found.1 == y) || (found.0 == y && found.1 == x)
+}
+
+#[tokio::test]
+async fn duplicates_are_found_with_why_and_a_pair_marked_distinct_is_never_proposed_again() {
+    let d = desk().await;
+    let (status, found) = get(&d.support, &d.srv, "Patient/$duplicates").await;
+    assert_eq!(status, StatusCode::OK, "{found}");
+    let listed = pairs(&found);
+    assert_eq!(listed.len(), 1, "only the two Eleanors: {found}");
+    assert!(same_pair(&listed[0], &d.a, &d.b));
+    let pair = &parameter(&found, "pair")[0]["part"];
+    let fields: Vec<&str> = pair
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["name"] == "field")
+        .map(|x| x["valueString"].as_str().unwrap())
+        .collect();
+    assert!(
+        fields.iter().any(|f| f.contains("birth date nearly agree")),
+        "{fields:?}"
+    );
+    assert!(
+        fields.iter().any(|f| f.contains("phone agree")),
+        "{fields:?}"
+    );
+    let display = pair[0]["valueReference"]["display"].as_str().unwrap();
+    assert!(
+        display.contains("HARROWGATE") && display.contains("MRN"),
+        "{display}"
+    );
+
+    // Other roles may not look.
+    for role in [Role::Physician, Role::Nurse, Role::Admin, Role::Clerk] {
+        let other = client_with(&d.srv.user(&format!("desk.{role:?}").to_lowercase(), role));
+        let (status, refused) = get(&other, &d.srv, "Patient/$duplicates").await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{role:?}: {refused}");
+        let (status, _) = post(
+            &other,
+            &d.srv,
+            "Patient/$not-duplicate",
+            &params(&[
+                ("patient", reference(&d.a)),
+                ("other", reference(&d.b)),
+                ("reason", json!("twins, checked")),
+            ]),
+        )
+        .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{role:?}");
+    }
+
+    // Not a duplicate: needs a reason; then the pair is gone from the list.
+    let (status, _) = post(
+        &d.support,
+        &d.srv,
+        "Patient/$not-duplicate",
+        &params(&[("patient", reference(&d.a)), ("other", reference(&d.b))]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, said) = post(
+        &d.support,
+        &d.srv,
+        "Patient/$not-duplicate",
+        &params(&[
+            ("patient", reference(&d.b)),
+            ("other", reference(&d.a)),
+            ("reason", json!("twins, checked with the ward")),
+        ]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{said}");
+    let (_, found) = get(&d.support, &d.srv, "Patient/$duplicates").await;
+    assert!(pairs(&found).is_empty(), "{found}");
+    // It stays so after a change to the records (a new scan).
+    d.srv.create(observation(&d.a, 4.0)).await;
+    let (_, found) = get(&d.support, &d.srv, "Patient/$duplicates").await;
+    assert!(pairs(&found).is_empty(), "{found}");
+
+    // The look was audited, with the patients it showed.
+    let (status, log) = get(
+        &d.support,
+        &d.srv,
+        &format!("AuditEvent?patient={}&altid=desk.support", d.a),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(log["total"].as_i64().unwrap() >= 2, "{log}");
+
+    // Bad parameters are refused with a message.
+    for bad in [
+        "Patient/$duplicates?_count=abc",
+        "Patient/$duplicates?name=x",
+    ] {
+        let (status, refused) = get(&d.support, &d.srv, bad).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {refused}");
+    }
+}
+
+#[tokio::test]
+async fn a_merge_is_previewed_moves_every_record_and_is_undone_from_its_provenance() {
+    let d = desk().await;
+    let (srv, support) = (&d.srv, &d.support);
+    let source_before = srv.get(&format!("Patient/{}", d.b)).await.1;
+
+    // Preview: counts, nothing written.
+    let (status, preview) = post(
+        support,
+        srv,
+        "Patient/$merge",
+        &merge_params(&d.b, &d.a, &[("preview", json!(true))]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{preview}");
+    assert_eq!(parameter(&preview, "moves")[0]["valueInteger"], 1);
+    let moved = parameter(&preview, "moved");
+    assert_eq!(moved[0]["part"][0]["valueCode"], "Observation");
+    assert!(
+        parameter(&preview, "source")[0]["valueReference"]["display"]
+            .as_str()
+            .unwrap()
+            .contains("1948-12-03")
+    );
+    assert_eq!(srv.get(&format!("Patient/{}", d.b)).await.1, source_before);
+
+    // Without a reason: refused.
+    let (status, refused) = post(
+        support,
+        srv,
+        "Patient/$merge",
+        &merge_params(&d.b, &d.a, &[]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
+    assert!(diagnostics(&refused).contains("reason"));
+
+    // The merge: b into a.
+    let (status, merged) = post(
+        support,
+        srv,
+        "Patient/$merge",
+        &merge_params(
+            &d.b,
+            &d.a,
+            &[("reason", json!("same patient registered twice in ED"))],
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{merged}");
+    let said = parameter(&merged, "outcome")[0]["resource"]["issue"][0]["diagnostics"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        said.contains("1948-12-03") && said.contains("1948-03-12"),
+        "both named: {said}"
+    );
+    let prov = parameter(&merged, "provenance")[0]["valueReference"]["reference"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (_, source) = srv.get(&format!("Patient/{}", d.b)).await;
+    assert_eq!(source["active"], false);
+    assert_eq!(source["link"][0]["type"], "replaced-by");
+    assert_eq!(
+        source["link"][0]["other"]["reference"],
+        format!("Patient/{}", d.a)
+    );
+    let (_, target) = srv.get(&format!("Patient/{}", d.a)).await;
+    assert_eq!(target["link"][0]["type"], "replaces");
+    let (_, on_a) = srv
+        .get(&format!("Observation?patient={}&_count=50", d.a))
+        .await;
+    assert_eq!(ids(&on_a).len(), 4);
+    let (_, on_b) = srv.get(&format!("Observation?patient={}", d.b)).await;
+    assert_eq!(on_b["total"], 0, "{on_b}");
+    let (_, everything) = srv.get(&format!("Patient/{}/$everything", d.b)).await;
+    let observations = everything["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["resource"]["resourceType"] == "Observation")
+        .count();
+    assert_eq!(observations, 0, "{everything}");
+    let (_, p) = srv.get(&prov).await;
+    assert_eq!(p["activity"]["coding"][0]["code"], "merge");
+    assert_eq!(
+        p["reason"][0]["text"],
+        "same patient registered twice in ED"
+    );
+    // A merged record is not proposed as a duplicate, and cannot be merged again.
+    let (_, found) = get(support, srv, "Patient/$duplicates").await;
+    assert!(pairs(&found).is_empty(), "{found}");
+    let (status, again) = post(
+        support,
+        srv,
+        "Patient/$merge",
+        &merge_params(&d.b, &d.a, &[("reason", json!("again please"))]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{again}");
+    assert!(diagnostics(&again).contains("already merged"));
+    let (status, into_merged) = post(
+        support,
+        srv,
+        "Patient/$merge",
+        &merge_params(&d.a, &d.b, &[("reason", json!("the other way round"))]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{into_merged}");
+
+    // The audit record names both patients and the reason.
+    let (_, log) = get(
+        support,
+        srv,
+        &format!("AuditEvent?patient={}&altid=desk.support&_count=100", d.b),
+    )
+    .await;
+    let text = log.to_string();
+    assert!(
+        text.contains("same patient registered twice in ED"),
+        "{text}"
+    );
+
+    // Undo: everything back.
+    let (status, undone) = post(
+        support,
+        srv,
+        "Patient/$unmerge",
+        &params(&[
+            ("provenance", json!({"reference": prov})),
+            ("reason", json!("merged the wrong pair")),
+        ]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{undone}");
+    let (_, on_b) = srv.get(&format!("Observation?patient={}", d.b)).await;
+    assert_eq!(on_b["total"], 1, "{on_b}");
+    let (_, source) = srv.get(&format!("Patient/{}", d.b)).await;
+    assert_eq!(source["active"], true);
+    assert!(source.get("link").is_none(), "{source}");
+    // Twice: refused, nothing changes.
+    let (status, twice) = post(
+        support,
+        srv,
+        "Patient/$unmerge",
+        &params(&[
+            ("provenance", json!({"reference": prov})),
+            ("reason", json!("once more")),
+        ]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{twice}");
+
+    // Merge again, then a clinician changes a moved record: the undo is refused, naming it.
+    let (_, merged) = post(
+        support,
+        srv,
+        "Patient/$merge",
+        &merge_params(
+            &d.b,
+            &d.a,
+            &[("reason", json!("same patient, checked twice"))],
+        ),
+    )
+    .await;
+    let prov = parameter(&merged, "provenance")[0]["valueReference"]["reference"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (_, on_a) = srv
+        .get(&format!("Observation?patient={}&value-quantity=3.8", d.a))
+        .await;
+    let moved_id = ids(&on_a)[0].clone();
+    let (_, mut obs) = srv.get(&format!("Observation/{moved_id}")).await;
+    obs["status"] = json!("amended");
+    let (status, _) = srv.put(&format!("Observation/{moved_id}"), &obs).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, refused) = post(
+        support,
+        srv,
+        "Patient/$unmerge",
+        &params(&[
+            ("provenance", json!({"reference": prov})),
+            ("reason", json!("wrong pair after all")),
+        ]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{refused}");
+    assert!(
+        diagnostics(&refused).contains(&format!("Observation/{moved_id}")),
+        "{refused}"
+    );
+}
+
+#[tokio::test]
+async fn both_records_with_active_orders_need_a_reason_and_restricted_labels_must_agree() {
+    let d = desk().await;
+    let (srv, support) = (&d.srv, &d.support);
+    srv.create(order(&d.b)).await;
+    let (status, refused) = post(
+        support,
+        srv,
+        "Patient/$merge",
+        &merge_params(&d.b, &d.a, &[("reason", json!("registered twice"))]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{refused}");
+    assert!(diagnostics(&refused).contains("active-orders-reason"));
+    let (status, merged) = post(
+        support,
+        srv,
+        "Patient/$merge",
+        &merge_params(
+            &d.b,
+            &d.a,
+            &[
+                ("reason", json!("registered twice")),
+                (
+                    "active-orders-reason",
+                    json!("pharmacist reviewed both lists"),
+                ),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{merged}");
+    let (_, orders) = srv.get(&format!("MedicationRequest?patient={}", d.a)).await;
+    assert_eq!(orders["total"], 2);
+
+    // A restricted record is not merged with an unrestricted one.
+    let c = srv
+        .create(person("Vane", "Iris", "1970-01-01", "07700 900555"))
+        .await;
+    let mut restricted = person("Vane", "Iris", "1970-01-01", "07700 900555");
+    restricted["meta"] = json!({"security": [{"system": "http://terminology.hl7.org/CodeSystem/v3-Confidentiality", "code": "R"}]});
+    let r = srv.create(restricted).await;
+    let (status, refused) = post(
+        support,
+        srv,
+        "Patient/$merge",
+        &merge_params(&r, &c, &[("reason", json!("registered twice"))]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{refused}");
+    assert!(diagnostics(&refused).contains("restricted"));
+}
+
+#[tokio::test]
+async fn no_other_way_in_merges_and_hostile_bodies_are_refused() {
+    let d = desk().await;
+    let (srv, support) = (&d.srv, &d.support);
+    let before = srv.get(&format!("Patient/{}", d.b)).await.1;
+    let body_ok = merge_params(&d.b, &d.a, &[("reason", json!("registered twice"))]);
+    // Other roles.
+    for role in [Role::Physician, Role::Nurse, Role::Admin, Role::Clerk] {
+        let other = client_with(&srv.user(&format!("m.{role:?}").to_lowercase(), role));
+        let (status, _) = post(&other, srv, "Patient/$merge", &body_ok).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{role:?}");
+        let (status, _) = post(
+            &other,
+            srv,
+            "Patient/$unmerge",
+            &params(&[
+                ("provenance", json!("Provenance/x")),
+                ("reason", json!("undo it now")),
+            ]),
+        )
+        .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{role:?}");
+    }
+    // Through a batch and a transaction, by anyone, including support.
+    for http in [&srv.http, support] {
+        for kind in ["batch", "transaction"] {
+            let bundle = json!({"resourceType": "Bundle", "type": kind, "entry": [{
+                "resource": body_ok,
+                "request": {"method": "POST", "url": "Patient/$merge"}
+            }]});
+            let (_, answer) = post(http, srv, "", &bundle).await;
+            assert_eq!(
+                srv.get(&format!("Patient/{}", d.b)).await.1,
+                before,
+                "{kind}: {answer}"
+            );
+        }
+    }
+    // Hostile bodies.
+    let long = "x".repeat(600);
+    let many: Vec<(&str, Value)> = (0..30).map(|_| ("reason", json!("a reason"))).collect();
+    for bad in [
+        json!({"resourceType": "Patient"}),
+        json!({"resourceType": "Parameters"}),
+        merge_params(&d.b, &d.a, &[("reason", json!(long))]),
+        merge_params(&d.b, &d.a, &[("reason", json!("line one\nline two"))]),
+        merge_params(&d.b, &d.a, &[("reason", json!(" ab "))]),
+        merge_params("../x", &d.a, &[("reason", json!("registered twice"))]),
+        merge_params(&d.b, &d.b, &[("reason", json!("registered twice"))]),
+        merge_params(&d.b, "nope", &[("reason", json!("registered twice"))]),
+        params(&many),
+    ] {
+        let (status, refused) = post(support, srv, "Patient/$merge", &bad).await;
+        assert!(status.is_client_error(), "{bad}: {status} {refused}");
+    }
+    let (status, _) = body(
+        support
+            .post(srv.url("Patient/$merge"))
+            .header("content-type", "application/fhir+json")
+            .body("{not json")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    // An undo of something that is not a merge.
+    let obs = srv.create(observation(&d.a, 4.4)).await;
+    let (_, o) = srv.get(&format!("Observation/{obs}")).await;
+    let prov = srv
+        .create(json!({"resourceType": "Provenance", "target": [{"reference": format!("Observation/{obs}/_history/{}", o["meta"]["versionId"].as_str().unwrap())}],
+            "recorded": "2026-11-01T00:00:00Z", "agent": [{"who": {"display": "x"}}]}))
+        .await;
+    let (status, refused) = post(
+        support,
+        srv,
+        "Patient/$unmerge",
+        &params(&[
+            ("provenance", json!(format!("Provenance/{prov}"))),
+            ("reason", json!("undo it now")),
+        ]),
+    )
+    .await;
+    assert!(status.is_client_error(), "{refused}");
+    assert_eq!(srv.get(&format!("Patient/{}", d.b)).await.1, before);
+}
