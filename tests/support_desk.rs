@@ -576,3 +576,200 @@ async fn no_other_way_in_merges_and_hostile_bodies_are_refused() {
     assert!(status.is_client_error(), "{refused}");
     assert_eq!(srv.get(&format!("Patient/{}", d.b)).await.1, before);
 }
+
+fn note(patient: &str, author: &str, encounter: Option<&str>) -> Value {
+    let mut n = json!({"resourceType": "DocumentReference", "status": "current", "docStatus": "final",
+        "type": {"coding": [{"system": "http://loinc.org", "code": "11506-3", "display": "Progress note"}]},
+        "subject": {"reference": format!("Patient/{patient}")},
+        "date": "2026-11-30T09:15:00Z",
+        "author": [{"reference": author}],
+        "content": [{"attachment": {"contentType": "text/plain", "data": "U2VlbiBvbiB3YXJkIHJvdW5kLg=="}}]});
+    if let Some(e) = encounter {
+        n["context"] = json!({"encounter": [{"reference": format!("Encounter/{e}")}]});
+    }
+    n
+}
+
+#[tokio::test]
+async fn a_misfiled_note_and_report_are_moved_with_both_patients_named_and_the_author_told() {
+    let d = desk().await;
+    let (srv, support) = (&d.srv, &d.support);
+    let doctor = format!("Practitioner/{}", srv.practitioner_of(&srv.token).await);
+    let right = srv
+        .create(person("Okafor", "Ada", "1961-05-05", "07700 900777"))
+        .await;
+    let stay = srv
+        .create(json!({"resourceType": "Encounter", "status": "in-progress",
+            "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "IMP"},
+            "subject": {"reference": format!("Patient/{}", d.a)}}))
+        .await;
+    let wrong = srv.create(note(&d.a, &doctor, Some(&stay))).await;
+
+    // Only support staff move records, and not through a Bundle.
+    let body_ok = params(&[
+        ("target-patient", reference(&right)),
+        (
+            "reason",
+            json!("written on the wrong chart by the ward doctor"),
+        ),
+    ]);
+    for role in [Role::Physician, Role::Nurse, Role::Admin, Role::Clerk] {
+        let other = client_with(&srv.user(&format!("mv.{role:?}").to_lowercase(), role));
+        let (status, _) = post(
+            &other,
+            srv,
+            &format!("DocumentReference/{wrong}/$move"),
+            &body_ok,
+        )
+        .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{role:?}");
+    }
+    for http in [&srv.http, support] {
+        for kind in ["batch", "transaction"] {
+            let bundle = json!({"resourceType": "Bundle", "type": kind, "entry": [{
+                "resource": body_ok,
+                "request": {"method": "POST", "url": format!("DocumentReference/{wrong}/$move")}
+            }]});
+            post(http, srv, "", &bundle).await;
+        }
+    }
+    let (_, still) = srv.get(&format!("DocumentReference/{wrong}")).await;
+    assert_eq!(still["status"], "current", "nothing moved by a Bundle");
+
+    // Bad requests: named.
+    for (path, bad) in [
+        (
+            format!("DocumentReference/{wrong}/$move"),
+            params(&[
+                ("target-patient", reference(&d.a)),
+                ("reason", json!("same patient really")),
+            ]),
+        ),
+        (
+            format!("DocumentReference/{wrong}/$move"),
+            params(&[
+                ("target-patient", reference("nobody")),
+                ("reason", json!("to nobody at all")),
+            ]),
+        ),
+        (
+            format!("DocumentReference/{wrong}/$move"),
+            params(&[("target-patient", reference(&right))]),
+        ),
+        (format!("Condition/{wrong}/$move"), body_ok.clone()),
+        (
+            "DocumentReference/missing/$move".to_string(),
+            body_ok.clone(),
+        ),
+    ] {
+        let (status, refused) = post(support, srv, &path, &bad).await;
+        assert!(status.is_client_error(), "{path}: {status} {refused}");
+    }
+
+    let (status, moved) = post(
+        support,
+        srv,
+        &format!("DocumentReference/{wrong}/$move"),
+        &body_ok,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{moved}");
+    let said = parameter(&moved, "outcome")[0]["resource"]["issue"][0]["diagnostics"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        said.contains("HARROWGATE, Eleanor") && said.contains("OKAFOR, Ada"),
+        "both named: {said}"
+    );
+    // The wrong copy: entered in error, its history kept.
+    let (_, old) = srv.get(&format!("DocumentReference/{wrong}")).await;
+    assert_eq!(old["status"], "entered-in-error");
+    assert_eq!(old["subject"]["reference"], format!("Patient/{}", d.a));
+    let (_, history) = srv
+        .get(&format!("DocumentReference/{wrong}/_history"))
+        .await;
+    assert_eq!(history["total"], 2);
+    // The right copy: on the right chart, without the wrong stay, pointing at what it replaces.
+    let filed = parameter(&moved, "filed")[0]["valueReference"]["reference"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (_, new) = srv.get(&filed).await;
+    assert_eq!(new["subject"]["reference"], format!("Patient/{right}"));
+    assert_eq!(new["status"], "current");
+    assert!(new["context"].get("encounter").is_none(), "{new}");
+    assert_eq!(
+        new["relatesTo"][0]["target"]["reference"],
+        format!("DocumentReference/{wrong}")
+    );
+    let (_, on_right) = srv.get(&format!("DocumentReference?patient={right}")).await;
+    assert_eq!(ids(&on_right).len(), 1);
+    // The author is told, with both patients named.
+    let (_, told) = srv.get(&format!("Communication?recipient={doctor}")).await;
+    let text = told["entry"][0]["resource"]["payload"][0]["contentString"]
+        .as_str()
+        .unwrap();
+    assert!(
+        text.contains("HARROWGATE") && text.contains("OKAFOR") && text.contains("wrong chart"),
+        "{text}"
+    );
+    // A second move of the wrong copy is refused.
+    let (status, _) = post(
+        support,
+        srv,
+        &format!("DocumentReference/{wrong}/$move"),
+        &body_ok,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+
+    // A report moves with its results, the copy pointing at the moved results.
+    let o1 = srv.create(observation(&d.a, 6.1)).await;
+    let o2 = srv.create(observation(&d.a, 6.2)).await;
+    let report = srv
+        .create(json!({"resourceType": "DiagnosticReport", "status": "final",
+            "code": {"coding": [{"system": "http://loinc.org", "code": "24326-1", "display": "Electrolytes panel"}]},
+            "subject": {"reference": format!("Patient/{}", d.a)},
+            "effectiveDateTime": "2026-11-30T06:00:00Z",
+            "performer": [{"reference": doctor}],
+            "result": [{"reference": format!("Observation/{o1}")}, {"reference": format!("Observation/{o2}")}]}))
+        .await;
+    let (status, moved) = post(
+        support,
+        srv,
+        &format!("DiagnosticReport/{report}/$move"),
+        &body_ok,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{moved}");
+    for o in [&o1, &o2] {
+        let (_, old) = srv.get(&format!("Observation/{o}")).await;
+        assert_eq!(old["status"], "entered-in-error");
+    }
+    let (_, results) = srv
+        .get(&format!("Observation?patient={right}&_count=50"))
+        .await;
+    assert_eq!(ids(&results).len(), 2);
+    let (_, reports) = srv.get(&format!("DiagnosticReport?patient={right}")).await;
+    let copy = &reports["entry"][0]["resource"];
+    for r in copy["result"].as_array().unwrap() {
+        assert!(
+            ids(&results)
+                .iter()
+                .any(|id| r["reference"] == format!("Observation/{id}")),
+            "{copy}"
+        );
+    }
+    // The move was audited with its reason and both patients.
+    let (_, log) = get(
+        support,
+        srv,
+        &format!("AuditEvent?patient={right}&altid=desk.support"),
+    )
+    .await;
+    assert!(
+        log.to_string().contains("written on the wrong chart"),
+        "{log}"
+    );
+}

@@ -95,11 +95,19 @@ pub async fn operation(
 pub async fn operation_post(
     st: State<AppState>,
     session: Extension<Session>,
+    request: Extension<RequestAudit>,
     path: Path<(String, String, String)>,
     headers: HeaderMap,
     q: RawQuery,
     body: axum::body::Body,
 ) -> Result<Response, ApiError> {
+    if path.0.2 == "$move" {
+        check_type(&path.0.0)?;
+        let body = super::json_body(&st.0, &headers, body).await?;
+        let (rtype, id, _) = path.0;
+        return crate::server::support::move_post(st.0, session.0, request.0, rtype, id, body)
+            .await;
+    }
     if path.0.2 == "$validate" {
         // `$validate` of an instance: the body as an update of it would be judged.
         let ctx = ctx(&headers, q.0)?;

@@ -1,11 +1,13 @@
 //! The support desk's operations, for the `support` role: duplicate patients
 //! (`GET Patient/$duplicates`, `POST Patient/$not-duplicate`), merging them
 //! (`POST Patient/$merge`, with `preview`; `POST Patient/$unmerge` from the merge's
-//! Provenance). Every one is audited with the patients it concerned and the reason given.
+//! Provenance), moving a note or result filed to the wrong patient (`POST {type}/{id}/$move`).
+//! Every one is audited with the patients it concerned and the reason given.
 //! Support staff see demographics; what moves in a merge is counted by type, never shown.
 
 pub mod duplicates;
 pub mod merge;
+pub mod refile;
 
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -440,6 +442,74 @@ pub async fn unmerge_post(
             {"name": "outcome", "resource": outcome},
             {"name": "provenance", "valueReference": {"reference": format!("Provenance/{}", undone.provenance.id)}}
         ]}),
+        note,
+    ))
+}
+
+/// `POST DocumentReference|Observation|DiagnosticReport/{id}/$move` (`target-patient`,
+/// `reason`): the record filed to the wrong patient is moved to the right one.
+pub async fn move_post(
+    st: AppState,
+    session: Session,
+    request: RequestAudit,
+    rtype: String,
+    id: String,
+    body: Value,
+) -> Result<Response, ApiError> {
+    check_role(&session, "refile")?;
+    parameters(&body)?;
+    if !refile::KINDS.contains(&rtype.as_str()) {
+        return Err(ApiError::bad_request(format!(
+            "{rtype}/$move: only notes (DocumentReference) and results (Observation, DiagnosticReport) are moved"
+        )));
+    }
+    let target = patient_param(&body, "target-patient")?;
+    let reason = required_reason(&body)?;
+    let who = who(&session);
+    let system = st.mrn.system.clone();
+    let (moved, note) =
+        crate::server::handlers::gated_write(&st, session, request, move |gate, st| {
+            gate.note.reason = Some(reason.clone());
+            st.store.write_with(|tx| {
+                let moved = refile::apply(tx, &rtype, &id, &target, &system, &reason, &who)?;
+                gate.note.patients = vec![moved.from.id.clone(), moved.to.id.clone()];
+                for w in moved
+                    .filed
+                    .iter()
+                    .chain(&moved.withdrawn)
+                    .chain(&moved.told)
+                    .chain(&moved.cancelled)
+                {
+                    gate.wrote(w);
+                }
+                gate.wrote(&moved.provenance);
+                gate.record_write(tx, 200)?;
+                Ok::<_, ApiError>(moved)
+            })
+        })
+        .await?;
+    let outcome = crate::fhir::operation_outcome(
+        "information",
+        IssueCode::Informational,
+        &format!(
+            "moved from {} to {}: {} record(s) filed on the right chart, the wrong copies marked entered in error; {} author(s) told",
+            moved.from.words(),
+            moved.to.words(),
+            moved.filed.len(),
+            moved.told.len()
+        ),
+    );
+    let mut parameter = vec![
+        json!({"name": "outcome", "resource": outcome}),
+        json!({"name": "from", "valueReference": reference(&moved.from.id, &moved.from)}),
+        json!({"name": "to", "valueReference": reference(&moved.to.id, &moved.to)}),
+        json!({"name": "provenance", "valueReference": {"reference": format!("Provenance/{}", moved.provenance.id)}}),
+    ];
+    parameter.extend(moved.filed.iter().map(|w| {
+        json!({"name": "filed", "valueReference": {"reference": format!("{}/{}", w.rtype, w.id)}})
+    }));
+    Ok(ok(
+        json!({"resourceType": "Parameters", "parameter": parameter}),
         note,
     ))
 }
