@@ -773,3 +773,159 @@ async fn a_misfiled_note_and_report_are_moved_with_both_patients_named_and_the_a
         "{log}"
     );
 }
+
+#[tokio::test]
+async fn the_access_log_names_patients_a_search_returned_and_filters_by_role_and_emergency() {
+    let d = desk().await;
+    let (srv, support) = (&d.srv, &d.support);
+    // A nurse searches by name: both Eleanors were returned, so both logs show it.
+    let nurse = client_with(&srv.user("log.nurse", Role::Nurse));
+    let (status, _) = get(&nurse, srv, "Patient?family=Harrowgate").await;
+    assert_eq!(status, StatusCode::OK);
+    for p in [&d.a, &d.b] {
+        let (_, log) = get(support, srv, &format!("AuditEvent?patient={p}&role=nurse")).await;
+        assert_eq!(log["total"], 1, "{log}");
+        assert_eq!(
+            log["entry"][0]["resource"]["subtype"][0]["code"],
+            "search-type"
+        );
+    }
+    let (_, by_physician) = get(
+        support,
+        srv,
+        &format!("AuditEvent?patient={}&role=physician", d.a),
+    )
+    .await;
+    assert!(
+        by_physician["total"].as_i64().unwrap() >= 1,
+        "the physician created it"
+    );
+    // Emergency access is marked and filtered.
+    let mut restricted = person("Vane", "Iris", "1970-01-01", "07700 900555");
+    restricted["meta"] = json!({"security": [{"system": "http://terminology.hl7.org/CodeSystem/v3-Confidentiality", "code": "R"}]});
+    let vip = srv.create(restricted).await;
+    let r = nurse
+        .post(format!("{}/auth/break-glass", srv.root()))
+        .json(&json!({"patient": vip, "reason": "collapsed on the ward, need allergies"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let (status, _) = get(&nurse, srv, &format!("Patient/{vip}/$everything")).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, urgent) = get(
+        support,
+        srv,
+        &format!("AuditEvent?patient={vip}&emergency=true"),
+    )
+    .await;
+    assert!(urgent["total"].as_i64().unwrap() >= 1, "{urgent}");
+    for e in urgent["entry"].as_array().unwrap() {
+        assert!(e.to_string().contains("collapsed on the ward"), "{e}");
+    }
+    let (_, calm) = get(
+        support,
+        srv,
+        &format!("AuditEvent?patient={}&emergency=true", d.a),
+    )
+    .await;
+    assert_eq!(calm["total"], 0);
+    // A user's log across patients.
+    let (_, by_user) = get(support, srv, "AuditEvent?altid=log.nurse&_count=100").await;
+    assert!(by_user["total"].as_i64().unwrap() >= 3, "{by_user}");
+    let (status, _) = get(support, srv, "AuditEvent?emergency=maybe").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn data_quality_and_server_status_are_reported_to_support_only() {
+    let d = desk().await;
+    let (srv, support) = (&d.srv, &d.support);
+    // Plant one problem of each kind.
+    srv.create(observation("does-not-exist", 4.0)).await;
+    let mut orphan = observation("x", 4.2);
+    orphan.as_object_mut().unwrap().remove("subject");
+    srv.create(orphan).await;
+    let mut future = person("Later", "Lou", "2090-01-01", "07700 900444");
+    future["birthDate"] = json!("2090-01-01");
+    srv.create(future).await;
+    let shared = json!([{"system": "urn:oid:2.16.840.1.113883.2.1.4.1", "value": "9434765919"}]);
+    for given in ["Sam", "Samuel"] {
+        let mut p = person("Twin", given, "1980-02-02", "07700 900333");
+        p["identifier"] = shared.clone();
+        srv.create(p).await;
+    }
+    srv.create(json!({"resourceType": "Encounter", "status": "in-progress",
+        "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "IMP"},
+        "subject": {"reference": format!("Patient/{}", d.a)},
+        "period": {"start": "2025-01-01T00:00:00Z"}}))
+        .await;
+    let (status, report) = get(support, srv, "$data-quality").await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    let count = |code: &str| {
+        parameter(&report, "kind")
+            .into_iter()
+            .find(|k| k["part"][0]["valueCode"] == code)
+            .map(|k| k["part"][2]["valueInteger"].as_i64().unwrap())
+            .unwrap()
+    };
+    for code in [
+        "missing-reference",
+        "no-patient",
+        "future-date",
+        "shared-identifier",
+        "open-encounter",
+    ] {
+        assert_eq!(count(code), 1, "{code}: {report}");
+    }
+    assert!(report.to_string().contains("Patient/does-not-exist"));
+    for role in [Role::Physician, Role::Nurse, Role::Admin, Role::Clerk] {
+        let other = client_with(&srv.user(&format!("q.{role:?}").to_lowercase(), role));
+        let (status, _) = get(&other, srv, "$data-quality").await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{role:?}");
+        let (status, _) = get(&other, srv, "$server-status").await;
+        let allowed = role == Role::Admin;
+        assert_eq!(status.is_success(), allowed, "{role:?}");
+    }
+    let (status, st) = get(support, srv, "$server-status").await;
+    assert_eq!(status, StatusCode::OK, "{st}");
+    let patients = parameter(&st, "count")
+        .into_iter()
+        .find(|c| c["part"][0]["valueCode"] == "Patient")
+        .unwrap()["part"][1]["valueInteger"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(patients, 6);
+    assert!(
+        parameter(&st, "file")[0]["part"][1]["valueInteger"]
+            .as_i64()
+            .unwrap()
+            > 0
+    );
+    assert!(
+        parameter(&st, "audit-records")[0]["valueInteger"]
+            .as_i64()
+            .unwrap()
+            > 0
+    );
+    // A wrong password shows as a sign-in failure.
+    let r = reqwest::Client::new()
+        .post(format!("{}/auth/login", srv.root()))
+        .json(&json!({"username": "desk.support", "password": "wrong"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_client_error());
+    let (_, st) = get(support, srv, "$server-status").await;
+    assert!(
+        parameter(&st, "sign-in-failures-24h")[0]["valueInteger"]
+            .as_i64()
+            .unwrap()
+            >= 1,
+        "{st}"
+    );
+    assert!(
+        !st.to_string().contains("Harrowgate"),
+        "no patient data in the status"
+    );
+}

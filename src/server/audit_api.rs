@@ -1,6 +1,7 @@
 //! `GET /fhir/AuditEvent` and `GET /fhir/AuditEvent/{id}`: the audit trail, read-only, for
 //! support staff and privacy review. Search parameters: `patient`, `altid` (username; `agent`
-//! is taken as a username too), `subtype`, `outcome`, `date` (with ge/gt/le/lt/eq prefixes),
+//! is taken as a username too), `role`, `subtype`, `outcome`, `emergency=true` (break-the-glass
+//! access only), `date` (with ge/gt/le/lt/eq prefixes),
 //! `_count`, `_offset`. Newest first.
 
 use axum::http::{HeaderMap, StatusCode};
@@ -89,6 +90,14 @@ fn filter(params: &[(String, String)]) -> Result<Filter, ApiError> {
             "altid" | "agent" => f.username = Some(value.to_lowercase()),
             "subtype" => f.subtype = Some(value.rsplit('|').next().unwrap_or_default().into()),
             "outcome" => f.outcome = Some(value.clone()),
+            "role" => f.role = Some(value.rsplit('|').next().unwrap_or_default().to_lowercase()),
+            "emergency" => match value.as_str() {
+                "true" => f.emergency = true,
+                "false" => {}
+                _ => {
+                    return Err(ApiError::bad_request("emergency takes true or false"));
+                }
+            },
             "date" => {
                 let (prefix, when) = match value.get(..2) {
                     Some(p @ ("ge" | "gt" | "le" | "lt" | "eq")) => (p, &value[2..]),
@@ -109,7 +118,7 @@ fn filter(params: &[(String, String)]) -> Result<Filter, ApiError> {
             "_count" | "_offset" | "_page" | "_sort" | "_format" | "_total" => {}
             other => {
                 return Err(ApiError::bad_request(format!(
-                    "AuditEvent search does not support '{other}'; use patient, altid, subtype, outcome or date"
+                    "AuditEvent search does not support '{other}'; use patient, altid, role, subtype, outcome, emergency or date"
                 )));
             }
         }

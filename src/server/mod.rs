@@ -59,6 +59,8 @@ pub struct AppState {
     pub body_limit: usize,
     pub timeouts: Timeouts,
     pub refusals: std::sync::Arc<access::RefusalLog>,
+    /// The slowest recent requests (for support's server status).
+    pub slow: std::sync::Arc<support::status::SlowLog>,
     pub origin: std::sync::Arc<origin::Origin>,
     /// Admission to the database (workers, queue, wait).
     pub work: std::sync::Arc<work::Work>,
@@ -151,6 +153,8 @@ pub fn router(state: AppState) -> Router {
         .route("/fhir/metadata", get(metadata))
         .route("/fhir/_history", get(history_system))
         .route("/fhir/$export", get(export_system))
+        .route("/fhir/$data-quality", get(support::quality_get))
+        .route("/fhir/$server-status", get(support::status_get))
         .route(
             "/fhir/$export-status/{job}",
             get(export::status).delete(export::delete),
@@ -237,6 +241,7 @@ where
         body_limit: config.body_limit,
         timeouts: config.timeouts,
         refusals: Default::default(),
+        slow: Default::default(),
         origin: std::sync::Arc::new(origin::Origin::new(&config, local)),
         work: std::sync::Arc::new(work::Work::new(WorkLimits {
             // Each worker may hold two readers; never more workers than the pool can serve.

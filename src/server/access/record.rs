@@ -96,7 +96,7 @@ pub(super) fn classify(method: &Method, path: &str) -> (Subtype, Vec<String>, Op
         (&Method::DELETE, [_]) => (Subtype::Delete, Vec::new(), None),
         (_, ["_history"]) | (_, [_, "_history"]) => (Subtype::History, Vec::new(), None),
         // An operation on a type (`Patient/$merge`): the handler notes what it concerned.
-        (_, [_, op]) if op.starts_with('$') => (Subtype::Operation, Vec::new(), None),
+        (_, [_, op]) | (_, [op]) if op.starts_with('$') => (Subtype::Operation, Vec::new(), None),
         (_, [_]) | (_, [_, "_search"]) => (Subtype::Search, Vec::new(), None),
         (&Method::PUT, [t, id]) => (Subtype::Update, resource(t, id), patient(t, id)),
         (&Method::DELETE, [t, id]) => (Subtype::Delete, resource(t, id), patient(t, id)),

@@ -268,7 +268,14 @@ pub async fn require_session(State(st): State<AppState>, mut req: Request, next:
     };
     req.extensions_mut().insert(session);
     req.extensions_mut().insert(request.clone());
+    let started = std::time::Instant::now();
     let response = next.run(req).await;
+    st.slow.note(
+        request.method.as_str(),
+        &request.path,
+        started.elapsed().as_millis() as u64,
+        response.status().as_u16(),
+    );
     let note = response
         .extensions()
         .get::<AuditNote>()

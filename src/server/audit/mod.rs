@@ -424,6 +424,10 @@ pub struct Filter {
     pub username: Option<String>,
     pub subtype: Option<String>,
     pub outcome: Option<String>,
+    /// The agent's role (physician, nurse, support, ...).
+    pub role: Option<String>,
+    /// Only emergency (break-the-glass) access.
+    pub emergency: bool,
     /// Epoch ms bounds, inclusive.
     pub from_ms: Option<i64>,
     pub to_ms: Option<i64>,
@@ -464,6 +468,13 @@ pub fn search(store: &Store, filter: &Filter) -> Result<(Vec<Stored>, i64)> {
             args.push(value.clone().into());
             conds.push(format!("{column} = ?{}", args.len()));
         }
+    }
+    if let Some(role) = &filter.role {
+        args.push(role.clone().into());
+        conds.push(format!("json_extract(a.json, '$.r') = ?{}", args.len()));
+    }
+    if filter.emergency {
+        conds.push("json_extract(a.json, '$.btg') IS NOT NULL".to_string());
     }
     if let Some(lo) = filter.from_ms {
         args.push(lo.into());

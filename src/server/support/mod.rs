@@ -7,7 +7,9 @@
 
 pub mod duplicates;
 pub mod merge;
+pub mod quality;
 pub mod refile;
+pub mod status;
 
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -512,4 +514,62 @@ pub async fn move_post(
         json!({"resourceType": "Parameters", "parameter": parameter}),
         note,
     ))
+}
+
+/// `GET /fhir/$data-quality` (support): each kind of problem, counted, its first records
+/// listed by reference.
+pub async fn quality_get(
+    axum::extract::State(st): axum::extract::State<AppState>,
+    axum::Extension(session): axum::Extension<Session>,
+) -> Result<Response, ApiError> {
+    check_role(&session, "quality")?;
+    let store = st.store.clone();
+    let kinds = st
+        .work
+        .try_run(move || Ok(quality::scan(&store, crate::fhir::date::now_ms())?))
+        .await?;
+    let mut note = AuditNote::default();
+    let parameter: Vec<Value> = kinds
+        .iter()
+        .map(|k| {
+            let mut parts = vec![
+                json!({"name": "code", "valueCode": k.code}),
+                json!({"name": "title", "valueString": k.title}),
+                json!({"name": "count", "valueInteger": k.count}),
+            ];
+            for f in &k.listed {
+                if let Some(p) = f.reference.strip_prefix("Patient/") {
+                    if !note.patients.iter().any(|x| x == p) {
+                        note.patients.push(p.to_string());
+                    }
+                }
+                parts.push(json!({"name": "record", "part": [
+                    {"name": "reference", "valueReference": {"reference": f.reference}},
+                    {"name": "detail", "valueString": f.detail}
+                ]}));
+            }
+            json!({"name": "kind", "part": parts})
+        })
+        .collect();
+    Ok(ok(
+        json!({"resourceType": "Parameters", "parameter": parameter}),
+        note,
+    ))
+}
+
+/// `GET /fhir/$server-status` (support and admin).
+pub async fn status_get(
+    axum::extract::State(st): axum::extract::State<AppState>,
+    axum::Extension(session): axum::Extension<Session>,
+) -> Result<Response, ApiError> {
+    if session.role != Role::Admin {
+        check_role(&session, "status")?;
+    }
+    let store = st.store.clone();
+    let slow = st.slow.clone();
+    let body = st
+        .work
+        .try_run(move || Ok(status::status(&store, &slow, crate::fhir::date::now_ms())?))
+        .await?;
+    Ok(ok(body, AuditNote::default()))
 }
