@@ -71,7 +71,7 @@ impl SlowLog {
             .iter()
             .cloned()
             .collect();
-        all.sort_by(|a, b| b.millis.cmp(&a.millis));
+        all.sort_by_key(|s| std::cmp::Reverse(s.millis));
         all
     }
 }
