@@ -929,3 +929,96 @@ async fn data_quality_and_server_status_are_reported_to_support_only() {
         "no patient data in the status"
     );
 }
+
+#[tokio::test]
+async fn the_chart_as_it_was_is_rebuilt_from_history_across_changes_deletes_and_a_merge() {
+    let d = desk().await;
+    let (srv, support) = (&d.srv, &d.support);
+    let first = srv.create(observation(&d.a, 7.5)).await;
+    let gone = srv.create(observation(&d.a, 2.0)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let then = chrono_now();
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let (_, mut o) = srv.get(&format!("Observation/{first}")).await;
+    o["valueQuantity"]["value"] = json!(5.0);
+    o["status"] = json!("amended");
+    srv.put(&format!("Observation/{first}"), &o).await;
+    let later = srv.create(observation(&d.a, 4.9)).await;
+    let r = srv
+        .http
+        .delete(srv.url(&format!("Observation/{gone}")))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    let (_, merged) = post(
+        support,
+        srv,
+        "Patient/$merge",
+        &merge_params(&d.b, &d.a, &[("reason", json!("registered twice"))]),
+    )
+    .await;
+    assert!(parameter(&merged, "provenance").len() == 1, "{merged}");
+
+    let values = |bundle: &Value| -> Vec<(String, f64)> {
+        bundle["entry"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["resource"]["resourceType"] == "Observation")
+            .map(|e| {
+                (
+                    e["resource"]["id"].as_str().unwrap().to_string(),
+                    e["resource"]["valueQuantity"]["value"]
+                        .as_f64()
+                        .unwrap_or(f64::NAN),
+                )
+            })
+            .collect()
+    };
+    let (status, was) = srv.get(&format!("Patient/{}/$as-of?at={then}", d.a)).await;
+    assert_eq!(status, StatusCode::OK, "{was}");
+    let was = values(&was);
+    assert!(
+        was.contains(&(first.clone(), 7.5)),
+        "the value as it was: {was:?}"
+    );
+    assert!(
+        was.iter().any(|(id, _)| id == &gone),
+        "deleted since, shown then"
+    );
+    assert!(!was.iter().any(|(id, _)| id == &later), "written later");
+    assert_eq!(was.len(), 5, "a's three, first and gone; not b's: {was:?}");
+    // The merged-away record, as it was, still holds its own result.
+    let (_, b_was) = srv.get(&format!("Patient/{}/$as-of?at={then}", d.b)).await;
+    assert_eq!(values(&b_was).len(), 1);
+    let (_, now) = srv
+        .get(&format!("Patient/{}/$as-of?at={}", d.a, chrono_now()))
+        .await;
+    let now = values(&now);
+    assert!(now.contains(&(first.clone(), 5.0)));
+    assert!(!now.iter().any(|(id, _)| id == &gone));
+    assert_eq!(now.len(), 6, "{now:?}");
+    // Support staff see metadata, not values.
+    let (status, meta) = get(support, srv, &format!("Patient/{}/$as-of?at={then}", d.a)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!meta.to_string().contains("7.5"), "{meta}");
+    // Restricted: refused without the glass; bad moments refused.
+    let mut restricted = person("Vane", "Iris", "1970-01-01", "07700 900555");
+    restricted["meta"] = json!({"security": [{"system": "http://terminology.hl7.org/CodeSystem/v3-Confidentiality", "code": "R"}]});
+    let vip = srv.create(restricted).await;
+    let (status, _) = srv.get(&format!("Patient/{vip}/$as-of?at={then}")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    for bad in ["at=yesterday", "when=2026-01-01", ""] {
+        let (status, _) = srv.get(&format!("Patient/{}/$as-of?{bad}", d.a)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+    }
+}
+
+fn chrono_now() -> String {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    bedside::fhir::date::instant(ms).replace('+', "%2B")
+}

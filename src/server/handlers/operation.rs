@@ -20,6 +20,9 @@ pub async fn operation(
     }
     let ctx = ctx(&headers, q)?;
     check_type(&rtype)?;
+    if rtype == "Patient" && operation == "$as-of" {
+        return as_of(st, session, id, ctx).await;
+    }
     if rtype != "Patient" || operation != "$everything" {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
@@ -85,6 +88,76 @@ pub async fn operation(
         has_next: page.has_next,
     };
     let bundle = bundle::searchset(&ctx.base, page.total, page.rows, Vec::new(), &paging, None);
+    Ok(note.attach(json_response(
+        StatusCode::OK,
+        HeaderMap::new(),
+        bundle.to_json(),
+    )))
+}
+
+/// The most records `Patient/{id}/$as-of` rebuilds.
+const AS_OF_LIMIT: usize = 50_000;
+
+/// `GET Patient/{id}/$as-of?at=INSTANT`: the chart as it was at that moment, rebuilt from
+/// history (each record's version current then), through the gate as `$everything` is.
+async fn as_of(st: AppState, session: Session, id: String, ctx: Ctx) -> Result<Response, ApiError> {
+    let mut at = None;
+    for (k, v) in &ctx.params {
+        match k.as_str() {
+            "at" => {
+                at = Some(
+                    crate::fhir::date::parse_range(v)
+                        .ok_or_else(|| {
+                            ApiError::bad_request(format!("at '{v}' is not a date or instant"))
+                        })?
+                        .hi,
+                )
+            }
+            "_format" => {}
+            other => {
+                return Err(ApiError::bad_request(format!(
+                    "Patient/$as-of takes 'at' (a moment), not '{other}'"
+                )));
+            }
+        }
+    }
+    let at = at.ok_or_else(|| ApiError::bad_request("Patient/$as-of needs 'at' (a moment)"))?;
+    policy::read_access(session.role, "Patient").map_err(forbidden)?;
+    policy::read_access(session.role, "Observation").map_err(forbidden)?;
+    let patient = id.clone();
+    let (rows, note) = gated(&st, session, move |gate, st| {
+        let reader = st.store.reader()?;
+        gate.restrictions_from(&reader, std::slice::from_ref(&patient));
+        if gate.is_restricted(&patient) && gate.glass(&patient).is_none() {
+            let mut refused = ApiError::new(
+                StatusCode::FORBIDDEN,
+                IssueCode::Forbidden,
+                crate::server::access::gate::restricted_message(&patient),
+            );
+            refused.patients = vec![patient.clone()];
+            return Err(refused);
+        }
+        let rows: Vec<Row> = reader
+            .as_of(&patient, at, AS_OF_LIMIT)?
+            .into_iter()
+            .filter_map(|r| gate.listed(r))
+            .collect();
+        if !gate.note.patients.contains(&patient) {
+            gate.note.patients.push(patient.clone());
+        }
+        Ok(rows)
+    })
+    .await?;
+    let url = format!("{}/Patient/{id}/$as-of", ctx.base);
+    let paging = Paging {
+        url: &url,
+        params: &ctx.params,
+        offset: 0,
+        count: rows.len() as i64,
+        has_next: false,
+    };
+    let total = rows.len() as i64;
+    let bundle = bundle::searchset(&ctx.base, Some(total), rows, Vec::new(), &paging, None);
     Ok(note.attach(json_response(
         StatusCode::OK,
         HeaderMap::new(),

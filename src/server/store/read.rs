@@ -183,6 +183,110 @@ impl Reader {
         }
     }
 
+    /// A patient's chart as it was at `at_ms`, rebuilt from history: of every resource that is
+    /// or was in the compartment of this patient (or of a record merged with it), the version
+    /// current at that moment, when that version existed, was not a delete and named this
+    /// patient. The Patient first, then the others in the order written. At most `limit`.
+    pub fn as_of(&self, patient_id: &str, at_ms: i64, limit: usize) -> Result<Vec<Row>> {
+        let _snapshot = self.conn.unchecked_transaction()?;
+        read_exists(&self.conn, "Patient", patient_id)?;
+        // This record and those linked to it by a merge.
+        let mut patients = vec![patient_id.to_string()];
+        if let Ok(row) = read_current(&self.conn, "Patient", patient_id) {
+            if let Ok(p) = serde_json::from_str::<serde_json::Value>(&row.json) {
+                for l in p["link"].as_array().into_iter().flatten() {
+                    if let Some(other) = l["other"]["reference"]
+                        .as_str()
+                        .and_then(|r| r.strip_prefix("Patient/"))
+                    {
+                        patients.push(other.to_string());
+                    }
+                }
+            }
+        }
+        let mut rids: Vec<i64> = Vec::new();
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT rid FROM compartment WHERE patient_id = ?1")?;
+        for p in &patients {
+            let found = stmt.query_map([p], |r| r.get::<_, i64>(0))?;
+            for rid in found {
+                rids.push(rid?);
+            }
+        }
+        // Deleted resources have no index rows: their last version says whose they were.
+        let named = format!("\"Patient/{patient_id}\"");
+        let mut deleted = self.conn.prepare_cached(
+            "SELECT r.rid FROM resource r WHERE r.deleted = 1 AND EXISTS (
+                 SELECT 1 FROM version v WHERE v.rid = r.rid AND v.json IS NOT NULL
+                 AND instr(v.json, ?1) > 0)",
+        )?;
+        for rid in deleted.query_map([&named], |r| r.get::<_, i64>(0))? {
+            rids.push(rid?);
+        }
+        rids.sort_unstable();
+        rids.dedup();
+        if rids.len() > limit * 4 {
+            return Err(StoreError::TooCostly(format!(
+                "this chart has {} records over its history, more than can be rebuilt at once",
+                rids.len()
+            )));
+        }
+        let mut at = self.conn.prepare_cached(
+            "SELECT r.type, r.id, v.version, v.updated, v.json FROM resource r
+             JOIN version v ON v.rid = r.rid WHERE r.rid = ?1 AND v.updated <= ?2
+             ORDER BY v.version DESC LIMIT 1",
+        )?;
+        let mut out: Vec<(i64, Row)> = Vec::new();
+        for rid in rids {
+            let row = at
+                .query_row(params![rid, at_ms], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, i64>(2)?,
+                        r.get::<_, i64>(3)?,
+                        r.get::<_, Option<String>>(4)?,
+                    ))
+                })
+                .optional()?;
+            let Some((rtype, id, version, updated, Some(json))) = row else {
+                continue;
+            };
+            let mine = if rtype == "Patient" {
+                id == patient_id
+            } else {
+                json.contains(&named)
+            };
+            if !mine || rtype == "AuditEvent" {
+                continue;
+            }
+            let order = if rtype == "Patient" {
+                i64::MIN
+            } else {
+                updated
+            };
+            out.push((
+                order,
+                Row {
+                    patients: (rtype != "Patient").then(|| vec![patient_id.to_string()]),
+                    rtype,
+                    id,
+                    version,
+                    updated,
+                    json,
+                },
+            ));
+            if out.len() > limit {
+                return Err(StoreError::TooCostly(format!(
+                    "the chart as it was holds more than {limit} records; ask for a narrower moment"
+                )));
+            }
+        }
+        out.sort_by_key(|(order, _)| *order);
+        Ok(out.into_iter().map(|(_, row)| row).collect())
+    }
+
     /// Versions newest first, from `offset`, at most `count`, optionally only since `since_ms`.
     pub fn history(
         &self,
