@@ -1022,3 +1022,88 @@ fn chrono_now() -> String {
         .as_millis() as i64;
     bedside::fhir::date::instant(ms).replace('+', "%2B")
 }
+
+/// `bedside support ...` against the test server, the password on standard input.
+fn cli(srv: &TestServer, args: &[&str]) -> (bool, String, String) {
+    use std::io::Write;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_bedside"))
+        .arg("--server")
+        .arg(&srv.base)
+        .arg("support")
+        .args(args)
+        .args(["--user", "desk.support"])
+        .env_remove("BEDSIDE_TOKEN")
+        .env("XDG_CONFIG_HOME", srv.dir.path())
+        .env("HOME", srv.dir.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{}", common::TEST_PASSWORD).unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_list_is_written_as_csv_or_ndjson_from_the_command_line() {
+    let d = desk().await;
+    let srv = &d.srv;
+    let run = |args: &'static [&'static str]| cli(srv, args);
+    let (ok, out, err) = run(&["duplicates", "--csv"]);
+    assert!(ok, "{err}");
+    let mut lines = out.lines();
+    assert_eq!(
+        lines.next(),
+        Some("patient,patient_name,other,other_name,score,verdict,why")
+    );
+    let row = lines.next().unwrap();
+    assert!(
+        row.contains(&d.a) && row.contains(&d.b) && row.contains("HARROWGATE"),
+        "{row}"
+    );
+    assert_eq!(lines.next(), None);
+    let (ok, out, err) = run(&["quality", "--ndjson"]);
+    assert!(ok, "{err}");
+    for line in out.lines() {
+        serde_json::from_str::<Value>(line).unwrap();
+    }
+    let (ok, out, err) = run(&["status"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("count Patient"), "{out}");
+    let (ok, out, err) = cli(srv, &["access-log", "--patient", &d.a, "--csv"]);
+    assert!(ok, "{err}");
+    assert!(out.starts_with("time,user,role,action"), "{out}");
+    assert!(out.lines().count() >= 2, "{out}");
+    // No patient named, no user named: refused with a message.
+    let (ok, _, err) = run(&["access-log"]);
+    assert!(!ok && err.contains("--patient"), "{err}");
+    // A wrong password: a clear message, nothing written.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_bedside"))
+        .args([
+            "--server",
+            &srv.base,
+            "support",
+            "status",
+            "--user",
+            "desk.support",
+        ])
+        .env_remove("BEDSIDE_TOKEN")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        writeln!(child.stdin.take().unwrap(), "wrong password").unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(!out.status.success());
+    assert!(out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot sign in"));
+}

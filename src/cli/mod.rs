@@ -26,6 +26,8 @@ mod restore;
 mod seed;
 #[cfg(feature = "server")]
 mod serve;
+#[cfg(feature = "workstation")]
+mod support;
 #[cfg(feature = "server")]
 mod user;
 #[cfg(feature = "workstation")]
@@ -118,6 +120,10 @@ enum Command {
         #[command(subcommand)]
         action: user::UserCommand,
     },
+    /// The support desk's lists (duplicates, data quality, server status, access log) as a
+    /// table, CSV or NDJSON, from a server (--server, with --token or --user)
+    #[cfg(feature = "workstation")]
+    Support(support::SupportArgs),
     /// The workstation's encrypted chart cache and outbox on this machine
     #[cfg(feature = "workstation")]
     Cache {
@@ -166,6 +172,8 @@ pub fn main() -> Result<()> {
         Command::User { action } => user::run(action, db_key(&cli)?.as_ref()),
         #[cfg(feature = "workstation")]
         Command::Cache { action } => cache::run(action),
+        #[cfg(feature = "workstation")]
+        Command::Support(args) => support::run(&cli, args),
         #[cfg(feature = "server")]
         Command::Seed(args) => seed::run(&cli, args),
         #[cfg(feature = "server")]

@@ -24,6 +24,7 @@ pub mod record;
 pub mod runtime;
 pub mod settings;
 pub mod state;
+pub mod support;
 pub mod terminal;
 pub mod text;
 pub mod theme;

@@ -295,6 +295,26 @@ impl FhirClient {
         self.send(request, timeout).await
     }
 
+    /// `POST base/path` with a Parameters body (an operation such as `Patient/$merge`); returns
+    /// the server's answer.
+    pub async fn operation(
+        &self,
+        path: &str,
+        parameters: &Value,
+        timeout: Duration,
+    ) -> Result<Value, FetchError> {
+        let url = self
+            .base
+            .join(path.trim_start_matches('/'))
+            .map_err(|e| FetchError::BadUrl(e.to_string()))?;
+        let request = self
+            .http
+            .post(url)
+            .header("content-type", "application/fhir+json")
+            .body(parameters.to_string());
+        self.send(request, timeout).await
+    }
+
     /// Posts a batch or transaction Bundle to the base URL; returns the response Bundle.
     pub async fn post_bundle(
         &self,
