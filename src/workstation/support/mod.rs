@@ -540,7 +540,7 @@ mod tests {
             .map(|l| serde_json::from_str(l).unwrap())
             .collect();
         assert_eq!(lines[0]["b"], "say \"hi\"");
-        assert_eq!(lines.len(), 1 + 0 + 1);
+        assert_eq!(lines.len(), 2);
     }
 
     #[test]
