@@ -99,7 +99,7 @@ theme   default (themes/default.toml) in 16 colours: TERM=xterm
 <CONFIG>/keymap.toml:9: [chart] "t t" (show_trend) conflicts with "t" (show_trend) in [chart]: a key cannot be both a binding and the start of a chord
     fix: bind another key, or unbind the other one with "t" = "none"
 <CONFIG>/keymap.toml:14: unknown context [chrt]
-    fix: did you mean [chart]? contexts: global, search, chart, timeline, note, orders, vitals, lists, register, census, inbox, work, dialogs, editor, form, outbox, palette
+    fix: did you mean [chart]? contexts: global, search, chart, timeline, note, orders, vitals, lists, register, census, inbox, work, support, dialogs, editor, form, outbox, palette
 
 6 problem(s); the workstation starts, using the defaults for those parts
 "#;

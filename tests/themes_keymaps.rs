@@ -176,7 +176,8 @@ async fn help_lists_exactly_the_bound_actions_after_an_override() {
          \"f4\" = \"none\"\n\
          \"f5\" = \"none\"\n\
          \"f6\" = \"none\"\n\
-         \"f7\" = \"none\"\n",
+         \"f7\" = \"none\"\n\
+         \"f8\" = \"none\"\n",
     )
     .unwrap();
     let keymap = Keymap::load(Some("default"), Some(&file));

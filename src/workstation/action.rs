@@ -119,6 +119,32 @@ actions! {
     AcknowledgeNormal => "acknowledge_normal",
     /// My unsigned work: orders waiting for my co-signature (or my drafts), my unsigned notes
     OpenWork => "work_queue",
+    /// The support desk: duplicate patients, a record as stored and its history, a chart as it was, access logs, data quality, the server
+    OpenSupport => "support_desk",
+    /// Support desk: mark the selected pair as two people (with a reason; never proposed again)
+    NotDuplicate => "not_duplicate",
+    /// Support desk: preview merging the selected pair (again: the other way round)
+    MergeRecords => "merge_records",
+    /// Support desk: undo the last merge done here (with a reason)
+    UndoMerge => "undo_merge",
+    /// Support desk: open a record by type and id, as the server holds it
+    OpenRecord => "open_record",
+    /// Support desk: fold or unfold the section of the record under the cursor
+    FoldSection => "fold_section",
+    /// Support desk: find text in the record
+    FindInRecord => "find_in_record",
+    /// Support desk: the next line holding the text looked for
+    FindNext => "find_next",
+    /// Support desk: write the record as JSON to a file
+    WriteRecord => "write_record",
+    /// Support desk: the record's versions; Enter shows what changed, field by field
+    RecordHistory => "record_history",
+    /// Support desk: a patient's chart as it was at a moment
+    ChartAsOf => "chart_as_of",
+    /// Support desk: the access log of a patient, or of a user across patients
+    AccessLogFor => "access_log_for",
+    /// Support desk: write the list shown as CSV
+    ExportList => "export_list",
     /// Reject the draft order under review or selected, with a reason the nurse sees
     RejectOrder => "reject_order",
     /// Inbox: forward the selected result to a colleague, with a comment

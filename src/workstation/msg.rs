@@ -20,6 +20,7 @@ pub use crate::workstation::features::offline::msg::Msg as OfflineMsg;
 pub use crate::workstation::features::orders::msg::Msg as OrdersMsg;
 pub use crate::workstation::features::register::msg::Msg as RegisterMsg;
 pub use crate::workstation::features::search::msg::Msg as SearchMsg;
+pub use crate::workstation::features::support::msg::Msg as SupportMsg;
 pub use crate::workstation::features::vitals::msg::Msg as VitalsMsg;
 pub use crate::workstation::features::work::msg::Msg as WorkMsg;
 
@@ -43,6 +44,7 @@ pub enum Msg {
     Census(CensusMsg),
     Inbox(InboxMsg),
     Work(WorkMsg),
+    Support(SupportMsg),
     Access(AccessMsg),
     Offline(OfflineMsg),
 }
@@ -239,6 +241,16 @@ pub enum Effect {
         me: String,
         nurse: bool,
         since: String,
+    },
+    /// Ask the server for the support desk.
+    Support {
+        generation: u64,
+        request: crate::workstation::features::support::Request,
+    },
+    /// Write a support desk file (a record's JSON, a list's CSV) into the state folder.
+    WriteSupportFile {
+        name: String,
+        contents: String,
     },
     /// Co-sign or reject a draft order: a transaction on the version read.
     SaveCosign {

@@ -32,6 +32,8 @@ pub enum Screen {
     Inbox,
     /// My unsigned work: orders to co-sign, unsigned notes (`features/work`).
     Work,
+    /// The support desk (`features/support`).
+    Support,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,6 +54,8 @@ pub enum PromptKind {
     CosignReject,
     /// Why a high-severity alert on an order being co-signed is overridden.
     CosignOverride,
+    /// A question of the support desk.
+    Support(crate::workstation::features::support::Ask),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -181,6 +185,8 @@ pub struct State {
     pub handoff_dir: Option<std::path::PathBuf>,
     /// My unsigned work (F7), once opened.
     pub work: Option<crate::workstation::features::work::WorkState>,
+    /// The support desk (F8), once opened.
+    pub desk: Option<crate::workstation::features::support::DeskState>,
     /// How long a result may wait before the safety net lists it (the site's settings).
     pub overdue: crate::workstation::inbox::Overdue,
     /// The results inbox, once opened.
@@ -251,6 +257,7 @@ impl State {
             critical: Default::default(),
             overdue: Default::default(),
             work: None,
+            desk: None,
             handoff_dir: None,
             access: Access::default(),
             storage: Storage::default(),
@@ -310,6 +317,7 @@ impl State {
             (Screen::Census, _) => Context::Census,
             (Screen::Inbox, _) => Context::Inbox,
             (Screen::Work, _) => Context::Work,
+            (Screen::Support, _) => Context::Support,
             (Screen::Search, _) | (Screen::Chart, None) => Context::Search,
             (Screen::Chart, Some(c)) => match c.view {
                 ChartView::Note => Context::Note,

@@ -13,6 +13,7 @@ pub mod orders;
 pub mod palette;
 pub mod register;
 pub mod search;
+pub mod support;
 pub mod vitals;
 pub mod work;
 

@@ -26,6 +26,8 @@ pub enum Context {
     Inbox,
     /// My unsigned work (F7).
     Work,
+    /// The support desk (F8).
+    Support,
     /// Pop-ups: help, pickers, questions, the access log.
     Dialogs,
     /// Typing in the note (its line-editing keys, arrows, Home/End, Backspace, are fixed).
@@ -39,7 +41,7 @@ pub enum Context {
 }
 
 impl Context {
-    pub const ALL: [Context; 17] = [
+    pub const ALL: [Context; 18] = [
         Context::Global,
         Context::Search,
         Context::Chart,
@@ -52,6 +54,7 @@ impl Context {
         Context::Census,
         Context::Inbox,
         Context::Work,
+        Context::Support,
         Context::Dialogs,
         Context::Editor,
         Context::Form,
@@ -73,6 +76,7 @@ impl Context {
             Context::Census => "census",
             Context::Inbox => "inbox",
             Context::Work => "work",
+            Context::Support => "support",
             Context::Dialogs => "dialogs",
             Context::Editor => "editor",
             Context::Form => "form",
@@ -116,7 +120,7 @@ impl Context {
         match self {
             Context::Global => &[],
             Context::Search => &[Action::Quit],
-            Context::Census | Context::Inbox | Context::Work => {
+            Context::Census | Context::Inbox | Context::Work | Context::Support => {
                 &[Action::Back, Action::SearchPatients, Action::Quit]
             }
             Context::Chart | Context::Timeline => &[

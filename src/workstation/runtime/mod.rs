@@ -14,6 +14,7 @@ mod record;
 mod search;
 pub mod session;
 mod sign_in;
+mod support;
 pub mod timing;
 
 use crate::workstation::msg::{AccessMsg, OfflineMsg, OrdersMsg, SearchMsg};
@@ -197,6 +198,7 @@ impl Runner {
         match runs(&effect) {
             Runs::Search => self.run_search(effect),
             Runs::Census => self.run_census(effect),
+            Runs::Support => self.run_support(effect),
             Runs::Drafts => self.run_drafts(effect),
             Runs::Orders => self.run_orders(effect),
             Runs::Record => self.run_record(effect),
@@ -255,6 +257,7 @@ impl Runner {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Runs {
     Search,
+    Support,
     Census,
     Drafts,
     Orders,
@@ -289,6 +292,7 @@ fn runs(effect: &Effect) -> Runs {
         | Effect::LoadWork { .. }
         | Effect::SaveCosign { .. }
         | Effect::ForwardResult { .. } => Runs::Census,
+        Effect::Support { .. } | Effect::WriteSupportFile { .. } => Runs::Support,
         Effect::LoadDrafts
         | Effect::SaveDraft(_)
         | Effect::DeleteDraft(_)

@@ -175,6 +175,9 @@ fn update_inner(state: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::Census(msg) => {
             crate::workstation::features::census::update::on_msg(state, msg, &mut effects)
         }
+        Msg::Support(msg) => {
+            crate::workstation::features::support::update::on_msg(state, msg, &mut effects)
+        }
         Msg::Work(msg) => {
             crate::workstation::features::work::update::on_msg(state, msg, &mut effects)
         }
@@ -282,6 +285,11 @@ fn on_key(state: &mut State, key: Key, effects: &mut Vec<Effect>) {
                                 state, input, effects,
                             )
                         }
+                        PromptKind::Support(ask) => {
+                            crate::workstation::features::support::update::answered(
+                                state, ask, input, effects,
+                            )
+                        }
                         PromptKind::NewList => {
                             crate::workstation::features::census::update::new_list(
                                 state, input, effects,
@@ -325,6 +333,12 @@ fn on_key(state: &mut State, key: Key, effects: &mut Vec<Effect>) {
         }
         Screen::Work => {
             match crate::workstation::features::work::update::work_key(state, key, effects) {
+                Outcome::NotMine | Outcome::Done => {}
+                Outcome::Pass(action) => act(state, action, effects),
+            }
+        }
+        Screen::Support => {
+            match crate::workstation::features::support::update::support_key(state, key, effects) {
                 Outcome::NotMine | Outcome::Done => {}
                 Outcome::Pass(action) => act(state, action, effects),
             }
@@ -418,6 +432,10 @@ pub(super) fn act(state: &mut State, action: Action, effects: &mut Vec<Effect>) 
             crate::workstation::features::work::update::open_work(state, effects);
             return;
         }
+        Action::OpenSupport => {
+            crate::workstation::features::support::update::open_support(state, effects);
+            return;
+        }
         Action::RegisterPatient => {
             crate::workstation::features::register::update::open_register(state);
             return;
@@ -502,6 +520,6 @@ pub(super) fn act(state: &mut State, action: Action, effects: &mut Vec<Effect>) 
     match state.screen {
         Screen::Search => search_action(state, action, effects),
         Screen::Chart => chart_action(state, action, effects),
-        Screen::Census | Screen::Inbox | Screen::Work => {}
+        Screen::Census | Screen::Inbox | Screen::Work | Screen::Support => {}
     }
 }

@@ -44,6 +44,9 @@ pub fn view(state: &State, theme: &Theme, frame: &mut Frame) {
             Screen::Work => {
                 crate::workstation::features::work::view::draw(state, theme, frame, area)
             }
+            Screen::Support => {
+                crate::workstation::features::support::view::draw(state, theme, frame, area)
+            }
         }
         overlay::draw(state, theme, frame, area);
         chord_keys(state, theme, frame, area);

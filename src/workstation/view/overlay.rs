@@ -62,6 +62,37 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
                     " New list of my own: its name ",
                     "kept on the server, yours alone; Esc makes nothing",
                 ),
+                PromptKind::Support(ask) => {
+                    use crate::workstation::features::support::Ask;
+                    match ask {
+                        Ask::OpenRecord => (
+                            " Open a record ",
+                            "Type/id, as Observation/123 or Patient/abc",
+                        ),
+                        Ask::Find => (" Find in the record ", apply.as_str()),
+                        Ask::NotDuplicate => (
+                            " Not a duplicate: why? ",
+                            "kept on the server; the pair is never proposed again",
+                        ),
+                        Ask::MergeReason => (
+                            " Merge: why? ",
+                            "kept in the Provenance and the audit; the merge can be undone",
+                        ),
+                        Ask::OrdersReason => (
+                            " Both records have active orders: why merge now? ",
+                            "say who reviewed the two order lists",
+                        ),
+                        Ask::UndoReason => (" Undo the merge: why? ", "kept with the undo"),
+                        Ask::AsOf => (
+                            " The chart as it was ",
+                            "a patient id and a moment: ID 2026-12-01T03:00",
+                        ),
+                        Ask::AccessFor => (
+                            " Access log of ",
+                            "a patient id, or user:NAME for what a user opened",
+                        ),
+                    }
+                }
                 PromptKind::EnteredInError => (
                     " Entered in error: why? ",
                     "the reason is kept with the entry (wrong patient, wrong substance...)",

@@ -75,7 +75,8 @@ pub(crate) fn apply_prompt(state: &mut State, kind: PromptKind, input: String) {
         | PromptKind::NewList
         | PromptKind::Forward
         | PromptKind::CosignReject
-        | PromptKind::CosignOverride => {}
+        | PromptKind::CosignOverride
+        | PromptKind::Support(_) => {}
     }
 }
 

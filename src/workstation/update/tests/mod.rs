@@ -11,6 +11,7 @@ mod offline;
 mod orders;
 mod register;
 mod search;
+mod support;
 mod vitals;
 mod work;
 

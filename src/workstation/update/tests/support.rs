@@ -1,0 +1,313 @@
+//! The support desk at 80x24: the duplicate queue, two records side by side with why, a
+//! merge previewed and confirmed with a reason (and a second one when both have active
+//! orders), a pair marked not a duplicate, a record's JSON folded, searched and followed, its
+//! history with the changes, and what is shown when an answer cannot be read.
+
+use super::*;
+use crate::workstation::features::support::{DeskTab, Request};
+use crate::workstation::msg::SupportMsg;
+
+fn as_support(s: &mut State) {
+    s.access.user = Some(crate::workstation::client::SignedIn {
+        username: "desk".into(),
+        name: "Desk Support".into(),
+        role: "support".into(),
+        practitioner: None,
+    });
+}
+
+fn asked(effects: &[Effect]) -> Option<(u64, Request)> {
+    effects.iter().find_map(|e| match e {
+        Effect::Support {
+            generation,
+            request,
+        } => Some((*generation, request.clone())),
+        _ => None,
+    })
+}
+
+fn answer(s: &mut State, generation: u64, request: Request, v: Value) -> Vec<Effect> {
+    update(
+        s,
+        Msg::Support(SupportMsg::Answer {
+            generation,
+            request,
+            result: Ok(v),
+        }),
+    )
+}
+
+fn pairs() -> Value {
+    json!({"resourceType": "Parameters", "parameter": [
+        {"name": "total", "valueInteger": 2},
+        {"name": "offset", "valueInteger": 0},
+        {"name": "pair", "part": [
+            {"name": "patient", "valueReference": {"reference": "Patient/a", "display": "HARROWGATE, Eleanor (MRN 0000001, born 1948-03-12)"}},
+            {"name": "other", "valueReference": {"reference": "Patient/b", "display": "HARROWGATE, Elenor (MRN 0000002, born 1948-12-03)"}},
+            {"name": "score", "valueDecimal": 24.3},
+            {"name": "verdict", "valueCode": "sure"},
+            {"name": "field", "valueString": " +9.1  family name agree"},
+            {"name": "field", "valueString": " +6.6  phone agree"},
+            {"name": "field", "valueString": " +4.2  birth date nearly agree (day and month swapped, or a digit off)"}]},
+        {"name": "pair", "part": [
+            {"name": "patient", "valueReference": {"reference": "Patient/c", "display": "OKAFOR, Ada (MRN 0000003, born 1961-05-05)"}},
+            {"name": "other", "valueReference": {"reference": "Patient/d", "display": "OKAFOR, Adah (MRN 0000004, born 1961-05-05)"}},
+            {"name": "score", "valueDecimal": 12.0},
+            {"name": "verdict", "valueCode": "review"}]}]})
+}
+
+fn preview(source: &str, target: &str, both_orders: bool) -> Value {
+    let mut p = vec![
+        json!({"name": "preview", "valueBoolean": true}),
+        json!({"name": "source", "valueReference": {"reference": format!("Patient/{source}"), "display": format!("SOURCE {source}")}}),
+        json!({"name": "target", "valueReference": {"reference": format!("Patient/{target}"), "display": format!("TARGET {target}")}}),
+        json!({"name": "moves", "valueInteger": 3}),
+        json!({"name": "moved", "part": [{"name": "type", "valueCode": "Observation"}, {"name": "count", "valueInteger": 3}]}),
+        json!({"name": "active-orders-source", "valueInteger": if both_orders { 1 } else { 0 }}),
+        json!({"name": "active-orders-target", "valueInteger": 1}),
+    ];
+    if both_orders {
+        p.push(json!({"name": "needs", "valueString": "both"}));
+    }
+    json!({"resourceType": "Parameters", "parameter": p})
+}
+
+fn desk() -> (State, u64) {
+    let mut s = state();
+    as_support(&mut s);
+    let effects = key(&mut s, "f8");
+    assert_eq!(s.screen, Screen::Support);
+    let (generation, request) = asked(&effects).expect("the pairs are asked for");
+    assert_eq!(request, Request::Duplicates);
+    answer(&mut s, generation, Request::Duplicates, pairs());
+    (s, generation)
+}
+
+#[test]
+fn only_support_staff_open_the_desk() {
+    let mut s = state();
+    s.access.user = Some(crate::workstation::client::SignedIn {
+        username: "house".into(),
+        name: "Dr House".into(),
+        role: "physician".into(),
+        practitioner: None,
+    });
+    let effects = key(&mut s, "f8");
+    assert_ne!(s.screen, Screen::Support);
+    assert!(asked(&effects).is_none());
+}
+
+#[test]
+fn the_queue_compares_side_by_side_and_a_merge_needs_its_reasons() {
+    let (mut s, _) = desk();
+    insta::assert_snapshot!("support_duplicates_80x24", screen(&s));
+    // Enter: both records side by side.
+    let effects = key(&mut s, "enter");
+    let (generation, request) = asked(&effects).unwrap();
+    assert_eq!(
+        request,
+        Request::Compare {
+            a: "a".into(),
+            b: "b".into()
+        }
+    );
+    let patient = |family: &str, given: &str, born: &str| {
+        json!({"resourceType": "Patient", "name": [{"family": family, "given": [given]}], "birthDate": born,
+            "gender": "female", "identifier": [{"type": {"text": "MRN"}, "value": "000000x"}],
+            "telecom": [{"value": "07700 900123"}]})
+    };
+    answer(
+        &mut s,
+        generation,
+        request,
+        json!({"a": patient("Harrowgate", "Eleanor", "1948-03-12"), "b": patient("Harrowgate", "Elenor", "1948-12-03"),
+            "ab": preview("a", "b", false), "ba": preview("b", "a", false),
+            "last_a": {"resourceType": "Bundle", "entry": []}, "last_b": {"resourceType": "OperationOutcome"}}),
+    );
+    let shown = screen(&s);
+    insta::assert_snapshot!("support_compare_80x24", shown);
+    assert!(shown.contains("1948-12-03") && shown.contains("phone agree"));
+    assert!(
+        shown.contains("NOT KNOWN"),
+        "b's last stay could not be read"
+    );
+
+    // `m`: the preview (b into a); `m` again: the other way round.
+    let effects = key(&mut s, "m");
+    let (generation, request) = asked(&effects).unwrap();
+    assert_eq!(
+        request,
+        Request::MergePreview {
+            source: "b".into(),
+            target: "a".into()
+        }
+    );
+    answer(&mut s, generation, request, preview("b", "a", true));
+    insta::assert_snapshot!("support_merge_preview_80x24", screen(&s));
+    // Enter: a reason; a short one changes nothing.
+    key(&mut s, "enter");
+    typed(&mut s, "ok");
+    let effects = key(&mut s, "enter");
+    assert!(asked(&effects).is_none());
+    // Both have active orders: a second reason is asked before anything is sent.
+    key(&mut s, "enter");
+    typed(&mut s, "registered twice in ED");
+    let effects = key(&mut s, "enter");
+    assert!(asked(&effects).is_none(), "the orders reason first");
+    typed(&mut s, "pharmacist reviewed both");
+    let effects = key(&mut s, "enter");
+    let (generation, request) = asked(&effects).unwrap();
+    assert_eq!(
+        request,
+        Request::Merge {
+            source: "b".into(),
+            target: "a".into(),
+            reason: "registered twice in ED".into(),
+            orders_reason: Some("pharmacist reviewed both".into()),
+        }
+    );
+    let mut done = preview("b", "a", true);
+    done["parameter"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"name": "provenance", "valueReference": {"reference": "Provenance/p1"}}));
+    done["parameter"].as_array_mut().unwrap().push(json!({"name": "outcome", "resource": {"resourceType": "OperationOutcome", "issue": [{"diagnostics": "SOURCE b merged into TARGET a: 3 records moved"}]}}));
+    let effects = answer(&mut s, generation, request, done);
+    assert!(s.notice.as_ref().unwrap().text.contains("merged into"));
+    assert_eq!(
+        asked(&effects).unwrap().1,
+        Request::Duplicates,
+        "the queue again"
+    );
+    // `u`: undo, with a reason.
+    key(&mut s, "u");
+    typed(&mut s, "wrong pair");
+    let effects = key(&mut s, "enter");
+    assert_eq!(
+        asked(&effects).unwrap().1,
+        Request::Unmerge {
+            provenance: "Provenance/p1".into(),
+            reason: "wrong pair".into()
+        }
+    );
+}
+
+#[test]
+fn not_a_duplicate_needs_a_reason_and_an_unreadable_list_is_not_known() {
+    let (mut s, _) = desk();
+    key(&mut s, "down");
+    key(&mut s, "x");
+    let effects = key(&mut s, "enter");
+    assert!(asked(&effects).is_none());
+    key(&mut s, "x");
+    typed(&mut s, "mother and daughter");
+    let effects = key(&mut s, "enter");
+    assert_eq!(
+        asked(&effects).unwrap().1,
+        Request::NotDuplicate {
+            a: "c".into(),
+            b: "d".into(),
+            reason: "mother and daughter".into()
+        }
+    );
+    // A failed scan is not "no duplicates".
+    let effects = key(&mut s, "r");
+    let (generation, request) = asked(&effects).unwrap();
+    update(
+        &mut s,
+        Msg::Support(SupportMsg::Answer {
+            generation,
+            request,
+            result: Err(FetchError::Timeout(120)),
+        }),
+    );
+    let shown = screen(&s);
+    assert!(shown.contains("NOT KNOWN"), "{shown}");
+    assert!(!shown.contains("No pairs"));
+    // A late answer is dropped.
+    update(
+        &mut s,
+        Msg::Support(SupportMsg::Answer {
+            generation: generation - 1,
+            request: Request::Duplicates,
+            result: Ok(pairs()),
+        }),
+    );
+    assert!(screen(&s).contains("NOT KNOWN"));
+}
+
+#[test]
+fn a_record_folds_finds_follows_references_and_shows_what_changed() {
+    let (mut s, _) = desk();
+    key(&mut s, "o");
+    typed(&mut s, "Observation/o1");
+    let effects = key(&mut s, "enter");
+    let (generation, request) = asked(&effects).unwrap();
+    assert_eq!(request, Request::Record("Observation/o1".into()));
+    assert_eq!(s.desk.as_ref().unwrap().tab, DeskTab::Record);
+    let v2 = json!({"resourceType": "Observation", "id": "o1", "status": "amended",
+        "meta": {"versionId": "2", "lastUpdated": "2026-12-01T10:00:00Z", "source": "urn:lab:analyser-3"},
+        "code": {"coding": [{"system": "http://loinc.org", "code": "2823-3"}]},
+        "subject": {"reference": "Patient/a"}, "valueQuantity": {"value": 5.0, "unit": "mmol/L"}});
+    let mut v1 = v2.clone();
+    v1["status"] = json!("final");
+    v1["valueQuantity"]["value"] = json!(7.5);
+    v1["meta"]["versionId"] = json!("1");
+    answer(
+        &mut s,
+        generation,
+        request,
+        json!({"resource": v2,
+            "history": {"resourceType": "Bundle", "type": "history", "entry": [
+                {"resource": v2, "request": {"method": "PUT"}}, {"resource": v1, "request": {"method": "POST"}}]},
+            "provenance": {"resourceType": "Bundle", "entry": [{"resource": {"resourceType": "Provenance", "id": "pv",
+                "recorded": "2026-12-01T10:00:00Z", "activity": {"coding": [{"code": "merge"}]},
+                "agent": [{"who": {"display": "desk"}}], "reason": [{"text": "registered twice"}]}}]}}),
+    );
+    let shown = screen(&s);
+    insta::assert_snapshot!("support_record_80x24", shown);
+    assert!(shown.contains("source: urn:lab:analyser-3") && shown.contains("merge by desk"));
+    // Find, then fold.
+    key(&mut s, "/");
+    typed(&mut s, "patient/a");
+    key(&mut s, "enter");
+    let d = s.desk.as_ref().unwrap();
+    let Some(Ok(r)) = &d.record else { panic!() };
+    let at = crate::workstation::support::raw::visible(&r.lines, &r.folded)[d.cursor];
+    assert_eq!(r.lines[at].reference.as_deref(), Some("Patient/a"));
+    // Enter on a reference follows it; Esc comes back.
+    let effects = key(&mut s, "enter");
+    assert_eq!(
+        asked(&effects).unwrap().1,
+        Request::Record("Patient/a".into())
+    );
+    let effects = key(&mut s, "esc");
+    assert_eq!(
+        asked(&effects).unwrap().1,
+        Request::Record("Observation/o1".into())
+    );
+    let (generation, request) = asked(&effects).unwrap();
+    answer(
+        &mut s,
+        generation,
+        request,
+        json!({"resource": v2, "history": {"resourceType": "Bundle", "type": "history", "entry": [
+        {"resource": v2, "request": {"method": "PUT"}}, {"resource": v1, "request": {"method": "POST"}}]}}),
+    );
+    // History: Enter shows the changes field by field.
+    key(&mut s, "h");
+    key(&mut s, "enter");
+    let shown = screen(&s);
+    insta::assert_snapshot!("support_history_80x24", shown);
+    assert!(shown.contains("status \"final\" -> \"amended\""), "{shown}");
+    assert!(shown.contains("valueQuantity.value 7.5 -> 5.0"), "{shown}");
+    // w: the JSON into a file.
+    key(&mut s, "esc");
+    let effects = key(&mut s, "w");
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::WriteSupportFile { name, contents }
+        if name == "Observation-o1.json" && contents.contains("\"amended\"")))
+    );
+}
