@@ -1107,3 +1107,127 @@ async fn every_list_is_written_as_csv_or_ndjson_from_the_command_line() {
     assert!(out.stdout.is_empty());
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot sign in"));
 }
+
+fn desk_workstation(srv: &TestServer, token: &str) -> bedside::workstation::headless::Headless {
+    let mut options = bedside::workstation::Options::new(&srv.base);
+    options.token = Some(token.to_string());
+    options.author = "Desk Support".into();
+    options.user = Some(bedside::workstation::client::SignedIn {
+        username: "desk.support".into(),
+        name: "Desk Support".into(),
+        role: "support".into(),
+        practitioner: None,
+    });
+    let display =
+        bedside::workstation::headless::test_display(&srv.base, chrono::Utc::now().date_naive());
+    bedside::workstation::headless::Headless::with_options(options, display, 80, 24).unwrap()
+}
+
+const WAIT: std::time::Duration = std::time::Duration::from_secs(20);
+
+fn settled(s: &bedside::workstation::state::State) -> bool {
+    s.desk.as_ref().is_some_and(|d| !d.loading && !d.sending)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_desk_merges_a_pair_from_the_keyboard_and_undoes_it() {
+    let d = desk().await;
+    let srv = &d.srv;
+    let token = srv.user("desk.support", Role::Support);
+    let mut h = desk_workstation(srv, &token);
+    h.keys("<f8>").unwrap();
+    assert!(
+        h.wait_for(WAIT, |s| settled(s)
+            && s.desk.as_ref().unwrap().pairs.is_some())
+            .await,
+        "{}",
+        h.screen()
+    );
+    let screen = h.screen();
+    assert!(
+        screen.contains("HARROWGATE, Eleanor") && screen.contains("SURE"),
+        "{screen}"
+    );
+    // Compare, then preview b into a (or a into b: whichever the pair lists second).
+    h.keys("<enter>").unwrap();
+    assert!(
+        h.wait_for(WAIT, |s| settled(s)
+            && s.desk.as_ref().unwrap().compared.is_some())
+            .await
+    );
+    let screen = h.screen();
+    assert!(
+        screen.contains("Records") && screen.contains("Observation"),
+        "{screen}"
+    );
+    h.keys("m").unwrap();
+    assert!(
+        h.wait_for(WAIT, |s| settled(s)
+            && s.desk.as_ref().unwrap().merge.is_some())
+            .await,
+        "{}",
+        h.screen()
+    );
+    let (source, target) = {
+        let m = h.state().desk.as_ref().unwrap().merge.clone().unwrap();
+        (m.source.id, m.target.id)
+    };
+    assert!(h.screen().contains("MERGE"), "{}", h.screen());
+    h.keys("<enter>").unwrap();
+    h.keys("registered twice in the ED<enter>").unwrap();
+    assert!(
+        h.wait_for(WAIT, |s| settled(s)
+            && s.desk.as_ref().unwrap().last_merge.is_some())
+            .await,
+        "{}",
+        h.screen()
+    );
+    let (_, merged) = srv.get(&format!("Patient/{source}")).await;
+    assert_eq!(merged["active"], false, "{merged}");
+    assert_eq!(
+        merged["link"][0]["other"]["reference"],
+        format!("Patient/{target}")
+    );
+    // The queue is empty now, and says so as the server's answer.
+    assert!(
+        h.wait_for(WAIT, |s| settled(s)
+            && matches!(&s.desk.as_ref().unwrap().pairs, Some(Ok((_, p))) if p.is_empty()))
+            .await,
+        "{}",
+        h.screen()
+    );
+    // Undo from the desk.
+    h.keys("u").unwrap();
+    h.keys("merged the wrong pair<enter>").unwrap();
+    assert!(
+        h.wait_for(WAIT, |s| settled(s)
+            && s.desk.as_ref().unwrap().last_merge.is_none())
+            .await,
+        "{}",
+        h.screen()
+    );
+    let (_, back) = srv.get(&format!("Patient/{source}")).await;
+    assert_eq!(back["active"], true, "{back}");
+    // Open the target's record, its history, and the chart as it was.
+    h.keys("o").unwrap();
+    h.keys(&format!("Patient/{target}<enter>")).unwrap();
+    assert!(
+        h.wait_for(WAIT, |s| settled(s)
+            && matches!(&s.desk.as_ref().unwrap().record, Some(Ok(_))))
+            .await,
+        "{}",
+        h.screen()
+    );
+    assert!(
+        h.screen().contains("\"resourceType\": \"Patient\""),
+        "{}",
+        h.screen()
+    );
+    h.keys("h<enter>").unwrap();
+    let screen = h.screen();
+    assert!(screen.contains("Changes from version"), "{screen}");
+    assert!(
+        screen.contains("link"),
+        "the merge's link and its undo: {screen}"
+    );
+}
