@@ -5,6 +5,7 @@
 //!   cargo bench --bench backend -- [--patients 1000000] [--charts 10000] [--requests 500]
 //!   BENCH_ONLY=flood cargo bench --bench backend   # issue 14's floods: time and memory each
 //!   BENCH_ONLY=import cargo bench --bench backend -- ...  # database sizes and import rates only
+//!   BENCH_ONLY=support cargo bench --bench backend   # issue 22: as-of, history diff, merge
 //!   BENCH_ONLY=dedupe cargo bench --bench backend -- [--dedupe-people 1000000]  # duplicates
 //!   cargo bench --bench backend -- --encrypted ...   # the same with encryption at rest on
 //!
@@ -68,6 +69,10 @@ fn encrypted_copy(plain: &Path) -> PathBuf {
 fn main() {
     if std::env::var("BENCH_ONLY").is_ok_and(|v| v == "flood") {
         flood();
+        return;
+    }
+    if std::env::var("BENCH_ONLY").is_ok_and(|v| v == "support") {
+        support_desk();
         return;
     }
     if std::env::var("BENCH_ONLY").is_ok_and(|v| v == "dedupe") {
@@ -808,4 +813,124 @@ fn flood() {
         eprintln!("{failures} flood(s) over {FLOOD_MS} ms or {FLOOD_MB} MB");
         std::process::exit(1);
     }
+}
+
+/// Issue 22's support-desk figures: the chart as it was and the field diff of every version
+/// for a 14,000-resource chart, and a merge (and its undo) of a 2,000-resource chart.
+fn support_desk() {
+    use bedside::server::support::merge;
+    use serde_json::json;
+    let dir = tempfile::tempdir().unwrap();
+    let store = bedside::server::store::Store::open(&dir.path().join("support.db")).unwrap();
+    let obs = |patient: &str, i: usize, value: f64| {
+        json!({"resourceType": "Observation", "status": "final",
+            "code": {"coding": [{"system": "http://loinc.org", "code": "2823-3"}]},
+            "subject": {"reference": format!("Patient/{patient}")},
+            "effectiveDateTime": format!("2026-{:02}-{:02}T08:00:00Z", 1 + i % 12, 1 + i % 28),
+            "valueQuantity": {"value": value, "unit": "mmol/L", "system": "http://unitsofmeasure.org", "code": "mmol/L"}})
+    };
+    let started = Instant::now();
+    let mut ids = Vec::new();
+    store
+        .write(|tx| {
+            for p in ["big", "src", "dst"] {
+                tx.create(
+                    json!({"resourceType": "Patient", "name": [{"family": p}]}),
+                    Some(p),
+                )?;
+            }
+            for i in 0..14_000 {
+                ids.push(tx.create(obs("big", i, 4.0), None)?.id);
+            }
+            for i in 0..2_000 {
+                tx.create(obs("src", i, 4.0), None)?;
+            }
+            Ok(())
+        })
+        .unwrap();
+    let middle = bedside::fhir::date::now_ms();
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    store
+        .write(|tx| {
+            for (i, id) in ids.iter().enumerate() {
+                tx.update(
+                    "Observation",
+                    id,
+                    {
+                        let mut o = obs("big", i, 5.0);
+                        o["id"] = json!(id);
+                        o
+                    },
+                    None,
+                )?;
+            }
+            Ok(())
+        })
+        .unwrap();
+    println!(
+        "support: 14,000-resource chart (two versions each) and a 2,000-resource chart written in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    for _ in 0..2 {
+        let started = Instant::now();
+        let rows = store
+            .reader()
+            .unwrap()
+            .as_of("big", middle, 50_000)
+            .unwrap();
+        println!(
+            "support: chart as it was, {} records rebuilt from history in {:.0} ms",
+            rows.len(),
+            started.elapsed().as_secs_f64() * 1000.0
+        );
+    }
+    let started = Instant::now();
+    let mut changes = 0;
+    let reader = store.reader().unwrap();
+    for id in &ids {
+        let page = reader
+            .history(
+                bedside::server::store::HistoryScope::Instance("Observation", id),
+                None,
+                0,
+                100,
+            )
+            .unwrap();
+        let versions: Vec<serde_json::Value> = page
+            .rows
+            .iter()
+            .filter_map(|r| r.json.as_deref())
+            .map(|j| serde_json::from_str(j).unwrap())
+            .collect();
+        for w in versions.windows(2) {
+            changes += bedside::fhir::diff::fields(&w[1], &w[0]).len();
+        }
+    }
+    drop(reader);
+    println!(
+        "support: history of all 14,000 records read and diffed field by field ({changes} changes) in {:.0} ms",
+        started.elapsed().as_secs_f64() * 1000.0
+    );
+    let who = merge::Who {
+        username: "bench".into(),
+        practitioner: None,
+    };
+    let started = Instant::now();
+    let merged = store
+        .write(|tx| merge::apply(tx, "src", "dst", "urn:mrn", "bench merge", None, &who))
+        .unwrap();
+    println!(
+        "support: merge of a {}-resource chart in {:.0} ms",
+        merged.preview.moving.len(),
+        started.elapsed().as_secs_f64() * 1000.0
+    );
+    let started = Instant::now();
+    let undone = store
+        .write(|tx| merge::undo(tx, &merged.provenance.id, "bench undo", &who))
+        .unwrap();
+    println!(
+        "support: undo of that merge ({} records written back) in {:.0} ms",
+        undone.written.len(),
+        started.elapsed().as_secs_f64() * 1000.0
+    );
 }
