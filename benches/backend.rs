@@ -266,6 +266,44 @@ fn dedupe(people: usize) {
             hits as f64 / l.truth.len().max(1) as f64
         );
     }
+    if std::env::var("DEDUPE_DIAGNOSE").is_ok() {
+        // What the wrong sure pairs and the missed true ones look like, field by field.
+        use std::collections::HashMap;
+        let signature = |c: &bedside::server::dedupe::Comparison| {
+            c.parts
+                .iter()
+                .map(|p| format!("{:?}:{:?}", p.field, p.level))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let sure = Thresholds::default().sure;
+        let mut wrong: HashMap<String, (usize, f64)> = HashMap::new();
+        for c in all.iter().filter(|c| c.comparison.score >= sure) {
+            if !l.truth.contains(&(c.a.min(c.b), c.a.max(c.b))) {
+                let e = wrong.entry(signature(&c.comparison)).or_default();
+                e.0 += 1;
+                e.1 = c.comparison.score;
+            }
+        }
+        let freq = bedside::server::dedupe::Frequencies::of(&l.people);
+        let mut missed: HashMap<String, (usize, f64)> = HashMap::new();
+        for &(a, b) in &l.truth {
+            let c = bedside::server::dedupe::compare_with(&l.people[a], &l.people[b], Some(&freq));
+            if c.score < sure {
+                let e = missed.entry(signature(&c)).or_default();
+                e.0 += 1;
+                e.1 = c.score;
+            }
+        }
+        for (title, map) in [("wrong sure", wrong), ("missed", missed)] {
+            let mut v: Vec<_> = map.into_iter().collect();
+            v.sort_by(|x, y| y.1.0.cmp(&x.1.0));
+            println!("dedupe: {title}: {} kinds", v.len());
+            for (sig, (n, score)) in v.iter().take(12) {
+                println!("  {n:>6}  {score:>5.1}  {sig}");
+            }
+        }
+    }
 }
 
 fn jwt_cost() {
