@@ -144,6 +144,10 @@ pub struct PatientInfo {
     pub deceased: bool,
     /// The day of death, when recorded (`deceasedDateTime`): ages stop there.
     pub died: Option<NaiveDate>,
+    /// `active` is false: the record is no longer in use.
+    pub inactive: bool,
+    /// The record was merged into this one (`link` replaced-by): its chart lives there now.
+    pub merged_into: Option<String>,
 }
 
 impl PatientInfo {

@@ -145,6 +145,11 @@ pub(super) fn patient(id: &str, r: &Value) -> PatientInfo {
         died: text(r, "deceasedDateTime")
             .and_then(|d| d.get(..10))
             .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()),
+        inactive: r.get("active").and_then(Value::as_bool) == Some(false),
+        merged_into: list(r, "link")
+            .find(|l| text(l, "type") == Some("replaced-by"))
+            .and_then(|l| l.get("other").and_then(|o| text(o, "reference")))
+            .map(str::to_string),
     }
 }
 

@@ -206,6 +206,14 @@ fn banner(state: &State, theme: &Theme, frame: &mut Frame, area: Rect, c: &Chart
             if p.deceased {
                 first.push(styled(" (DECEASED)", theme.warning));
             }
+            if let Some(into) = &p.merged_into {
+                first.push(styled(
+                    format!(" (MERGED into {into}: open that record)"),
+                    theme.error,
+                ));
+            } else if p.inactive {
+                first.push(styled(" (INACTIVE RECORD)", theme.warning));
+            }
             first.push(sep());
             first.push(styled(p.dob_and_age(state.display.today), theme.banner));
             first.push(sep());

@@ -215,6 +215,17 @@ fn row_line(
         spans.push(Span::styled(mark, theme.warning));
     }
     let room = room.saturating_sub(if p.deceased { 9 } else { 0 });
+    let merged = if p.merged_into.is_some() {
+        Some("MERGED ")
+    } else if p.inactive {
+        Some("INACTIVE ")
+    } else {
+        None
+    };
+    if let Some(mark) = merged {
+        spans.push(Span::styled(fit(mark, room), theme.error));
+    }
+    let room = room.saturating_sub(merged.map_or(0, str::len));
     if let Some(loc) = row.location.as_deref() {
         spans.push(Span::raw(fit(&short_location(loc, room), room)));
     }

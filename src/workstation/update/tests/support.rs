@@ -311,3 +311,18 @@ fn a_record_folds_finds_follows_references_and_shows_what_changed() {
         if name == "Observation-o1.json" && contents.contains("\"amended\"")))
     );
 }
+
+#[test]
+fn a_merged_record_says_so_on_its_banner() {
+    let mut s = state();
+    open_chart(
+        &mut s,
+        vec![
+            json!({"resourceType": "Patient", "id": "p", "active": false,
+            "name": [{"family": "Harrowgate", "given": ["Elenor"]}], "gender": "female", "birthDate": "1948-12-03",
+            "link": [{"type": "replaced-by", "other": {"reference": "Patient/a"}}]}),
+        ],
+    );
+    let shown = screen(&s);
+    assert!(shown.contains("MERGED into Patient/a"), "{shown}");
+}
