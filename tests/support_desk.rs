@@ -1230,4 +1230,93 @@ async fn the_desk_merges_a_pair_from_the_keyboard_and_undoes_it() {
         screen.contains("link"),
         "the merge's link and its undo: {screen}"
     );
+    assert!(
+        screen.contains("desk.support (support)"),
+        "who wrote each version: {screen}"
+    );
+    assert!(screen.contains("test.physician (physician)"), "{screen}");
+}
+
+#[tokio::test]
+async fn the_writes_of_one_record_are_found_in_the_audit_trail() {
+    let d = desk().await;
+    let (srv, support) = (&d.srv, &d.support);
+    let o = srv.create(observation(&d.a, 4.4)).await;
+    let (_, mut obs) = srv.get(&format!("Observation/{o}")).await;
+    obs["status"] = json!("amended");
+    srv.put(&format!("Observation/{o}"), &obs).await;
+    let (status, log) = get(support, srv, &format!("AuditEvent?entity=Observation/{o}")).await;
+    assert_eq!(status, StatusCode::OK, "{log}");
+    assert_eq!(log["total"], 2, "{log}");
+    let text = log.to_string();
+    assert!(
+        text.contains(&format!("Observation/{o}/_history/2")) && text.contains("test.physician")
+    );
+    // Another record's writes are not among them; bad entities are refused.
+    assert!(!text.contains(&format!("Patient/{}/_history", d.b)));
+    for bad in ["Observation/a/b", "Nope/x", "Observation/bad%20id"] {
+        let (status, _) = get(support, srv, &format!("AuditEvent?entity={bad}")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+    }
+}
+
+#[tokio::test]
+async fn support_reads_provenance_whole_but_not_of_a_restricted_chart() {
+    let d = desk().await;
+    let (srv, support) = (&d.srv, &d.support);
+    let (_, merged) = post(
+        support,
+        srv,
+        "Patient/$merge",
+        &merge_params(&d.b, &d.a, &[("reason", json!("registered twice"))]),
+    )
+    .await;
+    let prov = parameter(&merged, "provenance")[0]["valueReference"]["reference"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (status, found) = get(support, srv, &format!("Provenance?target=Patient/{}", d.a)).await;
+    assert_eq!(status, StatusCode::OK, "{found}");
+    assert!(found.to_string().contains("registered twice"), "{found}");
+    assert!(
+        found
+            .to_string()
+            .contains(prov.trim_start_matches("Provenance/"))
+    );
+    // A restricted patient's Provenance is not shown without the glass.
+    let mut restricted = person("Vane", "Iris", "1970-01-01", "07700 900555");
+    restricted["meta"] = json!({"security": [{"system": "http://terminology.hl7.org/CodeSystem/v3-Confidentiality", "code": "R"}]});
+    let vip = srv.create(restricted).await;
+    let r = srv
+        .http
+        .post(format!("{}/auth/break-glass", srv.root()))
+        .json(&json!({"patient": vip, "reason": "correcting the VIP's phone"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    let (_, mut p) = srv.get(&format!("Patient/{vip}")).await;
+    p["telecom"] = json!([{"system": "phone", "value": "07700 900556"}]);
+    let r = srv
+        .http
+        .put(srv.url(&format!("Patient/{vip}")))
+        .header("content-type", "application/fhir+json")
+        .header(
+            "x-provenance",
+            json!({"resourceType": "Provenance", "reason": [{"text": "VIP phone changed"}]})
+                .to_string(),
+        )
+        .body(p.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{:?}", r.text().await);
+    let (_, hidden) = get(support, srv, &format!("Provenance?target=Patient/{vip}")).await;
+    assert!(
+        !hidden.to_string().contains("VIP phone changed"),
+        "{hidden}"
+    );
+    // Other clinical content stays metadata for support.
+    let (_, obs) = get(support, srv, &format!("Observation?patient={}", d.a)).await;
+    assert!(!obs.to_string().contains("mmol/L"), "{obs}");
 }

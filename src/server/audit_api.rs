@@ -84,6 +84,20 @@ fn filter(params: &[(String, String)]) -> Result<Filter, ApiError> {
     for (key, value) in params {
         let name = key.split(':').next().unwrap_or_default();
         match name {
+            "entity" if value.contains('/') => {
+                let mut parts = value.trim_start_matches('/').split('/');
+                let (Some(t), Some(id), None) = (parts.next(), parts.next(), parts.next()) else {
+                    return Err(ApiError::bad_request(format!(
+                        "entity '{value}' must be Type/id"
+                    )));
+                };
+                if !crate::fhir::is_supported(t) || !crate::fhir::valid_id(id) {
+                    return Err(ApiError::bad_request(format!(
+                        "entity '{value}' must be Type/id"
+                    )));
+                }
+                f.resource = Some(format!("{t}/{id}"));
+            }
             "patient" | "entity" => {
                 f.patient = Some(value.rsplit('/').next().unwrap_or_default().to_string())
             }
@@ -130,7 +144,12 @@ pub async fn search(st: AppState, session: Session, ctx: Ctx) -> Result<Response
     let (offset, count) = offset_and_count(&ctx.params, 50, 500)?;
     let mut f = filter(&ctx.params)?;
     let admin = session.role == crate::server::auth::Role::Admin;
-    if admin && f.patient.is_some() {
+    let patient_record = f.resource.as_deref().is_some_and(|r| {
+        r.split('/')
+            .next()
+            .is_some_and(|t| crate::fhir::spec::holds_patient_data(t) || t == "Patient")
+    });
+    if admin && (f.patient.is_some() || patient_record) {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             IssueCode::Forbidden,

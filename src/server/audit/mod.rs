@@ -428,6 +428,8 @@ pub struct Filter {
     pub role: Option<String>,
     /// Only emergency (break-the-glass) access.
     pub emergency: bool,
+    /// Only the writes of this record (`Type/id`): who made each version.
+    pub resource: Option<String>,
     /// Epoch ms bounds, inclusive.
     pub from_ms: Option<i64>,
     pub to_ms: Option<i64>,
@@ -472,6 +474,14 @@ pub fn search(store: &Store, filter: &Filter) -> Result<(Vec<Stored>, i64)> {
     if let Some(role) = &filter.role {
         args.push(role.clone().into());
         conds.push(format!("json_extract(a.json, '$.r') = ?{}", args.len()));
+    }
+    if let Some(resource) = &filter.resource {
+        // Writes are recorded in the resource database with the version they made.
+        args.push(format!("\"{resource}/_history/").into());
+        conds.push(format!(
+            "'{{db}}' = 'main' AND instr(a.json, ?{}) > 0",
+            args.len()
+        ));
     }
     if filter.emergency {
         conds.push("json_extract(a.json, '$.btg') IS NOT NULL".to_string());

@@ -5,7 +5,7 @@
 //! | patients (demographics): read, search | yes | yes | yes | no | yes |
 //! | patients: register and edit (Patient, Coverage) | yes | yes | correct details, with a reason | no | yes |
 //! | directory (Practitioner, Organization, Location, Medication): read | yes | yes | yes | yes | yes |
-//! | clinical content: read | yes | yes | metadata only; whole with break-the-glass | no | Coverage only |
+//! | clinical content: read | yes | yes | metadata only (Provenance whole); whole with break-the-glass | no | Coverage only |
 //! | notes (DocumentReference): write | yes | yes | no | no | no |
 //! | vital signs (Observation, category vital-signs): write | yes | yes | no | no | no |
 //! | allergies and intolerances (AllergyIntolerance): write | yes | yes | no | no | no |
@@ -162,6 +162,8 @@ pub fn read_access(role: Role, rtype: &str) -> Result<ReadAccess, Denied> {
             "clinical.read",
             "registration staff see patients' demographics and insurance (Coverage), nothing clinical",
         )),
+        // Who changed a record and why is the support desk's to read, as the audit trail is.
+        (Class::Clinical, Role::Support) if rtype == "Provenance" => Ok(ReadAccess::Full),
         (Class::Clinical, Role::Support) => Ok(ReadAccess::Metadata),
         (Class::Clinical, _) => Ok(ReadAccess::Full),
     }

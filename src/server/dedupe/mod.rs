@@ -359,12 +359,23 @@ fn street(a: &[String], b: &[String]) -> Level {
     if a == b {
         return Level::Exact;
     }
-    let shared = a.iter().filter(|w| w.len() > 1 && b.contains(w)).count();
-    if shared >= 2 {
-        Level::Close
-    } else {
-        Level::Disagree
-    }
+    let number = |s: &[String]| {
+        s.iter()
+            .find(|w| w.chars().all(|c| c.is_ascii_digit()))
+            .cloned()
+    };
+    let (na, nb) = (number(a), number(b));
+    let shared = a
+        .iter()
+        .filter(|w| w.len() > 1 && !w.chars().all(|c| c.is_ascii_digit()) && b.contains(w))
+        .count();
+    // The same house on the same street written otherwise; a neighbour (another number on
+    // the same street) is not the same address.
+    let close = match (&na, &nb) {
+        (Some(x), Some(y)) => x == y && shared >= 1,
+        _ => shared >= 2,
+    };
+    if close { Level::Close } else { Level::Disagree }
 }
 
 /// Identifiers agree when one system has the same value on both, disagree when a system
@@ -507,6 +518,17 @@ pub fn compare_with(a: &Person, b: &Person, freq: Option<&Frequencies>) -> Compa
             }
         })
         .collect();
+    // A given name that agrees already says the sex agrees (most names are given to one
+    // sex): counting both would count the same evidence twice.
+    let mut parts = parts;
+    if given == Level::Exact {
+        for p in parts
+            .iter_mut()
+            .filter(|p| p.field == Field::Sex && p.level == Level::Exact)
+        {
+            p.weight = 0.0;
+        }
+    }
     let score = parts.iter().map(|p| p.weight).sum();
     Comparison { parts, score }
 }

@@ -1,7 +1,10 @@
 //! A labelled synthetic population for measuring the duplicate finder: distinct people
 //! (names, birth dates, sex, phones, addresses and a national identifier on some, drawn
-//! deterministically from the seed's name lists, so namesakes and shared birthdays occur as
-//! in life) and duplicates of some of them made the way registration makes them: typos,
+//! deterministically). Names are drawn as census tables show them: a few common names carry
+//! a large share (the seed's lists, the first ones more often: 30 % of family names and 60 %
+//! of given names), the rest come from a long tail of rarer names (made of syllables, tens of
+//! thousands of them), so namesakes and shared birthdays occur as in life and a name's weight
+//! depends on how common it is) and duplicates of some of them made the way registration makes them: typos,
 //! initials, given and family names swapped, day and month transposed, a digit off in the
 //! year, a married surname, a new phone or address, fields left empty. Which records are the
 //! same person is known, so precision and recall can be counted.
@@ -40,14 +43,41 @@ fn typo(rng: &mut ChaCha8Rng, word: &str) -> String {
     c.into_iter().collect()
 }
 
+/// Syllables of the long tail of rarer names.
+const SYLLABLES: [&str; 40] = [
+    "an", "bel", "cor", "da", "el", "fen", "gar", "hal", "is", "jon", "kel", "lor", "mar", "nor",
+    "os", "par", "quin", "ros", "sal", "tam", "ul", "val", "wes", "yar", "zan", "bri", "cas",
+    "dor", "em", "fal", "gil", "har", "ive", "jas", "ken", "lan", "mel", "nat", "or", "pen",
+];
+
+/// A common name (the list's first ones more often), or, with `1 - common`, a rarer one.
+fn name(rng: &mut ChaCha8Rng, list: &[&str], common: f64, ending: &str) -> String {
+    if rng.random_bool(common) {
+        let skew: f64 = rng.random::<f64>().powi(2);
+        return list[((list.len() as f64 * skew) as usize).min(list.len() - 1)].to_string();
+    }
+    let n = if rng.random_bool(0.3) { 2 } else { 3 };
+    let mut out = String::new();
+    for _ in 0..n {
+        out.push_str(SYLLABLES[rng.random_range(0..SYLLABLES.len())]);
+    }
+    out.push_str(ending);
+    out
+}
+
 fn base(rng: &mut ChaCha8Rng, i: usize) -> Person {
     let female = rng.random_bool(0.5);
-    let given = pick(rng, if female { GIVEN_FEMALE } else { GIVEN_MALE });
-    let family = pick(rng, FAMILY);
+    let given = name(
+        rng,
+        if female { GIVEN_FEMALE } else { GIVEN_MALE },
+        0.6,
+        if female { "a" } else { "o" },
+    );
+    let family = name(rng, FAMILY, 0.3, "");
     let mut p = Person {
         id: format!("p{i}"),
-        given: super::words(given),
-        family: super::words(family),
+        given: super::words(&given),
+        family: super::words(&family),
         birth: Some((
             rng.random_range(1925..2024),
             rng.random_range(1..=12),

@@ -33,15 +33,18 @@ async fn ask(client: &FhirClient, request: &Request) -> Result<Value, FetchError
             let history_path = format!("{bare}/_history");
             let history_params = [("_count", "100".to_string())];
             let provenance_params = [("target", bare.clone()), ("_count", "50".to_string())];
-            let (resource, history, provenance) = tokio::join!(
+            let audit_params = [("entity", bare.clone()), ("_count", "200".to_string())];
+            let (resource, history, provenance, audit) = tokio::join!(
                 client.get(reference, &[], SEND_TIMEOUT),
                 client.get(&history_path, &history_params, SEND_TIMEOUT),
                 client.get("Provenance", &provenance_params, SEND_TIMEOUT),
+                client.get("AuditEvent", &audit_params, SEND_TIMEOUT),
             );
             Ok(json!({
                 "resource": resource?,
                 "history": history.unwrap_or(Value::Null),
                 "provenance": provenance.unwrap_or(Value::Null),
+                "audit": audit.unwrap_or(Value::Null),
             }))
         }
         Request::AsOf { patient, at } => {

@@ -399,7 +399,7 @@ pub fn access(e: &Value) -> Access {
     let mut records = Vec::new();
     for en in e["entity"].as_array().into_iter().flatten() {
         let what = en["what"]["reference"].as_str().unwrap_or_default();
-        if en["role"]["code"] == "1" || what.starts_with("Patient/") {
+        if en["role"]["code"] == "1" {
             if let Some(p) = what.strip_prefix("Patient/") {
                 patients.push(p.to_string());
             }

@@ -151,6 +151,9 @@ pub struct RecordView {
     pub diff: Option<(String, String, Vec<Change>)>,
     /// Where it came from: meta.source, tags, labels, and Provenances naming it.
     pub origin: Vec<String>,
+    /// Who wrote each version (from the audit trail): version, user and role. `None`: the
+    /// trail could not be read.
+    pub writers: Option<Vec<(String, String)>>,
 }
 
 /// A record of the chart as it was.

@@ -726,8 +726,27 @@ fn record_view(reference: &str, v: &Value) -> Result<RecordView, String> {
     if v["provenance"]["resourceType"] != "Bundle" {
         origin.push("Provenance: NOT KNOWN (could not be read)".into());
     }
+    let bare = reference.split("/_history/").next().unwrap_or(reference);
+    let writers = (v["audit"]["resourceType"] == "Bundle").then(|| {
+        let mut out = Vec::new();
+        for e in v["audit"]["entry"].as_array().into_iter().flatten() {
+            let a = support::access(&e["resource"]);
+            for r in &a.records {
+                if let Some(version) = r.strip_prefix(&format!("{bare}/_history/")) {
+                    let who = if a.role.is_empty() {
+                        a.user.clone()
+                    } else {
+                        format!("{} ({})", a.user, a.role)
+                    };
+                    out.push((version.to_string(), who));
+                }
+            }
+        }
+        out
+    });
     Ok(RecordView {
         reference: reference.to_string(),
+        writers,
         lines: raw::lines(&resource),
         resource,
         versions: Some(raw::versions(&v["history"])),

@@ -281,11 +281,24 @@ fn record(d: &DeskState, theme: &Theme, width: usize, height: usize) -> Vec<Line
                     .iter()
                     .enumerate()
                     .map(|(i, x)| {
+                        let who = match &r.writers {
+                            None => "user NOT KNOWN".to_string(),
+                            Some(w) => w
+                                .iter()
+                                .find(|(v, _)| *v == x.version)
+                                .map(|(_, u)| u.clone())
+                                .unwrap_or_else(|| "user not recorded".into()),
+                        };
                         let text = format!(
-                            "version {:<4} {:<7} {}{}",
+                            "v{:<4} {:<6} {} {}{}",
                             x.version,
                             x.method,
-                            x.when.chars().take(19).collect::<String>(),
+                            x.when
+                                .chars()
+                                .take(19)
+                                .collect::<String>()
+                                .replace('T', " "),
+                            who,
                             if x.resource.is_none() {
                                 "  DELETED"
                             } else {
