@@ -297,7 +297,7 @@ fn dedupe(people: usize) {
         }
         for (title, map) in [("wrong sure", wrong), ("missed", missed)] {
             let mut v: Vec<_> = map.into_iter().collect();
-            v.sort_by(|x, y| y.1.0.cmp(&x.1.0));
+            v.sort_by_key(|x| std::cmp::Reverse(x.1.0));
             println!("dedupe: {title}: {} kinds", v.len());
             for (sig, (n, score)) in v.iter().take(12) {
                 println!("  {n:>6}  {score:>5.1}  {sig}");
