@@ -143,6 +143,8 @@ actions! {
     ChartAsOf => "chart_as_of",
     /// Support desk: the access log of a patient, or of a user across patients
     AccessLogFor => "access_log_for",
+    /// Support desk: move the note or result open to the patient it belongs to (with a reason)
+    MoveRecord => "move_record",
     /// Support desk: write the list shown as CSV
     ExportList => "export_list",
     /// Reject the draft order under review or selected, with a reason the nurse sees

@@ -55,17 +55,7 @@ pub async fn operation(
         gate.restrictions_from(&reader, std::slice::from_ref(&patient));
         // A restricted chart is refused whole (not served as metadata) so the workstation can
         // offer break-the-glass; support staff get metadata of an unrestricted one.
-        if gate.is_restricted(&patient) && gate.glass(&patient).is_none() {
-            let mut refused = ApiError::new(
-                StatusCode::FORBIDDEN,
-                IssueCode::Forbidden,
-                format!(
-                    "forbidden: Patient/{patient} is a restricted record; break the glass (POST /auth/break-glass with a reason) to open it. Emergency access is audited."
-                ),
-            );
-            refused.patients = vec![patient.clone()];
-            return Err(refused);
-        }
+        whole_chart(gate, &patient)?;
         let mut page = reader.everything(&patient, &types, since, offset, count)?;
         page.rows = page
             .rows
@@ -93,6 +83,23 @@ pub async fn operation(
         HeaderMap::new(),
         bundle.to_json(),
     )))
+}
+
+/// A restricted chart is refused whole (not served as metadata) without the glass, so the
+/// workstation can offer break-the-glass.
+fn whole_chart(gate: &mut Gate, patient: &str) -> Result<(), ApiError> {
+    if gate.is_restricted(patient) && gate.glass(patient).is_none() {
+        let mut refused = ApiError::new(
+            StatusCode::FORBIDDEN,
+            IssueCode::Forbidden,
+            format!(
+                "forbidden: Patient/{patient} is a restricted record; break the glass (POST /auth/break-glass with a reason) to open it. Emergency access is audited."
+            ),
+        );
+        refused.patients = vec![patient.to_string()];
+        return Err(refused);
+    }
+    Ok(())
 }
 
 /// The most records `Patient/{id}/$as-of` rebuilds.
@@ -128,15 +135,7 @@ async fn as_of(st: AppState, session: Session, id: String, ctx: Ctx) -> Result<R
     let (rows, note) = gated(&st, session, move |gate, st| {
         let reader = st.store.reader()?;
         gate.restrictions_from(&reader, std::slice::from_ref(&patient));
-        if gate.is_restricted(&patient) && gate.glass(&patient).is_none() {
-            let mut refused = ApiError::new(
-                StatusCode::FORBIDDEN,
-                IssueCode::Forbidden,
-                crate::server::access::gate::restricted_message(&patient),
-            );
-            refused.patients = vec![patient.clone()];
-            return Err(refused);
-        }
+        whole_chart(gate, &patient)?;
         let rows: Vec<Row> = reader
             .as_of(&patient, at, AS_OF_LIMIT)?
             .into_iter()

@@ -117,6 +117,14 @@ fn ok(body: Value, note: AuditNote) -> Response {
     ))
 }
 
+/// A Parameters resource of `parameter`, with the audit note.
+fn answer(parameter: Vec<Value>, note: AuditNote) -> Response {
+    ok(
+        json!({"resourceType": "Parameters", "parameter": parameter}),
+        note,
+    )
+}
+
 fn reference(id: &str, named: &merge::Named) -> Value {
     json!({"reference": format!("Patient/{id}"), "display": named.words()})
 }
@@ -203,10 +211,7 @@ pub async fn duplicates_get(
         json!({"name": "offset", "valueInteger": offset}),
     ];
     parameter.extend(out);
-    Ok(ok(
-        json!({"resourceType": "Parameters", "parameter": parameter}),
-        note,
-    ))
+    Ok(answer(parameter, note))
 }
 
 /// `POST Patient/$not-duplicate` (patient, other, reason): the pair is never proposed again.
@@ -332,10 +337,7 @@ pub async fn merge_post(
             patients,
             ..Default::default()
         };
-        return Ok(ok(
-            json!({"resourceType": "Parameters", "parameter": parameter}),
-            note,
-        ));
+        return Ok(answer(parameter, note));
     }
     let (merged, note) =
         crate::server::handlers::gated_write(&st, session, request, move |gate, st| {
@@ -385,10 +387,7 @@ pub async fn merge_post(
             }
         }
     }
-    Ok(ok(
-        json!({"resourceType": "Parameters", "parameter": parameter}),
-        note,
-    ))
+    Ok(answer(parameter, note))
 }
 
 /// `POST Patient/$unmerge` (`provenance`: the merge's Provenance id, `reason`).
@@ -510,10 +509,7 @@ pub async fn move_post(
     parameter.extend(moved.filed.iter().map(|w| {
         json!({"name": "filed", "valueReference": {"reference": format!("{}/{}", w.rtype, w.id)}})
     }));
-    Ok(ok(
-        json!({"resourceType": "Parameters", "parameter": parameter}),
-        note,
-    ))
+    Ok(answer(parameter, note))
 }
 
 /// `GET /fhir/$data-quality` (support): each kind of problem, counted, its first records
@@ -551,10 +547,7 @@ pub async fn quality_get(
             json!({"name": "kind", "part": parts})
         })
         .collect();
-    Ok(ok(
-        json!({"resourceType": "Parameters", "parameter": parameter}),
-        note,
-    ))
+    Ok(answer(parameter, note))
 }
 
 /// `GET /fhir/$server-status` (support and admin).

@@ -56,8 +56,15 @@ async fn ask(client: &FhirClient, request: &Request) -> Result<Value, FetchError
                 )
                 .await
         }
-        Request::Access { patient, user } => {
-            let mut params = vec![("_count", "500".to_string())];
+        Request::Access {
+            patient,
+            user,
+            filters,
+        } => {
+            let mut params: Vec<(&str, String)> = vec![("_count", "500".to_string())];
+            for (k, v) in filters {
+                params.push((k.as_str(), v.clone()));
+            }
             if let Some(p) = patient {
                 params.push(("patient", p.clone()));
             }
@@ -129,6 +136,18 @@ async fn ask(client: &FhirClient, request: &Request) -> Result<Value, FetchError
                 {"name": "reason", "valueString": reason}]});
             client
                 .operation("Patient/$unmerge", &body, SCAN_TIMEOUT)
+                .await
+        }
+        Request::Move {
+            reference,
+            target,
+            reason,
+        } => {
+            let body = json!({"resourceType": "Parameters", "parameter": [
+                {"name": "target-patient", "valueReference": {"reference": format!("Patient/{target}")}},
+                {"name": "reason", "valueString": reason}]});
+            client
+                .operation(&format!("{reference}/$move"), &body, SCAN_TIMEOUT)
                 .await
         }
         Request::NotDuplicate { a, b, reason } => {

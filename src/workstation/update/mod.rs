@@ -432,6 +432,10 @@ pub(super) fn act(state: &mut State, action: Action, effects: &mut Vec<Effect>) 
             crate::workstation::features::work::update::open_work(state, effects);
             return;
         }
+        Action::OpenRecord if state.screen == Screen::Chart => {
+            crate::workstation::features::support::update::open_from_chart(state, effects);
+            return;
+        }
         Action::OpenSupport => {
             crate::workstation::features::support::update::open_support(state, effects);
             return;

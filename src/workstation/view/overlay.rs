@@ -89,7 +89,11 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
                         ),
                         Ask::AccessFor => (
                             " Access log of ",
-                            "a patient id, or user:NAME for what a user opened",
+                            "a patient id or user:NAME; then role= action= since= until= emergency",
+                        ),
+                        Ask::MoveTo => (
+                            " Move to the right patient ",
+                            "their id, a colon, why (abc123: written on the wrong chart)",
                         ),
                     }
                 }

@@ -73,8 +73,10 @@ pub enum Ask {
     UndoReason,
     /// A patient id and a moment: `ID 2026-12-01T03:00`.
     AsOf,
-    /// Whose log: a patient id, or `user:NAME`.
+    /// Whose log: a patient id, or `user:NAME`, then filters.
     AccessFor,
+    /// Where the record open belongs: `PATIENT-ID: reason`.
+    MoveTo,
 }
 
 /// What the desk asks the server.
@@ -92,6 +94,14 @@ pub enum Request {
     Access {
         patient: Option<String>,
         user: Option<String>,
+        /// More conditions: role, subtype (the action), date (ge/le), emergency.
+        filters: Vec<(String, String)>,
+    },
+    /// Move a note or result filed to the wrong patient.
+    Move {
+        reference: String,
+        target: String,
+        reason: String,
     },
     /// Both patients, both merge previews, their last stays.
     Compare {

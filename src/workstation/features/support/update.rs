@@ -91,6 +91,41 @@ fn needs_first_load(d: &DeskState) -> bool {
     }
 }
 
+/// From a chart: the selected item's record as the server holds it, on the desk (support
+/// staff; other roles read the chart itself).
+pub(crate) fn open_from_chart(state: &mut State, effects: &mut Vec<Effect>) {
+    use crate::workstation::chart::Target;
+    if state.access.role() != Some("support") {
+        notice(
+            state,
+            Level::Warning,
+            "the record as stored is shown on the support desk (support staff)",
+        );
+        return;
+    }
+    let Some(c) = &state.chart else { return };
+    let reference = match c.selected_target() {
+        Some(Target::Obs(i)) => c.chart.obs_at(i).map(|o| format!("Observation/{}", o.id)),
+        Some(Target::Report(i)) => c
+            .chart
+            .reports
+            .get(i as usize)
+            .map(|r| format!("DiagnosticReport/{}", r.id)),
+        _ => None,
+    };
+    let reference = reference.or_else(|| {
+        c.chart
+            .patient
+            .as_ref()
+            .map(|p| format!("Patient/{}", p.id))
+    });
+    let Some(reference) = reference else { return };
+    state.screen = Screen::Support;
+    state.overlay = None;
+    state.desk.get_or_insert_with(DeskState::default);
+    open_record(state, reference, effects);
+}
+
 pub(crate) fn support_key(state: &mut State, key: Key, effects: &mut Vec<Effect>) -> Outcome {
     if state.screen != Screen::Support || state.desk.is_none() {
         return Outcome::NotMine;
@@ -246,6 +281,18 @@ fn desk_action(state: &mut State, action: Action, effects: &mut Vec<Effect>) -> 
             });
         }
         Action::ChartAsOf => prompt(state, Ask::AsOf),
+        Action::MoveRecord => {
+            let movable = matches!(&d.record, Some(Ok(r)) if ["DocumentReference/", "Observation/", "DiagnosticReport/"].iter().any(|t| r.reference.starts_with(t)));
+            if !movable {
+                notice(
+                    state,
+                    Level::Warning,
+                    "open the note or result to move first (o): a DocumentReference, Observation or DiagnosticReport",
+                );
+                return None;
+            }
+            prompt(state, Ask::MoveTo);
+        }
         Action::AccessLogFor => prompt(state, Ask::AccessFor),
         Action::ExportList => export(state, effects),
         Action::Back => {
@@ -544,10 +591,37 @@ pub(crate) fn answered(state: &mut State, ask: Ask, input: String, effects: &mut
                 notice(state, Level::Warning, "give a patient id, or user:NAME");
                 return;
             }
-            let (patient, user) = match text.strip_prefix("user:") {
+            let mut words = text.split_whitespace();
+            let who = words.next().unwrap_or_default();
+            let (patient, user) = match who.strip_prefix("user:") {
                 Some(u) => (None, Some(u.trim().to_lowercase())),
-                None => (Some(text.trim_start_matches("Patient/").to_string()), None),
+                None => (Some(who.trim_start_matches("Patient/").to_string()), None),
             };
+            let mut filters = Vec::new();
+            for w in words {
+                let (key, value) = w.split_once('=').unwrap_or((w, ""));
+                let pair = match key {
+                    "role" => ("role", value.to_string()),
+                    "action" => ("subtype", value.to_string()),
+                    "since" => ("date", format!("ge{value}")),
+                    "until" => ("date", format!("le{value}")),
+                    "emergency" => ("emergency", "true".to_string()),
+                    _ => {
+                        notice(
+                            state,
+                            Level::Warning,
+                            format!("{w:?}: use role=, action=, since=, until= or emergency"),
+                        );
+                        return;
+                    }
+                };
+                if key != "emergency" && value.is_empty() {
+                    notice(state, Level::Warning, format!("{w:?} needs a value"));
+                    return;
+                }
+                filters.push((pair.0.to_string(), pair.1));
+            }
+            let Some(d) = &mut state.desk else { return };
             d.tab = DeskTab::Access;
             d.cursor = 0;
             d.access = None;
@@ -556,7 +630,55 @@ pub(crate) fn answered(state: &mut State, ask: Ask, input: String, effects: &mut
                 (_, Some(u)) => format!("what {u} opened"),
                 _ => String::new(),
             };
-            ask_server(state, Request::Access { patient, user }, effects);
+            for (k, v) in &filters {
+                d.access_label.push_str(&format!(", {k} {v}"));
+            }
+            ask_server(
+                state,
+                Request::Access {
+                    patient,
+                    user,
+                    filters,
+                },
+                effects,
+            );
+        }
+        Ask::MoveTo => {
+            let Some(Ok(r)) = &d.record else { return };
+            let reference = r
+                .reference
+                .split("/_history/")
+                .next()
+                .unwrap_or_default()
+                .to_string();
+            let Some((target, reason)) = input.split_once(':') else {
+                notice(
+                    state,
+                    Level::Warning,
+                    "give the right patient's id, a colon, and why: abc123: written on the wrong chart",
+                );
+                return;
+            };
+            let target = target.trim().trim_start_matches("Patient/").to_string();
+            let Some(reason) = reason_ok(state, reason) else {
+                return;
+            };
+            if target.is_empty() {
+                notice(state, Level::Warning, "the right patient's id is missing");
+                return;
+            }
+            if let Some(d) = &mut state.desk {
+                d.sending = true;
+            }
+            ask_server(
+                state,
+                Request::Move {
+                    reference,
+                    target,
+                    reason,
+                },
+                effects,
+            );
         }
     }
 }
@@ -800,7 +922,10 @@ pub(crate) fn on_msg(state: &mut State, msg: super::Msg, effects: &mut Vec<Effec
             let Some(d) = &mut state.desk else { return };
             let write = matches!(
                 request,
-                Request::Merge { .. } | Request::Unmerge { .. } | Request::NotDuplicate { .. }
+                Request::Merge { .. }
+                    | Request::Unmerge { .. }
+                    | Request::NotDuplicate { .. }
+                    | Request::Move { .. }
             );
             // A list answer for an earlier question is dropped; a write's is always said.
             if !write && generation != d.generation {
@@ -879,6 +1004,23 @@ pub(crate) fn on_msg(state: &mut State, msg: super::Msg, effects: &mut Vec<Effec
                             load(state, effects);
                         }
                         Err(e) => notice(state, Level::Error, format!("NOT undone: {e}")),
+                    }
+                }
+                Request::Move { reference, .. } => {
+                    d.sending = false;
+                    match result {
+                        Ok(v) => {
+                            let said = v["parameter"][0]["resource"]["issue"][0]["diagnostics"]
+                                .as_str()
+                                .unwrap_or("moved")
+                                .to_string();
+                            notice(state, Level::Info, said);
+                            if let Some(d) = &mut state.desk {
+                                d.record = None;
+                            }
+                            ask_server(state, Request::Record(reference), effects);
+                        }
+                        Err(e) => notice(state, Level::Error, format!("NOT moved: {e}")),
                     }
                 }
                 Request::NotDuplicate { .. } => match result {

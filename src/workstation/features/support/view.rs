@@ -98,6 +98,7 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
             (Action::FindInRecord, "find"),
             (Action::RecordHistory, "history"),
             (Action::WriteRecord, "file"),
+            (Action::MoveRecord, "move"),
         ],
         _ => &[
             (Action::Submit, "record"),

@@ -326,3 +326,77 @@ fn a_merged_record_says_so_on_its_banner() {
     let shown = screen(&s);
     assert!(shown.contains("MERGED into Patient/a"), "{shown}");
 }
+
+#[test]
+fn the_access_log_takes_filters_and_a_misfiled_note_is_moved_with_a_reason() {
+    let (mut s, _) = desk();
+    key(&mut s, "l");
+    typed(&mut s, "p1 role=nurse since=2026-11-01 emergency");
+    let effects = key(&mut s, "enter");
+    assert_eq!(
+        asked(&effects).unwrap().1,
+        Request::Access {
+            patient: Some("p1".into()),
+            user: None,
+            filters: vec![
+                ("role".into(), "nurse".into()),
+                ("date".into(), "ge2026-11-01".into()),
+                ("emergency".into(), "true".into()),
+            ],
+        }
+    );
+    key(&mut s, "l");
+    typed(&mut s, "user:Jones colour=red");
+    let effects = key(&mut s, "enter");
+    assert!(
+        asked(&effects).is_none(),
+        "an unknown filter is refused, not ignored"
+    );
+    assert!(notice(&s).contains("colour=red"));
+    // M on a note: the right patient and why; both named in the server's answer.
+    key(&mut s, "o");
+    typed(&mut s, "DocumentReference/n1");
+    let effects = key(&mut s, "enter");
+    let (generation, request) = asked(&effects).unwrap();
+    answer(
+        &mut s,
+        generation,
+        request,
+        json!({"resource": {"resourceType": "DocumentReference", "id": "n1", "status": "current"}}),
+    );
+    key(&mut s, "M");
+    typed(&mut s, "p2 written on the wrong chart");
+    let effects = key(&mut s, "enter");
+    assert!(asked(&effects).is_none(), "no colon: nothing sent");
+    key(&mut s, "M");
+    typed(&mut s, "p2: written on the wrong chart");
+    let effects = key(&mut s, "enter");
+    assert_eq!(
+        asked(&effects).unwrap().1,
+        Request::Move {
+            reference: "DocumentReference/n1".into(),
+            target: "p2".into(),
+            reason: "written on the wrong chart".into()
+        }
+    );
+}
+
+fn notice(s: &State) -> String {
+    s.notice
+        .as_ref()
+        .map(|n| n.text.clone())
+        .unwrap_or_default()
+}
+
+#[test]
+fn from_a_chart_support_staff_open_the_item_as_stored() {
+    let mut s = state();
+    as_support(&mut s);
+    open_chart(&mut s, vec![patient("p", "Quill"), obs("o7", 3)]);
+    let effects = key(&mut s, "R");
+    assert_eq!(s.screen, Screen::Support);
+    let (_, request) = asked(&effects).unwrap();
+    assert!(
+        matches!(request, Request::Record(r) if r.starts_with("Observation/") || r == "Patient/p")
+    );
+}
