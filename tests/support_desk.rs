@@ -1320,3 +1320,58 @@ async fn support_reads_provenance_whole_but_not_of_a_restricted_chart() {
     let (_, obs) = get(support, srv, &format!("Observation?patient={}", d.a)).await;
     assert!(!obs.to_string().contains("mmol/L"), "{obs}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_author_of_a_moved_note_reads_why_in_my_work() {
+    let d = desk().await;
+    let (srv, support) = (&d.srv, &d.support);
+    let doctor_id = srv.practitioner_of(&srv.token).await;
+    let doctor = format!("Practitioner/{doctor_id}");
+    let right = srv
+        .create(person("Okafor", "Ada", "1961-05-05", "07700 900777"))
+        .await;
+    let wrong = srv.create(note(&d.a, &doctor, None)).await;
+    let (status, moved) = post(
+        support,
+        srv,
+        &format!("DocumentReference/{wrong}/$move"),
+        &params(&[
+            ("target-patient", reference(&right)),
+            (
+                "reason",
+                json!("written on the wrong chart on the ward round"),
+            ),
+        ]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{moved}");
+    let mut options = bedside::workstation::Options::new(&srv.base);
+    options.token = Some(srv.token.clone());
+    options.author = "Dr Test".into();
+    options.user = Some(bedside::workstation::client::SignedIn {
+        username: "test.physician".into(),
+        name: "Dr Test".into(),
+        role: "physician".into(),
+        practitioner: Some(doctor_id.clone()),
+    });
+    let display =
+        bedside::workstation::headless::test_display(&srv.base, chrono::Utc::now().date_naive());
+    let mut h =
+        bedside::workstation::headless::Headless::with_options(options, display, 80, 24).unwrap();
+    h.keys("<f7>").unwrap();
+    assert!(
+        h.wait_for(WAIT, |s| s.work.as_ref().is_some_and(
+            |w| matches!(&w.messages, Some(Ok(m)) if !m.is_empty())
+        ))
+        .await,
+        "{}",
+        h.screen()
+    );
+    h.keys("<tab><tab>").unwrap();
+    let screen = h.screen();
+    assert!(screen.contains("[Messages (1)]"), "{screen}");
+    assert!(
+        screen.contains("HARROWGATE") && screen.contains("OKAFOR"),
+        "both patients named: {screen}"
+    );
+}

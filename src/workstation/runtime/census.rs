@@ -334,6 +334,32 @@ impl Runner {
                         drafts,
                         notes,
                     }));
+                    // Messages to me: a record of mine moved by the support desk, and the like.
+                    let params = [
+                        ("recipient", me.clone()),
+                        ("_sort", "-sent".to_string()),
+                        ("_count", "50".to_string()),
+                    ];
+                    let result = client
+                        .get("Communication", &params, SEND_TIMEOUT)
+                        .await
+                        .and_then(|b| {
+                            if b["resourceType"] != "Bundle" {
+                                return Err(crate::workstation::client::FetchError::Malformed(
+                                    "the messages are not a Bundle".into(),
+                                ));
+                            }
+                            Ok(b["entry"]
+                                .as_array()
+                                .into_iter()
+                                .flatten()
+                                .map(|x| x["resource"].clone())
+                                .collect())
+                        });
+                    let _ = tx.send(Msg::Work(crate::workstation::msg::WorkMsg::Messages {
+                        generation,
+                        result,
+                    }));
                 });
             }
             Effect::SaveCosign { words, bundle } => {

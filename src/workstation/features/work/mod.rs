@@ -23,6 +23,15 @@ pub enum WorkTab {
     #[default]
     Orders,
     Notes,
+    /// Messages to me (a note or result of mine moved to another chart, and the like).
+    Messages,
+}
+
+/// A message addressed to me.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Message {
+    pub sent: String,
+    pub text: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -33,6 +42,7 @@ pub struct WorkState {
     /// `None`: not read yet; `Err`: could not be read (never shown as none).
     pub drafts: Option<Result<Vec<Draft>, String>>,
     pub notes: Option<Result<Vec<Unsigned>, String>>,
+    pub messages: Option<Result<Vec<Message>, String>>,
     pub cursor: usize,
     pub loading: bool,
     pub loaded_ms: Option<i64>,
@@ -58,20 +68,25 @@ impl WorkState {
                 .as_ref()
                 .and_then(|d| d.as_ref().ok())
                 .map_or(0, Vec::len),
+            WorkTab::Messages => self
+                .messages
+                .as_ref()
+                .and_then(|d| d.as_ref().ok())
+                .map_or(0, Vec::len),
         }
     }
 
     pub fn selected_draft(&self) -> Option<&Draft> {
         match self.tab {
             WorkTab::Orders => self.drafts.as_ref()?.as_ref().ok()?.get(self.cursor),
-            WorkTab::Notes => None,
+            WorkTab::Notes | WorkTab::Messages => None,
         }
     }
 
     pub fn selected_note(&self) -> Option<&Unsigned> {
         match self.tab {
             WorkTab::Notes => self.notes.as_ref()?.as_ref().ok()?.get(self.cursor),
-            WorkTab::Orders => None,
+            WorkTab::Orders | WorkTab::Messages => None,
         }
     }
 }

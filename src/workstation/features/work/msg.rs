@@ -13,6 +13,11 @@ pub enum Msg {
         drafts: Result<Vec<Value>, FetchError>,
         notes: Result<Vec<Value>, FetchError>,
     },
+    /// The Communications addressed to me, newest first, as the server answered.
+    Messages {
+        generation: u64,
+        result: Result<Vec<Value>, FetchError>,
+    },
     /// Time to ask again (if still on screen).
     Due { generation: u64 },
     /// The answer to a co-signature or a rejection (`words` says which, of what, for whom).

@@ -63,9 +63,11 @@ fn work_action(state: &mut State, action: Action, effects: &mut Vec<Effect>) -> 
     }
     match action {
         Action::NextPane | Action::PreviousPane => {
-            w.tab = match w.tab {
-                WorkTab::Orders => WorkTab::Notes,
-                WorkTab::Notes => WorkTab::Orders,
+            let forward = action == Action::NextPane;
+            w.tab = match (w.tab, forward) {
+                (WorkTab::Orders, true) | (WorkTab::Messages, false) => WorkTab::Notes,
+                (WorkTab::Notes, true) | (WorkTab::Orders, false) => WorkTab::Messages,
+                (WorkTab::Messages, true) | (WorkTab::Notes, false) => WorkTab::Orders,
             };
             w.cursor = 0;
         }
@@ -273,6 +275,17 @@ pub(crate) fn on_msg(state: &mut State, msg: super::Msg, effects: &mut Vec<Effec
                 after_seconds: POLL_SECONDS,
             });
         }
+        super::Msg::Messages { generation, result } => {
+            if generation != w.generation {
+                state.dropped_stale += 1;
+                return;
+            }
+            w.messages = Some(
+                result
+                    .map(|found| messages(&found))
+                    .map_err(|e| e.to_string()),
+            );
+        }
         super::Msg::Due { generation } => {
             if generation == w.generation && on_screen && !w.loading {
                 load(state, effects);
@@ -304,4 +317,24 @@ pub(crate) fn on_msg(state: &mut State, msg: super::Msg, effects: &mut Vec<Effec
             }
         }
     }
+}
+
+/// The messages' sent time and text, newest first.
+fn messages(found: &[serde_json::Value]) -> Vec<super::Message> {
+    let mut out: Vec<super::Message> = found
+        .iter()
+        .filter(|c| c["resourceType"] == "Communication")
+        .map(|c| super::Message {
+            sent: c["sent"].as_str().unwrap_or_default().to_string(),
+            text: c["payload"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|p| p["contentString"].as_str())
+                .collect::<Vec<_>>()
+                .join(" "),
+        })
+        .collect();
+    out.sort_by(|a, b| b.sent.cmp(&a.sent));
+    out
 }

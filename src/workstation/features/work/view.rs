@@ -39,17 +39,28 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
     } else {
         format!("To co-sign ({})", count(&w.drafts))
     };
-    let notes = format!("Unsigned notes ({})", count(&w.notes));
-    let (a, b) = match w.tab {
-        WorkTab::Orders => (format!("[{orders}]"), format!(" {notes} ")),
-        WorkTab::Notes => (format!(" {orders} "), format!("[{notes}]")),
+    let notes = format!("Unsigned ({})", count(&w.notes));
+    let messages = format!("Messages ({})", count(&w.messages));
+    let mark = |tab: WorkTab, title: &str| {
+        if w.tab == tab {
+            format!("[{title}]")
+        } else {
+            format!(" {title} ")
+        }
     };
+    let (a, b, c) = (
+        mark(WorkTab::Orders, &orders),
+        mark(WorkTab::Notes, &notes),
+        mark(WorkTab::Messages, &messages),
+    );
     let block = pane(
         Line::from(vec![
             styled(" My work: ", theme.title),
             styled(a, theme.title),
             Span::raw(" "),
             styled(b, theme.title),
+            Span::raw(" "),
+            styled(c, theme.title),
             Span::raw(" "),
         ]),
         state.overlay.is_none(),
@@ -119,6 +130,36 @@ pub fn draw(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
                         );
                         rows.push((Line::from(Span::styled(fit(&text, width), style)), selected));
                     }
+                }
+            }
+        },
+        WorkTab::Messages => match &w.messages {
+            None => lines.push(Line::from(styled("reading...", theme.dim))),
+            Some(Err(e)) => lines.push(Line::from(styled(
+                fit(
+                    &format!("NOT KNOWN: your messages could not be read: {e}"),
+                    width,
+                ),
+                theme.error,
+            ))),
+            Some(Ok(m)) if m.is_empty() => lines.push(Line::from(styled(
+                "No messages for you (the server's answer).",
+                theme.dim,
+            ))),
+            Some(Ok(m)) => {
+                for (i, x) in m.iter().enumerate() {
+                    let text = format!("{} {}", day_time(&x.sent), x.text);
+                    rows.push((
+                        Line::from(Span::styled(fit(&text, width), theme.base)),
+                        i == w.cursor,
+                    ));
+                }
+                // The selected message in full, below the list.
+                if let Some(x) = m.get(w.cursor) {
+                    for part in crate::workstation::wrap::words(&x.text, width) {
+                        lines.push(Line::from(Span::raw(part)));
+                    }
+                    lines.push(Line::from(styled("-".repeat(width), theme.dim)));
                 }
             }
         },
