@@ -1009,6 +1009,11 @@ async fn the_chart_as_it_was_is_rebuilt_from_history_across_changes_deletes_and_
     let vip = srv.create(restricted).await;
     let (status, _) = srv.get(&format!("Patient/{vip}/$as-of?at={then}")).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+    for role in [Role::Admin, Role::Clerk] {
+        let other = client_with(&srv.user(&format!("asof.{role:?}").to_lowercase(), role));
+        let (status, _) = get(&other, srv, &format!("Patient/{}/$as-of?at={then}", d.a)).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{role:?}");
+    }
     for bad in ["at=yesterday", "when=2026-01-01", ""] {
         let (status, _) = srv.get(&format!("Patient/{}/$as-of?{bad}", d.a)).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
@@ -1079,6 +1084,27 @@ async fn every_list_is_written_as_csv_or_ndjson_from_the_command_line() {
     assert!(ok, "{err}");
     assert!(out.starts_with("time,user,role,action"), "{out}");
     assert!(out.lines().count() >= 2, "{out}");
+    // A record's versions with who wrote them and what changed; a chart as it was.
+    let (_, mut obs) = srv.get(&format!("Patient/{}", d.a)).await;
+    obs["gender"] = json!("other");
+    srv.put(&format!("Patient/{}", d.a), &obs).await;
+    let reference = format!("Patient/{}", d.a);
+    let (ok, out, err) = cli(srv, &["history", &reference, "--csv"]);
+    assert!(ok, "{err}");
+    let mut lines = out.lines();
+    assert_eq!(lines.next(), Some("version,when,method,user,changed"));
+    let newest = lines.next().unwrap();
+    assert!(
+        newest.starts_with("2,")
+            && newest.contains("test.physician (physician)")
+            && newest.contains("gender"),
+        "{newest}"
+    );
+    let (ok, out, err) = cli(srv, &["as-of", &d.a, "2099-01-01", "--ndjson"]);
+    assert!(ok, "{err}");
+    assert!(out.lines().count() >= 5, "{out}");
+    let (ok, _, err) = cli(srv, &["history", "not a reference"]);
+    assert!(!ok && err.contains("Type/id"), "{err}");
     // No patient named, no user named: refused with a message.
     let (ok, _, err) = run(&["access-log"]);
     assert!(!ok && err.contains("--patient"), "{err}");

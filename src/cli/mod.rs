@@ -120,8 +120,9 @@ enum Command {
         #[command(subcommand)]
         action: user::UserCommand,
     },
-    /// The support desk's lists (duplicates, data quality, server status, access log) as a
-    /// table, CSV or NDJSON, from a server (--server, with --token or --user)
+    /// The support desk's lists (duplicates, data quality, server status, access log, a
+    /// record's history, a chart as it was) as a table, CSV or NDJSON, from a server
+    /// (--server, with --token or --user)
     #[cfg(feature = "workstation")]
     Support(support::SupportArgs),
     /// The workstation's encrypted chart cache and outbox on this machine

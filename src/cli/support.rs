@@ -48,6 +48,18 @@ enum SupportCommand {
     Quality,
     /// The server's state: counts, sizes, audit volume, sign-in failures, slow requests
     Status,
+    /// A record's versions: when, how, by whom, and which fields changed from the one before
+    History {
+        /// The record, Type/id (Observation/123)
+        reference: String,
+    },
+    /// A patient's chart as it was at a moment, rebuilt from history
+    AsOf {
+        /// The patient (id)
+        patient: String,
+        /// The moment (2026-12-01T03:00:00Z, or a date)
+        at: String,
+    },
     /// The access log of a patient, or of a user across patients
     AccessLog {
         /// The patient (id)
@@ -185,6 +197,53 @@ pub fn run(cli: &Cli, args: SupportArgs) -> Result<()> {
             SupportCommand::Quality => {
                 let answer = client.get("$data-quality", &[], TIMEOUT).await.map_err(failed)?;
                 support::quality_table(&support::quality(&answer).map_err(failed)?)
+            }
+            SupportCommand::History { reference } => {
+                let reference = reference.trim_start_matches('/').to_string();
+                let valid = reference.split('/').count() == 2
+                    && reference.split('/').all(|s| {
+                        !s.is_empty()
+                            && s.chars()
+                                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.'))
+                    });
+                if !valid {
+                    bail!("{reference:?} is not Type/id (Observation/123)");
+                }
+                let history = client
+                    .get(
+                        &format!("{reference}/_history"),
+                        &[("_count", "1000".into())],
+                        TIMEOUT,
+                    )
+                    .await
+                    .map_err(failed)?;
+                let versions = support::raw::versions(&history).map_err(failed)?;
+                let audit = client
+                    .get(
+                        "AuditEvent",
+                        &[("entity", reference.clone()), ("_count", "500".into())],
+                        TIMEOUT,
+                    )
+                    .await;
+                let writers = match &audit {
+                    Ok(a) => support::writers(&reference, a).unwrap_or_default(),
+                    Err(e) => {
+                        eprintln!("who wrote each version is not known: {e}");
+                        Vec::new()
+                    }
+                };
+                support::history_table(&versions, &writers)
+            }
+            SupportCommand::AsOf { patient, at } => {
+                let answer = client
+                    .get(
+                        &format!("Patient/{}/$as-of", patient.trim_start_matches("Patient/")),
+                        &[("at", at.clone())],
+                        TIMEOUT,
+                    )
+                    .await
+                    .map_err(failed)?;
+                support::as_of_table(&support::as_of(&answer).map_err(failed)?)
             }
             SupportCommand::Status => {
                 let answer = client.get("$server-status", &[], TIMEOUT).await.map_err(failed)?;

@@ -493,6 +493,116 @@ pub fn access_table(rows: &[Access]) -> Table {
     }
 }
 
+/// A record of the chart as it was.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Was {
+    pub reference: String,
+    pub version: i64,
+    pub updated: String,
+    pub status: String,
+}
+
+pub fn as_of(bundle: &Value) -> Result<Vec<Was>, String> {
+    if bundle["resourceType"] != "Bundle" {
+        return Err("the server's answer is not a Bundle".into());
+    }
+    Ok(bundle["entry"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| {
+            let r = &e["resource"];
+            Was {
+                reference: format!(
+                    "{}/{}",
+                    r["resourceType"].as_str().unwrap_or("?"),
+                    r["id"].as_str().unwrap_or("?")
+                ),
+                version: r["meta"]["versionId"]
+                    .as_str()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0),
+                updated: r["meta"]["lastUpdated"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+                status: r["status"].as_str().unwrap_or_default().to_string(),
+            }
+        })
+        .collect())
+}
+
+pub fn as_of_table(rows: &[Was]) -> Table {
+    Table {
+        columns: vec!["record", "version", "updated", "status"],
+        rows: rows
+            .iter()
+            .map(|x| {
+                vec![
+                    x.reference.clone(),
+                    x.version.to_string(),
+                    x.updated.clone(),
+                    x.status.clone(),
+                ]
+            })
+            .collect(),
+    }
+}
+
+/// A record's versions as a table: when, how, by whom, and which fields changed from the
+/// version before. `writers` are (version, user) from the audit trail.
+pub fn history_table(versions: &[raw::Version], writers: &[(String, String)]) -> Table {
+    let mut rows = Vec::new();
+    for (i, v) in versions.iter().enumerate() {
+        let changed = match versions.get(i + 1) {
+            Some(older) => raw::changes(older, v)
+                .iter()
+                .map(|c| c.path.clone())
+                .collect::<Vec<_>>()
+                .join("; "),
+            None => "(first version)".into(),
+        };
+        let who = writers
+            .iter()
+            .find(|(n, _)| *n == v.version)
+            .map(|(_, u)| u.clone())
+            .unwrap_or_default();
+        rows.push(vec![
+            v.version.clone(),
+            v.when.clone(),
+            v.method.clone(),
+            who,
+            changed,
+        ]);
+    }
+    Table {
+        columns: vec!["version", "when", "method", "user", "changed"],
+        rows,
+    }
+}
+
+/// Who wrote each version of `reference` (`Type/id`), from an AuditEvent search Bundle.
+pub fn writers(reference: &str, audit: &Value) -> Option<Vec<(String, String)>> {
+    if audit["resourceType"] != "Bundle" {
+        return None;
+    }
+    let mut out = Vec::new();
+    for e in audit["entry"].as_array().into_iter().flatten() {
+        let a = access(&e["resource"]);
+        for r in &a.records {
+            if let Some(version) = r.strip_prefix(&format!("{reference}/_history/")) {
+                let who = if a.role.is_empty() {
+                    a.user.clone()
+                } else {
+                    format!("{} ({})", a.user, a.role)
+                };
+                out.push((version.to_string(), who));
+            }
+        }
+    }
+    Some(out)
+}
+
 /// The parameters of a `Patient/$merge`.
 pub fn merge_parameters(
     source: &str,

@@ -157,7 +157,9 @@ pub struct RecordView {
     pub versions: Option<Result<Vec<Version>, String>>,
     /// Showing the versions list instead of the JSON; its cursor.
     pub history: Option<usize>,
-    /// The changes from the version below the selected one to it.
+    /// A version marked to compare with (`z` in the versions list; else the one below).
+    pub marked: Option<usize>,
+    /// The changes from the version compared with to the selected one.
     pub diff: Option<(String, String, Vec<Change>)>,
     /// Where it came from: meta.source, tags, labels, and Provenances naming it.
     pub origin: Vec<String>,
@@ -166,14 +168,7 @@ pub struct RecordView {
     pub writers: Option<Vec<(String, String)>>,
 }
 
-/// A record of the chart as it was.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Was {
-    pub reference: String,
-    pub version: i64,
-    pub updated: String,
-    pub status: String,
-}
+pub use crate::workstation::support::Was;
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DeskState {

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use super::{Ask, Compared, DeskState, DeskTab, RecordView, Request, Side, Was};
+use super::{Ask, Compared, DeskState, DeskTab, RecordView, Request, Side};
 use crate::workstation::action::Action;
 use crate::workstation::features::Outcome;
 use crate::workstation::keymap::{Context, Key};
@@ -154,9 +154,13 @@ fn open_record(state: &mut State, reference: String, effects: &mut Vec<Effect>) 
 
 fn desk_action(state: &mut State, action: Action, effects: &mut Vec<Effect>) -> Option<Action> {
     let d = state.desk.as_mut()?;
-    let in_history = matches!(&d.record, Some(Ok(r)) if r.history.is_some());
-    if let Some(cursor) = crate::workstation::features::list_cursor(d.cursor, action, d.lines()) {
-        if d.tab == DeskTab::Record && in_history {
+    let history_at = match &d.record {
+        Some(Ok(r)) if d.tab == DeskTab::Record => r.history,
+        _ => None,
+    };
+    let from = history_at.unwrap_or(d.cursor);
+    if let Some(cursor) = crate::workstation::features::list_cursor(from, action, d.lines()) {
+        if history_at.is_some() {
             if let Some(Ok(r)) = &mut d.record {
                 r.history = Some(cursor);
                 r.diff = None;
@@ -253,6 +257,12 @@ fn desk_action(state: &mut State, action: Action, effects: &mut Vec<Effect>) -> 
             let Some(Ok(r)) = &mut d.record else {
                 return None;
             };
+            // In the versions list: mark (or unmark) the version to compare with.
+            if let Some(at) = r.history {
+                r.marked = if r.marked == Some(at) { None } else { Some(at) };
+                r.diff = None;
+                return None;
+            }
             let shown = raw::visible(&r.lines, &r.folded);
             if let Some(&line) = shown.get(d.cursor) {
                 toggle_fold(r, line);
@@ -334,8 +344,9 @@ fn toggle_fold(r: &mut RecordView, line: usize) {
 
 fn diff_at(r: &RecordView, at: usize) -> Option<(String, String, Vec<crate::fhir::diff::Change>)> {
     let versions = r.versions.as_ref()?.as_ref().ok()?;
-    let newer = versions.get(at)?;
-    let older = versions.get(at + 1)?;
+    // Newest first: the higher index is the older version.
+    let other = r.marked.filter(|m| *m != at).unwrap_or(at + 1);
+    let (newer, older) = (versions.get(at.min(other))?, versions.get(at.max(other))?);
     Some((
         older.version.clone(),
         newer.version.clone(),
@@ -417,23 +428,7 @@ fn export(state: &mut State, effects: &mut Vec<Effect>) {
             }
         },
         DeskTab::AsOf => match &d.as_of {
-            Some(Ok(w)) => (
-                "chart-as-it-was",
-                support::Table {
-                    columns: vec!["record", "version", "updated", "status"],
-                    rows: w
-                        .iter()
-                        .map(|x| {
-                            vec![
-                                x.reference.clone(),
-                                x.version.to_string(),
-                                x.updated.clone(),
-                                x.status.clone(),
-                            ]
-                        })
-                        .collect(),
-                },
-            ),
+            Some(Ok(w)) => ("chart-as-it-was", support::as_of_table(w)),
             _ => {
                 return notice(
                     state,
@@ -849,23 +844,7 @@ fn record_view(reference: &str, v: &Value) -> Result<RecordView, String> {
         origin.push("Provenance: NOT KNOWN (could not be read)".into());
     }
     let bare = reference.split("/_history/").next().unwrap_or(reference);
-    let writers = (v["audit"]["resourceType"] == "Bundle").then(|| {
-        let mut out = Vec::new();
-        for e in v["audit"]["entry"].as_array().into_iter().flatten() {
-            let a = support::access(&e["resource"]);
-            for r in &a.records {
-                if let Some(version) = r.strip_prefix(&format!("{bare}/_history/")) {
-                    let who = if a.role.is_empty() {
-                        a.user.clone()
-                    } else {
-                        format!("{} ({})", a.user, a.role)
-                    };
-                    out.push((version.to_string(), who));
-                }
-            }
-        }
-        out
-    });
+    let writers = support::writers(bare, &v["audit"]);
     Ok(RecordView {
         reference: reference.to_string(),
         writers,
@@ -875,36 +854,6 @@ fn record_view(reference: &str, v: &Value) -> Result<RecordView, String> {
         origin,
         ..Default::default()
     })
-}
-
-fn as_of(bundle: &Value) -> Result<Vec<Was>, String> {
-    if bundle["resourceType"] != "Bundle" {
-        return Err("the server's answer is not a Bundle".into());
-    }
-    Ok(bundle["entry"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|e| {
-            let r = &e["resource"];
-            Was {
-                reference: format!(
-                    "{}/{}",
-                    r["resourceType"].as_str().unwrap_or("?"),
-                    r["id"].as_str().unwrap_or("?")
-                ),
-                version: r["meta"]["versionId"]
-                    .as_str()
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or(0),
-                updated: r["meta"]["lastUpdated"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string(),
-                status: r["status"].as_str().unwrap_or_default().to_string(),
-            }
-        })
-        .collect())
 }
 
 pub(crate) fn on_msg(state: &mut State, msg: super::Msg, effects: &mut Vec<Effect>) {
@@ -947,7 +896,7 @@ pub(crate) fn on_msg(state: &mut State, msg: super::Msg, effects: &mut Vec<Effec
                     d.record = Some(result.and_then(|v| record_view(&reference, &v)));
                     d.cursor = 0;
                 }
-                Request::AsOf { .. } => d.as_of = Some(result.and_then(|v| as_of(&v))),
+                Request::AsOf { .. } => d.as_of = Some(result.and_then(|v| support::as_of(&v))),
                 Request::Access { .. } => {
                     d.access = Some(result.and_then(|v| support::accesses(&v)))
                 }

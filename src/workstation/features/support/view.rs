@@ -306,6 +306,11 @@ fn record(d: &DeskState, theme: &Theme, width: usize, height: usize) -> Vec<Line
                                 ""
                             }
                         );
+                        let text = if r.marked == Some(i) {
+                            format!("{text}  <- compared with")
+                        } else {
+                            text
+                        };
                         (Line::from(Span::raw(fit(&text, width))), i == at)
                     })
                     .collect();
@@ -341,7 +346,7 @@ fn record(d: &DeskState, theme: &Theme, width: usize, height: usize) -> Vec<Line
                     }
                 } else {
                     out.push(Line::from(styled(
-                        "Enter: what changed from the version below",
+                        "Enter: what changed from the version below (or the one marked with z)",
                         theme.dim,
                     )));
                 }

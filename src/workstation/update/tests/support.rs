@@ -400,3 +400,38 @@ fn from_a_chart_support_staff_open_the_item_as_stored() {
         matches!(request, Request::Record(r) if r.starts_with("Observation/") || r == "Patient/p")
     );
 }
+
+#[test]
+fn any_two_versions_are_compared() {
+    let (mut s, _) = desk();
+    key(&mut s, "o");
+    typed(&mut s, "Observation/o1");
+    let effects = key(&mut s, "enter");
+    let (generation, request) = asked(&effects).unwrap();
+    let v = |n: u32, status: &str, value: f64| {
+        json!({"resourceType": "Observation", "id": "o1", "status": status,
+            "meta": {"versionId": n.to_string()}, "valueQuantity": {"value": value}})
+    };
+    let history = json!({"resourceType": "Bundle", "type": "history", "entry": [
+        {"resource": v(3, "corrected", 5.1)}, {"resource": v(2, "amended", 5.0)}, {"resource": v(1, "final", 7.5)}]});
+    answer(
+        &mut s,
+        generation,
+        request,
+        json!({"resource": v(3, "corrected", 5.1), "history": history}),
+    );
+    key(&mut s, "h");
+    key(&mut s, "down");
+    key(&mut s, "down");
+    key(&mut s, "z");
+    key(&mut s, "up");
+    key(&mut s, "up");
+    key(&mut s, "enter");
+    let shown = screen(&s);
+    assert!(shown.contains("Changes from version 1 to 3"), "{shown}");
+    assert!(
+        shown.contains("status \"final\" -> \"corrected\""),
+        "{shown}"
+    );
+    assert!(shown.contains("compared with"), "{shown}");
+}
