@@ -243,7 +243,9 @@ pub fn run(cli: &Cli, args: SupportArgs) -> Result<()> {
                     )
                     .await
                     .map_err(failed)?;
-                support::as_of_table(&support::as_of(&answer).map_err(failed)?)
+                let utc = chrono::Offset::fix(&chrono::Utc);
+                let patient = patient.trim_start_matches("Patient/");
+                support::as_of_table(&support::as_of(&answer, patient, utc).map_err(failed)?)
             }
             SupportCommand::Status => {
                 let answer = client.get("$server-status", &[], TIMEOUT).await.map_err(failed)?;

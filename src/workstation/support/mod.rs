@@ -496,52 +496,95 @@ pub fn access_table(rows: &[Access]) -> Table {
 /// A record of the chart as it was.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Was {
+    /// When the item happened, as the chart shows it ("" for a record not on the timeline).
+    pub when: String,
+    /// What kind of item (Result, Note, Medication...), or the record's type.
+    pub what: String,
+    /// The chart's line for it: flag and summary, as the timeline shows them then.
+    pub summary: String,
     pub reference: String,
     pub version: i64,
     pub updated: String,
     pub status: String,
 }
 
-pub fn as_of(bundle: &Value) -> Result<Vec<Was>, String> {
+/// The chart as it was (`Patient/{id}/$as-of`), read by the chart's own parser: its timeline
+/// (newest first), each line with the record and version it came from, then the records
+/// that are not on the timeline.
+pub fn as_of(bundle: &Value, patient: &str, zone: chrono::FixedOffset) -> Result<Vec<Was>, String> {
     if bundle["resourceType"] != "Bundle" {
         return Err("the server's answer is not a Bundle".into());
     }
-    Ok(bundle["entry"]
+    let resources: Vec<Value> = bundle["entry"]
         .as_array()
         .into_iter()
         .flatten()
-        .map(|e| {
-            let r = &e["resource"];
-            Was {
-                reference: format!(
-                    "{}/{}",
-                    r["resourceType"].as_str().unwrap_or("?"),
-                    r["id"].as_str().unwrap_or("?")
-                ),
-                version: r["meta"]["versionId"]
-                    .as_str()
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or(0),
-                updated: r["meta"]["lastUpdated"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string(),
-                status: r["status"].as_str().unwrap_or_default().to_string(),
-            }
+        .map(|e| e["resource"].clone())
+        .collect();
+    let mut records: Vec<Was> = resources
+        .iter()
+        .map(|r| Was {
+            when: String::new(),
+            what: r["resourceType"].as_str().unwrap_or("?").to_string(),
+            summary: String::new(),
+            reference: format!(
+                "{}/{}",
+                r["resourceType"].as_str().unwrap_or("?"),
+                r["id"].as_str().unwrap_or("?")
+            ),
+            version: r["meta"]["versionId"]
+                .as_str()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0),
+            updated: r["meta"]["lastUpdated"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+            status: r["status"].as_str().unwrap_or_default().to_string(),
         })
-        .collect())
+        .collect();
+    let mut chart = crate::workstation::chart::Chart::for_patient(patient);
+    chart.add_page(resources);
+    chart.finish();
+    let mut out = Vec::new();
+    for item in &chart.timeline {
+        let Some(source) = chart.source_of(item.target) else {
+            continue;
+        };
+        let Some(i) = records.iter().position(|w| w.reference == source) else {
+            continue;
+        };
+        let mut w = records[i].clone();
+        w.when = item.when.display(zone);
+        w.what = item.kind.label().to_string();
+        let marker = item.flag.marker();
+        w.summary = if marker.is_empty() {
+            item.summary.clone()
+        } else {
+            format!("{marker} {}", item.summary)
+        };
+        out.push(w);
+    }
+    let shown: std::collections::HashSet<String> =
+        out.iter().map(|w| w.reference.clone()).collect();
+    records.retain(|w| !shown.contains(&w.reference));
+    records.sort_by(|a, b| a.reference.cmp(&b.reference));
+    out.extend(records);
+    Ok(out)
 }
 
 pub fn as_of_table(rows: &[Was]) -> Table {
     Table {
-        columns: vec!["record", "version", "updated", "status"],
+        columns: vec!["when", "what", "summary", "record", "version", "status"],
         rows: rows
             .iter()
             .map(|x| {
                 vec![
+                    x.when.clone(),
+                    x.what.clone(),
+                    x.summary.clone(),
                     x.reference.clone(),
                     x.version.to_string(),
-                    x.updated.clone(),
                     x.status.clone(),
                 ]
             })

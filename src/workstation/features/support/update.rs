@@ -94,7 +94,6 @@ fn needs_first_load(d: &DeskState) -> bool {
 /// From a chart: the selected item's record as the server holds it, on the desk (support
 /// staff; other roles read the chart itself).
 pub(crate) fn open_from_chart(state: &mut State, effects: &mut Vec<Effect>) {
-    use crate::workstation::chart::Target;
     if state.access.role() != Some("support") {
         notice(
             state,
@@ -104,21 +103,15 @@ pub(crate) fn open_from_chart(state: &mut State, effects: &mut Vec<Effect>) {
         return;
     }
     let Some(c) = &state.chart else { return };
-    let reference = match c.selected_target() {
-        Some(Target::Obs(i)) => c.chart.obs_at(i).map(|o| format!("Observation/{}", o.id)),
-        Some(Target::Report(i)) => c
-            .chart
-            .reports
-            .get(i as usize)
-            .map(|r| format!("DiagnosticReport/{}", r.id)),
-        _ => None,
-    };
-    let reference = reference.or_else(|| {
-        c.chart
-            .patient
-            .as_ref()
-            .map(|p| format!("Patient/{}", p.id))
-    });
+    let reference = c
+        .selected_target()
+        .and_then(|t| c.chart.source_of(t))
+        .or_else(|| {
+            c.chart
+                .patient
+                .as_ref()
+                .map(|p| format!("Patient/{}", p.id))
+        });
     let Some(reference) = reference else { return };
     state.screen = Screen::Support;
     state.overlay = None;
@@ -896,7 +889,10 @@ pub(crate) fn on_msg(state: &mut State, msg: super::Msg, effects: &mut Vec<Effec
                     d.record = Some(result.and_then(|v| record_view(&reference, &v)));
                     d.cursor = 0;
                 }
-                Request::AsOf { .. } => d.as_of = Some(result.and_then(|v| support::as_of(&v))),
+                Request::AsOf { patient, .. } => {
+                    d.as_of =
+                        Some(result.and_then(|v| support::as_of(&v, &patient, state.display.zone)))
+                }
                 Request::Access { .. } => {
                     d.access = Some(result.and_then(|v| support::accesses(&v)))
                 }

@@ -401,13 +401,26 @@ fn as_of(d: &DeskState, theme: &Theme, width: usize, height: usize) -> Vec<Line<
                 .iter()
                 .enumerate()
                 .map(|(i, x)| {
-                    let text = format!(
-                        "{}v{:<3} {} {}",
-                        cell(&x.reference, 46),
-                        x.version,
-                        x.updated.chars().take(16).collect::<String>(),
-                        x.status.to_uppercase()
-                    );
+                    let state_word = match x.status.as_str() {
+                        "entered-in-error" | "cancelled" | "draft" | "on-hold" | "preliminary" => {
+                            format!(" {}", x.status.to_uppercase())
+                        }
+                        _ => String::new(),
+                    };
+                    let text = if x.when.is_empty() {
+                        format!(
+                            "{} v{}{state_word}",
+                            cell(&format!("({}) {}", x.what, x.reference), 44),
+                            x.version
+                        )
+                    } else {
+                        format!(
+                            "{}{}{}{state_word}",
+                            cell(&x.when, 17),
+                            cell(&x.what, 11),
+                            x.summary
+                        )
+                    };
                     let style = if matches!(x.status.as_str(), "entered-in-error" | "cancelled") {
                         theme.error
                     } else {

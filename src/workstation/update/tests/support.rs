@@ -435,3 +435,35 @@ fn any_two_versions_are_compared() {
     );
     assert!(shown.contains("compared with"), "{shown}");
 }
+
+#[test]
+fn the_chart_as_it_was_is_its_timeline_then() {
+    let (mut s, _) = desk();
+    key(&mut s, "a");
+    typed(&mut s, "p 2026-11-20T03:00");
+    let effects = key(&mut s, "enter");
+    let (generation, request) = asked(&effects).unwrap();
+    assert_eq!(
+        request,
+        Request::AsOf {
+            patient: "p".into(),
+            at: "2026-11-20T03:00:00".into()
+        }
+    );
+    let mut lab = obs("o1", 19);
+    lab["meta"] = json!({"versionId": "1", "lastUpdated": "2026-11-19T09:00:00Z"});
+    let bundle = json!({"resourceType": "Bundle", "type": "searchset", "entry": [
+        {"resource": {"resourceType": "Patient", "id": "p", "meta": {"versionId": "1"}, "name": [{"family": "Quill"}]}},
+        {"resource": lab}]});
+    answer(&mut s, generation, request, bundle);
+    let shown = screen(&s);
+    insta::assert_snapshot!("support_as_of_80x24", shown);
+    assert!(
+        shown.contains("Patient/p as it was at 2026-11-20T03:00:00"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("(Patient) Patient/p") && shown.contains("Results    Test o1"),
+        "{shown}"
+    );
+}
