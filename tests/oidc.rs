@@ -707,6 +707,67 @@ async fn read_only_scopes_change_nothing_by_any_path() {
     .await;
     assert_eq!(now["gender"], "female");
     assert_eq!(now["meta"]["versionId"], read.1["meta"]["versionId"]);
+    // Nor the support desk's changes.
+    srv.user("desk.reader", Role::Support);
+    let other = srv
+        .create(patient("Okafor", "Adah", "1970-01-02", "female", "MRN-2"))
+        .await;
+    let desk = sign_in_as(&client, "desk.reader").await.access;
+    let p = |list: Value| json!({"resourceType": "Parameters", "parameter": list});
+    let reference = |id: &str| json!({"reference": format!("Patient/{id}")});
+    let note_id = srv
+        .create(json!({"resourceType": "Observation", "status": "final",
+        "code": {"text": "x"}, "subject": {"reference": format!("Patient/{other}")}}))
+        .await;
+    for (path, body) in [
+        (
+            "Patient/$merge",
+            p(
+                json!([{"name": "source-patient", "valueReference": reference(&other)},
+            {"name": "target-patient", "valueReference": reference(&pid)},
+            {"name": "reason", "valueString": "registered twice"}]),
+            ),
+        ),
+        (
+            "Patient/$not-duplicate",
+            p(
+                json!([{"name": "patient", "valueReference": reference(&other)},
+            {"name": "other", "valueReference": reference(&pid)},
+            {"name": "reason", "valueString": "two people"}]),
+            ),
+        ),
+        (
+            "Patient/$unmerge",
+            p(
+                json!([{"name": "provenance", "valueReference": {"reference": "Provenance/x"}},
+            {"name": "reason", "valueString": "undo that"}]),
+            ),
+        ),
+    ] {
+        let (status, reply) =
+            status_of(&desk, reqwest::Method::POST, &srv.url(path), Some(&body)).await;
+        assert_eq!(status, 403, "{path}: {reply}");
+    }
+    let body = p(
+        json!([{"name": "target-patient", "valueReference": reference(&pid)},
+        {"name": "reason", "valueString": "wrong chart"}]),
+    );
+    let (status, _) = status_of(
+        &desk,
+        reqwest::Method::POST,
+        &srv.url(&format!("Observation/{note_id}/$move")),
+        Some(&body),
+    )
+    .await;
+    assert_eq!(status, 403);
+    let (_, moved) = status_of(
+        &token,
+        reqwest::Method::GET,
+        &srv.url(&format!("Observation/{note_id}")),
+        None,
+    )
+    .await;
+    assert_eq!(moved["subject"]["reference"], format!("Patient/{other}"));
 }
 
 /// The workstation itself (the `bedside` binary on a terminal): `--sign-in-way paste` prints

@@ -53,6 +53,18 @@ pub fn param<'a>(body: &'a Value, name: &str) -> Option<&'a Value> {
         })
 }
 
+/// A change needs a sign-in whose scopes allow changes (a provider's `user/*.rs` reads only).
+fn check_writes(session: &Session) -> Result<(), ApiError> {
+    if session.may_write {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        StatusCode::FORBIDDEN,
+        IssueCode::Forbidden,
+        "forbidden: this sign-in's scopes allow reading only (user/*.rs); sign in with write scopes (user/*.cruds) to make changes",
+    ))
+}
+
 fn parameters(body: &Value) -> Result<(), ApiError> {
     if body["resourceType"] != "Parameters" || !body["parameter"].is_array() {
         return Err(ApiError::bad_request(
@@ -221,6 +233,7 @@ pub async fn not_duplicate(
     body: Value,
 ) -> Result<Response, ApiError> {
     check_role(&session, "duplicates")?;
+    check_writes(&session)?;
     parameters(&body)?;
     let a = patient_param(&body, "patient")?;
     let b = patient_param(&body, "other")?;
@@ -322,6 +335,9 @@ pub async fn merge_post(
         required_reason(&body)?
     };
     let orders_reason = reason_param(&body, "active-orders-reason")?;
+    if !preview_only {
+        check_writes(&session)?;
+    }
     let system = st.mrn.system.clone();
     let who = who(&session);
     let patients = vec![source.clone(), target.clone()];
@@ -398,6 +414,7 @@ pub async fn unmerge_post(
     body: Value,
 ) -> Result<Response, ApiError> {
     check_role(&session, "merge")?;
+    check_writes(&session)?;
     parameters(&body)?;
     let reason = required_reason(&body)?;
     let id = param(&body, "provenance")
@@ -458,6 +475,7 @@ pub async fn move_post(
     body: Value,
 ) -> Result<Response, ApiError> {
     check_role(&session, "refile")?;
+    check_writes(&session)?;
     parameters(&body)?;
     if !refile::KINDS.contains(&rtype.as_str()) {
         return Err(ApiError::bad_request(format!(
