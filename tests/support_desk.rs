@@ -1280,6 +1280,14 @@ async fn the_writes_of_one_record_are_found_in_the_audit_trail() {
     );
     // Another record's writes are not among them; bad entities are refused.
     assert!(!text.contains(&format!("Patient/{}/_history", d.b)));
+    // Administrators see sign-ins, not who wrote a patient's records.
+    let (status, _) = get(
+        &srv.admin_http,
+        srv,
+        &format!("AuditEvent?entity=Observation/{o}"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
     for bad in ["Observation/a/b", "Nope/x", "Observation/bad%20id"] {
         let (status, _) = get(support, srv, &format!("AuditEvent?entity={bad}")).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
