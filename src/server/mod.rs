@@ -16,6 +16,7 @@ pub mod export;
 #[doc(hidden)]
 pub mod fuzzing;
 pub(crate) mod handlers;
+pub mod hl7;
 pub mod import;
 pub mod inbox;
 mod interact;
