@@ -9,8 +9,8 @@ pub const MAX_MESSAGE: usize = 1 << 20;
 pub const MAX_SEGMENTS: usize = 10_000;
 
 /// The versions read.
-pub const VERSIONS: [&str; 12] = [
-    "2.3", "2.3.1", "2.4", "2.5", "2.5.1", "2.6", "2.7", "2.7.1", "2.8", "2.8.1", "2.8.2", "2.9",
+pub const VERSIONS: [&str; 11] = [
+    "2.3", "2.3.1", "2.4", "2.5", "2.5.1", "2.6", "2.7", "2.7.1", "2.8", "2.8.1", "2.8.2",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
