@@ -1,7 +1,7 @@
 //! HL7 v2 interfaces (issue 23, under way): messages read by their own delimiters
 //! (`parse.rs`), MLLP framing (`mllp.rs`), acknowledgements (`ack.rs`) and segments as FHIR
-//! resources (`map.rs`). The listener, the mappings to FHIR, the
-//! acknowledgements and the message log build on these.
+//! resources (`map.rs`). The listener, the message log and the outbound queue build on
+//! these.
 
 pub mod ack;
 pub mod map;
