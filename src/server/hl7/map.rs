@@ -425,3 +425,312 @@ mod tests {
         }
     }
 }
+
+/// CE/CWE → CodeableConcept: code, text and coding system (LN is LOINC, SCT SNOMED CT, UCUM;
+/// another name becomes `urn:hl7v2:codesystem:NAME`), and the alternate coding (4-6).
+pub fn concept(f: &Field, r: usize) -> Option<Value> {
+    let mut codings = Vec::new();
+    for base in [0, 3] {
+        let code = f.component(r, base + 1).trim();
+        if code.is_empty() {
+            continue;
+        }
+        let mut c = Map::new();
+        let system = match f.component(r, base + 3).trim() {
+            "" => None,
+            "LN" | "LOINC" => Some("http://loinc.org".to_string()),
+            "SCT" | "SNM" | "SNOMED" => Some("http://snomed.info/sct".to_string()),
+            "UCUM" => Some("http://unitsofmeasure.org".to_string()),
+            "RXNORM" | "RXN" => Some("http://www.nlm.nih.gov/research/umls/rxnorm".to_string()),
+            "I10" | "I10C" => Some("http://hl7.org/fhir/sid/icd-10-cm".to_string()),
+            other => Some(format!("urn:hl7v2:codesystem:{}", other.replace(' ', "_"))),
+        };
+        if let Some(s) = system {
+            c.insert("system".into(), json!(s));
+        }
+        c.insert("code".into(), json!(code));
+        let text = f.component(r, base + 2).trim();
+        if !text.is_empty() {
+            c.insert("display".into(), json!(text));
+        }
+        codings.push(Value::Object(c));
+    }
+    let text = f.component(r, 2).trim();
+    if codings.is_empty() && text.is_empty() {
+        return None;
+    }
+    let mut cc = Map::new();
+    if !codings.is_empty() {
+        cc.insert("coding".into(), json!(codings));
+    }
+    if !text.is_empty() {
+        cc.insert("text".into(), json!(text));
+    }
+    Some(Value::Object(cc))
+}
+
+/// OBR-25 / OBX-11 result status.
+pub fn result_status(code: &str) -> &'static str {
+    match code {
+        "P" | "S" | "I" | "O" | "R" => "preliminary",
+        "C" => "corrected",
+        "X" | "D" => "cancelled",
+        "W" => "entered-in-error",
+        "A" => "amended",
+        _ => "final",
+    }
+}
+
+fn quantity(value: f64, unit: Option<&Field>) -> Value {
+    let mut q = Map::new();
+    q.insert("value".into(), json!(value));
+    if let Some(u) = unit {
+        let code = u.component(0, 1).trim();
+        if !code.is_empty() {
+            q.insert("unit".into(), json!(code));
+            // ISO+/ANSI units are mostly UCUM codes already; only a sender's UCUM is trusted.
+            if matches!(u.component(0, 3).trim(), "UCUM" | "") {
+                q.insert("system".into(), json!("http://unitsofmeasure.org"));
+                q.insert("code".into(), json!(code));
+            }
+        }
+    }
+    Value::Object(q)
+}
+
+/// OBX-7 ("3.5-5.1", "<5", ">10", "3.5 - 5.1") as a referenceRange.
+pub fn reference_range(text: &str, unit: Option<&Field>) -> Option<Value> {
+    let t = text.trim();
+    if t.is_empty() {
+        return None;
+    }
+    let num = |s: &str| s.trim().parse::<f64>().ok();
+    let mut r = Map::new();
+    // Bounds that are numbers become low and high; the text is always kept.
+    let (lo, hi) = if let Some(hi) = t.strip_prefix('<').map(|s| s.trim_start_matches('=')) {
+        (None, num(hi))
+    } else if let Some(lo) = t.strip_prefix('>').map(|s| s.trim_start_matches('=')) {
+        (num(lo), None)
+    } else if let Some((lo, hi)) = t
+        .char_indices()
+        .skip(1)
+        .find(|(_, c)| *c == '-')
+        .map(|(i, _)| (&t[..i], &t[i + 1..]))
+    {
+        match (num(lo), num(hi)) {
+            (Some(l), Some(h)) => (Some(l), Some(h)),
+            _ => (None, None),
+        }
+    } else {
+        (None, None)
+    };
+    if let Some(l) = lo {
+        r.insert("low".into(), quantity(l, unit));
+    }
+    if let Some(h) = hi {
+        r.insert("high".into(), quantity(h, unit));
+    }
+    r.insert("text".into(), json!(t));
+    Some(Value::Object(r))
+}
+
+/// OBX-8 abnormal flags as v3 ObservationInterpretation codes.
+pub fn interpretation(flag: &str) -> Option<Value> {
+    let (code, display) = match flag.trim() {
+        "H" => ("H", "High"),
+        "L" => ("L", "Low"),
+        "HH" | ">" => ("HH", "Critical high"),
+        "LL" | "<" => ("LL", "Critical low"),
+        "A" => ("A", "Abnormal"),
+        "AA" => ("AA", "Critical abnormal"),
+        "N" => ("N", "Normal"),
+        _ => return None,
+    };
+    Some(json!([{"coding": [{
+        "system": "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation",
+        "code": code, "display": display}]}]))
+}
+
+/// OBX → Observation (without subject, id and meta); `when` is the OBR's time when the OBX
+/// has none. An error names the field when a value type is not read or a value is not of
+/// its type.
+pub fn observation(obx: &Segment, when: Option<&str>) -> Result<Value, String> {
+    let mut o = Map::new();
+    o.insert("resourceType".into(), json!("Observation"));
+    o.insert("status".into(), json!(result_status(obx.text(11))));
+    o.insert(
+        "category".into(),
+        json!([{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "laboratory"}]}]),
+    );
+    let code = obx
+        .field(3)
+        .and_then(|f| concept(f, 0))
+        .ok_or("OBX-3 (the observation's code) is empty")?;
+    o.insert("code".into(), code);
+    let unit = obx.field(6);
+    let value = obx.field(5);
+    match obx.text(2) {
+        "NM" => {
+            let raw = obx.text(5).trim();
+            if !raw.is_empty() {
+                let v: f64 = raw
+                    .parse()
+                    .map_err(|_| format!("OBX-5 {raw:?} is not a number (OBX-2 is NM)"))?;
+                o.insert("valueQuantity".into(), quantity(v, unit));
+            }
+        }
+        "SN" => {
+            // Structured numeric: comparator^number (">^10" or "^5.5").
+            let f = value.ok_or("OBX-5 is empty")?;
+            let n: f64 = f
+                .component(0, 2)
+                .trim()
+                .parse()
+                .map_err(|_| "OBX-5 is not a structured number".to_string())?;
+            let mut q = quantity(n, unit);
+            let comparator = f.component(0, 1).trim();
+            if matches!(comparator, "<" | ">" | "<=" | ">=") {
+                q["comparator"] = json!(comparator);
+            }
+            o.insert("valueQuantity".into(), q);
+        }
+        "ST" | "TX" | "FT" => {
+            let text: Vec<String> = value
+                .map(|f| {
+                    (0..f.repetitions.len())
+                        .map(|r| f.component(r, 1).to_string())
+                        .collect()
+                })
+                .unwrap_or_default();
+            let text = text.join("\n");
+            if !text.trim().is_empty() {
+                o.insert("valueString".into(), json!(text));
+            }
+        }
+        "CE" | "CWE" => {
+            if let Some(c) = value.and_then(|f| concept(f, 0)) {
+                o.insert("valueCodeableConcept".into(), c);
+            }
+        }
+        other => {
+            return Err(format!(
+                "OBX-2 value type {other:?} is not one this interface reads (NM, SN, ST, TX, FT, CE, CWE)"
+            ));
+        }
+    }
+    if let Some(r) = reference_range(obx.text(7), unit) {
+        o.insert("referenceRange".into(), json!([r]));
+    }
+    if let Some(i) = interpretation(obx.text(8)) {
+        o.insert("interpretation".into(), i);
+    }
+    if let Some(t) = date_time(obx.text(14)).or_else(|| when.map(str::to_string)) {
+        o.insert("effectiveDateTime".into(), json!(t));
+    }
+    Ok(Value::Object(o))
+}
+
+/// OBR → DiagnosticReport (without subject, results, id and meta), and its placer order
+/// number (OBR-2, else ORC-2).
+pub fn report(obr: &Segment) -> Result<(Value, Option<String>), String> {
+    let code = obr
+        .field(4)
+        .and_then(|f| concept(f, 0))
+        .ok_or("OBR-4 (the test ordered) is empty")?;
+    let mut r = Map::new();
+    r.insert("resourceType".into(), json!("DiagnosticReport"));
+    r.insert("status".into(), json!(result_status(obr.text(25))));
+    r.insert(
+        "category".into(),
+        json!([{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0074", "code": "LAB", "display": "Laboratory"}]}]),
+    );
+    r.insert("code".into(), code);
+    if let Some(t) = date_time(obr.text(7)) {
+        r.insert("effectiveDateTime".into(), json!(t));
+    }
+    let mut ids = Vec::new();
+    for (n, kind) in [(2, "PLAC"), (3, "FILL")] {
+        let v = obr.comp(n, 1).trim();
+        if !v.is_empty() {
+            let authority = obr.comp(n, 2).trim();
+            ids.push(json!({
+                "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": kind}]},
+                "system": format!("urn:hl7v2:authority:{}", if authority.is_empty() { "unknown" } else { authority }),
+                "value": v}));
+        }
+    }
+    if !ids.is_empty() {
+        r.insert("identifier".into(), json!(ids));
+    }
+    let placer = Some(obr.comp(2, 1).trim().to_string()).filter(|p| !p.is_empty());
+    Ok((Value::Object(r), placer))
+}
+
+#[cfg(test)]
+mod oru_tests {
+    use super::super::parse::parse;
+    use super::*;
+
+    const ORU: &str = "MSH|^~\\&|LAB|GENHOSP|BEDSIDE|WARD|20261202090000||ORU^R01^ORU_R01|LAB42|P|2.5.1\rPID|1||0012345^^^GENHOSP^MR\rOBR|1|ORD-77^BEDSIDE|F-991^LAB|24326-1^Electrolytes panel^LN|||20261202061500|||||||20261202063000||||||||||F\rOBX|1|NM|2823-3^Potassium^LN||6.1|mmol/L^mmol/L^UCUM|3.5-5.1|HH|||F|||20261202061500\rOBX|2|SN|2951-2^Sodium^LN||<^130|mmol/L|135-145|L|||F\rOBX|3|ST|8251-1^Comment^LN||Haemolysed sample~repeat advised||||||F\rOBX|4|CWE|600-7^Culture^LN||3092008^Staphylococcus aureus^SCT||||||P\r";
+
+    #[test]
+    fn obr_and_obx_are_a_report_and_its_results() {
+        let m = parse(ORU, false).unwrap();
+        let (r, placer) = report(m.segment("OBR").unwrap()).unwrap();
+        assert_eq!(placer.as_deref(), Some("ORD-77"));
+        assert_eq!(r["status"], "final");
+        assert_eq!(r["code"]["coding"][0]["system"], "http://loinc.org");
+        assert_eq!(r["effectiveDateTime"], "2026-12-02T06:15:00+00:00");
+        let when = r["effectiveDateTime"].as_str();
+        let obx: Vec<Value> = m
+            .segments_named("OBX")
+            .map(|s| observation(s, when).unwrap())
+            .collect();
+        assert_eq!(
+            obx[0]["valueQuantity"],
+            json!({"value": 6.1, "unit": "mmol/L", "system": "http://unitsofmeasure.org", "code": "mmol/L"})
+        );
+        assert_eq!(obx[0]["referenceRange"][0]["low"]["value"], 3.5);
+        assert_eq!(obx[0]["referenceRange"][0]["high"]["value"], 5.1);
+        assert_eq!(obx[0]["interpretation"][0]["coding"][0]["code"], "HH");
+        assert_eq!(obx[1]["valueQuantity"]["comparator"], "<");
+        assert_eq!(
+            obx[1]["effectiveDateTime"], "2026-12-02T06:15:00+00:00",
+            "the OBR's time"
+        );
+        assert_eq!(obx[2]["valueString"], "Haemolysed sample\nrepeat advised");
+        assert_eq!(
+            obx[3]["valueCodeableConcept"]["coding"][0]["system"],
+            "http://snomed.info/sct"
+        );
+        assert_eq!(obx[3]["status"], "preliminary");
+        for o in obx.iter().chain([&r]) {
+            let problems = crate::fhir::validate::validate(o);
+            assert!(problems.is_empty(), "{o}: {problems:?}");
+        }
+    }
+
+    #[test]
+    fn a_value_that_is_not_its_type_is_an_error_naming_the_field() {
+        let bad = ORU.replace("||6.1|", "||six|");
+        let m = parse(&bad, false).unwrap();
+        let e = observation(m.segment("OBX").unwrap(), None).unwrap_err();
+        assert!(e.contains("OBX-5"), "{e}");
+        let odd = ORU.replace("OBX|1|NM|", "OBX|1|ED|");
+        let m = parse(&odd, false).unwrap();
+        assert!(
+            observation(m.segment("OBX").unwrap(), None)
+                .unwrap_err()
+                .contains("OBX-2")
+        );
+        assert_eq!(reference_range("<5", None).unwrap()["high"]["value"], 5.0);
+        assert_eq!(reference_range(">=10", None).unwrap()["low"]["value"], 10.0);
+        assert_eq!(reference_range("-2-2", None).unwrap()["low"]["value"], -2.0);
+        assert_eq!(
+            reference_range("negative", None).unwrap()["text"],
+            "negative"
+        );
+        let words = reference_range("neg-trace", None).unwrap();
+        assert!(words.get("low").is_none() && words["text"] == "neg-trace");
+    }
+}
