@@ -133,6 +133,24 @@ CREATE TABLE IF NOT EXISTS auth_btg (
 );
 CREATE INDEX IF NOT EXISTS auth_btg_user ON auth_btg (username, patient_id, expires);
 
+-- HL7 v2 messages received (see src/server/hl7/log.rs): stored, with their dedupe key, before
+-- they are acknowledged; what each did and the acknowledgement sent.
+CREATE TABLE IF NOT EXISTS hl7_message (
+    seq        INTEGER PRIMARY KEY,
+    received   INTEGER NOT NULL,      -- epoch ms
+    sender     TEXT NOT NULL,         -- MSH-3 and MSH-4
+    control_id TEXT NOT NULL,         -- MSH-10 ('' when it could not be read)
+    kind       TEXT NOT NULL,         -- MSH-9: ADT^A01
+    status     TEXT NOT NULL,         -- received, applied, rejected, error, waiting
+    raw        TEXT NOT NULL,
+    ack        TEXT,
+    error      TEXT,
+    resources  TEXT                   -- JSON: the versions it wrote, Type/id/_history/n
+);
+CREATE UNIQUE INDEX IF NOT EXISTS hl7_message_key ON hl7_message (sender, control_id)
+    WHERE control_id != '';
+CREATE INDEX IF NOT EXISTS hl7_message_received ON hl7_message (received);
+
 -- Pairs of patient records support staff judged to be two people (see src/server/support):
 -- never proposed as duplicates again. `a` sorts before `b`.
 CREATE TABLE IF NOT EXISTS dedupe_distinct (
