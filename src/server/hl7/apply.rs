@@ -1,0 +1,279 @@
+//! Applying a message to the store, in one write transaction with its audit record: ADT
+//! (A01 admit, A02 transfer, A03 discharge, A04 register, A08 update, A28/A31 person add and
+//! update) to Patient and Encounter. Patients are matched by identifier of their assigning
+//! authority, never by name; a stay by its visit number. Nothing is half-applied: an error
+//! rolls the whole message back.
+
+use serde_json::{Value, json};
+
+use super::ack::Problem;
+use super::map;
+use super::parse::Message;
+use crate::server::audit::{Agent, Event, Subtype};
+use crate::server::store::{Scope, Store, StoreError, Tx, Written};
+
+/// How the interface is set up: which assigning authority is the site's MRN (and its FHIR
+/// system), other authorities' systems.
+#[derive(Debug, Clone, Default)]
+pub struct Setup {
+    pub mrn_authority: String,
+    pub mrn_system: String,
+    pub systems: Vec<(String, String)>,
+}
+
+impl Setup {
+    fn system(&self, authority: &str) -> Option<String> {
+        if authority == self.mrn_authority {
+            return Some(self.mrn_system.clone());
+        }
+        self.systems
+            .iter()
+            .find(|(a, _)| a == authority)
+            .map(|(_, s)| s.clone())
+    }
+}
+
+/// What a message did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Applied {
+    /// The versions written, `Type/id/_history/n`.
+    pub written: Vec<String>,
+    pub patients: Vec<String>,
+}
+
+fn problem(segment: &str, field: usize, code: u16, text: impl Into<String>) -> Problem {
+    Problem {
+        segment: segment.into(),
+        position: 1,
+        field,
+        code,
+        text: text.into(),
+    }
+}
+
+/// The agent of an interface: the sending application.
+pub fn agent(sender: &str) -> Agent {
+    Agent {
+        username: Some(format!("hl7:{sender}")),
+        name: Some(format!("HL7 interface from {sender}")),
+        role: Some("interface".into()),
+        reference: None,
+    }
+}
+
+impl From<StoreError> for Problem {
+    fn from(e: StoreError) -> Problem {
+        stored_error(e)
+    }
+}
+
+fn stored_error(e: StoreError) -> Problem {
+    match e {
+        StoreError::Conflict(m) | StoreError::PreconditionFailed(m) => problem("MSH", 0, 206, m),
+        StoreError::Invalid(m) => problem("MSH", 0, 102, m),
+        other => problem("MSH", 0, 207, other.public_message()),
+    }
+}
+
+/// The stored Patient with `system|value` among its identifiers: its id, version and JSON.
+fn find(
+    tx: &mut Tx,
+    rtype: &str,
+    system: &str,
+    value: &str,
+) -> Result<Option<(String, i64, Value)>, Problem> {
+    let condition = vec![("identifier".to_string(), format!("{system}|{value}"))];
+    let ids = tx
+        .matching_ids_in(rtype, &condition, &Scope::all())
+        .map_err(stored_error)?;
+    match ids.as_slice() {
+        [] => Ok(None),
+        [id] => {
+            let found = crate::server::support::merge::current(tx.conn(), rtype, id)
+                .map_err(stored_error)?;
+            Ok(found.map(|(v, json)| (id.clone(), v, json)))
+        }
+        _ => Err(problem(
+            "PID",
+            3,
+            205,
+            format!(
+                "{} {rtype} records hold the identifier {system}|{value}",
+                ids.len()
+            ),
+        )),
+    }
+}
+
+/// Writes `resource` over `current` (keeping what the message does not say), or creates it.
+fn put(
+    tx: &mut Tx,
+    rtype: &str,
+    current: Option<(String, i64, Value)>,
+    mut resource: Value,
+) -> Result<Written, Problem> {
+    match current {
+        Some((id, version, old)) => {
+            // What the message says replaces the same elements; the rest is kept.
+            let mut merged = old;
+            if let (Some(m), Some(new)) = (merged.as_object_mut(), resource.as_object()) {
+                for (k, v) in new {
+                    m.insert(k.clone(), v.clone());
+                }
+                m.insert("id".into(), json!(id));
+            }
+            tx.update(rtype, &id, merged, Some(&version.to_string()))
+                .map_err(stored_error)
+        }
+        None => {
+            if let Some(m) = resource.as_object_mut() {
+                m.remove("id");
+            }
+            tx.create(resource, None).map_err(stored_error)
+        }
+    }
+}
+
+fn check(resource: &Value, segment: &str) -> Result<(), Problem> {
+    let issues = crate::fhir::validate::validate(resource);
+    match issues.first() {
+        None => Ok(()),
+        Some(i) => Err(problem(segment, 0, 102, format!("{i:?}"))),
+    }
+}
+
+/// Applies an ADT message. `Err` names what could not be applied (nothing was).
+pub fn adt(store: &Store, m: &Message, setup: &Setup) -> Result<Applied, Problem> {
+    let (_, trigger, _) = m.kind();
+    let trigger = trigger.to_string();
+    if !matches!(
+        trigger.as_str(),
+        "A01" | "A02" | "A03" | "A04" | "A08" | "A28" | "A31"
+    ) {
+        return Err(problem(
+            "MSH",
+            9,
+            201,
+            format!("ADT^{trigger} is not applied by this interface"),
+        ));
+    }
+    let pid = m
+        .segment("PID")
+        .ok_or_else(|| problem("PID", 0, 100, "the message has no PID segment"))?;
+    let systems = |a: &str| setup.system(a);
+    let patient = map::patient(pid, &systems);
+    // The patient is found by the site's MRN (PID-3 with the MRN's assigning authority).
+    let mrn = patient["identifier"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|i| i["system"] == setup.mrn_system.as_str())
+        .and_then(|i| i["value"].as_str())
+        .map(str::to_string)
+        .ok_or_else(|| {
+            problem(
+                "PID",
+                3,
+                101,
+                format!(
+                    "PID-3 has no identifier of the assigning authority {}",
+                    setup.mrn_authority
+                ),
+            )
+        })?;
+    check(&patient, "PID")?;
+    let sender = format!("{}^{}", m.sender().0, m.sender().1);
+    let pv1 = m.segment("PV1");
+    let encounter = match (trigger.as_str(), pv1) {
+        ("A01" | "A02" | "A03" | "A04", Some(pv1)) => {
+            let status = match trigger.as_str() {
+                "A03" => "finished",
+                "A04" => "arrived",
+                _ => "in-progress",
+            };
+            let e = map::encounter(pv1, status);
+            if e.get("identifier").is_none() {
+                return Err(problem(
+                    "PV1",
+                    19,
+                    101,
+                    "PV1-19 (the visit number) is empty: the stay cannot be matched",
+                ));
+            }
+            Some(e)
+        }
+        ("A01" | "A02" | "A03", None) => {
+            return Err(problem("PV1", 0, 100, "the message has no PV1 segment"));
+        }
+        _ => None,
+    };
+    let mrn_system = setup.mrn_system.clone();
+    let result: Result<Applied, Problem> = store.write_with(|tx| {
+        let mut applied = Applied::default();
+        let current = find(tx, "Patient", &mrn_system, &mrn)?;
+        let is_new = current.is_none();
+        let written = put(tx, "Patient", current, patient.clone())?;
+        let patient_id = written.id.clone();
+        applied.written.push(format!(
+            "Patient/{}/_history/{}",
+            written.id, written.version
+        ));
+        applied.patients.push(patient_id.clone());
+        if let Some(mut e) = encounter.clone() {
+            e["subject"] = json!({"reference": format!("Patient/{patient_id}")});
+            if let Some((ward, room, bed)) = pv1.and_then(map::location) {
+                let place = [ward, room, bed]
+                    .into_iter()
+                    .filter(|x| !x.is_empty())
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                e["location"] = json!([{"location": {"display": place},
+                    "status": if trigger == "A03" { "completed" } else { "active" }}]);
+            }
+            check(&e, "PV1")?;
+            let visit = e["identifier"][0].clone();
+            let current = find(
+                tx,
+                "Encounter",
+                visit["system"].as_str().unwrap_or_default(),
+                visit["value"].as_str().unwrap_or_default(),
+            )?;
+            if let Some((_, _, old)) = &current {
+                if old["subject"]["reference"] != e["subject"]["reference"] {
+                    return Err(problem(
+                        "PV1",
+                        19,
+                        205,
+                        "the visit number belongs to another patient's stay",
+                    ));
+                }
+            }
+            if trigger == "A03" && current.is_none() {
+                return Err(problem(
+                    "PV1",
+                    19,
+                    204,
+                    "no stay with this visit number to discharge",
+                ));
+            }
+            let w = put(tx, "Encounter", current, e)?;
+            applied
+                .written
+                .push(format!("Encounter/{}/_history/{}", w.id, w.version));
+        }
+        let mut event = Event::new(
+            if is_new {
+                Subtype::Create
+            } else {
+                Subtype::Update
+            },
+            agent(&sender),
+        );
+        event.patients = applied.patients.clone();
+        event.resources = applied.written.clone();
+        event.description = Some(format!("HL7 ADT^{trigger} from {sender}"));
+        crate::server::audit::record_in(tx, &[event]).map_err(stored_error)?;
+        Ok(applied)
+    });
+    result
+}

@@ -1,0 +1,241 @@
+//! The HL7 v2 listener over real TCP: frames split across writes and two in one write, ACKs
+//! after the durable write with MSA-2 echoing MSH-10, a repeat answered again without being
+//! applied twice, a sender that drops the connection before the ACK and sends again,
+//! malformed and unknown messages rejected naming the problem, patients matched by MRN and
+//! stays by visit number, every write audited as the interface.
+
+use std::time::Duration;
+
+use bedside::server::hl7::apply::Setup;
+use bedside::server::hl7::handle::Options;
+use bedside::server::hl7::{log, mllp, parse};
+use bedside::server::store::Store;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+const MRN: &str = "http://hospital.example/mrn";
+
+fn adt(trigger: &str, control: &str, extra: &str) -> String {
+    format!(
+        "MSH|^~\\&|ADMIT|GENHOSP|BEDSIDE|WARD|20261202083000||ADT^{trigger}^ADT_{trigger}|{control}|P|2.5.1{extra}\rEVN|{trigger}|20261202083000\rPID|1||7654321^^^GENHOSP^MR||KOWALSKI^ANNA^^^^^L||19700102|F|||3 High St^^Springfield^IL^62701||^PRN^PH^^^555^0104444\rPV1|1|I|WARD7^12^B||||1234^HOUSE^GREGORY||||||||||||V900^^^GENHOSP^VN|||||||||||||||||||||||||20261202080000\r"
+    )
+}
+
+async fn start() -> (tempfile::TempDir, Store, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("hl7.db")).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let options = Options {
+        setup: Setup {
+            mrn_authority: "GENHOSP".into(),
+            mrn_system: MRN.into(),
+            systems: Vec::new(),
+        },
+        lenient: false,
+    };
+    let served = store.clone();
+    tokio::spawn(async move {
+        bedside::server::hl7::listen::serve(
+            served,
+            listener,
+            options,
+            tokio::time::sleep(Duration::from_secs(60)),
+        )
+        .await
+    });
+    (dir, store, addr)
+}
+
+async fn read_acks(s: &mut TcpStream, n: usize) -> Vec<parse::Message> {
+    let mut framer = mllp::Framer::new(1 << 20);
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    while out.len() < n {
+        let k = tokio::time::timeout(Duration::from_secs(10), s.read(&mut buf))
+            .await
+            .expect("an ACK in time")
+            .unwrap();
+        assert!(k > 0, "the connection closed before the ACK");
+        for f in framer.push(&buf[..k]) {
+            let mllp::Frame::Message(m) = f else {
+                panic!("too long")
+            };
+            out.push(parse::parse(&String::from_utf8(m).unwrap(), false).unwrap());
+        }
+    }
+    out
+}
+
+fn msa(m: &parse::Message) -> (String, String) {
+    let s = m.segment("MSA").unwrap();
+    (s.text(1).to_string(), s.text(2).to_string())
+}
+
+fn patients(store: &Store) -> Vec<serde_json::Value> {
+    store
+        .read_side(|c| {
+            let mut stmt = c.prepare(
+                "SELECT v.json FROM resource r JOIN version v ON v.rid = r.rid AND v.version = r.version WHERE r.type = ?1",
+            )?;
+            let rows = stmt.query_map(["Patient"], |r| r.get::<_, String>(0))?;
+            Ok(rows.map(|r| serde_json::from_str(&r.unwrap()).unwrap()).collect())
+        })
+        .unwrap()
+}
+
+fn encounters(store: &Store) -> Vec<serde_json::Value> {
+    store
+        .read_side(|c| {
+            let mut stmt = c.prepare(
+                "SELECT v.json FROM resource r JOIN version v ON v.rid = r.rid AND v.version = r.version WHERE r.type = 'Encounter'",
+            )?;
+            let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+            Ok(rows.map(|r| serde_json::from_str(&r.unwrap()).unwrap()).collect())
+        })
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn adt_in_over_mllp_applied_once_and_acknowledged() {
+    let (_dir, store, addr) = start().await;
+    let mut s = TcpStream::connect(&addr).await.unwrap();
+    // A04 split across two writes.
+    let a04 = mllp::frame(adt("A04", "C1", "").as_bytes());
+    let (x, y) = a04.split_at(40);
+    s.write_all(x).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    s.write_all(y).await.unwrap();
+    let acks = read_acks(&mut s, 1).await;
+    assert_eq!(msa(&acks[0]), ("AA".into(), "C1".into()));
+    assert_eq!(
+        acks[0].sender(),
+        ("BEDSIDE", "WARD"),
+        "sender and receiver swapped"
+    );
+    // A01 and A08 in one write.
+    let two = [
+        mllp::frame(adt("A01", "C2", "").as_bytes()),
+        mllp::frame(
+            adt("A08", "C3", "")
+                .replace("KOWALSKI^ANNA", "KOWALSKA^ANNA")
+                .as_bytes(),
+        ),
+    ]
+    .concat();
+    s.write_all(&two).await.unwrap();
+    let acks = read_acks(&mut s, 2).await;
+    assert_eq!(msa(&acks[0]), ("AA".into(), "C2".into()));
+    assert_eq!(msa(&acks[1]), ("AA".into(), "C3".into()));
+    let ps = patients(&store);
+    assert_eq!(ps.len(), 1, "matched by MRN, never duplicated: {ps:?}");
+    assert_eq!(ps[0]["name"][0]["family"], "Kowalska");
+    assert!(ps[0]["identifier"].to_string().contains("7654321"));
+    let es = encounters(&store);
+    assert_eq!(es.len(), 1, "one stay by visit number: {es:?}");
+    assert_eq!(es[0]["status"], "in-progress");
+    let version = es[0]["meta"]["versionId"].clone();
+    // The A01 again (same control id): the same answer, not applied again.
+    s.write_all(&mllp::frame(adt("A01", "C2", "").as_bytes()))
+        .await
+        .unwrap();
+    let again = read_acks(&mut s, 1).await;
+    assert_eq!(msa(&again[0]), ("AA".into(), "C2".into()));
+    assert_eq!(encounters(&store)[0]["meta"]["versionId"], version);
+    // A sender that drops the connection before the ACK, then sends again.
+    {
+        let mut d = TcpStream::connect(&addr).await.unwrap();
+        d.write_all(&mllp::frame(adt("A03", "C4", "").as_bytes()))
+            .await
+            .unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut s2 = TcpStream::connect(&addr).await.unwrap();
+    s2.write_all(&mllp::frame(adt("A03", "C4", "").as_bytes()))
+        .await
+        .unwrap();
+    let acks = read_acks(&mut s2, 1).await;
+    assert_eq!(msa(&acks[0]), ("AA".into(), "C4".into()));
+    let es = encounters(&store);
+    assert_eq!(es[0]["status"], "finished");
+    // Malformed and unknown messages: rejected, naming the problem; nothing applied.
+    s2.write_all(&mllp::frame(b"PID|1||x\r")).await.unwrap();
+    s2.write_all(&mllp::frame(
+        adt("A01", "C5", "").replace("|2.5.1", "|3.1").as_bytes(),
+    ))
+    .await
+    .unwrap();
+    s2.write_all(&mllp::frame(
+        adt("A01", "C6", "")
+            .replace("ADT^A01^ADT_A01", "ZZZ^Z01")
+            .as_bytes(),
+    ))
+    .await
+    .unwrap();
+    s2.write_all(&mllp::frame(
+        adt("A01", "C7", "")
+            .replace("7654321^^^GENHOSP^MR", "7654321^^^OTHERHOSP^MR")
+            .as_bytes(),
+    ))
+    .await
+    .unwrap();
+    let acks = read_acks(&mut s2, 4).await;
+    assert_eq!(msa(&acks[0]).0, "AR");
+    assert_eq!(acks[0].segment("ERR").unwrap().comp(2, 1), "MSH");
+    assert_eq!(
+        (
+            msa(&acks[1]).0.as_str(),
+            acks[1].segment("ERR").unwrap().comp(3, 1)
+        ),
+        ("AR", "203")
+    );
+    assert_eq!(
+        (
+            msa(&acks[2]).0.as_str(),
+            acks[2].segment("ERR").unwrap().comp(3, 1)
+        ),
+        ("AR", "200")
+    );
+    assert_eq!(msa(&acks[3]).0, "AE");
+    let err = acks[3].segment("ERR").unwrap();
+    assert_eq!((err.comp(2, 1), err.comp(2, 3)), ("PID", "3"));
+    assert_eq!(patients(&store).len(), 1);
+    // Enhanced mode: a commit acknowledgement.
+    s2.write_all(&mllp::frame(adt("A08", "C8", "|||AL|NE").as_bytes()))
+        .await
+        .unwrap();
+    let acks = read_acks(&mut s2, 1).await;
+    assert_eq!(msa(&acks[0]), ("CA".into(), "C8".into()));
+    // The log: every message with its status and the ACK sent.
+    let logged = log::list(&store, None, 100).unwrap();
+    let status = |c: &str| {
+        logged
+            .iter()
+            .find(|l| l.control_id == c)
+            .map(|l| l.status.clone())
+    };
+    assert_eq!(status("C2").as_deref(), Some("applied"));
+    assert_eq!(status("C6").as_deref(), Some("rejected"));
+    assert_eq!(status("C7").as_deref(), Some("error"));
+    assert_eq!(logged.iter().filter(|l| l.control_id == "C2").count(), 1);
+    assert!(
+        logged
+            .iter()
+            .any(|l| l.status == "rejected" && l.control_id.is_empty()),
+        "the unreadable one kept"
+    );
+    let c2 = logged.iter().find(|l| l.control_id == "C2").unwrap();
+    assert!(
+        c2.resources.iter().any(|r| r.starts_with("Encounter/")),
+        "{:?}",
+        c2.resources
+    );
+    // Audited as the interface, with the patient.
+    let filter = bedside::server::audit::Filter {
+        username: Some("hl7:ADMIT^GENHOSP".into()),
+        count: 100,
+        ..Default::default()
+    };
+    let (_, total) = bedside::server::audit::search(&store, &filter).unwrap();
+    assert!(total >= 5, "{total}");
+}
