@@ -239,3 +239,58 @@ async fn adt_in_over_mllp_applied_once_and_acknowledged() {
     let (_, total) = bedside::server::audit::search(&store, &filter).unwrap();
     assert!(total >= 5, "{total}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bedside_serve_takes_mllp_beside_http() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_bedside"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--mllp",
+            "127.0.0.1:0",
+            "--mllp-authority",
+            "GENHOSP",
+            "--db",
+        ])
+        .arg(dir.path().join("serve.db"))
+        .env("HOME", dir.path())
+        .env("XDG_DATA_HOME", dir.path())
+        .env("XDG_STATE_HOME", dir.path())
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if let Some(addr) = line.strip_prefix("HL7 v2 (MLLP) on ") {
+                let _ = tx.send(addr.to_string());
+            }
+        }
+    });
+    let addr = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the MLLP address");
+    let mut s = TcpStream::connect(&addr).await.unwrap();
+    s.write_all(&mllp::frame(adt("A04", "S1", "").as_bytes()))
+        .await
+        .unwrap();
+    let acks = read_acks(&mut s, 1).await;
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(msa(&acks[0]), ("AA".into(), "S1".into()));
+    // Without an authority it refuses to start, saying why.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_bedside"))
+        .args(["serve", "--mllp", "127.0.0.1:0"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("mllp-authority"));
+}

@@ -85,6 +85,16 @@ pub struct Args {
     /// 7 digits, never changed once given)
     #[arg(long, value_name = "URI", default_value = crate::server::seed::MRN_SYSTEM)]
     mrn_system: String,
+    /// Also take HL7 v2 messages over MLLP on this address (ADT in; ACKs after the durable
+    /// write)
+    #[arg(long, value_name = "ADDR", requires = "mllp_authority")]
+    mllp: Option<SocketAddr>,
+    /// The assigning authority (PID-3.4) of the site's MRN in the messages received
+    #[arg(long, value_name = "NAME")]
+    mllp_authority: Option<String>,
+    /// Segments in the messages received may end in LF or CRLF too
+    #[arg(long)]
+    mllp_lenient: bool,
 }
 
 pub fn run(cli: &Cli, args: Args) -> Result<()> {
@@ -111,6 +121,9 @@ pub fn run(cli: &Cli, args: Args) -> Result<()> {
         oidc_user_claim,
         oidc_leeway,
         mrn_system,
+        mllp,
+        mllp_authority,
+        mllp_lenient,
     } = args;
     let mrn_system = mrn_system.trim().to_string();
     anyhow::ensure!(
@@ -219,7 +232,28 @@ pub fn run(cli: &Cli, args: Args) -> Result<()> {
             db.display()
         );
     }
-    serve_until_signal(store, listen, config, tls, |base| {
+    let interface = match mllp {
+        Some(addr) => {
+            let authority = mllp_authority.unwrap_or_default();
+            anyhow::ensure!(
+                !authority.trim().is_empty() && !authority.contains(['|', '^', '~', '&', '\\']),
+                "--mllp-authority must name the MRN's assigning authority (PID-3.4), such as GENHOSP"
+            );
+            Some((
+                addr,
+                crate::server::hl7::handle::Options {
+                    setup: crate::server::hl7::apply::Setup {
+                        mrn_authority: authority.trim().to_string(),
+                        mrn_system: config.mrn.system.clone(),
+                        systems: Vec::new(),
+                    },
+                    lenient: mllp_lenient,
+                },
+            ))
+        }
+        None => None,
+    };
+    serve_until_signal_with(store, listen, config, tls, interface, |base| {
         eprintln!(
             "bedside FHIR R4 server at {base} (database {}, {})",
             db.display(),
@@ -241,6 +275,18 @@ pub(super) fn serve_until_signal(
     tls: Option<(PathBuf, PathBuf)>,
     announce: impl FnOnce(&str),
 ) -> Result<()> {
+    serve_until_signal_with(store, listen, config, tls, None, announce)
+}
+
+/// `serve_until_signal`, with an HL7 v2 MLLP listener beside it when `interface` names one.
+fn serve_until_signal_with(
+    store: Store,
+    listen: SocketAddr,
+    config: ServerConfig,
+    tls: Option<(PathBuf, PathBuf)>,
+    interface: Option<(SocketAddr, crate::server::hl7::handle::Options)>,
+    announce: impl FnOnce(&str),
+) -> Result<()> {
     let tls = match tls {
         Some((cert, key)) => Some(crate::server::tls::server_config(&cert, &key)?),
         None => None,
@@ -257,6 +303,18 @@ pub(super) fn serve_until_signal(
             .await
             .with_context(|| format!("cannot listen on {listen}"))?;
         let local = listener.local_addr()?;
+        if let Some((addr, options)) = interface {
+            let mllp = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen for MLLP on {addr}"))?;
+            eprintln!("HL7 v2 (MLLP) on {}", mllp.local_addr()?);
+            tokio::spawn(crate::server::hl7::listen::serve(
+                store.clone(),
+                mllp,
+                options,
+                shutdown_signal(),
+            ));
+        }
         match tls {
             Some(tls) => {
                 announce(&format!("https://{local}/fhir"));
