@@ -268,6 +268,8 @@ pub fn run(cli: &Cli, args: Args) -> Result<()> {
 
 /// Serves `store` on `listen` (HTTPS when `tls` names a certificate and key) until SIGINT or
 /// SIGTERM; `announce` is told the base URL.
+// Used by `demo` (built with the workstation too).
+#[cfg(feature = "workstation")]
 pub(super) fn serve_until_signal(
     store: Store,
     listen: SocketAddr,
