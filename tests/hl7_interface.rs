@@ -294,3 +294,112 @@ async fn bedside_serve_takes_mllp_beside_http() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("mllp-authority"));
 }
+
+fn oru(control: &str, mrn: &str, status: &str, potassium: &str) -> String {
+    format!(
+        "MSH|^~\\&|LAB|GENHOSP|BEDSIDE|WARD|20261202090000||ORU^R01^ORU_R01|{control}|P|2.5.1\rPID|1||{mrn}^^^GENHOSP^MR\rOBR|1|ORD-77^BEDSIDE|F-991^LAB|24326-1^Electrolytes panel^LN|||20261202061500|||||||20261202063000|||||||||||{status}\rOBX|1|NM|2823-3^Potassium^LN||{potassium}|mmol/L^mmol/L^UCUM|3.5-5.1|HH|||{status}|||20261202061500\rOBX|2|NM|2951-2^Sodium^LN||139|mmol/L^mmol/L^UCUM|135-145|N|||{status}\r"
+    )
+}
+
+fn all_of(store: &Store, rtype: &str) -> Vec<serde_json::Value> {
+    store
+        .read_side(|c| {
+            let mut stmt = c.prepare(
+                "SELECT v.json FROM resource r JOIN version v ON v.rid = r.rid AND v.version = r.version WHERE r.type = ?1 AND r.deleted = 0",
+            )?;
+            let rows = stmt.query_map([rtype], |r| r.get::<_, String>(0))?;
+            Ok(rows.map(|r| serde_json::from_str(&r.unwrap()).unwrap()).collect())
+        })
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lab_results_in_link_to_their_order_close_it_and_reach_the_inbox() {
+    let (_dir, store, addr) = start().await;
+    let mut s = TcpStream::connect(&addr).await.unwrap();
+    s.write_all(&mllp::frame(adt("A04", "R0", "").as_bytes()))
+        .await
+        .unwrap();
+    assert_eq!(msa(&read_acks(&mut s, 1).await[0]).0, "AA");
+    let patient = patients(&store)[0]["id"].as_str().unwrap().to_string();
+    let doctor = store
+        .write(|tx| {
+            let d = tx.create(serde_json::json!({"resourceType": "Practitioner", "name": [{"family": "House"}]}), None)?;
+            tx.create(serde_json::json!({"resourceType": "ServiceRequest", "status": "active", "intent": "order",
+                "identifier": [{"system": "urn:bedside:placer", "value": "ORD-77"}],
+                "code": {"coding": [{"system": "http://loinc.org", "code": "24326-1"}]},
+                "requester": {"reference": format!("Practitioner/{}", d.id)},
+                "subject": {"reference": format!("Patient/{patient}")}}), None)?;
+            Ok(d.id)
+        })
+        .unwrap();
+    s.write_all(&mllp::frame(oru("R1", "7654321", "F", "6.1").as_bytes()))
+        .await
+        .unwrap();
+    let ack = read_acks(&mut s, 1).await;
+    assert_eq!(msa(&ack[0]), ("AA".into(), "R1".into()), "{:?}", ack[0]);
+    let reports = all_of(&store, "DiagnosticReport");
+    assert_eq!(reports.len(), 1);
+    assert_eq!(
+        reports[0]["subject"]["reference"],
+        format!("Patient/{patient}")
+    );
+    assert!(
+        reports[0]["basedOn"][0]["reference"]
+            .as_str()
+            .unwrap()
+            .starts_with("ServiceRequest/")
+    );
+    let obs = all_of(&store, "Observation");
+    assert_eq!(obs.len(), 2);
+    let k = obs
+        .iter()
+        .find(|o| o["code"]["coding"][0]["code"] == "2823-3")
+        .unwrap();
+    assert_eq!(k["valueQuantity"]["value"], 6.1);
+    assert_eq!(k["interpretation"][0]["coding"][0]["code"], "HH");
+    assert_eq!(
+        all_of(&store, "ServiceRequest")[0]["status"],
+        "completed",
+        "the order closed"
+    );
+    let tasks = all_of(&store, "Task");
+    assert!(!tasks.is_empty(), "review tasks for the inbox");
+    assert!(
+        tasks
+            .iter()
+            .any(|t| t["owner"]["reference"] == format!("Practitioner/{doctor}")),
+        "{tasks:?}"
+    );
+    // A correction (same filler number): the report and the potassium updated, not doubled.
+    s.write_all(&mllp::frame(oru("R2", "7654321", "C", "5.9").as_bytes()))
+        .await
+        .unwrap();
+    assert_eq!(msa(&read_acks(&mut s, 1).await[0]).0, "AA");
+    let reports = all_of(&store, "DiagnosticReport");
+    assert_eq!(reports.len(), 1);
+    assert_eq!(reports[0]["status"], "corrected");
+    assert_eq!(reports[0]["meta"]["versionId"], "2");
+    let obs = all_of(&store, "Observation");
+    assert_eq!(obs.len(), 2);
+    let k = obs
+        .iter()
+        .find(|o| o["code"]["coding"][0]["code"] == "2823-3")
+        .unwrap();
+    assert_eq!(k["valueQuantity"]["value"], 5.9);
+    // A result for nobody registered, and one with a value not of its type: refused, naming
+    // the problem; nothing stored.
+    s.write_all(&mllp::frame(oru("R3", "0000000", "F", "4.0").as_bytes()))
+        .await
+        .unwrap();
+    s.write_all(&mllp::frame(oru("R4", "7654321", "F", "high").as_bytes()))
+        .await
+        .unwrap();
+    let acks = read_acks(&mut s, 2).await;
+    assert_eq!(msa(&acks[0]).0, "AE");
+    assert_eq!(acks[0].segment("ERR").unwrap().comp(3, 1), "204");
+    assert_eq!(msa(&acks[1]).0, "AE");
+    let err = acks[1].segment("ERR").unwrap();
+    assert_eq!((err.comp(2, 1), err.comp(2, 3)), ("OBX", "5"));
+    assert_eq!(all_of(&store, "Observation").len(), 2);
+}

@@ -277,3 +277,217 @@ pub fn adt(store: &Store, m: &Message, setup: &Setup) -> Result<Applied, Problem
     });
     result
 }
+
+/// The OBR groups of a message: each OBR with the OBX segments after it (until the next).
+fn groups(m: &Message) -> Vec<(&super::parse::Segment, Vec<&super::parse::Segment>)> {
+    let mut out: Vec<(&super::parse::Segment, Vec<&super::parse::Segment>)> = Vec::new();
+    for s in &m.segments {
+        match s.name.as_str() {
+            "OBR" => out.push((s, Vec::new())),
+            "OBX" => {
+                if let Some(last) = out.last_mut() {
+                    last.1.push(s);
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+fn code_of(v: &Value) -> String {
+    v["code"]["coding"][0]["code"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Applies an ORU^R01: each OBR a DiagnosticReport with its OBX Observations, filed to the
+/// patient of PID-3's MRN (a result never creates a patient); a report sent again (the same
+/// filler number: a correction) updates the one stored and its results by code; the order
+/// named by the placer number is linked and, once the report is final, completed; each
+/// result gets its review task in the clinician's inbox.
+pub fn oru(store: &Store, m: &Message, setup: &Setup) -> Result<Applied, Problem> {
+    let pid = m
+        .segment("PID")
+        .ok_or_else(|| problem("PID", 0, 100, "the message has no PID segment"))?;
+    let systems = |a: &str| setup.system(a);
+    let said = map::patient(pid, &systems);
+    let mrn = said["identifier"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|i| i["system"] == setup.mrn_system.as_str())
+        .and_then(|i| i["value"].as_str())
+        .map(str::to_string)
+        .ok_or_else(|| {
+            problem(
+                "PID",
+                3,
+                101,
+                format!(
+                    "PID-3 has no identifier of the assigning authority {}",
+                    setup.mrn_authority
+                ),
+            )
+        })?;
+    let mut parts = Vec::new();
+    for (obr, obxs) in groups(m) {
+        let (report, placer) = map::report(obr).map_err(|e| problem("OBR", 4, 101, e))?;
+        let when = report["effectiveDateTime"].as_str().map(str::to_string);
+        let mut results = Vec::new();
+        for (i, obx) in obxs.iter().enumerate() {
+            let o = map::observation(obx, when.as_deref()).map_err(|e| Problem {
+                segment: "OBX".into(),
+                position: i + 1,
+                // The error names its field first ("OBX-5 ...").
+                field: e
+                    .strip_prefix("OBX-")
+                    .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next())
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(5),
+                code: 102,
+                text: e,
+            })?;
+            check(&o, "OBX")?;
+            results.push(o);
+        }
+        check(&report, "OBR")?;
+        parts.push((report, placer, results));
+    }
+    if parts.is_empty() {
+        return Err(problem("OBR", 0, 100, "the message has no OBR segment"));
+    }
+    let sender = format!("{}^{}", m.sender().0, m.sender().1);
+    let mrn_system = setup.mrn_system.clone();
+    store.write_with(|tx| {
+        let now = crate::fhir::date::now_ms();
+        let Some((patient_id, _, _)) = find(tx, "Patient", &mrn_system, &mrn)? else {
+            return Err(problem(
+                "PID",
+                3,
+                204,
+                format!(
+                    "no patient holds the MRN {mrn}: results are filed to registered patients only"
+                ),
+            ));
+        };
+        let subject = json!({"reference": format!("Patient/{patient_id}")});
+        let mut applied = Applied {
+            patients: vec![patient_id.clone()],
+            ..Applied::default()
+        };
+        for (mut report, placer, results) in parts {
+            report["subject"] = subject.clone();
+            // The order it answers, when the placer number names one of this patient's.
+            let mut order = None;
+            if let Some(p) = &placer {
+                let ids = tx.matching_ids_in(
+                    "ServiceRequest",
+                    &[("identifier".to_string(), p.clone())],
+                    &Scope::all(),
+                )?;
+                if let [id] = ids.as_slice() {
+                    if let Some((v, sr)) =
+                        crate::server::support::merge::current(tx.conn(), "ServiceRequest", id)?
+                    {
+                        if sr["subject"] == subject {
+                            report["basedOn"] =
+                                json!([{"reference": format!("ServiceRequest/{id}")}]);
+                            order = Some((id.clone(), v, sr));
+                        }
+                    }
+                }
+            }
+            // A report sent again (its filler number): a correction of the one stored.
+            let filler = report["identifier"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|i| i["type"]["coding"][0]["code"] == "FILL")
+                .cloned();
+            let existing = match &filler {
+                Some(f) => find(
+                    tx,
+                    "DiagnosticReport",
+                    f["system"].as_str().unwrap_or_default(),
+                    f["value"].as_str().unwrap_or_default(),
+                )?,
+                None => None,
+            };
+            if let Some((_, _, old)) = &existing {
+                if old["subject"] != subject {
+                    return Err(problem(
+                        "OBR",
+                        3,
+                        205,
+                        "the filler number belongs to another patient's report",
+                    ));
+                }
+            }
+            let old_results: Vec<(String, i64, Value)> = match &existing {
+                Some((_, _, old)) => {
+                    let mut v = Vec::new();
+                    for r in old["result"].as_array().into_iter().flatten() {
+                        if let Some(id) = r["reference"]
+                            .as_str()
+                            .and_then(|s| s.strip_prefix("Observation/"))
+                        {
+                            if let Some((ver, o)) = crate::server::support::merge::current(
+                                tx.conn(),
+                                "Observation",
+                                id,
+                            )? {
+                                v.push((id.to_string(), ver, o));
+                            }
+                        }
+                    }
+                    v
+                }
+                None => Vec::new(),
+            };
+            let mut refs = Vec::new();
+            for mut o in results {
+                o["subject"] = subject.clone();
+                if let Some(b) = report.get("basedOn") {
+                    o["basedOn"] = b.clone();
+                }
+                let same = old_results
+                    .iter()
+                    .find(|(_, _, old)| code_of(old) == code_of(&o))
+                    .cloned();
+                let w = put(tx, "Observation", same, o)?;
+                if let Some(task) = crate::server::inbox::on_result(tx, &w, now)? {
+                    applied
+                        .written
+                        .push(format!("Task/{}/_history/{}", task.id, task.version));
+                }
+                refs.push(json!({"reference": format!("Observation/{}", w.id)}));
+                applied
+                    .written
+                    .push(format!("Observation/{}/_history/{}", w.id, w.version));
+            }
+            report["result"] = json!(refs);
+            let final_ = report["status"] == "final" || report["status"] == "corrected";
+            let w = put(tx, "DiagnosticReport", existing, report)?;
+            applied
+                .written
+                .push(format!("DiagnosticReport/{}/_history/{}", w.id, w.version));
+            if let Some((id, v, mut sr)) = order.filter(|_| final_) {
+                if sr["status"] == "active" {
+                    sr["status"] = json!("completed");
+                    let w = tx.update("ServiceRequest", &id, sr, Some(&v.to_string()))?;
+                    applied
+                        .written
+                        .push(format!("ServiceRequest/{}/_history/{}", w.id, w.version));
+                }
+            }
+        }
+        let mut event = Event::new(Subtype::Create, agent(&sender));
+        event.patients = applied.patients.clone();
+        event.resources = applied.written.clone();
+        event.description = Some(format!("HL7 ORU^R01 from {sender}"));
+        crate::server::audit::record_in(tx, &[event])?;
+        Ok(applied)
+    })
+}

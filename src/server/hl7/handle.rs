@@ -86,6 +86,7 @@ pub fn handle(store: &Store, bytes: &[u8], options: &Options) -> Option<String> 
     };
     let result = match kind {
         "ADT" => apply::adt(store, &message, &options.setup),
+        "ORU" if trigger == "R01" => apply::oru(store, &message, &options.setup),
         other => Err(Problem {
             segment: "MSH".into(),
             position: 1,

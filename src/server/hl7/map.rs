@@ -671,7 +671,7 @@ mod oru_tests {
     use super::super::parse::parse;
     use super::*;
 
-    const ORU: &str = "MSH|^~\\&|LAB|GENHOSP|BEDSIDE|WARD|20261202090000||ORU^R01^ORU_R01|LAB42|P|2.5.1\rPID|1||0012345^^^GENHOSP^MR\rOBR|1|ORD-77^BEDSIDE|F-991^LAB|24326-1^Electrolytes panel^LN|||20261202061500|||||||20261202063000||||||||||F\rOBX|1|NM|2823-3^Potassium^LN||6.1|mmol/L^mmol/L^UCUM|3.5-5.1|HH|||F|||20261202061500\rOBX|2|SN|2951-2^Sodium^LN||<^130|mmol/L|135-145|L|||F\rOBX|3|ST|8251-1^Comment^LN||Haemolysed sample~repeat advised||||||F\rOBX|4|CWE|600-7^Culture^LN||3092008^Staphylococcus aureus^SCT||||||P\r";
+    const ORU: &str = "MSH|^~\\&|LAB|GENHOSP|BEDSIDE|WARD|20261202090000||ORU^R01^ORU_R01|LAB42|P|2.5.1\rPID|1||0012345^^^GENHOSP^MR\rOBR|1|ORD-77^BEDSIDE|F-991^LAB|24326-1^Electrolytes panel^LN|||20261202061500|||||||20261202063000|||||||||||F\rOBX|1|NM|2823-3^Potassium^LN||6.1|mmol/L^mmol/L^UCUM|3.5-5.1|HH|||F|||20261202061500\rOBX|2|SN|2951-2^Sodium^LN||<^130|mmol/L|135-145|L|||F\rOBX|3|ST|8251-1^Comment^LN||Haemolysed sample~repeat advised||||||F\rOBX|4|CWE|600-7^Culture^LN||3092008^Staphylococcus aureus^SCT||||||P\r";
 
     #[test]
     fn obr_and_obx_are_a_report_and_its_results() {
