@@ -403,3 +403,58 @@ async fn lab_results_in_link_to_their_order_close_it_and_reach_the_inbox() {
     assert_eq!((err.comp(2, 1), err.comp(2, 3)), ("OBX", "5"));
     assert_eq!(all_of(&store, "Observation").len(), 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a40_merges_through_the_support_desks_merge() {
+    let (_dir, store, addr) = start().await;
+    let mut s = TcpStream::connect(&addr).await.unwrap();
+    let other = adt("A01", "M1", "")
+        .replace("7654321^^^GENHOSP^MR", "1111111^^^GENHOSP^MR")
+        .replace("V900^", "V901^");
+    s.write_all(&mllp::frame(adt("A04", "M0", "").as_bytes()))
+        .await
+        .unwrap();
+    s.write_all(&mllp::frame(other.as_bytes())).await.unwrap();
+    let acks = read_acks(&mut s, 2).await;
+    assert_eq!(
+        (msa(&acks[0]).0.as_str(), msa(&acks[1]).0.as_str()),
+        ("AA", "AA")
+    );
+    let a40 = "MSH|^~\\&|ADMIT|GENHOSP|BEDSIDE|WARD|20261202100000||ADT^A40^ADT_A39|M2|P|2.5.1\rEVN|A40|20261202100000\rPID|1||7654321^^^GENHOSP^MR||KOWALSKI^ANNA\rMRG|1111111^^^GENHOSP^MR\r";
+    s.write_all(&mllp::frame(a40.as_bytes())).await.unwrap();
+    let ack = read_acks(&mut s, 1).await;
+    assert_eq!(msa(&ack[0]).0, "AA", "{:?}", ack[0]);
+    let ps = patients(&store);
+    let kept = ps
+        .iter()
+        .find(|p| p["identifier"].to_string().contains("7654321"))
+        .unwrap();
+    let gone = ps
+        .iter()
+        .find(|p| p["identifier"].to_string().contains("1111111"))
+        .unwrap();
+    assert_eq!(gone["active"], false);
+    assert_eq!(gone["link"][0]["type"], "replaced-by");
+    assert_eq!(kept["link"][0]["type"], "replaces");
+    let es = encounters(&store);
+    assert!(
+        es.iter()
+            .all(|e| e["subject"]["reference"]
+                == format!("Patient/{}", kept["id"].as_str().unwrap()))
+    );
+    // Again (a new control id): the desk's merge refuses, the ACK says why.
+    s.write_all(&mllp::frame(a40.replace("|M2|", "|M3|").as_bytes()))
+        .await
+        .unwrap();
+    let ack = read_acks(&mut s, 1).await;
+    assert_eq!(msa(&ack[0]).0, "AE");
+    assert!(
+        ack[0]
+            .segment("ERR")
+            .unwrap()
+            .text(8)
+            .contains("already merged"),
+        "{:?}",
+        ack[0]
+    );
+}

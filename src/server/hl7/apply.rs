@@ -1,6 +1,7 @@
 //! Applying a message to the store, in one write transaction with its audit record: ADT
 //! (A01 admit, A02 transfer, A03 discharge, A04 register, A08 update, A28/A31 person add and
-//! update) to Patient and Encounter. Patients are matched by identifier of their assigning
+//! update) to Patient and Encounter, A40 through the support desk's merge, ORU^R01 to
+//! DiagnosticReport and Observations. Patients are matched by identifier of their assigning
 //! authority, never by name; a stay by its visit number. Nothing is half-applied: an error
 //! rolls the whole message back.
 
@@ -146,6 +147,9 @@ fn check(resource: &Value, segment: &str) -> Result<(), Problem> {
 pub fn adt(store: &Store, m: &Message, setup: &Setup) -> Result<Applied, Problem> {
     let (_, trigger, _) = m.kind();
     let trigger = trigger.to_string();
+    if trigger == "A40" {
+        return merge(store, m, setup);
+    }
     if !matches!(
         trigger.as_str(),
         "A01" | "A02" | "A03" | "A04" | "A08" | "A28" | "A31"
@@ -487,6 +491,94 @@ pub fn oru(store: &Store, m: &Message, setup: &Setup) -> Result<Applied, Problem
         event.patients = applied.patients.clone();
         event.resources = applied.written.clone();
         event.description = Some(format!("HL7 ORU^R01 from {sender}"));
+        crate::server::audit::record_in(tx, &[event])?;
+        Ok(applied)
+    })
+}
+
+/// Applies an ADT^A40 (merge patient): the record named in MRG-1 is merged into the one in
+/// PID-3 with the support desk's merge (`Patient/$merge` semantics: every record moved, both
+/// linked, a Provenance that undoes it). Refused as the desk refuses it (both with active
+/// orders, different restriction labels, merged already).
+pub fn merge(store: &Store, m: &Message, setup: &Setup) -> Result<Applied, Problem> {
+    let pid = m
+        .segment("PID")
+        .ok_or_else(|| problem("PID", 0, 100, "the message has no PID segment"))?;
+    let mrg = m
+        .segment("MRG")
+        .ok_or_else(|| problem("MRG", 0, 100, "the message has no MRG segment"))?;
+    let systems = |a: &str| setup.system(a);
+    let mrn_in =
+        |f: Option<&super::parse::Field>, seg: &str, field: usize| -> Result<String, Problem> {
+            let f = f.ok_or_else(|| problem(seg, field, 101, format!("{seg}-{field} is empty")))?;
+            (0..f.repetitions.len())
+                .filter_map(|r| map::identifier(f, r, &systems))
+                .find(|i| i["system"] == setup.mrn_system.as_str())
+                .and_then(|i| i["value"].as_str().map(str::to_string))
+                .ok_or_else(|| {
+                    problem(
+                        seg,
+                        field,
+                        101,
+                        format!(
+                            "{seg}-{field} has no identifier of the assigning authority {}",
+                            setup.mrn_authority
+                        ),
+                    )
+                })
+        };
+    let target_mrn = mrn_in(pid.field(3), "PID", 3)?;
+    let source_mrn = mrn_in(mrg.field(1), "MRG", 1)?;
+    let sender = format!("{}^{}", m.sender().0, m.sender().1);
+    let mrn_system = setup.mrn_system.clone();
+    store.write_with(|tx| {
+        let Some((target, _, _)) = find(tx, "Patient", &mrn_system, &target_mrn)? else {
+            return Err(problem(
+                "PID",
+                3,
+                204,
+                format!("no patient holds the MRN {target_mrn}"),
+            ));
+        };
+        let Some((source, _, _)) = find(tx, "Patient", &mrn_system, &source_mrn)? else {
+            return Err(problem(
+                "MRG",
+                1,
+                204,
+                format!("no patient holds the MRN {source_mrn}"),
+            ));
+        };
+        let who = crate::server::support::merge::Who {
+            username: format!("hl7:{sender}"),
+            practitioner: None,
+        };
+        let merged = crate::server::support::merge::apply(
+            tx,
+            &source,
+            &target,
+            &mrn_system,
+            &format!("HL7 ADT^A40 from {sender}"),
+            None,
+            &who,
+        )
+        .map_err(|e| match e {
+            StoreError::Conflict(m) => problem("MRG", 1, 206, m),
+            other => stored_error(other),
+        })?;
+        let mut applied = Applied {
+            patients: vec![source.clone(), target.clone()],
+            ..Applied::default()
+        };
+        for w in merged.written.iter().chain([&merged.provenance]) {
+            applied
+                .written
+                .push(format!("{}/{}/_history/{}", w.rtype, w.id, w.version));
+        }
+        let mut event = Event::new(Subtype::Operation, agent(&sender));
+        event.patients = applied.patients.clone();
+        event.resources = applied.written.clone();
+        event.description = Some(format!("HL7 ADT^A40 from {sender}: merge"));
+        event.reason = Some(format!("HL7 ADT^A40 from {sender}"));
         crate::server::audit::record_in(tx, &[event])?;
         Ok(applied)
     })
