@@ -458,3 +458,59 @@ async fn a40_merges_through_the_support_desks_merge() {
         ack[0]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mdm_files_a_document_and_a_repeat_number_replaces_it() {
+    let (_dir, store, addr) = start().await;
+    let mut s = TcpStream::connect(&addr).await.unwrap();
+    s.write_all(&mllp::frame(adt("A04", "D0", "").as_bytes()))
+        .await
+        .unwrap();
+    read_acks(&mut s, 1).await;
+    let mdm = |control: &str, status: &str, line: &str| {
+        format!(
+            "MSH|^~\\&|TRANSCRIBE|GENHOSP|BEDSIDE|WARD|20261202110000||MDM^T02^MDM_T02|{control}|P|2.5.1\rEVN|T02|20261202110000\rPID|1||7654321^^^GENHOSP^MR\rPV1|1|I\rTXA|1|DS^Discharge summary^HL70270|TX|20261202105500|||||1234^HOUSE^GREGORY|||DOC-55|||||{status}\rOBX|1|TX|DS^Discharge summary||{line}~Follow up in clinic.||||||F\r"
+        )
+    };
+    s.write_all(&mllp::frame(
+        mdm("D1", "DO", "Admitted with chest pain.").as_bytes(),
+    ))
+    .await
+    .unwrap();
+    assert_eq!(msa(&read_acks(&mut s, 1).await[0]).0, "AA");
+    let docs = all_of(&store, "DocumentReference");
+    assert_eq!(docs.len(), 1);
+    assert_eq!(docs[0]["docStatus"], "preliminary");
+    let text = |d: &serde_json::Value| {
+        use base64::Engine;
+        String::from_utf8(
+            base64::engine::general_purpose::STANDARD
+                .decode(d["content"][0]["attachment"]["data"].as_str().unwrap())
+                .unwrap(),
+        )
+        .unwrap()
+    };
+    assert_eq!(
+        text(&docs[0]),
+        "Admitted with chest pain.\nFollow up in clinic."
+    );
+    assert_eq!(docs[0]["author"][0]["display"], "HOUSE, GREGORY");
+    // Authenticated later: the same document, final, its text replaced.
+    s.write_all(&mllp::frame(
+        mdm("D2", "AU", "Admitted with chest pain; troponin negative.").as_bytes(),
+    ))
+    .await
+    .unwrap();
+    assert_eq!(msa(&read_acks(&mut s, 1).await[0]).0, "AA");
+    let docs = all_of(&store, "DocumentReference");
+    assert_eq!(docs.len(), 1);
+    assert_eq!(docs[0]["docStatus"], "final");
+    assert!(text(&docs[0]).contains("troponin negative"));
+    // No text: refused.
+    let empty = mdm("D3", "AU", "")
+        .replace("~Follow up in clinic.", "")
+        .replace("|DOC-55|", "|DOC-56|");
+    s.write_all(&mllp::frame(empty.as_bytes())).await.unwrap();
+    let ack = read_acks(&mut s, 1).await;
+    assert_eq!(msa(&ack[0]).0, "AE");
+}

@@ -583,3 +583,125 @@ pub fn merge(store: &Store, m: &Message, setup: &Setup) -> Result<Applied, Probl
         Ok(applied)
     })
 }
+
+/// Applies an MDM^T02 (a document and its content): TXA and the OBX text as a
+/// DocumentReference on the patient of the MRN (a document never creates a patient); the
+/// same unique document number (TXA-12) again replaces the stored one's content.
+pub fn mdm(store: &Store, m: &Message, setup: &Setup) -> Result<Applied, Problem> {
+    let pid = m
+        .segment("PID")
+        .ok_or_else(|| problem("PID", 0, 100, "the message has no PID segment"))?;
+    let txa = m
+        .segment("TXA")
+        .ok_or_else(|| problem("TXA", 0, 100, "the message has no TXA segment"))?;
+    let systems = |a: &str| setup.system(a);
+    let said = map::patient(pid, &systems);
+    let mrn = said["identifier"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|i| i["system"] == setup.mrn_system.as_str())
+        .and_then(|i| i["value"].as_str())
+        .map(str::to_string)
+        .ok_or_else(|| {
+            problem(
+                "PID",
+                3,
+                101,
+                format!(
+                    "PID-3 has no identifier of the assigning authority {}",
+                    setup.mrn_authority
+                ),
+            )
+        })?;
+    let number = txa.comp(12, 1).trim().to_string();
+    if number.is_empty() {
+        return Err(problem(
+            "TXA",
+            12,
+            101,
+            "TXA-12 (the unique document number) is empty",
+        ));
+    }
+    let text: Vec<String> = m
+        .segments_named("OBX")
+        .filter(|o| matches!(o.text(2), "TX" | "FT" | "ST"))
+        .flat_map(|o| {
+            let f = o.field(5).cloned().unwrap_or_default();
+            (0..f.repetitions.len())
+                .map(|r| f.component(r, 1).to_string())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    if text.iter().all(|t| t.trim().is_empty()) {
+        return Err(problem(
+            "OBX",
+            1,
+            101,
+            "the document has no text (OBX-5 of TX, FT or ST)",
+        ));
+    }
+    let status = match txa.text(17) {
+        "AU" | "LA" => "final",
+        "DO" | "IP" | "IN" | "PA" => "preliminary",
+        "CA" => "entered-in-error",
+        _ => "final",
+    };
+    let kind = txa
+        .field(2)
+        .and_then(|f| map::concept(f, 0))
+        .unwrap_or_else(|| json!({"text": "Document"}));
+    let mut doc = json!({
+        "resourceType": "DocumentReference",
+        "status": if status == "entered-in-error" { "entered-in-error" } else { "current" },
+        "docStatus": if status == "entered-in-error" { "final" } else { status },
+        "type": kind,
+        "identifier": [{"system": format!("urn:hl7v2:document:{}", m.sender().0), "value": number}],
+        "content": [{"attachment": {"contentType": "text/plain",
+            "data": base64::Engine::encode(&base64::engine::general_purpose::STANDARD, text.join("\n"))}}],
+    });
+    if let Some(when) = map::date_time(txa.text(4)).or_else(|| map::date_time(txa.text(6))) {
+        doc["date"] = json!(if when.len() == 10 {
+            format!("{when}T00:00:00+00:00")
+        } else {
+            when
+        });
+    }
+    let author = txa.field(9).filter(|f| !f.is_empty()).map(|a| {
+        [a.component(0, 2), a.component(0, 3)]
+            .into_iter()
+            .filter(|x| !x.is_empty())
+            .collect::<Vec<_>>()
+            .join(", ")
+    });
+    if let Some(a) = author.filter(|a| !a.is_empty()) {
+        doc["author"] = json!([{"display": a}]);
+    }
+    let sender = format!("{}^{}", m.sender().0, m.sender().1);
+    let mrn_system = setup.mrn_system.clone();
+    store.write_with(|tx| {
+        let Some((patient_id, _, _)) = find(tx, "Patient", &mrn_system, &mrn)? else {
+            return Err(problem("PID", 3, 204, format!("no patient holds the MRN {mrn}: documents are filed to registered patients only")));
+        };
+        doc["subject"] = json!({"reference": format!("Patient/{patient_id}")});
+        check(&doc, "TXA")?;
+        let system = doc["identifier"][0]["system"].as_str().unwrap_or_default().to_string();
+        let existing = find(tx, "DocumentReference", &system, &number)?;
+        if let Some((_, _, old)) = &existing {
+            if old["subject"] != doc["subject"] {
+                return Err(problem("TXA", 12, 205, "the document number belongs to another patient's document"));
+            }
+        }
+        let w = put(tx, "DocumentReference", existing, doc.clone())?;
+        let applied = Applied {
+            patients: vec![patient_id],
+            written: vec![format!("DocumentReference/{}/_history/{}", w.id, w.version)],
+        };
+        let mut event = Event::new(Subtype::Create, agent(&sender));
+        event.patients = applied.patients.clone();
+        event.resources = applied.written.clone();
+        event.description = Some(format!("HL7 MDM^T02 from {sender}"));
+        crate::server::audit::record_in(tx, &[event])?;
+        Ok(applied)
+    })
+}

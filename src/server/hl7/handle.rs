@@ -87,6 +87,9 @@ pub fn handle(store: &Store, bytes: &[u8], options: &Options) -> Option<String> 
     let result = match kind {
         "ADT" => apply::adt(store, &message, &options.setup),
         "ORU" if trigger == "R01" => apply::oru(store, &message, &options.setup),
+        "MDM" if matches!(trigger, "T02" | "T04" | "T08" | "T10") => {
+            apply::mdm(store, &message, &options.setup)
+        }
         other => Err(Problem {
             segment: "MSH".into(),
             position: 1,
