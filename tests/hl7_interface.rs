@@ -73,27 +73,11 @@ fn msa(m: &parse::Message) -> (String, String) {
 }
 
 fn patients(store: &Store) -> Vec<serde_json::Value> {
-    store
-        .read_side(|c| {
-            let mut stmt = c.prepare(
-                "SELECT v.json FROM resource r JOIN version v ON v.rid = r.rid AND v.version = r.version WHERE r.type = ?1",
-            )?;
-            let rows = stmt.query_map(["Patient"], |r| r.get::<_, String>(0))?;
-            Ok(rows.map(|r| serde_json::from_str(&r.unwrap()).unwrap()).collect())
-        })
-        .unwrap()
+    all_of(store, "Patient")
 }
 
 fn encounters(store: &Store) -> Vec<serde_json::Value> {
-    store
-        .read_side(|c| {
-            let mut stmt = c.prepare(
-                "SELECT v.json FROM resource r JOIN version v ON v.rid = r.rid AND v.version = r.version WHERE r.type = 'Encounter'",
-            )?;
-            let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
-            Ok(rows.map(|r| serde_json::from_str(&r.unwrap()).unwrap()).collect())
-        })
-        .unwrap()
+    all_of(store, "Encounter")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -76,6 +76,28 @@ fn stored_error(e: StoreError) -> Problem {
     }
 }
 
+/// The site's MRN among a patient's identifiers (PID-3 with the MRN's assigning authority).
+fn site_mrn(patient: &Value, setup: &Setup) -> Result<String, Problem> {
+    patient["identifier"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|i| i["system"] == setup.mrn_system.as_str())
+        .and_then(|i| i["value"].as_str())
+        .map(str::to_string)
+        .ok_or_else(|| {
+            problem(
+                "PID",
+                3,
+                101,
+                format!(
+                    "PID-3 has no identifier of the assigning authority {}",
+                    setup.mrn_authority
+                ),
+            )
+        })
+}
+
 /// The stored Patient with `system|value` among its identifiers: its id, version and JSON.
 fn find(
     tx: &mut Tx,
@@ -167,24 +189,7 @@ pub fn adt(store: &Store, m: &Message, setup: &Setup) -> Result<Applied, Problem
     let systems = |a: &str| setup.system(a);
     let patient = map::patient(pid, &systems);
     // The patient is found by the site's MRN (PID-3 with the MRN's assigning authority).
-    let mrn = patient["identifier"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|i| i["system"] == setup.mrn_system.as_str())
-        .and_then(|i| i["value"].as_str())
-        .map(str::to_string)
-        .ok_or_else(|| {
-            problem(
-                "PID",
-                3,
-                101,
-                format!(
-                    "PID-3 has no identifier of the assigning authority {}",
-                    setup.mrn_authority
-                ),
-            )
-        })?;
+    let mrn = site_mrn(&patient, setup)?;
     check(&patient, "PID")?;
     let sender = format!("{}^{}", m.sender().0, m.sender().1);
     let pv1 = m.segment("PV1");
@@ -316,25 +321,7 @@ pub fn oru(store: &Store, m: &Message, setup: &Setup) -> Result<Applied, Problem
         .segment("PID")
         .ok_or_else(|| problem("PID", 0, 100, "the message has no PID segment"))?;
     let systems = |a: &str| setup.system(a);
-    let said = map::patient(pid, &systems);
-    let mrn = said["identifier"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|i| i["system"] == setup.mrn_system.as_str())
-        .and_then(|i| i["value"].as_str())
-        .map(str::to_string)
-        .ok_or_else(|| {
-            problem(
-                "PID",
-                3,
-                101,
-                format!(
-                    "PID-3 has no identifier of the assigning authority {}",
-                    setup.mrn_authority
-                ),
-            )
-        })?;
+    let mrn = site_mrn(&map::patient(pid, &systems), setup)?;
     let mut parts = Vec::new();
     for (obr, obxs) in groups(m) {
         let (report, placer) = map::report(obr).map_err(|e| problem("OBR", 4, 101, e))?;
@@ -595,25 +582,7 @@ pub fn mdm(store: &Store, m: &Message, setup: &Setup) -> Result<Applied, Problem
         .segment("TXA")
         .ok_or_else(|| problem("TXA", 0, 100, "the message has no TXA segment"))?;
     let systems = |a: &str| setup.system(a);
-    let said = map::patient(pid, &systems);
-    let mrn = said["identifier"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|i| i["system"] == setup.mrn_system.as_str())
-        .and_then(|i| i["value"].as_str())
-        .map(str::to_string)
-        .ok_or_else(|| {
-            problem(
-                "PID",
-                3,
-                101,
-                format!(
-                    "PID-3 has no identifier of the assigning authority {}",
-                    setup.mrn_authority
-                ),
-            )
-        })?;
+    let mrn = site_mrn(&map::patient(pid, &systems), setup)?;
     let number = txa.comp(12, 1).trim().to_string();
     if number.is_empty() {
         return Err(problem(
