@@ -498,3 +498,40 @@ async fn mdm_files_a_document_and_a_repeat_number_replaces_it() {
     let ack = read_acks(&mut s, 1).await;
     assert_eq!(msa(&ack[0]).0, "AE");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancels_undo_a_discharge_and_an_admission() {
+    let (_dir, store, addr) = start().await;
+    let mut s = TcpStream::connect(&addr).await.unwrap();
+    let discharged =
+        adt("A03", "X2", "").replace("|20261202080000\r", "|20261202080000|20261203100000\r");
+    for m in [adt("A01", "X1", ""), discharged] {
+        s.write_all(&mllp::frame(m.as_bytes())).await.unwrap();
+    }
+    let acks = read_acks(&mut s, 2).await;
+    assert!(acks.iter().all(|a| msa(a).0 == "AA"));
+    let e = &encounters(&store)[0];
+    assert_eq!(e["status"], "finished");
+    assert_eq!(e["period"]["end"], "2026-12-03T10:00:00+00:00");
+    // A13: the discharge cancelled, the stay goes on.
+    s.write_all(&mllp::frame(adt("A13", "X3", "").as_bytes()))
+        .await
+        .unwrap();
+    assert_eq!(msa(&read_acks(&mut s, 1).await[0]).0, "AA");
+    let e = &encounters(&store)[0];
+    assert_eq!(e["status"], "in-progress");
+    assert!(e["period"].get("end").is_none(), "{e}");
+    // A11: the admission cancelled.
+    s.write_all(&mllp::frame(adt("A11", "X4", "").as_bytes()))
+        .await
+        .unwrap();
+    assert_eq!(msa(&read_acks(&mut s, 1).await[0]).0, "AA");
+    assert_eq!(encounters(&store)[0]["status"], "cancelled");
+    // A cancel of a stay that is not there: AE, nothing made.
+    let unknown = adt("A11", "X5", "").replace("V900^", "V999^");
+    s.write_all(&mllp::frame(unknown.as_bytes())).await.unwrap();
+    let ack = read_acks(&mut s, 1).await;
+    assert_eq!(msa(&ack[0]).0, "AE");
+    assert_eq!(ack[0].segment("ERR").unwrap().comp(3, 1), "204");
+    assert_eq!(encounters(&store).len(), 1);
+}

@@ -1,6 +1,6 @@
 //! Applying a message to the store, in one write transaction with its audit record: ADT
-//! (A01 admit, A02 transfer, A03 discharge, A04 register, A08 update, A28/A31 person add and
-//! update) to Patient and Encounter, A40 through the support desk's merge, ORU^R01 to
+//! (A01 admit, A02 transfer, A03 discharge, A04 register, A08 update, A11/A12/A13 their
+//! cancels, A28/A31 person add and update) to Patient and Encounter, A40 through the support desk's merge, ORU^R01 to
 //! DiagnosticReport and Observations. Patients are matched by identifier of their assigning
 //! authority, never by name; a stay by its visit number. Nothing is half-applied: an error
 //! rolls the whole message back.
@@ -174,7 +174,7 @@ pub fn adt(store: &Store, m: &Message, setup: &Setup) -> Result<Applied, Problem
     }
     if !matches!(
         trigger.as_str(),
-        "A01" | "A02" | "A03" | "A04" | "A08" | "A28" | "A31"
+        "A01" | "A02" | "A03" | "A04" | "A08" | "A11" | "A12" | "A13" | "A28" | "A31"
     ) {
         return Err(problem(
             "MSH",
@@ -194,10 +194,13 @@ pub fn adt(store: &Store, m: &Message, setup: &Setup) -> Result<Applied, Problem
     let sender = format!("{}^{}", m.sender().0, m.sender().1);
     let pv1 = m.segment("PV1");
     let encounter = match (trigger.as_str(), pv1) {
-        ("A01" | "A02" | "A03" | "A04", Some(pv1)) => {
+        ("A01" | "A02" | "A03" | "A04" | "A11" | "A12" | "A13", Some(pv1)) => {
+            // A11 cancels an admission, A12 a transfer (PV1-3 is where the patient stays),
+            // A13 a discharge (the stay goes on; the message's period has no end).
             let status = match trigger.as_str() {
                 "A03" => "finished",
                 "A04" => "arrived",
+                "A11" => "cancelled",
                 _ => "in-progress",
             };
             let e = map::encounter(pv1, status);
@@ -211,7 +214,7 @@ pub fn adt(store: &Store, m: &Message, setup: &Setup) -> Result<Applied, Problem
             }
             Some(e)
         }
-        ("A01" | "A02" | "A03", None) => {
+        ("A01" | "A02" | "A03" | "A11" | "A12" | "A13", None) => {
             return Err(problem("PV1", 0, 100, "the message has no PV1 segment"));
         }
         _ => None,
@@ -237,7 +240,7 @@ pub fn adt(store: &Store, m: &Message, setup: &Setup) -> Result<Applied, Problem
                     .collect::<Vec<_>>()
                     .join(" ");
                 e["location"] = json!([{"location": {"display": place},
-                    "status": if trigger == "A03" { "completed" } else { "active" }}]);
+                    "status": if matches!(trigger.as_str(), "A03" | "A11") { "completed" } else { "active" }}]);
             }
             check(&e, "PV1")?;
             let visit = e["identifier"][0].clone();
@@ -257,12 +260,12 @@ pub fn adt(store: &Store, m: &Message, setup: &Setup) -> Result<Applied, Problem
                     ));
                 }
             }
-            if trigger == "A03" && current.is_none() {
+            if matches!(trigger.as_str(), "A03" | "A11" | "A12" | "A13") && current.is_none() {
                 return Err(problem(
                     "PV1",
                     19,
                     204,
-                    "no stay with this visit number to discharge",
+                    "no stay with this visit number to discharge, or whose event to cancel",
                 ));
             }
             let w = put(tx, "Encounter", current, e)?;
