@@ -60,6 +60,15 @@ enum SupportCommand {
         /// The moment (2026-12-01T03:00:00Z, or a date)
         at: String,
     },
+    /// The HL7 interface's message log: each message, its status, its ACK, what it wrote
+    Messages {
+        /// Only those of this status: received, applied, rejected, error, waiting
+        #[arg(long)]
+        status: Option<String>,
+        /// At most this many, newest first
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+    },
     /// The access log of a patient, or of a user across patients
     AccessLog {
         /// The patient (id)
@@ -246,6 +255,17 @@ pub fn run(cli: &Cli, args: SupportArgs) -> Result<()> {
                 let utc = chrono::Offset::fix(&chrono::Utc);
                 let patient = patient.trim_start_matches("Patient/");
                 support::as_of_table(&support::as_of(&answer, patient, utc).map_err(failed)?)
+            }
+            SupportCommand::Messages { status, limit } => {
+                let mut params = vec![("_count", limit.clamp(&1, &1000).to_string())];
+                if let Some(s) = status {
+                    params.push(("status", s.clone()));
+                }
+                let answer = client
+                    .get("$hl7-messages", &params, TIMEOUT)
+                    .await
+                    .map_err(failed)?;
+                support::messages_table(&answer).map_err(failed)?
             }
             SupportCommand::Status => {
                 let answer = client.get("$server-status", &[], TIMEOUT).await.map_err(failed)?;

@@ -156,6 +156,7 @@ pub fn router(state: AppState) -> Router {
         .route("/fhir/$export", get(export_system))
         .route("/fhir/$data-quality", get(support::quality_get))
         .route("/fhir/$server-status", get(support::status_get))
+        .route("/fhir/$hl7-messages", get(support::hl7_messages_get))
         .route(
             "/fhir/$export-status/{job}",
             get(export::status).delete(export::delete),

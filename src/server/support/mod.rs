@@ -584,3 +584,88 @@ pub async fn status_get(
         .await?;
     Ok(ok(body, AuditNote::default()))
 }
+
+/// `GET /fhir/$hl7-messages?status=&_count=` (support): the interface's message log, newest
+/// first: when, from whom, which message, its status and error, the acknowledgement's MSA and
+/// the records it wrote. The message itself (patient data) is not listed.
+pub async fn hl7_messages_get(
+    axum::extract::State(st): axum::extract::State<AppState>,
+    axum::Extension(session): axum::Extension<Session>,
+    axum::extract::RawQuery(q): axum::extract::RawQuery,
+) -> Result<Response, ApiError> {
+    check_role(&session, "interfaces")?;
+    let params: Vec<(String, String)> = q
+        .as_deref()
+        .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+        .unwrap_or_default();
+    let mut status = None;
+    let mut count = 100;
+    for (k, v) in &params {
+        match k.as_str() {
+            "status" => {
+                if !matches!(
+                    v.as_str(),
+                    "received" | "applied" | "rejected" | "error" | "waiting"
+                ) {
+                    return Err(ApiError::bad_request(
+                        "status is one of received, applied, rejected, error, waiting",
+                    ));
+                }
+                status = Some(v.clone());
+            }
+            "_count" => {
+                count = v
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|n| (1..=1000).contains(n))
+                    .ok_or_else(|| ApiError::bad_request("_count is a number from 1 to 1000"))?
+            }
+            "_format" => {}
+            other => {
+                return Err(ApiError::bad_request(format!(
+                    "$hl7-messages takes status and _count, not '{other}'"
+                )));
+            }
+        }
+    }
+    let store = st.store.clone();
+    let logged = st
+        .work
+        .try_run(move || {
+            Ok(crate::server::hl7::log::list(
+                &store,
+                status.as_deref(),
+                count,
+            )?)
+        })
+        .await?;
+    let parameter: Vec<Value> = logged
+        .iter()
+        .map(|l| {
+            let msa = l
+                .ack
+                .as_deref()
+                .and_then(|a| a.split('\r').find(|s| s.starts_with("MSA")))
+                .unwrap_or_default();
+            let mut parts = vec![
+                json!({"name": "seq", "valueInteger": l.seq}),
+                json!({"name": "received", "valueInstant": crate::fhir::date::instant(l.received)}),
+                json!({"name": "sender", "valueString": l.sender}),
+                json!({"name": "control-id", "valueString": l.control_id}),
+                json!({"name": "type", "valueString": l.kind}),
+                json!({"name": "status", "valueCode": l.status}),
+                json!({"name": "ack", "valueString": msa}),
+            ];
+            if let Some(e) = &l.error {
+                parts.push(json!({"name": "error", "valueString": e}));
+            }
+            parts.extend(
+                l.resources
+                    .iter()
+                    .map(|r| json!({"name": "wrote", "valueReference": {"reference": r}})),
+            );
+            json!({"name": "message", "part": parts})
+        })
+        .collect();
+    Ok(answer(parameter, AuditNote::default()))
+}

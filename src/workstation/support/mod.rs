@@ -646,6 +646,59 @@ pub fn writers(reference: &str, audit: &Value) -> Option<Vec<(String, String)>> 
     Some(out)
 }
 
+/// The interface's message log (`$hl7-messages`) as a table, newest first.
+pub fn messages_table(v: &Value) -> Result<Table, String> {
+    let mut rows = Vec::new();
+    for m in parameters(v)?.iter().filter(|p| p["name"] == "message") {
+        let text = |n: &str| -> String {
+            part(m, n)
+                .and_then(|x| {
+                    x.as_object()?
+                        .iter()
+                        .find(|(k, _)| k.starts_with("value"))
+                        .map(|(_, v)| {
+                            v.as_str()
+                                .map(str::to_string)
+                                .unwrap_or_else(|| v.to_string())
+                        })
+                })
+                .unwrap_or_default()
+        };
+        let wrote: Vec<String> = parts(m, "wrote")
+            .filter_map(|w| {
+                w["valueReference"]["reference"]
+                    .as_str()
+                    .map(str::to_string)
+            })
+            .collect();
+        rows.push(vec![
+            text("seq"),
+            text("received"),
+            text("sender"),
+            text("control-id"),
+            text("type"),
+            text("status"),
+            text("ack"),
+            text("error"),
+            wrote.join(" "),
+        ]);
+    }
+    Ok(Table {
+        columns: vec![
+            "seq",
+            "received",
+            "sender",
+            "control_id",
+            "type",
+            "status",
+            "ack",
+            "error",
+            "wrote",
+        ],
+        rows,
+    })
+}
+
 /// The parameters of a `Patient/$merge`.
 pub fn merge_parameters(
     source: &str,
