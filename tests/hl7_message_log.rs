@@ -95,3 +95,89 @@ async fn support_reads_the_message_log_and_no_one_else() {
     );
     assert_eq!(csv.lines().count(), 3, "{csv}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_message_is_processed_again_after_the_fix() {
+    let options = Options {
+        setup: Setup {
+            mrn_authority: "GENHOSP".into(),
+            mrn_system: bedside::server::seed::MRN_SYSTEM.into(),
+            systems: Vec::new(),
+        },
+        lenient: false,
+    };
+    let srv = TestServer::start_with(bedside::server::ServerConfig {
+        hl7: Some(std::sync::Arc::new(options.clone())),
+        ..Default::default()
+    })
+    .await;
+    let oru = "MSH|^~\\&|LAB|GENHOSP|BEDSIDE|WARD|20261202090000||ORU^R01^ORU_R01|R9|P|2.5.1\rPID|1||7654321^^^GENHOSP^MR\rOBR|1|||2823-3^Potassium^LN|||20261202061500\rOBX|1|NM|2823-3^Potassium^LN||4.2|mmol/L|3.5-5.1|N|||F\r";
+    let store = srv.store.clone();
+    let o = options.clone();
+    tokio::task::spawn_blocking(move || {
+        // The result comes before the patient is registered: AE.
+        assert!(
+            handle(&store, oru.as_bytes(), &o)
+                .unwrap()
+                .contains("MSA|AE|R9")
+        );
+        assert!(
+            handle(&store, A04.as_bytes(), &o)
+                .unwrap()
+                .contains("MSA|AA|L1")
+        );
+    })
+    .await
+    .unwrap();
+    let seq = bedside::server::hl7::log::list(&srv.store, Some("error"), 10).unwrap()[0].seq;
+    let support = client_with(&srv.user("re.support", Role::Support));
+    let ask = |reason: Option<&str>, seq: i64| {
+        let mut p = vec![serde_json::json!({"name": "seq", "valueInteger": seq})];
+        if let Some(r) = reason {
+            p.push(serde_json::json!({"name": "reason", "valueString": r}));
+        }
+        serde_json::json!({"resourceType": "Parameters", "parameter": p})
+    };
+    let post = |http: reqwest::Client, b: serde_json::Value| {
+        let url = srv.url("$hl7-reprocess");
+        async move {
+            body(
+                http.post(url)
+                    .header("content-type", "application/fhir+json")
+                    .body(b.to_string())
+                    .send()
+                    .await
+                    .unwrap(),
+            )
+            .await
+        }
+    };
+    for role in [Role::Physician, Role::Nurse, Role::Admin, Role::Clerk] {
+        let other = client_with(&srv.user(&format!("re.{role:?}").to_lowercase(), role));
+        let (status, _) = post(other, ask(Some("patient registered now"), seq)).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{role:?}");
+    }
+    let (status, _) = post(support.clone(), ask(None, seq)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "a reason is needed");
+    let (status, done) = post(
+        support.clone(),
+        ask(Some("the patient is registered now"), seq),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    assert_eq!(done["parameter"][0]["valueCode"], "applied");
+    let (_, obs) = body(
+        srv.http
+            .get(srv.url("Observation?code=2823-3"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(obs["total"], 1, "{obs}");
+    // Once applied, not again.
+    let (status, _) = post(support.clone(), ask(Some("once more please"), seq)).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    let (status, _) = post(support, ask(Some("a message that is not there"), 999)).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+}

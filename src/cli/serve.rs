@@ -201,7 +201,7 @@ pub fn run(cli: &Cli, args: Args) -> Result<()> {
             db.display()
         );
     }
-    let config = ServerConfig {
+    let mut config = ServerConfig {
         body_limit: max_body,
         timeouts: crate::server::Timeouts {
             header: std::time::Duration::from_secs(header_timeout.max(1)),
@@ -224,6 +224,7 @@ pub fn run(cli: &Cli, args: Args) -> Result<()> {
             signature_pins,
             ..Default::default()
         },
+        hl7: None,
     };
     let encrypted = store.key().is_some();
     if !encrypted {
@@ -253,6 +254,9 @@ pub fn run(cli: &Cli, args: Args) -> Result<()> {
         }
         None => None,
     };
+    config.hl7 = interface
+        .as_ref()
+        .map(|(_, options)| std::sync::Arc::new(options.clone()));
     serve_until_signal_with(store, listen, config, tls, interface, |base| {
         eprintln!(
             "bedside FHIR R4 server at {base} (database {}, {})",

@@ -73,6 +73,8 @@ pub struct AppState {
     pub oidc: Option<std::sync::Arc<auth::oidc::Provider>>,
     /// The site's MRN system.
     pub mrn: mrn::MrnPolicy,
+    /// The HL7 v2 interface's setup, when it runs (for reprocessing a logged message).
+    pub hl7: Option<std::sync::Arc<hl7::handle::Options>>,
 }
 
 /// How a server is run: body limit, time limits, sign-in settings and how it is reached.
@@ -102,6 +104,8 @@ pub struct ServerConfig {
     pub oidc: Option<auth::oidc::OidcSettings>,
     /// The MRN system the server assigns numbers in (`--mrn-system`).
     pub mrn: mrn::MrnPolicy,
+    /// The HL7 v2 interface's setup, when it runs (for reprocessing a logged message).
+    pub hl7: Option<std::sync::Arc<hl7::handle::Options>>,
 }
 
 impl Default for ServerConfig {
@@ -119,6 +123,7 @@ impl Default for ServerConfig {
             cors_origins: Vec::new(),
             oidc: None,
             mrn: mrn::MrnPolicy::default(),
+            hl7: None,
         }
     }
 }
@@ -157,6 +162,7 @@ pub fn router(state: AppState) -> Router {
         .route("/fhir/$data-quality", get(support::quality_get))
         .route("/fhir/$server-status", get(support::status_get))
         .route("/fhir/$hl7-messages", get(support::hl7_messages_get))
+        .route("/fhir/$hl7-reprocess", post(support::hl7_reprocess_post))
         .route(
             "/fhir/$export-status/{job}",
             get(export::status).delete(export::delete),
@@ -236,6 +242,7 @@ where
     let app = router(AppState {
         oidc,
         mrn: config.mrn.clone(),
+        hl7: config.hl7.clone(),
         exports,
         cors: !config.cors_origins.is_empty(),
         store: store.clone(),

@@ -144,6 +144,15 @@ pub(super) async fn read_body(
 
 /// A request's body as FHIR JSON: its type checked (415) before a byte is read, read within
 /// the limits, parsed.
+/// `json_body` for the other rooms' routes.
+pub(crate) async fn json_body_of(
+    st: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Value, ApiError> {
+    json_body(st, headers, body).await
+}
+
 pub(super) async fn json_body(
     st: &AppState,
     headers: &HeaderMap,

@@ -84,24 +84,11 @@ pub fn handle(store: &Store, bytes: &[u8], options: &Options) -> Option<String> 
             ));
         }
     };
-    let result = match kind {
-        "ADT" => apply::adt(store, &message, &options.setup),
-        "ORU" if trigger == "R01" => apply::oru(store, &message, &options.setup),
-        "MDM" if matches!(trigger, "T02" | "T04" | "T08" | "T10") => {
-            apply::mdm(store, &message, &options.setup)
-        }
-        other => Err(Problem {
-            segment: "MSH".into(),
-            position: 1,
-            field: 9,
-            code: 200,
-            text: format!("{other} messages are not taken by this interface"),
-        }),
-    };
-    let (code, status, problem, written) = match result {
-        Ok(applied) => (ok_code, "applied", None, applied.written),
-        Err(p) if (200..=203).contains(&p.code) => (reject_code, "rejected", Some(p), Vec::new()),
-        Err(p) => (error_code, "error", Some(p), Vec::new()),
+    let (status, problem, written) = apply_message(store, &message, options);
+    let code = match status {
+        "applied" => ok_code,
+        "rejected" => reject_code,
+        _ => error_code,
     };
     let answer = ack::build(&header, code, &ack_id(), &now_ts(), problem.as_ref());
     let _ = log::finish(
@@ -117,4 +104,59 @@ pub fn handle(store: &Store, bytes: &[u8], options: &Options) -> Option<String> 
         Mode::Enhanced { accept, .. } => accept.sends(problem.is_none()),
     };
     wanted.then_some(answer)
+}
+
+/// Applies a message read: its status (applied, rejected, error), the problem, and the
+/// versions it wrote.
+pub fn apply_message(
+    store: &Store,
+    message: &parse::Message,
+    options: &Options,
+) -> (&'static str, Option<Problem>, Vec<String>) {
+    let (kind, trigger, _) = message.kind();
+    let result = match kind {
+        "ADT" => apply::adt(store, message, &options.setup),
+        "ORU" if trigger == "R01" => apply::oru(store, message, &options.setup),
+        "MDM" if matches!(trigger, "T02" | "T04" | "T08" | "T10") => {
+            apply::mdm(store, message, &options.setup)
+        }
+        other => Err(Problem {
+            segment: "MSH".into(),
+            position: 1,
+            field: 9,
+            code: 200,
+            text: format!("{other}^{trigger} messages are not taken by this interface"),
+        }),
+    };
+    match result {
+        Ok(applied) => ("applied", None, applied.written),
+        Err(p) if (200..=203).contains(&p.code) => ("rejected", Some(p), Vec::new()),
+        Err(p) => ("error", Some(p), Vec::new()),
+    }
+}
+
+/// Applies logged message `seq` again (a rejected or failed one, after a fix); returns its
+/// new status and the problem if it failed again. The sender's acknowledgement was sent
+/// already: the new outcome is recorded in the log.
+pub fn reprocess(
+    store: &Store,
+    seq: i64,
+    options: &Options,
+) -> Result<(String, Option<String>), String> {
+    let logged = log::get(store, seq)
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("no message {seq} in the log"))?;
+    if !matches!(logged.status.as_str(), "rejected" | "error") {
+        return Err(format!(
+            "message {seq} was {}: only rejected or failed messages are processed again",
+            logged.status
+        ));
+    }
+    let message = parse::parse(&logged.raw, options.lenient)
+        .map_err(|e| format!("message {seq} still cannot be read: {e}"))?;
+    let (status, problem, written) = apply_message(store, &message, options);
+    let ack = logged.ack.unwrap_or_default();
+    let error = problem.as_ref().map(|p| p.text.clone());
+    log::finish(store, seq, status, &ack, error.as_deref(), &written).map_err(|e| e.to_string())?;
+    Ok((status.to_string(), error))
 }

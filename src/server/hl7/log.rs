@@ -84,14 +84,28 @@ pub fn finish(
     })
 }
 
+/// One logged message.
+pub fn get(store: &Store, seq: i64) -> Result<Option<Logged>> {
+    Ok(list_where(store, "seq = ?1", seq, 1)?.pop())
+}
+
 /// The newest messages first, optionally of one status, at most `count`.
 pub fn list(store: &Store, status: Option<&str>, count: i64) -> Result<Vec<Logged>> {
+    list_where(store, "(?1 IS NULL OR status = ?1)", status, count)
+}
+
+fn list_where(
+    store: &Store,
+    condition: &str,
+    arg: impl rusqlite::ToSql,
+    count: i64,
+) -> Result<Vec<Logged>> {
     store.read_side(|c| {
-        let mut stmt = c.prepare(
+        let mut stmt = c.prepare(&format!(
             "SELECT seq, received, sender, control_id, kind, status, raw, ack, error, resources
-             FROM hl7_message WHERE (?1 IS NULL OR status = ?1) ORDER BY seq DESC LIMIT ?2",
-        )?;
-        let rows = stmt.query_map(params![status, count.clamp(1, 1000)], |r| {
+             FROM hl7_message WHERE {condition} ORDER BY seq DESC LIMIT ?2"
+        ))?;
+        let rows = stmt.query_map(params![arg, count.clamp(1, 1000)], |r| {
             let resources: Option<String> = r.get(9)?;
             Ok(Logged {
                 seq: r.get(0)?,

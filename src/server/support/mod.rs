@@ -669,3 +669,52 @@ pub async fn hl7_messages_get(
         .collect();
     Ok(answer(parameter, AuditNote::default()))
 }
+
+/// `POST /fhir/$hl7-reprocess` (`seq`, `reason`; support): a rejected or failed message of
+/// the interface's log applied again after a fix; its new status recorded and audited with
+/// the reason.
+pub async fn hl7_reprocess_post(
+    axum::extract::State(st): axum::extract::State<AppState>,
+    axum::Extension(session): axum::Extension<Session>,
+    headers: HeaderMap,
+    body: axum::body::Body,
+) -> Result<Response, ApiError> {
+    check_role(&session, "interfaces")?;
+    check_writes(&session)?;
+    let body = crate::server::handlers::json_body_of(&st, &headers, body).await?;
+    parameters(&body)?;
+    let reason = required_reason(&body)?;
+    let seq = param(&body, "seq").and_then(Value::as_i64).ok_or_else(|| {
+        ApiError::bad_request("the parameter 'seq' (the message's number in the log) is missing")
+    })?;
+    let Some(options) = st.hl7.clone() else {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            IssueCode::NotSupported,
+            "the HL7 interface is not running on this server (bedside serve --mllp)",
+        ));
+    };
+    let store = st.store.clone();
+    let (status, error) = st
+        .work
+        .try_run(move || {
+            crate::server::hl7::handle::reprocess(&store, seq, &options)
+                .map_err(|e| ApiError::new(StatusCode::CONFLICT, IssueCode::Conflict, e))
+        })
+        .await?;
+    let note = AuditNote {
+        reason: Some(reason),
+        ..Default::default()
+    };
+    let said = match &error {
+        None => format!("message {seq} applied"),
+        Some(e) => format!("message {seq} {status} again: {e}"),
+    };
+    Ok(answer(
+        vec![
+            json!({"name": "status", "valueCode": status}),
+            json!({"name": "outcome", "resource": crate::fhir::operation_outcome("information", IssueCode::Informational, &said)}),
+        ],
+        note,
+    ))
+}
