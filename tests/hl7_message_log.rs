@@ -52,6 +52,22 @@ async fn support_reads_the_message_log_and_no_one_else() {
         !text.contains("KOWALSKI"),
         "no patient data in the list: {text}"
     );
+    // Who looked at the log is audited with the patients it showed.
+    let pid = text
+        .split("Patient/")
+        .nth(1)
+        .and_then(|r| r.split('/').next())
+        .unwrap()
+        .to_string();
+    let (_, seen) = body(
+        support
+            .get(srv.url(&format!("AuditEvent?patient={pid}&altid=log.support")))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(seen["total"].as_i64().unwrap() >= 1, "{seen}");
     let (_, only) = body(
         support
             .get(srv.url("$hl7-messages?status=rejected"))

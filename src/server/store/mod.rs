@@ -23,6 +23,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
 pub use error::{Result, StoreError};
 pub use key::DbKey;
+pub(crate) use read::read_current;
 pub use read::{HistoryEntry, HistoryScope, Page, Row, Within};
 pub use search::{Found, Query, Scope};
 pub use trail::{AuditRow, append_to_trail, trail_path};

@@ -88,20 +88,14 @@ impl Preview {
     }
 }
 
-/// The JSON and version of a current (not deleted) resource.
+/// The JSON and version of a current (not deleted) resource (`read_current`, with "not
+/// there" and "deleted" as `None`).
 pub fn current(conn: &Connection, rtype: &str, id: &str) -> StoreResult<Option<(i64, Value)>> {
-    let row: Option<(i64, Option<String>)> = conn
-        .prepare_cached(
-            "SELECT v.version, v.json FROM resource r JOIN version v
-             ON v.rid = r.rid AND v.version = r.version
-             WHERE r.type = ?1 AND r.id = ?2 AND r.deleted = 0",
-        )?
-        .query_row(params![rtype, id], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?;
-    Ok(match row {
-        Some((version, Some(json))) => Some((version, parse(&json)?)),
-        _ => None,
-    })
+    match crate::server::store::read_current(conn, rtype, id) {
+        Ok(row) => Ok(Some((row.version, parse(&row.json)?))),
+        Err(StoreError::NotFound(..) | StoreError::Gone(..)) => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 /// One version's JSON (`None` when it does not exist or is a delete).

@@ -587,7 +587,8 @@ pub async fn status_get(
 
 /// `GET /fhir/$hl7-messages?status=&_count=` (support): the interface's message log, newest
 /// first: when, from whom, which message, its status and error, the acknowledgement's MSA and
-/// the records it wrote. The message itself (patient data) is not listed.
+/// the records it wrote. The message itself is not listed (an error may name an MRN, as
+/// support staff see on any chart's banner).
 pub async fn hl7_messages_get(
     axum::extract::State(st): axum::extract::State<AppState>,
     axum::Extension(session): axum::Extension<Session>,
@@ -639,6 +640,18 @@ pub async fn hl7_messages_get(
             )?)
         })
         .await?;
+    // The audit names the patients whose records the listed messages wrote.
+    let mut note = AuditNote::default();
+    for p in logged
+        .iter()
+        .flat_map(|l| &l.resources)
+        .filter_map(|r| r.strip_prefix("Patient/"))
+        .filter_map(|r| r.split('/').next())
+    {
+        if !note.patients.iter().any(|x| x == p) {
+            note.patients.push(p.to_string());
+        }
+    }
     let parameter: Vec<Value> = logged
         .iter()
         .map(|l| {
@@ -667,7 +680,7 @@ pub async fn hl7_messages_get(
             json!({"name": "message", "part": parts})
         })
         .collect();
-    Ok(answer(parameter, AuditNote::default()))
+    Ok(answer(parameter, note))
 }
 
 /// `POST /fhir/$hl7-reprocess` (`seq`, `reason`; support): a rejected or failed message of
